@@ -1,0 +1,109 @@
+import { fromIni, fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { BedrockClaudeError } from '../errors.js';
+
+export interface CredentialOptions {
+  accessKeyId?: string | undefined;
+  secretAccessKey?: string | undefined;
+  sessionToken?: string | undefined;
+  /** A named profile from ~/.aws/config and ~/.aws/credentials. */
+  profile?: string | undefined;
+  /** Any AWS SDK credential provider (tests inject short-lived ones here). */
+  provider?: AwsCredentialIdentityProvider | undefined;
+  /** Refresh this long before expiry (default 5 minutes, capped at half the remaining life). */
+  refreshBeforeMs?: number | undefined;
+  /** Clock, for tests. */
+  now?: (() => number) | undefined;
+}
+
+/** Credentials resolved once, cached, and refreshed before they expire. */
+export interface CredentialCache {
+  get(): Promise<AwsCredentialIdentity>;
+  /** Where they come from (`static`, `profile:dev`, `default chain`), never the secret. */
+  readonly source: string;
+}
+
+/**
+ * Resolves AWS credentials once and keeps them fresh: a call near expiry starts a refresh in the
+ * background and still answers with the current credentials; a call after expiry waits for the
+ * refresh. Concurrent callers share one refresh. So expiring credentials never need a restart.
+ *
+ * @example
+ * ```ts
+ * const creds = createCredentialCache({ profile: 'dev' });
+ * const { accessKeyId } = await creds.get();
+ * ```
+ */
+export function createCredentialCache(options: CredentialOptions = {}): CredentialCache {
+  const now = options.now ?? Date.now;
+  let source: string;
+  let provider: AwsCredentialIdentityProvider;
+  if (options.provider) {
+    provider = options.provider;
+    source = 'custom provider';
+  } else if (options.accessKeyId && options.secretAccessKey) {
+    const fixed: AwsCredentialIdentity = { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey, ...(options.sessionToken ? { sessionToken: options.sessionToken } : {}) };
+    provider = () => Promise.resolve(fixed);
+    source = 'static keys';
+  } else if (options.profile) {
+    provider = fromIni({ profile: options.profile });
+    source = `profile ${options.profile}`;
+  } else {
+    provider = fromNodeProviderChain();
+    source = 'default credential chain';
+  }
+
+  let current: AwsCredentialIdentity | undefined;
+  let inflight: Promise<AwsCredentialIdentity> | undefined;
+
+  const refresh = (): Promise<AwsCredentialIdentity> => {
+    inflight ??= provider()
+      .then((c) => {
+        current = c;
+        return c;
+      })
+      .catch((err: unknown) => {
+        throw new BedrockClaudeError(`Could not load AWS credentials from the ${source}: ${(err as Error)?.message ?? String(err)}`, {
+          status: 500,
+          type: 'api_error',
+          fix: 'Configure credentials (AWS_PROFILE, aws sso login, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, an instance role) or a Bedrock API key (AWS_BEARER_TOKEN_BEDROCK). `bedrock-claude doctor` shows what was found.',
+          cause: err,
+        });
+      })
+      .finally(() => {
+        inflight = undefined;
+      });
+    return inflight;
+  };
+
+  return {
+    source,
+    async get() {
+      if (!current) return refresh();
+      const expiry = current.expiration?.getTime();
+      if (expiry === undefined) return current;
+      const remaining = expiry - now();
+      if (remaining <= 1000) return refresh();
+      const margin = Math.min(options.refreshBeforeMs ?? 5 * 60_000, remaining / 2);
+      if (remaining <= margin) {
+        // Still valid: answer now, refresh behind the caller's back.
+        refresh().catch(() => undefined);
+      }
+      return current;
+    },
+  };
+}
+
+/** How requests to Bedrock are authenticated. */
+export type BedrockAuth = { kind: 'bearer'; token: string } | { kind: 'sigv4'; credentials: CredentialCache };
+
+/**
+ * Picks the authentication as the official SDKs do: an explicit Bedrock API key, then
+ * `AWS_BEARER_TOKEN_BEDROCK`, then SigV4 with explicit keys, a profile or the default chain.
+ */
+export function resolveBedrockAuth(options: CredentialOptions & { apiKey?: string | undefined; env?: Record<string, string | undefined> | undefined } = {}): BedrockAuth {
+  const env = options.env ?? process.env;
+  const token = options.apiKey ?? env['AWS_BEARER_TOKEN_BEDROCK'];
+  if (token) return { kind: 'bearer', token };
+  return { kind: 'sigv4', credentials: createCredentialCache(options) };
+}

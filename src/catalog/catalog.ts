@@ -1,0 +1,190 @@
+import defaultData from './models.json' with { type: 'json' };
+
+/** A geography's profile prefix, or `global`. */
+export type ProfilePrefix = 'global' | 'us' | 'eu' | 'jp' | 'apac' | 'au';
+export const PROFILE_PREFIXES: readonly ProfilePrefix[] = ['global', 'us', 'eu', 'jp', 'apac', 'au'];
+export type GeoPrefix = Exclude<ProfilePrefix, 'global'>;
+
+export interface ModelPricing {
+  /** USD per million input tokens (global profile price). */
+  input: number;
+  output: number;
+  cacheWrite: number;
+  cacheRead: number;
+}
+
+export interface ModelLifecycle {
+  status: 'active' | 'deprecated' | 'retired';
+  deprecatedOn?: string;
+  retiresOn?: string;
+}
+
+/** One Claude model as the catalog knows it. */
+export interface ModelEntry {
+  /** The Anthropic API name without date, e.g. `claude-sonnet-4-5`. */
+  name: string;
+  displayName: string;
+  /** Bedrock base model ID, e.g. `anthropic.claude-sonnet-4-5-20250929-v1:0`. */
+  bedrockId: string;
+  /** Other Anthropic names for it (dated names, `-latest`, ...). */
+  aliases: string[];
+  /** Which system-defined inference profiles exist for it. */
+  profiles: ProfilePrefix[];
+  /** Whether the bare base ID can be invoked on demand in a region. */
+  onDemandInRegion: boolean;
+  /** Regions where the bare ID is hosted on demand, when `onDemandInRegion`. */
+  regions?: string[];
+  contextWindow: number;
+  /** Whether the `context-1m-2025-08-07` beta lifts the window to 1,000,000 tokens. */
+  context1m: boolean;
+  maxOutputTokens: number;
+  pricing: ModelPricing;
+  /** Whether `temperature` and `top_p` may be sent together. */
+  temperatureWithTopP: boolean;
+  thinking: boolean;
+  lifecycle: ModelLifecycle;
+  releasedOn?: string;
+  /** True for entries whose Bedrock facts are not confirmed yet. */
+  unconfirmed?: boolean;
+  notes?: string;
+}
+
+export interface GeoEntry {
+  label: string;
+  /** Region names or `prefix-*` patterns, matched in catalog order (first geo wins). */
+  regions: string[];
+}
+
+export interface CatalogData {
+  anthropicVersion: string;
+  acceptedAnthropicVersions: string[];
+  /** Anthropic API versions (dates) that official SDKs copy into the body. */
+  anthropicApiVersions: string[];
+  regionalPremium: number;
+  geos: Record<GeoPrefix, GeoEntry>;
+  globalExcludedRegions: string[];
+  betas: {
+    accepted: string[];
+    rejected: string[];
+    renamed: Record<string, string>;
+    context1m: string;
+  };
+  body: {
+    allowedKeys: string[];
+    requiredKeys: string[];
+    fieldsRequiringBeta: Record<string, string>;
+    unsupportedFields: string[];
+    unsupportedToolFields: string[];
+    unsupportedToolTypes: string[];
+  };
+  models: ModelEntry[];
+}
+
+/** A partial catalog a user supplies to add or override models and lists. */
+export type CatalogOverrides = Partial<Omit<CatalogData, 'models' | 'betas' | 'body'>> & {
+  models?: Array<Partial<ModelEntry> & { name: string }>;
+  betas?: Partial<CatalogData['betas']>;
+  body?: Partial<CatalogData['body']>;
+};
+
+/** A loaded catalog with its look-up indexes. Build one with {@link createCatalog}. */
+export interface Catalog {
+  readonly data: CatalogData;
+  readonly models: readonly ModelEntry[];
+  /** Finds a model by Anthropic name, alias or Bedrock base ID (case-insensitive, `.` or `-` in versions). */
+  find(nameOrId: string): ModelEntry | undefined;
+  /** Every name a person could type, for "did you mean". */
+  readonly names: readonly string[];
+}
+
+/** Normalises a model name for look-up: lower case, `opus-4.6` → `opus-4-6`, no `anthropic/` or `claude-` noise. */
+export function normalizeModelName(name: string): string {
+  let n = name.trim().toLowerCase();
+  n = n.replace(/^anthropic\//, '');
+  n = n.replace(/(\d)\.(\d)/g, '$1-$2');
+  n = n.replace(/_/g, '-');
+  return n;
+}
+
+function keysFor(entry: ModelEntry): string[] {
+  const keys = [entry.name, ...entry.aliases, entry.bedrockId];
+  const out = new Set<string>();
+  for (const k of keys) {
+    const n = normalizeModelName(k);
+    out.add(n);
+    if (n.startsWith('claude-')) out.add(n.slice('claude-'.length));
+  }
+  // `claude-3-7-sonnet` is also typed `sonnet-3-7`; `claude-opus-4-6` also `claude-opus-4-6-latest`.
+  out.add(`${normalizeModelName(entry.name)}-latest`);
+  return [...out];
+}
+
+function mergeModels(base: ModelEntry[], extra: CatalogOverrides['models']): ModelEntry[] {
+  const byName = new Map(base.map((m) => [m.name, m]));
+  for (const m of extra ?? []) {
+    const existing = byName.get(m.name);
+    if (existing) {
+      byName.set(m.name, { ...existing, ...m, pricing: { ...existing.pricing, ...m.pricing }, lifecycle: { ...existing.lifecycle, ...m.lifecycle } } as ModelEntry);
+    } else {
+      if (!m.bedrockId) throw new TypeError(`models file: new model "${m.name}" needs at least "bedrockId"`);
+      const fallback: ModelEntry = {
+        name: m.name,
+        displayName: m.name,
+        bedrockId: m.bedrockId,
+        aliases: [],
+        profiles: ['global', 'us', 'eu', 'jp', 'apac', 'au'],
+        onDemandInRegion: false,
+        contextWindow: 200_000,
+        context1m: false,
+        maxOutputTokens: 64_000,
+        pricing: { input: 0, output: 0, cacheWrite: 0, cacheRead: 0 },
+        temperatureWithTopP: false,
+        thinking: true,
+        lifecycle: { status: 'active' },
+      };
+      byName.set(m.name, { ...fallback, ...m, pricing: { ...fallback.pricing, ...m.pricing }, lifecycle: { ...fallback.lifecycle, ...m.lifecycle } } as ModelEntry);
+    }
+  }
+  return [...byName.values()];
+}
+
+/**
+ * Builds a catalog from the built-in data plus optional user overrides (a models file).
+ *
+ * @example
+ * ```ts
+ * const catalog = createCatalog({ models: [{ name: 'claude-opus-4-9', bedrockId: 'anthropic.claude-opus-4-9' }] });
+ * catalog.find('opus-4.9')?.bedrockId; // 'anthropic.claude-opus-4-9'
+ * ```
+ */
+export function createCatalog(overrides?: CatalogOverrides, base: CatalogData = defaultData as CatalogData): Catalog {
+  const data: CatalogData = {
+    ...base,
+    ...overrides,
+    betas: { ...base.betas, ...overrides?.betas },
+    body: { ...base.body, ...overrides?.body },
+    geos: { ...base.geos, ...overrides?.geos },
+    models: mergeModels(base.models, overrides?.models),
+  };
+  const index = new Map<string, ModelEntry>();
+  for (const entry of data.models) {
+    for (const key of keysFor(entry)) if (!index.has(key)) index.set(key, entry);
+  }
+  const names = [...new Set(data.models.flatMap((m) => [m.name, ...m.aliases, m.bedrockId]))];
+  return {
+    data,
+    models: data.models,
+    names,
+    find(nameOrId: string) {
+      const n = normalizeModelName(nameOrId);
+      return index.get(n) ?? index.get(n.replace(/^claude-/, ''));
+    },
+  };
+}
+
+let defaultCatalog: Catalog | undefined;
+/** The built-in catalog (no user overrides). */
+export function getDefaultCatalog(): Catalog {
+  defaultCatalog ??= createCatalog();
+  return defaultCatalog;
+}

@@ -1,0 +1,273 @@
+import { BedrockClaudeError, invalidRequest } from '../errors.js';
+import { getDefaultCatalog, PROFILE_PREFIXES, type Catalog, type GeoPrefix, type ModelEntry, type ProfilePrefix } from './catalog.js';
+import { EXAMPLE_REGION, globalAllowedFrom, isRegionName, regionToGeo } from './regions.js';
+
+/** `global` (default): any commercial region, no premium. `geo`: data stays in the region's geography (~10% premium). `in-region`: bare ID, this region only. */
+export type Scope = 'global' | 'geo' | 'in-region';
+export const SCOPES: readonly Scope[] = ['global', 'geo', 'in-region'];
+
+export interface ResolveOptions {
+  region: string | undefined;
+  scope?: Scope | undefined;
+  catalog?: Catalog | undefined;
+}
+
+/** What kind of identifier the input was. */
+export type ModelInputKind = 'name' | 'base-id' | 'profile-id' | 'arn';
+
+export interface ParsedModelInput {
+  kind: ModelInputKind;
+  /** For `profile-id`: the prefix. */
+  prefix?: string;
+  /** For `profile-id` and `base-id`: the base Bedrock ID; for `arn`: the resource part. */
+  base?: string;
+  arn?: { region: string; account: string; resourceType: string; resource: string };
+}
+
+const ARN = /^arn:aws(?:-[a-z]+)*:bedrock:([a-z0-9-]*):(\d*):([a-z-]+)\/(.+)$/;
+const PROFILE = /^(global|us|eu|jp|apac|au|us-gov|ca|[a-z]{2,5})\.(anthropic\..+)$/;
+
+/** Classifies a model identifier without looking anything up. */
+export function parseModelInput(input: string): ParsedModelInput {
+  const arn = ARN.exec(input);
+  if (arn) {
+    return { kind: 'arn', arn: { region: arn[1]!, account: arn[2]!, resourceType: arn[3]!, resource: arn[4]! } };
+  }
+  const profile = PROFILE.exec(input);
+  if (profile) return { kind: 'profile-id', prefix: profile[1]!, base: profile[2]! };
+  if (input.startsWith('anthropic.')) return { kind: 'base-id', base: input };
+  return { kind: 'name' };
+}
+
+/** The answer of {@link resolveModel}. */
+export interface ResolvedModel {
+  /** The model ID (or ARN) to put in the Bedrock path. */
+  modelId: string;
+  input: string;
+  kind: ModelInputKind;
+  /** The catalog entry, when the model is known. */
+  model: ModelEntry | undefined;
+  /** The profile prefix used, or `undefined` for a bare ID or an ARN. */
+  prefix: ProfilePrefix | undefined;
+  region: string;
+  /** The scope in effect (after a global → geo fallback, `geo`). */
+  scope: Scope;
+  /** Whether the ~10% regional premium applies (geo or in-region). */
+  regionalPremium: boolean;
+  /** A sentence a person can read: what will be called and why. */
+  explanation: string;
+  /** Things worth knowing (fallbacks, deprecation, unconfirmed data). */
+  notes: string[];
+}
+
+function levenshtein(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** Up to three catalog names closest to `input`, for "did you mean". */
+export function suggestModels(input: string, catalog: Catalog = getDefaultCatalog()): string[] {
+  const needle = input.toLowerCase();
+  return catalog.models
+    .flatMap((m) => [m.name, m.bedrockId, ...m.aliases].map((n) => ({ n, m, d: levenshtein(needle, n.toLowerCase()) })))
+    .sort((x, y) => x.d - y.d)
+    .filter((x, i, all) => all.findIndex((y) => y.m === x.m) === i)
+    .slice(0, 3)
+    .map((x) => x.n);
+}
+
+function unknownModel(input: string, catalog: Catalog): BedrockClaudeError {
+  const suggestions = suggestModels(input, catalog);
+  return invalidRequest(
+    `The provided model identifier is invalid: "${input}" is not a Claude model bedrock-claude knows.`,
+    `Did you mean ${suggestions.map((s) => `"${s}"`).join(', ')}? Run \`bedrock-claude models\` for the list; a model newer than this release can be added with a models file.`,
+    404,
+  );
+}
+
+/** Where a model can be called, for error messages. */
+export function describeAvailability(model: ModelEntry, catalog: Catalog): string {
+  const ways: string[] = [];
+  if (model.profiles.includes('global')) ways.push(`global.${model.bedrockId} (scope global, from any commercial region)`);
+  for (const p of model.profiles) {
+    if (p === 'global') continue;
+    ways.push(`${p}.${model.bedrockId} (scope geo, from ${catalog.data.geos[p]?.label ?? p} regions such as ${EXAMPLE_REGION[p]})`);
+  }
+  if (model.onDemandInRegion) ways.push(`${model.bedrockId} (scope in-region${model.regions ? `, in ${model.regions.join(', ')}` : ''})`);
+  return ways.join('; ');
+}
+
+function profileFor(model: ModelEntry, region: string, scope: Scope, catalog: Catalog): { prefix: ProfilePrefix | undefined; scope: Scope; notes: string[] } {
+  const geo = regionToGeo(region, catalog);
+  const notes: string[] = [];
+  if (scope === 'global') {
+    if (model.profiles.includes('global') && globalAllowedFrom(region, catalog)) return { prefix: 'global', scope, notes };
+    if (geo && model.profiles.includes(geo)) {
+      notes.push(`${model.displayName} has no global profile callable from ${region}; using the ${geo}. geo profile instead (data stays in ${catalog.data.geos[geo].label}; ~${Math.round(catalog.data.regionalPremium * 100)}% regional premium).`);
+      return { prefix: geo, scope: 'geo', notes };
+    }
+    throw notOffered(model, region, scope, geo, catalog);
+  }
+  if (scope === 'geo') {
+    if (geo && model.profiles.includes(geo)) return { prefix: geo, scope, notes };
+    throw notOffered(model, region, scope, geo, catalog);
+  }
+  if (model.onDemandInRegion && (!model.regions || model.regions.includes(region))) return { prefix: undefined, scope, notes };
+  throw onDemandNotSupported(model.bedrockId, model, region, geo, catalog);
+}
+
+function notOffered(model: ModelEntry, region: string, scope: Scope, geo: GeoPrefix | undefined, catalog: Catalog): BedrockClaudeError {
+  const where = scope === 'geo' ? (geo ? `the ${geo}. (${catalog.data.geos[geo].label}) geography` : `a geography bedrock-claude knows for ${region}`) : `a global profile from ${region}`;
+  const alternatives: string[] = [];
+  if (scope === 'geo' && model.profiles.includes('global') && globalAllowedFrom(region, catalog)) {
+    alternatives.push(`use scope global (global.${model.bedrockId}) from ${region} if your data may leave the geography`);
+  }
+  const otherGeos = model.profiles.filter((p): p is GeoPrefix => p !== 'global' && p !== geo);
+  if (otherGeos.length) alternatives.push(`call it from a region of ${otherGeos.map((p) => `${p}. (e.g. ${EXAMPLE_REGION[p]})`).join(', ')}`);
+  alternatives.push('or pick a model offered there (`bedrock-claude models --region ' + region + '`)');
+  return invalidRequest(
+    `${model.displayName} (${model.bedrockId}) is not offered in ${where}. It is available as: ${describeAvailability(model, catalog)}.`,
+    alternatives.join('; ') + '.',
+  );
+}
+
+/** Bedrock's own words for a bare ID of a profile-only model (note the U+2019 apostrophe). */
+export function onDemandMessage(modelId: string): string {
+  return `Invocation of model ID ${modelId} with on-demand throughput isn\u2019t supported. Retry your request with the ID or ARN of an inference profile that contains this model.`;
+}
+
+function onDemandNotSupported(modelId: string, model: ModelEntry, region: string, geo: GeoPrefix | undefined, catalog: Catalog): BedrockClaudeError {
+  const options: string[] = [];
+  if (geo && model.profiles.includes(geo)) options.push(`"${geo}.${model.bedrockId}" keeps data in ${catalog.data.geos[geo].label} (scope geo)`);
+  if (model.profiles.includes('global') && globalAllowedFrom(region, catalog)) options.push(`"global.${model.bedrockId}" routes anywhere with no premium (scope global)`);
+  options.push('or an application inference profile / provisioned throughput ARN');
+  return invalidRequest(onDemandMessage(modelId), `Use an inference profile: ${options.join('; ')}.`);
+}
+
+function modelNotes(model: ModelEntry | undefined): string[] {
+  const notes: string[] = [];
+  if (!model) return notes;
+  if (model.lifecycle.status !== 'active') {
+    notes.push(`${model.displayName} is ${model.lifecycle.status}${model.lifecycle.retiresOn ? ` (retires ${model.lifecycle.retiresOn})` : ''}; plan a move to a current model.`);
+  }
+  if (model.unconfirmed) notes.push(`The catalog's Bedrock facts for ${model.displayName} are unconfirmed; override them with a models file if AWS differs.`);
+  return notes;
+}
+
+function explain(resolved: Omit<ResolvedModel, 'explanation'>, catalog: Catalog): string {
+  const { prefix, modelId, region } = resolved;
+  const name = resolved.model?.displayName ?? resolved.input;
+  if (resolved.kind === 'arn') return `${name}: ARN passed through as given; calls go to bedrock-runtime in ${region}.`;
+  if (prefix === 'global') return `${name} → ${modelId}: global cross-region inference profile, called from ${region}, routed to any commercial region, no regional premium.`;
+  if (prefix) return `${name} → ${modelId}: ${catalog.data.geos[prefix as GeoPrefix]?.label ?? prefix} geo inference profile, called from ${region}; data stays in that geography; ~${Math.round(catalog.data.regionalPremium * 100)}% regional premium.`;
+  return `${name} → ${modelId}: bare model ID, on-demand in ${region} only; ~${Math.round(catalog.data.regionalPremium * 100)}% regional premium.`;
+}
+
+function missingRegion(): BedrockClaudeError {
+  return invalidRequest(
+    'No AWS region given. Bedrock is regional and the default region may not have the model.',
+    'Pass a region explicitly (--region us-west-2, AWS_REGION, or `region` in the options).',
+  );
+}
+
+/**
+ * Resolves any model identifier to the Bedrock model ID to call from `region` within `scope`.
+ * Input may be an Anthropic name (`claude-sonnet-4-5`, `sonnet-4.5`, `claude-sonnet-4-5-20250929`),
+ * a bare Bedrock ID, a profile ID (`us.anthropic...`) or an ARN.
+ *
+ * @throws {BedrockClaudeError} unknown model (404, with "did you mean"), missing region, model not
+ * offered in the region or geography (400, listing what would work).
+ * @example
+ * ```ts
+ * resolveModel('claude-sonnet-4-5', { region: 'eu-west-1', scope: 'geo' }).modelId;
+ * // 'eu.anthropic.claude-sonnet-4-5-20250929-v1:0'
+ * ```
+ */
+export function resolveModel(input: string, options: ResolveOptions): ResolvedModel {
+  const catalog = options.catalog ?? getDefaultCatalog();
+  const requestedScope = options.scope ?? 'global';
+  const trimmed = input.trim();
+  if (!trimmed) throw invalidRequest('No model given.', 'Set `model`, e.g. "claude-sonnet-4-5" or "global.anthropic.claude-opus-4-6-v1".');
+  if (!options.region) throw missingRegion();
+  const region = options.region;
+  if (!isRegionName(region)) throw invalidRequest(`"${region}" is not an AWS region name.`, 'Use a region such as us-west-2, us-east-1, eu-west-1 or ap-northeast-1.');
+
+  const parsed = parseModelInput(trimmed);
+  const finish = (r: Omit<ResolvedModel, 'explanation' | 'regionalPremium' | 'input' | 'region'>): ResolvedModel => {
+    const partial = { ...r, input: trimmed, region, regionalPremium: r.prefix !== 'global' && r.kind !== 'arn', notes: [...r.notes, ...modelNotes(r.model)] };
+    return { ...partial, explanation: explain(partial, catalog) };
+  };
+
+  if (parsed.kind === 'arn') {
+    const arn = parsed.arn!;
+    if (arn.region && arn.region !== region) {
+      throw invalidRequest(`The ARN ${trimmed} is in ${arn.region}, but the call goes to ${region}.`, `Call bedrock-runtime in ${arn.region} (--region ${arn.region}).`);
+    }
+    const inner = parseModelInput(arn.resource);
+    const model = inner.kind === 'name' ? undefined : catalog.find(inner.base ?? arn.resource);
+    const prefix = inner.kind === 'profile-id' && (PROFILE_PREFIXES as readonly string[]).includes(inner.prefix!) ? (inner.prefix as ProfilePrefix) : undefined;
+    if (arn.resourceType === 'foundation-model' && model && !model.onDemandInRegion) {
+      throw onDemandNotSupported(trimmed, model, region, regionToGeo(region, catalog), catalog);
+    }
+    return finish({ modelId: trimmed, kind: 'arn', model, prefix, scope: requestedScope, notes: [] });
+  }
+
+  if (parsed.kind === 'profile-id') {
+    const prefix = parsed.prefix!;
+    const model = catalog.find(parsed.base!);
+    if (!model || normalize(model.bedrockId) !== normalize(parsed.base!)) throw unknownModel(trimmed, catalog);
+    if (!(PROFILE_PREFIXES as readonly string[]).includes(prefix) || !model.profiles.includes(prefix as ProfilePrefix)) {
+      throw invalidRequest(
+        `The provided model identifier is invalid: there is no "${prefix}." inference profile for ${model.displayName}.`,
+        `Available: ${describeAvailability(model, catalog)}.`,
+      );
+    }
+    const geo = regionToGeo(region, catalog);
+    if (prefix === 'global') {
+      if (!globalAllowedFrom(region, catalog)) throw invalidRequest(`Global inference profiles cannot be called from ${region}.`, 'Use a commercial region such as us-west-2.');
+      if (requestedScope !== 'global') {
+        throw invalidRequest(`${trimmed} is a global profile, which may route outside ${geo ?? region}; the scope "${requestedScope}" does not allow it.`, geo && model.profiles.includes(geo) ? `Use "${geo}.${model.bedrockId}".` : 'Use scope global, or a model with a profile in this geography.');
+      }
+    } else {
+      if (geo !== prefix) {
+        throw invalidRequest(
+          `The ${prefix}. inference profile can only be called from ${catalog.data.geos[prefix as GeoPrefix].label} regions, and ${region} is ${geo ? `in ${catalog.data.geos[geo].label}` : 'outside every geography'}.`,
+          geo && model.profiles.includes(geo) ? `Use "${geo}.${model.bedrockId}" from ${region}, or call from ${EXAMPLE_REGION[prefix as GeoPrefix]}.` : `Call from a ${prefix} region such as ${EXAMPLE_REGION[prefix as GeoPrefix]} (--region ${EXAMPLE_REGION[prefix as GeoPrefix]}).`,
+        );
+      }
+      if (requestedScope === 'in-region') {
+        throw invalidRequest(`${trimmed} is a geo profile that may route to other regions of ${catalog.data.geos[geo].label}; scope in-region does not allow it.`, 'Use scope geo, or a bare model ID that is offered on demand in this region.');
+      }
+    }
+    return finish({ modelId: trimmed, kind: 'profile-id', model, prefix: prefix as ProfilePrefix, scope: prefix === 'global' ? 'global' : 'geo', notes: [] });
+  }
+
+  const model = catalog.find(trimmed);
+  if (!model) throw unknownModel(trimmed, catalog);
+  const chosen = profileFor(model, region, requestedScope, catalog);
+  const notes = [...chosen.notes];
+  if (parsed.kind === 'base-id' && chosen.prefix) {
+    notes.unshift(`The bare ID ${trimmed} cannot be invoked on demand; using the ${chosen.prefix}. inference profile.`);
+  }
+  return finish({
+    modelId: chosen.prefix ? `${chosen.prefix}.${model.bedrockId}` : model.bedrockId,
+    kind: parsed.kind,
+    model,
+    prefix: chosen.prefix,
+    scope: chosen.scope,
+    notes,
+  });
+}
+
+function normalize(id: string): string {
+  return id.toLowerCase();
+}

@@ -1,0 +1,60 @@
+import { getDefaultCatalog } from '../catalog/catalog.js';
+import { parseModelInput, resolveModel, type ResolvedModel } from '../catalog/resolve-model.js';
+import { BedrockClaudeError } from '../errors.js';
+import { parseBetaHeader } from '../translate/to-bedrock.js';
+import type { CheckInput, Diagnostic } from './diagnostic.js';
+import { RULES, type RuleContext } from './rules.js';
+
+function headerValue(headers: CheckInput['headers'], name: string): string | string[] | undefined {
+  for (const [k, v] of Object.entries(headers ?? {})) if (k.toLowerCase() === name) return v;
+  return undefined;
+}
+
+/**
+ * Runs every preflight rule over a request and returns the diagnostics, errors first in rule order.
+ * Catches the common mistakes before AWS does, each with the fix.
+ *
+ * @example
+ * ```ts
+ * const diagnostics = checkRequest({
+ *   format: 'bedrock', region: 'us-west-2', model: 'anthropic.claude-opus-4-6-v1',
+ *   body: { model: 'x', max_tokens: 10, messages: [{ role: 'user', content: 'Hi' }] },
+ * });
+ * // on-demand-not-supported, anthropic-version, body-model ...
+ * ```
+ */
+export function checkRequest(input: CheckInput): Diagnostic[] {
+  const catalog = input.catalog ?? getDefaultCatalog();
+  const body = input.body && typeof input.body === 'object' && !Array.isArray(input.body) ? (input.body as Record<string, unknown>) : undefined;
+  const modelInput = input.model ?? (typeof body?.['model'] === 'string' ? (body['model'] as string) : undefined);
+
+  let resolved: ResolvedModel | undefined;
+  let resolveError: BedrockClaudeError | undefined;
+  if (modelInput) {
+    try {
+      resolved = resolveModel(modelInput, { region: input.region ?? 'us-east-1', scope: input.scope, catalog });
+    } catch (err) {
+      if (!(err instanceof BedrockClaudeError)) throw err;
+      resolveError = err;
+    }
+  }
+  const parsed = modelInput ? parseModelInput(modelInput) : undefined;
+  const lookup = parsed?.kind === 'arn' ? parsed.arn!.resource.replace(/^[a-z-]+\.(?=anthropic\.)/, '') : parsed?.base ?? modelInput;
+  const model = resolved?.model ?? (lookup ? catalog.find(lookup) : undefined);
+  const rawBodyBetas = body?.['anthropic_beta'];
+  const bodyBetas = Array.isArray(rawBodyBetas) ? rawBodyBetas.filter((b): b is string => typeof b === 'string') : [];
+  const sdkBetas = input.format === 'anthropic' && Array.isArray(body?.['betas']) ? (body!['betas'] as unknown[]).filter((b): b is string => typeof b === 'string') : [];
+
+  const ctx: RuleContext = {
+    input,
+    catalog,
+    body,
+    modelInput,
+    model,
+    resolved,
+    resolveError,
+    headerBetas: [...parseBetaHeader(headerValue(input.headers, 'anthropic-beta')), ...sdkBetas],
+    bodyBetas,
+  };
+  return RULES.flatMap((rule) => rule.run(ctx));
+}

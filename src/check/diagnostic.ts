@@ -1,0 +1,39 @@
+import type { Catalog } from '../catalog/catalog.js';
+import type { Scope } from '../catalog/resolve-model.js';
+
+export type Severity = 'error' | 'warning' | 'info';
+
+/** One finding of a preflight rule. */
+export interface Diagnostic {
+  /** Stable identifier, e.g. `on-demand-not-supported`. */
+  code: string;
+  severity: Severity;
+  /** What is wrong, in Bedrock's vocabulary so it can be searched. */
+  message: string;
+  /** What to do about it. */
+  fix: string;
+  /** Where in the request (`body.anthropic_beta[1]`, `headers.x-api-key`, `model`). */
+  location?: string;
+  /** What Bedrock itself answers for this mistake (the emulator sends exactly this). */
+  bedrock?: { status: number; exception: string; message: string };
+}
+
+/** A request to check: an Anthropic request (to a gateway) or a Bedrock request (to Bedrock). */
+export interface CheckInput {
+  /** `bedrock`: the body goes to InvokeModel as is. `anthropic`: an Anthropic Messages request. */
+  format: 'anthropic' | 'bedrock';
+  body: unknown;
+  headers?: Record<string, string | string[] | undefined> | undefined;
+  /** The model ID from the Bedrock path, or the Anthropic `model` (defaults to `body.model`). */
+  model?: string | undefined;
+  region?: string | undefined;
+  scope?: Scope | undefined;
+  /** The request path, to catch APIs Bedrock does not have (`/v1/files`, ...). */
+  path?: string | undefined;
+  catalog?: Catalog | undefined;
+}
+
+/** Whether any diagnostic is an error. */
+export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {
+  return diagnostics.some((d) => d.severity === 'error');
+}

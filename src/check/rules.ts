@@ -1,0 +1,341 @@
+import type { Catalog, ModelEntry } from '../catalog/catalog.js';
+import { isRegionName } from '../catalog/regions.js';
+import { onDemandMessage, parseModelInput, resolveModel, suggestModels, type ResolvedModel } from '../catalog/resolve-model.js';
+import { BedrockClaudeError } from '../errors.js';
+import { judgeBeta, matchesPattern } from '../translate/sanitize.js';
+import { parseBetaHeader } from '../translate/to-bedrock.js';
+import type { CheckInput, Diagnostic } from './diagnostic.js';
+import { estimateInputTokens } from './estimate-tokens.js';
+
+/** What every rule sees: the input plus what was worked out once for all rules. */
+export interface RuleContext {
+  input: CheckInput;
+  catalog: Catalog;
+  body: Record<string, unknown> | undefined;
+  modelInput: string | undefined;
+  model: ModelEntry | undefined;
+  resolved: ResolvedModel | undefined;
+  resolveError: BedrockClaudeError | undefined;
+  headerBetas: string[];
+  bodyBetas: string[];
+}
+
+export interface Rule {
+  code: string;
+  /** The common mistake it catches, for docs and `check --list`. */
+  description: string;
+  run(ctx: RuleContext): Diagnostic[];
+}
+
+const malformed = (detail: string): string => `Malformed input request: ${detail}, please reformat your input and try again.`;
+const modelSaid = (detail: string): string => `The model returned the following errors: ${detail}`;
+const validation = (message: string, status = 400) => ({ status, exception: 'ValidationException', message });
+
+function header(ctx: RuleContext, name: string): string | undefined {
+  const headers = ctx.input.headers ?? {};
+  for (const [k, v] of Object.entries(headers)) {
+    if (k.toLowerCase() === name) return Array.isArray(v) ? v.join(',') : v;
+  }
+  return undefined;
+}
+
+const missingRegion: Rule = {
+  code: 'missing-region',
+  description: 'Forgetting the region: the default region may not have the model.',
+  run(ctx) {
+    if (ctx.input.region) {
+      if (isRegionName(ctx.input.region)) return [];
+      return [{ code: 'invalid-region', severity: 'error', location: 'region', message: `"${ctx.input.region}" is not an AWS region name.`, fix: 'Use a region such as us-west-2, us-east-1, eu-west-1 or ap-northeast-1.' }];
+    }
+    return [{ code: 'missing-region', severity: 'error', location: 'region', message: 'No region given: Bedrock is regional and the default region may not have the model.', fix: 'Always pass the region explicitly: --region us-west-2 (or AWS_REGION).' }];
+  },
+};
+
+const modelIdFormat: Rule = {
+  code: 'model-id-format',
+  description: 'Wrong model ID format (ValidationException: The provided model identifier is invalid).',
+  run(ctx) {
+    const id = ctx.modelInput;
+    if (id === undefined || id === '') {
+      return [{ code: 'missing-model', severity: 'error', location: 'model', message: 'No model given.', fix: ctx.input.format === 'bedrock' ? 'Put the model ID in the path: /model/global.anthropic.claude-opus-4-6-v1/invoke (--model-id).' : 'Set "model", e.g. "claude-sonnet-4-5".' }];
+    }
+    const parsed = parseModelInput(id);
+    if (ctx.input.format === 'bedrock' && parsed.kind === 'name') {
+      const fix = ctx.resolved ? `Use the Bedrock ID "${ctx.resolved.modelId}" (${ctx.resolved.explanation})` : `Use a full Bedrock ID such as "global.anthropic.claude-opus-4-6-v1"${suggest(id, ctx)}.`;
+      return [{ code: 'model-id-format', severity: 'error', location: 'model', message: `The provided model identifier is invalid: "${id}" is an Anthropic API name, not a Bedrock model ID.`, fix, bedrock: validation('The provided model identifier is invalid.') }];
+    }
+    if (ctx.resolveError?.status === 404) {
+      return [{ code: 'model-id-format', severity: 'error', location: 'model', message: ctx.resolveError.message, fix: ctx.resolveError.fix ?? '', bedrock: validation('The provided model identifier is invalid.') }];
+    }
+    return [];
+  },
+};
+
+function suggest(id: string, ctx: RuleContext): string {
+  const s = suggestModels(id, ctx.catalog);
+  return s.length ? `; did you mean ${s.join(', ')}?` : '';
+}
+
+const onDemand: Rule = {
+  code: 'on-demand-not-supported',
+  description: 'Bare model ID of a model that is only callable through an inference profile.',
+  run(ctx) {
+    if (ctx.input.format !== 'bedrock' || !ctx.modelInput || !ctx.model) return [];
+    const parsed = parseModelInput(ctx.modelInput);
+    const isBare = parsed.kind === 'base-id' || (parsed.kind === 'arn' && parsed.arn?.resourceType === 'foundation-model');
+    if (!isBare || ctx.model.onDemandInRegion) return [];
+    let fix = 'Use an inference profile ID: global. (any commercial region, no premium) or us./eu./jp./apac./au. (data stays in the geography, ~10% premium).';
+    if (ctx.input.region) {
+      try {
+        const r = resolveModel(ctx.model.name, { region: ctx.input.region, scope: ctx.input.scope ?? 'global', catalog: ctx.catalog });
+        fix = `Use "${r.modelId}" (${r.explanation})`;
+      } catch {
+        // keep the generic fix
+      }
+    }
+    return [{ code: 'on-demand-not-supported', severity: 'error', location: 'model', message: onDemandMessage(ctx.modelInput), fix, bedrock: validation(onDemandMessage(ctx.modelInput)) }];
+  },
+};
+
+const notInRegion: Rule = {
+  code: 'model-not-in-region',
+  description: 'Model not available in the chosen region or geography (Sonnet 4.5 not in APAC, Haiku 4.5 not in JP or APAC).',
+  run(ctx) {
+    const err = ctx.resolveError;
+    if (!err || err.status === 404 || /on-demand|region given|not an AWS region/.test(err.message)) return [];
+    return [{ code: 'model-not-in-region', severity: 'error', location: 'model', message: err.message, fix: err.fix ?? '', bedrock: validation('The provided model identifier is invalid.') }];
+  },
+};
+
+const anthropicVersion: Rule = {
+  code: 'anthropic-version',
+  description: 'Missing or wrong anthropic_version in a Bedrock body (400 from Bedrock).',
+  run(ctx) {
+    if (ctx.input.format !== 'bedrock' || !ctx.body) return [];
+    const v = ctx.body['anthropic_version'];
+    const data = ctx.catalog.data;
+    if (v === undefined) {
+      return [{ code: 'anthropic-version', severity: 'error', location: 'body.anthropic_version', message: malformed('#: required key [anthropic_version] not found'), fix: `Add "anthropic_version": "${data.anthropicVersion}" to the request body.`, bedrock: validation(malformed('#: required key [anthropic_version] not found')) }];
+    }
+    if (typeof v === 'string' && data.acceptedAnthropicVersions.includes(v)) return [];
+    if (typeof v === 'string' && data.anthropicApiVersions.includes(v)) {
+      return [{ code: 'anthropic-version', severity: 'warning', location: 'body.anthropic_version', message: `anthropic_version "${v}" is an Anthropic API version (the header value), not Bedrock's documented "${data.anthropicVersion}".`, fix: `Use "anthropic_version": "${data.anthropicVersion}".` }];
+    }
+    const msg = malformed(`#/anthropic_version: ${JSON.stringify(v)} is not a valid anthropic_version`);
+    return [{ code: 'anthropic-version', severity: 'error', location: 'body.anthropic_version', message: msg, fix: `Use "anthropic_version": "${data.anthropicVersion}".`, bedrock: validation(msg) }];
+  },
+};
+
+const closedSchema: Rule = {
+  code: 'extraneous-key',
+  description: '`model` or `stream` (or any key Bedrock does not know) inside a Bedrock body.',
+  run(ctx) {
+    if (ctx.input.format !== 'bedrock' || !ctx.body) return [];
+    const out: Diagnostic[] = [];
+    for (const key of Object.keys(ctx.body)) {
+      if (ctx.catalog.data.body.allowedKeys.includes(key)) continue;
+      const msg = malformed(`#: extraneous key [${key}] is not permitted`);
+      const fix =
+        key === 'model' ? 'Remove "model" from the body: on Bedrock the model ID goes in the URL path (--model-id).'
+        : key === 'stream' ? 'Remove "stream" from the body: call invoke-with-response-stream to stream.'
+        : key === 'betas' ? 'Rename "betas" to "anthropic_beta".'
+        : `Remove "${key}": Bedrock's request schema is closed.`;
+      out.push({ code: key === 'model' || key === 'stream' ? `body-${key}` : 'extraneous-key', severity: 'error', location: `body.${key}`, message: msg, fix, bedrock: validation(msg) });
+    }
+    return out;
+  },
+};
+
+const requiredKeys: Rule = {
+  code: 'required-key',
+  description: 'Body not a JSON object, or max_tokens / messages missing or invalid.',
+  run(ctx) {
+    if (ctx.body === undefined) {
+      const msg = 'Malformed input request: the body is not a JSON object, please reformat your input and try again.';
+      return [{ code: 'body-not-object', severity: 'error', location: 'body', message: msg, fix: 'Send a JSON object body: {"max_tokens": ..., "messages": [...]}.', bedrock: validation(msg) }];
+    }
+    const out: Diagnostic[] = [];
+    const isCount = /count[_-]tokens/.test(ctx.input.path ?? '');
+    for (const key of ['max_tokens', 'messages']) {
+      if (key === 'max_tokens' && isCount) continue;
+      if (ctx.body[key] === undefined) {
+        const msg = malformed(`#: required key [${key}] not found`);
+        out.push({ code: 'required-key', severity: 'error', location: `body.${key}`, message: msg, fix: key === 'max_tokens' ? 'Add "max_tokens", e.g. 1024.' : 'Add "messages": [{"role": "user", "content": "..."}].', bedrock: validation(msg) });
+      }
+    }
+    const mt = ctx.body['max_tokens'];
+    if (mt !== undefined && (typeof mt !== 'number' || !Number.isInteger(mt) || mt < 1)) {
+      const msg = malformed(`#/max_tokens: ${JSON.stringify(mt)} is not a positive integer`);
+      out.push({ code: 'max-tokens-invalid', severity: 'error', location: 'body.max_tokens', message: msg, fix: 'Set max_tokens to a whole number of at least 1.', bedrock: validation(msg) });
+    }
+    const messages = ctx.body['messages'];
+    if (messages !== undefined && (!Array.isArray(messages) || messages.length === 0)) {
+      const msg = malformed('#/messages: expected a non-empty array');
+      out.push({ code: 'messages-invalid', severity: 'error', location: 'body.messages', message: msg, fix: 'Send at least one message: [{"role": "user", "content": "Hello"}].', bedrock: validation(msg) });
+    } else if (Array.isArray(messages)) {
+      messages.forEach((m, i) => {
+        const role = (m as { role?: unknown } | null)?.role;
+        const content = (m as { content?: unknown } | null)?.content;
+        if ((role !== 'user' && role !== 'assistant') || (typeof content !== 'string' && !Array.isArray(content))) {
+          const msg = malformed(`#/messages/${i}: each message needs "role" (user or assistant) and "content" (a string or an array of blocks)`);
+          out.push({ code: 'messages-invalid', severity: 'error', location: `body.messages[${i}]`, message: msg, fix: 'Write messages as {"role": "user", "content": "..."}.', bedrock: validation(msg) });
+        }
+      });
+    }
+    return out;
+  },
+};
+
+const betaHeader: Rule = {
+  code: 'beta-in-header',
+  description: 'Betas in the anthropic-beta HTTP header where Bedrock needs the anthropic_beta body field.',
+  run(ctx) {
+    if (ctx.input.format !== 'bedrock' || !ctx.headerBetas.length) return [];
+    const missing = ctx.headerBetas.filter((b) => !ctx.bodyBetas.includes(b));
+    if (!missing.length) return [];
+    return [{ code: 'beta-in-header', severity: 'error', location: 'headers.anthropic-beta', message: `Beta features not enabled: Bedrock ignores the anthropic-beta header (${missing.join(', ')}).`, fix: `Put them in the body: "anthropic_beta": ${JSON.stringify([...ctx.bodyBetas, ...missing])}.` }];
+  },
+};
+
+const apiKeyHeader: Rule = {
+  code: 'anthropic-api-key',
+  description: 'An Anthropic API key (x-api-key) sent to Bedrock.',
+  run(ctx) {
+    if (ctx.input.format !== 'bedrock' || header(ctx, 'x-api-key') === undefined) return [];
+    return [{ code: 'anthropic-api-key', severity: 'error', location: 'headers.x-api-key', message: 'Bedrock does not accept Anthropic API keys (x-api-key): it authenticates with AWS IAM credentials (SigV4) or a Bedrock API key.', fix: 'Remove x-api-key; sign with AWS credentials (default credential chain, AWS_PROFILE) or send a Bedrock API key as Authorization: Bearer (AWS_BEARER_TOKEN_BEDROCK).', bedrock: { status: 403, exception: 'AccessDeniedException', message: 'Bedrock uses AWS IAM credentials (SigV4) or a Bedrock API key, not an Anthropic x-api-key.' } }];
+  },
+};
+
+const betas: Rule = {
+  code: 'invalid-beta',
+  description: 'Betas Bedrock rejects (invalid beta flag), and the 1M-context beta on a model without it.',
+  run(ctx) {
+    const all = ctx.input.format === 'bedrock' ? ctx.bodyBetas : [...new Set([...ctx.bodyBetas, ...ctx.headerBetas])];
+    const out: Diagnostic[] = [];
+    all.forEach((beta, i) => {
+      const verdict = judgeBeta(beta, ctx.model, ctx.catalog.data);
+      if (verdict.ok) {
+        if (verdict.renamedFrom && ctx.input.format === 'bedrock') {
+          out.push({ code: 'invalid-beta', severity: 'error', location: `body.anthropic_beta[${i}]`, message: `invalid beta flag: "${beta}" is called "${verdict.beta}" on Bedrock.`, fix: `Use "${verdict.beta}".`, bedrock: validation('invalid beta flag') });
+        }
+        return;
+      }
+      const is1m = beta === ctx.catalog.data.betas.context1m;
+      out.push({
+        code: is1m ? 'context-1m-unsupported' : 'invalid-beta',
+        severity: ctx.input.format === 'bedrock' ? 'error' : 'warning',
+        location: ctx.input.format === 'bedrock' ? `body.anthropic_beta[${i}]` : 'anthropic-beta',
+        message: `invalid beta flag: ${verdict.reason}.`,
+        fix: is1m ? `Drop the beta, or use a model with 1M context (${ctx.catalog.models.filter((m) => m.context1m && !m.unconfirmed).map((m) => m.name).join(', ')}).` : `Remove "${beta}" from anthropic_beta${ctx.input.format === 'anthropic' ? ' (a gateway with policy "drop" removes it for you)' : ''}.`,
+        bedrock: validation('invalid beta flag'),
+      });
+    });
+    return out;
+  },
+};
+
+const temperatureTopP: Rule = {
+  code: 'temperature-and-top-p',
+  description: '`temperature` and `top_p` together on a model that rejects it.',
+  run(ctx) {
+    if (!ctx.body || !ctx.model || ctx.model.temperatureWithTopP) return [];
+    if (ctx.body['temperature'] === undefined || ctx.body['top_p'] === undefined) return [];
+    const msg = modelSaid('`temperature` and `top_p` cannot both be specified for this model. Please use only one.');
+    return [{ code: 'temperature-and-top-p', severity: 'error', location: 'body.top_p', message: msg, fix: `Send only one of temperature and top_p to ${ctx.model.displayName}.`, bedrock: validation(msg) }];
+  },
+};
+
+const contextWindow: Rule = {
+  code: 'prompt-too-long',
+  description: 'A prompt over the model context window without the 1M beta (estimated tokens).',
+  run(ctx) {
+    if (!ctx.body || !ctx.model) return [];
+    const estimate = estimateInputTokens(ctx.body);
+    const has1m = ctx.model.context1m && [...ctx.bodyBetas, ...(ctx.input.format === 'anthropic' ? ctx.headerBetas : [])].includes(ctx.catalog.data.betas.context1m);
+    const window = has1m ? 1_000_000 : ctx.model.contextWindow;
+    if (estimate <= window) return [];
+    const fix = !has1m && ctx.model.context1m ? `Add the beta: "anthropic_beta": ["${ctx.catalog.data.betas.context1m}"] (1M tokens on ${ctx.model.displayName}), or shorten the prompt.` : 'Shorten the prompt (summarise or drop old turns).';
+    return [{ code: 'prompt-too-long', severity: 'error', location: 'body.messages', message: `Input is too long for requested model: about ${estimate} tokens > ${window} maximum for ${ctx.model.displayName}.`, fix, bedrock: validation('Input is too long for requested model.') }];
+  },
+};
+
+const maxTokens: Rule = {
+  code: 'max-tokens-over-limit',
+  description: '`max_tokens` above the model maximum output.',
+  run(ctx) {
+    const mt = ctx.body?.['max_tokens'];
+    if (!ctx.model || typeof mt !== 'number' || mt <= ctx.model.maxOutputTokens) return [];
+    const msg = modelSaid(`max_tokens: ${mt} > ${ctx.model.maxOutputTokens}, which is the maximum allowed number of output tokens for ${ctx.model.bedrockId}`);
+    return [{ code: 'max-tokens-over-limit', severity: 'error', location: 'body.max_tokens', message: msg, fix: `Set max_tokens to at most ${ctx.model.maxOutputTokens}.`, bedrock: validation(msg) }];
+  },
+};
+
+const UNSUPPORTED_APIS: Array<[RegExp, string]> = [
+  [/\/v1\/messages\/batches/, 'Message Batches'],
+  [/\/v1\/files/, 'the Files API'],
+  [/\/v1\/skills/, 'the Skills API'],
+  [/\/v1\/models/, 'the Models API'],
+  [/\/v1\/complete/, 'the legacy Text Completions API'],
+  [/\/v1\/organizations|\/v1\/admin/, 'the Admin API'],
+];
+
+const unsupportedApis: Rule = {
+  code: 'unsupported-on-bedrock',
+  description: 'APIs and server tools Bedrock does not have (batches, files, skills, models API, web search/fetch, code execution, MCP connector).',
+  run(ctx) {
+    const out: Diagnostic[] = [];
+    const path = ctx.input.path ?? '';
+    const api = UNSUPPORTED_APIS.find(([re]) => re.test(path));
+    if (api) {
+      const fix = api[1] === 'Message Batches' ? 'Use Bedrock batch inference (CreateModelInvocationJob with S3 input), or send the requests one by one.'
+        : api[1] === 'the Models API' ? 'List models with `bedrock-claude models` or ListFoundationModels / ListInferenceProfiles.'
+        : 'Send the content inline in the Messages request instead.';
+      out.push({ code: 'unsupported-on-bedrock', severity: 'error', location: 'path', message: `${api[1]} is not available on Amazon Bedrock.`, fix });
+    }
+    if (!ctx.body) return out;
+    const tools = Array.isArray(ctx.body['tools']) ? (ctx.body['tools'] as unknown[]) : [];
+    tools.forEach((t, i) => {
+      const type = (t as { type?: unknown } | null)?.type;
+      if (typeof type === 'string' && matchesPattern(ctx.catalog.data.body.unsupportedToolTypes, type)) {
+        out.push({ code: 'unsupported-on-bedrock', severity: 'error', location: `body.tools[${i}]`, message: `The server tool "${type}" is not available on Amazon Bedrock.`, fix: 'Implement it as a client tool (a function your code runs), or remove it.', bedrock: validation(malformed(`#/tools/${i}: tool type [${type}] is not supported`)) });
+      }
+      for (const field of ctx.catalog.data.body.unsupportedToolFields) {
+        if (t && typeof t === 'object' && field in t) {
+          out.push({ code: 'unsupported-on-bedrock', severity: 'error', location: `body.tools[${i}].${field}`, message: `Bedrock rejects "${field}" on tools.`, fix: `Remove "${field}" from the tool definition.`, bedrock: validation(malformed(`#/tools/${i}: extraneous key [${field}] is not permitted`)) });
+        }
+      }
+    });
+    for (const field of ctx.catalog.data.body.unsupportedFields) {
+      if (field in ctx.body && (ctx.input.format === 'anthropic' || !ctx.catalog.data.body.allowedKeys.includes(field))) {
+        if (ctx.input.format === 'bedrock') continue; // reported by the closed-schema rule
+        out.push({ code: 'unsupported-on-bedrock', severity: 'warning', location: `body.${field}`, message: `"${field}" is not available on Amazon Bedrock${field === 'mcp_servers' ? ' (the MCP connector)' : ''}.`, fix: `Remove "${field}" (a gateway with policy "drop" removes it).` });
+      }
+    }
+    for (const [field, beta] of Object.entries(ctx.catalog.data.body.fieldsRequiringBeta)) {
+      const all = [...ctx.bodyBetas, ...(ctx.input.format === 'anthropic' ? ctx.headerBetas : [])];
+      if (field in ctx.body && !all.includes(beta)) {
+        const msg = malformed(`#: extraneous key [${field}] is not permitted`);
+        out.push({ code: 'field-needs-beta', severity: ctx.input.format === 'bedrock' ? 'error' : 'warning', location: `body.${field}`, message: `"${field}" needs the beta "${beta}"; without it Bedrock answers: ${msg}`, fix: `Add "${beta}" to anthropic_beta, or remove "${field}".`, bedrock: validation(msg) });
+      }
+    }
+    return out;
+  },
+};
+
+/** Every preflight rule, in the order their diagnostics are reported. */
+export const RULES: readonly Rule[] = [
+  missingRegion,
+  modelIdFormat,
+  onDemand,
+  notInRegion,
+  requiredKeys,
+  anthropicVersion,
+  closedSchema,
+  apiKeyHeader,
+  betaHeader,
+  betas,
+  temperatureTopP,
+  maxTokens,
+  contextWindow,
+  unsupportedApis,
+];

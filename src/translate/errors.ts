@@ -1,0 +1,162 @@
+import { BedrockClaudeError, type AnthropicErrorType } from '../errors.js';
+
+/** The Anthropic error envelope. */
+export interface AnthropicErrorBody {
+  type: 'error';
+  error: { type: AnthropicErrorType; message: string };
+  request_id?: string;
+}
+
+interface Mapping {
+  status: number;
+  type: AnthropicErrorType;
+}
+
+/** Bedrock exception name → Anthropic status and type. */
+const BEDROCK_TO_ANTHROPIC: Record<string, Mapping> = {
+  ValidationException: { status: 400, type: 'invalid_request_error' },
+  ServiceQuotaExceededException: { status: 429, type: 'rate_limit_error' },
+  AccessDeniedException: { status: 403, type: 'permission_error' },
+  UnrecognizedClientException: { status: 403, type: 'permission_error' },
+  InvalidSignatureException: { status: 403, type: 'permission_error' },
+  IncompleteSignatureException: { status: 403, type: 'permission_error' },
+  ExpiredTokenException: { status: 403, type: 'permission_error' },
+  MissingAuthenticationTokenException: { status: 403, type: 'permission_error' },
+  ResourceNotFoundException: { status: 404, type: 'not_found_error' },
+  ModelTimeoutException: { status: 504, type: 'timeout_error' },
+  ModelErrorException: { status: 500, type: 'api_error' },
+  ThrottlingException: { status: 429, type: 'rate_limit_error' },
+  ModelNotReadyException: { status: 529, type: 'overloaded_error' },
+  InternalServerException: { status: 500, type: 'api_error' },
+  ServiceUnavailableException: { status: 529, type: 'overloaded_error' },
+  ModelStreamErrorException: { status: 500, type: 'api_error' },
+};
+
+/** Anthropic error type → the Bedrock exception and status the emulator and Bedrock front answer with. */
+const ANTHROPIC_TO_BEDROCK: Record<AnthropicErrorType, { status: number; name: string }> = {
+  invalid_request_error: { status: 400, name: 'ValidationException' },
+  request_too_large: { status: 413, name: 'ValidationException' },
+  authentication_error: { status: 403, name: 'UnrecognizedClientException' },
+  permission_error: { status: 403, name: 'AccessDeniedException' },
+  not_found_error: { status: 404, name: 'ResourceNotFoundException' },
+  rate_limit_error: { status: 429, name: 'ThrottlingException' },
+  timeout_error: { status: 408, name: 'ModelTimeoutException' },
+  api_error: { status: 500, name: 'InternalServerException' },
+  overloaded_error: { status: 503, name: 'ServiceUnavailableException' },
+};
+
+const ERROR_TYPE_SUFFIX = ':http://internal.amazon.com/coral/com.amazon.bedrock/';
+
+/** The `x-amzn-ErrorType` header value for an exception name. */
+export function amznErrorType(name: string): string {
+  return `${name}${ERROR_TYPE_SUFFIX}`;
+}
+
+/** Reads the exception name out of `x-amzn-ErrorType` (`ThrottlingException:http://...` → `ThrottlingException`). */
+export function parseAmznErrorType(header: string | undefined | null): string | undefined {
+  if (!header) return undefined;
+  return header.split(':')[0]!.trim() || undefined;
+}
+
+function messageOf(body: string): string | undefined {
+  try {
+    const parsed = JSON.parse(body) as { message?: unknown; Message?: unknown };
+    const m = parsed.message ?? parsed.Message;
+    return typeof m === 'string' ? m : undefined;
+  } catch {
+    return body.trim() ? body.trim().slice(0, 1000) : undefined;
+  }
+}
+
+/** Hints for the errors people hit most, keyed by a piece of Bedrock's message. */
+const FIXES: Array<[RegExp, string]> = [
+  [/on-demand throughput isn.t supported/, 'Call the model through an inference profile: prefix the ID with global. (any region, no premium) or us./eu./jp./apac./au. (data stays in the geography).'],
+  [/model identifier is invalid/, 'Use a full Bedrock ID such as global.anthropic.claude-opus-4-6-v1 and check the model is offered in your region (`bedrock-claude models --region R`).'],
+  [/invalid beta flag/, 'Remove the betas Bedrock does not support from anthropic_beta (the gateway drops them under policy "drop").'],
+  [/extraneous key \[(model|stream)\]/, 'Bedrock takes the model in the URL path and streaming from the endpoint: remove "model" and "stream" from the body.'],
+  [/required key \[anthropic_version\]/, 'Add "anthropic_version": "bedrock-2023-05-31" to the request body.'],
+  [/don.t have access to the model/, 'Enable model access in the Bedrock console for this account and region, and check the IAM policy allows bedrock:InvokeModel on the profile and the model.'],
+  [/security token included in the request is invalid|signature we calculated does not match/i, 'Check the AWS credentials (access key, secret, session token) and the region used for signing.'],
+];
+
+/** The fix for a Bedrock error message, when we know one. */
+export function fixForBedrockMessage(message: string): string | undefined {
+  return FIXES.find(([re]) => re.test(message))?.[1];
+}
+
+/**
+ * Turns a Bedrock error response into a `BedrockClaudeError` carrying the Anthropic status and type.
+ *
+ * @example
+ * ```ts
+ * const err = fromBedrockError(429, 'ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/', '{"message":"Too many requests"}');
+ * err.status; // 429
+ * err.type;   // 'rate_limit_error'
+ * ```
+ */
+export function fromBedrockError(status: number, errorTypeHeader: string | undefined | null, body: string, retryAfter?: number): BedrockClaudeError {
+  const name = parseAmznErrorType(errorTypeHeader);
+  const mapped = (name && BEDROCK_TO_ANTHROPIC[name]) || byStatus(status);
+  const message = messageOf(body) ?? `Bedrock answered ${status}${name ? ` ${name}` : ''}.`;
+  return new BedrockClaudeError(message, {
+    status: mapped.status,
+    type: mapped.type,
+    bedrockType: name,
+    fix: fixForBedrockMessage(message),
+    retryAfter,
+  });
+}
+
+function byStatus(status: number): Mapping {
+  if (status === 429) return { status: 429, type: 'rate_limit_error' };
+  if (status === 403 || status === 401) return { status: 403, type: 'permission_error' };
+  if (status === 404) return { status: 404, type: 'not_found_error' };
+  if (status === 503) return { status: 529, type: 'overloaded_error' };
+  if (status === 408 || status === 504) return { status: 504, type: 'timeout_error' };
+  if (status >= 500) return { status: 500, type: 'api_error' };
+  return { status: 400, type: 'invalid_request_error' };
+}
+
+/** The Anthropic error envelope for an error. */
+export function toAnthropicErrorBody(error: BedrockClaudeError, requestId?: string): AnthropicErrorBody {
+  const body: AnthropicErrorBody = { type: 'error', error: { type: error.type, message: error.fullMessage } };
+  if (requestId) body.request_id = requestId;
+  return body;
+}
+
+/** A Bedrock-shaped error response: status, `x-amzn-ErrorType` and `{"message":...}`. */
+export interface BedrockErrorResponse {
+  status: number;
+  name: string;
+  headers: Record<string, string>;
+  body: { message: string };
+}
+
+/**
+ * Turns an error into the response Bedrock would send (for the emulator and the Bedrock front).
+ * A `bedrockType` on the error wins over the mapping from its Anthropic type.
+ */
+export function toBedrockError(error: BedrockClaudeError): BedrockErrorResponse {
+  const fallback = ANTHROPIC_TO_BEDROCK[error.type];
+  const name = error.bedrockType && /^[A-Z][A-Za-z]+$/.test(error.bedrockType) ? error.bedrockType : fallback.name;
+  const status = name === fallback.name ? fallback.status : (BEDROCK_STATUS[name] ?? fallback.status);
+  return { status, name, headers: { 'x-amzn-errortype': amznErrorType(name) }, body: { message: error.fullMessage } };
+}
+
+const BEDROCK_STATUS: Record<string, number> = {
+  ValidationException: 400,
+  ServiceQuotaExceededException: 400,
+  AccessDeniedException: 403,
+  UnrecognizedClientException: 403,
+  InvalidSignatureException: 403,
+  IncompleteSignatureException: 403,
+  ExpiredTokenException: 403,
+  MissingAuthenticationTokenException: 403,
+  ResourceNotFoundException: 404,
+  ModelTimeoutException: 408,
+  ModelErrorException: 424,
+  ThrottlingException: 429,
+  ModelNotReadyException: 429,
+  InternalServerException: 500,
+  ServiceUnavailableException: 503,
+};

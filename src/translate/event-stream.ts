@@ -1,0 +1,133 @@
+import { EventStreamCodec } from '@smithy/core/event-streams';
+import type { Message, MessageHeaders } from '@smithy/types';
+import { BedrockClaudeError, type AnthropicErrorType } from '../errors.js';
+
+const utf8Decoder = new TextDecoder();
+const utf8Encoder = new TextEncoder();
+const toUtf8 = (bytes: Uint8Array): string => utf8Decoder.decode(bytes);
+const fromUtf8 = (text: string): Uint8Array => utf8Encoder.encode(text);
+
+/** One codec for the process: it is stateless for encode/decode of whole frames. */
+const codec = new EventStreamCodec(toUtf8, fromUtf8);
+
+/** Largest frame we accept (AWS caps event-stream messages at 16 MiB). */
+const MAX_FRAME = 16 * 1024 * 1024 + 1024;
+
+/** A decoded AWS event-stream frame. */
+export type EventFrame = Message;
+
+/**
+ * Splits a byte stream into AWS event-stream frames and decodes each (prelude and message CRCs
+ * checked by `@smithy/core`'s codec). Corrupt or truncated input raises a `BedrockClaudeError` (502).
+ */
+export async function* decodeEventStream(source: AsyncIterable<Uint8Array>): AsyncGenerator<EventFrame> {
+  let buffer: Uint8Array = new Uint8Array(0);
+  for await (const chunk of source) {
+    buffer = buffer.length ? concat(buffer, chunk) : chunk;
+    let offset = 0;
+    while (buffer.length - offset >= 12) {
+      const view = new DataView(buffer.buffer, buffer.byteOffset + offset, 4);
+      const total = view.getUint32(0, false);
+      if (total < 16 || total > MAX_FRAME) throw corrupt(`frame length ${total} is impossible`);
+      if (buffer.length - offset < total) break;
+      yield decodeFrame(buffer.subarray(offset, offset + total));
+      offset += total;
+    }
+    buffer = offset === buffer.length ? new Uint8Array(0) : buffer.subarray(offset);
+  }
+  if (buffer.length) throw corrupt(`stream ended inside a frame (${buffer.length} bytes left over)`);
+}
+
+function decodeFrame(bytes: Uint8Array): EventFrame {
+  try {
+    return codec.decode(bytes);
+  } catch (err) {
+    throw corrupt((err as Error).message, err);
+  }
+}
+
+function corrupt(detail: string, cause?: unknown): BedrockClaudeError {
+  return new BedrockClaudeError(`Corrupt event-stream frame from Bedrock: ${detail}.`, { status: 502, type: 'api_error', cause });
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
+/** Reads a string header from a frame. */
+export function frameHeader(frame: EventFrame, name: string): string | undefined {
+  const h = frame.headers[name];
+  return h && h.type === 'string' ? h.value : undefined;
+}
+
+/** Bedrock stream exception names (`:exception-type`) → Anthropic error types. */
+export const STREAM_EXCEPTION_TYPES: Record<string, AnthropicErrorType> = {
+  internalServerException: 'api_error',
+  modelStreamErrorException: 'api_error',
+  validationException: 'invalid_request_error',
+  throttlingException: 'rate_limit_error',
+  modelTimeoutException: 'timeout_error',
+  serviceUnavailableException: 'overloaded_error',
+  accessDeniedException: 'permission_error',
+  resourceNotFoundException: 'not_found_error',
+  serviceQuotaExceededException: 'rate_limit_error',
+};
+
+function stringHeaders(values: Record<string, string>): MessageHeaders {
+  const headers: MessageHeaders = {};
+  for (const [k, v] of Object.entries(values)) headers[k] = { type: 'string', value: v };
+  return headers;
+}
+
+const PADDING = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+
+/** Padding like Bedrock's `p` field: a length that varies with the payload, so sizes leak less. */
+export function paddingFor(length: number): string {
+  return PADDING.slice(0, 1 + ((length * 7) % PADDING.length));
+}
+
+/**
+ * Encodes one Anthropic streaming event as a Bedrock `chunk` frame:
+ * `{"bytes":"<base64 event JSON>","p":"..."}` with `:event-type: chunk`.
+ */
+export function encodeChunkFrame(eventJson: string): Uint8Array {
+  const b64 = Buffer.from(eventJson).toString('base64');
+  const payload = `{"bytes":"${b64}","p":"${paddingFor(eventJson.length)}"}`;
+  return codec.encode({
+    headers: stringHeaders({ ':event-type': 'chunk', ':content-type': 'application/json', ':message-type': 'event' }),
+    body: fromUtf8(payload),
+  });
+}
+
+/** Encodes an event frame with a JSON payload (`:event-type` given), as ConverseStream sends. */
+export function encodeEventFrame(eventType: string, payload: Record<string, unknown>): Uint8Array {
+  const json = JSON.stringify(payload);
+  return codec.encode({
+    headers: stringHeaders({ ':event-type': eventType, ':content-type': 'application/json', ':message-type': 'event' }),
+    body: fromUtf8(`${json.slice(0, -1)}${json.length > 2 ? ',' : ''}"p":"${paddingFor(json.length)}"}`),
+  });
+}
+
+/** Encodes a modelled exception frame (`:message-type: exception`) with `{"message":...}`. */
+export function encodeExceptionFrame(exceptionType: string, message: string): Uint8Array {
+  return codec.encode({
+    headers: stringHeaders({ ':exception-type': exceptionType, ':content-type': 'application/json', ':message-type': 'exception' }),
+    body: fromUtf8(JSON.stringify({ message })),
+  });
+}
+
+/** Encodes an unmodelled error frame (`:message-type: error`, code and message in headers). */
+export function encodeErrorFrame(code: string, message: string): Uint8Array {
+  return codec.encode({
+    headers: stringHeaders({ ':error-code': code, ':error-message': message, ':message-type': 'error' }),
+    body: new Uint8Array(0),
+  });
+}
+
+/** Encodes raw frames (for tests of corrupt input and for custom events). */
+export function encodeFrame(headers: Record<string, string>, body: Uint8Array): Uint8Array {
+  return codec.encode({ headers: stringHeaders(headers), body });
+}

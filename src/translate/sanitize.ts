@@ -1,0 +1,124 @@
+import type { CatalogData, ModelEntry } from '../catalog/catalog.js';
+import { invalidRequest } from '../errors.js';
+
+/**
+ * What to do with betas and body fields Bedrock would reject:
+ * `drop` removes them and reports each removal, `strict` refuses the request with a 400,
+ * `passthrough` sends everything as is (Bedrock decides).
+ */
+export type SanitizePolicy = 'drop' | 'strict' | 'passthrough';
+export const SANITIZE_POLICIES: readonly SanitizePolicy[] = ['drop', 'strict', 'passthrough'];
+
+/** One change the sanitiser made (or, under `strict`, would have made). */
+export interface Removal {
+  kind: 'beta' | 'field' | 'tool' | 'tool-field' | 'clamp';
+  /** The beta, field path or tool name. */
+  name: string;
+  reason: string;
+}
+
+/** Matches `name` against catalog patterns (`files-api-*`). */
+export function matchesPattern(patterns: readonly string[], name: string): boolean {
+  return patterns.some((p) => (p.endsWith('*') ? name.startsWith(p.slice(0, -1)) : p === name));
+}
+
+export type BetaVerdict = { ok: true; beta: string; renamedFrom?: string } | { ok: false; reason: string };
+
+/** Whether Bedrock takes `beta` for `model` (renames such as advanced-tool-use → tool-search-tool applied). */
+export function judgeBeta(beta: string, model: ModelEntry | undefined, data: CatalogData): BetaVerdict {
+  const renamed = data.betas.renamed[beta];
+  const name = renamed ?? beta;
+  if (matchesPattern(data.betas.rejected, name)) return { ok: false, reason: `Bedrock does not accept the beta "${beta}" (invalid beta flag)` };
+  if (!matchesPattern(data.betas.accepted, name)) return { ok: false, reason: `"${beta}" is not a beta known to work on Bedrock (invalid beta flag)` };
+  if (name === data.betas.context1m && model && !model.context1m) {
+    return { ok: false, reason: `${model.displayName} does not support the 1M-token context beta "${beta}"` };
+  }
+  return renamed ? { ok: true, beta: name, renamedFrom: beta } : { ok: true, beta: name };
+}
+
+interface SanitizeInput {
+  body: Record<string, unknown>;
+  betas: string[];
+  model: ModelEntry | undefined;
+  data: CatalogData;
+  policy: SanitizePolicy;
+}
+
+/**
+ * Removes (or, under `strict`, refuses) the betas and body fields Bedrock rejects for `model`.
+ * Mutates `body` in place (the caller owns a fresh copy) and returns the betas to send.
+ */
+export function sanitizeBedrockBody({ body, betas, model, data, policy }: SanitizeInput): { betas: string[]; removals: Removal[] } {
+  const removals: Removal[] = [];
+  if (policy === 'passthrough') return { betas, removals };
+
+  const kept: string[] = [];
+  for (const beta of betas) {
+    const verdict = judgeBeta(beta, model, data);
+    if (verdict.ok) {
+      if (!kept.includes(verdict.beta)) kept.push(verdict.beta);
+      if (verdict.renamedFrom) removals.push({ kind: 'beta', name: beta, reason: `renamed to "${verdict.beta}", its name on Bedrock` });
+    } else {
+      removals.push({ kind: 'beta', name: beta, reason: verdict.reason });
+    }
+  }
+
+  for (const key of Object.keys(body)) {
+    if (data.body.unsupportedFields.includes(key)) {
+      removals.push({ kind: 'field', name: key, reason: `Bedrock InvokeModel does not accept "${key}"` });
+      delete body[key];
+    } else if (!data.body.allowedKeys.includes(key)) {
+      removals.push({ kind: 'field', name: key, reason: `extraneous key [${key}] is not permitted by Bedrock's request schema` });
+      delete body[key];
+    }
+  }
+  for (const [field, beta] of Object.entries(data.body.fieldsRequiringBeta)) {
+    if (field in body && !kept.includes(beta)) {
+      removals.push({ kind: 'field', name: field, reason: `"${field}" needs the beta "${beta}", which is not enabled` });
+      delete body[field];
+    }
+  }
+
+  if (Array.isArray(body['tools'])) {
+    const tools: unknown[] = [];
+    for (const tool of body['tools'] as unknown[]) {
+      if (!tool || typeof tool !== 'object') {
+        tools.push(tool);
+        continue;
+      }
+      const t = tool as Record<string, unknown>;
+      const type = typeof t['type'] === 'string' ? t['type'] : undefined;
+      if (type && matchesPattern(data.body.unsupportedToolTypes, type)) {
+        removals.push({ kind: 'tool', name: String(t['name'] ?? type), reason: `the server tool "${type}" is not available on Bedrock` });
+        continue;
+      }
+      for (const field of data.body.unsupportedToolFields) {
+        if (field in t) {
+          removals.push({ kind: 'tool-field', name: `tools[${String(t['name'] ?? tools.length)}].${field}`, reason: `Bedrock rejects "${field}" on tools` });
+          delete t[field];
+        }
+      }
+      tools.push(t);
+    }
+    if (tools.length) body['tools'] = tools;
+    else delete body['tools'];
+  }
+
+  if (model && !model.temperatureWithTopP && body['temperature'] !== undefined && body['top_p'] !== undefined) {
+    removals.push({ kind: 'field', name: 'top_p', reason: `\`temperature\` and \`top_p\` cannot both be specified for ${model.displayName}; kept temperature` });
+    delete body['top_p'];
+  }
+  if (model && typeof body['max_tokens'] === 'number' && body['max_tokens'] > model.maxOutputTokens) {
+    removals.push({ kind: 'clamp', name: 'max_tokens', reason: `max_tokens ${body['max_tokens']} is above ${model.displayName}'s maximum of ${model.maxOutputTokens}; lowered to it` });
+    body['max_tokens'] = model.maxOutputTokens;
+  }
+
+  const refused = removals.filter((r) => !r.reason.startsWith('renamed'));
+  if (policy === 'strict' && refused.length) {
+    throw invalidRequest(
+      `Bedrock would reject this request: ${refused.map((r) => `${r.name}: ${r.reason}`).join('; ')}.`,
+      'Remove those betas and fields, or let the gateway drop them (policy "drop").',
+    );
+  }
+  return { betas: kept, removals };
+}

@@ -1,0 +1,171 @@
+import { getDefaultCatalog, type Catalog, type ModelEntry } from '../catalog/catalog.js';
+import { invalidRequest } from '../errors.js';
+import { sanitizeBedrockBody, type Removal, type SanitizePolicy } from './sanitize.js';
+
+/** The Bedrock operations we call. */
+export type BedrockOperation = 'invoke' | 'invoke-with-response-stream' | 'count-tokens';
+
+/** An Anthropic Messages API request as it reaches us. */
+export interface AnthropicHttpRequest {
+  /** `/v1/messages`, `/v1/messages?beta=true` or `/v1/messages/count_tokens`. */
+  path: string;
+  headers?: Record<string, string | string[] | undefined> | undefined;
+  /** The parsed JSON body. Not mutated. */
+  body: Record<string, unknown>;
+}
+
+export interface ToBedrockOptions {
+  /** The Bedrock model ID, profile ID or ARN to call (see `resolveModel`). */
+  modelId: string;
+  /** The catalog entry, for model-specific sanitising. */
+  model?: ModelEntry | undefined;
+  policy?: SanitizePolicy | undefined;
+  catalog?: Catalog | undefined;
+}
+
+/** A Bedrock InvokeModel (or stream, or CountTokens) request, ready to sign and send. */
+export interface BedrockHttpRequest {
+  operation: BedrockOperation;
+  /** `/model/{modelId}/invoke...`, the model ID as one percent-encoded segment. */
+  path: string;
+  /** The Bedrock body (for count-tokens, the CountTokens wrapper). */
+  body: Record<string, unknown>;
+  /** Whether the client asked for a stream. */
+  stream: boolean;
+  /** Betas that ended up in `anthropic_beta`. */
+  betas: string[];
+  removals: Removal[];
+}
+
+/** Encodes a model ID as one path segment, the way the AWS SDKs do (`:` → `%3A`, `/` → `%2F`). */
+export function encodeModelSegment(modelId: string): string {
+  return encodeURIComponent(modelId);
+}
+
+/** `/model/{id}/{operation}` with the ID encoded as one segment. */
+export function bedrockPath(modelId: string, operation: BedrockOperation | 'converse' | 'converse-stream'): string {
+  return `/model/${encodeModelSegment(modelId)}/${operation}`;
+}
+
+/** Splits `anthropic-beta` header values (comma separated, possibly repeated) into names. */
+export function parseBetaHeader(value: string | string[] | undefined): string[] {
+  if (value === undefined) return [];
+  const values = Array.isArray(value) ? value : [value];
+  return values.flatMap((v) => v.split(',')).map((b) => b.trim()).filter(Boolean);
+}
+
+function headerValue(headers: AnthropicHttpRequest['headers'], name: string): string | string[] | undefined {
+  if (!headers) return undefined;
+  if (name in headers) return headers[name];
+  const lower = name.toLowerCase();
+  for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === lower) return v;
+  return undefined;
+}
+
+function bodyBetas(value: unknown): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.some((b) => typeof b !== 'string')) {
+    throw invalidRequest('`anthropic_beta` must be an array of strings.', 'Write it as "anthropic_beta": ["context-1m-2025-08-07"].');
+  }
+  return value as string[];
+}
+
+/**
+ * Turns an Anthropic Messages request into the Bedrock InvokeModel request: `model` and `stream`
+ * leave the body for the path, `anthropic_version: "bedrock-2023-05-31"` is added, betas from the
+ * `anthropic-beta` header and the body are merged into `anthropic_beta` (deduplicated), `?beta=true`
+ * is dropped, and betas/fields Bedrock rejects are handled by the sanitising policy.
+ *
+ * @example
+ * ```ts
+ * const out = toBedrockRequest(
+ *   { path: '/v1/messages', headers: { 'anthropic-beta': 'context-1m-2025-08-07' },
+ *     body: { model: 'claude-sonnet-4-5', max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'Hi' }] } },
+ *   { modelId: 'global.anthropic.claude-sonnet-4-5-20250929-v1:0' },
+ * );
+ * out.path; // '/model/global.anthropic.claude-sonnet-4-5-20250929-v1%3A0/invoke-with-response-stream'
+ * ```
+ */
+export function toBedrockRequest(request: AnthropicHttpRequest, options: ToBedrockOptions): BedrockHttpRequest {
+  const catalog = options.catalog ?? getDefaultCatalog();
+  const model = options.model ?? catalog.find(options.modelId.replace(/^[a-z-]+\.(?=anthropic\.)/, ''));
+  const pathname = request.path.split('?')[0]!.replace(/\/+$/, '');
+  const isCount = pathname.endsWith('/count_tokens');
+  if (!isCount && !pathname.endsWith('/v1/messages')) {
+    throw invalidRequest(`No Bedrock equivalent for ${pathname}.`, 'Only /v1/messages and /v1/messages/count_tokens map to Bedrock InvokeModel and CountTokens.', 404);
+  }
+
+  const { model: _model, stream: rawStream, betas: sdkBetas, anthropic_beta: rawBodyBetas, ...rest } = request.body;
+  const stream = rawStream === true;
+  const body: Record<string, unknown> = { anthropic_version: catalog.data.anthropicVersion, ...structuredCloneShallow(rest) };
+  if (typeof rest['anthropic_version'] === 'string' && catalog.data.acceptedAnthropicVersions.includes(rest['anthropic_version'])) {
+    body['anthropic_version'] = rest['anthropic_version'];
+  } else {
+    body['anthropic_version'] = catalog.data.anthropicVersion;
+  }
+
+  const merged: string[] = [];
+  for (const b of [...bodyBetas(rawBodyBetas), ...parseBetaHeader(headerValue(request.headers, 'anthropic-beta')), ...(Array.isArray(sdkBetas) ? (sdkBetas as string[]) : [])]) {
+    if (!merged.includes(b)) merged.push(b);
+  }
+
+  const { betas, removals } = sanitizeBedrockBody({ body, betas: merged, model, data: catalog.data, policy: options.policy ?? 'drop' });
+  if (betas.length) body['anthropic_beta'] = betas;
+  else delete body['anthropic_beta'];
+
+  if (isCount) {
+    if (body['max_tokens'] === undefined) body['max_tokens'] = 1;
+    return { operation: 'count-tokens', path: bedrockPath(options.modelId, 'count-tokens'), body: toCountTokensBody(body), stream: false, betas, removals };
+  }
+  const operation: BedrockOperation = stream ? 'invoke-with-response-stream' : 'invoke';
+  return { operation, path: bedrockPath(options.modelId, operation), body, stream, betas, removals };
+}
+
+/** Copies the top level and the `tools` array one level deep, so sanitising never touches the caller's objects. */
+function structuredCloneShallow(rest: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...rest };
+  if (Array.isArray(rest['tools'])) out['tools'] = (rest['tools'] as unknown[]).map((t) => (t && typeof t === 'object' && !Array.isArray(t) ? { ...t } : t));
+  return out;
+}
+
+/** Wraps an InvokeModel body for Bedrock CountTokens: `{"input":{"invokeModel":{"body":"<base64>"}}}`. */
+export function toCountTokensBody(invokeBody: Record<string, unknown>): Record<string, unknown> {
+  return { input: { invokeModel: { body: Buffer.from(JSON.stringify(invokeBody)).toString('base64') } } };
+}
+
+/** Unwraps a Bedrock CountTokens body back to the InvokeModel body it carries. */
+export function fromCountTokensBody(countBody: unknown): Record<string, unknown> {
+  const encoded = (countBody as { input?: { invokeModel?: { body?: unknown } } } | null)?.input?.invokeModel?.body;
+  if (typeof encoded !== 'string') {
+    throw invalidRequest('Malformed input request: CountTokens needs input.invokeModel.body, a base64 InvokeModel body.', 'Send {"input":{"invokeModel":{"body":"<base64 of the InvokeModel JSON>"}}}.');
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(encoded, 'base64').toString('utf8'));
+  } catch {
+    throw invalidRequest('Malformed input request: input.invokeModel.body is not base64 of a JSON object.', 'Base64-encode the InvokeModel JSON body.');
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw invalidRequest('Malformed input request: input.invokeModel.body is not base64 of a JSON object.', 'Base64-encode the InvokeModel JSON body.');
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/** Bedrock CountTokens answer `{"inputTokens":N}` → Anthropic `{"input_tokens":N}`. */
+export function fromCountTokensResponse(body: unknown): { input_tokens: number } {
+  const n = (body as { inputTokens?: unknown } | null)?.inputTokens;
+  if (typeof n !== 'number') throw new TypeError('CountTokens response without inputTokens');
+  return { input_tokens: n };
+}
+
+/**
+ * Turns a Bedrock InvokeModel body back into an Anthropic Messages body (for `convert --from bedrock`
+ * and the gateway's Bedrock front): `anthropic_version` leaves, `anthropic_beta` becomes the
+ * `anthropic-beta` header, `model` (and `stream`) come back.
+ */
+export function fromBedrockBody(body: Record<string, unknown>, model: string, stream = false): { body: Record<string, unknown>; headers: Record<string, string> } {
+  const { anthropic_version: _v, anthropic_beta: betas, ...rest } = body;
+  const headers: Record<string, string> = { 'anthropic-version': '2023-06-01' };
+  if (Array.isArray(betas) && betas.length) headers['anthropic-beta'] = betas.join(',');
+  return { body: { model, ...rest, ...(stream ? { stream: true } : {}) }, headers };
+}

@@ -1,0 +1,138 @@
+import { BedrockClaudeError, type AnthropicErrorType } from '../errors.js';
+import type { Usage } from '../catalog/estimate-cost.js';
+import { decodeEventStream, frameHeader, STREAM_EXCEPTION_TYPES, type EventFrame } from './event-stream.js';
+
+/** Bedrock's per-invocation metrics, taken off the `message_stop` event. */
+export interface InvocationMetrics {
+  inputTokenCount?: number;
+  outputTokenCount?: number;
+  invocationLatency?: number;
+  firstByteLatency?: number;
+  cacheReadInputTokenCount?: number;
+  cacheWriteInputTokenCount?: number;
+}
+
+/** What a stream amounted to, filled in as it is transcoded. */
+export interface StreamSummary {
+  usage: Usage;
+  stopReason: string | null;
+  metrics: InvocationMetrics | undefined;
+  /** The error that ended the stream, if any (already sent to the client as an SSE `error` event). */
+  error: { type: AnthropicErrorType; message: string } | undefined;
+  events: number;
+}
+
+export function emptySummary(): StreamSummary {
+  return { usage: { input_tokens: 0, output_tokens: 0 }, stopReason: null, metrics: undefined, error: undefined, events: 0 };
+}
+
+const encoder = new TextEncoder();
+const TYPE_PREFIX = /^\{\s*"type"\s*:\s*"([a-z_]+)"/;
+
+/** Formats one SSE event as the Anthropic API sends it. */
+export function sseEvent(name: string, dataJson: string): Uint8Array {
+  return encoder.encode(`event: ${name}\ndata: ${dataJson}\n\n`);
+}
+
+/** The SSE `error` event for an error type and message. */
+export function sseError(type: AnthropicErrorType, message: string): Uint8Array {
+  return sseEvent('error', JSON.stringify({ type: 'error', error: { type, message } }));
+}
+
+function record(summary: StreamSummary, type: string, event: Record<string, unknown>): void {
+  summary.events++;
+  if (type === 'message_start') {
+    const usage = (event['message'] as { usage?: Usage } | undefined)?.usage;
+    if (usage) summary.usage = { ...summary.usage, ...usage };
+  } else if (type === 'message_delta') {
+    const usage = event['usage'] as Partial<Usage> | undefined;
+    if (usage) summary.usage = { ...summary.usage, ...stripNull(usage) };
+    const delta = event['delta'] as { stop_reason?: string } | undefined;
+    if (delta?.stop_reason) summary.stopReason = delta.stop_reason;
+  }
+}
+
+function stripNull(usage: Partial<Usage>): Partial<Usage> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(usage)) if (v !== null && v !== undefined) out[k] = v;
+  return out as Partial<Usage>;
+}
+
+/** Turns one decoded frame into SSE bytes (or nothing), updating the summary. Throws for exceptions. */
+export function frameToSse(frame: EventFrame, summary: StreamSummary): Uint8Array | undefined {
+  const messageType = frameHeader(frame, ':message-type');
+  if (messageType === 'exception') {
+    const exceptionType = frameHeader(frame, ':exception-type') ?? 'internalServerException';
+    let message = `Bedrock sent ${exceptionType}`;
+    try {
+      const parsed = JSON.parse(Buffer.from(frame.body).toString('utf8')) as { message?: unknown; Message?: unknown };
+      const m = parsed.message ?? parsed.Message;
+      if (typeof m === 'string') message = m;
+    } catch {
+      // keep the generic message: the exception type alone is still worth passing on
+    }
+    throw new BedrockClaudeError(message, { status: 502, type: STREAM_EXCEPTION_TYPES[exceptionType] ?? 'api_error', bedrockType: exceptionType });
+  }
+  if (messageType === 'error') {
+    const code = frameHeader(frame, ':error-code') ?? 'UnknownError';
+    throw new BedrockClaudeError(frameHeader(frame, ':error-message') ?? code, { status: 502, type: 'api_error', bedrockType: code });
+  }
+  if (frameHeader(frame, ':event-type') !== 'chunk') return undefined;
+
+  let b64: string | undefined;
+  try {
+    b64 = (JSON.parse(Buffer.from(frame.body).toString('utf8')) as { bytes?: string }).bytes;
+  } catch {
+    throw new BedrockClaudeError('Bedrock sent a chunk whose payload is not JSON.', { status: 502, type: 'api_error' });
+  }
+  if (typeof b64 !== 'string') return undefined;
+  const json = Buffer.from(b64, 'base64').toString('utf8');
+  const quick = TYPE_PREFIX.exec(json);
+  let type = quick?.[1];
+  // message_start/message_delta carry usage; message_stop carries the metrics we take off;
+  // anything unusual (no leading type, a newline) is parsed and re-serialised so SSE framing holds.
+  if (type === undefined || type === 'message_start' || type === 'message_delta' || type === 'message_stop' || json.includes('\n')) {
+    let event: Record<string, unknown>;
+    try {
+      event = JSON.parse(json) as Record<string, unknown>;
+    } catch {
+      throw new BedrockClaudeError('Bedrock sent a chunk whose bytes are not JSON.', { status: 502, type: 'api_error' });
+    }
+    type = typeof event['type'] === 'string' ? event['type'] : undefined;
+    if (!type) return undefined;
+    if (type === 'message_stop' && 'amazon-bedrock-invocationMetrics' in event) {
+      summary.metrics = event['amazon-bedrock-invocationMetrics'] as InvocationMetrics;
+      delete event['amazon-bedrock-invocationMetrics'];
+    }
+    record(summary, type, event);
+    return sseEvent(type, JSON.stringify(event));
+  }
+  summary.events++;
+  return sseEvent(type, json);
+}
+
+/**
+ * Transcodes a Bedrock `invoke-with-response-stream` body (AWS event-stream bytes) into Anthropic
+ * SSE bytes as frames arrive. Padding is ignored, the invocation metrics are taken off
+ * `message_stop` into `summary`, and an exception frame (or a corrupt frame) becomes a final SSE
+ * `error` event that keeps Bedrock's message.
+ *
+ * @example
+ * ```ts
+ * const summary = emptySummary();
+ * for await (const bytes of eventStreamToSse(response.body, summary)) res.write(bytes);
+ * console.log(summary.usage, summary.metrics);
+ * ```
+ */
+export async function* eventStreamToSse(source: AsyncIterable<Uint8Array>, summary: StreamSummary = emptySummary()): AsyncGenerator<Uint8Array> {
+  try {
+    for await (const frame of decodeEventStream(source)) {
+      const bytes = frameToSse(frame, summary);
+      if (bytes) yield bytes;
+    }
+  } catch (err) {
+    if (!(err instanceof BedrockClaudeError)) throw err;
+    summary.error = { type: err.type, message: err.message };
+    yield sseError(err.type, err.message);
+  }
+}
