@@ -18,8 +18,8 @@ export function bedrockEndpoint(region: string, api: 'runtime' | 'control' | 'ma
 }
 
 /** One SigV4 signer (node:crypto SHA-256); reuse it across requests. */
-export function createSigV4(options: { region: string; service: string; credentials: AwsCredentialIdentity | (() => Promise<AwsCredentialIdentity>) }): SignatureV4 {
-  return new SignatureV4({ service: options.service, region: options.region, credentials: options.credentials, sha256: NodeSha256, uriEscapePath: true, applyChecksum: true });
+export function createSigV4(options: { region: string; service: string; credentials: AwsCredentialIdentity | (() => Promise<AwsCredentialIdentity>); applyChecksum?: boolean }): SignatureV4 {
+  return new SignatureV4({ service: options.service, region: options.region, credentials: options.credentials, sha256: NodeSha256, uriEscapePath: true, applyChecksum: options.applyChecksum ?? true });
 }
 
 /** Signs a request with a SigV4 signer; returns the headers to send. */

@@ -115,7 +115,9 @@ export function toBedrockRequest(request: AnthropicHttpRequest, options: ToBedro
 
   if (isCount) {
     if (body['max_tokens'] === undefined) body['max_tokens'] = 1;
-    return { operation: 'count-tokens', path: bedrockPath(options.modelId, 'count-tokens'), body: toCountTokensBody(body), stream: false, betas, removals };
+    // CountTokens is documented for foundation model IDs: call it with the base ID of a profile.
+    const countId = options.modelId.replace(/^(?:global|us|eu|jp|apac|au)\.(?=anthropic\.)/, '');
+    return { operation: 'count-tokens', path: bedrockPath(countId, 'count-tokens'), body: toCountTokensBody(body), stream: false, betas, removals };
   }
   const operation: BedrockOperation = stream ? 'invoke-with-response-stream' : 'invoke';
   return { operation, path: bedrockPath(options.modelId, operation), body, stream, betas, removals };

@@ -1,0 +1,461 @@
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer as createHttp1Server, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttp2Server, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
+import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
+import { Duplex } from 'node:stream';
+import { createCatalog, getDefaultCatalog, type Catalog, type CatalogOverrides, type ModelEntry } from '../catalog/catalog.js';
+import { globalAllowedFrom, isRegionName, regionToGeo } from '../catalog/regions.js';
+import { parseModelInput } from '../catalog/resolve-model.js';
+import { checkRequest } from '../check/check-request.js';
+import { BedrockClaudeError } from '../errors.js';
+import { anthropicEventToConverse, anthropicToConverseResponse, converseToAnthropic } from '../translate/converse.js';
+import { toBedrockError } from '../translate/errors.js';
+import { encodeChunkFrame, encodeEventFrame, encodeExceptionFrame } from '../translate/event-stream.js';
+import { fromCountTokensBody } from '../translate/to-bedrock.js';
+import { lastUserText, respond, streamEvents, type FakeMessage } from './fake-model.js';
+import { drawFault, FAULT_KINDS, parseFaults, seededRandom, settingsFor, type FaultKind, type FaultSpec } from './faults.js';
+import { compileScript, type ScriptReply } from './script.js';
+import { createAuthVerifier, type EmulatorCredentials } from './verify-auth.js';
+
+/** The credentials the emulator accepts when none are configured (documented in the README). */
+export const EMULATOR_CREDENTIALS: EmulatorCredentials = { accessKeyId: 'AKIAEMULATOR00000000', secretAccessKey: 'bedrock-claude-emulator-secret' };
+export const EMULATOR_ACCOUNT = '123456789012';
+const MAX_BODY = 25_000_000;
+
+export interface EmulatorOptions {
+  host?: string;
+  /** 0 picks a free port (default 4010). */
+  port?: number;
+  /** Region assumed when neither the SigV4 scope nor the Host header names one. */
+  region?: string;
+  credentials?: EmulatorCredentials[];
+  /** Bedrock API keys accepted as `Authorization: Bearer`. */
+  apiKeys?: string[];
+  /** Turn signature checks off (only for measuring the checks' own cost). */
+  verifySignatures?: boolean;
+  faults?: string | FaultSpec;
+  seed?: number;
+  /** A parsed script (see `--script`). */
+  script?: unknown;
+  models?: CatalogOverrides;
+  catalog?: Catalog;
+  /** How long the `slow` fault waits before answering (ms, default 3000). */
+  slowMs?: number;
+  /** How many received requests to keep for inspection (default 200). */
+  keepReceived?: number;
+}
+
+/** A request the emulator received (authorization stripped), for tests to assert on. */
+export interface ReceivedRequest {
+  operation: string;
+  modelId: string;
+  region: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: unknown;
+}
+
+export interface RunningEmulator {
+  url: string;
+  port: number;
+  /** The TCP server in front of the HTTP/1.1 and h2c servers. */
+  server: Server;
+  received: ReceivedRequest[];
+  /** Sockets currently open to the emulator. */
+  openConnections(): number;
+  /** Replace the fault spec at run time. */
+  setFaults(spec: string | undefined): void;
+  close(): Promise<void>;
+}
+
+/** HTTP/1.1 and h2c (the AWS SDK's default) share one port and one handler. */
+type Req = IncomingMessage | Http2ServerRequest;
+type Res = ServerResponse | Http2ServerResponse;
+
+interface RequestContext {
+  req: Req;
+  res: Res;
+  requestId: string;
+  region: string;
+  body: Buffer;
+  started: number;
+}
+
+/** Drops the response without an answer (a connection reset for HTTP/1.1, a stream reset for h2). */
+function destroy(res: Res): void {
+  if ('stream' in res && res.stream) res.stream.close(2);
+  else (res as ServerResponse).destroy();
+}
+
+function isClosed(res: Res): boolean {
+  return 'stream' in res && res.stream ? res.stream.destroyed || res.stream.closed : (res as ServerResponse).destroyed;
+}
+
+const sleep = (ms: number) => (ms > 0 ? new Promise<void>((r) => setTimeout(r, ms)) : Promise.resolve());
+
+function sendJson(res: Res, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+function sendBedrockError(res: Res, err: BedrockClaudeError, requestId: string): void {
+  const out = toBedrockError(err);
+  if (res.headersSent) {
+    destroy(res);
+    return;
+  }
+  sendJson(res, out.status, { message: err.message }, { ...out.headers, 'x-amzn-requestid': requestId });
+}
+
+function validationError(message: string, status = 400): BedrockClaudeError {
+  return new BedrockClaudeError(message, { status, type: 'invalid_request_error', bedrockType: 'ValidationException' });
+}
+
+const FAULT_ERRORS: Partial<Record<FaultKind, () => BedrockClaudeError>> = {
+  throttle: () => new BedrockClaudeError('Too many requests, please wait before trying again.', { status: 429, type: 'rate_limit_error', bedrockType: 'ThrottlingException' }),
+  error500: () => new BedrockClaudeError('The system encountered an unexpected error during processing. Try your request again.', { status: 500, type: 'api_error', bedrockType: 'InternalServerException' }),
+  unavailable: () => new BedrockClaudeError('Bedrock is unable to process your request.', { status: 503, type: 'overloaded_error', bedrockType: 'ServiceUnavailableException' }),
+};
+
+function regionFromHost(host: string | undefined): string | undefined {
+  const m = host ? /bedrock(?:-runtime)?(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com/.exec(host) : null;
+  return m?.[1];
+}
+
+/** The `model` field Bedrock puts in responses: the dated Anthropic name. */
+function responseModelName(model: ModelEntry | undefined, modelId: string): string {
+  return model?.aliases.find((a) => /\d{8}$/.test(a)) ?? model?.name ?? modelId;
+}
+
+/**
+ * Starts a local Bedrock Runtime: InvokeModel (and stream), CountTokens, Converse (and stream) and
+ * ListInferenceProfiles, with SigV4 checks, Bedrock's validation messages, a deterministic echo
+ * model, scripted replies and fault injection.
+ *
+ * @example
+ * ```ts
+ * const emulator = await startEmulator({ port: 0 });
+ * // point AnthropicBedrock at emulator.url with EMULATOR_CREDENTIALS
+ * await emulator.close();
+ * ```
+ */
+export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
+  const catalog = options.catalog ?? (options.models ? createCatalog(options.models) : getDefaultCatalog());
+  const defaultRegion = options.region ?? 'us-west-2';
+  const verify = createAuthVerifier({ credentials: options.credentials ?? [EMULATOR_CREDENTIALS], apiKeys: options.apiKeys ?? [] });
+  const verifySignatures = options.verifySignatures ?? true;
+  let faults = typeof options.faults === 'string' || options.faults === undefined ? parseFaults(options.faults) : options.faults;
+  const random = seededRandom(options.seed ?? 1);
+  const script = options.script === undefined ? undefined : compileScript(options.script);
+  const slowMs = options.slowMs ?? 3000;
+  const keep = options.keepReceived ?? 200;
+  const received: ReceivedRequest[] = [];
+  const sockets = new Set<Socket>();
+
+  function record(entry: ReceivedRequest): void {
+    received.push(entry);
+    if (received.length > keep) received.splice(0, received.length - keep);
+  }
+
+  function forcedFault(req: Req): FaultKind | undefined {
+    const h = req.headers['x-emulator-fault'];
+    const v = Array.isArray(h) ? h[0] : h;
+    return v && (FAULT_KINDS as readonly string[]).includes(v) ? (v as FaultKind) : undefined;
+  }
+
+  /** Validates an InvokeModel body for a model and region exactly where Bedrock would refuse it. */
+  function validate(body: unknown, modelId: string, region: string, path: string): { model: ModelEntry | undefined } {
+    const diagnostics = checkRequest({ format: 'bedrock', body, model: modelId, region, path, catalog });
+    // CountTokens takes the foundation model ID, so the on-demand rule does not apply to it.
+    const failing = diagnostics.find((d) => d.severity === 'error' && d.bedrock && !(path === 'count-tokens' && d.code === 'on-demand-not-supported'));
+    if (failing?.bedrock) {
+      throw new BedrockClaudeError(failing.bedrock.message, { status: failing.bedrock.status, type: 'invalid_request_error', bedrockType: failing.bedrock.exception });
+    }
+    const parsed = parseModelInput(modelId);
+    const base = parsed.kind === 'arn' ? parsed.arn!.resource.replace(/^[a-z-]+\.(?=anthropic\.)/, '') : parsed.base ?? modelId;
+    return { model: catalog.find(base) };
+  }
+
+  function parseJson(buf: Buffer): unknown {
+    try {
+      return JSON.parse(buf.toString('utf8'));
+    } catch {
+      throw validationError('Malformed input request: the request body is not valid JSON, please reformat your input and try again.');
+    }
+  }
+
+  async function applyScript(modelId: string, body: Record<string, unknown>): Promise<ScriptReply | undefined> {
+    const reply = script?.(modelId, lastUserText(body));
+    if (!reply) return undefined;
+    await sleep(reply.delayMs ?? 0);
+    if (reply.error) {
+      throw new BedrockClaudeError(reply.error.message, { status: reply.error.status, type: 'api_error', bedrockType: reply.error.type });
+    }
+    return reply;
+  }
+
+  function metricsHeaders(ctx: RequestContext, message: FakeMessage): Record<string, string> {
+    return {
+      'x-amzn-requestid': ctx.requestId,
+      'x-amzn-bedrock-invocation-latency': String(Math.round(performance.now() - ctx.started)),
+      'x-amzn-bedrock-input-token-count': String(message.usage.input_tokens),
+      'x-amzn-bedrock-output-token-count': String(message.usage.output_tokens),
+      'x-amzn-bedrock-cache-read-input-token-count': '0',
+      'x-amzn-bedrock-cache-write-input-token-count': '0',
+    };
+  }
+
+  async function writeFrames(ctx: RequestContext, frames: Iterable<Uint8Array>, gapMs: number, midstreamAt: number | undefined): Promise<void> {
+    const { res } = ctx;
+    let i = 0;
+    for (const frame of frames) {
+      if (isClosed(res)) return;
+      if (midstreamAt !== undefined && i === midstreamAt) {
+        res.end(encodeExceptionFrame('modelStreamErrorException', 'The model stream was interrupted: emulated mid-stream fault.'));
+        return;
+      }
+      if (i > 0) await sleep(gapMs);
+      if (!(res as ServerResponse).write(frame)) await Promise.race([once(res as ServerResponse, 'drain'), once(res as ServerResponse, 'close')]);
+      i++;
+    }
+    res.end();
+  }
+
+  async function invoke(ctx: RequestContext, modelId: string, operation: string, fault: FaultKind | undefined): Promise<void> {
+    const body = parseJson(ctx.body);
+    record({ operation, modelId, region: ctx.region, headers: redact(ctx.req.headers), body });
+    const { model } = validate(body, modelId, ctx.region, operation);
+    const b = body as Record<string, unknown>;
+    const scripted = await applyScript(modelId, b);
+    const message = respond(b, responseModelName(model, modelId), scripted);
+    const settings = settingsFor(faults, ctx.region);
+    if (operation === 'invoke') {
+      sendJson(ctx.res, 200, message, metricsHeaders(ctx, message));
+      return;
+    }
+    const events = streamEvents(message);
+    const last = events[events.length - 1]!;
+    const firstByteLatency = Math.round(performance.now() - ctx.started);
+    ctx.res.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream', 'x-amzn-requestid': ctx.requestId, 'x-amzn-bedrock-content-type': 'application/json' });
+    const frames = function* () {
+      for (const e of events) {
+        if (e === last) {
+          e['amazon-bedrock-invocationMetrics'] = {
+            inputTokenCount: message.usage.input_tokens,
+            outputTokenCount: message.usage.output_tokens,
+            invocationLatency: Math.round(performance.now() - ctx.started),
+            firstByteLatency,
+          };
+        }
+        yield encodeChunkFrame(JSON.stringify(e));
+      }
+    };
+    await writeFrames(ctx, frames(), settings.gap, fault === 'midstream' ? Math.floor(events.length / 2) : undefined);
+  }
+
+  async function converse(ctx: RequestContext, modelId: string, operation: string, fault: FaultKind | undefined): Promise<void> {
+    const raw = parseJson(ctx.body);
+    if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw validationError('Malformed input request: the body is not a JSON object.');
+    const parsed = parseModelInput(modelId);
+    const entry = catalog.find(parsed.kind === 'arn' ? parsed.arn!.resource.replace(/^[a-z-]+\.(?=anthropic\.)/, '') : parsed.base ?? modelId);
+    const anthropic = { anthropic_version: catalog.data.anthropicVersion, ...converseToAnthropic(raw as Record<string, unknown>, Math.min(4096, entry?.maxOutputTokens ?? 4096)) };
+    record({ operation, modelId, region: ctx.region, headers: redact(ctx.req.headers), body: raw });
+    const { model } = validate(anthropic, modelId, ctx.region, operation);
+    const scripted = await applyScript(modelId, anthropic);
+    const message = respond(anthropic, responseModelName(model, modelId), scripted);
+    if (operation === 'converse') {
+      sendJson(ctx.res, 200, anthropicToConverseResponse(message as unknown as Record<string, unknown>, Math.round(performance.now() - ctx.started)), { 'x-amzn-requestid': ctx.requestId });
+      return;
+    }
+    const state = { usage: { input_tokens: 0, output_tokens: 0 }, latencyMs: 0 };
+    ctx.res.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream', 'x-amzn-requestid': ctx.requestId });
+    const events = streamEvents(message);
+    const frames = function* () {
+      for (const e of events) {
+        state.latencyMs = Math.round(performance.now() - ctx.started);
+        for (const [name, payload] of anthropicEventToConverse(e, state)) yield encodeEventFrame(name, payload);
+      }
+    };
+    await writeFrames(ctx, frames(), settingsFor(faults, ctx.region).gap, fault === 'midstream' ? Math.floor(events.length / 2) : undefined);
+  }
+
+  async function countTokens(ctx: RequestContext, modelId: string): Promise<void> {
+    const wrapper = parseJson(ctx.body);
+    const inner = fromCountTokensBody(wrapper);
+    record({ operation: 'count-tokens', modelId, region: ctx.region, headers: redact(ctx.req.headers), body: inner });
+    validate(inner, modelId, ctx.region, 'count-tokens');
+    const message = respond(inner, modelId);
+    sendJson(ctx.res, 200, { inputTokens: message.usage.input_tokens }, { 'x-amzn-requestid': ctx.requestId });
+  }
+
+  function inferenceProfiles(ctx: RequestContext): void {
+    const url = new URL(ctx.req.url ?? '/', 'http://localhost');
+    const type = url.searchParams.get('type') ?? 'SYSTEM_DEFINED';
+    const geo = regionToGeo(ctx.region, catalog);
+    const summaries =
+      type === 'APPLICATION'
+        ? []
+        : catalog.models.flatMap((m) =>
+            m.profiles
+              .filter((p) => (p === 'global' ? globalAllowedFrom(ctx.region, catalog) : p === geo))
+              .map((p) => ({
+                inferenceProfileName: `${p === 'global' ? 'Global' : p.toUpperCase()} ${m.displayName}`,
+                description: `Routes requests to ${m.displayName} in ${p === 'global' ? 'any commercial region' : catalog.data.geos[p].label}.`,
+                createdAt: '2025-01-01T00:00:00Z',
+                updatedAt: '2025-01-01T00:00:00Z',
+                inferenceProfileArn: `arn:aws:bedrock:${ctx.region}:${EMULATOR_ACCOUNT}:inference-profile/${p}.${m.bedrockId}`,
+                models: [{ modelArn: `arn:aws:bedrock:${ctx.region}::foundation-model/${m.bedrockId}` }],
+                inferenceProfileId: `${p}.${m.bedrockId}`,
+                status: 'ACTIVE',
+                type: 'SYSTEM_DEFINED',
+              })),
+          );
+    sendJson(ctx.res, 200, { inferenceProfileSummaries: summaries }, { 'x-amzn-requestid': ctx.requestId });
+  }
+
+  async function handle(req: Req, res: Res): Promise<void> {
+    const requestId = randomUUID();
+    const started = performance.now();
+    const url = req.url ?? '/';
+    const pathname = url.split('?')[0]!;
+    if (req.method === 'GET' && pathname === '/healthz') {
+      sendJson(res, 200, { status: 'ok', service: 'bedrock-claude emulator' });
+      return;
+    }
+    let size = 0;
+    const chunks: Buffer[] = [];
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_BODY) {
+        sendBedrockError(res, validationError(`Input is too long: the request body exceeds ${MAX_BODY} bytes.`, 413), requestId);
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    }
+    const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+
+    const m = /^\/model\/([^/]+)\/(invoke|invoke-with-response-stream|count-tokens|converse|converse-stream)$/.exec(pathname);
+    const isProfiles = req.method === 'GET' && pathname === '/inference-profiles';
+    if (!isProfiles && (!m || req.method !== 'POST')) {
+      sendJson(res, 404, { message: `No route for ${req.method} ${pathname}.` }, { 'x-amzn-errortype': 'UnknownOperationException:http://internal.amazon.com/coral/com.amazon.coral.service/', 'x-amzn-requestid': requestId });
+      return;
+    }
+
+    let region = regionFromHost(req.headers.host ?? (req.headers[':authority'] as string | undefined)) ?? defaultRegion;
+    if (verifySignatures) {
+      const caller = await verify(req.method ?? 'GET', url, req.headers, body);
+      if (caller.region) region = caller.region;
+    }
+    if (!isRegionName(region)) throw validationError(`Unknown region ${region}.`);
+    const ctx: RequestContext = { req, res, requestId, region, body, started };
+
+    const fault = forcedFault(req) ?? drawFault(settingsFor(faults, region), random, m?.[2]?.endsWith('stream') ?? false);
+    const settings = settingsFor(faults, region);
+    await sleep(settings.ttfb + settings.latency + (fault === 'slow' ? slowMs : 0));
+    if (fault === 'reset') {
+      if ('stream' in res && res.stream) res.stream.close(2);
+      else req.socket.destroy();
+      return;
+    }
+    const faultError = fault ? FAULT_ERRORS[fault] : undefined;
+    if (faultError) throw faultError();
+
+    if (isProfiles) {
+      inferenceProfiles(ctx);
+      return;
+    }
+    let modelId: string;
+    try {
+      modelId = decodeURIComponent(m![1]!);
+    } catch {
+      throw validationError('The provided model identifier is invalid.');
+    }
+    const operation = m![2]!;
+    if (operation === 'count-tokens') return countTokens(ctx, modelId);
+    if (operation.startsWith('converse')) return converse(ctx, modelId, operation, fault);
+    return invoke(ctx, modelId, operation, fault);
+  }
+
+  const onRequest = (req: Req, res: Res) => {
+    handle(req, res).catch((err: unknown) => {
+      const e = err instanceof BedrockClaudeError ? err : new BedrockClaudeError('The system encountered an unexpected error during processing. Try your request again.', { status: 500, type: 'api_error', bedrockType: 'InternalServerException', cause: err });
+      sendBedrockError(res, e, randomUUID());
+    });
+  };
+  const http1 = createHttp1Server({ keepAliveTimeout: 65_000 }, onRequest);
+  const http2 = createHttp2Server({}, onRequest);
+  // h2c with prior knowledge starts with the HTTP/2 preface; anything else is HTTP/1.1.
+  const server = createTcpServer((socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    socket.once('data', (first: Buffer) => {
+      socket.pause();
+      if (first.subarray(0, 3).toString('latin1') === 'PRI') {
+        // The HTTP/2 session reads the socket's handle directly, past any unshift: hand it a stream that replays the first bytes.
+        http2.emit('connection', replay(socket, first));
+      } else {
+        socket.unshift(first);
+        http1.emit('connection', socket);
+      }
+      socket.resume();
+    });
+  });
+  server.listen(options.port ?? 4010, options.host ?? '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const host = options.host ?? '127.0.0.1';
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    port,
+    server,
+    received,
+    openConnections: () => sockets.size,
+    setFaults(spec) {
+      faults = parseFaults(spec);
+    },
+    close() {
+      return new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      });
+    },
+  };
+}
+
+function replay(socket: Socket, first: Buffer): Duplex {
+  const duplex = new Duplex({
+    read() {
+      socket.resume();
+    },
+    write(chunk: Buffer, _enc, cb) {
+      socket.write(chunk, cb);
+    },
+    final(cb) {
+      socket.end(cb);
+    },
+    destroy(err, cb) {
+      socket.destroy(err ?? undefined);
+      cb(err);
+    },
+  });
+  duplex.push(first);
+  socket.on('data', (d: Buffer) => {
+    if (!duplex.push(d)) socket.pause();
+  });
+  socket.on('end', () => duplex.push(null));
+  socket.on('close', () => duplex.destroy());
+  socket.on('error', (e) => duplex.destroy(e));
+  return duplex;
+}
+
+function redact(headers: Req['headers']): Record<string, string | string[] | undefined> {
+  const out: Record<string, string | string[] | undefined> = {};
+  for (const [k, v] of Object.entries(headers)) {
+    if (k === 'authorization' || k === 'x-amz-security-token' || k === 'x-api-key') out[k] = '[redacted]';
+    else out[k] = v;
+  }
+  return out;
+}

@@ -1,0 +1,109 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { SignatureV4 } from '@smithy/signature-v4';
+import { createSigV4, signWith } from '../aws/signer.js';
+import { sha256Hex } from '../aws/node-sha256.js';
+import { BedrockClaudeError } from '../errors.js';
+
+export interface EmulatorCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+/** What Bedrock's front door says, as an error the emulator answers with (403 in AWS's shape). */
+function denied(name: string, message: string, fix?: string): BedrockClaudeError {
+  return new BedrockClaudeError(message, { status: 403, type: name === 'AccessDeniedException' ? 'permission_error' : 'authentication_error', bedrockType: name, fix });
+}
+
+const AUTH_PATTERN = /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;.:-]+),\s*Signature=([0-9a-f]{64})$/;
+const MAX_SKEW_MS = 5 * 60_000;
+
+function one(h: string | string[] | undefined): string | undefined {
+  return Array.isArray(h) ? h[0] : h;
+}
+
+function parseAmzDate(value: string): Date | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value);
+  return m ? new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!)) : undefined;
+}
+
+export interface VerifiedCaller {
+  kind: 'sigv4' | 'bearer';
+  /** The region from the SigV4 credential scope. */
+  region?: string;
+  accessKeyId?: string;
+}
+
+/**
+ * Verifies a request as Bedrock does: SigV4 (service `bedrock`, scope, region, signed headers,
+ * payload hash, clock skew) against known credentials, or a Bedrock API key as a bearer token.
+ */
+export function createAuthVerifier(options: { credentials: EmulatorCredentials[]; apiKeys: string[]; now?: () => number }) {
+  const now = options.now ?? Date.now;
+  const signers = new Map<string, SignatureV4>();
+  const signerFor = (cred: EmulatorCredentials, region: string, service: string, sessionToken: string | undefined) => {
+    const key = `${cred.accessKeyId}/${region}/${service}/${sessionToken ?? ''}`;
+    let s = signers.get(key);
+    if (!s) {
+      if (signers.size > 1000) signers.clear();
+      signers.set(key, (s = createSigV4({ region, service, credentials: { ...cred, ...(sessionToken ? { sessionToken } : {}) }, applyChecksum: false })));
+    }
+    return s;
+  };
+  const keyBuffers = options.apiKeys.map((k) => Buffer.from(k));
+
+  return async function verify(method: string, rawUrl: string, headers: IncomingHttpHeaders, body: Buffer): Promise<VerifiedCaller> {
+    const authorization = one(headers['authorization']);
+    if (!authorization) {
+      if (headers['x-api-key'] !== undefined) {
+        throw denied('AccessDeniedException', 'Bedrock does not accept Anthropic API keys (x-api-key). Authenticate with AWS IAM credentials (SigV4) or a Bedrock API key.', 'Use AnthropicBedrock / the AWS SDK with AWS credentials, or send Authorization: Bearer <Bedrock API key>.');
+      }
+      throw denied('MissingAuthenticationTokenException', 'Missing Authentication Token', 'Sign the request with AWS SigV4 (service bedrock) or send a Bedrock API key as Authorization: Bearer.');
+    }
+    if (authorization.startsWith('Bearer ')) {
+      const given = Buffer.from(authorization.slice(7).trim());
+      if (keyBuffers.some((k) => k.length === given.length && timingSafeEqual(k, given))) return { kind: 'bearer' };
+      throw denied('UnrecognizedClientException', 'Invalid API Key format: Must start with pre-defined prefix', 'Use a Bedrock API key configured on the emulator (--api-key), or sign with SigV4.');
+    }
+    const m = AUTH_PATTERN.exec(authorization);
+    if (!m) throw denied('IncompleteSignatureException', `Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters (AWS4-HMAC-SHA256).`);
+    const [, accessKeyId, shortDate, region, service, signedHeaderList, signature] = m as unknown as [string, string, string, string, string, string, string];
+    const cred = options.credentials.find((c) => c.accessKeyId === accessKeyId);
+    if (!cred) throw denied('UnrecognizedClientException', 'The security token included in the request is invalid.', 'Use the emulator\'s access key (see `bedrock-claude emulator --help`).');
+    if (service !== 'bedrock') throw denied('InvalidSignatureException', `Credential should be scoped to correct service: 'bedrock'.`);
+    const amzDate = one(headers['x-amz-date']);
+    const date = amzDate ? parseAmzDate(amzDate) : undefined;
+    if (!amzDate || !date) throw denied('IncompleteSignatureException', 'Authorization header requires existence of either a \'X-Amz-Date\' or a \'Date\' header.');
+    if (!amzDate.startsWith(shortDate)) throw denied('InvalidSignatureException', `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${shortDate}' != '${amzDate.slice(0, 8)}'`);
+    if (Math.abs(now() - date.getTime()) > MAX_SKEW_MS) {
+      throw denied('InvalidSignatureException', `Signature expired: ${amzDate} is now earlier or later than the allowed 5 minutes of server time.`, 'Fix the client clock (NTP).');
+    }
+    const signedNames = signedHeaderList.split(';');
+    if (!signedNames.includes('host') && !signedNames.includes(':authority')) throw denied('InvalidSignatureException', "'Host' must be a 'SignedHeader' in the AWS Authorization.");
+    const payloadHash = one(headers['x-amz-content-sha256']);
+    const actualHash = sha256Hex(body);
+    if (payloadHash && payloadHash !== 'UNSIGNED-PAYLOAD' && payloadHash !== actualHash) {
+      throw denied('InvalidSignatureException', 'The provided x-amz-content-sha256 header does not match what was computed.');
+    }
+
+    const toSign: Record<string, string> = {};
+    for (const name of signedNames) {
+      const value = headers[name];
+      if (value === undefined) throw denied('InvalidSignatureException', `The request signature we calculated does not match the signature you provided: signed header "${name}" is missing.`);
+      toSign[name] = Array.isArray(value) ? value.join(',') : value;
+    }
+    const sessionToken = one(headers['x-amz-security-token']);
+    const url = new URL(rawUrl, `http://${one(headers['host']) ?? one(headers[':authority']) ?? 'localhost'}`);
+    const expected = await signWith(
+      signerFor(cred, region, service, sessionToken),
+      { method, url, headers: toSign, body },
+      { signingDate: date, signableHeaders: new Set(signedNames) },
+    );
+    const got = /Signature=([0-9a-f]{64})/.exec(expected['authorization'] ?? '')?.[1] ?? '';
+    const expectedHeaders = /SignedHeaders=([^,]+)/.exec(expected['authorization'] ?? '')?.[1];
+    if (expectedHeaders !== signedHeaderList || got.length !== 64 || !timingSafeEqual(Buffer.from(got), Buffer.from(signature))) {
+      throw denied('InvalidSignatureException', 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.', 'Check the secret access key and that the request was not changed after signing.');
+    }
+    return { kind: 'sigv4', region, accessKeyId };
+  };
+}

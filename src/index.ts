@@ -1,0 +1,33 @@
+/**
+ * bedrock-claude: Claude on Amazon Bedrock for everyone who speaks the Anthropic API.
+ * Named exports only; see README for the API tour.
+ */
+export { BedrockClaudeError, invalidRequest, type AnthropicErrorType } from './errors.js';
+
+export { createCatalog, getDefaultCatalog, normalizeModelName, PROFILE_PREFIXES, type Catalog, type CatalogData, type CatalogOverrides, type ModelEntry, type ProfilePrefix, type GeoPrefix } from './catalog/catalog.js';
+export { resolveModel, parseModelInput, suggestModels, describeAvailability, SCOPES, type Scope, type ResolvedModel, type ResolveOptions } from './catalog/resolve-model.js';
+export { regionToGeo, globalAllowedFrom, isRegionName } from './catalog/regions.js';
+export { estimateCost, type Usage, type CostEstimate } from './catalog/estimate-cost.js';
+
+export { checkRequest } from './check/check-request.js';
+export { RULES, type Rule } from './check/rules.js';
+export { hasErrors, type Diagnostic, type CheckInput, type Severity } from './check/diagnostic.js';
+export { estimateInputTokens } from './check/estimate-tokens.js';
+
+export { toBedrockRequest, fromBedrockBody, toCountTokensBody, fromCountTokensBody, fromCountTokensResponse, bedrockPath, encodeModelSegment, parseBetaHeader, type AnthropicHttpRequest, type BedrockHttpRequest, type BedrockOperation } from './translate/to-bedrock.js';
+export { sanitizeBedrockBody, judgeBeta, SANITIZE_POLICIES, type SanitizePolicy, type Removal } from './translate/sanitize.js';
+export { eventStreamToSse, frameToSse, emptySummary, sseEvent, sseError, type StreamSummary, type InvocationMetrics } from './translate/to-sse.js';
+export { decodeEventStream, encodeChunkFrame, encodeEventFrame, encodeExceptionFrame, encodeErrorFrame, encodeFrame } from './translate/event-stream.js';
+export { fromBedrockError, toBedrockError, toAnthropicErrorBody, amznErrorType, parseAmznErrorType, type AnthropicErrorBody, type BedrockErrorResponse } from './translate/errors.js';
+export { parseSse } from './translate/parse-sse.js';
+export { converseToAnthropic, anthropicToConverseResponse, anthropicEventToConverse } from './translate/converse.js';
+
+export { createCredentialCache, resolveBedrockAuth, type CredentialCache, type CredentialOptions, type BedrockAuth } from './aws/credentials.js';
+export { createBedrockSigner, bedrockEndpoint, type SignableRequest } from './aws/signer.js';
+
+export { createTransport, type Transport, type Target, type TransportOptions, type TransportEvent, type MessagesResult } from './transport/bedrock-transport.js';
+export { createCircuitBreaker, type CircuitBreaker } from './transport/circuit-breaker.js';
+
+export { createBedrockClaude, type BedrockClaudeOptions } from './client/create-client.js';
+
+export { startEmulator, EMULATOR_CREDENTIALS, type EmulatorOptions, type RunningEmulator, type ReceivedRequest } from './emulator/emulator.js';

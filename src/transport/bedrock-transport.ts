@@ -1,0 +1,262 @@
+import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
+import type { Catalog, ModelEntry } from '../catalog/catalog.js';
+import { getDefaultCatalog } from '../catalog/catalog.js';
+import type { Usage } from '../catalog/estimate-cost.js';
+import type { BedrockAuth } from '../aws/credentials.js';
+import { bedrockEndpoint, createBedrockSigner } from '../aws/signer.js';
+import { BedrockClaudeError } from '../errors.js';
+import { fromBedrockError } from '../translate/errors.js';
+import { decodeEventStream, frameHeader, type EventFrame } from '../translate/event-stream.js';
+import type { SanitizePolicy } from '../translate/sanitize.js';
+import { emptySummary, frameToSse, sseError, type StreamSummary } from '../translate/to-sse.js';
+import { fromCountTokensResponse, toBedrockRequest, type AnthropicHttpRequest, type BedrockHttpRequest } from '../translate/to-bedrock.js';
+import type { CircuitBreaker } from './circuit-breaker.js';
+
+/** One place a request can go: a region, a model ID (or profile, or ARN) and a backend. */
+export interface Target {
+  region: string;
+  modelId: string;
+  model?: ModelEntry | undefined;
+  /** `invoke` (InvokeModel, default) or `mantle` (native Messages API). */
+  backend?: 'invoke' | 'mantle';
+  /** Base URL override for this target (VPC endpoint, FIPS, emulator). */
+  endpoint?: string | undefined;
+}
+
+export interface TransportOptions {
+  auth: BedrockAuth;
+  /** Base URL for every region (emulator, VPC endpoint). Default: the regional Bedrock host. */
+  endpoint?: string | undefined;
+  catalog?: Catalog | undefined;
+  policy?: SanitizePolicy | undefined;
+  timeouts?: { connectMs?: number; firstByteMs?: number; idleMs?: number } | undefined;
+  /** Retries per target (default 2), backoff base and cap in ms. */
+  retry?: { max?: number; baseMs?: number; capMs?: number; maxRetryAfterMs?: number } | undefined;
+  breaker?: CircuitBreaker | undefined;
+  dispatcher?: Dispatcher | undefined;
+  /** Observes retries, failovers and upstream errors (metrics). */
+  onEvent?: ((event: TransportEvent) => void) | undefined;
+  /** For tests: replaces the sleep between retries. */
+  sleep?: ((ms: number) => Promise<void>) | undefined;
+  random?: (() => number) | undefined;
+}
+
+export type TransportEvent =
+  | { type: 'retry'; target: Target; attempt: number; delayMs: number; error: BedrockClaudeError }
+  | { type: 'failover'; from: Target; to: Target; error: BedrockClaudeError }
+  | { type: 'upstream_error'; target: Target; error: BedrockClaudeError }
+  | { type: 'circuit_open'; target: Target };
+
+interface AttemptInfo {
+  target: Target;
+  attempts: number;
+  translated: BedrockHttpRequest;
+  /** Milliseconds from sending to the first byte (headers, or first frame for streams). */
+  ttfbMs: number;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+export type MessagesResult =
+  | (AttemptInfo & { kind: 'json'; body: Record<string, unknown>; usage: Usage | undefined })
+  | (AttemptInfo & { kind: 'stream'; sse: AsyncIterable<Uint8Array>; summary: StreamSummary });
+
+const RETRYABLE_TYPES = new Set(['rate_limit_error', 'overloaded_error', 'api_error', 'timeout_error']);
+
+function isRetryable(err: BedrockClaudeError): boolean {
+  return RETRYABLE_TYPES.has(err.type);
+}
+
+function targetKey(t: Target): string {
+  return `${t.region}/${t.modelId}/${t.backend ?? 'invoke'}`;
+}
+
+/** Errors from sockets and undici timeouts, as a retryable `BedrockClaudeError`. */
+export function networkError(err: unknown, target: Target): BedrockClaudeError {
+  if (err instanceof BedrockClaudeError) return err;
+  const e = err as { code?: string; name?: string; message?: string };
+  const timeout = e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT' || e.code === 'UND_ERR_CONNECT_TIMEOUT';
+  return new BedrockClaudeError(
+    timeout ? `Bedrock in ${target.region} did not answer in time (${e.code}).` : `Could not reach Bedrock in ${target.region}: ${e.code ?? e.name ?? 'error'} ${e.message ?? ''}`.trim(),
+    { status: timeout ? 504 : 502, type: timeout ? 'timeout_error' : 'api_error', cause: err },
+  );
+}
+
+/**
+ * Sends Anthropic requests to Bedrock: translates per target, signs, sends over a keep-alive pool,
+ * retries throttling/5xx/timeouts/connection errors with exponential backoff and full jitter
+ * (honouring Retry-After) while no byte has reached the caller, then fails over to the next target.
+ *
+ * @example
+ * ```ts
+ * const transport = createTransport({ auth: resolveBedrockAuth() });
+ * const result = await transport.messages(
+ *   { path: '/v1/messages', body: { model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'Hi' }] } },
+ *   [{ region: 'us-west-2', modelId: 'global.anthropic.claude-sonnet-4-5-20250929-v1:0' }],
+ * );
+ * ```
+ */
+export function createTransport(options: TransportOptions) {
+  const catalog = options.catalog ?? getDefaultCatalog();
+  const dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 30_000, connections: 256, connect: { timeout: options.timeouts?.connectMs ?? 10_000 } });
+  const signers = new Map<string, ReturnType<typeof createBedrockSigner>>();
+  const signerFor = (region: string, service: string) => {
+    const key = `${region}/${service}`;
+    let s = signers.get(key);
+    if (!s) signers.set(key, (s = createBedrockSigner({ region, auth: options.auth, service })));
+    return s;
+  };
+  const maxRetries = options.retry?.max ?? 2;
+  const baseMs = options.retry?.baseMs ?? 200;
+  const capMs = options.retry?.capMs ?? 5_000;
+  const maxRetryAfterMs = options.retry?.maxRetryAfterMs ?? 20_000;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const random = options.random ?? Math.random;
+  const firstByteMs = options.timeouts?.firstByteMs ?? 60_000;
+  const idleMs = options.timeouts?.idleMs ?? 120_000;
+
+  async function sendOnce(target: Target, translated: BedrockHttpRequest, signal: AbortSignal | undefined, extraHeaders: Record<string, string>) {
+    const base = target.endpoint ?? options.endpoint ?? bedrockEndpoint(target.region, target.backend === 'mantle' ? 'mantle' : 'runtime');
+    const url = new URL(base);
+    const prefix = url.pathname.replace(/\/+$/, '');
+    url.pathname = target.backend === 'mantle' ? `${prefix}/anthropic/v1/messages` : `${prefix}${translated.path}`;
+    const payload = target.backend === 'mantle' ? { ...translated.body, model: target.modelId, ...(translated.stream ? { stream: true } : {}) } : translated.body;
+    const body = JSON.stringify(payload);
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      accept: translated.stream ? 'application/vnd.amazon.eventstream' : 'application/json',
+      ...extraHeaders,
+    };
+    if (translated.stream) headers['x-amzn-bedrock-accept'] = 'application/json';
+    const signed = await signerFor(target.region, target.backend === 'mantle' ? 'bedrock-mantle' : 'bedrock')({ method: 'POST', url, headers, body });
+    const started = performance.now();
+    const res = await undiciRequest(url, { method: 'POST', headers: signed, body, dispatcher, headersTimeout: firstByteMs, bodyTimeout: idleMs, ...(signal ? { signal } : {}) });
+    return { res, started };
+  }
+
+  async function failFromResponse(res: Dispatcher.ResponseData, target: Target): Promise<BedrockClaudeError> {
+    const text = await res.body.text().catch(() => '');
+    const retryAfterHeader = res.headers['retry-after'];
+    const retryAfter = typeof retryAfterHeader === 'string' && /^\d+$/.test(retryAfterHeader) ? Number(retryAfterHeader) : undefined;
+    const errType = res.headers['x-amzn-errortype'];
+    const err = fromBedrockError(res.statusCode, typeof errType === 'string' ? errType : undefined, text, retryAfter);
+    options.onEvent?.({ type: 'upstream_error', target, error: err });
+    return err;
+  }
+
+  /** One target, with retries. Returns the result or throws the last error. */
+  async function attemptTarget(request: AnthropicHttpRequest, target: Target, signal: AbortSignal | undefined, extraHeaders: Record<string, string>): Promise<MessagesResult> {
+    const translated = toBedrockRequest(request, { modelId: target.modelId, model: target.model, catalog, policy: options.policy });
+    let lastError: BedrockClaudeError | undefined;
+    for (let attempt = 0; attempt <= maxRetries; attempt++) {
+      if (attempt > 0 && lastError) {
+        const backoff = random() * Math.min(capMs, baseMs * 2 ** (attempt - 1));
+        const delayMs = Math.min(maxRetryAfterMs, Math.max(backoff, (lastError.retryAfter ?? 0) * 1000));
+        options.onEvent?.({ type: 'retry', target, attempt, delayMs, error: lastError });
+        await sleep(delayMs);
+        if (signal?.aborted) throw signal.reason ?? new Error('aborted');
+      }
+      try {
+        const { res, started } = await sendOnce(target, translated, signal, extraHeaders);
+        if (res.statusCode !== 200) {
+          lastError = await failFromResponse(res, target);
+          if (!isRetryable(lastError)) throw lastError;
+          continue;
+        }
+        const info = { target, attempts: attempt + 1, translated, headers: res.headers };
+        if (!translated.stream) {
+          const json = (await res.body.json()) as Record<string, unknown>;
+          const ttfbMs = performance.now() - started;
+          if (translated.operation === 'count-tokens') return { ...info, ttfbMs, kind: 'json', body: fromCountTokensResponse(json), usage: undefined };
+          return { ...info, ttfbMs, kind: 'json', body: json, usage: json['usage'] as Usage | undefined };
+        }
+        // Read the first frame before answering, so an exception that arrives first is retried.
+        const frames = decodeEventStream(res.body as AsyncIterable<Uint8Array>);
+        let first: IteratorResult<EventFrame>;
+        try {
+          first = await frames.next();
+        } catch (err) {
+          res.body.destroy();
+          throw err;
+        }
+        const ttfbMs = performance.now() - started;
+        if (!first.done && frameHeader(first.value, ':message-type') !== 'event') {
+          const summary = emptySummary();
+          try {
+            frameToSse(first.value, summary);
+          } catch (err) {
+            res.body.destroy();
+            lastError = err as BedrockClaudeError;
+            options.onEvent?.({ type: 'upstream_error', target, error: lastError });
+            if (!isRetryable(lastError)) throw lastError;
+            continue;
+          }
+        }
+        const summary = emptySummary();
+        return { ...info, ttfbMs, kind: 'stream', summary, sse: streamRest(first, frames, summary, res.body, target) };
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        lastError = networkError(err, target);
+        if (err !== lastError) options.onEvent?.({ type: 'upstream_error', target, error: lastError });
+        if (!isRetryable(lastError)) throw lastError;
+      }
+    }
+    throw lastError!;
+  }
+
+  async function* streamRest(first: IteratorResult<EventFrame>, frames: AsyncGenerator<EventFrame>, summary: StreamSummary, body: Dispatcher.ResponseData['body'], target: Target): AsyncGenerator<Uint8Array> {
+    try {
+      if (!first.done) {
+        const bytes = frameToSse(first.value, summary);
+        if (bytes) yield bytes;
+      }
+      for await (const frame of frames) {
+        const bytes = frameToSse(frame, summary);
+        if (bytes) yield bytes;
+      }
+    } catch (err) {
+      const e = networkError(err, target);
+      summary.error = { type: e.type, message: e.message };
+      options.onEvent?.({ type: 'upstream_error', target, error: e });
+      yield sseError(e.type, e.message);
+    } finally {
+      if (!body.destroyed) body.destroy();
+    }
+  }
+
+  return {
+    dispatcher,
+    /**
+     * Sends an Anthropic Messages (or count_tokens) request to the first healthy target, with
+     * retries and failover. Throws a `BedrockClaudeError` when every target failed.
+     */
+    async messages(request: AnthropicHttpRequest, targets: readonly Target[], opts: { signal?: AbortSignal | undefined; headers?: Record<string, string> } = {}): Promise<MessagesResult> {
+      if (!targets.length) throw new BedrockClaudeError('No upstream target configured for this model.', { status: 500, type: 'api_error' });
+      let lastError: BedrockClaudeError | undefined;
+      let previous: Target | undefined;
+      for (const target of targets) {
+        const key = targetKey(target);
+        if (options.breaker && !options.breaker.allow(key)) {
+          options.onEvent?.({ type: 'circuit_open', target });
+          continue;
+        }
+        if (previous && lastError) options.onEvent?.({ type: 'failover', from: previous, to: target, error: lastError });
+        try {
+          const result = await attemptTarget(request, target, opts.signal, opts.headers ?? {});
+          options.breaker?.success(key);
+          return result;
+        } catch (err) {
+          if (!(err instanceof BedrockClaudeError) || !isRetryable(err)) throw err;
+          options.breaker?.failure(key);
+          lastError = err;
+          previous = target;
+        }
+      }
+      throw lastError ?? new BedrockClaudeError('Every upstream target is cooling down after repeated failures.', { status: 529, type: 'overloaded_error', retryAfter: 5 });
+    },
+    close(): Promise<void> {
+      return options.dispatcher ? Promise.resolve() : (dispatcher as Agent).close();
+    },
+  };
+}
+
+export type Transport = ReturnType<typeof createTransport>;
