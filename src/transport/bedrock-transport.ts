@@ -29,9 +29,9 @@ export interface TransportOptions {
   endpoint?: string | undefined;
   catalog?: Catalog | undefined;
   policy?: SanitizePolicy | undefined;
-  timeouts?: { connectMs?: number; firstByteMs?: number; idleMs?: number } | undefined;
+  timeouts?: { connectMs?: number | undefined; firstByteMs?: number | undefined; idleMs?: number | undefined } | undefined;
   /** Retries per target (default 2), backoff base and cap in ms. */
-  retry?: { max?: number; baseMs?: number; capMs?: number; maxRetryAfterMs?: number } | undefined;
+  retry?: { max?: number | undefined; baseMs?: number | undefined; capMs?: number | undefined; maxRetryAfterMs?: number | undefined } | undefined;
   breaker?: CircuitBreaker | undefined;
   dispatcher?: Dispatcher | undefined;
   /** Observes retries, failovers and upstream errors (metrics). */

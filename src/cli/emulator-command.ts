@@ -1,0 +1,51 @@
+import type { Command } from 'commander';
+import { EMULATOR_CREDENTIALS, startEmulator } from '../emulator/emulator.js';
+import type { CatalogOverrides } from '../catalog/catalog.js';
+import { parseInteger, parsePort, readDataFile } from './options.js';
+
+export function registerEmulatorCommand(program: Command): void {
+  program
+    .command('emulator')
+    .description('Run a local Bedrock Runtime (InvokeModel, streams, CountTokens, Converse, ListInferenceProfiles) for offline work and tests.')
+    .option('--host <host>', 'address to bind', '127.0.0.1')
+    .option('--port <port>', 'port (0 picks a free one)', parsePort, 4010)
+    .option('--region <region>', 'region assumed when the request does not name one', 'us-west-2')
+    .option('--access-key-id <id>', 'AWS access key ID to accept', EMULATOR_CREDENTIALS.accessKeyId)
+    .option('--secret-access-key <secret>', 'its secret', EMULATOR_CREDENTIALS.secretAccessKey)
+    .option('--api-key <key...>', 'Bedrock API keys to accept as Authorization: Bearer')
+    .option('--faults <spec>', 'fault injection, e.g. throttle=0.1,us-east-1:unavailable=1,ttfb=200ms')
+    .option('--seed <n>', 'seed for fault draws', parseInteger, 1)
+    .option('--script <file>', 'YAML/JSON rules for scripted replies')
+    .option('--models <file>', 'YAML/JSON file adding or overriding catalog models')
+    .addHelpText(
+      'after',
+      `
+Default credentials: access key ${EMULATOR_CREDENTIALS.accessKeyId}, secret ${EMULATOR_CREDENTIALS.secretAccessKey}.
+
+Examples:
+  bedrock-claude emulator --port 0
+  bedrock-claude emulator --faults "throttle=0.1,us-east-1:unavailable=1" --seed 7
+  AWS_ACCESS_KEY_ID=${EMULATOR_CREDENTIALS.accessKeyId} AWS_SECRET_ACCESS_KEY=${EMULATOR_CREDENTIALS.secretAccessKey} \\
+    aws bedrock-runtime invoke-model --endpoint-url http://127.0.0.1:4010 --region us-west-2 \\
+    --model-id us.anthropic.claude-sonnet-4-5-20250929-v1:0 \\
+    --body '{"anthropic_version":"bedrock-2023-05-31","max_tokens":64,"messages":[{"role":"user","content":"Hello"}]}' \\
+    --cli-binary-format raw-in-base64-out out.json`,
+    )
+    .action(async (opts: { host: string; port: number; region: string; accessKeyId: string; secretAccessKey: string; apiKey?: string[]; faults?: string; seed: number; script?: string; models?: string }) => {
+      const emulator = await startEmulator({
+        host: opts.host,
+        port: opts.port,
+        region: opts.region,
+        credentials: [{ accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey }],
+        apiKeys: opts.apiKey ?? [],
+        ...(opts.faults ? { faults: opts.faults } : {}),
+        seed: opts.seed,
+        ...(opts.script ? { script: readDataFile(opts.script) } : {}),
+        ...(opts.models ? { models: readDataFile(opts.models) as CatalogOverrides } : {}),
+      });
+      console.log(`listening on ${emulator.url}`);
+      const stop = () => void emulator.close().then(() => process.exit(0));
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    });
+}

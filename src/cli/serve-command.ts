@@ -1,0 +1,103 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import type { CatalogOverrides } from '../catalog/catalog.js';
+import type { Scope } from '../catalog/resolve-model.js';
+import { createCredentialCache, resolveBedrockAuth, type BedrockAuth } from '../aws/credentials.js';
+import { detectCredentialSource } from '../aws/detect-credentials.js';
+import { EMULATOR_CREDENTIALS, startEmulator } from '../emulator/emulator.js';
+import { parseGatewayConfig, type GatewayConfig } from '../server/config.js';
+import { startGateway } from '../server/gateway.js';
+import { parsePort, parseScope } from './options.js';
+
+interface ServeFlags {
+  host?: string;
+  port?: number;
+  region?: string;
+  scope?: Scope;
+  config?: string;
+  bedrockEndpoint?: string;
+  emulator?: boolean;
+  insecureNoAuth?: boolean;
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('Run the Anthropic-compatible gateway in front of Bedrock (or the built-in emulator when no AWS credentials are configured).')
+    .option('--host <host>', 'address to bind (default 127.0.0.1)')
+    .option('--port <port>', 'port, 0 picks a free one (default 4000)', parsePort)
+    .option('--region <region>', 'AWS region (default: config, AWS_REGION, AWS_DEFAULT_REGION, then us-west-2)')
+    .option('--scope <scope>', 'global | geo | in-region (default global)', parseScope)
+    .option('--config <file>', 'YAML config (keys, routes, policies, limits); ${ENV} is interpolated')
+    .option('--bedrock-endpoint <url>', 'upstream base URL (VPC endpoint, FIPS, an emulator)')
+    .option('--emulator', 'run on the built-in emulator even if AWS credentials exist')
+    .option('--insecure-no-auth', 'allow a non-loopback address without gateway keys')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  bedrock-claude serve                        # Bedrock with your AWS credentials, or the emulator if none
+  bedrock-claude serve --region eu-west-1 --scope geo
+  bedrock-claude serve --config gateway.yaml
+  ANTHROPIC_BASE_URL=http://127.0.0.1:4000 claude -p "hello"`,
+    )
+    .action(async (flags: ServeFlags) => {
+      const config: GatewayConfig = flags.config ? parseGatewayConfig(readFileSync(flags.config, 'utf8')) : {};
+      const host = flags.host ?? config.host ?? '127.0.0.1';
+      const port = flags.port ?? config.port ?? 4000;
+      const region = flags.region ?? config.region ?? process.env['AWS_REGION'] ?? process.env['AWS_DEFAULT_REGION'] ?? 'us-west-2';
+      const keys = config.keys ?? [];
+      if (!LOOPBACK.test(host) && !keys.length && !(flags.insecureNoAuth ?? config.insecureNoAuth)) {
+        throw new Error(`refusing to listen on ${host} without gateway keys: anyone who can reach it would spend your AWS account. Add keys (bedrock-claude keys create NAME) or pass --insecure-no-auth.`);
+      }
+      const endpoint = flags.bedrockEndpoint ?? config.bedrockEndpoint;
+      const explicitAws = config.aws && (config.aws.accessKeyId || config.aws.profile || config.aws.apiKey);
+      const source = explicitAws ? 'gateway config' : detectCredentialSource();
+      const useEmulator = flags.emulator ?? config.emulator ?? (!endpoint && !source);
+
+      let auth: BedrockAuth;
+      let upstream = endpoint;
+      let backendLabel = 'bedrock';
+      let closeEmulator: (() => Promise<void>) | undefined;
+      if (useEmulator) {
+        const emulator = await startEmulator({ port: 0, region });
+        closeEmulator = emulator.close;
+        upstream = emulator.url;
+        backendLabel = 'emulator';
+        auth = { kind: 'sigv4', credentials: createCredentialCache({ accessKeyId: EMULATOR_CREDENTIALS.accessKeyId, secretAccessKey: EMULATOR_CREDENTIALS.secretAccessKey }) };
+        const why = flags.emulator || config.emulator ? 'because --emulator was given' : 'because no AWS credentials were found (env, AWS_PROFILE, ~/.aws, web identity, container)';
+        const banner = `\n  *** EMULATOR MODE: answers come from the built-in Bedrock emulator (${emulator.url}), ${why}. ***\n  *** Replies echo your prompt. Configure AWS credentials to reach Amazon Bedrock. ***\n`;
+        console.error(banner);
+      } else {
+        auth = resolveBedrockAuth({ ...config.aws });
+        console.error(`bedrock-claude gateway: region ${region}, credentials from ${source ?? 'the default chain'}${upstream ? `, upstream ${upstream}` : ''}`);
+      }
+
+      const gateway = await startGateway({
+        host,
+        port,
+        region,
+        scope: flags.scope ?? config.scope ?? 'global',
+        auth,
+        endpoint: upstream,
+        backendLabel,
+        keys,
+        ...(config.routes ? { routes: config.routes } : {}),
+        ...(config.policy ? { policy: config.policy } : {}),
+        ...(config.limits ? { limits: config.limits } : {}),
+        ...(config.retry ? { retry: config.retry } : {}),
+        ...(config.models ? { models: config.models as CatalogOverrides } : {}),
+      });
+      console.log(`listening on ${gateway.url}${backendLabel === 'emulator' ? ' (EMULATOR MODE)' : ''}`);
+      const stop = () => {
+        void gateway
+          .close()
+          .then(() => closeEmulator?.())
+          .then(() => process.exit(0));
+      };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    });
+}

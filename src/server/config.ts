@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { parse as parseYaml } from 'yaml';
+
+/** Replaces `${NAME}` and `${NAME:-default}` with environment values; a missing one is an error. */
+export function interpolateEnv(text: string, env: Record<string, string | undefined>): string {
+  return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_, name: string, fallback: string | undefined) => {
+    const value = env[name] ?? fallback;
+    if (value === undefined) throw new Error(`config: \${${name}} is not set in the environment`);
+    return value;
+  });
+}
+
+const target = z
+  .object({
+    region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d+$/, 'an AWS region such as us-west-2'),
+    modelId: z.string().min(1),
+    backend: z.enum(['invoke', 'mantle']).default('invoke'),
+    endpoint: z.string().url().optional(),
+  })
+  .strict();
+
+/** The gateway's YAML config. Every CLI flag has a key here; flags win over the file. */
+export const gatewayConfigSchema = z
+  .object({
+    host: z.string().optional(),
+    port: z.number().int().min(0).max(65535).optional(),
+    region: z.string().optional(),
+    scope: z.enum(['global', 'geo', 'in-region']).optional(),
+    policy: z.enum(['drop', 'strict', 'passthrough']).optional(),
+    bedrockEndpoint: z.string().url().optional(),
+    emulator: z.boolean().optional(),
+    insecureNoAuth: z.boolean().optional(),
+    aws: z.object({ profile: z.string().optional(), accessKeyId: z.string().optional(), secretAccessKey: z.string().optional(), sessionToken: z.string().optional(), apiKey: z.string().optional() }).strict().optional(),
+    keys: z.array(z.object({ name: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/, 'hex SHA-256 of the key (bedrock-claude keys create NAME prints it)'), models: z.array(z.string()).optional() }).strict()).optional(),
+    routes: z.record(z.string(), z.array(target).min(1)).optional(),
+    limits: z.object({ bodyBytes: z.number().int().positive().optional(), firstByteMs: z.number().int().positive().optional(), idleMs: z.number().int().positive().optional() }).strict().optional(),
+    retry: z.object({ max: z.number().int().min(0).max(10).optional(), baseMs: z.number().int().min(0).optional(), capMs: z.number().int().min(0).optional() }).strict().optional(),
+    models: z.unknown().optional(),
+  })
+  .strict();
+
+export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
+
+/** Parses and validates config text (YAML or JSON), `${ENV}` interpolated. */
+export function parseGatewayConfig(text: string, env: Record<string, string | undefined> = process.env): GatewayConfig {
+  const raw: unknown = parseYaml(interpolateEnv(text, env));
+  const parsed = gatewayConfigSchema.safeParse(raw ?? {});
+  if (!parsed.success) {
+    throw new Error(`config: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,42 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/** A gateway key as stored in config: a name, the SHA-256 of the key, and the models it may call. */
+export interface GatewayKey {
+  name: string;
+  /** Hex SHA-256 of the key. The key itself is never stored. */
+  sha256: string;
+  /** Client model names or patterns (`claude-haiku-*`) this key may call; all when absent. */
+  models?: string[] | undefined;
+}
+
+export function hashKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+/** A new random key (`bck-` + 40 base62-ish chars) and its config entry. */
+export function createGatewayKey(name: string): { key: string; entry: GatewayKey } {
+  const key = `bck-${randomBytes(30).toString('base64url')}`;
+  return { key, entry: { name, sha256: hashKey(key) } };
+}
+
+/**
+ * Finds the key a request presents (`x-api-key`, or `Authorization: Bearer`), comparing hashes in
+ * constant time. Returns undefined when none matches.
+ */
+export function findKey(keys: readonly GatewayKey[], presented: string | undefined): GatewayKey | undefined {
+  if (!presented) return undefined;
+  const digest = Buffer.from(hashKey(presented), 'hex');
+  let found: GatewayKey | undefined;
+  for (const k of keys) {
+    const stored = Buffer.from(k.sha256, 'hex');
+    // Compare against every key so timing does not tell which one matched.
+    if (stored.length === digest.length && timingSafeEqual(stored, digest) && !found) found = k;
+  }
+  return found;
+}
+
+/** Whether a key may call a client model name. */
+export function keyAllows(key: GatewayKey | undefined, model: string): boolean {
+  if (!key?.models) return true;
+  return key.models.some((p) => (p.endsWith('*') ? model.startsWith(p.slice(0, -1)) : p === model));
+}
