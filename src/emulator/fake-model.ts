@@ -45,7 +45,10 @@ function hashId(prefix: string, seed: string): string {
   return prefix + createHash('sha256').update(seed).digest('base64url').slice(0, 24);
 }
 
-/** The text of the last user message: its string content, or its text blocks (tool results included). */
+/**
+ * The text of the last user message: its string content, or its last text (or tool result) block.
+ * Clients such as Claude Code put reminders in earlier blocks and the prompt last.
+ */
 export function lastUserText(body: Json): string {
   const messages = Array.isArray(body['messages']) ? (body['messages'] as Json[]) : [];
   for (let i = messages.length - 1; i >= 0; i--) {
@@ -63,7 +66,7 @@ export function lastUserText(body: Json): string {
         else if (Array.isArray(c)) for (const x of c as Json[]) if (typeof x?.['text'] === 'string') parts.push(x['text'] as string);
       }
     }
-    return parts.join('\n');
+    return parts[parts.length - 1] ?? '';
   }
   return '';
 }

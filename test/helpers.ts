@@ -1,0 +1,33 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { createCredentialCache } from '../src/aws/credentials.js';
+import { createBedrockSigner } from '../src/aws/signer.js';
+import { EMULATOR_CREDENTIALS } from '../src/emulator/emulator.js';
+
+export const CREDS = { accessKeyId: EMULATOR_CREDENTIALS.accessKeyId, secretAccessKey: EMULATOR_CREDENTIALS.secretAccessKey };
+
+/** Sends a SigV4-signed request to a base URL, as a Bedrock client would. */
+export async function signedRequest(
+  base: string,
+  path: string,
+  body: unknown,
+  opts: { region?: string; method?: string; headers?: Record<string, string>; secret?: string; raw?: string } = {},
+) {
+  const region = opts.region ?? 'us-west-2';
+  const sign = createBedrockSigner({ region, auth: { kind: 'sigv4', credentials: createCredentialCache({ accessKeyId: CREDS.accessKeyId, secretAccessKey: opts.secret ?? CREDS.secretAccessKey }) } });
+  const url = new URL(base);
+  const [pathname, search] = path.split('?');
+  url.pathname = pathname!;
+  if (search) url.search = search;
+  const payload = opts.raw ?? (body === undefined ? '' : JSON.stringify(body));
+  const headers = await sign({ method: opts.method ?? 'POST', url, headers: { 'content-type': 'application/json', ...opts.headers }, body: payload });
+  const res = await request(url, { method: (opts.method ?? 'POST') as 'POST', headers, body: opts.method === 'GET' ? null : payload });
+  const bytes = Buffer.from(await res.body.arrayBuffer());
+  return { status: res.statusCode, headers: res.headers, bytes, text: bytes.toString('utf8'), json: () => JSON.parse(bytes.toString('utf8')) as Record<string, unknown> };
+}
+
+export function tempHome(): string {
+  return mkdtempSync(join(tmpdir(), 'bedrock-claude-home-'));
+}
