@@ -10,7 +10,7 @@ export interface CredentialOptions {
   profile?: string | undefined;
   /** Any AWS SDK credential provider (tests inject short-lived ones here). */
   provider?: AwsCredentialIdentityProvider | undefined;
-  /** Refresh this long before expiry (default 5 minutes, capped at half the remaining life). */
+  /** Refresh this long before expiry (default 5 minutes, at most half the credentials' lifetime). */
   refreshBeforeMs?: number | undefined;
   /** Clock, for tests. */
   now?: (() => number) | undefined;
@@ -54,12 +54,14 @@ export function createCredentialCache(options: CredentialOptions = {}): Credenti
   }
 
   let current: AwsCredentialIdentity | undefined;
+  let fetchedAt = 0;
   let inflight: Promise<AwsCredentialIdentity> | undefined;
 
   const refresh = (): Promise<AwsCredentialIdentity> => {
     inflight ??= provider()
       .then((c) => {
         current = c;
+        fetchedAt = now();
         return c;
       })
       .catch((err: unknown) => {
@@ -84,7 +86,8 @@ export function createCredentialCache(options: CredentialOptions = {}): Credenti
       if (expiry === undefined) return current;
       const remaining = expiry - now();
       if (remaining <= 1000) return refresh();
-      const margin = Math.min(options.refreshBeforeMs ?? 5 * 60_000, remaining / 2);
+      // Short-lived credentials refresh in the second half of their life, not on every call.
+      const margin = Math.min(options.refreshBeforeMs ?? 5 * 60_000, (expiry - fetchedAt) / 2);
       if (remaining <= margin) {
         // Still valid: answer now, refresh behind the caller's back.
         refresh().catch(() => undefined);

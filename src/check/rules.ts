@@ -3,7 +3,6 @@ import { isRegionName } from '../catalog/regions.js';
 import { onDemandMessage, parseModelInput, resolveModel, suggestModels, type ResolvedModel } from '../catalog/resolve-model.js';
 import { BedrockClaudeError } from '../errors.js';
 import { judgeBeta, matchesPattern } from '../translate/sanitize.js';
-import { parseBetaHeader } from '../translate/to-bedrock.js';
 import type { CheckInput, Diagnostic } from './diagnostic.js';
 import { estimateInputTokens } from './estimate-tokens.js';
 

@@ -46,6 +46,9 @@ export function createBedrockClaude(options: BedrockClaudeOptions = {}) {
     const resolved = resolveModel(model, { region, scope: options.scope, catalog });
     return { resolved, targets: [{ region: resolved.region, modelId: resolved.modelId, model: resolved.model }] };
   };
+  /** Per-call headers: `anthropic-beta` joins the body's betas, the rest go upstream as HTTP headers. */
+  const upstreamHeaders = (headers: Record<string, string> | undefined) =>
+    headers ? Object.fromEntries(Object.entries(headers).filter(([k]) => !k.toLowerCase().startsWith('anthropic-'))) : {};
   const check = (body: Body) => {
     if (!body || typeof body.model !== 'string') throw new BedrockClaudeError('`model` is required.', { status: 400, type: 'invalid_request_error' });
   };
@@ -57,14 +60,14 @@ export function createBedrockClaude(options: BedrockClaudeOptions = {}) {
       async create(body: Body, opts: { signal?: AbortSignal; headers?: Record<string, string> } = {}): Promise<Record<string, unknown>> {
         check(body);
         const { targets } = target(body.model);
-        const result = await transport.messages({ path: '/v1/messages', headers: opts.headers, body: { ...body, stream: false } }, targets, { signal: opts.signal });
+        const result = await transport.messages({ path: '/v1/messages', headers: opts.headers, body: { ...body, stream: false } }, targets, { signal: opts.signal, headers: upstreamHeaders(opts.headers) });
         if (result.kind !== 'json') throw new TypeError('expected a JSON response');
         return result.body;
       },
       async *stream(body: Body, opts: { signal?: AbortSignal; headers?: Record<string, string> } = {}): AsyncGenerator<Record<string, unknown>> {
         check(body);
         const { targets } = target(body.model);
-        const result = await transport.messages({ path: '/v1/messages', headers: opts.headers, body: { ...body, stream: true } }, targets, { signal: opts.signal });
+        const result = await transport.messages({ path: '/v1/messages', headers: opts.headers, body: { ...body, stream: true } }, targets, { signal: opts.signal, headers: upstreamHeaders(opts.headers) });
         if (result.kind !== 'stream') throw new TypeError('expected a stream');
         for await (const event of parseSse(result.sse)) {
           if (event['type'] === 'error') {

@@ -63,7 +63,7 @@ describe('event-stream → SSE', () => {
   });
   it('reports a corrupt frame (CRC mismatch) as a clear error event', async () => {
     const bad = Buffer.from(frames()[2]!);
-    bad[bad.length - 10] ^= 0xff;
+    bad[bad.length - 10]! ^= 0xff;
     const summary = emptySummary();
     const sse = await text(eventStreamToSse(from(frames()[0]!, bad), summary));
     assert.match(sse, /event: message_start/);
@@ -72,7 +72,7 @@ describe('event-stream → SSE', () => {
   });
   it('reports a corrupt prelude, an impossible length and a truncated stream', async () => {
     const prelude = Buffer.from(frames()[1]!);
-    prelude[9] ^= 0x01;
+    prelude[9]! ^= 0x01;
     assert.match(await text(eventStreamToSse(from(prelude))), /Corrupt event-stream frame/);
     const huge = Buffer.alloc(16);
     huge.writeUInt32BE(0xffffffff, 0);
