@@ -23,7 +23,7 @@ export function createSigV4(options: { region: string; service: string; credenti
 }
 
 /** Signs a request with a SigV4 signer; returns the headers to send. */
-export async function signWith(signer: SignatureV4, request: SignableRequest, options: { signingDate?: Date; signableHeaders?: Set<string> } = {}): Promise<Record<string, string>> {
+export async function signWith(signer: SignatureV4, request: SignableRequest, options: { signingDate?: Date; signableHeaders?: Set<string>; unsignableHeaders?: Set<string> } = {}): Promise<Record<string, string>> {
   const signed = await signer.sign(
     {
       method: request.method,
@@ -35,7 +35,11 @@ export async function signWith(signer: SignatureV4, request: SignableRequest, op
       headers: request.headers,
       body: request.body,
     },
-    { ...(options.signingDate ? { signingDate: options.signingDate } : {}), ...(options.signableHeaders ? { signableHeaders: options.signableHeaders } : {}) },
+    {
+      ...(options.signingDate ? { signingDate: options.signingDate } : {}),
+      ...(options.signableHeaders ? { signableHeaders: options.signableHeaders } : {}),
+      ...(options.unsignableHeaders ? { unsignableHeaders: options.unsignableHeaders } : {}),
+    },
   );
   return signed.headers as Record<string, string>;
 }

@@ -17,6 +17,7 @@ function denied(name: string, message: string, fix?: string): BedrockClaudeError
 
 const AUTH_PATTERN = /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;.:-]+),\s*Signature=([0-9a-f]{64})$/;
 const MAX_SKEW_MS = 5 * 60_000;
+const UNSIGNED_HASH = new Set(['x-amz-content-sha256']);
 
 function one(h: string | string[] | undefined): string | undefined {
   return Array.isArray(h) ? h[0] : h;
@@ -92,12 +93,15 @@ export function createAuthVerifier(options: { credentials: EmulatorCredentials[]
       if (value === undefined) throw denied('InvalidSignatureException', `The request signature we calculated does not match the signature you provided: signed header "${name}" is missing.`);
       toSign[name] = Array.isArray(value) ? value.join(',') : value;
     }
+    // Hand the signer the hash computed above so the body is hashed once; unsigned, it stays out of the signature.
+    const unsignedHash = !('x-amz-content-sha256' in toSign);
+    toSign['x-amz-content-sha256'] = actualHash;
     const sessionToken = one(headers['x-amz-security-token']);
     const url = new URL(rawUrl, `http://${one(headers['host']) ?? one(headers[':authority']) ?? 'localhost'}`);
     const expected = await signWith(
       signerFor(cred, region, service, sessionToken),
       { method, url, headers: toSign, body },
-      { signingDate: date, signableHeaders: new Set(signedNames) },
+      { signingDate: date, signableHeaders: new Set(signedNames), ...(unsignedHash ? { unsignableHeaders: UNSIGNED_HASH } : {}) },
     );
     const got = /Signature=([0-9a-f]{64})/.exec(expected['authorization'] ?? '')?.[1] ?? '';
     const expectedHeaders = /SignedHeaders=([^,]+)/.exec(expected['authorization'] ?? '')?.[1];
