@@ -1,0 +1,81 @@
+/** The built CLI as a new user runs it (npm test builds first). */
+import assert from 'node:assert/strict';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { after, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { request } from 'undici';
+import { tempHome } from '../helpers.js';
+
+const run = promisify(execFile);
+const children: ChildProcess[] = [];
+after(async () => {
+  for (const c of children) if (c.exitCode === null) { c.kill('SIGTERM'); await once(c, 'exit'); }
+});
+
+function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return { PATH: process.env['PATH'] ?? '', HOME: tempHome(), AWS_EC2_METADATA_DISABLED: 'true', ...extra };
+}
+
+async function start(args: string[], env = cleanEnv()): Promise<{ url: string; child: ChildProcess; stderr: () => string }> {
+  const child = spawn(process.execPath, ['dist/cli/main.js', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  let out = '';
+  for await (const chunk of child.stdout!) {
+    out += chunk;
+    const m = /listening on (http:\/\/[0-9.:]+)/.exec(out);
+    if (m) return { url: m[1]!, child, stderr: () => err };
+  }
+  throw new Error(`no listening line: ${out} ${err}`);
+}
+
+describe('bedrock-claude emulator', () => {
+  it('prints "listening on" and answers /healthz', async () => {
+    const { url } = await start(['emulator', '--port', '0']);
+    const res = await request(`${url}/healthz`);
+    assert.equal(res.statusCode, 200);
+    assert.equal(((await res.body.json()) as { status: string }).status, 'ok');
+  });
+  it('rejects a bad fault spec with a clear message', async () => {
+    await assert.rejects(run(process.execPath, ['dist/cli/main.js', 'emulator', '--port', '0', '--faults', 'explode=1'], { env: cleanEnv() }), /unknown fault "explode"/);
+  });
+});
+
+describe('bedrock-claude serve', () => {
+  it('with no AWS credentials, runs on the built-in emulator, says so loudly, and answers the README curl', async () => {
+    const { url, stderr } = await start(['serve', '--port', '0']);
+    assert.match(stderr(), /EMULATOR MODE/);
+    const res = await request(`${url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' }, body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 256, messages: [{ role: 'user', content: 'Hello, Claude on Bedrock' }] }) });
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.headers['x-bedrock-claude-backend'], 'emulator');
+    const m = (await res.body.json()) as { content: Array<{ text: string }> };
+    assert.equal(m.content[0]!.text, 'Hello, Claude on Bedrock');
+    const head = await request(`${url}/`, { method: 'HEAD' });
+    assert.equal(head.statusCode, 200);
+    await head.body.text();
+  });
+  it('refuses a non-loopback address without gateway keys', async () => {
+    await assert.rejects(run(process.execPath, ['dist/cli/main.js', 'serve', '--host', '0.0.0.0', '--port', '0'], { env: cleanEnv() }), /refusing to listen on 0\.0\.0\.0 without gateway keys/);
+  });
+});
+
+describe('bedrock-claude resolve', () => {
+  it('prints the ID, or the alternatives with exit 1', async () => {
+    const ok = await run(process.execPath, ['dist/cli/main.js', 'resolve', 'opus-4.6', '--region', 'us-west-2'], { env: cleanEnv() });
+    assert.equal(ok.stdout.trim(), 'global.anthropic.claude-opus-4-6-v1');
+    const json = await run(process.execPath, ['dist/cli/main.js', 'resolve', 'claude-haiku-4-5', '--region', 'eu-west-1', '--scope', 'geo', '--json'], { env: cleanEnv() });
+    assert.equal((JSON.parse(json.stdout) as { modelId: string }).modelId, 'eu.anthropic.claude-haiku-4-5-20251001-v1:0');
+    await assert.rejects(run(process.execPath, ['dist/cli/main.js', 'resolve', 'claude-haiku-4-5', '--region', 'ap-northeast-1', '--scope', 'geo'], { env: cleanEnv() }), (e: { code: number; stderr: string }) => e.code === 1 && /fix: .*global\.anthropic\.claude-haiku-4-5/.test(e.stderr));
+  });
+});
+
+describe('examples/quickstart.mjs (the README library example)', () => {
+  it('runs', async () => {
+    const r = await run(process.execPath, ['examples/quickstart.mjs'], { env: cleanEnv() });
+    assert.match(r.stdout, /eu\.anthropic\.claude-sonnet-4-5-20250929-v1:0/);
+    assert.match(r.stdout, /Hello from the quick start/);
+    assert.match(r.stdout, /Streamed, token by token/);
+  });
+});
