@@ -173,3 +173,32 @@ describe('emulator: faults', () => {
     }
   });
 });
+
+describe('emulator: models file and delays', () => {
+  it('serves a model added by a models file, without a release', async () => {
+    const custom = await startEmulator({ port: 0, models: { models: [{ name: 'claude-opus-4-9', bedrockId: 'anthropic.claude-opus-4-9', profiles: ['global', 'us'] }] } });
+    try {
+      const ok = await signedRequest(custom.url, path('global.anthropic.claude-opus-4-9'), good);
+      assert.equal(ok.status, 200, ok.text);
+      assert.equal(ok.json()['model'], 'claude-opus-4-9');
+      assert.equal((await signedRequest(custom.url, path('eu.anthropic.claude-opus-4-9'), good, { region: 'eu-west-1' })).status, 400);
+    } finally {
+      await custom.close();
+    }
+  });
+  it('adds latency before answering and gaps between stream events', async () => {
+    const slow = await startEmulator({ port: 0, faults: 'latency=30ms,gap=10ms' });
+    try {
+      let t = performance.now();
+      assert.equal((await signedRequest(slow.url, path(OPUS), good)).status, 200);
+      assert.ok(performance.now() - t >= 28);
+      t = performance.now();
+      const s = await signedRequest(slow.url, path(OPUS, 'invoke-with-response-stream'), good);
+      assert.equal(s.status, 200);
+      assert.ok(performance.now() - t >= 28 + 5 * 9, 'several gaps between events');
+    } finally {
+      await slow.close();
+    }
+  });
+});
+
