@@ -85,6 +85,7 @@ Examples:
         backendLabel,
         keys,
         ...(config.routes ? { routes: config.routes } : {}),
+        ...(config.fallbackRegions ? { fallbackRegions: config.fallbackRegions } : {}),
         ...(config.policy ? { policy: config.policy } : {}),
         ...(config.limits ? { limits: config.limits } : {}),
         ...(config.retry ? { retry: config.retry } : {}),
@@ -92,6 +93,7 @@ Examples:
       });
       console.log(`listening on ${gateway.url}${backendLabel === 'emulator' ? ' (EMULATOR MODE)' : ''}`);
       const stop = () => {
+        console.error('bedrock-claude gateway: shutting down, letting open requests finish');
         void gateway
           .close()
           .then(() => closeEmulator?.())

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer as createHttp1Server, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createServer as createHttp2Server, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
-import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
-import { Duplex } from 'node:stream';
+import type { ServerResponse } from 'node:http';
+import type { Server } from 'node:net';
+import { createDualProtocolServer, dropResponse, isGone, type AnyRequest, type AnyResponse } from '../server/dual-protocol.js';
 import { createCatalog, getDefaultCatalog, type Catalog, type CatalogOverrides, type ModelEntry } from '../catalog/catalog.js';
-import { globalAllowedFrom, isRegionName, regionToGeo } from '../catalog/regions.js';
+import { isRegionName } from '../catalog/regions.js';
+import { systemInferenceProfiles } from '../catalog/inference-profiles.js';
 import { parseModelInput } from '../catalog/resolve-model.js';
 import { checkRequest } from '../check/check-request.js';
 import { BedrockClaudeError } from '../errors.js';
@@ -69,8 +69,8 @@ export interface RunningEmulator {
 }
 
 /** HTTP/1.1 and h2c (the AWS SDK's default) share one port and one handler. */
-type Req = IncomingMessage | Http2ServerRequest;
-type Res = ServerResponse | Http2ServerResponse;
+type Req = AnyRequest;
+type Res = AnyResponse;
 
 interface RequestContext {
   req: Req;
@@ -79,16 +79,6 @@ interface RequestContext {
   region: string;
   body: Buffer;
   started: number;
-}
-
-/** Drops the response without an answer (a connection reset for HTTP/1.1, a stream reset for h2). */
-function destroy(res: Res): void {
-  if ('stream' in res && res.stream) res.stream.close(2);
-  else (res as ServerResponse).destroy();
-}
-
-function isClosed(res: Res): boolean {
-  return 'stream' in res && res.stream ? res.stream.destroyed || res.stream.closed : (res as ServerResponse).destroyed;
 }
 
 const sleep = (ms: number) => (ms > 0 ? new Promise<void>((r) => setTimeout(r, ms)) : Promise.resolve());
@@ -102,7 +92,7 @@ function sendJson(res: Res, status: number, body: unknown, headers: Record<strin
 function sendBedrockError(res: Res, err: BedrockClaudeError, requestId: string): void {
   const out = toBedrockError(err);
   if (res.headersSent) {
-    destroy(res);
+    dropResponse(res);
     return;
   }
   sendJson(res, out.status, { message: err.message }, { ...out.headers, 'x-amzn-requestid': requestId });
@@ -151,7 +141,6 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const slowMs = options.slowMs ?? 3000;
   const keep = options.keepReceived ?? 200;
   const received: ReceivedRequest[] = [];
-  const sockets = new Set<Socket>();
 
   function record(entry: ReceivedRequest): void {
     received.push(entry);
@@ -210,7 +199,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     const { res } = ctx;
     let i = 0;
     for (const frame of frames) {
-      if (isClosed(res)) return;
+      if (isGone(res)) return;
       if (midstreamAt !== undefined && i === midstreamAt) {
         res.end(encodeExceptionFrame('modelStreamErrorException', 'The model stream was interrupted: emulated mid-stream fault.'));
         return;
@@ -292,25 +281,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   function inferenceProfiles(ctx: RequestContext): void {
     const url = new URL(ctx.req.url ?? '/', 'http://localhost');
     const type = url.searchParams.get('type') ?? 'SYSTEM_DEFINED';
-    const geo = regionToGeo(ctx.region, catalog);
-    const summaries =
-      type === 'APPLICATION'
-        ? []
-        : catalog.models.flatMap((m) =>
-            m.profiles
-              .filter((p) => (p === 'global' ? globalAllowedFrom(ctx.region, catalog) : p === geo))
-              .map((p) => ({
-                inferenceProfileName: `${p === 'global' ? 'Global' : p.toUpperCase()} ${m.displayName}`,
-                description: `Routes requests to ${m.displayName} in ${p === 'global' ? 'any commercial region' : catalog.data.geos[p].label}.`,
-                createdAt: '2025-01-01T00:00:00Z',
-                updatedAt: '2025-01-01T00:00:00Z',
-                inferenceProfileArn: `arn:aws:bedrock:${ctx.region}:${EMULATOR_ACCOUNT}:inference-profile/${p}.${m.bedrockId}`,
-                models: [{ modelArn: `arn:aws:bedrock:${ctx.region}::foundation-model/${m.bedrockId}` }],
-                inferenceProfileId: `${p}.${m.bedrockId}`,
-                status: 'ACTIVE',
-                type: 'SYSTEM_DEFINED',
-              })),
-          );
+    const summaries = type === 'APPLICATION' ? [] : systemInferenceProfiles(ctx.region, catalog, EMULATOR_ACCOUNT);
     sendJson(ctx.res, 200, { inferenceProfileSummaries: summaries }, { 'x-amzn-requestid': ctx.requestId });
   }
 
@@ -355,8 +326,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     const settings = settingsFor(faults, region);
     await sleep(settings.ttfb + settings.latency + (fault === 'slow' ? slowMs : 0));
     if (fault === 'reset') {
-      if ('stream' in res && res.stream) res.stream.close(2);
-      else req.socket.destroy();
+      dropResponse(res);
       return;
     }
     const faultError = fault ? FAULT_ERRORS[fault] : undefined;
@@ -384,24 +354,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       sendBedrockError(res, e, randomUUID());
     });
   };
-  const http1 = createHttp1Server({ keepAliveTimeout: 65_000 }, onRequest);
-  const http2 = createHttp2Server({}, onRequest);
-  // h2c with prior knowledge starts with the HTTP/2 preface; anything else is HTTP/1.1.
-  const server = createTcpServer((socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-    socket.once('data', (first: Buffer) => {
-      socket.pause();
-      if (first.subarray(0, 3).toString('latin1') === 'PRI') {
-        // The HTTP/2 session reads the socket's handle directly, past any unshift: hand it a stream that replays the first bytes.
-        http2.emit('connection', replay(socket, first));
-      } else {
-        socket.unshift(first);
-        http1.emit('connection', socket);
-      }
-      socket.resume();
-    });
-  });
+  const { server, sockets } = createDualProtocolServer(onRequest, { keepAliveTimeout: 65_000 });
   server.listen(options.port ?? 4010, options.host ?? '127.0.0.1');
   await once(server, 'listening');
   const address = server.address();
@@ -423,32 +376,6 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       });
     },
   };
-}
-
-function replay(socket: Socket, first: Buffer): Duplex {
-  const duplex = new Duplex({
-    read() {
-      socket.resume();
-    },
-    write(chunk: Buffer, _enc, cb) {
-      socket.write(chunk, cb);
-    },
-    final(cb) {
-      socket.end(cb);
-    },
-    destroy(err, cb) {
-      socket.destroy(err ?? undefined);
-      cb(err);
-    },
-  });
-  duplex.push(first);
-  socket.on('data', (d: Buffer) => {
-    if (!duplex.push(d)) socket.pause();
-  });
-  socket.on('end', () => duplex.push(null));
-  socket.on('close', () => duplex.destroy());
-  socket.on('error', (e) => duplex.destroy(e));
-  return duplex;
 }
 
 function redact(headers: Req['headers']): Record<string, string | string[] | undefined> {

@@ -33,7 +33,19 @@ export const gatewayConfigSchema = z
     aws: z.object({ profile: z.string().optional(), accessKeyId: z.string().optional(), secretAccessKey: z.string().optional(), sessionToken: z.string().optional(), apiKey: z.string().optional() }).strict().optional(),
     keys: z.array(z.object({ name: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/, 'hex SHA-256 of the key (bedrock-claude keys create NAME prints it)'), models: z.array(z.string()).optional() }).strict()).optional(),
     routes: z.record(z.string(), z.array(target).min(1)).optional(),
-    limits: z.object({ bodyBytes: z.number().int().positive().optional(), firstByteMs: z.number().int().positive().optional(), idleMs: z.number().int().positive().optional() }).strict().optional(),
+    fallbackRegions: z.array(z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d+$/, 'an AWS region such as us-east-1')).optional(),
+    limits: z
+      .object({
+        bodyBytes: z.number().int().positive().optional(),
+        firstByteMs: z.number().int().positive().optional(),
+        idleMs: z.number().int().positive().optional(),
+        headersTimeoutMs: z.number().int().positive().optional(),
+        keepAliveMs: z.number().int().positive().optional(),
+        upstreamConcurrency: z.number().int().min(0).optional(),
+        shutdownGraceMs: z.number().int().min(0).optional(),
+      })
+      .strict()
+      .optional(),
     retry: z.object({ max: z.number().int().min(0).max(10).optional(), baseMs: z.number().int().min(0).optional(), capMs: z.number().int().min(0).optional() }).strict().optional(),
     models: z.unknown().optional(),
   })

@@ -1,20 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
+import type { Server } from 'node:net';
 import pino, { type Logger } from 'pino';
 import { createCatalog, getDefaultCatalog, type Catalog, type CatalogOverrides } from '../catalog/catalog.js';
 import { estimateCost } from '../catalog/estimate-cost.js';
-import { resolveModel, type Scope } from '../catalog/resolve-model.js';
+import { systemInferenceProfiles } from '../catalog/inference-profiles.js';
+import type { Scope } from '../catalog/resolve-model.js';
 import { checkRequest } from '../check/check-request.js';
 import type { BedrockAuth } from '../aws/credentials.js';
 import { BedrockClaudeError, invalidRequest } from '../errors.js';
-import { toAnthropicErrorBody } from '../translate/errors.js';
+import { toAnthropicErrorBody, toBedrockError } from '../translate/errors.js';
 import type { SanitizePolicy } from '../translate/sanitize.js';
-import { fromCountTokensBody, toBedrockRequest } from '../translate/to-bedrock.js';
+import { fromBedrockBody, fromCountTokensBody, toBedrockRequest, type AnthropicHttpRequest } from '../translate/to-bedrock.js';
 import { createCircuitBreaker } from '../transport/circuit-breaker.js';
-import { createTransport, type MessagesResult, type Target } from '../transport/bedrock-transport.js';
+import { createTransport, type MessagesResult, type StreamOutput, type Target } from '../transport/bedrock-transport.js';
+import { createDualProtocolServer, dropResponse, isGone, type AnyRequest, type AnyResponse } from './dual-protocol.js';
 import { findKey, keyAllows, type GatewayKey } from './gateway-keys.js';
+import { parseJsonObject, pipeStream, presentedKey, readBody, sendJson } from './http-util.js';
 import { createGatewayMetrics } from './metrics.js';
+import { createRouter, type RouteTarget } from './targets.js';
 
 export interface GatewayOptions {
   host?: string;
@@ -24,14 +29,16 @@ export interface GatewayOptions {
   auth: BedrockAuth;
   /** Upstream base URL (emulator, VPC endpoint). Default: the regional Bedrock hosts. */
   endpoint?: string | undefined;
-  /** Shown in `x-bedrock-claude-backend` and logs, e.g. `emulator`. */
+  /** Shown in `x-bedrock-claude-backend` and `/healthz`, e.g. `emulator`. */
   backendLabel?: string;
   keys?: GatewayKey[];
   /** Client model name → ordered targets. Other names resolve from the catalog. */
-  routes?: Record<string, Array<Omit<Target, 'model'>>>;
+  routes?: Record<string, RouteTarget[]>;
+  /** Regions to fail over to for catalog routes. */
+  fallbackRegions?: string[] | undefined;
   policy?: SanitizePolicy;
   models?: CatalogOverrides | undefined;
-  limits?: { bodyBytes?: number | undefined; firstByteMs?: number | undefined; idleMs?: number | undefined };
+  limits?: { bodyBytes?: number | undefined; firstByteMs?: number | undefined; idleMs?: number | undefined; headersTimeoutMs?: number | undefined; keepAliveMs?: number | undefined; upstreamConcurrency?: number | undefined; shutdownGraceMs?: number | undefined };
   retry?: { max?: number | undefined; baseMs?: number | undefined; capMs?: number | undefined };
   logger?: Logger;
 }
@@ -40,7 +47,10 @@ export interface RunningGateway {
   url: string;
   port: number;
   server: Server;
-  close(): Promise<void>;
+  /** Stops taking requests, lets open ones finish up to `graceMs` (default `limits.shutdownGraceMs`, 10 s), then closes. */
+  close(graceMs?: number): Promise<void>;
+  /** Requests in flight. */
+  inFlight(): number;
 }
 
 /** APIs of the Anthropic platform that Bedrock does not have, and what to use instead. */
@@ -51,22 +61,42 @@ const UNSUPPORTED: Array<[RegExp, string]> = [
   [/^\/v1\/complete/, 'The legacy Text Completions API is not available through this gateway. Use /v1/messages.'],
   [/^\/v1\/(organizations|admin)/, 'The Admin API is not available on Amazon Bedrock.'],
 ];
+const BEDROCK_ROUTE = /^\/model\/([^/]+)\/(invoke|invoke-with-response-stream|count-tokens)$/;
+const ACCOUNT = '000000000000';
 
-function presentedKey(req: IncomingMessage): string | undefined {
-  const k = req.headers['x-api-key'];
-  if (typeof k === 'string' && k) return k;
-  const auth = req.headers['authorization'];
-  if (typeof auth === 'string' && auth.startsWith('Bearer ')) return auth.slice(7).trim();
-  return undefined;
+type Front = 'anthropic' | 'bedrock';
+
+interface Outcome {
+  status: number;
+  model?: string;
+  target?: Target;
+  usage?: { input_tokens: number; output_tokens: number };
+  cost?: number;
+  ttfbMs?: number;
+  dropped?: string[];
+  warnings?: string[];
+  error?: string;
+}
+
+interface Call {
+  req: AnyRequest;
+  res: AnyResponse;
+  requestId: string;
+  key: GatewayKey | undefined;
+  front: Front;
+  headers: Record<string, string>;
 }
 
 /**
- * Starts the Anthropic-compatible gateway in front of Bedrock (or the emulator).
+ * Starts the gateway: an Anthropic-format front (`/v1/messages`, `/v1/messages/count_tokens`,
+ * `/v1/models`) and a Bedrock-format front (`/model/{id}/invoke`, `/invoke-with-response-stream`,
+ * `/count-tokens`, `/inference-profiles`) in front of Bedrock, with gateway keys, preflight checks,
+ * sanitising, routes with failover, metrics and one log line per request.
  *
  * @example
  * ```ts
  * const gw = await startGateway({ port: 0, region: 'us-west-2', auth: resolveBedrockAuth() });
- * // ANTHROPIC_BASE_URL=gw.url
+ * // ANTHROPIC_BASE_URL=gw.url claude -p "hello"
  * ```
  */
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
@@ -77,140 +107,143 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const policy = options.policy ?? 'drop';
   const scope = options.scope ?? 'global';
   const keys = options.keys ?? [];
-  const bodyLimit = options.limits?.bodyBytes ?? 25_000_000;
+  const limits = options.limits ?? {};
+  const bodyLimit = limits.bodyBytes ?? 25_000_000;
+  const router = createRouter({ catalog, region: options.region, scope, routes: options.routes, fallbackRegions: options.fallbackRegions });
   const transport = createTransport({
     auth: options.auth,
     endpoint: options.endpoint,
     catalog,
     policy,
     breaker,
-    timeouts: { firstByteMs: options.limits?.firstByteMs ?? 60_000, idleMs: options.limits?.idleMs ?? 120_000 },
+    maxConcurrencyPerTarget: limits.upstreamConcurrency,
+    timeouts: { firstByteMs: limits.firstByteMs ?? 60_000, idleMs: limits.idleMs ?? 120_000 },
     retry: options.retry,
     onEvent: metrics.onTransportEvent,
   });
+  let draining = false;
+  let inFlight = 0;
+  const idle: Array<() => void> = [];
 
-  function targetsFor(model: string): { targets: Target[]; scope: Scope } {
-    const routed = options.routes?.[model];
-    if (routed) {
-      return { targets: routed.map((t) => ({ ...t, model: catalog.find(t.modelId.replace(/^[a-z-]+\.(?=anthropic\.)/, '')) })), scope };
-    }
-    const r = resolveModel(model, { region: options.region, scope, catalog });
-    return { targets: [{ region: r.region, modelId: r.modelId, model: r.model }], scope: r.scope };
-  }
-
-  function sendError(res: ServerResponse, err: BedrockClaudeError, requestId: string): void {
+  function sendError(call: Pick<Call, 'res' | 'requestId' | 'front'>, err: BedrockClaudeError): void {
+    const { res, requestId } = call;
     if (res.headersSent) {
-      res.destroy();
+      dropResponse(res);
       return;
     }
-    const body = JSON.stringify(toAnthropicErrorBody(err, requestId));
-    const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'request-id': requestId };
-    if (err.retryAfter !== undefined) headers['retry-after'] = String(err.retryAfter);
-    else if (err.type === 'rate_limit_error' || err.type === 'overloaded_error') headers['retry-after'] = '1';
-    res.writeHead(err.status, headers);
-    res.end(body);
-  }
-
-  function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string>): void {
-    const body = JSON.stringify(value);
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers });
-    res.end(body);
-  }
-
-  async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > bodyLimit) throw new BedrockClaudeError(`Request body of ${declared} bytes is over the limit of ${bodyLimit} bytes.`, { status: 413, type: 'request_too_large', fix: 'Send a smaller request (Bedrock takes at most 25,000,000 bytes).' });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > bodyLimit) throw new BedrockClaudeError(`Request body is over the limit of ${bodyLimit} bytes.`, { status: 413, type: 'request_too_large', fix: 'Send a smaller request (Bedrock takes at most 25,000,000 bytes).' });
-      chunks.push(chunk);
+    const retry = err.retryAfter ?? (err.type === 'rate_limit_error' || err.type === 'overloaded_error' ? 1 : undefined);
+    const extra: Record<string, string> = retry === undefined ? {} : { 'retry-after': String(retry) };
+    if (call.front === 'bedrock') {
+      const out = toBedrockError(err);
+      sendJson(res, out.status, { message: err.fullMessage }, { ...out.headers, 'x-amzn-requestid': requestId, 'request-id': requestId, ...extra });
+    } else {
+      sendJson(res, err.status, toAnthropicErrorBody(err, requestId), { 'request-id': requestId, ...extra });
     }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8'));
-    } catch {
-      throw invalidRequest('The request body is not valid JSON.', 'Send a JSON object with "model", "max_tokens" and "messages".');
+  }
+
+  /** The shared path of both fronts: route, preflight, send with failover, answer. */
+  async function forward(call: Call, clientModel: string, request: AnthropicHttpRequest, output: StreamOutput): Promise<Outcome> {
+    if (!keyAllows(call.key, clientModel)) {
+      throw new BedrockClaudeError(`The key "${call.key?.name}" may not call the model "${clientModel}".`, { status: 403, type: 'permission_error', fix: 'Ask the gateway operator to allow this model for your key.' });
     }
-    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw invalidRequest('The request body must be a JSON object.', 'Send {"model": ..., "max_tokens": ..., "messages": [...]}.');
-    return parsed as Record<string, unknown>;
-  }
-
-  interface Outcome {
-    status: number;
-    model?: string;
-    target?: Target;
-    usage?: { input_tokens: number; output_tokens: number };
-    cost?: number;
-    ttfbMs?: number;
-    removals?: number;
-    error?: string;
-  }
-
-  async function messages(req: IncomingMessage, res: ServerResponse, requestId: string, key: GatewayKey | undefined, path: string, baseHeaders: Record<string, string>): Promise<Outcome> {
-    const body = await readJson(req);
-    const model = body['model'];
-    if (typeof model !== 'string' || !model) throw invalidRequest('`model` is required and must be a string.', 'Set "model", e.g. "claude-sonnet-4-5".');
-    if (!keyAllows(key, model)) throw new BedrockClaudeError(`The key "${key?.name}" may not call the model "${model}".`, { status: 403, type: 'permission_error', fix: 'Ask the gateway operator to allow this model for your key.' });
-    const { targets, scope: effectiveScope } = targetsFor(model);
+    const targets = router.targetsFor(clientModel);
     const first = targets[0]!;
-    const headers = { 'anthropic-beta': req.headers['anthropic-beta'] };
-    const request = { path, headers, body };
     const translated = toBedrockRequest(request, { modelId: first.modelId, model: first.model, catalog, policy });
     // Preflight what Bedrock will actually receive (after sanitising), for the first target.
     const isCount = translated.operation === 'count-tokens';
     const diagnostics = checkRequest({ format: 'bedrock', body: isCount ? fromCountTokensBody(translated.body) : translated.body, model: first.modelId, region: first.region, path: translated.operation, catalog });
-    const errors = diagnostics.filter((d) => d.severity === 'error' && !(isCount && d.code === 'on-demand-not-supported'));
-    if (errors.length) {
-      const d = errors[0]!;
-      throw invalidRequest(d.message, d.fix);
-    }
-    const outHeaders: Record<string, string> = { ...baseHeaders, 'x-bedrock-claude-model-id': first.modelId };
-    if (translated.removals.length) {
-      outHeaders['x-bedrock-claude-dropped'] = translated.removals.map((r) => r.name).join(', ').slice(0, 1000);
-    }
-    const warnings = diagnostics.filter((d) => d.severity === 'warning');
-    if (warnings.length) outHeaders['x-bedrock-claude-warnings'] = warnings.map((w) => w.code).join(', ');
+    const error = diagnostics.find((d) => d.severity === 'error' && !(isCount && d.code === 'on-demand-not-supported'));
+    if (error) throw invalidRequest(error.message, error.fix);
+    const warnings = diagnostics.filter((d) => d.severity === 'warning').map((d) => d.code);
+    const dropped = translated.removals.map((r) => r.name);
+    const headers: Record<string, string> = { ...call.headers, 'x-bedrock-claude-model-id': first.modelId };
+    if (dropped.length) headers['x-bedrock-claude-dropped'] = dropped.join(', ').slice(0, 2000);
+    if (warnings.length) headers['x-bedrock-claude-warnings'] = warnings.join(', ');
 
     const abort = new AbortController();
     const onClose = () => {
-      if (!res.writableEnded) abort.abort(new Error('client closed the connection'));
+      if (!call.res.writableEnded) abort.abort(new Error('client closed the connection'));
     };
-    res.on('close', onClose);
-    let result: MessagesResult;
+    call.res.on('close', onClose);
     try {
-      result = await transport.messages(request, targets, { signal: abort.signal });
+      const result: MessagesResult = await transport.messages(request, targets, { signal: abort.signal, output });
+      headers['x-bedrock-claude-model-id'] = result.target.modelId;
+      const targetScope: Scope = result.target.modelId.startsWith('global.') ? 'global' : scope === 'global' ? 'geo' : scope;
+      const costOf = (usage: { input_tokens: number; output_tokens: number } | undefined) => (usage && result.target.model ? estimateCost(usage, result.target.model, targetScope, catalog).usd : undefined);
+      const base = { model: clientModel, target: result.target, ttfbMs: result.ttfbMs, dropped, warnings };
+      if (result.kind === 'json') {
+        const body = isCount && call.front === 'bedrock' ? { inputTokens: result.body['input_tokens'] } : result.body;
+        sendJson(call.res, 200, body, headers);
+        const usage = result.usage as { input_tokens: number; output_tokens: number } | undefined;
+        const cost = costOf(usage);
+        return { status: 200, ...base, ...(usage ? { usage } : {}), ...(cost !== undefined ? { cost } : {}) };
+      }
+      (call.res as ServerResponse).writeHead(200, output === 'sse' ? { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...headers } : { 'content-type': 'application/vnd.amazon.eventstream', 'x-amzn-bedrock-content-type': 'application/json', 'x-amzn-requestid': call.requestId, ...headers });
+      (call.res as ServerResponse).flushHeaders();
+      await pipeStream(call.res, result.sse);
+      const usage = result.summary.usage;
+      const cost = costOf(usage);
+      return { status: 200, ...base, usage, ...(cost !== undefined ? { cost } : {}), ...(result.summary.error ? { error: result.summary.error.type } : {}), ...(isGone(call.res) && !call.res.writableFinished ? { error: 'client_closed' } : {}) };
     } finally {
-      if (abort.signal.aborted) res.off('close', onClose);
+      call.res.off('close', onClose);
     }
-    const costOf = (usage: { input_tokens: number; output_tokens: number } | undefined) =>
-      usage && result.target.model ? estimateCost(usage, result.target.model, result.target.modelId.startsWith('global.') ? 'global' : effectiveScope, catalog).usd : undefined;
+  }
 
-    if (result.kind === 'json') {
-      sendJson(res, 200, result.body, outHeaders);
-      res.off('close', onClose);
-      const usage = result.usage as { input_tokens: number; output_tokens: number } | undefined;
-      return { status: 200, model, target: result.target, ...(usage ? { usage } : {}), ...(costOf(usage) !== undefined ? { cost: costOf(usage)! } : {}), ttfbMs: result.ttfbMs, removals: translated.removals.length };
+  async function anthropicFront(call: Call, pathname: string): Promise<Outcome> {
+    const method = call.req.method;
+    if (method === 'POST' && (pathname === '/v1/messages' || pathname === '/v1/messages/count_tokens')) {
+      const body = parseJsonObject(await readBody(call.req, bodyLimit), 'Send {"model": ..., "max_tokens": ..., "messages": [...]}.');
+      const model = body['model'];
+      if (typeof model !== 'string' || !model) throw invalidRequest('`model` is required and must be a string.', 'Set "model", e.g. "claude-sonnet-4-5".');
+      return forward(call, model, { path: pathname, headers: { 'anthropic-beta': call.req.headers['anthropic-beta'] }, body }, 'sse');
     }
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...outHeaders });
-    for await (const bytes of result.sse) {
-      if (res.destroyed) break;
-      if (!res.write(bytes)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+    if (method === 'GET' && pathname === '/v1/models') {
+      const data = listModels();
+      sendJson(call.res, 200, { data, has_more: false, first_id: data[0]?.['id'] ?? null, last_id: data[data.length - 1]?.['id'] ?? null }, call.headers);
+      return { status: 200 };
     }
-    res.end();
-    res.off('close', onClose);
-    const usage = result.summary.usage;
-    const cost = costOf(usage);
-    return { status: 200, model, target: result.target, usage, ...(cost !== undefined ? { cost } : {}), ttfbMs: result.ttfbMs, removals: translated.removals.length, ...(result.summary.error ? { error: result.summary.error.type } : {}) };
+    const modelMatch = /^\/v1\/models\/([^/]+)$/.exec(pathname);
+    if (method === 'GET' && modelMatch) {
+      const wanted = decodeURIComponent(modelMatch[1]!);
+      const entry = catalog.find(wanted);
+      const listed = entry && listModels().find((m) => m['id'] === entry.name);
+      if (!listed) throw new BedrockClaudeError(`Model "${wanted}" is not available in ${options.region}.`, { status: 404, type: 'not_found_error', fix: 'GET /v1/models lists what this gateway serves.' });
+      sendJson(call.res, 200, listed, call.headers);
+      return { status: 200 };
+    }
+    throw new BedrockClaudeError(`No route for ${method} ${pathname}.`, { status: 404, type: 'not_found_error', fix: 'This gateway serves POST /v1/messages, POST /v1/messages/count_tokens, GET /v1/models, and the Bedrock routes /model/{id}/invoke, /invoke-with-response-stream, /count-tokens.' });
+  }
+
+  async function bedrockFront(call: Call, pathname: string): Promise<Outcome> {
+    if (call.req.method === 'GET' && pathname === '/inference-profiles') {
+      const type = new URL(call.req.url ?? '/', 'http://x').searchParams.get('type') ?? 'SYSTEM_DEFINED';
+      const summaries = type === 'APPLICATION' ? [] : systemInferenceProfiles(options.region, catalog, ACCOUNT);
+      sendJson(call.res, 200, { inferenceProfileSummaries: summaries }, { ...call.headers, 'x-amzn-requestid': call.requestId });
+      return { status: 200 };
+    }
+    const m = BEDROCK_ROUTE.exec(pathname);
+    if (!m || call.req.method !== 'POST') throw new BedrockClaudeError(`No route for ${call.req.method} ${pathname}.`, { status: 404, type: 'not_found_error', bedrockType: 'UnknownOperationException' });
+    let modelId: string;
+    try {
+      modelId = decodeURIComponent(m[1]!);
+    } catch {
+      throw invalidRequest('The provided model identifier is invalid.');
+    }
+    const operation = m[2]!;
+    const raw = parseJsonObject(await readBody(call.req, bodyLimit), 'Send the Bedrock InvokeModel body: {"anthropic_version": "bedrock-2023-05-31", "max_tokens": ..., "messages": [...]}.');
+    const invokeBody = operation === 'count-tokens' ? fromCountTokensBody(raw) : raw;
+    const { body, headers } = fromBedrockBody(invokeBody, modelId, operation === 'invoke-with-response-stream');
+    const path = operation === 'count-tokens' ? '/v1/messages/count_tokens' : '/v1/messages';
+    return forward(call, modelId, { path, headers, body }, 'eventstream');
   }
 
   function listModels(): Array<Record<string, unknown>> {
     return catalog.models
       .filter((m) => {
+        if (m.lifecycle.status === 'retired') return false;
         try {
-          resolveModel(m.name, { region: options.region, scope, catalog });
-          return m.lifecycle.status !== 'retired';
+          router.targetsFor(m.name);
+          return true;
         } catch {
           return false;
         }
@@ -218,70 +251,58 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       .map((m) => ({ type: 'model', id: m.name, display_name: m.displayName, created_at: `${m.releasedOn ?? '2025-01-01'}T00:00:00Z` }));
   }
 
-  async function route(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<Outcome> {
-    const url = req.url ?? '/';
-    const pathname = url.split('?')[0]!;
-    const baseHeaders: Record<string, string> = { 'request-id': requestId };
-    if (options.backendLabel) baseHeaders['x-bedrock-claude-backend'] = options.backendLabel;
+  async function route(call: Call): Promise<Outcome> {
+    const { req, res } = call;
+    const pathname = (req.url ?? '/').split('?')[0]!;
     if ((req.method === 'GET' || req.method === 'HEAD') && (pathname === '/' || pathname === '/healthz' || pathname === '/readyz')) {
-      const open = breaker.open();
-      const ready = pathname !== '/readyz' || open.length === 0 || !!options.routes;
-      sendJson(res, ready ? 200 : 503, { status: ready ? 'ok' : 'degraded', service: 'bedrock-claude gateway', backend: options.backendLabel ?? 'bedrock', region: options.region }, baseHeaders);
+      const ready = pathname !== '/readyz' || (!draining && breaker.open().length === 0);
+      sendJson(res, ready ? 200 : 503, { status: ready ? 'ok' : draining ? 'draining' : 'degraded', service: 'bedrock-claude gateway', backend: options.backendLabel ?? 'bedrock', region: options.region }, call.headers);
       return { status: ready ? 200 : 503 };
     }
     if (req.method === 'GET' && pathname === '/metrics') {
       const text = await metrics.registry.metrics();
-      res.writeHead(200, { 'content-type': metrics.registry.contentType });
+      (res as ServerResponse).writeHead(200, { 'content-type': metrics.registry.contentType });
       res.end(text);
       return { status: 200 };
     }
-    let key: GatewayKey | undefined;
+    if (draining) throw new BedrockClaudeError('The gateway is shutting down.', { status: 529, type: 'overloaded_error', fix: 'Retry: another replica (or this one, restarted) will answer.', retryAfter: 1 });
     if (keys.length) {
-      key = findKey(keys, presentedKey(req));
-      if (!key) throw new BedrockClaudeError('Invalid or missing gateway key.', { status: 401, type: 'authentication_error', fix: 'Send your gateway key in x-api-key or Authorization: Bearer (ANTHROPIC_API_KEY / ANTHROPIC_AUTH_TOKEN for the SDKs and Claude Code).' });
+      call.key = findKey(keys, presentedKey(req));
+      if (!call.key) throw new BedrockClaudeError('Invalid or missing gateway key.', { status: 401, type: 'authentication_error', fix: 'Send your gateway key in x-api-key or Authorization: Bearer (ANTHROPIC_API_KEY / ANTHROPIC_AUTH_TOKEN for the SDKs and Claude Code).' });
     }
     for (const [re, message] of UNSUPPORTED) {
       if (re.test(pathname)) throw new BedrockClaudeError(message, { status: 404, type: 'not_found_error' });
     }
-    if (req.method === 'POST' && (pathname === '/v1/messages' || pathname === '/v1/messages/count_tokens')) {
-      return messages(req, res, requestId, key, pathname, baseHeaders);
-    }
-    if (req.method === 'GET' && pathname === '/v1/models') {
-      const data = listModels();
-      sendJson(res, 200, { data, has_more: false, first_id: data[0]?.['id'] ?? null, last_id: data[data.length - 1]?.['id'] ?? null }, baseHeaders);
-      return { status: 200 };
-    }
-    const modelMatch = /^\/v1\/models\/([^/]+)$/.exec(pathname);
-    if (req.method === 'GET' && modelMatch) {
-      const wanted = decodeURIComponent(modelMatch[1]!);
-      const entry = catalog.find(wanted);
-      const listed = entry && listModels().find((m) => m['id'] === entry.name);
-      if (!listed) throw new BedrockClaudeError(`Model "${wanted}" is not available in ${options.region}.`, { status: 404, type: 'not_found_error', fix: 'GET /v1/models lists what this gateway serves.' });
-      sendJson(res, 200, listed, baseHeaders);
-      return { status: 200 };
-    }
-    throw new BedrockClaudeError(`No route for ${req.method} ${pathname}.`, { status: 404, type: 'not_found_error', fix: 'This gateway serves POST /v1/messages, POST /v1/messages/count_tokens and GET /v1/models.' });
+    return call.front === 'bedrock' ? bedrockFront(call, pathname) : anthropicFront(call, pathname);
   }
 
-  const server = createServer({ requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 65_000 }, (req, res) => {
+  const handler = (req: AnyRequest, res: AnyResponse) => {
     const requestId = `req_bc_${randomUUID().replace(/-/g, '')}`;
     const started = performance.now();
-    route(req, res, requestId)
+    const pathname = (req.url ?? '/').split('?')[0]!;
+    const front: Front = pathname.startsWith('/model/') || pathname === '/inference-profiles' ? 'bedrock' : 'anthropic';
+    const headers: Record<string, string> = { 'request-id': requestId };
+    if (options.backendLabel) headers['x-bedrock-claude-backend'] = options.backendLabel;
+    const call: Call = { req, res, requestId, key: undefined, front, headers };
+    inFlight++;
+    route(call)
       .catch((err: unknown): Outcome => {
         const e = err instanceof BedrockClaudeError ? err : new BedrockClaudeError('The gateway hit an unexpected error.', { status: 500, type: 'api_error', cause: err });
-        if (!(err instanceof BedrockClaudeError)) logger.error({ requestId, err: (err as Error)?.message }, 'unexpected error');
-        sendError(res, e, requestId);
-        return { status: e.status, error: e.type };
+        const gone = isGone(res);
+        if (!(err instanceof BedrockClaudeError) && !gone) logger.error({ requestId, err: (err as Error)?.message }, 'unexpected error');
+        if (!gone) sendError(call, e);
+        return { status: gone ? 499 : e.status, error: gone ? 'client_closed' : e.type };
       })
       .then((o) => {
         const latencyMs = performance.now() - started;
-        const path = (req.url ?? '/').split('?')[0]!;
-        metrics.observe(path, o.status, latencyMs, o.ttfbMs, o.usage, o.cost);
-        if (path === '/healthz' || path === '/readyz' || path === '/metrics') return;
+        metrics.observe(pathname, o.status, latencyMs, o.ttfbMs, o.usage, o.cost);
+        if (pathname === '/healthz' || pathname === '/readyz' || pathname === '/metrics') return;
         logger.info({
           requestId,
           method: req.method,
-          path,
+          path: pathname,
+          front,
+          key: call.key?.name,
           status: o.status,
           model: o.model,
           bedrockModel: o.target?.modelId,
@@ -291,11 +312,17 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
           inputTokens: o.usage?.input_tokens,
           outputTokens: o.usage?.output_tokens,
           costUsd: o.cost,
-          dropped: o.removals || undefined,
+          dropped: o.dropped?.length ? o.dropped : undefined,
+          warnings: o.warnings?.length ? o.warnings : undefined,
           error: o.error,
         });
+      })
+      .finally(() => {
+        inFlight--;
+        if (inFlight === 0) for (const f of idle.splice(0)) f();
       });
-  });
+  };
+  const { server, http1, sockets } = createDualProtocolServer(handler, { requestTimeout: 0, headersTimeout: limits.headersTimeoutMs ?? 30_000, keepAliveTimeout: limits.keepAliveMs ?? 65_000 });
   server.listen(options.port ?? 4000, options.host ?? '127.0.0.1');
   await once(server, 'listening');
   const address = server.address();
@@ -305,11 +332,16 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
     server,
-    async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
+    inFlight: () => inFlight,
+    async close(graceMs = limits.shutdownGraceMs ?? 10_000) {
+      draining = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      http1.closeIdleConnections();
+      if (inFlight > 0) {
+        await Promise.race([new Promise<void>((r) => idle.push(r)), new Promise<void>((r) => setTimeout(r, graceMs).unref())]);
+      }
+      for (const s of sockets) s.destroy();
+      await closed;
       await transport.close();
     },
   };

@@ -13,8 +13,8 @@ const codec = new EventStreamCodec(toUtf8, fromUtf8);
 /** Largest frame we accept (AWS caps event-stream messages at 16 MiB). */
 const MAX_FRAME = 16 * 1024 * 1024 + 1024;
 
-/** A decoded AWS event-stream frame. */
-export type EventFrame = Message;
+/** A decoded AWS event-stream frame, with the bytes it came from (for byte-faithful pass-through). */
+export type EventFrame = Message & { raw?: Uint8Array };
 
 /**
  * Splits a byte stream into AWS event-stream frames and decodes each (prelude and message CRCs
@@ -40,7 +40,9 @@ export async function* decodeEventStream(source: AsyncIterable<Uint8Array>): Asy
 
 function decodeFrame(bytes: Uint8Array): EventFrame {
   try {
-    return codec.decode(bytes);
+    const frame: EventFrame = codec.decode(bytes);
+    frame.raw = bytes;
+    return frame;
   } catch (err) {
     throw corrupt((err as Error).message, err);
   }

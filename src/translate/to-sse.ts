@@ -58,6 +58,33 @@ function stripNull(usage: Partial<Usage>): Partial<Usage> {
   return out as Partial<Usage>;
 }
 
+/**
+ * Records what a frame says (usage, stop reason, metrics) without producing SSE, for pass-through
+ * of Bedrock streams to Bedrock-format clients. Throws for exception and error frames, like `frameToSse`.
+ */
+export function observeFrame(frame: EventFrame, summary: StreamSummary): void {
+  const messageType = frameHeader(frame, ':message-type');
+  if (messageType !== 'event') {
+    frameToSse(frame, summary);
+    return;
+  }
+  if (frameHeader(frame, ':event-type') !== 'chunk') return;
+  const b64 = /"bytes":"([^"]*)"/.exec(Buffer.from(frame.body).toString('latin1'))?.[1];
+  if (!b64) return;
+  const json = Buffer.from(b64, 'base64').toString('utf8');
+  const type = TYPE_PREFIX.exec(json)?.[1];
+  summary.events++;
+  if (type !== 'message_start' && type !== 'message_delta' && type !== 'message_stop') return;
+  try {
+    const event = JSON.parse(json) as Record<string, unknown>;
+    if (type === 'message_stop') summary.metrics = event['amazon-bedrock-invocationMetrics'] as InvocationMetrics | undefined;
+    summary.events--;
+    record(summary, type, event);
+  } catch {
+    // a chunk that is not JSON is the client's to judge; the summary just misses it
+  }
+}
+
 /** Turns one decoded frame into SSE bytes (or nothing), updating the summary. Throws for exceptions. */
 export function frameToSse(frame: EventFrame, summary: StreamSummary): Uint8Array | undefined {
   const messageType = frameHeader(frame, ':message-type');

@@ -6,11 +6,12 @@ import type { BedrockAuth } from '../aws/credentials.js';
 import { bedrockEndpoint, createBedrockSigner } from '../aws/signer.js';
 import { BedrockClaudeError } from '../errors.js';
 import { fromBedrockError } from '../translate/errors.js';
-import { decodeEventStream, frameHeader, type EventFrame } from '../translate/event-stream.js';
+import { decodeEventStream, encodeExceptionFrame, frameHeader, type EventFrame } from '../translate/event-stream.js';
 import type { SanitizePolicy } from '../translate/sanitize.js';
-import { emptySummary, frameToSse, sseError, type StreamSummary } from '../translate/to-sse.js';
+import { emptySummary, frameToSse, observeFrame, sseError, type StreamSummary } from '../translate/to-sse.js';
 import { fromCountTokensResponse, toBedrockRequest, type AnthropicHttpRequest, type BedrockHttpRequest } from '../translate/to-bedrock.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
+import { createSemaphore } from './semaphore.js';
 
 /** One place a request can go: a region, a model ID (or profile, or ARN) and a backend. */
 export interface Target {
@@ -33,6 +34,8 @@ export interface TransportOptions {
   /** Retries per target (default 2), backoff base and cap in ms. */
   retry?: { max?: number | undefined; baseMs?: number | undefined; capMs?: number | undefined; maxRetryAfterMs?: number | undefined } | undefined;
   breaker?: CircuitBreaker | undefined;
+  /** Most requests in flight to one target at once; more wait their turn (default: no limit). */
+  maxConcurrencyPerTarget?: number | undefined;
   dispatcher?: Dispatcher | undefined;
   /** Observes retries, failovers and upstream errors (metrics). */
   onEvent?: ((event: TransportEvent) => void) | undefined;
@@ -58,7 +61,17 @@ interface AttemptInfo {
 
 export type MessagesResult =
   | (AttemptInfo & { kind: 'json'; body: Record<string, unknown>; usage: Usage | undefined })
-  | (AttemptInfo & { kind: 'stream'; sse: AsyncIterable<Uint8Array>; summary: StreamSummary });
+  | (AttemptInfo & { kind: 'stream'; /** SSE bytes, or Bedrock event-stream frames with `output: 'eventstream'`. */ sse: AsyncIterable<Uint8Array>; summary: StreamSummary });
+
+/** Stream output: Anthropic SSE (default), or Bedrock's event-stream frames passed through byte for byte. */
+export type StreamOutput = 'sse' | 'eventstream';
+
+/** An error as the event-stream exception frame Bedrock would send. */
+function exceptionFrameFor(err: BedrockClaudeError): Uint8Array {
+  const byType: Record<string, string> = { rate_limit_error: 'throttlingException', overloaded_error: 'serviceUnavailableException', timeout_error: 'modelTimeoutException', invalid_request_error: 'validationException' };
+  const name = err.bedrockType && /^[a-z]/.test(err.bedrockType) ? err.bedrockType : (byType[err.type] ?? 'internalServerException');
+  return encodeExceptionFrame(name, err.message);
+}
 
 const RETRYABLE_TYPES = new Set(['rate_limit_error', 'overloaded_error', 'api_error', 'timeout_error']);
 
@@ -112,6 +125,13 @@ export function createTransport(options: TransportOptions) {
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const random = options.random ?? Math.random;
   const firstByteMs = options.timeouts?.firstByteMs ?? 60_000;
+  const semaphores = new Map<string, ReturnType<typeof createSemaphore>>();
+  const slotFor = (t: Target, signal: AbortSignal | undefined) => {
+    const key = targetKey(t);
+    let sem = semaphores.get(key);
+    if (!sem) semaphores.set(key, (sem = createSemaphore(options.maxConcurrencyPerTarget ?? 0)));
+    return sem.acquire(signal);
+  };
   const idleMs = options.timeouts?.idleMs ?? 120_000;
 
   async function sendOnce(target: Target, translated: BedrockHttpRequest, signal: AbortSignal | undefined, extraHeaders: Record<string, string>) {
@@ -144,7 +164,7 @@ export function createTransport(options: TransportOptions) {
   }
 
   /** One target, with retries. Returns the result or throws the last error. */
-  async function attemptTarget(request: AnthropicHttpRequest, target: Target, signal: AbortSignal | undefined, extraHeaders: Record<string, string>): Promise<MessagesResult> {
+  async function attemptTarget(request: AnthropicHttpRequest, target: Target, signal: AbortSignal | undefined, extraHeaders: Record<string, string>, output: StreamOutput): Promise<MessagesResult> {
     const translated = toBedrockRequest(request, { modelId: target.modelId, model: target.model, catalog, policy: options.policy });
     let lastError: BedrockClaudeError | undefined;
     for (let attempt = 0; attempt <= maxRetries; attempt++) {
@@ -155,6 +175,8 @@ export function createTransport(options: TransportOptions) {
         await sleep(delayMs);
         if (signal?.aborted) throw signal.reason ?? new Error('aborted');
       }
+      const release = await slotFor(target, signal);
+      let releaseLater = false;
       try {
         const { res, started } = await sendOnce(target, translated, signal, extraHeaders);
         if (res.statusCode !== 200) {
@@ -192,33 +214,42 @@ export function createTransport(options: TransportOptions) {
           }
         }
         const summary = emptySummary();
-        return { ...info, ttfbMs, kind: 'stream', summary, sse: streamRest(first, frames, summary, res.body, target) };
+        releaseLater = true;
+        return { ...info, ttfbMs, kind: 'stream', summary, sse: streamRest(first, frames, summary, res.body, target, output, release) };
       } catch (err) {
         if (signal?.aborted) throw err;
         lastError = networkError(err, target);
         if (err !== lastError) options.onEvent?.({ type: 'upstream_error', target, error: lastError });
         if (!isRetryable(lastError)) throw lastError;
+      } finally {
+        if (!releaseLater) release();
       }
     }
     throw lastError!;
   }
 
-  async function* streamRest(first: IteratorResult<EventFrame>, frames: AsyncGenerator<EventFrame>, summary: StreamSummary, body: Dispatcher.ResponseData['body'], target: Target): AsyncGenerator<Uint8Array> {
+  async function* streamRest(first: IteratorResult<EventFrame>, frames: AsyncGenerator<EventFrame>, summary: StreamSummary, body: Dispatcher.ResponseData['body'], target: Target, output: StreamOutput, release: () => void): AsyncGenerator<Uint8Array> {
+    const convert = (frame: EventFrame): Uint8Array | undefined => {
+      if (output === 'sse') return frameToSse(frame, summary);
+      observeFrame(frame, summary);
+      return frame.raw;
+    };
     try {
       if (!first.done) {
-        const bytes = frameToSse(first.value, summary);
+        const bytes = convert(first.value);
         if (bytes) yield bytes;
       }
       for await (const frame of frames) {
-        const bytes = frameToSse(frame, summary);
+        const bytes = convert(frame);
         if (bytes) yield bytes;
       }
     } catch (err) {
       const e = networkError(err, target);
       summary.error = { type: e.type, message: e.message };
       options.onEvent?.({ type: 'upstream_error', target, error: e });
-      yield sseError(e.type, e.message);
+      yield output === 'sse' ? sseError(e.type, e.message) : exceptionFrameFor(e);
     } finally {
+      release();
       if (!body.destroyed) body.destroy();
     }
   }
@@ -229,7 +260,7 @@ export function createTransport(options: TransportOptions) {
      * Sends an Anthropic Messages (or count_tokens) request to the first healthy target, with
      * retries and failover. Throws a `BedrockClaudeError` when every target failed.
      */
-    async messages(request: AnthropicHttpRequest, targets: readonly Target[], opts: { signal?: AbortSignal | undefined; headers?: Record<string, string> } = {}): Promise<MessagesResult> {
+    async messages(request: AnthropicHttpRequest, targets: readonly Target[], opts: { signal?: AbortSignal | undefined; headers?: Record<string, string>; output?: StreamOutput } = {}): Promise<MessagesResult> {
       if (!targets.length) throw new BedrockClaudeError('No upstream target configured for this model.', { status: 500, type: 'api_error' });
       let lastError: BedrockClaudeError | undefined;
       let previous: Target | undefined;
@@ -241,7 +272,7 @@ export function createTransport(options: TransportOptions) {
         }
         if (previous && lastError) options.onEvent?.({ type: 'failover', from: previous, to: target, error: lastError });
         try {
-          const result = await attemptTarget(request, target, opts.signal, opts.headers ?? {});
+          const result = await attemptTarget(request, target, opts.signal, opts.headers ?? {}, opts.output ?? 'sse');
           options.breaker?.success(key);
           return result;
         } catch (err) {

@@ -1,0 +1,56 @@
+import { once } from 'node:events';
+import type { ServerResponse } from 'node:http';
+import { isGone, type AnyRequest, type AnyResponse } from './dual-protocol.js';
+import { BedrockClaudeError, invalidRequest } from '../errors.js';
+
+/** Reads a request body up to `limit` bytes (413 `request_too_large` past it). */
+export async function readBody(req: AnyRequest, limit: number): Promise<Buffer> {
+  const tooLarge = () => new BedrockClaudeError(`Request body is over the limit of ${limit} bytes.`, { status: 413, type: 'request_too_large', fix: 'Send a smaller request (Bedrock takes at most 25,000,000 bytes).' });
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) throw tooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw tooLarge();
+    chunks.push(chunk);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
+
+/** Parses a JSON object body, with a 400 that says what is wrong. */
+export function parseJsonObject(bytes: Buffer, fix: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw invalidRequest('The request body is not valid JSON.', fix);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw invalidRequest('The request body must be a JSON object.', fix);
+  return parsed as Record<string, unknown>;
+}
+
+export function sendJson(res: AnyResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
+  const body = JSON.stringify(value);
+  (res as ServerResponse).writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers });
+  (res as ServerResponse).end(body);
+}
+
+/** Writes a byte stream to the response as it arrives, waiting on backpressure; stops if the client leaves. */
+export async function pipeStream(res: AnyResponse, source: AsyncIterable<Uint8Array>): Promise<void> {
+  const out = res as ServerResponse;
+  for await (const bytes of source) {
+    if (isGone(res)) break;
+    if (!out.write(bytes)) await Promise.race([once(out, 'drain'), once(out, 'close')]);
+  }
+  if (!isGone(res)) out.end();
+}
+
+/** The key a caller presents: `x-api-key`, or `Authorization: Bearer`. */
+export function presentedKey(req: AnyRequest): string | undefined {
+  const k = req.headers['x-api-key'];
+  if (typeof k === 'string' && k) return k;
+  const auth = req.headers['authorization'];
+  if (typeof auth === 'string' && auth.startsWith('Bearer ')) return auth.slice(7).trim();
+  return undefined;
+}

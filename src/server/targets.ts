@@ -1,0 +1,80 @@
+import type { Catalog } from '../catalog/catalog.js';
+import { regionToGeo } from '../catalog/regions.js';
+import { parseModelInput, resolveModel, type Scope } from '../catalog/resolve-model.js';
+import { invalidRequest } from '../errors.js';
+import type { Target } from '../transport/bedrock-transport.js';
+
+export type RouteTarget = Omit<Target, 'model'>;
+
+export interface RouterOptions {
+  catalog: Catalog;
+  region: string;
+  scope: Scope;
+  /** Client model name → ordered targets. */
+  routes?: Record<string, RouteTarget[]> | undefined;
+  /** Regions to fail over to for catalog (default) routes, after `region`. */
+  fallbackRegions?: string[] | undefined;
+}
+
+function geoOf(target: RouteTarget, catalog: Catalog): string | undefined {
+  const parsed = parseModelInput(target.modelId);
+  const inner = parsed.kind === 'arn' ? parseModelInput(parsed.arn!.resource) : parsed;
+  if (inner.kind === 'profile-id') return inner.prefix === 'global' ? 'global' : inner.prefix;
+  return regionToGeo(target.region, catalog);
+}
+
+/**
+ * Maps a client model name to an ordered list of upstream targets: a configured route, or the
+ * catalog's answer for the gateway's region (then each fallback region) within its scope.
+ * With scope `geo` or `in-region`, every target must stay in one geography (data residency): a
+ * route or fallback region that would leave it is refused when the gateway starts.
+ */
+export function createRouter(options: RouterOptions) {
+  const { catalog, scope } = options;
+  const regions = [options.region, ...(options.fallbackRegions ?? [])];
+
+  if (scope !== 'global') {
+    const home = regionToGeo(options.region, catalog);
+    for (const r of regions) {
+      if (regionToGeo(r, catalog) !== home) throw new Error(`config: fallback region ${r} is outside the ${home ?? options.region} geography, which scope "${scope}" must not leave`);
+    }
+    for (const [name, targets] of Object.entries(options.routes ?? {})) {
+      const geos = new Set(targets.map((t) => geoOf(t, catalog)));
+      if (geos.has('global') || geos.size > 1) {
+        throw new Error(`config: route "${name}" mixes geographies (${[...geos].join(', ')}); scope "${scope}" keeps data in one geography`);
+      }
+    }
+  }
+
+  return {
+    /** Ordered targets for a client model name. Throws the resolver's error (404 / 400) when nothing fits. */
+    targetsFor(model: string): Target[] {
+      const routed = options.routes?.[model];
+      if (routed) {
+        return routed.map((t) => {
+          const parsed = parseModelInput(t.modelId);
+          const base = parsed.kind === 'arn' ? parseModelInput(parsed.arn!.resource).base : parsed.base;
+          return { ...t, model: catalog.find(base ?? t.modelId) };
+        });
+      }
+      const targets: Target[] = [];
+      let firstError: unknown;
+      for (const region of regions) {
+        try {
+          const r = resolveModel(model, { region, scope, catalog });
+          if (!targets.some((t) => t.modelId === r.modelId && t.region === region)) targets.push({ region, modelId: r.modelId, model: r.model });
+        } catch (err) {
+          firstError ??= err;
+        }
+      }
+      if (!targets.length) throw firstError ?? invalidRequest(`No route for model "${model}".`);
+      return targets;
+    },
+    /** Client model names with a configured route. */
+    routeNames(): string[] {
+      return Object.keys(options.routes ?? {});
+    },
+  };
+}
+
+export type Router = ReturnType<typeof createRouter>;
