@@ -46,8 +46,8 @@ function hashId(prefix: string, seed: string): string {
 }
 
 /**
- * The text of the last user message: its string content, or its last text (or tool result) block.
- * Clients such as Claude Code put reminders in earlier blocks and the prompt last.
+ * The text of the last user message: its string content, or its last text (or tool result) block
+ * that is not injected context (`<system-reminder>`).
  */
 export function lastUserText(body: Json): string {
   const messages = Array.isArray(body['messages']) ? (body['messages'] as Json[]) : [];
@@ -66,7 +66,9 @@ export function lastUserText(body: Json): string {
         else if (Array.isArray(c)) for (const x of c as Json[]) if (typeof x?.['text'] === 'string') parts.push(x['text'] as string);
       }
     }
-    return parts[parts.length - 1] ?? '';
+    // Injected context (`<system-reminder>` blocks) is not what the user said.
+    const said = parts.filter((p) => !p.trimStart().startsWith('<system-reminder>'));
+    return said[said.length - 1] ?? parts[parts.length - 1] ?? '';
   }
   return '';
 }

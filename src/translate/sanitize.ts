@@ -104,6 +104,8 @@ export function sanitizeBedrockBody({ body, betas, model, data, policy }: Saniti
     else delete body['tools'];
   }
 
+  foldSystemMessages(body, removals);
+
   if (model && !model.temperatureWithTopP && body['temperature'] !== undefined && body['top_p'] !== undefined) {
     removals.push({ kind: 'field', name: 'top_p', reason: `\`temperature\` and \`top_p\` cannot both be specified for ${model.displayName}; kept temperature` });
     delete body['top_p'];
@@ -121,4 +123,48 @@ export function sanitizeBedrockBody({ body, betas, model, data, policy }: Saniti
     );
   }
   return { betas: kept, removals };
+}
+
+function asBlocks(content: unknown): unknown[] {
+  if (typeof content === 'string') return [{ type: 'text', text: content }];
+  return Array.isArray(content) ? content : [];
+}
+
+/**
+ * Messages with role `system` in the middle of a conversation (Claude Code sends them with a beta
+ * Bedrock does not have) become text blocks of the neighbouring user message, wrapped in
+ * `<system-reminder>` the way Claude Code itself injects context. Bedrock only takes user and
+ * assistant turns. The caller's message objects are never mutated.
+ */
+function foldSystemMessages(body: Record<string, unknown>, removals: Removal[]): void {
+  const messages = body['messages'];
+  if (!Array.isArray(messages) || !messages.some((m) => (m as { role?: unknown } | null)?.role === 'system')) return;
+  const out: Array<{ role: unknown; content: unknown[] } & Record<string, unknown>> = [];
+  let pending: unknown[] = [];
+  messages.forEach((m, i) => {
+    const msg = m as { role?: unknown; content?: unknown } & Record<string, unknown>;
+    if (msg?.role === 'system') {
+      const text = asBlocks(msg.content)
+        .map((b) => (b && typeof b === 'object' && typeof (b as { text?: unknown }).text === 'string' ? (b as { text: string }).text : ''))
+        .join('\n');
+      const block = { type: 'text', text: `<system-reminder>\n${text}\n</system-reminder>` };
+      const prev = out[out.length - 1];
+      if (prev && prev.role === 'user') prev.content = [...prev.content, block];
+      else pending.push(block);
+      removals.push({ kind: 'field', name: `messages[${i}].role`, reason: 'Bedrock takes only user and assistant turns; the system message was folded into the user turn' });
+      return;
+    }
+    if (msg?.role === 'user' && pending.length) {
+      out.push({ ...msg, role: 'user', content: [...pending, ...asBlocks(msg.content)] });
+      pending = [];
+      return;
+    }
+    if (pending.length) {
+      out.push({ role: 'user', content: pending });
+      pending = [];
+    }
+    out.push(msg as { role: unknown; content: unknown[] });
+  });
+  if (pending.length) out.push({ role: 'user', content: pending });
+  body['messages'] = out;
 }

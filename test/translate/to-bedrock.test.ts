@@ -111,4 +111,21 @@ describe('toBedrockRequest', () => {
     assert.deepEqual(sanitizeBedrockBody({ body, betas: [], model: undefined, data, policy: 'drop' }).removals, []);
     assert.deepEqual(body['tools'], ['not-an-object']);
   });
+  it('folds mid-conversation system messages into the user turn (Bedrock takes only user and assistant)', () => {
+    const messages = [
+      { role: 'system', content: 'early note' },
+      { role: 'user', content: 'hi' },
+      { role: 'system', content: [{ type: 'text', text: 'agent list' }] },
+      { role: 'assistant', content: 'hello' },
+      { role: 'system', content: 'late' },
+    ];
+    const out = toBedrockRequest({ path: '/v1/messages', body: { ...base, messages } }, { modelId: OPUS });
+    assert.deepEqual(out.body['messages'], [
+      { role: 'user', content: [{ type: 'text', text: '<system-reminder>\nearly note\n</system-reminder>' }, { type: 'text', text: 'hi' }, { type: 'text', text: '<system-reminder>\nagent list\n</system-reminder>' }] },
+      { role: 'assistant', content: 'hello' },
+      { role: 'user', content: [{ type: 'text', text: '<system-reminder>\nlate\n</system-reminder>' }] },
+    ]);
+    assert.equal(out.removals.filter((r) => r.name.endsWith('.role')).length, 3);
+    assert.equal(messages[0]!.role, 'system', 'caller untouched');
+  });
 });
