@@ -269,6 +269,51 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     await writeFrames(ctx, frames(), settingsFor(faults, ctx.region).gap, fault === 'midstream' ? Math.floor(events.length / 2) : undefined);
   }
 
+  /**
+   * Bedrock Mantle, the native Messages API (`POST /anthropic/v1/messages`, SigV4 service
+   * `bedrock-mantle`): Anthropic request and response shapes, SSE streams. Validation is the same
+   * as InvokeModel's, on the equivalent body.
+   */
+  async function messagesApi(ctx: RequestContext, count: boolean, fault: FaultKind | undefined): Promise<void> {
+    const raw = parseJson(ctx.body);
+    if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw validationError('The request body must be a JSON object.');
+    const { model: modelId, stream, ...rest } = raw as Record<string, unknown>;
+    if (typeof modelId !== 'string') throw validationError('model: Field required');
+    const betaHeader = ctx.req.headers['anthropic-beta'];
+    const betas = typeof betaHeader === 'string' ? betaHeader.split(',').map((b) => b.trim()).filter(Boolean) : [];
+    const equivalent = { anthropic_version: catalog.data.anthropicVersion, ...(betas.length ? { anthropic_beta: betas } : {}), ...(count ? { max_tokens: 1 } : {}), ...rest };
+    record({ operation: count ? 'mantle-count-tokens' : 'mantle-messages', modelId, region: ctx.region, headers: redact(ctx.req.headers), body: raw });
+    const { model } = validate(equivalent, modelId, ctx.region, count ? 'count-tokens' : 'invoke');
+    const message = respond(equivalent, responseModelName(model, modelId), await applyScript(modelId, equivalent));
+    if (count) {
+      sendJson(ctx.res, 200, { input_tokens: message.usage.input_tokens }, { 'request-id': ctx.requestId });
+      return;
+    }
+    if (stream !== true) {
+      sendJson(ctx.res, 200, message, { 'request-id': ctx.requestId });
+      return;
+    }
+    (ctx.res as ServerResponse).writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'request-id': ctx.requestId });
+    const events = streamEvents(message);
+    const sse = function* () {
+      for (const e of events) yield Buffer.from(`event: ${String(e['type'])}\ndata: ${JSON.stringify(e)}\n\n`);
+    };
+    const midstreamAt = fault === 'midstream' ? Math.floor(events.length / 2) : undefined;
+    const { res } = ctx;
+    let i = 0;
+    for (const bytes of sse()) {
+      if (isGone(res)) return;
+      if (i === midstreamAt) {
+        res.end(`event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'api_error', message: 'The model stream was interrupted: emulated mid-stream fault.' } })}\n\n`);
+        return;
+      }
+      if (i > 0) await sleep(settingsFor(faults, ctx.region).gap);
+      if (!(res as ServerResponse).write(bytes)) await Promise.race([once(res as ServerResponse, 'drain'), once(res as ServerResponse, 'close')]);
+      i++;
+    }
+    res.end();
+  }
+
   async function countTokens(ctx: RequestContext, modelId: string): Promise<void> {
     const wrapper = parseJson(ctx.body);
     const inner = fromCountTokensBody(wrapper);
@@ -309,14 +354,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
 
     const m = /^\/model\/([^/]+)\/(invoke|invoke-with-response-stream|count-tokens|converse|converse-stream)$/.exec(pathname);
     const isProfiles = req.method === 'GET' && pathname === '/inference-profiles';
-    if (!isProfiles && (!m || req.method !== 'POST')) {
+    const mantle = req.method === 'POST' && /^\/anthropic\/v1\/messages(\/count_tokens)?$/.test(pathname);
+    if (!isProfiles && !mantle && (!m || req.method !== 'POST')) {
       sendJson(res, 404, { message: `No route for ${req.method} ${pathname}.` }, { 'x-amzn-errortype': 'UnknownOperationException:http://internal.amazon.com/coral/com.amazon.coral.service/', 'x-amzn-requestid': requestId });
       return;
     }
 
     let region = regionFromHost(req.headers.host ?? (req.headers[':authority'] as string | undefined)) ?? defaultRegion;
     if (verifySignatures) {
-      const caller = await verify(req.method ?? 'GET', url, req.headers, body);
+      const caller = await verify(req.method ?? 'GET', url, req.headers, body, mantle ? 'bedrock-mantle' : 'bedrock');
       if (caller.region) region = caller.region;
     }
     if (!isRegionName(region)) throw validationError(`Unknown region ${region}.`);
@@ -336,6 +382,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       inferenceProfiles(ctx);
       return;
     }
+    if (mantle) return messagesApi(ctx, pathname.endsWith('/count_tokens'), fault);
     let modelId: string;
     try {
       modelId = decodeURIComponent(m![1]!);

@@ -53,7 +53,7 @@ export function createAuthVerifier(options: { credentials: EmulatorCredentials[]
   };
   const keyBuffers = options.apiKeys.map((k) => Buffer.from(k));
 
-  return async function verify(method: string, rawUrl: string, headers: IncomingHttpHeaders, body: Buffer): Promise<VerifiedCaller> {
+  return async function verify(method: string, rawUrl: string, headers: IncomingHttpHeaders, body: Buffer, expectedService = 'bedrock'): Promise<VerifiedCaller> {
     const authorization = one(headers['authorization']);
     if (!authorization) {
       if (headers['x-api-key'] !== undefined) {
@@ -71,7 +71,7 @@ export function createAuthVerifier(options: { credentials: EmulatorCredentials[]
     const [, accessKeyId, shortDate, region, service, signedHeaderList, signature] = m as unknown as [string, string, string, string, string, string, string];
     const cred = options.credentials.find((c) => c.accessKeyId === accessKeyId);
     if (!cred) throw denied('UnrecognizedClientException', 'The security token included in the request is invalid.', 'Use the emulator\'s access key (see `bedrock-claude emulator --help`).');
-    if (service !== 'bedrock') throw denied('InvalidSignatureException', `Credential should be scoped to correct service: 'bedrock'.`);
+    if (service !== expectedService) throw denied('InvalidSignatureException', `Credential should be scoped to correct service: '${expectedService}'.`);
     const amzDate = one(headers['x-amz-date']);
     const date = amzDate ? parseAmzDate(amzDate) : undefined;
     if (!amzDate || !date) throw denied('IncompleteSignatureException', 'Authorization header requires existence of either a \'X-Amz-Date\' or a \'Date\' header.');

@@ -53,9 +53,17 @@ export const gatewayConfigSchema = z
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 
-/** Parses and validates config text (YAML or JSON), `${ENV}` interpolated. */
+/** Interpolates every string value of a parsed document (comments and keys are left alone, and an env value cannot inject YAML). */
+function interpolateValues(value: unknown, env: Record<string, string | undefined>): unknown {
+  if (typeof value === 'string') return interpolateEnv(value, env);
+  if (Array.isArray(value)) return value.map((v) => interpolateValues(v, env));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateValues(v, env)]));
+  return value;
+}
+
+/** Parses and validates config text (YAML or JSON), `${ENV}` interpolated in values. */
 export function parseGatewayConfig(text: string, env: Record<string, string | undefined> = process.env): GatewayConfig {
-  const raw: unknown = parseYaml(interpolateEnv(text, env));
+  const raw: unknown = interpolateValues(parseYaml(text), env);
   const parsed = gatewayConfigSchema.safeParse(raw ?? {});
   if (!parsed.success) {
     throw new Error(`config: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);

@@ -60,8 +60,9 @@ export function parseAmznErrorType(header: string | undefined | null): string | 
 
 function messageOf(body: string): string | undefined {
   try {
-    const parsed = JSON.parse(body) as { message?: unknown; Message?: unknown };
-    const m = parsed.message ?? parsed.Message;
+    const parsed = JSON.parse(body) as { message?: unknown; Message?: unknown; error?: { message?: unknown } };
+    // Bedrock's `{"message"}`, some AWS fronts' `{"Message"}`, or Mantle's Anthropic envelope.
+    const m = parsed.message ?? parsed.Message ?? parsed.error?.message;
     return typeof m === 'string' ? m : undefined;
   } catch {
     return body.trim() ? body.trim().slice(0, 1000) : undefined;

@@ -153,9 +153,10 @@ export function fromCountTokensBody(countBody: unknown): Record<string, unknown>
   return parsed as Record<string, unknown>;
 }
 
-/** Bedrock CountTokens answer `{"inputTokens":N}` → Anthropic `{"input_tokens":N}`. */
+/** Bedrock CountTokens answer `{"inputTokens":N}` (or Mantle's `{"input_tokens":N}`) → Anthropic `{"input_tokens":N}`. */
 export function fromCountTokensResponse(body: unknown): { input_tokens: number } {
-  const n = (body as { inputTokens?: unknown } | null)?.inputTokens;
+  const b = body as { inputTokens?: unknown; input_tokens?: unknown } | null;
+  const n = b?.inputTokens ?? b?.input_tokens;
   if (typeof n !== 'number') throw new TypeError('CountTokens response without inputTokens');
   return { input_tokens: n };
 }

@@ -1,6 +1,7 @@
 import { BedrockClaudeError, type AnthropicErrorType } from '../errors.js';
 import type { Usage } from '../catalog/estimate-cost.js';
 import { decodeEventStream, frameHeader, STREAM_EXCEPTION_TYPES, type EventFrame } from './event-stream.js';
+import { parseSse } from './parse-sse.js';
 
 /** Bedrock's per-invocation metrics, taken off the `message_stop` event. */
 export interface InvocationMetrics {
@@ -161,5 +162,24 @@ export async function* eventStreamToSse(source: AsyncIterable<Uint8Array>, summa
     if (!(err instanceof BedrockClaudeError)) throw err;
     summary.error = { type: err.type, message: err.message };
     yield sseError(err.type, err.message);
+  }
+}
+
+/**
+ * Passes an Anthropic SSE stream (Bedrock Mantle answers in SSE) on event by event, recording usage
+ * in `summary`; with `output: 'eventstream'` each event becomes a Bedrock chunk frame instead.
+ */
+export async function* sseThrough(source: AsyncIterable<Uint8Array>, summary: StreamSummary, output: 'sse' | 'eventstream', toFrame: (json: string) => Uint8Array): AsyncGenerator<Uint8Array> {
+  for await (const event of parseSse(source)) {
+    const type = typeof event['type'] === 'string' ? event['type'] : undefined;
+    if (!type) continue;
+    if (type === 'error') {
+      const e = event['error'] as { type?: AnthropicErrorType; message?: string } | undefined;
+      summary.error = { type: e?.type ?? 'api_error', message: e?.message ?? 'error' };
+    } else {
+      record(summary, type, event);
+    }
+    const json = JSON.stringify(event);
+    yield output === 'sse' ? sseEvent(type, json) : toFrame(json);
   }
 }

@@ -6,10 +6,10 @@ import type { BedrockAuth } from '../aws/credentials.js';
 import { bedrockEndpoint, createBedrockSigner } from '../aws/signer.js';
 import { BedrockClaudeError } from '../errors.js';
 import { fromBedrockError } from '../translate/errors.js';
-import { decodeEventStream, encodeExceptionFrame, frameHeader, type EventFrame } from '../translate/event-stream.js';
+import { decodeEventStream, encodeChunkFrame, encodeExceptionFrame, frameHeader, type EventFrame } from '../translate/event-stream.js';
 import type { SanitizePolicy } from '../translate/sanitize.js';
-import { emptySummary, frameToSse, observeFrame, sseError, type StreamSummary } from '../translate/to-sse.js';
-import { fromCountTokensResponse, toBedrockRequest, type AnthropicHttpRequest, type BedrockHttpRequest } from '../translate/to-bedrock.js';
+import { emptySummary, frameToSse, observeFrame, sseError, sseThrough, type StreamSummary } from '../translate/to-sse.js';
+import { fromCountTokensBody, fromCountTokensResponse, toBedrockRequest, type AnthropicHttpRequest, type BedrockHttpRequest } from '../translate/to-bedrock.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import { createSemaphore } from './semaphore.js';
 
@@ -83,6 +83,13 @@ function targetKey(t: Target): string {
   return `${t.region}/${t.modelId}/${t.backend ?? 'invoke'}`;
 }
 
+/** The Messages body Mantle takes: the sanitised body with `model` (and `stream`) back, no `anthropic_version`. */
+function mantleBody(translated: BedrockHttpRequest, modelId: string): Record<string, unknown> {
+  const inner = translated.operation === 'count-tokens' ? fromCountTokensBody(translated.body) : translated.body;
+  const { anthropic_version: _v, anthropic_beta: _b, max_tokens, ...rest } = inner;
+  return { model: modelId, ...rest, ...(translated.operation === 'count-tokens' ? {} : { max_tokens }), ...(translated.stream ? { stream: true } : {}) };
+}
+
 /** Errors from sockets and undici timeouts, as a retryable `BedrockClaudeError`. */
 export function networkError(err: unknown, target: Target): BedrockClaudeError {
   if (err instanceof BedrockClaudeError) return err;
@@ -138,15 +145,19 @@ export function createTransport(options: TransportOptions) {
     const base = target.endpoint ?? options.endpoint ?? bedrockEndpoint(target.region, target.backend === 'mantle' ? 'mantle' : 'runtime');
     const url = new URL(base);
     const prefix = url.pathname.replace(/\/+$/, '');
-    url.pathname = target.backend === 'mantle' ? `${prefix}/anthropic/v1/messages` : `${prefix}${translated.path}`;
-    const payload = target.backend === 'mantle' ? { ...translated.body, model: target.modelId, ...(translated.stream ? { stream: true } : {}) } : translated.body;
+    const mantle = target.backend === 'mantle';
+    url.pathname = mantle ? `${prefix}/anthropic/v1/messages${translated.operation === 'count-tokens' ? '/count_tokens' : ''}` : `${prefix}${translated.path}`;
+    const payload = mantle ? mantleBody(translated, target.modelId) : translated.body;
     const body = JSON.stringify(payload);
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       accept: translated.stream ? 'application/vnd.amazon.eventstream' : 'application/json',
       ...extraHeaders,
     };
-    if (translated.stream) headers['x-amzn-bedrock-accept'] = 'application/json';
+    if (mantle && translated.betas.length) headers['anthropic-beta'] = translated.betas.join(',');
+    if (mantle) headers['anthropic-version'] = '2023-06-01';
+    if (translated.stream && mantle) headers['accept'] = 'text/event-stream';
+    else if (translated.stream) headers['x-amzn-bedrock-accept'] = 'application/json';
     const signed = await signerFor(target.region, target.backend === 'mantle' ? 'bedrock-mantle' : 'bedrock')({ method: 'POST', url, headers, body });
     const started = performance.now();
     const res = await undiciRequest(url, { method: 'POST', headers: signed, body, dispatcher, headersTimeout: firstByteMs, bodyTimeout: idleMs, ...(signal ? { signal } : {}) });
@@ -190,6 +201,12 @@ export function createTransport(options: TransportOptions) {
           const ttfbMs = performance.now() - started;
           if (translated.operation === 'count-tokens') return { ...info, ttfbMs, kind: 'json', body: fromCountTokensResponse(json), usage: undefined };
           return { ...info, ttfbMs, kind: 'json', body: json, usage: json['usage'] as Usage | undefined };
+        }
+        if (target.backend === 'mantle') {
+          // Mantle is the native Messages API: its stream is already SSE.
+          const summary = emptySummary();
+          releaseLater = true;
+          return { ...info, ttfbMs: performance.now() - started, kind: 'stream', summary, sse: mantleStream(res.body, summary, output, release) };
         }
         // Read the first frame before answering, so an exception that arrives first is retried.
         const frames = decodeEventStream(res.body as AsyncIterable<Uint8Array>);
@@ -248,6 +265,15 @@ export function createTransport(options: TransportOptions) {
       summary.error = { type: e.type, message: e.message };
       options.onEvent?.({ type: 'upstream_error', target, error: e });
       yield output === 'sse' ? sseError(e.type, e.message) : exceptionFrameFor(e);
+    } finally {
+      release();
+      if (!body.destroyed) body.destroy();
+    }
+  }
+
+  async function* mantleStream(body: Dispatcher.ResponseData['body'], summary: StreamSummary, output: StreamOutput, release: () => void): AsyncGenerator<Uint8Array> {
+    try {
+      yield* sseThrough(body as AsyncIterable<Uint8Array>, summary, output, encodeChunkFrame);
     } finally {
       release();
       if (!body.destroyed) body.destroy();

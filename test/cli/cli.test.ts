@@ -61,6 +61,40 @@ describe('bedrock-claude serve', () => {
   });
 });
 
+describe('bedrock-claude keys create + serve --config', () => {
+  it('prints a key once with its config lines; the gateway takes it and refuses others', async () => {
+    const created = await run(process.execPath, ['dist/cli/main.js', 'keys', 'create', 'tester'], { env: cleanEnv() });
+    const key = /^key: (\S+)$/m.exec(created.stdout)![1]!;
+    const sha = /sha256: ([0-9a-f]{64})/.exec(created.stdout)![1]!;
+    const { writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const dir = tempHome();
+    const config = join(dir, 'gateway.yaml');
+    writeFileSync(config, `port: 0\nemulator: true\nkeys:\n  - name: tester\n    sha256: ${sha}\n`);
+    const { url } = await start(['serve', '--config', config]);
+    const body = JSON.stringify({ model: 'claude-haiku-4-5', max_tokens: 20, messages: [{ role: 'user', content: 'keyed' }] });
+    const denied = await request(`${url}/v1/messages`, { method: 'POST', headers: { 'x-api-key': 'bck-wrong' }, body });
+    assert.equal(denied.statusCode, 401);
+    assert.equal(((await denied.body.json()) as { error: { type: string } }).error.type, 'authentication_error');
+    const ok = await request(`${url}/v1/messages`, { method: 'POST', headers: { 'x-api-key': key }, body });
+    assert.equal(ok.statusCode, 200);
+    await ok.body.text();
+  });
+  it('starts from the example config on the emulator', async () => {
+    const { url } = await start(['serve', '--config', 'gateway.example.yaml', '--emulator', '--port', '0']);
+    const res = await request(`${url}/readyz`);
+    assert.equal(res.statusCode, 200);
+    await res.body.text();
+  });
+  it('explains a bad config and exits non-zero', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const config = join(tempHome(), 'bad.yaml');
+    writeFileSync(config, 'scope: everywhere\n');
+    await assert.rejects(run(process.execPath, ['dist/cli/main.js', 'serve', '--config', config], { env: cleanEnv() }), /config: scope/);
+  });
+});
+
 describe('bedrock-claude resolve', () => {
   it('prints the ID, or the alternatives with exit 1', async () => {
     const ok = await run(process.execPath, ['dist/cli/main.js', 'resolve', 'opus-4.6', '--region', 'us-west-2'], { env: cleanEnv() });
