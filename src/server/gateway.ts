@@ -19,7 +19,7 @@ import { createDualProtocolServer, dropResponse, isGone, type AnyRequest, type A
 import { findKey, keyAllows, type GatewayKey } from './gateway-keys.js';
 import { parseJsonObject, pipeStream, presentedKey, readBody, sendJson } from './http-util.js';
 import { createGatewayMetrics } from './metrics.js';
-import { createRouter, type RouteTarget } from './targets.js';
+import { createRouter, type Route } from './targets.js';
 
 export interface GatewayOptions {
   host?: string;
@@ -32,8 +32,8 @@ export interface GatewayOptions {
   /** Shown in `x-bedrock-claude-backend` and `/healthz`, e.g. `emulator`. */
   backendLabel?: string;
   keys?: GatewayKey[];
-  /** Client model name → ordered targets. Other names resolve from the catalog. */
-  routes?: Record<string, RouteTarget[]>;
+  /** Client model name → ordered targets (optionally `{ policy, targets }`). Other names resolve from the catalog. */
+  routes?: Record<string, Route>;
   /** Regions to fail over to for catalog routes. */
   fallbackRegions?: string[] | undefined;
   policy?: SanitizePolicy;
@@ -147,8 +147,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       throw new BedrockClaudeError(`The key "${call.key?.name}" may not call the model "${clientModel}".`, { status: 403, type: 'permission_error', fix: 'Ask the gateway operator to allow this model for your key.' });
     }
     const targets = router.targetsFor(clientModel);
+    const routePolicy = router.policyFor(clientModel) ?? policy;
     const first = targets[0]!;
-    const translated = toBedrockRequest(request, { modelId: first.modelId, model: first.model, catalog, policy });
+    const translated = toBedrockRequest(request, { modelId: first.modelId, model: first.model, catalog, policy: routePolicy });
     // Preflight what Bedrock will actually receive (after sanitising), for the first target.
     const isCount = translated.operation === 'count-tokens';
     const diagnostics = checkRequest({ format: 'bedrock', body: isCount ? fromCountTokensBody(translated.body) : translated.body, model: first.modelId, region: first.region, path: translated.operation, catalog });
@@ -166,7 +167,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     };
     call.res.on('close', onClose);
     try {
-      const result: MessagesResult = await transport.messages(request, targets, { signal: abort.signal, output });
+      const result: MessagesResult = await transport.messages(request, targets, { signal: abort.signal, output, policy: routePolicy });
       headers['x-bedrock-claude-model-id'] = result.target.modelId;
       const targetScope: Scope = result.target.modelId.startsWith('global.') ? 'global' : scope === 'global' ? 'geo' : scope;
       const costOf = (usage: { input_tokens: number; output_tokens: number } | undefined) => (usage && result.target.model ? estimateCost(usage, result.target.model, targetScope, catalog).usd : undefined);

@@ -2,16 +2,23 @@ import type { Catalog } from '../catalog/catalog.js';
 import { regionToGeo } from '../catalog/regions.js';
 import { parseModelInput, resolveModel, type Scope } from '../catalog/resolve-model.js';
 import { invalidRequest } from '../errors.js';
+import type { SanitizePolicy } from '../translate/sanitize.js';
 import type { Target } from '../transport/bedrock-transport.js';
 
 export type RouteTarget = Omit<Target, 'model'>;
+/** A route: its targets in order, and optionally its own sanitising policy. */
+export type Route = RouteTarget[] | { policy?: SanitizePolicy | undefined; targets: RouteTarget[] };
+
+function targetsOf(route: Route): RouteTarget[] {
+  return Array.isArray(route) ? route : route.targets;
+}
 
 export interface RouterOptions {
   catalog: Catalog;
   region: string;
   scope: Scope;
-  /** Client model name → ordered targets. */
-  routes?: Record<string, RouteTarget[]> | undefined;
+  /** Client model name → ordered targets (with an optional policy of its own). */
+  routes?: Record<string, Route> | undefined;
   /** Regions to fail over to for catalog (default) routes, after `region`. */
   fallbackRegions?: string[] | undefined;
 }
@@ -38,8 +45,8 @@ export function createRouter(options: RouterOptions) {
     for (const r of regions) {
       if (regionToGeo(r, catalog) !== home) throw new Error(`config: fallback region ${r} is outside the ${home ?? options.region} geography, which scope "${scope}" must not leave`);
     }
-    for (const [name, targets] of Object.entries(options.routes ?? {})) {
-      const geos = new Set(targets.map((t) => geoOf(t, catalog)));
+    for (const [name, route] of Object.entries(options.routes ?? {})) {
+      const geos = new Set(targetsOf(route).map((t) => geoOf(t, catalog)));
       if (geos.has('global') || geos.size > 1) {
         throw new Error(`config: route "${name}" mixes geographies (${[...geos].join(', ')}); scope "${scope}" keeps data in one geography`);
       }
@@ -51,7 +58,7 @@ export function createRouter(options: RouterOptions) {
     targetsFor(model: string): Target[] {
       const routed = options.routes?.[model];
       if (routed) {
-        return routed.map((t) => {
+        return targetsOf(routed).map((t) => {
           const parsed = parseModelInput(t.modelId);
           const base = parsed.kind === 'arn' ? parseModelInput(parsed.arn!.resource).base : parsed.base;
           return { ...t, model: catalog.find(base ?? t.modelId) };
@@ -69,6 +76,11 @@ export function createRouter(options: RouterOptions) {
       }
       if (!targets.length) throw firstError ?? invalidRequest(`No route for model "${model}".`);
       return targets;
+    },
+    /** The sanitising policy of a configured route, if it has its own. */
+    policyFor(model: string): SanitizePolicy | undefined {
+      const routed = options.routes?.[model];
+      return routed && !Array.isArray(routed) ? routed.policy : undefined;
     },
     /** Client model names with a configured route. */
     routeNames(): string[] {

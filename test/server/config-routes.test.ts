@@ -19,7 +19,10 @@ describe('gateway config', () => {
     assert.equal(c.region, 'eu-west-1');
     assert.equal(c.aws?.profile, 'default');
     assert.equal(c.keys?.length, 2);
-    assert.equal(c.routes?.['team-opus']?.[1]?.backend, 'mantle');
+    const teamOpus = c.routes?.['team-opus'];
+    assert.ok(teamOpus && !Array.isArray(teamOpus));
+    assert.equal(teamOpus.policy, 'strict');
+    assert.equal(teamOpus.targets[1]?.backend, 'mantle');
     assert.equal(c.limits?.upstreamConcurrency, 64);
   });
   it('refuses unknown keys, bad values and missing variables, saying where', () => {
@@ -65,6 +68,10 @@ describe('routes and data residency', () => {
     const ok = createRouter({ catalog, region: 'eu-west-1', scope: 'geo', routes: { x: [{ region: 'eu-west-1', modelId: 'eu.anthropic.claude-opus-4-6-v1' }, { region: 'eu-central-1', modelId: 'eu.anthropic.claude-opus-4-6-v1' }] } });
     assert.equal(ok.targetsFor('x')[1]!.model?.name, 'claude-opus-4-6');
     assert.deepEqual(ok.routeNames(), ['x']);
+    assert.equal(ok.policyFor('x'), undefined);
+    const strict = createRouter({ catalog, region: 'us-west-2', scope: 'global', routes: { s: { policy: 'strict', targets: [{ region: 'us-west-2', modelId: 'global.anthropic.claude-opus-4-6-v1' }] } } });
+    assert.equal(strict.policyFor('s'), 'strict');
+    assert.equal(strict.targetsFor('s')[0]!.model?.name, 'claude-opus-4-6');
     // global scope may route anywhere
     assert.equal(createRouter({ catalog, region: 'eu-west-1', scope: 'global', fallbackRegions: ['us-east-1'] }).targetsFor('claude-opus-4-6').length, 2);
   });

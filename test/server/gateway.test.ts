@@ -42,7 +42,7 @@ before(async () => {
     endpoint: emu.url,
     backendLabel: 'emulator',
     keys: [alice.entry, bob.entry],
-    routes: { 'sonnet-failover': [{ region: 'us-east-1', modelId: SONNET_US }, { region: 'us-west-2', modelId: SONNET_US }] },
+    routes: { 'sonnet-failover': [{ region: 'us-east-1', modelId: SONNET_US }, { region: 'us-west-2', modelId: SONNET_US }], 'strict-opus': { policy: 'strict', targets: [{ region: 'us-west-2', modelId: 'global.anthropic.claude-opus-4-6-v1' }] } },
     retry: { max: 1, baseMs: 1, capMs: 2 },
     logger,
   });
@@ -142,6 +142,14 @@ describe('gateway, Anthropic front, with @anthropic-ai/sdk', () => {
     const body = lastReceived().body as Record<string, unknown>;
     assert.deepEqual(body['anthropic_beta'], ['interleaved-thinking-2025-05-14']);
     assert.equal('context_management' in body, false);
+  });
+  it('a route with policy strict refuses what Bedrock would reject, with the fix', async () => {
+    const res = await request(`${gw.url}/v1/messages`, { method: 'POST', headers: { 'x-api-key': alice.key, 'anthropic-beta': 'claude-code-20250219' }, body: JSON.stringify({ model: 'strict-opus', max_tokens: 20, messages: [{ role: 'user', content: 'x' }] }) });
+    assert.equal(res.statusCode, 400);
+    const b = (await res.body.json()) as { error: { type: string; message: string } };
+    assert.match(b.error.message, /claude-code-20250219.*Fix: Remove those betas/);
+    const ok = await anthropic().messages.create({ model: 'strict-opus', max_tokens: 20, messages: [{ role: 'user', content: 'strict but fine' }] });
+    assert.equal((ok.content[0] as { text: string }).text, 'strict but fine');
   });
   it('answers APIs Bedrock lacks, HEAD /, health and bad input in the Anthropic shape', async () => {
     for (const p of ['/v1/messages/batches', '/v1/files', '/v1/skills']) {
