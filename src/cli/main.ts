@@ -4,6 +4,11 @@ import { registerEmulatorCommand } from './emulator-command.js';
 import { registerServeCommand } from './serve-command.js';
 import { registerResolveCommand } from './resolve-command.js';
 import { registerKeysCommand } from './keys-command.js';
+import { registerInvokeCommand } from './invoke-command.js';
+import { registerModelsCommand } from './models-command.js';
+import { registerCheckCommand } from './check-command.js';
+import { registerConvertCommand } from './convert-command.js';
+import { registerDoctorCommand } from './doctor-command.js';
 
 const program = new Command();
 program
@@ -12,9 +17,20 @@ program
   .version('0.1.0')
   .showHelpAfterError();
 
+// Set before the commands are added, so they inherit it: commander's own usage errors (unknown
+// option, missing argument) exit 2; --help and --version exit 0.
+program.exitOverride((err) => {
+  process.exit(err.exitCode === 0 ? 0 : 2);
+});
+
+registerInvokeCommand(program);
+registerModelsCommand(program);
+registerResolveCommand(program);
+registerCheckCommand(program);
+registerConvertCommand(program);
+registerDoctorCommand(program);
 registerServeCommand(program);
 registerEmulatorCommand(program);
-registerResolveCommand(program);
 registerKeysCommand(program);
 
 program.parseAsync().catch((err: unknown) => {

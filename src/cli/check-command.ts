@@ -1,0 +1,99 @@
+import type { Command } from 'commander';
+import type { Scope } from '../catalog/resolve-model.js';
+import { parseAwsCliCommand } from '../check/aws-cli.js';
+import { checkRequest } from '../check/check-request.js';
+import type { Diagnostic } from '../check/diagnostic.js';
+import { EXIT, paint, readInput } from './output.js';
+import { parseScope } from './options.js';
+import { readFileSync } from 'node:fs';
+
+interface CheckFlags {
+  awsCli?: string;
+  region?: string;
+  model?: string;
+  scope?: Scope;
+  format?: 'anthropic' | 'bedrock';
+  json?: boolean;
+}
+
+const SEVERITY_STYLE = { error: 'red', warning: 'yellow', info: 'cyan' } as const;
+
+/** Prints diagnostics like a linter: location, severity, code, message, then the fix. */
+export function printDiagnostics(diagnostics: readonly Diagnostic[], source: string, stream: NodeJS.WriteStream = process.stderr): void {
+  for (const d of diagnostics) {
+    stream.write(`${source}:${d.location ?? '-'}  ${paint(stream, SEVERITY_STYLE[d.severity], d.severity)}  ${paint(stream, 'bold', d.code)}  ${d.message}\n`);
+    stream.write(`    ${paint(stream, 'green', 'fix:')} ${d.fix}\n`);
+  }
+}
+
+export function registerCheckCommand(program: Command): void {
+  program
+    .command('check')
+    .description('Lint an Anthropic or Bedrock request body, or an `aws bedrock-runtime invoke-model` command line, for the mistakes Bedrock would reject.')
+    .argument('[file]', 'the request body (JSON); - or nothing reads stdin')
+    .option('--aws-cli <command>', 'an AWS CLI command line to check instead of a file')
+    .option('-r, --region <region>', 'AWS region (default: the command line\'s --region, AWS_REGION)')
+    .option('-m, --model <id>', 'the model ID (for a Bedrock body, which has none)')
+    .option('--scope <scope>', 'global | geo | in-region', parseScope)
+    .option('--format <format>', 'anthropic | bedrock (default: bedrock when the body has anthropic_version or --model is given)')
+    .option('--json', 'print the diagnostics as JSON')
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 bad usage.
+
+Examples:
+  bedrock-claude check request.json --region us-west-2
+  bedrock-claude check body.json --model anthropic.claude-opus-4-6-v1 --region us-west-2
+  bedrock-claude check --aws-cli "aws bedrock-runtime invoke-model --region us-west-2 --model-id anthropic.claude-opus-4-6-v1 --body '{...}' out.json"`,
+    )
+    .action((file: string | undefined, flags: CheckFlags) => {
+      const diagnostics: Diagnostic[] = [];
+      let body: unknown;
+      let region = flags.region;
+      let model = flags.model;
+      let format = flags.format;
+      let source = file && file !== '-' ? file : 'stdin';
+      if (flags.awsCli) {
+        source = 'aws-cli';
+        const call = parseAwsCliCommand(flags.awsCli);
+        diagnostics.push(...call.diagnostics);
+        region ??= call.region ?? process.env['AWS_REGION'];
+        model ??= call.modelId;
+        format ??= 'bedrock';
+        const text = call.bodyFile ? readFileSync(call.bodyFile, 'utf8') : call.body;
+        body = text === undefined ? undefined : parseOrReport(text, diagnostics);
+        if (!call.region) diagnostics.push({ code: 'missing-region', severity: 'error', location: '--region', message: 'No --region on the command line: the CLI falls back to its default region, which may not have the model.', fix: 'Always pass --region explicitly, e.g. --region us-west-2.' });
+      } else {
+        const text = readInput(file);
+        if (text === undefined) {
+          console.error('error: give a file, - for stdin, or --aws-cli "..."');
+          process.exitCode = EXIT.usage;
+          return;
+        }
+        body = parseOrReport(text, diagnostics);
+        region ??= process.env['AWS_REGION'] ?? process.env['AWS_DEFAULT_REGION'];
+      }
+      if (body !== undefined) {
+        const b = body as Record<string, unknown>;
+        // A Bedrock body carries anthropic_version, or comes with the model ID it is sent to (--model).
+        format ??= model !== undefined || (b && typeof b === 'object' && 'anthropic_version' in b) ? 'bedrock' : 'anthropic';
+        const found = checkRequest({ format, body, model, region, scope: flags.scope });
+        // The command line reports a missing region itself, with its own location.
+        diagnostics.push(...found.filter((d) => !(flags.awsCli && d.code === 'missing-region' && diagnostics.some((x) => x.code === 'missing-region'))));
+      }
+      if (flags.json) console.log(JSON.stringify({ source, format: format ?? null, region: region ?? null, diagnostics }, null, 2));
+      else if (diagnostics.length) printDiagnostics(diagnostics, source, process.stdout);
+      else console.log(`${source}: no problems found${region ? ` for ${region}` : ''}`);
+      process.exitCode = diagnostics.some((d) => d.severity === 'error') ? EXIT.refused : EXIT.ok;
+    });
+}
+
+function parseOrReport(text: string, diagnostics: Diagnostic[]): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    diagnostics.push({ code: 'invalid-json', severity: 'error', location: 'body', message: `The body is not valid JSON: ${(err as Error).message}`, fix: 'Fix the JSON (quotes, commas); with the AWS CLI, quote the body with single quotes.' });
+    return undefined;
+  }
+}

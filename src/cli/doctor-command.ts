@@ -1,0 +1,126 @@
+import type { Command } from 'commander';
+import { request } from 'undici';
+import { resolveModel, type Scope } from '../catalog/resolve-model.js';
+import { createBedrockClaude } from '../client/create-client.js';
+import { createCredentialCache, resolveBedrockAuth } from '../aws/credentials.js';
+import { detectCredentialSource } from '../aws/detect-credentials.js';
+import { bedrockEndpoint } from '../aws/signer.js';
+import { BedrockClaudeError } from '../errors.js';
+import { EXIT, paint, spinner } from './output.js';
+import { parseScope } from './options.js';
+
+interface DoctorFlags {
+  region?: string;
+  model: string[];
+  endpoint?: string;
+  scope: Scope;
+  profile?: string;
+  dryRun?: boolean;
+  json?: boolean;
+}
+
+interface Finding {
+  check: string;
+  ok: boolean;
+  detail: string;
+  fix?: string;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** `AKIA…WXYZ`: enough to tell keys apart, never the secret. */
+export function maskKeyId(id: string): string {
+  return id.length > 8 ? `${id.slice(0, 4)}…${id.slice(-4)}` : '…';
+}
+
+export function registerDoctorCommand(program: Command): void {
+  program
+    .command('doctor')
+    .description('Check the setup: credential source (never printing secrets), region, endpoint reachability, then a one-token probe per model.')
+    .option('-r, --region <region>', 'AWS region (default AWS_REGION, then AWS_DEFAULT_REGION)')
+    .option('-m, --model <model>', 'a model to probe (repeatable; default claude-sonnet-4-5)', collect, [] as string[])
+    .option('--scope <scope>', 'global | geo | in-region', parseScope, 'global' as Scope)
+    .option('--endpoint <url>', 'Bedrock endpoint override (the emulator, a VPC endpoint)')
+    .option('--profile <name>', 'AWS profile')
+    .option('--dry-run', 'resolve and check, but send no request to a model')
+    .option('--json', 'print the findings as JSON')
+    .addHelpText('after', '\nExit codes: 0 all good, 1 a setup problem, 3 Bedrock or the network failed.\n\nExamples:\n  bedrock-claude doctor --region us-west-2\n  bedrock-claude doctor --region eu-west-1 --scope geo --model opus-4.6 --model haiku-4.5 --dry-run')
+    .action(async (flags: DoctorFlags) => {
+      const findings: Finding[] = [];
+      let upstreamFailed = false;
+      const wait = spinner('checking');
+
+      const source = flags.profile ? `profile ${flags.profile} (--profile)` : detectCredentialSource();
+      const auth = resolveBedrockAuth({ profile: flags.profile });
+      if (auth.kind === 'bearer') {
+        findings.push({ check: 'credentials', ok: true, detail: `Bedrock API key (AWS_BEARER_TOKEN_BEDROCK) …${auth.token.slice(-4)}` });
+      } else {
+        try {
+          const creds = await Promise.race([
+            (flags.profile ? createCredentialCache({ profile: flags.profile }) : auth.credentials).get(),
+            new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timed out after 5 s')), 5000).unref()),
+          ]);
+          const extra = [creds.sessionToken ? 'temporary (session token)' : 'long-term', creds.expiration ? `expires ${creds.expiration.toISOString()}` : ''].filter(Boolean).join(', ');
+          findings.push({ check: 'credentials', ok: true, detail: `${source ?? 'default chain (SSO, process, container or instance role)'}: access key ${maskKeyId(creds.accessKeyId)}, ${extra}` });
+        } catch (err) {
+          findings.push({ check: 'credentials', ok: false, detail: `none found (${(err as BedrockClaudeError).message.replace(/^Could not load AWS credentials from the default credential chain: /, '')})`, fix: 'Bedrock uses AWS IAM credentials, not an Anthropic API key: set AWS_PROFILE, run `aws sso login`, export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or set AWS_BEARER_TOKEN_BEDROCK.' });
+        }
+      }
+
+      const region = flags.region ?? process.env['AWS_REGION'] ?? process.env['AWS_DEFAULT_REGION'];
+      const regionSource = flags.region ? '--region' : process.env['AWS_REGION'] ? 'AWS_REGION' : process.env['AWS_DEFAULT_REGION'] ? 'AWS_DEFAULT_REGION' : undefined;
+      if (region) findings.push({ check: 'region', ok: true, detail: `${region} (from ${regionSource})` });
+      else findings.push({ check: 'region', ok: false, detail: 'no region set', fix: 'Always specify the region: --region us-west-2, or export AWS_REGION. The default region may not have the model.' });
+
+      const endpoint = flags.endpoint ?? (region ? bedrockEndpoint(region) : undefined);
+      if (endpoint) {
+        try {
+          const res = await request(endpoint, { method: 'GET', headersTimeout: 5000, bodyTimeout: 5000 });
+          await res.body.text();
+          findings.push({ check: 'endpoint', ok: true, detail: `${endpoint} answers (HTTP ${res.statusCode})` });
+        } catch (err) {
+          upstreamFailed = true;
+          findings.push({ check: 'endpoint', ok: false, detail: `${endpoint} unreachable: ${(err as { code?: string }).code ?? (err as Error).message}`, fix: 'Check network access to Bedrock (proxy, VPC endpoint, security groups), or pass --endpoint.' });
+        }
+      }
+
+      const models = flags.model.length ? flags.model : ['claude-sonnet-4-5'];
+      const credentialsOk = findings.find((f) => f.check === 'credentials')?.ok ?? false;
+      const client = region ? createBedrockClaude({ region, scope: flags.scope, endpoint: flags.endpoint, profile: flags.profile, retry: { max: 0 } }) : undefined;
+      for (const model of models) {
+        let modelId: string;
+        try {
+          modelId = resolveModel(model, { region, scope: flags.scope }).modelId;
+        } catch (err) {
+          const e = err as BedrockClaudeError;
+          findings.push({ check: `model ${model}`, ok: false, detail: e.message, ...(e.fix ? { fix: e.fix } : {}) });
+          continue;
+        }
+        if (flags.dryRun || !client || !credentialsOk) {
+          findings.push({ check: `model ${model}`, ok: true, detail: `resolves to ${modelId}${flags.dryRun ? ' (dry run: not probed)' : ' (not probed: no credentials)'}` });
+          continue;
+        }
+        const started = performance.now();
+        try {
+          await client.messages.create({ model, max_tokens: 1, messages: [{ role: 'user', content: 'ping' }] });
+          findings.push({ check: `model ${model}`, ok: true, detail: `${modelId} answered in ${Math.round(performance.now() - started)} ms` });
+        } catch (err) {
+          const e = err instanceof BedrockClaudeError ? err : new BedrockClaudeError((err as Error).message, { status: 502, type: 'api_error' });
+          if (e.status >= 500 || e.type === 'rate_limit_error') upstreamFailed = true;
+          const fix = e.fix ?? (e.status === 403 ? 'Check the IAM policy allows bedrock:InvokeModel on the profile and the model, that model access is enabled in the Bedrock console, and that the credentials are right.' : undefined);
+          findings.push({ check: `model ${model}`, ok: false, detail: `${modelId}: ${e.message}`, ...(fix ? { fix } : {}) });
+        }
+      }
+      await client?.close();
+      wait.stop();
+
+      if (flags.json) console.log(JSON.stringify({ ok: findings.every((f) => f.ok), findings }, null, 2));
+      else {
+        for (const f of findings) {
+          console.log(`${f.ok ? paint(process.stdout, 'green', '✓') : paint(process.stdout, 'red', '✗')} ${f.check}: ${f.detail}`);
+          if (f.fix) console.log(`    ${paint(process.stdout, 'yellow', 'fix:')} ${f.fix}`);
+        }
+      }
+      process.exitCode = findings.every((f) => f.ok) ? EXIT.ok : upstreamFailed ? EXIT.upstream : EXIT.refused;
+    });
+}

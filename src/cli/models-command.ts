@@ -1,0 +1,77 @@
+import type { Command } from 'commander';
+import { getDefaultCatalog, PROFILE_PREFIXES } from '../catalog/catalog.js';
+import { regionToGeo } from '../catalog/regions.js';
+import { resolveModel } from '../catalog/resolve-model.js';
+import { BedrockClaudeError } from '../errors.js';
+import { table } from './output.js';
+
+const k = (n: number) => (n >= 1_000_000 ? `${n / 1_000_000}M` : `${Math.round(n / 1000)}K`);
+
+export function registerModelsCommand(program: Command): void {
+  program
+    .command('models')
+    .description('The model catalog: names, Bedrock IDs, profiles, context, output limit, prices, lifecycle; with --region, what is callable there and how.')
+    .option('-r, --region <region>', 'show what is callable from this region')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExamples:\n  bedrock-claude models\n  bedrock-claude models --region ap-northeast-1\n  bedrock-claude models --json | jq \'.[].bedrockId\'')
+    .action((flags: { region?: string; json?: boolean }) => {
+      const catalog = getDefaultCatalog();
+      const rows = catalog.models.map((m) => {
+        const out: Record<string, unknown> = {
+          name: m.name,
+          displayName: m.displayName,
+          bedrockId: m.bedrockId,
+          profiles: m.profiles,
+          contextWindow: m.contextWindow,
+          context1m: m.context1m,
+          maxOutputTokens: m.maxOutputTokens,
+          pricing: m.pricing,
+          lifecycle: m.lifecycle,
+          ...(m.unconfirmed ? { unconfirmed: true } : {}),
+        };
+        if (flags.region) {
+          const how: Record<string, string | null> = {};
+          for (const scope of ['global', 'geo'] as const) {
+            try {
+              const r = resolveModel(m.name, { region: flags.region, scope, catalog });
+              how[scope] = r.scope === scope ? r.modelId : null;
+            } catch (err) {
+              if (!(err instanceof BedrockClaudeError)) throw err;
+              how[scope] = null;
+            }
+          }
+          out['callable'] = how;
+        }
+        return out;
+      });
+      if (flags.json) {
+        console.log(JSON.stringify(rows, null, 2));
+        return;
+      }
+      const headers = ['name', 'bedrock id', ...PROFILE_PREFIXES, 'context', '1M', 'max out', '$ in/out per M', 'lifecycle'];
+      if (flags.region) headers.push(`from ${flags.region} (${regionToGeo(flags.region, catalog) ?? 'no geo'})`);
+      console.log(
+        table(
+          headers,
+          catalog.models.map((m, i) => {
+            const row = [
+              m.name + (m.unconfirmed ? '*' : ''),
+              m.bedrockId,
+              ...PROFILE_PREFIXES.map((p) => (m.profiles.includes(p) ? 'Y' : '-')),
+              k(m.contextWindow),
+              m.context1m ? 'Y' : '-',
+              k(m.maxOutputTokens),
+              `${m.pricing.input}/${m.pricing.output}`,
+              m.lifecycle.status,
+            ];
+            if (flags.region) {
+              const how = rows[i]!['callable'] as Record<string, string | null>;
+              row.push(how['global'] ? `global.` + (how['geo'] ? ` or ${how['geo']!.split('.')[0]}. (+10%)` : '') : how['geo'] ? `${how['geo']!.split('.')[0]}. only (+10%)` : 'not offered');
+            }
+            return row;
+          }),
+        ),
+      );
+      console.log('\n* Bedrock facts unconfirmed; override with a models file. Prices are for global profiles; geo and in-region cost ~10% more.');
+    });
+}

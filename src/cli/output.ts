@@ -1,0 +1,71 @@
+import { readFileSync } from 'node:fs';
+import { styleText } from 'node:util';
+import { BedrockClaudeError } from '../errors.js';
+
+/**
+ * Exit codes of every command: 0 done; 1 the request or input was refused (preflight error, 4xx,
+ * unknown model, failed check); 2 bad usage of the CLI; 3 Bedrock or the network failed (5xx,
+ * throttling, timeouts, unreachable endpoint).
+ */
+export const EXIT = { ok: 0, refused: 1, usage: 2, upstream: 3 } as const;
+
+type Style = Parameters<typeof styleText>[0];
+const colour = (stream: NodeJS.WriteStream) => stream.isTTY && !process.env['NO_COLOR'] && process.env['TERM'] !== 'dumb';
+
+/** Colours text for a stream only when it is a terminal (and NO_COLOR is not set). */
+export function paint(stream: NodeJS.WriteStream, style: Style, text: string): string {
+  return colour(stream) ? styleText(style, text) : text;
+}
+
+/** The exit code for an error. */
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof BedrockClaudeError) return err.status >= 500 || err.type === 'rate_limit_error' || err.type === 'overloaded_error' || err.type === 'timeout_error' ? EXIT.upstream : EXIT.refused;
+  return EXIT.upstream;
+}
+
+/** Prints an error (with its fix) to stderr and sets the exit code. */
+export function fail(err: unknown, json = false): void {
+  const e = err instanceof BedrockClaudeError ? err : undefined;
+  const message = e?.message ?? (err as Error)?.message ?? String(err);
+  if (json) console.log(JSON.stringify({ error: { type: e?.type ?? 'error', message, fix: e?.fix ?? null } }, null, 2));
+  console.error(`${paint(process.stderr, 'red', 'error:')} ${message}`);
+  if (e?.fix) console.error(`${paint(process.stderr, 'yellow', 'fix:')} ${e.fix}`);
+  process.exitCode = exitCodeFor(err);
+}
+
+/** Reads a file argument, or stdin for `-` (or no argument when stdin is not a terminal). */
+export function readInput(file: string | undefined): string | undefined {
+  if (file && file !== '-') return readFileSync(file, 'utf8');
+  if (file === '-' || !process.stdin.isTTY) return readFileSync(0, 'utf8');
+  return undefined;
+}
+
+/**
+ * A progress line on stderr that appears only when something takes longer than a second, and only
+ * on a terminal. `stop()` clears it.
+ */
+export function spinner(label: string): { stop(): void } {
+  if (!process.stderr.isTTY) return { stop() {} };
+  const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+  let i = 0;
+  let interval: NodeJS.Timeout | undefined;
+  const delay = setTimeout(() => {
+    interval = setInterval(() => process.stderr.write(`\r${frames[i++ % frames.length]} ${label}`), 100);
+  }, 1000);
+  return {
+    stop() {
+      clearTimeout(delay);
+      if (interval) {
+        clearInterval(interval);
+        process.stderr.write('\r\x1b[K');
+      }
+    },
+  };
+}
+
+/** Formats rows as an aligned text table. */
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
