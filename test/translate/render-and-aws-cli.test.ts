@@ -35,7 +35,7 @@ describe('renderBedrockCall', () => {
     const ts = renderBedrockCall(toBedrockRequest({ path: '/v1/messages', headers: { 'anthropic-beta': 'context-1m-2025-08-07' }, body: { model: 'x', max_tokens: 1, messages: [] } }, { modelId: OPUS }), { modelId: OPUS, region: 'us-west-2', format: 'typescript' });
     assert.match(ts, /client\.beta\.messages\.create\(/);
     assert.match(ts, /"betas": \[/);
-    assert.match(renderBedrockCall(req(), { modelId: OPUS, region: 'us-west-2', format: 'python' }), /message = client\.messages\.create\(\n    model="global\.anthropic\.claude-opus-4-6-v1",/);
+    assert.match(renderBedrockCall(req(), { modelId: OPUS, region: 'us-west-2', format: 'python' }), /message = client\.messages\.create\(\n {4}model="global\.anthropic\.claude-opus-4-6-v1",/);
     assert.match(renderBedrockCall(req(), { modelId: OPUS, region: 'us-west-2', format: 'curl' }), /--data '\{"anthropic_version":"bedrock-2023-05-31".*It'\\''s here/);
   });
 });
