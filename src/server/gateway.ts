@@ -324,6 +324,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       });
   };
   const { server, http1, sockets } = createDualProtocolServer(handler, { requestTimeout: 0, headersTimeout: limits.headersTimeoutMs ?? 30_000, keepAliveTimeout: limits.keepAliveMs ?? 65_000 });
+  // Requests node's parser refuses (oversized headers, bad framing) still get an answer in the Anthropic shape.
+  http1.on('clientError', (err: NodeJS.ErrnoException, socket: import('node:stream').Duplex) => {
+    if (!socket.writable) return socket.destroy();
+    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+    const status = tooLarge ? 431 : 400;
+    const body = JSON.stringify({ type: 'error', error: { type: 'invalid_request_error', message: tooLarge ? 'Request headers are too large.' : `Malformed HTTP request (${err.code ?? 'parse error'}).` } });
+    socket.end(`HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    metrics.observe('other', status, 0, undefined, undefined, undefined);
+  });
   server.listen(options.port ?? 4000, options.host ?? '127.0.0.1');
   await once(server, 'listening');
   const address = server.address();

@@ -18,11 +18,40 @@ export async function readBody(req: AnyRequest, limit: number): Promise<Buffer> 
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
 
-/** Parses a JSON object body, with a 400 that says what is wrong. */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+const MAX_DEPTH = 128;
+
+/** The deepest `{`/`[` nesting of a JSON text, counted outside strings (so parsing and walking it cannot overflow the stack). */
+export function jsonDepth(text: string, limit = MAX_DEPTH): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) {
+      if (++depth > max) max = depth;
+      if (max > limit) return max;
+    } else if (c === 125 || c === 93) depth--;
+  }
+  return max;
+}
+
+/** Parses a JSON object body, with a 400 that says what is wrong (bad UTF-8, too deep, not JSON, not an object). */
 export function parseJsonObject(bytes: Buffer, fix: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = strictUtf8.decode(bytes);
+  } catch {
+    throw invalidRequest('The request body is not valid UTF-8.', 'Send the JSON body encoded as UTF-8.');
+  }
+  if (jsonDepth(text) > MAX_DEPTH) throw invalidRequest(`The request body is nested more than ${MAX_DEPTH} levels deep.`, 'Flatten the JSON: Bedrock rejects bodies this deep too.');
   let parsed: unknown;
   try {
-    parsed = JSON.parse(bytes.toString('utf8'));
+    parsed = JSON.parse(text);
   } catch {
     throw invalidRequest('The request body is not valid JSON.', fix);
   }

@@ -42,11 +42,12 @@ function block(b: unknown): Json | undefined {
 /** A Converse request body → the Anthropic Messages body it means. */
 export function converseToAnthropic(body: Json, defaultMaxTokens: number): Json {
   const messages = asArray(body['messages'], 'messages').map((m) => {
+    if (!m || typeof m !== 'object') throw invalidRequest('Malformed input request: each message must be an object with role and content.');
     const msg = m as { role?: unknown; content?: unknown };
     return { role: msg.role, content: asArray(msg.content, 'content').map(block).filter(Boolean) };
   });
   const out: Json = { messages };
-  const system = asArray(body['system'], 'system').map((s) => (s as Json)['text']).filter((t): t is string => typeof t === 'string');
+  const system = asArray(body['system'], 'system').map((s) => (s as Json | null)?.['text']).filter((t): t is string => typeof t === 'string');
   if (system.length) out['system'] = system.join('\n');
   const inf = (body['inferenceConfig'] ?? {}) as { maxTokens?: number; temperature?: number; topP?: number; stopSequences?: string[] };
   out['max_tokens'] = inf.maxTokens ?? defaultMaxTokens;

@@ -1,4 +1,5 @@
 import { BedrockClaudeError, type AnthropicErrorType } from '../errors.js';
+import { own } from '../own.js';
 
 /** The Anthropic error envelope. */
 export interface AnthropicErrorBody {
@@ -97,7 +98,7 @@ export function fixForBedrockMessage(message: string): string | undefined {
  */
 export function fromBedrockError(status: number, errorTypeHeader: string | undefined | null, body: string, retryAfter?: number): BedrockClaudeError {
   const name = parseAmznErrorType(errorTypeHeader);
-  const mapped = (name && BEDROCK_TO_ANTHROPIC[name]) || byStatus(status);
+  const mapped = own(BEDROCK_TO_ANTHROPIC, name) ?? byStatus(status);
   const message = messageOf(body) ?? `Bedrock answered ${status}${name ? ` ${name}` : ''}.`;
   return new BedrockClaudeError(message, {
     status: mapped.status,
@@ -140,7 +141,7 @@ export interface BedrockErrorResponse {
 export function toBedrockError(error: BedrockClaudeError): BedrockErrorResponse {
   const fallback = ANTHROPIC_TO_BEDROCK[error.type];
   const name = error.bedrockType && /^[A-Z][A-Za-z]+$/.test(error.bedrockType) ? error.bedrockType : fallback.name;
-  const status = name === fallback.name ? fallback.status : (BEDROCK_STATUS[name] ?? fallback.status);
+  const status = name === fallback.name ? fallback.status : (own(BEDROCK_STATUS, name) ?? fallback.status);
   return { status, name, headers: { 'x-amzn-errortype': amznErrorType(name) }, body: { message: error.fullMessage } };
 }
 

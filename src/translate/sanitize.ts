@@ -1,5 +1,6 @@
 import type { CatalogData, ModelEntry } from '../catalog/catalog.js';
 import { invalidRequest } from '../errors.js';
+import { own } from '../own.js';
 
 /**
  * What to do with betas and body fields Bedrock would reject:
@@ -26,7 +27,7 @@ export type BetaVerdict = { ok: true; beta: string; renamedFrom?: string } | { o
 
 /** Whether Bedrock takes `beta` for `model` (renames such as advanced-tool-use → tool-search-tool applied). */
 export function judgeBeta(beta: string, model: ModelEntry | undefined, data: CatalogData): BetaVerdict {
-  const renamed = data.betas.renamed[beta];
+  const renamed = own(data.betas.renamed, beta);
   const name = renamed ?? beta;
   if (matchesPattern(data.betas.rejected, name)) return { ok: false, reason: `Bedrock does not accept the beta "${beta}" (invalid beta flag)` };
   if (!matchesPattern(data.betas.accepted, name)) return { ok: false, reason: `"${beta}" is not a beta known to work on Bedrock (invalid beta flag)` };
@@ -149,7 +150,7 @@ function foldSystemMessages(body: Record<string, unknown>, removals: Removal[]):
         .join('\n');
       const block = { type: 'text', text: `<system-reminder>\n${text}\n</system-reminder>` };
       const prev = out[out.length - 1];
-      if (prev && prev.role === 'user') prev.content = [...prev.content, block];
+      if (prev && prev.role === 'user') out[out.length - 1] = { ...prev, content: [...asBlocks(prev.content), block] };
       else pending.push(block);
       removals.push({ kind: 'field', name: `messages[${i}].role`, reason: 'Bedrock takes only user and assistant turns; the system message was folded into the user turn' });
       return;

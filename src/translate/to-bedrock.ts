@@ -62,10 +62,10 @@ function headerValue(headers: AnthropicHttpRequest['headers'], name: string): st
   return undefined;
 }
 
-function bodyBetas(value: unknown): string[] {
+function bodyBetas(value: unknown, field = 'anthropic_beta'): string[] {
   if (value === undefined) return [];
   if (!Array.isArray(value) || value.some((b) => typeof b !== 'string')) {
-    throw invalidRequest('`anthropic_beta` must be an array of strings.', 'Write it as "anthropic_beta": ["context-1m-2025-08-07"].');
+    throw invalidRequest(`\`${field}\` must be an array of strings.`, `Write it as "${field}": ["context-1m-2025-08-07"].`);
   }
   return value as string[];
 }
@@ -105,7 +105,7 @@ export function toBedrockRequest(request: AnthropicHttpRequest, options: ToBedro
   }
 
   const merged: string[] = [];
-  for (const b of [...bodyBetas(rawBodyBetas), ...parseBetaHeader(headerValue(request.headers, 'anthropic-beta')), ...(Array.isArray(sdkBetas) ? (sdkBetas as string[]) : [])]) {
+  for (const b of [...bodyBetas(rawBodyBetas), ...parseBetaHeader(headerValue(request.headers, 'anthropic-beta')), ...bodyBetas(sdkBetas, 'betas')]) {
     if (!merged.includes(b)) merged.push(b);
   }
 

@@ -1,4 +1,5 @@
 import { BedrockClaudeError, type AnthropicErrorType } from '../errors.js';
+import { own } from '../own.js';
 import type { Usage } from '../catalog/estimate-cost.js';
 import { decodeEventStream, frameHeader, STREAM_EXCEPTION_TYPES, type EventFrame } from './event-stream.js';
 import { parseSse } from './parse-sse.js';
@@ -99,7 +100,7 @@ export function frameToSse(frame: EventFrame, summary: StreamSummary): Uint8Arra
     } catch {
       // keep the generic message: the exception type alone is still worth passing on
     }
-    throw new BedrockClaudeError(message, { status: 502, type: STREAM_EXCEPTION_TYPES[exceptionType] ?? 'api_error', bedrockType: exceptionType });
+    throw new BedrockClaudeError(message, { status: 502, type: own(STREAM_EXCEPTION_TYPES, exceptionType) ?? 'api_error', bedrockType: exceptionType });
   }
   if (messageType === 'error') {
     const code = frameHeader(frame, ':error-code') ?? 'UnknownError';
