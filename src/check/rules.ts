@@ -185,6 +185,43 @@ const requiredKeys: Rule = {
   },
 };
 
+/** JSON types Bedrock's schema expects for top-level fields, in the schema validator's own words. */
+const FIELD_TYPES: Record<string, { check: (v: unknown) => boolean; expected: string }> = {
+  system: { check: (v) => typeof v === 'string' || Array.isArray(v), expected: 'String or JSONArray' },
+  tools: { check: Array.isArray, expected: 'JSONArray' },
+  tool_choice: { check: (v) => !!v && typeof v === 'object' && !Array.isArray(v), expected: 'JSONObject' },
+  thinking: { check: (v) => !!v && typeof v === 'object' && !Array.isArray(v), expected: 'JSONObject' },
+  metadata: { check: (v) => !!v && typeof v === 'object' && !Array.isArray(v), expected: 'JSONObject' },
+  temperature: { check: (v) => typeof v === 'number' && v >= 0 && v <= 1, expected: 'Number between 0 and 1' },
+  top_p: { check: (v) => typeof v === 'number' && v >= 0 && v <= 1, expected: 'Number between 0 and 1' },
+  top_k: { check: (v) => typeof v === 'number' && Number.isInteger(v) && v >= 0, expected: 'Integer' },
+  stop_sequences: { check: (v) => Array.isArray(v) && v.every((x) => typeof x === 'string'), expected: 'JSONArray of String' },
+};
+
+function jsonTypeName(v: unknown): string {
+  if (v === null) return 'Null';
+  if (Array.isArray(v)) return 'JSONArray';
+  if (typeof v === 'object') return 'JSONObject';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'Integer' : 'Number';
+  return typeof v === 'string' ? 'String' : 'Boolean';
+}
+
+const fieldTypes: Rule = {
+  code: 'field-type',
+  description: 'A field of the wrong JSON type (tools not an array, temperature a string, ...).',
+  run(ctx) {
+    if (!ctx.body) return [];
+    const out: Diagnostic[] = [];
+    for (const [field, spec] of Object.entries(FIELD_TYPES)) {
+      const v = ctx.body[field];
+      if (v === undefined || spec.check(v)) continue;
+      const msg = malformed(`#/${field}: expected type: ${spec.expected}, found: ${jsonTypeName(v)}`);
+      out.push({ code: 'field-type', severity: 'error', location: `body.${field}`, message: msg, fix: `Send "${field}" as ${spec.expected}.`, bedrock: validation(msg) });
+    }
+    return out;
+  },
+};
+
 const betaHeader: Rule = {
   code: 'beta-in-header',
   description: 'Betas in the anthropic-beta HTTP header where Bedrock needs the anthropic_beta body field.',
@@ -328,6 +365,7 @@ export const RULES: readonly Rule[] = [
   onDemand,
   notInRegion,
   requiredKeys,
+  fieldTypes,
   anthropicVersion,
   closedSchema,
   apiKeyHeader,

@@ -23,7 +23,7 @@ describe('check rules', () => {
     assert.deepEqual(bedrock({ ...good, anthropic_beta: ['context-1m-2025-08-07'] }), []);
     assert.deepEqual(bedrock(good, { model: 'us.anthropic.claude-opus-4-6-v1' }), []);
     assert.deepEqual(checkRequest({ format: 'anthropic', region: 'us-west-2', body: { model: 'claude-sonnet-4-5', max_tokens: 10, messages: msgs } }), []);
-    assert.equal(RULES.length, 14);
+    assert.equal(RULES.length, 15);
   });
   it('wrong model ID format: an Anthropic name or an unknown ID sent to Bedrock', () => {
     const d = only(bedrock(good, { model: 'claude-opus-4-6' }), 'model-id-format');
@@ -67,6 +67,12 @@ describe('check rules', () => {
     only(bedrock({ ...good, messages: [{ role: 'system', content: 'x' }] }), 'messages-invalid');
     only(bedrock('not an object'), 'body-not-object');
     assert.ok(!codes(bedrock({ anthropic_version: 'bedrock-2023-05-31', messages: msgs }, { path: 'count-tokens' })).includes('required-key'));
+  });
+  it('fields of the wrong JSON type, in the schema validator\'s words', () => {
+    const d = only(bedrock({ ...good, tools: 5 }), 'field-type');
+    assert.equal(d.bedrock!.message, 'Malformed input request: #/tools: expected type: JSONArray, found: Integer, please reformat your input and try again.');
+    assert.deepEqual(bedrock({ ...good, temperature: '0.5', top_k: 1.5, system: null, stop_sequences: [1], metadata: [], thinking: true, tool_choice: 'auto' }).map((x) => x.location).sort(), ['body.metadata', 'body.stop_sequences', 'body.system', 'body.temperature', 'body.thinking', 'body.tool_choice', 'body.top_k']);
+    assert.deepEqual(bedrock({ ...good, temperature: 0.5, top_k: 5, system: [{ type: 'text', text: 's' }], stop_sequences: ['x'], metadata: {}, tools: [], tool_choice: { type: 'auto' } }), []);
   });
   it('betas in the anthropic-beta header where the body field is needed', () => {
     const d = only(bedrock(good, { headers: { 'Anthropic-Beta': 'context-1m-2025-08-07' } }), 'beta-in-header');
