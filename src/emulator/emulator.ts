@@ -53,6 +53,8 @@ export interface ReceivedRequest {
   region: string;
   headers: Record<string, string | string[] | undefined>;
   body: unknown;
+  /** The fault injected instead of an answer, if any. */
+  fault?: FaultKind;
 }
 
 export interface RunningEmulator {
@@ -372,11 +374,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     const settings = settingsFor(faults, region);
     await sleep(settings.ttfb + settings.latency + (fault === 'slow' ? slowMs : 0));
     if (fault === 'reset') {
+      record({ operation: m?.[2] ?? 'inference-profiles', modelId: m ? safeDecode(m[1]!) : '', region, headers: redact(req.headers), body: undefined, fault });
       dropResponse(res);
       return;
     }
     const faultError = fault ? FAULT_ERRORS[fault] : undefined;
-    if (faultError) throw faultError();
+    if (faultError) {
+      // Faulted requests count as received too: tests assert on retries and failovers.
+      record({ operation: m?.[2] ?? 'inference-profiles', modelId: m ? safeDecode(m[1]!) : '', region, headers: redact(req.headers), body: undefined, fault: fault! });
+      throw faultError();
+    }
 
     if (isProfiles) {
       inferenceProfiles(ctx);
@@ -423,6 +430,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       });
     },
   };
+}
+
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
 
 function redact(headers: Req['headers']): Record<string, string | string[] | undefined> {

@@ -90,6 +90,50 @@ function mantleBody(translated: BedrockHttpRequest, modelId: string): Record<str
   return { model: modelId, ...rest, ...(translated.operation === 'count-tokens' ? {} : { max_tokens }), ...(translated.stream ? { stream: true } : {}) };
 }
 
+function timeoutError(code: string, ms: number): Error {
+  return Object.assign(new Error(`no ${code === 'UND_ERR_HEADERS_TIMEOUT' ? 'first byte' : 'data'} for ${ms} ms`), { code });
+}
+
+/**
+ * Iterates a response body, failing with a body timeout when it stays silent for `ms` (an idle gap
+ * inside a stream). One timer, refreshed per chunk.
+ */
+async function* idleGuard(body: Dispatcher.ResponseData['body'], ms: number): AsyncGenerator<Uint8Array> {
+  const it = (body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+  let reject: ((e: Error) => void) | undefined;
+  const timer = setTimeout(() => {
+    const e = timeoutError('UND_ERR_BODY_TIMEOUT', ms);
+    body.destroy(e);
+    reject?.(e);
+  }, ms);
+  try {
+    for (;;) {
+      timer.refresh();
+      const next = await new Promise<IteratorResult<Uint8Array>>((resolve, rej) => {
+        reject = rej;
+        it.next().then(resolve, rej);
+      });
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Resolves a promise, or fails with a body timeout after `ms`. */
+function withTimeout<T>(promise: Promise<T>, ms: number, body: Dispatcher.ResponseData['body']): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const e = timeoutError('UND_ERR_BODY_TIMEOUT', ms);
+      body.destroy(e);
+      reject(e);
+    }, ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 /** Errors from sockets and undici timeouts, as a retryable `BedrockClaudeError`. */
 export function networkError(err: unknown, target: Target): BedrockClaudeError {
   if (err instanceof BedrockClaudeError) return err;
@@ -160,8 +204,26 @@ export function createTransport(options: TransportOptions) {
     else if (translated.stream) headers['x-amzn-bedrock-accept'] = 'application/json';
     const signed = await signerFor(target.region, target.backend === 'mantle' ? 'bedrock-mantle' : 'bedrock')({ method: 'POST', url, headers, body });
     const started = performance.now();
-    const res = await undiciRequest(url, { method: 'POST', headers: signed, body, dispatcher, headersTimeout: firstByteMs, bodyTimeout: idleMs, ...(signal ? { signal } : {}) });
-    return { res, started };
+    // undici's own header/body timeouts tick at about a second; ours are exact. Theirs stay as a backstop.
+    const abort = new AbortController();
+    const onCallerAbort = () => abort.abort(signal?.reason);
+    signal?.addEventListener('abort', onCallerAbort, { once: true });
+    const timer = setTimeout(() => abort.abort(timeoutError('UND_ERR_HEADERS_TIMEOUT', firstByteMs)), firstByteMs);
+    try {
+      const res = await undiciRequest(url, { method: 'POST', headers: signed, body, dispatcher, headersTimeout: firstByteMs + 1000, bodyTimeout: idleMs + 1000, signal: abort.signal });
+      if (signal) {
+        // The caller going away (a client disconnect) must stop the upstream stream at once, not at its next chunk.
+        const stop = () => res.body.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+        signal.addEventListener('abort', stop, { once: true });
+        res.body.once('close', () => signal.removeEventListener('abort', stop));
+      }
+      return { res, started };
+    } catch (err) {
+      throw abort.signal.aborted && !signal?.aborted ? abort.signal.reason : err;
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onCallerAbort);
+    }
   }
 
   async function failFromResponse(res: Dispatcher.ResponseData, target: Target): Promise<BedrockClaudeError> {
@@ -197,7 +259,7 @@ export function createTransport(options: TransportOptions) {
         }
         const info = { target, attempts: attempt + 1, translated, headers: res.headers };
         if (!translated.stream) {
-          const json = (await res.body.json()) as Record<string, unknown>;
+          const json = (await withTimeout(res.body.json(), idleMs, res.body)) as Record<string, unknown>;
           const ttfbMs = performance.now() - started;
           if (translated.operation === 'count-tokens') return { ...info, ttfbMs, kind: 'json', body: fromCountTokensResponse(json), usage: undefined };
           return { ...info, ttfbMs, kind: 'json', body: json, usage: json['usage'] as Usage | undefined };
@@ -209,7 +271,7 @@ export function createTransport(options: TransportOptions) {
           return { ...info, ttfbMs: performance.now() - started, kind: 'stream', summary, sse: mantleStream(res.body, summary, output, release) };
         }
         // Read the first frame before answering, so an exception that arrives first is retried.
-        const frames = decodeEventStream(res.body as AsyncIterable<Uint8Array>);
+        const frames = decodeEventStream(idleGuard(res.body, idleMs));
         let first: IteratorResult<EventFrame>;
         try {
           first = await frames.next();
@@ -273,7 +335,7 @@ export function createTransport(options: TransportOptions) {
 
   async function* mantleStream(body: Dispatcher.ResponseData['body'], summary: StreamSummary, output: StreamOutput, release: () => void): AsyncGenerator<Uint8Array> {
     try {
-      yield* sseThrough(body as AsyncIterable<Uint8Array>, summary, output, encodeChunkFrame);
+      yield* sseThrough(idleGuard(body, idleMs), summary, output, encodeChunkFrame);
     } finally {
       release();
       if (!body.destroyed) body.destroy();
