@@ -12,7 +12,7 @@ try {
 }
 const counts = report?.metadata?.vulnerabilities;
 if (!counts) {
-  const why = report?.error?.summary ?? run.stderr.split('\n').find((l) => /audit|error/i.test(l)) ?? 'no report';
+  const why = report?.message ?? report?.error?.summary ?? 'no report';
   console.log(`npm audit: NOT CHECKED — the registry's audit endpoint is unavailable here (${why.trim()})`);
   process.exit(0);
 }
