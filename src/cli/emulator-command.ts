@@ -17,6 +17,8 @@ export function registerEmulatorCommand(program: Command): void {
     .option('--seed <n>', 'seed for fault draws', parseInteger, 1)
     .option('--script <file>', 'YAML/JSON rules for scripted replies')
     .option('--models <file>', 'YAML/JSON file adding or overriding catalog models')
+    .option('--delta-chars <n>', 'stream text in deltas of at most N characters (long streams for benchmarks)', parseInteger)
+    .option('--keep-received <n>', 'how many received requests to keep for inspection', parseInteger, 200)
     .addHelpText(
       'after',
       `
@@ -31,7 +33,7 @@ Examples:
     --body '{"anthropic_version":"bedrock-2023-05-31","max_tokens":64,"messages":[{"role":"user","content":"Hello"}]}' \\
     --cli-binary-format raw-in-base64-out out.json`,
     )
-    .action(async (opts: { host: string; port: number; region: string; accessKeyId: string; secretAccessKey: string; apiKey?: string[]; faults?: string; seed: number; script?: string; models?: string }) => {
+    .action(async (opts: { host: string; port: number; region: string; accessKeyId: string; secretAccessKey: string; apiKey?: string[]; faults?: string; seed: number; script?: string; models?: string; deltaChars?: number; keepReceived: number }) => {
       const emulator = await startEmulator({
         host: opts.host,
         port: opts.port,
@@ -40,6 +42,8 @@ Examples:
         apiKeys: opts.apiKey ?? [],
         ...(opts.faults ? { faults: opts.faults } : {}),
         seed: opts.seed,
+        keepReceived: opts.keepReceived,
+        ...(opts.deltaChars ? { deltaChars: opts.deltaChars } : {}),
         ...(opts.script ? { script: readDataFile(opts.script) } : {}),
         ...(opts.models ? { models: readDataFile(opts.models) as CatalogOverrides } : {}),
       });

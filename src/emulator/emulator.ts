@@ -44,6 +44,8 @@ export interface EmulatorOptions {
   slowMs?: number;
   /** How many received requests to keep for inspection (default 200). */
   keepReceived?: number;
+  /** Split streamed text into deltas of at most this many characters (default: four deltas). */
+  deltaChars?: number;
 }
 
 /** A request the emulator received (authorization stripped), for tests to assert on. */
@@ -225,7 +227,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       sendJson(ctx.res, 200, message, metricsHeaders(ctx, message));
       return;
     }
-    const events = streamEvents(message);
+    const events = streamEvents(message, options.deltaChars);
     const last = events[events.length - 1]!;
     const firstByteLatency = Math.round(performance.now() - ctx.started);
     ctx.res.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream', 'x-amzn-requestid': ctx.requestId, 'x-amzn-bedrock-content-type': 'application/json' });

@@ -192,8 +192,11 @@ function chunks(s: string, parts: number): string[] {
   return out;
 }
 
-/** The Anthropic streaming events for a message, text split into several deltas. */
-export function streamEvents(message: FakeMessage): Json[] {
+/**
+ * The Anthropic streaming events for a message, text split into several deltas: four, or pieces of
+ * at most `deltaChars` characters (long streams for benchmarks).
+ */
+export function streamEvents(message: FakeMessage, deltaChars?: number): Json[] {
   const events: Json[] = [];
   events.push({
     type: 'message_start',
@@ -202,7 +205,8 @@ export function streamEvents(message: FakeMessage): Json[] {
   message.content.forEach((block, index) => {
     if (block.type === 'text') {
       events.push({ type: 'content_block_start', index, content_block: { type: 'text', text: '' } });
-      for (const piece of chunks(block.text ?? '', 4)) events.push({ type: 'content_block_delta', index, delta: { type: 'text_delta', text: piece } });
+      const text = block.text ?? '';
+      for (const piece of chunks(text, deltaChars ? Math.max(1, Math.ceil(text.length / deltaChars)) : 4)) events.push({ type: 'content_block_delta', index, delta: { type: 'text_delta', text: piece } });
     } else if (block.type === 'thinking') {
       events.push({ type: 'content_block_start', index, content_block: { type: 'thinking', thinking: '', signature: '' } });
       for (const piece of chunks(block.thinking ?? '', 3)) events.push({ type: 'content_block_delta', index, delta: { type: 'thinking_delta', thinking: piece } });

@@ -98,14 +98,21 @@ export function createAuthVerifier(options: { credentials: EmulatorCredentials[]
     toSign['x-amz-content-sha256'] = actualHash;
     const sessionToken = one(headers['x-amz-security-token']);
     const url = new URL(rawUrl, `http://${one(headers['host']) ?? one(headers[':authority']) ?? 'localhost'}`);
-    const expected = await signWith(
-      signerFor(cred, region, service, sessionToken),
-      { method, url, headers: toSign, body },
-      { signingDate: date, signableHeaders: new Set(signedNames), ...(unsignedHash ? { unsignableHeaders: UNSIGNED_HASH } : {}) },
-    );
-    const got = /Signature=([0-9a-f]{64})/.exec(expected['authorization'] ?? '')?.[1] ?? '';
-    const expectedHeaders = /SignedHeaders=([^,]+)/.exec(expected['authorization'] ?? '')?.[1];
-    if (expectedHeaders !== signedHeaderList || got.length !== 64 || !timingSafeEqual(Buffer.from(got), Buffer.from(signature))) {
+    const matches = async (headersToSign: Record<string, string>): Promise<boolean> => {
+      const expected = await signWith(
+        signerFor(cred, region, service, sessionToken),
+        { method, url, headers: headersToSign, body },
+        { signingDate: date, signableHeaders: new Set(signedNames), ...(unsignedHash ? { unsignableHeaders: UNSIGNED_HASH } : {}) },
+      );
+      const got = /Signature=([0-9a-f]{64})/.exec(expected['authorization'] ?? '')?.[1] ?? '';
+      const expectedHeaders = /SignedHeaders=([^,]+)/.exec(expected['authorization'] ?? '')?.[1];
+      return expectedHeaders === signedHeaderList && got.length === 64 && timingSafeEqual(Buffer.from(got), Buffer.from(signature));
+    };
+    // Some clients (Portkey's gateway 1.15) sign the host without its port; on AWS's port 443 that is
+    // the same thing, so the emulator takes it too: only on a mismatch, so correct clients pay nothing.
+    const hostWithoutPort = toSign['host']?.replace(/:\d+$/, '');
+    const ok = (await matches(toSign)) || (hostWithoutPort !== undefined && hostWithoutPort !== toSign['host'] && (await matches({ ...toSign, host: hostWithoutPort })));
+    if (!ok) {
       throw denied('InvalidSignatureException', 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.', 'Check the secret access key and that the request was not changed after signing.');
     }
     return { kind: 'sigv4', region, accessKeyId };
