@@ -1,17 +1,39 @@
-// npm run bench [-- --quick]: runs the benchmark suites and writes bench/results/latest.json.
+// npm run bench [-- --quick] [-- --profile] [-- --soak]: runs the suites, prints the tables,
+// writes bench/results/latest.json and bench/results/chart.svg.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { runEmulatorBench } from './emulator.mjs';
+import { runGatewayBench, summarise } from './gateway.mjs';
+import { chartSvg } from './chart.mjs';
 
 const quick = process.argv.includes('--quick');
+const profile = process.argv.includes('--profile');
+const soakOnly = process.argv.includes('--soak');
 process.env.AWS_EC2_METADATA_DISABLED = 'true';
-const results = [];
-const emulator = await runEmulatorBench({ quick });
-results.push(emulator);
-console.table(results.map((r) => ({ setting: r.setting, 'req/s': r.reqPerSec, 'p50 ms': r.p50Ms, 'p99 ms': r.p99Ms, 'CPU ms/req': r.cpuMsPerRequest, non2xx: r.non2xx, goal: r.goal })));
 mkdirSync('bench/results', { recursive: true });
-writeFileSync('bench/results/latest.json', JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, quick, results }, null, 2));
-if (results.some((r) => r.non2xx || r.errors)) {
-  console.error('some requests failed');
-  process.exit(1);
+const started = Date.now();
+const out = { date: new Date().toISOString(), node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, quick };
+
+if (!soakOnly) {
+  out.emulator = await runEmulatorBench({ quick });
+  console.log(`emulator: ${out.emulator.reqPerSec} req/s at concurrency 64 (goal >= 5000), p50 ${out.emulator.p50Ms} ms, ${out.emulator.cpuMsPerRequest} ms CPU per request`);
+
+  const run = await runGatewayBench({ quick, profile });
+  const rows = summarise(run);
+  out.gateway = { rows, ttfbMs: run.ttfbs, transcodeMBps: run.mbps, openStreams: run.streams, peerRssMb: run.peerRssMb, rounds: run.rounds, secondsPerRun: run.duration };
+  console.table(rows.map((r) => ({ setting: r.setting, target: r.target, 'req/s': r.rps, 'spread': r.rpsSpread.join('–'), 'p50 ms': r.p50?.toFixed?.(2) ?? r.p50, 'added p50': r.addedP50, 'added p99': r.addedP99, 'x floor': r.ratioToFloor, 'CPU ms/req': r.cpuMsPerReq, 'CPU x floor': r.cpuRatioToFloor })));
+  const direct = run.ttfbs['direct'];
+  console.log(`streaming, 1,000 events: TTFB direct ${direct.toFixed(2)} ms, ours +${(run.ttfbs['ours (Anthropic front)'] - direct).toFixed(2)} ms, peer +${(run.ttfbs['peer (Portkey 1.15.2)'] - direct).toFixed(2)} ms; transcoding ${run.mbps.toFixed(0)} MB/s`);
+  console.log(`${run.streams.opened} concurrent open streams: gateway RSS ${run.streams.before.toFixed(0)} MB before, ${run.streams.peak.toFixed(0)} MB at the peak (${run.streams.ok} answered 200)`);
+  writeFileSync('bench/results/chart.svg', chartSvg(rows));
 }
+
+if (soakOnly || (!quick && process.argv.includes('--with-soak'))) {
+  const { runSoak } = await import('./soak.mjs');
+  out.soak = await runSoak({ total: Number(process.env.SOAK_REQUESTS ?? 100_000) });
+  console.log('soak:', JSON.stringify(out.soak));
+}
+
+out.seconds = Math.round((Date.now() - started) / 1000);
+writeFileSync(`bench/results/${soakOnly ? 'soak' : 'latest'}.json`, JSON.stringify(out, null, 2));
+console.log(`done in ${out.seconds} s`);

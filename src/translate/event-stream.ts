@@ -17,25 +17,40 @@ const MAX_FRAME = 16 * 1024 * 1024 + 1024;
 export type EventFrame = Message & { raw?: Uint8Array };
 
 /**
- * Splits a byte stream into AWS event-stream frames and decodes each (prelude and message CRCs
- * checked by `@smithy/core`'s codec). Corrupt or truncated input raises a `BedrockClaudeError` (502).
+ * Cuts bytes, as they arrive in chunks of any size, into whole AWS event-stream frames and decodes
+ * them (prelude and message CRCs checked by `@smithy/core`'s codec). Corrupt input raises a
+ * `BedrockClaudeError` (502). Synchronous, so a caller can handle a whole network chunk at once.
  */
-export async function* decodeEventStream(source: AsyncIterable<Uint8Array>): AsyncGenerator<EventFrame> {
-  let buffer: Uint8Array = new Uint8Array(0);
-  for await (const chunk of source) {
-    buffer = buffer.length ? concat(buffer, chunk) : chunk;
+export class FrameSplitter {
+  private buffer: Uint8Array = new Uint8Array(0);
+
+  /** The frames completed by this chunk (possibly none). */
+  push(chunk: Uint8Array): EventFrame[] {
+    const buffer = this.buffer.length ? concat(this.buffer, chunk) : chunk;
+    const frames: EventFrame[] = [];
     let offset = 0;
     while (buffer.length - offset >= 12) {
-      const view = new DataView(buffer.buffer, buffer.byteOffset + offset, 4);
-      const total = view.getUint32(0, false);
+      const total = ((buffer[offset]! << 24) | (buffer[offset + 1]! << 16) | (buffer[offset + 2]! << 8) | buffer[offset + 3]!) >>> 0;
       if (total < 16 || total > MAX_FRAME) throw corrupt(`frame length ${total} is impossible`);
       if (buffer.length - offset < total) break;
-      yield decodeFrame(buffer.subarray(offset, offset + total));
+      frames.push(decodeFrame(buffer.subarray(offset, offset + total)));
       offset += total;
     }
-    buffer = offset === buffer.length ? new Uint8Array(0) : buffer.subarray(offset);
+    this.buffer = offset === buffer.length ? new Uint8Array(0) : buffer.subarray(offset);
+    return frames;
   }
-  if (buffer.length) throw corrupt(`stream ended inside a frame (${buffer.length} bytes left over)`);
+
+  /** Call at the end of the stream: a partial frame left over is corruption. */
+  end(): void {
+    if (this.buffer.length) throw corrupt(`stream ended inside a frame (${this.buffer.length} bytes left over)`);
+  }
+}
+
+/** Splits a byte stream into decoded AWS event-stream frames, one at a time (see {@link FrameSplitter}). */
+export async function* decodeEventStream(source: AsyncIterable<Uint8Array>): AsyncGenerator<EventFrame> {
+  const splitter = new FrameSplitter();
+  for await (const chunk of source) yield* splitter.push(chunk);
+  splitter.end();
 }
 
 function decodeFrame(bytes: Uint8Array): EventFrame {

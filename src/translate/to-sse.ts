@@ -1,7 +1,7 @@
 import { BedrockClaudeError, type AnthropicErrorType } from '../errors.js';
 import { own } from '../own.js';
 import type { Usage } from '../catalog/estimate-cost.js';
-import { decodeEventStream, frameHeader, STREAM_EXCEPTION_TYPES, type EventFrame } from './event-stream.js';
+import { FrameSplitter, frameHeader, STREAM_EXCEPTION_TYPES, type EventFrame } from './event-stream.js';
 import { parseSse } from './parse-sse.js';
 
 /** Bedrock's per-invocation metrics, taken off the `message_stop` event. */
@@ -108,36 +108,55 @@ export function frameToSse(frame: EventFrame, summary: StreamSummary): Uint8Arra
   }
   if (frameHeader(frame, ':event-type') !== 'chunk') return undefined;
 
-  let b64: string | undefined;
-  try {
-    b64 = (JSON.parse(Buffer.from(frame.body).toString('utf8')) as { bytes?: string }).bytes;
-  } catch {
-    throw new BedrockClaudeError('Bedrock sent a chunk whose payload is not JSON.', { status: 502, type: 'api_error' });
-  }
-  if (typeof b64 !== 'string') return undefined;
-  const json = Buffer.from(b64, 'base64').toString('utf8');
-  const quick = TYPE_PREFIX.exec(json);
-  let type = quick?.[1];
+  const b64 = chunkBytesField(frame.body);
+  if (b64 === undefined) return undefined;
+  const raw = Buffer.from(b64, 'base64');
+  // The event type is in the first bytes of Bedrock's compact JSON: no need to decode the rest.
+  const quick = TYPE_PREFIX.exec(raw.toString('latin1', 0, Math.min(raw.length, 48)));
+  const type = quick?.[1];
   // message_start/message_delta carry usage; message_stop carries the metrics we take off;
-  // anything unusual (no leading type, a newline) is parsed and re-serialised so SSE framing holds.
-  if (type === undefined || type === 'message_start' || type === 'message_delta' || type === 'message_stop' || json.includes('\n')) {
+  // anything unusual (no leading type, a raw newline) is parsed and re-serialised so SSE framing holds.
+  if (type === undefined || type === 'message_start' || type === 'message_delta' || type === 'message_stop' || raw.includes(10)) {
     let event: Record<string, unknown>;
     try {
-      event = JSON.parse(json) as Record<string, unknown>;
+      event = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
     } catch {
       throw new BedrockClaudeError('Bedrock sent a chunk whose bytes are not JSON.', { status: 502, type: 'api_error' });
     }
-    type = typeof event['type'] === 'string' ? event['type'] : undefined;
-    if (!type) return undefined;
-    if (type === 'message_stop' && 'amazon-bedrock-invocationMetrics' in event) {
+    const parsedType = typeof event['type'] === 'string' ? event['type'] : undefined;
+    if (!parsedType) return undefined;
+    if (parsedType === 'message_stop' && 'amazon-bedrock-invocationMetrics' in event) {
       summary.metrics = event['amazon-bedrock-invocationMetrics'] as InvocationMetrics;
       delete event['amazon-bedrock-invocationMetrics'];
     }
-    record(summary, type, event);
-    return sseEvent(type, JSON.stringify(event));
+    record(summary, parsedType, event);
+    return sseEvent(parsedType, JSON.stringify(event));
   }
   summary.events++;
-  return sseEvent(type, json);
+  // The event's JSON bytes go out as they came, between the SSE framing: no decode, no re-encode.
+  return Buffer.concat([Buffer.from(`event: ${type}\ndata: `, 'latin1'), raw, SSE_END]);
+}
+
+const SSE_END = Buffer.from('\n\n');
+const BYTES_FIELD = Buffer.from('"bytes":"');
+
+/**
+ * The base64 `bytes` of a chunk payload (`{"bytes":"...","p":"..."}`), found without parsing the
+ * JSON (base64 has no quote or backslash); a payload that does not look like that is parsed properly.
+ */
+function chunkBytesField(body: Uint8Array): string | undefined {
+  const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const start = buf.indexOf(BYTES_FIELD);
+  const end = start >= 0 ? buf.indexOf(34, start + BYTES_FIELD.length) : -1;
+  if (start >= 0 && end > 0 && buf[0] === 123) return buf.toString('latin1', start + BYTES_FIELD.length, end);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(buf.toString('utf8'));
+  } catch {
+    throw new BedrockClaudeError('Bedrock sent a chunk whose payload is not JSON.', { status: 502, type: 'api_error' });
+  }
+  const b64 = (parsed as { bytes?: unknown } | null)?.bytes;
+  return typeof b64 === 'string' ? b64 : undefined;
 }
 
 /**
@@ -154,16 +173,42 @@ export function frameToSse(frame: EventFrame, summary: StreamSummary): Uint8Arra
  * ```
  */
 export async function* eventStreamToSse(source: AsyncIterable<Uint8Array>, summary: StreamSummary = emptySummary()): AsyncGenerator<Uint8Array> {
+  const splitter = new FrameSplitter();
   try {
-    for await (const frame of decodeEventStream(source)) {
-      const bytes = frameToSse(frame, summary);
+    for await (const chunk of source) {
+      // Everything one network chunk completes goes out as one write.
+      const { bytes, error } = framesToSse(splitter.push(chunk), summary);
       if (bytes) yield bytes;
+      if (error) throw error;
     }
+    splitter.end();
   } catch (err) {
     if (!(err instanceof BedrockClaudeError)) throw err;
     summary.error = { type: err.type, message: err.message };
     yield sseError(err.type, err.message);
   }
+}
+
+/**
+ * The SSE bytes for a batch of frames as one buffer, and the exception that stopped it, if a frame
+ * was one (the events before it still go out).
+ */
+export function framesToSse(frames: readonly EventFrame[], summary: StreamSummary): { bytes: Uint8Array | undefined; error: BedrockClaudeError | undefined } {
+  const parts: Uint8Array[] = [];
+  for (const frame of frames) {
+    try {
+      const bytes = frameToSse(frame, summary);
+      if (bytes) parts.push(bytes);
+    } catch (err) {
+      if (!(err instanceof BedrockClaudeError)) throw err;
+      return { bytes: join(parts), error: err };
+    }
+  }
+  return { bytes: join(parts), error: undefined };
+}
+
+function join(parts: Uint8Array[]): Uint8Array | undefined {
+  return parts.length === 0 ? undefined : parts.length === 1 ? parts[0] : Buffer.concat(parts);
 }
 
 /**

@@ -6,9 +6,9 @@ import type { BedrockAuth } from '../aws/credentials.js';
 import { bedrockEndpoint, createBedrockSigner } from '../aws/signer.js';
 import { BedrockClaudeError } from '../errors.js';
 import { fromBedrockError } from '../translate/errors.js';
-import { decodeEventStream, encodeChunkFrame, encodeExceptionFrame, frameHeader, type EventFrame } from '../translate/event-stream.js';
+import { encodeChunkFrame, encodeExceptionFrame, FrameSplitter, frameHeader, type EventFrame } from '../translate/event-stream.js';
 import type { SanitizePolicy } from '../translate/sanitize.js';
-import { emptySummary, frameToSse, observeFrame, sseError, sseThrough, type StreamSummary } from '../translate/to-sse.js';
+import { emptySummary, framesToSse, frameToSse, observeFrame, sseError, sseThrough, type StreamSummary } from '../translate/to-sse.js';
 import { fromCountTokensBody, fromCountTokensResponse, toBedrockRequest, type AnthropicHttpRequest, type BedrockHttpRequest } from '../translate/to-bedrock.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import { createSemaphore } from './semaphore.js';
@@ -106,6 +106,7 @@ async function* idleGuard(body: Dispatcher.ResponseData['body'], ms: number): As
     body.destroy(e);
     reject?.(e);
   }, ms);
+  timer.unref();
   try {
     for (;;) {
       timer.refresh();
@@ -130,6 +131,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, body: Dispatcher.Respon
       body.destroy(e);
       reject(e);
     }, ms);
+    timer.unref();
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
@@ -270,22 +272,28 @@ export function createTransport(options: TransportOptions) {
           releaseLater = true;
           return { ...info, ttfbMs: performance.now() - started, kind: 'stream', summary, sse: mantleStream(res.body, summary, output, release) };
         }
-        // Read the first frame before answering, so an exception that arrives first is retried.
-        const frames = decodeEventStream(idleGuard(res.body, idleMs));
-        let first: IteratorResult<EventFrame>;
+        // Read up to the first whole frame before answering, so an exception that arrives first is retried.
+        const chunks = idleGuard(res.body, idleMs);
+        const splitter = new FrameSplitter();
+        let firstFrames: EventFrame[] = [];
         try {
-          first = await frames.next();
+          for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
+            firstFrames = splitter.push(next.value);
+            if (firstFrames.length) break;
+          }
         } catch (err) {
           res.body.destroy();
+          await chunks.return(undefined);
           throw err;
         }
         const ttfbMs = performance.now() - started;
-        if (!first.done && frameHeader(first.value, ':message-type') !== 'event') {
-          const summary = emptySummary();
+        const head = firstFrames[0];
+        if (head && frameHeader(head, ':message-type') !== 'event') {
           try {
-            frameToSse(first.value, summary);
+            frameToSse(head, emptySummary());
           } catch (err) {
             res.body.destroy();
+            await chunks.return(undefined);
             lastError = err as BedrockClaudeError;
             options.onEvent?.({ type: 'upstream_error', target, error: lastError });
             if (!isRetryable(lastError)) throw lastError;
@@ -294,7 +302,7 @@ export function createTransport(options: TransportOptions) {
         }
         const summary = emptySummary();
         releaseLater = true;
-        return { ...info, ttfbMs, kind: 'stream', summary, sse: streamRest(first, frames, summary, res.body, target, output, release) };
+        return { ...info, ttfbMs, kind: 'stream', summary, sse: streamRest(firstFrames, splitter, chunks, summary, res.body, target, output, release) };
       } catch (err) {
         if (signal?.aborted) throw err;
         lastError = networkError(err, target);
@@ -307,21 +315,33 @@ export function createTransport(options: TransportOptions) {
     throw lastError!;
   }
 
-  async function* streamRest(first: IteratorResult<EventFrame>, frames: AsyncGenerator<EventFrame>, summary: StreamSummary, body: Dispatcher.ResponseData['body'], target: Target, output: StreamOutput, release: () => void): AsyncGenerator<Uint8Array> {
-    const convert = (frame: EventFrame): Uint8Array | undefined => {
-      if (output === 'sse') return frameToSse(frame, summary);
-      observeFrame(frame, summary);
-      return frame.raw;
+  /** The rest of a stream, a network chunk at a time: its whole frames as SSE (or passed through), then any error. */
+  async function* streamRest(firstFrames: EventFrame[], splitter: FrameSplitter, chunks: AsyncGenerator<Uint8Array>, summary: StreamSummary, body: Dispatcher.ResponseData['body'], target: Target, output: StreamOutput, release: () => void): AsyncGenerator<Uint8Array> {
+    const convert = (frames: EventFrame[]): { bytes: Uint8Array | undefined; error: BedrockClaudeError | undefined } => {
+      if (output === 'sse') return framesToSse(frames, summary);
+      const raw: Uint8Array[] = [];
+      for (const frame of frames) {
+        try {
+          observeFrame(frame, summary);
+        } catch (err) {
+          if (!(err instanceof BedrockClaudeError)) throw err;
+          summary.error = { type: err.type, message: err.message };
+        }
+        raw.push(frame.raw!); // exception frames pass through as Bedrock sent them
+      }
+      return { bytes: raw.length ? Buffer.concat(raw) : undefined, error: undefined };
     };
     try {
-      if (!first.done) {
-        const bytes = convert(first.value);
+      let pending = firstFrames;
+      for (;;) {
+        const { bytes, error } = convert(pending);
         if (bytes) yield bytes;
+        if (error) throw error;
+        const next = await chunks.next();
+        if (next.done) break;
+        pending = splitter.push(next.value);
       }
-      for await (const frame of frames) {
-        const bytes = convert(frame);
-        if (bytes) yield bytes;
-      }
+      splitter.end();
     } catch (err) {
       const e = networkError(err, target);
       summary.error = { type: e.type, message: e.message };
@@ -330,6 +350,7 @@ export function createTransport(options: TransportOptions) {
     } finally {
       release();
       if (!body.destroyed) body.destroy();
+      await chunks.return(undefined);
     }
   }
 

@@ -1,0 +1,220 @@
+// The gateway's cost beside a direct call, the floor (a bare pass-through proxy) and a peer
+// (Portkey's open-source gateway), measured side by side in one run on this machine.
+import autocannon from 'autocannon';
+import { request } from 'undici';
+import { EMULATOR_CREDENTIALS } from '../dist/emulator/emulator.js';
+import { emptySummary, eventStreamToSse } from '../dist/translate/to-sse.js';
+import { encodeChunkFrame } from '../dist/translate/event-stream.js';
+import { cpuMs, ENV, median, round, rssMb, signedInvoke, spread, startProcess, stopProcess } from './lib.mjs';
+
+const MODEL = 'claude-haiku-4-5';
+const MODEL_ID = 'global.anthropic.claude-haiku-4-5-20251001-v1:0';
+const SMALL = { max_tokens: 32, messages: [{ role: 'user', content: 'ping' }] };
+// About the size of a Claude Code request: a long conversation, a small answer (max_tokens caps the echo).
+const BIG = { max_tokens: 32, messages: [{ role: 'user', content: 'x'.repeat(80 * 1024) }] };
+
+function portkeyHeaders(emulatorUrl) {
+  return {
+    'x-portkey-provider': 'bedrock',
+    'x-portkey-aws-access-key-id': EMULATOR_CREDENTIALS.accessKeyId,
+    'x-portkey-aws-secret-access-key': EMULATOR_CREDENTIALS.secretAccessKey,
+    'x-portkey-aws-region': 'us-west-2',
+    'x-portkey-custom-host': emulatorUrl,
+  };
+}
+
+/** The request each target gets for a body: the same call, in the shape that target speaks. */
+async function requestsFor(targets, emulatorUrl, body) {
+  const signed = await signedInvoke(emulatorUrl, MODEL_ID, { anthropic_version: 'bedrock-2023-05-31', ...body });
+  const anthropic = JSON.stringify({ model: MODEL, ...body });
+  const out = {};
+  for (const t of targets) {
+    if (t.kind === 'direct' || t.kind === 'floor') out[t.name] = { method: 'POST', path: signed.path, headers: signed.headers, body: signed.body };
+    else if (t.kind === 'anthropic') out[t.name] = { method: 'POST', path: '/v1/messages', headers: { 'content-type': 'application/json' }, body: anthropic };
+    else if (t.kind === 'bedrock') out[t.name] = { method: 'POST', path: `/model/${encodeURIComponent(MODEL_ID)}/invoke`, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ anthropic_version: 'bedrock-2023-05-31', ...body }) };
+    else if (t.kind === 'peer') out[t.name] = { method: 'POST', path: '/v1/messages', headers: { 'content-type': 'application/json', ...portkeyHeaders(emulatorUrl) }, body: JSON.stringify({ model: MODEL_ID, ...body }) };
+  }
+  return out;
+}
+
+/** Sequential requests on one keep-alive connection, timed to the microsecond (autocannon rounds to the millisecond). */
+async function sequential(target, req, duration) {
+  const { Pool } = await import('undici');
+  const pool = new Pool(target.url, { connections: 1 });
+  const times = [];
+  const cpu0 = target.pid ? cpuMs(target.pid) : 0;
+  const end = performance.now() + duration * 1000;
+  while (performance.now() < end) {
+    const t0 = performance.now();
+    const res = await pool.request({ method: req.method, path: req.path, headers: req.headers, body: req.body });
+    await res.body.arrayBuffer();
+    if (res.statusCode !== 200) throw new Error(`${target.name}: HTTP ${res.statusCode}`);
+    times.push(performance.now() - t0);
+  }
+  const cpu1 = target.pid ? cpuMs(target.pid) : 0;
+  await pool.close();
+  times.sort((a, b) => a - b);
+  return { rps: times.length / duration, p50: times[Math.floor(times.length * 0.5)], p99: times[Math.floor(times.length * 0.99)], cpuPerReq: target.pid ? (cpu1 - cpu0) / times.length : NaN };
+}
+
+async function load(target, req, connections, duration) {
+  if (connections === 1) return sequential(target, req, duration);
+  const cpu0 = target.pid ? cpuMs(target.pid) : 0;
+  const r = await autocannon({ url: target.url, connections, duration, requests: [req], ...req });
+  const cpu1 = target.pid ? cpuMs(target.pid) : 0;
+  const ok = r['2xx'];
+  if (r.non2xx || r.errors) throw new Error(`${target.name}: ${r.non2xx} non-2xx and ${r.errors} errors of ${r.requests.total}`);
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, cpuPerReq: target.pid && ok ? (cpu1 - cpu0) / ok : NaN };
+}
+
+/** Median time to the first byte of streamed answers, sequential requests. */
+async function ttfb(target, req, n) {
+  const times = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const res = await request(new URL(req.path, target.url), { method: 'POST', headers: req.headers, body: req.body });
+    const it = res.body[Symbol.asyncIterator]();
+    await it.next();
+    times.push(performance.now() - t0);
+    for (let x = await it.next(); !x.done; x = await it.next());
+  }
+  return median(times);
+}
+
+/** Event-stream → SSE transcoding throughput in this process, no network: MB of input per second. */
+async function transcodeThroughput(quick) {
+  const frames = Array.from({ length: 1000 }, (_, i) => encodeChunkFrame(JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: `token ${i} `.repeat(20) } })));
+  const bytes = Buffer.concat(frames);
+  const chunks = [];
+  for (let i = 0; i < bytes.length; i += 16 * 1024) chunks.push(new Uint8Array(bytes.subarray(i, i + 16 * 1024)));
+  const runs = quick ? 30 : 150;
+  const t0 = performance.now();
+  for (let r = 0; r < runs; r++) {
+    async function* source() {
+      yield* chunks;
+    }
+    for await (const _ of eventStreamToSse(source(), emptySummary())) void _;
+  }
+  return (bytes.length * runs) / 1e6 / ((performance.now() - t0) / 1000);
+}
+
+/** 1,000 streams held open through the gateway at once: its RSS at the peak. */
+async function openStreams(gatewayUrl, pid, count) {
+  const body = JSON.stringify({ model: MODEL, max_tokens: 200, stream: true, messages: [{ role: 'user', content: 'hold this stream open for a while '.repeat(4) }] });
+  const before = rssMb(pid);
+  let peak = before;
+  let open = 0;
+  const sampler = setInterval(() => (peak = Math.max(peak, rssMb(pid))), 50);
+  const { Agent } = await import('undici');
+  const agent = new Agent({ connections: count + 10, pipelining: 0 });
+  const all = Array.from({ length: count }, async () => {
+    const res = await request(`${gatewayUrl}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, dispatcher: agent });
+    open++;
+    for await (const _ of res.body) void _;
+    return res.statusCode;
+  });
+  const statuses = await Promise.all(all);
+  clearInterval(sampler);
+  await agent.close();
+  return { before, peak, ok: statuses.filter((s) => s === 200).length, opened: open };
+}
+
+export async function runGatewayBench({ quick = false, profile = false } = {}) {
+  const duration = quick ? 3 : 10;
+  const rounds = quick ? 1 : 3;
+  const env = { ...ENV, AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey, AWS_REGION: 'us-west-2' };
+  const emulator = await startProcess('emulator', ['dist/cli/main.js', 'emulator', '--port', '0'], { env });
+  const streamEmulator = await startProcess('stream emulator', ['dist/cli/main.js', 'emulator', '--port', '0', '--delta-chars', '4'], { env });
+  const slowEmulator = await startProcess('slow emulator', ['dist/cli/main.js', 'emulator', '--port', '0', '--faults', 'gap=40ms'], { env });
+  const procs = [emulator, streamEmulator, slowEmulator];
+  try {
+    const floor = await startProcess('floor', ['bench/floor-proxy.mjs', emulator.url], { env });
+    const ours = await startProcess('ours', [...(profile ? ['--cpu-prof', '--cpu-prof-dir=bench/results/profile'] : []), 'dist/cli/main.js', 'serve', '--port', '0', '--bedrock-endpoint', emulator.url], { env: { ...env, LOG_LEVEL: 'info' } });
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const peer = await startProcess('peer', ['node_modules/@portkey-ai/gateway/build/start-server.js', `--port=${port}`, '--headless'], { env, ready: /Ready for connections/, url: `http://127.0.0.1:${port}` });
+    procs.push(floor, ours, peer);
+    // Our log goes to a pipe the bench drains (one JSON line per request), as it would to a collector.
+    const targets = [
+      { name: 'direct', kind: 'direct', url: emulator.url, pid: undefined },
+      { name: 'floor', kind: 'floor', url: floor.url, pid: floor.pid },
+      { name: 'ours (Anthropic front)', kind: 'anthropic', url: ours.url, pid: ours.pid },
+      { name: 'ours (Bedrock front)', kind: 'bedrock', url: ours.url, pid: ours.pid },
+      { name: 'peer (Portkey 1.15.2)', kind: 'peer', url: peer.url, pid: peer.pid },
+    ];
+    const small = await requestsFor(targets, emulator.url, SMALL);
+    const big = await requestsFor(targets, emulator.url, BIG);
+    // warm-up
+    for (const t of targets) await load(t, small[t.name], 8, 1);
+
+    const settings = [
+      { key: 'c1', label: 'small request, concurrency 1', reqs: small, connections: 1 },
+      { key: 'c64', label: 'small request, concurrency 64', reqs: small, connections: 64 },
+      { key: 'big16', label: '~80 KB request, concurrency 16', reqs: big, connections: 16 },
+    ];
+    const results = {};
+    for (const s of settings) {
+      results[s.key] = Object.fromEntries(targets.map((t) => [t.name, []]));
+      for (let r = 0; r < rounds; r++) {
+        const order = r % 2 ? [...targets].reverse() : targets;
+        for (const t of order) results[s.key][t.name].push(await load(t, s.reqs[t.name], s.connections, duration));
+      }
+    }
+
+    // Streaming: added time to first byte with 1,000 events per answer.
+    const streamBody = { max_tokens: 2000, messages: [{ role: 'user', content: 'abcd'.repeat(1000) }] };
+    const streamTargets = [
+      { name: 'direct', kind: 'direct', url: streamEmulator.url },
+      { name: 'ours (Anthropic front)', kind: 'anthropic', url: ours.url },
+      { name: 'peer (Portkey 1.15.2)', kind: 'peer', url: peer.url },
+    ];
+    const streamReqs = {};
+    const signedStream = await signedInvoke(streamEmulator.url, MODEL_ID, { anthropic_version: 'bedrock-2023-05-31', ...streamBody }, 'invoke-with-response-stream');
+    streamReqs['direct'] = signedStream;
+    streamReqs['ours (Anthropic front)'] = { path: '/v1/messages', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: MODEL, stream: true, ...streamBody }) };
+    streamReqs['peer (Portkey 1.15.2)'] = { path: '/v1/messages', headers: { 'content-type': 'application/json', ...portkeyHeaders(streamEmulator.url) }, body: JSON.stringify({ model: MODEL_ID, stream: true, ...streamBody }) };
+    // ours and the peer must point at the long-stream emulator for this setting: restart ours on it
+    const oursStream = await startProcess('ours (stream)', ['dist/cli/main.js', 'serve', '--port', '0', '--bedrock-endpoint', streamEmulator.url], { env });
+    procs.push(oursStream);
+    streamTargets[1].url = oursStream.url;
+    const ttfbs = {};
+    for (const t of streamTargets) ttfbs[t.name] = await ttfb(t, streamReqs[t.name], quick ? 10 : 40);
+    const mbps = await transcodeThroughput(quick);
+
+    // 1,000 concurrent open streams through ours (on the slow emulator): RSS.
+    const oursSlow = await startProcess('ours (slow)', ['dist/cli/main.js', 'serve', '--port', '0', '--bedrock-endpoint', slowEmulator.url], { env });
+    procs.push(oursSlow);
+    const streams = await openStreams(oursSlow.url, oursSlow.pid, quick ? 300 : 1000);
+    const peerRss = rssMb(peer.pid);
+
+    return { settings, results, targets: targets.map((t) => t.name), ttfbs, mbps, streams, peerRssMb: peerRss, oursRssMb: rssMb(ours.pid), rounds, duration };
+  } finally {
+    for (const p of procs.reverse()) await stopProcess(p);
+  }
+}
+
+/** Rows for the results table: every setting, every target, with the ratios the goals are written in. */
+export function summarise(run) {
+  const rows = [];
+  const m = (key, name, field) => median(run.results[key][name].map((x) => x[field]));
+  const sp = (key, name, field) => spread(run.results[key][name].map((x) => x[field]));
+  const floorName = 'floor';
+  for (const s of run.settings) {
+    for (const name of run.targets) {
+      const rps = m(s.key, name, 'rps');
+      rows.push({
+        setting: s.label,
+        target: name,
+        rps: round(rps, 0),
+        rpsSpread: sp(s.key, name, 'rps').map((x) => round(x, 0)),
+        p50: m(s.key, name, 'p50'),
+        p99: m(s.key, name, 'p99'),
+        addedP50: round(m(s.key, name, 'p50') - m(s.key, 'direct', 'p50'), 2),
+        addedP99: round(m(s.key, name, 'p99') - m(s.key, 'direct', 'p99'), 2),
+        ratioToFloor: round(rps / m(s.key, floorName, 'rps'), 3),
+        cpuMsPerReq: round(m(s.key, name, 'cpuPerReq'), 3),
+        cpuRatioToFloor: name === 'direct' || name === floorName ? null : round(m(s.key, name, 'cpuPerReq') / m(s.key, floorName, 'cpuPerReq'), 2),
+      });
+    }
+  }
+  return rows;
+}
