@@ -194,6 +194,33 @@ function missingRegion(): BedrockClaudeError {
  */
 export function resolveModel(input: string, options: ResolveOptions): ResolvedModel {
   const catalog = options.catalog ?? getDefaultCatalog();
+  // The answer depends only on (input, region, scope, catalog): remember recent ones, errors included,
+  // since a gateway resolves the same few names on every request.
+  let memo = MEMO.get(catalog);
+  if (!memo) MEMO.set(catalog, (memo = new Map()));
+  const key = `${input}\u0000${options.region ?? ''}\u0000${options.scope ?? ''}`;
+  const hit = memo.get(key);
+  if (hit) {
+    if (hit instanceof BedrockClaudeError) throw hit;
+    return { ...hit, notes: [...hit.notes] };
+  }
+  let result: ResolvedModel | BedrockClaudeError;
+  try {
+    result = resolveUncached(input, options, catalog);
+  } catch (err) {
+    if (!(err instanceof BedrockClaudeError)) throw err;
+    result = err;
+  }
+  if (memo.size >= MEMO_LIMIT) memo.delete(memo.keys().next().value!);
+  memo.set(key, result);
+  if (result instanceof BedrockClaudeError) throw result;
+  return { ...result, notes: [...result.notes] };
+}
+
+const MEMO = new WeakMap<Catalog, Map<string, ResolvedModel | BedrockClaudeError>>();
+const MEMO_LIMIT = 512;
+
+function resolveUncached(input: string, options: ResolveOptions, catalog: Catalog): ResolvedModel {
   const requestedScope = options.scope ?? 'global';
   const trimmed = input.trim();
   if (!trimmed) throw invalidRequest('No model given.', 'Set `model`, e.g. "claude-sonnet-4-5" or "global.anthropic.claude-opus-4-6-v1".');

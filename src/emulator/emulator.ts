@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { Server } from 'node:net';
 import { createDualProtocolServer, dropResponse, isGone, type AnyRequest, type AnyResponse } from '../server/dual-protocol.js';
+import { drained } from '../server/http-util.js';
 import { createCatalog, getDefaultCatalog, type Catalog, type CatalogOverrides, type ModelEntry } from '../catalog/catalog.js';
 import { isRegionName } from '../catalog/regions.js';
 import { systemInferenceProfiles } from '../catalog/inference-profiles.js';
@@ -209,7 +210,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
         return;
       }
       if (i > 0) await sleep(gapMs);
-      if (!(res as ServerResponse).write(frame)) await Promise.race([once(res as ServerResponse, 'drain'), once(res as ServerResponse, 'close')]);
+      if (!(res as ServerResponse).write(frame)) await drained(res as ServerResponse);
       i++;
     }
     res.end();
@@ -312,7 +313,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
         return;
       }
       if (i > 0) await sleep(settingsFor(faults, ctx.region).gap);
-      if (!(res as ServerResponse).write(bytes)) await Promise.race([once(res as ServerResponse, 'drain'), once(res as ServerResponse, 'close')]);
+      if (!(res as ServerResponse).write(bytes)) await drained(res as ServerResponse);
       i++;
     }
     res.end();

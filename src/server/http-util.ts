@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { isGone, type AnyRequest, type AnyResponse } from './dual-protocol.js';
 import { BedrockClaudeError, invalidRequest } from '../errors.js';
@@ -40,6 +39,15 @@ export function jsonDepth(text: string, limit = MAX_DEPTH): number {
   return max;
 }
 
+/** Whether a body has at least `n` opening brackets: fewer cannot nest deeper than `n` (a native scan, cheap). */
+function bracketsAtLeast(bytes: Buffer, n: number): boolean {
+  let count = 0;
+  for (const bracket of [0x7b, 0x5b]) {
+    for (let at = bytes.indexOf(bracket); at >= 0; at = bytes.indexOf(bracket, at + 1)) if (++count >= n) return true;
+  }
+  return false;
+}
+
 /** Parses a JSON object body, with a 400 that says what is wrong (bad UTF-8, too deep, not JSON, not an object). */
 export function parseJsonObject(bytes: Buffer, fix: string): Record<string, unknown> {
   let text: string;
@@ -48,7 +56,7 @@ export function parseJsonObject(bytes: Buffer, fix: string): Record<string, unkn
   } catch {
     throw invalidRequest('The request body is not valid UTF-8.', 'Send the JSON body encoded as UTF-8.');
   }
-  if (jsonDepth(text) > MAX_DEPTH) throw invalidRequest(`The request body is nested more than ${MAX_DEPTH} levels deep.`, 'Flatten the JSON: Bedrock rejects bodies this deep too.');
+  if (bracketsAtLeast(bytes, MAX_DEPTH) && jsonDepth(text) > MAX_DEPTH) throw invalidRequest(`The request body is nested more than ${MAX_DEPTH} levels deep.`, 'Flatten the JSON: Bedrock rejects bodies this deep too.');
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -70,9 +78,22 @@ export async function pipeStream(res: AnyResponse, source: AsyncIterable<Uint8Ar
   const out = res as ServerResponse;
   for await (const bytes of source) {
     if (isGone(res)) break;
-    if (!out.write(bytes)) await Promise.race([once(out, 'drain'), once(out, 'close')]);
+    if (!out.write(bytes)) await drained(out);
   }
   if (!isGone(res)) out.end();
+}
+
+/** Resolves when a writable drains or closes, and leaves no listener behind (`events.once` in a race would). */
+export function drained(stream: NodeJS.EventEmitter): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+  });
 }
 
 /** The key a caller presents: `x-api-key`, or `Authorization: Bearer`. */

@@ -239,8 +239,8 @@ export function createTransport(options: TransportOptions) {
   }
 
   /** One target, with retries. Returns the result or throws the last error. */
-  async function attemptTarget(request: AnthropicHttpRequest, target: Target, signal: AbortSignal | undefined, extraHeaders: Record<string, string>, output: StreamOutput, policy: SanitizePolicy | undefined): Promise<MessagesResult> {
-    const translated = toBedrockRequest(request, { modelId: target.modelId, model: target.model, catalog, policy: policy ?? options.policy });
+  async function attemptTarget(request: AnthropicHttpRequest, target: Target, signal: AbortSignal | undefined, extraHeaders: Record<string, string>, output: StreamOutput, policy: SanitizePolicy | undefined, pretranslated: BedrockHttpRequest | undefined): Promise<MessagesResult> {
+    const translated = pretranslated ?? toBedrockRequest(request, { modelId: target.modelId, model: target.model, catalog, policy: policy ?? options.policy });
     let lastError: BedrockClaudeError | undefined;
     for (let attempt = 0; attempt <= maxRetries; attempt++) {
       if (attempt > 0 && lastError) {
@@ -369,7 +369,18 @@ export function createTransport(options: TransportOptions) {
      * Sends an Anthropic Messages (or count_tokens) request to the first healthy target, with
      * retries and failover. Throws a `BedrockClaudeError` when every target failed.
      */
-    async messages(request: AnthropicHttpRequest, targets: readonly Target[], opts: { signal?: AbortSignal | undefined; headers?: Record<string, string>; output?: StreamOutput; policy?: SanitizePolicy | undefined } = {}): Promise<MessagesResult> {
+    async messages(
+      request: AnthropicHttpRequest,
+      targets: readonly Target[],
+      opts: {
+        signal?: AbortSignal | undefined;
+        headers?: Record<string, string>;
+        output?: StreamOutput;
+        policy?: SanitizePolicy | undefined;
+        /** The translation for `targets[0]`, when the caller already made it (the gateway does, for preflight). */
+        firstTranslated?: BedrockHttpRequest | undefined;
+      } = {},
+    ): Promise<MessagesResult> {
       if (!targets.length) throw new BedrockClaudeError('No upstream target configured for this model.', { status: 500, type: 'api_error' });
       let lastError: BedrockClaudeError | undefined;
       let previous: Target | undefined;
@@ -381,7 +392,7 @@ export function createTransport(options: TransportOptions) {
         }
         if (previous && lastError) options.onEvent?.({ type: 'failover', from: previous, to: target, error: lastError });
         try {
-          const result = await attemptTarget(request, target, opts.signal, opts.headers ?? {}, opts.output ?? 'sse', opts.policy);
+          const result = await attemptTarget(request, target, opts.signal, opts.headers ?? {}, opts.output ?? 'sse', opts.policy, target === targets[0] ? opts.firstTranslated : undefined);
           options.breaker?.success(key);
           return result;
         } catch (err) {
