@@ -12,21 +12,24 @@ export const ENV = { ...process.env, AWS_EC2_METADATA_DISABLED: 'true', NODE_ENV
 export async function startProcess(name, args, { env = ENV, ready = /listening on (http:\/\/[^\s)]+)/, url } = {}) {
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  const onData = (d) => (out += d);
-  child.stderr.on('data', onData);
-  const deadline = Date.now() + 30_000;
-  for await (const chunk of child.stdout) {
-    out += chunk;
-    const m = ready.exec(out);
-    if (m) {
-      child.stdout.resume();
+  // Listeners, not `for await`: leaving a for-await loop would destroy the pipe the process logs to.
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start: ${out.slice(-2000)}`)), 30_000);
+    const onData = (d) => {
+      out += d;
+      const m = ready.exec(out);
+      if (!m) return;
+      clearTimeout(timer);
+      child.stdout.off('data', onData);
       child.stderr.off('data', onData);
+      child.stdout.resume();
       child.stderr.resume();
-      return { name, child, pid: child.pid, url: url ?? m[1] };
-    }
-    if (Date.now() > deadline) break;
-  }
-  throw new Error(`${name} did not start: ${out.slice(-2000)}`);
+      resolve({ name, child, pid: child.pid, url: url ?? m[1] });
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${name} exited with ${code}: ${out.slice(-2000)}`)));
+  });
 }
 
 export async function stopProcess(p) {
