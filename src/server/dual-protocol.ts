@@ -27,7 +27,8 @@ export function createDualProtocolServer(handler: (req: AnyRequest, res: AnyResp
   const http1 = createHttp1Server(http1Options, handler);
   const http2 = createHttp2Server({}, handler);
   const sockets = new Set<Socket>();
-  const server: Server = createTcpServer((socket: Socket) => {
+  // noDelay: net servers default to Nagle on (http.createServer turns it off); streamed events must not wait for ACKs.
+  const server: Server = createTcpServer({ noDelay: true, keepAlive: true }, (socket: Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     socket.once('data', (first: Buffer) => {

@@ -76,9 +76,15 @@ export function sendJson(res: AnyResponse, status: number, value: unknown, heade
 /** Writes a byte stream to the response as it arrives, waiting on backpressure; stops if the client leaves. */
 export async function pipeStream(res: AnyResponse, source: AsyncIterable<Uint8Array>): Promise<void> {
   const out = res as ServerResponse;
+  let first = true;
   for await (const bytes of source) {
     if (isGone(res)) break;
     if (!out.write(bytes)) await drained(out);
+    if (first) {
+      // node corks a response until the next tick; let the first bytes leave before the rest is transcoded
+      first = false;
+      await new Promise((r) => setImmediate(r));
+    }
   }
   if (!isGone(res)) out.end();
 }

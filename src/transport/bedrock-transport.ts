@@ -332,7 +332,13 @@ export function createTransport(options: TransportOptions) {
       return { bytes: raw.length ? Buffer.concat(raw) : undefined, error: undefined };
     };
     try {
-      let pending = firstFrames;
+      // The first event goes out on its own, so a big first network chunk does not delay the first byte.
+      let pending = firstFrames.length > 1 ? firstFrames.slice(1) : firstFrames;
+      if (firstFrames.length > 1) {
+        const first = convert(firstFrames.slice(0, 1));
+        if (first.bytes) yield first.bytes;
+        if (first.error) throw first.error;
+      }
       for (;;) {
         const { bytes, error } = convert(pending);
         if (bytes) yield bytes;

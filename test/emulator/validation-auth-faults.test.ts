@@ -94,6 +94,19 @@ describe('emulator: auth as Bedrock does it', () => {
     assert.equal(res.statusCode, 403);
     await res.body.text();
   });
+  it('takes a signature over the host without its port (Portkey 1.15 signs that way), and nothing looser', async () => {
+    const { createSigV4, signWith } = await import('../../src/aws/signer.js');
+    const url = new URL(`${emu.url}${path(OPUS)}`);
+    const body = JSON.stringify(good);
+    const signer = createSigV4({ region: 'us-west-2', service: 'bedrock', credentials: CREDS });
+    const signed = await signWith(signer, { method: 'POST', url, headers: { 'content-type': 'application/json', host: url.hostname }, body });
+    const res = await request(url, { method: 'POST', headers: { ...signed, host: url.host }, body });
+    assert.equal(res.statusCode, 200, await res.body.text());
+    const other = await signWith(signer, { method: 'POST', url, headers: { 'content-type': 'application/json', host: 'elsewhere.example' }, body });
+    const bad = await request(url, { method: 'POST', headers: { ...other, host: url.host }, body });
+    assert.equal(bad.statusCode, 403);
+    await bad.body.text();
+  });
   it('checks service, date, clock skew, payload hash and signed headers', async () => {
     const now = new Date();
     const amzDate = now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
