@@ -97,12 +97,10 @@ export function toBedrockRequest(request: AnthropicHttpRequest, options: ToBedro
 
   const { model: _model, stream: rawStream, betas: sdkBetas, anthropic_beta: rawBodyBetas, ...rest } = request.body;
   const stream = rawStream === true;
-  const body: Record<string, unknown> = { anthropic_version: catalog.data.anthropicVersion, ...structuredCloneShallow(rest) };
-  if (typeof rest['anthropic_version'] === 'string' && catalog.data.acceptedAnthropicVersions.includes(rest['anthropic_version'])) {
-    body['anthropic_version'] = rest['anthropic_version'];
-  } else {
-    body['anthropic_version'] = catalog.data.anthropicVersion;
-  }
+  // A Bedrock version the client already set is kept; anything else (an Anthropic API date) is replaced.
+  const given = rest['anthropic_version'];
+  const version = typeof given === 'string' && catalog.data.acceptedAnthropicVersions.includes(given) ? given : catalog.data.anthropicVersion;
+  const body: Record<string, unknown> = { ...copyForSanitising(rest), anthropic_version: version };
 
   const merged: string[] = [];
   for (const b of [...bodyBetas(rawBodyBetas), ...parseBetaHeader(headerValue(request.headers, 'anthropic-beta')), ...bodyBetas(sdkBetas, 'betas')]) {
@@ -124,7 +122,7 @@ export function toBedrockRequest(request: AnthropicHttpRequest, options: ToBedro
 }
 
 /** Copies the top level and the `tools` array one level deep, so sanitising never touches the caller's objects. */
-function structuredCloneShallow(rest: Record<string, unknown>): Record<string, unknown> {
+function copyForSanitising(rest: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...rest };
   if (Array.isArray(rest['tools'])) out['tools'] = (rest['tools'] as unknown[]).map((t) => (t && typeof t === 'object' && !Array.isArray(t) ? { ...t } : t));
   return out;
