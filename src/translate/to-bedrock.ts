@@ -98,9 +98,10 @@ export function toBedrockRequest(request: AnthropicHttpRequest, options: ToBedro
   const { model: _model, stream: rawStream, betas: sdkBetas, anthropic_beta: rawBodyBetas, ...rest } = request.body;
   const stream = rawStream === true;
   // A Bedrock version the client already set is kept; anything else (an Anthropic API date) is replaced.
-  const given = rest['anthropic_version'];
+  // It goes first, as in Bedrock's documentation, which keeps `convert` output readable.
+  const { anthropic_version: given, ...fields } = rest;
   const version = typeof given === 'string' && catalog.data.acceptedAnthropicVersions.includes(given) ? given : catalog.data.anthropicVersion;
-  const body: Record<string, unknown> = { ...copyForSanitising(rest), anthropic_version: version };
+  const body: Record<string, unknown> = { anthropic_version: version, ...copyForSanitising(fields) };
 
   const merged: string[] = [];
   for (const b of [...bodyBetas(rawBodyBetas), ...parseBetaHeader(headerValue(request.headers, 'anthropic-beta')), ...bodyBetas(sdkBetas, 'betas')]) {
