@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { Server } from 'node:net';
-import { createDualProtocolServer, dropResponse, isGone, type AnyRequest, type AnyResponse } from '../server/dual-protocol.js';
+import { createDualProtocolServer, dropResponse, isGone, listen, type AnyRequest, type AnyResponse } from '../server/dual-protocol.js';
 import { drained } from '../server/http-util.js';
 import { createCatalog, getDefaultCatalog, type Catalog, type CatalogOverrides, type ModelEntry } from '../catalog/catalog.js';
 import { isRegionName } from '../catalog/regions.js';
@@ -412,13 +411,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     });
   };
   const { server, sockets } = createDualProtocolServer(onRequest, { keepAliveTimeout: 65_000 });
-  server.listen(options.port ?? 4010, options.host ?? '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  const host = options.host ?? '127.0.0.1';
+  const { port, url } = await listen(server, options.host ?? '127.0.0.1', options.port ?? 4010);
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url,
     port,
     server,
     received,

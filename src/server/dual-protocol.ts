@@ -1,5 +1,6 @@
 import { createServer as createHttp1Server, type IncomingMessage, type ServerOptions, type ServerResponse } from 'node:http';
 import { createServer as createHttp2Server, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
+import { once } from 'node:events';
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 
@@ -70,4 +71,13 @@ function replay(socket: Socket, first: Buffer): Duplex {
   socket.on('close', () => duplex.destroy());
   socket.on('error', (e) => duplex.destroy(e));
   return duplex;
+}
+
+/** Listens (port 0 picks a free one) and answers the bound port and the URL to reach it. */
+export async function listen(server: Server, host: string, port: number): Promise<{ port: number; url: string }> {
+  server.listen(port, host);
+  await once(server, 'listening');
+  const address = server.address();
+  const bound = typeof address === 'object' && address ? address.port : 0;
+  return { port: bound, url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}` };
 }

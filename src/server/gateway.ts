@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { Server } from 'node:net';
 import pino, { type Logger } from 'pino';
@@ -15,7 +14,7 @@ import type { SanitizePolicy } from '../translate/sanitize.js';
 import { fromBedrockBody, fromCountTokensBody, toBedrockRequest, type AnthropicHttpRequest } from '../translate/to-bedrock.js';
 import { createCircuitBreaker } from '../transport/circuit-breaker.js';
 import { createTransport, type MessagesResult, type StreamOutput, type Target } from '../transport/bedrock-transport.js';
-import { createDualProtocolServer, dropResponse, isGone, type AnyRequest, type AnyResponse } from './dual-protocol.js';
+import { createDualProtocolServer, dropResponse, isGone, listen, type AnyRequest, type AnyResponse } from './dual-protocol.js';
 import { findKey, keyAllows, type GatewayKey } from './gateway-keys.js';
 import { parseJsonObject, pipeStream, presentedKey, readBody, sendJson } from './http-util.js';
 import { createGatewayMetrics } from './metrics.js';
@@ -333,13 +332,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     socket.end(`HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
     metrics.observe('other', status, 0, undefined, undefined, undefined);
   });
-  server.listen(options.port ?? 4000, options.host ?? '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  const host = options.host ?? '127.0.0.1';
+  const { port, url } = await listen(server, options.host ?? '127.0.0.1', options.port ?? 4000);
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url,
     port,
     server,
     inFlight: () => inFlight,
