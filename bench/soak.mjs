@@ -57,7 +57,7 @@ export async function runSoak({ total = 100_000, concurrency = 32 } = {}) {
     const endSockets = sockets(gateway.pid);
     const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
     const counted = [...metrics.matchAll(/bedrock_claude_requests_total\{path="\/v1\/messages",status="\d+"\} (\d+)/g)].reduce((a, m) => a + Number(m[1]), 0);
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, 1500)); // the gateway flushes buffered log lines every second
     const answered = Object.entries(statuses).filter(([k]) => k !== 'network').reduce((a, [, v]) => a + v, 0);
     const result = {
       requests: total,

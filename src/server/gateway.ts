@@ -100,7 +100,20 @@ interface Call {
  */
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const catalog: Catalog = options.models ? createCatalog(options.models) : getDefaultCatalog();
-  const logger = options.logger ?? pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime });
+  // Log lines are buffered (a write per 4 KB, not per request) and flushed on close and on exit.
+  const destination = options.logger ? undefined : pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  const logger = options.logger ?? pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime }, destination);
+  function flushLog(): void {
+    try {
+      destination?.flushSync();
+    } catch {
+      // not open yet, or already closed: nothing buffered to lose
+    }
+  }
+  if (destination) {
+    process.once('exit', () => flushLog());
+    setInterval(() => destination.flush(), 1000).unref();
+  }
   const metrics = createGatewayMetrics();
   const breaker = createCircuitBreaker();
   const policy = options.policy ?? 'drop';
@@ -348,6 +361,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       for (const s of sockets) s.destroy();
       await closed;
       await transport.close();
+      flushLog();
     },
   };
 }
