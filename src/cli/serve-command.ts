@@ -33,6 +33,7 @@ export function registerServeCommand(program: Command): void {
     .option('--config <file>', 'YAML config (keys, routes, policies, limits); ${ENV} is interpolated')
     .option('--bedrock-endpoint <url>', 'upstream base URL (VPC endpoint, FIPS, an emulator)')
     .option('--emulator', 'run on the built-in emulator even if AWS credentials exist')
+    .option('--no-emulator', 'always use Bedrock (e.g. with only an instance role, which is not probed at start-up)')
     .option('--insecure-no-auth', 'allow a non-loopback address without gateway keys')
     .addHelpText(
       'after',
@@ -68,7 +69,7 @@ Examples:
         backendLabel = 'emulator';
         auth = { kind: 'sigv4', credentials: createCredentialCache({ accessKeyId: EMULATOR_CREDENTIALS.accessKeyId, secretAccessKey: EMULATOR_CREDENTIALS.secretAccessKey }) };
         const why = flags.emulator || config.emulator ? 'because --emulator was given' : 'because no AWS credentials were found (env, AWS_PROFILE, ~/.aws, web identity, container)';
-        const banner = `\n  *** EMULATOR MODE: answers come from the built-in Bedrock emulator (${emulator.url}), ${why}. ***\n  *** Replies echo your prompt. Configure AWS credentials to reach Amazon Bedrock. ***\n`;
+        const banner = `\n  *** EMULATOR MODE: answers come from the built-in Bedrock emulator (${emulator.url}), ${why}. ***\n  *** Replies echo your prompt. Configure AWS credentials to reach Amazon Bedrock (on an instance role alone, pass --no-emulator). ***\n`;
         console.error(banner);
       } else {
         auth = resolveBedrockAuth({ ...config.aws });
