@@ -56,6 +56,12 @@ describe('bedrock-claude serve', () => {
     assert.equal(head.statusCode, 200);
     await head.body.text();
   });
+  it('--no-emulator always means Bedrock (for instance roles, which are not probed at start-up)', async () => {
+    const { url, stderr } = await start(['serve', '--port', '0', '--no-emulator']);
+    assert.doesNotMatch(stderr(), /EMULATOR MODE/);
+    const res = await request(`${url}/healthz`);
+    assert.equal(((await res.body.json()) as { backend: string }).backend, 'bedrock');
+  });
   it('refuses a non-loopback address without gateway keys', async () => {
     await assert.rejects(run(process.execPath, ['dist/cli/main.js', 'serve', '--host', '0.0.0.0', '--port', '0'], { env: cleanEnv() }), /refusing to listen on 0\.0\.0\.0 without gateway keys/);
   });
