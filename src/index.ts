@@ -5,7 +5,7 @@
 export { BedrockClaudeError, invalidRequest, type AnthropicErrorType } from './errors.js';
 
 export { createCatalog, getDefaultCatalog, normalizeModelName, PROFILE_PREFIXES, type Catalog, type CatalogData, type CatalogOverrides, type ModelEntry, type ProfilePrefix, type GeoPrefix } from './catalog/catalog.js';
-export { resolveModel, parseModelInput, suggestModels, describeAvailability, SCOPES, type Scope, type ResolvedModel, type ResolveOptions } from './catalog/resolve-model.js';
+export { resolveModel, parseModelInput, findModelForId, suggestModels, describeAvailability, SCOPES, type Scope, type ResolvedModel, type ResolveOptions } from './catalog/resolve-model.js';
 export { regionToGeo, globalAllowedFrom, isRegionName } from './catalog/regions.js';
 export { estimateCost, type Usage, type CostEstimate } from './catalog/estimate-cost.js';
 

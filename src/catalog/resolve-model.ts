@@ -39,6 +39,18 @@ export function parseModelInput(input: string): ParsedModelInput {
   return { kind: 'name' };
 }
 
+/**
+ * The catalog model a Bedrock identifier points at, whatever its form: a base ID, a profile ID
+ * (`us.anthropic...`), an ARN of either, or an Anthropic name. `undefined` for application
+ * inference profiles and unknown models.
+ */
+export function findModelForId(id: string, catalog: Catalog = getDefaultCatalog()): ModelEntry | undefined {
+  const parsed = parseModelInput(id);
+  const inner = parsed.kind === 'arn' ? parseModelInput(parsed.arn!.resource) : parsed;
+  if (parsed.kind === 'arn' && inner.kind === 'name') return undefined;
+  return catalog.find(inner.base ?? id);
+}
+
 /** The answer of {@link resolveModel}. */
 export interface ResolvedModel {
   /** The model ID (or ARN) to put in the Bedrock path. */

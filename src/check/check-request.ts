@@ -1,14 +1,10 @@
 import { getDefaultCatalog } from '../catalog/catalog.js';
-import { parseModelInput, resolveModel, type ResolvedModel } from '../catalog/resolve-model.js';
+import { findModelForId, resolveModel, type ResolvedModel } from '../catalog/resolve-model.js';
+import { headerOf } from '../headers.js';
 import { BedrockClaudeError } from '../errors.js';
 import { parseBetaHeader } from '../translate/to-bedrock.js';
 import type { CheckInput, Diagnostic } from './diagnostic.js';
 import { RULES, type RuleContext } from './rules.js';
-
-function headerValue(headers: CheckInput['headers'], name: string): string | string[] | undefined {
-  for (const [k, v] of Object.entries(headers ?? {})) if (k.toLowerCase() === name) return v;
-  return undefined;
-}
 
 /**
  * Runs every preflight rule over a request and returns the diagnostics, errors first in rule order.
@@ -38,9 +34,7 @@ export function checkRequest(input: CheckInput): Diagnostic[] {
       resolveError = err;
     }
   }
-  const parsed = modelInput ? parseModelInput(modelInput) : undefined;
-  const lookup = parsed?.kind === 'arn' ? parsed.arn!.resource.replace(/^[a-z-]+\.(?=anthropic\.)/, '') : parsed?.base ?? modelInput;
-  const model = resolved?.model ?? (lookup ? catalog.find(lookup) : undefined);
+  const model = resolved?.model ?? (modelInput ? findModelForId(modelInput, catalog) : undefined);
   const rawBodyBetas = body?.['anthropic_beta'];
   const bodyBetas = Array.isArray(rawBodyBetas) ? rawBodyBetas.filter((b): b is string => typeof b === 'string') : [];
   const sdkBetas = input.format === 'anthropic' && Array.isArray(body?.['betas']) ? (body!['betas'] as unknown[]).filter((b): b is string => typeof b === 'string') : [];
@@ -53,7 +47,7 @@ export function checkRequest(input: CheckInput): Diagnostic[] {
     model,
     resolved,
     resolveError,
-    headerBetas: [...parseBetaHeader(headerValue(input.headers, 'anthropic-beta')), ...sdkBetas],
+    headerBetas: [...parseBetaHeader(headerOf(input.headers, 'anthropic-beta')), ...sdkBetas],
     bodyBetas,
   };
   return RULES.flatMap((rule) => rule.run(ctx));

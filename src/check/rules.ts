@@ -2,6 +2,7 @@ import type { Catalog, ModelEntry } from '../catalog/catalog.js';
 import { isRegionName } from '../catalog/regions.js';
 import { onDemandMessage, parseModelInput, resolveModel, suggestModels, type ResolvedModel } from '../catalog/resolve-model.js';
 import { BedrockClaudeError } from '../errors.js';
+import { headerOf } from '../headers.js';
 import { judgeBeta, matchesPattern } from '../translate/sanitize.js';
 import type { CheckInput, Diagnostic } from './diagnostic.js';
 import { estimateInputTokens } from './estimate-tokens.js';
@@ -29,14 +30,6 @@ export interface Rule {
 const malformed = (detail: string): string => `Malformed input request: ${detail}, please reformat your input and try again.`;
 const modelSaid = (detail: string): string => `The model returned the following errors: ${detail}`;
 const validation = (message: string, status = 400) => ({ status, exception: 'ValidationException', message });
-
-function header(ctx: RuleContext, name: string): string | undefined {
-  const headers = ctx.input.headers ?? {};
-  for (const [k, v] of Object.entries(headers)) {
-    if (k.toLowerCase() === name) return Array.isArray(v) ? v.join(',') : v;
-  }
-  return undefined;
-}
 
 const missingRegion: Rule = {
   code: 'missing-region',
@@ -237,7 +230,7 @@ const apiKeyHeader: Rule = {
   code: 'anthropic-api-key',
   description: 'An Anthropic API key (x-api-key) sent to Bedrock.',
   run(ctx) {
-    if (ctx.input.format !== 'bedrock' || header(ctx, 'x-api-key') === undefined) return [];
+    if (ctx.input.format !== 'bedrock' || headerOf(ctx.input.headers, 'x-api-key') === undefined) return [];
     return [{ code: 'anthropic-api-key', severity: 'error', location: 'headers.x-api-key', message: 'Bedrock does not accept Anthropic API keys (x-api-key): it authenticates with AWS IAM credentials (SigV4) or a Bedrock API key.', fix: 'Remove x-api-key; sign with AWS credentials (default credential chain, AWS_PROFILE) or send a Bedrock API key as Authorization: Bearer (AWS_BEARER_TOKEN_BEDROCK).', bedrock: { status: 403, exception: 'AccessDeniedException', message: 'Bedrock uses AWS IAM credentials (SigV4) or a Bedrock API key, not an Anthropic x-api-key.' } }];
   },
 };

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { getDefaultCatalog } from '../catalog/catalog.js';
-import { parseModelInput, resolveModel, type Scope } from '../catalog/resolve-model.js';
+import { findModelForId, resolveModel, type Scope } from '../catalog/resolve-model.js';
 import { BedrockClaudeError } from '../errors.js';
 import { CALL_FORMATS, renderBedrockCall, type CallFormat } from '../translate/render-call.js';
 import { fromBedrockBody, toBedrockRequest } from '../translate/to-bedrock.js';
@@ -49,8 +48,7 @@ Examples:
         }
         if (flags.from === 'bedrock') {
           if (!flags.model) throw new BedrockClaudeError('--from bedrock needs --model: a Bedrock body does not name its model.', { status: 400, type: 'invalid_request_error', fix: 'Add --model global.anthropic.claude-opus-4-6-v1 (the ID from the URL or --model-id).' });
-          const parsed = parseModelInput(flags.model);
-          const entry = getDefaultCatalog().find(parsed.kind === 'arn' ? parsed.arn!.resource : parsed.base ?? flags.model);
+          const entry = findModelForId(flags.model);
           const { body: anthropic, headers } = fromBedrockBody(body, entry?.name ?? flags.model);
           const betas = headers['anthropic-beta']?.split(',');
           console.log(JSON.stringify({ ...anthropic, ...(betas ? { betas } : {}) }, null, 2));

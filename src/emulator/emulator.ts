@@ -6,7 +6,7 @@ import { drained } from '../server/http-util.js';
 import { createCatalog, getDefaultCatalog, type Catalog, type CatalogOverrides, type ModelEntry } from '../catalog/catalog.js';
 import { isRegionName } from '../catalog/regions.js';
 import { systemInferenceProfiles } from '../catalog/inference-profiles.js';
-import { parseModelInput } from '../catalog/resolve-model.js';
+import { findModelForId } from '../catalog/resolve-model.js';
 import { checkRequest } from '../check/check-request.js';
 import { BedrockClaudeError } from '../errors.js';
 import { anthropicEventToConverse, anthropicToConverseResponse, converseToAnthropic } from '../translate/converse.js';
@@ -165,9 +165,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     if (failing?.bedrock) {
       throw new BedrockClaudeError(failing.bedrock.message, { status: failing.bedrock.status, type: 'invalid_request_error', bedrockType: failing.bedrock.exception });
     }
-    const parsed = parseModelInput(modelId);
-    const base = parsed.kind === 'arn' ? parsed.arn!.resource.replace(/^[a-z-]+\.(?=anthropic\.)/, '') : parsed.base ?? modelId;
-    return { model: catalog.find(base) };
+    return { model: findModelForId(modelId, catalog) };
   }
 
   function parseJson(buf: Buffer): unknown {
@@ -250,8 +248,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   async function converse(ctx: RequestContext, modelId: string, operation: string, fault: FaultKind | undefined): Promise<void> {
     const raw = parseJson(ctx.body);
     if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw validationError('Malformed input request: the body is not a JSON object.');
-    const parsed = parseModelInput(modelId);
-    const entry = catalog.find(parsed.kind === 'arn' ? parsed.arn!.resource.replace(/^[a-z-]+\.(?=anthropic\.)/, '') : parsed.base ?? modelId);
+    const entry = findModelForId(modelId, catalog);
     const anthropic = { anthropic_version: catalog.data.anthropicVersion, ...converseToAnthropic(raw as Record<string, unknown>, Math.min(4096, entry?.maxOutputTokens ?? 4096)) };
     record({ operation, modelId, region: ctx.region, headers: redact(ctx.req.headers), body: raw });
     const { model } = validate(anthropic, modelId, ctx.region, operation);

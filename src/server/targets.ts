@@ -1,6 +1,6 @@
 import type { Catalog } from '../catalog/catalog.js';
 import { regionToGeo } from '../catalog/regions.js';
-import { parseModelInput, resolveModel, type Scope } from '../catalog/resolve-model.js';
+import { findModelForId, parseModelInput, resolveModel, type Scope } from '../catalog/resolve-model.js';
 import { invalidRequest } from '../errors.js';
 import type { SanitizePolicy } from '../translate/sanitize.js';
 import type { Target } from '../transport/bedrock-transport.js';
@@ -59,9 +59,7 @@ export function createRouter(options: RouterOptions) {
       const routed = options.routes?.[model];
       if (routed) {
         return targetsOf(routed).map((t) => {
-          const parsed = parseModelInput(t.modelId);
-          const base = parsed.kind === 'arn' ? parseModelInput(parsed.arn!.resource).base : parsed.base;
-          return { ...t, model: catalog.find(base ?? t.modelId) };
+          return { ...t, model: findModelForId(t.modelId, catalog) };
         });
       }
       const targets: Target[] = [];

@@ -1,5 +1,7 @@
 import { getDefaultCatalog, type Catalog, type ModelEntry } from '../catalog/catalog.js';
+import { findModelForId } from '../catalog/resolve-model.js';
 import { invalidRequest } from '../errors.js';
+import { headerOf, type HeaderBag } from '../headers.js';
 import { sanitizeBedrockBody, type Removal, type SanitizePolicy } from './sanitize.js';
 
 /** The Bedrock operations we call. */
@@ -9,7 +11,7 @@ export type BedrockOperation = 'invoke' | 'invoke-with-response-stream' | 'count
 export interface AnthropicHttpRequest {
   /** `/v1/messages`, `/v1/messages?beta=true` or `/v1/messages/count_tokens`. */
   path: string;
-  headers?: Record<string, string | string[] | undefined> | undefined;
+  headers?: HeaderBag;
   /** The parsed JSON body. Not mutated. */
   body: Record<string, unknown>;
 }
@@ -54,14 +56,6 @@ export function parseBetaHeader(value: string | string[] | undefined): string[] 
   return values.flatMap((v) => v.split(',')).map((b) => b.trim()).filter(Boolean);
 }
 
-function headerValue(headers: AnthropicHttpRequest['headers'], name: string): string | string[] | undefined {
-  if (!headers) return undefined;
-  if (name in headers) return headers[name];
-  const lower = name.toLowerCase();
-  for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === lower) return v;
-  return undefined;
-}
-
 function bodyBetas(value: unknown, field = 'anthropic_beta'): string[] {
   if (value === undefined) return [];
   if (!Array.isArray(value) || value.some((b) => typeof b !== 'string')) {
@@ -88,7 +82,7 @@ function bodyBetas(value: unknown, field = 'anthropic_beta'): string[] {
  */
 export function toBedrockRequest(request: AnthropicHttpRequest, options: ToBedrockOptions): BedrockHttpRequest {
   const catalog = options.catalog ?? getDefaultCatalog();
-  const model = options.model ?? catalog.find(options.modelId.replace(/^[a-z-]+\.(?=anthropic\.)/, ''));
+  const model = options.model ?? findModelForId(options.modelId, catalog);
   const pathname = request.path.split('?')[0]!.replace(/\/+$/, '');
   const isCount = pathname.endsWith('/count_tokens');
   if (!isCount && !pathname.endsWith('/v1/messages')) {
@@ -104,7 +98,7 @@ export function toBedrockRequest(request: AnthropicHttpRequest, options: ToBedro
   const body: Record<string, unknown> = { anthropic_version: version, ...copyForSanitising(fields) };
 
   const merged: string[] = [];
-  for (const b of [...bodyBetas(rawBodyBetas), ...parseBetaHeader(headerValue(request.headers, 'anthropic-beta')), ...bodyBetas(sdkBetas, 'betas')]) {
+  for (const b of [...bodyBetas(rawBodyBetas), ...parseBetaHeader(headerOf(request.headers, 'anthropic-beta')), ...bodyBetas(sdkBetas, 'betas')]) {
     if (!merged.includes(b)) merged.push(b);
   }
 
