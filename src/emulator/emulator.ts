@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { Server } from 'node:net';
 import { createDualProtocolServer, dropResponse, isGone, listen, type AnyRequest, type AnyResponse } from '../server/dual-protocol.js';
-import { drained } from '../server/http-util.js';
+import { drained, sendJson } from '../server/http-util.js';
+import { sseError, sseEvent } from '../translate/to-sse.js';
 import { createCatalog, getDefaultCatalog, type Catalog, type CatalogOverrides, type ModelEntry } from '../catalog/catalog.js';
 import { isRegionName } from '../catalog/regions.js';
 import { systemInferenceProfiles } from '../catalog/inference-profiles.js';
@@ -87,11 +88,8 @@ interface RequestContext {
 
 const sleep = (ms: number) => (ms > 0 ? new Promise<void>((r) => setTimeout(r, ms)) : Promise.resolve());
 
-function sendJson(res: Res, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
-}
+const MIDSTREAM_MESSAGE = 'The model stream was interrupted: emulated mid-stream fault.';
+const MIDSTREAM_FRAME = encodeExceptionFrame('modelStreamErrorException', MIDSTREAM_MESSAGE);
 
 function sendBedrockError(res: Res, err: BedrockClaudeError, requestId: string): void {
   const out = toBedrockError(err);
@@ -197,13 +195,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     };
   }
 
-  async function writeFrames(ctx: RequestContext, frames: Iterable<Uint8Array>, gapMs: number, midstreamAt: number | undefined): Promise<void> {
+  /** Writes a stream with the region's gaps; a mid-stream fault ends it at `midstreamAt` with `interruption`. */
+  async function writeFrames(ctx: RequestContext, frames: Iterable<Uint8Array>, gapMs: number, midstreamAt: number | undefined, interruption: Uint8Array | string = MIDSTREAM_FRAME): Promise<void> {
     const { res } = ctx;
     let i = 0;
     for (const frame of frames) {
       if (isGone(res)) return;
       if (midstreamAt !== undefined && i === midstreamAt) {
-        res.end(encodeExceptionFrame('modelStreamErrorException', 'The model stream was interrupted: emulated mid-stream fault.'));
+        res.end(interruption);
         return;
       }
       if (i > 0) await sleep(gapMs);
@@ -297,22 +296,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     (ctx.res as ServerResponse).writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'request-id': ctx.requestId });
     const events = streamEvents(message);
     const sse = function* () {
-      for (const e of events) yield Buffer.from(`event: ${String(e['type'])}\ndata: ${JSON.stringify(e)}\n\n`);
+      for (const e of events) yield sseEvent(String(e['type']), JSON.stringify(e));
     };
-    const midstreamAt = fault === 'midstream' ? Math.floor(events.length / 2) : undefined;
-    const { res } = ctx;
-    let i = 0;
-    for (const bytes of sse()) {
-      if (isGone(res)) return;
-      if (i === midstreamAt) {
-        res.end(`event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'api_error', message: 'The model stream was interrupted: emulated mid-stream fault.' } })}\n\n`);
-        return;
-      }
-      if (i > 0) await sleep(settingsFor(faults, ctx.region).gap);
-      if (!(res as ServerResponse).write(bytes)) await drained(res as ServerResponse);
-      i++;
-    }
-    res.end();
+    await writeFrames(ctx, sse(), settingsFor(faults, ctx.region).gap, fault === 'midstream' ? Math.floor(events.length / 2) : undefined, sseError('api_error', MIDSTREAM_MESSAGE));
   }
 
   async function countTokens(ctx: RequestContext, modelId: string): Promise<void> {
