@@ -334,9 +334,9 @@ const unsupportedApis: Rule = {
         }
       }
     });
-    for (const field of ctx.catalog.data.body.unsupportedFields) {
-      if (field in ctx.body && (ctx.input.format === 'anthropic' || !ctx.catalog.data.body.allowedKeys.includes(field))) {
-        if (ctx.input.format === 'bedrock') continue; // reported by the closed-schema rule
+    // In a Bedrock body these are extraneous keys, which the closed-schema rule reports.
+    for (const field of ctx.input.format === 'anthropic' ? ctx.catalog.data.body.unsupportedFields : []) {
+      if (field in ctx.body) {
         out.push({ code: 'unsupported-on-bedrock', severity: 'warning', location: `body.${field}`, message: `"${field}" is not available on Amazon Bedrock${field === 'mcp_servers' ? ' (the MCP connector)' : ''}.`, fix: `Remove "${field}" (a gateway with policy "drop" removes it).` });
       }
     }
