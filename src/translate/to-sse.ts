@@ -75,15 +75,22 @@ export function observeFrame(frame: EventFrame, summary: StreamSummary): void {
   if (!b64) return;
   const json = Buffer.from(b64, 'base64').toString('utf8');
   const type = TYPE_PREFIX.exec(json)?.[1];
-  summary.events++;
-  if (type !== 'message_start' && type !== 'message_delta' && type !== 'message_stop') return;
+  // Only the events that carry usage or metrics are parsed; a chunk that is not JSON is the client's to judge.
+  const event = type === 'message_start' || type === 'message_delta' || type === 'message_stop' ? parseObject(json) : undefined;
+  if (!type || !event) {
+    summary.events++;
+    return;
+  }
+  if (type === 'message_stop') summary.metrics = event['amazon-bedrock-invocationMetrics'] as InvocationMetrics | undefined;
+  record(summary, type, event);
+}
+
+function parseObject(json: string): Record<string, unknown> | undefined {
   try {
-    const event = JSON.parse(json) as Record<string, unknown>;
-    if (type === 'message_stop') summary.metrics = event['amazon-bedrock-invocationMetrics'] as InvocationMetrics | undefined;
-    summary.events--;
-    record(summary, type, event);
+    const v: unknown = JSON.parse(json);
+    return v && typeof v === 'object' ? (v as Record<string, unknown>) : undefined;
   } catch {
-    // a chunk that is not JSON is the client's to judge; the summary just misses it
+    return undefined;
   }
 }
 
