@@ -4,8 +4,28 @@ import { BedrockClaudeError, type AnthropicErrorType } from '../errors.js';
 
 const utf8Decoder = new TextDecoder();
 const utf8Encoder = new TextEncoder();
-const toUtf8 = (bytes: Uint8Array): string => utf8Decoder.decode(bytes);
 const fromUtf8 = (text: string): Uint8Array => utf8Encoder.encode(text);
+
+/**
+ * UTF-8 decoding for the codec's header names and values, which are the same few short strings in
+ * every frame (`:event-type`, `chunk`, ...): those come from a small cache instead of a decoder call.
+ */
+const shortStrings = new Map<number, { bytes: Uint8Array; text: string }>();
+function toUtf8(bytes: Uint8Array): string {
+  const n = bytes.length;
+  if (n === 0 || n > 32) return utf8Decoder.decode(bytes);
+  const key = (n << 16) | (bytes[0]! << 8) | bytes[n - 1]!;
+  const hit = shortStrings.get(key);
+  if (hit && sameBytes(hit.bytes, bytes)) return hit.text;
+  const text = utf8Decoder.decode(bytes);
+  if (!hit && shortStrings.size < 256) shortStrings.set(key, { bytes: bytes.slice(), text });
+  return text;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 /** One codec for the process: it is stateless for encode/decode of whole frames. */
 const codec = new EventStreamCodec(toUtf8, fromUtf8);

@@ -96,6 +96,13 @@ function parseObject(json: string): Record<string, unknown> | undefined {
 
 /** Turns one decoded frame into SSE bytes (or nothing), updating the summary. Throws for exceptions. */
 export function frameToSse(frame: EventFrame, summary: StreamSummary): Uint8Array | undefined {
+  const parts: Uint8Array[] = [];
+  appendSse(frame, summary, parts);
+  return join(parts);
+}
+
+/** {@link frameToSse}, adding the SSE bytes to `parts` (so a batch of frames is joined in one copy). */
+function appendSse(frame: EventFrame, summary: StreamSummary, parts: Uint8Array[]): void {
   const messageType = frameHeader(frame, ':message-type');
   if (messageType === 'exception') {
     const exceptionType = frameHeader(frame, ':exception-type') ?? 'internalServerException';
@@ -113,10 +120,10 @@ export function frameToSse(frame: EventFrame, summary: StreamSummary): Uint8Arra
     const code = frameHeader(frame, ':error-code') ?? 'UnknownError';
     throw new BedrockClaudeError(frameHeader(frame, ':error-message') ?? code, { status: 502, type: 'api_error', bedrockType: code });
   }
-  if (frameHeader(frame, ':event-type') !== 'chunk') return undefined;
+  if (frameHeader(frame, ':event-type') !== 'chunk') return;
 
   const b64 = chunkBytesField(frame.body);
-  if (b64 === undefined) return undefined;
+  if (b64 === undefined) return;
   const raw = Buffer.from(b64, 'base64');
   // The event type is in the first bytes of Bedrock's compact JSON: no need to decode the rest.
   const quick = TYPE_PREFIX.exec(raw.toString('latin1', 0, Math.min(raw.length, 48)));
@@ -131,17 +138,30 @@ export function frameToSse(frame: EventFrame, summary: StreamSummary): Uint8Arra
       throw new BedrockClaudeError('Bedrock sent a chunk whose bytes are not JSON.', { status: 502, type: 'api_error' });
     }
     const parsedType = typeof event['type'] === 'string' ? event['type'] : undefined;
-    if (!parsedType) return undefined;
+    if (!parsedType) return;
     if (parsedType === 'message_stop' && 'amazon-bedrock-invocationMetrics' in event) {
       summary.metrics = event['amazon-bedrock-invocationMetrics'] as InvocationMetrics;
       delete event['amazon-bedrock-invocationMetrics'];
     }
     record(summary, parsedType, event);
-    return sseEvent(parsedType, JSON.stringify(event));
+    parts.push(sseEvent(parsedType, JSON.stringify(event)));
+    return;
   }
   summary.events++;
   // The event's JSON bytes go out as they came, between the SSE framing: no decode, no re-encode.
-  return Buffer.concat([Buffer.from(`event: ${type}\ndata: `, 'latin1'), raw, SSE_END]);
+  parts.push(ssePrefix(type), raw, SSE_END);
+}
+
+const prefixes = new Map<string, Buffer>();
+
+/** `event: TYPE\ndata: ` as bytes, made once per event type. */
+function ssePrefix(type: string): Buffer {
+  let prefix = prefixes.get(type);
+  if (!prefix) {
+    prefix = Buffer.from(`event: ${type}\ndata: `, 'latin1');
+    if (prefixes.size < 64) prefixes.set(type, prefix);
+  }
+  return prefix;
 }
 
 const SSE_END = Buffer.from('\n\n');
@@ -153,9 +173,10 @@ const BYTES_FIELD = Buffer.from('"bytes":"');
  */
 function chunkBytesField(body: Uint8Array): string | undefined {
   const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  const start = buf.indexOf(BYTES_FIELD);
-  const end = start >= 0 ? buf.indexOf(34, start + BYTES_FIELD.length) : -1;
-  if (start >= 0 && end > 0 && buf[0] === 123) return buf.toString('latin1', start + BYTES_FIELD.length, end);
+  // Bedrock's payload starts with the field (`{"bytes":"`); anywhere else in an object, search for it.
+  const at = buf[0] !== 123 ? -1 : buf.length > BYTES_FIELD.length && buf.compare(BYTES_FIELD, 0, BYTES_FIELD.length, 1, 1 + BYTES_FIELD.length) === 0 ? 1 : buf.indexOf(BYTES_FIELD);
+  const end = at >= 0 ? buf.indexOf(34, at + BYTES_FIELD.length) : -1;
+  if (end > 0) return buf.toString('latin1', at + BYTES_FIELD.length, end);
   let parsed: unknown;
   try {
     parsed = JSON.parse(buf.toString('utf8'));
@@ -204,8 +225,7 @@ export function framesToSse(frames: readonly EventFrame[], summary: StreamSummar
   const parts: Uint8Array[] = [];
   for (const frame of frames) {
     try {
-      const bytes = frameToSse(frame, summary);
-      if (bytes) parts.push(bytes);
+      appendSse(frame, summary, parts);
     } catch (err) {
       if (!(err instanceof BedrockClaudeError)) throw err;
       return { bytes: join(parts), error: err };

@@ -90,6 +90,20 @@ describe('event-stream → SSE', () => {
     const typeless = encodeChunkFrame('{"hello":1}');
     assert.equal(await text(eventStreamToSse(from(typeless))), '');
   });
+  it('decodes header strings that look alike (same length, first and last byte) and non-ASCII ones', async () => {
+    const names = ['chunk', 'cHunk', 'chunk', 'c\u00e9nk', 'cxxxk', 'chunk', '\u00e9v\u00e9nement-\u{1F600}'];
+    const decoded = [];
+    for await (const f of decodeEventStream(from(...names.map((n) => encodeFrame({ ':message-type': 'event', ':event-type': n }, new Uint8Array(0)))))) decoded.push(frameHeader(f, ':event-type'));
+    assert.deepEqual(decoded, names);
+  });
+  it('finds the bytes field wherever it is in the chunk payload', async () => {
+    const event = Buffer.from(JSON.stringify(EVENTS[2])).toString('base64');
+    const first = encodeFrame({ ':message-type': 'event', ':event-type': 'chunk' }, Buffer.from(`{"bytes":"${event}","p":"ab"}`));
+    const later = encodeFrame({ ':message-type': 'event', ':event-type': 'chunk' }, Buffer.from(`{"p":"ab","bytes":"${event}"}`));
+    const spaced = encodeFrame({ ':message-type': 'event', ':event-type': 'chunk' }, Buffer.from(`{ "bytes" : "${event}" }`));
+    const expected = `event: content_block_delta\ndata: ${JSON.stringify(EVENTS[2])}\n\n`;
+    assert.equal(await text(eventStreamToSse(from(first, later, spaced))), expected.repeat(3));
+  });
   it('round-trips headers through the codec', async () => {
     const decoded = [];
     for await (const f of decodeEventStream(from(encodeEventFrame('messageStart', { role: 'assistant' })))) decoded.push(f);
