@@ -259,7 +259,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     }
     const state = { usage: { input_tokens: 0, output_tokens: 0 }, latencyMs: 0 };
     ctx.res.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream', 'x-amzn-requestid': ctx.requestId });
-    const events = streamEvents(message);
+    const events = streamEvents(message, options.deltaChars);
     const frames = function* () {
       for (const e of events) {
         state.latencyMs = Math.round(performance.now() - ctx.started);
@@ -294,7 +294,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       return;
     }
     (ctx.res as ServerResponse).writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'request-id': ctx.requestId });
-    const events = streamEvents(message);
+    const events = streamEvents(message, options.deltaChars);
     const sse = function* () {
       for (const e of events) yield sseEvent(String(e['type']), JSON.stringify(e));
     };

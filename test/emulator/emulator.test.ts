@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
-import { encodeChunkFrame } from '../../src/translate/event-stream.js';
+import { decodeEventStream, encodeChunkFrame, frameHeader } from '../../src/translate/event-stream.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.js';
 import { emptySummary, eventStreamToSse } from '../../src/translate/to-sse.js';
 import { parseSse } from '../../src/translate/parse-sse.js';
@@ -135,5 +135,32 @@ describe('emulator: happy paths', () => {
   });
   it('writes chunk frames the way it decodes them', () => {
     assert.ok(encodeChunkFrame('{"type":"ping"}').length > 16);
+  });
+});
+
+describe('emulator: --delta-chars', () => {
+  it('splits the text into deltas of at most N characters on every streaming route', async () => {
+    const small = await startEmulator({ port: 0, apiKeys: ['k'], deltaChars: 3 });
+    try {
+      const content = 'abcdefghijklmnopqrstuvwxyz';
+      const invoke = await signedRequest(small.url, invokePath(SONNET, 'invoke-with-response-stream'), body({ messages: [{ role: 'user', content }] }));
+      const texts: string[] = [];
+      for await (const e of parseSse(eventStreamToSse(once(invoke.bytes)))) if (e['type'] === 'content_block_delta') texts.push(String((e['delta'] as { text: string }).text));
+      const converse = await signedRequest(small.url, invokePath(SONNET, 'converse-stream'), { messages: [{ role: 'user', content: [{ text: content }] }], inferenceConfig: { maxTokens: 200 } });
+      const converseTexts: string[] = [];
+      for await (const f of decodeEventStream(once(converse.bytes))) {
+        if (frameHeader(f, ':event-type') === 'contentBlockDelta') converseTexts.push(String((JSON.parse(Buffer.from(f.body).toString()) as { delta: { text: string } }).delta.text));
+      }
+      const mantle = await request(`${small.url}/anthropic/v1/messages`, { method: 'POST', headers: { authorization: 'Bearer k', 'content-type': 'application/json' }, body: JSON.stringify({ model: SONNET, max_tokens: 200, stream: true, messages: [{ role: 'user', content }] }) });
+      const mantleTexts: string[] = [];
+      for await (const e of parseSse(mantle.body)) if (e['type'] === 'content_block_delta') mantleTexts.push(String((e['delta'] as { text: string }).text));
+      for (const pieces of [texts, converseTexts, mantleTexts]) {
+        assert.equal(pieces.join(''), content);
+        assert.equal(pieces.length, 9);
+        assert.ok(pieces.every((p) => p.length <= 3));
+      }
+    } finally {
+      await small.close();
+    }
   });
 });
