@@ -16,7 +16,7 @@ import { createCircuitBreaker } from '../transport/circuit-breaker.js';
 import { createTransport, type MessagesResult, type StreamOutput, type Target } from '../transport/bedrock-transport.js';
 import { createDualProtocolServer, dropResponse, isGone, listen, type AnyRequest, type AnyResponse } from './dual-protocol.js';
 import { findKey, keyAllows, type GatewayKey } from './gateway-keys.js';
-import { parseJsonObject, pipeStream, presentedKey, readBody, sendJson } from './http-util.js';
+import { parseJsonObject, pipeStream, presentedKey, readBody, sendJson, sendJsonBytes } from './http-util.js';
 import { createGatewayMetrics } from './metrics.js';
 import { createRouter, type Route } from './targets.js';
 
@@ -185,8 +185,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       const costOf = (usage: { input_tokens: number; output_tokens: number } | undefined) => (usage && result.target.model ? estimateCost(usage, result.target.model, targetScope, catalog).usd : undefined);
       const base = { model: clientModel, target: result.target, ttfbMs: result.ttfbMs, dropped, warnings };
       if (result.kind === 'json') {
-        const body = isCount && call.front === 'bedrock' ? { inputTokens: result.body['input_tokens'] } : result.body;
-        sendJson(call.res, 200, body, headers);
+        // An answer goes back as the bytes Bedrock sent; a count-tokens answer is reshaped for the front.
+        if (result.raw) sendJsonBytes(call.res, 200, result.raw, headers);
+        else sendJson(call.res, 200, isCount && call.front === 'bedrock' ? { inputTokens: result.body['input_tokens'] } : result.body, headers);
         const usage = result.usage as { input_tokens: number; output_tokens: number } | undefined;
         const cost = costOf(usage);
         return { status: 200, ...base, ...(usage ? { usage } : {}), ...(cost !== undefined ? { cost } : {}) };

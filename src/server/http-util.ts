@@ -3,18 +3,45 @@ import { isGone, type AnyRequest, type AnyResponse } from './dual-protocol.js';
 import { BedrockClaudeError, invalidRequest } from '../errors.js';
 
 /** Reads a request body up to `limit` bytes (413 `request_too_large` past it). */
-export async function readBody(req: AnyRequest, limit: number): Promise<Buffer> {
+export function readBody(req: AnyRequest, limit: number): Promise<Buffer> {
   const tooLarge = () => new BedrockClaudeError(`Request body is over the limit of ${limit} bytes.`, { status: 413, type: 'request_too_large', fix: 'Send a smaller request (Bedrock takes at most 25,000,000 bytes).' });
   const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) throw tooLarge();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw tooLarge();
-    chunks.push(chunk);
-  }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  if (declared > limit) return Promise.reject(tooLarge());
+  // Listeners rather than `for await`: a stream's async iterator costs several promises per request.
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        done();
+        req.destroy();
+        reject(tooLarge());
+      } else chunks.push(chunk);
+    };
+    const onEnd = () => {
+      done();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onError = (err: Error) => {
+      done();
+      reject(err);
+    };
+    const onClose = () => {
+      done();
+      reject(Object.assign(new Error('The client closed the connection before sending the whole body.'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
@@ -68,8 +95,12 @@ export function parseJsonObject(bytes: Buffer, fix: string): Record<string, unkn
 }
 
 export function sendJson(res: AnyResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
-  const body = JSON.stringify(value);
-  (res as ServerResponse).writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers });
+  sendJsonBytes(res, status, JSON.stringify(value), headers);
+}
+
+/** Sends a JSON text (or its bytes) as it is. */
+export function sendJsonBytes(res: AnyResponse, status: number, body: string | Buffer, headers: Record<string, string> = {}): void {
+  (res as ServerResponse).writeHead(status, { 'content-type': 'application/json', 'content-length': typeof body === 'string' ? Buffer.byteLength(body) : body.length, ...headers });
   (res as ServerResponse).end(body);
 }
 

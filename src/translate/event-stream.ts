@@ -44,12 +44,15 @@ export type EventFrame = Message & { raw?: Uint8Array };
 export class FrameSplitter {
   private buffer: Uint8Array = new Uint8Array(0);
 
-  /** The frames completed by this chunk (possibly none). */
-  push(chunk: Uint8Array): EventFrame[] {
-    const buffer = this.buffer.length ? concat(this.buffer, chunk) : chunk;
+  /**
+   * The frames completed by this chunk (possibly none), at most `max` of them: the rest stay
+   * buffered, undecoded, for the next call (`push(new Uint8Array(0))` takes them without new bytes).
+   */
+  push(chunk: Uint8Array, max = Infinity): EventFrame[] {
+    const buffer = !this.buffer.length ? chunk : !chunk.length ? this.buffer : concat(this.buffer, chunk);
     const frames: EventFrame[] = [];
     let offset = 0;
-    while (buffer.length - offset >= 12) {
+    while (frames.length < max && buffer.length - offset >= 12) {
       const total = ((buffer[offset]! << 24) | (buffer[offset + 1]! << 16) | (buffer[offset + 2]! << 8) | buffer[offset + 3]!) >>> 0;
       if (total < 16 || total > MAX_FRAME) throw corrupt(`frame length ${total} is impossible`);
       if (buffer.length - offset < total) break;

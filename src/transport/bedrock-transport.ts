@@ -60,7 +60,7 @@ interface AttemptInfo {
 }
 
 export type MessagesResult =
-  | (AttemptInfo & { kind: 'json'; body: Record<string, unknown>; usage: Usage | undefined })
+  | (AttemptInfo & { kind: 'json'; body: Record<string, unknown>; usage: Usage | undefined; /** The bytes Bedrock sent, when `body` is exactly them (not for count-tokens). */ raw?: Buffer })
   | (AttemptInfo & { kind: 'stream'; /** SSE bytes, or Bedrock event-stream frames with `output: 'eventstream'`. */ sse: AsyncIterable<Uint8Array>; summary: StreamSummary });
 
 /** Stream output: Anthropic SSE (default), or Bedrock's event-stream frames passed through byte for byte. */
@@ -72,6 +72,8 @@ function exceptionFrameFor(err: BedrockClaudeError): Uint8Array {
   const name = err.bedrockType && /^[a-z]/.test(err.bedrockType) ? err.bedrockType : (byType[err.type] ?? 'internalServerException');
   return encodeExceptionFrame(name, err.message);
 }
+
+const NO_BYTES = new Uint8Array(0);
 
 const RETRYABLE_TYPES = new Set(['rate_limit_error', 'overloaded_error', 'api_error', 'timeout_error']);
 
@@ -134,6 +136,18 @@ function withTimeout<T>(promise: Promise<T>, ms: number, body: Dispatcher.Respon
     timer.unref();
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** A 200 answer's JSON object; anything else is Bedrock misbehaving (502, retried). */
+function parseUpstreamJson(raw: Buffer): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw.toString('utf8'));
+  } catch {
+    value = undefined;
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new BedrockClaudeError('Bedrock answered 200 with a body that is not a JSON object.', { status: 502, type: 'api_error' });
+  return value as Record<string, unknown>;
 }
 
 /** Errors from sockets and undici timeouts, as a retryable `BedrockClaudeError`. */
@@ -261,10 +275,11 @@ export function createTransport(options: TransportOptions) {
         }
         const info = { target, attempts: attempt + 1, translated, headers: res.headers };
         if (!translated.stream) {
-          const json = (await withTimeout(res.body.json(), idleMs, res.body)) as Record<string, unknown>;
+          const raw = Buffer.from(await withTimeout(res.body.arrayBuffer(), idleMs, res.body));
           const ttfbMs = performance.now() - started;
+          const json = parseUpstreamJson(raw);
           if (translated.operation === 'count-tokens') return { ...info, ttfbMs, kind: 'json', body: fromCountTokensResponse(json), usage: undefined };
-          return { ...info, ttfbMs, kind: 'json', body: json, usage: json['usage'] as Usage | undefined };
+          return { ...info, ttfbMs, kind: 'json', body: json, usage: json['usage'] as Usage | undefined, raw };
         }
         if (target.backend === 'mantle') {
           // Mantle is the native Messages API: its stream is already SSE.
@@ -278,7 +293,8 @@ export function createTransport(options: TransportOptions) {
         let firstFrames: EventFrame[] = [];
         try {
           for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
-            firstFrames = splitter.push(next.value);
+            // Only the first frame is decoded now: the rest of the chunk waits until it has gone out.
+            firstFrames = splitter.push(next.value, 1);
             if (firstFrames.length) break;
           }
         } catch (err) {
@@ -332,17 +348,15 @@ export function createTransport(options: TransportOptions) {
       return { bytes: raw.length ? Buffer.concat(raw) : undefined, error: undefined };
     };
     try {
-      // The first event goes out on its own, so a big first network chunk does not delay the first byte.
-      let pending = firstFrames.length > 1 ? firstFrames.slice(1) : firstFrames;
-      if (firstFrames.length > 1) {
-        const first = convert(firstFrames.slice(0, 1));
-        if (first.bytes) yield first.bytes;
-        if (first.error) throw first.error;
-      }
+      // The first event goes out on its own, so a big first network chunk does not delay the first byte;
+      // then the frames still buffered from that chunk, then a network chunk at a time.
+      let pending = firstFrames;
       for (;;) {
         const { bytes, error } = convert(pending);
         if (bytes) yield bytes;
         if (error) throw error;
+        pending = splitter.push(NO_BYTES);
+        if (pending.length) continue;
         const next = await chunks.next();
         if (next.done) break;
         pending = splitter.push(next.value);
