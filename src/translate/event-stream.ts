@@ -42,24 +42,34 @@ export type EventFrame = Message & { raw?: Uint8Array };
  * `BedrockClaudeError` (502). Synchronous, so a caller can handle a whole network chunk at once.
  */
 export class FrameSplitter {
-  private buffer: Uint8Array = new Uint8Array(0);
+  private buffer: Uint8Array = NO_BYTES;
 
   /**
    * The frames completed by this chunk (possibly none), at most `max` of them: the rest stay
    * buffered, undecoded, for the next call (`push(new Uint8Array(0))` takes them without new bytes).
    */
   push(chunk: Uint8Array, max = Infinity): EventFrame[] {
-    const buffer = !this.buffer.length ? chunk : !chunk.length ? this.buffer : concat(this.buffer, chunk);
     const frames: EventFrame[] = [];
+    let buffer = chunk;
     let offset = 0;
+    const held = this.buffer;
+    if (held.length && !chunk.length) buffer = held;
+    else if (held.length) {
+      // A frame in progress: join it with just the bytes it lacks, not the whole chunk.
+      const total = held.length + chunk.length >= 4 ? frameLength(held.length >= 4 ? held : concat(held, chunk.subarray(0, 4 - held.length)), 0) : 0;
+      const missing = total - held.length;
+      if (total && missing > 0 && missing <= chunk.length) {
+        frames.push(decodeFrame(concat(held, chunk.subarray(0, missing))));
+        offset = missing;
+      } else buffer = concat(held, chunk); // still incomplete, or several whole frames held back by `max`
+    }
     while (frames.length < max && buffer.length - offset >= 12) {
-      const total = ((buffer[offset]! << 24) | (buffer[offset + 1]! << 16) | (buffer[offset + 2]! << 8) | buffer[offset + 3]!) >>> 0;
-      if (total < 16 || total > MAX_FRAME) throw corrupt(`frame length ${total} is impossible`);
+      const total = frameLength(buffer, offset);
       if (buffer.length - offset < total) break;
       frames.push(decodeFrame(buffer.subarray(offset, offset + total)));
       offset += total;
     }
-    this.buffer = offset === buffer.length ? new Uint8Array(0) : buffer.subarray(offset);
+    this.buffer = offset === buffer.length ? NO_BYTES : buffer.subarray(offset);
     return frames;
   }
 
@@ -74,6 +84,15 @@ export async function* decodeEventStream(source: AsyncIterable<Uint8Array>): Asy
   const splitter = new FrameSplitter();
   for await (const chunk of source) yield* splitter.push(chunk);
   splitter.end();
+}
+
+const NO_BYTES = new Uint8Array(0);
+
+/** The total length a frame's prelude declares (checked against what AWS allows). */
+function frameLength(bytes: Uint8Array, at: number): number {
+  const total = ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
+  if (total < 16 || total > MAX_FRAME) throw corrupt(`frame length ${total} is impossible`);
+  return total;
 }
 
 function decodeFrame(bytes: Uint8Array): EventFrame {
