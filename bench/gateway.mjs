@@ -3,8 +3,8 @@
 import autocannon from 'autocannon';
 import { request } from 'undici';
 import { EMULATOR_CREDENTIALS } from '../dist/emulator/emulator.js';
-import { emptySummary, eventStreamToSse } from '../dist/translate/to-sse.js';
-import { encodeChunkFrame } from '../dist/translate/event-stream.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { cpuMs, ENV, median, round, rssMb, signedInvoke, spread, startProcess, stopProcess } from './lib.mjs';
 
 const MODEL = 'claude-haiku-4-5';
@@ -67,10 +67,9 @@ async function load(target, req, connections, duration) {
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, cpuPerReq: target.pid && ok ? (cpu1 - cpu0) / ok : NaN };
 }
 
-/** Median time to the first byte of streamed answers, sequential requests. */
-async function ttfb(target, req, n) {
+/** Times to the first byte of `n` streamed answers, sequential requests (after `warmUp` untimed ones). */
+async function ttfb(target, req, n, warmUp = 0) {
   const times = [];
-  const warmUp = 10; // each process here starts cold: let the JIT settle before timing
   for (let i = 0; i < n + warmUp; i++) {
     const t0 = performance.now();
     const res = await request(new URL(req.path, target.url), { method: 'POST', headers: req.headers, body: req.body });
@@ -79,26 +78,13 @@ async function ttfb(target, req, n) {
     if (i >= warmUp) times.push(performance.now() - t0);
     for (let x = await it.next(); !x.done; x = await it.next());
   }
-  return median(times);
+  return times;
 }
 
-/** Event-stream → SSE transcoding throughput in this process, no network: MB of input per second. */
+/** Event-stream → SSE transcoding throughput (bench/transcode.mjs, in a process of its own): MB/s. */
 async function transcodeThroughput(quick) {
-  const frames = Array.from({ length: 1000 }, (_, i) => encodeChunkFrame(JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: `token ${i} `.repeat(20) } })));
-  const bytes = Buffer.concat(frames);
-  const chunks = [];
-  for (let i = 0; i < bytes.length; i += 16 * 1024) chunks.push(new Uint8Array(bytes.subarray(i, i + 16 * 1024)));
-  const runs = quick ? 30 : 150;
-  const once = async () => {
-    async function* source() {
-      yield* chunks;
-    }
-    for await (const _ of eventStreamToSse(source(), emptySummary())) void _;
-  };
-  for (let r = 0; r < 10; r++) await once(); // warm-up, as for time to first byte: steady state is timed
-  const t0 = performance.now();
-  for (let r = 0; r < runs; r++) await once();
-  return (bytes.length * runs) / 1e6 / ((performance.now() - t0) / 1000);
+  const { stdout } = await promisify(execFile)(process.execPath, ['bench/transcode.mjs', ...(quick ? ['--quick'] : [])], { env: ENV });
+  return JSON.parse(stdout).mbps;
 }
 
 /** 1,000 streams held open through the gateway at once: its RSS at the peak. */
@@ -168,22 +154,30 @@ export async function runGatewayBench({ quick = false, profile = false } = {}) {
 
     // Streaming: added time to first byte with 1,000 events per answer.
     const streamBody = { max_tokens: 2000, messages: [{ role: 'user', content: 'abcd'.repeat(1000) }] };
+    // ours, the floor and the peer must point at the long-stream emulator for this setting
+    const oursStream = await startProcess('ours (stream)', ['dist/cli/main.js', 'serve', '--port', '0', '--bedrock-endpoint', streamEmulator.url], { env });
+    const floorStream = await startProcess('floor (stream)', ['bench/floor-proxy.mjs', streamEmulator.url], { env });
+    procs.push(oursStream, floorStream);
     const streamTargets = [
       { name: 'direct', kind: 'direct', url: streamEmulator.url },
-      { name: 'ours (Anthropic front)', kind: 'anthropic', url: ours.url },
+      { name: 'floor', kind: 'floor', url: floorStream.url },
+      { name: 'ours (Anthropic front)', kind: 'anthropic', url: oursStream.url },
       { name: 'peer (Portkey 1.15.2)', kind: 'peer', url: peer.url },
     ];
     const streamReqs = {};
     const signedStream = await signedInvoke(streamEmulator.url, MODEL_ID, { anthropic_version: 'bedrock-2023-05-31', ...streamBody }, 'invoke-with-response-stream');
     streamReqs['direct'] = signedStream;
+    streamReqs['floor'] = signedStream;
     streamReqs['ours (Anthropic front)'] = { path: '/v1/messages', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: MODEL, stream: true, ...streamBody }) };
     streamReqs['peer (Portkey 1.15.2)'] = { path: '/v1/messages', headers: { 'content-type': 'application/json', ...portkeyHeaders(streamEmulator.url) }, body: JSON.stringify({ model: MODEL_ID, stream: true, ...streamBody }) };
-    // ours and the peer must point at the long-stream emulator for this setting: restart ours on it
-    const oursStream = await startProcess('ours (stream)', ['dist/cli/main.js', 'serve', '--port', '0', '--bedrock-endpoint', streamEmulator.url], { env });
-    procs.push(oursStream);
-    streamTargets[1].url = oursStream.url;
-    const ttfbs = {};
-    for (const t of streamTargets) ttfbs[t.name] = await ttfb(t, streamReqs[t.name], quick ? 10 : 40);
+    // Each process here starts cold: 50 untimed streams each let the JIT settle, then the targets take
+    // turns, 10 streams at a time, so drift does not favour anyone.
+    const ttfbTimes = Object.fromEntries(streamTargets.map((t) => [t.name, []]));
+    for (const t of streamTargets) await ttfb(t, streamReqs[t.name], 0, 50);
+    for (let r = 0; r < (quick ? 2 : 6); r++) {
+      for (const t of r % 2 ? [...streamTargets].reverse() : streamTargets) ttfbTimes[t.name].push(...(await ttfb(t, streamReqs[t.name], 10)));
+    }
+    const ttfbs = Object.fromEntries(streamTargets.map((t) => [t.name, median(ttfbTimes[t.name])]));
     const mbps = await transcodeThroughput(quick);
 
     // 1,000 concurrent open streams through ours (on the slow emulator): RSS.

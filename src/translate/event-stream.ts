@@ -10,15 +10,18 @@ const fromUtf8 = (text: string): Uint8Array => utf8Encoder.encode(text);
  * UTF-8 decoding for the codec's header names and values, which are the same few short strings in
  * every frame (`:event-type`, `chunk`, ...): those come from a small cache instead of a decoder call.
  */
-const shortStrings = new Map<number, { bytes: Uint8Array; text: string }>();
+const shortStrings = new Map<number, Array<{ bytes: Uint8Array; text: string }>>();
 function toUtf8(bytes: Uint8Array): string {
   const n = bytes.length;
   if (n === 0 || n > 32) return utf8Decoder.decode(bytes);
-  const key = (n << 16) | (bytes[0]! << 8) | bytes[n - 1]!;
-  const hit = shortStrings.get(key);
-  if (hit && sameBytes(hit.bytes, bytes)) return hit.text;
+  const key = (n << 24) | (bytes[0]! << 16) | (bytes[n >> 1]! << 8) | bytes[n - 1]!;
+  const known = shortStrings.get(key);
+  if (known) for (const k of known) if (sameBytes(k.bytes, bytes)) return k.text;
   const text = utf8Decoder.decode(bytes);
-  if (!hit && shortStrings.size < 256) shortStrings.set(key, { bytes: bytes.slice(), text });
+  if (shortStrings.size < 256 && (known?.length ?? 0) < 4) {
+    if (known) known.push({ bytes: bytes.slice(), text });
+    else shortStrings.set(key, [{ bytes: bytes.slice(), text }]);
+  }
   return text;
 }
 
