@@ -206,10 +206,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   async function anthropicFront(call: Call, pathname: string): Promise<Outcome> {
     const method = call.req.method;
     if (method === 'POST' && (pathname === '/v1/messages' || pathname === '/v1/messages/count_tokens')) {
-      const body = parseJsonObject(await readBody(call.req, bodyLimit), 'Send {"model": ..., "max_tokens": ..., "messages": [...]}.');
+      const source = parseJsonObject(await readBody(call.req, bodyLimit), 'Send {"model": ..., "max_tokens": ..., "messages": [...]}.');
+      const body = source.value;
       const model = body['model'];
       if (typeof model !== 'string' || !model) throw invalidRequest('`model` is required and must be a string.', 'Set "model", e.g. "claude-sonnet-4-5".');
-      return forward(call, model, { path: pathname, headers: { 'anthropic-beta': call.req.headers['anthropic-beta'] }, body }, 'sse');
+      return forward(call, model, { path: pathname, headers: { 'anthropic-beta': call.req.headers['anthropic-beta'] }, body, source }, 'sse');
     }
     if (method === 'GET' && pathname === '/v1/models') {
       const data = listModels();
@@ -245,10 +246,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     }
     const operation = m[2]!;
     const raw = parseJsonObject(await readBody(call.req, bodyLimit), 'Send the Bedrock InvokeModel body: {"anthropic_version": "bedrock-2023-05-31", "max_tokens": ..., "messages": [...]}.');
-    const invokeBody = operation === 'count-tokens' ? fromCountTokensBody(raw) : raw;
-    const { body, headers } = fromBedrockBody(invokeBody, modelId, operation === 'invoke-with-response-stream');
-    const path = operation === 'count-tokens' ? '/v1/messages/count_tokens' : '/v1/messages';
-    return forward(call, modelId, { path, headers, body }, 'eventstream');
+    const count = operation === 'count-tokens';
+    const { body, headers } = fromBedrockBody(count ? fromCountTokensBody(raw.value) : raw.value, modelId, operation === 'invoke-with-response-stream');
+    return forward(call, modelId, { path: count ? '/v1/messages/count_tokens' : '/v1/messages', headers, body, ...(count ? {} : { source: raw }) }, 'eventstream');
   }
 
   function listModels(): Array<Record<string, unknown>> {

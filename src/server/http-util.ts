@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { isGone, type AnyRequest, type AnyResponse } from './dual-protocol.js';
 import { BedrockClaudeError, invalidRequest } from '../errors.js';
+import type { SourceJson } from '../translate/reuse-json.js';
 
 /** Reads a request body up to `limit` bytes (413 `request_too_large` past it). */
 export function readBody(req: AnyRequest, limit: number): Promise<Buffer> {
@@ -76,7 +77,7 @@ function bracketsAtLeast(bytes: Buffer, n: number): boolean {
 }
 
 /** Parses a JSON object body, with a 400 that says what is wrong (bad UTF-8, too deep, not JSON, not an object). */
-export function parseJsonObject(bytes: Buffer, fix: string): Record<string, unknown> {
+export function parseJsonObject(bytes: Buffer, fix: string): SourceJson {
   let text: string;
   try {
     text = strictUtf8.decode(bytes);
@@ -91,7 +92,7 @@ export function parseJsonObject(bytes: Buffer, fix: string): Record<string, unkn
     throw invalidRequest('The request body is not valid JSON.', fix);
   }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw invalidRequest('The request body must be a JSON object.', fix);
-  return parsed as Record<string, unknown>;
+  return { text, value: parsed as Record<string, unknown> };
 }
 
 export function sendJson(res: AnyResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {

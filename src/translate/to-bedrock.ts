@@ -2,6 +2,7 @@ import { getDefaultCatalog, type Catalog, type ModelEntry } from '../catalog/cat
 import { findModelForId } from '../catalog/resolve-model.js';
 import { invalidRequest } from '../errors.js';
 import { headerOf, type HeaderBag } from '../headers.js';
+import type { SourceJson } from './reuse-json.js';
 import { sanitizeBedrockBody, type Removal, type SanitizePolicy } from './sanitize.js';
 
 /** The Bedrock operations we call. */
@@ -14,6 +15,11 @@ export interface AnthropicHttpRequest {
   headers?: HeaderBag;
   /** The parsed JSON body. Not mutated. */
   body: Record<string, unknown>;
+  /**
+   * The client's JSON text, when `body`'s members come from it (the same values): members that
+   * translation leaves alone are then sent as the client wrote them instead of serialised again.
+   */
+  source?: SourceJson | undefined;
 }
 
 export interface ToBedrockOptions {

@@ -7,6 +7,7 @@ import { bedrockEndpoint, createBedrockSigner } from '../aws/signer.js';
 import { BedrockClaudeError } from '../errors.js';
 import { fromBedrockError } from '../translate/errors.js';
 import { encodeChunkFrame, encodeExceptionFrame, FrameSplitter, frameHeader, type EventFrame } from '../translate/event-stream.js';
+import { stringifyReusing } from '../translate/reuse-json.js';
 import type { SanitizePolicy } from '../translate/sanitize.js';
 import { emptySummary, framesToSse, frameToSse, observeFrame, sseError, sseThrough, type StreamSummary } from '../translate/to-sse.js';
 import { fromCountTokensBody, fromCountTokensResponse, toBedrockRequest, type AnthropicHttpRequest, type BedrockHttpRequest } from '../translate/to-bedrock.js';
@@ -201,14 +202,12 @@ export function createTransport(options: TransportOptions) {
   };
   const idleMs = options.timeouts?.idleMs ?? 120_000;
 
-  async function sendOnce(target: Target, translated: BedrockHttpRequest, signal: AbortSignal | undefined, extraHeaders: Record<string, string>) {
+  async function sendOnce(target: Target, translated: BedrockHttpRequest, body: Buffer, signal: AbortSignal | undefined, extraHeaders: Record<string, string>) {
     const base = target.endpoint ?? options.endpoint ?? bedrockEndpoint(target.region, target.backend === 'mantle' ? 'mantle' : 'runtime');
     const url = new URL(base);
     const prefix = url.pathname.replace(/\/+$/, '');
     const mantle = target.backend === 'mantle';
     url.pathname = mantle ? `${prefix}/anthropic/v1/messages${translated.operation === 'count-tokens' ? '/count_tokens' : ''}` : `${prefix}${translated.path}`;
-    const payload = mantle ? mantleBody(translated, target.modelId) : translated.body;
-    const body = JSON.stringify(payload);
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       accept: translated.stream ? 'application/vnd.amazon.eventstream' : 'application/json',
@@ -255,6 +254,9 @@ export function createTransport(options: TransportOptions) {
   /** One target, with retries. Returns the result or throws the last error. */
   async function attemptTarget(request: AnthropicHttpRequest, target: Target, signal: AbortSignal | undefined, extraHeaders: Record<string, string>, output: StreamOutput, policy: SanitizePolicy | undefined, pretranslated: BedrockHttpRequest | undefined): Promise<MessagesResult> {
     const translated = pretranslated ?? toBedrockRequest(request, { modelId: target.modelId, model: target.model, catalog, policy: policy ?? options.policy });
+    // Serialised once for every attempt; members translation left alone keep the client's JSON text.
+    const mantle = target.backend === 'mantle';
+    const body = Buffer.from(translated.operation === 'count-tokens' && !mantle ? JSON.stringify(translated.body) : stringifyReusing(mantle ? mantleBody(translated, target.modelId) : translated.body, request.source));
     let lastError: BedrockClaudeError | undefined;
     for (let attempt = 0; attempt <= maxRetries; attempt++) {
       if (attempt > 0 && lastError) {
@@ -267,7 +269,7 @@ export function createTransport(options: TransportOptions) {
       const release = await slotFor(target, signal);
       let releaseLater = false;
       try {
-        const { res, started } = await sendOnce(target, translated, signal, extraHeaders);
+        const { res, started } = await sendOnce(target, translated, body, signal, extraHeaders);
         if (res.statusCode !== 200) {
           lastError = await failFromResponse(res, target);
           if (!isRetryable(lastError)) throw lastError;
