@@ -99,6 +99,31 @@ describe('transport', () => {
     await assert.rejects(slow.messages(req(), [US], { headers: { 'x-emulator-fault': 'slow' } }), (e: unknown) => e instanceof BedrockClaudeError && e.type === 'timeout_error');
     await Promise.all([t.close(), slow.close()]);
   });
+  it('stops waiting as soon as the caller aborts, before or after the first byte', async () => {
+    const t = createTransport({ auth: auth(), endpoint: emu.url, retry: { max: 0 } });
+    const early = new AbortController();
+    setTimeout(() => early.abort(new Error('caller left')), 30);
+    const t0 = performance.now();
+    await assert.rejects(t.messages(req(), [US], { signal: early.signal, headers: { 'x-emulator-fault': 'slow' } }));
+    assert.ok(performance.now() - t0 < 500, 'rejected long before the slow answer');
+    const gone = new AbortController();
+    gone.abort(new Error('already gone'));
+    await assert.rejects(t.messages(req(), [US], { signal: gone.signal }));
+    const gaps = await startEmulator({ port: 0, faults: 'gap=50ms' });
+    const slowStream = createTransport({ auth: auth(), endpoint: gaps.url, retry: { max: 0 } });
+    try {
+      const late = new AbortController();
+      const r = await slowStream.messages(req({ stream: true }), [US], { signal: late.signal });
+      assert.equal(r.kind, 'stream');
+      late.abort(new Error('caller left mid-stream'));
+      let text = '';
+      for await (const chunk of (r as { sse: AsyncIterable<Uint8Array> }).sse) text += Buffer.from(chunk).toString();
+      assert.ok(!text.includes('message_stop'), 'the stream ended early');
+    } finally {
+      await Promise.all([t.close(), slowStream.close()]);
+      await gaps.close();
+    }
+  });
   it('skips targets whose circuit is open', async () => {
     let now = 0;
     const breaker = createCircuitBreaker({ threshold: 2, cooldownMs: 1000, now: () => now });
