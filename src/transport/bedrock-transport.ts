@@ -179,7 +179,9 @@ export function networkError(err: unknown, target: Target): BedrockClaudeError {
  */
 export function createTransport(options: TransportOptions) {
   const catalog = options.catalog ?? getDefaultCatalog();
-  const dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 30_000, connections: 256, connect: { timeout: options.timeouts?.connectMs ?? 10_000 } });
+  // No cap on connections per origin: each open stream needs one, and a cap would queue requests
+  // silently behind it. `maxConcurrencyPerTarget` is the limit to set.
+  const dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 30_000, connections: null, connect: { timeout: options.timeouts?.connectMs ?? 10_000 } });
   const signers = new Map<string, ReturnType<typeof createBedrockSigner>>();
   const signerFor = (region: string, service: string) => {
     const key = `${region}/${service}`;

@@ -124,6 +124,20 @@ describe('transport', () => {
       await gaps.close();
     }
   });
+  it('holds hundreds of streams open at once: no hidden cap on upstream connections', async () => {
+    const gaps = await startEmulator({ port: 0, faults: 'gap=100ms' });
+    const t = createTransport({ auth: auth(), endpoint: gaps.url, retry: { max: 0 } });
+    const stop = new AbortController();
+    try {
+      const streams = await Promise.all(Array.from({ length: 300 }, () => t.messages(req({ stream: true }), [US], { signal: stop.signal })));
+      assert.ok(streams.every((s) => s.kind === 'stream'));
+      assert.equal(gaps.openConnections(), 300, 'every stream has its own upstream connection, all open together');
+    } finally {
+      stop.abort(new Error('done'));
+      await t.close();
+      await gaps.close();
+    }
+  });
   it('skips targets whose circuit is open', async () => {
     let now = 0;
     const breaker = createCircuitBreaker({ threshold: 2, cooldownMs: 1000, now: () => now });
