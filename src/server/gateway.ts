@@ -153,8 +153,26 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     }
   }
 
-  /** The shared path of both fronts: route, preflight, send with failover, answer. */
-  async function forward(call: Call, clientModel: string, request: AnthropicHttpRequest, output: StreamOutput): Promise<Outcome> {
+  /**
+   * The shared path of both fronts: route, preflight, send with failover, answer. Not an async
+   * function on purpose: nothing here keeps `request` (the client's body, perhaps hundreds of KB)
+   * alive while a stream runs for minutes; only `send` sees it, and it is done by the first byte.
+   */
+  function forward(call: Call, clientModel: string, request: AnthropicHttpRequest, output: StreamOutput): Promise<Outcome> {
+    return send(call, clientModel, request, output).then((sent) => answer(call, clientModel, output, sent));
+  }
+
+  interface Sent {
+    result: MessagesResult;
+    headers: Record<string, string>;
+    isCount: boolean;
+    dropped: string[];
+    warnings: string[];
+    /** Stops listening for the client going away (which aborts the upstream request). */
+    release: () => void;
+  }
+
+  async function send(call: Call, clientModel: string, request: AnthropicHttpRequest, output: StreamOutput): Promise<Sent> {
     if (!keyAllows(call.key, clientModel)) {
       throw new BedrockClaudeError(`The key "${call.key?.name}" may not call the model "${clientModel}".`, { status: 403, type: 'permission_error', fix: 'Ask the gateway operator to allow this model for your key.' });
     }
@@ -178,8 +196,19 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       if (!call.res.writableEnded) abort.abort(new Error('client closed the connection'));
     };
     call.res.on('close', onClose);
+    const release = () => call.res.off('close', onClose);
     try {
-      const result: MessagesResult = await transport.messages(request, targets, { signal: abort.signal, output, policy: routePolicy, firstTranslated: translated });
+      const result = await transport.messages(request, targets, { signal: abort.signal, output, policy: routePolicy, firstTranslated: translated });
+      return { result, headers, isCount, dropped, warnings, release };
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  async function answer(call: Call, clientModel: string, output: StreamOutput, sent: Sent): Promise<Outcome> {
+    const { result, headers, isCount, dropped, warnings } = sent;
+    try {
       headers['x-bedrock-claude-model-id'] = result.target.modelId;
       const targetScope: Scope = result.target.modelId.startsWith('global.') ? 'global' : scope === 'global' ? 'geo' : scope;
       const costOf = (usage: { input_tokens: number; output_tokens: number } | undefined) => (usage && result.target.model ? estimateCost(usage, result.target.model, targetScope, catalog).usd : undefined);
@@ -199,7 +228,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       const cost = costOf(usage);
       return { status: 200, ...base, usage, ...(cost !== undefined ? { cost } : {}), ...(result.summary.error ? { error: result.summary.error.type } : {}), ...(isGone(call.res) && !call.res.writableFinished ? { error: 'client_closed' } : {}) };
     } finally {
-      call.res.off('close', onClose);
+      sent.release();
     }
   }
 

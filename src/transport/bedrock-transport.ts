@@ -55,7 +55,8 @@ export type TransportEvent =
 interface AttemptInfo {
   target: Target;
   attempts: number;
-  translated: BedrockHttpRequest;
+  /** What translation dropped or changed for this target (the body itself is not kept: a stream can last minutes). */
+  removals: BedrockHttpRequest['removals'];
   /** Milliseconds from sending to the first byte (headers, or first frame for streams). */
   ttfbMs: number;
   headers: Record<string, string | string[] | undefined>;
@@ -76,6 +77,24 @@ function exceptionFrameFor(err: BedrockClaudeError): Uint8Array {
 }
 
 const NO_BYTES = new Uint8Array(0);
+const ONE_SHOT_BYTES = 16 * 1024;
+
+/**
+ * The bytes as an iterable that yields them once and then holds no reference to them. undici takes
+ * an Iterable body (its Dispatcher docs say so; its type definitions leave it out).
+ */
+function oneShot(bytes: Buffer): Iterable<Buffer> {
+  let held: Buffer | undefined = bytes;
+  return {
+    [Symbol.iterator]: () => ({
+      next: (): IteratorResult<Buffer> => {
+        const value = held;
+        held = undefined;
+        return value ? { value, done: false } : { value: undefined, done: true };
+      },
+    }),
+  };
+}
 
 const RETRYABLE_TYPES = new Set(['rate_limit_error', 'overloaded_error', 'api_error', 'timeout_error']);
 
@@ -237,7 +256,10 @@ export function createTransport(options: TransportOptions) {
     else signal?.addEventListener('abort', onCallerAbort, { once: true });
     const timer = setTimeout(() => fire(timeoutError('UND_ERR_HEADERS_TIMEOUT', firstByteMs)), firstByteMs);
     try {
-      const res = await dispatcher.request({ origin: url.origin, path: url.pathname + url.search, method: 'POST', headers: signed, body, headersTimeout: firstByteMs + 1000, bodyTimeout: idleMs + 1000, signal: abort });
+      // undici keeps a request's body until the answer ends: for a stream that is minutes of a big body per
+      // open stream, so a big one goes as a one-shot iterable that lets go of the bytes once written.
+      const once = translated.stream && body.length > ONE_SHOT_BYTES;
+      const res = await dispatcher.request({ origin: url.origin, path: url.pathname + url.search, method: 'POST', headers: once ? { ...signed, 'content-length': String(body.length) } : signed, body: once ? (oneShot(body) as unknown as Buffer) : body, headersTimeout: firstByteMs + 1000, bodyTimeout: idleMs + 1000, signal: abort });
       // Until the body closes, the caller going away makes undici destroy it at once, not at its next chunk.
       if (signal) res.body.once('close', () => signal.removeEventListener('abort', onCallerAbort));
       return { res, started };
@@ -283,7 +305,7 @@ export function createTransport(options: TransportOptions) {
           if (!isRetryable(lastError)) throw lastError;
           continue;
         }
-        const info = { target, attempts: attempt + 1, translated, headers: res.headers };
+        const info = { target, attempts: attempt + 1, removals: translated.removals, headers: res.headers };
         if (!translated.stream) {
           const raw = Buffer.from(await withTimeout(res.body.arrayBuffer(), idleMs, res.body));
           const ttfbMs = performance.now() - started;

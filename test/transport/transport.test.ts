@@ -124,6 +124,18 @@ describe('transport', () => {
       await gaps.close();
     }
   });
+  it('sends a big streaming body whole (written once, then let go), signed as it was sent', async () => {
+    const t = createTransport({ auth: auth(), endpoint: emu.url, retry: { max: 0 } });
+    const text = 'long conversation '.repeat(3000);
+    const r = await t.messages(req({ stream: true, messages: [{ role: 'user', content: text }] }), [US]);
+    assert.equal(r.kind, 'stream');
+    let sse = '';
+    for await (const chunk of (r as { sse: AsyncIterable<Uint8Array> }).sse) sse += Buffer.from(chunk).toString();
+    assert.match(sse, /event: message_stop/);
+    const received = emu.received[emu.received.length - 1]!;
+    assert.equal(((received.body as { messages: Array<{ content: string }> }).messages[0]!).content, text);
+    await t.close();
+  });
   it('holds hundreds of streams open at once: no hidden cap on upstream connections', async () => {
     const gaps = await startEmulator({ port: 0, faults: 'gap=100ms' });
     const t = createTransport({ auth: auth(), endpoint: gaps.url, retry: { max: 0 } });
