@@ -77,6 +77,7 @@ function exceptionFrameFor(err: BedrockClaudeError): Uint8Array {
 }
 
 const NO_BYTES = new Uint8Array(0);
+const ignore = () => undefined;
 const ONE_SHOT_BYTES = 16 * 1024;
 
 /**
@@ -118,31 +119,86 @@ function timeoutError(code: string, ms: number): Error {
 }
 
 /**
- * Iterates a response body, failing with a body timeout when it stays silent for `ms` (an idle gap
- * inside a stream). One timer, refreshed per chunk.
+ * A response body's chunks, pulled in paused mode (`read()` on demand), failing with a body timeout
+ * when the body stays silent for `ms` (an idle gap inside a stream). One timer, refreshed per chunk;
+ * no stream iterator and no promise per chunk that is already buffered.
  */
-async function* idleGuard(body: Dispatcher.ResponseData['body'], ms: number): AsyncGenerator<Uint8Array> {
-  const it = (body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
-  let reject: ((e: Error) => void) | undefined;
+export function readChunks(body: Dispatcher.ResponseData['body'], ms: number): AsyncIterableIterator<Uint8Array> & { return(): Promise<IteratorResult<Uint8Array>> } {
+  const DONE: IteratorResult<Uint8Array> = { value: undefined, done: true };
+  let waiting: { resolve: (r: IteratorResult<Uint8Array>) => void; reject: (e: unknown) => void } | undefined;
+  let ended = body.readableEnded;
+  let failure: unknown = body.errored ?? (body.destroyed && !ended ? new Error('The upstream body was closed.') : undefined);
   const timer = setTimeout(() => {
     const e = timeoutError('UND_ERR_BODY_TIMEOUT', ms);
     body.destroy(e);
-    reject?.(e);
+    fail(e);
   }, ms);
   timer.unref();
-  try {
-    for (;;) {
+  function take(): IteratorResult<Uint8Array> | undefined {
+    const chunk = body.read() as Uint8Array | null;
+    if (chunk !== null) {
       timer.refresh();
-      const next = await new Promise<IteratorResult<Uint8Array>>((resolve, rej) => {
-        reject = rej;
-        it.next().then(resolve, rej);
-      });
-      if (next.done) return;
-      yield next.value;
+      return { value: chunk, done: false };
     }
-  } finally {
-    clearTimeout(timer);
+    return ended ? DONE : undefined;
   }
+  function settle(): void {
+    if (!waiting) return;
+    const w = waiting;
+    if (failure !== undefined) {
+      waiting = undefined;
+      w.reject(failure);
+      return;
+    }
+    const result = take();
+    if (result) {
+      waiting = undefined;
+      w.resolve(result);
+    }
+  }
+  function fail(err: unknown): void {
+    if (failure === undefined) failure = err;
+    clearTimeout(timer);
+    settle();
+  }
+  const onEnd = () => {
+    ended = true;
+    settle();
+  };
+  const onClose = () => {
+    if (!ended) fail(body.errored ?? new Error('The upstream body was closed.'));
+  };
+  body.on('readable', settle);
+  body.on('end', onEnd);
+  body.on('error', fail);
+  body.on('close', onClose);
+  const stop = () => {
+    clearTimeout(timer);
+    body.off('readable', settle);
+    body.off('end', onEnd);
+    body.off('close', onClose);
+    // An error after this (the body destroyed late) must still have a listener, or it would crash the process.
+    body.off('error', fail);
+    body.on('error', ignore);
+  };
+  return {
+    next() {
+      if (failure !== undefined) return Promise.reject(failure);
+      const result = take();
+      if (result === DONE) stop();
+      if (result) return Promise.resolve(result);
+      return new Promise((resolve, reject) => {
+        waiting = { resolve, reject };
+      });
+    },
+    return() {
+      stop();
+      return Promise.resolve(DONE);
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
 }
 
 /** Resolves a promise, or fails with a body timeout after `ms`. */
@@ -320,7 +376,7 @@ export function createTransport(options: TransportOptions) {
           return { ...info, ttfbMs: performance.now() - started, kind: 'stream', summary, sse: mantleStream(res.body, summary, output, release) };
         }
         // Read up to the first whole frame before answering, so an exception that arrives first is retried.
-        const chunks = idleGuard(res.body, idleMs);
+        const chunks = readChunks(res.body, idleMs);
         const splitter = new FrameSplitter();
         let firstFrames: EventFrame[] = [];
         try {
@@ -364,7 +420,7 @@ export function createTransport(options: TransportOptions) {
   }
 
   /** The rest of a stream, a network chunk at a time: its whole frames as SSE (or passed through), then any error. */
-  async function* streamRest(firstFrames: EventFrame[], splitter: FrameSplitter, chunks: AsyncGenerator<Uint8Array>, summary: StreamSummary, body: Dispatcher.ResponseData['body'], target: Target, output: StreamOutput, release: () => void): AsyncGenerator<Uint8Array> {
+  async function* streamRest(firstFrames: EventFrame[], splitter: FrameSplitter, chunks: ReturnType<typeof readChunks>, summary: StreamSummary, body: Dispatcher.ResponseData['body'], target: Target, output: StreamOutput, release: () => void): AsyncGenerator<Uint8Array> {
     const convert = (frames: EventFrame[]): { bytes: Uint8Array | undefined; error: BedrockClaudeError | undefined } => {
       if (output === 'sse') return framesToSse(frames, summary);
       const raw: Uint8Array[] = [];
@@ -408,7 +464,7 @@ export function createTransport(options: TransportOptions) {
 
   async function* mantleStream(body: Dispatcher.ResponseData['body'], summary: StreamSummary, output: StreamOutput, release: () => void): AsyncGenerator<Uint8Array> {
     try {
-      yield* sseThrough(idleGuard(body, idleMs), summary, output, encodeChunkFrame);
+      yield* sseThrough(readChunks(body, idleMs), summary, output, encodeChunkFrame);
     } finally {
       release();
       if (!body.destroyed) body.destroy();
