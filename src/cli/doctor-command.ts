@@ -1,10 +1,5 @@
 import type { Command } from 'commander';
-import { request } from 'undici';
 import { resolveModel, type Scope } from '../catalog/resolve-model.js';
-import { createBedrockClaude } from '../client/create-client.js';
-import { createCredentialCache, resolveBedrockAuth } from '../aws/credentials.js';
-import { detectCredentialSource } from '../aws/detect-credentials.js';
-import { bedrockEndpoint } from '../aws/signer.js';
 import { BedrockClaudeError } from '../errors.js';
 import { EXIT, paint, spinner } from './output.js';
 import { parseScope } from './options.js';
@@ -46,6 +41,7 @@ export function registerDoctorCommand(program: Command): void {
     .option('--json', 'print the findings as JSON')
     .addHelpText('after', '\nExit codes: 0 all good, 1 a setup problem, 3 Bedrock or the network failed.\n\nExamples:\n  bedrock-claude doctor --region us-west-2\n  bedrock-claude doctor --region eu-west-1 --scope geo --model opus-4.6 --model haiku-4.5 --dry-run')
     .action(async (flags: DoctorFlags) => {
+      const [{ request }, { createBedrockClaude }, { createCredentialCache, resolveBedrockAuth }, { detectCredentialSource }, { bedrockEndpoint }] = await Promise.all([import('undici'), import('../client/create-client.js'), import('../aws/credentials.js'), import('../aws/detect-credentials.js'), import('../aws/signer.js')]);
       const findings: Finding[] = [];
       let upstreamFailed = false;
       const wait = spinner('checking');

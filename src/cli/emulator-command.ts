@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { EMULATOR_CREDENTIALS, startEmulator } from '../emulator/emulator.js';
+import { EMULATOR_CREDENTIALS } from '../emulator/default-credentials.js';
 import type { CatalogOverrides } from '../catalog/catalog.js';
 import { parseInteger, parsePort, readDataFile } from './options.js';
 
@@ -34,6 +34,7 @@ Examples:
     --cli-binary-format raw-in-base64-out out.json`,
     )
     .action(async (opts: { host: string; port: number; region: string; accessKeyId: string; secretAccessKey: string; apiKey?: string[]; faults?: string; seed: number; script?: string; models?: string; deltaChars?: number; keepReceived: number }) => {
+      const { startEmulator } = await import('../emulator/emulator.js');
       const emulator = await startEmulator({
         host: opts.host,
         port: opts.port,

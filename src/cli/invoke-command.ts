@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { estimateCost, type Usage } from '../catalog/estimate-cost.js';
 import { resolveModel, type Scope } from '../catalog/resolve-model.js';
 import { checkRequest } from '../check/check-request.js';
-import { createBedrockClaude } from '../client/create-client.js';
 import { BedrockClaudeError } from '../errors.js';
 import { EXIT, fail, paint, readInput, spinner } from './output.js';
 import { parseInteger, parseScope } from './options.js';
@@ -92,6 +91,7 @@ async function invoke(prompt: string | undefined, flags: InvokeFlags): Promise<v
   const model = String(body['model']);
   const resolved = resolveModel(model, { region, scope: flags.scope });
   for (const note of resolved.notes) console.error(paint(process.stderr, 'dim', `note: ${note}`));
+  const { createBedrockClaude } = await import('../client/create-client.js');
   const claude = createBedrockClaude({ region, scope: flags.scope, endpoint: flags.endpoint, profile: flags.profile });
   const wait = spinner(`waiting for ${resolved.modelId} in ${resolved.region}`);
   try {

@@ -2,11 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { CatalogOverrides } from '../catalog/catalog.js';
 import type { Scope } from '../catalog/resolve-model.js';
-import { createCredentialCache, resolveBedrockAuth, type BedrockAuth } from '../aws/credentials.js';
-import { detectCredentialSource } from '../aws/detect-credentials.js';
-import { EMULATOR_CREDENTIALS, startEmulator } from '../emulator/emulator.js';
-import { parseGatewayConfig, type GatewayConfig } from '../server/config.js';
-import { startGateway } from '../server/gateway.js';
+import type { BedrockAuth } from '../aws/credentials.js';
+import type { GatewayConfig } from '../server/config.js';
 import { parsePort, parseScope } from './options.js';
 
 interface ServeFlags {
@@ -45,7 +42,10 @@ Examples:
   ANTHROPIC_BASE_URL=http://127.0.0.1:4000 claude -p "hello"`,
     )
     .action(async (flags: ServeFlags) => {
-      const config: GatewayConfig = flags.config ? parseGatewayConfig(readFileSync(flags.config, 'utf8')) : {};
+      // Loaded here, not at start-up: the other commands do not pay for the gateway, and the
+      // gateway does not carry the emulator or the config parser when it does not use them.
+      const [{ createCredentialCache, resolveBedrockAuth }, { detectCredentialSource }, { startGateway }] = await Promise.all([import('../aws/credentials.js'), import('../aws/detect-credentials.js'), import('../server/gateway.js')]);
+      const config: GatewayConfig = flags.config ? (await import('../server/config.js')).parseGatewayConfig(readFileSync(flags.config, 'utf8')) : {};
       const host = flags.host ?? config.host ?? '127.0.0.1';
       const port = flags.port ?? config.port ?? 4000;
       const region = flags.region ?? config.region ?? process.env['AWS_REGION'] ?? process.env['AWS_DEFAULT_REGION'] ?? 'us-west-2';
@@ -63,6 +63,7 @@ Examples:
       let backendLabel = 'bedrock';
       let closeEmulator: (() => Promise<void>) | undefined;
       if (useEmulator) {
+        const { EMULATOR_CREDENTIALS, startEmulator } = await import('../emulator/emulator.js');
         const emulator = await startEmulator({ port: 0, region });
         closeEmulator = emulator.close;
         upstream = emulator.url;

@@ -17,10 +17,10 @@ import { fromCountTokensBody } from '../translate/to-bedrock.js';
 import { lastUserText, respond, streamEvents, type FakeMessage } from './fake-model.js';
 import { drawFault, FAULT_KINDS, parseFaults, seededRandom, settingsFor, type FaultKind, type FaultSpec } from './faults.js';
 import { compileScript, type ScriptReply } from './script.js';
+import { EMULATOR_CREDENTIALS } from './default-credentials.js';
 import { createAuthVerifier, type EmulatorCredentials } from './verify-auth.js';
 
-/** The credentials the emulator accepts when none are configured (documented in the README). */
-export const EMULATOR_CREDENTIALS: EmulatorCredentials = { accessKeyId: 'AKIAEMULATOR00000000', secretAccessKey: 'bedrock-claude-emulator-secret' };
+export { EMULATOR_CREDENTIALS };
 export const EMULATOR_ACCOUNT = '123456789012';
 const MAX_BODY = 25_000_000;
 
