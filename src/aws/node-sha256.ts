@@ -8,20 +8,42 @@ function bytes(data: SourceData): Buffer | string {
 }
 
 /**
+ * The last HMAC with a string key over a short message. SigV4 (`@smithy/signature-v4`) computes
+ * HMAC(secret access key, access key ID) on every request, to find its cached signing key: the same
+ * inputs each time, so the same answer. Holds the same secret string the credentials already hold.
+ */
+let lastKeyed: { secret: string; data: Buffer; digest: Uint8Array } | undefined;
+const SHORT = 128;
+
+/**
  * SHA-256 (and HMAC-SHA-256 when given a secret) on node:crypto, for `@smithy/signature-v4`.
  * A pure-JS SHA-256 was a tenth of a peer gateway's CPU under load; this is native.
  */
 export class NodeSha256 implements Checksum {
   private readonly secret: SourceData | undefined;
-  private hash: Hash | Hmac;
+  private hash: Hash | Hmac | undefined;
+  /** A short message under a string key, held until digest (see `lastKeyed`). */
+  private short: Buffer[] | undefined;
+  private shortLength = 0;
 
   constructor(secret?: SourceData) {
     this.secret = secret;
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
+    this.reset();
   }
 
   update(data: SourceData): void {
-    this.hash.update(bytes(data));
+    const chunk = bytes(data);
+    if (this.short && this.shortLength + Buffer.byteLength(chunk) <= SHORT) {
+      this.short.push(Buffer.from(chunk)); // a copy: the caller may reuse its buffer
+      this.shortLength += Buffer.byteLength(chunk);
+      return;
+    }
+    if (this.short) {
+      this.hash = createHmac('sha256', this.secret as string);
+      for (const part of this.short) this.hash.update(part);
+      this.short = undefined;
+    }
+    this.hash!.update(chunk);
   }
 
   digest(): Promise<Uint8Array> {
@@ -29,11 +51,20 @@ export class NodeSha256 implements Checksum {
   }
 
   digestSync(): Uint8Array {
-    return new Uint8Array(this.hash.digest());
+    if (this.short) {
+      const secret = this.secret as string;
+      const data = Buffer.concat(this.short, this.shortLength);
+      if (lastKeyed?.secret !== secret || !lastKeyed.data.equals(data)) lastKeyed = { secret, data, digest: new Uint8Array(createHmac('sha256', secret).update(data).digest()) };
+      return lastKeyed.digest.slice();
+    }
+    return new Uint8Array(this.hash!.digest());
   }
 
   reset(): void {
-    this.hash = this.secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(this.secret));
+    this.short = undefined;
+    this.shortLength = 0;
+    if (typeof this.secret === 'string') this.short = [];
+    else this.hash = this.secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(this.secret));
   }
 }
 
