@@ -45,8 +45,8 @@ Examples:
         seed: opts.seed,
         keepReceived: opts.keepReceived,
         ...(opts.deltaChars ? { deltaChars: opts.deltaChars } : {}),
-        ...(opts.script ? { script: readDataFile(opts.script) } : {}),
-        ...(opts.models ? { models: readDataFile(opts.models) as CatalogOverrides } : {}),
+        ...(opts.script ? { script: await readDataFile(opts.script) } : {}),
+        ...(opts.models ? { models: (await readDataFile(opts.models)) as CatalogOverrides } : {}),
       });
       console.log(`listening on ${emulator.url}`);
       const stop = () => void emulator.close().then(() => process.exit(0));

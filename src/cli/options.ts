@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
-import { parse as parseYaml } from 'yaml';
 import { SCOPES, type Scope } from '../catalog/resolve-model.js';
 
 export function parsePort(value: string): number {
@@ -20,8 +19,8 @@ export function parseInteger(value: string): number {
   return n;
 }
 
-/** Reads a JSON or YAML file into a value, with the file name in any error. */
-export function readDataFile(path: string): unknown {
+/** Reads a JSON or YAML file into a value, with the file name in any error (the YAML parser loads only when needed). */
+export async function readDataFile(path: string): Promise<unknown> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -29,7 +28,7 @@ export function readDataFile(path: string): unknown {
     throw new Error(`cannot read ${path}: ${(err as Error).message}`);
   }
   try {
-    return path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+    return path.endsWith('.json') ? JSON.parse(text) : (await import('yaml')).parse(text);
   } catch (err) {
     throw new Error(`${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`);
   }
