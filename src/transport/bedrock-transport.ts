@@ -123,7 +123,7 @@ function timeoutError(code: string, ms: number): Error {
  * when the body stays silent for `ms` (an idle gap inside a stream). One timer, refreshed per chunk;
  * no stream iterator and no promise per chunk that is already buffered.
  */
-export function readChunks(body: Dispatcher.ResponseData['body'], ms: number): AsyncIterableIterator<Uint8Array> & { return(): Promise<IteratorResult<Uint8Array>> } {
+function readChunks(body: Dispatcher.ResponseData['body'], ms: number): AsyncIterableIterator<Uint8Array> & { return(): Promise<IteratorResult<Uint8Array>> } {
   const DONE: IteratorResult<Uint8Array> = { value: undefined, done: true };
   let waiting: { resolve: (r: IteratorResult<Uint8Array>) => void; reject: (e: unknown) => void } | undefined;
   let ended = body.readableEnded;
@@ -172,7 +172,10 @@ export function readChunks(body: Dispatcher.ResponseData['body'], ms: number): A
   body.on('end', onEnd);
   body.on('error', fail);
   body.on('close', onClose);
+  let stopped = false;
   const stop = () => {
+    if (stopped) return;
+    stopped = true;
     clearTimeout(timer);
     body.off('readable', settle);
     body.off('end', onEnd);
