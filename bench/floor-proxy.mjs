@@ -4,7 +4,8 @@ import { createServer } from 'node:http';
 import { Pool } from 'undici';
 
 const upstream = new URL(process.argv[2]);
-const pool = new Pool(upstream.origin, { connections: 256, pipelining: 1 });
+// No cap on connections: every open stream needs its own (as in the gateway).
+const pool = new Pool(upstream.origin, { connections: null, pipelining: 1 });
 const server = createServer((req, res) => {
   const headers = { ...req.headers, host: upstream.host };
   delete headers.connection;

@@ -95,9 +95,13 @@ async function transcodeThroughput(quick) {
   return JSON.parse(stdout).mbps;
 }
 
-/** 1,000 streams held open through the gateway at once (each lasts ~2 s: 250 ms between events): its RSS at the peak. */
-async function openStreams(gatewayUrl, pid, count) {
-  const body = JSON.stringify({ model: MODEL, max_tokens: 200, stream: true, messages: [{ role: 'user', content: 'hold this stream open for a while '.repeat(4) }] });
+const HOLD = { max_tokens: 200, messages: [{ role: 'user', content: 'hold this stream open for a while '.repeat(4) }] };
+
+/**
+ * 1,000 streams held open through a target at once (each lasts ~2 s: 250 ms between events): its
+ * RSS at the peak. `req` is the streaming request in the target's shape.
+ */
+async function openStreams(url, pid, count, req) {
   const before = rssMb(pid);
   let peak = before;
   let open = 0;
@@ -106,7 +110,7 @@ async function openStreams(gatewayUrl, pid, count) {
   const { Agent } = await import('undici');
   const agent = new Agent({ connections: count + 10, pipelining: 0 });
   const all = Array.from({ length: count }, async () => {
-    const res = await request(`${gatewayUrl}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, dispatcher: agent });
+    const res = await request(new URL(req.path, url), { method: 'POST', headers: req.headers, body: req.body, dispatcher: agent });
     maxOpen = Math.max(maxOpen, ++open);
     for await (const _ of res.body) void _;
     open--;
@@ -191,10 +195,14 @@ export async function runGatewayBench({ quick = false, profile = false } = {}) {
     const ttfbs = Object.fromEntries(streamTargets.map((t) => [t.name, median(ttfbTimes[t.name])]));
     const mbps = await transcodeThroughput(quick);
 
-    // 1,000 concurrent open streams through ours (on the slow emulator): RSS.
+    // 1,000 concurrent open streams through ours, and through the floor for reference (on the slow emulator): RSS.
     const oursSlow = await startProcess('ours (slow)', ['dist/cli/main.js', 'serve', '--port', '0', '--bedrock-endpoint', slowEmulator.url], { env });
-    procs.push(oursSlow);
-    const streams = await openStreams(oursSlow.url, oursSlow.pid, quick ? 300 : 1000);
+    const floorSlow = await startProcess('floor (slow)', ['bench/floor-proxy.mjs', slowEmulator.url], { env });
+    procs.push(oursSlow, floorSlow);
+    const count = quick ? 300 : 1000;
+    const streams = await openStreams(oursSlow.url, oursSlow.pid, count, { path: '/v1/messages', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: MODEL, stream: true, ...HOLD }) });
+    const signedHold = await signedInvoke(slowEmulator.url, MODEL_ID, { anthropic_version: 'bedrock-2023-05-31', ...HOLD }, 'invoke-with-response-stream');
+    streams.floor = await openStreams(floorSlow.url, floorSlow.pid, count, signedHold);
     const peerRss = rssMb(peer.pid);
 
     return { settings, results, targets: targets.map((t) => t.name), ttfbs, mbps, streams, peerRssMb: peerRss, oursRssMb: rssMb(ours.pid), rounds, duration };

@@ -24,7 +24,8 @@ if (!soakOnly) {
   console.table(rows.map((r) => ({ setting: r.setting, target: r.target, 'req/s': r.rps, 'spread': r.rpsSpread.join('–'), 'p50 ms': r.p50?.toFixed?.(2) ?? r.p50, 'added p50': r.addedP50, 'added p99': r.addedP99, 'x floor': r.ratioToFloor, 'CPU ms/req': r.cpuMsPerReq, 'CPU x floor': r.cpuRatioToFloor })));
   const direct = run.ttfbs['direct'];
   console.log(`streaming, 1,000 events: TTFB direct ${direct.toFixed(2)} ms, floor +${(run.ttfbs['floor'] - direct).toFixed(2)} ms, ours +${(run.ttfbs['ours (Anthropic front)'] - direct).toFixed(2)} ms, peer +${(run.ttfbs['peer (Portkey 1.15.2)'] - direct).toFixed(2)} ms; transcoding ${run.mbps.toFixed(0)} MB/s`);
-  console.log(`${run.streams.ok} streams, at most ${run.streams.opened} open at once: gateway RSS ${run.streams.before.toFixed(0)} MB before, ${run.streams.peak.toFixed(0)} MB at the peak`);
+  const f = run.streams.floor;
+  console.log(`${run.streams.ok} streams, at most ${run.streams.opened} open at once: gateway RSS ${run.streams.before.toFixed(0)} MB before, ${run.streams.peak.toFixed(0)} MB at the peak; floor ${f.before.toFixed(0)} -> ${f.peak.toFixed(0)} MB (${f.ok} answered, at most ${f.opened} open)`);
   writeFileSync('bench/results/chart.svg', chartSvg(rows));
 }
 
