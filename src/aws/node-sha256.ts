@@ -33,9 +33,10 @@ export class NodeSha256 implements Checksum {
 
   update(data: SourceData): void {
     const chunk = bytes(data);
-    if (this.short && this.shortLength + Buffer.byteLength(chunk) <= SHORT) {
+    const size = Buffer.byteLength(chunk);
+    if (this.short && this.shortLength + size <= SHORT) {
       this.short.push(Buffer.from(chunk)); // a copy: the caller may reuse its buffer
-      this.shortLength += Buffer.byteLength(chunk);
+      this.shortLength += size;
       return;
     }
     if (this.short) {
