@@ -13,6 +13,7 @@ import { toAnthropicErrorBody, toBedrockError } from '../translate/errors.js';
 import type { SanitizePolicy } from '../translate/sanitize.js';
 import { fromBedrockBody, fromCountTokensBody, toBedrockRequest, type AnthropicHttpRequest } from '../translate/to-bedrock.js';
 import { createCircuitBreaker } from '../transport/circuit-breaker.js';
+import type { AbortLike } from '../transport/semaphore.js';
 import { createTransport, type MessagesResult, type StreamOutput, type Target } from '../transport/bedrock-transport.js';
 import { createDualProtocolServer, dropResponse, isGone, listen, type AnyRequest, type AnyResponse } from './dual-protocol.js';
 import { findKey, keyAllows, type GatewayKey } from './gateway-keys.js';
@@ -64,6 +65,29 @@ const BEDROCK_ROUTE = /^\/model\/([^/]+)\/(invoke|invoke-with-response-stream|co
 const ACCOUNT = '000000000000';
 
 type Front = 'anthropic' | 'bedrock';
+
+/**
+ * The client going away, as the transport's abort signal. An AbortController builds an EventTarget
+ * per request (~4.5 us and its garbage) for an event that almost never fires; this is a plain object.
+ */
+class ClientGone implements AbortLike {
+  aborted = false;
+  reason: Error | undefined;
+  private listeners: Array<() => void> = [];
+  addEventListener(_type: 'abort', listener: () => void): void {
+    this.listeners.push(listener);
+  }
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    const i = this.listeners.indexOf(listener);
+    if (i >= 0) this.listeners.splice(i, 1);
+  }
+  abort(reason: Error): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    for (const listener of this.listeners.splice(0)) listener();
+  }
+}
 
 interface Outcome {
   status: number;
@@ -191,14 +215,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     if (dropped.length) headers['x-bedrock-claude-dropped'] = dropped.join(', ').slice(0, 2000);
     if (warnings.length) headers['x-bedrock-claude-warnings'] = warnings.join(', ');
 
-    const abort = new AbortController();
+    const gone = new ClientGone();
     const onClose = () => {
-      if (!call.res.writableEnded) abort.abort(new Error('client closed the connection'));
+      if (!call.res.writableEnded) gone.abort(new Error('client closed the connection'));
     };
     call.res.on('close', onClose);
     const release = () => call.res.off('close', onClose);
     try {
-      const result = await transport.messages(request, targets, { signal: abort.signal, output, policy: routePolicy, firstTranslated: translated });
+      const result = await transport.messages(request, targets, { signal: gone, output, policy: routePolicy, firstTranslated: translated });
       return { result, headers, isCount, dropped, warnings, release };
     } catch (err) {
       release();

@@ -21,7 +21,7 @@ const { request } = require('undici/lib/api/index.js') as { request: (this: Disp
 import { emptySummary, framesToSse, frameToSse, observeFrame, sseError, sseThrough, type StreamSummary } from '../translate/to-sse.js';
 import { fromCountTokensBody, fromCountTokensResponse, toBedrockRequest, type AnthropicHttpRequest, type BedrockHttpRequest } from '../translate/to-bedrock.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
-import { createSemaphore } from './semaphore.js';
+import { createSemaphore, type AbortLike } from './semaphore.js';
 
 /** One place a request can go: a region, a model ID (or profile, or ARN) and a backend. */
 export interface Target {
@@ -283,7 +283,7 @@ export function createTransport(options: TransportOptions) {
   const random = options.random ?? Math.random;
   const firstByteMs = options.timeouts?.firstByteMs ?? 60_000;
   const semaphores = new Map<string, ReturnType<typeof createSemaphore>>();
-  const slotFor = (t: Target, signal: AbortSignal | undefined) => {
+  const slotFor = (t: Target, signal: AbortLike | undefined) => {
     const key = targetKey(t);
     let sem = semaphores.get(key);
     if (!sem) semaphores.set(key, (sem = createSemaphore(options.maxConcurrencyPerTarget ?? 0)));
@@ -291,7 +291,7 @@ export function createTransport(options: TransportOptions) {
   };
   const idleMs = options.timeouts?.idleMs ?? 120_000;
 
-  async function sendOnce(target: Target, translated: BedrockHttpRequest, body: Buffer, signal: AbortSignal | undefined, extraHeaders: Record<string, string>) {
+  async function sendOnce(target: Target, translated: BedrockHttpRequest, body: Buffer, signal: AbortLike | undefined, extraHeaders: Record<string, string>) {
     const base = target.endpoint ?? options.endpoint ?? bedrockEndpoint(target.region, target.backend === 'mantle' ? 'mantle' : 'runtime');
     const url = new URL(base);
     const prefix = url.pathname.replace(/\/+$/, '');
@@ -349,7 +349,7 @@ export function createTransport(options: TransportOptions) {
   }
 
   /** One target, with retries. Returns the result or throws the last error. */
-  async function attemptTarget(request: AnthropicHttpRequest, target: Target, signal: AbortSignal | undefined, extraHeaders: Record<string, string>, output: StreamOutput, policy: SanitizePolicy | undefined, pretranslated: BedrockHttpRequest | undefined): Promise<MessagesResult> {
+  async function attemptTarget(request: AnthropicHttpRequest, target: Target, signal: AbortLike | undefined, extraHeaders: Record<string, string>, output: StreamOutput, policy: SanitizePolicy | undefined, pretranslated: BedrockHttpRequest | undefined): Promise<MessagesResult> {
     const translated = pretranslated ?? toBedrockRequest(request, { modelId: target.modelId, model: target.model, catalog, policy: policy ?? options.policy });
     // Serialised once for every attempt; members translation left alone keep the client's JSON text.
     const mantle = target.backend === 'mantle';
@@ -492,7 +492,7 @@ export function createTransport(options: TransportOptions) {
       request: AnthropicHttpRequest,
       targets: readonly Target[],
       opts: {
-        signal?: AbortSignal | undefined;
+        signal?: AbortSignal | AbortLike | undefined;
         headers?: Record<string, string>;
         output?: StreamOutput;
         policy?: SanitizePolicy | undefined;

@@ -1,9 +1,17 @@
+/** What the transport needs of an abort signal: an `AbortSignal` fits, and so does anything with these four members. */
+export interface AbortLike {
+  readonly aborted: boolean;
+  readonly reason?: unknown;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
 /** A counting semaphore: at most `limit` holders; others wait in order. `limit <= 0` means no limit. */
 export function createSemaphore(limit: number) {
   let active = 0;
   const waiting: Array<() => void> = [];
   return {
-    async acquire(signal?: AbortSignal): Promise<() => void> {
+    async acquire(signal?: AbortLike): Promise<() => void> {
       if (limit > 0 && active >= limit) {
         await new Promise<void>((resolve, reject) => {
           const go = () => {

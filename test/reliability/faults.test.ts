@@ -192,6 +192,27 @@ describe('faults: client disconnect', () => {
   });
 });
 
+describe('faults: client disconnect before the first byte', () => {
+  it('aborts the upstream request that is still waiting for its answer', async () => {
+    const own = await startEmulator({ port: 0, faults: 'ttfb=2000ms' });
+    const g = await gateway({ endpoint: own.url, routes: {} });
+    try {
+      const aborted = new AbortController();
+      const pending = request(`${g.url}/v1/messages`, { method: 'POST', body: JSON.stringify({ ...msg('never mind', { stream: true }), model: 'claude-haiku-4-5' }), signal: aborted.signal }).catch((err: Error) => err);
+      while (own.openConnections() === 0) await new Promise((r) => setTimeout(r, 2)); // the request reached upstream
+      const t0 = performance.now();
+      aborted.abort();
+      assert.ok((await pending) instanceof Error);
+      while (own.openConnections() > 0 && performance.now() - t0 < 1000) await new Promise((r) => setTimeout(r, 2));
+      assert.ok(performance.now() - t0 < 500, 'the upstream connection closed long before the 2 s answer');
+      while (g.inFlight() > 0 && performance.now() - t0 < 1000) await new Promise((r) => setTimeout(r, 2));
+      assert.equal(g.inFlight(), 0, 'no request left in flight');
+    } finally {
+      await own.close();
+    }
+  });
+});
+
 describe('faults: expiring credentials', () => {
   it('keeps succeeding across the expiry without a restart', async () => {
     let fetched = 0;
