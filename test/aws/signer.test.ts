@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { createSigV4, signWith } from '../../src/aws/signer.js';
-import { NodeSha256 } from '../../src/aws/node-sha256.js';
+import { NodeSha256, sha256Hex } from '../../src/aws/node-sha256.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 async function digest(secret: string | Uint8Array | undefined, ...parts: Array<string | Uint8Array>): Promise<string> {
@@ -14,6 +14,10 @@ async function digest(secret: string | Uint8Array | undefined, ...parts: Array<s
 describe('node:crypto SHA-256 for SigV4', () => {
   it('gives the standard answers (FIPS 180-2, RFC 4231), again and again with the same or other inputs', async () => {
     assert.equal(await digest(undefined, 'abc'), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    // the payload hash SigV4 sends as x-amz-content-sha256, of a string and of bytes
+    assert.equal(sha256Hex('abc'), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    assert.equal(sha256Hex(new Uint8Array([0x61, 0x62, 0x63])), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    assert.equal(sha256Hex(''), 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
     for (let i = 0; i < 3; i++) {
       // RFC 4231 test case 2, key and message as strings and as bytes, in pieces
       assert.equal(await digest('Jefe', 'what do ya want ', 'for nothing?'), '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843');
