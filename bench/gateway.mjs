@@ -98,7 +98,7 @@ async function transcodeThroughput(quick) {
 const HOLD = { max_tokens: 200, messages: [{ role: 'user', content: 'hold this stream open for a while '.repeat(4) }] };
 
 /**
- * 1,000 streams held open through a target at once (each lasts ~2 s: 250 ms between events): its
+ * 1,000 streams held open through a target at once (each lasts ~4 s: 500 ms between events, so all are open at once even on a slow run): its
  * RSS at the peak. `req` is the streaming request in the target's shape.
  */
 async function openStreams(url, pid, count, req) {
@@ -129,7 +129,7 @@ export async function runGatewayBench({ quick = false, profile = false } = {}) {
   const env = { ...ENV, AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey, AWS_REGION: 'us-west-2' };
   const emulator = await startProcess('emulator', ['dist/cli/main.js', 'emulator', '--port', '0'], { env });
   const streamEmulator = await startProcess('stream emulator', ['dist/cli/main.js', 'emulator', '--port', '0', '--delta-chars', '4'], { env });
-  const slowEmulator = await startProcess('slow emulator', ['dist/cli/main.js', 'emulator', '--port', '0', '--faults', 'gap=250ms'], { env });
+  const slowEmulator = await startProcess('slow emulator', ['dist/cli/main.js', 'emulator', '--port', '0', '--faults', 'gap=500ms'], { env });
   const procs = [emulator, streamEmulator, slowEmulator];
   try {
     const floor = await startProcess('floor', ['bench/floor-proxy.mjs', emulator.url], { env });
