@@ -1,7 +1,9 @@
 // npm run bench [-- --quick] [-- --profile] [-- --soak]: runs the suites, prints the tables,
 // writes bench/results/latest.json and bench/results/chart.svg.
+import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { promisify } from 'node:util';
 import { runEmulatorBench } from './emulator.mjs';
 import { runGatewayBench, summarise } from './gateway.mjs';
 import { chartSvg } from './chart.mjs';
@@ -27,6 +29,10 @@ if (!soakOnly) {
   const f = run.streams.floor;
   console.log(`${run.streams.ok} streams, at most ${run.streams.opened} open at once: gateway RSS ${run.streams.before.toFixed(0)} MB before, ${run.streams.peak.toFixed(0)} MB at the peak; floor ${f.before.toFixed(0)} -> ${f.peak.toFixed(0)} MB (${f.ok} answered, at most ${f.opened} open)`);
   writeFileSync('bench/results/chart.svg', chartSvg(rows));
+
+  // The machine: how much slower the same code runs after a moment of idling (bench/cold.mjs).
+  out.machine = JSON.parse((await promisify(execFile)(process.execPath, ['bench/cold.mjs'])).stdout);
+  console.log(`machine: one SigV4 signature takes ${out.machine.hotUs} us back to back, ${out.machine.idle1msUs} / ${out.machine.idle3msUs} / ${out.machine.idle10msUs} us after 1 / 3 / 10 ms idle`);
 }
 
 if (soakOnly || (!quick && process.argv.includes('--with-soak'))) {
