@@ -20,6 +20,31 @@ const req = (extra: Record<string, unknown> = {}) => ({ path: '/v1/messages', bo
 const US = { region: 'us-east-1', modelId: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0' };
 const WEST = { region: 'us-west-2', modelId: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0' };
 
+describe('transport: a dispatcher of the caller', () => {
+  it('sends through it, signed (an undici MockAgent here)', async () => {
+    const { MockAgent } = await import('undici');
+    const agent = new MockAgent();
+    agent.disableNetConnect();
+    const answer = { id: 'msg_mock', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content: [{ type: 'text', text: 'from the mock' }], stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 3, output_tokens: 4 } };
+    let sent: { headers: Record<string, string>; body: string } | undefined;
+    agent
+      .get('https://bedrock-runtime.us-east-1.amazonaws.com')
+      .intercept({ path: `/model/${encodeURIComponent(US.modelId)}/invoke`, method: 'POST' })
+      .reply(200, (opts) => {
+        sent = { headers: opts.headers as Record<string, string>, body: String(opts.body) };
+        return answer;
+      });
+    const t = createTransport({ auth: auth(), dispatcher: agent });
+    const r = await t.messages(req(), [US]);
+    assert.ok(r.kind === 'json' && r.body['id'] === 'msg_mock');
+    assert.match(sent!.headers['authorization']!, /^AWS4-HMAC-SHA256 Credential=/);
+    assert.equal(JSON.parse(sent!.body)['anthropic_version'], 'bedrock-2023-05-31');
+    await t.close();
+    agent.assertNoPendingInterceptors();
+    await agent.close();
+  });
+});
+
 describe('transport', () => {
   it('sends JSON and streams, signed, over the keep-alive pool', async () => {
     const t = createTransport({ auth: auth(), endpoint: emu.url });
