@@ -25,7 +25,7 @@ export { converseToAnthropic, anthropicToConverseResponse, anthropicEventToConve
 export { createCredentialCache, resolveBedrockAuth, type CredentialCache, type CredentialOptions, type BedrockAuth } from './aws/credentials.js';
 export { createBedrockSigner, bedrockEndpoint, type SignableRequest } from './aws/signer.js';
 
-export { createTransport, type Transport, type Target, type TransportOptions, type TransportEvent, type MessagesResult } from './transport/bedrock-transport.js';
+export { createTransport, type AbortLike, type Transport, type Target, type TransportOptions, type TransportEvent, type MessagesResult } from './transport/bedrock-transport.js';
 export { createCircuitBreaker, type CircuitBreaker } from './transport/circuit-breaker.js';
 
 export { createBedrockClaude, type BedrockClaudeOptions } from './client/create-client.js';

@@ -3,7 +3,7 @@ import type * as PromClient from 'prom-client';
 import type { TransportEvent } from '../transport/bedrock-transport.js';
 
 // Only the three classes used: prom-client's index also loads its default metrics (and with them
-// @opentelemetry/api), the push gateway and the cluster aggregator, ~11 MB of RSS at start-up.
+// the 52 modules of @opentelemetry/api), the push gateway and the cluster aggregator.
 const require = createRequire(import.meta.url);
 const Counter: typeof PromClient.Counter = require('prom-client/lib/counter.js');
 const Histogram: typeof PromClient.Histogram = require('prom-client/lib/histogram.js');

@@ -12,16 +12,18 @@ import { fromBedrockError } from '../translate/errors.js';
 import { encodeChunkFrame, encodeExceptionFrame, FrameSplitter, frameHeader, type EventFrame } from '../translate/event-stream.js';
 import { stringifyReusing } from '../translate/reuse-json.js';
 import type { SanitizePolicy } from '../translate/sanitize.js';
-
-// Only the parts used: undici's index also loads fetch (and with it Node's own bundled copy of
-// undici), the cache, mocks and interceptors: ~8 MB of RSS and ~20 ms at start-up.
-const require = createRequire(import.meta.url);
-const Agent: typeof Undici.Agent = require('undici/lib/dispatcher/agent.js');
-const { request } = require('undici/lib/api/index.js') as { request: (this: Dispatcher, options: Dispatcher.RequestOptions) => Promise<Dispatcher.ResponseData> };
 import { emptySummary, framesToSse, frameToSse, observeFrame, sseError, sseThrough, type StreamSummary } from '../translate/to-sse.js';
 import { fromCountTokensBody, fromCountTokensResponse, toBedrockRequest, type AnthropicHttpRequest, type BedrockHttpRequest } from '../translate/to-bedrock.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import { createSemaphore, type AbortLike } from './semaphore.js';
+
+export type { AbortLike };
+
+// Only the parts used: undici's index also loads fetch (and with it Node's own bundled copy of
+// undici), the cache, mocks and interceptors: ~8 MB of RSS at start-up.
+const require = createRequire(import.meta.url);
+const Agent: typeof Undici.Agent = require('undici/lib/dispatcher/agent.js');
+const { request } = require('undici/lib/api/index.js') as { request: (this: Dispatcher, options: Dispatcher.RequestOptions) => Promise<Dispatcher.ResponseData> };
 
 /** One place a request can go: a region, a model ID (or profile, or ARN) and a backend. */
 export interface Target {
