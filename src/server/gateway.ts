@@ -13,7 +13,8 @@ import { toAnthropicErrorBody, toBedrockError } from '../translate/errors.js';
 import type { SanitizePolicy } from '../translate/sanitize.js';
 import { fromBedrockBody, fromCountTokensBody, toBedrockRequest, type AnthropicHttpRequest } from '../translate/to-bedrock.js';
 import { createCircuitBreaker } from '../transport/circuit-breaker.js';
-import { createTransport, type AbortLike, type MessagesResult, type StreamOutput, type Target } from '../transport/bedrock-transport.js';
+import { Abort } from '../transport/abort.js';
+import { createTransport, type MessagesResult, type StreamOutput, type Target } from '../transport/bedrock-transport.js';
 import { createDualProtocolServer, dropResponse, isGone, listen, type AnyRequest, type AnyResponse } from './dual-protocol.js';
 import { findKey, keyAllows, type GatewayKey } from './gateway-keys.js';
 import { parseJsonObject, pipeStream, presentedKey, readBody, sendJson, sendJsonBytes } from './http-util.js';
@@ -64,29 +65,6 @@ const BEDROCK_ROUTE = /^\/model\/([^/]+)\/(invoke|invoke-with-response-stream|co
 const ACCOUNT = '000000000000';
 
 type Front = 'anthropic' | 'bedrock';
-
-/**
- * The client going away, as the transport's abort signal. An AbortController builds an EventTarget
- * per request (~4.5 us and its garbage) for an event that almost never fires; this is a plain object.
- */
-class ClientGone implements AbortLike {
-  aborted = false;
-  reason: Error | undefined;
-  private listeners: Array<() => void> = [];
-  addEventListener(_type: 'abort', listener: () => void): void {
-    this.listeners.push(listener);
-  }
-  removeEventListener(_type: 'abort', listener: () => void): void {
-    const i = this.listeners.indexOf(listener);
-    if (i >= 0) this.listeners.splice(i, 1);
-  }
-  abort(reason: Error): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.reason = reason;
-    for (const listener of this.listeners.splice(0)) listener();
-  }
-}
 
 interface Outcome {
   status: number;
@@ -214,7 +192,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     if (dropped.length) headers['x-bedrock-claude-dropped'] = dropped.join(', ').slice(0, 2000);
     if (warnings.length) headers['x-bedrock-claude-warnings'] = warnings.join(', ');
 
-    const gone = new ClientGone();
+    // The client going away aborts the upstream request.
+    const gone = new Abort();
     const onClose = () => {
       if (!call.res.writableEnded) gone.abort(new Error('client closed the connection'));
     };

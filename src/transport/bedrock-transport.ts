@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import type * as Undici from 'undici';
 import type { Dispatcher } from 'undici';
@@ -15,7 +14,8 @@ import type { SanitizePolicy } from '../translate/sanitize.js';
 import { emptySummary, framesToSse, frameToSse, observeFrame, sseError, sseThrough, type StreamSummary } from '../translate/to-sse.js';
 import { fromCountTokensBody, fromCountTokensResponse, toBedrockRequest, type AnthropicHttpRequest, type BedrockHttpRequest } from '../translate/to-bedrock.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
-import { createSemaphore, type AbortLike } from './semaphore.js';
+import { Abort, type AbortLike } from './abort.js';
+import { createSemaphore } from './semaphore.js';
 
 export type { AbortLike };
 
@@ -311,19 +311,12 @@ export function createTransport(options: TransportOptions) {
     const signed = await signerFor(target.region, target.backend === 'mantle' ? 'bedrock-mantle' : 'bedrock')({ method: 'POST', url, headers, body });
     const started = performance.now();
     // One abort channel into undici for the caller going away (a client disconnect) and for our exact
-    // first-byte timeout: an EventEmitter, which undici takes as a signal and which costs far less per
-    // request than an AbortController. undici's own timeouts tick at about a second: a backstop.
-    const abort = Object.assign(new EventEmitter(), { aborted: false, reason: undefined as unknown });
-    const fire = (reason: unknown) => {
-      if (abort.aborted) return;
-      abort.aborted = true;
-      abort.reason = reason;
-      abort.emit('abort');
-    };
-    const onCallerAbort = () => fire(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+    // first-byte timeout. undici's own timeouts tick at about a second: a backstop.
+    const abort = new Abort();
+    const onCallerAbort = () => abort.abort(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
     if (signal?.aborted) onCallerAbort();
     else signal?.addEventListener('abort', onCallerAbort, { once: true });
-    const timer = setTimeout(() => fire(timeoutError('UND_ERR_HEADERS_TIMEOUT', firstByteMs)), firstByteMs);
+    const timer = setTimeout(() => abort.abort(timeoutError('UND_ERR_HEADERS_TIMEOUT', firstByteMs)), firstByteMs);
     try {
       // undici keeps a request's body until the answer ends: for a stream that is minutes of a big body per
       // open stream, so a big one goes as a one-shot iterable that lets go of the bytes once written.

@@ -1,10 +1,4 @@
-/** What the transport needs of an abort signal: an `AbortSignal` fits, and so does anything with these four members. */
-export interface AbortLike {
-  readonly aborted: boolean;
-  readonly reason?: unknown;
-  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
-  removeEventListener(type: 'abort', listener: () => void): void;
-}
+import type { AbortLike } from './abort.js';
 
 /** A counting semaphore: at most `limit` holders; others wait in order. `limit <= 0` means no limit. */
 export function createSemaphore(limit: number) {
