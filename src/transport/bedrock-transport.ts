@@ -23,7 +23,7 @@ export type { AbortLike };
 // undici), the cache, mocks and interceptors: ~8 MB of RSS at start-up.
 const require = createRequire(import.meta.url);
 const Agent: typeof Undici.Agent = require('undici/lib/dispatcher/agent.js');
-const { request } = require('undici/lib/api/index.js') as { request: (this: Dispatcher, options: Dispatcher.RequestOptions) => Promise<Dispatcher.ResponseData> };
+const { request: undiciRequest } = require('undici/lib/api/index.js') as { request: (this: Dispatcher, options: Dispatcher.RequestOptions) => Promise<Dispatcher.ResponseData> };
 
 /** One place a request can go: a region, a model ID (or profile, or ARN) and a backend. */
 export interface Target {
@@ -321,7 +321,7 @@ export function createTransport(options: TransportOptions) {
       // undici keeps a request's body until the answer ends: for a stream that is minutes of a big body per
       // open stream, so a big one goes as a one-shot iterable that lets go of the bytes once written.
       const once = translated.stream && body.length > ONE_SHOT_BYTES;
-      const res = await request.call(dispatcher, { origin: url.origin, path: url.pathname + url.search, method: 'POST', headers: once ? { ...signed, 'content-length': String(body.length) } : signed, body: once ? (oneShot(body) as unknown as Buffer) : body, headersTimeout: firstByteMs + 1000, bodyTimeout: idleMs + 1000, signal: abort });
+      const res = await undiciRequest.call(dispatcher, { origin: url.origin, path: url.pathname + url.search, method: 'POST', headers: once ? { ...signed, 'content-length': String(body.length) } : signed, body: once ? (oneShot(body) as unknown as Buffer) : body, headersTimeout: firstByteMs + 1000, bodyTimeout: idleMs + 1000, signal: abort });
       // Until the body closes, the caller going away makes undici destroy it at once, not at its next chunk.
       if (signal) res.body.once('close', () => signal.removeEventListener('abort', onCallerAbort));
       return { res, started };
