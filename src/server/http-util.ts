@@ -108,17 +108,31 @@ export function sendJsonBytes(res: AnyResponse, status: number, body: string | B
 /** Writes a byte stream to the response as it arrives, waiting on backpressure; stops if the client leaves. */
 export async function pipeStream(res: AnyResponse, source: AsyncIterable<Uint8Array>): Promise<void> {
   const out = res as ServerResponse;
+  const it = source[Symbol.asyncIterator]();
   let first = true;
-  for await (const bytes of source) {
-    if (isGone(res)) break;
-    if (!out.write(bytes)) await drained(out);
-    if (first) {
-      // node corks a response until the next tick; let the first bytes leave before the rest is transcoded
-      first = false;
-      await new Promise((r) => setImmediate(r));
+  try {
+    for (;;) {
+      // The bytes go straight from the iterator into the write: no variable holds them while the
+      // next ones are awaited (an async function keeps even stale variables while suspended).
+      const written = writeNext(out, await it.next());
+      if (written === 'done') break;
+      if (written === 'full') await drained(out);
+      if (first) {
+        // node corks a response until the next tick; let the first bytes leave before the rest is transcoded
+        first = false;
+        await new Promise((r) => setImmediate(r));
+      }
     }
+  } finally {
+    // Like `for await`: a source left early (the client went away) is closed.
+    if (isGone(res)) await it.return?.();
   }
   if (!isGone(res)) out.end();
+}
+
+function writeNext(out: ServerResponse, next: IteratorResult<Uint8Array>): 'done' | 'full' | 'ok' {
+  if (next.done || isGone(out)) return 'done';
+  return out.write(next.value) ? 'ok' : 'full';
 }
 
 /** Resolves when a writable drains or closes, and leaves no listener behind (`events.once` in a race would). */

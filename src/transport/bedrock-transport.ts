@@ -87,6 +87,7 @@ function exceptionFrameFor(err: BedrockClaudeError): Uint8Array {
 }
 
 const NO_BYTES = new Uint8Array(0);
+const NO_FRAMES: EventFrame[] = [];
 const ignore = () => undefined;
 const ONE_SHOT_BYTES = 16 * 1024;
 
@@ -115,6 +116,20 @@ function isRetryable(err: BedrockClaudeError): boolean {
 
 function targetKey(t: Target): string {
   return `${t.region}/${t.modelId}/${t.backend ?? 'invoke'}`;
+}
+
+const utf8 = new TextEncoder();
+
+/** A string's UTF-8 bytes in a buffer of their own (not a slice of Buffer's shared pool). */
+function ownBytes(text: string): Buffer {
+  const bytes = utf8.encode(text);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** The frames the next network chunk completes, or undefined at the end of the body. */
+async function nextFrames(chunks: AsyncIterator<Uint8Array>, splitter: FrameSplitter): Promise<EventFrame[] | undefined> {
+  const next = await chunks.next();
+  return next.done ? undefined : splitter.push(next.value);
 }
 
 /** The Messages body Mantle takes: the sanitised body with `model` (and `stream`) back, no `anthropic_version`. */
@@ -348,7 +363,10 @@ export function createTransport(options: TransportOptions) {
     const translated = pretranslated ?? toBedrockRequest(request, { modelId: target.modelId, model: target.model, catalog, policy: policy ?? options.policy });
     // Serialised once for every attempt; members translation left alone keep the client's JSON text.
     const mantle = target.backend === 'mantle';
-    const body = Buffer.from(translated.operation === 'count-tokens' && !mantle ? JSON.stringify(translated.body) : stringifyReusing(mantle ? mantleBody(translated, target.modelId) : translated.body, request.source));
+    const text = translated.operation === 'count-tokens' && !mantle ? JSON.stringify(translated.body) : stringifyReusing(mantle ? mantleBody(translated, target.modelId) : translated.body, request.source);
+    // undici holds a stream's body until the stream ends. A small Buffer.from() is a slice of the
+    // shared 8 KB pool and would hold all of it, so a stream's body gets bytes of its own.
+    const body = translated.stream ? ownBytes(text) : Buffer.from(text);
     let lastError: BedrockClaudeError | undefined;
     for (let attempt = 0; attempt <= maxRetries; attempt++) {
       if (attempt > 0 && lastError) {
@@ -444,16 +462,21 @@ export function createTransport(options: TransportOptions) {
     try {
       // The first event goes out on its own, so a big first network chunk does not delay the first byte;
       // then the frames still buffered from that chunk, then a network chunk at a time.
-      let pending = firstFrames;
+      // Nothing from a chunk is left in a variable while waiting for the next: a generator keeps its
+      // variables (stale ones too) while suspended, and a stream can sit idle for minutes.
+      let pending: EventFrame[] | undefined = firstFrames;
+      firstFrames = NO_FRAMES;
+      let out: ReturnType<typeof convert> | undefined;
       for (;;) {
-        const { bytes, error } = convert(pending);
-        if (bytes) yield bytes;
-        if (error) throw error;
+        out = convert(pending);
+        pending = undefined;
+        if (out.bytes) yield out.bytes;
+        if (out.error) throw out.error;
+        out = undefined;
         pending = splitter.push(NO_BYTES);
         if (pending.length) continue;
-        const next = await chunks.next();
-        if (next.done) break;
-        pending = splitter.push(next.value);
+        pending = await nextFrames(chunks, splitter);
+        if (!pending) break;
       }
       splitter.end();
     } catch (err) {

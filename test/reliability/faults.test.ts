@@ -162,7 +162,8 @@ describe('faults: client disconnect', () => {
   it('aborts the upstream request within 100 ms, and leaks no socket or request', async () => {
     // An emulator of its own, so no other connection moves the count.
     const own = await startEmulator({ port: 0, faults: 'gap=200ms' });
-    const g = await gateway({ endpoint: own.url, routes: {} });
+    // One upstream request at a time: a stream left unfinished would keep its slot and stall the next request.
+    const g = await gateway({ endpoint: own.url, routes: {}, limits: { upstreamConcurrency: 1 } });
     try {
       const res = await request(`${g.url}/v1/messages`, { method: 'POST', body: JSON.stringify({ ...msg('disconnect me', { stream: true }), model: 'claude-haiku-4-5' }) });
       const it = (res.body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
@@ -183,8 +184,9 @@ describe('faults: client disconnect', () => {
       assert.equal(g.inFlight(), 0, 'no request left in flight');
       const line = logs.findLast((l) => l['path'] === '/v1/messages')!;
       assert.equal(line['error'], 'client_closed');
-      // The gateway's upstream pool holds no connection to the emulator any more, and the next request works.
-      const m = await client(g).messages.create({ ...msg('still fine'), model: 'claude-haiku-4-5' });
+      // The gateway's upstream pool holds no connection to the emulator any more, and the next request
+      // works: the abandoned stream gave back its upstream slot.
+      const m = await client(g).messages.create({ ...msg('still fine'), model: 'claude-haiku-4-5' }, { timeout: 2000 });
       assert.equal((m.content[0] as { text: string }).text, 'still fine');
     } finally {
       await own.close();
