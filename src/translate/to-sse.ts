@@ -36,6 +36,11 @@ export function sseEvent(name: string, dataJson: string): Uint8Array {
   return encoder.encode(`event: ${name}\ndata: ${dataJson}\n\n`);
 }
 
+/** An event type as an SSE event name: it goes on the `event:` line, where a newline would break the framing. */
+function eventName(type: string): string {
+  return /^[A-Za-z0-9_]+$/.test(type) ? type : type.replace(/[^A-Za-z0-9_]/g, '_');
+}
+
 /** The SSE `error` event for an error type and message. */
 export function sseError(type: AnthropicErrorType, message: string): Uint8Array {
   return sseEvent('error', JSON.stringify({ type: 'error', error: { type, message } }));
@@ -125,9 +130,7 @@ function appendSse(frame: EventFrame, summary: StreamSummary, parts: Uint8Array[
   const b64 = chunkBytesField(frame.body);
   if (b64 === undefined) return;
   const raw = Buffer.from(b64, 'base64');
-  // The event type is in the first bytes of Bedrock's compact JSON: no need to decode the rest.
-  const quick = TYPE_PREFIX.exec(raw.toString('latin1', 0, Math.min(raw.length, 48)));
-  const type = quick?.[1];
+  const type = leadingType(raw);
   // message_start/message_delta carry usage; message_stop carries the metrics we take off;
   // anything unusual (no leading type, a raw newline) is parsed and re-serialised so SSE framing holds.
   if (type === undefined || type === 'message_start' || type === 'message_delta' || type === 'message_stop' || raw.includes(10)) {
@@ -144,12 +147,30 @@ function appendSse(frame: EventFrame, summary: StreamSummary, parts: Uint8Array[
       delete event['amazon-bedrock-invocationMetrics'];
     }
     record(summary, parsedType, event);
-    parts.push(sseEvent(parsedType, JSON.stringify(event)));
+    parts.push(sseEvent(eventName(parsedType), JSON.stringify(event)));
     return;
   }
   summary.events++;
   // The event's JSON bytes go out as they came, between the SSE framing: no decode, no re-encode.
   parts.push(ssePrefix(type), raw, SSE_END);
+}
+
+const TYPE_OPEN = Buffer.from('{"type":"');
+
+/**
+ * The event type from the first bytes of Bedrock's compact JSON (`{"type":"name",...`), read off
+ * the bytes (no string, no regex: this runs once per event). Anything else is undefined, and the
+ * caller parses the JSON instead.
+ */
+function leadingType(raw: Buffer): string | undefined {
+  if (raw.length < 12 || raw.compare(TYPE_OPEN, 0, TYPE_OPEN.length, 0, TYPE_OPEN.length) !== 0) return undefined;
+  const end = Math.min(raw.length, TYPE_OPEN.length + 40);
+  for (let i = TYPE_OPEN.length; i < end; i++) {
+    const c = raw[i]!;
+    if (c === 34) return i > TYPE_OPEN.length ? raw.toString('latin1', TYPE_OPEN.length, i) : undefined;
+    if (c !== 95 && (c < 97 || c > 122)) return undefined; // [a-z_] only: it goes on the `event:` line
+  }
+  return undefined;
 }
 
 const prefixes = new Map<string, Buffer>();
@@ -253,6 +274,6 @@ export async function* sseThrough(source: AsyncIterable<Uint8Array>, summary: St
       record(summary, type, event);
     }
     const json = JSON.stringify(event);
-    yield output === 'sse' ? sseEvent(type, json) : toFrame(json);
+    yield output === 'sse' ? sseEvent(eventName(type), json) : toFrame(json);
   }
 }

@@ -90,6 +90,19 @@ describe('event-stream → SSE', () => {
     const typeless = encodeChunkFrame('{"hello":1}');
     assert.equal(await text(eventStreamToSse(from(typeless))), '');
   });
+  it('reads the event type off compact JSON, and parses anything else so each event stays one SSE event', async () => {
+    const delta = EVENTS[2]!;
+    const compact = JSON.stringify(delta);
+    const chunks = [compact, JSON.stringify(delta, null, 2), `{ "type" : "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hel"} }`, '{"type":"","index":0}'];
+    const sse = await text(eventStreamToSse(from(...chunks.map((c) => encodeChunkFrame(c)))));
+    const blocks = sse.split('\n\n').filter(Boolean);
+    assert.equal(blocks.length, 3, sse); // an event with no type has no name to go out under
+    // The compact event goes out as Bedrock's bytes; the others are re-serialised onto one data line.
+    for (const block of blocks) assert.equal(block, `event: content_block_delta\ndata: ${compact}`);
+    // An event type that is not a plain name still gives one well-formed SSE event, its JSON intact.
+    const odd = await text(eventStreamToSse(from(encodeChunkFrame('{"type":"odd\\nname: x","n":1}'))));
+    assert.equal(odd, 'event: odd_name__x\ndata: {"type":"odd\\nname: x","n":1}\n\n');
+  });
   it('decodes header strings that look alike (same length, first and last byte) and non-ASCII ones', async () => {
     const names = ['chunk', 'cHunk', 'chunk', 'c\u00e9nk', 'cxxxk', 'chunk', '\u00e9v\u00e9nement-\u{1F600}'];
     const decoded = [];
