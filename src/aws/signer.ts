@@ -60,12 +60,13 @@ export function createBedrockSigner(options: { region: string; auth: BedrockAuth
   const auth = options.auth;
   const sigv4 = auth.kind === 'sigv4' ? createSigV4({ region: options.region, service, credentials: () => auth.credentials.get() }) : undefined;
   return async function sign(request: SignableRequest): Promise<Record<string, string>> {
-    const headers: Record<string, string> = { ...request.headers, host: request.url.host };
+    // Object.assign, not `{ ...a, b }`: V8 gives that literal a new hidden class on every call.
+    const headers: Record<string, string> = Object.assign({}, request.headers, { host: request.url.host });
     if (!sigv4) {
       headers['authorization'] = `Bearer ${(auth as { token: string }).token}`;
       return headers;
     }
     headers['x-amz-content-sha256'] = sha256Hex(request.body);
-    return signWith(sigv4, { ...request, headers });
+    return signWith(sigv4, { method: request.method, url: request.url, headers, body: request.body });
   };
 }

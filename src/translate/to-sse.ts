@@ -50,10 +50,10 @@ function record(summary: StreamSummary, type: string, event: Record<string, unkn
   summary.events++;
   if (type === 'message_start') {
     const usage = (event['message'] as { usage?: Usage } | undefined)?.usage;
-    if (usage) summary.usage = { ...summary.usage, ...usage };
+    if (usage) summary.usage = Object.assign({}, summary.usage, usage);
   } else if (type === 'message_delta') {
     const usage = event['usage'] as Partial<Usage> | undefined;
-    if (usage) summary.usage = { ...summary.usage, ...stripNull(usage) };
+    if (usage) summary.usage = Object.assign({}, summary.usage, stripNull(usage));
     const delta = event['delta'] as { stop_reason?: string } | undefined;
     if (delta?.stop_reason) summary.stopReason = delta.stop_reason;
   }

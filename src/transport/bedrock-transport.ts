@@ -336,7 +336,7 @@ export function createTransport(options: TransportOptions) {
       // undici keeps a request's body until the answer ends: for a stream that is minutes of a big body per
       // open stream, so a big one goes as a one-shot iterable that lets go of the bytes once written.
       const once = translated.stream && body.length > ONE_SHOT_BYTES;
-      const res = await undiciRequest.call(dispatcher, { origin: url.origin, path: url.pathname + url.search, method: 'POST', headers: once ? { ...signed, 'content-length': String(body.length) } : signed, body: once ? (oneShot(body) as unknown as Buffer) : body, headersTimeout: firstByteMs + 1000, bodyTimeout: idleMs + 1000, signal: abort });
+      const res = await undiciRequest.call(dispatcher, { origin: url.origin, path: url.pathname + url.search, method: 'POST', headers: once ? Object.assign({}, signed, { 'content-length': String(body.length) }) : signed, body: once ? (oneShot(body) as unknown as Buffer) : body, headersTimeout: firstByteMs + 1000, bodyTimeout: idleMs + 1000, signal: abort });
       // Until the body closes, the caller going away makes undici destroy it at once, not at its next chunk.
       if (signal) res.body.once('close', () => signal.removeEventListener('abort', onCallerAbort));
       return { res, started };
@@ -385,19 +385,20 @@ export function createTransport(options: TransportOptions) {
           if (!isRetryable(lastError)) throw lastError;
           continue;
         }
+        // `...info` goes last in the results below: a literal that starts with a spread gets a new hidden class on every call in V8.
         const info = { target, attempts: attempt + 1, removals: translated.removals, headers: res.headers };
         if (!translated.stream) {
           const raw = Buffer.from(await withTimeout(res.body.arrayBuffer(), idleMs, res.body));
           const ttfbMs = performance.now() - started;
           const json = parseUpstreamJson(raw);
-          if (translated.operation === 'count-tokens') return { ...info, ttfbMs, kind: 'json', body: fromCountTokensResponse(json), usage: undefined };
-          return { ...info, ttfbMs, kind: 'json', body: json, usage: json['usage'] as Usage | undefined, raw };
+          if (translated.operation === 'count-tokens') return { ttfbMs, kind: 'json', body: fromCountTokensResponse(json), usage: undefined, ...info };
+          return { ttfbMs, kind: 'json', body: json, usage: json['usage'] as Usage | undefined, raw, ...info };
         }
         if (target.backend === 'mantle') {
           // Mantle is the native Messages API: its stream is already SSE.
           const summary = emptySummary();
           releaseLater = true;
-          return { ...info, ttfbMs: performance.now() - started, kind: 'stream', summary, sse: mantleStream(res.body, summary, output, release) };
+          return { ttfbMs: performance.now() - started, kind: 'stream', summary, sse: mantleStream(res.body, summary, output, release), ...info };
         }
         // Read up to the first whole frame before answering, so an exception that arrives first is retried.
         const chunks = readChunks(res.body, idleMs);
@@ -430,7 +431,7 @@ export function createTransport(options: TransportOptions) {
         }
         const summary = emptySummary();
         releaseLater = true;
-        return { ...info, ttfbMs, kind: 'stream', summary, sse: streamRest(firstFrames, splitter, chunks, summary, res.body, target, output, release) };
+        return { ttfbMs, kind: 'stream', summary, sse: streamRest(firstFrames, splitter, chunks, summary, res.body, target, output, release), ...info };
       } catch (err) {
         if (signal?.aborted) throw err;
         lastError = networkError(err, target);
