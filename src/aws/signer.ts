@@ -1,5 +1,5 @@
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { AwsCredentialIdentity } from '@smithy/types';
+import type { AwsCredentialIdentity, HttpRequest, RequestSigningArguments } from '@smithy/types';
 import type { BedrockAuth } from './credentials.js';
 import { NodeSha256, sha256Hex } from './node-sha256.js';
 
@@ -24,23 +24,14 @@ export function createSigV4(options: { region: string; service: string; credenti
 
 /** Signs a request with a SigV4 signer; returns the headers to send. */
 export async function signWith(signer: SignatureV4, request: SignableRequest, options: { signingDate?: Date; signableHeaders?: Set<string>; unsignableHeaders?: Set<string> } = {}): Promise<Record<string, string>> {
-  const signed = await signer.sign(
-    {
-      method: request.method,
-      protocol: request.url.protocol,
-      hostname: request.url.hostname,
-      ...(request.url.port ? { port: Number(request.url.port) } : {}),
-      path: request.url.pathname,
-      query: Object.fromEntries(request.url.searchParams),
-      headers: request.headers,
-      body: request.body,
-    },
-    {
-      ...(options.signingDate ? { signingDate: options.signingDate } : {}),
-      ...(options.signableHeaders ? { signableHeaders: options.signableHeaders } : {}),
-      ...(options.unsignableHeaders ? { unsignableHeaders: options.unsignableHeaders } : {}),
-    },
-  );
+  // Plain literals and assignments, no conditional spreads: this runs on every request.
+  const toSign: HttpRequest = { method: request.method, protocol: request.url.protocol, hostname: request.url.hostname, path: request.url.pathname, query: Object.fromEntries(request.url.searchParams), headers: request.headers, body: request.body };
+  if (request.url.port) toSign.port = Number(request.url.port);
+  const args: RequestSigningArguments = {};
+  if (options.signingDate) args.signingDate = options.signingDate;
+  if (options.signableHeaders) args.signableHeaders = options.signableHeaders;
+  if (options.unsignableHeaders) args.unsignableHeaders = options.unsignableHeaders;
+  const signed = await signer.sign(toSign, args);
   return signed.headers as Record<string, string>;
 }
 

@@ -110,7 +110,7 @@ export function toBedrockRequest(request: AnthropicHttpRequest, options: ToBedro
 
   const { betas, removals } = sanitizeBedrockBody({ body, betas: merged, model, data: catalog.data, policy: options.policy ?? 'drop' });
   if (betas.length) body['anthropic_beta'] = betas;
-  else delete body['anthropic_beta'];
+  else if ('anthropic_beta' in body) delete body['anthropic_beta']; // `delete` of nothing still costs a runtime call
 
   if (isCount) {
     if (body['max_tokens'] === undefined) body['max_tokens'] = 1;
