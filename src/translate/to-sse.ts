@@ -131,9 +131,11 @@ function appendSse(frame: EventFrame, summary: StreamSummary, parts: Uint8Array[
   if (b64 === undefined) return;
   const raw = Buffer.from(b64, 'base64');
   const type = leadingType(raw);
-  // message_start/message_delta carry usage; message_stop carries the metrics we take off;
-  // anything unusual (no leading type, a raw newline) is parsed and re-serialised so SSE framing holds.
-  if (type === undefined || type === 'message_start' || type === 'message_delta' || type === 'message_stop' || raw.includes(10)) {
+  // message_start/message_delta carry usage and message_stop the metrics we take off: those are
+  // parsed. Anything unusual (no leading type, a raw newline) is parsed and re-serialised too, so
+  // the SSE framing holds.
+  const unusual = type === undefined || raw.includes(10);
+  if (unusual || type === 'message_start' || type === 'message_delta' || type === 'message_stop') {
     let event: Record<string, unknown>;
     try {
       event = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
@@ -142,12 +144,19 @@ function appendSse(frame: EventFrame, summary: StreamSummary, parts: Uint8Array[
     }
     const parsedType = typeof event['type'] === 'string' ? event['type'] : undefined;
     if (!parsedType) return;
+    let changed = false;
     if (parsedType === 'message_stop' && 'amazon-bedrock-invocationMetrics' in event) {
       summary.metrics = event['amazon-bedrock-invocationMetrics'] as InvocationMetrics;
       delete event['amazon-bedrock-invocationMetrics'];
+      changed = true;
     }
     record(summary, parsedType, event);
-    parts.push(sseEvent(eventName(parsedType), JSON.stringify(event)));
+    if (unusual || changed || parsedType !== type) {
+      parts.push(sseEvent(eventName(parsedType), JSON.stringify(event)));
+      return;
+    }
+    // Read only for what it says: the bytes go out as Bedrock sent them.
+    parts.push(ssePrefix(parsedType), raw, SSE_END);
     return;
   }
   summary.events++;

@@ -100,6 +100,11 @@ describe('event-stream → SSE', () => {
     // The compact event goes out as Bedrock's bytes; the others are re-serialised onto one data line.
     for (const block of blocks) assert.equal(block, `event: content_block_delta\ndata: ${compact}`);
     // An event type that is not a plain name still gives one well-formed SSE event, its JSON intact.
+    // An event read for its usage goes out byte for byte as Bedrock sent it (JSON.stringify would write "msg_1").
+    const start = '{"type":"message_start","message":{"id":"msg_\\u0031","usage":{"input_tokens":3,"output_tokens":1}}}';
+    const summary = emptySummary();
+    assert.equal(await text(eventStreamToSse(from(encodeChunkFrame(start)), summary)), `event: message_start\ndata: ${start}\n\n`);
+    assert.deepEqual(summary.usage, { input_tokens: 3, output_tokens: 1 });
     const odd = await text(eventStreamToSse(from(encodeChunkFrame('{"type":"odd\\nname: x","n":1}'))));
     assert.equal(odd, 'event: odd_name__x\ndata: {"type":"odd\\nname: x","n":1}\n\n');
   });
