@@ -189,7 +189,7 @@ export async function runGatewayBench({ quick = false, profile = false } = {}) {
     // time, so drift does not favour anyone.
     const ttfbTimes = Object.fromEntries(streamTargets.map((t) => [t.name, []]));
     for (const t of streamTargets) await ttfb(t, streamReqs[t.name], 0, 50);
-    for (let r = 0; r < (quick ? 2 : 6); r++) {
+    for (let r = 0; r < (quick ? 2 : 12); r++) {
       for (const t of r % 2 ? [...streamTargets].reverse() : streamTargets) ttfbTimes[t.name].push(...(await ttfb(t, streamReqs[t.name], 10)));
     }
     const ttfbs = Object.fromEntries(streamTargets.map((t) => [t.name, median(ttfbTimes[t.name])]));
