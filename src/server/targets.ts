@@ -59,7 +59,7 @@ export function createRouter(options: RouterOptions) {
       const routed = options.routes?.[model];
       if (routed) {
         return targetsOf(routed).map((t) => {
-          return { ...t, model: findModelForId(t.modelId, catalog) };
+          return Object.assign({}, t, { model: findModelForId(t.modelId, catalog) });
         });
       }
       const targets: Target[] = [];

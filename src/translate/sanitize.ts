@@ -150,13 +150,13 @@ function foldSystemMessages(body: Record<string, unknown>, removals: Removal[]):
         .join('\n');
       const block = { type: 'text', text: `<system-reminder>\n${text}\n</system-reminder>` };
       const prev = out[out.length - 1];
-      if (prev && prev.role === 'user') out[out.length - 1] = { ...prev, content: [...asBlocks(prev.content), block] };
+      if (prev && prev.role === 'user') out[out.length - 1] = Object.assign({}, prev, { content: [...asBlocks(prev.content), block] });
       else pending.push(block);
       removals.push({ kind: 'field', name: `messages[${i}].role`, reason: 'Bedrock takes only user and assistant turns; the system message was folded into the user turn' });
       return;
     }
     if (msg?.role === 'user' && pending.length) {
-      out.push({ ...msg, role: 'user', content: [...pending, ...asBlocks(msg.content)] });
+      out.push(Object.assign({}, msg, { role: 'user', content: [...pending, ...asBlocks(msg.content)] }));
       pending = [];
       return;
     }

@@ -38,7 +38,7 @@ export function sseEvent(name: string, dataJson: string): Uint8Array {
 
 /** An event type as an SSE event name: it goes on the `event:` line, where a newline would break the framing. */
 function eventName(type: string): string {
-  return /^[A-Za-z0-9_]+$/.test(type) ? type : type.replace(/[^A-Za-z0-9_]/g, '_');
+  return type.replace(/[^A-Za-z0-9_]/g, '_');
 }
 
 /** The SSE `error` event for an error type and message. */
