@@ -207,6 +207,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       }
       if (i > 0) await sleep(gapMs);
       if (!(res as ServerResponse).write(frame)) await drained(res as ServerResponse);
+      // node corks a response until the next tick, and with no gap this loop never yields: without
+      // this, the first event waited for 16 KB of later ones. Bedrock sends it as soon as it exists.
+      else if (i === 0) await new Promise((r) => setImmediate(r));
       i++;
     }
     res.end();
