@@ -6,6 +6,7 @@ import type { Diagnostic } from '../check/diagnostic.js';
 import { EXIT, paint, readInput } from './output.js';
 import { parseScope } from './options.js';
 import { readFileSync } from 'node:fs';
+import { nonEmpty, regionFromEnv } from '../aws/env-region.js';
 
 interface CheckFlags {
   awsCli?: string;
@@ -50,7 +51,7 @@ Examples:
     .action((file: string | undefined, flags: CheckFlags) => {
       const diagnostics: Diagnostic[] = [];
       let body: unknown;
-      let region = flags.region;
+      let region = nonEmpty(flags.region);
       let model = flags.model;
       let format = flags.format;
       let source = file && file !== '-' ? file : 'stdin';
@@ -58,7 +59,7 @@ Examples:
         source = 'aws-cli';
         const call = parseAwsCliCommand(flags.awsCli);
         diagnostics.push(...call.diagnostics);
-        region ??= call.region ?? process.env['AWS_REGION'];
+        region ??= nonEmpty(call.region) ?? regionFromEnv();
         model ??= call.modelId;
         format ??= 'bedrock';
         const text = call.bodyFile ? readFileSync(call.bodyFile, 'utf8') : call.body;
@@ -72,7 +73,7 @@ Examples:
           return;
         }
         body = parseOrReport(text, diagnostics);
-        region ??= process.env['AWS_REGION'] ?? process.env['AWS_DEFAULT_REGION'];
+        region ??= regionFromEnv();
       }
       if (body !== undefined) {
         const b = body as Record<string, unknown>;

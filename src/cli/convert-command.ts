@@ -5,6 +5,7 @@ import { CALL_FORMATS, renderBedrockCall, type CallFormat } from '../translate/r
 import { fromBedrockBody, toBedrockRequest } from '../translate/to-bedrock.js';
 import { EXIT, fail, paint, readInput } from './output.js';
 import { parseScope } from './options.js';
+import { nonEmpty, regionFromEnv } from '../aws/env-region.js';
 
 interface ConvertFlags {
   to?: CallFormat;
@@ -60,7 +61,7 @@ Examples:
           process.exitCode = EXIT.usage;
           return;
         }
-        const region = flags.region ?? process.env['AWS_REGION'] ?? process.env['AWS_DEFAULT_REGION'];
+        const region = nonEmpty(flags.region) ?? regionFromEnv();
         if (typeof body['model'] !== 'string') throw new BedrockClaudeError('The request has no "model".', { status: 400, type: 'invalid_request_error', fix: 'Add "model", e.g. "claude-sonnet-4-5".' });
         const resolved = resolveModel(body['model'], { region, scope: flags.scope });
         const translated = toBedrockRequest({ path: '/v1/messages', body }, { modelId: resolved.modelId, model: resolved.model });

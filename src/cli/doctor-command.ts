@@ -3,6 +3,7 @@ import { resolveModel, type Scope } from '../catalog/resolve-model.js';
 import { BedrockClaudeError } from '../errors.js';
 import { EXIT, paint, spinner } from './output.js';
 import { parseScope } from './options.js';
+import { nonEmpty, regionEnvName, regionFromEnv } from '../aws/env-region.js';
 
 interface DoctorFlags {
   region?: string;
@@ -63,8 +64,8 @@ export function registerDoctorCommand(program: Command): void {
         }
       }
 
-      const region = flags.region ?? process.env['AWS_REGION'] ?? process.env['AWS_DEFAULT_REGION'];
-      const regionSource = flags.region ? '--region' : process.env['AWS_REGION'] ? 'AWS_REGION' : process.env['AWS_DEFAULT_REGION'] ? 'AWS_DEFAULT_REGION' : undefined;
+      const region = nonEmpty(flags.region) ?? regionFromEnv();
+      const regionSource = nonEmpty(flags.region) ? '--region' : regionEnvName();
       if (region) findings.push({ check: 'region', ok: true, detail: `${region} (from ${regionSource})` });
       else findings.push({ check: 'region', ok: false, detail: 'no region set', fix: 'Always specify the region: --region us-west-2, or export AWS_REGION. The default region may not have the model.' });
 

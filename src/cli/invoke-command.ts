@@ -6,6 +6,7 @@ import { BedrockClaudeError } from '../errors.js';
 import { EXIT, fail, paint, readInput, spinner } from './output.js';
 import { parseInteger, parseScope } from './options.js';
 import { printDiagnostics } from './check-command.js';
+import { nonEmpty, regionFromEnv } from '../aws/env-region.js';
 
 interface InvokeFlags {
   model?: string;
@@ -59,7 +60,7 @@ Examples:
 }
 
 async function invoke(prompt: string | undefined, flags: InvokeFlags): Promise<void> {
-  const region = flags.region ?? process.env['AWS_REGION'] ?? process.env['AWS_DEFAULT_REGION'];
+  const region = nonEmpty(flags.region) ?? regionFromEnv();
   const fileText = flags.file ? readInput(flags.file) : undefined;
   let body: Record<string, unknown> = {};
   if (fileText) {

@@ -2,19 +2,20 @@ import type { Command } from 'commander';
 import { resolveModel, type Scope } from '../catalog/resolve-model.js';
 import { BedrockClaudeError } from '../errors.js';
 import { parseScope } from './options.js';
+import { nonEmpty, regionFromEnv } from '../aws/env-region.js';
 
 export function registerResolveCommand(program: Command): void {
   program
     .command('resolve')
     .description('Show the Bedrock model ID to call for a model name, and why.')
     .argument('<model>', 'an Anthropic name (claude-sonnet-4-5, opus-4.6), a Bedrock ID, a profile ID or an ARN')
-    .option('--region <region>', 'AWS region (default AWS_REGION)')
+    .option('--region <region>', 'AWS region (default AWS_REGION, then AWS_DEFAULT_REGION)')
     .option('--scope <scope>', 'global | geo | in-region', parseScope, 'global' as Scope)
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  bedrock-claude resolve opus-4.6 --region us-west-2\n  bedrock-claude resolve claude-haiku-4-5 --region ap-northeast-1 --scope geo')
     .action((model: string, opts: { region?: string; scope: Scope; json?: boolean }) => {
       try {
-        const r = resolveModel(model, { region: opts.region ?? process.env['AWS_REGION'] ?? process.env['AWS_DEFAULT_REGION'], scope: opts.scope });
+        const r = resolveModel(model, { region: nonEmpty(opts.region) ?? regionFromEnv(), scope: opts.scope });
         if (opts.json) console.log(JSON.stringify({ modelId: r.modelId, region: r.region, scope: r.scope, prefix: r.prefix ?? null, model: r.model?.name ?? null, regionalPremium: r.regionalPremium, explanation: r.explanation, notes: r.notes }, null, 2));
         else {
           console.log(r.modelId);

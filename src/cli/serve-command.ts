@@ -5,6 +5,8 @@ import type { Scope } from '../catalog/resolve-model.js';
 import type { BedrockAuth } from '../aws/credentials.js';
 import type { GatewayConfig } from '../server/config.js';
 import { parsePort, parseScope } from './options.js';
+import { nonEmpty, regionFromEnv } from '../aws/env-region.js';
+import { isRegionName } from '../catalog/regions.js';
 
 interface ServeFlags {
   host?: string;
@@ -48,7 +50,9 @@ Examples:
       const config: GatewayConfig = flags.config ? (await import('../server/config.js')).parseGatewayConfig(readFileSync(flags.config, 'utf8')) : {};
       const host = flags.host ?? config.host ?? '127.0.0.1';
       const port = flags.port ?? config.port ?? 4000;
-      const region = flags.region ?? config.region ?? process.env['AWS_REGION'] ?? process.env['AWS_DEFAULT_REGION'] ?? 'us-west-2';
+      const region = nonEmpty(flags.region) ?? nonEmpty(config.region) ?? regionFromEnv() ?? 'us-west-2';
+      // Caught here, not as a 400 on every request once the gateway is up.
+      if (!isRegionName(region)) throw new Error(`"${region}" is not an AWS region name: pass one such as us-west-2 (--region, \`region\` in the config, AWS_REGION or AWS_DEFAULT_REGION).`);
       const keys = config.keys ?? [];
       if (!LOOPBACK.test(host) && !keys.length && !(flags.insecureNoAuth ?? config.insecureNoAuth)) {
         throw new Error(`refusing to listen on ${host} without gateway keys: anyone who can reach it would spend your AWS account. Add keys (bedrock-claude keys create NAME) or pass --insecure-no-auth.`);

@@ -5,6 +5,7 @@ import { BedrockClaudeError } from '../errors.js';
 import type { SanitizePolicy } from '../translate/sanitize.js';
 import { parseSse } from '../translate/parse-sse.js';
 import { createTransport, type TransportOptions } from '../transport/bedrock-transport.js';
+import { nonEmpty, regionFromEnv } from '../aws/env-region.js';
 
 export interface BedrockClaudeOptions extends CredentialOptions {
   /** AWS region (default `AWS_REGION`, then `AWS_DEFAULT_REGION`). Required one way or the other. */
@@ -38,7 +39,7 @@ type Body = Record<string, unknown> & { model: string };
  * ```
  */
 export function createBedrockClaude(options: BedrockClaudeOptions = {}) {
-  const region = options.region ?? process.env['AWS_REGION'] ?? process.env['AWS_DEFAULT_REGION'];
+  const region = nonEmpty(options.region) ?? regionFromEnv();
   const catalog = options.catalog ?? (options.models ? createCatalog(options.models) : getDefaultCatalog());
   const transport = createTransport({ auth: resolveBedrockAuth(options), endpoint: options.endpoint, catalog, policy: options.policy, timeouts: options.timeouts, retry: options.retry });
 

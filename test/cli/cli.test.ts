@@ -62,6 +62,18 @@ describe('bedrock-claude serve', () => {
     const res = await request(`${url}/healthz`);
     assert.equal(((await res.body.json()) as { backend: string }).backend, 'bedrock');
   });
+  it('takes AWS_DEFAULT_REGION when AWS_REGION is set but empty, and answers', async () => {
+    const { url } = await start(['serve', '--port', '0'], cleanEnv({ AWS_REGION: '', AWS_DEFAULT_REGION: 'eu-west-1' }));
+    const health = await request(`${url}/healthz`);
+    assert.equal(((await health.body.json()) as { region: string }).region, 'eu-west-1');
+    const res = await request(`${url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] }) });
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.headers['x-bedrock-claude-model-id'], 'global.anthropic.claude-sonnet-4-5-20250929-v1:0');
+    await res.body.text();
+  });
+  it('refuses to start on a region name that is not one, instead of failing every request', async () => {
+    await assert.rejects(run(process.execPath, ['dist/cli/main.js', 'serve', '--port', '0', '--region', 'us-west'], { env: cleanEnv(), timeout: 20_000 }), /"us-west" is not an AWS region name/);
+  });
   it('refuses a non-loopback address without gateway keys', async () => {
     await assert.rejects(run(process.execPath, ['dist/cli/main.js', 'serve', '--host', '0.0.0.0', '--port', '0'], { env: cleanEnv() }), /refusing to listen on 0\.0\.0\.0 without gateway keys/);
   });

@@ -186,6 +186,11 @@ describe('doctor', () => {
     assert.match(dry.stdout, /✗ model claude-sonet: .*\n\s+fix: Did you mean/);
     const nocreds = await cli(['doctor', '--dry-run', '--region', 'eu-west-1', '--endpoint', emu.url], { env: { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' } });
     assert.match(nocreds.stdout, /✗ credentials: none found[\s\S]*fix: Bedrock uses AWS IAM credentials, not an Anthropic API key/);
+    // A blank AWS_REGION (a CI secret that is not set) does not hide AWS_DEFAULT_REGION.
+    const blank = await cli(['doctor', '--dry-run', '--endpoint', emu.url], { env: { AWS_REGION: '', AWS_DEFAULT_REGION: 'eu-west-1' } });
+    assert.match(blank.stdout, /✓ region: eu-west-1 \(from AWS_DEFAULT_REGION\)/);
+    const resolved = await cli(['resolve', 'claude-sonnet-4-5', '--scope', 'geo'], { env: { AWS_REGION: '', AWS_DEFAULT_REGION: 'eu-west-1' } });
+    assert.equal(resolved.stdout.split('\n')[0], 'eu.anthropic.claude-sonnet-4-5-20250929-v1:0');
     const down = await cli(['doctor', '--region', 'us-west-2', '--endpoint', 'http://127.0.0.1:1', '--dry-run']);
     assert.equal(down.code, 3);
     assert.match(down.stdout, /✗ endpoint: http:\/\/127\.0\.0\.1:1 unreachable/);
