@@ -56,7 +56,8 @@ export class BedrockClaudeError extends Error {
 
   /** The message with the fix appended, as a client should read it. */
   get fullMessage(): string {
-    return this.fix ? `${this.message} Fix: ${this.fix}` : this.message;
+    // Bedrock's own words do not always end a sentence ("…except for the optional final assistant message").
+    return this.fix ? `${this.message}${/[.!?:)\]]$/.test(this.message) ? '' : '.'} Fix: ${this.fix}` : this.message;
   }
 }
 

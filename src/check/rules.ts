@@ -263,6 +263,52 @@ const betas: Rule = {
   },
 };
 
+/** Bedrock's words for text it refuses; each comes with what to do about it. */
+const EMPTY_TURN_FIX = 'Give every message some content, or drop the empty one; only a last assistant turn (a prefill) may be empty.';
+const EMPTY_BLOCK_FIX = 'Drop the empty text block (a tool that printed nothing is a common source), or put text in it.';
+
+const emptyContent: Rule = {
+  code: 'empty-content',
+  description: 'An empty message or text block, or a prefill (last assistant turn) that ends in whitespace: Bedrock refuses all three.',
+  run(ctx) {
+    const messages = ctx.body?.['messages'];
+    if (!Array.isArray(messages)) return [];
+    const out: Diagnostic[] = [];
+    const push = (location: string, detail: string, fix: string) => {
+      const msg = modelSaid(detail);
+      out.push({ code: 'empty-content', severity: 'error', location, message: msg, fix, bedrock: validation(msg) });
+    };
+    messages.forEach((m, i) => {
+      const content = (m as { content?: unknown } | null)?.content;
+      if (typeof content !== 'string' && !Array.isArray(content)) return; // messages-invalid reports it
+      const prefill = i === messages.length - 1 && (m as { role?: unknown }).role === 'assistant';
+      if (content.length === 0) {
+        if (!prefill) push(`body.messages[${i}].content`, `messages.${i}: all messages must have non-empty content except for the optional final assistant message`, EMPTY_TURN_FIX);
+        return;
+      }
+      const texts: Array<[location: string, text: string]> = [];
+      if (typeof content === 'string') texts.push([`body.messages[${i}].content`, content]);
+      else {
+        content.forEach((b, j) => {
+          const block = b as { type?: unknown; text?: unknown } | null;
+          if (block?.type === 'text' && typeof block.text === 'string') texts.push([`body.messages[${i}].content[${j}].text`, block.text]);
+        });
+      }
+      for (const [location, text] of texts) {
+        if (text === '') push(location, 'messages: text content blocks must be non-empty', EMPTY_BLOCK_FIX);
+        else if (!text.trim()) push(location, 'messages: text content blocks must contain non-whitespace text', EMPTY_BLOCK_FIX);
+      }
+      // A prefill ending in whitespace: only when text is what the turn ends with.
+      const endsWithText = typeof content === 'string' || (content[content.length - 1] as { type?: unknown } | null)?.type === 'text';
+      const lastText = texts[texts.length - 1];
+      if (prefill && endsWithText && lastText && lastText[1].trim() && /\s$/.test(lastText[1])) {
+        push(lastText[0], 'messages: final assistant content cannot end with trailing whitespace', 'Trim the whitespace off the end of the prefill (the last assistant turn).');
+      }
+    });
+    return out;
+  },
+};
+
 const temperatureTopP: Rule = {
   code: 'temperature-and-top-p',
   description: '`temperature` and `top_p` together on a model that rejects it.',
@@ -358,6 +404,7 @@ export const RULES: readonly Rule[] = [
   onDemand,
   notInRegion,
   requiredKeys,
+  emptyContent,
   fieldTypes,
   anthropicVersion,
   closedSchema,

@@ -23,7 +23,7 @@ describe('check rules', () => {
     assert.deepEqual(bedrock({ ...good, anthropic_beta: ['context-1m-2025-08-07'] }), []);
     assert.deepEqual(bedrock(good, { model: 'us.anthropic.claude-opus-4-6-v1' }), []);
     assert.deepEqual(checkRequest({ format: 'anthropic', region: 'us-west-2', body: { model: 'claude-sonnet-4-5', max_tokens: 10, messages: msgs } }), []);
-    assert.equal(RULES.length, 15);
+    assert.equal(RULES.length, 16);
   });
   it('wrong model ID format: an Anthropic name or an unknown ID sent to Bedrock', () => {
     const d = only(bedrock(good, { model: 'claude-opus-4-6' }), 'model-id-format');
@@ -96,6 +96,24 @@ describe('check rules', () => {
     const d = only(bedrock({ ...good, temperature: 0.5, top_p: 0.9 }), 'temperature-and-top-p');
     assert.equal(d.bedrock!.message, 'The model returned the following errors: `temperature` and `top_p` cannot both be specified for this model. Please use only one.');
     assert.deepEqual(bedrock({ ...good, temperature: 0.5, top_p: 0.9 }, { model: 'us.anthropic.claude-3-7-sonnet-20250219-v1:0' }), []);
+  });
+  it('empty turns and text blocks, and a prefill ending in whitespace, in Bedrock\'s words', () => {
+    const said = (ds: Diagnostic[]) => ds.filter((d) => d.code === 'empty-content').map((d) => [d.location, d.bedrock!.message.replace('The model returned the following errors: ', '')]);
+    const turns = (...messages: unknown[]) => bedrock({ ...good, messages });
+    assert.deepEqual(said(turns({ role: 'user', content: '' })), [['body.messages[0].content', 'messages.0: all messages must have non-empty content except for the optional final assistant message']]);
+    assert.deepEqual(said(turns({ role: 'user', content: 'a' }, { role: 'assistant', content: [] }, { role: 'user', content: 'b' })), [['body.messages[1].content', 'messages.1: all messages must have non-empty content except for the optional final assistant message']]);
+    assert.deepEqual(said(turns({ role: 'user', content: [{ type: 'text', text: 'look:' }, { type: 'text', text: '' }] })), [['body.messages[0].content[1].text', 'messages: text content blocks must be non-empty']]);
+    assert.deepEqual(said(turns({ role: 'user', content: ' \n' })), [['body.messages[0].content', 'messages: text content blocks must contain non-whitespace text']]);
+    assert.deepEqual(said(turns({ role: 'user', content: 'a' }, { role: 'assistant', content: 'Sure, ' })), [['body.messages[1].content', 'messages: final assistant content cannot end with trailing whitespace']]);
+    assert.equal(only(turns({ role: 'user', content: '' }), 'empty-content').bedrock!.exception, 'ValidationException');
+    // What Bedrock takes: an empty prefill, a prefill with no trailing space, whitespace inside text, a
+    // trailing space before a tool call, empty tool results, and the same conversation on the Anthropic front.
+    assert.deepEqual(turns({ role: 'user', content: 'a' }, { role: 'assistant', content: '' }), []);
+    assert.deepEqual(turns({ role: 'user', content: 'a' }, { role: 'assistant', content: 'Sure,' }), []);
+    assert.deepEqual(turns({ role: 'user', content: ' a b ' }), []);
+    assert.deepEqual(turns({ role: 'user', content: 'a' }, { role: 'assistant', content: [{ type: 'text', text: 'Let me look. ' }, { type: 'tool_use', id: 't1', name: 'ls', input: {} }] }), []);
+    assert.deepEqual(turns({ role: 'user', content: 'a' }, { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'ls', input: {} }] }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't1', content: '' }] }), []);
+    assert.deepEqual(codes(checkRequest({ format: 'anthropic', region: 'us-west-2', body: { model: 'claude-sonnet-4-5', max_tokens: 10, messages: [{ role: 'user', content: '' }] } })), ['empty-content']);
   });
   it('a prompt over the context window without the 1M beta', () => {
     const long = { ...good, messages: [{ role: 'user', content: 'x'.repeat(900_000) }] };

@@ -53,6 +53,12 @@ describe('emulator: Bedrock\'s validation, with Bedrock\'s messages', () => {
   it('temperature with top_p where rejected', async () => {
     await expectError(await signedRequest(emu.url, path(OPUS), { ...good, temperature: 0.1, top_p: 0.5 }), 400, 'ValidationException', 'The model returned the following errors: `temperature` and `top_p` cannot both be specified for this model. Please use only one.');
   });
+  it('empty turns and text blocks, a prefill ending in whitespace', async () => {
+    await expectError(await signedRequest(emu.url, path(OPUS), { ...good, messages: [{ role: 'user', content: '' }] }), 400, 'ValidationException', 'The model returned the following errors: messages.0: all messages must have non-empty content except for the optional final assistant message');
+    await expectError(await signedRequest(emu.url, path(OPUS), { ...good, messages: [{ role: 'user', content: [{ type: 'text', text: '' }] }] }), 400, 'ValidationException', /text content blocks must be non-empty/);
+    await expectError(await signedRequest(emu.url, path(OPUS), { ...good, messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'Sure, ' }] }), 400, 'ValidationException', /final assistant content cannot end with trailing whitespace/);
+    assert.equal((await signedRequest(emu.url, path(OPUS), { ...good, messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'Sure,' }] })).status, 200);
+  });
   it('prompt over the context window without the 1M beta', async () => {
     const long = { ...good, messages: [{ role: 'user', content: 'y'.repeat(810_000) }] };
     await expectError(await signedRequest(emu.url, path(OPUS), long), 400, 'ValidationException', 'Input is too long for requested model.');

@@ -151,6 +151,15 @@ describe('gateway, Anthropic front, with @anthropic-ai/sdk', () => {
     const ok = await anthropic().messages.create({ model: 'strict-opus', max_tokens: 20, messages: [{ role: 'user', content: 'strict but fine' }] });
     assert.equal((ok.content[0] as { text: string }).text, 'strict but fine');
   });
+  it('stops an empty turn before Bedrock, in Bedrock\'s words and with the fix', async () => {
+    const before = lastReceived();
+    const err = await anthropic().messages.create({ model: 'claude-sonnet-4-5', max_tokens: 20, messages: [{ role: 'user', content: 'a' }, { role: 'assistant', content: '' }, { role: 'user', content: 'b' }] }).catch((e: unknown) => e as { status: number; error: { error: { type: string; message: string } } });
+    assert.equal((err as { status: number }).status, 400);
+    const e = (err as { error: { error: { type: string; message: string } } }).error.error;
+    assert.equal(e.type, 'invalid_request_error');
+    assert.match(e.message, /messages\.1: all messages must have non-empty content except for the optional final assistant message\. Fix: Give every message some content/);
+    assert.equal(lastReceived(), before, 'nothing reached the upstream');
+  });
   it('answers APIs Bedrock lacks, HEAD /, health and bad input in the Anthropic shape', async () => {
     for (const p of ['/v1/messages/batches', '/v1/files', '/v1/skills']) {
       const r = await request(`${gw.url}${p}`, { headers: { 'x-api-key': alice.key } });
