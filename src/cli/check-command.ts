@@ -62,7 +62,16 @@ Examples:
         region ??= nonEmpty(call.region) ?? regionFromEnv();
         model ??= call.modelId;
         format ??= 'bedrock';
-        const text = call.bodyFile ? readFileSync(call.bodyFile, 'utf8') : call.body;
+        let text = call.body;
+        if (call.bodyFile) {
+          try {
+            text = readFileSync(call.bodyFile, 'utf8');
+          } catch (err) {
+            // The rest of the command line is still worth checking.
+            const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
+            diagnostics.push({ code: 'body-file-unreadable', severity: 'error', location: '--body', message: `Cannot read the body file ${call.bodyFile} (${why}), so the body was not checked.`, fix: 'Run the check from the folder the command runs in, or give the path the AWS CLI will see: file:// paths are relative to the current directory.' });
+          }
+        }
         body = text === undefined ? undefined : parseOrReport(text, diagnostics);
         if (!call.region) diagnostics.push({ code: 'missing-region', severity: 'error', location: '--region', message: 'No --region on the command line: the CLI falls back to its default region, which may not have the model.', fix: 'Always pass --region explicitly, e.g. --region us-west-2.' });
       } else {
@@ -75,13 +84,15 @@ Examples:
         body = parseOrReport(text, diagnostics);
         region ??= regionFromEnv();
       }
-      if (body !== undefined) {
+      // A body that could not be read or parsed is already reported; the model and region are still checked.
+      const bodyReported = diagnostics.some((d) => d.code === 'invalid-json' || d.code === 'body-file-unreadable');
+      if (body !== undefined || (bodyReported && model !== undefined)) {
         const b = body as Record<string, unknown>;
         // A Bedrock body carries anthropic_version, or comes with the model ID it is sent to (--model).
         format ??= model !== undefined || (b && typeof b === 'object' && 'anthropic_version' in b) ? 'bedrock' : 'anthropic';
         const found = checkRequest({ format, body, model, region, scope: flags.scope });
         // The command line reports a missing region itself, with its own location.
-        diagnostics.push(...found.filter((d) => !(flags.awsCli && d.code === 'missing-region' && diagnostics.some((x) => x.code === 'missing-region'))));
+        diagnostics.push(...found.filter((d) => !(flags.awsCli && d.code === 'missing-region' && diagnostics.some((x) => x.code === 'missing-region')) && !(bodyReported && d.code === 'body-not-object')));
       }
       if (flags.json) console.log(JSON.stringify({ source, format: format ?? null, region: region ?? null, diagnostics }, null, 2));
       else if (diagnostics.length) printDiagnostics(diagnostics, source, process.stdout);

@@ -120,6 +120,14 @@ describe('check', () => {
     assert.deepEqual(codes.sort(), ['aws-cli-binary-format', 'missing-region', 'on-demand-not-supported']);
     assert.equal(r.code, 1);
   });
+  it('a --body file:// it cannot read is reported, and the rest of the command line is still checked', async () => {
+    const r = await cli(['check', '--aws-cli', 'aws bedrock-runtime invoke-model --region us-east-1 --model-id anthropic.claude-opus-4-6-v1 --body file://missing-body.json out.json', '--json']);
+    const out = JSON.parse(r.stdout) as { diagnostics: Array<{ code: string; message: string }> };
+    assert.deepEqual(out.diagnostics.map((d) => d.code), ['body-file-unreadable', 'on-demand-not-supported']);
+    assert.match(out.diagnostics[0]!.message, /Cannot read the body file missing-body\.json \(no such file\)/);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, '');
+  });
 });
 
 describe('convert', () => {
