@@ -1,6 +1,7 @@
 import { fromIni, fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { BedrockClaudeError } from '../errors.js';
+import { nonEmpty } from './env-region.js';
 
 export interface CredentialOptions {
   accessKeyId?: string | undefined;
@@ -52,6 +53,7 @@ export function createCredentialCache(options: CredentialOptions = {}): Credenti
     provider = fromNodeProviderChain();
     source = 'default credential chain';
   }
+  const usingChain = source === 'default credential chain';
 
   let current: AwsCredentialIdentity | undefined;
   let fetchedAt = 0;
@@ -64,8 +66,9 @@ export function createCredentialCache(options: CredentialOptions = {}): Credenti
         fetchedAt = now();
         return c;
       })
-      .catch((err: unknown) => {
-        throw new BedrockClaudeError(`Could not load AWS credentials from the ${source}: ${(err as Error)?.message ?? String(err)}`, {
+      .catch(async (err: unknown) => {
+        const why = usingChain ? await chainFailure(err) : ((err as Error)?.message ?? String(err));
+        throw new BedrockClaudeError(`Could not load AWS credentials from the ${source}: ${why}`, {
           status: 500,
           type: 'api_error',
           fix: 'Configure credentials (AWS_PROFILE, aws sso login, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, an instance role) or a Bedrock API key (AWS_BEARER_TOKEN_BEDROCK). `bedrock-claude doctor` shows what was found.',
@@ -95,6 +98,22 @@ export function createCredentialCache(options: CredentialOptions = {}): Credenti
       return current;
     },
   };
+}
+
+/**
+ * The default chain's own error says only "Could not load credentials from any providers". When
+ * AWS_PROFILE names the profile it should have used, that profile's own reason is the useful one
+ * ("Could not resolve credentials using profile: [dev] ..."): it is asked once more, for its words.
+ */
+async function chainFailure(err: unknown): Promise<string> {
+  const message = (err as Error)?.message ?? String(err);
+  const profile = nonEmpty(process.env['AWS_PROFILE']);
+  if (!profile) return message;
+  const reason = await fromIni({ profile })().then(
+    () => undefined,
+    (e: unknown) => (e as Error)?.message,
+  );
+  return reason ? `${message} (AWS_PROFILE is "${profile}": ${reason})` : message;
 }
 
 /** How requests to Bedrock are authenticated. */

@@ -7,6 +7,8 @@ import type { GatewayConfig } from '../server/config.js';
 import { parsePort, parseScope } from './options.js';
 import { nonEmpty, regionFromEnv } from '../aws/env-region.js';
 import { isRegionName } from '../catalog/regions.js';
+import type { BedrockClaudeError } from '../errors.js';
+import { maskKeyId } from './doctor-command.js';
 
 interface ServeFlags {
   host?: string;
@@ -98,6 +100,15 @@ Examples:
         ...(config.models ? { models: config.models as CatalogOverrides } : {}),
       });
       console.log(`listening on ${gateway.url}${backendLabel === 'emulator' ? ' (EMULATOR MODE)' : ''}`);
+      if (!useEmulator && auth.kind === 'sigv4') {
+        // Loaded once now, in the background: a setup that cannot sign is said at start-up, not only
+        // as a 500 on the first request (and the first request does not wait for the credentials).
+        const credentials = auth.credentials;
+        void credentials.get().then(
+          (c) => console.error(`bedrock-claude gateway: AWS credentials loaded (access key ${maskKeyId(c.accessKeyId)})`),
+          (err: unknown) => console.error(`\n  *** WARNING: ${(err as BedrockClaudeError).fullMessage ?? String(err)} ***\n  *** Every request to Bedrock fails with this until it is fixed. ***\n`),
+        );
+      }
       const stop = () => {
         console.error('bedrock-claude gateway: shutting down, letting open requests finish');
         void gateway

@@ -74,6 +74,21 @@ describe('bedrock-claude serve', () => {
   it('refuses to start on a region name that is not one, instead of failing every request', async () => {
     await assert.rejects(run(process.execPath, ['dist/cli/main.js', 'serve', '--port', '0', '--region', 'us-west'], { env: cleanEnv(), timeout: 20_000 }), /"us-west" is not an AWS region name/);
   });
+  it('says at start-up when the AWS credentials cannot be loaded, with the profile\'s own reason', async () => {
+    const { url, stderr } = await start(['serve', '--port', '0'], cleanEnv({ AWS_PROFILE: 'no-such-profile' }));
+    for (let i = 0; i < 200 && !/WARNING/.test(stderr()); i++) await new Promise((r) => setTimeout(r, 25));
+    assert.match(stderr(), /WARNING: Could not load AWS credentials .*AWS_PROFILE is "no-such-profile": Could not resolve credentials using profile: \[no-such-profile\]/);
+    assert.doesNotMatch(stderr(), /EMULATOR MODE/);
+    const res = await request(`${url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 20, messages: [{ role: 'user', content: 'hi' }] }) });
+    assert.equal(res.statusCode, 500);
+    assert.match(((await res.body.json()) as { error: { message: string } }).error.message, /profile: \[no-such-profile\].*Fix: Configure credentials/);
+  });
+  it('says which key it loaded at start-up (masked)', async () => {
+    const { stderr } = await start(['serve', '--port', '0', '--no-emulator'], cleanEnv({ AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE00004321', AWS_SECRET_ACCESS_KEY: 'not-a-real-secret' }));
+    for (let i = 0; i < 200 && !/credentials loaded/.test(stderr()); i++) await new Promise((r) => setTimeout(r, 25));
+    assert.match(stderr(), /AWS credentials loaded \(access key AKIA…4321\)/);
+    assert.doesNotMatch(stderr(), /not-a-real-secret/);
+  });
   it('refuses a non-loopback address without gateway keys', async () => {
     await assert.rejects(run(process.execPath, ['dist/cli/main.js', 'serve', '--host', '0.0.0.0', '--port', '0'], { env: cleanEnv() }), /refusing to listen on 0\.0\.0\.0 without gateway keys/);
   });
