@@ -49,6 +49,10 @@ Examples:
         ...(opts.models ? { models: (await readDataFile(opts.models)) as CatalogOverrides } : {}),
       });
       console.log(`listening on ${emulator.url}`);
+      // How to reach it, on stderr (stdout keeps the one line tools wait for). A secret given on the
+      // command line is not echoed; the default one is public.
+      const secret = opts.secretAccessKey === EMULATOR_CREDENTIALS.secretAccessKey ? opts.secretAccessKey : '(the one given with --secret-access-key)';
+      console.error(`bedrock-claude emulator: a local Bedrock Runtime, not AWS. Point an SDK or the AWS CLI at ${emulator.url} (--endpoint-url) with AWS_ACCESS_KEY_ID=${opts.accessKeyId} AWS_SECRET_ACCESS_KEY=${secret}.`);
       const stop = () => void emulator.close().then(() => process.exit(0));
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);

@@ -38,6 +38,15 @@ describe('bedrock-claude emulator', () => {
     assert.equal(res.statusCode, 200);
     assert.equal(((await res.body.json()) as { status: string }).status, 'ok');
   });
+  it('says on stderr how to reach it, without echoing a secret given on the command line', async () => {
+    const plain = await start(['emulator', '--port', '0']);
+    for (let i = 0; i < 200 && !/AWS_SECRET_ACCESS_KEY/.test(plain.stderr()); i++) await new Promise((r) => setTimeout(r, 25));
+    assert.match(plain.stderr(), new RegExp(`at ${plain.url.replace(/[.]/g, '\\.')} \\(--endpoint-url\\) with AWS_ACCESS_KEY_ID=AKIAEMULATOR00000000 AWS_SECRET_ACCESS_KEY=bedrock-claude-emulator-secret`));
+    const custom = await start(['emulator', '--port', '0', '--secret-access-key', 'hush-hush-secret']);
+    for (let i = 0; i < 200 && !/AWS_SECRET_ACCESS_KEY/.test(custom.stderr()); i++) await new Promise((r) => setTimeout(r, 25));
+    assert.match(custom.stderr(), /AWS_SECRET_ACCESS_KEY=\(the one given with --secret-access-key\)/);
+    assert.doesNotMatch(custom.stderr(), /hush-hush-secret/);
+  });
   it('rejects a bad fault spec with a clear message', async () => {
     await assert.rejects(run(process.execPath, ['dist/cli/main.js', 'emulator', '--port', '0', '--faults', 'explode=1'], { env: cleanEnv() }), /unknown fault "explode"/);
   });
