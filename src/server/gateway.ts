@@ -269,7 +269,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       return { status: 200 };
     }
     const m = BEDROCK_ROUTE.exec(pathname);
-    if (!m || call.req.method !== 'POST') throw new BedrockClaudeError(`No route for ${call.req.method} ${pathname}.`, { status: 404, type: 'not_found_error', bedrockType: 'UnknownOperationException' });
+    if (!m || call.req.method !== 'POST') {
+      const fix = /^\/model\/[^/]+\/converse(-stream)?$/.test(pathname)
+        ? 'This gateway does not serve the Converse API: call InvokeModel (/model/{id}/invoke or /invoke-with-response-stream) with an Anthropic Messages body, or POST /v1/messages.'
+        : 'This gateway serves the Bedrock routes POST /model/{id}/invoke, /invoke-with-response-stream and /count-tokens, and GET /inference-profiles.';
+      throw new BedrockClaudeError(`No route for ${call.req.method} ${pathname}.`, { status: 404, type: 'not_found_error', bedrockType: 'UnknownOperationException', fix });
+    }
     let modelId: string;
     try {
       modelId = decodeURIComponent(m[1]!);

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import Anthropic, { AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError, RateLimitError } from '@anthropic-ai/sdk';
 import AnthropicBedrock from '@anthropic-ai/bedrock-sdk';
-import { BedrockRuntimeClient, InvokeModelCommand, InvokeModelWithResponseStreamCommand } from '@aws-sdk/client-bedrock-runtime';
+import { BedrockRuntimeClient, InvokeModelCommand, InvokeModelWithResponseStreamCommand, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import pino from 'pino';
 import { request } from 'undici';
 import { createCredentialCache } from '../../src/aws/credentials.js';
@@ -208,6 +208,8 @@ describe('gateway, Bedrock front', () => {
       }
       assert.equal(text, 'aws sdk via gateway');
       await assert.rejects(aws.send(new InvokeModelCommand({ modelId: 'us.anthropic.claude-nope', body })), (e: Error) => e.name === 'ResourceNotFoundException' || e.name === 'ValidationException');
+      // Converse is not served: the AWS SDK gets Bedrock's error shape, and the message says what to call instead.
+      await assert.rejects(aws.send(new ConverseCommand({ modelId: SONNET_US, messages: [{ role: 'user', content: [{ text: 'hi' }] }] })), (e: Error) => e.name === 'UnknownOperationException' && /does not serve the Converse API: call InvokeModel/.test(e.message));
     } finally {
       aws.destroy();
     }
