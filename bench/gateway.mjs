@@ -5,11 +5,8 @@ import { request } from 'undici';
 import { EMULATOR_CREDENTIALS } from '../dist/emulator/emulator.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { cpuMs, ENV, median, round, rssMb, signedInvoke, spread, startProcess, stopProcess } from './lib.mjs';
+import { cpuMs, EMULATOR_ENV, ENV, median, MODEL, MODEL_ID, round, rssMb, signedInvoke, SMALL, spread, startProcess, STREAM_1000, stopProcess } from './lib.mjs';
 
-const MODEL = 'claude-haiku-4-5';
-const MODEL_ID = 'global.anthropic.claude-haiku-4-5-20251001-v1:0';
-const SMALL = { max_tokens: 32, messages: [{ role: 'user', content: 'ping' }] };
 // About the size of a Claude Code request: a long conversation, a small answer (max_tokens caps the echo).
 const BIG = { max_tokens: 32, messages: [{ role: 'user', content: 'x'.repeat(80 * 1024) }] };
 
@@ -126,7 +123,7 @@ async function openStreams(url, pid, count, req) {
 export async function runGatewayBench({ quick = false, profile = false } = {}) {
   const duration = quick ? 3 : 10;
   const rounds = quick ? 1 : 3;
-  const env = { ...ENV, AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey, AWS_REGION: 'us-west-2' };
+  const env = EMULATOR_ENV;
   // Deltas of at most 4 characters make the streaming setting's answers 1,000 events long; answers
   // that are not streamed are the same either way.
   const emulator = await startProcess('emulator', ['dist/cli/main.js', 'emulator', '--port', '0', '--delta-chars', '4'], { env });
@@ -171,7 +168,7 @@ export async function runGatewayBench({ quick = false, profile = false } = {}) {
     }
 
     // Streaming: added time to first byte with 1,000 events per answer.
-    const streamBody = { max_tokens: 2000, messages: [{ role: 'user', content: 'abcd'.repeat(1000) }] };
+    const streamBody = STREAM_1000;
     // The same processes as above, warm from the settings before (as a gateway in service is).
     const streamTargets = [
       { name: 'direct', kind: 'direct', url: emulator.url },

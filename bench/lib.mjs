@@ -7,6 +7,16 @@ import { createBedrockSigner } from '../dist/aws/signer.js';
 import { EMULATOR_CREDENTIALS } from '../dist/emulator/emulator.js';
 
 export const ENV = { ...process.env, AWS_EC2_METADATA_DISABLED: 'true', NODE_ENV: 'production', NODE_NO_WARNINGS: '1' };
+/** ENV plus the emulator's keys and a region: what the gateway and the emulator run with in the benches. */
+export const EMULATOR_ENV = { ...ENV, AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey, AWS_REGION: 'us-west-2' };
+
+/** The model every bench calls, by its Anthropic name and by the Bedrock ID the floor and direct calls use. */
+export const MODEL = 'claude-haiku-4-5';
+export const MODEL_ID = 'global.anthropic.claude-haiku-4-5-20251001-v1:0';
+/** A small request. */
+export const SMALL = { max_tokens: 32, messages: [{ role: 'user', content: 'ping' }] };
+/** With the emulator's `--delta-chars 4`, a streamed answer of 1,000 events. */
+export const STREAM_1000 = { max_tokens: 2000, messages: [{ role: 'user', content: 'abcd'.repeat(1000) }] };
 
 /** Starts a process and waits until it prints a URL (or `readyPattern`). */
 export async function startProcess(name, args, { env = ENV, ready = /listening on (http:\/\/[^\s)]+)/, url } = {}) {

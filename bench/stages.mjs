@@ -9,20 +9,15 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
-import { EMULATOR_CREDENTIALS } from '../dist/emulator/emulator.js';
-import { ENV, median, round, signedInvoke, startProcess, stopProcess } from './lib.mjs';
+import { EMULATOR_ENV, median, MODEL, MODEL_ID, round, signedInvoke, SMALL, startProcess, STREAM_1000 as STREAM, stopProcess } from './lib.mjs';
 
 const quick = process.argv.includes('--quick');
 const ROUNDS = quick ? 3 : 10;
-const MODEL = 'claude-haiku-4-5';
-const MODEL_ID = 'global.anthropic.claude-haiku-4-5-20251001-v1:0';
-const SMALL = { max_tokens: 32, messages: [{ role: 'user', content: 'ping' }] };
-const STREAM = { max_tokens: 2000, messages: [{ role: 'user', content: 'abcd'.repeat(1000) }] };
 const PROBE = ['--import', './bench/stage-probe.mjs'];
 
 const dir = mkdtempSync(join(tmpdir(), 'bedrock-claude-stages-'));
 const logOf = (name) => join(dir, `${name}.jsonl`);
-const env = { ...ENV, AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey, AWS_REGION: 'us-west-2' };
+const env = EMULATOR_ENV;
 const procs = [];
 try {
   const emulator = await startProcess('emulator', [...PROBE, 'dist/cli/main.js', 'emulator', '--port', '0', '--delta-chars', '4'], { env: { ...env, STAGE_LOG: logOf('emulator') } });
