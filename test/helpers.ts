@@ -5,6 +5,9 @@ import { request } from 'undici';
 import { createCredentialCache } from '../src/aws/credentials.js';
 import { createBedrockSigner } from '../src/aws/signer.js';
 import { EMULATOR_CREDENTIALS } from '../src/emulator/emulator.js';
+import { toAnthropicSse, toBedrockEventStream } from '../src/translate/encode-stream.js';
+import { emptySummary, type StreamSummary } from '../src/translate/to-sse.js';
+import type { MessagesResult } from '../src/transport/bedrock-transport.js';
 
 export const CREDS = { accessKeyId: EMULATOR_CREDENTIALS.accessKeyId, secretAccessKey: EMULATOR_CREDENTIALS.secretAccessKey };
 
@@ -30,4 +33,11 @@ export async function signedRequest(
 
 export function tempHome(): string {
   return mkdtempSync(join(tmpdir(), 'bedrock-claude-home-'));
+}
+
+/** A transport result with its stream encoded for a front: `sse` (Anthropic SSE) and the `summary` it fills. */
+export function encoded<R extends MessagesResult>(result: R, as: 'sse' | 'eventstream' = 'sse'): R & { sse: AsyncIterable<Uint8Array>; summary: StreamSummary } {
+  const summary = emptySummary();
+  const sse = result.kind === 'stream' ? (as === 'sse' ? toAnthropicSse(result, summary) : toBedrockEventStream(result, summary)) : (async function* () {})();
+  return Object.assign(result, { sse, summary });
 }

@@ -3,10 +3,45 @@ import type { Scope } from '../catalog/resolve-model.js';
 
 export type Severity = 'error' | 'warning' | 'info';
 
+/** Every diagnostic code a rule or the CLI can give: compared by callers, so a typo is a compile error. */
+export type DiagnosticCode =
+  | 'anthropic-api-key'
+  | 'anthropic-version'
+  | 'aws-cli-binary-format'
+  | 'aws-cli-body'
+  | 'aws-cli-command'
+  | 'aws-cli-content-type'
+  | 'aws-cli-outfile'
+  | 'beta-in-header'
+  | 'body-file-unreadable'
+  | 'body-model'
+  | 'body-not-object'
+  | 'body-stream'
+  | 'context-1m-unsupported'
+  | 'empty-content'
+  | 'extraneous-key'
+  | 'field-needs-beta'
+  | 'field-type'
+  | 'invalid-beta'
+  | 'invalid-json'
+  | 'invalid-region'
+  | 'max-tokens-invalid'
+  | 'max-tokens-over-limit'
+  | 'messages-invalid'
+  | 'missing-model'
+  | 'missing-region'
+  | 'model-id-format'
+  | 'model-not-in-region'
+  | 'on-demand-not-supported'
+  | 'prompt-too-long'
+  | 'required-key'
+  | 'temperature-and-top-p'
+  | 'unsupported-on-bedrock';
+
 /** One finding of a preflight rule. */
 export interface Diagnostic {
   /** Stable identifier, e.g. `on-demand-not-supported`. */
-  code: string;
+  code: DiagnosticCode;
   severity: Severity;
   /** What is wrong, in Bedrock's vocabulary so it can be searched. */
   message: string;

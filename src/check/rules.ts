@@ -4,8 +4,9 @@ import { onDemandMessage, parseModelInput, resolveModel, suggestModels, type Res
 import { BedrockClaudeError } from '../errors.js';
 import { headerOf } from '../headers.js';
 import { judgeBeta, matchesPattern } from '../translate/sanitize.js';
-import type { CheckInput, Diagnostic } from './diagnostic.js';
+import type { CheckInput, Diagnostic, DiagnosticCode } from './diagnostic.js';
 import { estimateInputTokens } from './estimate-tokens.js';
+import { unsupportedApiFor } from '../catalog/unsupported-apis.js';
 
 /** What every rule sees: the input plus what was worked out once for all rules. */
 export interface RuleContext {
@@ -21,7 +22,7 @@ export interface RuleContext {
 }
 
 export interface Rule {
-  code: string;
+  code: DiagnosticCode;
   /** The common mistake it catches, for docs and `check --list`. */
   description: string;
   run(ctx: RuleContext): Diagnostic[];
@@ -345,28 +346,13 @@ const maxTokens: Rule = {
   },
 };
 
-const UNSUPPORTED_APIS: Array<[RegExp, string]> = [
-  [/\/v1\/messages\/batches/, 'Message Batches'],
-  [/\/v1\/files/, 'the Files API'],
-  [/\/v1\/skills/, 'the Skills API'],
-  [/\/v1\/models/, 'the Models API'],
-  [/\/v1\/complete/, 'the legacy Text Completions API'],
-  [/\/v1\/organizations|\/v1\/admin/, 'the Admin API'],
-];
-
 const unsupportedApis: Rule = {
   code: 'unsupported-on-bedrock',
   description: 'APIs and server tools Bedrock does not have (batches, files, skills, models API, web search/fetch, code execution, MCP connector).',
   run(ctx) {
     const out: Diagnostic[] = [];
-    const path = ctx.input.path ?? '';
-    const api = UNSUPPORTED_APIS.find(([re]) => re.test(path));
-    if (api) {
-      const fix = api[1] === 'Message Batches' ? 'Use Bedrock batch inference (CreateModelInvocationJob with S3 input), or send the requests one by one.'
-        : api[1] === 'the Models API' ? 'List models with `bedrock-claude models` or ListFoundationModels / ListInferenceProfiles.'
-        : 'Send the content inline in the Messages request instead.';
-      out.push({ code: 'unsupported-on-bedrock', severity: 'error', location: 'path', message: `${api[1]} is not available on Amazon Bedrock.`, fix });
-    }
+    const api = unsupportedApiFor(ctx.input.path ?? '');
+    if (api) out.push({ code: 'unsupported-on-bedrock', severity: 'error', location: 'path', message: `${api.name.charAt(0).toUpperCase()}${api.name.slice(1)} is not available on Amazon Bedrock.`, fix: api.fix });
     if (!ctx.body) return out;
     const tools = Array.isArray(ctx.body['tools']) ? (ctx.body['tools'] as unknown[]) : [];
     tools.forEach((t, i) => {

@@ -3,7 +3,9 @@ import { resolveModel, type ResolvedModel, type Scope } from '../catalog/resolve
 import { resolveBedrockAuth, type CredentialOptions } from '../aws/credentials.js';
 import { BedrockClaudeError } from '../errors.js';
 import type { SanitizePolicy } from '../translate/sanitize.js';
+import { toAnthropicSse } from '../translate/encode-stream.js';
 import { parseSse } from '../translate/parse-sse.js';
+import { emptySummary } from '../translate/to-sse.js';
 import { createTransport, type TransportOptions } from '../transport/bedrock-transport.js';
 import { nonEmpty, regionFromEnv } from '../aws/env-region.js';
 
@@ -70,7 +72,7 @@ export function createBedrockClaude(options: BedrockClaudeOptions = {}) {
         const { targets } = target(body.model);
         const result = await transport.messages({ path: '/v1/messages', headers: opts.headers, body: { ...body, stream: true } }, targets, { signal: opts.signal, headers: upstreamHeaders(opts.headers) });
         if (result.kind !== 'stream') throw new TypeError('expected a stream');
-        for await (const event of parseSse(result.sse)) {
+        for await (const event of parseSse(toAnthropicSse(result, emptySummary()))) {
           if (event['type'] === 'error') {
             const e = event['error'] as { type: BedrockClaudeError['type']; message: string };
             throw new BedrockClaudeError(e.message, { status: 500, type: e.type });

@@ -3,9 +3,14 @@ import { isGone, type AnyRequest, type AnyResponse } from './dual-protocol.js';
 import { BedrockClaudeError, invalidRequest } from '../errors.js';
 import type { SourceJson } from '../translate/reuse-json.js';
 
+/** The 413 for a body over the limit. */
+export function bodyTooLarge(limit: number): BedrockClaudeError {
+  return new BedrockClaudeError(`Request body is over the limit of ${limit} bytes.`, { status: 413, type: 'request_too_large', fix: 'Send a smaller request (Bedrock takes at most 25,000,000 bytes).' });
+}
+
 /** Reads a request body up to `limit` bytes (413 `request_too_large` past it). */
 export function readBody(req: AnyRequest, limit: number): Promise<Buffer> {
-  const tooLarge = () => new BedrockClaudeError(`Request body is over the limit of ${limit} bytes.`, { status: 413, type: 'request_too_large', fix: 'Send a smaller request (Bedrock takes at most 25,000,000 bytes).' });
+  const tooLarge = () => bodyTooLarge(limit);
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > limit) return Promise.reject(tooLarge());
   // Listeners rather than `for await`: a stream's async iterator costs several promises per request.
@@ -149,10 +154,10 @@ export function drained(stream: NodeJS.EventEmitter): Promise<void> {
 }
 
 /** The key a caller presents: `x-api-key`, or `Authorization: Bearer`. */
-export function presentedKey(req: AnyRequest): string | undefined {
-  const k = req.headers['x-api-key'];
+export function presentedKey(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const k = headers['x-api-key'];
   if (typeof k === 'string' && k) return k;
-  const auth = req.headers['authorization'];
+  const auth = headers['authorization'];
   if (typeof auth === 'string' && auth.startsWith('Bearer ')) return auth.slice(7).trim();
   return undefined;
 }

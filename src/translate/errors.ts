@@ -1,5 +1,5 @@
 import { BedrockClaudeError, type AnthropicErrorType } from '../errors.js';
-import { own } from '../own.js';
+import { amznErrorType, bedrockErrorKind, EXCEPTION_FOR_TYPE } from './bedrock-errors.js';
 
 /** The Anthropic error envelope. */
 export interface AnthropicErrorBody {
@@ -13,45 +13,7 @@ interface Mapping {
   type: AnthropicErrorType;
 }
 
-/** Bedrock exception name → Anthropic status and type. */
-const BEDROCK_TO_ANTHROPIC: Record<string, Mapping> = {
-  ValidationException: { status: 400, type: 'invalid_request_error' },
-  ServiceQuotaExceededException: { status: 429, type: 'rate_limit_error' },
-  AccessDeniedException: { status: 403, type: 'permission_error' },
-  UnrecognizedClientException: { status: 403, type: 'permission_error' },
-  InvalidSignatureException: { status: 403, type: 'permission_error' },
-  IncompleteSignatureException: { status: 403, type: 'permission_error' },
-  ExpiredTokenException: { status: 403, type: 'permission_error' },
-  MissingAuthenticationTokenException: { status: 403, type: 'permission_error' },
-  ResourceNotFoundException: { status: 404, type: 'not_found_error' },
-  ModelTimeoutException: { status: 504, type: 'timeout_error' },
-  ModelErrorException: { status: 500, type: 'api_error' },
-  ThrottlingException: { status: 429, type: 'rate_limit_error' },
-  ModelNotReadyException: { status: 529, type: 'overloaded_error' },
-  InternalServerException: { status: 500, type: 'api_error' },
-  ServiceUnavailableException: { status: 529, type: 'overloaded_error' },
-  ModelStreamErrorException: { status: 500, type: 'api_error' },
-};
-
-/** Anthropic error type → the Bedrock exception and status the emulator and Bedrock front answer with. */
-const ANTHROPIC_TO_BEDROCK: Record<AnthropicErrorType, { status: number; name: string }> = {
-  invalid_request_error: { status: 400, name: 'ValidationException' },
-  request_too_large: { status: 413, name: 'ValidationException' },
-  authentication_error: { status: 403, name: 'UnrecognizedClientException' },
-  permission_error: { status: 403, name: 'AccessDeniedException' },
-  not_found_error: { status: 404, name: 'ResourceNotFoundException' },
-  rate_limit_error: { status: 429, name: 'ThrottlingException' },
-  timeout_error: { status: 408, name: 'ModelTimeoutException' },
-  api_error: { status: 500, name: 'InternalServerException' },
-  overloaded_error: { status: 503, name: 'ServiceUnavailableException' },
-};
-
-const ERROR_TYPE_SUFFIX = ':http://internal.amazon.com/coral/com.amazon.bedrock/';
-
-/** The `x-amzn-ErrorType` header value for an exception name. */
-export function amznErrorType(name: string): string {
-  return `${name}${ERROR_TYPE_SUFFIX}`;
-}
+export { amznErrorType };
 
 /** Reads the exception name out of `x-amzn-ErrorType` (`ThrottlingException:http://...` → `ThrottlingException`). */
 export function parseAmznErrorType(header: string | undefined | null): string | undefined {
@@ -98,7 +60,8 @@ export function fixForBedrockMessage(message: string): string | undefined {
  */
 export function fromBedrockError(status: number, errorTypeHeader: string | undefined | null, body: string, retryAfter?: number): BedrockClaudeError {
   const name = parseAmznErrorType(errorTypeHeader);
-  const mapped = own(BEDROCK_TO_ANTHROPIC, name) ?? byStatus(status);
+  const kind = bedrockErrorKind(name);
+  const mapped = kind ? { status: kind.anthropicStatus, type: kind.type } : byStatus(status);
   const message = messageOf(body) ?? `Bedrock answered ${status}${name ? ` ${name}` : ''}.`;
   return new BedrockClaudeError(message, {
     status: mapped.status,
@@ -139,26 +102,9 @@ export interface BedrockErrorResponse {
  * A `bedrockType` on the error wins over the mapping from its Anthropic type.
  */
 export function toBedrockError(error: BedrockClaudeError): BedrockErrorResponse {
-  const fallback = ANTHROPIC_TO_BEDROCK[error.type];
-  const name = error.bedrockType && /^[A-Z][A-Za-z]+$/.test(error.bedrockType) ? error.bedrockType : fallback.name;
-  const status = name === fallback.name ? fallback.status : (own(BEDROCK_STATUS, name) ?? fallback.status);
-  return { status, name, headers: { 'x-amzn-errortype': amznErrorType(name) }, body: { message: error.fullMessage } };
+  const fallback = EXCEPTION_FOR_TYPE[error.type];
+  const named = error.bedrockType && /^[A-Z][A-Za-z]+$/.test(error.bedrockType) ? error.bedrockType : fallback;
+  // A request over the size limit is Bedrock's ValidationException, answered as 413.
+  const status = named === fallback && error.type === 'request_too_large' ? 413 : (bedrockErrorKind(named)?.status ?? bedrockErrorKind(fallback)!.status);
+  return { status, name: named, headers: { 'x-amzn-errortype': amznErrorType(named) }, body: { message: error.fullMessage } };
 }
-
-const BEDROCK_STATUS: Record<string, number> = {
-  ValidationException: 400,
-  ServiceQuotaExceededException: 400,
-  AccessDeniedException: 403,
-  UnrecognizedClientException: 403,
-  InvalidSignatureException: 403,
-  IncompleteSignatureException: 403,
-  ExpiredTokenException: 403,
-  MissingAuthenticationTokenException: 403,
-  ResourceNotFoundException: 404,
-  ModelTimeoutException: 408,
-  ModelErrorException: 424,
-  ThrottlingException: 429,
-  ModelNotReadyException: 429,
-  InternalServerException: 500,
-  ServiceUnavailableException: 503,
-};

@@ -1,6 +1,6 @@
 import { EventStreamCodec } from '@smithy/core/event-streams';
 import type { Message, MessageHeaders } from '@smithy/types';
-import { BedrockClaudeError, type AnthropicErrorType } from '../errors.js';
+import { BedrockClaudeError } from '../errors.js';
 
 const utf8Decoder = new TextDecoder();
 const utf8Encoder = new TextEncoder();
@@ -124,19 +124,6 @@ export function frameHeader(frame: EventFrame, name: string): string | undefined
   const h = frame.headers[name];
   return h && h.type === 'string' ? h.value : undefined;
 }
-
-/** Bedrock stream exception names (`:exception-type`) → Anthropic error types. */
-export const STREAM_EXCEPTION_TYPES: Record<string, AnthropicErrorType> = {
-  internalServerException: 'api_error',
-  modelStreamErrorException: 'api_error',
-  validationException: 'invalid_request_error',
-  throttlingException: 'rate_limit_error',
-  modelTimeoutException: 'timeout_error',
-  serviceUnavailableException: 'overloaded_error',
-  accessDeniedException: 'permission_error',
-  resourceNotFoundException: 'not_found_error',
-  serviceQuotaExceededException: 'rate_limit_error',
-};
 
 function stringHeaders(values: Record<string, string>): MessageHeaders {
   const headers: MessageHeaders = {};

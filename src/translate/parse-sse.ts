@@ -1,3 +1,16 @@
+import { BedrockClaudeError } from '../errors.js';
+
+function parseEvent(data: string): Record<string, unknown> {
+  let event: unknown;
+  try {
+    event = JSON.parse(data);
+  } catch {
+    event = undefined;
+  }
+  if (!event || typeof event !== 'object' || Array.isArray(event)) throw new BedrockClaudeError('The stream sent an SSE event whose data is not a JSON object.', { status: 502, type: 'api_error' });
+  return event as Record<string, unknown>;
+}
+
 /**
  * Parses Anthropic SSE bytes into events (`{type, ...}` objects). Used by the library client to
  * hand out events, and by tests. Accepts chunks split anywhere.
@@ -16,7 +29,7 @@ export async function* parseSse(source: AsyncIterable<Uint8Array>): AsyncGenerat
         .filter((l) => l.startsWith('data:'))
         .map((l) => l.slice(5).trimStart())
         .join('\n');
-      if (data) yield JSON.parse(data) as Record<string, unknown>;
+      if (data) yield parseEvent(data);
     }
   }
 }

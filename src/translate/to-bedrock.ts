@@ -1,6 +1,6 @@
 import { getDefaultCatalog, type Catalog, type ModelEntry } from '../catalog/catalog.js';
 import { findModelForId } from '../catalog/resolve-model.js';
-import { invalidRequest } from '../errors.js';
+import { BedrockClaudeError, invalidRequest } from '../errors.js';
 import { headerOf, type HeaderBag } from '../headers.js';
 import type { SourceJson } from './reuse-json.js';
 import { sanitizeBedrockBody, type Removal, type SanitizePolicy } from './sanitize.js';
@@ -156,7 +156,7 @@ export function fromCountTokensBody(countBody: unknown): Record<string, unknown>
 export function fromCountTokensResponse(body: unknown): { input_tokens: number } {
   const b = body as { inputTokens?: unknown; input_tokens?: unknown } | null;
   const n = b?.inputTokens ?? b?.input_tokens;
-  if (typeof n !== 'number') throw new TypeError('CountTokens response without inputTokens');
+  if (typeof n !== 'number') throw new BedrockClaudeError('Bedrock answered CountTokens without a token count (inputTokens).', { status: 502, type: 'api_error' });
   return { input_tokens: n };
 }
 

@@ -1,7 +1,7 @@
 import { BedrockClaudeError, type AnthropicErrorType } from '../errors.js';
-import { own } from '../own.js';
 import type { Usage } from '../catalog/estimate-cost.js';
-import { FrameSplitter, frameHeader, STREAM_EXCEPTION_TYPES, type EventFrame } from './event-stream.js';
+import { bedrockErrorKind } from './bedrock-errors.js';
+import { FrameSplitter, frameHeader, type EventFrame } from './event-stream.js';
 import { parseSse } from './parse-sse.js';
 
 /** Bedrock's per-invocation metrics, taken off the `message_stop` event. */
@@ -119,7 +119,7 @@ function appendSse(frame: EventFrame, summary: StreamSummary, parts: Uint8Array[
     } catch {
       // keep the generic message: the exception type alone is still worth passing on
     }
-    throw new BedrockClaudeError(message, { status: 502, type: own(STREAM_EXCEPTION_TYPES, exceptionType) ?? 'api_error', bedrockType: exceptionType });
+    throw new BedrockClaudeError(message, { status: 502, type: bedrockErrorKind(exceptionType)?.type ?? 'api_error', bedrockType: exceptionType });
   }
   if (messageType === 'error') {
     const code = frameHeader(frame, ':error-code') ?? 'UnknownError';

@@ -8,13 +8,14 @@ import type { BedrockAuth } from '../aws/credentials.js';
 import { bedrockEndpoint, createBedrockSigner } from '../aws/signer.js';
 import { BedrockClaudeError } from '../errors.js';
 import { fromBedrockError } from '../translate/errors.js';
-import { encodeChunkFrame, encodeExceptionFrame, FrameSplitter, frameHeader, type EventFrame } from '../translate/event-stream.js';
+import { FrameSplitter, frameHeader, type EventFrame } from '../translate/event-stream.js';
 import { stringifyReusing } from '../translate/reuse-json.js';
 import type { SanitizePolicy } from '../translate/sanitize.js';
-import { emptySummary, framesToSse, frameToSse, observeFrame, sseError, sseThrough, type StreamSummary } from '../translate/to-sse.js';
+import { emptySummary, frameToSse } from '../translate/to-sse.js';
 import { fromCountTokensBody, fromCountTokensResponse, toBedrockRequest, type AnthropicHttpRequest, type BedrockHttpRequest } from '../translate/to-bedrock.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import { Abort, type AbortLike } from './abort.js';
+import { oneShot, ownBytes, readChunks, timeoutError, withTimeout, type UpstreamBody } from './read-body.js';
 import { createSemaphore } from './semaphore.js';
 
 export type { AbortLike };
@@ -72,42 +73,24 @@ interface AttemptInfo {
   headers: Record<string, string | string[] | undefined>;
 }
 
+/**
+ * A streamed answer, tagged with the wire format it arrives in; the front that answers the client
+ * encodes it (translate/encode-stream.ts). A failure after the first item (the network, a timeout)
+ * is thrown from the iterator as a `BedrockClaudeError`; Bedrock's own exception frames arrive as frames.
+ */
+export type UpstreamStream =
+  | { wire: 'bedrock-eventstream'; /** Decoded frames, a network chunk's worth at a time (the first frame alone). */ frames: AsyncIterable<EventFrame[]> }
+  | { wire: 'anthropic-sse'; /** SSE bytes as the native Messages API sent them. */ bytes: AsyncIterable<Uint8Array> };
+
 export type MessagesResult =
   | (AttemptInfo & { kind: 'json'; body: Record<string, unknown>; usage: Usage | undefined; /** The bytes Bedrock sent, when `body` is exactly them (not for count-tokens). */ raw?: Buffer })
-  | (AttemptInfo & { kind: 'stream'; /** SSE bytes, or Bedrock event-stream frames with `output: 'eventstream'`. */ sse: AsyncIterable<Uint8Array>; summary: StreamSummary });
+  | (AttemptInfo & { kind: 'stream' } & UpstreamStream);
 
-/** Stream output: Anthropic SSE (default), or Bedrock's event-stream frames passed through byte for byte. */
-export type StreamOutput = 'sse' | 'eventstream';
-
-/** An error as the event-stream exception frame Bedrock would send. */
-function exceptionFrameFor(err: BedrockClaudeError): Uint8Array {
-  const byType: Record<string, string> = { rate_limit_error: 'throttlingException', overloaded_error: 'serviceUnavailableException', timeout_error: 'modelTimeoutException', invalid_request_error: 'validationException' };
-  const name = err.bedrockType && /^[a-z]/.test(err.bedrockType) ? err.bedrockType : (byType[err.type] ?? 'internalServerException');
-  return encodeExceptionFrame(name, err.message);
-}
+export type StreamResult = Extract<MessagesResult, { kind: 'stream' }>;
 
 const NO_BYTES = new Uint8Array(0);
 const NO_FRAMES: EventFrame[] = [];
-const ignore = () => undefined;
 const ONE_SHOT_BYTES = 16 * 1024;
-
-/**
- * The bytes as an iterable that yields them once and then holds no reference to them. undici takes
- * an Iterable body (its Dispatcher docs say so; its type definitions leave it out).
- */
-function oneShot(bytes: Buffer): Iterable<Buffer> {
-  let held: Buffer | undefined = bytes;
-  return {
-    [Symbol.iterator]: () => ({
-      next: (): IteratorResult<Buffer> => {
-        const value = held;
-        held = undefined;
-        return value ? { value, done: false } : { value: undefined, done: true };
-      },
-    }),
-  };
-}
-
 const RETRYABLE_TYPES = new Set(['rate_limit_error', 'overloaded_error', 'api_error', 'timeout_error']);
 
 function isRetryable(err: BedrockClaudeError): boolean {
@@ -116,14 +99,6 @@ function isRetryable(err: BedrockClaudeError): boolean {
 
 function targetKey(t: Target): string {
   return `${t.region}/${t.modelId}/${t.backend ?? 'invoke'}`;
-}
-
-const utf8 = new TextEncoder();
-
-/** A string's UTF-8 bytes in a buffer of their own (not a slice of Buffer's shared pool). */
-function ownBytes(text: string): Buffer {
-  const bytes = utf8.encode(text);
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** The frames the next network chunk completes, or undefined at the end of the body. */
@@ -137,110 +112,6 @@ function mantleBody(translated: BedrockHttpRequest, modelId: string): Record<str
   const inner = translated.operation === 'count-tokens' ? fromCountTokensBody(translated.body) : translated.body;
   const { anthropic_version: _v, anthropic_beta: _b, max_tokens, ...rest } = inner;
   return { model: modelId, ...rest, ...(translated.operation === 'count-tokens' ? {} : { max_tokens }), ...(translated.stream ? { stream: true } : {}) };
-}
-
-function timeoutError(code: string, ms: number): Error {
-  return Object.assign(new Error(`no ${code === 'UND_ERR_HEADERS_TIMEOUT' ? 'first byte' : 'data'} for ${ms} ms`), { code });
-}
-
-/**
- * A response body's chunks, pulled in paused mode (`read()` on demand), failing with a body timeout
- * when the body stays silent for `ms` (an idle gap inside a stream). One timer, refreshed per chunk;
- * no stream iterator and no promise per chunk that is already buffered.
- */
-function readChunks(body: Dispatcher.ResponseData['body'], ms: number): AsyncIterableIterator<Uint8Array> & { return(): Promise<IteratorResult<Uint8Array>> } {
-  const DONE: IteratorResult<Uint8Array> = { value: undefined, done: true };
-  let waiting: { resolve: (r: IteratorResult<Uint8Array>) => void; reject: (e: unknown) => void } | undefined;
-  let ended = body.readableEnded;
-  let failure: unknown = body.errored ?? (body.destroyed && !ended ? new Error('The upstream body was closed.') : undefined);
-  const timer = setTimeout(() => {
-    const e = timeoutError('UND_ERR_BODY_TIMEOUT', ms);
-    body.destroy(e);
-    fail(e);
-  }, ms);
-  timer.unref();
-  function take(): IteratorResult<Uint8Array> | undefined {
-    const chunk = body.read() as Uint8Array | null;
-    if (chunk !== null) {
-      timer.refresh();
-      return { value: chunk, done: false };
-    }
-    return ended ? DONE : undefined;
-  }
-  function settle(): void {
-    if (!waiting) return;
-    const w = waiting;
-    if (failure !== undefined) {
-      waiting = undefined;
-      w.reject(failure);
-      return;
-    }
-    const result = take();
-    if (result) {
-      waiting = undefined;
-      w.resolve(result);
-    }
-  }
-  function fail(err: unknown): void {
-    if (failure === undefined) failure = err;
-    clearTimeout(timer);
-    settle();
-  }
-  const onEnd = () => {
-    ended = true;
-    settle();
-  };
-  const onClose = () => {
-    if (!ended) fail(body.errored ?? new Error('The upstream body was closed.'));
-  };
-  body.on('readable', settle);
-  body.on('end', onEnd);
-  body.on('error', fail);
-  body.on('close', onClose);
-  let stopped = false;
-  const stop = () => {
-    if (stopped) return;
-    stopped = true;
-    clearTimeout(timer);
-    body.off('readable', settle);
-    body.off('end', onEnd);
-    body.off('close', onClose);
-    // An error after this (the body destroyed late) must still have a listener, or it would crash the process.
-    body.off('error', fail);
-    body.on('error', ignore);
-  };
-  return {
-    next() {
-      if (failure !== undefined) return Promise.reject(failure);
-      const result = take();
-      if (result === DONE) stop();
-      if (result) return Promise.resolve(result);
-      return new Promise((resolve, reject) => {
-        waiting = { resolve, reject };
-      });
-    },
-    return() {
-      stop();
-      return Promise.resolve(DONE);
-    },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-  };
-}
-
-/** Resolves a promise, or fails with a body timeout after `ms`. */
-function withTimeout<T>(promise: Promise<T>, ms: number, body: Dispatcher.ResponseData['body']): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const e = timeoutError('UND_ERR_BODY_TIMEOUT', ms);
-      body.destroy(e);
-      reject(e);
-    }, ms);
-    timer.unref();
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** A 200 answer's JSON object; anything else is Bedrock misbehaving (502, retried). */
@@ -359,7 +230,7 @@ export function createTransport(options: TransportOptions) {
   }
 
   /** One target, with retries. Returns the result or throws the last error. */
-  async function attemptTarget(request: AnthropicHttpRequest, target: Target, signal: AbortLike | undefined, extraHeaders: Record<string, string>, output: StreamOutput, policy: SanitizePolicy | undefined, pretranslated: BedrockHttpRequest | undefined): Promise<MessagesResult> {
+  async function attemptTarget(request: AnthropicHttpRequest, target: Target, signal: AbortLike | undefined, extraHeaders: Record<string, string>, policy: SanitizePolicy | undefined, pretranslated: BedrockHttpRequest | undefined): Promise<MessagesResult> {
     const translated = pretranslated ?? toBedrockRequest(request, { modelId: target.modelId, model: target.model, catalog, policy: policy ?? options.policy });
     // Serialised once for every attempt; members translation left alone keep the client's JSON text.
     const mantle = target.backend === 'mantle';
@@ -396,9 +267,8 @@ export function createTransport(options: TransportOptions) {
         }
         if (target.backend === 'mantle') {
           // Mantle is the native Messages API: its stream is already SSE.
-          const summary = emptySummary();
           releaseLater = true;
-          return { ttfbMs: performance.now() - started, kind: 'stream', summary, sse: mantleStream(res.body, summary, output, release), ...info };
+          return { ttfbMs: performance.now() - started, kind: 'stream', wire: 'anthropic-sse', bytes: mantleBytes(res.body, target, release), ...info };
         }
         // Read up to the first whole frame before answering, so an exception that arrives first is retried.
         const chunks = readChunks(res.body, idleMs);
@@ -429,9 +299,8 @@ export function createTransport(options: TransportOptions) {
             continue;
           }
         }
-        const summary = emptySummary();
         releaseLater = true;
-        return { ttfbMs, kind: 'stream', summary, sse: streamRest(firstFrames, splitter, chunks, summary, res.body, target, output, release), ...info };
+        return { ttfbMs, kind: 'stream', wire: 'bedrock-eventstream', frames: streamFrames(firstFrames, splitter, chunks, res.body, target, release), ...info };
       } catch (err) {
         if (signal?.aborted) throw err;
         lastError = networkError(err, target);
@@ -444,22 +313,8 @@ export function createTransport(options: TransportOptions) {
     throw lastError!;
   }
 
-  /** The rest of a stream, a network chunk at a time: its whole frames as SSE (or passed through), then any error. */
-  async function* streamRest(firstFrames: EventFrame[], splitter: FrameSplitter, chunks: ReturnType<typeof readChunks>, summary: StreamSummary, body: Dispatcher.ResponseData['body'], target: Target, output: StreamOutput, release: () => void): AsyncGenerator<Uint8Array> {
-    const convert = (frames: EventFrame[]): { bytes: Uint8Array | undefined; error: BedrockClaudeError | undefined } => {
-      if (output === 'sse') return framesToSse(frames, summary);
-      const raw: Uint8Array[] = [];
-      for (const frame of frames) {
-        try {
-          observeFrame(frame, summary);
-        } catch (err) {
-          if (!(err instanceof BedrockClaudeError)) throw err;
-          summary.error = { type: err.type, message: err.message };
-        }
-        raw.push(frame.raw!); // exception frames pass through as Bedrock sent them
-      }
-      return { bytes: raw.length ? Buffer.concat(raw) : undefined, error: undefined };
-    };
+  /** A stream's frames, a network chunk at a time; a failure of the network or a timeout is thrown as a `BedrockClaudeError`. */
+  async function* streamFrames(firstFrames: EventFrame[], splitter: FrameSplitter, chunks: ReturnType<typeof readChunks>, body: UpstreamBody, target: Target, release: () => void): AsyncGenerator<EventFrame[]> {
     try {
       // The first event goes out on its own, so a big first network chunk does not delay the first byte;
       // then the frames still buffered from that chunk, then a network chunk at a time.
@@ -467,24 +322,20 @@ export function createTransport(options: TransportOptions) {
       // variables (stale ones too) while suspended, and a stream can sit idle for minutes.
       let pending: EventFrame[] | undefined = firstFrames;
       firstFrames = NO_FRAMES;
-      let out: ReturnType<typeof convert> | undefined;
       for (;;) {
-        out = convert(pending);
-        pending = undefined;
-        if (out.bytes) yield out.bytes;
-        if (out.error) throw out.error;
-        out = undefined;
+        reportExceptions(pending, target);
+        yield pending;
         pending = splitter.push(NO_BYTES);
         if (pending.length) continue;
+        pending = undefined;
         pending = await nextFrames(chunks, splitter);
         if (!pending) break;
       }
       splitter.end();
     } catch (err) {
       const e = networkError(err, target);
-      summary.error = { type: e.type, message: e.message };
       options.onEvent?.({ type: 'upstream_error', target, error: e });
-      yield output === 'sse' ? sseError(e.type, e.message) : exceptionFrameFor(e);
+      throw e;
     } finally {
       release();
       if (!body.destroyed) body.destroy();
@@ -492,9 +343,26 @@ export function createTransport(options: TransportOptions) {
     }
   }
 
-  async function* mantleStream(body: Dispatcher.ResponseData['body'], summary: StreamSummary, output: StreamOutput, release: () => void): AsyncGenerator<Uint8Array> {
+  /** Bedrock's exception frames mid-stream count as upstream errors (the front passes them on). */
+  function reportExceptions(frames: readonly EventFrame[], target: Target): void {
+    if (!options.onEvent) return;
+    for (const frame of frames) {
+      if (frameHeader(frame, ':message-type') === 'event') continue;
+      try {
+        frameToSse(frame, emptySummary());
+      } catch (err) {
+        if (err instanceof BedrockClaudeError) options.onEvent({ type: 'upstream_error', target, error: err });
+      }
+    }
+  }
+
+  async function* mantleBytes(body: UpstreamBody, target: Target, release: () => void): AsyncGenerator<Uint8Array> {
     try {
-      yield* sseThrough(readChunks(body, idleMs), summary, output, encodeChunkFrame);
+      yield* readChunks(body, idleMs);
+    } catch (err) {
+      const e = networkError(err, target);
+      options.onEvent?.({ type: 'upstream_error', target, error: e });
+      throw e;
     } finally {
       release();
       if (!body.destroyed) body.destroy();
@@ -513,7 +381,6 @@ export function createTransport(options: TransportOptions) {
       opts: {
         signal?: AbortSignal | AbortLike | undefined;
         headers?: Record<string, string>;
-        output?: StreamOutput;
         policy?: SanitizePolicy | undefined;
         /** The translation for `targets[0]`, when the caller already made it (the gateway does, for preflight). */
         firstTranslated?: BedrockHttpRequest | undefined;
@@ -530,7 +397,7 @@ export function createTransport(options: TransportOptions) {
         }
         if (previous && lastError) options.onEvent?.({ type: 'failover', from: previous, to: target, error: lastError });
         try {
-          const result = await attemptTarget(request, target, opts.signal, opts.headers ?? {}, opts.output ?? 'sse', opts.policy, target === targets[0] ? opts.firstTranslated : undefined);
+          const result = await attemptTarget(request, target, opts.signal, opts.headers ?? {}, opts.policy, target === targets[0] ? opts.firstTranslated : undefined);
           options.breaker?.success(key);
           return result;
         } catch (err) {

@@ -23,7 +23,11 @@ describe('check rules', () => {
     assert.deepEqual(bedrock({ ...good, anthropic_beta: ['context-1m-2025-08-07'] }), []);
     assert.deepEqual(bedrock(good, { model: 'us.anthropic.claude-opus-4-6-v1' }), []);
     assert.deepEqual(checkRequest({ format: 'anthropic', region: 'us-west-2', body: { model: 'claude-sonnet-4-5', max_tokens: 10, messages: msgs } }), []);
-    assert.equal(RULES.length, 16);
+  });
+  it('lists every rule once, each with its own code and a description (check --list)', () => {
+    const codes = RULES.map((r) => r.code);
+    assert.equal(new Set(codes).size, codes.length, `a code used twice: ${codes.join(', ')}`);
+    for (const r of RULES) assert.ok(r.description.length > 20, `${r.code} has no description`);
   });
   it('wrong model ID format: an Anthropic name or an unknown ID sent to Bedrock', () => {
     const d = only(bedrock(good, { model: 'claude-opus-4-6' }), 'model-id-format');

@@ -9,7 +9,7 @@ import { createGatewayKey, findKey, hashKey, keyAllows } from '../../src/server/
 import { createRouter } from '../../src/server/targets.js';
 import { createTransport } from '../../src/transport/bedrock-transport.js';
 import { parseSse } from '../../src/translate/parse-sse.js';
-import { CREDS } from '../helpers.js';
+import { CREDS, encoded } from '../helpers.js';
 
 const catalog = getDefaultCatalog();
 
@@ -94,20 +94,20 @@ describe('Mantle backend (native Messages API)', () => {
     assert.equal(got.operation, 'mantle-messages');
     assert.equal(got.headers['anthropic-beta'], 'interleaved-thinking-2025-05-14');
     assert.equal((got.body as Record<string, unknown>)['model'], 'global.anthropic.claude-opus-4-6-v1');
-    const s = await t.messages({ path: '/v1/messages', body: { ...body, stream: true } }, [target]);
+    const s = encoded(await t.messages({ path: '/v1/messages', body: { ...body, stream: true } }, [target]));
     assert.ok(s.kind === 'stream');
     const events = [];
     for await (const e of parseSse(s.sse)) events.push(e);
     assert.equal(events.at(-1)!['type'], 'message_stop');
     assert.equal(s.summary.usage.output_tokens, 3);
-    const framed = await t.messages({ path: '/v1/messages', body: { ...body, stream: true } }, [target], { output: 'eventstream' });
+    const framed = encoded(await t.messages({ path: '/v1/messages', body: { ...body, stream: true } }, [target]), 'eventstream');
     assert.ok(framed.kind === 'stream');
     let bytes = 0;
     for await (const b of framed.sse) bytes += b.length;
     assert.ok(bytes > 100);
     const c = await t.messages({ path: '/v1/messages/count_tokens', body: { model: 'x', messages: body.messages } }, [target]);
     assert.ok(c.kind === 'json' && (c.body['input_tokens'] as number) > 0);
-    const err = await t.messages({ path: '/v1/messages', body: { ...body, stream: true } }, [target], { headers: { 'x-emulator-fault': 'midstream' } });
+    const err = encoded(await t.messages({ path: '/v1/messages', body: { ...body, stream: true } }, [target], { headers: { 'x-emulator-fault': 'midstream' } }));
     assert.ok(err.kind === 'stream');
     for await (const _ of err.sse) void _;
     assert.equal(err.summary.error?.type, 'api_error');

@@ -7,7 +7,7 @@ import { BedrockClaudeError } from '../../src/errors.js';
 import { createCircuitBreaker } from '../../src/transport/circuit-breaker.js';
 import { createTransport, type TransportEvent } from '../../src/transport/bedrock-transport.js';
 import { parseSse } from '../../src/translate/parse-sse.js';
-import { CREDS } from '../helpers.js';
+import { CREDS, encoded } from '../helpers.js';
 
 let emu: RunningEmulator;
 before(async () => {
@@ -51,7 +51,7 @@ describe('transport', () => {
     const r = await t.messages(req(), [US]);
     assert.equal(r.kind, 'json');
     if (r.kind === 'json') assert.deepEqual(r.body['content'], [{ type: 'text', text: 'transport' }]);
-    const s = await t.messages(req({ stream: true }), [US]);
+    const s = encoded(await t.messages(req({ stream: true }), [US]));
     assert.equal(s.kind, 'stream');
     if (s.kind === 'stream') {
       const events = [];
@@ -99,7 +99,7 @@ describe('transport', () => {
   it('retries a stream whose first frame is an exception, before any byte reaches the caller', async () => {
     let n = 0;
     const t = createTransport({ auth: auth(), endpoint: emu.url, sleep: async () => undefined, onEvent: (e) => { if (e.type === 'retry') n++; } });
-    const s = await t.messages(req({ stream: true, max_tokens: 1 }), [US], { headers: {} });
+    const s = encoded(await t.messages(req({ stream: true, max_tokens: 1 }), [US], { headers: {} }));
     assert.equal(s.kind, 'stream');
     for await (const _ of s.kind === 'stream' ? s.sse : []) void _;
     assert.equal(n, 0);
@@ -107,7 +107,7 @@ describe('transport', () => {
   });
   it('passes a mid-stream exception to the caller as an SSE error event', async () => {
     const t = createTransport({ auth: auth(), endpoint: emu.url });
-    const s = await t.messages(req({ stream: true }), [US], { headers: { 'x-emulator-fault': 'midstream' } });
+    const s = encoded(await t.messages(req({ stream: true }), [US], { headers: { 'x-emulator-fault': 'midstream' } }));
     assert.equal(s.kind, 'stream');
     if (s.kind !== 'stream') return;
     const events = [];
@@ -138,11 +138,11 @@ describe('transport', () => {
     const slowStream = createTransport({ auth: auth(), endpoint: gaps.url, retry: { max: 0 } });
     try {
       const late = new AbortController();
-      const r = await slowStream.messages(req({ stream: true }), [US], { signal: late.signal });
+      const r = encoded(await slowStream.messages(req({ stream: true }), [US], { signal: late.signal }));
       assert.equal(r.kind, 'stream');
       late.abort(new Error('caller left mid-stream'));
       let text = '';
-      for await (const chunk of (r as { sse: AsyncIterable<Uint8Array> }).sse) text += Buffer.from(chunk).toString();
+      for await (const chunk of r.sse) text += Buffer.from(chunk).toString();
       assert.ok(!text.includes('message_stop'), 'the stream ended early');
     } finally {
       await Promise.all([t.close(), slowStream.close()]);
@@ -152,10 +152,10 @@ describe('transport', () => {
   it('sends a big streaming body whole (written once, then let go), signed as it was sent', async () => {
     const t = createTransport({ auth: auth(), endpoint: emu.url, retry: { max: 0 } });
     const text = 'long conversation '.repeat(3000);
-    const r = await t.messages(req({ stream: true, messages: [{ role: 'user', content: text }] }), [US]);
+    const r = encoded(await t.messages(req({ stream: true, messages: [{ role: 'user', content: text }] }), [US]));
     assert.equal(r.kind, 'stream');
     let sse = '';
-    for await (const chunk of (r as { sse: AsyncIterable<Uint8Array> }).sse) sse += Buffer.from(chunk).toString();
+    for await (const chunk of r.sse) sse += Buffer.from(chunk).toString();
     assert.match(sse, /event: message_stop/);
     const received = emu.received[emu.received.length - 1]!;
     assert.equal(((received.body as { messages: Array<{ content: string }> }).messages[0]!).content, text);

@@ -1,0 +1,24 @@
+import { findKey, type GatewayKey } from '../server/gateway-keys.js';
+
+/**
+ * Where the gateway looks up the key a request presents. Async, so that a store shared by several
+ * replicas (a database, with a cache in front) can implement it; the request path sees only this.
+ */
+export interface KeyStore {
+  /** Whether the gateway has keys at all; without them it is open (loopback only, unless told otherwise). */
+  enabled(): boolean;
+  /** The key a request presented, or undefined when none matches (compared by hash, in constant time). */
+  find(presented: string | undefined): Promise<GatewayKey | undefined>;
+}
+
+/** The keys of the config file: read-only, in process memory. */
+export function createStaticKeyStore(keys: readonly GatewayKey[]): KeyStore {
+  const none = Promise.resolve(undefined);
+  return {
+    enabled: () => keys.length > 0,
+    find(presented) {
+      const key = findKey(keys, presented);
+      return key ? Promise.resolve(key) : none;
+    },
+  };
+}

@@ -1,0 +1,143 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Catalog } from '../catalog/catalog.js';
+import { estimateCost, type Usage } from '../catalog/estimate-cost.js';
+import type { Scope } from '../catalog/resolve-model.js';
+import type { KeyStore } from '../control/key-store.js';
+import { BedrockClaudeError } from '../errors.js';
+import { Abort } from '../transport/abort.js';
+import type { Transport } from '../transport/bedrock-transport.js';
+import type { SanitizePolicy } from '../translate/sanitize.js';
+import { createAnthropicFront } from './fronts/anthropic.js';
+import { createBedrockFront } from './fronts/bedrock.js';
+import { describeRoutes, type Front } from './fronts/front.js';
+import { createOpsFront, type OpsDeps } from './fronts/ops.js';
+import { compose, Ctx, type GatewayRequest, type Reply, type RequestHeaders } from './pipeline.js';
+import { bodyTooLarge } from './http-util.js';
+import { createRouteTable } from './route-table.js';
+import { bodyLimit, decode, modelAccess, preflight, route, send } from './stages/call-stages.js';
+import { dispatch, drain, errorShape, gatewayKey, recordUsage, requestId } from './stages/request-stages.js';
+import type { Router } from './targets.js';
+import type { UsageSink } from './usage.js';
+
+/** Everything the app uses from outside, passed in: tests give their own clock, ids, upstream and stores. */
+export interface GatewayDeps {
+  catalog: Catalog;
+  router: Router;
+  transport: Transport;
+  keys: KeyStore;
+  /** Where each request's usage record goes (metrics, the access log, ...). */
+  sinks: UsageSink[];
+  logger: Logger;
+  region: string;
+  scope: Scope;
+  policy: SanitizePolicy;
+  bodyLimit: number;
+  backendLabel?: string | undefined;
+  ops: Omit<OpsDeps, 'region' | 'backendLabel' | 'draining'>;
+  /** Monotonic milliseconds (default `performance.now`). */
+  now?: () => number;
+  /** Wall-clock milliseconds since the epoch (default `Date.now`). */
+  clock?: () => number;
+  /** A new request id (default `req_bc_` and a random UUID's hex). */
+  newId?: () => string;
+}
+
+/** An answer and what to call once it has been written (or abandoned): usage, later the ledger. */
+export interface Exchange {
+  reply: Reply;
+  finish(clientGone: boolean): void;
+}
+
+/** A reply read whole, for in-process calls. */
+export interface InProcessResponse {
+  status: number;
+  headers: Record<string, string>;
+  text: string;
+  json<T = Record<string, unknown>>(): T;
+}
+
+/**
+ * The gateway as a function from a request to an answer, with no socket: fronts from a route table,
+ * the stages composed once, the upstream and stores passed in. `startGateway` binds it to a port;
+ * tests call `request()` in process, as Hono's `app.request()`.
+ *
+ * @example
+ * ```ts
+ * const app = createGatewayApp(deps);
+ * const res = await app.request('/v1/messages', { method: 'POST', body: JSON.stringify({ model: 'claude-haiku-4-5', max_tokens: 16, messages: [{ role: 'user', content: 'Hi' }] }) });
+ * res.status; // 200
+ * ```
+ */
+export function createGatewayApp(deps: GatewayDeps) {
+  const { catalog, scope } = deps;
+  const now = deps.now ?? (() => performance.now());
+  const clock = deps.clock ?? Date.now;
+  const newId = deps.newId ?? (() => `req_bc_${randomUUID().replace(/-/g, '')}`);
+  let draining = false;
+
+  const anthropic = createAnthropicFront({ catalog, router: deps.router, region: deps.region });
+  const bedrock = createBedrockFront({ catalog, region: deps.region });
+  const ops = createOpsFront(Object.assign({ region: deps.region, backendLabel: deps.backendLabel ?? 'bedrock', draining: () => draining }, deps.ops));
+  const fronts: Front[] = [ops, anthropic, bedrock];
+  const table = createRouteTable(fronts, anthropic);
+  const served = fronts.filter((f) => f !== ops).map(describeRoutes).join('; and ');
+  const notFound = (ctx: Ctx) => new BedrockClaudeError(`No route for ${ctx.req.method} ${ctx.route.pathname}.`, { status: 404, type: 'not_found_error', fix: `This gateway serves ${served}.` });
+
+  const costOf = (ctx: Ctx, usage: Usage): number | undefined => {
+    const target = ctx.result?.target;
+    if (!target?.model) return undefined;
+    const targetScope: Scope = target.modelId.startsWith('global.') ? 'global' : scope === 'global' ? 'geo' : scope;
+    return estimateCost(usage, target.model, targetScope, catalog).usd;
+  };
+
+  const call = compose([bodyLimit(deps.bodyLimit), decode, modelAccess, route(deps.router, deps.policy), preflight(catalog)], send(deps.transport));
+  const chain = compose([requestId(newId, deps.backendLabel), recordUsage(deps.sinks, costOf, now), errorShape(deps.logger), drain(() => draining), gatewayKey(deps.keys)], dispatch(call, notFound));
+
+  /** Answers a request. Not an async function on purpose: it keeps nothing of the request alive once `chain` is done with it. */
+  function handle(req: GatewayRequest): Promise<Exchange> {
+    const pathname = req.url.split('?')[0]!;
+    const ctx = new Ctx(req, table.match(req.method, pathname), now(), clock());
+    return chain(ctx).then(() => ({
+      reply: ctx.reply!,
+      finish(clientGone: boolean) {
+        ctx.clientGone = clientGone;
+        for (const f of ctx.finishers) f(ctx);
+      },
+    }));
+  }
+
+  /** Calls the app in process: the request from a path and a fetch-like init, the answer read whole. */
+  async function request(path: string, init: { method?: string; headers?: RequestHeaders; body?: string | Buffer; signal?: Abort } = {}): Promise<InProcessResponse> {
+    const headers: RequestHeaders = {};
+    for (const [k, v] of Object.entries(init.headers ?? {})) headers[k.toLowerCase()] = v;
+    const bytes = typeof init.body === 'string' ? Buffer.from(init.body) : (init.body ?? Buffer.alloc(0));
+    const signal = init.signal ?? new Abort();
+    const req: GatewayRequest = {
+      method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+      url: path,
+      headers,
+      signal,
+      body: (limit) => (bytes.length > limit ? Promise.reject(bodyTooLarge(limit)) : Promise.resolve(bytes)),
+    };
+    const { reply, finish } = await handle(req);
+    const parts: Buffer[] = [];
+    const body = reply.body;
+    if (typeof body === 'string' || body instanceof Uint8Array) parts.push(Buffer.from(body));
+    else if (body) for await (const chunk of body) parts.push(Buffer.from(chunk));
+    finish(signal.aborted);
+    const text = Buffer.concat(parts).toString('utf8');
+    return { status: reply.status, headers: reply.headers, text, json: <T>() => JSON.parse(text) as T };
+  }
+
+  return {
+    handle,
+    request,
+    /** Stops taking model calls: they get 529 and `retry-after`, probes say `draining`. */
+    drain() {
+      draining = true;
+    },
+  };
+}
+
+export type GatewayApp = ReturnType<typeof createGatewayApp>;

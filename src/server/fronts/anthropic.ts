@@ -1,0 +1,98 @@
+import type { Catalog } from '../../catalog/catalog.js';
+import { UNSUPPORTED_APIS } from '../../catalog/unsupported-apis.js';
+import { BedrockClaudeError, invalidRequest } from '../../errors.js';
+import { toAnthropicSse } from '../../translate/encode-stream.js';
+import { toAnthropicErrorBody } from '../../translate/errors.js';
+import { emptySummary } from '../../translate/to-sse.js';
+import type { MessagesResult } from '../../transport/bedrock-transport.js';
+import { parseJsonObject } from '../http-util.js';
+import type { CanonicalCall, Ctx, Reply } from '../pipeline.js';
+import type { Router } from '../targets.js';
+import type { Front, RouteSpec } from './front.js';
+import { jsonReply, retryAfterHeaders } from './replies.js';
+
+const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };
+
+/** The models this gateway can route, as the Models API lists them (`GET /v1/models`). */
+export function listModels(catalog: Catalog, router: Router): Array<Record<string, unknown>> {
+  return catalog.models
+    .filter((m) => {
+      if (m.lifecycle.status === 'retired') return false;
+      try {
+        router.targetsFor(m.name);
+        return true;
+      } catch {
+        return false;
+      }
+    })
+    .map((m) => ({ type: 'model', id: m.name, display_name: m.displayName, created_at: `${m.releasedOn ?? '2025-01-01'}T00:00:00Z` }));
+}
+
+/** The error envelope of the Anthropic API, with `request-id` and `retry-after` where it applies. */
+export function anthropicError(ctx: Ctx, err: BedrockClaudeError): Reply {
+  return jsonReply(err.status, toAnthropicErrorBody(err, ctx.id), Object.assign({}, ctx.headers, retryAfterHeaders(err)));
+}
+
+/**
+ * The Anthropic Messages API (`/v1/messages`, `/v1/messages/count_tokens`, `/v1/models`), as the
+ * official SDKs and Claude Code call it; the platform APIs Bedrock lacks answer 404 with what to use instead.
+ */
+export function createAnthropicFront(deps: { catalog: Catalog; router: Router; region: string }): Front {
+  const { catalog, router, region } = deps;
+
+  function models(ctx: Ctx): Reply {
+    const data = listModels(catalog, router);
+    return jsonReply(200, { data, has_more: false, first_id: data[0]?.['id'] ?? null, last_id: data[data.length - 1]?.['id'] ?? null }, ctx.headers);
+  }
+
+  function model(ctx: Ctx): Reply {
+    let wanted: string;
+    try {
+      wanted = decodeURIComponent(ctx.params[0]!);
+    } catch {
+      throw invalidRequest('The model name in the path is not valid percent-encoding.');
+    }
+    const entry = catalog.find(wanted);
+    const listed = entry && listModels(catalog, router).find((m) => m['id'] === entry.name);
+    if (!listed) throw new BedrockClaudeError(`Model "${wanted}" is not available in ${region}.`, { status: 404, type: 'not_found_error', fix: 'GET /v1/models lists what this gateway serves.' });
+    return jsonReply(200, listed, ctx.headers);
+  }
+
+  const unsupported: RouteSpec[] = UNSUPPORTED_APIS.filter((api) => !api.servedByGateway).map((api) => ({
+    method: '*',
+    path: api.pattern,
+    unlisted: true,
+    serve: () => {
+      throw new BedrockClaudeError(`${api.name.charAt(0).toUpperCase()}${api.name.slice(1)} is not available on Amazon Bedrock.`, { status: 404, type: 'not_found_error', fix: api.fix });
+    },
+  }));
+
+  return {
+    name: 'anthropic',
+    routes: [
+      { method: 'POST', path: '/v1/messages', call: true },
+      { method: 'POST', path: '/v1/messages/count_tokens', call: true },
+      { method: 'GET', path: '/v1/models', serve: models },
+      { method: 'GET', path: '/v1/models/{model}', serve: model },
+      ...unsupported,
+    ],
+
+    decode(ctx: Ctx, bytes: Buffer): CanonicalCall {
+      const source = parseJsonObject(bytes, 'Send {"model": ..., "max_tokens": ..., "messages": [...]}.');
+      const body = source.value;
+      const name = body['model'];
+      if (typeof name !== 'string' || !name) throw invalidRequest('`model` is required and must be a string.', 'Set "model", e.g. "claude-sonnet-4-5".');
+      const count = ctx.route.spec.path === '/v1/messages/count_tokens';
+      return { operation: count ? 'count-tokens' : 'messages', model: name, request: { path: ctx.route.pathname, headers: { 'anthropic-beta': ctx.req.headers['anthropic-beta'] }, body, source }, stream: !count && body['stream'] === true };
+    },
+
+    encode(ctx: Ctx, result: MessagesResult): Reply {
+      if (result.kind === 'json') return result.raw ? { status: 200, headers: Object.assign({ 'content-type': 'application/json' }, ctx.headers), body: result.raw } : jsonReply(200, result.body, ctx.headers);
+      const summary = (ctx.summary = emptySummary());
+      // No flushHeaders(): the headers go out with the first event (a separate header packet cost ~2 ms of TTFB).
+      return { status: 200, headers: Object.assign({}, SSE_HEADERS, ctx.headers), body: toAnthropicSse(result, summary) };
+    },
+
+    encodeError: anthropicError,
+  };
+}

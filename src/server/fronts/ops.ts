@@ -1,0 +1,49 @@
+import type { Ctx, Reply } from '../pipeline.js';
+import { anthropicError } from './anthropic.js';
+import type { Front } from './front.js';
+import { jsonReply } from './replies.js';
+
+export interface OpsDeps {
+  region: string;
+  /** Shown in `/healthz`, e.g. `emulator`. */
+  backendLabel: string;
+  /** Whether the gateway is shutting down. */
+  draining(): boolean;
+  /** Upstream targets whose circuit is open. */
+  openCircuits(): string[];
+  /** The Prometheus exposition, and its content type. */
+  metrics(): Promise<{ contentType: string; text: string }>;
+}
+
+function refuse(): never {
+  throw new TypeError('the ops front serves no model call');
+}
+
+/**
+ * Probes and metrics for whoever runs the gateway: `HEAD /` (Claude Code checks the gateway is
+ * there), `/healthz`, `/readyz` (503 while draining or with an upstream circuit open) and
+ * `/metrics`. Public: no gateway key, answered while draining.
+ */
+export function createOpsFront(deps: OpsDeps): Front {
+  function health(ctx: Ctx): Reply {
+    const ready = ctx.route.pathname !== '/readyz' || (!deps.draining() && deps.openCircuits().length === 0);
+    const status = ready ? 'ok' : deps.draining() ? 'draining' : 'degraded';
+    return jsonReply(ready ? 200 : 503, { status, service: 'bedrock-claude gateway', backend: deps.backendLabel, region: deps.region }, ctx.headers);
+  }
+  async function metrics(): Promise<Reply> {
+    const { contentType, text } = await deps.metrics();
+    return { status: 200, headers: { 'content-type': contentType }, body: text };
+  }
+  return {
+    name: 'ops',
+    routes: [
+      { method: 'GET', path: '/', serve: health, public: true },
+      { method: 'GET', path: '/healthz', serve: health, public: true },
+      { method: 'GET', path: '/readyz', serve: health, public: true },
+      { method: 'GET', path: '/metrics', serve: metrics, public: true },
+    ],
+    decode: refuse,
+    encode: refuse,
+    encodeError: anthropicError,
+  };
+}

@@ -1,0 +1,95 @@
+import type { Catalog } from '../../catalog/catalog.js';
+import { checkRequest } from '../../check/check-request.js';
+import { BedrockClaudeError, invalidRequest } from '../../errors.js';
+import type { Transport } from '../../transport/bedrock-transport.js';
+import type { SanitizePolicy } from '../../translate/sanitize.js';
+import { fromCountTokensBody, toBedrockRequest } from '../../translate/to-bedrock.js';
+import { keyAllows } from '../gateway-keys.js';
+import type { Stage } from '../pipeline.js';
+import type { Router } from '../targets.js';
+
+/** Reads the body, up to the limit (413 past it, from the declared length before a byte is read). */
+export function bodyLimit(limit: number): Stage {
+  return async function bodyLimitStage(ctx, next) {
+    ctx.body = await ctx.req.body(limit);
+    await next(ctx);
+  };
+}
+
+/** The front turns its wire format into the canonical call. */
+export const decode: Stage = async function decodeStage(ctx, next) {
+  const call = ctx.front.decode(ctx, ctx.body!);
+  ctx.body = undefined;
+  ctx.call = call;
+  ctx.usage.model = call.model;
+  ctx.usage.streamed = call.stream;
+  await next(ctx);
+};
+
+/** A key with a model allow-list may call only those models. */
+export const modelAccess: Stage = async function modelAccessStage(ctx, next) {
+  const model = ctx.call!.model;
+  if (!keyAllows(ctx.key, model)) {
+    throw new BedrockClaudeError(`The key "${ctx.key?.name}" may not call the model "${model}".`, { status: 403, type: 'permission_error', fix: 'Ask the gateway operator to allow this model for your key.' });
+  }
+  await next(ctx);
+};
+
+/** Where the call goes: a configured route's targets, or the catalog's answer for the region and scope. */
+export function route(router: Router, defaultPolicy: SanitizePolicy): Stage {
+  return async function routeStage(ctx, next) {
+    const model = ctx.call!.model;
+    ctx.targets = router.targetsFor(model);
+    ctx.policy = router.policyFor(model) ?? defaultPolicy;
+    await next(ctx);
+  };
+}
+
+/**
+ * Checks what Bedrock will actually receive (after sanitising), for the first target, and refuses
+ * before sending what Bedrock would refuse, with the fix. The translation is kept for the send.
+ */
+export function preflight(catalog: Catalog): Stage {
+  return async function preflightStage(ctx, next) {
+    const first = ctx.targets![0]!;
+    const translated = toBedrockRequest(ctx.call!.request, { modelId: first.modelId, model: first.model, catalog, policy: ctx.policy });
+    const isCount = translated.operation === 'count-tokens';
+    const diagnostics = checkRequest({ format: 'bedrock', body: isCount ? fromCountTokensBody(translated.body) : translated.body, model: first.modelId, region: first.region, path: translated.operation, catalog });
+    // CountTokens takes the foundation model ID, so the on-demand rule does not apply to it.
+    const error = diagnostics.find((d) => d.severity === 'error' && !(isCount && d.code === 'on-demand-not-supported'));
+    if (error) throw invalidRequest(error.message, error.fix);
+    ctx.translated = translated;
+    ctx.headers['x-bedrock-claude-model-id'] = first.modelId;
+    if (translated.removals.length) {
+      const dropped = translated.removals.map((r) => r.name);
+      ctx.usage.dropped = dropped;
+      ctx.headers['x-bedrock-claude-dropped'] = dropped.join(', ').slice(0, 2000);
+    }
+    if (diagnostics.length) {
+      const warnings = diagnostics.filter((d) => d.severity === 'warning').map((d) => d.code);
+      if (warnings.length) {
+        ctx.usage.warnings = warnings;
+        ctx.headers['x-bedrock-claude-warnings'] = warnings.join(', ');
+      }
+    }
+    await next(ctx);
+  };
+}
+
+/**
+ * Sends the call upstream (retries and failover are the transport's) and has the front encode the
+ * result. The request body is let go of here: a stream can run for minutes after its first byte.
+ */
+export function send(transport: Transport): (ctx: Parameters<Stage>[0]) => Promise<void> {
+  return async function sendStage(ctx) {
+    const result = await transport.messages(ctx.call!.request, ctx.targets!, { signal: ctx.req.signal, policy: ctx.policy, firstTranslated: ctx.translated });
+    ctx.translated = undefined;
+    ctx.result = result;
+    ctx.headers['x-bedrock-claude-model-id'] = result.target.modelId;
+    ctx.usage.bedrockModel = result.target.modelId;
+    ctx.usage.region = result.target.region;
+    ctx.usage.ttfbMs = result.ttfbMs;
+    ctx.reply = ctx.front.encode(ctx, result);
+    ctx.call = undefined;
+  };
+}

@@ -1,0 +1,98 @@
+import type { Logger } from 'pino';
+import { BedrockClaudeError } from '../../errors.js';
+import type { KeyStore } from '../../control/key-store.js';
+import { presentedKey } from '../http-util.js';
+import type { Usage } from '../../catalog/estimate-cost.js';
+import type { Ctx, Stage } from '../pipeline.js';
+import type { UsageSink } from '../usage.js';
+
+/** Names the request: `request-id` on every answer, and in its usage record. */
+export function requestId(newId: () => string, backendLabel: string | undefined): Stage {
+  return async function requestIdStage(ctx, next) {
+    const id = newId();
+    ctx.id = id;
+    ctx.usage.requestId = id;
+    ctx.headers['request-id'] = id;
+    if (backendLabel) ctx.headers['x-bedrock-claude-backend'] = backendLabel;
+    await next(ctx);
+  };
+}
+
+/**
+ * Turns whatever the rest of the chain throws into an answer in the front's own error shape. A
+ * client's mistake is its `BedrockClaudeError`; anything else is ours, a 500 that is logged.
+ */
+export function errorShape(logger: Logger): Stage {
+  return async function errorShapeStage(ctx, next) {
+    try {
+      await next(ctx);
+    } catch (err) {
+      const gone = ctx.req.signal.aborted;
+      const e = err instanceof BedrockClaudeError ? err : new BedrockClaudeError('The gateway hit an unexpected error.', { status: 500, type: 'api_error', cause: err });
+      if (!(err instanceof BedrockClaudeError) && !gone) logger.error({ requestId: ctx.id, err: (err as Error)?.message }, 'unexpected error');
+      ctx.usage.error = gone ? 'client_closed' : e.type;
+      if (gone) ctx.usage.status = 499;
+      ctx.reply = ctx.front.encodeError(ctx, e);
+    }
+  };
+}
+
+/** While the gateway drains, new requests are refused (probes and metrics still answer). */
+export function drain(draining: () => boolean): Stage {
+  return async function drainStage(ctx, next) {
+    if (draining() && !ctx.route.spec.public) throw new BedrockClaudeError('The gateway is shutting down.', { status: 529, type: 'overloaded_error', fix: 'Retry: another replica (or this one, restarted) will answer.', retryAfter: 1 });
+    await next(ctx);
+  };
+}
+
+/** The caller's gateway key (`x-api-key` or `Authorization: Bearer`), when the gateway has keys. */
+export function gatewayKey(keys: KeyStore): Stage {
+  return async function gatewayKeyStage(ctx, next) {
+    if (keys.enabled() && !ctx.route.spec.public) {
+      ctx.key = await keys.find(presentedKey(ctx.req.headers));
+      if (!ctx.key) throw new BedrockClaudeError('Invalid or missing gateway key.', { status: 401, type: 'authentication_error', fix: 'Send your gateway key in x-api-key or Authorization: Bearer (ANTHROPIC_API_KEY / ANTHROPIC_AUTH_TOKEN for the SDKs and Claude Code).' });
+      ctx.usage.key = ctx.key.name;
+    }
+    await next(ctx);
+  };
+}
+
+/** What the route does: a model call through the call stages, an answer of the front's own, or not found. */
+export function dispatch(call: (ctx: Ctx) => Promise<void>, notFound: (ctx: Ctx) => BedrockClaudeError): (ctx: Ctx) => Promise<void> {
+  return async function dispatchStage(ctx) {
+    const spec = ctx.route.spec;
+    if (spec.call) return call(ctx);
+    if (!spec.serve) throw notFound(ctx);
+    ctx.reply = await spec.serve(ctx);
+  };
+}
+
+/**
+ * Fills in the request's usage record once its answer is written or abandoned (tokens from the body
+ * or the stream, the cost with the scope's premium, latency) and hands it to every sink.
+ */
+export function recordUsage(sinks: readonly UsageSink[], costOf: (ctx: Ctx, usage: Usage) => number | undefined, now: () => number): Stage {
+  const finish = (ctx: Ctx) => {
+    const u = ctx.usage;
+    u.latencyMs = now() - ctx.started;
+    if (!u.status) u.status = ctx.reply?.status ?? 499;
+    const result = ctx.result;
+    if (result) {
+      const usage = result.kind === 'json' ? result.usage : ctx.summary?.usage;
+      if (usage) {
+        u.inputTokens = usage.input_tokens;
+        u.outputTokens = usage.output_tokens;
+        u.cacheReadTokens = usage.cache_read_input_tokens ?? undefined;
+        u.cacheWriteTokens = usage.cache_creation_input_tokens ?? undefined;
+        u.costUsd = costOf(ctx, usage);
+      }
+      if (ctx.summary?.error) u.error = ctx.summary.error.type;
+      if (ctx.clientGone) u.error = 'client_closed';
+    }
+    for (const sink of sinks) sink.record(u);
+  };
+  return async function recordUsageStage(ctx, next) {
+    ctx.finishers.push(finish);
+    await next(ctx);
+  };
+}

@@ -1,0 +1,103 @@
+import type { Logger } from 'pino';
+import type { FrontName } from './fronts/front.js';
+
+/**
+ * What one request amounted to: made once per request, filled in as it passes the stages, and
+ * handed to every sink (metrics, the access log, later the ledger) once its answer is written.
+ * Never a prompt, an answer or a secret.
+ */
+export interface UsageRecord {
+  requestId: string;
+  /** When it arrived, in ms since the epoch. */
+  time: number;
+  front: FrontName;
+  method: string;
+  /** The route's pattern (`/model/{modelId}/invoke`), or `other` for a path no route serves. */
+  route: string;
+  path: string;
+  /** The gateway key's name. */
+  key: string | undefined;
+  status: number;
+  /** The Anthropic error type, `client_closed` when the client left first. */
+  error: string | undefined;
+  /** The model as the client named it. */
+  model: string | undefined;
+  bedrockModel: string | undefined;
+  region: string | undefined;
+  streamed: boolean;
+  inputTokens: number | undefined;
+  outputTokens: number | undefined;
+  cacheReadTokens: number | undefined;
+  cacheWriteTokens: number | undefined;
+  costUsd: number | undefined;
+  latencyMs: number;
+  ttfbMs: number | undefined;
+  /** Betas and fields the sanitising policy removed. */
+  dropped: string[] | undefined;
+  /** Preflight warnings (codes). */
+  warnings: string[] | undefined;
+}
+
+/** Where usage records go. Implementations may batch; `close` flushes what they hold. */
+export interface UsageSink {
+  record(usage: UsageRecord): void;
+  close?(): Promise<void>;
+}
+
+/** A record with nothing known yet but where the request went. */
+export function newUsageRecord(method: string, front: FrontName, route: string, path: string, time: number): UsageRecord {
+  return {
+    requestId: '',
+    time,
+    front,
+    method,
+    route,
+    path,
+    key: undefined,
+    status: 0,
+    error: undefined,
+    model: undefined,
+    bedrockModel: undefined,
+    region: undefined,
+    streamed: false,
+    inputTokens: undefined,
+    outputTokens: undefined,
+    cacheReadTokens: undefined,
+    cacheWriteTokens: undefined,
+    costUsd: undefined,
+    latencyMs: 0,
+    ttfbMs: undefined,
+    dropped: undefined,
+    warnings: undefined,
+  };
+}
+
+const round1 = (ms: number | undefined) => (ms === undefined ? undefined : Math.round(ms * 10) / 10);
+
+/** One access-log line per request (probes of `/healthz`, `/readyz` and `/metrics` are not logged). */
+export function createAccessLogSink(logger: Logger): UsageSink {
+  return {
+    record(u) {
+      if (u.front === 'ops' && u.path !== '/') return;
+      logger.info({
+        requestId: u.requestId,
+        method: u.method,
+        path: u.path,
+        front: u.front,
+        key: u.key,
+        status: u.status,
+        model: u.model,
+        bedrockModel: u.bedrockModel,
+        region: u.region,
+        latencyMs: round1(u.latencyMs),
+        ttfbMs: round1(u.ttfbMs),
+        inputTokens: u.inputTokens,
+        outputTokens: u.outputTokens,
+        costUsd: u.costUsd,
+        dropped: u.dropped?.length ? u.dropped : undefined,
+        warnings: u.warnings?.length ? u.warnings : undefined,
+        error: u.error,
+      });
+    },
+  };
+}

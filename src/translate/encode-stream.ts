@@ -1,0 +1,129 @@
+import { BedrockClaudeError } from '../errors.js';
+import { EXCEPTION_FOR_TYPE, streamExceptionName } from './bedrock-errors.js';
+import { encodeChunkFrame, encodeExceptionFrame, type EventFrame } from './event-stream.js';
+import { framesToSse, observeFrame, sseError, sseThrough, type StreamSummary } from './to-sse.js';
+
+/**
+ * A streamed answer as it comes from upstream, tagged with its wire format (the transport's
+ * `UpstreamStream`): Bedrock event-stream frames, or the native Messages API's SSE bytes.
+ */
+export type WireStream =
+  | { wire: 'bedrock-eventstream'; frames: AsyncIterable<EventFrame[]> }
+  | { wire: 'anthropic-sse'; bytes: AsyncIterable<Uint8Array> };
+
+/** Whatever ended a stream, as one of our errors (a stray exception is Bedrock misbehaving: 502). */
+function asStreamError(err: unknown): BedrockClaudeError {
+  return err instanceof BedrockClaudeError ? err : new BedrockClaudeError('Bedrock sent a stream that could not be read.', { status: 502, type: 'api_error', cause: err });
+}
+
+/** An error as the event-stream exception frame Bedrock would send. */
+export function exceptionFrameFor(err: BedrockClaudeError): Uint8Array {
+  const name = err.bedrockType && /^[a-z]/.test(err.bedrockType) ? err.bedrockType : streamExceptionName(EXCEPTION_FOR_TYPE[err.type]);
+  return encodeExceptionFrame(name, err.message);
+}
+
+/**
+ * A stream as Anthropic SSE bytes, `summary` filled in as it goes. Event-stream frames are
+ * transcoded as they arrive (the hot path: event JSON is copied, not parsed, except the events
+ * that carry usage); SSE passes through event by event. Whatever ends the stream early (an
+ * exception frame, the network, a timeout) becomes a final SSE `error` event with its message.
+ *
+ * @example
+ * ```ts
+ * const summary = emptySummary();
+ * for await (const bytes of toAnthropicSse(result, summary)) res.write(bytes);
+ * ```
+ */
+export function toAnthropicSse(stream: WireStream, summary: StreamSummary): AsyncGenerator<Uint8Array> {
+  return stream.wire === 'bedrock-eventstream' ? framesAsSse(stream.frames, summary) : sseAs(stream.bytes, summary, 'sse', (e) => sseError(e.type, e.message));
+}
+
+/**
+ * A stream as Bedrock event-stream frames, `summary` filled in as it goes: Bedrock's own frames
+ * pass through byte for byte (exception frames too); SSE events become `chunk` frames; a failure
+ * of the network or a timeout becomes the exception frame Bedrock would send.
+ */
+export function toBedrockEventStream(stream: WireStream, summary: StreamSummary): AsyncGenerator<Uint8Array> {
+  return stream.wire === 'bedrock-eventstream' ? framesPassThrough(stream.frames, summary) : sseAs(stream.bytes, summary, 'eventstream', exceptionFrameFor);
+}
+
+function fail(summary: StreamSummary, err: unknown): BedrockClaudeError {
+  const e = asStreamError(err);
+  summary.error = { type: e.type, message: e.message };
+  return e;
+}
+
+async function* framesAsSse(frames: AsyncIterable<EventFrame[]>, summary: StreamSummary): AsyncGenerator<Uint8Array> {
+  const it = frames[Symbol.asyncIterator]();
+  // Nothing from a batch stays in a variable while the next is awaited: a suspended generator keeps
+  // its variables, and a stream can sit idle for minutes (see the transport's streamFrames).
+  let step: IteratorResult<EventFrame[]> | undefined;
+  let out: ReturnType<typeof framesToSse> | undefined;
+  try {
+    for (;;) {
+      step = undefined;
+      out = undefined;
+      step = await it.next();
+      if (step.done) break;
+      out = framesToSse(step.value, summary);
+      step = undefined;
+      if (out.bytes) yield out.bytes;
+      if (out.error) throw out.error;
+    }
+  } catch (err) {
+    const e = fail(summary, err);
+    yield sseError(e.type, e.message);
+  } finally {
+    await it.return?.();
+  }
+}
+
+async function* framesPassThrough(frames: AsyncIterable<EventFrame[]>, summary: StreamSummary): AsyncGenerator<Uint8Array> {
+  const it = frames[Symbol.asyncIterator]();
+  let step: IteratorResult<EventFrame[]> | undefined;
+  try {
+    for (;;) {
+      step = undefined;
+      step = await it.next();
+      if (step.done) break;
+      const raw = rawFrames(step.value, summary);
+      step = undefined;
+      if (raw) yield raw;
+    }
+  } catch (err) {
+    yield exceptionFrameFor(fail(summary, err));
+  } finally {
+    await it.return?.();
+  }
+}
+
+/** A batch of frames as Bedrock sent them (exception frames too), read only for what they say. */
+function rawFrames(frames: readonly EventFrame[], summary: StreamSummary): Uint8Array | undefined {
+  if (frames.length === 1) {
+    observe(frames[0]!, summary);
+    return frames[0]!.raw;
+  }
+  const raw: Uint8Array[] = [];
+  for (const frame of frames) {
+    observe(frame, summary);
+    raw.push(frame.raw!);
+  }
+  return raw.length ? Buffer.concat(raw) : undefined;
+}
+
+function observe(frame: EventFrame, summary: StreamSummary): void {
+  try {
+    observeFrame(frame, summary);
+  } catch (err) {
+    if (!(err instanceof BedrockClaudeError)) throw err;
+    summary.error = { type: err.type, message: err.message };
+  }
+}
+
+async function* sseAs(bytes: AsyncIterable<Uint8Array>, summary: StreamSummary, output: 'sse' | 'eventstream', onError: (e: BedrockClaudeError) => Uint8Array): AsyncGenerator<Uint8Array> {
+  try {
+    yield* sseThrough(bytes, summary, output, encodeChunkFrame);
+  } catch (err) {
+    yield onError(fail(summary, err));
+  }
+}
