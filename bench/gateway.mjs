@@ -21,7 +21,7 @@ function portkeyHeaders(emulatorUrl) {
 }
 
 /** The request each target gets for a body: the same call, in the shape that target speaks. */
-async function requestsFor(targets, emulatorUrl, body) {
+export async function requestsFor(targets, emulatorUrl, body) {
   const signed = await signedInvoke(emulatorUrl, MODEL_ID, { anthropic_version: 'bedrock-2023-05-31', ...body });
   const anthropic = JSON.stringify({ model: MODEL, ...body });
   const out = {};
@@ -54,7 +54,7 @@ async function sequential(target, req, duration) {
   return { rps: times.length / duration, p50: times[Math.floor(times.length * 0.5)], p99: times[Math.floor(times.length * 0.99)], cpuPerReq: target.pid ? (cpu1 - cpu0) / times.length : NaN };
 }
 
-async function load(target, req, connections, duration) {
+export async function load(target, req, connections, duration) {
   if (connections === 1) return sequential(target, req, duration);
   const cpu0 = target.pid ? cpuMs(target.pid) : 0;
   // autocannon's own percentiles are whole milliseconds: keep each response's time (fractional ms) instead.
@@ -73,7 +73,7 @@ async function load(target, req, connections, duration) {
 }
 
 /** Times to the first byte of `n` streamed answers, sequential requests (after `warmUp` untimed ones). */
-async function ttfb(target, req, n, warmUp = 0) {
+export async function ttfb(target, req, n, warmUp = 0) {
   const times = [];
   for (let i = 0; i < n + warmUp; i++) {
     const t0 = performance.now();

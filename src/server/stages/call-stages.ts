@@ -17,31 +17,31 @@ export function bodyLimit(limit: number): Stage {
 }
 
 /** The front turns its wire format into the canonical call. */
-export const decode: Stage = async function decodeStage(ctx, next) {
+export const decode: Stage = function decodeStage(ctx, next) {
   const call = ctx.front.decode(ctx, ctx.body!);
   ctx.body = undefined;
   ctx.call = call;
   ctx.usage.model = call.model;
   ctx.usage.streamed = call.stream;
-  await next(ctx);
+  return next(ctx);
 };
 
 /** A key with a model allow-list may call only those models. */
-export const modelAccess: Stage = async function modelAccessStage(ctx, next) {
+export const modelAccess: Stage = function modelAccessStage(ctx, next) {
   const model = ctx.call!.model;
   if (!keyAllows(ctx.key, model)) {
     throw new BedrockClaudeError(`The key "${ctx.key?.name}" may not call the model "${model}".`, { status: 403, type: 'permission_error', fix: 'Ask the gateway operator to allow this model for your key.' });
   }
-  await next(ctx);
+  return next(ctx);
 };
 
 /** Where the call goes: a configured route's targets, or the catalog's answer for the region and scope. */
 export function route(router: Router, defaultPolicy: SanitizePolicy): Stage {
-  return async function routeStage(ctx, next) {
+  return function routeStage(ctx, next) {
     const model = ctx.call!.model;
     ctx.targets = router.targetsFor(model);
     ctx.policy = router.policyFor(model) ?? defaultPolicy;
-    await next(ctx);
+    return next(ctx);
   };
 }
 
@@ -50,7 +50,7 @@ export function route(router: Router, defaultPolicy: SanitizePolicy): Stage {
  * before sending what Bedrock would refuse, with the fix. The translation is kept for the send.
  */
 export function preflight(catalog: Catalog): Stage {
-  return async function preflightStage(ctx, next) {
+  return function preflightStage(ctx, next) {
     const first = ctx.targets![0]!;
     const translated = toBedrockRequest(ctx.call!.request, { modelId: first.modelId, model: first.model, catalog, policy: ctx.policy });
     const isCount = translated.operation === 'count-tokens';
@@ -72,7 +72,7 @@ export function preflight(catalog: Catalog): Stage {
         ctx.headers['x-bedrock-claude-warnings'] = warnings.join(', ');
       }
     }
-    await next(ctx);
+    return next(ctx);
   };
 }
 

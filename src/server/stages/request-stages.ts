@@ -8,15 +8,18 @@ import type { UsageSink } from '../usage.js';
 
 /** Names the request: `request-id` on every answer, and in its usage record. */
 export function requestId(newId: () => string, backendLabel: string | undefined): Stage {
-  return async function requestIdStage(ctx, next) {
+  return function requestIdStage(ctx, next) {
     const id = newId();
     ctx.id = id;
     ctx.usage.requestId = id;
     ctx.headers['request-id'] = id;
     if (backendLabel) ctx.headers['x-bedrock-claude-backend'] = backendLabel;
-    await next(ctx);
+    return next(ctx);
   };
 }
+
+// Stages that only look and go on are plain functions returning `next(ctx)`: an async function
+// would add a promise and its ticks per stage and request. What they throw reaches `errorShape`.
 
 /**
  * Turns whatever the rest of the chain throws into an answer in the front's own error shape. A
@@ -39,31 +42,34 @@ export function errorShape(logger: Logger): Stage {
 
 /** While the gateway drains, new requests are refused (probes and metrics still answer). */
 export function drain(draining: () => boolean): Stage {
-  return async function drainStage(ctx, next) {
+  return function drainStage(ctx, next) {
     if (draining() && !ctx.route.spec.public) throw new BedrockClaudeError('The gateway is shutting down.', { status: 529, type: 'overloaded_error', fix: 'Retry: another replica (or this one, restarted) will answer.', retryAfter: 1 });
-    await next(ctx);
+    return next(ctx);
   };
 }
 
 /** The caller's gateway key (`x-api-key` or `Authorization: Bearer`), when the gateway has keys. */
 export function gatewayKey(keys: KeyStore): Stage {
-  return async function gatewayKeyStage(ctx, next) {
-    if (keys.enabled() && !ctx.route.spec.public) {
-      ctx.key = await keys.find(presentedKey(ctx.req.headers));
-      if (!ctx.key) throw new BedrockClaudeError('Invalid or missing gateway key.', { status: 401, type: 'authentication_error', fix: 'Send your gateway key in x-api-key or Authorization: Bearer (ANTHROPIC_API_KEY / ANTHROPIC_AUTH_TOKEN for the SDKs and Claude Code).' });
-      ctx.usage.key = ctx.key.name;
-    }
-    await next(ctx);
+  async function check(ctx: Ctx, next: (ctx: Ctx) => Promise<void>): Promise<void> {
+    ctx.key = await keys.find(presentedKey(ctx.req.headers));
+    if (!ctx.key) throw new BedrockClaudeError('Invalid or missing gateway key.', { status: 401, type: 'authentication_error', fix: 'Send your gateway key in x-api-key or Authorization: Bearer (ANTHROPIC_API_KEY / ANTHROPIC_AUTH_TOKEN for the SDKs and Claude Code).' });
+    ctx.usage.key = ctx.key.name;
+    return next(ctx);
+  }
+  return function gatewayKeyStage(ctx, next) {
+    return keys.enabled() && !ctx.route.spec.public ? check(ctx, next) : next(ctx);
   };
 }
 
 /** What the route does: a model call through the call stages, an answer of the front's own, or not found. */
 export function dispatch(call: (ctx: Ctx) => Promise<void>, notFound: (ctx: Ctx) => BedrockClaudeError): (ctx: Ctx) => Promise<void> {
-  return async function dispatchStage(ctx) {
+  async function serve(ctx: Ctx): Promise<void> {
     const spec = ctx.route.spec;
-    if (spec.call) return call(ctx);
     if (!spec.serve) throw notFound(ctx);
     ctx.reply = await spec.serve(ctx);
+  }
+  return function dispatchStage(ctx) {
+    return ctx.route.spec.call ? call(ctx) : serve(ctx);
   };
 }
 
@@ -91,8 +97,8 @@ export function recordUsage(sinks: readonly UsageSink[], costOf: (ctx: Ctx, usag
     }
     for (const sink of sinks) sink.record(u);
   };
-  return async function recordUsageStage(ctx, next) {
+  return function recordUsageStage(ctx, next) {
     ctx.finishers.push(finish);
-    await next(ctx);
+    return next(ctx);
   };
 }
