@@ -6,7 +6,7 @@ import type { Scope } from '../catalog/resolve-model.js';
 import type { KeyStore } from '../control/key-store.js';
 import { BedrockClaudeError } from '../errors.js';
 import { Abort } from '../transport/abort.js';
-import type { Transport } from '../transport/bedrock-transport.js';
+import type { Upstream } from '../transport/bedrock-transport.js';
 import type { SanitizePolicy } from '../translate/sanitize.js';
 import { createAnthropicFront } from './fronts/anthropic.js';
 import { createBedrockFront } from './fronts/bedrock.js';
@@ -24,7 +24,8 @@ import type { UsageSink } from './usage.js';
 export interface GatewayDeps {
   catalog: Catalog;
   router: Router;
-  transport: Transport;
+  /** Sends model calls: the transport (retries, failover), or a test's fake. */
+  upstream: Upstream;
   keys: KeyStore;
   /** Where each request's usage record goes (metrics, the access log, ...). */
   sinks: UsageSink[];
@@ -53,6 +54,7 @@ export interface Exchange {
 export interface InProcessResponse {
   status: number;
   headers: Record<string, string>;
+  bytes: Buffer;
   text: string;
   json<T = Record<string, unknown>>(): T;
 }
@@ -91,7 +93,7 @@ export function createGatewayApp(deps: GatewayDeps) {
     return estimateCost(usage, target.model, targetScope, catalog).usd;
   };
 
-  const call = compose([bodyLimit(deps.bodyLimit), decode, modelAccess, route(deps.router, deps.policy), preflight(catalog)], send(deps.transport));
+  const call = compose([bodyLimit(deps.bodyLimit), decode, modelAccess, route(deps.router, deps.policy), preflight(catalog)], send(deps.upstream));
   const chain = compose([requestId(newId, deps.backendLabel), recordUsage(deps.sinks, costOf, now), errorShape(deps.logger), drain(() => draining), gatewayKey(deps.keys)], dispatch(call, notFound));
 
   /** Answers a request. Not an async function on purpose: it keeps nothing of the request alive once `chain` is done with it. */
@@ -111,14 +113,14 @@ export function createGatewayApp(deps: GatewayDeps) {
   async function request(path: string, init: { method?: string; headers?: RequestHeaders; body?: string | Buffer; signal?: Abort } = {}): Promise<InProcessResponse> {
     const headers: RequestHeaders = {};
     for (const [k, v] of Object.entries(init.headers ?? {})) headers[k.toLowerCase()] = v;
-    const bytes = typeof init.body === 'string' ? Buffer.from(init.body) : (init.body ?? Buffer.alloc(0));
+    const sentBytes = typeof init.body === 'string' ? Buffer.from(init.body) : (init.body ?? Buffer.alloc(0));
     const signal = init.signal ?? new Abort();
     const req: GatewayRequest = {
       method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
       url: path,
       headers,
       signal,
-      body: (limit) => (bytes.length > limit ? Promise.reject(bodyTooLarge(limit)) : Promise.resolve(bytes)),
+      body: (limit) => (sentBytes.length > limit ? Promise.reject(bodyTooLarge(limit)) : Promise.resolve(sentBytes)),
     };
     const { reply, finish } = await handle(req);
     const parts: Buffer[] = [];
@@ -126,8 +128,9 @@ export function createGatewayApp(deps: GatewayDeps) {
     if (typeof body === 'string' || body instanceof Uint8Array) parts.push(Buffer.from(body));
     else if (body) for await (const chunk of body) parts.push(Buffer.from(chunk));
     finish(signal.aborted);
-    const text = Buffer.concat(parts).toString('utf8');
-    return { status: reply.status, headers: reply.headers, text, json: <T>() => JSON.parse(text) as T };
+    const bytes = Buffer.concat(parts);
+    const text = bytes.toString('utf8');
+    return { status: reply.status, headers: reply.headers, bytes, text, json: <T>() => JSON.parse(text) as T };
   }
 
   return {

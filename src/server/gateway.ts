@@ -98,7 +98,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const app = createGatewayApp({
     catalog,
     router,
-    transport,
+    upstream: transport,
     keys: options.keyStore ?? createStaticKeyStore(options.keys ?? []),
     sinks: [metrics, createAccessLogSink(logger), ...(options.sinks ?? [])],
     logger,

@@ -415,4 +415,10 @@ export function createTransport(options: TransportOptions) {
   };
 }
 
+/** What the gateway needs of an upstream: the transport, or anything that answers the same way (a test's fake). */
+export interface Upstream {
+  messages(request: AnthropicHttpRequest, targets: readonly Target[], opts?: { signal?: AbortSignal | AbortLike | undefined; headers?: Record<string, string>; policy?: SanitizePolicy | undefined; firstTranslated?: BedrockHttpRequest | undefined }): Promise<MessagesResult>;
+  close(): Promise<void>;
+}
+
 export type Transport = ReturnType<typeof createTransport>;

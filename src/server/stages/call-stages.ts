@@ -1,7 +1,7 @@
 import type { Catalog } from '../../catalog/catalog.js';
 import { checkRequest } from '../../check/check-request.js';
 import { BedrockClaudeError, invalidRequest } from '../../errors.js';
-import type { Transport } from '../../transport/bedrock-transport.js';
+import type { Upstream } from '../../transport/bedrock-transport.js';
 import type { SanitizePolicy } from '../../translate/sanitize.js';
 import { fromCountTokensBody, toBedrockRequest } from '../../translate/to-bedrock.js';
 import { keyAllows } from '../gateway-keys.js';
@@ -80,9 +80,9 @@ export function preflight(catalog: Catalog): Stage {
  * Sends the call upstream (retries and failover are the transport's) and has the front encode the
  * result. The request body is let go of here: a stream can run for minutes after its first byte.
  */
-export function send(transport: Transport): (ctx: Parameters<Stage>[0]) => Promise<void> {
+export function send(upstream: Upstream): (ctx: Parameters<Stage>[0]) => Promise<void> {
   return async function sendStage(ctx) {
-    const result = await transport.messages(ctx.call!.request, ctx.targets!, { signal: ctx.req.signal, policy: ctx.policy, firstTranslated: ctx.translated });
+    const result = await upstream.messages(ctx.call!.request, ctx.targets!, { signal: ctx.req.signal, policy: ctx.policy, firstTranslated: ctx.translated });
     ctx.translated = undefined;
     ctx.result = result;
     ctx.headers['x-bedrock-claude-model-id'] = result.target.modelId;
