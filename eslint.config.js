@@ -22,4 +22,20 @@ export default tseslint.config(
       'no-restricted-syntax': ['error', { selector: 'ObjectExpression > SpreadElement:first-child ~ *', message: 'A literal that starts with a spread and goes on makes new hidden classes on every call: use Object.assign({}, a, { b }), or put the spread last.' }],
     },
   },
+  {
+    // Pure code: no sockets, no files, no environment, no clock, no randomness. What it needs of the
+    // world is passed in (design.md, "Rules of the house").
+    files: ['src/catalog/**', 'src/check/**', 'src/translate/**', 'src/control/token-bucket.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: ['node:fs', 'fs', 'node:fs/promises', 'fs/promises', 'node:net', 'net', 'node:http', 'http', 'node:http2', 'http2', 'node:child_process', 'child_process'].map((name) => ({ name, message: 'Pure code does no I/O: take what you need as an argument.' })) }],
+      'no-restricted-globals': ['error', { name: 'process', message: 'Pure code reads no environment: take it as an argument.' }],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: 'Pure code reads no clock: take `now` as an argument.' },
+        { object: 'performance', property: 'now', message: 'Pure code reads no clock: take `now` as an argument.' },
+        { object: 'Math', property: 'random', message: 'Pure code draws no random numbers: take a generator as an argument.' },
+      ],
+    },
+  },
+  { files: ['src/**/*.ts'], rules: { 'max-lines': ['error', { max: 400 }] } },
 );

@@ -1,10 +1,8 @@
 import { createRequire } from 'node:module';
 import type * as Undici from 'undici';
 import type { Dispatcher } from 'undici';
-import type { Catalog, ModelEntry } from '../catalog/catalog.js';
 import { getDefaultCatalog } from '../catalog/catalog.js';
 import type { Usage } from '../catalog/estimate-cost.js';
-import type { BedrockAuth } from '../aws/credentials.js';
 import { bedrockEndpoint, createBedrockSigner } from '../aws/signer.js';
 import { BedrockClaudeError } from '../errors.js';
 import { fromBedrockError } from '../translate/errors.js';
@@ -13,12 +11,15 @@ import { stringifyReusing } from '../translate/reuse-json.js';
 import type { SanitizePolicy } from '../translate/sanitize.js';
 import { emptySummary, frameToSse } from '../translate/to-sse.js';
 import { fromCountTokensBody, fromCountTokensResponse, toBedrockRequest, type AnthropicHttpRequest, type BedrockHttpRequest } from '../translate/to-bedrock.js';
-import type { CircuitBreaker } from './circuit-breaker.js';
 import { Abort, type AbortLike } from './abort.js';
+import { networkError, parseUpstreamJson } from './upstream-errors.js';
+import type { MessagesResult, Target, TransportOptions } from './types.js';
 import { oneShot, ownBytes, readChunks, timeoutError, withTimeout, type UpstreamBody } from './read-body.js';
 import { createSemaphore } from './semaphore.js';
 
 export type { AbortLike };
+export { networkError };
+export type { MessagesResult, StreamResult, Target, TransportEvent, TransportOptions, Upstream, UpstreamStream } from './types.js';
 
 // Only the parts used: undici's index also loads fetch (and with it Node's own bundled copy of
 // undici), the cache, mocks and interceptors: ~8 MB of RSS at start-up.
@@ -26,67 +27,6 @@ const require = createRequire(import.meta.url);
 const Agent: typeof Undici.Agent = require('undici/lib/dispatcher/agent.js');
 const { request: undiciRequest } = require('undici/lib/api/index.js') as { request: (this: Dispatcher, options: Dispatcher.RequestOptions) => Promise<Dispatcher.ResponseData> };
 
-/** One place a request can go: a region, a model ID (or profile, or ARN) and a backend. */
-export interface Target {
-  region: string;
-  modelId: string;
-  model?: ModelEntry | undefined;
-  /** `invoke` (InvokeModel, default) or `mantle` (native Messages API). */
-  backend?: 'invoke' | 'mantle';
-  /** Base URL override for this target (VPC endpoint, FIPS, emulator). */
-  endpoint?: string | undefined;
-}
-
-export interface TransportOptions {
-  auth: BedrockAuth;
-  /** Base URL for every region (emulator, VPC endpoint). Default: the regional Bedrock host. */
-  endpoint?: string | undefined;
-  catalog?: Catalog | undefined;
-  policy?: SanitizePolicy | undefined;
-  timeouts?: { connectMs?: number | undefined; firstByteMs?: number | undefined; idleMs?: number | undefined } | undefined;
-  /** Retries per target (default 2), backoff base and cap in ms. */
-  retry?: { max?: number | undefined; baseMs?: number | undefined; capMs?: number | undefined; maxRetryAfterMs?: number | undefined } | undefined;
-  breaker?: CircuitBreaker | undefined;
-  /** Most requests in flight to one target at once; more wait their turn (default: no limit). */
-  maxConcurrencyPerTarget?: number | undefined;
-  dispatcher?: Dispatcher | undefined;
-  /** Observes retries, failovers and upstream errors (metrics). */
-  onEvent?: ((event: TransportEvent) => void) | undefined;
-  /** For tests: replaces the sleep between retries. */
-  sleep?: ((ms: number) => Promise<void>) | undefined;
-  random?: (() => number) | undefined;
-}
-
-export type TransportEvent =
-  | { type: 'retry'; target: Target; attempt: number; delayMs: number; error: BedrockClaudeError }
-  | { type: 'failover'; from: Target; to: Target; error: BedrockClaudeError }
-  | { type: 'upstream_error'; target: Target; error: BedrockClaudeError }
-  | { type: 'circuit_open'; target: Target };
-
-interface AttemptInfo {
-  target: Target;
-  attempts: number;
-  /** What translation dropped or changed for this target (the body itself is not kept: a stream can last minutes). */
-  removals: BedrockHttpRequest['removals'];
-  /** Milliseconds from sending to the first byte (headers, or first frame for streams). */
-  ttfbMs: number;
-  headers: Record<string, string | string[] | undefined>;
-}
-
-/**
- * A streamed answer, tagged with the wire format it arrives in; the front that answers the client
- * encodes it (translate/encode-stream.ts). A failure after the first item (the network, a timeout)
- * is thrown from the iterator as a `BedrockClaudeError`; Bedrock's own exception frames arrive as frames.
- */
-export type UpstreamStream =
-  | { wire: 'bedrock-eventstream'; /** Decoded frames, a network chunk's worth at a time (the first frame alone). */ frames: AsyncIterable<EventFrame[]> }
-  | { wire: 'anthropic-sse'; /** SSE bytes as the native Messages API sent them. */ bytes: AsyncIterable<Uint8Array> };
-
-export type MessagesResult =
-  | (AttemptInfo & { kind: 'json'; body: Record<string, unknown>; usage: Usage | undefined; /** The bytes Bedrock sent, when `body` is exactly them (not for count-tokens). */ raw?: Buffer })
-  | (AttemptInfo & { kind: 'stream' } & UpstreamStream);
-
-export type StreamResult = Extract<MessagesResult, { kind: 'stream' }>;
 
 const NO_BYTES = new Uint8Array(0);
 const NO_FRAMES: EventFrame[] = [];
@@ -114,28 +54,6 @@ function mantleBody(translated: BedrockHttpRequest, modelId: string): Record<str
   return { model: modelId, ...rest, ...(translated.operation === 'count-tokens' ? {} : { max_tokens }), ...(translated.stream ? { stream: true } : {}) };
 }
 
-/** A 200 answer's JSON object; anything else is Bedrock misbehaving (502, retried). */
-function parseUpstreamJson(raw: Buffer): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(raw.toString('utf8'));
-  } catch {
-    value = undefined;
-  }
-  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new BedrockClaudeError('Bedrock answered 200 with a body that is not a JSON object.', { status: 502, type: 'api_error' });
-  return value as Record<string, unknown>;
-}
-
-/** Errors from sockets and undici timeouts, as a retryable `BedrockClaudeError`. */
-export function networkError(err: unknown, target: Target): BedrockClaudeError {
-  if (err instanceof BedrockClaudeError) return err;
-  const e = err as { code?: string; name?: string; message?: string };
-  const timeout = e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT' || e.code === 'UND_ERR_CONNECT_TIMEOUT';
-  return new BedrockClaudeError(
-    timeout ? `Bedrock in ${target.region} did not answer in time (${e.code}).` : `Could not reach Bedrock in ${target.region}: ${e.code ?? e.name ?? 'error'} ${e.message ?? ''}`.trim(),
-    { status: timeout ? 504 : 502, type: timeout ? 'timeout_error' : 'api_error', cause: err },
-  );
-}
 
 /**
  * Sends Anthropic requests to Bedrock: translates per target, signs, sends over a keep-alive pool,
@@ -413,12 +331,6 @@ export function createTransport(options: TransportOptions) {
       return options.dispatcher ? Promise.resolve() : dispatcher.close();
     },
   };
-}
-
-/** What the gateway needs of an upstream: the transport, or anything that answers the same way (a test's fake). */
-export interface Upstream {
-  messages(request: AnthropicHttpRequest, targets: readonly Target[], opts?: { signal?: AbortSignal | AbortLike | undefined; headers?: Record<string, string>; policy?: SanitizePolicy | undefined; firstTranslated?: BedrockHttpRequest | undefined }): Promise<MessagesResult>;
-  close(): Promise<void>;
 }
 
 export type Transport = ReturnType<typeof createTransport>;
