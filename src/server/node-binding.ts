@@ -9,6 +9,7 @@ import type { GatewayRequest, Reply } from './pipeline.js';
 /** Writes an answer: bytes with their length, or a stream as it comes, with backpressure. */
 export async function writeReply(res: AnyResponse, reply: Reply): Promise<void> {
   if (isGone(res)) return;
+  if (reply.drop) return dropResponse(res);
   const out = res as ServerResponse;
   const body = reply.body;
   if (body === undefined || typeof body === 'string' || body instanceof Uint8Array) {
@@ -27,7 +28,7 @@ export async function writeReply(res: AnyResponse, reply: Reply): Promise<void> 
  * demand, an abort signal that fires when the client goes away), the answer written back, then
  * `finish` with whether the client left before the end.
  */
-export function nodeHandler(handle: (req: GatewayRequest) => Promise<Exchange>, logger: Logger, hooks: { started(): void; ended(): void }) {
+export function nodeHandler(handle: (req: GatewayRequest) => Promise<Exchange>, logger: Logger | undefined, hooks: { started(): void; ended(): void }) {
   return (req: AnyRequest, res: AnyResponse): void => {
     hooks.started();
     const signal = new Abort();
@@ -41,13 +42,13 @@ export function nodeHandler(handle: (req: GatewayRequest) => Promise<Exchange>, 
         try {
           await writeReply(res, exchange.reply);
         } catch (err) {
-          logger.error({ err: (err as Error)?.message }, 'unexpected error while writing an answer');
+          logger?.error({ err: (err as Error)?.message }, 'unexpected error while writing an answer');
           dropResponse(res);
         }
         exchange.finish(isGone(res) && !res.writableFinished);
       })
       .catch((err: unknown) => {
-        logger.error({ err: (err as Error)?.message }, 'unexpected error');
+        logger?.error({ err: (err as Error)?.message }, 'unexpected error');
         dropResponse(res);
       })
       .finally(() => {

@@ -27,6 +27,8 @@ export interface Reply {
   status: number;
   headers: Record<string, string>;
   body: string | Uint8Array | AsyncIterable<Uint8Array> | undefined;
+  /** No answer at all: the connection is reset (the emulator's `reset` fault). */
+  drop?: boolean;
 }
 
 /** A model call, decoded by a front from its wire format: the Anthropic Messages request. */
@@ -36,6 +38,8 @@ export interface CanonicalCall {
   model: string;
   request: AnthropicHttpRequest;
   stream: boolean;
+  /** The body as the client sent it, when that is not `request.body` (the emulator records it). */
+  wire?: unknown;
 }
 
 /** A request's state as it passes the stages. One class, so every request has the same shape. */
@@ -57,6 +61,10 @@ export class Ctx {
   reply: Reply | undefined = undefined;
   /** Set when the answer is over: whether the client left before all of it was written. */
   clientGone = false;
+  /** The AWS region the request is for, when a stage has worked it out (the emulator: from the signature). */
+  region: string | undefined = undefined;
+  /** What a stage leaves for a later one of its own kind (the emulator's fault for its fake model). */
+  readonly state: Record<string, unknown> = {};
   readonly usage: UsageRecord;
   /** Run once the answer is written or abandoned (usage, later the ledger and settlements). */
   readonly finishers: Array<(ctx: Ctx) => void> = [];

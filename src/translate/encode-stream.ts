@@ -1,7 +1,8 @@
 import { BedrockClaudeError } from '../errors.js';
 import { EXCEPTION_FOR_TYPE, streamExceptionName } from './bedrock-errors.js';
-import { encodeChunkFrame, encodeExceptionFrame, type EventFrame } from './event-stream.js';
-import { framesToSse, observeFrame, sseError, sseThrough, type StreamSummary } from './to-sse.js';
+import { anthropicEventToConverse } from './converse.js';
+import { encodeChunkFrame, encodeEventFrame, encodeExceptionFrame, frameHeader, type EventFrame } from './event-stream.js';
+import { chunkEvent, framesToSse, observeFrame, sseError, sseThrough, type StreamSummary } from './to-sse.js';
 
 /**
  * A streamed answer as it comes from upstream, tagged with its wire format (the transport's
@@ -125,5 +126,37 @@ async function* sseAs(bytes: AsyncIterable<Uint8Array>, summary: StreamSummary, 
     yield* sseThrough(bytes, summary, output, encodeChunkFrame);
   } catch (err) {
     yield onError(fail(summary, err));
+  }
+}
+
+/**
+ * A stream as ConverseStream's event-stream frames (`messageStart`, `contentBlockDelta`, ...,
+ * `metadata`): each Anthropic event is read and mapped (the Converse shape has no byte-for-byte
+ * path); Bedrock's exception frames pass through. `latencyMs` says the time so far, for `metadata`.
+ */
+export async function* toConverseStream(stream: WireStream, summary: StreamSummary, latencyMs: () => number): AsyncGenerator<Uint8Array> {
+  if (stream.wire !== 'bedrock-eventstream') throw new TypeError('ConverseStream is encoded from Bedrock event-stream frames');
+  const state = { usage: { input_tokens: 0, output_tokens: 0 }, latencyMs: 0 };
+  const it = stream.frames[Symbol.asyncIterator]();
+  try {
+    for (let step = await it.next(); !step.done; step = await it.next()) {
+      const out: Uint8Array[] = [];
+      for (const frame of step.value) {
+        observe(frame, summary);
+        if (frameHeader(frame, ':message-type') !== 'event') {
+          out.push(frame.raw!);
+          continue;
+        }
+        const event = chunkEvent(frame);
+        if (!event) continue;
+        state.latencyMs = latencyMs();
+        for (const [name, payload] of anthropicEventToConverse(event, state)) out.push(encodeEventFrame(name, payload));
+      }
+      if (out.length) yield out.length === 1 ? out[0]! : Buffer.concat(out);
+    }
+  } catch (err) {
+    yield exceptionFrameFor(fail(summary, err));
+  } finally {
+    await it.return?.();
   }
 }

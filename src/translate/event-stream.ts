@@ -138,6 +138,21 @@ export function paddingFor(length: number): string {
   return PADDING.slice(0, 1 + ((length * 7) % PADDING.length));
 }
 
+const CHUNK_HEADERS: MessageHeaders = { ':event-type': { type: 'string', value: 'chunk' }, ':content-type': { type: 'string', value: 'application/json' }, ':message-type': { type: 'string', value: 'event' } };
+
+/** {@link encodeChunkFrame} as a decoded frame with its bytes, as the transport hands frames on (no decode of what was just encoded). */
+export function chunkEventFrame(eventJson: string): EventFrame {
+  const body = fromUtf8(`{"bytes":"${Buffer.from(eventJson).toString('base64')}","p":"${paddingFor(eventJson.length)}"}`);
+  return { headers: CHUNK_HEADERS, body, raw: codec.encode({ headers: CHUNK_HEADERS, body }) };
+}
+
+/** {@link encodeExceptionFrame} as a decoded frame with its bytes. */
+export function exceptionEventFrame(exceptionType: string, message: string): EventFrame {
+  const headers = stringHeaders({ ':exception-type': exceptionType, ':content-type': 'application/json', ':message-type': 'exception' });
+  const body = fromUtf8(JSON.stringify({ message }));
+  return { headers, body, raw: codec.encode({ headers, body }) };
+}
+
 /**
  * Encodes one Anthropic streaming event as a Bedrock `chunk` frame:
  * `{"bytes":"<base64 event JSON>","p":"..."}` with `:event-type: chunk`.

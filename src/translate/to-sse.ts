@@ -217,6 +217,16 @@ function chunkBytesField(body: Uint8Array): string | undefined {
   return typeof b64 === 'string' ? b64 : undefined;
 }
 
+/** The Anthropic event a `chunk` frame carries, parsed; undefined for any other frame. */
+export function chunkEvent(frame: EventFrame): Record<string, unknown> | undefined {
+  if (frameHeader(frame, ':message-type') !== 'event' || frameHeader(frame, ':event-type') !== 'chunk') return undefined;
+  const b64 = chunkBytesField(frame.body);
+  if (b64 === undefined) return undefined;
+  const event = parseObject(Buffer.from(b64, 'base64').toString('utf8'));
+  if (!event) throw new BedrockClaudeError('Bedrock sent a chunk whose bytes are not JSON.', { status: 502, type: 'api_error' });
+  return event;
+}
+
 /**
  * Transcodes a Bedrock `invoke-with-response-stream` body (AWS event-stream bytes) into Anthropic
  * SSE bytes as frames arrive. Padding is ignored, the invocation metrics are taken off

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { BedrockClaudeError } from '../../src/errors.js';
 import { decodeEventStream, encodeChunkFrame, encodeErrorFrame, encodeEventFrame, encodeExceptionFrame, encodeFrame, frameHeader, paddingFor } from '../../src/translate/event-stream.js';
 import { parseSse } from '../../src/translate/parse-sse.js';
 import { emptySummary, eventStreamToSse, sseError } from '../../src/translate/to-sse.js';
@@ -129,5 +130,21 @@ describe('event-stream → SSE', () => {
     assert.equal(frameHeader(decoded[0]!, ':nope'), undefined);
     assert.match(Buffer.from(decoded[0]!.body).toString(), /^\{"role":"assistant","p":"[A-Za-z0-9]+"\}$/);
     assert.match(Buffer.from(sseError('api_error', 'x')).toString(), /^event: error\n/);
+  });
+});
+
+describe('SSE parsing', () => {
+  it('an event whose data is not a JSON object is our own 502, not a raw SyntaxError', async () => {
+    const bytes = async function* (text: string) {
+      yield Buffer.from(text);
+    };
+    const events = [];
+    for await (const e of parseSse(bytes('event: ping\ndata: {"type":"ping"}\n\n'))) events.push(e);
+    assert.deepEqual(events, [{ type: 'ping' }]);
+    for (const bad of ['data: {oops\n\n', 'data: [1]\n\n', 'data: null\n\n']) {
+      await assert.rejects(async () => {
+        for await (const _ of parseSse(bytes(bad))) void _;
+      }, (e: unknown) => e instanceof BedrockClaudeError && e.status === 502 && /not a JSON object/.test(e.message));
+    }
   });
 });

@@ -129,3 +129,11 @@ describe('toBedrockRequest', () => {
     assert.equal(messages[0]!.role, 'system', 'caller untouched');
   });
 });
+
+describe('CountTokens answers', () => {
+  it('a CountTokens answer without a count is Bedrock misbehaving (502 api_error), not a TypeError', () => {
+    assert.deepEqual(fromCountTokensResponse({ inputTokens: 7 }), { input_tokens: 7 });
+    assert.deepEqual(fromCountTokensResponse({ input_tokens: 8 }), { input_tokens: 8 });
+    assert.throws(() => fromCountTokensResponse({ tokens: 'x' }), (e: unknown) => e instanceof BedrockClaudeError && e.status === 502 && e.type === 'api_error' && /without a token count/.test(e.message));
+  });
+});

@@ -17,6 +17,35 @@ const STREAM = '/model/{modelId}/invoke-with-response-stream';
 const COUNT = '/model/{modelId}/count-tokens';
 const CONVERSE = /^\/model\/[^/]+\/converse(-stream)?$/;
 
+/** What InvokeModel answers carry of Bedrock's own: the invocation's latency and token counts. */
+const INVOCATION_HEADERS = ['x-amzn-bedrock-invocation-latency', 'x-amzn-bedrock-input-token-count', 'x-amzn-bedrock-output-token-count', 'x-amzn-bedrock-cache-read-input-token-count', 'x-amzn-bedrock-cache-write-input-token-count'];
+
+function invocationHeaders(upstream: Record<string, string | string[] | undefined>, out: Record<string, string>): Record<string, string> {
+  for (const name of INVOCATION_HEADERS) {
+    const v = upstream[name];
+    if (typeof v === 'string') out[name] = v;
+  }
+  return out;
+}
+
+/**
+ * An error as Bedrock answers it: `x-amzn-ErrorType` and `{"message"}`. The gateway adds the fix
+ * to Bedrock's words; as Bedrock itself (the emulator), the words alone.
+ */
+export function bedrockError(ctx: Ctx, err: BedrockClaudeError, asBedrock = false): Reply {
+  const out = toBedrockError(err);
+  return { status: out.status, headers: Object.assign({ 'content-type': 'application/json' }, out.headers, ctx.headers, { 'x-amzn-requestid': ctx.id }, asBedrock ? undefined : retryAfterHeaders(err)), body: JSON.stringify({ message: asBedrock ? err.message : err.fullMessage }) };
+}
+
+/** A body parsed as Bedrock parses it, refused in its words. */
+export function parseBedrockJson(bytes: Buffer): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw invalidRequest('Malformed input request: the request body is not valid JSON, please reformat your input and try again.');
+  }
+}
+
 /** A model ID from its path segment, decoded once (the AWS SDKs encode `:` as `%3A`, the Anthropic SDKs leave it). */
 export function modelIdFromSegment(segment: string): string {
   try {
@@ -32,22 +61,24 @@ export function modelIdFromSegment(segment: string): string {
  * AWS SDK, `AnthropicBedrock` and Claude Code with `CLAUDE_CODE_USE_BEDROCK=1`. Errors in Bedrock's
  * shape; streams are Bedrock's event-stream frames, passed through as Bedrock sent them.
  */
-export function createBedrockFront(deps: { catalog: Catalog; region: string }): Front {
+export function createBedrockFront(deps: { catalog: Catalog; region: string; account?: string; asBedrock?: boolean }): Front {
   const { catalog, region } = deps;
+  const account = deps.account ?? ACCOUNT;
+  const asBedrock = deps.asBedrock ?? false;
 
   function profiles(ctx: Ctx): Reply {
     const type = new URL(ctx.req.url, 'http://x').searchParams.get('type') ?? 'SYSTEM_DEFINED';
-    const summaries = type === 'APPLICATION' ? [] : systemInferenceProfiles(region, catalog, ACCOUNT);
+    const summaries = type === 'APPLICATION' ? [] : systemInferenceProfiles(ctx.region ?? region, catalog, account);
     return jsonReply(200, { inferenceProfileSummaries: summaries }, Object.assign({}, ctx.headers, { 'x-amzn-requestid': ctx.id }));
   }
 
   const front: Front = {
     name: 'bedrock',
     routes: [
-      { method: 'POST', path: INVOKE, call: true },
-      { method: 'POST', path: STREAM, call: true },
-      { method: 'POST', path: COUNT, call: true },
-      { method: 'GET', path: '/inference-profiles', serve: profiles },
+      { method: 'POST', path: INVOKE, call: true, operation: 'invoke' },
+      { method: 'POST', path: STREAM, call: true, operation: 'invoke-with-response-stream' },
+      { method: 'POST', path: COUNT, call: true, operation: 'count-tokens' },
+      { method: 'GET', path: '/inference-profiles', serve: profiles, operation: 'inference-profiles' },
       {
         method: '*',
         path: '/model/{modelId}/*',
@@ -63,17 +94,23 @@ export function createBedrockFront(deps: { catalog: Catalog; region: string }): 
 
     decode(ctx: Ctx, bytes: Buffer): CanonicalCall {
       const modelId = modelIdFromSegment(ctx.params[0]!);
-      const template = ctx.route.spec.path;
+      const operation = ctx.route.spec.operation;
+      const count = operation === 'count-tokens';
+      const stream = operation === 'invoke-with-response-stream';
+      if (asBedrock) {
+        // As Bedrock itself: the call is the InvokeModel body as sent, for validation in Bedrock's words.
+        const sent = parseBedrockJson(bytes);
+        const body = count ? fromCountTokensBody(sent) : (sent as Record<string, unknown>);
+        return { operation: count ? 'count-tokens' : 'messages', model: modelId, request: { path: count ? '/v1/messages/count_tokens' : '/v1/messages', body }, stream, wire: count ? body : sent };
+      }
       const raw = parseJsonObject(bytes, 'Send the Bedrock InvokeModel body: {"anthropic_version": "bedrock-2023-05-31", "max_tokens": ..., "messages": [...]}.');
-      const count = template === COUNT;
-      const stream = template === STREAM;
       const { body, headers } = fromBedrockBody(count ? fromCountTokensBody(raw.value) : raw.value, modelId, stream);
       return { operation: count ? 'count-tokens' : 'messages', model: modelId, request: { path: count ? '/v1/messages/count_tokens' : '/v1/messages', headers, body, source: count ? undefined : raw }, stream };
     },
 
     encode(ctx: Ctx, result: MessagesResult): Reply {
       if (result.kind === 'json') {
-        if (result.raw) return { status: 200, headers: Object.assign({ 'content-type': 'application/json' }, ctx.headers), body: result.raw };
+        if (result.raw) return { status: 200, headers: invocationHeaders(result.headers, Object.assign({ 'content-type': 'application/json' }, ctx.headers, { 'x-amzn-requestid': ctx.id })), body: result.raw };
         // A count-tokens answer, reshaped from the Anthropic one.
         return jsonReply(200, ctx.call?.operation === 'count-tokens' ? { inputTokens: result.body['input_tokens'] } : result.body, ctx.headers);
       }
@@ -81,10 +118,7 @@ export function createBedrockFront(deps: { catalog: Catalog; region: string }): 
       return { status: 200, headers: Object.assign({ 'content-type': 'application/vnd.amazon.eventstream', 'x-amzn-bedrock-content-type': 'application/json', 'x-amzn-requestid': ctx.id }, ctx.headers), body: toBedrockEventStream(result, summary) };
     },
 
-    encodeError(ctx: Ctx, err: BedrockClaudeError): Reply {
-      const out = toBedrockError(err);
-      return { status: out.status, headers: Object.assign({ 'content-type': 'application/json' }, out.headers, ctx.headers, { 'x-amzn-requestid': ctx.id }, retryAfterHeaders(err)), body: JSON.stringify({ message: err.fullMessage }) };
-    },
+    encodeError: (ctx, err) => bedrockError(ctx, err, asBedrock),
   };
   return front;
 }

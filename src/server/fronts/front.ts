@@ -15,6 +15,8 @@ export interface RouteSpec {
   path: string | RegExp;
   /** A model call: the request goes through the call stages and the front's `decode` and `encode`. */
   call?: boolean;
+  /** The operation's name, where the front has several on one decoder (`invoke`, `converse-stream`, ...). */
+  operation?: string;
   /** An answer of the front's own instead of a model call (a listing, a refusal). */
   serve?: (ctx: Ctx) => Reply | Promise<Reply>;
   /** Served without a gateway key, and while the gateway drains (probes and metrics). */

@@ -9,9 +9,14 @@ import type { Stage } from '../pipeline.js';
 import type { Router } from '../targets.js';
 
 /** Reads the body, up to the limit (413 past it, from the declared length before a byte is read). */
-export function bodyLimit(limit: number): Stage {
+export function bodyLimit(limit: number, tooLarge?: (limit: number) => BedrockClaudeError): Stage {
   return async function bodyLimitStage(ctx, next) {
-    ctx.body = await ctx.req.body(limit);
+    if (ctx.route.spec.public) return next(ctx);
+    try {
+      ctx.body = await ctx.req.body(limit);
+    } catch (err) {
+      throw tooLarge && err instanceof BedrockClaudeError && err.type === 'request_too_large' ? tooLarge(limit) : err;
+    }
     await next(ctx);
   };
 }

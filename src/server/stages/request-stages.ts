@@ -7,16 +7,18 @@ import type { Ctx, Stage } from '../pipeline.js';
 import type { UsageSink } from '../usage.js';
 
 /** Names the request: `request-id` on every answer, and in its usage record. */
-export function requestId(newId: () => string, backendLabel: string | undefined): Stage {
+export function requestId(newId: () => string, backendLabel: string | undefined, header = 'request-id'): Stage {
   return function requestIdStage(ctx, next) {
     const id = newId();
     ctx.id = id;
     ctx.usage.requestId = id;
-    ctx.headers['request-id'] = id;
+    ctx.headers[header] = id;
     if (backendLabel) ctx.headers['x-bedrock-claude-backend'] = backendLabel;
     return next(ctx);
   };
 }
+
+const gatewayFault = (cause: unknown) => new BedrockClaudeError('The gateway hit an unexpected error.', { status: 500, type: 'api_error', cause });
 
 // Stages that only look and go on are plain functions returning `next(ctx)`: an async function
 // would add a promise and its ticks per stage and request. What they throw reaches `errorShape`.
@@ -25,14 +27,14 @@ export function requestId(newId: () => string, backendLabel: string | undefined)
  * Turns whatever the rest of the chain throws into an answer in the front's own error shape. A
  * client's mistake is its `BedrockClaudeError`; anything else is ours, a 500 that is logged.
  */
-export function errorShape(logger: Logger): Stage {
+export function errorShape(logger: Logger | undefined, unexpected: (cause: unknown) => BedrockClaudeError = gatewayFault): Stage {
   return async function errorShapeStage(ctx, next) {
     try {
       await next(ctx);
     } catch (err) {
       const gone = ctx.req.signal.aborted;
-      const e = err instanceof BedrockClaudeError ? err : new BedrockClaudeError('The gateway hit an unexpected error.', { status: 500, type: 'api_error', cause: err });
-      if (!(err instanceof BedrockClaudeError) && !gone) logger.error({ requestId: ctx.id, err: (err as Error)?.message }, 'unexpected error');
+      const e = err instanceof BedrockClaudeError ? err : unexpected(err);
+      if (!(err instanceof BedrockClaudeError) && !gone) logger?.error({ requestId: ctx.id, err: (err as Error)?.message }, 'unexpected error');
       ctx.usage.error = gone ? 'client_closed' : e.type;
       if (gone) ctx.usage.status = 499;
       ctx.reply = ctx.front.encodeError(ctx, e);

@@ -1,0 +1,115 @@
+import type { Catalog } from '../catalog/catalog.js';
+import { isRegionName } from '../catalog/regions.js';
+import { findModelForId } from '../catalog/resolve-model.js';
+import { checkRequest } from '../check/check-request.js';
+import { BedrockClaudeError, invalidRequest } from '../errors.js';
+import type { Ctx, RequestHeaders, Stage } from '../server/pipeline.js';
+import { BEDROCK_ERRORS, type BedrockErrorKind } from '../translate/bedrock-errors.js';
+import { drawFault, FAULT_KINDS, type FaultKind, type FaultSettings } from './faults.js';
+import type { ReceivedRequest } from './emulator.js';
+import type { createAuthVerifier } from './verify-auth.js';
+
+export const sleep = (ms: number) => (ms > 0 ? new Promise<void>((r) => setTimeout(r, ms)) : Promise.resolve());
+
+/** The fault a request drew, left by the fault stage for the fake model (`ctx.state.fault`). */
+export function faultOf(ctx: Ctx): FaultKind | undefined {
+  return ctx.state['fault'] as FaultKind | undefined;
+}
+
+function regionFromHost(host: string | undefined): string | undefined {
+  const m = host ? /bedrock(?:-runtime)?(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com/.exec(host) : null;
+  return m?.[1];
+}
+
+/** What a received request looked like, for tests to assert on: never its credentials. */
+export function redact(headers: RequestHeaders): Record<string, string | string[] | undefined> {
+  const out: Record<string, string | string[] | undefined> = {};
+  for (const [k, v] of Object.entries(headers)) {
+    if (k === 'authorization' || k === 'x-amz-security-token' || k === 'x-api-key') out[k] = '[redacted]';
+    else out[k] = v;
+  }
+  return out;
+}
+
+function modelIdOf(ctx: Ctx): string {
+  const segment = ctx.params[0];
+  if (segment === undefined) return '';
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+/**
+ * Checks the caller as Bedrock does (SigV4 over the body, or a Bedrock API key), and works out the
+ * region: the signature's scope, else the Host header, else the emulator's own.
+ */
+export function verifyAuth(verify: ReturnType<typeof createAuthVerifier>, defaultRegion: string, enabled: boolean): Stage {
+  return async function verifyAuthStage(ctx, next) {
+    const spec = ctx.route.spec;
+    if (spec.public || (!spec.call && !spec.serve)) return next(ctx);
+    const { req } = ctx;
+    let region = regionFromHost((req.headers['host'] ?? req.headers[':authority']) as string | undefined) ?? defaultRegion;
+    if (enabled) {
+      const caller = await verify(req.method, req.url, req.headers, ctx.body!, ctx.route.spec.operation?.startsWith('mantle') ? 'bedrock-mantle' : 'bedrock');
+      if (caller.region) region = caller.region;
+    }
+    if (!isRegionName(region)) throw invalidRequest(`Unknown region ${region}.`);
+    ctx.region = region;
+    return next(ctx);
+  };
+}
+
+const FAULT_ERRORS: Partial<Record<FaultKind, keyof typeof BEDROCK_ERRORS>> = { throttle: 'ThrottlingException', error500: 'InternalServerException', unavailable: 'ServiceUnavailableException' };
+
+/**
+ * Injects the request's fault, forced (`x-emulator-fault`) or drawn for its region: the delays
+ * first, then a reset, an error in Bedrock's words, or a mark for the fake model (midstream, slow).
+ */
+export function injectFault(deps: { settings: (region: string) => FaultSettings; random: () => number; slowMs: number; record: (entry: ReceivedRequest) => void }): Stage {
+  return async function faultStage(ctx, next) {
+    const spec = ctx.route.spec;
+    if (spec.public || (!spec.call && !spec.serve)) return next(ctx);
+    const region = ctx.region!;
+    const settings = deps.settings(region);
+    const forced = ctx.req.headers['x-emulator-fault'];
+    const wanted = Array.isArray(forced) ? forced[0] : forced;
+    const fault = wanted && (FAULT_KINDS as readonly string[]).includes(wanted) ? (wanted as FaultKind) : drawFault(settings, deps.random, spec.operation?.endsWith('stream') ?? false);
+    await sleep(settings.ttfb + settings.latency + (fault === 'slow' ? deps.slowMs : 0));
+    const name = fault && FAULT_ERRORS[fault];
+    if (fault === 'reset' || name) {
+      // Faulted requests count as received too: tests assert on retries and failovers.
+      deps.record({ operation: spec.operation ?? 'inference-profiles', modelId: modelIdOf(ctx), region, headers: redact(ctx.req.headers), body: undefined, fault });
+      if (fault === 'reset') {
+        ctx.reply = { status: 0, headers: {}, body: undefined, drop: true };
+        return;
+      }
+      const kind: BedrockErrorKind = BEDROCK_ERRORS[name!];
+      throw new BedrockClaudeError(kind.message!, { status: kind.status, type: kind.type, bedrockType: name });
+    }
+    ctx.state['fault'] = fault;
+    return next(ctx);
+  };
+}
+
+/** The path preflight rules know an operation by (the native Messages path validates as InvokeModel does). */
+function checkPath(operation: string | undefined): string {
+  return operation === 'mantle-count-tokens' ? 'count-tokens' : operation === 'mantle-messages' ? 'invoke' : (operation ?? 'invoke');
+}
+
+/** Records what arrived, then refuses it exactly where Bedrock would, in Bedrock's words. */
+export function validate(catalog: Catalog, record: (entry: ReceivedRequest) => void): Stage {
+  return function validateStage(ctx, next) {
+    const call = ctx.call!;
+    const operation = ctx.route.spec.operation!;
+    record({ operation, modelId: call.model, region: ctx.region!, headers: redact(ctx.req.headers), body: call.wire ?? call.request.body });
+    const path = checkPath(operation);
+    const diagnostics = checkRequest({ format: 'bedrock', body: call.request.body, model: call.model, region: ctx.region, path, catalog });
+    // CountTokens takes the foundation model ID, so the on-demand rule does not apply to it.
+    const failing = diagnostics.find((d) => d.severity === 'error' && d.bedrock && !(path === 'count-tokens' && d.code === 'on-demand-not-supported'));
+    if (failing?.bedrock) throw new BedrockClaudeError(failing.bedrock.message, { status: failing.bedrock.status, type: 'invalid_request_error', bedrockType: failing.bedrock.exception });
+    ctx.targets = [{ region: ctx.region!, modelId: call.model, model: findModelForId(call.model, catalog) }];
+    return next(ctx);
+  };
+}
