@@ -11,7 +11,7 @@ export { estimateCost, type Usage, type CostEstimate } from './catalog/estimate-
 
 export { checkRequest } from './check/check-request.js';
 export { RULES, type Rule } from './check/rules.js';
-export { hasErrors, type Diagnostic, type CheckInput, type Severity } from './check/diagnostic.js';
+export { hasErrors, type Diagnostic, type DiagnosticCode, type CheckInput, type Severity } from './check/diagnostic.js';
 export { estimateInputTokens } from './check/estimate-tokens.js';
 
 export { toBedrockRequest, fromBedrockBody, toCountTokensBody, fromCountTokensBody, fromCountTokensResponse, bedrockPath, encodeModelSegment, parseBetaHeader, type AnthropicHttpRequest, type BedrockHttpRequest, type BedrockOperation } from './translate/to-bedrock.js';
@@ -20,14 +20,25 @@ export { eventStreamToSse, frameToSse, emptySummary, sseEvent, sseError, type St
 export { decodeEventStream, encodeChunkFrame, encodeEventFrame, encodeExceptionFrame, encodeErrorFrame, encodeFrame } from './translate/event-stream.js';
 export { fromBedrockError, toBedrockError, toAnthropicErrorBody, amznErrorType, parseAmznErrorType, type AnthropicErrorBody, type BedrockErrorResponse } from './translate/errors.js';
 export { parseSse } from './translate/parse-sse.js';
+export { toAnthropicSse, toBedrockEventStream, toConverseStream, exceptionFrameFor, type WireStream } from './translate/encode-stream.js';
+export { BEDROCK_ERRORS, EXCEPTION_FOR_TYPE, bedrockErrorKind, type BedrockErrorKind, type BedrockErrorName } from './translate/bedrock-errors.js';
+export { UNSUPPORTED_APIS, unsupportedApiFor, type UnsupportedApi } from './catalog/unsupported-apis.js';
 export { converseToAnthropic, anthropicToConverseResponse, anthropicEventToConverse } from './translate/converse.js';
 
 export { createCredentialCache, resolveBedrockAuth, type CredentialCache, type CredentialOptions, type BedrockAuth } from './aws/credentials.js';
 export { createBedrockSigner, bedrockEndpoint, type SignableRequest } from './aws/signer.js';
 
-export { createTransport, type AbortLike, type Transport, type Target, type TransportOptions, type TransportEvent, type MessagesResult } from './transport/bedrock-transport.js';
+export { createTransport, type AbortLike, type Transport, type Target, type TransportOptions, type TransportEvent, type MessagesResult, type StreamResult, type Upstream, type UpstreamStream } from './transport/bedrock-transport.js';
 export { createCircuitBreaker, type CircuitBreaker } from './transport/circuit-breaker.js';
 
 export { createBedrockClaude, type BedrockClaudeOptions } from './client/create-client.js';
+
+export { createGatewayApp, type GatewayApp, type GatewayDeps, type Exchange, type InProcessResponse } from './server/app.js';
+export { compose, Ctx, type Stage, type GatewayRequest, type Reply, type CanonicalCall } from './server/pipeline.js';
+export type { Front, RouteSpec, FrontName } from './server/fronts/front.js';
+export type { UsageRecord, UsageSink } from './server/usage.js';
+export { createStaticKeyStore, type KeyStore } from './control/key-store.js';
+export { createMemoryCounterStore, type CounterStore } from './control/counter-store.js';
+export { takeTokens, refill, type BucketLimit, type BucketState, type BucketAnswer } from './control/token-bucket.js';
 
 export { startEmulator, EMULATOR_CREDENTIALS, type EmulatorOptions, type RunningEmulator, type ReceivedRequest } from './emulator/emulator.js';
