@@ -1,4 +1,5 @@
 import type { Server } from 'node:net';
+import type { Duplex } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import { createCatalog, getDefaultCatalog, type CatalogOverrides } from '../catalog/catalog.js';
 import type { Scope } from '../catalog/resolve-model.js';
@@ -11,9 +12,9 @@ import { createGatewayApp, type GatewayApp } from './app.js';
 import { createDualProtocolServer, listen } from './dual-protocol.js';
 import type { GatewayKey } from './gateway-keys.js';
 import { createGatewayMetrics } from './metrics.js';
-import { nodeHandler } from './node-binding.js';
+import { answerMalformed, nodeHandler } from './node-binding.js';
 import { createRouter, type Route } from './targets.js';
-import { createAccessLogSink, newUsageRecord, type UsageSink } from './usage.js';
+import { createAccessLogSink, type UsageSink } from './usage.js';
 
 export interface GatewayOptions {
   host?: string;
@@ -120,17 +121,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   });
   const { server, http1, sockets } = createDualProtocolServer(handler, { requestTimeout: 0, headersTimeout: limits.headersTimeoutMs ?? 30_000, keepAliveTimeout: limits.keepAliveMs ?? 65_000 });
   // Requests node's parser refuses (oversized headers, bad framing) still get an answer in the Anthropic shape.
-  http1.on('clientError', (err: NodeJS.ErrnoException, socket: import('node:stream').Duplex) => {
-    if (!socket.writable) return socket.destroy();
-    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
-    const status = tooLarge ? 431 : 400;
-    const body = JSON.stringify({ type: 'error', error: { type: 'invalid_request_error', message: tooLarge ? 'Request headers are too large.' : `Malformed HTTP request (${err.code ?? 'parse error'}).` } });
-    socket.end(`HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
-    const usage = newUsageRecord('?', 'anthropic', 'other', '?', Date.now());
-    usage.status = status;
-    usage.error = 'invalid_request_error';
-    metrics.record(usage);
-  });
+  http1.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => metrics.record(answerMalformed(err, socket)));
   const { port, url } = await listen(server, options.host ?? '127.0.0.1', options.port ?? 4000);
   return {
     url,

@@ -4,7 +4,9 @@ import { Abort } from '../transport/abort.js';
 import type { Exchange } from './app.js';
 import { dropResponse, isGone, type AnyRequest, type AnyResponse } from './dual-protocol.js';
 import { pipeStream, readBody } from './http-util.js';
+import type { Duplex } from 'node:stream';
 import type { GatewayRequest, Reply } from './pipeline.js';
+import { newUsageRecord, type UsageRecord } from './usage.js';
 
 /** Writes an answer: bytes with their length, or a stream as it comes, with backpressure. */
 export async function writeReply(res: AnyResponse, reply: Reply): Promise<void> {
@@ -56,4 +58,23 @@ export function nodeHandler(handle: (req: GatewayRequest) => Promise<Exchange>, 
         hooks.ended();
       });
   };
+}
+
+/**
+ * Answers a request node's parser refused (oversized headers, bad framing) in the Anthropic shape,
+ * and says what it was for the metrics.
+ */
+export function answerMalformed(err: NodeJS.ErrnoException, socket: Duplex): UsageRecord {
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const status = tooLarge ? 431 : 400;
+  const usage = newUsageRecord('?', 'anthropic', 'other', '?', Date.now());
+  usage.status = status;
+  usage.error = 'invalid_request_error';
+  if (!socket.writable) {
+    socket.destroy();
+    return usage;
+  }
+  const body = JSON.stringify({ type: 'error', error: { type: 'invalid_request_error', message: tooLarge ? 'Request headers are too large.' : `Malformed HTTP request (${err.code ?? 'parse error'}).` } });
+  socket.end(`HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  return usage;
 }
