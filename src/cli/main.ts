@@ -4,6 +4,8 @@ import { registerEmulatorCommand } from './emulator-command.js';
 import { registerServeCommand } from './serve-command.js';
 import { registerResolveCommand } from './resolve-command.js';
 import { registerKeysCommand } from './keys-command.js';
+import { registerTeamsCommand } from './teams-command.js';
+import { registerUsageCommand } from './usage-command.js';
 import { registerInvokeCommand } from './invoke-command.js';
 import { registerModelsCommand } from './models-command.js';
 import { registerCheckCommand } from './check-command.js';
@@ -32,6 +34,8 @@ registerDoctorCommand(program);
 registerServeCommand(program);
 registerEmulatorCommand(program);
 registerKeysCommand(program);
+registerTeamsCommand(program);
+registerUsageCommand(program);
 
 program.parseAsync().catch((err: unknown) => {
   console.error(`error: ${(err as Error)?.message ?? String(err)}`);

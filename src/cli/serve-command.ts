@@ -9,6 +9,22 @@ import { nonEmpty, regionFromEnv } from '../aws/env-region.js';
 import { isRegionName } from '../catalog/regions.js';
 import type { BedrockClaudeError } from '../errors.js';
 import { maskKeyId } from './doctor-command.js';
+import { resolveDataDir } from './control-options.js';
+
+/** Whether the store in a data directory holds a key (a gateway on a public address needs one). */
+async function storeHasKeys(dataDir: string): Promise<boolean> {
+  try {
+    const { openControlStore } = await import('../control/sqlite-store.js');
+    const store = openControlStore(dataDir);
+    try {
+      return store.listKeys().some((k) => k.revoked === undefined);
+    } finally {
+      store.close();
+    }
+  } catch {
+    return false;
+  }
+}
 
 interface ServeFlags {
   host?: string;
@@ -19,6 +35,7 @@ interface ServeFlags {
   bedrockEndpoint?: string;
   emulator?: boolean;
   insecureNoAuth?: boolean;
+  dataDir?: string;
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
@@ -36,6 +53,7 @@ export function registerServeCommand(program: Command): void {
     .option('--emulator', 'run on the built-in emulator even if AWS credentials exist')
     .option('--no-emulator', 'always use Bedrock (e.g. with only an instance role, which is not probed at start-up)')
     .option('--insecure-no-auth', 'allow a non-loopback address without gateway keys')
+    .option('--data-dir <dir>', 'the control plane\'s data directory: keys, teams, the ledger (default BEDROCK_CLAUDE_DATA_DIR, then ~/.bedrock-claude)')
     .addHelpText(
       'after',
       `
@@ -56,7 +74,8 @@ Examples:
       // Caught here, not as a 400 on every request once the gateway is up.
       if (!isRegionName(region)) throw new Error(`"${region}" is not an AWS region name: pass one such as us-west-2 (--region, \`region\` in the config, AWS_REGION or AWS_DEFAULT_REGION).`);
       const keys = config.keys ?? [];
-      if (!LOOPBACK.test(host) && !keys.length && !(flags.insecureNoAuth ?? config.insecureNoAuth)) {
+      const dataDir = resolveDataDir(flags.dataDir, config.dataDir);
+      if (!LOOPBACK.test(host) && !keys.length && !(await storeHasKeys(dataDir)) && !(flags.insecureNoAuth ?? config.insecureNoAuth)) {
         throw new Error(`refusing to listen on ${host} without gateway keys: anyone who can reach it would spend your AWS account. Add keys (bedrock-claude keys create NAME) or pass --insecure-no-auth.`);
       }
       const endpoint = flags.bedrockEndpoint ?? config.bedrockEndpoint;
@@ -92,6 +111,7 @@ Examples:
         endpoint: upstream,
         backendLabel,
         keys,
+        dataDir,
         ...(config.routes ? { routes: config.routes } : {}),
         ...(config.fallbackRegions ? { fallbackRegions: config.fallbackRegions } : {}),
         ...(config.policy ? { policy: config.policy } : {}),
@@ -99,6 +119,7 @@ Examples:
         ...(config.retry ? { retry: config.retry } : {}),
         ...(config.models ? { models: config.models as CatalogOverrides } : {}),
       });
+      console.error(`bedrock-claude gateway: keys, teams and the ledger in ${dataDir}`);
       console.log(`listening on ${gateway.url}${backendLabel === 'emulator' ? ' (EMULATOR MODE)' : ''}`);
       if (!useEmulator && auth.kind === 'sigv4') {
         // Loaded once now, in the background: a setup that cannot sign is said at start-up, not only

@@ -15,7 +15,7 @@ import { createOpsFront, type OpsDeps } from './fronts/ops.js';
 import { compose, Ctx, type GatewayRequest, type Reply, type RequestHeaders } from './pipeline.js';
 import { bodyTooLarge } from './http-util.js';
 import { createRouteTable } from './route-table.js';
-import { bodyLimit, decode, modelAccess, preflight, route, send } from './stages/call-stages.js';
+import { bodyLimit, decode, modelAccess, preflight, route, scopeOf, send } from './stages/call-stages.js';
 import { dispatch, drain, errorShape, gatewayKey, recordUsage, requestId } from './stages/request-stages.js';
 import type { Router } from './targets.js';
 import type { UsageSink } from './usage.js';
@@ -89,11 +89,10 @@ export function createGatewayApp(deps: GatewayDeps) {
   const costOf = (ctx: Ctx, usage: Usage): number | undefined => {
     const target = ctx.result?.target;
     if (!target?.model) return undefined;
-    const targetScope: Scope = target.modelId.startsWith('global.') ? 'global' : scope === 'global' ? 'geo' : scope;
-    return estimateCost(usage, target.model, targetScope, catalog).usd;
+    return estimateCost(usage, target.model, scopeOf(target.modelId, scope), catalog).usd;
   };
 
-  const call = compose([bodyLimit(deps.bodyLimit), decode, modelAccess, route(deps.router, deps.policy), preflight(catalog)], send(deps.upstream));
+  const call = compose([bodyLimit(deps.bodyLimit), decode, modelAccess, route(deps.router, deps.policy), preflight(catalog)], send(deps.upstream, scope));
   const chain = compose([requestId(newId, deps.backendLabel), recordUsage(deps.sinks, costOf, now), errorShape(deps.logger), drain(() => draining), gatewayKey(deps.keys)], dispatch(call, notFound));
 
   /** Answers a request. Not an async function on purpose: it keeps nothing of the request alive once `chain` is done with it. */

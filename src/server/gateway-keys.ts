@@ -7,6 +7,10 @@ export interface GatewayKey {
   sha256: string;
   /** Client model names or patterns (`claude-haiku-*`) this key may call; all when absent. */
   models?: string[] | undefined;
+  /** For a key of the store: its id, owner and team (config keys have only a name). */
+  id?: string | undefined;
+  user?: string | undefined;
+  team?: string | undefined;
 }
 
 export function hashKey(key: string): string {

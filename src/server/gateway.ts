@@ -5,6 +5,7 @@ import { createCatalog, getDefaultCatalog, type CatalogOverrides } from '../cata
 import type { Scope } from '../catalog/resolve-model.js';
 import type { BedrockAuth } from '../aws/credentials.js';
 import { createStaticKeyStore, type KeyStore } from '../control/key-store.js';
+import { openControl } from './control-wiring.js';
 import { createCircuitBreaker } from '../transport/circuit-breaker.js';
 import { createTransport } from '../transport/bedrock-transport.js';
 import type { SanitizePolicy } from '../translate/sanitize.js';
@@ -31,6 +32,12 @@ export interface GatewayOptions {
   keyStore?: KeyStore;
   /** More places each request's usage record goes, after metrics and the access log. */
   sinks?: UsageSink[];
+  /**
+   * The control plane's data directory (keys, teams, the ledger in SQLite). Without it, keys come
+   * from `keys` alone and nothing is kept. A directory that cannot be used is said in the log and
+   * in `/readyz`; the gateway still serves its config keys.
+   */
+  dataDir?: string | undefined;
   /** Client model name → ordered targets (optionally `{ policy, targets }`). Other names resolve from the catalog. */
   routes?: Record<string, Route>;
   /** Regions to fail over to for catalog routes. */
@@ -81,6 +88,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     setInterval(() => destination.flush(), 1000).unref();
   }
   const metrics = createGatewayMetrics();
+  const control = openControl(options.dataDir, options.keys ?? [], logger);
   const breaker = createCircuitBreaker();
   const scope = options.scope ?? 'global';
   const limits = options.limits ?? {};
@@ -100,15 +108,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     catalog,
     router,
     upstream: transport,
-    keys: options.keyStore ?? createStaticKeyStore(options.keys ?? []),
-    sinks: [metrics, createAccessLogSink(logger), ...(options.sinks ?? [])],
+    keys: options.keyStore ?? control.keys ?? createStaticKeyStore(options.keys ?? []),
+    sinks: [metrics, createAccessLogSink(logger), ...control.sinks, ...(options.sinks ?? [])],
     logger,
     region: options.region,
     scope,
     policy: options.policy ?? 'drop',
     bodyLimit: limits.bodyBytes ?? 25_000_000,
     backendLabel: options.backendLabel,
-    ops: { openCircuits: () => breaker.open(), metrics: async () => ({ contentType: metrics.registry.contentType, text: await metrics.registry.metrics() }) },
+    ops: { openCircuits: () => breaker.open(), problems: control.problems, metrics: async () => ({ contentType: metrics.registry.contentType, text: await metrics.registry.metrics() }) },
   });
 
   let inFlight = 0;
@@ -139,6 +147,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       for (const s of sockets) s.destroy();
       await closed;
       await transport.close();
+      await control.close();
       flushLog();
     },
   };

@@ -105,7 +105,7 @@ describe('bedrock-claude serve', () => {
 
 describe('bedrock-claude keys create + serve --config', () => {
   it('prints a key once with its config lines; the gateway takes it and refuses others', async () => {
-    const created = await run(process.execPath, ['dist/cli/main.js', 'keys', 'create', 'tester'], { env: cleanEnv() });
+    const created = await run(process.execPath, ['dist/cli/main.js', 'keys', 'create', 'tester', '--config-entry'], { env: cleanEnv() });
     const key = /^key: (\S+)$/m.exec(created.stdout)![1]!;
     const sha = /sha256: ([0-9a-f]{64})/.exec(created.stdout)![1]!;
     const { writeFileSync } = await import('node:fs');

@@ -11,6 +11,8 @@ export interface OpsDeps {
   draining(): boolean;
   /** Upstream targets whose circuit is open. */
   openCircuits(): string[];
+  /** What else keeps the gateway from being ready (the store cannot be opened or written, ...). */
+  problems?(): string[];
   /** The Prometheus exposition, and its content type. */
   metrics(): Promise<{ contentType: string; text: string }>;
 }
@@ -26,9 +28,12 @@ function refuse(): never {
  */
 export function createOpsFront(deps: OpsDeps): Front {
   function health(ctx: Ctx): Reply {
-    const ready = ctx.route.pathname !== '/readyz' || (!deps.draining() && deps.openCircuits().length === 0);
+    const problems = deps.problems?.() ?? [];
+    const ready = ctx.route.pathname !== '/readyz' || (!deps.draining() && deps.openCircuits().length === 0 && problems.length === 0);
     const status = ready ? 'ok' : deps.draining() ? 'draining' : 'degraded';
-    return jsonReply(ready ? 200 : 503, { status, service: 'bedrock-claude gateway', backend: deps.backendLabel, region: deps.region }, ctx.headers);
+    const body: Record<string, unknown> = { status, service: 'bedrock-claude gateway', backend: deps.backendLabel, region: deps.region };
+    if (problems.length) body['problems'] = problems;
+    return jsonReply(ready ? 200 : 503, body, ctx.headers);
   }
   async function metrics(): Promise<Reply> {
     const { contentType, text } = await deps.metrics();

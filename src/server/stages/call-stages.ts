@@ -1,4 +1,5 @@
 import type { Catalog } from '../../catalog/catalog.js';
+import type { Scope } from '../../catalog/resolve-model.js';
 import { checkRequest } from '../../check/check-request.js';
 import { BedrockClaudeError, invalidRequest } from '../../errors.js';
 import type { Upstream } from '../../transport/bedrock-transport.js';
@@ -28,6 +29,8 @@ export const decode: Stage = function decodeStage(ctx, next) {
   ctx.call = call;
   ctx.usage.model = call.model;
   ctx.usage.streamed = call.stream;
+  const metadata = call.request.body['metadata'] as { user_id?: unknown } | undefined;
+  if (metadata && typeof metadata.user_id === 'string') ctx.usage.metadataUser = metadata.user_id.slice(0, 200);
   return next(ctx);
 };
 
@@ -85,7 +88,12 @@ export function preflight(catalog: Catalog): Stage {
  * Sends the call upstream (retries and failover are the transport's) and has the front encode the
  * result. The request body is let go of here: a stream can run for minutes after its first byte.
  */
-export function send(upstream: Upstream): (ctx: Parameters<Stage>[0]) => Promise<void> {
+/** The scope a target is called in: a `global.` profile, a geo profile, or in-region for a bare ID under scope `in-region`. */
+export function scopeOf(modelId: string, gatewayScope: Scope): Scope {
+  return modelId.startsWith('global.') ? 'global' : gatewayScope === 'global' ? 'geo' : gatewayScope;
+}
+
+export function send(upstream: Upstream, defaultScope: Scope = 'global'): (ctx: Parameters<Stage>[0]) => Promise<void> {
   return async function sendStage(ctx) {
     const result = await upstream.messages(ctx.call!.request, ctx.targets!, { signal: ctx.req.signal, policy: ctx.policy, firstTranslated: ctx.translated });
     ctx.translated = undefined;
@@ -93,6 +101,7 @@ export function send(upstream: Upstream): (ctx: Parameters<Stage>[0]) => Promise
     ctx.headers['x-bedrock-claude-model-id'] = result.target.modelId;
     ctx.usage.bedrockModel = result.target.modelId;
     ctx.usage.region = result.target.region;
+    ctx.usage.scope = scopeOf(result.target.modelId, defaultScope);
     ctx.usage.ttfbMs = result.ttfbMs;
     ctx.reply = ctx.front.encode(ctx, result);
     ctx.call = undefined;

@@ -14,6 +14,9 @@ export function requestId(newId: () => string, backendLabel: string | undefined,
     ctx.usage.requestId = id;
     ctx.headers[header] = id;
     if (backendLabel) ctx.headers['x-bedrock-claude-backend'] = backendLabel;
+    const h = ctx.req.headers;
+    if (typeof h['user-agent'] === 'string') ctx.usage.userAgent = h['user-agent'].slice(0, 300);
+    if (typeof h['x-claude-code-session-id'] === 'string') ctx.usage.session = h['x-claude-code-session-id'].slice(0, 200);
     return next(ctx);
   };
 }
@@ -55,7 +58,11 @@ export function gatewayKey(keys: KeyStore): Stage {
   async function check(ctx: Ctx, next: (ctx: Ctx) => Promise<void>): Promise<void> {
     ctx.key = await keys.find(presentedKey(ctx.req.headers));
     if (!ctx.key) throw new BedrockClaudeError('Invalid or missing gateway key.', { status: 401, type: 'authentication_error', fix: 'Send your gateway key in x-api-key or Authorization: Bearer (ANTHROPIC_API_KEY / ANTHROPIC_AUTH_TOKEN for the SDKs and Claude Code).' });
-    ctx.usage.key = ctx.key.name;
+    const usage = ctx.usage;
+    usage.key = ctx.key.name;
+    usage.keyId = ctx.key.id;
+    usage.user = ctx.key.user;
+    usage.team = ctx.key.team;
     return next(ctx);
   }
   return function gatewayKeyStage(ctx, next) {
@@ -92,6 +99,10 @@ export function recordUsage(sinks: readonly UsageSink[], costOf: (ctx: Ctx, usag
         u.outputTokens = usage.output_tokens;
         u.cacheReadTokens = usage.cache_read_input_tokens ?? undefined;
         u.cacheWriteTokens = usage.cache_creation_input_tokens ?? undefined;
+        // The split by time to live, where Bedrock reports it; otherwise every write is a 5-minute one.
+        const split = (usage as { cache_creation?: { ephemeral_5m_input_tokens?: number; ephemeral_1h_input_tokens?: number } }).cache_creation;
+        u.cacheWrite1hTokens = split?.ephemeral_1h_input_tokens ?? 0;
+        u.cacheWrite5mTokens = split?.ephemeral_5m_input_tokens ?? Math.max(0, (u.cacheWriteTokens ?? 0) - u.cacheWrite1hTokens);
         u.costUsd = costOf(ctx, usage);
       }
       if (ctx.summary?.error) u.error = ctx.summary.error.type;

@@ -1,0 +1,71 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { BUDGET_PERIODS, parseExpiry, type BudgetPeriod, type KeyChange, type Limits } from '../control/records.js';
+import { nonEmpty } from '../aws/env-region.js';
+
+/** The data directory: `--data-dir`, then the config's `dataDir`, then `BEDROCK_CLAUDE_DATA_DIR`, then `~/.bedrock-claude`. */
+export function resolveDataDir(flag: string | undefined, config?: string | undefined): string {
+  return nonEmpty(flag) ?? nonEmpty(config) ?? nonEmpty(process.env['BEDROCK_CLAUDE_DATA_DIR']) ?? join(homedir(), '.bedrock-claude');
+}
+
+export function parsePositive(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a whole number above 0');
+  return n;
+}
+
+export function parseUsd(value: string): number {
+  const n = Number(value.replace(/^\$/, ''));
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected an amount in USD, such as 50 or 12.5');
+  return n;
+}
+
+export function parsePeriod(value: string): BudgetPeriod {
+  if (!(BUDGET_PERIODS as readonly string[]).includes(value)) throw new InvalidArgumentError(`a period is one of ${BUDGET_PERIODS.join(', ')}`);
+  return value as BudgetPeriod;
+}
+
+/** The options every key and team command shares: budget and limits. */
+export function addLimitOptions(cmd: Command): Command {
+  return cmd
+    .option('--budget-usd <usd>', 'spend allowed per period, in USD', parseUsd)
+    .option('--budget-period <period>', `${BUDGET_PERIODS.join(' | ')} (default month)`, parsePeriod)
+    .option('--rpm <n>', 'requests per minute', parsePositive)
+    .option('--itpm <n>', 'input tokens per minute', parsePositive)
+    .option('--otpm <n>', 'output tokens per minute', parsePositive)
+    .option('--concurrency <n>', 'requests at once', parsePositive);
+}
+
+export interface LimitFlags {
+  budgetUsd?: number;
+  budgetPeriod?: BudgetPeriod;
+  rpm?: number;
+  itpm?: number;
+  otpm?: number;
+  concurrency?: number;
+}
+
+/** The budget and limits the flags name (and only those: an update changes what it names). */
+export function limitsFrom(flags: LimitFlags, current?: { budget?: { period: BudgetPeriod } | undefined }): Pick<KeyChange, 'budget' | 'limits'> {
+  const out: Pick<KeyChange, 'budget' | 'limits'> = {};
+  if (flags.budgetUsd !== undefined) out.budget = { usd: flags.budgetUsd, period: flags.budgetPeriod ?? current?.budget?.period ?? 'month' };
+  else if (flags.budgetPeriod !== undefined) throw new Error('--budget-period needs --budget-usd');
+  const limits: Limits = {};
+  for (const k of ['rpm', 'itpm', 'otpm', 'concurrency'] as const) if (flags[k] !== undefined) limits[k] = flags[k];
+  if (Object.keys(limits).length) out.limits = limits;
+  return out;
+}
+
+export function expiryFrom(text: string | undefined, now: number): number | undefined {
+  return text === undefined ? undefined : parseExpiry(text, now);
+}
+
+/** `7d`, `24h`, or a date (`2026-11-01`) as ms since the epoch, counted back from `now` for a duration. */
+export function parseSince(text: string, now: number): number {
+  const m = /^(\d+)\s*([dhm])$/.exec(text.trim());
+  if (m) return now - Number(m[1]) * { d: 86_400_000, h: 3_600_000, m: 60_000 }[m[2] as 'd' | 'h' | 'm'];
+  const at = Date.parse(text);
+  if (Number.isNaN(at)) throw new Error(`"${text}" is not a duration (7d, 24h, 90m) or a date (2026-11-01)`);
+  return at;
+}

@@ -1,0 +1,53 @@
+/**
+ * The control plane's schema, one step per version (SQLite's `PRAGMA user_version` says which ran).
+ * Steps are only ever added: a released step is never edited.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: keys, teams, the ledger, and a change counter the gateway polls to pick up key changes.
+  `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+  INSERT INTO meta (key, value) VALUES ('changes', 0);
+  CREATE TABLE teams (
+    name TEXT PRIMARY KEY,
+    created INTEGER NOT NULL,
+    budget_usd REAL, budget_period TEXT,
+    rpm INTEGER, itpm INTEGER, otpm INTEGER, concurrency INTEGER
+  );
+  CREATE TABLE keys (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    sha256 TEXT NOT NULL UNIQUE,
+    user TEXT,
+    team TEXT REFERENCES teams(name),
+    created INTEGER NOT NULL,
+    expires INTEGER,
+    revoked INTEGER,
+    models TEXT,
+    budget_usd REAL, budget_period TEXT,
+    rpm INTEGER, itpm INTEGER, otpm INTEGER, concurrency INTEGER
+  );
+  CREATE TRIGGER keys_ins AFTER INSERT ON keys BEGIN UPDATE meta SET value = value + 1 WHERE key = 'changes'; END;
+  CREATE TRIGGER keys_upd AFTER UPDATE ON keys BEGIN UPDATE meta SET value = value + 1 WHERE key = 'changes'; END;
+  CREATE TRIGGER keys_del AFTER DELETE ON keys BEGIN UPDATE meta SET value = value + 1 WHERE key = 'changes'; END;
+  CREATE TRIGGER teams_ins AFTER INSERT ON teams BEGIN UPDATE meta SET value = value + 1 WHERE key = 'changes'; END;
+  CREATE TRIGGER teams_upd AFTER UPDATE ON teams BEGIN UPDATE meta SET value = value + 1 WHERE key = 'changes'; END;
+  CREATE TABLE ledger (
+    request_id TEXT PRIMARY KEY,
+    time INTEGER NOT NULL,
+    front TEXT NOT NULL,
+    route TEXT NOT NULL,
+    key_id TEXT, key_name TEXT, user TEXT, team TEXT,
+    session TEXT, metadata_user TEXT, user_agent TEXT,
+    model TEXT, bedrock_model TEXT, region TEXT, scope TEXT,
+    status INTEGER NOT NULL, error TEXT, reason TEXT,
+    streamed INTEGER NOT NULL,
+    input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
+    cache_read_tokens INTEGER NOT NULL, cache_write_5m_tokens INTEGER NOT NULL, cache_write_1h_tokens INTEGER NOT NULL,
+    cost_usd REAL NOT NULL,
+    latency_ms REAL NOT NULL, ttfb_ms REAL
+  );
+  CREATE INDEX ledger_time ON ledger (time);
+  CREATE INDEX ledger_key_time ON ledger (key_id, time);
+  CREATE INDEX ledger_team_time ON ledger (team, time);
+  `,
+];

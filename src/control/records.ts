@@ -1,0 +1,101 @@
+import { z } from 'zod';
+
+/** How often a budget starts again: at calendar boundaries in the configured time zone, or never. */
+export const BUDGET_PERIODS = ['day', 'week', 'month', 'total'] as const;
+export type BudgetPeriod = (typeof BUDGET_PERIODS)[number];
+
+/** Rate limits as the Anthropic API defines them, and concurrent requests. Absent: no limit. */
+export interface Limits {
+  rpm?: number | undefined;
+  itpm?: number | undefined;
+  otpm?: number | undefined;
+  concurrency?: number | undefined;
+}
+
+export interface Budget {
+  usd: number;
+  period: BudgetPeriod;
+}
+
+/** A key as the store keeps it: the secret only as its SHA-256. */
+export interface KeyRecord {
+  id: string;
+  name: string;
+  sha256: string;
+  user: string | undefined;
+  team: string | undefined;
+  created: number;
+  expires: number | undefined;
+  revoked: number | undefined;
+  /** Client model names or patterns (`claude-haiku-*`); all when absent. */
+  models: string[] | undefined;
+  budget: Budget | undefined;
+  limits: Limits;
+}
+
+export interface TeamRecord {
+  name: string;
+  created: number;
+  budget: Budget | undefined;
+  limits: Limits;
+}
+
+const positive = z.number().int().positive();
+
+/** The fields a key or a team can be given or changed with (CLI options, admin API bodies). */
+export const limitsSchema = z
+  .object({ rpm: positive.nullable().optional(), itpm: positive.nullable().optional(), otpm: positive.nullable().optional(), concurrency: positive.nullable().optional() })
+  .strict();
+
+export const budgetSchema = z.object({ usd: z.number().nonnegative(), period: z.enum(BUDGET_PERIODS).default('month') }).strict();
+
+export const keyInputSchema = z
+  .object({
+    name: z.string().min(1).max(200),
+    user: z.string().min(1).max(200).nullable().optional(),
+    team: z.string().min(1).max(200).nullable().optional(),
+    models: z.array(z.string().min(1)).nullable().optional(),
+    budget: budgetSchema.nullable().optional(),
+    limits: limitsSchema.optional(),
+    /** When the key stops working, ms since the epoch; null: never. */
+    expires: z.number().int().positive().nullable().optional(),
+  })
+  .strict();
+export type KeyInput = z.infer<typeof keyInputSchema>;
+export const keyChangeSchema = keyInputSchema.partial();
+export type KeyChange = z.infer<typeof keyChangeSchema>;
+
+export const teamInputSchema = z.object({ name: z.string().min(1).max(200), budget: budgetSchema.nullable().optional(), limits: limitsSchema.optional() }).strict();
+export type TeamInput = z.infer<typeof teamInputSchema>;
+export const teamChangeSchema = teamInputSchema.partial().omit({ name: true });
+export type TeamChange = z.infer<typeof teamChangeSchema>;
+
+/** Whether a key is usable at `now`: not revoked, not expired. */
+export function keyActive(key: Pick<KeyRecord, 'revoked' | 'expires'>, now: number): boolean {
+  return key.revoked === undefined && (key.expires === undefined || key.expires > now);
+}
+
+/** `30d`, `12h`, `90m` or an ISO date, as ms since the epoch from `now`. */
+export function parseExpiry(text: string, now: number): number {
+  const m = /^(\d+)\s*([dhm])$/.exec(text.trim());
+  if (m) return now + Number(m[1]) * { d: 86_400_000, h: 3_600_000, m: 60_000 }[m[2] as 'd' | 'h' | 'm'];
+  const at = Date.parse(text);
+  if (Number.isNaN(at)) throw new Error(`"${text}" is not a duration (30d, 12h, 90m) or a date (2027-01-31)`);
+  return at;
+}
+
+export const REPORT_GROUPS = ['key', 'user', 'team', 'model', 'day', 'session'] as const;
+export type ReportGroup = (typeof REPORT_GROUPS)[number];
+
+export interface ReportRow {
+  group: string | null;
+  requests: number;
+  errors: number;
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWrite5mTokens: number;
+  cacheWrite1hTokens: number;
+  costUsd: number;
+}
+

@@ -1,0 +1,256 @@
+import { randomBytes } from 'node:crypto';
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { createGatewayKey } from '../server/gateway-keys.js';
+import { MIGRATIONS } from './migrations.js';
+import type { Budget, KeyChange, KeyInput, KeyRecord, Limits, ReportGroup, ReportRow, TeamChange, TeamInput, TeamRecord } from './records.js';
+
+export type { ReportGroup, ReportRow };
+
+/** A ledger row: one request, as the ledger keeps it. Never a prompt, an answer or a secret. */
+export interface LedgerRow {
+  requestId: string;
+  time: number;
+  front: string;
+  route: string;
+  keyId: string | null;
+  keyName: string | null;
+  user: string | null;
+  team: string | null;
+  session: string | null;
+  metadataUser: string | null;
+  userAgent: string | null;
+  model: string | null;
+  bedrockModel: string | null;
+  region: string | null;
+  scope: string | null;
+  status: number;
+  error: string | null;
+  /** Why the gateway refused it, when it did (budget, rate limit, ...). */
+  reason: string | null;
+  streamed: boolean;
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWrite5mTokens: number;
+  cacheWrite1hTokens: number;
+  costUsd: number;
+  latencyMs: number;
+  ttfbMs: number | null;
+}
+
+const GROUP_SQL: Record<ReportGroup, string> = {
+  key: 'key_name',
+  user: 'user',
+  team: 'team',
+  model: 'model',
+  day: "strftime('%Y-%m-%d', time / 1000, 'unixepoch')",
+  session: 'session',
+};
+
+/** The store's file in a data directory. */
+export function storePath(dataDir: string): string {
+  return join(dataDir, 'control.db');
+}
+
+/** Says, as an Error a person can act on, why a data directory cannot hold the store. */
+function prepareDir(dataDir: string): void {
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    accessSync(dataDir, constants.W_OK);
+  } catch (err) {
+    throw new Error(`the data directory ${dataDir} cannot be written (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): pass --data-dir DIR, set dataDir in the config or BEDROCK_CLAUDE_DATA_DIR`, { cause: err });
+  }
+}
+
+interface KeyRow {
+  id: string;
+  name: string;
+  sha256: string;
+  user: string | null;
+  team: string | null;
+  created: number;
+  expires: number | null;
+  revoked: number | null;
+  models: string | null;
+  budget_usd: number | null;
+  budget_period: string | null;
+  rpm: number | null;
+  itpm: number | null;
+  otpm: number | null;
+  concurrency: number | null;
+}
+type TeamRow = Pick<KeyRow, 'budget_usd' | 'budget_period' | 'rpm' | 'itpm' | 'otpm' | 'concurrency'> & { name: string; created: number };
+
+const orUndefined = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
+const budgetOf = (r: Pick<KeyRow, 'budget_usd' | 'budget_period'>): Budget | undefined => (r.budget_usd === null ? undefined : { usd: r.budget_usd, period: (r.budget_period ?? 'month') as Budget['period'] });
+const limitsOf = (r: Pick<KeyRow, 'rpm' | 'itpm' | 'otpm' | 'concurrency'>): Limits => ({ rpm: orUndefined(r.rpm), itpm: orUndefined(r.itpm), otpm: orUndefined(r.otpm), concurrency: orUndefined(r.concurrency) });
+
+function keyOf(r: KeyRow): KeyRecord {
+  return { id: r.id, name: r.name, sha256: r.sha256, user: orUndefined(r.user), team: orUndefined(r.team), created: r.created, expires: orUndefined(r.expires), revoked: orUndefined(r.revoked), models: r.models === null ? undefined : (JSON.parse(r.models) as string[]), budget: budgetOf(r), limits: limitsOf(r) };
+}
+
+function teamOf(r: TeamRow): TeamRecord {
+  return { name: r.name, created: r.created, budget: budgetOf(r), limits: limitsOf(r) };
+}
+
+/** Column values for the budget and limits of an input or a change (only the fields it names). */
+function settings(input: { budget?: Budget | null | undefined; limits?: { [k in keyof Limits]?: number | null | undefined } | undefined }): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (input.budget !== undefined) {
+    out['budget_usd'] = input.budget?.usd ?? null;
+    out['budget_period'] = input.budget?.period ?? null;
+  }
+  for (const k of ['rpm', 'itpm', 'otpm', 'concurrency'] as const) if (input.limits && k in input.limits) out[k] = input.limits[k] ?? null;
+  return out;
+}
+
+/**
+ * The embedded control-plane store: SQLite (better-sqlite3, WAL) in a data directory, its schema
+ * migrated at open. Keys and teams, and the ledger. Synchronous, as better-sqlite3 is; the gateway
+ * reads keys from a cache of its own and writes the ledger in batches, off the request path.
+ *
+ * @example
+ * ```ts
+ * const store = openControlStore('/var/lib/bedrock-claude');
+ * const { key, record } = store.createKey({ name: 'alice-laptop', user: 'alice', budget: { usd: 50, period: 'month' } }, Date.now());
+ * ```
+ */
+export function openControlStore(dataDir: string) {
+  prepareDir(dataDir);
+  const db = new Database(storePath(dataDir));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > MIGRATIONS.length) {
+    db.close();
+    throw new Error(`the store in ${dataDir} has schema version ${version}, newer than this bedrock-claude knows (${MIGRATIONS.length}): upgrade bedrock-claude, or point --data-dir elsewhere`);
+  }
+  db.transaction(() => {
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    }
+  }).immediate();
+
+  const changesStmt = db.prepare<[], { value: number }>("SELECT value FROM meta WHERE key = 'changes'");
+  const allKeys = db.prepare<[], KeyRow>('SELECT * FROM keys ORDER BY created, name');
+  const keyBy = db.prepare<[string, string], KeyRow>('SELECT * FROM keys WHERE id = ? OR name = ?');
+  const allTeams = db.prepare<[], TeamRow>('SELECT * FROM teams ORDER BY name');
+  const teamBy = db.prepare<[string], TeamRow>('SELECT * FROM teams WHERE name = ?');
+  const insertLedger = db.prepare(
+    `INSERT OR IGNORE INTO ledger (request_id, time, front, route, key_id, key_name, user, team, session, metadata_user, user_agent, model, bedrock_model, region, scope, status, error, reason, streamed, input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cost_usd, latency_ms, ttfb_ms)
+     VALUES (@requestId, @time, @front, @route, @keyId, @keyName, @user, @team, @session, @metadataUser, @userAgent, @model, @bedrockModel, @region, @scope, @status, @error, @reason, @streamed, @inputTokens, @outputTokens, @cacheReadTokens, @cacheWrite5mTokens, @cacheWrite1hTokens, @costUsd, @latencyMs, @ttfbMs)`,
+  );
+  const appendMany = db.transaction((rows: readonly LedgerRow[]) => {
+    let added = 0;
+    for (const row of rows) added += insertLedger.run(Object.assign({}, row, { streamed: row.streamed ? 1 : 0 })).changes;
+    return added;
+  });
+
+  function needKey(idOrName: string): KeyRow {
+    const row = keyBy.get(idOrName, idOrName);
+    if (!row) throw new Error(`no key "${idOrName}" (bedrock-claude keys list shows them)`);
+    return row;
+  }
+  function needTeam(name: string | null | undefined): void {
+    if (name && !teamBy.get(name)) throw new Error(`no team "${name}": create it first (bedrock-claude teams create ${name})`);
+  }
+  function update(table: 'keys' | 'teams', where: string, value: string, columns: Record<string, unknown>): void {
+    const names = Object.keys(columns);
+    if (!names.length) return;
+    db.prepare(`UPDATE ${table} SET ${names.map((n) => `${n} = @${n}`).join(', ')} WHERE ${where} = @__where`).run(Object.assign({ __where: value }, columns));
+  }
+
+  return {
+    dataDir,
+    /** A number that changes whenever a key or a team does (the gateway polls it). */
+    changes: (): number => changesStmt.get()!.value,
+
+    createKey(input: KeyInput, now: number): { key: string; record: KeyRecord } {
+      needTeam(input.team);
+      const { key, entry } = createGatewayKey(input.name);
+      const id = `key_${randomBytes(9).toString('base64url')}`;
+      const row = Object.assign({ id, name: input.name, sha256: entry.sha256, user: input.user ?? null, team: input.team ?? null, created: now, expires: input.expires ?? null, revoked: null, models: input.models ? JSON.stringify(input.models) : null, budget_usd: null, budget_period: null, rpm: null, itpm: null, otpm: null, concurrency: null }, settings(input));
+      try {
+        db.prepare('INSERT INTO keys (id, name, sha256, user, team, created, expires, revoked, models, budget_usd, budget_period, rpm, itpm, otpm, concurrency) VALUES (@id, @name, @sha256, @user, @team, @created, @expires, @revoked, @models, @budget_usd, @budget_period, @rpm, @itpm, @otpm, @concurrency)').run(row);
+      } catch (err) {
+        if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new Error(`a key named "${input.name}" exists already`, { cause: err });
+        throw err;
+      }
+      return { key, record: keyOf(needKey(id)) };
+    },
+    listKeys: (): KeyRecord[] => allKeys.all().map(keyOf),
+    findKey: (idOrName: string): KeyRecord | undefined => {
+      const row = keyBy.get(idOrName, idOrName);
+      return row && keyOf(row);
+    },
+    updateKey(idOrName: string, change: KeyChange): KeyRecord {
+      const row = needKey(idOrName);
+      needTeam(change.team);
+      const columns = settings(change);
+      for (const k of ['name', 'user', 'team', 'expires'] as const) if (change[k] !== undefined) columns[k] = change[k];
+      if (change.models !== undefined) columns['models'] = change.models === null ? null : JSON.stringify(change.models);
+      update('keys', 'id', row.id, columns);
+      return keyOf(needKey(row.id));
+    },
+    revokeKey(idOrName: string, now: number): KeyRecord {
+      const row = needKey(idOrName);
+      if (row.revoked === null) update('keys', 'id', row.id, { revoked: now });
+      return keyOf(needKey(row.id));
+    },
+
+    createTeam(input: TeamInput, now: number): TeamRecord {
+      if (teamBy.get(input.name)) throw new Error(`a team named "${input.name}" exists already`);
+      db.prepare('INSERT INTO teams (name, created, budget_usd, budget_period, rpm, itpm, otpm, concurrency) VALUES (@name, @created, @budget_usd, @budget_period, @rpm, @itpm, @otpm, @concurrency)').run(Object.assign({ name: input.name, created: now, budget_usd: null, budget_period: null, rpm: null, itpm: null, otpm: null, concurrency: null }, settings(input)));
+      return teamOf(teamBy.get(input.name)!);
+    },
+    listTeams: (): TeamRecord[] => allTeams.all().map(teamOf),
+    findTeam: (name: string): TeamRecord | undefined => {
+      const row = teamBy.get(name);
+      return row && teamOf(row);
+    },
+    updateTeam(name: string, change: TeamChange): TeamRecord {
+      needTeam(name);
+      update('teams', 'name', name, settings(change));
+      return teamOf(teamBy.get(name)!);
+    },
+
+    /** Appends ledger rows in one transaction; a request id already there is not written again. Answers how many were new. */
+    appendLedger: (rows: readonly LedgerRow[]): number => appendMany(rows),
+    /** Totals of the ledger rows in `[since, until)`, grouped. */
+    report(by: ReportGroup, since: number, until: number): ReportRow[] {
+      const group = GROUP_SQL[by];
+      return db
+        .prepare<[number, number], ReportRow>(
+          `SELECT ${group} AS "group", COUNT(*) AS requests, SUM(status >= 400) AS errors, SUM(input_tokens) AS inputTokens, SUM(output_tokens) AS outputTokens,
+             SUM(cache_read_tokens) AS cacheReadTokens, SUM(cache_write_5m_tokens) AS cacheWrite5mTokens, SUM(cache_write_1h_tokens) AS cacheWrite1hTokens, SUM(cost_usd) AS costUsd
+           FROM ledger WHERE time >= ? AND time < ? GROUP BY 1 ORDER BY costUsd DESC, 1`,
+        )
+        .all(since, until);
+    },
+    /** Ledger rows, newest first. */
+    requests(filter: { since: number; until: number; limit: number }): LedgerRow[] {
+      return db
+        .prepare<[number, number, number], Record<string, unknown>>('SELECT * FROM ledger WHERE time >= ? AND time < ? ORDER BY time DESC, request_id DESC LIMIT ?')
+        .all(filter.since, filter.until, filter.limit)
+        .map(ledgerRowOf);
+    },
+    close(): void {
+      db.close();
+    },
+  };
+}
+
+function ledgerRowOf(r: Record<string, unknown>): LedgerRow {
+  const camel = (k: string) => k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(r)) out[camel(k)] = v;
+  out['streamed'] = r['streamed'] === 1;
+  return out as unknown as LedgerRow;
+}
+
+export type ControlStore = ReturnType<typeof openControlStore>;

@@ -1,0 +1,51 @@
+import type { Logger } from 'pino';
+import { createLedgerSink } from '../control/ledger-sink.js';
+import type { KeyStore } from '../control/key-store.js';
+import { openControlStore } from '../control/sqlite-store.js';
+import { createStoreKeyStore } from '../control/store-key-store.js';
+import type { GatewayKey } from './gateway-keys.js';
+import type { UsageSink } from './usage.js';
+
+/** The control plane a gateway runs with: its key store and ledger sink, and what is wrong with them. */
+export interface Control {
+  keys: KeyStore | undefined;
+  sinks: UsageSink[];
+  problems(): string[];
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the embedded store in `dataDir`, if given: keys from it (and the config's), the ledger as a
+ * sink. A store that cannot be opened or written is said loudly and in `/readyz`, never as a 500
+ * on every request: the gateway goes on with the config's keys.
+ */
+export function openControl(dataDir: string | undefined, configKeys: readonly GatewayKey[], logger: Logger): Control {
+  const none: Control = { keys: undefined, sinks: [], problems: () => [], close: async () => undefined };
+  if (!dataDir) return none;
+  let store: ReturnType<typeof openControlStore>;
+  try {
+    store = openControlStore(dataDir);
+  } catch (err) {
+    const problem = `store: ${(err as Error).message}`;
+    logger.error({ dataDir }, problem);
+    return Object.assign({}, none, { problems: () => [problem] });
+  }
+  let ledgerProblem: string | undefined;
+  const ledger = createLedgerSink(store, {
+    onError: (err, rows) => {
+      ledgerProblem = `ledger: ${rows} rows wait to be written: ${(err as Error).message}`;
+      logger.error({ dataDir }, ledgerProblem);
+    },
+  });
+  const keys = createStoreKeyStore(store, { configKeys });
+  return {
+    keys,
+    sinks: [ledger],
+    problems: () => (ledgerProblem && ledger.pending() > 0 ? [ledgerProblem] : []),
+    async close() {
+      keys.close();
+      await ledger.close();
+      store.close();
+    },
+  };
+}

@@ -1,0 +1,101 @@
+// The control plane's CLI end to end, against `serve` on the emulator with a data directory:
+// keys and teams, a key revoked while the gateway runs, the ledger after SIGTERM and after kill -9.
+import assert from 'node:assert/strict';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { request } from 'undici';
+import { openControlStore } from '../../src/control/sqlite-store.js';
+import { tempHome } from '../helpers.js';
+
+const exec = promisify(execFile);
+const children: ChildProcess[] = [];
+after(() => {
+  for (const c of children) c.kill('SIGKILL');
+});
+
+const home = tempHome();
+const dataDir = join(home, 'data');
+const env = { PATH: process.env['PATH'] ?? '', HOME: home, AWS_EC2_METADATA_DISABLED: 'true' };
+const cli = async (...args: string[]) => (await exec(process.execPath, ['dist/cli/main.js', ...args, '--data-dir', dataDir], { env })).stdout;
+
+async function serve(): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['dist/cli/main.js', 'serve', '--emulator', '--port', '0', '--data-dir', dataDir], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  for await (const chunk of child.stdout!) {
+    out += chunk;
+    const m = /listening on (http:\/\/[0-9.:]+)/.exec(out);
+    if (m) return { url: m[1]!, child };
+  }
+  throw new Error(`serve did not start: ${out}`);
+}
+
+const body = JSON.stringify({ model: 'claude-haiku-4-5', max_tokens: 20, messages: [{ role: 'user', content: 'count me' }] });
+let calls = 0;
+async function call(url: string, key: string): Promise<number> {
+  calls++;
+  const res = await request(`${url}/v1/messages`, { method: 'POST', headers: { 'x-api-key': key, 'content-type': 'application/json' }, body });
+  await res.body.text();
+  return res.statusCode;
+}
+
+describe('bedrock-claude keys, teams and usage', () => {
+  it('creates, lists, updates and revokes keys; the running gateway follows; the report totals the ledger', async () => {
+    const created = JSON.parse(await cli('keys', 'create', 'alice', '--user', 'alice', '--rpm', '60', '--budget-usd', '5', '--budget-period', 'day', '--json')) as { id: string; name: string; key: string };
+    assert.match(created.id, /^key_/);
+    assert.equal(created.name, 'alice');
+    assert.match(created.key, /^bck-/);
+    const listed = await cli('keys', 'list', '--json');
+    assert.ok(!listed.includes(created.key), 'the secret is shown once, never again');
+    assert.deepEqual((JSON.parse(listed) as Array<{ name: string; budget: unknown; limits: { rpm: number } }>).map((k) => [k.name, k.budget, k.limits.rpm]), [['alice', { usd: 5, period: 'day' }, 60]]);
+    JSON.parse(await cli('teams', 'create', 'platform', '--budget-usd', '100', '--json'));
+    const moved = JSON.parse(await cli('keys', 'update', 'alice', '--team', 'platform', '--json')) as Array<{ team: string; limits: { rpm: number } }>;
+    assert.deepEqual([moved[0]!.team, moved[0]!.limits.rpm], ['platform', 60]);
+    await assert.rejects(cli('keys', 'update', 'alice', '--team', 'nowhere'), /no team "nowhere": create it first/);
+
+    const { url, child } = await serve();
+    assert.equal(await call(url, created.key), 200);
+    assert.equal(await call(url, created.key), 200);
+    assert.equal(await call(url, 'bck-wrong'), 401);
+    await cli('keys', 'revoke', 'alice');
+    const t0 = Date.now();
+    let status = 200;
+    while (status === 200 && Date.now() - t0 < 3000) {
+      status = await call(url, created.key);
+      if (status === 200) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(status, 401, 'refused once revoked');
+    assert.ok(Date.now() - t0 < 2000, `refused ${Date.now() - t0} ms after the revocation`);
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+
+    const report = JSON.parse(await cli('usage', '--by', 'key', '--since', '1h', '--json')) as { rows: Array<{ group: string | null; requests: number; costUsd: number }> };
+    const store = openControlStore(dataDir);
+    const rows = store.requests({ since: 0, until: Date.now() + 1, limit: 10_000 });
+    store.close();
+    assert.equal(rows.length, calls, 'SIGTERM lost nothing: every answered request is a row, refusals too');
+    assert.equal(report.rows.reduce((a, r) => a + r.requests, 0), rows.length, 'the report totals the rows');
+    const alice = report.rows.find((r) => r.group === 'alice')!;
+    assert.equal(alice.requests, rows.filter((r) => r.keyName === 'alice').length);
+    assert.ok(alice.requests >= 2 && alice.costUsd > 0);
+    const csv = await cli('usage', '--by', 'user', '--since', '1h', '--csv');
+    assert.match(csv.split('\n')[0]!, /^user,requests,errors,inputTokens,outputTokens,cacheReadTokens,cacheWrite5mTokens,cacheWrite1hTokens,costUsd$/);
+  });
+
+  it('after kill -9, the ledger holds every request answered more than a second before, each once', async () => {
+    const created = JSON.parse(await cli('keys', 'create', 'bob', '--json')) as { key: string };
+    const { url, child } = await serve();
+    for (let i = 0; i < 20; i++) assert.equal(await call(url, created.key), 200);
+    await new Promise((r) => setTimeout(r, 1100));
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+    const store = openControlStore(dataDir);
+    const rows = store.requests({ since: 0, until: Date.now() + 1, limit: 10_000 }).filter((r) => r.keyName === 'bob');
+    store.close();
+    assert.equal(rows.length, 20);
+    assert.equal(new Set(rows.map((r) => r.requestId)).size, 20);
+  });
+});
