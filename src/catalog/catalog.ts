@@ -5,12 +5,20 @@ export type ProfilePrefix = 'global' | 'us' | 'eu' | 'jp' | 'apac' | 'au';
 export const PROFILE_PREFIXES: readonly ProfilePrefix[] = ['global', 'us', 'eu', 'jp', 'apac', 'au'];
 export type GeoPrefix = Exclude<ProfilePrefix, 'global'>;
 
-export interface ModelPricing {
-  /** USD per million input tokens (global profile price). */
+/** USD per million tokens of each kind (global profile prices). */
+export interface TokenPrices {
   input: number;
   output: number;
+  /** A 5-minute cache write (1.25x input). */
   cacheWrite: number;
+  /** A 1-hour cache write (2x input when absent). */
+  cacheWrite1h?: number;
   cacheRead: number;
+}
+
+export interface ModelPricing extends TokenPrices {
+  /** The prices of a call whose input (with cache reads and writes) is over `threshold` tokens (Sonnet 4 and 4.5 over 200K). */
+  longContext?: Partial<TokenPrices> & { threshold: number; input: number; output: number };
 }
 
 export interface ModelLifecycle {

@@ -7,6 +7,8 @@ export interface Usage {
   output_tokens: number;
   cache_creation_input_tokens?: number | null | undefined;
   cache_read_input_tokens?: number | null | undefined;
+  /** Cache writes by time to live, as the Anthropic API reports them; without it every write is a 5-minute one. */
+  cache_creation?: { ephemeral_5m_input_tokens?: number | null | undefined; ephemeral_1h_input_tokens?: number | null | undefined } | null | undefined;
 }
 
 export interface CostEstimate {
@@ -20,6 +22,8 @@ export interface CostEstimate {
   multiplier: number;
   model: string;
   scope: Scope;
+  /** Whether the long-context tier's prices applied. */
+  longContext: boolean;
 }
 
 /**
@@ -35,10 +39,17 @@ export function estimateCost(usage: Usage, model: string | ModelEntry, scope: Sc
   if (!entry) throw new TypeError(`estimateCost: unknown model "${String(model)}"`);
   const multiplier = scope === 'global' ? 1 : 1 + catalog.data.regionalPremium;
   const per = (tokens: number | null | undefined, price: number) => ((tokens ?? 0) * price * multiplier) / 1_000_000;
-  const input = per(usage.input_tokens, entry.pricing.input);
-  const output = per(usage.output_tokens, entry.pricing.output);
-  const cacheWrite = per(usage.cache_creation_input_tokens, entry.pricing.cacheWrite);
-  const cacheRead = per(usage.cache_read_input_tokens, entry.pricing.cacheRead);
+  const write1h = usage.cache_creation?.ephemeral_1h_input_tokens ?? 0;
+  const write5m = usage.cache_creation?.ephemeral_5m_input_tokens ?? Math.max(0, (usage.cache_creation_input_tokens ?? 0) - write1h);
+  const read = usage.cache_read_input_tokens ?? 0;
+  // Past the long-context threshold, every token of the call is at the tier's price (its input counts cache reads and writes).
+  const long = entry.pricing.longContext;
+  const longContext = long !== undefined && usage.input_tokens + read + write5m + write1h > long.threshold;
+  const prices = longContext ? Object.assign({}, entry.pricing, { cacheWrite: long.input * 1.25, cacheWrite1h: long.input * 2, cacheRead: long.input * 0.1 }, long) : entry.pricing;
+  const input = per(usage.input_tokens, prices.input);
+  const output = per(usage.output_tokens, prices.output);
+  const cacheWrite = per(write5m, prices.cacheWrite) + per(write1h, prices.cacheWrite1h ?? prices.input * 2);
+  const cacheRead = per(read, prices.cacheRead);
   const usd = Math.round((input + output + cacheWrite + cacheRead) * 1e10) / 1e10;
-  return { usd, input, output, cacheWrite, cacheRead, multiplier, model: entry.name, scope };
+  return { usd, input, output, cacheWrite, cacheRead, multiplier, model: entry.name, scope, longContext };
 }

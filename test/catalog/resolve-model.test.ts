@@ -177,12 +177,28 @@ describe('resolveModel', () => {
 describe('estimateCost', () => {
   it('prices usage per million tokens, with the 10% premium off global', () => {
     const usage = { input_tokens: 1_000_000, output_tokens: 100_000, cache_creation_input_tokens: 10_000, cache_read_input_tokens: 100_000 };
-    const global = estimateCost(usage, 'claude-sonnet-4-5');
-    assert.equal(global.usd, 3 + 1.5 + 0.0375 + 0.03);
-    const geo = estimateCost(usage, 'claude-sonnet-4-5', 'geo');
+    // Haiku 4.5: no long-context tier (1M input tokens on Sonnet 4.5 is priced at its tier, below).
+    const global = estimateCost(usage, 'claude-haiku-4-5');
+    assert.equal(global.usd, 1 + 0.5 + 0.0125 + 0.01);
+    const geo = estimateCost(usage, 'claude-haiku-4-5', 'geo');
     assert.equal(geo.multiplier, 1.1);
     assert.ok(Math.abs(geo.usd - global.usd * 1.1) < 1e-9);
     assert.equal(estimateCost({ input_tokens: 0, output_tokens: 0 }, 'claude-haiku-4-5', 'in-region').usd, 0);
     assert.throws(() => estimateCost({ input_tokens: 1, output_tokens: 1 }, 'nope'), /unknown model/);
+  });
+  it('prices cache writes by their time to live, cache reads, and the long-context tier, by hand', () => {
+    const cost = (usage: Parameters<typeof estimateCost>[0], scope: 'global' | 'geo' = 'global') => Math.round(estimateCost(usage, 'claude-sonnet-4-5', scope).usd * 1e9) / 1e9;
+    // Sonnet 4.5 per million: input 3, output 15, cache write 5m 3.75, 1h 6, cache read 0.30; over 200K input: 6, 22.50, 7.50, 12, 0.60.
+    assert.equal(cost({ input_tokens: 1000, output_tokens: 500 }), 0.0105, 'plain');
+    assert.equal(cost({ input_tokens: 1000, output_tokens: 500 }, 'geo'), 0.01155, 'plain, geo: +10%');
+    assert.equal(cost({ input_tokens: 100, output_tokens: 50, cache_creation_input_tokens: 2000 }), 0.00855, 'cache write, 5 minutes (no split reported)');
+    assert.equal(cost({ input_tokens: 100, output_tokens: 50, cache_creation_input_tokens: 2000, cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 2000 } }), 0.01305, 'cache write, 1 hour');
+    assert.equal(cost({ input_tokens: 100, output_tokens: 50, cache_creation_input_tokens: 3000, cache_creation: { ephemeral_5m_input_tokens: 1000, ephemeral_1h_input_tokens: 2000 } }), 0.01680, 'both');
+    assert.equal(cost({ input_tokens: 100, output_tokens: 50, cache_read_input_tokens: 5000 }), 0.00255, 'cache read');
+    assert.equal(cost({ input_tokens: 250_000, output_tokens: 1000 }), 1.5225, 'long context');
+    assert.equal(cost({ input_tokens: 250_000, output_tokens: 1000 }, 'geo'), 1.67475, 'long context, geo');
+    assert.equal(cost({ input_tokens: 1000, output_tokens: 100, cache_read_input_tokens: 199_500 }), 0.12795, 'long context reached through cache reads');
+    assert.equal(cost({ input_tokens: 200_000, output_tokens: 0 }), 0.6, 'at the threshold: not over it');
+    assert.equal(estimateCost({ input_tokens: 250_000, output_tokens: 0 }, 'claude-haiku-4-5').longContext, false, 'a model without the tier');
   });
 });

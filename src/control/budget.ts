@@ -1,0 +1,68 @@
+import type { ModelEntry } from '../catalog/catalog.js';
+import type { BudgetPeriod } from './records.js';
+
+/** The parts of a wall-clock instant in a time zone. */
+function partsIn(at: number, timeZone: string): { year: number; month: number; day: number; weekday: number; hour: number; minute: number; second: number } {
+  const f = new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: 'numeric', day: 'numeric', weekday: 'short', hour: 'numeric', minute: 'numeric', second: 'numeric', hourCycle: 'h23' });
+  const p: Record<string, string> = {};
+  for (const { type, value } of f.formatToParts(at)) p[type] = value;
+  const weekday = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'].indexOf(p['weekday']!);
+  return { year: Number(p['year']), month: Number(p['month']), day: Number(p['day']), weekday, hour: Number(p['hour']), minute: Number(p['minute']), second: Number(p['second']) };
+}
+
+/** The instant a local date's midnight falls on in a time zone (DST-safe: corrected by the zone's offset there). */
+function localMidnight(year: number, month: number, day: number, timeZone: string): number {
+  let guess = Date.UTC(year, month - 1, day);
+  for (let i = 0; i < 3; i++) {
+    const p = partsIn(guess, timeZone);
+    const asUtc = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
+    const target = Date.UTC(year, month - 1, day);
+    if (asUtc === target) break;
+    guess += target - asUtc;
+  }
+  return guess;
+}
+
+/**
+ * The period a budget counts spend in, at `now`: from its start (a calendar boundary in `timeZone`:
+ * midnight, Monday, the 1st) to the next one. `total` never resets.
+ *
+ * @example
+ * ```ts
+ * budgetPeriod('month', Date.UTC(2026, 10, 20), 'UTC'); // { start: 2026-11-01T00:00Z, end: 2026-12-01T00:00Z }
+ * ```
+ */
+export function budgetPeriod(period: BudgetPeriod, now: number, timeZone = 'UTC'): { start: number; end: number } {
+  if (period === 'total') return { start: 0, end: Number.POSITIVE_INFINITY };
+  const p = partsIn(now, timeZone);
+  if (period === 'day') {
+    const start = localMidnight(p.year, p.month, p.day, timeZone);
+    const next = new Date(Date.UTC(p.year, p.month - 1, p.day + 1));
+    return { start, end: localMidnight(next.getUTCFullYear(), next.getUTCMonth() + 1, next.getUTCDate(), timeZone) };
+  }
+  if (period === 'week') {
+    const monday = new Date(Date.UTC(p.year, p.month - 1, p.day - p.weekday));
+    const after = new Date(Date.UTC(p.year, p.month - 1, p.day - p.weekday + 7));
+    return { start: localMidnight(monday.getUTCFullYear(), monday.getUTCMonth() + 1, monday.getUTCDate(), timeZone), end: localMidnight(after.getUTCFullYear(), after.getUTCMonth() + 1, after.getUTCDate(), timeZone) };
+  }
+  const next = new Date(Date.UTC(p.year, p.month, 1));
+  return { start: localMidnight(p.year, p.month, 1, timeZone), end: localMidnight(next.getUTCFullYear(), next.getUTCMonth() + 1, 1, timeZone) };
+}
+
+/**
+ * The most a call can cost, reserved before it is sent: the input estimate at the input price
+ * (the long-context tier's, past its threshold) plus `max_tokens` at the output price, with the
+ * scope's premium. Settled to the real cost when the call ends.
+ */
+export function worstCaseCost(model: ModelEntry, inputTokens: number, maxTokens: number, multiplier: number): number {
+  const tier = model.pricing.longContext && inputTokens > model.pricing.longContext.threshold ? model.pricing.longContext : model.pricing;
+  return ((inputTokens * tier.input + maxTokens * tier.output) / 1e6) * multiplier;
+}
+
+const usd = (n: number) => `$${n < 0.01 && n > 0 ? n.toFixed(6) : n.toFixed(2)}`;
+
+/** The refusal's words: whose budget, how much is spent of it, and when it starts again. */
+export function budgetRefusal(whose: string, spent: number, budget: number, period: BudgetPeriod, resetsAt: number): string {
+  const when = Number.isFinite(resetsAt) ? `it resets at ${new Date(resetsAt).toISOString()}` : 'it does not reset (period total)';
+  return `The budget of ${whose} is spent: ${usd(spent)} of ${usd(budget)} this ${period === 'total' ? 'lifetime' : period} (with the requests in flight); ${when}.`;
+}
