@@ -112,6 +112,7 @@ Examples:
         backendLabel,
         keys,
         dataDir,
+        ...(config.timeZone ? { timeZone: config.timeZone } : {}),
         ...(config.routes ? { routes: config.routes } : {}),
         ...(config.fallbackRegions ? { fallbackRegions: config.fallbackRegions } : {}),
         ...(config.policy ? { policy: config.policy } : {}),

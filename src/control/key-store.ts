@@ -1,4 +1,5 @@
 import { findKey, type GatewayKey } from '../server/gateway-keys.js';
+import type { TeamRecord } from './records.js';
 
 /**
  * Where the gateway looks up the key a request presents. Async, so that a store shared by several
@@ -9,6 +10,8 @@ export interface KeyStore {
   enabled(): boolean;
   /** The key a request presented, or undefined when none matches (compared by hash, in constant time). */
   find(presented: string | undefined): Promise<GatewayKey | undefined>;
+  /** A team's budget and limits, from the same cache (stores without teams leave it out). */
+  team?(name: string): TeamRecord | undefined;
 }
 
 /** The keys of the config file: read-only, in process memory. */

@@ -232,6 +232,11 @@ export function openControlStore(dataDir: string) {
         )
         .all(since, until);
     },
+    /** What a key (by id) or a team spent from `since` on, by the ledger's rows. */
+    spentSince(kind: 'key' | 'team', id: string, since: number): number {
+      const column = kind === 'key' ? 'key_id' : 'team';
+      return db.prepare<[string, number], { spent: number | null }>(`SELECT SUM(cost_usd) AS spent FROM ledger WHERE ${column} = ? AND time >= ?`).get(id, since)?.spent ?? 0;
+    },
     /** Ledger rows, newest first. */
     requests(filter: { since: number; until: number; limit: number }): LedgerRow[] {
       return db

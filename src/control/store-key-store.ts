@@ -1,6 +1,6 @@
 import { hashKey, type GatewayKey } from '../server/gateway-keys.js';
 import type { KeyStore } from './key-store.js';
-import { keyActive, type KeyRecord } from './records.js';
+import { keyActive, type KeyRecord, type TeamRecord } from './records.js';
 import type { ControlStore } from './sqlite-store.js';
 
 /** A key the gateway can check a request against: the store's record, or a config key. */
@@ -11,9 +11,10 @@ export type KnownKey = GatewayKey & { record?: KeyRecord };
  * the request path. The store's change counter is polled (one indexed read a second), so a key
  * created, changed or revoked by the CLI takes effect within about a second, without a restart.
  */
-export function createStoreKeyStore(store: Pick<ControlStore, 'listKeys' | 'changes'>, options: { configKeys?: readonly GatewayKey[]; pollMs?: number; now?: () => number } = {}): KeyStore & { refresh(): void; close(): void } {
+export function createStoreKeyStore(store: Pick<ControlStore, 'listKeys' | 'listTeams' | 'changes'>, options: { configKeys?: readonly GatewayKey[]; pollMs?: number; now?: () => number } = {}): KeyStore & { team(name: string): TeamRecord | undefined; refresh(): void; close(): void } {
   const now = options.now ?? Date.now;
   let bySha = new Map<string, KnownKey>();
+  let teams = new Map<string, TeamRecord>();
   let seen = -1;
   function refresh(): void {
     const changes = store.changes();
@@ -21,8 +22,9 @@ export function createStoreKeyStore(store: Pick<ControlStore, 'listKeys' | 'chan
     seen = changes;
     const next = new Map<string, KnownKey>();
     for (const k of options.configKeys ?? []) next.set(k.sha256, k);
-    for (const r of store.listKeys()) next.set(r.sha256, { name: r.name, sha256: r.sha256, models: r.models, id: r.id, user: r.user, team: r.team, record: r });
+    for (const r of store.listKeys()) next.set(r.sha256, { name: r.name, sha256: r.sha256, models: r.models, id: r.id, user: r.user, team: r.team, limits: r.limits, budget: r.budget, record: r });
     bySha = next;
+    teams = new Map(store.listTeams().map((t) => [t.name, t]));
   }
   refresh();
   const timer = setInterval(() => {
@@ -43,6 +45,7 @@ export function createStoreKeyStore(store: Pick<ControlStore, 'listKeys' | 'chan
       if (!key || (key.record && !keyActive(key.record, now()))) return none;
       return Promise.resolve(key);
     },
+    team: (name) => teams.get(name),
     refresh,
     close: () => clearInterval(timer),
   };

@@ -17,6 +17,7 @@ import { bodyTooLarge } from './http-util.js';
 import { createRouteTable } from './route-table.js';
 import { bodyLimit, decode, modelAccess, preflight, route, scopeOf, send } from './stages/call-stages.js';
 import { dispatch, drain, errorShape, gatewayKey, recordUsage, requestId } from './stages/request-stages.js';
+import { budgets, requestLimits, tokenLimits, type EnforcementDeps } from './stages/limit-stages.js';
 import type { Router } from './targets.js';
 import type { UsageSink } from './usage.js';
 
@@ -29,6 +30,8 @@ export interface GatewayDeps {
   keys: KeyStore;
   /** Where each request's usage record goes (metrics, the access log, ...). */
   sinks: UsageSink[];
+  /** Rate limits, concurrency and budgets of keys and teams; without it, none are enforced. */
+  enforcement?: EnforcementDeps | undefined;
   logger: Logger;
   region: string;
   scope: Scope;
@@ -92,7 +95,19 @@ export function createGatewayApp(deps: GatewayDeps) {
     return estimateCost(usage, target.model, scopeOf(target.modelId, scope), catalog).usd;
   };
 
-  const call = compose([bodyLimit(deps.bodyLimit), decode, modelAccess, route(deps.router, deps.policy), preflight(catalog)], send(deps.upstream, scope));
+  const enforce = deps.enforcement;
+  const call = compose(
+    [
+      ...(enforce ? [requestLimits(enforce)] : []),
+      bodyLimit(deps.bodyLimit),
+      decode,
+      modelAccess,
+      route(deps.router, deps.policy),
+      preflight(catalog),
+      ...(enforce ? [tokenLimits(enforce), budgets(enforce)] : []),
+    ],
+    send(deps.upstream, scope),
+  );
   const chain = compose([requestId(newId, deps.backendLabel), recordUsage(deps.sinks, costOf, now), errorShape(deps.logger), drain(() => draining), gatewayKey(deps.keys)], dispatch(call, notFound));
 
   /** Answers a request. Not an async function on purpose: it keeps nothing of the request alive once `chain` is done with it. */

@@ -31,6 +31,17 @@ export const gatewayConfigSchema = z
     emulator: z.boolean().optional(),
     insecureNoAuth: z.boolean().optional(),
     dataDir: z.string().min(1).optional(),
+    timeZone: z
+      .string()
+      .refine((tz) => {
+        try {
+          new Intl.DateTimeFormat('en-US', { timeZone: tz });
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'an IANA time zone such as UTC or Europe/Berlin')
+      .optional(),
     aws: z.object({ profile: z.string().optional(), accessKeyId: z.string().optional(), secretAccessKey: z.string().optional(), sessionToken: z.string().optional(), apiKey: z.string().optional() }).strict().optional(),
     keys: z.array(z.object({ name: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/, 'hex SHA-256 of the key (bedrock-claude keys create NAME prints it)'), models: z.array(z.string()).optional() }).strict()).optional(),
     routes: z.record(z.string(), z.union([z.array(target).min(1), z.object({ policy: z.enum(['drop', 'strict', 'passthrough']).optional(), targets: z.array(target).min(1) }).strict()])).optional(),

@@ -3,12 +3,16 @@ import { createLedgerSink } from '../control/ledger-sink.js';
 import type { KeyStore } from '../control/key-store.js';
 import { openControlStore } from '../control/sqlite-store.js';
 import { createStoreKeyStore } from '../control/store-key-store.js';
+import type { Catalog } from '../catalog/catalog.js';
+import { createMemoryCounterStore } from '../control/counter-store.js';
 import type { GatewayKey } from './gateway-keys.js';
+import type { EnforcementDeps } from './stages/limit-stages.js';
 import type { UsageSink } from './usage.js';
 
 /** The control plane a gateway runs with: its key store and ledger sink, and what is wrong with them. */
 export interface Control {
   keys: KeyStore | undefined;
+  enforcement: EnforcementDeps | undefined;
   sinks: UsageSink[];
   problems(): string[];
   close(): Promise<void>;
@@ -19,8 +23,8 @@ export interface Control {
  * sink. A store that cannot be opened or written is said loudly and in `/readyz`, never as a 500
  * on every request: the gateway goes on with the config's keys.
  */
-export function openControl(dataDir: string | undefined, configKeys: readonly GatewayKey[], logger: Logger): Control {
-  const none: Control = { keys: undefined, sinks: [], problems: () => [], close: async () => undefined };
+export function openControl(dataDir: string | undefined, configKeys: readonly GatewayKey[], logger: Logger, options: { catalog: Catalog; timeZone?: string | undefined }): Control {
+  const none: Control = { keys: undefined, enforcement: undefined, sinks: [], problems: () => [], close: async () => undefined };
   if (!dataDir) return none;
   let store: ReturnType<typeof openControlStore>;
   try {
@@ -38,8 +42,17 @@ export function openControl(dataDir: string | undefined, configKeys: readonly Ga
     },
   });
   const keys = createStoreKeyStore(store, { configKeys });
+  const enforcement: EnforcementDeps = {
+    counters: createMemoryCounterStore(),
+    team: (name) => keys.team(name),
+    spentSince: (kind, id, since) => store.spentSince(kind, id, since),
+    catalog: options.catalog,
+    timeZone: options.timeZone ?? 'UTC',
+    clock: Date.now,
+  };
   return {
     keys,
+    enforcement,
     sinks: [ledger],
     problems: () => (ledgerProblem && ledger.pending() > 0 ? [ledgerProblem] : []),
     async close() {

@@ -1,3 +1,4 @@
+import type { Budget, Limits } from '../control/records.js';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** A gateway key as stored in config: a name, the SHA-256 of the key, and the models it may call. */
@@ -11,6 +12,9 @@ export interface GatewayKey {
   id?: string | undefined;
   user?: string | undefined;
   team?: string | undefined;
+  /** Rate limits and a budget, when the key has them (the control plane enforces them). */
+  limits?: Limits | undefined;
+  budget?: Budget | undefined;
 }
 
 export function hashKey(key: string): string {

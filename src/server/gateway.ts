@@ -38,6 +38,8 @@ export interface GatewayOptions {
    * in `/readyz`; the gateway still serves its config keys.
    */
   dataDir?: string | undefined;
+  /** The time zone budgets reset in, at calendar boundaries (default UTC). */
+  timeZone?: string | undefined;
   /** Client model name → ordered targets (optionally `{ policy, targets }`). Other names resolve from the catalog. */
   routes?: Record<string, Route>;
   /** Regions to fail over to for catalog routes. */
@@ -88,7 +90,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     setInterval(() => destination.flush(), 1000).unref();
   }
   const metrics = createGatewayMetrics();
-  const control = openControl(options.dataDir, options.keys ?? [], logger);
+  const control = openControl(options.dataDir, options.keys ?? [], logger, { catalog, timeZone: options.timeZone });
   const breaker = createCircuitBreaker();
   const scope = options.scope ?? 'global';
   const limits = options.limits ?? {};
@@ -110,6 +112,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     upstream: transport,
     keys: options.keyStore ?? control.keys ?? createStaticKeyStore(options.keys ?? []),
     sinks: [metrics, createAccessLogSink(logger), ...control.sinks, ...(options.sinks ?? [])],
+    enforcement: control.enforcement,
     logger,
     region: options.region,
     scope,
