@@ -113,6 +113,8 @@ Examples:
         keys,
         dataDir,
         ...(config.timeZone ? { timeZone: config.timeZone } : {}),
+        adminKey: nonEmpty(config.adminKey) ?? nonEmpty(process.env['BEDROCK_CLAUDE_ADMIN_KEY']),
+
         ...(config.routes ? { routes: config.routes } : {}),
         ...(config.fallbackRegions ? { fallbackRegions: config.fallbackRegions } : {}),
         ...(config.policy ? { policy: config.policy } : {}),
@@ -121,6 +123,8 @@ Examples:
         ...(config.models ? { models: config.models as CatalogOverrides } : {}),
       });
       console.error(`bedrock-claude gateway: keys, teams and the ledger in ${dataDir}`);
+      const adminKey = nonEmpty(config.adminKey) ?? nonEmpty(process.env['BEDROCK_CLAUDE_ADMIN_KEY']);
+      console.error(adminKey ? `bedrock-claude gateway: admin API at ${gateway.url}/admin/ (bedrock-claude keys list --gateway ${gateway.url})` : 'bedrock-claude gateway: no admin key (adminKey, BEDROCK_CLAUDE_ADMIN_KEY): the admin API is off');
       console.log(`listening on ${gateway.url}${backendLabel === 'emulator' ? ' (EMULATOR MODE)' : ''}`);
       if (!useEmulator && auth.kind === 'sigv4') {
         // Loaded once now, in the background: a setup that cannot sign is said at start-up, not only

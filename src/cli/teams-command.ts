@@ -1,25 +1,15 @@
 import type { Command } from 'commander';
 import type { TeamRecord } from '../control/records.js';
-import { addLimitOptions, limitsFrom, resolveDataDir, type LimitFlags } from './control-options.js';
+import { addTargetOptions, withControl, type TargetFlags } from './control-api.js';
+import { addLimitOptions, limitsFrom, type LimitFlags } from './control-options.js';
 
-interface TeamFlags extends LimitFlags {
-  dataDir?: string;
+interface TeamFlags extends LimitFlags, TargetFlags {
   json?: boolean;
 }
 
 function describe(t: TeamRecord): Record<string, string> {
-  const limits = Object.entries(t.limits).filter(([, v]) => v !== undefined).map(([n, v]) => `${n} ${v}`).join(', ');
+  const limits = Object.entries(t.limits).filter(([, v]) => v !== undefined && v !== null).map(([n, v]) => `${n} ${v}`).join(', ');
   return { name: t.name, budget: t.budget ? `$${t.budget.usd}/${t.budget.period}` : '-', limits: limits || '-', created: new Date(t.created).toISOString().slice(0, 10) };
-}
-
-async function withStore<T>(flags: TeamFlags, run: (store: Awaited<ReturnType<typeof import('../control/sqlite-store.js')['openControlStore']>>) => T): Promise<T> {
-  const { openControlStore } = await import('../control/sqlite-store.js');
-  const store = openControlStore(resolveDataDir(flags.dataDir));
-  try {
-    return run(store);
-  } finally {
-    store.close();
-  }
 }
 
 function print(teams: TeamRecord[], json: boolean | undefined): void {
@@ -30,29 +20,15 @@ function print(teams: TeamRecord[], json: boolean | undefined): void {
 
 export function registerTeamsCommand(program: Command): void {
   const teams = program.command('teams').description('Manage teams: a budget and limits shared by their keys (the tighter of key and team applies).');
-  const dataDir = '--data-dir <dir>';
-  const dataDirHelp = 'the data directory (default BEDROCK_CLAUDE_DATA_DIR, then ~/.bedrock-claude)';
-  addLimitOptions(teams.command('create').argument('<name>').option(dataDir, dataDirHelp).option('--json', 'as JSON')).action((name: string, flags: TeamFlags) =>
-    withStore(flags, (store) => print([store.createTeam(Object.assign({ name }, limitsFrom(flags)), Date.now())], flags.json)),
+  const options = (cmd: Command) => addTargetOptions(addLimitOptions(cmd)).option('--json', 'as JSON');
+  options(teams.command('create').argument('<name>')).action((name: string, flags: TeamFlags) => withControl(flags, async (api) => print([await api.createTeam(Object.assign({ name }, limitsFrom(flags)))], flags.json)));
+  addTargetOptions(teams.command('list').option('--json', 'as JSON')).action((flags: TeamFlags) => withControl(flags, async (api) => print(await api.listTeams(), flags.json)));
+  addTargetOptions(teams.command('show').argument('<name>').option('--json', 'as JSON')).action((name: string, flags: TeamFlags) =>
+    withControl(flags, async (api) => {
+      const t = await api.findTeam(name);
+      if (!t) throw new Error(`no team "${name}" (bedrock-claude teams list shows them)`);
+      print([t], flags.json);
+    }),
   );
-  teams
-    .command('list')
-    .option(dataDir, dataDirHelp)
-    .option('--json', 'as JSON')
-    .action((flags: TeamFlags) => withStore(flags, (store) => print(store.listTeams(), flags.json)));
-  teams
-    .command('show')
-    .argument('<name>')
-    .option(dataDir, dataDirHelp)
-    .option('--json', 'as JSON')
-    .action((name: string, flags: TeamFlags) =>
-      withStore(flags, (store) => {
-        const t = store.findTeam(name);
-        if (!t) throw new Error(`no team "${name}" (bedrock-claude teams list shows them)`);
-        print([t], flags.json);
-      }),
-    );
-  addLimitOptions(teams.command('update').argument('<name>').option(dataDir, dataDirHelp).option('--json', 'as JSON')).action((name: string, flags: TeamFlags) =>
-    withStore(flags, (store) => print([store.updateTeam(name, limitsFrom(flags, store.findTeam(name)))], flags.json)),
-  );
+  options(teams.command('update').argument('<name>')).action((name: string, flags: TeamFlags) => withControl(flags, async (api) => print([await api.updateTeam(name, limitsFrom(flags, await api.findTeam(name)))], flags.json)));
 }

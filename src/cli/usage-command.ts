@@ -1,9 +1,9 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { REPORT_GROUPS, type ReportGroup, type ReportRow } from '../control/records.js';
-import { parseSince, resolveDataDir } from './control-options.js';
+import { addTargetOptions, withControl, type TargetFlags } from './control-api.js';
+import { parseSince } from './control-options.js';
 
-interface UsageFlags {
-  dataDir?: string;
+interface UsageFlags extends TargetFlags {
   by: ReportGroup;
   since: string;
   until?: string;
@@ -24,23 +24,18 @@ function csvCell(v: unknown): string {
 }
 
 export function registerUsageCommand(program: Command): void {
-  program
-    .command('usage')
-    .description('Spend and tokens from the ledger, grouped; the totals are exactly what the ledger rows hold.')
-    .option('--data-dir <dir>', 'the data directory (default BEDROCK_CLAUDE_DATA_DIR, then ~/.bedrock-claude)')
+  addTargetOptions(program.command('usage').description('Spend and tokens from the ledger, grouped; the totals are exactly what the ledger rows hold.'))
     .option('--by <group>', REPORT_GROUPS.join(' | '), parseGroup, 'key')
     .option('--since <when>', '7d, 24h, or a date (2026-11-01)', '30d')
     .option('--until <when>', 'a date or a duration back from now (default: now)')
     .option('--json', 'as JSON')
     .option('--csv', 'as CSV')
-    .action(async (flags: UsageFlags) => {
-      const { openControlStore } = await import('../control/sqlite-store.js');
-      const store = openControlStore(resolveDataDir(flags.dataDir));
-      try {
+    .action((flags: UsageFlags) =>
+      withControl(flags, async (api) => {
         const now = Date.now();
         const since = parseSince(flags.since, now);
         const until = flags.until === undefined ? now + 1 : parseSince(flags.until, now);
-        const rows = store.report(flags.by, since, until);
+        const rows = await api.report(flags.by, since, until);
         if (flags.json) return console.log(JSON.stringify({ by: flags.by, since: new Date(since).toISOString(), until: new Date(until).toISOString(), rows }, null, 2));
         if (flags.csv) {
           console.log([flags.by, ...COLUMNS.slice(1)].join(','));
@@ -51,8 +46,6 @@ export function registerUsageCommand(program: Command): void {
         console.table(rows.map((r) => ({ [flags.by]: r.group ?? '-', requests: r.requests, errors: r.errors, input: r.inputTokens, output: r.outputTokens, 'cache read': r.cacheReadTokens, 'cache write 5m': r.cacheWrite5mTokens, 'cache write 1h': r.cacheWrite1hTokens, 'cost USD': Number(r.costUsd.toFixed(6)) })));
         const total = rows.reduce((a, r) => a + r.costUsd, 0);
         console.log(`total: ${rows.reduce((a, r) => a + r.requests, 0)} requests, $${total.toFixed(6)}`);
-      } finally {
-        store.close();
-      }
-    });
+      }),
+    );
 }

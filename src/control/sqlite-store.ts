@@ -49,6 +49,17 @@ const GROUP_SQL: Record<ReportGroup, string> = {
   session: 'session',
 };
 
+/** Which ledger rows to list: a time range, optional filters, and the cursor of the last row seen. */
+export interface RequestFilter {
+  since: number;
+  until: number;
+  limit: number;
+  key?: string | undefined;
+  model?: string | undefined;
+  status?: number | undefined;
+  after?: { time: number; requestId: string } | undefined;
+}
+
 /** The store's file in a data directory. */
 export function storePath(dataDir: string): string {
   return join(dataDir, 'control.db');
@@ -238,11 +249,35 @@ export function openControlStore(dataDir: string) {
       return db.prepare<[string, number], { spent: number | null }>(`SELECT SUM(cost_usd) AS spent FROM ledger WHERE ${column} = ? AND time >= ?`).get(id, since)?.spent ?? 0;
     },
     /** Ledger rows, newest first. */
-    requests(filter: { since: number; until: number; limit: number }): LedgerRow[] {
+    requests(filter: RequestFilter): LedgerRow[] {
+      const where = ['time >= @since', 'time < @until'];
+      const params: Record<string, unknown> = { since: filter.since, until: filter.until, limit: filter.limit };
+      if (filter.key !== undefined) {
+        where.push('(key_id = @key OR key_name = @key)');
+        params['key'] = filter.key;
+      }
+      if (filter.model !== undefined) {
+        where.push('model = @model');
+        params['model'] = filter.model;
+      }
+      if (filter.status !== undefined) {
+        where.push('status = @status');
+        params['status'] = filter.status;
+      }
+      if (filter.after) {
+        // Keyset pagination: the rows after the cursor's (time, request id), newest first.
+        where.push('(time < @afterTime OR (time = @afterTime AND request_id < @afterId))');
+        params['afterTime'] = filter.after.time;
+        params['afterId'] = filter.after.requestId;
+      }
       return db
-        .prepare<[number, number, number], Record<string, unknown>>('SELECT * FROM ledger WHERE time >= ? AND time < ? ORDER BY time DESC, request_id DESC LIMIT ?')
-        .all(filter.since, filter.until, filter.limit)
-        .map(ledgerRowOf);
+        .prepare(`SELECT * FROM ledger WHERE ${where.join(' AND ')} ORDER BY time DESC, request_id DESC LIMIT @limit`)
+        .all(params)
+        .map((r) => ledgerRowOf(r as Record<string, unknown>));
+    },
+    /** Deletes the ledger rows older than a time (retention); answers how many. */
+    prune(before: number): number {
+      return db.prepare('DELETE FROM ledger WHERE time < ?').run(before).changes;
     },
     close(): void {
       db.close();

@@ -8,6 +8,7 @@ import { BedrockClaudeError } from '../errors.js';
 import { Abort } from '../transport/abort.js';
 import type { Upstream } from '../transport/bedrock-transport.js';
 import type { SanitizePolicy } from '../translate/sanitize.js';
+import { createAdminFront, type AdminDeps } from './fronts/admin.js';
 import { createAnthropicFront } from './fronts/anthropic.js';
 import { createBedrockFront } from './fronts/bedrock.js';
 import { describeRoutes, type Front } from './fronts/front.js';
@@ -32,6 +33,8 @@ export interface GatewayDeps {
   sinks: UsageSink[];
   /** Rate limits, concurrency and budgets of keys and teams; without it, none are enforced. */
   enforcement?: EnforcementDeps | undefined;
+  /** The admin API; without it, `/admin/...` does not exist. */
+  admin?: AdminDeps | undefined;
   logger: Logger;
   region: string;
   scope: Scope;
@@ -84,9 +87,9 @@ export function createGatewayApp(deps: GatewayDeps) {
   const anthropic = createAnthropicFront({ catalog, router: deps.router, region: deps.region });
   const bedrock = createBedrockFront({ catalog, region: deps.region });
   const ops = createOpsFront(Object.assign({ region: deps.region, backendLabel: deps.backendLabel ?? 'bedrock', draining: () => draining }, deps.ops));
-  const fronts: Front[] = [ops, anthropic, bedrock];
+  const fronts: Front[] = [ops, ...(deps.admin ? [createAdminFront(deps.admin)] : []), anthropic, bedrock];
   const table = createRouteTable(fronts, anthropic);
-  const served = fronts.filter((f) => f !== ops).map(describeRoutes).join('; and ');
+  const served = [anthropic, bedrock].map(describeRoutes).join('; and ');
   const notFound = (ctx: Ctx) => new BedrockClaudeError(`No route for ${ctx.req.method} ${ctx.route.pathname}.`, { status: 404, type: 'not_found_error', fix: `This gateway serves ${served}.` });
 
   const costOf = (ctx: Ctx, usage: Usage): number | undefined => {

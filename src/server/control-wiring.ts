@@ -5,7 +5,8 @@ import { openControlStore } from '../control/sqlite-store.js';
 import { createStoreKeyStore } from '../control/store-key-store.js';
 import type { Catalog } from '../catalog/catalog.js';
 import { createMemoryCounterStore } from '../control/counter-store.js';
-import type { GatewayKey } from './gateway-keys.js';
+import { hashKey, type GatewayKey } from './gateway-keys.js';
+import type { AdminDeps } from './fronts/admin.js';
 import type { EnforcementDeps } from './stages/limit-stages.js';
 import type { UsageSink } from './usage.js';
 
@@ -13,9 +14,16 @@ import type { UsageSink } from './usage.js';
 export interface Control {
   keys: KeyStore | undefined;
   enforcement: EnforcementDeps | undefined;
+  admin: AdminDeps | undefined;
   sinks: UsageSink[];
   problems(): string[];
   close(): Promise<void>;
+}
+
+/** The admin key's hash: given as `sha256:<hex>` (as config files should hold it), or as the key itself. */
+export function adminKeyHash(adminKey: string): string {
+  const m = /^sha256:([0-9a-f]{64})$/i.exec(adminKey.trim());
+  return m ? m[1]!.toLowerCase() : hashKey(adminKey.trim());
 }
 
 /**
@@ -23,8 +31,8 @@ export interface Control {
  * sink. A store that cannot be opened or written is said loudly and in `/readyz`, never as a 500
  * on every request: the gateway goes on with the config's keys.
  */
-export function openControl(dataDir: string | undefined, configKeys: readonly GatewayKey[], logger: Logger, options: { catalog: Catalog; timeZone?: string | undefined }): Control {
-  const none: Control = { keys: undefined, enforcement: undefined, sinks: [], problems: () => [], close: async () => undefined };
+export function openControl(dataDir: string | undefined, configKeys: readonly GatewayKey[], logger: Logger, options: { catalog: Catalog; timeZone?: string | undefined; adminKey?: string | undefined }): Control {
+  const none: Control = { keys: undefined, enforcement: undefined, admin: undefined, sinks: [], problems: () => [], close: async () => undefined };
   if (!dataDir) return none;
   let store: ReturnType<typeof openControlStore>;
   try {
@@ -50,9 +58,11 @@ export function openControl(dataDir: string | undefined, configKeys: readonly Ga
     timeZone: options.timeZone ?? 'UTC',
     clock: Date.now,
   };
+  const admin: AdminDeps | undefined = options.adminKey ? { store, adminKeySha256: adminKeyHash(options.adminKey), changed: () => keys.refresh(), clock: Date.now } : undefined;
   return {
     keys,
     enforcement,
+    admin,
     sinks: [ledger],
     problems: () => (ledgerProblem && ledger.pending() > 0 ? [ledgerProblem] : []),
     async close() {

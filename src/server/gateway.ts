@@ -38,6 +38,8 @@ export interface GatewayOptions {
    * in `/readyz`; the gateway still serves its config keys.
    */
   dataDir?: string | undefined;
+  /** The admin API's key (or `sha256:<hex>` of it); without it, and a data directory, `/admin/...` is 404. */
+  adminKey?: string | undefined;
   /** The time zone budgets reset in, at calendar boundaries (default UTC). */
   timeZone?: string | undefined;
   /** Client model name → ordered targets (optionally `{ policy, targets }`). Other names resolve from the catalog. */
@@ -90,7 +92,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     setInterval(() => destination.flush(), 1000).unref();
   }
   const metrics = createGatewayMetrics();
-  const control = openControl(options.dataDir, options.keys ?? [], logger, { catalog, timeZone: options.timeZone });
+  const control = openControl(options.dataDir, options.keys ?? [], logger, { catalog, timeZone: options.timeZone, adminKey: options.adminKey });
   const breaker = createCircuitBreaker();
   const scope = options.scope ?? 'global';
   const limits = options.limits ?? {};
@@ -113,6 +115,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     keys: options.keyStore ?? control.keys ?? createStaticKeyStore(options.keys ?? []),
     sinks: [metrics, createAccessLogSink(logger), ...control.sinks, ...(options.sinks ?? [])],
     enforcement: control.enforcement,
+    admin: control.admin,
     logger,
     region: options.region,
     scope,

@@ -21,8 +21,8 @@ const dataDir = join(home, 'data');
 const env = { PATH: process.env['PATH'] ?? '', HOME: home, AWS_EC2_METADATA_DISABLED: 'true' };
 const cli = async (...args: string[]) => (await exec(process.execPath, ['dist/cli/main.js', ...args, '--data-dir', dataDir], { env })).stdout;
 
-async function serve(): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['dist/cli/main.js', 'serve', '--emulator', '--port', '0', '--data-dir', dataDir], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+async function serve(extraEnv: Record<string, string> = {}): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['dist/cli/main.js', 'serve', '--emulator', '--port', '0', '--data-dir', dataDir], { env: Object.assign({}, env, extraEnv), stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let out = '';
   for await (const chunk of child.stdout!) {
@@ -97,5 +97,26 @@ describe('bedrock-claude keys, teams and usage', () => {
     store.close();
     assert.equal(rows.length, 20);
     assert.equal(new Set(rows.map((r) => r.requestId)).size, 20);
+  });
+
+  it('acts through a running gateway\'s admin API with --gateway and --admin-key', async () => {
+    const adminKey = 'cli-admin-key-0123456789abcdef';
+    const { url, child } = await serve({ BEDROCK_CLAUDE_ADMIN_KEY: adminKey });
+    const remote = async (...args: string[]) => (await exec(process.execPath, ['dist/cli/main.js', ...args, '--gateway', url, '--admin-key', adminKey], { env })).stdout;
+    const created = JSON.parse(await remote('keys', 'create', 'remote-ray', '--user', 'ray', '--json')) as { id: string; key: string };
+    assert.match(created.key, /^bck-/);
+    assert.equal(await call(url, created.key), 200, 'works at once on the gateway that made it');
+    const listed = JSON.parse(await remote('keys', 'list', '--json')) as Array<{ name: string }>;
+    assert.ok(listed.some((k) => k.name === 'remote-ray'));
+    JSON.parse(await remote('teams', 'create', 'remote-team', '--rpm', '10', '--json'));
+    assert.equal((JSON.parse(await remote('keys', 'update', 'remote-ray', '--team', 'remote-team', '--json')) as Array<{ team: string }>)[0]!.team, 'remote-team');
+    await new Promise((r) => setTimeout(r, 300));
+    const report = JSON.parse(await remote('usage', '--by', 'user', '--since', '1h', '--json')) as { rows: Array<{ group: string; requests: number }> };
+    assert.equal(report.rows.find((r) => r.group === 'ray')?.requests, 1);
+    await remote('keys', 'revoke', 'remote-ray');
+    assert.equal(await call(url, created.key), 401, 'revoked through the admin API: refused at once');
+    await assert.rejects(exec(process.execPath, ['dist/cli/main.js', 'keys', 'list', '--gateway', url, '--admin-key', 'wrong-admin-key-000000'], { env }), /Invalid or missing admin key/);
+    child.kill('SIGTERM');
+    await once(child, 'exit');
   });
 });

@@ -1,0 +1,112 @@
+import type { Command } from 'commander';
+import type { KeyChange, KeyInput, KeyRecord, ReportGroup, ReportRow, TeamChange, TeamInput, TeamRecord } from '../control/records.js';
+import { nonEmpty } from '../aws/env-region.js';
+import { resolveDataDir } from './control-options.js';
+
+/** What the control-plane commands do, against the local data directory or a running gateway's admin API. */
+export interface ControlApi {
+  /** Where the commands act: a data directory, or a gateway's URL. */
+  where: string;
+  createKey(input: KeyInput): Promise<{ key: string; record: KeyRecord }>;
+  listKeys(): Promise<KeyRecord[]>;
+  findKey(id: string): Promise<KeyRecord | undefined>;
+  updateKey(id: string, change: KeyChange): Promise<KeyRecord>;
+  revokeKey(id: string): Promise<KeyRecord>;
+  createTeam(input: TeamInput): Promise<TeamRecord>;
+  listTeams(): Promise<TeamRecord[]>;
+  findTeam(name: string): Promise<TeamRecord | undefined>;
+  updateTeam(name: string, change: TeamChange): Promise<TeamRecord>;
+  report(by: ReportGroup, since: number, until: number): Promise<ReportRow[]>;
+  close(): void;
+}
+
+export interface TargetFlags {
+  dataDir?: string;
+  gateway?: string;
+  adminKey?: string;
+}
+
+/** `--data-dir`, or `--gateway URL --admin-key K` (or BEDROCK_CLAUDE_ADMIN_KEY), on a control-plane command. */
+export function addTargetOptions(cmd: Command): Command {
+  return cmd
+    .option('--data-dir <dir>', 'the data directory (default BEDROCK_CLAUDE_DATA_DIR, then ~/.bedrock-claude)')
+    .option('--gateway <url>', "a running gateway's URL: act through its admin API instead of a data directory")
+    .option('--admin-key <key>', 'the admin key for --gateway (default BEDROCK_CLAUDE_ADMIN_KEY)');
+}
+
+async function local(dataDir: string): Promise<ControlApi> {
+  const { openControlStore } = await import('../control/sqlite-store.js');
+  const store = openControlStore(dataDir);
+  const now = Date.now;
+  return {
+    where: dataDir,
+    createKey: async (input) => store.createKey(input, now()),
+    listKeys: async () => store.listKeys(),
+    findKey: async (id) => store.findKey(id),
+    updateKey: async (id, change) => store.updateKey(id, change),
+    revokeKey: async (id) => store.revokeKey(id, now()),
+    createTeam: async (input) => store.createTeam(input, now()),
+    listTeams: async () => store.listTeams(),
+    findTeam: async (name) => store.findTeam(name),
+    updateTeam: async (name, change) => store.updateTeam(name, change),
+    report: async (by, since, until) => store.report(by, since, until),
+    close: () => store.close(),
+  };
+}
+
+function remote(base: string, adminKey: string): ControlApi {
+  async function call<T>(method: string, path: string, body?: unknown, missingIsUndefined = false): Promise<T> {
+    const { request } = await import('undici');
+    const res = await request(new URL(path, base.endsWith('/') ? base : `${base}/`), { method: method as 'GET', headers: Object.assign({ authorization: `Bearer ${adminKey}` }, body === undefined ? {} : { 'content-type': 'application/json' }), body: body === undefined ? null : JSON.stringify(body) });
+    const text = await res.body.text();
+    if (res.statusCode === 404 && missingIsUndefined) return undefined as T;
+    if (res.statusCode >= 400) {
+      let message = text;
+      try {
+        message = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? text;
+      } catch {
+        // not JSON: the gateway's words as they came
+      }
+      throw new Error(res.statusCode === 404 && /No route/.test(message) ? `${base} has no admin API: start it with an admin key (adminKey, BEDROCK_CLAUDE_ADMIN_KEY) and a data directory` : message);
+    }
+    return JSON.parse(text) as T;
+  }
+  const seg = encodeURIComponent;
+  return {
+    where: base,
+    createKey: async (input) => {
+      const out = await call<KeyRecord & { key: string }>('POST', 'admin/keys', input);
+      const { key, ...record } = out;
+      return { key, record };
+    },
+    listKeys: async () => (await call<{ data: KeyRecord[] }>('GET', 'admin/keys')).data,
+    findKey: (id) => call('GET', `admin/keys/${seg(id)}`, undefined, true),
+    updateKey: (id, change) => call('PATCH', `admin/keys/${seg(id)}`, change),
+    revokeKey: (id) => call('DELETE', `admin/keys/${seg(id)}`),
+    createTeam: (input) => call('POST', 'admin/teams', input),
+    listTeams: async () => (await call<{ data: TeamRecord[] }>('GET', 'admin/teams')).data,
+    findTeam: (name) => call('GET', `admin/teams/${seg(name)}`, undefined, true),
+    updateTeam: (name, change) => call('PATCH', `admin/teams/${seg(name)}`, change),
+    report: async (by, since, until) => (await call<{ rows: ReportRow[] }>('GET', `admin/usage?by=${by}&since=${seg(new Date(since).toISOString())}&until=${seg(new Date(until).toISOString())}`)).rows,
+    close: () => undefined,
+  };
+}
+
+/** The control plane a command acts on: a running gateway with `--gateway`, else the data directory. */
+export async function openControlApi(flags: TargetFlags): Promise<ControlApi> {
+  const gateway = nonEmpty(flags.gateway);
+  if (!gateway) return local(resolveDataDir(flags.dataDir));
+  const adminKey = nonEmpty(flags.adminKey) ?? nonEmpty(process.env['BEDROCK_CLAUDE_ADMIN_KEY']);
+  if (!adminKey) throw new Error('--gateway needs the admin key: pass --admin-key or set BEDROCK_CLAUDE_ADMIN_KEY');
+  return remote(gateway, adminKey);
+}
+
+/** Runs a command against the control plane and closes it after. */
+export async function withControl<T>(flags: TargetFlags, run: (api: ControlApi) => Promise<T>): Promise<T> {
+  const api = await openControlApi(flags);
+  try {
+    return await run(api);
+  } finally {
+    api.close();
+  }
+}

@@ -1,0 +1,142 @@
+import { timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import { keyChangeSchema, keyInputSchema, REPORT_GROUPS, teamChangeSchema, teamInputSchema, type KeyRecord } from '../../control/records.js';
+import type { ControlStore } from '../../control/sqlite-store.js';
+import { BedrockClaudeError, invalidRequest } from '../../errors.js';
+import { hashKey } from '../gateway-keys.js';
+import { parseJsonObject, presentedKey } from '../http-util.js';
+import type { Ctx, Reply } from '../pipeline.js';
+import { anthropicError } from './anthropic.js';
+import type { Front } from './front.js';
+import { jsonReply } from './replies.js';
+
+export interface AdminDeps {
+  store: ControlStore;
+  /** The admin key's SHA-256 (hex). */
+  adminKeySha256: string;
+  /** After a change, so this gateway's key cache has it at once (others poll). */
+  changed(): void;
+  clock: () => number;
+}
+
+function refuse(): never {
+  throw new TypeError('the admin front serves no model call');
+}
+
+/** A 400 that names the field, from zod's first issue. */
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  const field = issue.path.join('.') || '(body)';
+  throw invalidRequest(`${field}: ${issue.message}`, 'See the admin API in the README for the fields each call takes.');
+}
+
+/** The store's own errors (no such key, a name taken) as the client's mistake. */
+function storeCall<T>(run: () => T): T {
+  try {
+    return run();
+  } catch (err) {
+    if (err instanceof BedrockClaudeError) throw err;
+    const message = (err as Error).message;
+    throw new BedrockClaudeError(message, { status: /^no (key|team)/.test(message) ? 404 : /exists already/.test(message) ? 409 : 400, type: /^no (key|team)/.test(message) ? 'not_found_error' : 'invalid_request_error' });
+  }
+}
+
+const timeParam = z
+  .string()
+  .transform((v, ctx) => {
+    const m = /^(\d+)\s*([dhm])$/.exec(v);
+    const at = m ? Date.now() - Number(m[1]) * { d: 86_400_000, h: 3_600_000, m: 60_000 }[m[2] as 'd' | 'h' | 'm'] : Date.parse(v);
+    if (Number.isNaN(at)) ctx.addIssue({ code: 'custom', message: 'a duration back from now (7d, 24h, 90m) or a date (2026-11-01)' });
+    return at;
+  })
+  .optional();
+const usageQuery = z.object({ by: z.enum(REPORT_GROUPS).default('key'), since: timeParam, until: timeParam }).strict();
+const requestsQuery = z.object({ key: z.string().optional(), model: z.string().optional(), status: z.coerce.number().int().optional(), since: timeParam, until: timeParam, cursor: z.string().optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) }).strict();
+
+function cursorOf(time: number, requestId: string): string {
+  return Buffer.from(`${time}:${requestId}`).toString('base64url');
+}
+
+function parseCursor(cursor: string): { time: number; requestId: string } {
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  const at = text.indexOf(':');
+  const time = Number(text.slice(0, at));
+  if (at < 1 || !Number.isInteger(time)) throw invalidRequest('cursor: not a cursor this API gave out', 'Pass next_cursor from the previous page as it is.');
+  return { time, requestId: text.slice(at + 1) };
+}
+
+/**
+ * The admin API (`/admin/...`): keys, teams, usage reports and the ledger, for the CLI's remote
+ * mode and the dashboard. Its own key (`adminKey`), sent as `x-api-key` or `Authorization:
+ * Bearer`; without an admin key configured these routes do not exist (404). Bodies and queries
+ * are validated: bad input is a 400 that names the field.
+ */
+export function createAdminFront(deps: AdminDeps): Front {
+  const { store } = deps;
+  const expected = Buffer.from(deps.adminKeySha256, 'hex');
+
+  function authorize(ctx: Ctx): void {
+    const presented = presentedKey(ctx.req.headers);
+    const digest = presented ? Buffer.from(hashKey(presented), 'hex') : Buffer.alloc(expected.length);
+    if (!presented || !timingSafeEqual(digest, expected)) throw new BedrockClaudeError('Invalid or missing admin key.', { status: 401, type: 'authentication_error', fix: 'Send the admin key (adminKey, BEDROCK_CLAUDE_ADMIN_KEY) in x-api-key or Authorization: Bearer.' });
+  }
+  const query = (ctx: Ctx) => Object.fromEntries(new URL(ctx.req.url, 'http://x').searchParams);
+  async function body(ctx: Ctx): Promise<Record<string, unknown>> {
+    return parseJsonObject(await ctx.req.body(1_000_000), 'Send a JSON object.').value;
+  }
+  const json = (ctx: Ctx, status: number, value: unknown): Reply => jsonReply(status, value, ctx.headers);
+  const withSecret = (record: KeyRecord, key: string) => Object.assign({ key }, record);
+  const guarded = (handler: (ctx: Ctx) => Reply | Promise<Reply>) => async (ctx: Ctx): Promise<Reply> => {
+    authorize(ctx);
+    return handler(ctx);
+  };
+  const changing = <T>(run: () => T): T => {
+    const out = storeCall(run);
+    deps.changed();
+    return out;
+  };
+  const id = (ctx: Ctx) => decodeURIComponent(ctx.params[0]!);
+
+  return {
+    name: 'anthropic',
+    routes: [
+      { method: 'POST', path: '/admin/keys', public: true, serve: guarded(async (ctx) => { const input = parse(keyInputSchema, await body(ctx)); const { key, record } = changing(() => store.createKey(input, deps.clock())); return json(ctx, 201, withSecret(record, key)); }) },
+      { method: 'GET', path: '/admin/keys', public: true, serve: guarded((ctx) => json(ctx, 200, { data: store.listKeys() })) },
+      { method: 'GET', path: '/admin/keys/{id}', public: true, serve: guarded((ctx) => { const k = store.findKey(id(ctx)); if (!k) throw new BedrockClaudeError(`No key "${id(ctx)}".`, { status: 404, type: 'not_found_error' }); return json(ctx, 200, k); }) },
+      { method: 'PATCH', path: '/admin/keys/{id}', public: true, serve: guarded(async (ctx) => { const change = parse(keyChangeSchema, await body(ctx)); return json(ctx, 200, changing(() => store.updateKey(id(ctx), change))); }) },
+      { method: 'DELETE', path: '/admin/keys/{id}', public: true, serve: guarded((ctx) => json(ctx, 200, changing(() => store.revokeKey(id(ctx), deps.clock())))) },
+      { method: 'POST', path: '/admin/teams', public: true, serve: guarded(async (ctx) => { const input = parse(teamInputSchema, await body(ctx)); return json(ctx, 201, changing(() => store.createTeam(input, deps.clock()))); }) },
+      { method: 'GET', path: '/admin/teams', public: true, serve: guarded((ctx) => json(ctx, 200, { data: store.listTeams() })) },
+      { method: 'GET', path: '/admin/teams/{name}', public: true, serve: guarded((ctx) => { const t = store.findTeam(id(ctx)); if (!t) throw new BedrockClaudeError(`No team "${id(ctx)}".`, { status: 404, type: 'not_found_error' }); return json(ctx, 200, t); }) },
+      { method: 'PATCH', path: '/admin/teams/{name}', public: true, serve: guarded(async (ctx) => { const change = parse(teamChangeSchema, await body(ctx)); return json(ctx, 200, changing(() => store.updateTeam(id(ctx), change))); }) },
+      {
+        method: 'GET',
+        path: '/admin/usage',
+        public: true,
+        serve: guarded((ctx) => {
+          const q = parse(usageQuery, query(ctx));
+          const now = deps.clock();
+          const since = q.since ?? now - 30 * 86_400_000;
+          const until = q.until ?? now + 1;
+          return json(ctx, 200, { by: q.by, since: new Date(since).toISOString(), until: new Date(until).toISOString(), rows: store.report(q.by, since, until) });
+        }),
+      },
+      {
+        method: 'GET',
+        path: '/admin/requests',
+        public: true,
+        serve: guarded((ctx) => {
+          const q = parse(requestsQuery, query(ctx));
+          const rows = store.requests({ since: q.since ?? 0, until: q.until ?? deps.clock() + 1, limit: q.limit, key: q.key, model: q.model, status: q.status, after: q.cursor ? parseCursor(q.cursor) : undefined });
+          const last = rows.length === q.limit ? rows[rows.length - 1] : undefined;
+          return json(ctx, 200, { data: rows, next_cursor: last ? cursorOf(last.time, last.requestId) : null });
+        }),
+      },
+    ],
+    decode: refuse,
+    encode: refuse,
+    encodeError: anthropicError,
+  };
+}

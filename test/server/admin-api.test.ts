@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import pino from 'pino';
+import { createCredentialCache } from '../../src/aws/credentials.js';
+import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.js';
+import { startGateway, type RunningGateway } from '../../src/server/gateway.js';
+import { CREDS, tempHome } from '../helpers.js';
+
+const ADMIN = 'admin-key-for-the-tests-0123456789';
+let emu: RunningEmulator;
+let gw: RunningGateway;
+
+before(async () => {
+  emu = await startEmulator({ port: 0 });
+  gw = await startGateway({ port: 0, region: 'us-west-2', auth: { kind: 'sigv4', credentials: createCredentialCache(CREDS) }, endpoint: emu.url, dataDir: join(tempHome(), 'admin'), adminKey: ADMIN, retry: { max: 0 }, logger: pino({ level: 'silent' }) });
+});
+after(async () => {
+  await gw.close(100);
+  await emu.close();
+});
+
+const admin = (path: string, init: { method?: string; body?: unknown; key?: string } = {}) =>
+  gw.app.request(path, Object.assign({ method: init.method ?? (init.body === undefined ? 'GET' : 'POST'), headers: { authorization: `Bearer ${init.key ?? ADMIN}` } }, init.body === undefined ? {} : { body: JSON.stringify(init.body) }));
+const ask = (key: string) => gw.app.request('/v1/messages', { headers: { 'x-api-key': key }, body: JSON.stringify({ model: 'claude-haiku-4-5', max_tokens: 10, messages: [{ role: 'user', content: 'via admin' }] }) });
+
+describe('admin API', () => {
+  it('refuses a wrong admin key, and names the field of bad input', async () => {
+    assert.equal((await admin('/admin/keys', { key: 'not-the-admin-key' })).status, 401);
+    assert.equal((await gw.app.request('/admin/keys')).status, 401);
+    const bad = await admin('/admin/keys', { body: { name: 'x', limits: { rpm: -1 } } });
+    assert.equal(bad.status, 400);
+    assert.match(bad.json<{ error: { message: string } }>().error.message, /^limits\.rpm: /);
+    const unknownField = await admin('/admin/keys', { body: { name: 'x', colour: 'red' } });
+    assert.equal(unknownField.status, 400);
+    assert.match(unknownField.json<{ error: { message: string } }>().error.message, /colour/);
+    assert.equal((await admin('/admin/usage?by=planet')).status, 400);
+  });
+  it('creates a key that works at once, changes it, revokes it; teams too', async () => {
+    const team = await admin('/admin/teams', { body: { name: 'research', budget: { usd: 10, period: 'week' } } });
+    assert.equal(team.status, 201);
+    const created = await admin('/admin/keys', { body: { name: 'eve', user: 'eve', team: 'research', limits: { rpm: 100 } } });
+    assert.equal(created.status, 201);
+    const k = created.json<{ id: string; key: string; name: string; team: string; sha256: string }>();
+    assert.match(k.key, /^bck-/);
+    assert.equal(k.team, 'research');
+    assert.equal((await ask(k.key)).status, 200, 'works on this gateway at once');
+    assert.equal((await admin('/admin/keys', { body: { name: 'eve' } })).status, 409);
+    const listed = await admin('/admin/keys');
+    assert.ok(!listed.text.includes(k.key), 'the secret only in the answer that created it');
+    assert.deepEqual(listed.json<{ data: Array<{ name: string }> }>().data.map((x) => x.name), ['eve']);
+    const patched = await admin(`/admin/keys/${k.id}`, { method: 'PATCH', body: { models: ['claude-opus-*'] } });
+    assert.deepEqual(patched.json<{ models: string[] }>().models, ['claude-opus-*']);
+    assert.equal((await ask(k.key)).status, 403, 'the model list applies at once');
+    assert.equal((await admin('/admin/keys/eve')).json<{ id: string }>().id, k.id, 'by name too');
+    assert.equal((await admin('/admin/keys/nobody')).status, 404);
+    const revoked = await admin(`/admin/keys/${k.id}`, { method: 'DELETE' });
+    assert.ok(revoked.json<{ revoked: number }>().revoked > 0);
+    assert.equal((await ask(k.key)).status, 401);
+    assert.equal((await admin('/admin/teams/research', { method: 'PATCH', body: { limits: { rpm: 5 } } })).json<{ limits: { rpm: number } }>().limits.rpm, 5);
+    assert.equal((await admin('/admin/teams')).json<{ data: unknown[] }>().data.length, 1);
+  });
+  it('reports usage exactly as the ledger holds it, and pages through the ledger with a cursor', async () => {
+    const k = (await admin('/admin/keys', { body: { name: 'frank', user: 'frank' } })).json<{ key: string }>();
+    for (let i = 0; i < 7; i++) assert.equal((await ask(k.key)).status, 200);
+    await gw.app.request('/v1/messages', { headers: { 'x-api-key': k.key }, body: '{not json' });
+    await new Promise((r) => setTimeout(r, 300)); // the ledger is written in batches, every 200 ms
+    const pages: Array<{ requestId: string; keyName: string | null; status: number; costUsd: number }> = [];
+    let cursor: string | null = null;
+    let n = 0;
+    do {
+      const page = await admin(`/admin/requests?key=frank&limit=3${cursor ? `&cursor=${cursor}` : ''}`);
+      const body = page.json<{ data: typeof pages; next_cursor: string | null }>();
+      pages.push(...body.data);
+      cursor = body.next_cursor;
+    } while (cursor && ++n < 10);
+    assert.equal(pages.length, 8);
+    assert.equal(new Set(pages.map((p) => p.requestId)).size, 8, 'no row twice across pages');
+    assert.equal(pages.filter((p) => p.status === 400).length, 1);
+    const errors = (await admin('/admin/requests?key=frank&status=400')).json<{ data: unknown[] }>();
+    assert.equal(errors.data.length, 1);
+    const usage = (await admin('/admin/usage?by=user&since=1h')).json<{ rows: Array<{ group: string; requests: number; errors: number; costUsd: number }> }>();
+    const frank = usage.rows.find((r) => r.group === 'frank')!;
+    assert.equal(frank.requests, 8);
+    assert.equal(frank.errors, 1);
+    assert.equal(Math.round(frank.costUsd * 1e9), Math.round(pages.reduce((a, p) => a + p.costUsd, 0) * 1e9));
+    assert.equal((await admin('/admin/requests?cursor=bm9wZQ')).status, 400);
+  });
+});
+
+describe('admin API without an admin key', () => {
+  it('does not exist', async () => {
+    const plain = await startGateway({ port: 0, region: 'us-west-2', auth: { kind: 'sigv4', credentials: createCredentialCache(CREDS) }, endpoint: emu.url, dataDir: join(tempHome(), 'no-admin'), logger: pino({ level: 'silent' }) });
+    try {
+      const res = await plain.app.request('/admin/keys', { headers: { authorization: `Bearer ${ADMIN}` } });
+      assert.equal(res.status, 404);
+    } finally {
+      await plain.close(100);
+    }
+  });
+});
