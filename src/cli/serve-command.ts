@@ -113,6 +113,7 @@ Examples:
         keys,
         dataDir,
         ...(config.timeZone ? { timeZone: config.timeZone } : {}),
+        ...(config.ledger ? { ledger: config.ledger } : {}),
         adminKey: nonEmpty(config.adminKey) ?? nonEmpty(process.env['BEDROCK_CLAUDE_ADMIN_KEY']),
 
         ...(config.routes ? { routes: config.routes } : {}),

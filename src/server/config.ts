@@ -31,6 +31,7 @@ export const gatewayConfigSchema = z
     emulator: z.boolean().optional(),
     insecureNoAuth: z.boolean().optional(),
     dataDir: z.string().min(1).optional(),
+    ledger: z.object({ retainDays: z.number().positive().optional() }).strict().optional(),
     adminKey: z.string().min(16, 'at least 16 characters (or sha256:<hex> of the key)').optional(),
     timeZone: z
       .string()

@@ -31,7 +31,7 @@ export function adminKeyHash(adminKey: string): string {
  * sink. A store that cannot be opened or written is said loudly and in `/readyz`, never as a 500
  * on every request: the gateway goes on with the config's keys.
  */
-export function openControl(dataDir: string | undefined, configKeys: readonly GatewayKey[], logger: Logger, options: { catalog: Catalog; timeZone?: string | undefined; adminKey?: string | undefined }): Control {
+export function openControl(dataDir: string | undefined, configKeys: readonly GatewayKey[], logger: Logger, options: { catalog: Catalog; timeZone?: string | undefined; adminKey?: string | undefined; retainDays?: number | undefined }): Control {
   const none: Control = { keys: undefined, enforcement: undefined, admin: undefined, sinks: [], problems: () => [], close: async () => undefined };
   if (!dataDir) return none;
   let store: ReturnType<typeof openControlStore>;
@@ -50,6 +50,14 @@ export function openControl(dataDir: string | undefined, configKeys: readonly Ga
     },
   });
   const keys = createStoreKeyStore(store, { configKeys });
+  // Retention: rows older than `retainDays` are deleted at start-up and every hour after.
+  const retainDays = options.retainDays;
+  const prune = () => {
+    if (retainDays) store.prune(Date.now() - retainDays * 86_400_000);
+  };
+  prune();
+  const pruner = setInterval(prune, 3_600_000);
+  pruner.unref();
   const enforcement: EnforcementDeps = {
     counters: createMemoryCounterStore(),
     team: (name) => keys.team(name),
@@ -66,6 +74,7 @@ export function openControl(dataDir: string | undefined, configKeys: readonly Ga
     sinks: [ledger],
     problems: () => (ledgerProblem && ledger.pending() > 0 ? [ledgerProblem] : []),
     async close() {
+      clearInterval(pruner);
       keys.close();
       await ledger.close();
       store.close();

@@ -40,6 +40,8 @@ export interface GatewayOptions {
   dataDir?: string | undefined;
   /** The admin API's key (or `sha256:<hex>` of it); without it, and a data directory, `/admin/...` is 404. */
   adminKey?: string | undefined;
+  /** How long the ledger keeps its rows (default: for ever). */
+  ledger?: { retainDays?: number | undefined } | undefined;
   /** The time zone budgets reset in, at calendar boundaries (default UTC). */
   timeZone?: string | undefined;
   /** Client model name → ordered targets (optionally `{ policy, targets }`). Other names resolve from the catalog. */
@@ -92,7 +94,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     setInterval(() => destination.flush(), 1000).unref();
   }
   const metrics = createGatewayMetrics();
-  const control = openControl(options.dataDir, options.keys ?? [], logger, { catalog, timeZone: options.timeZone, adminKey: options.adminKey });
+  const control = openControl(options.dataDir, options.keys ?? [], logger, { catalog, timeZone: options.timeZone, adminKey: options.adminKey, retainDays: options.ledger?.retainDays });
   const breaker = createCircuitBreaker();
   const scope = options.scope ?? 'global';
   const limits = options.limits ?? {};

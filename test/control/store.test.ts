@@ -185,3 +185,13 @@ describe('gateway with the embedded store', () => {
     }
   });
 });
+
+describe('ledger retention', () => {
+  it('prune deletes the rows older than the cut-off, and only those', () => {
+    const store = openControlStore(join(tempHome(), 'retain'));
+    store.appendLedger([row('old', { time: T0 - 40 * 86_400_000 }), row('new', { time: T0 })]);
+    assert.equal(store.prune(T0 - 30 * 86_400_000), 1);
+    assert.deepEqual(store.requests({ since: 0, until: T0 + 1, limit: 10 }).map((r) => r.requestId), ['new']);
+    store.close();
+  });
+});
