@@ -46,6 +46,8 @@ export interface ModelEntry {
   /** Whether the `context-1m-2025-08-07` beta lifts the window to 1,000,000 tokens. */
   context1m: boolean;
   maxOutputTokens: number;
+  /** The shortest prompt prefix the prompt cache keeps, in tokens (default 1,024). */
+  minCacheTokens?: number;
   pricing: ModelPricing;
   /** Whether `temperature` and `top_p` may be sent together. */
   temperatureWithTopP: boolean;

@@ -5,10 +5,16 @@
  */
 const IMAGE_TOKENS = 1600;
 const DOCUMENT_TOKENS = 3000;
-const PER_MESSAGE = 4;
+/** Tokens a message costs beyond its content (role, framing). */
+export const PER_MESSAGE = 4;
 
-function textTokens(text: string): number {
+export function textTokens(text: string): number {
   return Math.ceil(text.length / 4);
+}
+
+/** The estimated tokens of one content block. */
+export function blockTokens(block: unknown): number {
+  return contentTokens([block]);
 }
 
 function contentTokens(content: unknown): number {

@@ -17,6 +17,7 @@ import { lastUserText, respond, streamEvents, type FakeMessage } from './fake-mo
 import { parseFaults, seededRandom, settingsFor, type FaultKind, type FaultSpec } from './faults.js';
 import { createConverseFront, createEmulatorOpsFront, createMantleFront } from './fronts.js';
 import { compileScript } from './script.js';
+import { createPromptCache } from './prompt-cache.js';
 import { faultOf, injectFault, sleep, validate, verifyAuth } from './stages.js';
 import { createAuthVerifier, type EmulatorCredentials } from './verify-auth.js';
 
@@ -47,6 +48,10 @@ export interface EmulatorOptions {
   keepReceived?: number;
   /** Split streamed text into deltas of at most this many characters (default: four deltas). */
   deltaChars?: number;
+  /** The prompt cache's clock (default `Date.now`), for tests of TTLs. */
+  clock?: () => number;
+  /** Whether usage splits cache writes by TTL (`cache_creation`), as the Anthropic API does (default true). */
+  reportCacheSplit?: boolean;
 }
 
 /** A request the emulator received (authorization stripped), for tests to assert on. */
@@ -100,6 +105,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   let faults = typeof options.faults === 'string' || options.faults === undefined ? parseFaults(options.faults) : options.faults;
   const script = options.script === undefined ? undefined : compileScript(options.script);
   const keep = options.keepReceived ?? 200;
+  const promptCache = createPromptCache(options.clock ?? Date.now, options.reportCacheSplit ?? true);
   const received: ReceivedRequest[] = [];
   const record = (entry: ReceivedRequest) => {
     received.push(entry);
@@ -120,6 +126,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       await sleep(reply?.delayMs ?? 0);
       if (reply?.error) throw new BedrockClaudeError(reply.error.message, { status: reply.error.status, type: 'api_error', bedrockType: reply.error.type });
       const message = respond(body, responseModelName(target.model, call.model), reply);
+      promptCache.apply(body, target.model, call.model, message);
       if (!call.stream) {
         const raw = Buffer.from(JSON.stringify(message));
         result = Object.assign({ kind: 'json' as const, body: message as unknown as Record<string, unknown>, usage: message.usage, raw, headers: metricsHeaders(ctx, message) }, info);
@@ -136,8 +143,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       'x-amzn-bedrock-invocation-latency': String(Math.round(performance.now() - ctx.started)),
       'x-amzn-bedrock-input-token-count': String(message.usage.input_tokens),
       'x-amzn-bedrock-output-token-count': String(message.usage.output_tokens),
-      'x-amzn-bedrock-cache-read-input-token-count': '0',
-      'x-amzn-bedrock-cache-write-input-token-count': '0',
+      'x-amzn-bedrock-cache-read-input-token-count': String(message.usage.cache_read_input_tokens),
+      'x-amzn-bedrock-cache-write-input-token-count': String(message.usage.cache_creation_input_tokens),
     };
   }
 
@@ -154,7 +161,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       }
       const e = events[i]!;
       if (i === events.length - 1) {
-        e['amazon-bedrock-invocationMetrics'] = { inputTokenCount: message.usage.input_tokens, outputTokenCount: message.usage.output_tokens, invocationLatency: Math.round(performance.now() - ctx.started), firstByteLatency };
+        e['amazon-bedrock-invocationMetrics'] = { inputTokenCount: message.usage.input_tokens, outputTokenCount: message.usage.output_tokens, invocationLatency: Math.round(performance.now() - ctx.started), firstByteLatency, cacheReadInputTokenCount: message.usage.cache_read_input_tokens, cacheWriteInputTokenCount: message.usage.cache_creation_input_tokens };
       }
       if (i > 0 && gapMs > 0) {
         if (batch.length) yield batch;

@@ -4,7 +4,8 @@ import { checkRequest } from '../../check/check-request.js';
 import { BedrockClaudeError, invalidRequest } from '../../errors.js';
 import type { Upstream } from '../../transport/bedrock-transport.js';
 import type { SanitizePolicy } from '../../translate/sanitize.js';
-import { fromCountTokensBody, toBedrockRequest } from '../../translate/to-bedrock.js';
+import { fromCountTokensBody, toBedrockRequest, type AnthropicHttpRequest } from '../../translate/to-bedrock.js';
+import { cacheBreakpoints, type CacheBreakpoint } from '../../check/cache-breakpoints.js';
 import { keyAllows } from '../gateway-keys.js';
 import type { Stage } from '../pipeline.js';
 import type { Router } from '../targets.js';
@@ -67,6 +68,7 @@ export function preflight(catalog: Catalog): Stage {
     const error = diagnostics.find((d) => d.severity === 'error' && !(isCount && d.code === 'on-demand-not-supported'));
     if (error) throw invalidRequest(error.message, error.fix);
     ctx.translated = translated;
+    ctx.state['cacheBreakpoints'] = cacheProfile(ctx.call!.request);
     ctx.headers['x-bedrock-claude-model-id'] = first.modelId;
     if (translated.removals.length) {
       const dropped = translated.removals.map((r) => r.name);
@@ -83,6 +85,20 @@ export function preflight(catalog: Catalog): Stage {
     return next(ctx);
   };
 }
+
+/**
+ * The request's cache breakpoints, as far as the usage record may need them to split a cache write
+ * Bedrock reports only in total: none, all 5-minute (found by a text search, no walk: the common
+ * case), or each breakpoint's tokens and TTL (when a 1-hour one is among them).
+ */
+function cacheProfile(request: AnthropicHttpRequest): Array<Pick<CacheBreakpoint, 'tokens' | 'ttl'>> | undefined {
+  const text = request.source?.text;
+  if (text !== undefined && !text.includes('cache_control')) return undefined;
+  if (text !== undefined && !text.includes('"1h"')) return ALL_5M;
+  const breakpoints = cacheBreakpoints(request.body);
+  return breakpoints.length ? breakpoints : undefined;
+}
+const ALL_5M = [{ tokens: 0, ttl: '5m' as const }];
 
 /**
  * Sends the call upstream (retries and failover are the transport's) and has the front encode the

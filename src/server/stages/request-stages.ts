@@ -3,6 +3,7 @@ import { BedrockClaudeError } from '../../errors.js';
 import type { KeyStore } from '../../control/key-store.js';
 import { presentedKey } from '../http-util.js';
 import type { Usage } from '../../catalog/estimate-cost.js';
+import { splitCacheWrite, type CacheBreakpoint } from '../../check/cache-breakpoints.js';
 import type { Ctx, Stage } from '../pipeline.js';
 import type { UsageSink } from '../usage.js';
 
@@ -99,11 +100,15 @@ export function recordUsage(sinks: readonly UsageSink[], costOf: (ctx: Ctx, usag
         u.outputTokens = usage.output_tokens;
         u.cacheReadTokens = usage.cache_read_input_tokens ?? undefined;
         u.cacheWriteTokens = usage.cache_creation_input_tokens ?? undefined;
-        // The split by time to live, where Bedrock reports it; otherwise every write is a 5-minute one.
-        const split = (usage as { cache_creation?: { ephemeral_5m_input_tokens?: number; ephemeral_1h_input_tokens?: number } }).cache_creation;
+        // The split by time to live, where Bedrock reports it; otherwise worked out from the request's breakpoints.
+        let split = usage.cache_creation;
+        if (!split && u.cacheWriteTokens) {
+          const derived = splitCacheWrite((ctx.state['cacheBreakpoints'] as Array<Pick<CacheBreakpoint, 'tokens' | 'ttl'>> | undefined) ?? [], u.cacheReadTokens ?? 0, u.cacheWriteTokens);
+          split = { ephemeral_5m_input_tokens: derived['5m'], ephemeral_1h_input_tokens: derived['1h'] };
+        }
         u.cacheWrite1hTokens = split?.ephemeral_1h_input_tokens ?? 0;
         u.cacheWrite5mTokens = split?.ephemeral_5m_input_tokens ?? Math.max(0, (u.cacheWriteTokens ?? 0) - u.cacheWrite1hTokens);
-        u.costUsd = costOf(ctx, usage);
+        u.costUsd = costOf(ctx, split && !usage.cache_creation ? Object.assign({}, usage, { cache_creation: split }) : usage);
       }
       if (ctx.summary?.error) u.error = ctx.summary.error.type;
       if (ctx.clientGone) u.error = 'client_closed';
