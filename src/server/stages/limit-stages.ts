@@ -148,7 +148,8 @@ export function tokenLimits(deps: EnforcementDeps): Stage {
  * Budgets, after the route is known: the worst case is reserved before the call (estimated input
  * at the input price plus `max_tokens` at the output price, with the scope's premium) and settled to
  * the real cost when it ends, however it ends. A reservation that would pass the budget is refused
- * with 403 `permission_error`, which the official SDKs do not retry.
+ * with 403 `permission_error` (the Bedrock front: 400 `ServiceQuotaExceededException`), which the
+ * official SDKs and Claude Code do not retry.
  */
 export function budgets(deps: EnforcementDeps): Stage {
   const { counters } = deps;
@@ -176,7 +177,9 @@ export function budgets(deps: EnforcementDeps): Stage {
         for (const r of reserved) await counters.add(r, -reservation, Number.POSITIVE_INFINITY);
         ctx.usage.reason = `budget:${s.kind}`;
         const spent = await counters.get(counter);
-        throw new BedrockClaudeError(budgetRefusal(s.label, spent, budget.usd, budget.period, period.end), { status: 403, type: 'permission_error', fix: 'Ask the gateway operator to raise the budget, or wait until it resets.' });
+        // Anthropic front: 403 permission_error. Bedrock front: ServiceQuotaExceededException, a 400 that
+        // Bedrock clients (Claude Code in Bedrock mode among them) do not retry, as they do a 403.
+        throw new BedrockClaudeError(budgetRefusal(s.label, spent, budget.usd, budget.period, period.end), { status: 403, type: 'permission_error', bedrockType: 'ServiceQuotaExceededException', fix: 'Ask the gateway operator to raise the budget, or wait until it resets.' });
       }
       reserved.push(counter);
     }
