@@ -33,7 +33,9 @@ const procs = [];
 try {
   const emulator = await startProcess('emulator', ['dist/cli/main.js', 'emulator', '--port', '0', '--delta-chars', '4'], { env });
   procs.push(emulator);
-  const serve = (name, cli) => startProcess(name, [cli, 'serve', '--port', '0', '--bedrock-endpoint', emulator.url], { env });
+  // Both without the control plane where the build has one (--no-store): this compares the request path.
+  const storeFlag = (cli) => (execFileSync(process.execPath, [cli, 'serve', '--help'], { encoding: 'utf8' }).includes('--no-store') ? ['--no-store'] : []);
+  const serve = (name, cli) => startProcess(name, [cli, 'serve', ...storeFlag(cli), '--port', '0', '--bedrock-endpoint', emulator.url], { env });
   const before = await serve('base', `${base.dir}/dist/cli/main.js`);
   const after = await serve('this checkout', 'dist/cli/main.js');
   procs.push(before, after);

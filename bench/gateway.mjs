@@ -131,7 +131,7 @@ export async function runGatewayBench({ quick = false, profile = false } = {}) {
   const procs = [emulator, slowEmulator];
   try {
     const floor = await startProcess('floor', ['bench/floor-proxy.mjs', emulator.url], { env });
-    const ours = await startProcess('ours', [...(profile ? ['--cpu-prof', '--cpu-prof-dir=bench/results/profile'] : []), 'dist/cli/main.js', 'serve', '--port', '0', '--bedrock-endpoint', emulator.url], { env: { ...env, LOG_LEVEL: 'info' } });
+    const ours = await startProcess('ours', [...(profile ? ['--cpu-prof', '--cpu-prof-dir=bench/results/profile'] : []), 'dist/cli/main.js', 'serve', '--no-store', '--port', '0', '--bedrock-endpoint', emulator.url], { env: { ...env, LOG_LEVEL: 'info' } });
     const port = 20000 + Math.floor(Math.random() * 20000);
     const peer = await startProcess('peer', ['node_modules/@portkey-ai/gateway/build/start-server.js', `--port=${port}`, '--headless'], { env, ready: /Ready for connections/, url: `http://127.0.0.1:${port}` });
     procs.push(floor, ours, peer);
@@ -193,7 +193,7 @@ export async function runGatewayBench({ quick = false, profile = false } = {}) {
     const mbps = await transcodeThroughput(quick);
 
     // 1,000 concurrent open streams through ours, and through the floor for reference (on the slow emulator): RSS.
-    const oursSlow = await startProcess('ours (slow)', ['dist/cli/main.js', 'serve', '--port', '0', '--bedrock-endpoint', slowEmulator.url], { env });
+    const oursSlow = await startProcess('ours (slow)', ['dist/cli/main.js', 'serve', '--no-store', '--port', '0', '--bedrock-endpoint', slowEmulator.url], { env });
     const floorSlow = await startProcess('floor (slow)', ['bench/floor-proxy.mjs', slowEmulator.url], { env });
     procs.push(oursSlow, floorSlow);
     const count = quick ? 300 : 1000;

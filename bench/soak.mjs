@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 // Soak: 100,000 mixed streaming and non-streaming requests through the gateway with faults on.
 // Checks: RSS growth after warm-up under 10% (the lowest RSS, just after a collection, in the last 30%
 // of the run against the lowest in 10-40%: a single sample swings with the garbage collector by up
@@ -20,7 +23,7 @@ function sockets(pid) {
 export async function runSoak({ total = 100_000, concurrency = 32 } = {}) {
   const env = { ...ENV, AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey };
   const emulator = await startProcess('emulator', ['dist/cli/main.js', 'emulator', '--port', '0', '--seed', '7', '--faults', 'throttle=0.02,error500=0.01,unavailable=0.01,midstream=0.01,reset=0.005']);
-  const gateway = await startProcess('gateway', ['dist/cli/main.js', 'serve', '--port', '0', '--bedrock-endpoint', emulator.url], { env });
+  const gateway = await startProcess('gateway', ['dist/cli/main.js', 'serve', '--data-dir', mkdtempSync(join(tmpdir(), 'bedrock-claude-soak-')), '--port', '0', '--bedrock-endpoint', emulator.url], { env });
   let logLines = 0;
   gateway.child.stdout.on('data', (d) => (logLines += String(d).split('"path":"/v1/messages"').length - 1));
   const pool = new Pool(gateway.url, { connections: concurrency });

@@ -24,7 +24,7 @@ try {
   procs.push(emulator);
   const floor = await startProcess('floor', [...PROBE, 'bench/floor-proxy.mjs', emulator.url], { env: { ...env, STAGE_LOG: logOf('floor') } });
   procs.push(floor);
-  const ours = await startProcess('ours', [...PROBE, 'dist/cli/main.js', 'serve', '--port', '0', '--bedrock-endpoint', emulator.url], { env: { ...env, LOG_LEVEL: 'info', STAGE_LOG: logOf('ours') } });
+  const ours = await startProcess('ours', [...PROBE, 'dist/cli/main.js', 'serve', '--no-store', '--port', '0', '--bedrock-endpoint', emulator.url], { env: { ...env, LOG_LEVEL: 'info', STAGE_LOG: logOf('ours') } });
   procs.push(ours);
 
   const signed = async (body, op) => {

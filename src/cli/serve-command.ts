@@ -36,6 +36,7 @@ interface ServeFlags {
   emulator?: boolean;
   insecureNoAuth?: boolean;
   dataDir?: string;
+  store?: boolean;
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
@@ -54,6 +55,7 @@ export function registerServeCommand(program: Command): void {
     .option('--no-emulator', 'always use Bedrock (e.g. with only an instance role, which is not probed at start-up)')
     .option('--insecure-no-auth', 'allow a non-loopback address without gateway keys')
     .option('--data-dir <dir>', 'the control plane\'s data directory: keys, teams, the ledger (default BEDROCK_CLAUDE_DATA_DIR, then ~/.bedrock-claude)')
+    .option('--no-store', 'run without the control plane: keys from the config alone, no limits, budgets or ledger')
     .addHelpText(
       'after',
       `
@@ -74,8 +76,8 @@ Examples:
       // Caught here, not as a 400 on every request once the gateway is up.
       if (!isRegionName(region)) throw new Error(`"${region}" is not an AWS region name: pass one such as us-west-2 (--region, \`region\` in the config, AWS_REGION or AWS_DEFAULT_REGION).`);
       const keys = config.keys ?? [];
-      const dataDir = resolveDataDir(flags.dataDir, config.dataDir);
-      if (!LOOPBACK.test(host) && !keys.length && !(await storeHasKeys(dataDir)) && !(flags.insecureNoAuth ?? config.insecureNoAuth)) {
+      const dataDir = flags.store === false ? undefined : resolveDataDir(flags.dataDir, config.dataDir);
+      if (!LOOPBACK.test(host) && !keys.length && !(dataDir && (await storeHasKeys(dataDir))) && !(flags.insecureNoAuth ?? config.insecureNoAuth)) {
         throw new Error(`refusing to listen on ${host} without gateway keys: anyone who can reach it would spend your AWS account. Add keys (bedrock-claude keys create NAME) or pass --insecure-no-auth.`);
       }
       const endpoint = flags.bedrockEndpoint ?? config.bedrockEndpoint;
@@ -123,9 +125,9 @@ Examples:
         ...(config.retry ? { retry: config.retry } : {}),
         ...(config.models ? { models: config.models as CatalogOverrides } : {}),
       });
-      console.error(`bedrock-claude gateway: keys, teams and the ledger in ${dataDir}`);
+      console.error(dataDir ? `bedrock-claude gateway: keys, teams and the ledger in ${dataDir}` : 'bedrock-claude gateway: --no-store: no control plane (config keys only; nothing is kept)');
       const adminKey = nonEmpty(config.adminKey) ?? nonEmpty(process.env['BEDROCK_CLAUDE_ADMIN_KEY']);
-      console.error(adminKey ? `bedrock-claude gateway: admin API at ${gateway.url}/admin/ (bedrock-claude keys list --gateway ${gateway.url})` : 'bedrock-claude gateway: no admin key (adminKey, BEDROCK_CLAUDE_ADMIN_KEY): the admin API is off');
+      console.error(adminKey && dataDir ? `bedrock-claude gateway: admin API at ${gateway.url}/admin/ (bedrock-claude keys list --gateway ${gateway.url})` : 'bedrock-claude gateway: no admin key (adminKey, BEDROCK_CLAUDE_ADMIN_KEY): the admin API is off');
       console.log(`listening on ${gateway.url}${backendLabel === 'emulator' ? ' (EMULATOR MODE)' : ''}`);
       if (!useEmulator && auth.kind === 'sigv4') {
         // Loaded once now, in the background: a setup that cannot sign is said at start-up, not only

@@ -1,9 +1,13 @@
 import type { ModelEntry } from '../catalog/catalog.js';
 import type { BudgetPeriod } from './records.js';
 
+// A formatter costs tens of microseconds to make: one per time zone, kept.
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
 /** The parts of a wall-clock instant in a time zone. */
 function partsIn(at: number, timeZone: string): { year: number; month: number; day: number; weekday: number; hour: number; minute: number; second: number } {
-  const f = new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: 'numeric', day: 'numeric', weekday: 'short', hour: 'numeric', minute: 'numeric', second: 'numeric', hourCycle: 'h23' });
+  let f = formatters.get(timeZone);
+  if (!f) formatters.set(timeZone, (f = new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: 'numeric', day: 'numeric', weekday: 'short', hour: 'numeric', minute: 'numeric', second: 'numeric', hourCycle: 'h23' })));
   const p: Record<string, string> = {};
   for (const { type, value } of f.formatToParts(at)) p[type] = value;
   const weekday = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'].indexOf(p['weekday']!);
@@ -47,6 +51,18 @@ export function budgetPeriod(period: BudgetPeriod, now: number, timeZone = 'UTC'
   }
   const next = new Date(Date.UTC(p.year, p.month, 1));
   return { start: localMidnight(p.year, p.month, 1, timeZone), end: localMidnight(next.getUTCFullYear(), next.getUTCMonth() + 1, 1, timeZone) };
+}
+
+/** {@link budgetPeriod}, remembered until the period ends: what the request path calls. */
+export function createPeriodClock(timeZone: string) {
+  const known = new Map<BudgetPeriod, { start: number; end: number }>();
+  return (period: BudgetPeriod, now: number): { start: number; end: number } => {
+    const p = known.get(period);
+    if (p && now >= p.start && now < p.end) return p;
+    const fresh = budgetPeriod(period, now, timeZone);
+    known.set(period, fresh);
+    return fresh;
+  };
 }
 
 /**

@@ -1,38 +1,86 @@
 import { takeTokens, type BucketAnswer, type BucketLimit, type BucketState } from './token-bucket.js';
 
-/**
- * The counters that rate limits, concurrency limits and budget reservations need: in process memory
- * for one gateway, in a shared store (Redis) for several. Async, and atomic per call: two requests
- * that take from the same bucket at once never both get its last token.
- */
-export interface CounterStore {
-  /** Takes `amount` from a token bucket if it holds that much (a negative amount gives back). */
-  take(bucket: string, limit: BucketLimit, amount: number, now: number): Promise<BucketAnswer>;
-  /** Adds to a counter if the result stays at or under `max` (concurrency, budget reservations); answers the new value, or undefined when refused. */
-  add(counter: string, delta: number, max: number): Promise<number | undefined>;
-  /** A counter's value (0 when it has none). */
-  get(counter: string): Promise<number>;
+/** One thing a request takes on its way in, or gives back on its way out. */
+export type CounterOp =
+  /** Take `amount` from a token bucket (negative: give back). */
+  | { kind: 'bucket'; key: string; limit: BucketLimit; amount: number }
+  /** Add `delta` to a counter, if it stays at or under `max` (concurrency, budget reservations). */
+  | { kind: 'counter'; key: string; delta: number; max: number }
+  /** Set a counter that does not exist yet (a budget's spend, rebuilt from the ledger once). */
+  | { kind: 'seed'; key: string; value: number };
+
+/** What an admission answered: granted (all applied) or refused at `failed` (none applied). */
+export interface Admission {
+  granted: boolean;
+  /** The index of the op that was refused. */
+  failed: number | undefined;
+  /** Per op: a bucket's answer, or a counter's value (after, or as it stood when refused). */
+  answers: Array<BucketAnswer | number>;
 }
 
-/** The counters of one gateway process. */
+/**
+ * The counters that rate limits, concurrency limits and budget reservations need: in process memory
+ * for one gateway, in a shared store (Redis) for several. One call on the way in (`admit`, all or
+ * nothing, atomic: two requests never both get the last token) and one on the way out (`settle`):
+ * one round trip each with a shared store.
+ */
+export interface CounterStore {
+  admit(ops: readonly CounterOp[], now: number): Promise<Admission>;
+  /** Applies ops without their limits (give-backs, settlements to the real amounts). */
+  settle(ops: readonly CounterOp[], now: number): Promise<void>;
+  /** A counter's value (0 when it has none). */
+  get(key: string): Promise<number>;
+}
+
+/** The counters of one gateway process. Atomic because each call runs to its end before another starts. */
 export function createMemoryCounterStore(): CounterStore {
   const buckets = new Map<string, BucketState>();
   const counters = new Map<string, number>();
+  const addTo = (key: string, delta: number) => {
+    const next = (counters.get(key) ?? 0) + delta;
+    if (next <= 0) counters.delete(key);
+    else counters.set(key, next);
+    return Math.max(0, next);
+  };
   return {
-    take(bucket, limit, amount, now) {
-      const { answer, state } = takeTokens(buckets.get(bucket), limit, amount, now);
-      buckets.set(bucket, state);
-      return Promise.resolve(answer);
+    admit(ops, now) {
+      const answers: Array<BucketAnswer | number> = [];
+      const states: Array<BucketState | undefined> = [];
+      for (let i = 0; i < ops.length; i++) {
+        const op = ops[i]!;
+        if (op.kind === 'seed') {
+          if (!counters.has(op.key) && op.value > 0) counters.set(op.key, op.value);
+          answers.push(counters.get(op.key) ?? 0);
+          states.push(undefined);
+        } else if (op.kind === 'bucket') {
+          const { answer, state } = takeTokens(buckets.get(op.key), op.limit, op.amount, now);
+          answers.push(answer);
+          states.push(state);
+          if (!answer.granted) return Promise.resolve({ granted: false, failed: i, answers });
+        } else {
+          const value = counters.get(op.key) ?? 0;
+          answers.push(value + op.delta);
+          states.push(undefined);
+          if (op.delta > 0 && value + op.delta > op.max) {
+            answers[i] = value;
+            return Promise.resolve({ granted: false, failed: i, answers });
+          }
+        }
+      }
+      // Every op passed: apply them all.
+      ops.forEach((op, i) => {
+        if (op.kind === 'bucket') buckets.set(op.key, states[i]!);
+        else if (op.kind === 'counter') answers[i] = addTo(op.key, op.delta);
+      });
+      return Promise.resolve({ granted: true, failed: undefined, answers });
     },
-    add(counter, delta, max) {
-      const next = (counters.get(counter) ?? 0) + delta;
-      if (delta > 0 && next > max) return Promise.resolve(undefined);
-      if (next <= 0) counters.delete(counter);
-      else counters.set(counter, next);
-      return Promise.resolve(Math.max(0, next));
+    settle(ops, now) {
+      for (const op of ops) {
+        if (op.kind === 'bucket') buckets.set(op.key, takeTokens(buckets.get(op.key), op.limit, op.amount, now).state);
+        else if (op.kind === 'counter') addTo(op.key, op.delta);
+      }
+      return Promise.resolve();
     },
-    get(counter) {
-      return Promise.resolve(counters.get(counter) ?? 0);
-    },
+    get: (key) => Promise.resolve(counters.get(key) ?? 0),
   };
 }

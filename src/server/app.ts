@@ -18,7 +18,7 @@ import { bodyTooLarge } from './http-util.js';
 import { createRouteTable } from './route-table.js';
 import { bodyLimit, decode, modelAccess, preflight, route, scopeOf, send } from './stages/call-stages.js';
 import { dispatch, drain, errorShape, gatewayKey, recordUsage, requestId } from './stages/request-stages.js';
-import { budgets, requestLimits, tokenLimits, type EnforcementDeps } from './stages/limit-stages.js';
+import { admission, type EnforcementDeps } from './stages/limit-stages.js';
 import type { Router } from './targets.js';
 import type { UsageSink } from './usage.js';
 
@@ -100,15 +100,7 @@ export function createGatewayApp(deps: GatewayDeps) {
 
   const enforce = deps.enforcement;
   const call = compose(
-    [
-      ...(enforce ? [requestLimits(enforce)] : []),
-      bodyLimit(deps.bodyLimit),
-      decode,
-      modelAccess,
-      route(deps.router, deps.policy),
-      preflight(catalog),
-      ...(enforce ? [tokenLimits(enforce), budgets(enforce)] : []),
-    ],
+    [bodyLimit(deps.bodyLimit), decode, modelAccess, route(deps.router, deps.policy), preflight(catalog), ...(enforce ? [admission(enforce)] : [])],
     send(deps.upstream, scope),
   );
   const chain = compose([requestId(newId, deps.backendLabel), recordUsage(deps.sinks, costOf, now), errorShape(deps.logger), drain(() => draining), gatewayKey(deps.keys)], dispatch(call, notFound));

@@ -43,21 +43,33 @@ describe('token bucket (pure)', () => {
 });
 
 describe('in-process counter store', () => {
-  it('keeps one bucket per name, and concurrent takes never share the last token', async () => {
+  it('admits all or nothing, and concurrent admissions never share the last token', async () => {
     const store = createMemoryCounterStore();
-    const answers = await Promise.all(Array.from({ length: 100 }, () => store.take('key:a:rpm', limit, 1, 0)));
+    const take = { kind: 'bucket' as const, key: 'rpm:key:a', limit, amount: 1 };
+    const answers = await Promise.all(Array.from({ length: 100 }, () => store.admit([take], 0)));
     assert.equal(answers.filter((a) => a.granted).length, 60);
-    assert.ok((await store.take('key:b:rpm', limit, 1, 0)).granted, 'another key has its own bucket');
+    assert.ok((await store.admit([{ kind: 'bucket', key: 'rpm:key:b', limit, amount: 1 }], 0)).granted, 'another key has its own bucket');
+    // Refused on its second op: the first is not applied either.
+    const both = await store.admit([{ kind: 'bucket', key: 'rpm:key:c', limit, amount: 1 }, { kind: 'bucket', key: 'rpm:key:a', limit, amount: 1 }], 0);
+    assert.deepEqual([both.granted, both.failed], [false, 1]);
+    const c = await store.admit([{ kind: 'bucket', key: 'rpm:key:c', limit, amount: 60 }], 0);
+    assert.ok(c.granted, 'rpm:key:c still had all 60');
   });
-  it('adds to a counter up to a maximum (concurrency), and goes back to nothing', async () => {
+  it('adds to a counter up to a maximum (concurrency, reservations), seeds once, and settles without limits', async () => {
     const store = createMemoryCounterStore();
-    assert.equal(await store.add('inflight:a', 1, 2), 1);
-    assert.equal(await store.add('inflight:a', 1, 2), 2);
-    assert.equal(await store.add('inflight:a', 1, 2), undefined, 'over the maximum: refused, unchanged');
-    assert.equal(await store.get('inflight:a'), 2);
-    await store.add('inflight:a', -1, 2);
-    await store.add('inflight:a', -1, 2);
+    const one = { kind: 'counter' as const, key: 'inflight:a', delta: 1, max: 2 };
+    assert.deepEqual((await store.admit([one], 0)).answers, [1]);
+    assert.deepEqual((await store.admit([one], 0)).answers, [2]);
+    const refused = await store.admit([one], 0);
+    assert.deepEqual([refused.granted, refused.answers], [false, [2]], 'over the maximum: refused, unchanged');
+    await store.settle([{ kind: 'counter', key: 'inflight:a', delta: -2, max: 2 }], 0);
     assert.equal(await store.get('inflight:a'), 0);
+    await store.admit([{ kind: 'seed', key: 'spend:a', value: 4.5 }], 0);
+    await store.admit([{ kind: 'seed', key: 'spend:a', value: 99 }], 0);
+    assert.equal(await store.get('spend:a'), 4.5, 'a seed does not overwrite');
+    assert.equal((await store.admit([{ kind: 'counter', key: 'spend:a', delta: 0.6, max: 5 }], 0)).granted, false);
+    await store.settle([{ kind: 'bucket', key: 'rpm:x', limit, amount: -5 }], 0);
+    assert.equal((await store.admit([{ kind: 'bucket', key: 'rpm:x', limit, amount: 60 }], 0)).granted, true, 'a give-back never overfills');
   });
 });
 

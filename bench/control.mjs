@@ -1,0 +1,93 @@
+// npm run bench:control [-- --quick]: the control plane's cost. The same gateway twice on one
+// emulator, interleaved in each round: "off" (--no-store: no keys, no limits, no ledger) and "on"
+// (a data directory, a key with rate limits, concurrency and a budget, its team's limits and
+// budget, every request in the ledger). Small requests at concurrency 64: throughput, CPU per
+// request and p99. Then the ledger alone: rows per second written as the gateway writes them.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { load } from './gateway.mjs';
+import { EMULATOR_ENV, median, MODEL, round, SMALL, startProcess, stopProcess } from './lib.mjs';
+import { openControlStore } from '../dist/control/sqlite-store.js';
+import { createLedgerSink } from '../dist/control/ledger-sink.js';
+import { newUsageRecord } from '../dist/server/usage.js';
+
+const quick = process.argv.includes('--quick');
+const duration = quick ? 3 : 8;
+const rounds = quick ? 2 : 5;
+const env = EMULATOR_ENV;
+
+/** The ledger on its own: rows through the sink into SQLite, in the sink's batches, timed. */
+function ledgerRate(total) {
+  const dir = mkdtempSync(join(tmpdir(), 'bedrock-claude-bench-ledger-'));
+  const store = openControlStore(dir);
+  const sink = createLedgerSink(store, { flushMs: 60_000 });
+  const rows = [];
+  for (let i = 0; i < total; i++) {
+    const u = newUsageRecord('POST', 'anthropic', '/v1/messages', '/v1/messages', Date.now());
+    Object.assign(u, { requestId: `req_${i}`, status: 200, key: 'bench', keyId: 'key_bench', user: 'bench', team: 'bench', model: MODEL, bedrockModel: 'global.anthropic.claude-haiku-4-5-20251001-v1:0', region: 'us-west-2', scope: 'global', inputTokens: 12, outputTokens: 30, costUsd: 0.00016, latencyMs: 1.2, ttfbMs: 0.8, userAgent: 'claude-cli/2.1.197 (external, cli)', session: 'sess' });
+    rows.push(u);
+  }
+  const t0 = performance.now();
+  let longest = 0;
+  for (let i = 0; i < rows.length; i++) {
+    sink.record(rows[i]);
+    if (sink.pending() >= 2000) {
+      const f0 = performance.now();
+      sink.flush();
+      longest = Math.max(longest, performance.now() - f0);
+    }
+  }
+  sink.flush();
+  const seconds = (performance.now() - t0) / 1000;
+  store.close();
+  return { rows: total, rowsPerSec: Math.round(total / seconds), longestFlushMs: round(longest, 2) };
+}
+
+const procs = [];
+try {
+  const emulator = await startProcess('emulator', ['dist/cli/main.js', 'emulator', '--port', '0'], { env });
+  procs.push(emulator);
+  const dataDir = mkdtempSync(join(tmpdir(), 'bedrock-claude-bench-control-'));
+  const cli = (...args) => execFileSync(process.execPath, ['dist/cli/main.js', ...args, '--data-dir', dataDir], { env, encoding: 'utf8' });
+  cli('teams', 'create', 'bench-team', '--budget-usd', '1000000', '--rpm', '10000000', '--itpm', '1000000000', '--otpm', '1000000000');
+  const { key } = JSON.parse(cli('keys', 'create', 'bench', '--user', 'bench', '--team', 'bench-team', '--budget-usd', '1000000', '--budget-period', 'day', '--rpm', '10000000', '--itpm', '1000000000', '--otpm', '1000000000', '--concurrency', '1000', '--json'));
+  const off = await startProcess('off', ['dist/cli/main.js', 'serve', '--no-store', '--port', '0', '--bedrock-endpoint', emulator.url], { env });
+  const on = await startProcess('on', ['dist/cli/main.js', 'serve', '--data-dir', dataDir, '--port', '0', '--bedrock-endpoint', emulator.url], { env });
+  procs.push(off, on);
+  const body = JSON.stringify({ model: MODEL, ...SMALL });
+  const targets = [
+    { name: 'off', url: off.url, pid: off.pid, req: { method: 'POST', path: '/v1/messages', headers: { 'content-type': 'application/json' }, body } },
+    { name: 'on', url: on.url, pid: on.pid, req: { method: 'POST', path: '/v1/messages', headers: { 'content-type': 'application/json', 'x-api-key': key }, body } },
+  ];
+  for (const t of targets) await load(t, t.req, 8, quick ? 2 : 5);
+  const results = { off: [], on: [] };
+  for (let r = 0; r < rounds; r++) for (const t of r % 2 ? [...targets].reverse() : targets) results[t.name].push(await load(t, t.req, 64, duration));
+  const m = (name, field) => median(results[name].map((x) => x[field]));
+  const ledger = ledgerRate(quick ? 50_000 : 200_000);
+  const store = openControlStore(dataDir);
+  const rowsWritten = store.report('key', 0, Date.now() + 1).reduce((a, r) => a + r.requests, 0);
+  store.close();
+  const out = {
+    date: new Date().toISOString(),
+    node: process.version,
+    quick,
+    rounds,
+    secondsPerLoad: duration,
+    c64: {
+      off: { rps: round(m('off', 'rps'), 0), cpuMsPerReq: round(m('off', 'cpuPerReq'), 4), p99Ms: round(m('off', 'p99'), 2) },
+      on: { rps: round(m('on', 'rps'), 0), cpuMsPerReq: round(m('on', 'cpuPerReq'), 4), p99Ms: round(m('on', 'p99'), 2) },
+      rpsRatio: round(m('on', 'rps') / m('off', 'rps'), 3),
+      cpuRatio: round(m('on', 'cpuPerReq') / m('off', 'cpuPerReq'), 3),
+      ledgerRowsWritten: rowsWritten,
+    },
+    ledger,
+    goals: { cpuRatio: '<= 1.3', rpsRatio: '>= 0.8', ledgerRowsPerSec: '>= 20000' },
+  };
+  console.log(JSON.stringify(out, null, 2));
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync('bench/results/control.json', JSON.stringify(out, null, 2));
+} finally {
+  for (const p of procs.reverse()) await stopProcess(p);
+}
