@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { printTable } from './output.js';
 import type { KeyRecord } from '../control/records.js';
 import { createGatewayKey } from '../server/gateway-keys.js';
 import { addTargetOptions, withControl, type TargetFlags } from './control-api.js';
@@ -23,7 +24,7 @@ function describe(k: KeyRecord): Record<string, string> {
 
 function print(records: KeyRecord[], json: boolean | undefined): void {
   if (json) console.log(JSON.stringify(records, null, 2));
-  else if (records.length) console.table(records.map(describe));
+  else if (records.length) printTable(records.map(describe));
   else console.log('no keys yet: bedrock-claude keys create NAME');
 }
 

@@ -69,3 +69,13 @@ export function table(headers: string[], rows: string[][]): string {
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
+
+/** Rows as an aligned plain-text table (no quotes, no index column), for people. */
+export function printTable(rows: ReadonlyArray<Record<string, string | number>>): void {
+  if (!rows.length) return;
+  const columns = Object.keys(rows[0]!);
+  const width = columns.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c] ?? '').length)));
+  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(width[i]!)).join('  ').trimEnd();
+  console.log(line(columns.map((c) => c.toUpperCase())));
+  for (const r of rows) console.log(line(columns.map((c) => String(r[c] ?? ''))));
+}

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { printTable } from './output.js';
 import type { TeamRecord } from '../control/records.js';
 import { addTargetOptions, withControl, type TargetFlags } from './control-api.js';
 import { addLimitOptions, limitsFrom, type LimitFlags } from './control-options.js';
@@ -14,7 +15,7 @@ function describe(t: TeamRecord): Record<string, string> {
 
 function print(teams: TeamRecord[], json: boolean | undefined): void {
   if (json) console.log(JSON.stringify(teams.length === 1 ? teams[0] : teams, null, 2));
-  else if (teams.length) console.table(teams.map(describe));
+  else if (teams.length) printTable(teams.map(describe));
   else console.log('no teams yet: bedrock-claude teams create NAME');
 }
 

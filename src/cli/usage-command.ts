@@ -1,4 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import { printTable } from './output.js';
 import { REPORT_GROUPS, type ReportGroup, type ReportRow } from '../control/records.js';
 import { addTargetOptions, withControl, type TargetFlags } from './control-api.js';
 import { parseSince } from './control-options.js';
@@ -43,7 +44,7 @@ export function registerUsageCommand(program: Command): void {
           return;
         }
         if (!rows.length) return console.log(`no requests in the ledger between ${new Date(since).toISOString()} and ${new Date(until).toISOString()}`);
-        console.table(rows.map((r) => ({ [flags.by]: r.group ?? '-', requests: r.requests, errors: r.errors, input: r.inputTokens, output: r.outputTokens, 'cache read': r.cacheReadTokens, 'cache write 5m': r.cacheWrite5mTokens, 'cache write 1h': r.cacheWrite1hTokens, 'cost USD': Number(r.costUsd.toFixed(6)) })));
+        printTable(rows.map((r) => ({ [flags.by]: r.group ?? '-', requests: r.requests, errors: r.errors, input: r.inputTokens, output: r.outputTokens, 'cache read': r.cacheReadTokens, 'cache write 5m': r.cacheWrite5mTokens, 'cache write 1h': r.cacheWrite1hTokens, 'cost USD': Number(r.costUsd.toFixed(6)) })));
         const total = rows.reduce((a, r) => a + r.costUsd, 0);
         console.log(`total: ${rows.reduce((a, r) => a + r.requests, 0)} requests, $${total.toFixed(6)}`);
       }),

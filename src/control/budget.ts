@@ -77,8 +77,13 @@ export function worstCaseCost(model: ModelEntry, inputTokens: number, maxTokens:
 
 const usd = (n: number) => `$${n < 0.01 && n > 0 ? n.toFixed(6) : n.toFixed(2)}`;
 
-/** The refusal's words: whose budget, how much is spent of it, and when it starts again. */
-export function budgetRefusal(whose: string, spent: number, budget: number, period: BudgetPeriod, resetsAt: number): string {
+/**
+ * The refusal's words: whose budget, how much of it is spent (with the requests in flight), what
+ * this request could cost at most, and when the budget starts again.
+ */
+export function budgetRefusal(whose: string, spent: number, budget: number, period: BudgetPeriod, resetsAt: number, reservation: number): string {
   const when = Number.isFinite(resetsAt) ? `it resets at ${new Date(resetsAt).toISOString()}` : 'it does not reset (period total)';
-  return `The budget of ${whose} is spent: ${usd(spent)} of ${usd(budget)} this ${period === 'total' ? 'lifetime' : period} (with the requests in flight); ${when}.`;
+  const left = Math.max(0, budget - spent);
+  const head = spent >= budget ? `The budget of ${whose} is spent` : `This request could cost up to ${usd(reservation)}, more than the ${usd(left)} left of the budget of ${whose}`;
+  return `${head}: ${usd(spent)} of ${usd(budget)} this ${period === 'total' ? 'lifetime' : period} (with the requests in flight); ${when}.`;
 }

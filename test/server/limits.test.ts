@@ -145,7 +145,8 @@ describe('budgets', () => {
     assert.equal(refused.status, 403);
     const e = refused.json<{ error: { type: string; message: string } }>().error;
     assert.equal(e.type, 'permission_error');
-    assert.match(e.message, /The budget of key "small" is spent: \$0\.01\d* of \$0\.01 this day \(with the requests in flight\); it resets at 2026-12-02T00:00:00\.000Z/);
+    assert.match(e.message, /This request could cost up to \$0\.005\d*, more than the \$0\.00\d+ left of the budget of key "small": \$0\.01\d* of \$0\.01 this day \(with the requests in flight\); it resets at 2026-12-02T00:00:00\.000Z/);
+    assert.match(e.message, /Fix: Lower max_tokens/);
     assert.equal(records.at(-1)!.reason, 'budget:key');
     up.release();
     for (const r of await Promise.all(inFlight)) assert.equal(r.status, 200);
@@ -162,7 +163,7 @@ describe('budgets', () => {
     await new Promise((r) => setTimeout(r, 5));
     const second = await call({ max_tokens: 1000 });
     assert.equal(second.status, 403);
-    assert.match(second.json<{ error: { message: string } }>().error.message, /budget of team "ml" is spent.*this month.*resets at 2027-01-01T00:00:00\.000Z/);
+    assert.match(second.json<{ error: { message: string } }>().error.message, /left of the budget of team "ml".*this month.*resets at 2027-01-01T00:00:00\.000Z/);
     up.release();
     assert.equal((await first).status, 200);
   });

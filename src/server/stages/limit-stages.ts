@@ -168,7 +168,9 @@ export function admission(deps: EnforcementDeps): Stage {
       ctx.usage.reason = `budget:${m.subject.kind}`;
       // Anthropic front: 403 permission_error. Bedrock front: ServiceQuotaExceededException, a 400 that
       // Bedrock clients (Claude Code in Bedrock mode among them) do not retry, as they do a 403.
-      return new BedrockClaudeError(budgetRefusal(who, typeof answer === 'number' ? answer : 0, m.limit, m.subject.budget!.period, m.periodEnd!), { status: 403, type: 'permission_error', bedrockType: 'ServiceQuotaExceededException', fix: 'Ask the gateway operator to raise the budget, or wait until it resets.' });
+      const spent = typeof answer === 'number' ? answer : 0;
+      const fix = spent >= m.limit ? 'Ask the gateway operator to raise the budget, or wait until it resets.' : 'Lower max_tokens (the reservation is the input estimate plus max_tokens of output), ask for a higher budget, or wait until it resets.';
+      return new BedrockClaudeError(budgetRefusal(who, spent, m.limit, m.subject.budget!.period, m.periodEnd!, op.kind === 'counter' ? op.delta : 0), { status: 403, type: 'permission_error', bedrockType: 'ServiceQuotaExceededException', fix });
     }
     ctx.usage.reason = m.what === 'concurrency' ? 'concurrency' : `rate_limit:${m.what}`;
     const retryAt = typeof answer === 'number' ? now + 1000 : answer.retryAt;
