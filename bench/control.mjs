@@ -52,6 +52,7 @@ try {
   const dataDir = mkdtempSync(join(tmpdir(), 'bedrock-claude-bench-control-'));
   const cli = (...args) => execFileSync(process.execPath, ['dist/cli/main.js', ...args, '--data-dir', dataDir], { env, encoding: 'utf8' });
   cli('teams', 'create', 'bench-team', '--budget-usd', '1000000', '--rpm', '10000000', '--itpm', '1000000000', '--otpm', '1000000000');
+  const plain = JSON.parse(cli('keys', 'create', 'bench-plain', '--json')).key;
   const { key } = JSON.parse(cli('keys', 'create', 'bench', '--user', 'bench', '--team', 'bench-team', '--budget-usd', '1000000', '--budget-period', 'day', '--rpm', '10000000', '--itpm', '1000000000', '--otpm', '1000000000', '--concurrency', '1000', '--json'));
   const off = await startProcess('off', ['dist/cli/main.js', 'serve', '--no-store', '--port', '0', '--bedrock-endpoint', emulator.url], { env });
   const on = await startProcess('on', ['dist/cli/main.js', 'serve', '--data-dir', dataDir, '--port', '0', '--bedrock-endpoint', emulator.url], { env });
@@ -60,9 +61,11 @@ try {
   const targets = [
     { name: 'off', url: off.url, pid: off.pid, req: { method: 'POST', path: '/v1/messages', headers: { 'content-type': 'application/json' }, body } },
     { name: 'on', url: on.url, pid: on.pid, req: { method: 'POST', path: '/v1/messages', headers: { 'content-type': 'application/json', 'x-api-key': key }, body } },
+    // The same "on" gateway, with a key that has no limits, budget or team: keys and the ledger alone.
+    { name: 'keys and ledger only', url: on.url, pid: on.pid, req: { method: 'POST', path: '/v1/messages', headers: { 'content-type': 'application/json', 'x-api-key': plain }, body } },
   ];
   for (const t of targets) await load(t, t.req, 8, quick ? 2 : 5);
-  const results = { off: [], on: [] };
+  const results = Object.fromEntries(targets.map((t) => [t.name, []]));
   for (let r = 0; r < rounds; r++) for (const t of r % 2 ? [...targets].reverse() : targets) results[t.name].push(await load(t, t.req, 64, duration));
   const m = (name, field) => median(results[name].map((x) => x[field]));
   const ledger = ledgerRate(quick ? 50_000 : 200_000);
@@ -78,6 +81,7 @@ try {
     c64: {
       off: { rps: round(m('off', 'rps'), 0), cpuMsPerReq: round(m('off', 'cpuPerReq'), 4), p99Ms: round(m('off', 'p99'), 2) },
       on: { rps: round(m('on', 'rps'), 0), cpuMsPerReq: round(m('on', 'cpuPerReq'), 4), p99Ms: round(m('on', 'p99'), 2) },
+      keysAndLedgerOnly: { rps: round(m('keys and ledger only', 'rps'), 0), cpuMsPerReq: round(m('keys and ledger only', 'cpuPerReq'), 4), p99Ms: round(m('keys and ledger only', 'p99'), 2) },
       rpsRatio: round(m('on', 'rps') / m('off', 'rps'), 3),
       cpuRatio: round(m('on', 'cpuPerReq') / m('off', 'cpuPerReq'), 3),
       ledgerRowsWritten: rowsWritten,

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { createLedgerSink } from '../control/ledger-sink.js';
+import { createThreadedLedgerSink } from '../control/ledger-sink.js';
 import type { KeyStore } from '../control/key-store.js';
 import { openControlStore } from '../control/sqlite-store.js';
 import { createStoreKeyStore } from '../control/store-key-store.js';
@@ -43,7 +43,7 @@ export function openControl(dataDir: string | undefined, configKeys: readonly Ga
     return Object.assign({}, none, { problems: () => [problem] });
   }
   let ledgerProblem: string | undefined;
-  const ledger = createLedgerSink(store, {
+  const ledger = createThreadedLedgerSink(dataDir, {
     onError: (err, rows) => {
       ledgerProblem = `ledger: ${rows} rows wait to be written: ${(err as Error).message}`;
       logger.error({ dataDir }, ledgerProblem);

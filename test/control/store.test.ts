@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import Anthropic, { AuthenticationError } from '@anthropic-ai/sdk';
 import Database from 'better-sqlite3';
 import { createCredentialCache } from '../../src/aws/credentials.js';
-import { createLedgerSink, ledgerRowOf } from '../../src/control/ledger-sink.js';
+import { createLedgerSink, createThreadedLedgerSink, ledgerRowOf } from '../../src/control/ledger-sink.js';
 import { MIGRATIONS } from '../../src/control/migrations.js';
 import { openControlStore, storePath, type LedgerRow } from '../../src/control/sqlite-store.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.js';
@@ -193,5 +193,28 @@ describe('ledger retention', () => {
     assert.equal(store.prune(T0 - 30 * 86_400_000), 1);
     assert.deepEqual(store.requests({ since: 0, until: T0 + 1, limit: 10 }).map((r) => r.requestId), ['new']);
     store.close();
+  });
+});
+
+describe('the threaded ledger sink', () => {
+  it('writes every row from its own thread, each once, and close waits for all of them', async () => {
+    const dir = join(tempHome(), 'threaded');
+    openControlStore(dir).close();
+    const sink = createThreadedLedgerSink(dir, { flushMs: 20 });
+    for (let i = 0; i < 5000; i++) {
+      const u = newUsageRecord('POST', 'anthropic', '/v1/messages', '/v1/messages', T0 + i);
+      u.requestId = `req_t${i % 4000}`; // 1,000 of them twice: kept once
+      u.status = 200;
+      u.costUsd = 0.001;
+      sink.record(u);
+      if (i % 1000 === 0) await new Promise((r) => setTimeout(r, 25));
+    }
+    await sink.close();
+    assert.equal(sink.pending(), 0);
+    const store = openControlStore(dir);
+    const [all] = store.report('model', 0, T0 + 10_000);
+    store.close();
+    assert.equal(all!.requests, 4000);
+    assert.equal(Math.round(all!.costUsd * 1000), 4000);
   });
 });
