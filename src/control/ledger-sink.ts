@@ -1,6 +1,6 @@
 import type { UsageRecord, UsageSink } from '../server/usage.js';
 import { Worker } from 'node:worker_threads';
-import { LEDGER_INSERT_SQL, ledgerValues, storePath, type ControlStore, type LedgerRow } from './sqlite-store.js';
+import { LEDGER_INSERT_SQL, storePath, type ControlStore, type LedgerRow } from './sqlite-store.js';
 
 const n = (v: number | undefined) => v ?? 0;
 const s = (v: string | undefined) => v ?? null;
@@ -36,6 +36,11 @@ export function ledgerRowOf(u: UsageRecord): LedgerRow {
     latencyMs: Math.round(u.latencyMs * 1000) / 1000,
     ttfbMs: u.ttfbMs === undefined ? null : Math.round(u.ttfbMs * 1000) / 1000,
   };
+}
+
+/** A usage record as the ledger insert's parameters (LEDGER_COLUMNS order), with no row object between. */
+export function ledgerValuesOf(u: UsageRecord): Array<string | number | null> {
+  return [u.requestId, u.time, u.front, u.route, s(u.keyId), s(u.key), s(u.user), s(u.team), s(u.session), s(u.metadataUser), s(u.userAgent), s(u.model), s(u.bedrockModel), s(u.region), s(u.scope), u.status, s(u.error), s(u.reason), u.streamed ? 1 : 0, n(u.inputTokens), n(u.outputTokens), n(u.cacheReadTokens), n(u.cacheWrite5mTokens), n(u.cacheWrite1hTokens), n(u.costUsd), Math.round(u.latencyMs * 1000) / 1000, u.ttfbMs === undefined ? null : Math.round(u.ttfbMs * 1000) / 1000];
 }
 
 /**
@@ -124,7 +129,7 @@ export function createThreadedLedgerSink(dataDir: string, options: { flushMs?: n
   return {
     record(u) {
       if (u.front === 'ops') return;
-      rows.push(ledgerValues(ledgerRowOf(u)));
+      rows.push(ledgerValuesOf(u));
     },
     flush,
     pending: () => rows.length + [...sent.values()].reduce((a, b) => a + b.length, 0),

@@ -48,6 +48,5 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX ledger_time ON ledger (time);
   CREATE INDEX ledger_key_time ON ledger (key_id, time);
-  CREATE INDEX ledger_team_time ON ledger (team, time);
   `,
 ];

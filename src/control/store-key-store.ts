@@ -14,6 +14,8 @@ export type KnownKey = GatewayKey & { record?: KeyRecord };
 export function createStoreKeyStore(store: Pick<ControlStore, 'listKeys' | 'listTeams' | 'changes'>, options: { configKeys?: readonly GatewayKey[]; pollMs?: number; now?: () => number } = {}): KeyStore & { team(name: string): TeamRecord | undefined; refresh(): void; close(): void } {
   const now = options.now ?? Date.now;
   let bySha = new Map<string, KnownKey>();
+  // The keys seen lately, by what the client sent: a SHA-256 per request saved (cleared on every change).
+  let recent = new Map<string, KnownKey>();
   let teams = new Map<string, TeamRecord>();
   let seen = -1;
   function refresh(): void {
@@ -24,6 +26,7 @@ export function createStoreKeyStore(store: Pick<ControlStore, 'listKeys' | 'list
     for (const k of options.configKeys ?? []) next.set(k.sha256, k);
     for (const r of store.listKeys()) next.set(r.sha256, { name: r.name, sha256: r.sha256, models: r.models, id: r.id, user: r.user, team: r.team, limits: r.limits, budget: r.budget, record: r });
     bySha = next;
+    recent = new Map();
     teams = new Map(store.listTeams().map((t) => [t.name, t]));
   }
   refresh();
@@ -40,8 +43,15 @@ export function createStoreKeyStore(store: Pick<ControlStore, 'listKeys' | 'list
     enabled: () => bySha.size > 0,
     find(presented) {
       if (!presented) return none;
-      // A map lookup by hash: what its timing could tell is about the hash, not the secret.
-      const key = bySha.get(hashKey(presented));
+      let key = recent.get(presented);
+      if (!key) {
+        // A map lookup by hash: what its timing could tell is about the hash, not the secret.
+        key = bySha.get(hashKey(presented));
+        if (key) {
+          if (recent.size >= 1000) recent.clear();
+          recent.set(presented, key);
+        }
+      }
       if (!key || (key.record && !keyActive(key.record, now()))) return none;
       return Promise.resolve(key);
     },

@@ -5,9 +5,9 @@ import { after, before, describe, it } from 'node:test';
 import Anthropic, { AuthenticationError } from '@anthropic-ai/sdk';
 import Database from 'better-sqlite3';
 import { createCredentialCache } from '../../src/aws/credentials.js';
-import { createLedgerSink, createThreadedLedgerSink, ledgerRowOf } from '../../src/control/ledger-sink.js';
+import { createLedgerSink, createThreadedLedgerSink, ledgerRowOf, ledgerValuesOf } from '../../src/control/ledger-sink.js';
 import { MIGRATIONS } from '../../src/control/migrations.js';
-import { openControlStore, storePath, type LedgerRow } from '../../src/control/sqlite-store.js';
+import { ledgerValues, openControlStore, storePath, type LedgerRow } from '../../src/control/sqlite-store.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.js';
 import { startGateway } from '../../src/server/gateway.js';
 import { newUsageRecord } from '../../src/server/usage.js';
@@ -216,5 +216,15 @@ describe('the threaded ledger sink', () => {
     store.close();
     assert.equal(all!.requests, 4000);
     assert.equal(Math.round(all!.costUsd * 1000), 4000);
+  });
+});
+
+describe('ledger encodings', () => {
+  it('a usage record as insert parameters is the same as through its row', () => {
+    const u = newUsageRecord('POST', 'bedrock', '/model/{modelId}/invoke', '/model/x/invoke', T0);
+    Object.assign(u, { requestId: 'req_enc', status: 429, key: 'k', keyId: 'key_1', user: 'u', team: 't', session: 's', metadataUser: 'm', userAgent: 'ua', model: 'claude-haiku-4-5', bedrockModel: 'b', region: 'us-west-2', scope: 'geo', error: 'rate_limit_error', reason: 'rate_limit:rpm', streamed: true, inputTokens: 1, outputTokens: 2, cacheReadTokens: 3, cacheWrite5mTokens: 4, cacheWrite1hTokens: 5, costUsd: 0.5, latencyMs: 1.23456, ttfbMs: 0.5 });
+    assert.deepEqual(ledgerValuesOf(u), ledgerValues(ledgerRowOf(u)));
+    const bare = newUsageRecord('GET', 'anthropic', 'other', '/x', T0);
+    assert.deepEqual(ledgerValuesOf(bare), ledgerValues(ledgerRowOf(bare)));
   });
 });
