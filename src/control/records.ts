@@ -87,15 +87,19 @@ export function parseExpiry(text: string, now: number): number {
 export const REPORT_GROUPS = ['key', 'user', 'team', 'model', 'day', 'session'] as const;
 export type ReportGroup = (typeof REPORT_GROUPS)[number];
 
-export interface ReportRow {
-  group: string | null;
-  requests: number;
-  errors: number;
+/** Tokens by kind and their cost: what a ledger row holds of a request, and a report row totals. */
+export interface TokenCounts {
   inputTokens: number;
   outputTokens: number;
   cacheReadTokens: number;
   cacheWrite5mTokens: number;
   cacheWrite1hTokens: number;
   costUsd: number;
+}
+
+export interface ReportRow extends TokenCounts {
+  group: string | null;
+  requests: number;
+  errors: number;
 }
 

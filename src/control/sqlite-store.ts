@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createGatewayKey } from '../server/gateway-keys.js';
 import { MIGRATIONS } from './migrations.js';
-import type { Budget, KeyChange, KeyInput, KeyRecord, Limits, ReportGroup, ReportRow, TeamChange, TeamInput, TeamRecord } from './records.js';
+import type { Budget, KeyChange, KeyInput, KeyRecord, Limits, ReportGroup, ReportRow, TeamChange, TeamInput, TeamRecord, TokenCounts } from './records.js';
 
 export type { ReportGroup, ReportRow };
 
 /** A ledger row: one request, as the ledger keeps it. Never a prompt, an answer or a secret. */
-export interface LedgerRow {
+export interface LedgerRow extends TokenCounts {
   requestId: string;
   time: number;
   front: string;
@@ -30,12 +30,6 @@ export interface LedgerRow {
   /** Why the gateway refused it, when it did (budget, rate limit, ...). */
   reason: string | null;
   streamed: boolean;
-  inputTokens: number;
-  outputTokens: number;
-  cacheReadTokens: number;
-  cacheWrite5mTokens: number;
-  cacheWrite1hTokens: number;
-  costUsd: number;
   latencyMs: number;
   ttfbMs: number | null;
 }
