@@ -125,7 +125,7 @@ Examples:
         ...(config.retry ? { retry: config.retry } : {}),
         ...(config.models ? { models: config.models as CatalogOverrides } : {}),
       });
-      console.error(dataDir ? `bedrock-claude gateway: keys, teams and the ledger in ${dataDir}` : 'bedrock-claude gateway: --no-store: no control plane (config keys only; nothing is kept)');
+      console.error(dataDir ? `bedrock-claude gateway: control plane on the embedded store (SQLite) in ${dataDir}: keys, teams, budgets, the ledger` : 'bedrock-claude gateway: --no-store: no control plane (config keys only; nothing is kept)');
       const adminKey = nonEmpty(config.adminKey) ?? nonEmpty(process.env['BEDROCK_CLAUDE_ADMIN_KEY']);
       console.error(adminKey && dataDir ? `bedrock-claude gateway: admin API at ${gateway.url}/admin/ (bedrock-claude keys list --gateway ${gateway.url})` : 'bedrock-claude gateway: no admin key (adminKey, BEDROCK_CLAUDE_ADMIN_KEY): the admin API is off');
       console.log(`listening on ${gateway.url}${backendLabel === 'emulator' ? ' (EMULATOR MODE)' : ''}`);
