@@ -3,7 +3,7 @@ import { estimateInputTokens } from '../../check/estimate-tokens.js';
 import { budgetRefusal, createPeriodClock, worstCaseCost } from '../../control/budget.js';
 import type { CounterOp, CounterStore } from '../../control/counter-store.js';
 import type { Budget, Limits, TeamRecord } from '../../control/records.js';
-import type { BucketAnswer } from '../../control/token-bucket.js';
+import type { BucketAnswer, BucketLimit } from '../../control/token-bucket.js';
 import { BedrockClaudeError } from '../../errors.js';
 import type { Ctx, Stage } from '../pipeline.js';
 import { scopeOf } from './call-stages.js';
@@ -55,15 +55,46 @@ function subjectsOf(ctx: Ctx, team: (name: string) => TeamRecord | undefined): S
   return out;
 }
 
-/** What each op is for: the refusal's words, the header it feeds, and how it settles. */
+/** One check of a request, planned once per key: what it is for, its counter, and its limit. */
 interface OpMeta {
   what: 'rpm' | 'concurrency' | 'itpm' | 'otpm' | 'budget';
   subject: Subject;
   limit: number;
-  periodEnd?: number;
+  /** The counter or bucket (a budget's: per period, below). */
+  key: string;
+  bucketLimit: BucketLimit | undefined;
+  /** The op itself, where it is the same for every request (one request, one slot). */
+  fixed: CounterOp | undefined;
+  /** A budget's counter for the period it was last used in. */
+  period?: { start: number; end: number; key: string };
 }
 
-const HEADER: Partial<Record<OpMeta['what'], string>> = { rpm: 'requests', itpm: 'input-tokens', otpm: 'output-tokens' };
+const HEADERS: Partial<Record<OpMeta['what'], [string, string, string]>> = Object.fromEntries(
+  (['rpm', 'itpm', 'otpm'] as const).map((what) => {
+    const kind = { rpm: 'requests', itpm: 'input-tokens', otpm: 'output-tokens' }[what];
+    return [what, [`anthropic-ratelimit-${kind}-limit`, `anthropic-ratelimit-${kind}-remaining`, `anthropic-ratelimit-${kind}-reset`]];
+  }),
+);
+
+/** The checks a key's requests go through, in order: made once per key record (a refreshed key is a new record). */
+function planFor(subjects: Subject[]): OpMeta[] {
+  const plan: OpMeta[] = [];
+  for (const s of subjects) {
+    const l = s.limits;
+    const id = `${s.kind}:${s.id}`;
+    const bucket = (what: 'rpm' | 'itpm' | 'otpm', limit: number | undefined) => {
+      if (!limit) return;
+      const bucketLimit = { capacity: limit, perMinute: limit };
+      plan.push({ what, subject: s, limit, key: `${what}:${id}`, bucketLimit, fixed: what === 'rpm' ? { kind: 'bucket', key: `${what}:${id}`, limit: bucketLimit, amount: 1 } : undefined });
+    };
+    bucket('rpm', l?.rpm);
+    if (l?.concurrency) plan.push({ what: 'concurrency', subject: s, limit: l.concurrency, key: `inflight:${id}`, bucketLimit: undefined, fixed: { kind: 'counter', key: `inflight:${id}`, delta: 1, max: l.concurrency } });
+    bucket('itpm', l?.itpm);
+    bucket('otpm', l?.otpm);
+    if (s.budget) plan.push({ what: 'budget', subject: s, limit: s.budget.usd, key: `spend:${id}`, bucketLimit: undefined, fixed: undefined });
+  }
+  return plan;
+}
 
 /**
  * Rate limits, concurrency and budgets of a request's key and team, after the route is known: one
@@ -83,69 +114,91 @@ export function admission(deps: EnforcementDeps): Stage {
   const { counters } = deps;
   const seeded = new Set<string>();
   const periodOf = createPeriodClock(deps.timeZone);
+  const plans = new WeakMap<object, OpMeta[] | null>();
+  function planOf(ctx: Ctx): OpMeta[] | null {
+    const key = ctx.key;
+    if (!key) return null;
+    let plan = plans.get(key);
+    if (plan === undefined) {
+      const subjects = subjectsOf(ctx, deps.team);
+      plan = subjects ? planFor(subjects) : null;
+      if (plan && !plan.length) plan = null;
+      plans.set(key, plan);
+    }
+    return plan;
+  }
   return async function admissionStage(ctx, next) {
-    const subjects = subjectsOf(ctx, deps.team);
-    if (!subjects) return next(ctx);
+    const plan = planOf(ctx);
+    if (!plan) return next(ctx);
     const now = deps.clock();
     const call = ctx.call!;
     const metered = call.operation === 'messages';
     const body = call.request.body;
     const maxTokens = metered && typeof body['max_tokens'] === 'number' && body['max_tokens'] > 0 ? body['max_tokens'] : 0;
     let input = -1;
-    const inputEstimate = () => (input < 0 ? (input = estimateInputTokens(body)) : input);
     let reservation = -1;
-    const reserve = () => {
-      if (reservation >= 0) return reservation;
-      const target = ctx.targets![0]!;
-      const multiplier = scopeOf(target.modelId, 'global') === 'global' ? 1 : 1 + deps.catalog.data.regionalPremium;
-      return (reservation = target.model ? worstCaseCost(target.model, inputEstimate(), maxTokens, multiplier) : 0);
-    };
     const ops: CounterOp[] = [];
     const meta: OpMeta[] = [];
-    const bucket = (s: Subject, what: 'rpm' | 'itpm' | 'otpm', limit: number | undefined, amount: number) => {
-      if (!limit) return;
-      ops.push({ kind: 'bucket', key: `${what}:${s.kind}:${s.id}`, limit: { capacity: limit, perMinute: limit }, amount: Math.min(amount, limit) });
-      meta.push({ what, subject: s, limit });
-    };
-    for (const s of subjects) {
-      const l = s.limits;
-      bucket(s, 'rpm', l?.rpm, 1);
-      if (l?.concurrency) {
-        ops.push({ kind: 'counter', key: `inflight:${s.kind}:${s.id}`, delta: 1, max: l.concurrency });
-        meta.push({ what: 'concurrency', subject: s, limit: l.concurrency });
+    for (const m of plan) {
+      if (m.fixed) {
+        ops.push(m.fixed);
+        meta.push(m);
+        continue;
       }
-      if (metered) {
-        bucket(s, 'itpm', l?.itpm, l?.itpm ? inputEstimate() : 0);
-        bucket(s, 'otpm', l?.otpm, maxTokens);
-        if (s.budget) {
-          const period = periodOf(s.budget.period, now);
-          const key = `spend:${s.kind}:${s.id}:${period.start}`;
-          if (!seeded.has(key)) {
-            seeded.add(key);
-            ops.push({ kind: 'seed', key, value: deps.spentSince(s.kind, s.id, period.start) });
-            meta.push({ what: 'budget', subject: s, limit: s.budget.usd, periodEnd: period.end });
-          }
-          ops.push({ kind: 'counter', key, delta: Math.max(reserve(), 1e-12), max: s.budget.usd });
-          meta.push({ what: 'budget', subject: s, limit: s.budget.usd, periodEnd: period.end });
+      if (!metered) continue;
+      if (m.what === 'budget') {
+        const budget = m.subject.budget!;
+        let period = m.period;
+        if (!period || now < period.start || now >= period.end) {
+          const p = periodOf(budget.period, now);
+          period = m.period = { start: p.start, end: p.end, key: `${m.key}:${p.start}` };
         }
+        if (!seeded.has(period.key)) {
+          seeded.add(period.key);
+          ops.push({ kind: 'seed', key: period.key, value: deps.spentSince(m.subject.kind, m.subject.id, period.start) });
+          meta.push(m);
+        }
+        if (reservation < 0) {
+          const target = ctx.targets![0]!;
+          const multiplier = scopeOf(target.modelId, 'global') === 'global' ? 1 : 1 + deps.catalog.data.regionalPremium;
+          if (input < 0) input = estimateInputTokens(body);
+          reservation = target.model ? worstCaseCost(target.model, input, maxTokens, multiplier) : 0;
+        }
+        ops.push({ kind: 'counter', key: period.key, delta: Math.max(reservation, 1e-12), max: budget.usd });
+        meta.push(m);
+        continue;
       }
+      if (m.what === 'itpm' && input < 0) input = estimateInputTokens(body);
+      ops.push({ kind: 'bucket', key: m.key, limit: m.bucketLimit!, amount: Math.min(m.what === 'itpm' ? input : maxTokens, m.limit) });
+      meta.push(m);
     }
     if (!ops.length) return next(ctx);
     const admitted = await counters.admit(ops, now);
     // The Anthropic API's headers, from the tightest bucket of each kind.
-    const tightest = new Map<string, { limit: number; answer: BucketAnswer }>();
-    admitted.answers.forEach((a, i) => {
-      const header = HEADER[meta[i]!.what];
-      if (!header || typeof a === 'number') return;
-      const seen = tightest.get(header);
-      if (!seen || a.remaining < seen.answer.remaining) tightest.set(header, { limit: meta[i]!.limit, answer: a });
-    });
-    for (const [header, { limit, answer }] of tightest) {
-      ctx.headers[`anthropic-ratelimit-${header}-limit`] = String(limit);
-      ctx.headers[`anthropic-ratelimit-${header}-remaining`] = String(answer.remaining);
-      ctx.headers[`anthropic-ratelimit-${header}-reset`] = RFC3339(answer.fullAt);
+    let rpm: number | undefined;
+    let itpm: number | undefined;
+    let otpm: number | undefined;
+    const answers = admitted.answers;
+    for (let i = 0; i < answers.length; i++) {
+      const a = answers[i]!;
+      if (typeof a === 'number') continue;
+      const what = meta[i]!.what;
+      const seen = what === 'rpm' ? rpm : what === 'itpm' ? itpm : otpm;
+      if (seen === undefined || a.remaining < (answers[seen] as BucketAnswer).remaining) {
+        if (what === 'rpm') rpm = i;
+        else if (what === 'itpm') itpm = i;
+        else otpm = i;
+      }
     }
-    if (!admitted.granted) throw refusal(ctx, ops[admitted.failed!]!, meta[admitted.failed!]!, admitted.answers[admitted.failed!]!, now);
+    for (const i of [rpm, itpm, otpm]) {
+      if (i === undefined) continue;
+      const a = answers[i] as BucketAnswer;
+      const names = HEADERS[meta[i]!.what]!;
+      ctx.headers[names[0]] = String(meta[i]!.limit);
+      ctx.headers[names[1]] = String(a.remaining);
+      ctx.headers[names[2]] = RFC3339(a.fullAt);
+    }
+    if (!admitted.granted) throw refusal(ctx, ops[admitted.failed!]!, meta[admitted.failed!]!, answers[admitted.failed!]!, now);
     // On the way out: concurrency back, the token buckets and budgets settled to what was used.
     ctx.finishers.push((c) => {
       const back: CounterOp[] = [];
@@ -154,8 +207,8 @@ export function admission(deps: EnforcementDeps): Stage {
         const what = meta[i]!.what;
         if (op.kind === 'counter' && what === 'concurrency') back.push({ kind: 'counter', key: op.key, delta: -1, max: op.max });
         else if (op.kind === 'counter' && what === 'budget') back.push({ kind: 'counter', key: op.key, delta: (c.usage.costUsd ?? 0) - op.delta, max: Number.POSITIVE_INFINITY });
-        else if (op.kind === 'bucket' && what === 'itpm') back.push(Object.assign({}, op, { amount: (c.usage.inputTokens ?? 0) + (c.usage.cacheWriteTokens ?? 0) - op.amount }));
-        else if (op.kind === 'bucket' && what === 'otpm') back.push(Object.assign({}, op, { amount: (c.usage.outputTokens ?? 0) - op.amount }));
+        else if (op.kind === 'bucket' && what === 'itpm') back.push({ kind: 'bucket', key: op.key, limit: op.limit, amount: (c.usage.inputTokens ?? 0) + (c.usage.cacheWriteTokens ?? 0) - op.amount });
+        else if (op.kind === 'bucket' && what === 'otpm') back.push({ kind: 'bucket', key: op.key, limit: op.limit, amount: (c.usage.outputTokens ?? 0) - op.amount });
       }
       if (back.length) void counters.settle(back, deps.clock());
     });
@@ -170,7 +223,7 @@ export function admission(deps: EnforcementDeps): Stage {
       // Bedrock clients (Claude Code in Bedrock mode among them) do not retry, as they do a 403.
       const spent = typeof answer === 'number' ? answer : 0;
       const fix = spent >= m.limit ? 'Ask the gateway operator to raise the budget, or wait until it resets.' : 'Lower max_tokens (the reservation is the input estimate plus max_tokens of output), ask for a higher budget, or wait until it resets.';
-      return new BedrockClaudeError(budgetRefusal(who, spent, m.limit, m.subject.budget!.period, m.periodEnd!, op.kind === 'counter' ? op.delta : 0), { status: 403, type: 'permission_error', bedrockType: 'ServiceQuotaExceededException', fix });
+      return new BedrockClaudeError(budgetRefusal(who, spent, m.limit, m.subject.budget!.period, m.period!.end, op.kind === 'counter' ? op.delta : 0), { status: 403, type: 'permission_error', bedrockType: 'ServiceQuotaExceededException', fix });
     }
     ctx.usage.reason = m.what === 'concurrency' ? 'concurrency' : `rate_limit:${m.what}`;
     const retryAt = typeof answer === 'number' ? now + 1000 : answer.retryAt;
