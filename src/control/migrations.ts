@@ -31,6 +31,7 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER keys_del AFTER DELETE ON keys BEGIN UPDATE meta SET value = value + 1 WHERE key = 'changes'; END;
   CREATE TRIGGER teams_ins AFTER INSERT ON teams BEGIN UPDATE meta SET value = value + 1 WHERE key = 'changes'; END;
   CREATE TRIGGER teams_upd AFTER UPDATE ON teams BEGIN UPDATE meta SET value = value + 1 WHERE key = 'changes'; END;
+  CREATE TRIGGER teams_del AFTER DELETE ON teams BEGIN UPDATE meta SET value = value + 1 WHERE key = 'changes'; END;
   CREATE TABLE ledger (
     request_id TEXT PRIMARY KEY,
     time INTEGER NOT NULL,

@@ -239,6 +239,15 @@ export function openControlStore(dataDir: string) {
       return teamOf(teamBy.get(name)!);
     },
 
+    /** Deletes a team no key belongs to (its keys must move or be revoked first). */
+    deleteTeam(name: string): TeamRecord {
+      needTeam(name);
+      const team = teamOf(teamBy.get(name)!);
+      const members = db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM keys WHERE team = ?').get(name)!.n;
+      if (members > 0) throw new Error(`the team "${name}" still has ${members} key(s): move them to another team or revoke them first (a conflict)`);
+      db.prepare('DELETE FROM teams WHERE name = ?').run(name);
+      return team;
+    },
     /** Appends ledger rows in one transaction; a request id already there is not written again. Answers how many were new. */
     appendLedger: (rows: readonly LedgerRow[]): number => appendMany(rows),
     /** Totals of the ledger rows in `[since, until)`, grouped. */

@@ -59,6 +59,12 @@ describe('admin API', () => {
     assert.equal((await ask(k.key)).status, 401);
     assert.equal((await admin('/admin/teams/research', { method: 'PATCH', body: { limits: { rpm: 5 } } })).json<{ limits: { rpm: number } }>().limits.rpm, 5);
     assert.equal((await admin('/admin/teams')).json<{ data: unknown[] }>().data.length, 1);
+    const busy = await admin('/admin/teams/research', { method: 'DELETE' });
+    assert.equal(busy.status, 409, 'a team with keys is not deleted');
+    assert.match(busy.json<{ error: { message: string } }>().error.message, /still has 1 key/);
+    assert.equal((await admin('/admin/teams', { body: { name: 'empty' } })).status, 201);
+    assert.equal((await admin('/admin/teams/empty', { method: 'DELETE' })).status, 200);
+    assert.equal((await admin('/admin/teams/empty')).status, 404);
   });
   it('reports usage exactly as the ledger holds it, and pages through the ledger with a cursor', async () => {
     const k = (await admin('/admin/keys', { body: { name: 'frank', user: 'frank' } })).json<{ key: string }>();

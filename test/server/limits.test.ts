@@ -115,6 +115,8 @@ describe('rate limits', () => {
     const second = await call({ max_tokens: 800 });
     assert.equal(second.status, 200);
     assert.equal(second.headers['anthropic-ratelimit-output-tokens-remaining'], '100', '900 - 800 while it runs');
+    assert.equal(second.headers['anthropic-ratelimit-tokens-remaining'], '100', 'tokens: the tighter of input and output');
+    assert.equal(second.headers['anthropic-ratelimit-tokens-limit'], '1000');
     // Settled again: 700 back, 800 left.
     const third = await call({ max_tokens: 900 });
     assert.equal(third.status, 429);

@@ -39,7 +39,7 @@ function storeCall<T>(run: () => T): T {
   } catch (err) {
     if (err instanceof BedrockClaudeError) throw err;
     const message = (err as Error).message;
-    throw new BedrockClaudeError(message, { status: /^no (key|team)/.test(message) ? 404 : /exists already/.test(message) ? 409 : 400, type: /^no (key|team)/.test(message) ? 'not_found_error' : 'invalid_request_error' });
+    throw new BedrockClaudeError(message, { status: /^no (key|team)/.test(message) ? 404 : /exists already|a conflict/.test(message) ? 409 : 400, type: /^no (key|team)/.test(message) ? 'not_found_error' : 'invalid_request_error' });
   }
 }
 
@@ -110,6 +110,7 @@ export function createAdminFront(deps: AdminDeps): Front {
       { method: 'POST', path: '/admin/teams', public: true, serve: guarded(async (ctx) => { const input = parse(teamInputSchema, await body(ctx)); return json(ctx, 201, changing(() => store.createTeam(input, deps.clock()))); }) },
       { method: 'GET', path: '/admin/teams', public: true, serve: guarded((ctx) => json(ctx, 200, { data: store.listTeams() })) },
       { method: 'GET', path: '/admin/teams/{name}', public: true, serve: guarded((ctx) => { const t = store.findTeam(id(ctx)); if (!t) throw new BedrockClaudeError(`No team "${id(ctx)}".`, { status: 404, type: 'not_found_error' }); return json(ctx, 200, t); }) },
+      { method: 'DELETE', path: '/admin/teams/{name}', public: true, serve: guarded((ctx) => json(ctx, 200, changing(() => store.deleteTeam(id(ctx))))) },
       { method: 'PATCH', path: '/admin/teams/{name}', public: true, serve: guarded(async (ctx) => { const change = parse(teamChangeSchema, await body(ctx)); return json(ctx, 200, changing(() => store.updateTeam(id(ctx), change))); }) },
       {
         method: 'GET',

@@ -76,6 +76,8 @@ const HEADERS: Partial<Record<OpMeta['what'], [string, string, string]>> = Objec
   }),
 );
 
+const TOKEN_HEADERS: [string, string, string] = ['anthropic-ratelimit-tokens-limit', 'anthropic-ratelimit-tokens-remaining', 'anthropic-ratelimit-tokens-reset'];
+
 /** The checks a key's requests go through, in order: made once per key record (a refreshed key is a new record). */
 function planFor(subjects: Subject[]): OpMeta[] {
   const plan: OpMeta[] = [];
@@ -190,13 +192,15 @@ export function admission(deps: EnforcementDeps): Stage {
         else otpm = i;
       }
     }
-    for (const i of [rpm, itpm, otpm]) {
+    // `tokens`: the more restrictive of the input and output token limits, as the Anthropic API says it.
+    const tokens = itpm === undefined ? otpm : otpm === undefined ? itpm : (answers[itpm] as BucketAnswer).remaining <= (answers[otpm] as BucketAnswer).remaining ? itpm : otpm;
+    for (const [i, names] of [[rpm], [itpm], [otpm], [tokens, TOKEN_HEADERS]] as Array<[number | undefined, [string, string, string]?]>) {
       if (i === undefined) continue;
       const a = answers[i] as BucketAnswer;
-      const names = HEADERS[meta[i]!.what]!;
-      ctx.headers[names[0]] = String(meta[i]!.limit);
-      ctx.headers[names[1]] = String(a.remaining);
-      ctx.headers[names[2]] = RFC3339(a.fullAt);
+      const n = names ?? HEADERS[meta[i]!.what]!;
+      ctx.headers[n[0]] = String(meta[i]!.limit);
+      ctx.headers[n[1]] = String(a.remaining);
+      ctx.headers[n[2]] = RFC3339(a.fullAt);
     }
     if (!admitted.granted) throw refusal(ctx, ops[admitted.failed!]!, meta[admitted.failed!]!, answers[admitted.failed!]!, now);
     // On the way out: concurrency back, the token buckets and budgets settled to what was used.

@@ -3,6 +3,7 @@ import { BedrockClaudeError } from '../../errors.js';
 import type { KeyStore } from '../../control/key-store.js';
 import { presentedKey } from '../http-util.js';
 import type { Usage } from '../../catalog/estimate-cost.js';
+import { reconcileUsage } from '../../translate/reconcile-usage.js';
 import { splitCacheWrite, type CacheBreakpoint } from '../../check/cache-breakpoints.js';
 import type { Ctx, Stage } from '../pipeline.js';
 import type { UsageSink } from '../usage.js';
@@ -94,7 +95,7 @@ export function recordUsage(sinks: readonly UsageSink[], costOf: (ctx: Ctx, usag
     if (!u.status) u.status = ctx.reply?.status ?? 499;
     const result = ctx.result;
     if (result) {
-      const usage = result.kind === 'json' ? result.usage : ctx.summary?.usage;
+      const usage = result.kind === 'json' ? reconcileUsage(result.usage, undefined, result.headers) : reconcileUsage(ctx.summary?.usage, ctx.summary?.metrics);
       if (usage) {
         u.inputTokens = usage.input_tokens;
         u.outputTokens = usage.output_tokens;
