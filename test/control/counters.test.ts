@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { budgetPeriod, createPeriodClock } from '../../src/control/budget.js';
 import { describe, it } from 'node:test';
 import { createMemoryCounterStore } from '../../src/control/counter-store.js';
 import { createStaticKeyStore } from '../../src/control/key-store.js';
@@ -82,5 +83,22 @@ describe('static key store', () => {
     assert.equal(await store.find('bck-not-a-key'), undefined);
     assert.equal(await store.find(undefined), undefined);
     assert.equal(createStaticKeyStore([]).enabled(), false);
+  });
+});
+
+describe('budget periods', () => {
+  it('start at calendar boundaries in the configured time zone, DST included', () => {
+    const at = Date.UTC(2026, 10, 20, 3, 30); // 2026-11-20 03:30 UTC: still the 19th in New York
+    const iso = (p: { start: number; end: number }) => [new Date(p.start).toISOString(), Number.isFinite(p.end) ? new Date(p.end).toISOString() : 'never'];
+    assert.deepEqual(iso(budgetPeriod('day', at, 'UTC')), ['2026-11-20T00:00:00.000Z', '2026-11-21T00:00:00.000Z']);
+    assert.deepEqual(iso(budgetPeriod('day', at, 'America/New_York')), ['2026-11-19T05:00:00.000Z', '2026-11-20T05:00:00.000Z']);
+    assert.deepEqual(iso(budgetPeriod('week', at, 'UTC')), ['2026-11-16T00:00:00.000Z', '2026-11-23T00:00:00.000Z'], 'weeks start on Monday');
+    assert.deepEqual(iso(budgetPeriod('month', at, 'Asia/Tokyo')), ['2026-10-31T15:00:00.000Z', '2026-11-30T15:00:00.000Z']);
+    // New York leaves daylight saving time on 2026-11-01: that day has 25 hours.
+    assert.deepEqual(iso(budgetPeriod('day', Date.UTC(2026, 10, 1, 12), 'America/New_York')), ['2026-11-01T04:00:00.000Z', '2026-11-02T05:00:00.000Z']);
+    assert.deepEqual(iso(budgetPeriod('total', at, 'UTC')), ['1970-01-01T00:00:00.000Z', 'never']);
+    const clock = createPeriodClock('UTC');
+    assert.equal(clock('day', at), clock('day', at + 1000), 'kept while the period lasts');
+    assert.notEqual(clock('day', at), clock('day', at + 86_400_000));
   });
 });
