@@ -100,16 +100,6 @@ export function parseJsonObject(bytes: Buffer, fix: string): SourceJson {
   return { text, value: parsed as Record<string, unknown> };
 }
 
-export function sendJson(res: AnyResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
-  sendJsonBytes(res, status, JSON.stringify(value), headers);
-}
-
-/** Sends a JSON text (or its bytes) as it is. */
-export function sendJsonBytes(res: AnyResponse, status: number, body: string | Buffer, headers: Record<string, string> = {}): void {
-  (res as ServerResponse).writeHead(status, { 'content-type': 'application/json', 'content-length': typeof body === 'string' ? Buffer.byteLength(body) : body.length, ...headers });
-  (res as ServerResponse).end(body);
-}
-
 /** Writes a byte stream to the response as it arrives, waiting on backpressure; stops if the client leaves. */
 export async function pipeStream(res: AnyResponse, source: AsyncIterable<Uint8Array>): Promise<void> {
   const out = res as ServerResponse;
