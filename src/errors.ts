@@ -24,6 +24,8 @@ export interface BedrockClaudeErrorOptions {
   bedrockType?: string | undefined;
   /** Seconds a client should wait before retrying, when known. */
   retryAfter?: number | undefined;
+  /** The request parameter the error is about (OpenAI's `param`), when there is one. */
+  param?: string | undefined;
   cause?: unknown;
 }
 
@@ -43,6 +45,7 @@ export class BedrockClaudeError extends Error {
   readonly fix: string | undefined;
   readonly bedrockType: string | undefined;
   readonly retryAfter: number | undefined;
+  readonly param: string | undefined;
 
   constructor(message: string, options: BedrockClaudeErrorOptions) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -52,6 +55,7 @@ export class BedrockClaudeError extends Error {
     this.fix = options.fix;
     this.bedrockType = options.bedrockType;
     this.retryAfter = options.retryAfter;
+    this.param = options.param;
   }
 
   /** The message with the fix appended, as a client should read it. */

@@ -15,7 +15,9 @@ import type { MessagesResult } from '../transport/bedrock-transport.js';
 import { EMULATOR_CREDENTIALS } from './default-credentials.js';
 import { lastUserText, respond, streamEvents, type FakeMessage } from './fake-model.js';
 import { parseFaults, seededRandom, settingsFor, type FaultKind, type FaultSpec } from './faults.js';
-import { createConverseFront, createEmulatorOpsFront, createMantleFront } from './fronts.js';
+import { createEmulatorOpsFront } from './fronts.js';
+import { createConverseFront } from '../server/fronts/converse.js';
+import { createMantleFront } from '../server/fronts/mantle.js';
 import { compileScript } from './script.js';
 import { createPromptCache } from './prompt-cache.js';
 import { faultOf, injectFault, sleep, validate, verifyAuth } from './stages.js';
@@ -179,7 +181,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
 
   const anthropicVersion = catalog.data.anthropicVersion;
   const invoke = createBedrockFront({ catalog, region: defaultRegion, account: EMULATOR_ACCOUNT, asBedrock: true });
-  const fronts: Front[] = [createEmulatorOpsFront(), createConverseFront({ catalog, anthropicVersion }), createMantleFront({ anthropicVersion }), invoke];
+  const fronts: Front[] = [createEmulatorOpsFront(), createConverseFront({ catalog, anthropicVersion, asBedrock: true }), createMantleFront({ anthropicVersion, asBedrock: true }), invoke];
   const table = createRouteTable(fronts, invoke);
   const tooLarge = (limit: number) => invalidRequest(`Input is too long: the request body exceeds ${limit} bytes.`, undefined, 413);
   const internal = (cause: unknown) => new BedrockClaudeError('The system encountered an unexpected error during processing. Try your request again.', { status: 500, type: 'api_error', bedrockType: 'InternalServerException', cause });

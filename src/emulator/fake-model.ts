@@ -4,7 +4,8 @@ import { estimateInputTokens } from '../check/estimate-tokens.js';
 /**
  * The emulator's deterministic "model": it echoes the last user message (or a fixed sentence),
  * answers forced tool choices with a tool_use whose input satisfies the schema's required
- * properties, starts with a signed thinking block when thinking is on, and truncates at max_tokens.
+ * properties, answers structured-output requests with JSON that satisfies their schema, starts with a
+ * signed thinking block when thinking is on, and truncates at max_tokens.
  */
 
 export const DEFAULT_REPLY = 'Hello from the bedrock-claude emulator.';
@@ -117,6 +118,12 @@ function forcedTool(body: Json): Json | undefined {
   return undefined;
 }
 
+/** The JSON schema a structured-output request asks the answer to satisfy (`output_config.format`, or the older `output_format`). */
+function outputSchema(body: Json): unknown {
+  const format = ((body['output_config'] as Json | undefined)?.['format'] ?? body['output_format']) as Json | undefined;
+  return format && format['type'] === 'json_schema' ? (format['schema'] ?? {}) : undefined;
+}
+
 function thinkingOn(body: Json): boolean {
   const t = body['thinking'] as Json | undefined;
   return !!t && (t['type'] === 'enabled' || t['type'] === 'adaptive');
@@ -151,7 +158,9 @@ export function respond(body: Json, modelName: string, scripted?: ScriptedReply)
     budget -= tokens(JSON.stringify(input));
     stop = 'tool_use';
   } else if (budget > 0) {
-    let text = scripted?.text ?? (lastUserText(body).trim() || DEFAULT_REPLY);
+    const schema = outputSchema(body);
+    // Structured output: JSON that satisfies the schema, as a forced tool's input does.
+    let text = scripted?.text ?? (schema !== undefined ? JSON.stringify(exampleFor(schema)) : lastUserText(body).trim() || DEFAULT_REPLY);
     const stops = Array.isArray(body['stop_sequences']) ? (body['stop_sequences'] as string[]) : [];
     for (const s of stops) {
       const at = typeof s === 'string' && s ? text.indexOf(s) : -1;

@@ -11,6 +11,10 @@ import type { SanitizePolicy } from '../translate/sanitize.js';
 import { createAdminFront, type AdminDeps } from './fronts/admin.js';
 import { createAnthropicFront } from './fronts/anthropic.js';
 import { createBedrockFront } from './fronts/bedrock.js';
+import { createConverseFront } from './fronts/converse.js';
+import { createMantleFront } from './fronts/mantle.js';
+import { createOpenAIFront } from './fronts/openai.js';
+import type { ImageFetchOptions } from './fetch-images.js';
 import { describeRoutes, type Front } from './fronts/front.js';
 import { createOpsFront, type OpsDeps } from './fronts/ops.js';
 import { compose, Ctx, type GatewayRequest, type Reply, type RequestHeaders } from './pipeline.js';
@@ -40,6 +44,8 @@ export interface GatewayDeps {
   scope: Scope;
   policy: SanitizePolicy;
   bodyLimit: number;
+  /** The OpenAI front's image fetching (`image_url` web addresses); refused when absent. */
+  fetchImages?: ImageFetchOptions | undefined;
   backendLabel?: string | undefined;
   ops: Omit<OpsDeps, 'region' | 'backendLabel' | 'draining'>;
   /** Monotonic milliseconds (default `performance.now`). */
@@ -86,10 +92,14 @@ export function createGatewayApp(deps: GatewayDeps) {
 
   const anthropic = createAnthropicFront({ catalog, router: deps.router, region: deps.region });
   const bedrock = createBedrockFront({ catalog, region: deps.region });
+  const converse = createConverseFront({ catalog });
+  const mantle = createMantleFront({ anthropicVersion: catalog.data.anthropicVersion });
+  const openai = createOpenAIFront({ catalog, images: deps.fetchImages });
   const ops = createOpsFront(Object.assign({ region: deps.region, backendLabel: deps.backendLabel ?? 'bedrock', draining: () => draining }, deps.ops));
-  const fronts: Front[] = [ops, ...(deps.admin ? [createAdminFront(deps.admin)] : []), anthropic, bedrock];
+  const models = [anthropic, openai, mantle, converse, bedrock];
+  const fronts: Front[] = [ops, ...(deps.admin ? [createAdminFront(deps.admin)] : []), ...models];
   const table = createRouteTable(fronts, anthropic);
-  const served = [anthropic, bedrock].map(describeRoutes).join('; and ');
+  const served = models.map(describeRoutes).join('; ');
   const notFound = (ctx: Ctx) => new BedrockClaudeError(`No route for ${ctx.req.method} ${ctx.route.pathname}.`, { status: 404, type: 'not_found_error', fix: `This gateway serves ${served}.` });
 
   const costOf = (ctx: Ctx, usage: Usage): number | undefined => {

@@ -1,141 +1,378 @@
 import { invalidRequest } from '../errors.js';
 
 /**
- * Bedrock Converse ↔ Anthropic Messages, for the emulator's `/converse` and `/converse-stream`
- * routes (other gateways, Portkey among them, call Converse).
+ * Bedrock Converse requests ↔ Anthropic Messages requests, both ways, for every block Claude takes.
+ * One translation for the gateway's Converse front and the emulator's. What Converse has and the
+ * Messages API has not (guardrails, prompt variables, S3 sources, Office documents) is refused with
+ * a `ValidationException` that says so, never dropped.
  */
 
 type Json = Record<string, unknown>;
 
-function asArray(value: unknown, what: string): unknown[] {
+const IMAGE_FORMATS = new Set(['png', 'jpeg', 'gif', 'webp']);
+/** Document formats whose bytes are text: they become a plain-text document. */
+const TEXT_FORMATS = new Set(['txt', 'md', 'html', 'csv']);
+const OFFICE_FORMATS = new Set(['doc', 'docx', 'xls', 'xlsx']);
+
+const TOP_LEVEL = new Set(['messages', 'system', 'inferenceConfig', 'toolConfig', 'additionalModelRequestFields', 'additionalModelResponseFieldPaths', 'outputConfig', 'performanceConfig', 'serviceTier', 'guardrailConfig', 'promptVariables', 'requestMetadata']);
+const NOT_TRANSLATED: Record<string, string> = {
+  guardrailConfig: 'Guardrails run in Bedrock\'s Converse API, which this gateway does not call: apply the guardrail with ApplyGuardrail, or call Bedrock directly',
+  promptVariables: 'Prompt-management variables have no Messages API equivalent: fill the prompt in before sending it',
+  requestMetadata: 'Invocation-log metadata has no Messages API equivalent: the gateway records the key, user and team of every request in its own ledger',
+};
+
+function fail(path: string, what: string): never {
+  throw invalidRequest(`Malformed input request: #/${path}: ${what}, please reformat your input and try again.`);
+}
+
+function obj(value: unknown, path: string): Json {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) fail(path, 'expected an object');
+  return value as Json;
+}
+
+function arr(value: unknown, path: string): unknown[] {
   if (value === undefined) return [];
-  if (!Array.isArray(value)) throw invalidRequest(`Malformed input request: ${what} must be an array.`, undefined);
+  if (!Array.isArray(value)) fail(path, 'must be an array');
   return value;
 }
 
-function block(b: unknown): Json | undefined {
-  if (!b || typeof b !== 'object') throw invalidRequest('Malformed input request: a content block must be an object.');
-  const c = b as Json;
-  if (typeof c['text'] === 'string') return { type: 'text', text: c['text'] };
-  if (c['image']) {
-    const img = c['image'] as { format?: string; source?: { bytes?: string } };
-    return { type: 'image', source: { type: 'base64', media_type: `image/${img.format ?? 'png'}`, data: img.source?.bytes ?? '' } };
-  }
-  if (c['toolUse']) {
-    const t = c['toolUse'] as { toolUseId?: string; name?: string; input?: unknown };
-    return { type: 'tool_use', id: t.toolUseId, name: t.name, input: t.input ?? {} };
-  }
-  if (c['toolResult']) {
-    const t = c['toolResult'] as { toolUseId?: string; content?: Json[]; status?: string };
-    const content = (t.content ?? []).map((x) => (typeof x['text'] === 'string' ? { type: 'text', text: x['text'] } : { type: 'text', text: JSON.stringify(x['json'] ?? x) }));
-    return { type: 'tool_result', tool_use_id: t.toolUseId, content, ...(t.status === 'error' ? { is_error: true } : {}) };
-  }
-  if (c['reasoningContent']) {
-    const r = (c['reasoningContent'] as { reasoningText?: { text?: string; signature?: string } }).reasoningText;
-    return { type: 'thinking', thinking: r?.text ?? '', signature: r?.signature ?? '' };
-  }
-  if (c['cachePoint']) return undefined;
-  if (c['document']) return { type: 'text', text: '[document]' };
-  throw invalidRequest(`Malformed input request: unsupported content block ${Object.keys(c).join(',')}.`);
+function str(value: unknown, path: string): string {
+  if (typeof value !== 'string') fail(path, 'expected a string');
+  return value;
 }
 
-/** A Converse request body → the Anthropic Messages body it means. */
-export function converseToAnthropic(body: Json, defaultMaxTokens: number): Json {
-  const messages = asArray(body['messages'], 'messages').map((m) => {
-    if (!m || typeof m !== 'object') throw invalidRequest('Malformed input request: each message must be an object with role and content.');
-    const msg = m as { role?: unknown; content?: unknown };
-    return { role: msg.role, content: asArray(msg.content, 'content').map(block).filter(Boolean) };
-  });
-  const out: Json = { messages };
-  const system = asArray(body['system'], 'system').map((s) => (s as Json | null)?.['text']).filter((t): t is string => typeof t === 'string');
-  if (system.length) out['system'] = system.join('\n');
-  const inf = (body['inferenceConfig'] ?? {}) as { maxTokens?: number; temperature?: number; topP?: number; stopSequences?: string[] };
-  out['max_tokens'] = inf.maxTokens ?? defaultMaxTokens;
-  if (inf.temperature !== undefined) out['temperature'] = inf.temperature;
-  if (inf.topP !== undefined) out['top_p'] = inf.topP;
-  if (inf.stopSequences) out['stop_sequences'] = inf.stopSequences;
-  const toolConfig = body['toolConfig'] as { tools?: Json[]; toolChoice?: Json } | undefined;
-  if (toolConfig?.tools) {
-    out['tools'] = toolConfig.tools
-      .filter((t) => t['toolSpec'])
-      .map((t) => {
-        const spec = t['toolSpec'] as { name: string; description?: string; inputSchema?: { json?: unknown } };
-        return { name: spec.name, ...(spec.description ? { description: spec.description } : {}), input_schema: spec.inputSchema?.json ?? { type: 'object' } };
-      });
-    const choice = toolConfig.toolChoice;
-    if (choice?.['any']) out['tool_choice'] = { type: 'any' };
-    else if (choice?.['tool']) out['tool_choice'] = { type: 'tool', name: (choice['tool'] as { name: string }).name };
-    else if (choice?.['auto']) out['tool_choice'] = { type: 'auto' };
+/** The one member of a Converse union (`{"text": ...}`, `{"image": {...}}`). */
+function member(value: unknown, path: string): [string, unknown] {
+  const keys = Object.keys(obj(value, path));
+  if (keys.length !== 1) fail(path, `a content block has exactly one member, found ${keys.length ? keys.join(', ') : 'none'}`);
+  return [keys[0]!, (value as Json)[keys[0]!]];
+}
+
+/** Bytes as Converse's JSON carries them: a base64 string (the AWS SDKs encode a Uint8Array so). */
+function base64(value: unknown, path: string): string {
+  if (typeof value === 'string') return value;
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+  return fail(path, 'expected base64 bytes');
+}
+
+function cacheControl(point: unknown, path: string): Json {
+  const p = obj(point, path);
+  if (p['type'] !== undefined && p['type'] !== 'default') fail(`${path}/type`, 'must be "default"');
+  if (p['ttl'] === undefined) return { type: 'ephemeral' };
+  if (p['ttl'] !== '5m' && p['ttl'] !== '1h') fail(`${path}/ttl`, 'must be "5m" or "1h"');
+  return { type: 'ephemeral', ttl: p['ttl'] };
+}
+
+function image(value: unknown, path: string): Json {
+  const img = obj(value, path);
+  const format = str(img['format'], `${path}/format`);
+  if (!IMAGE_FORMATS.has(format)) fail(`${path}/format`, `${format} is not one of png, jpeg, gif, webp`);
+  const source = obj(img['source'], `${path}/source`);
+  if (source['s3Location']) throw invalidRequest('An image from S3 cannot be sent through the Messages API.', 'Send the image bytes (source.bytes) instead of an S3 location.');
+  return { type: 'image', source: { type: 'base64', media_type: `image/${format}`, data: base64(source['bytes'], `${path}/source/bytes`) } };
+}
+
+function document(value: unknown, path: string): Json {
+  const doc = obj(value, path);
+  const format = str(doc['format'] ?? 'txt', `${path}/format`);
+  const source = obj(doc['source'], `${path}/source`);
+  if (source['s3Location']) throw invalidRequest('A document from S3 cannot be sent through the Messages API.', 'Send the document bytes (source.bytes) instead of an S3 location.');
+  if (OFFICE_FORMATS.has(format)) throw invalidRequest(`A ${format} document has no Messages API equivalent: Claude takes PDF and text documents.`, 'Convert it to PDF or text, or call Bedrock\'s Converse API directly.');
+  let src: Json;
+  if (Array.isArray(source['content'])) {
+    src = { type: 'content', content: source['content'].map((c, i) => ({ type: 'text', text: str(obj(c, `${path}/source/content/${i}`)['text'], `${path}/source/content/${i}/text`) })) };
+  } else if (typeof source['text'] === 'string') {
+    src = { type: 'text', media_type: 'text/plain', data: source['text'] };
+  } else if (format === 'pdf') {
+    src = { type: 'base64', media_type: 'application/pdf', data: base64(source['bytes'], `${path}/source/bytes`) };
+  } else if (TEXT_FORMATS.has(format)) {
+    src = { type: 'text', media_type: 'text/plain', data: Buffer.from(base64(source['bytes'], `${path}/source/bytes`), 'base64').toString('utf8') };
+  } else {
+    return fail(`${path}/format`, `${format} is not one of pdf, txt, md, html, csv`);
   }
-  const extra = body['additionalModelRequestFields'] as Json | undefined;
-  if (extra && typeof extra === 'object') Object.assign(out, extra);
+  const out: Json = { type: 'document', source: src };
+  if (doc['name'] !== undefined) out['title'] = str(doc['name'], `${path}/name`);
+  if (doc['context'] !== undefined) out['context'] = str(doc['context'], `${path}/context`);
+  if (doc['citations'] !== undefined) out['citations'] = { enabled: obj(doc['citations'], `${path}/citations`)['enabled'] === true };
   return out;
 }
 
-/** An Anthropic message → a Converse response body. */
-export function anthropicToConverseResponse(message: Json, latencyMs: number): Json {
-  const content = ((message['content'] as Json[]) ?? []).map((b) => {
-    if (b['type'] === 'text') return { text: b['text'] };
-    if (b['type'] === 'tool_use') return { toolUse: { toolUseId: b['id'], name: b['name'], input: b['input'] } };
-    if (b['type'] === 'thinking') return { reasoningContent: { reasoningText: { text: b['thinking'], signature: b['signature'] } } };
-    return { text: '' };
-  });
-  const usage = message['usage'] as { input_tokens: number; output_tokens: number; cache_read_input_tokens?: number; cache_creation_input_tokens?: number };
-  return {
-    output: { message: { role: 'assistant', content } },
-    stopReason: message['stop_reason'],
-    usage: converseUsage(usage),
-    metrics: { latencyMs },
-  };
+function toolResultContent(value: unknown, path: string): Json {
+  const [kind, v] = member(value, path);
+  if (kind === 'text') return { type: 'text', text: str(v, `${path}/text`) };
+  if (kind === 'json') return { type: 'text', text: JSON.stringify(v) };
+  if (kind === 'image') return image(v, `${path}/image`);
+  if (kind === 'document') return document(v, `${path}/document`);
+  return fail(path, `a tool result holds text, json, image or document, not ${kind}`);
 }
 
-function converseUsage(usage: { input_tokens: number; output_tokens: number; cache_read_input_tokens?: number; cache_creation_input_tokens?: number }): Json {
-  return {
-    inputTokens: usage.input_tokens,
-    outputTokens: usage.output_tokens,
-    totalTokens: usage.input_tokens + usage.output_tokens,
-    ...(usage.cache_read_input_tokens ? { cacheReadInputTokens: usage.cache_read_input_tokens } : {}),
-    ...(usage.cache_creation_input_tokens ? { cacheWriteInputTokens: usage.cache_creation_input_tokens } : {}),
-  };
+function reasoning(value: unknown, path: string): Json {
+  const [kind, v] = member(value, path);
+  if (kind === 'reasoningText') {
+    const r = obj(v, `${path}/reasoningText`);
+    const out: Json = { type: 'thinking', thinking: str(r['text'], `${path}/reasoningText/text`) };
+    if (r['signature'] !== undefined) out['signature'] = str(r['signature'], `${path}/reasoningText/signature`);
+    return out;
+  }
+  if (kind === 'redactedContent') return { type: 'redacted_thinking', data: Buffer.from(base64(v, `${path}/redactedContent`), 'base64').toString('utf8') };
+  return fail(path, `reasoning content is reasoningText or redactedContent, not ${kind}`);
+}
+
+/** One Converse content block as the Anthropic block it is (a cache point is handled by the caller). */
+function block(value: unknown, path: string): Json {
+  const [kind, v] = member(value, path);
+  switch (kind) {
+    case 'text':
+      return { type: 'text', text: str(v, `${path}/text`) };
+    case 'image':
+      return image(v, `${path}/image`);
+    case 'document':
+      return document(v, `${path}/document`);
+    case 'toolUse': {
+      const t = obj(v, `${path}/toolUse`);
+      return { type: 'tool_use', id: str(t['toolUseId'], `${path}/toolUse/toolUseId`), name: str(t['name'], `${path}/toolUse/name`), input: t['input'] ?? {} };
+    }
+    case 'toolResult': {
+      const t = obj(v, `${path}/toolResult`);
+      const out: Json = { type: 'tool_result', tool_use_id: str(t['toolUseId'], `${path}/toolResult/toolUseId`), content: arr(t['content'], `${path}/toolResult/content`).map((c, i) => toolResultContent(c, `${path}/toolResult/content/${i}`)) };
+      if (t['status'] === 'error') out['is_error'] = true;
+      else if (t['status'] !== undefined && t['status'] !== 'success') fail(`${path}/toolResult/status`, 'must be "success" or "error"');
+      return out;
+    }
+    case 'reasoningContent':
+      return reasoning(v, `${path}/reasoningContent`);
+    case 'guardContent':
+      throw invalidRequest('Guard content is evaluated by Bedrock\'s guardrails, which the Messages API does not run.', 'Send it as a text block, or call Bedrock\'s Converse API directly.');
+    default:
+      throw invalidRequest(`Malformed input request: unsupported content block ${kind}: the Messages API takes text, image, document, toolUse, toolResult, reasoningContent and cachePoint.`);
+  }
+}
+
+/** Blocks with Converse's `cachePoint` markers folded into the block before each as `cache_control`. */
+function blocks(values: unknown[], path: string, one: (v: unknown, path: string) => Json): Json[] {
+  const out: Json[] = [];
+  values.forEach((v, i) => {
+    const p = `${path}/${i}`;
+    if (v && typeof v === 'object' && 'cachePoint' in v) {
+      const last = out[out.length - 1];
+      if (!last) fail(p, 'a cachePoint must follow the block it caches');
+      last['cache_control'] = cacheControl((v as Json)['cachePoint'], `${p}/cachePoint`);
+      return;
+    }
+    out.push(one(v, p));
+  });
+  return out;
+}
+
+function tool(value: unknown, path: string): Json {
+  const [kind, v] = member(value, path);
+  if (kind !== 'toolSpec') fail(path, `a tool is a toolSpec, not ${kind}`);
+  const spec = obj(v, `${path}/toolSpec`);
+  const out: Json = { name: str(spec['name'], `${path}/toolSpec/name`) };
+  if (spec['description'] !== undefined) out['description'] = str(spec['description'], `${path}/toolSpec/description`);
+  const schema = spec['inputSchema'] === undefined ? undefined : obj(spec['inputSchema'], `${path}/toolSpec/inputSchema`)['json'];
+  out['input_schema'] = schema ?? { type: 'object' };
+  if (spec['strict'] !== undefined) out['strict'] = spec['strict'] === true;
+  return out;
+}
+
+function toolChoice(value: unknown, path: string): Json {
+  const [kind, v] = member(value, path);
+  if (kind === 'auto' || kind === 'any') return { type: kind };
+  if (kind === 'tool') return { type: 'tool', name: str(obj(v, `${path}/tool`)['name'], `${path}/tool/name`) };
+  return fail(path, `toolChoice is auto, any or tool, not ${kind}`);
+}
+
+/** The JSON-pointer paths a Converse request asks to have copied from the model's answer. */
+export function responseFieldPaths(body: Json): string[] {
+  const paths = body['additionalModelResponseFieldPaths'];
+  if (paths === undefined) return [];
+  if (!Array.isArray(paths) || paths.some((p) => typeof p !== 'string' || !p.startsWith('/'))) fail('additionalModelResponseFieldPaths', 'expected an array of JSON pointers such as "/stop_sequence"');
+  return paths as string[];
 }
 
 /**
- * Maps one Anthropic streaming event to the ConverseStream events (name and payload) it becomes.
- * `state` carries usage and the stop reason between events.
+ * A Converse request body as the Anthropic Messages body it means (without `model`). `maxTokens`
+ * left out becomes `defaultMaxTokens`.
+ *
+ * @example
+ * ```ts
+ * converseToAnthropic({ messages: [{ role: 'user', content: [{ text: 'Hi' }, { cachePoint: { type: 'default' } }] }] }, 4096);
+ * // { messages: [{ role: 'user', content: [{ type: 'text', text: 'Hi', cache_control: { type: 'ephemeral' } }] }], max_tokens: 4096 }
+ * ```
  */
-export function anthropicEventToConverse(event: Json, state: { usage: { input_tokens: number; output_tokens: number }; stopReason?: string; latencyMs: number }): Array<[string, Json]> {
-  const index = event['index'] as number;
-  switch (event['type']) {
-    case 'message_start': {
-      const usage = (event['message'] as { usage?: { input_tokens: number } }).usage;
-      if (usage) state.usage.input_tokens = usage.input_tokens;
-      return [['messageStart', { role: 'assistant' }]];
+export function converseToAnthropic(body: Json, defaultMaxTokens: number): Json {
+  for (const key of Object.keys(body)) {
+    if (!TOP_LEVEL.has(key)) fail('', `extraneous key [${key}] is not permitted`);
+    if (NOT_TRANSLATED[key] !== undefined && body[key] !== null) throw invalidRequest(`${key} is not supported by this gateway's Converse API. ${NOT_TRANSLATED[key]}.`);
+  }
+  const perf = body['performanceConfig'] as { latency?: unknown } | undefined;
+  if (perf && perf.latency !== undefined && perf.latency !== 'standard') throw invalidRequest('performanceConfig.latency "optimized" is not supported by this gateway.', 'Leave performanceConfig out, or set latency to "standard".');
+  const tier = body['serviceTier'] as { type?: unknown } | undefined;
+  if (tier && tier.type !== undefined && tier.type !== 'default') throw invalidRequest(`serviceTier "${String(tier.type)}" is not supported by this gateway.`, 'Leave serviceTier out, or set its type to "default".');
+
+  const messages = arr(body['messages'], 'messages').map((m, i) => {
+    const msg = obj(m, `messages/${i}`);
+    if (msg['role'] !== 'user' && msg['role'] !== 'assistant') fail(`messages/${i}/role`, 'must be "user" or "assistant"');
+    return { role: msg['role'], content: blocks(arr(msg['content'], `messages/${i}/content`), `messages/${i}/content`, block) };
+  });
+  const out: Json = { messages };
+  const system = blocks(arr(body['system'], 'system'), 'system', (v, p) => {
+    const [kind, text] = member(v, p);
+    if (kind !== 'text') throw invalidRequest(kind === 'guardContent' ? 'Guard content in the system prompt is evaluated by Bedrock\'s guardrails, which the Messages API does not run.' : `Malformed input request: #/${p}: a system block is text or cachePoint, not ${kind}.`);
+    return { type: 'text', text: str(text, `${p}/text`) };
+  });
+  if (system.length) out['system'] = system;
+
+  const inf = body['inferenceConfig'] === undefined ? {} : obj(body['inferenceConfig'], 'inferenceConfig');
+  for (const key of Object.keys(inf)) if (!['maxTokens', 'temperature', 'topP', 'stopSequences'].includes(key)) fail('inferenceConfig', `extraneous key [${key}] is not permitted`);
+  out['max_tokens'] = inf['maxTokens'] ?? defaultMaxTokens;
+  if (inf['temperature'] !== undefined) out['temperature'] = inf['temperature'];
+  if (inf['topP'] !== undefined) out['top_p'] = inf['topP'];
+  if (inf['stopSequences'] !== undefined) out['stop_sequences'] = inf['stopSequences'];
+
+  if (body['toolConfig'] !== undefined) {
+    const tc = obj(body['toolConfig'], 'toolConfig');
+    out['tools'] = blocks(arr(tc['tools'], 'toolConfig/tools'), 'toolConfig/tools', tool);
+    if (tc['toolChoice'] !== undefined) out['tool_choice'] = toolChoice(tc['toolChoice'], 'toolConfig/toolChoice');
+  }
+  if (body['outputConfig'] !== undefined) out['output_config'] = { format: outputFormat(body['outputConfig']) };
+
+  const extra = body['additionalModelRequestFields'];
+  if (extra !== undefined && extra !== null) {
+    for (const [key, value] of Object.entries(obj(extra, 'additionalModelRequestFields'))) {
+      if (key === 'output_config' && out['output_config'] && value && typeof value === 'object') out['output_config'] = Object.assign({}, value, out['output_config']);
+      else if (key in out) throw invalidRequest(`additionalModelRequestFields.${key} repeats a field the request already sets.`, `Set ${key} once: in its Converse field, or in additionalModelRequestFields.`);
+      else out[key] = value;
     }
-    case 'content_block_start': {
-      const cb = event['content_block'] as Json;
-      if (cb['type'] === 'tool_use') return [['contentBlockStart', { contentBlockIndex: index, start: { toolUse: { toolUseId: cb['id'], name: cb['name'] } } }]];
-      return [];
+  }
+  responseFieldPaths(body);
+  return out;
+}
+
+function outputFormat(value: unknown): Json {
+  const text = obj(obj(value, 'outputConfig')['textFormat'], 'outputConfig/textFormat');
+  if (text['type'] !== 'json_schema') fail('outputConfig/textFormat/type', 'must be "json_schema"');
+  const def = obj(obj(text['structure'], 'outputConfig/textFormat/structure')['jsonSchema'], 'outputConfig/textFormat/structure/jsonSchema');
+  let schema: unknown;
+  try {
+    schema = JSON.parse(str(def['schema'], 'outputConfig/textFormat/structure/jsonSchema/schema'));
+  } catch {
+    fail('outputConfig/textFormat/structure/jsonSchema/schema', 'is not a JSON schema in a string');
+  }
+  return { type: 'json_schema', schema };
+}
+
+// ---- Anthropic → Converse (the other way, for `convert` and the round-trip tests) ----
+
+function cachePointOf(cc: unknown): Json | undefined {
+  if (!cc || typeof cc !== 'object') return undefined;
+  const ttl = (cc as Json)['ttl'];
+  return { cachePoint: ttl === undefined ? { type: 'default' } : { type: 'default', ttl } };
+}
+
+function withCachePoints(items: readonly unknown[], one: (b: Json) => Json): Json[] {
+  const out: Json[] = [];
+  for (const item of items) {
+    const b = item as Json;
+    out.push(one(b));
+    const point = cachePointOf(b['cache_control']);
+    if (point) out.push(point);
+  }
+  return out;
+}
+
+function imageOf(b: Json): Json {
+  const source = b['source'] as Json;
+  if (source['type'] !== 'base64') throw invalidRequest('Converse takes image bytes, not an image URL.', 'Send the image as base64.');
+  return { image: { format: String(source['media_type']).replace(/^image\//, ''), source: { bytes: source['data'] } } };
+}
+
+function documentOf(b: Json): Json {
+  const source = b['source'] as Json;
+  const doc: Json = { format: source['type'] === 'base64' ? 'pdf' : 'txt', name: b['title'] ?? 'document' };
+  if (source['type'] === 'base64') doc['source'] = { bytes: source['data'] };
+  else if (source['type'] === 'text') doc['source'] = { text: source['data'] };
+  else if (source['type'] === 'content') doc['source'] = { content: (source['content'] as Json[]).map((c) => ({ text: c['text'] })) };
+  else throw invalidRequest('Converse takes document bytes or text, not a document URL.');
+  if (b['context'] !== undefined) doc['context'] = b['context'];
+  if (b['citations'] !== undefined) doc['citations'] = b['citations'];
+  return { document: doc };
+}
+
+/** One Anthropic content block as its Converse block. */
+export function converseBlockOf(b: Json): Json {
+  switch (b['type']) {
+    case 'text':
+      return { text: b['text'] };
+    case 'image':
+      return imageOf(b);
+    case 'document':
+      return documentOf(b);
+    case 'tool_use':
+      return { toolUse: { toolUseId: b['id'], name: b['name'], input: b['input'] } };
+    case 'tool_result': {
+      const content = typeof b['content'] === 'string' ? [{ text: b['content'] }] : ((b['content'] as Json[] | undefined) ?? []).map((c) => (c['type'] === 'text' ? { text: c['text'] } : c['type'] === 'image' ? imageOf(c) : documentOf(c)));
+      const r: Json = { toolUseId: b['tool_use_id'], content };
+      if (b['is_error'] === true) r['status'] = 'error';
+      return { toolResult: r };
     }
-    case 'content_block_delta': {
-      const d = event['delta'] as Json;
-      if (d['type'] === 'text_delta') return [['contentBlockDelta', { contentBlockIndex: index, delta: { text: d['text'] } }]];
-      if (d['type'] === 'input_json_delta') return [['contentBlockDelta', { contentBlockIndex: index, delta: { toolUse: { input: d['partial_json'] } } }]];
-      if (d['type'] === 'thinking_delta') return [['contentBlockDelta', { contentBlockIndex: index, delta: { reasoningContent: { text: d['thinking'] } } }]];
-      if (d['type'] === 'signature_delta') return [['contentBlockDelta', { contentBlockIndex: index, delta: { reasoningContent: { signature: d['signature'] } } }]];
-      return [];
+    case 'thinking': {
+      const r: Json = { text: b['thinking'] };
+      if (b['signature'] !== undefined) r['signature'] = b['signature'];
+      return { reasoningContent: { reasoningText: r } };
     }
-    case 'content_block_stop':
-      return [['contentBlockStop', { contentBlockIndex: index }]];
-    case 'message_delta': {
-      const usage = event['usage'] as { output_tokens?: number } | undefined;
-      if (usage?.output_tokens !== undefined) state.usage.output_tokens = usage.output_tokens;
-      const stop = (event['delta'] as { stop_reason?: string }).stop_reason;
-      if (stop) state.stopReason = stop;
-      return [['messageStop', { stopReason: state.stopReason ?? 'end_turn' }]];
-    }
-    case 'message_stop':
-      return [['metadata', { usage: converseUsage(state.usage), metrics: { latencyMs: state.latencyMs } }]];
+    case 'redacted_thinking':
+      return { reasoningContent: { redactedContent: Buffer.from(String(b['data']), 'utf8').toString('base64') } };
     default:
-      return [];
+      throw invalidRequest(`A ${String(b['type'])} block has no Converse equivalent.`);
   }
 }
+
+const MAPPED = new Set(['model', 'stream', 'messages', 'system', 'max_tokens', 'temperature', 'top_p', 'stop_sequences', 'tools', 'tool_choice']);
+
+/**
+ * An Anthropic Messages body as the Converse request that means the same: fields Converse has no
+ * member for (thinking, top_k, betas, ...) go in `additionalModelRequestFields`, as Bedrock takes them.
+ */
+export function anthropicToConverse(body: Json): Json {
+  const out: Json = {};
+  out['messages'] = ((body['messages'] as Json[]) ?? []).map((m) => ({ role: m['role'], content: withCachePoints(typeof m['content'] === 'string' ? [{ type: 'text', text: m['content'] }] : (m['content'] as Json[]), converseBlockOf) }));
+  const system = body['system'];
+  if (system !== undefined) out['system'] = withCachePoints(typeof system === 'string' ? [{ type: 'text', text: system }] : (system as Json[]), (b) => ({ text: b['text'] }));
+  const inf: Json = {};
+  if (body['max_tokens'] !== undefined) inf['maxTokens'] = body['max_tokens'];
+  if (body['temperature'] !== undefined) inf['temperature'] = body['temperature'];
+  if (body['top_p'] !== undefined) inf['topP'] = body['top_p'];
+  if (body['stop_sequences'] !== undefined) inf['stopSequences'] = body['stop_sequences'];
+  if (Object.keys(inf).length) out['inferenceConfig'] = inf;
+  if (body['tools'] !== undefined) {
+    const toolConfig: Json = {
+      tools: withCachePoints(body['tools'] as Json[], (t) => {
+        const spec: Json = { name: t['name'] };
+        if (t['description'] !== undefined) spec['description'] = t['description'];
+        spec['inputSchema'] = { json: t['input_schema'] };
+        if (t['strict'] !== undefined) spec['strict'] = t['strict'];
+        return { toolSpec: spec };
+      }),
+    };
+    const choice = body['tool_choice'] as Json | undefined;
+    if (choice) toolConfig['toolChoice'] = choice['type'] === 'tool' ? { tool: { name: choice['name'] } } : { [String(choice['type'])]: {} };
+    out['toolConfig'] = toolConfig;
+  }
+  const extra: Json = {};
+  for (const [key, value] of Object.entries(body)) {
+    if (MAPPED.has(key) || key === 'anthropic_version') continue;
+    if (key === 'output_config' && value && typeof value === 'object' && (value as Json)['format']) {
+      const { format, ...rest } = value as Json;
+      out['outputConfig'] = { textFormat: { type: 'json_schema', structure: { jsonSchema: { schema: JSON.stringify((format as Json)['schema']) } } } };
+      if (Object.keys(rest).length) extra[key] = rest;
+      continue;
+    }
+    extra[key] = value;
+  }
+  if (Object.keys(extra).length) out['additionalModelRequestFields'] = extra;
+  return out;
+}
+
+export { anthropicEventToConverse, anthropicToConverseResponse, type ConverseStreamState } from './converse-response.js';

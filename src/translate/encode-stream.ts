@@ -1,8 +1,10 @@
 import { BedrockClaudeError } from '../errors.js';
 import { EXCEPTION_FOR_TYPE, streamExceptionName } from './bedrock-errors.js';
-import { anthropicEventToConverse } from './converse.js';
+import { anthropicEventToConverse, type ConverseStreamState } from './converse-response.js';
+import { anthropicEventToOpenAI, openAIErrorBody, type OpenAIStreamState } from './openai-response.js';
+import { parseSse } from './parse-sse.js';
 import { encodeChunkFrame, encodeEventFrame, encodeExceptionFrame, frameHeader, type EventFrame } from './event-stream.js';
-import { chunkEvent, framesToSse, observeFrame, sseError, sseThrough, type StreamSummary } from './to-sse.js';
+import { chunkEvent, emptySummary, frameToSse, framesToSse, observeFrame, recordSseEvent, sseError, sseThrough, type StreamSummary } from './to-sse.js';
 
 /**
  * A streamed answer as it comes from upstream, tagged with its wire format (the transport's
@@ -130,25 +132,46 @@ async function* sseAs(bytes: AsyncIterable<Uint8Array>, summary: StreamSummary, 
 }
 
 /**
+ * A stream's Anthropic events, parsed, a batch at a time, `summary` filled in as they pass; an
+ * exception frame, an SSE `error` event or a broken stream is thrown as our error. For the fronts
+ * whose shape has no byte-for-byte path from Bedrock's (Converse, OpenAI).
+ */
+export async function* anthropicEvents(stream: WireStream): AsyncGenerator<Array<Record<string, unknown>>> {
+  if (stream.wire === 'anthropic-sse') {
+    for await (const event of parseSse(stream.bytes)) yield [event];
+    return;
+  }
+  for await (const frames of stream.frames) {
+    const events: Array<Record<string, unknown>> = [];
+    for (const frame of frames) {
+      // An exception or error frame throws Bedrock's message as our error.
+      if (frameHeader(frame, ':message-type') !== 'event') frameToSse(frame, emptySummary());
+      const event = chunkEvent(frame);
+      if (event) events.push(event);
+    }
+    if (events.length) yield events;
+  }
+}
+
+/** Fills `summary` from one event (the same numbers the Anthropic front's summary holds); throws an `error` event. */
+function summarise(event: Record<string, unknown>, summary: StreamSummary): void {
+  if (event['type'] === 'message_stop' && event['amazon-bedrock-invocationMetrics']) summary.metrics = event['amazon-bedrock-invocationMetrics'] as StreamSummary['metrics'];
+  recordSseEvent(summary, event);
+}
+
+/**
  * A stream as ConverseStream's event-stream frames (`messageStart`, `contentBlockDelta`, ...,
  * `metadata`): each Anthropic event is read and mapped (the Converse shape has no byte-for-byte
- * path); Bedrock's exception frames pass through. `latencyMs` says the time so far, for `metadata`.
+ * path); an exception becomes the exception frame Bedrock sends. `latencyMs` says the time so far,
+ * for `metadata`; `fieldPaths` are the request's `additionalModelResponseFieldPaths`.
  */
-export async function* toConverseStream(stream: WireStream, summary: StreamSummary, latencyMs: () => number): AsyncGenerator<Uint8Array> {
-  if (stream.wire !== 'bedrock-eventstream') throw new TypeError('ConverseStream is encoded from Bedrock event-stream frames');
-  const state = { usage: { input_tokens: 0, output_tokens: 0 }, latencyMs: 0 };
-  const it = stream.frames[Symbol.asyncIterator]();
+export async function* toConverseStream(stream: WireStream, summary: StreamSummary, latencyMs: () => number, fieldPaths: readonly string[] = []): AsyncGenerator<Uint8Array> {
+  const state: ConverseStreamState = { usage: { input_tokens: 0, output_tokens: 0 }, latencyMs: 0, fieldPaths };
   try {
-    for (let step = await it.next(); !step.done; step = await it.next()) {
+    for await (const events of anthropicEvents(stream)) {
       const out: Uint8Array[] = [];
-      for (const frame of step.value) {
-        observe(frame, summary);
-        if (frameHeader(frame, ':message-type') !== 'event') {
-          out.push(frame.raw!);
-          continue;
-        }
-        const event = chunkEvent(frame);
-        if (!event) continue;
+      for (const event of events) {
+        summarise(event, summary);
         state.latencyMs = latencyMs();
         for (const [name, payload] of anthropicEventToConverse(event, state)) out.push(encodeEventFrame(name, payload));
       }
@@ -156,7 +179,28 @@ export async function* toConverseStream(stream: WireStream, summary: StreamSumma
     }
   } catch (err) {
     yield exceptionFrameFor(fail(summary, err));
-  } finally {
-    await it.return?.();
+  }
+}
+
+const encoder = new TextEncoder();
+const DONE = encoder.encode('data: [DONE]\n\n');
+
+/**
+ * A stream as OpenAI's chat completion chunks (`data: {...}` lines, then `data: [DONE]`); whatever
+ * ends it early becomes a last `data: {"error": {...}}` line, as OpenAI sends one.
+ */
+export async function* toOpenAISse(stream: WireStream, summary: StreamSummary, state: OpenAIStreamState): AsyncGenerator<Uint8Array> {
+  try {
+    for await (const events of anthropicEvents(stream)) {
+      let text = '';
+      for (const event of events) {
+        summarise(event, summary);
+        for (const c of anthropicEventToOpenAI(event, state)) text += `data: ${JSON.stringify(c)}\n\n`;
+      }
+      if (text) yield encoder.encode(text);
+    }
+    yield DONE;
+  } catch (err) {
+    yield encoder.encode(`data: ${JSON.stringify(openAIErrorBody(fail(summary, err)))}\n\n`);
   }
 }

@@ -279,6 +279,19 @@ function join(parts: Uint8Array[]): Uint8Array | undefined {
 }
 
 /**
+ * Records what one parsed Anthropic SSE event says in `summary`; an `error` event is thrown as our
+ * error, with its type and message.
+ */
+export function recordSseEvent(summary: StreamSummary, event: Record<string, unknown>): void {
+  const type = typeof event['type'] === 'string' ? event['type'] : undefined;
+  if (type === 'error') {
+    const e = event['error'] as { type?: AnthropicErrorType; message?: string } | undefined;
+    throw new BedrockClaudeError(e?.message ?? 'error', { status: 502, type: e?.type ?? 'api_error' });
+  }
+  if (type) record(summary, type, event);
+}
+
+/**
  * Passes an Anthropic SSE stream (Bedrock Mantle answers in SSE) on event by event, recording usage
  * in `summary`; with `output: 'eventstream'` each event becomes a Bedrock chunk frame instead.
  */

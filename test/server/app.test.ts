@@ -228,12 +228,15 @@ describe('app in process: Bedrock front', () => {
     assert.equal(bad.status, 400);
     assert.match(bad.headers['x-amzn-errortype']!, /^ValidationException:/);
     assert.match(bad.json<{ message: string }>().message, /must be a JSON object/);
-    const unknown = await app.request(`/model/${HAIKU}/converse`, { body: '{}' });
+    const unknown = await app.request(`/model/${HAIKU}/nope`, { body: '{}' });
     assert.equal(unknown.status, 404);
     assert.match(unknown.headers['x-amzn-errortype']!, /^UnknownOperationException:http:\/\/internal\.amazon\.com\/coral\/com\.amazon\.coral\.service\//);
-    assert.match(unknown.json<{ message: string }>().message, /does not serve the Converse API/);
-    const other = await app.request(`/model/${HAIKU}/nope`, { body: '{}' });
-    assert.match(other.json<{ message: string }>().message, /serves the Bedrock routes POST \/model\/\{modelId\}\/invoke, POST \/model\/\{modelId\}\/invoke-with-response-stream/);
+    assert.match(unknown.json<{ message: string }>().message, /serves the Bedrock routes POST \/model\/\{modelId\}\/invoke, POST \/model\/\{modelId\}\/invoke-with-response-stream.*\/converse-stream/);
+    // Converse is a front of its own, with Bedrock's error shape.
+    const converse = await app.request(`/model/${HAIKU}/converse`, { body: '{"messages": 1}' });
+    assert.equal(converse.status, 400);
+    assert.match(converse.headers['x-amzn-errortype']!, /^ValidationException:/);
+    assert.match(converse.json<{ message: string }>().message, /#\/messages: must be an array/);
     const encodedBadly = await app.request('/model/%E0%A4%A/invoke', { body: invokeBody });
     assert.match(encodedBadly.json<{ message: string }>().message, /The provided model identifier is invalid/);
   });

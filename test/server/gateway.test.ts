@@ -215,8 +215,9 @@ describe('gateway, Bedrock front', () => {
       }
       assert.equal(text, 'aws sdk via gateway');
       await assert.rejects(aws.send(new InvokeModelCommand({ modelId: 'us.anthropic.claude-nope', body })), (e: Error) => e.name === 'ResourceNotFoundException' || e.name === 'ValidationException');
-      // Converse is not served: the AWS SDK gets Bedrock's error shape, and the message says what to call instead.
-      await assert.rejects(aws.send(new ConverseCommand({ modelId: SONNET_US, messages: [{ role: 'user', content: [{ text: 'hi' }] }] })), (e: Error) => e.name === 'UnknownOperationException' && /does not serve the Converse API: call InvokeModel/.test(e.message));
+      // Converse over HTTP/2 too (the fronts' own tests are in fronts.test.ts).
+      const c = await aws.send(new ConverseCommand({ modelId: SONNET_US, messages: [{ role: 'user', content: [{ text: 'converse over h2' }] }] }));
+      assert.equal(c.output?.message?.content?.[0]?.text, 'converse over h2');
     } finally {
       aws.destroy();
     }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BedrockClaudeError } from '../../src/errors.js';
-import { anthropicEventToConverse, anthropicToConverseResponse, converseToAnthropic } from '../../src/translate/converse.js';
+import { anthropicEventToConverse, anthropicToConverseResponse, converseToAnthropic, type ConverseStreamState } from '../../src/translate/converse.js';
 import { amznErrorType, fixForBedrockMessage, fromBedrockError, parseAmznErrorType, toAnthropicErrorBody, toBedrockError } from '../../src/translate/errors.js';
 
 describe('errors both ways', () => {
@@ -67,44 +67,80 @@ describe('errors both ways', () => {
 });
 
 describe('Converse', () => {
-  it('turns a Converse request into a Messages body', () => {
+  it('turns a Converse request into a Messages body, every block kept', () => {
     const body = converseToAnthropic(
       {
         messages: [
-          { role: 'user', content: [{ text: 'hi' }, { image: { format: 'png', source: { bytes: 'AAA' } } }, { cachePoint: {} }, { document: {} }] },
-          { role: 'assistant', content: [{ reasoningContent: { reasoningText: { text: 't', signature: 's' } } }, { toolUse: { toolUseId: 'tu', name: 'f', input: { a: 1 } } }] },
-          { role: 'user', content: [{ toolResult: { toolUseId: 'tu', content: [{ text: 'r' }, { json: { x: 1 } }], status: 'error' } }] },
+          { role: 'user', content: [{ text: 'hi' }, { image: { format: 'png', source: { bytes: 'AAA' } } }, { cachePoint: { type: 'default' } }, { document: { format: 'md', name: 'Notes', source: { bytes: Buffer.from('# title').toString('base64') } } }, { document: { format: 'txt', name: 'T', source: { content: [{ text: 'a' }, { text: 'b' }] }, citations: { enabled: true }, context: 'ctx' } }] },
+          { role: 'assistant', content: [{ reasoningContent: { reasoningText: { text: 't', signature: 's' } } }, { reasoningContent: { redactedContent: Buffer.from('opaque').toString('base64') } }, { toolUse: { toolUseId: 'tu', name: 'f', input: { a: 1 } } }] },
+          { role: 'user', content: [{ toolResult: { toolUseId: 'tu', content: [{ text: 'r' }, { json: { x: 1 } }, { image: { format: 'jpeg', source: { bytes: 'BBB' } } }], status: 'error' } }] },
         ],
-        system: [{ text: 'sys' }],
+        system: [{ text: 'sys' }, { cachePoint: { type: 'default', ttl: '1h' } }],
         inferenceConfig: { maxTokens: 50, temperature: 0.1, topP: 0.2, stopSequences: ['X'] },
         toolConfig: { tools: [{ toolSpec: { name: 'f', description: 'd', inputSchema: { json: { type: 'object' } } } }, { cachePoint: {} }], toolChoice: { any: {} } },
-        additionalModelRequestFields: { top_k: 5 },
+        additionalModelRequestFields: { top_k: 5, anthropic_beta: ['context-1m-2025-08-07'] },
+        outputConfig: { textFormat: { type: 'json_schema', structure: { jsonSchema: { schema: '{"type":"object"}', name: 'o' } } } },
       },
       4096,
     );
-    assert.equal(body['system'], 'sys');
+    assert.deepEqual(body['system'], [{ type: 'text', text: 'sys', cache_control: { type: 'ephemeral', ttl: '1h' } }]);
     assert.equal(body['max_tokens'], 50);
     assert.equal(body['top_k'], 5);
+    assert.deepEqual(body['anthropic_beta'], ['context-1m-2025-08-07']);
+    assert.deepEqual(body['output_config'], { format: { type: 'json_schema', schema: { type: 'object' } } });
     assert.deepEqual(body['tool_choice'], { type: 'any' });
-    assert.deepEqual((body['tools'] as unknown[])[0], { name: 'f', description: 'd', input_schema: { type: 'object' } });
+    assert.deepEqual(body['tools'], [{ name: 'f', description: 'd', input_schema: { type: 'object' }, cache_control: { type: 'ephemeral' } }]);
     const m = body['messages'] as Array<{ content: Array<Record<string, unknown>> }>;
-    assert.equal(m[0]!.content.length, 3);
-    assert.equal(m[1]!.content[1]!['type'], 'tool_use');
-    assert.equal(m[2]!.content[0]!['is_error'], true);
+    assert.deepEqual(m[0]!.content, [
+      { type: 'text', text: 'hi' },
+      { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'AAA' }, cache_control: { type: 'ephemeral' } },
+      { type: 'document', source: { type: 'text', media_type: 'text/plain', data: '# title' }, title: 'Notes' },
+      { type: 'document', source: { type: 'content', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }] }, title: 'T', context: 'ctx', citations: { enabled: true } },
+    ]);
+    assert.deepEqual(m[1]!.content.map((b) => b['type']), ['thinking', 'redacted_thinking', 'tool_use']);
+    assert.equal(m[1]!.content[1]!['data'], 'opaque');
+    assert.deepEqual(m[2]!.content[0], { type: 'tool_result', tool_use_id: 'tu', content: [{ type: 'text', text: 'r' }, { type: 'text', text: '{"x":1}' }, { type: 'image', source: { type: 'base64', media_type: 'image/jpeg', data: 'BBB' } }], is_error: true });
     assert.deepEqual(converseToAnthropic({ messages: [], toolConfig: { tools: [], toolChoice: { tool: { name: 'g' } } } }, 10)['tool_choice'], { type: 'tool', name: 'g' });
-    assert.deepEqual(converseToAnthropic({ messages: [], toolConfig: { tools: [], toolChoice: { auto: {} } } }, 10)['tool_choice'], { type: 'auto' });
-    assert.throws(() => converseToAnthropic({ messages: 'x' }, 10), /must be an array/);
-    assert.throws(() => converseToAnthropic({ messages: [{ role: 'user', content: [{ video: {} }] }] }, 10), /unsupported content block/);
-    assert.throws(() => converseToAnthropic({ messages: [{ role: 'user', content: [1] }] }, 10), /must be an object/);
+    assert.equal(converseToAnthropic({ messages: [] }, 10)['max_tokens'], 10);
   });
+
+  it('refuses, with a message that says why, what has no Messages equivalent or is malformed', () => {
+    const refusals: Array<[Record<string, unknown>, RegExp]> = [
+      [{ messages: 'x' }, /#\/messages: must be an array/],
+      [{ messages: [{ role: 'user', content: [{ video: {} }] }] }, /unsupported content block video/],
+      [{ messages: [{ role: 'user', content: [1] }] }, /#\/messages\/0\/content\/0: expected an object/],
+      [{ messages: [{ role: 'user', content: [{ text: 'a', image: {} }] }] }, /exactly one member/],
+      [{ messages: [{ role: 'user', content: [{ cachePoint: {} }] }] }, /must follow the block it caches/],
+      [{ messages: [{ role: 'user', content: [{ text: 'a' }, { cachePoint: { ttl: '2h' } }] }] }, /"5m" or "1h"/],
+      [{ messages: [{ role: 'user', content: [{ image: { format: 'bmp', source: { bytes: 'A' } } }] }] }, /bmp is not one of png/],
+      [{ messages: [{ role: 'user', content: [{ image: { format: 'png', source: { s3Location: { uri: 's3://b/k' } } } }] }] }, /from S3/],
+      [{ messages: [{ role: 'user', content: [{ document: { format: 'xlsx', name: 'x', source: { bytes: 'A' } } }] }] }, /xlsx document has no Messages API equivalent/],
+      [{ messages: [{ role: 'system', content: [] }] }, /"user" or "assistant"/],
+      [{ messages: [], guardrailConfig: { guardrailIdentifier: 'g' } }, /guardrailConfig is not supported/],
+      [{ messages: [], promptVariables: { a: { text: 'b' } } }, /promptVariables is not supported/],
+      [{ messages: [], performanceConfig: { latency: 'optimized' } }, /optimized/],
+      [{ messages: [], serviceTier: { type: 'flex' } }, /serviceTier "flex"/],
+      [{ messages: [], bogus: 1 }, /extraneous key \[bogus\]/],
+      [{ messages: [], inferenceConfig: { maxTokens: 5, topK: 3 } }, /extraneous key \[topK\]/],
+      [{ messages: [], inferenceConfig: { maxTokens: 5 }, additionalModelRequestFields: { max_tokens: 9 } }, /repeats a field/],
+      [{ messages: [], additionalModelResponseFieldPaths: ['stop_sequence'] }, /JSON pointers/],
+      [{ messages: [{ role: 'user', content: [{ guardContent: { text: { text: 'x' } } }] }] }, /guardrails/],
+    ];
+    for (const [body, pattern] of refusals) assert.throws(() => converseToAnthropic(body, 10), pattern, JSON.stringify(body));
+    assert.doesNotThrow(() => converseToAnthropic({ messages: [], performanceConfig: { latency: 'standard' }, serviceTier: { type: 'default' } }, 10));
+  });
+
   it('turns a message and its events into Converse shapes', () => {
-    const msg = { content: [{ type: 'thinking', thinking: 't', signature: 's' }, { type: 'text', text: 'a' }, { type: 'tool_use', id: 'i', name: 'f', input: {} }, { type: 'other' }], stop_reason: 'tool_use', usage: { input_tokens: 3, output_tokens: 4, cache_read_input_tokens: 1, cache_creation_input_tokens: 2 } };
-    const out = anthropicToConverseResponse(msg, 12);
-    assert.deepEqual(out['usage'], { inputTokens: 3, outputTokens: 4, totalTokens: 7, cacheReadInputTokens: 1, cacheWriteInputTokens: 2 });
-    assert.equal(out['stopReason'], 'tool_use');
-    const state = { usage: { input_tokens: 0, output_tokens: 0 }, latencyMs: 5 };
-    const names = [
-      { type: 'message_start', message: { usage: { input_tokens: 9 } } },
+    const msg = { content: [{ type: 'thinking', thinking: 't', signature: 's' }, { type: 'redacted_thinking', data: 'opaque' }, { type: 'text', text: 'a' }, { type: 'tool_use', id: 'i', name: 'f', input: {} }, { type: 'server_tool_use' }], stop_reason: 'refusal', stop_sequence: null, usage: { input_tokens: 3, output_tokens: 4, cache_read_input_tokens: 1, cache_creation_input_tokens: 2 } };
+    const out = anthropicToConverseResponse(msg, 12, ['/stop_sequence', '/usage/output_tokens', '/nope']);
+    assert.deepEqual(out['usage'], { inputTokens: 3, outputTokens: 4, totalTokens: 10, cacheReadInputTokens: 1, cacheWriteInputTokens: 2 });
+    assert.equal(out['stopReason'], 'content_filtered');
+    assert.deepEqual(out['additionalModelResponseFields'], { stop_sequence: null, usage: { output_tokens: 4 } });
+    assert.deepEqual(((out['output'] as { message: { content: unknown[] } }).message.content)[1], { reasoningContent: { redactedContent: Buffer.from('opaque').toString('base64') } });
+    assert.equal(((out['output'] as { message: { content: unknown[] } }).message.content).length, 4);
+    const state: ConverseStreamState = { usage: { input_tokens: 0, output_tokens: 0 }, latencyMs: 5, fieldPaths: ['/stop_sequence'] };
+    const events = [
+      { type: 'message_start', message: { usage: { input_tokens: 9, cache_read_input_tokens: 2 } } },
       { type: 'content_block_start', index: 0, content_block: { type: 'text' } },
       { type: 'content_block_start', index: 1, content_block: { type: 'tool_use', id: 'x', name: 'f' } },
       { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'a' } },
@@ -112,12 +148,14 @@ describe('Converse', () => {
       { type: 'content_block_delta', index: 2, delta: { type: 'thinking_delta', thinking: 't' } },
       { type: 'content_block_delta', index: 2, delta: { type: 'signature_delta', signature: 's' } },
       { type: 'content_block_delta', index: 2, delta: { type: 'citations_delta' } },
+      { type: 'content_block_start', index: 3, content_block: { type: 'redacted_thinking', data: 'r' } },
       { type: 'content_block_stop', index: 0 },
-      { type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 4 } },
+      { type: 'message_delta', delta: { stop_reason: 'stop_sequence', stop_sequence: 'X' }, usage: { output_tokens: 4 } },
       { type: 'message_stop' },
       { type: 'ping' },
-    ].flatMap((e) => anthropicEventToConverse(e, state).map(([n]) => n));
-    assert.deepEqual(names, ['messageStart', 'contentBlockStart', 'contentBlockDelta', 'contentBlockDelta', 'contentBlockDelta', 'contentBlockDelta', 'contentBlockStop', 'messageStop', 'metadata']);
-    assert.deepEqual(state.usage, { input_tokens: 9, output_tokens: 4 });
+    ].map((e) => anthropicEventToConverse(e, state));
+    assert.deepEqual(events.flat().map(([n]) => n), ['messageStart', 'contentBlockStart', 'contentBlockDelta', 'contentBlockDelta', 'contentBlockDelta', 'contentBlockDelta', 'contentBlockDelta', 'contentBlockStop', 'messageStop', 'metadata']);
+    assert.deepEqual(events[10]![0]![1], { stopReason: 'stop_sequence', additionalModelResponseFields: { stop_sequence: 'X' } });
+    assert.deepEqual((events[11]![0]![1] as { usage: unknown }).usage, { inputTokens: 9, outputTokens: 4, totalTokens: 15, cacheReadInputTokens: 2 });
   });
 });

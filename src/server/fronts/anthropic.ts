@@ -13,7 +13,11 @@ import { jsonReply, retryAfterHeaders } from './replies.js';
 
 const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };
 
-/** The models this gateway can route, as the Models API lists them (`GET /v1/models`). */
+/**
+ * The models this gateway can route, as the Models API lists them (`GET /v1/models`): each entry
+ * carries the Anthropic fields (`type`, `display_name`, `created_at`) and OpenAI's (`object`,
+ * `created`, `owned_by`), so the Anthropic and the OpenAI SDK both read the one list.
+ */
 export function listModels(catalog: Catalog, router: Router): Array<Record<string, unknown>> {
   return catalog.models
     .filter((m) => {
@@ -25,7 +29,10 @@ export function listModels(catalog: Catalog, router: Router): Array<Record<strin
         return false;
       }
     })
-    .map((m) => ({ type: 'model', id: m.name, display_name: m.displayName, created_at: `${m.releasedOn ?? '2025-01-01'}T00:00:00Z` }));
+    .map((m) => {
+      const created = `${m.releasedOn ?? '2025-01-01'}T00:00:00Z`;
+      return { type: 'model', id: m.name, display_name: m.displayName, created_at: created, object: 'model', created: Math.floor(Date.parse(created) / 1000), owned_by: 'anthropic' };
+    });
 }
 
 /** The error envelope of the Anthropic API, with `request-id` and `retry-after` where it applies. */
@@ -34,15 +41,15 @@ export function anthropicError(ctx: Ctx, err: BedrockClaudeError): Reply {
 }
 
 /**
- * The Anthropic Messages API (`/v1/messages`, `/v1/messages/count_tokens`, `/v1/models`), as the
- * official SDKs and Claude Code call it; the platform APIs Bedrock lacks answer 404 with what to use instead.
+ * The Anthropic Messages API (`/v1/messages`, `/v1/messages/count_tokens`, `/v1/models`, the
+ * latter for the OpenAI SDK too), as the official SDKs and Claude Code call it; the platform APIs Bedrock lacks answer 404 with what to use instead.
  */
 export function createAnthropicFront(deps: { catalog: Catalog; router: Router; region: string }): Front {
   const { catalog, router, region } = deps;
 
   function models(ctx: Ctx): Reply {
     const data = listModels(catalog, router);
-    return jsonReply(200, { data, has_more: false, first_id: data[0]?.['id'] ?? null, last_id: data[data.length - 1]?.['id'] ?? null }, ctx.headers);
+    return jsonReply(200, { object: 'list', data, has_more: false, first_id: data[0]?.['id'] ?? null, last_id: data[data.length - 1]?.['id'] ?? null }, ctx.headers);
   }
 
   function model(ctx: Ctx): Reply {

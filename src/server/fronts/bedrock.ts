@@ -15,7 +15,6 @@ const ACCOUNT = '000000000000';
 const INVOKE = '/model/{modelId}/invoke';
 const STREAM = '/model/{modelId}/invoke-with-response-stream';
 const COUNT = '/model/{modelId}/count-tokens';
-const CONVERSE = /^\/model\/[^/]+\/converse(-stream)?$/;
 
 /** What InvokeModel answers carry of Bedrock's own: the invocation's latency and token counts. */
 const INVOCATION_HEADERS = ['x-amzn-bedrock-invocation-latency', 'x-amzn-bedrock-input-token-count', 'x-amzn-bedrock-output-token-count', 'x-amzn-bedrock-cache-read-input-token-count', 'x-amzn-bedrock-cache-write-input-token-count'];
@@ -84,9 +83,7 @@ export function createBedrockFront(deps: { catalog: Catalog; region: string; acc
         path: '/model/{modelId}/*',
         unlisted: true,
         serve: (ctx) => {
-          const fix = CONVERSE.test(ctx.route.pathname)
-            ? 'This gateway does not serve the Converse API: call InvokeModel (/model/{id}/invoke or /invoke-with-response-stream) with an Anthropic Messages body, or POST /v1/messages.'
-            : `This gateway serves the Bedrock routes ${describeRoutes(front)}.`;
+          const fix = `This gateway serves the Bedrock routes ${describeRoutes(front)}, /model/{modelId}/converse and /model/{modelId}/converse-stream.`;
           throw new BedrockClaudeError(`No route for ${ctx.req.method} ${ctx.route.pathname}.`, { status: 404, type: 'not_found_error', bedrockType: 'UnknownOperationException', fix });
         },
       },

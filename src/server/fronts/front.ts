@@ -2,7 +2,7 @@ import type { BedrockClaudeError } from '../../errors.js';
 import type { MessagesResult } from '../../transport/bedrock-transport.js';
 import type { CanonicalCall, Ctx, Reply } from '../pipeline.js';
 
-export type FrontName = 'anthropic' | 'bedrock' | 'ops';
+export type FrontName = 'anthropic' | 'bedrock' | 'converse' | 'mantle' | 'openai' | 'ops';
 
 /** One route a front serves. */
 export interface RouteSpec {
@@ -44,8 +44,11 @@ export interface MatchedRoute {
 export interface Front {
   name: FrontName;
   routes: RouteSpec[];
-  /** The request's body (read by the body-limit stage) as the canonical call. Throws a `BedrockClaudeError` for bad input. */
-  decode(ctx: Ctx, body: Buffer): CanonicalCall;
+  /**
+   * The request's body (read by the body-limit stage) as the canonical call. Throws a
+   * `BedrockClaudeError` for bad input. A promise only when it must wait for something (an image to fetch).
+   */
+  decode(ctx: Ctx, body: Buffer): CanonicalCall | Promise<CanonicalCall>;
   /** An upstream result as this front's answer (streams are encoded as they are written, filling `ctx.summary`). */
   encode(ctx: Ctx, result: MessagesResult): Reply;
   /** An error in this front's own shape. */

@@ -7,7 +7,7 @@ import type { SanitizePolicy } from '../../translate/sanitize.js';
 import { fromCountTokensBody, toBedrockRequest, type AnthropicHttpRequest } from '../../translate/to-bedrock.js';
 import { cacheBreakpoints, type CacheBreakpoint } from '../../check/cache-breakpoints.js';
 import { keyAllows } from '../gateway-keys.js';
-import type { Stage } from '../pipeline.js';
+import type { CanonicalCall, Stage } from '../pipeline.js';
 import type { Router } from '../targets.js';
 
 /** Reads the body, up to the limit (413 past it, from the declared length before a byte is read). */
@@ -27,13 +27,18 @@ export function bodyLimit(limit: number, tooLarge?: (limit: number) => BedrockCl
 export const decode: Stage = function decodeStage(ctx, next) {
   const call = ctx.front.decode(ctx, ctx.body!);
   ctx.body = undefined;
+  if (call instanceof Promise) return call.then((c) => decoded(ctx, c, next));
+  return decoded(ctx, call, next);
+};
+
+function decoded(ctx: Parameters<Stage>[0], call: CanonicalCall, next: Parameters<Stage>[1]): Promise<void> {
   ctx.call = call;
   ctx.usage.model = call.model;
   ctx.usage.streamed = call.stream;
   const metadata = call.request.body['metadata'] as { user_id?: unknown } | undefined;
   if (metadata && typeof metadata.user_id === 'string') ctx.usage.metadataUser = metadata.user_id.slice(0, 200);
   return next(ctx);
-};
+}
 
 /** A key with a model allow-list may call only those models. */
 export const modelAccess: Stage = function modelAccessStage(ctx, next) {

@@ -1,0 +1,54 @@
+import { invalidRequest } from '../../errors.js';
+import { toAnthropicSse } from '../../translate/encode-stream.js';
+import { emptySummary } from '../../translate/to-sse.js';
+import { parseBetaHeader } from '../../translate/to-bedrock.js';
+import type { MessagesResult } from '../../transport/bedrock-transport.js';
+import { parseJsonObject } from '../http-util.js';
+import type { CanonicalCall, Ctx, Reply } from '../pipeline.js';
+import { anthropicError } from './anthropic.js';
+import { bedrockError } from './bedrock.js';
+import { bedrockJsonObject } from './converse.js';
+import type { Front } from './front.js';
+import { jsonReply } from './replies.js';
+
+const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };
+
+/**
+ * Bedrock's native Messages API (`POST /anthropic/v1/messages`, `/anthropic/v1/messages/count_tokens`),
+ * for `AnthropicBedrockMantle` and clients of Bedrock's native path: Anthropic request and answer
+ * shapes, SSE streams, betas in `anthropic-beta`, `anthropic-version` as a header. Errors in the
+ * Anthropic envelope. `asBedrock` (the emulator): the call's body is the equivalent InvokeModel
+ * body, validated as InvokeModel is, and errors in Bedrock's words.
+ */
+export function createMantleFront(deps: { anthropicVersion: string; asBedrock?: boolean }): Front {
+  const asBedrock = deps.asBedrock ?? false;
+  return {
+    name: 'mantle',
+    routes: [
+      { method: 'POST', path: '/anthropic/v1/messages', call: true, operation: 'mantle-messages' },
+      { method: 'POST', path: '/anthropic/v1/messages/count_tokens', call: true, operation: 'mantle-count-tokens' },
+    ],
+    decode(ctx: Ctx, bytes: Buffer): CanonicalCall {
+      const count = ctx.route.spec.operation === 'mantle-count-tokens';
+      const path = count ? '/v1/messages/count_tokens' : '/v1/messages';
+      if (asBedrock) {
+        const sent = bedrockJsonObject(bytes, 'The request body must be a JSON object.');
+        const { model, stream, ...rest } = sent;
+        if (typeof model !== 'string') throw invalidRequest('model: Field required');
+        const betas = parseBetaHeader(ctx.req.headers['anthropic-beta']);
+        const body = Object.assign({ anthropic_version: deps.anthropicVersion }, betas.length ? { anthropic_beta: betas } : {}, count ? { max_tokens: 1 } : {}, rest);
+        return { operation: count ? 'count-tokens' : 'messages', model, request: { path, body }, stream: !count && stream === true, wire: sent };
+      }
+      const source = parseJsonObject(bytes, 'Send {"model": ..., "max_tokens": ..., "messages": [...]}.');
+      const name = source.value['model'];
+      if (typeof name !== 'string' || !name) throw invalidRequest('`model` is required and must be a string.', 'Set "model", e.g. "anthropic.claude-opus-4-7" or "claude-opus-4-7".');
+      return { operation: count ? 'count-tokens' : 'messages', model: name, request: { path, headers: { 'anthropic-beta': ctx.req.headers['anthropic-beta'] }, body: source.value, source }, stream: !count && source.value['stream'] === true };
+    },
+    encode(ctx: Ctx, result: MessagesResult): Reply {
+      if (result.kind === 'json') return jsonReply(200, result.body, ctx.headers);
+      const summary = (ctx.summary = emptySummary());
+      return { status: 200, headers: Object.assign({}, SSE_HEADERS, ctx.headers), body: toAnthropicSse(result, summary) };
+    },
+    encodeError: (ctx, err) => (asBedrock ? bedrockError(ctx, err, true) : anthropicError(ctx, err)),
+  };
+}
