@@ -54,6 +54,11 @@ export interface ModelEntry {
   thinking: boolean;
   lifecycle: ModelLifecycle;
   releasedOn?: string;
+  /**
+   * How Bedrock serves it: `mantle` for a model it serves only through its native Messages path
+   * (`/anthropic/v1/messages`, called there by its bare `bedrockId`); absent: InvokeModel.
+   */
+  backend?: 'invoke' | 'mantle';
   /** True for entries whose Bedrock facts are not confirmed yet. */
   unconfirmed?: boolean;
   notes?: string;

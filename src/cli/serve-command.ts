@@ -123,6 +123,7 @@ Examples:
         ...(config.policy ? { policy: config.policy } : {}),
         ...(config.limits ? { limits: config.limits } : {}),
         ...(config.retry ? { retry: config.retry } : {}),
+        ...(config.openai?.fetchImages ? { fetchImages: { maxBytes: config.openai.imageMaxBytes ?? 3_750_000 } } : {}),
         ...(config.models ? { models: config.models as CatalogOverrides } : {}),
       });
       console.error(dataDir ? `bedrock-claude gateway: control plane on the embedded store (SQLite) in ${dataDir}: keys, teams, budgets, the ledger` : 'bedrock-claude gateway: --no-store: no control plane (config keys only; nothing is kept)');

@@ -106,8 +106,9 @@ export function validate(catalog: Catalog, record: (entry: ReceivedRequest) => v
     record({ operation, modelId: call.model, region: ctx.region!, headers: redact(ctx.req.headers), body: call.wire ?? call.request.body });
     const path = checkPath(operation);
     const diagnostics = checkRequest({ format: 'bedrock', body: call.request.body, model: call.model, region: ctx.region, path, catalog });
-    // CountTokens takes the foundation model ID, so the on-demand rule does not apply to it.
-    const failing = diagnostics.find((d) => d.severity === 'error' && d.bedrock && !(path === 'count-tokens' && d.code === 'on-demand-not-supported'));
+    // CountTokens and the native Messages path take the foundation model ID, so the on-demand rule does not apply to them.
+    const bareIdOk = path === 'count-tokens' || operation.startsWith('mantle');
+    const failing = diagnostics.find((d) => d.severity === 'error' && d.bedrock && !(bareIdOk && d.code === 'on-demand-not-supported'));
     if (failing?.bedrock) throw new BedrockClaudeError(failing.bedrock.message, { status: failing.bedrock.status, type: 'invalid_request_error', bedrockType: failing.bedrock.exception });
     ctx.targets = [{ region: ctx.region!, modelId: call.model, model: findModelForId(call.model, catalog) }];
     return next(ctx);

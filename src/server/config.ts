@@ -14,7 +14,7 @@ const target = z
   .object({
     region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d+$/, 'an AWS region such as us-west-2'),
     modelId: z.string().min(1),
-    backend: z.enum(['invoke', 'mantle']).default('invoke'),
+    backend: z.enum(['invoke', 'mantle']).optional(),
     endpoint: z.string().url().optional(),
   })
   .strict();
@@ -61,6 +61,13 @@ export const gatewayConfigSchema = z
       .strict()
       .optional(),
     retry: z.object({ max: z.number().int().min(0).max(10).optional(), baseMs: z.number().int().min(0).optional(), capMs: z.number().int().min(0).optional() }).strict().optional(),
+    openai: z
+      .object({
+        fetchImages: z.boolean().optional(),
+        imageMaxBytes: z.number().int().positive().max(20_000_000).optional(),
+      })
+      .strict()
+      .optional(),
     models: z.unknown().optional(),
   })
   .strict();

@@ -10,6 +10,7 @@ import { createCircuitBreaker } from '../transport/circuit-breaker.js';
 import { createTransport } from '../transport/bedrock-transport.js';
 import type { SanitizePolicy } from '../translate/sanitize.js';
 import { createGatewayApp, type GatewayApp } from './app.js';
+import type { ImageFetchOptions } from './fetch-images.js';
 import { createDualProtocolServer, listen } from './dual-protocol.js';
 import type { GatewayKey } from './gateway-keys.js';
 import { createGatewayMetrics } from './metrics.js';
@@ -52,6 +53,8 @@ export interface GatewayOptions {
   models?: CatalogOverrides | undefined;
   limits?: { bodyBytes?: number | undefined; firstByteMs?: number | undefined; idleMs?: number | undefined; headersTimeoutMs?: number | undefined; keepAliveMs?: number | undefined; upstreamConcurrency?: number | undefined; shutdownGraceMs?: number | undefined };
   retry?: { max?: number | undefined; baseMs?: number | undefined; capMs?: number | undefined };
+  /** Fetch `image_url` web addresses on the OpenAI front (public addresses only, up to `maxBytes`); refused when absent. */
+  fetchImages?: ImageFetchOptions | undefined;
   logger?: Logger;
 }
 
@@ -123,6 +126,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     scope,
     policy: options.policy ?? 'drop',
     bodyLimit: limits.bodyBytes ?? 25_000_000,
+    fetchImages: options.fetchImages,
     backendLabel: options.backendLabel,
     ops: { openCircuits: () => breaker.open(), problems: control.problems, metrics: async () => ({ contentType: metrics.registry.contentType, text: await metrics.registry.metrics() }) },
   });

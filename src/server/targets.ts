@@ -59,7 +59,9 @@ export function createRouter(options: RouterOptions) {
       const routed = options.routes?.[model];
       if (routed) {
         return targetsOf(routed).map((t) => {
-          return Object.assign({}, t, { model: findModelForId(t.modelId, catalog) });
+          const model = findModelForId(t.modelId, catalog);
+          // A target that does not say its backend takes the model's (the catalog's data).
+          return Object.assign({}, t, { model }, t.backend === undefined && model?.backend === 'mantle' ? { backend: 'mantle' as const } : undefined);
         });
       }
       const targets: Target[] = [];
@@ -67,7 +69,9 @@ export function createRouter(options: RouterOptions) {
       for (const region of regions) {
         try {
           const r = resolveModel(model, { region, scope, catalog });
-          if (!targets.some((t) => t.modelId === r.modelId && t.region === region)) targets.push({ region, modelId: r.modelId, model: r.model });
+          // A model Bedrock serves only through its native Messages path is called there, by its bare ID.
+          const target: Target = r.model?.backend === 'mantle' ? { region, modelId: r.model.bedrockId, model: r.model, backend: 'mantle' } : { region, modelId: r.modelId, model: r.model };
+          if (!targets.some((t) => t.modelId === target.modelId && t.region === region)) targets.push(target);
         } catch (err) {
           firstError ??= err;
         }

@@ -105,10 +105,20 @@ function toolUse(call: unknown, param: string): Json {
   return { type: 'tool_use', id: c.id, name: c.function.name, input };
 }
 
-function messageBlocks(m: Json, param: string, options: OpenAIDecodeOptions): { role: 'user' | 'assistant'; content: Json[] } {
+interface Turn {
+  role: 'user' | 'assistant';
+  /** A string as the client sent it, or blocks. */
+  content: string | Json[];
+}
+
+function asBlocks(content: string | Json[]): Json[] {
+  return typeof content === 'string' ? [{ type: 'text', text: content }] : content;
+}
+
+function messageBlocks(m: Json, param: string, options: OpenAIDecodeOptions): Turn {
   switch (m['role']) {
     case 'user':
-      return { role: 'user', content: parts(m['content'], `${param}.content`, options) };
+      return { role: 'user', content: typeof m['content'] === 'string' ? m['content'] : parts(m['content'], `${param}.content`, options) };
     case 'assistant': {
       const content: Json[] = [];
       if (m['content'] !== undefined && m['content'] !== null) {
@@ -202,7 +212,7 @@ export function openAIToAnthropic(body: Json, options: OpenAIDecodeOptions): Jso
   if (!Array.isArray(body['messages']) || body['messages'].length === 0) throw openAIInvalid("Missing required parameter: 'messages'.", 'messages');
 
   const system: Json[] = [];
-  const messages: Array<{ role: string; content: Json[] }> = [];
+  const messages: Turn[] = [];
   (body['messages'] as unknown[]).forEach((raw, i) => {
     const m = (raw ?? {}) as Json;
     const param = `messages[${i}]`;
@@ -213,7 +223,7 @@ export function openAIToAnthropic(body: Json, options: OpenAIDecodeOptions): Jso
     const next = messageBlocks(m, param, options);
     if (!next.content.length) return;
     const last = messages[messages.length - 1];
-    if (last && last.role === next.role) last.content.push(...next.content);
+    if (last && last.role === next.role) last.content = asBlocks(last.content).concat(asBlocks(next.content));
     else messages.push(next);
   });
 
@@ -284,6 +294,10 @@ export function anthropicToOpenAI(body: Json): Json {
       const out: Json = { role: 'assistant', content: text || null };
       if (calls.length) out['tool_calls'] = calls;
       messages.push(out);
+      continue;
+    }
+    if (typeof m['content'] === 'string') {
+      messages.push({ role: 'user', content: m['content'] });
       continue;
     }
     const rest: Json[] = [];

@@ -16,7 +16,7 @@ export interface Target {
   modelId: string;
   model?: ModelEntry | undefined;
   /** `invoke` (InvokeModel, default) or `mantle` (native Messages API). */
-  backend?: 'invoke' | 'mantle';
+  backend?: 'invoke' | 'mantle' | undefined;
   /** Base URL override for this target (VPC endpoint, FIPS, emulator). */
   endpoint?: string | undefined;
 }

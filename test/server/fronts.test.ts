@@ -254,13 +254,51 @@ describe('the ledger, on every front', () => {
     let rows: Array<Record<string, unknown>> = [];
     for (let i = 0; i < 50; i++) {
       rows = (await admin('/admin/requests?key=fronts&limit=200'))['data'] as Array<Record<string, unknown>>;
-      if (new Set(rows.map((r) => r['front'])).size >= 3) break;
+      if (['converse', 'mantle', 'openai'].every((f) => rows.filter((r) => r['front'] === f && r['status'] === 200).length >= 2)) break;
       await new Promise((r) => setTimeout(r, 100));
     }
     for (const front of ['converse', 'mantle', 'openai']) {
       const ok = rows.filter((r) => r['front'] === front && r['status'] === 200);
       assert.ok(ok.length >= 2, `${front}: ${ok.length} rows`);
       assert.ok(ok.every((r) => (r['inputTokens'] as number) > 0 && (r['outputTokens'] as number) > 0 && (r['costUsd'] as number) > 0), front);
+    }
+  });
+});
+
+describe('a model Bedrock serves only through its native Messages path', () => {
+  it('is routed there by the catalog, by its bare ID, from every front', async () => {
+    const g = await startGateway({ port: 0, region: 'us-west-2', auth: { kind: 'sigv4', credentials: createCredentialCache(CREDS) }, endpoint: emu.url, models: { models: [{ name: 'claude-opus-4-8', backend: 'mantle' }] }, retry: { max: 0 }, logger: pino({ level: 'silent' }) });
+    try {
+      const anthropic = new Anthropic({ apiKey: 'unused', baseURL: g.url, maxRetries: 0 });
+      const r = await anthropic.messages.create({ model: 'claude-opus-4-8', max_tokens: 20, messages: [{ role: 'user', content: 'to the native path' }] });
+      assert.equal((r.content[0] as { text: string }).text, 'to the native path');
+      assert.equal(lastReceived().operation, 'mantle-messages');
+      assert.equal(sentBody()['model'], 'anthropic.claude-opus-4-8');
+      const s = await new OpenAI({ apiKey: 'unused', baseURL: `${g.url}/v1`, maxRetries: 0 }).chat.completions.create({ model: 'claude-opus-4-8', messages: [{ role: 'user', content: 'streamed natively' }], stream: true });
+      let text = '';
+      for await (const c of s) text += c.choices[0]?.delta.content ?? '';
+      assert.equal(text, 'streamed natively');
+      assert.equal(lastReceived().operation, 'mantle-messages');
+      // The others stay on InvokeModel.
+      await anthropic.messages.create({ model: HAIKU, max_tokens: 20, messages: [{ role: 'user', content: 'invoke' }] });
+      assert.equal(lastReceived().operation, 'invoke');
+    } finally {
+      await g.close(100);
+    }
+  });
+});
+
+describe('OpenAI front with image fetching on', () => {
+  it('refuses private addresses, by IP or by a name that resolves to one', async () => {
+    const g = await startGateway({ port: 0, region: 'us-west-2', auth: { kind: 'sigv4', credentials: createCredentialCache(CREDS) }, endpoint: emu.url, fetchImages: { maxBytes: 1_000_000 }, retry: { max: 0 }, logger: pino({ level: 'silent' }) });
+    try {
+      const client = new OpenAI({ apiKey: 'unused', baseURL: `${g.url}/v1`, maxRetries: 0 });
+      // The gateway's own port: an image URL must never reach it, or anything else on this network.
+      for (const url of [`${g.url}/v1/models`, `http://localhost:${g.port}/x.png`, 'http://169.254.169.254/latest/meta-data/', 'http://[::1]:1/x.png']) {
+        await assert.rejects(client.chat.completions.create({ model: HAIKU, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url } }] }] }), (e: InstanceType<typeof OpenAI.BadRequestError>) => e.status === 400 && /private addresses/.test(e.message), url);
+      }
+    } finally {
+      await g.close(100);
     }
   });
 });

@@ -69,8 +69,9 @@ export function preflight(catalog: Catalog): Stage {
     const translated = toBedrockRequest(ctx.call!.request, { modelId: first.modelId, model: first.model, catalog, policy: ctx.policy });
     const isCount = translated.operation === 'count-tokens';
     const diagnostics = checkRequest({ format: 'bedrock', body: isCount ? fromCountTokensBody(translated.body) : translated.body, model: first.modelId, region: first.region, path: translated.operation, catalog });
-    // CountTokens takes the foundation model ID, so the on-demand rule does not apply to it.
-    const error = diagnostics.find((d) => d.severity === 'error' && !(isCount && d.code === 'on-demand-not-supported'));
+    // CountTokens and the native Messages path take the foundation model ID, so the on-demand rule does not apply to them.
+    const bareIdOk = isCount || first.backend === 'mantle';
+    const error = diagnostics.find((d) => d.severity === 'error' && !(bareIdOk && d.code === 'on-demand-not-supported'));
     if (error) throw invalidRequest(error.message, error.fix);
     ctx.translated = translated;
     ctx.state['cacheBreakpoints'] = cacheProfile(ctx.call!.request);
