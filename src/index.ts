@@ -20,10 +20,12 @@ export { eventStreamToSse, frameToSse, emptySummary, sseEvent, sseError, type St
 export { decodeEventStream, encodeChunkFrame, encodeEventFrame, encodeExceptionFrame, encodeErrorFrame, encodeFrame } from './translate/event-stream.js';
 export { fromBedrockError, toBedrockError, toAnthropicErrorBody, amznErrorType, parseAmznErrorType, type AnthropicErrorBody, type BedrockErrorResponse } from './translate/errors.js';
 export { parseSse } from './translate/parse-sse.js';
-export { toAnthropicSse, toBedrockEventStream, toConverseStream, exceptionFrameFor, type WireStream } from './translate/encode-stream.js';
+export { toAnthropicSse, toBedrockEventStream, toConverseStream, toOpenAISse, anthropicEvents, exceptionFrameFor, type WireStream } from './translate/encode-stream.js';
 export { BEDROCK_ERRORS, EXCEPTION_FOR_TYPE, bedrockErrorKind, type BedrockErrorKind, type BedrockErrorName } from './translate/bedrock-errors.js';
 export { UNSUPPORTED_APIS, unsupportedApiFor, type UnsupportedApi } from './catalog/unsupported-apis.js';
-export { converseToAnthropic, anthropicToConverseResponse, anthropicEventToConverse } from './translate/converse.js';
+export { converseToAnthropic, anthropicToConverse, anthropicToConverseResponse, anthropicEventToConverse, responseFieldPaths, type ConverseStreamState } from './translate/converse.js';
+export { openAIToAnthropic, anthropicToOpenAI, OPENAI_NO_EFFECT, REASONING_BUDGETS, type OpenAIDecodeOptions } from './translate/openai.js';
+export { anthropicToOpenAIResponse, anthropicEventToOpenAI, newOpenAIStreamState, openAIErrorBody, openAIStatus, type CompletionMeta, type OpenAIStreamState } from './translate/openai-response.js';
 
 export { createCredentialCache, resolveBedrockAuth, type CredentialCache, type CredentialOptions, type BedrockAuth } from './aws/credentials.js';
 export { createBedrockSigner, bedrockEndpoint, type SignableRequest } from './aws/signer.js';
