@@ -1,16 +1,11 @@
+import type { Usage } from '../catalog/estimate-cost.js';
+
 /**
  * Anthropic answers as Converse answers: the message, the stream's events, usage and stop reasons
  * mapped as Bedrock maps them.
  */
 
 type Json = Record<string, unknown>;
-
-interface AnthropicUsage {
-  input_tokens: number;
-  output_tokens: number;
-  cache_read_input_tokens?: number | null;
-  cache_creation_input_tokens?: number | null;
-}
 
 /** Anthropic stop reasons as Converse names them (the rest are the same word). */
 const STOP_REASONS: Record<string, string> = { refusal: 'content_filtered', pause_turn: 'end_turn' };
@@ -21,7 +16,7 @@ export function converseStopReason(reason: unknown): string {
 }
 
 /** Converse's usage: `totalTokens` counts cache reads and writes too, as Bedrock reports it. */
-export function converseUsage(usage: AnthropicUsage): Json {
+export function converseUsage(usage: Usage): Json {
   const read = usage.cache_read_input_tokens ?? 0;
   const write = usage.cache_creation_input_tokens ?? 0;
   const out: Json = { inputTokens: usage.input_tokens, outputTokens: usage.output_tokens, totalTokens: usage.input_tokens + usage.output_tokens + read + write };
@@ -82,7 +77,7 @@ export function anthropicToConverseResponse(message: Json, latencyMs: number, fi
   const out: Json = {
     output: { message: { role: 'assistant', content } },
     stopReason: converseStopReason(message['stop_reason']),
-    usage: converseUsage(message['usage'] as AnthropicUsage),
+    usage: converseUsage(message['usage'] as Usage),
     metrics: { latencyMs },
   };
   const fields = pickResponseFields(message, fieldPaths);
@@ -92,7 +87,7 @@ export function anthropicToConverseResponse(message: Json, latencyMs: number, fi
 
 /** What a ConverseStream encoding carries from one Anthropic event to the next. */
 export interface ConverseStreamState {
-  usage: AnthropicUsage;
+  usage: Usage;
   stopReason?: string;
   latencyMs: number;
   /** `additionalModelResponseFieldPaths`, and the answer's fields as they arrive (for the paths). */
@@ -111,7 +106,7 @@ export function anthropicEventToConverse(event: Json, state: ConverseStreamState
   switch (event['type']) {
     case 'message_start': {
       const message = (event['message'] ?? {}) as Json;
-      const usage = message['usage'] as Partial<AnthropicUsage> | undefined;
+      const usage = message['usage'] as Partial<Usage> | undefined;
       if (usage) Object.assign(state.usage, stripNulls(usage));
       if (state.fieldPaths?.length) state.answer = Object.assign({}, message);
       return [['messageStart', { role: 'assistant' }]];
@@ -133,7 +128,7 @@ export function anthropicEventToConverse(event: Json, state: ConverseStreamState
     case 'content_block_stop':
       return [['contentBlockStop', { contentBlockIndex: index }]];
     case 'message_delta': {
-      const usage = event['usage'] as Partial<AnthropicUsage> | undefined;
+      const usage = event['usage'] as Partial<Usage> | undefined;
       if (usage) Object.assign(state.usage, stripNulls(usage));
       const delta = (event['delta'] ?? {}) as Json;
       if (typeof delta['stop_reason'] === 'string') state.stopReason = delta['stop_reason'];
@@ -152,8 +147,8 @@ export function anthropicEventToConverse(event: Json, state: ConverseStreamState
   }
 }
 
-function stripNulls(usage: Partial<AnthropicUsage>): Partial<AnthropicUsage> {
+function stripNulls(usage: Partial<Usage>): Partial<Usage> {
   const out: Json = {};
   for (const [k, v] of Object.entries(usage)) if (v !== null && v !== undefined) out[k] = v;
-  return out as Partial<AnthropicUsage>;
+  return out as Partial<Usage>;
 }

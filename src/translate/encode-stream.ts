@@ -1,10 +1,10 @@
 import { BedrockClaudeError } from '../errors.js';
 import { EXCEPTION_FOR_TYPE, streamExceptionName } from './bedrock-errors.js';
 import { anthropicEventToConverse, type ConverseStreamState } from './converse-response.js';
-import { anthropicEventToOpenAI, openAIErrorBody, type OpenAIStreamState } from './openai-response.js';
+import { anthropicEventToOpenAI, openAIErrorBody, openAITextChunk, type OpenAIStreamState } from './openai-response.js';
 import { parseSse } from './parse-sse.js';
-import { encodeChunkFrame, encodeEventFrame, encodeExceptionFrame, frameHeader, type EventFrame } from './event-stream.js';
-import { chunkEvent, emptySummary, frameToSse, framesToSse, observeFrame, recordSseEvent, sseError, sseThrough, type StreamSummary } from './to-sse.js';
+import { encodeChunkFrame, encodeEventFrame, encodeEventFrameJson, encodeExceptionFrame, frameHeader, type EventFrame } from './event-stream.js';
+import { chunkEventJson, emptySummary, frameToSse, framesToSse, observeFrame, parseEventJson, recordSseEvent, sseError, sseThrough, textDeltaLiteral, type StreamSummary } from './to-sse.js';
 
 /**
  * A streamed answer as it comes from upstream, tagged with its wire format (the transport's
@@ -136,27 +136,39 @@ async function* sseAs(bytes: AsyncIterable<Uint8Array>, summary: StreamSummary, 
  * exception frame, an SSE `error` event or a broken stream is thrown as our error. For the fronts
  * whose shape has no byte-for-byte path from Bedrock's (Converse, OpenAI).
  */
-export async function* anthropicEvents(stream: WireStream): AsyncGenerator<Array<Record<string, unknown>>> {
+export async function* anthropicEvents(stream: WireStream): AsyncGenerator<AnthropicEventItem[]> {
   if (stream.wire === 'anthropic-sse') {
     for await (const event of parseSse(stream.bytes)) yield [event];
     return;
   }
   for await (const frames of stream.frames) {
-    const events: Array<Record<string, unknown>> = [];
+    const events: AnthropicEventItem[] = [];
     for (const frame of frames) {
       // An exception or error frame throws Bedrock's message as our error.
       if (frameHeader(frame, ':message-type') !== 'event') frameToSse(frame, emptySummary());
-      const event = chunkEvent(frame);
-      if (event) events.push(event);
+      const json = chunkEventJson(frame);
+      if (json !== undefined) events.push(json);
     }
     if (events.length) yield events;
   }
 }
 
-/** Fills `summary` from one event (the same numbers the Anthropic front's summary holds); throws an `error` event. */
-function summarise(event: Record<string, unknown>, summary: StreamSummary): void {
+/** An event parsed, or its JSON not parsed yet (from Bedrock's frames: most are text deltas, copied without a parse). */
+export type AnthropicEventItem = Record<string, unknown> | string;
+
+/** An event, parsed if it was not, with `summary` filled from it (the numbers the Anthropic front's summary holds); throws an `error` event. */
+function summarise(item: AnthropicEventItem, summary: StreamSummary): Record<string, unknown> {
+  const event = typeof item === 'string' ? parseEventJson(item) : item;
   if (event['type'] === 'message_stop' && event['amazon-bedrock-invocationMetrics']) summary.metrics = event['amazon-bedrock-invocationMetrics'] as StreamSummary['metrics'];
   recordSseEvent(summary, event);
+  return event;
+}
+
+/** A text delta's index and JSON string literal, when the item is one still unparsed. */
+function textDelta(item: AnthropicEventItem, summary: StreamSummary): ReturnType<typeof textDeltaLiteral> {
+  const delta = typeof item === 'string' ? textDeltaLiteral(item) : undefined;
+  if (delta) summary.events++;
+  return delta;
 }
 
 /**
@@ -170,8 +182,13 @@ export async function* toConverseStream(stream: WireStream, summary: StreamSumma
   try {
     for await (const events of anthropicEvents(stream)) {
       const out: Uint8Array[] = [];
-      for (const event of events) {
-        summarise(event, summary);
+      for (const item of events) {
+        const delta = textDelta(item, summary);
+        if (delta) {
+          out.push(encodeEventFrameJson('contentBlockDelta', `{"contentBlockIndex":${delta.index},"delta":{"text":${delta.literal}}}`));
+          continue;
+        }
+        const event = summarise(item, summary);
         state.latencyMs = latencyMs();
         for (const [name, payload] of anthropicEventToConverse(event, state)) out.push(encodeEventFrame(name, payload));
       }
@@ -193,9 +210,13 @@ export async function* toOpenAISse(stream: WireStream, summary: StreamSummary, s
   try {
     for await (const events of anthropicEvents(stream)) {
       let text = '';
-      for (const event of events) {
-        summarise(event, summary);
-        for (const c of anthropicEventToOpenAI(event, state)) text += `data: ${JSON.stringify(c)}\n\n`;
+      for (const item of events) {
+        const delta = textDelta(item, summary);
+        if (delta) {
+          text += `data: ${openAITextChunk(state, delta.literal)}\n\n`;
+          continue;
+        }
+        for (const c of anthropicEventToOpenAI(summarise(item, summary), state)) text += `data: ${JSON.stringify(c)}\n\n`;
       }
       if (text) yield encoder.encode(text);
     }

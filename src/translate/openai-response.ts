@@ -1,15 +1,9 @@
+import type { Usage } from '../catalog/estimate-cost.js';
 import type { BedrockClaudeError } from '../errors.js';
 
 /** Anthropic answers, stream events and errors in OpenAI's chat completions shapes. */
 
 type Json = Record<string, unknown>;
-
-interface AnthropicUsage {
-  input_tokens: number;
-  output_tokens: number;
-  cache_read_input_tokens?: number | null;
-  cache_creation_input_tokens?: number | null;
-}
 
 /** Anthropic stop reasons as OpenAI `finish_reason`s. */
 export function finishReason(stop: unknown): string {
@@ -27,7 +21,7 @@ export function finishReason(stop: unknown): string {
 }
 
 /** OpenAI's usage: `prompt_tokens` counts cached input, as OpenAI's does; `cached_tokens` the cache reads. */
-export function openAIUsage(usage: AnthropicUsage): Json {
+export function openAIUsage(usage: Usage): Json {
   const read = usage.cache_read_input_tokens ?? 0;
   const prompt = usage.input_tokens + read + (usage.cache_creation_input_tokens ?? 0);
   return { prompt_tokens: prompt, completion_tokens: usage.output_tokens, total_tokens: prompt + usage.output_tokens, prompt_tokens_details: { cached_tokens: read } };
@@ -59,7 +53,7 @@ export function anthropicToOpenAIResponse(message: Json, meta: CompletionMeta): 
     created: meta.created,
     model: meta.model,
     choices: [{ index: 0, message: msg, logprobs: null, finish_reason: finishReason(message['stop_reason']) }],
-    usage: openAIUsage(message['usage'] as AnthropicUsage),
+    usage: openAIUsage(message['usage'] as Usage),
   };
 }
 
@@ -67,14 +61,23 @@ export function anthropicToOpenAIResponse(message: Json, meta: CompletionMeta): 
 export interface OpenAIStreamState {
   meta: CompletionMeta;
   includeUsage: boolean;
-  usage: AnthropicUsage;
+  usage: Usage;
   stopReason?: string;
   /** Anthropic block index → the tool call's `index` among the answer's tool calls. */
   toolIndex: Map<number, number>;
+  /** A text chunk's JSON around its content, written once per stream. */
+  textChunk: [string, string];
 }
 
 export function newOpenAIStreamState(meta: CompletionMeta, includeUsage: boolean): OpenAIStreamState {
-  return { meta, includeUsage, usage: { input_tokens: 0, output_tokens: 0 }, toolIndex: new Map() };
+  const head = `{"id":${JSON.stringify(meta.id)},"object":"chat.completion.chunk","created":${meta.created},"model":${JSON.stringify(meta.model)},"choices":[{"index":0,"delta":{"content":`;
+  const tail = `},"logprobs":null,"finish_reason":null}]${includeUsage ? ',"usage":null' : ''}}`;
+  return { meta, includeUsage, usage: { input_tokens: 0, output_tokens: 0 }, toolIndex: new Map(), textChunk: [head, tail] };
+}
+
+/** The chunk of a text delta, from its text as a JSON string literal (the same JSON `anthropicEventToOpenAI` makes of it). */
+export function openAITextChunk(state: OpenAIStreamState, literal: string): string {
+  return state.textChunk[0] + literal + state.textChunk[1];
 }
 
 function chunk(state: OpenAIStreamState, delta: Json, finish: string | null = null): Json {
@@ -83,7 +86,7 @@ function chunk(state: OpenAIStreamState, delta: Json, finish: string | null = nu
   return out;
 }
 
-function addUsage(state: OpenAIStreamState, usage: Partial<AnthropicUsage> | undefined): void {
+function addUsage(state: OpenAIStreamState, usage: Partial<Usage> | undefined): void {
   if (!usage) return;
   for (const [k, v] of Object.entries(usage)) if (v !== null && v !== undefined) (state.usage as unknown as Json)[k] = v;
 }
@@ -97,7 +100,7 @@ function addUsage(state: OpenAIStreamState, usage: Partial<AnthropicUsage> | und
 export function anthropicEventToOpenAI(event: Json, state: OpenAIStreamState): Json[] {
   switch (event['type']) {
     case 'message_start':
-      addUsage(state, ((event['message'] ?? {}) as Json)['usage'] as Partial<AnthropicUsage> | undefined);
+      addUsage(state, ((event['message'] ?? {}) as Json)['usage'] as Partial<Usage> | undefined);
       return [chunk(state, { role: 'assistant', content: '', refusal: null })];
     case 'content_block_start': {
       const cb = event['content_block'] as Json;
@@ -117,7 +120,7 @@ export function anthropicEventToOpenAI(event: Json, state: OpenAIStreamState): J
       return [];
     }
     case 'message_delta': {
-      addUsage(state, event['usage'] as Partial<AnthropicUsage> | undefined);
+      addUsage(state, event['usage'] as Partial<Usage> | undefined);
       const stop = ((event['delta'] ?? {}) as Json)['stop_reason'];
       if (typeof stop === 'string') state.stopReason = stop;
       return [chunk(state, {}, finishReason(state.stopReason))];

@@ -217,14 +217,36 @@ function chunkBytesField(body: Uint8Array): string | undefined {
   return typeof b64 === 'string' ? b64 : undefined;
 }
 
-/** The Anthropic event a `chunk` frame carries, parsed; undefined for any other frame. */
-export function chunkEvent(frame: EventFrame): Record<string, unknown> | undefined {
+/** The JSON of the Anthropic event a `chunk` frame carries, not parsed; undefined for any other frame. */
+export function chunkEventJson(frame: EventFrame): string | undefined {
   if (frameHeader(frame, ':message-type') !== 'event' || frameHeader(frame, ':event-type') !== 'chunk') return undefined;
   const b64 = chunkBytesField(frame.body);
-  if (b64 === undefined) return undefined;
-  const event = parseObject(Buffer.from(b64, 'base64').toString('utf8'));
+  return b64 === undefined ? undefined : Buffer.from(b64, 'base64').toString('utf8');
+}
+
+/** An event's JSON, parsed (Bedrock sending something that is not an object is a 502). */
+export function parseEventJson(json: string): Record<string, unknown> {
+  const event = parseObject(json);
   if (!event) throw new BedrockClaudeError('Bedrock sent a chunk whose bytes are not JSON.', { status: 502, type: 'api_error' });
   return event;
+}
+
+/** The Anthropic event a `chunk` frame carries, parsed; undefined for any other frame. */
+export function chunkEvent(frame: EventFrame): Record<string, unknown> | undefined {
+  const json = chunkEventJson(frame);
+  return json === undefined ? undefined : parseEventJson(json);
+}
+
+const TEXT_DELTA = /^\{"type":"content_block_delta","index":(\d+),"delta":\{"type":"text_delta","text":("(?:[^"\\]|\\.)*")\}\}$/;
+
+/**
+ * A text delta (most of a stream's events) read without parsing: its block index and its text as
+ * the JSON string literal Bedrock wrote, to copy into another front's shape as it is. Undefined for
+ * any other event, or one not in Bedrock's compact form (it is parsed instead).
+ */
+export function textDeltaLiteral(json: string): { index: string; literal: string } | undefined {
+  const m = TEXT_DELTA.exec(json);
+  return m ? { index: m[1]!, literal: m[2]! } : undefined;
 }
 
 /**
