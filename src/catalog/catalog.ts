@@ -52,7 +52,10 @@ export interface ModelEntry {
   /** Whether `temperature` and `top_p` may be sent together. */
   temperatureWithTopP: boolean;
   thinking: boolean;
+  /** The model's lifecycle on Bedrock. */
   lifecycle: ModelLifecycle;
+  /** Its lifecycle on the Anthropic API, when that differs from Bedrock's (a model retired there may still be served on Bedrock). */
+  anthropicApi?: { status: 'active' | 'deprecated' | 'retired'; retiredOn?: string };
   releasedOn?: string;
   /**
    * How Bedrock serves it: `mantle` for a model it serves only through its native Messages path
@@ -92,6 +95,11 @@ export interface CatalogData {
     unsupportedToolFields: string[];
     unsupportedToolTypes: string[];
   };
+  /**
+   * Family aliases (`opus`, `sonnet`, `haiku`): model names, newest first. An alias resolves to the
+   * first that is active, confirmed and offered where the call goes.
+   */
+  familyAliases?: Record<string, string[]>;
   models: ModelEntry[];
 }
 
@@ -179,6 +187,7 @@ export function createCatalog(overrides?: CatalogOverrides, base: CatalogData = 
     betas: { ...base.betas, ...overrides?.betas },
     body: { ...base.body, ...overrides?.body },
     geos: { ...base.geos, ...overrides?.geos },
+    familyAliases: { ...base.familyAliases, ...overrides?.familyAliases },
     models: mergeModels(base.models, overrides?.models),
   };
   const index = new Map<string, ModelEntry>();

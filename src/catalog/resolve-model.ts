@@ -171,6 +171,10 @@ function modelNotes(model: ModelEntry | undefined): string[] {
   if (model.lifecycle.status !== 'active') {
     notes.push(`${model.displayName} is ${model.lifecycle.status}${model.lifecycle.retiresOn ? ` (retires ${model.lifecycle.retiresOn})` : ''}; plan a move to a current model.`);
   }
+  const api = model.anthropicApi;
+  if (api && api.status !== 'active' && model.lifecycle.status === 'active') {
+    notes.push(`${model.displayName} is ${api.status} on the Anthropic API${api.retiredOn ? ` since ${api.retiredOn}` : ''} (the Anthropic SDKs warn about it); on Bedrock it is still active, but plan a move to a current model.`);
+  }
   if (model.unconfirmed) notes.push(`The catalog's Bedrock facts for ${model.displayName} are unconfirmed; override them with a models file if AWS differs.`);
   return notes;
 }
@@ -290,8 +294,13 @@ function resolveUncached(input: string, options: ResolveOptions, catalog: Catalo
     return finish({ modelId: trimmed, kind: 'profile-id', model, prefix: prefix as ProfilePrefix, scope: prefix === 'global' ? 'global' : 'geo', notes: [] });
   }
 
-  const model = catalog.find(trimmed);
-  if (!model) throw unknownModel(trimmed, catalog);
+  const found = catalog.find(trimmed);
+  if (!found) {
+    const alias = familyAlias(trimmed, catalog);
+    if (alias) return finish(alias.resolveIn(region, requestedScope));
+    throw unknownModel(trimmed, catalog);
+  }
+  const model = found;
   const chosen = profileFor(model, region, requestedScope, catalog);
   const notes = [...chosen.notes];
   if (parsed.kind === 'base-id' && chosen.prefix) {
@@ -305,6 +314,33 @@ function resolveUncached(input: string, options: ResolveOptions, catalog: Catalo
     scope: chosen.scope,
     notes,
   });
+}
+
+/**
+ * A family alias (`opus`, `sonnet`, `haiku`, with `claude-` before or `-latest` after): the first
+ * model of the catalog's list for it that is active, confirmed and offered in the region and scope.
+ */
+function familyAlias(input: string, catalog: Catalog) {
+  const family = input.toLowerCase().replace(/^claude-/, '').replace(/-latest$/, '');
+  const names = catalog.data.familyAliases?.[family];
+  if (!names) return undefined;
+  return {
+    resolveIn(region: string, scope: Scope): Omit<ResolvedModel, 'explanation' | 'regionalPremium' | 'input' | 'region'> {
+      for (const name of names) {
+        const model = catalog.find(name);
+        if (!model || model.lifecycle.status !== 'active' || model.unconfirmed) continue;
+        let chosen: ReturnType<typeof profileFor>;
+        try {
+          chosen = profileFor(model, region, scope, catalog);
+        } catch {
+          continue;
+        }
+        const note = `"${input}" is the ${family} family alias: today it means ${model.displayName} (${model.name}), the newest active ${family} model offered in ${region} with scope ${scope}.`;
+        return { modelId: chosen.prefix ? `${chosen.prefix}.${model.bedrockId}` : model.bedrockId, kind: 'name', model, prefix: chosen.prefix, scope: chosen.scope, notes: [note, ...chosen.notes] };
+      }
+      throw invalidRequest(`No ${family} model is offered in ${region} with scope ${scope}.`, `Name a model (bedrock-claude models lists them), or use scope global.`);
+    },
+  };
 }
 
 function normalize(id: string): string {

@@ -62,7 +62,7 @@ Examples:
           return;
         }
         const region = nonEmpty(flags.region) ?? regionFromEnv();
-        if (typeof body['model'] !== 'string') throw new BedrockClaudeError('The request has no "model".', { status: 400, type: 'invalid_request_error', fix: 'Add "model", e.g. "claude-sonnet-4-5".' });
+        if (typeof body['model'] !== 'string') throw new BedrockClaudeError('The request has no "model".', { status: 400, type: 'invalid_request_error', fix: 'Add "model", e.g. "claude-sonnet-4-6".' });
         const resolved = resolveModel(body['model'], { region, scope: flags.scope });
         const translated = toBedrockRequest({ path: '/v1/messages', body }, { modelId: resolved.modelId, model: resolved.model });
         console.log(renderBedrockCall(translated, { modelId: resolved.modelId, region: resolved.region, format: flags.to }));

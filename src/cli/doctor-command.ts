@@ -34,7 +34,7 @@ export function registerDoctorCommand(program: Command): void {
     .command('doctor')
     .description('Check the setup: credential source (never printing secrets), region, endpoint reachability, then a one-token probe per model.')
     .option('-r, --region <region>', 'AWS region (default AWS_REGION, then AWS_DEFAULT_REGION)')
-    .option('-m, --model <model>', 'a model to probe (repeatable; default claude-sonnet-4-5)', collect, [] as string[])
+    .option('-m, --model <model>', 'a model to probe (repeatable; default claude-sonnet-4-6)', collect, [] as string[])
     .option('--scope <scope>', 'global | geo | in-region', parseScope, 'global' as Scope)
     .option('--endpoint <url>', 'Bedrock endpoint override (the emulator, a VPC endpoint)')
     .option('--profile <name>', 'AWS profile')
@@ -81,7 +81,7 @@ export function registerDoctorCommand(program: Command): void {
         }
       }
 
-      const models = flags.model.length ? flags.model : ['claude-sonnet-4-5'];
+      const models = flags.model.length ? flags.model : ['claude-sonnet-4-6'];
       const credentialsOk = findings.find((f) => f.check === 'credentials')?.ok ?? false;
       const client = region ? createBedrockClaude({ region, scope: flags.scope, endpoint: flags.endpoint, profile: flags.profile, retry: { max: 0 } }) : undefined;
       for (const model of models) {

@@ -29,7 +29,7 @@ Examples:
   bedrock-claude emulator --faults "throttle=0.1,us-east-1:unavailable=1" --seed 7
   AWS_ACCESS_KEY_ID=${EMULATOR_CREDENTIALS.accessKeyId} AWS_SECRET_ACCESS_KEY=${EMULATOR_CREDENTIALS.secretAccessKey} \\
     aws bedrock-runtime invoke-model --endpoint-url http://127.0.0.1:4010 --region us-west-2 \\
-    --model-id us.anthropic.claude-sonnet-4-5-20250929-v1:0 \\
+    --model-id us.anthropic.claude-sonnet-4-6 \\
     --body '{"anthropic_version":"bedrock-2023-05-31","max_tokens":64,"messages":[{"role":"user","content":"Hello"}]}' \\
     --cli-binary-format raw-in-base64-out out.json`,
     )

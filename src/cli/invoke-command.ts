@@ -29,7 +29,7 @@ export function registerInvokeCommand(program: Command): void {
     .command('invoke')
     .description('Send a prompt to Claude on Bedrock and stream the answer; usage and cost go to stderr.')
     .argument('[prompt]', 'the prompt (default: read from stdin)')
-    .option('-m, --model <model>', 'any name the resolver takes: opus-4.6, claude-sonnet-4-5, a profile ID, an ARN (default: the file\'s model, else claude-sonnet-4-5)')
+    .option('-m, --model <model>', 'any name the resolver takes: opus-4.6, claude-sonnet-4-6, a profile ID, an ARN (default: the file\'s model, else claude-sonnet-4-6)')
     .option('-r, --region <region>', 'AWS region (default AWS_REGION, then AWS_DEFAULT_REGION)')
     .option('--scope <scope>', 'global | geo | in-region', parseScope, 'global' as Scope)
     .option('-s, --system <text>', 'system prompt')
@@ -78,7 +78,7 @@ async function invoke(prompt: string | undefined, flags: InvokeFlags): Promise<v
     process.exitCode = EXIT.usage;
     return;
   }
-  body = { ...body, model: flags.model ?? body['model'] ?? 'claude-sonnet-4-5', max_tokens: flags.maxTokens ?? body['max_tokens'] ?? 1024, messages };
+  body = { ...body, model: flags.model ?? body['model'] ?? 'claude-sonnet-4-6', max_tokens: flags.maxTokens ?? body['max_tokens'] ?? 1024, messages };
   if (flags.system) body['system'] = flags.system;
   delete body['stream'];
   const betaHeader = flags.beta.length ? { 'anthropic-beta': flags.beta.join(',') } : undefined;

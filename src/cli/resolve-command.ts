@@ -8,7 +8,7 @@ export function registerResolveCommand(program: Command): void {
   program
     .command('resolve')
     .description('Show the Bedrock model ID to call for a model name, and why.')
-    .argument('<model>', 'an Anthropic name (claude-sonnet-4-5, opus-4.6), a Bedrock ID, a profile ID or an ARN')
+    .argument('<model>', 'an Anthropic name (claude-sonnet-4-6, opus-4.6), a Bedrock ID, a profile ID or an ARN')
     .option('--region <region>', 'AWS region (default AWS_REGION, then AWS_DEFAULT_REGION)')
     .option('--scope <scope>', 'global | geo | in-region', parseScope, 'global' as Scope)
     .option('--json', 'print JSON')

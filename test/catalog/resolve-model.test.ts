@@ -202,3 +202,26 @@ describe('estimateCost', () => {
     assert.equal(estimateCost({ input_tokens: 250_000, output_tokens: 0 }, 'claude-haiku-4-5').longContext, false, 'a model without the tier');
   });
 });
+
+describe('family aliases', () => {
+  it('opus, sonnet and haiku mean the newest active, confirmed model the region and scope offer, and say so', () => {
+    const sonnet = resolveModel('sonnet', { region: 'us-west-2', scope: 'global' });
+    assert.equal(sonnet.model?.name, 'claude-sonnet-4-6');
+    assert.equal(sonnet.modelId, 'global.anthropic.claude-sonnet-4-6');
+    assert.match(sonnet.notes[0]!, /"sonnet" is the sonnet family alias: today it means Claude Sonnet 4\.6/);
+    for (const spelling of ['claude-opus', 'opus-latest', 'claude-opus-latest', 'OPUS']) assert.equal(resolveModel(spelling, { region: 'eu-west-1', scope: 'geo' }).modelId, 'eu.anthropic.claude-opus-4-6-v1', spelling);
+    // Haiku 4.5 has no jp profile, and in-region it is not on demand: no haiku fits.
+    assert.throws(() => resolveModel('haiku', { region: 'ap-northeast-1', scope: 'in-region' }), /No haiku model is offered in ap-northeast-1/);
+    // A models file confirms a newer model, or replaces a list: the alias follows.
+    const confirmed = createCatalog({ models: [{ name: 'claude-sonnet-5', unconfirmed: false }] });
+    assert.equal(resolveModel('sonnet', { region: 'us-west-2', catalog: confirmed }).model?.name, 'claude-sonnet-5');
+    const pinned = createCatalog({ familyAliases: { sonnet: ['claude-sonnet-4'] } });
+    assert.equal(resolveModel('sonnet', { region: 'us-west-2', catalog: pinned }).model?.name, 'claude-sonnet-4');
+    assert.throws(() => resolveModel('sonet', { region: 'us-west-2' }), /is not a Claude model bedrock-claude knows/);
+  });
+  it('a model retired on the Anthropic API but active on Bedrock is resolved, with a note', () => {
+    const r = resolveModel('claude-sonnet-4-5', { region: 'us-west-2' });
+    assert.equal(r.modelId, 'global.anthropic.claude-sonnet-4-5-20250929-v1:0');
+    assert.ok(r.notes.some((n) => /retired on the Anthropic API since 2026-11-30/.test(n)), r.notes.join(' | '));
+  });
+});

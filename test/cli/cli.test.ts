@@ -150,7 +150,7 @@ describe('bedrock-claude resolve', () => {
 describe('examples/quickstart.mjs (the README library example)', () => {
   it('runs', async () => {
     const r = await run(process.execPath, ['examples/quickstart.mjs'], { env: cleanEnv() });
-    assert.match(r.stdout, /eu\.anthropic\.claude-sonnet-4-5-20250929-v1:0/);
+    assert.match(r.stdout, /eu\.anthropic\.claude-sonnet-4-6/);
     assert.match(r.stdout, /Hello from the quick start/);
     assert.match(r.stdout, /Streamed, token by token/);
   });

@@ -34,7 +34,7 @@ describe('invoke', () => {
     const r = await cli(['invoke', 'Hello from the CLI', '--region', 'eu-west-1', '--scope', 'geo', '--endpoint', emu.url]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'Hello from the CLI\n');
-    assert.match(r.stderr, /eu\.anthropic\.claude-sonnet-4-5-20250929-v1:0 · \d+ in, \d+ out · \$0\.\d+ incl\. 10% regional premium/);
+    assert.match(r.stderr, /eu\.anthropic\.claude-sonnet-4-6 · \d+ in, \d+ out · \$0\.\d+ incl\. 10% regional premium/);
   });
   it('takes the prompt from stdin, a request file, betas and a system prompt; --json parses', async () => {
     const piped = await cli(['invoke', '--model', 'opus-4.6', '--region', 'us-west-2', '--no-stream', '--endpoint', emu.url], { input: 'piped prompt\n' });
@@ -185,7 +185,7 @@ describe('doctor', () => {
   it('explains failures with the fix: bad credentials, no region, unknown model, dry run', async () => {
     const bad = await cli(['doctor', '--region', 'us-west-2', '--endpoint', emu.url], { env: { AWS_SECRET_ACCESS_KEY: 'wrong-secret' } });
     assert.equal(bad.code, 1);
-    assert.match(bad.stdout, /✗ model claude-sonnet-4-5: .*signature[\s\S]*fix: Check the AWS credentials/);
+    assert.match(bad.stdout, /✗ model claude-sonnet-4-6: .*signature[\s\S]*fix: Check the AWS credentials/);
     assert.ok(!bad.stdout.includes('wrong-secret'));
     const none = await cli(['doctor', '--dry-run', '--model', 'claude-sonet']);
     assert.equal(none.code, 1);
