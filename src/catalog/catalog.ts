@@ -62,6 +62,8 @@ export interface ModelEntry {
    * (`/anthropic/v1/messages`, called there by its bare `bedrockId`); absent: InvokeModel.
    */
   backend?: 'invoke' | 'mantle';
+  /** The account's access per region, as `models sync` found it (`AUTHORIZED`, `NOT_AUTHORIZED`). */
+  access?: Record<string, string>;
   /** True for entries whose Bedrock facts are not confirmed yet. */
   unconfirmed?: boolean;
   notes?: string;

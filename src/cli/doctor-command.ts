@@ -93,6 +93,11 @@ export function registerDoctorCommand(program: Command): void {
           findings.push({ check: `model ${model}`, ok: false, detail: e.message, ...(e.fix ? { fix: e.fix } : {}) });
           continue;
         }
+        const denied = !flags.dryRun && credentialsOk && region ? await noAccess(modelId, region, flags) : undefined;
+        if (denied) {
+          findings.push({ check: `model ${model}`, ok: false, detail: `you have no access to ${denied} in ${region} (GetFoundationModelAvailability: NOT_AUTHORIZED); a call would get AccessDeniedException: "You don't have access to the model with the specified model ID."`, fix: `In the Bedrock console for ${region}: Model access → Modify model access → select ${denied} → Next → Submit (Anthropic models ask for the use-case form once per account). Then run doctor again.` });
+          continue;
+        }
         if (flags.dryRun || !client || !credentialsOk) {
           findings.push({ check: `model ${model}`, ok: true, detail: `resolves to ${modelId}${flags.dryRun ? ' (dry run: not probed)' : ' (not probed: no credentials)'}` });
           continue;
@@ -120,4 +125,22 @@ export function registerDoctorCommand(program: Command): void {
       }
       process.exitCode = findings.every((f) => f.ok) ? EXIT.ok : upstreamFailed ? EXIT.upstream : EXIT.refused;
     });
+}
+
+/**
+ * The model's base ID when the account's control plane says it has no access to it in the region
+ * (GetFoundationModelAvailability), before a probe fails; undefined when it has, or when the
+ * question cannot be asked (no permission for it, a gateway as the endpoint).
+ */
+async function noAccess(modelId: string, region: string, flags: { endpoint?: string | undefined; profile?: string | undefined }): Promise<string | undefined> {
+  const base = modelId.replace(/^(?:global|us|eu|jp|apac|au)\.(?=anthropic\.)/, '');
+  if (!base.startsWith('anthropic.')) return undefined;
+  try {
+    const { controlPlaneGet } = await import('./models-sync.js');
+    const { resolveBedrockAuth } = await import('../aws/credentials.js');
+    const answer = await controlPlaneGet(region, resolveBedrockAuth(flags.profile ? { profile: flags.profile } : {}), `/foundation-model-availability/${encodeURIComponent(base)}`, flags.endpoint);
+    return answer['authorizationStatus'] === 'NOT_AUTHORIZED' ? base : undefined;
+  } catch {
+    return undefined;
+  }
 }

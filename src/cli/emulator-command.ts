@@ -18,6 +18,7 @@ export function registerEmulatorCommand(program: Command): void {
     .option('--script <file>', 'YAML/JSON rules for scripted replies')
     .option('--models <file>', 'YAML/JSON file adding or overriding catalog models')
     .option('--delta-chars <n>', 'stream text in deltas of at most N characters (long streams for benchmarks)', parseInteger)
+    .option('--not-enabled <models>', 'comma-separated models the account has no access to (AccessDeniedException; GetFoundationModelAvailability says NOT_AUTHORIZED)')
     .option('--keep-received <n>', 'how many received requests to keep for inspection', parseInteger, 200)
     .addHelpText(
       'after',
@@ -33,7 +34,7 @@ Examples:
     --body '{"anthropic_version":"bedrock-2023-05-31","max_tokens":64,"messages":[{"role":"user","content":"Hello"}]}' \\
     --cli-binary-format raw-in-base64-out out.json`,
     )
-    .action(async (opts: { host: string; port: number; region: string; accessKeyId: string; secretAccessKey: string; apiKey?: string[]; faults?: string; seed: number; script?: string; models?: string; deltaChars?: number; keepReceived: number }) => {
+    .action(async (opts: { host: string; port: number; region: string; accessKeyId: string; secretAccessKey: string; apiKey?: string[]; faults?: string; seed: number; script?: string; models?: string; deltaChars?: number; keepReceived: number; notEnabled?: string }) => {
       const { startEmulator } = await import('../emulator/emulator.js');
       const emulator = await startEmulator({
         host: opts.host,
@@ -44,6 +45,7 @@ Examples:
         ...(opts.faults ? { faults: opts.faults } : {}),
         seed: opts.seed,
         keepReceived: opts.keepReceived,
+        ...(opts.notEnabled ? { notEnabled: opts.notEnabled.split(',').map((m) => m.trim()).filter(Boolean) } : {}),
         ...(opts.deltaChars ? { deltaChars: opts.deltaChars } : {}),
         ...(opts.script ? { script: await readDataFile(opts.script) } : {}),
         ...(opts.models ? { models: (await readDataFile(opts.models)) as CatalogOverrides } : {}),

@@ -16,6 +16,7 @@ import { EMULATOR_CREDENTIALS } from './default-credentials.js';
 import { lastUserText, respond, streamEvents, type FakeMessage } from './fake-model.js';
 import { parseFaults, seededRandom, settingsFor, type FaultKind, type FaultSpec } from './faults.js';
 import { createEmulatorOpsFront } from './fronts.js';
+import { accessChecker, createControlPlaneFront } from './control-plane.js';
 import { createConverseFront } from '../server/fronts/converse.js';
 import { createMantleFront } from '../server/fronts/mantle.js';
 import { compileScript } from './script.js';
@@ -52,6 +53,8 @@ export interface EmulatorOptions {
   deltaChars?: number;
   /** The prompt cache's clock (default `Date.now`), for tests of TTLs. */
   clock?: () => number;
+  /** Models the account has no access to (names or IDs): calls get AccessDeniedException, GetFoundationModelAvailability says NOT_AUTHORIZED. */
+  notEnabled?: string[];
   /** Whether usage splits cache writes by TTL (`cache_creation`), as the Anthropic API does (default true). */
   reportCacheSplit?: boolean;
 }
@@ -181,7 +184,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
 
   const anthropicVersion = catalog.data.anthropicVersion;
   const invoke = createBedrockFront({ catalog, region: defaultRegion, account: EMULATOR_ACCOUNT, asBedrock: true });
-  const fronts: Front[] = [createEmulatorOpsFront(), createConverseFront({ catalog, anthropicVersion, asBedrock: true }), createMantleFront({ anthropicVersion, asBedrock: true }), invoke];
+  const allowed = accessChecker(catalog, options.notEnabled);
+  const control = createControlPlaneFront({ catalog, region: defaultRegion, account: EMULATOR_ACCOUNT, allowed });
+  const fronts: Front[] = [createEmulatorOpsFront(), control, createConverseFront({ catalog, anthropicVersion, asBedrock: true }), createMantleFront({ anthropicVersion, asBedrock: true }), invoke];
   const table = createRouteTable(fronts, invoke);
   const tooLarge = (limit: number) => invalidRequest(`Input is too long: the request body exceeds ${limit} bytes.`, undefined, 413);
   const internal = (cause: unknown) => new BedrockClaudeError('The system encountered an unexpected error during processing. Try your request again.', { status: 500, type: 'api_error', bedrockType: 'InternalServerException', cause });
@@ -195,7 +200,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       verifyAuth(verify, defaultRegion, options.verifySignatures ?? true),
       injectFault({ settings: (region) => settingsFor(faults, region), random, slowMs: options.slowMs ?? 3000, record }),
     ],
-    dispatch(compose([decode, validate(catalog, record)], fakeModel), notFound),
+    dispatch(compose([decode, validate(catalog, record, allowed)], fakeModel), notFound),
   );
   const handle = (req: GatewayRequest) => {
     const ctx = new Ctx(req, table.match(req.method, req.url.split('?')[0]!), performance.now(), Date.now());

@@ -1,4 +1,4 @@
-import type { Catalog } from '../catalog/catalog.js';
+import type { Catalog, ModelEntry } from '../catalog/catalog.js';
 import { isRegionName } from '../catalog/regions.js';
 import { findModelForId } from '../catalog/resolve-model.js';
 import { checkRequest } from '../check/check-request.js';
@@ -99,7 +99,7 @@ function checkPath(operation: string | undefined): string {
 }
 
 /** Records what arrived, then refuses it exactly where Bedrock would, in Bedrock's words. */
-export function validate(catalog: Catalog, record: (entry: ReceivedRequest) => void): Stage {
+export function validate(catalog: Catalog, record: (entry: ReceivedRequest) => void, allowed: (model: ModelEntry | undefined) => boolean = () => true): Stage {
   return function validateStage(ctx, next) {
     const call = ctx.call!;
     const operation = ctx.route.spec.operation!;
@@ -110,7 +110,9 @@ export function validate(catalog: Catalog, record: (entry: ReceivedRequest) => v
     const bareIdOk = path === 'count-tokens' || operation.startsWith('mantle');
     const failing = diagnostics.find((d) => d.severity === 'error' && d.bedrock && !(bareIdOk && d.code === 'on-demand-not-supported'));
     if (failing?.bedrock) throw new BedrockClaudeError(failing.bedrock.message, { status: failing.bedrock.status, type: 'invalid_request_error', bedrockType: failing.bedrock.exception });
-    ctx.targets = [{ region: ctx.region!, modelId: call.model, model: findModelForId(call.model, catalog) }];
+    const model = findModelForId(call.model, catalog);
+    if (!allowed(model)) throw new BedrockClaudeError("You don't have access to the model with the specified model ID.", { status: 403, type: 'permission_error', bedrockType: 'AccessDeniedException' });
+    ctx.targets = [{ region: ctx.region!, modelId: call.model, model }];
     return next(ctx);
   };
 }
