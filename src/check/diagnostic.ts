@@ -17,6 +17,8 @@ export type DiagnosticCode =
   | 'body-model'
   | 'body-not-object'
   | 'body-stream'
+  | 'cache-control-invalid'
+  | 'content-invalid'
   | 'context-1m-unsupported'
   | 'empty-content'
   | 'extraneous-key'
@@ -35,6 +37,8 @@ export type DiagnosticCode =
   | 'on-demand-not-supported'
   | 'prompt-too-long'
   | 'required-key'
+  | 'thinking-invalid'
+  | 'tool-result-unpaired'
   | 'temperature-and-top-p'
   | 'unsupported-on-bedrock';
 

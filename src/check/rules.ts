@@ -1,3 +1,5 @@
+import { contentSchema } from './block-schema.js';
+import { crossField } from './cross-field-rules.js';
 import { isRegionName } from '../catalog/regions.js';
 import { onDemandMessage, parseModelInput, resolveModel, suggestModels } from '../catalog/resolve-model.js';
 import { headerOf } from '../headers.js';
@@ -289,6 +291,8 @@ export const RULES: readonly Rule[] = [
   requiredKeys,
   emptyContent,
   fieldTypes,
+  contentSchema,
+  crossField,
   anthropicVersion,
   closedSchema,
   apiKeyHeader,

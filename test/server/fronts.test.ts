@@ -53,9 +53,9 @@ describe('Converse front (@aws-sdk/client-bedrock-runtime)', () => {
   it('Converse with an image, a document, a cache point and a tool round trip', async () => {
     const client = aws();
     try {
-      const tools = { tools: [{ toolSpec: { name: 'get_weather', description: 'The weather in a city', inputSchema: { json: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } } }, { cachePoint: { type: 'default' as const } }] };
+      const tools = { tools: [{ toolSpec: { name: 'get_weather', description: 'The weather in a city', inputSchema: { json: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } } }, { cachePoint: { type: 'default' as const, ttl: '1h' as const } }] };
       const first: Message = { role: 'user', content: [{ image: { format: 'png', source: { bytes: PNG } } }, { document: { format: 'pdf', name: 'Report', source: { bytes: PDF } } }, { cachePoint: { type: 'default', ttl: '1h' } } as ContentBlock, { text: 'What is the weather in Paris?' }] };
-      const r1 = await client.send(new ConverseCommand({ modelId: SONNET_US, system: [{ text: 'You are brief.' }, { cachePoint: { type: 'default' } }], messages: [first], inferenceConfig: { maxTokens: 200, temperature: 0.5 }, toolConfig: Object.assign({ toolChoice: { tool: { name: 'get_weather' } } }, tools) }));
+      const r1 = await client.send(new ConverseCommand({ modelId: SONNET_US, system: [{ text: 'You are brief.' }, { cachePoint: { type: 'default', ttl: '1h' } }], messages: [first], inferenceConfig: { maxTokens: 200, temperature: 0.5 }, toolConfig: Object.assign({ toolChoice: { tool: { name: 'get_weather' } } }, tools) }));
       assert.equal(r1.stopReason, 'tool_use');
       const use = r1.output?.message?.content?.[0]?.toolUse;
       assert.equal(use?.name, 'get_weather');
@@ -69,8 +69,8 @@ describe('Converse front (@aws-sdk/client-bedrock-runtime)', () => {
       const content = (sent['messages'] as Array<{ content: Array<Record<string, unknown>> }>)[0]!.content;
       assert.deepEqual(content[0], { type: 'image', source: { type: 'base64', media_type: 'image/png', data: PNG.toString('base64') } });
       assert.deepEqual(content[1], { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: PDF.toString('base64') }, title: 'Report', cache_control: { type: 'ephemeral', ttl: '1h' } });
-      assert.deepEqual(sent['system'], [{ type: 'text', text: 'You are brief.', cache_control: { type: 'ephemeral' } }]);
-      assert.deepEqual((sent['tools'] as Array<Record<string, unknown>>)[0]!['cache_control'], { type: 'ephemeral' });
+      assert.deepEqual(sent['system'], [{ type: 'text', text: 'You are brief.', cache_control: { type: 'ephemeral', ttl: '1h' } }]);
+      assert.deepEqual((sent['tools'] as Array<Record<string, unknown>>)[0]!['cache_control'], { type: 'ephemeral', ttl: '1h' });
       assert.equal(sent['temperature'], 0.5);
 
       const r2 = await client.send(new ConverseCommand({

@@ -89,6 +89,7 @@ export function createAnthropicFront(deps: { catalog: Catalog; router: Router; r
       const body = source.value;
       const name = body['model'];
       if (typeof name !== 'string' || !name) throw invalidRequest('`model` is required and must be a string.', 'Set "model", e.g. "claude-sonnet-4-6".');
+      if (body['stream'] !== undefined && typeof body['stream'] !== 'boolean') throw invalidRequest('stream: Input should be a valid boolean.', 'Send "stream": true or false (or leave it out).');
       const count = ctx.route.spec.path === '/v1/messages/count_tokens';
       return { operation: count ? 'count-tokens' : 'messages', model: name, request: { path: ctx.route.pathname, headers: { 'anthropic-beta': ctx.req.headers['anthropic-beta'] }, body, source }, stream: !count && body['stream'] === true };
     },

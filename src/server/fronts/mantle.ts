@@ -42,6 +42,7 @@ export function createMantleFront(deps: { anthropicVersion: string; asBedrock?: 
       const source = parseJsonObject(bytes, 'Send {"model": ..., "max_tokens": ..., "messages": [...]}.');
       const name = source.value['model'];
       if (typeof name !== 'string' || !name) throw invalidRequest('`model` is required and must be a string.', 'Set "model", e.g. "anthropic.claude-opus-4-7" or "claude-opus-4-7".');
+      if (source.value['stream'] !== undefined && typeof source.value['stream'] !== 'boolean') throw invalidRequest('stream: Input should be a valid boolean.', 'Send "stream": true or false (or leave it out).');
       return { operation: count ? 'count-tokens' : 'messages', model: name, request: { path, headers: { 'anthropic-beta': ctx.req.headers['anthropic-beta'] }, body: source.value, source }, stream: !count && source.value['stream'] === true };
     },
     encode(ctx: Ctx, result: MessagesResult): Reply {

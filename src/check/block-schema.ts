@@ -1,0 +1,206 @@
+import type { Diagnostic } from './diagnostic.js';
+import { malformed, validation, type Rule } from './rule.js';
+
+/**
+ * What Bedrock's schema says of each content block, tool and tool choice, as data: a spec per
+ * block type (its roles, required fields and each field's type), read by one small interpreter that
+ * reports the first problem of each block in the schema validator's words, with its JSON path
+ * (`Malformed input request: #/messages/0/content/1/source/media_type: image/bmp is not a valid enum value`).
+ * Cross-field rules (pairing, thinking, cache points) are in `cross-field-rules.ts`.
+ */
+
+type Json = Record<string, unknown>;
+
+/** A field's type: a JSON type, an enum, a pattern, a nested object, or one of several. */
+export type Spec =
+  | 'string'
+  | 'boolean'
+  | 'integer'
+  | 'number'
+  | 'object'
+  | 'array'
+  | { enum: readonly string[] }
+  | { pattern: RegExp; source: string }
+  | { object: Record<string, Spec>; required?: readonly string[] }
+  | { arrayOf: Spec; blocks?: boolean }
+  | { anyOf: readonly Spec[]; describe: string }
+  /** An object told apart by its `type`: one spec per type. */
+  | { byType: Record<string, { object: Record<string, Spec>; required?: readonly string[] }> };
+
+const CACHE_CONTROL: Spec = { object: { type: { enum: ['ephemeral'] }, ttl: { enum: ['5m', '1h'] } }, required: ['type'] };
+const CITATIONS: Spec = { object: { enabled: 'boolean' } };
+export const IMAGE_MEDIA_TYPES = ['image/jpeg', 'image/png', 'image/gif', 'image/webp'] as const;
+const IMAGE_SOURCE: Spec = {
+  byType: {
+    base64: { object: { type: 'string', media_type: { enum: IMAGE_MEDIA_TYPES }, data: 'string' }, required: ['media_type', 'data'] },
+    url: { object: { type: 'string', url: 'string' }, required: ['url'] },
+  },
+};
+const TEXT_BLOCK = { object: { type: 'string', text: 'string', cache_control: CACHE_CONTROL, citations: 'array' }, required: ['text'] } as const;
+const DOCUMENT_SOURCE: Spec = {
+  byType: {
+    base64: { object: { type: 'string', media_type: { enum: ['application/pdf'] }, data: 'string' }, required: ['media_type', 'data'] },
+    text: { object: { type: 'string', media_type: { enum: ['text/plain'] }, data: 'string' }, required: ['media_type', 'data'] },
+    content: { object: { type: 'string', content: { anyOf: ['string', { arrayOf: { byType: { text: TEXT_BLOCK, image: { object: { type: 'string', source: IMAGE_SOURCE }, required: ['source'] } } } }], describe: 'String or JSONArray' } }, required: ['content'] },
+    url: { object: { type: 'string', url: 'string' }, required: ['url'] },
+  },
+};
+const IMAGE_BLOCK = { object: { type: 'string', source: IMAGE_SOURCE, cache_control: CACHE_CONTROL }, required: ['source'] } as const;
+const DOCUMENT_BLOCK = { object: { type: 'string', source: DOCUMENT_SOURCE, title: 'string', context: 'string', citations: CITATIONS, cache_control: CACHE_CONTROL }, required: ['source'] } as const;
+const SEARCH_RESULT_BLOCK = { object: { type: 'string', source: 'string', title: 'string', content: { arrayOf: { byType: { text: TEXT_BLOCK } } }, citations: CITATIONS, cache_control: CACHE_CONTROL }, required: ['source', 'title', 'content'] } as const;
+const TOOL_RESULT_CONTENT: Spec = { anyOf: ['string', { arrayOf: { byType: { text: TEXT_BLOCK, image: IMAGE_BLOCK, document: DOCUMENT_BLOCK, search_result: SEARCH_RESULT_BLOCK } } }], describe: 'String or JSONArray' };
+
+/** Every content block type Claude takes on Bedrock, with the roles it may appear in. */
+export const BLOCKS: Record<string, { roles: readonly ('user' | 'assistant')[]; spec: { object: Record<string, Spec>; required?: readonly string[] } }> = {
+  text: { roles: ['user', 'assistant'], spec: TEXT_BLOCK },
+  image: { roles: ['user'], spec: IMAGE_BLOCK },
+  document: { roles: ['user'], spec: DOCUMENT_BLOCK },
+  search_result: { roles: ['user'], spec: SEARCH_RESULT_BLOCK },
+  tool_use: { roles: ['assistant'], spec: { object: { type: 'string', id: 'string', name: 'string', input: 'object', cache_control: CACHE_CONTROL }, required: ['id', 'name', 'input'] } },
+  tool_result: { roles: ['user'], spec: { object: { type: 'string', tool_use_id: 'string', content: TOOL_RESULT_CONTENT, is_error: 'boolean', cache_control: CACHE_CONTROL }, required: ['tool_use_id'] } },
+  thinking: { roles: ['assistant'], spec: { object: { type: 'string', thinking: 'string', signature: 'string' }, required: ['thinking', 'signature'] } },
+  redacted_thinking: { roles: ['assistant'], spec: { object: { type: 'string', data: 'string' }, required: ['data'] } },
+};
+
+/** Blocks of server tools Bedrock does not run (their results can only come from Anthropic's API). */
+export const SERVER_TOOL_BLOCKS = ['server_tool_use', 'web_search_tool_result', 'web_fetch_tool_result', 'code_execution_tool_result', 'bash_code_execution_tool_result', 'text_editor_code_execution_tool_result', 'mcp_tool_use', 'mcp_tool_result', 'container_upload', 'tool_search_tool_result'];
+
+export const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+const CUSTOM_TOOL: Spec = { object: { name: { pattern: TOOL_NAME, source: '^[a-zA-Z0-9_-]{1,64}$' }, description: 'string', input_schema: { object: { type: { enum: ['object'] } }, required: ['type'] }, cache_control: CACHE_CONTROL, type: 'string' }, required: ['name', 'input_schema'] };
+const TOOL_CHOICE: Spec = {
+  byType: {
+    auto: { object: { type: 'string', disable_parallel_tool_use: 'boolean' } },
+    any: { object: { type: 'string', disable_parallel_tool_use: 'boolean' } },
+    tool: { object: { type: 'string', name: 'string', disable_parallel_tool_use: 'boolean' }, required: ['name'] },
+    none: { object: { type: 'string' } },
+  },
+};
+
+function jsonType(v: unknown): string {
+  if (v === null) return 'Null';
+  if (Array.isArray(v)) return 'JSONArray';
+  if (typeof v === 'object') return 'JSONObject';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'Integer' : 'Number';
+  if (typeof v === 'boolean') return 'Boolean';
+  return 'String';
+}
+
+const TYPE_NAMES: Record<string, string> = { string: 'String', boolean: 'Boolean', integer: 'Integer', number: 'Number', object: 'JSONObject', array: 'JSONArray' };
+const isObject = (v: unknown): v is Json => !!v && typeof v === 'object' && !Array.isArray(v);
+
+/** The first way `value` breaks `spec`, in the schema validator's words with its path, or undefined. */
+export function violation(value: unknown, spec: Spec, path: string): string | undefined {
+  if (typeof spec === 'string') {
+    const ok = spec === 'string' ? typeof value === 'string' : spec === 'boolean' ? typeof value === 'boolean' : spec === 'integer' ? Number.isInteger(value) : spec === 'number' ? typeof value === 'number' && Number.isFinite(value) : spec === 'object' ? isObject(value) : Array.isArray(value);
+    return ok ? undefined : `${path}: expected type: ${TYPE_NAMES[spec]}, found: ${jsonType(value)}`;
+  }
+  if ('enum' in spec) return typeof value === 'string' && spec.enum.includes(value) ? undefined : `${path}: ${typeof value === 'string' ? value : JSON.stringify(value)} is not a valid enum value`;
+  if ('pattern' in spec) {
+    if (typeof value !== 'string') return `${path}: expected type: String, found: ${jsonType(value)}`;
+    return spec.pattern.test(value) ? undefined : `${path}: string [${value}] does not match pattern ${spec.source}`;
+  }
+  if ('anyOf' in spec) {
+    for (const s of spec.anyOf) if (violation(value, s, path) === undefined) return undefined;
+    // The alternative of the value's own JSON type says what is wrong inside it.
+    const same = spec.anyOf.find((s) => (typeof s === 'string' ? TYPE_NAMES[s] === jsonType(value) : 'arrayOf' in s ? Array.isArray(value) : false));
+    return same ? violation(value, same, path) : `${path}: expected type: ${spec.describe}, found: ${jsonType(value)}`;
+  }
+  if ('arrayOf' in spec) {
+    if (!Array.isArray(value)) return `${path}: expected type: JSONArray, found: ${jsonType(value)}`;
+    for (let i = 0; i < value.length; i++) {
+      const v = violation(value[i], spec.arrayOf, `${path}/${i}`);
+      if (v) return v;
+    }
+    return undefined;
+  }
+  if (!isObject(value)) return `${path}: expected type: JSONObject, found: ${jsonType(value)}`;
+  if ('byType' in spec) {
+    const type = value['type'];
+    const inner = typeof type === 'string' ? spec.byType[type] : undefined;
+    if (!inner) return type === undefined ? `${path}: required key [type] not found` : `${path}/type: ${typeof type === 'string' ? type : JSON.stringify(type)} is not a valid enum value`;
+    return violation(value, inner, path);
+  }
+  for (const key of spec.required ?? []) if (value[key] === undefined) return `${path}: required key [${key}] not found`;
+  for (const [key, s] of Object.entries(spec.object)) {
+    const v = value[key];
+    if (v === undefined) continue;
+    const problem = violation(v, s, `${path}/${key}`);
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
+const FIXES: Array<[RegExp, string]> = [
+  [/media_type: .* is not a valid enum value/, 'Send images as image/jpeg, image/png, image/gif or image/webp (convert others first); documents as application/pdf (base64) or text/plain (text).'],
+  [/\/type: .* is not a valid enum value/, 'Use a content block type Claude takes: text, image, document, search_result, tool_use, tool_result, thinking or redacted_thinking.'],
+  [/does not match pattern/, 'Name tools with letters, digits, "_" and "-" only, at most 64 characters.'],
+  [/required key/, 'Add the missing field; see the Messages API reference for the block.'],
+];
+function fixFor(detail: string): string {
+  return FIXES.find(([re]) => re.test(detail))?.[1] ?? 'Send each field with the JSON type the Messages API gives it.';
+}
+
+function push(out: Diagnostic[], location: string, detail: string, fix = fixFor(detail)): void {
+  const msg = malformed(detail);
+  out.push({ code: 'content-invalid', severity: 'error', location, message: msg, fix, bedrock: validation(msg) });
+}
+
+/** `#/messages/0/content/1` as the location checks report it: `body.messages[0].content[1]`. */
+function locationOf(path: string): string {
+  return `body${path.slice(1).replace(/\/(\d+)/g, '[$1]').replace(/\//g, '.')}`;
+}
+
+export const contentSchema: Rule = {
+  code: 'content-invalid',
+  description: 'A content block, tool or tool choice that breaks the Messages schema: an unknown block type, a field of the wrong type, an image media type Claude does not take, a tool name with spaces.',
+  run(ctx) {
+    const body = ctx.body;
+    if (!body) return [];
+    const out: Diagnostic[] = [];
+    const messages = body['messages'];
+    if (Array.isArray(messages)) {
+      messages.forEach((m, i) => {
+        const role = (m as Json | null)?.['role'];
+        const content = (m as Json | null)?.['content'];
+        if (!Array.isArray(content) || (role !== 'user' && role !== 'assistant')) return; // messages-invalid says so
+        content.forEach((b, j) => {
+          const path = `#/messages/${i}/content/${j}`;
+          if (!isObject(b)) return push(out, locationOf(path), `${path}: expected type: JSONObject, found: ${jsonType(b)}`);
+          const type = b['type'];
+          if (typeof type === 'string' && SERVER_TOOL_BLOCKS.includes(type)) {
+            return push(out, locationOf(path), `${path}/type: ${type} is not a valid enum value`, `Bedrock does not run Anthropic's server tools, so a ${type} block cannot be sent to it: drop it, or put what it said in a text block.`);
+          }
+          const block = typeof type === 'string' ? BLOCKS[type] : undefined;
+          if (!block) return push(out, locationOf(`${path}/type`), type === undefined ? `${path}: required key [type] not found` : `${path}/type: ${typeof type === 'string' ? type : JSON.stringify(type)} is not a valid enum value`);
+          if (!block.roles.includes(role)) return push(out, locationOf(path), `${path}: a ${type} block cannot be in a ${role} message`, `${type} blocks go in ${block.roles.join(' or ')} messages.`);
+          const problem = violation(b, block.spec, path);
+          if (problem) push(out, locationOf(problem.split(':')[0]!), problem);
+        });
+      });
+    }
+    const system = body['system'];
+    if (Array.isArray(system)) {
+      const problem = violation(system, { arrayOf: { byType: { text: TEXT_BLOCK } } }, '#/system');
+      if (problem) push(out, locationOf(problem.split(':')[0]!), problem);
+    }
+    const tools = body['tools'];
+    if (Array.isArray(tools)) {
+      tools.forEach((t, i) => {
+        // Anthropic-defined tools (bash_20250124, text_editor_..., computer_...) have a type and no input_schema.
+        if (isObject(t) && typeof t['type'] === 'string' && t['type'] !== 'custom') {
+          const problem = violation(t['name'], { pattern: TOOL_NAME, source: '^[a-zA-Z0-9_-]{1,64}$' }, `#/tools/${i}/name`);
+          if (problem) push(out, locationOf(problem.split(':')[0]!), problem);
+          return;
+        }
+        const problem = violation(t, CUSTOM_TOOL, `#/tools/${i}`);
+        if (problem) push(out, locationOf(problem.split(':')[0]!), problem);
+      });
+    }
+    const choice = body['tool_choice'];
+    if (isObject(choice)) {
+      const problem = violation(choice, TOOL_CHOICE, '#/tool_choice');
+      if (problem) push(out, locationOf(problem.split(':')[0]!), problem);
+    }
+    return out;
+  },
+};

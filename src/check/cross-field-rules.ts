@@ -1,0 +1,147 @@
+import { cacheBreakpoints } from './cache-breakpoints.js';
+import type { Diagnostic, DiagnosticCode } from './diagnostic.js';
+import { modelSaid, validation, type Rule, type RuleContext } from './rule.js';
+
+/**
+ * The rules that relate one field to another, as a table: each says when a request breaks it, and
+ * the words and the fix Bedrock's answer comes with. `block-schema.ts` checks each field alone.
+ */
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => !!v && typeof v === 'object' && !Array.isArray(v);
+
+interface CrossRule {
+  code: DiagnosticCode;
+  location: string;
+  /** The model's words (Bedrock wraps them as "The model returned the following errors: ..."), or nothing when the rule holds. */
+  broken(body: Json, ctx: RuleContext): string | undefined;
+  fix: string;
+}
+
+function thinkingOf(body: Json): Json | undefined {
+  const t = body['thinking'];
+  return isObject(t) && (t['type'] === 'enabled' || t['type'] === 'adaptive') ? t : undefined;
+}
+
+/** The first `tool_result` whose `tool_use_id` the assistant turn just before did not use. */
+function unpairedToolResult(body: Json): string | undefined {
+  const messages = body['messages'];
+  if (!Array.isArray(messages)) return undefined;
+  for (let i = 0; i < messages.length; i++) {
+    const content = (messages[i] as Json | null)?.['content'];
+    if (!Array.isArray(content) || (messages[i] as Json)['role'] !== 'user') continue;
+    const previous = i > 0 ? (messages[i - 1] as Json | null)?.['content'] : undefined;
+    const ids = new Set(Array.isArray(previous) && (messages[i - 1] as Json)['role'] === 'assistant' ? previous.filter((b) => isObject(b) && b['type'] === 'tool_use').map((b) => (b as Json)['id']) : []);
+    for (let j = 0; j < content.length; j++) {
+      const b = content[j];
+      if (isObject(b) && b['type'] === 'tool_result' && typeof b['tool_use_id'] === 'string' && !ids.has(b['tool_use_id'])) {
+        return `messages.${i}.content.${j}: unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${b['tool_use_id']}. Each \`tool_result\` block must have a corresponding \`tool_use\` block in the previous message.`;
+      }
+    }
+  }
+  return undefined;
+}
+
+export const CROSS_FIELD_RULES: readonly CrossRule[] = [
+  {
+    code: 'tool-result-unpaired',
+    location: 'body.messages',
+    broken: unpairedToolResult,
+    fix: 'Send each tool_result right after the assistant turn whose tool_use it answers, with that tool_use\'s id (a trimmed history often drops the tool_use and keeps its result).',
+  },
+  {
+    code: 'thinking-invalid',
+    location: 'body.thinking.budget_tokens',
+    broken: (body) => {
+      const t = thinkingOf(body);
+      if (!t || t['type'] !== 'enabled') return undefined;
+      const budget = t['budget_tokens'];
+      if (typeof budget !== 'number' || !Number.isInteger(budget)) return 'thinking.enabled.budget_tokens: Field required';
+      return budget < 1024 ? 'thinking.enabled.budget_tokens: Input should be greater than or equal to 1024' : undefined;
+    },
+    fix: 'Give thinking a budget_tokens of at least 1,024.',
+  },
+  {
+    code: 'thinking-invalid',
+    location: 'body.max_tokens',
+    broken: (body) => {
+      const budget = thinkingOf(body)?.['budget_tokens'];
+      const max = body['max_tokens'];
+      return typeof budget === 'number' && typeof max === 'number' && budget >= max ? '`max_tokens` must be greater than `thinking.budget_tokens`.' : undefined;
+    },
+    fix: 'Raise max_tokens above thinking.budget_tokens (the budget is part of max_tokens), or lower the budget.',
+  },
+  {
+    code: 'thinking-invalid',
+    location: 'body.temperature',
+    broken: (body) => (thinkingOf(body) && body['temperature'] !== undefined && body['temperature'] !== 1 ? '`temperature` may only be set to 1 when thinking is enabled.' : undefined),
+    fix: 'Leave temperature out (or set it to 1) when thinking is on.',
+  },
+  {
+    code: 'thinking-invalid',
+    location: 'body.top_k',
+    broken: (body) => (thinkingOf(body) && body['top_k'] !== undefined ? '`top_k` may not be set when thinking is enabled.' : undefined),
+    fix: 'Leave top_k out when thinking is on.',
+  },
+  {
+    code: 'thinking-invalid',
+    location: 'body.tool_choice',
+    broken: (body) => {
+      const choice = body['tool_choice'];
+      return thinkingOf(body) && isObject(choice) && (choice['type'] === 'any' || choice['type'] === 'tool') ? 'Thinking may not be enabled when tool_choice forces tool use.' : undefined;
+    },
+    fix: 'Use tool_choice {"type": "auto"} with thinking, or turn thinking off to force a tool.',
+  },
+  {
+    code: 'cache-control-invalid',
+    location: 'body',
+    broken: (body) => {
+      const n = cacheBreakpoints(body).length;
+      return n > 4 ? `A maximum of 4 blocks with cache_control may be provided. Found ${n}.` : undefined;
+    },
+    fix: 'Keep at most four cache_control breakpoints: the cache covers everything before each, so the last one or two usually do.',
+  },
+  {
+    code: 'cache-control-invalid',
+    location: 'body',
+    broken: (body) => {
+      let seen5m = false;
+      for (const b of cacheBreakpoints(body)) {
+        if (b.ttl === '5m') seen5m = true;
+        else if (seen5m) return 'a ttl=\'1h\' cache_control block must not come after a ttl=\'5m\' cache_control block. Note that blocks are processed in the following order: `tools`, `system`, `messages`.';
+      }
+      return undefined;
+    },
+    fix: 'Put the 1-hour breakpoints before the 5-minute ones (tools, then system, then messages).',
+  },
+  {
+    code: 'content-invalid',
+    location: 'body.messages',
+    broken: (body) => {
+      let images = 0;
+      for (const m of Array.isArray(body['messages']) ? body['messages'] : []) {
+        const content = (m as Json | null)?.['content'];
+        if (Array.isArray(content)) for (const b of content) if (isObject(b) && b['type'] === 'image') images++;
+      }
+      return images > 100 ? `messages: too many images: ${images} (at most 100 per request).` : undefined;
+    },
+    fix: 'Send at most 100 images in one request (fewer, and smaller, for large ones).',
+  },
+];
+
+export const crossField: Rule = {
+  code: 'thinking-invalid',
+  description: 'A request whose fields contradict each other: a tool_result without its tool_use, a thinking budget under 1,024 or not under max_tokens, thinking with temperature, top_k or a forced tool, more than four cache points or a 1-hour one after a 5-minute one, more than 100 images.',
+  run(ctx) {
+    const body = ctx.body;
+    if (!body) return [];
+    const out: Diagnostic[] = [];
+    for (const rule of CROSS_FIELD_RULES) {
+      const detail = rule.broken(body, ctx);
+      if (detail === undefined) continue;
+      const msg = modelSaid(detail);
+      out.push({ code: rule.code, severity: 'error', location: rule.location, message: msg, fix: rule.fix, bedrock: validation(msg) });
+    }
+    return out;
+  },
+};
