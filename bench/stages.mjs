@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
+import { runPreflightBench } from './preflight.mjs';
 import { EMULATOR_ENV, median, MODEL, MODEL_ID, round, signedInvoke, SMALL, startProcess, STREAM_1000 as STREAM, stopProcess } from './lib.mjs';
 
 const quick = process.argv.includes('--quick');
@@ -124,8 +125,11 @@ try {
     const names = [DIRECT[0][0], ...STAGES.map(([n]) => n), DIRECT[2][0]].filter((n) => Object.values(byTarget).some((r) => n in r.stagesMs));
     console.table(Object.fromEntries([...names.map((n) => [n, Object.fromEntries(Object.entries(byTarget).map(([t, r]) => [t, r.stagesMs[n] ?? '']))]), ['whole request (client)', Object.fromEntries(Object.entries(byTarget).map(([t, r]) => [t, r.totalMs]))]]));
   }
+  // The preflight on a Claude-Code-sized request, in this process (bench/preflight.mjs).
+  const preflight = runPreflightBench({ quick });
+  console.log(`\npreflight, ${preflight.bodyBytes} bytes (Claude-Code-sized): checkRequest ${preflight.checkRequestUs} us median, of it the block schema and cross-field rules ${preflight.schemaAndCrossFieldUs} us; JSON.parse of the same body ${preflight.jsonParseUs} us (goal: validation at most ${preflight.goalUs} us)`);
   mkdirSync('bench/results', { recursive: true });
-  writeFileSync('bench/results/stages.json', JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, rounds: ROUNDS, results }, null, 2) + '\n');
+  writeFileSync('bench/results/stages.json', JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, rounds: ROUNDS, results, preflight }, null, 2) + '\n');
 } finally {
   for (const p of procs) await stopProcess(p);
   rmSync(dir, { recursive: true, force: true });

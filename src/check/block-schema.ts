@@ -65,8 +65,11 @@ export const BLOCKS: Record<string, { roles: readonly ('user' | 'assistant')[]; 
 /** Blocks of server tools Bedrock does not run (their results can only come from Anthropic's API). */
 export const SERVER_TOOL_BLOCKS = ['server_tool_use', 'web_search_tool_result', 'web_fetch_tool_result', 'code_execution_tool_result', 'bash_code_execution_tool_result', 'text_editor_code_execution_tool_result', 'mcp_tool_use', 'mcp_tool_result', 'container_upload', 'tool_search_tool_result'];
 
+const SERVER_TOOLS = new Set(SERVER_TOOL_BLOCKS);
 export const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
-const CUSTOM_TOOL: Spec = { object: { name: { pattern: TOOL_NAME, source: '^[a-zA-Z0-9_-]{1,64}$' }, description: 'string', input_schema: { object: { type: { enum: ['object'] } }, required: ['type'] }, cache_control: CACHE_CONTROL, type: 'string' }, required: ['name', 'input_schema'] };
+const TOOL_NAME_SPEC: Spec = { pattern: TOOL_NAME, source: '^[a-zA-Z0-9_-]{1,64}$' };
+const SYSTEM: Spec = { arrayOf: { byType: { text: TEXT_BLOCK } } };
+const CUSTOM_TOOL: Spec = { object: { name: TOOL_NAME_SPEC, description: 'string', input_schema: { object: { type: { enum: ['object'] } }, required: ['type'] }, cache_control: CACHE_CONTROL, type: 'string' }, required: ['name', 'input_schema'] };
 const TOOL_CHOICE: Spec = {
   byType: {
     auto: { object: { type: 'string', disable_parallel_tool_use: 'boolean' } },
@@ -88,47 +91,125 @@ function jsonType(v: unknown): string {
 const TYPE_NAMES: Record<string, string> = { string: 'String', boolean: 'Boolean', integer: 'Integer', number: 'Number', object: 'JSONObject', array: 'JSONArray' };
 const isObject = (v: unknown): v is Json => !!v && typeof v === 'object' && !Array.isArray(v);
 
-/** The first way `value` breaks `spec`, in the schema validator's words with its path, or undefined. */
-export function violation(value: unknown, spec: Spec, path: string): string | undefined {
+/** A problem found inside a value: the keys down to it (innermost first), and what is wrong there given its path. */
+interface Problem {
+  keys: Array<string | number>;
+  say(path: string): string;
+}
+type Check = (value: unknown) => Problem | undefined;
+
+const problem = (say: (path: string) => string): Problem => ({ keys: [], say });
+const typeProblem = (expected: string, value: unknown) => problem((path) => `${path}: expected type: ${expected}, found: ${jsonType(value)}`);
+const enumText = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
+
+const JSON_CHECKS: Record<string, (v: unknown) => boolean> = {
+  string: (v) => typeof v === 'string',
+  boolean: (v) => typeof v === 'boolean',
+  integer: (v) => Number.isInteger(v),
+  number: (v) => typeof v === 'number' && Number.isFinite(v),
+  object: isObject,
+  array: Array.isArray,
+};
+
+const compiled = new Map<Spec, Check>();
+
+/**
+ * A spec as a check, made once per spec: on success it allocates nothing (no path is built); on
+ * failure the path is put together on the way out. A Claude-Code-sized request has hundreds of blocks.
+ */
+function compile(spec: Spec): Check {
+  let check = compiled.get(spec);
+  if (check) return check;
+  check = build(spec);
+  compiled.set(spec, check);
+  return check;
+}
+
+function build(spec: Spec): Check {
   if (typeof spec === 'string') {
-    const ok = spec === 'string' ? typeof value === 'string' : spec === 'boolean' ? typeof value === 'boolean' : spec === 'integer' ? Number.isInteger(value) : spec === 'number' ? typeof value === 'number' && Number.isFinite(value) : spec === 'object' ? isObject(value) : Array.isArray(value);
-    return ok ? undefined : `${path}: expected type: ${TYPE_NAMES[spec]}, found: ${jsonType(value)}`;
+    const ok = JSON_CHECKS[spec]!;
+    const name = TYPE_NAMES[spec]!;
+    return (v) => (ok(v) ? undefined : typeProblem(name, v));
   }
-  if ('enum' in spec) return typeof value === 'string' && spec.enum.includes(value) ? undefined : `${path}: ${typeof value === 'string' ? value : JSON.stringify(value)} is not a valid enum value`;
+  if ('enum' in spec) {
+    const values = new Set<unknown>(spec.enum);
+    return (v) => (values.has(v) ? undefined : problem((path) => `${path}: ${enumText(v)} is not a valid enum value`));
+  }
   if ('pattern' in spec) {
-    if (typeof value !== 'string') return `${path}: expected type: String, found: ${jsonType(value)}`;
-    return spec.pattern.test(value) ? undefined : `${path}: string [${value}] does not match pattern ${spec.source}`;
+    const { pattern, source } = spec;
+    return (v) => (typeof v !== 'string' ? typeProblem('String', v) : pattern.test(v) ? undefined : problem((path) => `${path}: string [${v}] does not match pattern ${source}`));
   }
   if ('anyOf' in spec) {
-    for (const s of spec.anyOf) if (violation(value, s, path) === undefined) return undefined;
-    // The alternative of the value's own JSON type says what is wrong inside it.
-    const same = spec.anyOf.find((s) => (typeof s === 'string' ? TYPE_NAMES[s] === jsonType(value) : 'arrayOf' in s ? Array.isArray(value) : false));
-    return same ? violation(value, same, path) : `${path}: expected type: ${spec.describe}, found: ${jsonType(value)}`;
+    // The alternative for the value's own JSON type says what is wrong inside it (string or array here).
+    const forArray = spec.anyOf.find((s) => typeof s !== 'string' && 'arrayOf' in s);
+    const forString = spec.anyOf.includes('string');
+    const arrayCheck = forArray ? compile(forArray) : undefined;
+    const describe = spec.describe;
+    return (v) => {
+      if (typeof v === 'string' && forString) return undefined;
+      if (Array.isArray(v) && arrayCheck) return arrayCheck(v);
+      return typeProblem(describe, v);
+    };
   }
   if ('arrayOf' in spec) {
-    if (!Array.isArray(value)) return `${path}: expected type: JSONArray, found: ${jsonType(value)}`;
-    for (let i = 0; i < value.length; i++) {
-      const v = violation(value[i], spec.arrayOf, `${path}/${i}`);
-      if (v) return v;
+    const item = compile(spec.arrayOf);
+    return (v) => {
+      if (!Array.isArray(v)) return typeProblem('JSONArray', v);
+      for (let i = 0; i < v.length; i++) {
+        const p = item(v[i]);
+        if (p) {
+          p.keys.push(i);
+          return p;
+        }
+      }
+      return undefined;
+    };
+  }
+  if ('byType' in spec) {
+    const byType = new Map(Object.entries(spec.byType).map(([type, s]) => [type, compile(s)]));
+    return (v) => {
+      if (!isObject(v)) return typeProblem('JSONObject', v);
+      const type = v['type'];
+      const inner = typeof type === 'string' ? byType.get(type) : undefined;
+      if (inner) return inner(v);
+      if (type === undefined) return problem((path) => `${path}: required key [type] not found`);
+      const p = problem((path) => `${path}: ${enumText(type)} is not a valid enum value`);
+      p.keys.push('type');
+      return p;
+    };
+  }
+  const required = spec.required ?? [];
+  const checks = new Map(Object.entries(spec.object).map(([k, s]) => [k, compile(s)]));
+  return (v) => {
+    if (!isObject(v)) return typeProblem('JSONObject', v);
+    for (let i = 0; i < required.length; i++) if (v[required[i]!] === undefined) return problem((path) => `${path}: required key [${required[i]}] not found`);
+    // The value's own keys, not the spec's: a block holds a few of the fields its type may have.
+    for (const key in v) {
+      const check = checks.get(key);
+      if (!check) continue;
+      const field = v[key];
+      if (field === undefined) continue;
+      const p = check(field);
+      if (p) {
+        p.keys.push(key);
+        return p;
+      }
     }
     return undefined;
-  }
-  if (!isObject(value)) return `${path}: expected type: JSONObject, found: ${jsonType(value)}`;
-  if ('byType' in spec) {
-    const type = value['type'];
-    const inner = typeof type === 'string' ? spec.byType[type] : undefined;
-    if (!inner) return type === undefined ? `${path}: required key [type] not found` : `${path}/type: ${typeof type === 'string' ? type : JSON.stringify(type)} is not a valid enum value`;
-    return violation(value, inner, path);
-  }
-  for (const key of spec.required ?? []) if (value[key] === undefined) return `${path}: required key [${key}] not found`;
-  for (const [key, s] of Object.entries(spec.object)) {
-    const v = value[key];
-    if (v === undefined) continue;
-    const problem = violation(v, s, `${path}/${key}`);
-    if (problem) return problem;
-  }
-  return undefined;
+  };
 }
+
+/** The first way `value` breaks `spec`, in the schema validator's words with its JSON path (`#/messages/0/...`), or undefined. */
+export function violation(value: unknown, spec: Spec, path: string): string | undefined {
+  const p = compile(spec)(value);
+  if (!p) return undefined;
+  let at = path;
+  for (let i = p.keys.length - 1; i >= 0; i--) at += `/${p.keys[i]}`;
+  return p.say(at);
+}
+
+/** The block table, each spec compiled once. */
+const COMPILED_BLOCKS = new Map(Object.entries(BLOCKS).map(([type, b]) => [type, { roles: b.roles, user: b.roles.includes('user'), assistant: b.roles.includes('assistant'), spec: b.spec, check: compile(b.spec) }]));
 
 const FIXES: Array<[RegExp, string]> = [
   [/media_type: .* is not a valid enum value/, 'Send images as image/jpeg, image/png, image/gif or image/webp (convert others first); documents as application/pdf (base64) or text/plain (text).'],
@@ -163,24 +244,35 @@ export const contentSchema: Rule = {
         const role = (m as Json | null)?.['role'];
         const content = (m as Json | null)?.['content'];
         if (!Array.isArray(content) || (role !== 'user' && role !== 'assistant')) return; // messages-invalid says so
-        content.forEach((b, j) => {
-          const path = `#/messages/${i}/content/${j}`;
-          if (!isObject(b)) return push(out, locationOf(path), `${path}: expected type: JSONObject, found: ${jsonType(b)}`);
-          const type = b['type'];
-          if (typeof type === 'string' && SERVER_TOOL_BLOCKS.includes(type)) {
-            return push(out, locationOf(path), `${path}/type: ${type} is not a valid enum value`, `Bedrock does not run Anthropic's server tools, so a ${type} block cannot be sent to it: drop it, or put what it said in a text block.`);
+        for (let j = 0; j < content.length; j++) {
+          const b: unknown = content[j];
+          // The path is made only for a block that has a problem: a long conversation has hundreds.
+          const path = () => `#/messages/${i}/content/${j}`;
+          if (!isObject(b)) {
+            push(out, locationOf(path()), `${path()}: expected type: JSONObject, found: ${jsonType(b)}`);
+            continue;
           }
-          const block = typeof type === 'string' ? BLOCKS[type] : undefined;
-          if (!block) return push(out, locationOf(`${path}/type`), type === undefined ? `${path}: required key [type] not found` : `${path}/type: ${typeof type === 'string' ? type : JSON.stringify(type)} is not a valid enum value`);
-          if (!block.roles.includes(role)) return push(out, locationOf(path), `${path}: a ${type} block cannot be in a ${role} message`, `${type} blocks go in ${block.roles.join(' or ')} messages.`);
-          const problem = violation(b, block.spec, path);
-          if (problem) push(out, locationOf(problem.split(':')[0]!), problem);
-        });
+          const type = b['type'];
+          const block = typeof type === 'string' ? COMPILED_BLOCKS.get(type) : undefined;
+          if (!block) {
+            if (typeof type === 'string' && SERVER_TOOLS.has(type)) push(out, locationOf(path()), `${path()}/type: ${type} is not a valid enum value`, `Bedrock does not run Anthropic's server tools, so a ${type} block cannot be sent to it: drop it, or put what it said in a text block.`);
+            else push(out, locationOf(`${path()}/type`), type === undefined ? `${path()}: required key [type] not found` : `${path()}/type: ${enumText(type)} is not a valid enum value`);
+            continue;
+          }
+          if (!(role === 'user' ? block.user : block.assistant)) push(out, locationOf(path()), `${path()}: a ${type} block cannot be in a ${role} message`, `${type} blocks go in ${block.roles.join(' or ')} messages.`);
+          else {
+            const p = block.check(b);
+            if (p) {
+              const problem = violation(b, block.spec, path());
+              push(out, locationOf(problem!.split(':')[0]!), problem!);
+            }
+          }
+        }
       });
     }
     const system = body['system'];
     if (Array.isArray(system)) {
-      const problem = violation(system, { arrayOf: { byType: { text: TEXT_BLOCK } } }, '#/system');
+      const problem = violation(system, SYSTEM, '#/system');
       if (problem) push(out, locationOf(problem.split(':')[0]!), problem);
     }
     const tools = body['tools'];
@@ -188,7 +280,7 @@ export const contentSchema: Rule = {
       tools.forEach((t, i) => {
         // Anthropic-defined tools (bash_20250124, text_editor_..., computer_...) have a type and no input_schema.
         if (isObject(t) && typeof t['type'] === 'string' && t['type'] !== 'custom') {
-          const problem = violation(t['name'], { pattern: TOOL_NAME, source: '^[a-zA-Z0-9_-]{1,64}$' }, `#/tools/${i}/name`);
+          const problem = violation(t['name'], TOOL_NAME_SPEC, `#/tools/${i}/name`);
           if (problem) push(out, locationOf(problem.split(':')[0]!), problem);
           return;
         }

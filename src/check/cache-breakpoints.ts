@@ -54,6 +54,24 @@ export function cacheBreakpoints(body: Record<string, unknown>, withPrefix = fal
   return out;
 }
 
+/** The TTLs of the prompt's cache breakpoints, in cache order: {@link cacheBreakpoints} without the token counts (for the rules that need only these). */
+export function cacheTtls(body: Record<string, unknown>): CacheTtl[] {
+  const out: CacheTtl[] = [];
+  const visit = (block: unknown) => {
+    const ttl = ttlOf(block);
+    if (ttl) out.push(ttl);
+  };
+  if (Array.isArray(body['tools'])) body['tools'].forEach(visit);
+  if (Array.isArray(body['system'])) body['system'].forEach(visit);
+  if (Array.isArray(body['messages'])) {
+    for (const m of body['messages']) {
+      const content = (m as { content?: unknown } | null)?.content;
+      if (Array.isArray(content)) content.forEach(visit);
+    }
+  }
+  return out;
+}
+
 /**
  * A cache write's split by time to live, from the request's breakpoints, for when Bedrock reports
  * only the total: the tokens past what was read, segment by segment, each at its breakpoint's TTL,

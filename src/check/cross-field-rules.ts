@@ -1,4 +1,4 @@
-import { cacheBreakpoints } from './cache-breakpoints.js';
+import { cacheTtls } from './cache-breakpoints.js';
 import type { Diagnostic, DiagnosticCode } from './diagnostic.js';
 import { modelSaid, validation, type Rule, type RuleContext } from './rule.js';
 
@@ -96,23 +96,12 @@ export const CROSS_FIELD_RULES: readonly CrossRule[] = [
     code: 'cache-control-invalid',
     location: 'body',
     broken: (body) => {
-      const n = cacheBreakpoints(body).length;
-      return n > 4 ? `A maximum of 4 blocks with cache_control may be provided. Found ${n}.` : undefined;
+      const ttls = cacheTtls(body);
+      if (ttls.length > 4) return `A maximum of 4 blocks with cache_control may be provided. Found ${ttls.length}.`;
+      const first5m = ttls.indexOf('5m');
+      return first5m >= 0 && ttls.indexOf('1h', first5m) > first5m ? 'a ttl=\'1h\' cache_control block must not come after a ttl=\'5m\' cache_control block. Note that blocks are processed in the following order: `tools`, `system`, `messages`.' : undefined;
     },
-    fix: 'Keep at most four cache_control breakpoints: the cache covers everything before each, so the last one or two usually do.',
-  },
-  {
-    code: 'cache-control-invalid',
-    location: 'body',
-    broken: (body) => {
-      let seen5m = false;
-      for (const b of cacheBreakpoints(body)) {
-        if (b.ttl === '5m') seen5m = true;
-        else if (seen5m) return 'a ttl=\'1h\' cache_control block must not come after a ttl=\'5m\' cache_control block. Note that blocks are processed in the following order: `tools`, `system`, `messages`.';
-      }
-      return undefined;
-    },
-    fix: 'Put the 1-hour breakpoints before the 5-minute ones (tools, then system, then messages).',
+    fix: 'Keep at most four cache_control breakpoints (the cache covers everything before each, so the last one or two usually do), the 1-hour ones before the 5-minute ones (tools, then system, then messages).',
   },
   {
     code: 'content-invalid',
