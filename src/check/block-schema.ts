@@ -69,6 +69,7 @@ const SERVER_TOOLS = new Set(SERVER_TOOL_BLOCKS);
 export const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 const TOOL_NAME_SPEC: Spec = { pattern: TOOL_NAME, source: '^[a-zA-Z0-9_-]{1,64}$' };
 const SYSTEM: Spec = { arrayOf: { byType: { text: TEXT_BLOCK } } };
+const METADATA: Spec = { object: { user_id: 'string' } };
 const CUSTOM_TOOL: Spec = { object: { name: TOOL_NAME_SPEC, description: 'string', input_schema: { object: { type: { enum: ['object'] } }, required: ['type'] }, cache_control: CACHE_CONTROL, type: 'string' }, required: ['name', 'input_schema'] };
 const TOOL_CHOICE: Spec = {
   byType: {
@@ -287,6 +288,11 @@ export const contentSchema: Rule = {
         const problem = violation(t, CUSTOM_TOOL, `#/tools/${i}`);
         if (problem) push(out, locationOf(problem.split(':')[0]!), problem);
       });
+    }
+    const metadata = body['metadata'];
+    if (isObject(metadata)) {
+      const problem = violation(metadata, METADATA, '#/metadata');
+      if (problem) push(out, locationOf(problem.split(':')[0]!), problem, 'Send metadata.user_id as a string (an opaque id, no personal data).');
     }
     const choice = body['tool_choice'];
     if (isObject(choice)) {

@@ -37,6 +37,7 @@ const REFUSED: Array<{ name: string; body: Record<string, unknown>; says: RegExp
   { name: 'thinking with a forced tool', body: { messages: [user('hi')], thinking: { type: 'enabled', budget_tokens: 1024 }, tools: [{ name: 'f', input_schema: { type: 'object' } }], tool_choice: { type: 'any' } }, says: /Thinking may not be enabled when tool_choice forces tool use/, code: 'thinking-invalid' },
   { name: 'five cache breakpoints', body: { messages: [user([1, 2, 3, 4, 5].map((n) => ({ type: 'text', text: `part ${n}`, cache_control: { type: 'ephemeral' } })))] }, says: /A maximum of 4 blocks with cache_control may be provided. Found 5/, code: 'cache-control-invalid' },
   { name: 'a 1h cache point after a 5m one', body: { system: [{ type: 'text', text: 's', cache_control: { type: 'ephemeral' } }], messages: [user([{ type: 'text', text: 'm', cache_control: { type: 'ephemeral', ttl: '1h' } }])] }, says: /a ttl='1h' cache_control block must not come after a ttl='5m'/, code: 'cache-control-invalid' },
+  { name: 'a metadata.user_id that is a number', body: { messages: [user('hi')], metadata: { user_id: 12 } }, says: /#\/metadata\/user_id: expected type: String, found: Integer/, code: 'content-invalid' },
   { name: 'a cache_control ttl of 2h', body: { messages: [user([{ type: 'text', text: 'm', cache_control: { type: 'ephemeral', ttl: '2h' } }])] }, says: /#\/messages\/0\/content\/0\/cache_control\/ttl: 2h is not a valid enum value/, code: 'content-invalid' },
 ];
 
