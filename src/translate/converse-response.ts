@@ -1,4 +1,5 @@
 import type { Usage } from '../catalog/estimate-cost.js';
+import { stripNull } from './to-sse.js';
 
 /**
  * Anthropic answers as Converse answers: the message, the stream's events, usage and stop reasons
@@ -107,7 +108,7 @@ export function anthropicEventToConverse(event: Json, state: ConverseStreamState
     case 'message_start': {
       const message = (event['message'] ?? {}) as Json;
       const usage = message['usage'] as Partial<Usage> | undefined;
-      if (usage) Object.assign(state.usage, stripNulls(usage));
+      if (usage) Object.assign(state.usage, stripNull(usage));
       if (state.fieldPaths?.length) state.answer = Object.assign({}, message);
       return [['messageStart', { role: 'assistant' }]];
     }
@@ -129,7 +130,7 @@ export function anthropicEventToConverse(event: Json, state: ConverseStreamState
       return [['contentBlockStop', { contentBlockIndex: index }]];
     case 'message_delta': {
       const usage = event['usage'] as Partial<Usage> | undefined;
-      if (usage) Object.assign(state.usage, stripNulls(usage));
+      if (usage) Object.assign(state.usage, stripNull(usage));
       const delta = (event['delta'] ?? {}) as Json;
       if (typeof delta['stop_reason'] === 'string') state.stopReason = delta['stop_reason'];
       const stop: Json = { stopReason: converseStopReason(state.stopReason) };
@@ -145,10 +146,4 @@ export function anthropicEventToConverse(event: Json, state: ConverseStreamState
     default:
       return [];
   }
-}
-
-function stripNulls(usage: Partial<Usage>): Partial<Usage> {
-  const out: Json = {};
-  for (const [k, v] of Object.entries(usage)) if (v !== null && v !== undefined) out[k] = v;
-  return out as Partial<Usage>;
 }

@@ -1,5 +1,6 @@
 import type { Usage } from '../catalog/estimate-cost.js';
 import type { BedrockClaudeError } from '../errors.js';
+import { stripNull } from './to-sse.js';
 
 /** Anthropic answers, stream events and errors in OpenAI's chat completions shapes. */
 
@@ -87,8 +88,7 @@ function chunk(state: OpenAIStreamState, delta: Json, finish: string | null = nu
 }
 
 function addUsage(state: OpenAIStreamState, usage: Partial<Usage> | undefined): void {
-  if (!usage) return;
-  for (const [k, v] of Object.entries(usage)) if (v !== null && v !== undefined) (state.usage as unknown as Json)[k] = v;
+  if (usage) Object.assign(state.usage, stripNull(usage));
 }
 
 /**

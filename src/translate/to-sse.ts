@@ -59,7 +59,8 @@ function record(summary: StreamSummary, type: string, event: Record<string, unkn
   }
 }
 
-function stripNull(usage: Partial<Usage>): Partial<Usage> {
+/** Usage without its null and undefined counts (a stream's later events send `null` for what they do not change). */
+export function stripNull(usage: Partial<Usage>): Partial<Usage> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(usage)) if (v !== null && v !== undefined) out[k] = v;
   return out as Partial<Usage>;
