@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { ControlStore } from '../control/control-store.js';
 import type { KeyChange, KeyInput, KeyRecord, ReportGroup, ReportRow, TeamChange, TeamInput, TeamRecord } from '../control/records.js';
 import { nonEmpty } from '../aws/env-region.js';
 import { resolveDataDir } from './control-options.js';
@@ -17,7 +18,7 @@ export interface ControlApi {
   findTeam(name: string): Promise<TeamRecord | undefined>;
   updateTeam(name: string, change: TeamChange): Promise<TeamRecord>;
   report(by: ReportGroup, since: number, until: number): Promise<ReportRow[]>;
-  close(): void;
+  close(): Promise<void> | void;
 }
 
 export interface TargetFlags {
@@ -35,21 +36,25 @@ export function addTargetOptions(cmd: Command): Command {
 }
 
 async function local(dataDir: string): Promise<ControlApi> {
-  const { openControlStore } = await import('../control/sqlite-store.js');
-  const store = openControlStore(dataDir);
+  const { openSqliteControlStore } = await import('../control/sqlite-store.js');
+  return overStore(openSqliteControlStore(dataDir));
+}
+
+/** The commands straight on a store (the data directory's, or PostgreSQL's). */
+function overStore(store: ControlStore): ControlApi {
   const now = Date.now;
   return {
-    where: dataDir,
-    createKey: async (input) => store.createKey(input, now()),
-    listKeys: async () => store.listKeys(),
-    findKey: async (id) => store.findKey(id),
-    updateKey: async (id, change) => store.updateKey(id, change),
-    revokeKey: async (id) => store.revokeKey(id, now()),
-    createTeam: async (input) => store.createTeam(input, now()),
-    listTeams: async () => store.listTeams(),
-    findTeam: async (name) => store.findTeam(name),
-    updateTeam: async (name, change) => store.updateTeam(name, change),
-    report: async (by, since, until) => store.report(by, since, until),
+    where: store.where,
+    createKey: (input) => store.createKey(input, now()),
+    listKeys: () => store.listKeys(),
+    findKey: (id) => store.findKey(id),
+    updateKey: (id, change) => store.updateKey(id, change),
+    revokeKey: (id) => store.revokeKey(id, now()),
+    createTeam: (input) => store.createTeam(input, now()),
+    listTeams: () => store.listTeams(),
+    findTeam: (name) => store.findTeam(name),
+    updateTeam: (name, change) => store.updateTeam(name, change),
+    report: (by, since, until) => store.report(by, since, until),
     close: () => store.close(),
   };
 }
@@ -107,6 +112,6 @@ export async function withControl<T>(flags: TargetFlags, run: (api: ControlApi) 
   try {
     return await run(api);
   } finally {
-    api.close();
+    await api.close();
   }
 }

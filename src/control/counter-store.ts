@@ -4,16 +4,22 @@ import { takeTokens, type BucketAnswer, type BucketLimit, type BucketState } fro
 export type CounterOp =
   /** Take `amount` from a token bucket (negative: give back). */
   | { kind: 'bucket'; key: string; limit: BucketLimit; amount: number }
-  /** Add `delta` to a counter, if it stays at or under `max` (concurrency, budget reservations). */
-  | { kind: 'counter'; key: string; delta: number; max: number }
-  /** Set a counter that does not exist yet (a budget's spend, rebuilt from the ledger once). */
-  | { kind: 'seed'; key: string; value: number };
+  /**
+   * Add `delta` to a counter, if it stays at or under `max` (concurrency, budget reservations).
+   * `based`: the counter must exist (a budget's spend): when it does not, the admission is refused
+   * with `missing`, and the caller seeds it from the ledger and asks again.
+   */
+  | { kind: 'counter'; key: string; delta: number; max: number; based?: boolean }
+  /** Set a counter if it does not exist (a budget's spend, rebuilt from the ledger): a replica that comes second changes nothing. */
+  | { kind: 'seed'; key: string; value: number; ttlMs?: number };
 
 /** What an admission answered: granted (all applied) or refused at `failed` (none applied). */
 export interface Admission {
   granted: boolean;
   /** The index of the op that was refused. */
   failed: number | undefined;
+  /** The op at `failed` is a `based` counter that does not exist: seed it and ask again. */
+  missing?: boolean;
   /** Per op: a bucket's answer, or a counter's value (after, or as it stood when refused). */
   answers: Array<BucketAnswer | number>;
 }
@@ -36,11 +42,11 @@ export interface CounterStore {
 export function createMemoryCounterStore(): CounterStore {
   const buckets = new Map<string, BucketState>();
   const counters = new Map<string, number>();
+  // Counters are kept at 0 rather than deleted: a budget's spend of 0 is known, not missing.
   const addTo = (key: string, delta: number) => {
-    const next = (counters.get(key) ?? 0) + delta;
-    if (next <= 0) counters.delete(key);
-    else counters.set(key, next);
-    return Math.max(0, next);
+    const next = Math.max(0, (counters.get(key) ?? 0) + delta);
+    counters.set(key, next);
+    return next;
   };
   return {
     admit(ops, now) {
@@ -49,7 +55,7 @@ export function createMemoryCounterStore(): CounterStore {
       for (let i = 0; i < ops.length; i++) {
         const op = ops[i]!;
         if (op.kind === 'seed') {
-          if (!counters.has(op.key) && op.value > 0) counters.set(op.key, op.value);
+          if (!counters.has(op.key)) counters.set(op.key, Math.max(0, op.value));
           answers.push(counters.get(op.key) ?? 0);
           states.push(undefined);
         } else if (op.kind === 'bucket') {
@@ -58,6 +64,7 @@ export function createMemoryCounterStore(): CounterStore {
           states.push(state);
           if (!answer.granted) return Promise.resolve({ granted: false, failed: i, answers });
         } else {
+          if (op.based && !counters.has(op.key)) return Promise.resolve({ granted: false, failed: i, missing: true, answers });
           const value = counters.get(op.key) ?? 0;
           answers.push(value + op.delta);
           states.push(undefined);
@@ -77,7 +84,7 @@ export function createMemoryCounterStore(): CounterStore {
     settle(ops, now) {
       for (const op of ops) {
         if (op.kind === 'bucket') buckets.set(op.key, takeTokens(buckets.get(op.key), op.limit, op.amount, now).state);
-        else if (op.kind === 'counter') addTo(op.key, op.delta);
+        else if (op.kind === 'counter' && counters.has(op.key)) addTo(op.key, op.delta);
       }
       return Promise.resolve();
     },

@@ -1,6 +1,7 @@
 import type { UsageRecord, UsageSink } from '../server/usage.js';
 import { Worker } from 'node:worker_threads';
-import { LEDGER_INSERT_SQL, storePath, type ControlStore, type LedgerRow } from './sqlite-store.js';
+import type { LedgerRow } from './control-store.js';
+import { LEDGER_INSERT_SQL, storePath, type SqliteStore as ControlStore } from './sqlite-store.js';
 
 const n = (v: number | undefined) => v ?? 0;
 const s = (v: string | undefined) => v ?? null;

@@ -4,35 +4,10 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createGatewayKey } from '../server/gateway-keys.js';
 import { MIGRATIONS } from './migrations.js';
-import type { Budget, KeyChange, KeyInput, KeyRecord, Limits, ReportGroup, ReportRow, TeamChange, TeamInput, TeamRecord, TokenCounts } from './records.js';
+import type { ControlStore, LedgerRow, RequestFilter } from './control-store.js';
+import type { Budget, KeyChange, KeyInput, KeyRecord, Limits, ReportGroup, ReportRow, TeamChange, TeamInput, TeamRecord } from './records.js';
 
-export type { ReportGroup, ReportRow };
-
-/** A ledger row: one request, as the ledger keeps it. Never a prompt, an answer or a secret. */
-export interface LedgerRow extends TokenCounts {
-  requestId: string;
-  time: number;
-  front: string;
-  route: string;
-  keyId: string | null;
-  keyName: string | null;
-  user: string | null;
-  team: string | null;
-  session: string | null;
-  metadataUser: string | null;
-  userAgent: string | null;
-  model: string | null;
-  bedrockModel: string | null;
-  region: string | null;
-  scope: string | null;
-  status: number;
-  error: string | null;
-  /** Why the gateway refused it, when it did (budget, rate limit, ...). */
-  reason: string | null;
-  streamed: boolean;
-  latencyMs: number;
-  ttfbMs: number | null;
-}
+export type { LedgerRow, ReportGroup, ReportRow, RequestFilter };
 
 const GROUP_SQL: Record<ReportGroup, string> = {
   key: 'key_name',
@@ -43,18 +18,7 @@ const GROUP_SQL: Record<ReportGroup, string> = {
   session: 'session',
 };
 
-/** Which ledger rows to list: a time range, optional filters, and the cursor of the last row seen. */
-export interface RequestFilter {
-  since: number;
-  until: number;
-  limit: number;
-  key?: string | undefined;
-  model?: string | undefined;
-  status?: number | undefined;
-  after?: { time: number; requestId: string } | undefined;
-}
-
-const LEDGER_COLUMNS = ['request_id', 'time', 'front', 'route', 'key_id', 'key_name', 'user', 'team', 'session', 'metadata_user', 'user_agent', 'model', 'bedrock_model', 'region', 'scope', 'status', 'error', 'reason', 'streamed', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_5m_tokens', 'cache_write_1h_tokens', 'cost_usd', 'latency_ms', 'ttfb_ms'];
+export const LEDGER_COLUMNS = ['request_id', 'time', 'front', 'route', 'key_id', 'key_name', 'user', 'team', 'session', 'metadata_user', 'user_agent', 'model', 'bedrock_model', 'region', 'scope', 'status', 'error', 'reason', 'streamed', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_5m_tokens', 'cache_write_1h_tokens', 'cost_usd', 'latency_ms', 'ttfb_ms'];
 
 /** The ledger's insert, with positional parameters in LEDGER_COLUMNS order (binding 27 named ones per row cost a third of the write). */
 export const LEDGER_INSERT_SQL = `INSERT OR IGNORE INTO ledger (${LEDGER_COLUMNS.join(', ')}) VALUES (${LEDGER_COLUMNS.map(() => '?').join(', ')})`;
@@ -311,4 +275,39 @@ function ledgerRowOf(r: Record<string, unknown>): LedgerRow {
   return out as unknown as LedgerRow;
 }
 
-export type ControlStore = ReturnType<typeof openControlStore>;
+export type SqliteStore = ReturnType<typeof openControlStore>;
+
+/**
+ * The embedded store behind the async {@link ControlStore} interface the gateway, the admin API and
+ * the CLI use (the same calls as the PostgreSQL store's).
+ */
+export function openSqliteControlStore(dataDir: string): ControlStore {
+  const s = openControlStore(dataDir);
+  const later = <A extends unknown[], R>(f: (...args: A) => R) => (...args: A): Promise<R> => {
+    try {
+      return Promise.resolve(f(...args));
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  };
+  return {
+    where: dataDir,
+    changes: later(s.changes),
+    createKey: later(s.createKey),
+    listKeys: later(s.listKeys),
+    findKey: later(s.findKey),
+    updateKey: later(s.updateKey),
+    revokeKey: later(s.revokeKey),
+    createTeam: later(s.createTeam),
+    listTeams: later(s.listTeams),
+    findTeam: later(s.findTeam),
+    updateTeam: later(s.updateTeam),
+    deleteTeam: later(s.deleteTeam),
+    appendLedger: later(s.appendLedger),
+    report: later(s.report),
+    spentSince: later(s.spentSince),
+    requests: later(s.requests),
+    prune: later(s.prune),
+    close: later(s.close),
+  };
+}

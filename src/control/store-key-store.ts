@@ -1,42 +1,60 @@
 import { hashKey, type GatewayKey } from '../server/gateway-keys.js';
+import type { ControlStore } from './control-store.js';
 import type { KeyStore } from './key-store.js';
 import { keyActive, type KeyRecord, type TeamRecord } from './records.js';
-import type { ControlStore } from './sqlite-store.js';
 
 /** A key the gateway can check a request against: the store's record, or a config key. */
 export type KnownKey = GatewayKey & { record?: KeyRecord };
 
+export type CachedKeyStore = KeyStore & {
+  team(name: string): TeamRecord | undefined;
+  /** Reads the store's keys and teams again if they changed (at once after this replica's own change). */
+  refresh(): Promise<void>;
+  close(): void;
+};
+
 /**
  * The store's keys, and the config file's, in a cache of the gateway's own: no database read on
- * the request path. The store's change counter is polled (one indexed read a second), so a key
- * created, changed or revoked by the CLI takes effect within about a second, without a restart.
+ * the request path. The cache is read again when the store says something changed: at once where it
+ * pushes changes (PostgreSQL's LISTEN/NOTIFY), and by polling its change counter (one indexed read
+ * every `pollMs`), so a key created, changed or revoked on any replica, or by the CLI, takes effect
+ * everywhere within about a second, without a restart.
  */
-export function createStoreKeyStore(store: Pick<ControlStore, 'listKeys' | 'listTeams' | 'changes'>, options: { configKeys?: readonly GatewayKey[]; pollMs?: number; now?: () => number } = {}): KeyStore & { team(name: string): TeamRecord | undefined; refresh(): void; close(): void } {
+export async function openStoreKeyStore(store: Pick<ControlStore, 'listKeys' | 'listTeams' | 'changes' | 'watch'>, options: { configKeys?: readonly GatewayKey[]; pollMs?: number; now?: () => number; onError?: (err: unknown) => void } = {}): Promise<CachedKeyStore> {
   const now = options.now ?? Date.now;
   let bySha = new Map<string, KnownKey>();
   // The keys seen lately, by what the client sent: a SHA-256 per request saved (cleared on every change).
   let recent = new Map<string, KnownKey>();
   let teams = new Map<string, TeamRecord>();
   let seen = -1;
-  function refresh(): void {
-    const changes = store.changes();
-    if (changes === seen) return;
+  async function load(force: boolean): Promise<void> {
+    const changes = await store.changes();
+    if (changes === seen && !force) return;
+    const [keys, teamList] = await Promise.all([store.listKeys(), store.listTeams()]);
     seen = changes;
     const next = new Map<string, KnownKey>();
     for (const k of options.configKeys ?? []) next.set(k.sha256, k);
-    for (const r of store.listKeys()) next.set(r.sha256, { name: r.name, sha256: r.sha256, models: r.models, id: r.id, user: r.user, team: r.team, limits: r.limits, budget: r.budget, record: r });
+    for (const r of keys) next.set(r.sha256, { name: r.name, sha256: r.sha256, models: r.models, id: r.id, user: r.user, team: r.team, limits: r.limits, budget: r.budget, record: r });
     bySha = next;
     recent = new Map();
-    teams = new Map(store.listTeams().map((t) => [t.name, t]));
+    teams = new Map(teamList.map((t) => [t.name, t]));
   }
-  refresh();
-  const timer = setInterval(() => {
-    try {
-      refresh();
-    } catch {
-      // the store is busy or gone for a moment: the cache stays as it was, the next poll tries again
-    }
-  }, options.pollMs ?? 1000);
+  // One read at a time; calls while one runs share the one queued after it (which sees their change).
+  let tail: Promise<void> = Promise.resolve();
+  let queued: Promise<void> | undefined;
+  function refresh(force = false): Promise<void> {
+    if (queued) return queued;
+    const next = tail.then(() => {
+      queued = undefined;
+      return load(force).catch((err: unknown) => options.onError?.(err));
+    });
+    queued = next;
+    tail = next;
+    return next;
+  }
+  await load(true);
+  store.watch?.(() => void refresh(true));
+  const timer = setInterval(() => void refresh(), options.pollMs ?? 1000);
   timer.unref();
   const none = Promise.resolve(undefined);
   return {
@@ -56,7 +74,7 @@ export function createStoreKeyStore(store: Pick<ControlStore, 'listKeys' | 'list
       return Promise.resolve(key);
     },
     team: (name) => teams.get(name),
-    refresh,
+    refresh: () => refresh(true),
     close: () => clearInterval(timer),
   };
 }

@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
 import { createThreadedLedgerSink } from '../control/ledger-sink.js';
 import type { KeyStore } from '../control/key-store.js';
-import { openControlStore } from '../control/sqlite-store.js';
-import { createStoreKeyStore } from '../control/store-key-store.js';
+import type { ControlStore } from '../control/control-store.js';
+import { openSqliteControlStore } from '../control/sqlite-store.js';
+import { openStoreKeyStore } from '../control/store-key-store.js';
 import type { Catalog } from '../catalog/catalog.js';
 import { createMemoryCounterStore } from '../control/counter-store.js';
 import { hashKey, type GatewayKey } from './gateway-keys.js';
@@ -31,12 +32,14 @@ export function adminKeyHash(adminKey: string): string {
  * sink. A store that cannot be opened or written is said loudly and in `/readyz`, never as a 500
  * on every request: the gateway goes on with the config's keys.
  */
-export function openControl(dataDir: string | undefined, configKeys: readonly GatewayKey[], logger: Logger, options: { catalog: Catalog; timeZone?: string | undefined; adminKey?: string | undefined; retainDays?: number | undefined }): Control {
+export async function openControl(dataDir: string | undefined, configKeys: readonly GatewayKey[], logger: Logger, options: { catalog: Catalog; timeZone?: string | undefined; adminKey?: string | undefined; retainDays?: number | undefined }): Promise<Control> {
   const none: Control = { keys: undefined, enforcement: undefined, admin: undefined, sinks: [], problems: () => [], close: async () => undefined };
   if (!dataDir) return none;
-  let store: ReturnType<typeof openControlStore>;
+  let store: ControlStore;
+  let keys: Awaited<ReturnType<typeof openStoreKeyStore>>;
   try {
-    store = openControlStore(dataDir);
+    store = openSqliteControlStore(dataDir);
+    keys = await openStoreKeyStore(store, { configKeys, onError: (err) => logger.warn({ err: (err as Error).message }, 'keys: the store could not be read; the keys cached stay') });
   } catch (err) {
     const problem = `store: ${(err as Error).message}`;
     logger.error({ dataDir }, problem);
@@ -49,11 +52,10 @@ export function openControl(dataDir: string | undefined, configKeys: readonly Ga
       logger.error({ dataDir }, ledgerProblem);
     },
   });
-  const keys = createStoreKeyStore(store, { configKeys });
   // Retention: rows older than `retainDays` are deleted at start-up and every hour after.
   const retainDays = options.retainDays;
   const prune = () => {
-    if (retainDays) store.prune(Date.now() - retainDays * 86_400_000);
+    if (retainDays) store.prune(Date.now() - retainDays * 86_400_000).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'ledger: retention could not prune'));
   };
   prune();
   const pruner = setInterval(prune, 3_600_000);
@@ -77,7 +79,7 @@ export function openControl(dataDir: string | undefined, configKeys: readonly Ga
       clearInterval(pruner);
       keys.close();
       await ledger.close();
-      store.close();
+      await store.close();
     },
   };
 }

@@ -97,7 +97,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     setInterval(() => destination.flush(), 1000).unref();
   }
   const metrics = createGatewayMetrics();
-  const control = openControl(options.dataDir, options.keys ?? [], logger, { catalog, timeZone: options.timeZone, adminKey: options.adminKey, retainDays: options.ledger?.retainDays });
+  const control = await openControl(options.dataDir, options.keys ?? [], logger, { catalog, timeZone: options.timeZone, adminKey: options.adminKey, retainDays: options.ledger?.retainDays });
   const breaker = createCircuitBreaker();
   const scope = options.scope ?? 'global';
   const limits = options.limits ?? {};

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import pino from 'pino';
 import { createCredentialCache } from '../../src/aws/credentials.js';
-import { openControlStore, type ControlStore } from '../../src/control/sqlite-store.js';
+import { openControlStore, type SqliteStore as ControlStore } from '../../src/control/sqlite-store.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.js';
 import { startGateway, type RunningGateway } from '../../src/server/gateway.js';
 import { CREDS, tempHome } from '../helpers.js';

@@ -60,7 +60,7 @@ function setup(key: Omit<GatewayKey, 'sha256'>, teams: TeamRecord[] = [], output
     policy: 'drop',
     bodyLimit: 1_000_000,
     ops: { openCircuits: () => [], metrics: async () => ({ contentType: 'text/plain', text: '' }) },
-    enforcement: { counters: createMemoryCounterStore(), team: (n) => keys.team!(n), spentSince: () => 0, catalog, timeZone: 'UTC', clock: () => now },
+    enforcement: { counters: createMemoryCounterStore(), team: (n) => keys.team!(n), spentSince: async () => 0, catalog, timeZone: 'UTC', clock: () => now },
   });
   const call = (extra: Record<string, unknown> = {}, path = '/v1/messages') =>
     app.request(path, { headers: { 'x-api-key': secret }, body: JSON.stringify(Object.assign({ model: 'claude-haiku-4-5', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] }, extra)) });

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { keyChangeSchema, keyInputSchema, REPORT_GROUPS, teamChangeSchema, teamInputSchema, type KeyRecord } from '../../control/records.js';
-import type { ControlStore } from '../../control/sqlite-store.js';
+import type { ControlStore } from '../../control/control-store.js';
 import { BedrockClaudeError, invalidRequest } from '../../errors.js';
 import { hashKey } from '../gateway-keys.js';
 import { parseJsonObject, presentedKey } from '../http-util.js';
@@ -14,8 +14,8 @@ export interface AdminDeps {
   store: ControlStore;
   /** The admin key's SHA-256 (hex). */
   adminKeySha256: string;
-  /** After a change, so this gateway's key cache has it at once (others poll). */
-  changed(): void;
+  /** After a change, so this gateway's key cache has it before the answer (other replicas are told by the store). */
+  changed(): Promise<void>;
   clock: () => number;
 }
 
@@ -32,14 +32,19 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   throw invalidRequest(`${field}: ${issue.message}`, 'See the admin API in the README for the fields each call takes.');
 }
 
-/** The store's own errors (no such key, a name taken) as the client's mistake. */
-function storeCall<T>(run: () => T): T {
+/**
+ * The store's own errors as the client's mistake (no such key: 404, a name taken or a team in use:
+ * 409); anything else is the store failing (a database gone), a 503 that says so, never a 400.
+ */
+async function storeCall<T>(run: () => Promise<T>): Promise<T> {
   try {
-    return run();
+    return await run();
   } catch (err) {
     if (err instanceof BedrockClaudeError) throw err;
     const message = (err as Error).message;
-    throw new BedrockClaudeError(message, { status: /^no (key|team)/.test(message) ? 404 : /exists already|a conflict/.test(message) ? 409 : 400, type: /^no (key|team)/.test(message) ? 'not_found_error' : 'invalid_request_error' });
+    if (/^no (key|team)/.test(message)) throw new BedrockClaudeError(message, { status: 404, type: 'not_found_error' });
+    if (/exists already|a conflict/.test(message)) throw new BedrockClaudeError(message, { status: 409, type: 'invalid_request_error' });
+    throw new BedrockClaudeError(`The control-plane store failed: ${message}`, { status: 503, type: 'api_error', fix: 'Check that the store (the data directory, or PostgreSQL) is reachable; /readyz says what is wrong.' });
   }
 }
 
@@ -92,9 +97,9 @@ export function createAdminFront(deps: AdminDeps): Front {
     authorize(ctx);
     return handler(ctx);
   };
-  const changing = <T>(run: () => T): T => {
-    const out = storeCall(run);
-    deps.changed();
+  const changing = async <T>(run: () => Promise<T>): Promise<T> => {
+    const out = await storeCall(run);
+    await deps.changed();
     return out;
   };
   const id = (ctx: Ctx) => decodeURIComponent(ctx.params[0]!);
@@ -102,35 +107,35 @@ export function createAdminFront(deps: AdminDeps): Front {
   return {
     name: 'anthropic',
     routes: [
-      { method: 'POST', path: '/admin/keys', public: true, serve: guarded(async (ctx) => { const input = parse(keyInputSchema, await body(ctx)); const { key, record } = changing(() => store.createKey(input, deps.clock())); return json(ctx, 201, withSecret(record, key)); }) },
-      { method: 'GET', path: '/admin/keys', public: true, serve: guarded((ctx) => json(ctx, 200, { data: store.listKeys() })) },
-      { method: 'GET', path: '/admin/keys/{id}', public: true, serve: guarded((ctx) => { const k = store.findKey(id(ctx)); if (!k) throw new BedrockClaudeError(`No key "${id(ctx)}".`, { status: 404, type: 'not_found_error' }); return json(ctx, 200, k); }) },
-      { method: 'PATCH', path: '/admin/keys/{id}', public: true, serve: guarded(async (ctx) => { const change = parse(keyChangeSchema, await body(ctx)); return json(ctx, 200, changing(() => store.updateKey(id(ctx), change))); }) },
-      { method: 'DELETE', path: '/admin/keys/{id}', public: true, serve: guarded((ctx) => json(ctx, 200, changing(() => store.revokeKey(id(ctx), deps.clock())))) },
-      { method: 'POST', path: '/admin/teams', public: true, serve: guarded(async (ctx) => { const input = parse(teamInputSchema, await body(ctx)); return json(ctx, 201, changing(() => store.createTeam(input, deps.clock()))); }) },
-      { method: 'GET', path: '/admin/teams', public: true, serve: guarded((ctx) => json(ctx, 200, { data: store.listTeams() })) },
-      { method: 'GET', path: '/admin/teams/{name}', public: true, serve: guarded((ctx) => { const t = store.findTeam(id(ctx)); if (!t) throw new BedrockClaudeError(`No team "${id(ctx)}".`, { status: 404, type: 'not_found_error' }); return json(ctx, 200, t); }) },
-      { method: 'DELETE', path: '/admin/teams/{name}', public: true, serve: guarded((ctx) => json(ctx, 200, changing(() => store.deleteTeam(id(ctx))))) },
-      { method: 'PATCH', path: '/admin/teams/{name}', public: true, serve: guarded(async (ctx) => { const change = parse(teamChangeSchema, await body(ctx)); return json(ctx, 200, changing(() => store.updateTeam(id(ctx), change))); }) },
+      { method: 'POST', path: '/admin/keys', public: true, serve: guarded(async (ctx) => { const input = parse(keyInputSchema, await body(ctx)); const { key, record } = await changing(() => store.createKey(input, deps.clock())); return json(ctx, 201, withSecret(record, key)); }) },
+      { method: 'GET', path: '/admin/keys', public: true, serve: guarded(async (ctx) => json(ctx, 200, { data: await storeCall(() => store.listKeys()) })) },
+      { method: 'GET', path: '/admin/keys/{id}', public: true, serve: guarded(async (ctx) => { const k = await storeCall(() => store.findKey(id(ctx))); if (!k) throw new BedrockClaudeError(`No key "${id(ctx)}".`, { status: 404, type: 'not_found_error' }); return json(ctx, 200, k); }) },
+      { method: 'PATCH', path: '/admin/keys/{id}', public: true, serve: guarded(async (ctx) => { const change = parse(keyChangeSchema, await body(ctx)); return json(ctx, 200, await changing(() => store.updateKey(id(ctx), change))); }) },
+      { method: 'DELETE', path: '/admin/keys/{id}', public: true, serve: guarded(async (ctx) => json(ctx, 200, await changing(() => store.revokeKey(id(ctx), deps.clock())))) },
+      { method: 'POST', path: '/admin/teams', public: true, serve: guarded(async (ctx) => { const input = parse(teamInputSchema, await body(ctx)); return json(ctx, 201, await changing(() => store.createTeam(input, deps.clock()))); }) },
+      { method: 'GET', path: '/admin/teams', public: true, serve: guarded(async (ctx) => json(ctx, 200, { data: await storeCall(() => store.listTeams()) })) },
+      { method: 'GET', path: '/admin/teams/{name}', public: true, serve: guarded(async (ctx) => { const t = await storeCall(() => store.findTeam(id(ctx))); if (!t) throw new BedrockClaudeError(`No team "${id(ctx)}".`, { status: 404, type: 'not_found_error' }); return json(ctx, 200, t); }) },
+      { method: 'DELETE', path: '/admin/teams/{name}', public: true, serve: guarded(async (ctx) => json(ctx, 200, await changing(() => store.deleteTeam(id(ctx))))) },
+      { method: 'PATCH', path: '/admin/teams/{name}', public: true, serve: guarded(async (ctx) => { const change = parse(teamChangeSchema, await body(ctx)); return json(ctx, 200, await changing(() => store.updateTeam(id(ctx), change))); }) },
       {
         method: 'GET',
         path: '/admin/usage',
         public: true,
-        serve: guarded((ctx) => {
+        serve: guarded(async (ctx) => {
           const q = parse(usageQuery, query(ctx));
           const now = deps.clock();
           const since = q.since ?? now - 30 * 86_400_000;
           const until = q.until ?? now + 1;
-          return json(ctx, 200, { by: q.by, since: new Date(since).toISOString(), until: new Date(until).toISOString(), rows: store.report(q.by, since, until) });
+          return json(ctx, 200, { by: q.by, since: new Date(since).toISOString(), until: new Date(until).toISOString(), rows: await storeCall(() => store.report(q.by, since, until)) });
         }),
       },
       {
         method: 'GET',
         path: '/admin/requests',
         public: true,
-        serve: guarded((ctx) => {
+        serve: guarded(async (ctx) => {
           const q = parse(requestsQuery, query(ctx));
-          const rows = store.requests({ since: q.since ?? 0, until: q.until ?? deps.clock() + 1, limit: q.limit, key: q.key, model: q.model, status: q.status, after: q.cursor ? parseCursor(q.cursor) : undefined });
+          const rows = await storeCall(() => store.requests({ since: q.since ?? 0, until: q.until ?? deps.clock() + 1, limit: q.limit, key: q.key, model: q.model, status: q.status, after: q.cursor ? parseCursor(q.cursor) : undefined }));
           const last = rows.length === q.limit ? rows[rows.length - 1] : undefined;
           return json(ctx, 200, { data: rows, next_cursor: last ? cursorOf(last.time, last.requestId) : null });
         }),

@@ -21,8 +21,8 @@ export interface EnforcementDeps {
   counters: CounterStore;
   /** A team's record, from the key store's cache. */
   team(name: string): TeamRecord | undefined;
-  /** What a key or team spent since a time, from the ledger: read once per period per process, to seed its counter. */
-  spentSince(kind: 'key' | 'team', id: string, since: number): number;
+  /** What a key or team spent since a time, from the ledger: read when its spend counter is missing, to seed it. */
+  spentSince(kind: 'key' | 'team', id: string, since: number): Promise<number>;
   catalog: Catalog;
   timeZone: string;
   /** Wall-clock ms (the buckets refill by it; budgets reset by it). */
@@ -114,7 +114,6 @@ function planFor(subjects: Subject[]): OpMeta[] {
  */
 export function admission(deps: EnforcementDeps): Stage {
   const { counters } = deps;
-  const seeded = new Set<string>();
   const periodOf = createPeriodClock(deps.timeZone);
   const plans = new WeakMap<object, OpMeta[] | null>();
   function planOf(ctx: Ctx): OpMeta[] | null {
@@ -155,18 +154,13 @@ export function admission(deps: EnforcementDeps): Stage {
           const p = periodOf(budget.period, now);
           period = m.period = { start: p.start, end: p.end, key: `${m.key}:${p.start}` };
         }
-        if (!seeded.has(period.key)) {
-          seeded.add(period.key);
-          ops.push({ kind: 'seed', key: period.key, value: deps.spentSince(m.subject.kind, m.subject.id, period.start) });
-          meta.push(m);
-        }
         if (reservation < 0) {
           const target = ctx.targets![0]!;
           const multiplier = scopeOf(target.modelId, 'global') === 'global' ? 1 : 1 + deps.catalog.data.regionalPremium;
           if (input < 0) input = estimateInputTokens(body);
           reservation = target.model ? worstCaseCost(target.model, input, maxTokens, multiplier) : 0;
         }
-        ops.push({ kind: 'counter', key: period.key, delta: Math.max(reservation, 1e-12), max: budget.usd });
+        ops.push({ kind: 'counter', key: period.key, delta: Math.max(reservation, 1e-12), max: budget.usd, based: true });
         meta.push(m);
         continue;
       }
@@ -175,7 +169,20 @@ export function admission(deps: EnforcementDeps): Stage {
       meta.push(m);
     }
     if (!ops.length) return next(ctx);
-    const admitted = await counters.admit(ops, now);
+    let admitted = await counters.admit(ops, now);
+    // A budget's spend counter the store does not hold (new period, expired, a restarted Redis):
+    // rebuilt from the ledger and asked again. The seed is set-if-missing, so replicas doing this
+    // at once add the ledger's total once, not once each.
+    for (let tries = 0; admitted.missing && tries < 3; tries++) {
+      const op = ops[admitted.failed!]!;
+      const m = meta[admitted.failed!]!;
+      const period = m.period!;
+      const ttlMs = Number.isFinite(period.end) ? period.end - now + 86_400_000 : undefined;
+      ops.unshift({ kind: 'seed', key: op.key, value: await deps.spentSince(m.subject.kind, m.subject.id, period.start), ...(ttlMs ? { ttlMs } : {}) });
+      meta.unshift(m);
+      admitted = await counters.admit(ops, now);
+    }
+    if (admitted.missing) throw new BedrockClaudeError('The budget counter could not be set up in the counter store.', { status: 529, type: 'overloaded_error', retryAfter: 1 });
     // The Anthropic API's headers, from the tightest bucket of each kind.
     let rpm: number | undefined;
     let itpm: number | undefined;

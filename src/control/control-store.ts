@@ -1,0 +1,77 @@
+import type { KeyChange, KeyInput, KeyRecord, ReportGroup, ReportRow, TeamChange, TeamInput, TeamRecord, TokenCounts } from './records.js';
+
+/** A ledger row: one request, as the ledger keeps it. Never a prompt, an answer or a secret. */
+export interface LedgerRow extends TokenCounts {
+  requestId: string;
+  time: number;
+  front: string;
+  route: string;
+  keyId: string | null;
+  keyName: string | null;
+  user: string | null;
+  team: string | null;
+  session: string | null;
+  metadataUser: string | null;
+  userAgent: string | null;
+  model: string | null;
+  bedrockModel: string | null;
+  region: string | null;
+  scope: string | null;
+  status: number;
+  error: string | null;
+  /** Why the gateway refused it, when it did (budget, rate limit, ...). */
+  reason: string | null;
+  streamed: boolean;
+  latencyMs: number;
+  ttfbMs: number | null;
+}
+
+/** Which ledger rows to list: a time range, optional filters, and the cursor of the last row seen. */
+export interface RequestFilter {
+  since: number;
+  until: number;
+  limit: number;
+  key?: string | undefined;
+  model?: string | undefined;
+  status?: number | undefined;
+  after?: { time: number; requestId: string } | undefined;
+}
+
+/**
+ * The control plane's store, as the gateway, the admin API and the CLI see it: keys and teams, the
+ * ledger and its reports. Async, so that the embedded store (SQLite in the data directory) and a
+ * store shared by several replicas (PostgreSQL) are the same to every caller. Errors a person can
+ * act on (no such key, a name taken) are Errors whose message says so.
+ */
+export interface ControlStore {
+  /** Where it is, for messages: a data directory, or a database URL without its password. */
+  readonly where: string;
+  /** A number that changes whenever a key or a team does (polled by every replica's key cache). */
+  changes(): Promise<number>;
+  /** Calls `listener` soon after a key or a team changes, on any replica (where the store can push). */
+  watch?(listener: () => void): void;
+
+  createKey(input: KeyInput, now: number): Promise<{ key: string; record: KeyRecord }>;
+  listKeys(): Promise<KeyRecord[]>;
+  findKey(idOrName: string): Promise<KeyRecord | undefined>;
+  updateKey(idOrName: string, change: KeyChange): Promise<KeyRecord>;
+  revokeKey(idOrName: string, now: number): Promise<KeyRecord>;
+  createTeam(input: TeamInput, now: number): Promise<TeamRecord>;
+  listTeams(): Promise<TeamRecord[]>;
+  findTeam(name: string): Promise<TeamRecord | undefined>;
+  updateTeam(name: string, change: TeamChange): Promise<TeamRecord>;
+  /** Deletes a team no key belongs to (its keys must move or be revoked first). */
+  deleteTeam(name: string): Promise<TeamRecord>;
+
+  /** Appends ledger rows; a request id already there is not written again. Answers how many were new. */
+  appendLedger(rows: readonly LedgerRow[]): Promise<number>;
+  /** Totals of the ledger rows in `[since, until)`, grouped, the most spent first. */
+  report(by: ReportGroup, since: number, until: number): Promise<ReportRow[]>;
+  /** What a key (by id) or a team spent from `since` on, by the ledger's rows. */
+  spentSince(kind: 'key' | 'team', id: string, since: number): Promise<number>;
+  /** Ledger rows, newest first. */
+  requests(filter: RequestFilter): Promise<LedgerRow[]>;
+  /** Deletes the ledger rows older than a time (retention); answers how many. */
+  prune(before: number): Promise<number>;
+  close(): Promise<void>;
+}
