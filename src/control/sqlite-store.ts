@@ -5,7 +5,10 @@ import Database from 'better-sqlite3';
 import { createGatewayKey } from '../server/gateway-keys.js';
 import { MIGRATIONS } from './migrations.js';
 import type { ControlStore, LedgerRow, RequestFilter } from './control-store.js';
-import type { Budget, KeyChange, KeyInput, KeyRecord, Limits, ReportGroup, ReportRow, TeamChange, TeamInput, TeamRecord } from './records.js';
+import type { KeyChange, KeyInput, KeyRecord, ReportGroup, ReportRow, TeamChange, TeamInput, TeamRecord } from './records.js';
+import { keyOf, LEDGER_COLUMNS, ledgerRowOf, ledgerValues, settings, teamOf, type KeyRow, type TeamRow } from './store-rows.js';
+
+export { LEDGER_COLUMNS, ledgerValues };
 
 export type { LedgerRow, ReportGroup, ReportRow, RequestFilter };
 
@@ -18,15 +21,8 @@ const GROUP_SQL: Record<ReportGroup, string> = {
   session: 'session',
 };
 
-export const LEDGER_COLUMNS = ['request_id', 'time', 'front', 'route', 'key_id', 'key_name', 'user', 'team', 'session', 'metadata_user', 'user_agent', 'model', 'bedrock_model', 'region', 'scope', 'status', 'error', 'reason', 'streamed', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_5m_tokens', 'cache_write_1h_tokens', 'cost_usd', 'latency_ms', 'ttfb_ms'];
-
 /** The ledger's insert, with positional parameters in LEDGER_COLUMNS order (binding 27 named ones per row cost a third of the write). */
 export const LEDGER_INSERT_SQL = `INSERT OR IGNORE INTO ledger (${LEDGER_COLUMNS.join(', ')}) VALUES (${LEDGER_COLUMNS.map(() => '?').join(', ')})`;
-
-/** A ledger row as the insert's parameters, in LEDGER_COLUMNS order. */
-export function ledgerValues(r: LedgerRow): Array<string | number | null> {
-  return [r.requestId, r.time, r.front, r.route, r.keyId, r.keyName, r.user, r.team, r.session, r.metadataUser, r.userAgent, r.model, r.bedrockModel, r.region, r.scope, r.status, r.error, r.reason, r.streamed ? 1 : 0, r.inputTokens, r.outputTokens, r.cacheReadTokens, r.cacheWrite5mTokens, r.cacheWrite1hTokens, r.costUsd, r.latencyMs, r.ttfbMs];
-}
 
 function prepareInsert(db: Database.Database): Database.Statement {
   return db.prepare(LEDGER_INSERT_SQL);
@@ -49,48 +45,6 @@ function prepareDir(dataDir: string): void {
   } catch (err) {
     throw new Error(`the data directory ${dataDir} cannot be written (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): pass --data-dir DIR, set dataDir in the config or BEDROCK_CLAUDE_DATA_DIR`, { cause: err });
   }
-}
-
-interface KeyRow {
-  id: string;
-  name: string;
-  sha256: string;
-  user: string | null;
-  team: string | null;
-  created: number;
-  expires: number | null;
-  revoked: number | null;
-  models: string | null;
-  budget_usd: number | null;
-  budget_period: string | null;
-  rpm: number | null;
-  itpm: number | null;
-  otpm: number | null;
-  concurrency: number | null;
-}
-type TeamRow = Pick<KeyRow, 'budget_usd' | 'budget_period' | 'rpm' | 'itpm' | 'otpm' | 'concurrency'> & { name: string; created: number };
-
-const orUndefined = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
-const budgetOf = (r: Pick<KeyRow, 'budget_usd' | 'budget_period'>): Budget | undefined => (r.budget_usd === null ? undefined : { usd: r.budget_usd, period: (r.budget_period ?? 'month') as Budget['period'] });
-const limitsOf = (r: Pick<KeyRow, 'rpm' | 'itpm' | 'otpm' | 'concurrency'>): Limits => ({ rpm: orUndefined(r.rpm), itpm: orUndefined(r.itpm), otpm: orUndefined(r.otpm), concurrency: orUndefined(r.concurrency) });
-
-function keyOf(r: KeyRow): KeyRecord {
-  return { id: r.id, name: r.name, sha256: r.sha256, user: orUndefined(r.user), team: orUndefined(r.team), created: r.created, expires: orUndefined(r.expires), revoked: orUndefined(r.revoked), models: r.models === null ? undefined : (JSON.parse(r.models) as string[]), budget: budgetOf(r), limits: limitsOf(r) };
-}
-
-function teamOf(r: TeamRow): TeamRecord {
-  return { name: r.name, created: r.created, budget: budgetOf(r), limits: limitsOf(r) };
-}
-
-/** Column values for the budget and limits of an input or a change (only the fields it names). */
-function settings(input: { budget?: Budget | null | undefined; limits?: { [k in keyof Limits]?: number | null | undefined } | undefined }): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  if (input.budget !== undefined) {
-    out['budget_usd'] = input.budget?.usd ?? null;
-    out['budget_period'] = input.budget?.period ?? null;
-  }
-  for (const k of ['rpm', 'itpm', 'otpm', 'concurrency'] as const) if (input.limits && k in input.limits) out[k] = input.limits[k] ?? null;
-  return out;
 }
 
 /**
@@ -265,14 +219,6 @@ export function openControlStore(dataDir: string) {
       db.close();
     },
   };
-}
-
-function ledgerRowOf(r: Record<string, unknown>): LedgerRow {
-  const camel = (k: string) => k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(r)) out[camel(k)] = v;
-  out['streamed'] = r['streamed'] === 1;
-  return out as unknown as LedgerRow;
 }
 
 export type SqliteStore = ReturnType<typeof openControlStore>;

@@ -101,7 +101,7 @@ export function parseJsonObject(bytes: Buffer, fix: string): SourceJson {
 }
 
 /** Writes a byte stream to the response as it arrives, waiting on backpressure; stops if the client leaves. */
-export async function pipeStream(res: AnyResponse, source: AsyncIterable<Uint8Array>): Promise<void> {
+export async function pipeStream(res: AnyResponse, source: AsyncIterable<Uint8Array>, beforeEnd?: () => void): Promise<void> {
   const out = res as ServerResponse;
   const it = source[Symbol.asyncIterator]();
   let first = true;
@@ -122,7 +122,9 @@ export async function pipeStream(res: AnyResponse, source: AsyncIterable<Uint8Ar
     // Like `for await`: a source left early (the client went away) is closed.
     if (isGone(res)) await it.return?.();
   }
-  if (!isGone(res)) out.end();
+  if (isGone(res)) return;
+  beforeEnd?.();
+  out.end();
 }
 
 function writeNext(out: ServerResponse, next: IteratorResult<Uint8Array>): 'done' | 'full' | 'ok' {

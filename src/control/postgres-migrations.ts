@@ -1,0 +1,73 @@
+/**
+ * The control plane's schema on PostgreSQL, one step per version (the `migrations` table says which
+ * ran). Steps are only ever added: a released step is never edited. Replicas that start together
+ * run them once: under a transaction-scoped advisory lock (see `openPostgresControlStore`).
+ */
+export const PG_MIGRATIONS: readonly string[] = [
+  // 1: keys, teams, the ledger and its daily totals, a change counter and a NOTIFY for key changes.
+  `
+  CREATE TABLE meta (key text PRIMARY KEY, value bigint NOT NULL);
+  INSERT INTO meta (key, value) VALUES ('changes', 0);
+  CREATE TABLE teams (
+    name text PRIMARY KEY,
+    created bigint NOT NULL,
+    budget_usd double precision, budget_period text,
+    rpm integer, itpm integer, otpm integer, concurrency integer
+  );
+  CREATE TABLE keys (
+    id text PRIMARY KEY,
+    name text NOT NULL UNIQUE,
+    sha256 text NOT NULL UNIQUE,
+    "user" text,
+    team text REFERENCES teams(name),
+    created bigint NOT NULL,
+    expires bigint,
+    revoked bigint,
+    models text,
+    budget_usd double precision, budget_period text,
+    rpm integer, itpm integer, otpm integer, concurrency integer
+  );
+  CREATE FUNCTION control_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    UPDATE meta SET value = value + 1 WHERE key = 'changes';
+    PERFORM pg_notify('bedrock_claude_keys', current_schema());
+    RETURN NULL;
+  END $$;
+  CREATE TRIGGER keys_changed AFTER INSERT OR UPDATE OR DELETE ON keys FOR EACH STATEMENT EXECUTE FUNCTION control_changed();
+  CREATE TRIGGER teams_changed AFTER INSERT OR UPDATE OR DELETE ON teams FOR EACH STATEMENT EXECUTE FUNCTION control_changed();
+  CREATE TABLE ledger (
+    request_id text PRIMARY KEY,
+    time bigint NOT NULL,
+    front text NOT NULL,
+    route text NOT NULL,
+    key_id text, key_name text, "user" text, team text,
+    session text, metadata_user text, user_agent text,
+    model text, bedrock_model text, region text, scope text,
+    status integer NOT NULL, error text, reason text,
+    streamed boolean NOT NULL,
+    input_tokens bigint NOT NULL, output_tokens bigint NOT NULL,
+    cache_read_tokens bigint NOT NULL, cache_write_5m_tokens bigint NOT NULL, cache_write_1h_tokens bigint NOT NULL,
+    cost_usd double precision NOT NULL,
+    latency_ms double precision NOT NULL, ttfb_ms double precision
+  );
+  -- The queries the reports, budgets and /admin/requests make: by time, and by key, team or model over time.
+  CREATE INDEX ledger_time ON ledger (time);
+  CREATE INDEX ledger_key_id_time ON ledger (key_id, time);
+  CREATE INDEX ledger_key_name_time ON ledger (key_name, time);
+  CREATE INDEX ledger_team_time ON ledger (team, time);
+  CREATE INDEX ledger_model_time ON ledger (model, time);
+  -- Daily totals (UTC days), kept in the same transaction as the rows they count: reports over whole
+  -- days read these, not the ledger. '' stands for "none" so that the key can be a primary key.
+  CREATE TABLE ledger_daily (
+    day bigint NOT NULL,
+    key_id text NOT NULL, key_name text NOT NULL, "user" text NOT NULL, team text NOT NULL, model text NOT NULL,
+    requests bigint NOT NULL, errors bigint NOT NULL,
+    input_tokens bigint NOT NULL, output_tokens bigint NOT NULL,
+    cache_read_tokens bigint NOT NULL, cache_write_5m_tokens bigint NOT NULL, cache_write_1h_tokens bigint NOT NULL,
+    cost_usd double precision NOT NULL,
+    PRIMARY KEY (day, key_id, key_name, "user", team, model)
+  );
+  CREATE INDEX ledger_daily_key ON ledger_daily (key_id, day);
+  CREATE INDEX ledger_daily_team ON ledger_daily (team, day);
+  `,
+];

@@ -1,0 +1,113 @@
+// The PostgreSQL store on a real server: the same calls as the embedded store, migrations run once
+// by replicas starting together, idempotent batched ledger writes, daily totals that agree with the
+// rows, and key changes announced to other connections.
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import type { ControlStore, LedgerRow } from '../../src/control/control-store.js';
+import { openPostgresControlStore, redactUrl } from '../../src/control/postgres-store.js';
+import { openSqliteControlStore } from '../../src/control/sqlite-store.js';
+import { tempHome } from '../helpers.js';
+import { sharedServices, testSchema } from '../shared-services.js';
+
+const skip = await sharedServices();
+const DAY = 86_400_000;
+const T0 = Date.UTC(2026, 10, 20, 12);
+
+function row(id: string, over: Partial<LedgerRow> = {}): LedgerRow {
+  return Object.assign({ requestId: id, time: T0, front: 'anthropic', route: '/v1/messages', keyId: 'key_a', keyName: 'alice', user: 'alice', team: 'apps', session: null, metadataUser: null, userAgent: 'test', model: 'claude-haiku-4-5', bedrockModel: 'global.anthropic.claude-haiku-4-5-20251001-v1:0', region: 'us-west-2', scope: 'global', status: 200, error: null, reason: null, streamed: false, inputTokens: 10, outputTokens: 5, cacheReadTokens: 1, cacheWrite5mTokens: 2, cacheWrite1hTokens: 3, costUsd: 0.001, latencyMs: 12.5, ttfbMs: null }, over);
+}
+
+describe('PostgreSQL store', { skip }, () => {
+  const db = testSchema('store');
+  const stores: ControlStore[] = [];
+  after(async () => {
+    for (const s of stores) await s.close();
+    await db.drop();
+  });
+
+  it('migrates once when replicas open it together, and says a newer schema plainly', async () => {
+    const opened = await Promise.all([openPostgresControlStore(db.url), openPostgresControlStore(db.url), openPostgresControlStore(db.url)]);
+    stores.push(...opened);
+    assert.equal(opened[0]!.schema, db.schema);
+    assert.deepEqual(await opened[0]!.listKeys(), []);
+    assert.equal(redactUrl('postgres://gw:s3cret@db:5432/x'), 'postgres://gw:***@db:5432/x', 'no password in messages');
+  });
+
+  it('keys and teams: the same calls and answers as the embedded store', async () => {
+    const pgStore = stores[0]!;
+    const lite = openSqliteControlStore(tempHome());
+    for (const store of [pgStore, lite]) {
+      await store.createTeam({ name: 'platform', budget: { usd: 100, period: 'month' }, limits: { rpm: 600 } }, T0);
+      const { key, record } = await store.createKey({ name: 'alice-laptop', user: 'alice', team: 'platform', models: ['claude-haiku-*'], budget: { usd: 5, period: 'day' }, limits: { rpm: 60, concurrency: 2 }, expires: T0 + DAY }, T0);
+      assert.match(key, /^bck-/);
+      assert.ok(!JSON.stringify(await store.listKeys()).includes(key), 'the secret is nowhere in the store');
+      assert.deepEqual({ ...record, id: 'x', sha256: 'x' }, { id: 'x', name: 'alice-laptop', sha256: 'x', user: 'alice', team: 'platform', created: T0, expires: T0 + DAY, revoked: undefined, models: ['claude-haiku-*'], budget: { usd: 5, period: 'day' }, limits: { rpm: 60, itpm: undefined, otpm: undefined, concurrency: 2 } });
+      await assert.rejects(store.createKey({ name: 'alice-laptop' }, T0), /a key named "alice-laptop" exists already/);
+      await assert.rejects(store.createKey({ name: 'x', team: 'nope' }, T0), /no team "nope": create it first/);
+      const before = await store.changes();
+      const changed = await store.updateKey('alice-laptop', { limits: { rpm: 120 }, budget: null });
+      assert.deepEqual([changed.limits.rpm, changed.limits.concurrency, changed.budget], [120, 2, undefined]);
+      assert.ok((await store.changes()) > before, 'the change counter moved');
+      assert.equal((await store.revokeKey(record.id, T0 + 5)).revoked, T0 + 5);
+      assert.equal((await store.revokeKey(record.id, T0 + 9)).revoked, T0 + 5, 'revoking twice keeps the first time');
+      assert.equal((await store.updateTeam('platform', { limits: { rpm: null } })).limits.rpm, undefined);
+      await assert.rejects(store.deleteTeam('platform'), /still has 1 key\(s\)/);
+      await assert.rejects(store.updateKey('ghost', {}), /no key "ghost"/);
+      assert.equal(await store.findKey('ghost'), undefined);
+    }
+    const strip = (keys: Awaited<ReturnType<ControlStore['listKeys']>>) => keys.map((k) => ({ ...k, id: '', sha256: '' }));
+    assert.deepEqual(strip(await pgStore.listKeys()), strip(await lite.listKeys()));
+    assert.deepEqual(await pgStore.listTeams(), await lite.listTeams());
+    await lite.close();
+  });
+
+  it('announces a key change to another replica at once (LISTEN/NOTIFY)', async () => {
+    const [a, b] = [stores[1]!, stores[2]!];
+    const heard = new Promise<number>((resolve) => {
+      const started = Date.now();
+      b.watch!(() => resolve(Date.now() - started));
+    });
+    // the watcher's first call comes when it starts listening; the one that counts is after the change
+    await heard;
+    const next = new Promise<number>((resolve) => {
+      const started = Date.now();
+      b.watch!(() => resolve(Date.now() - started));
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    await a.createKey({ name: 'announced' }, T0);
+    const ms = await Promise.race([next, new Promise<number>((r) => setTimeout(() => r(Infinity), 2000))]);
+    assert.ok(ms < 1000, `heard within a second (${ms} ms)`);
+  });
+
+  it('writes the ledger in batches, once per request id, and keeps daily totals equal to the rows', async () => {
+    const store = stores[0]!;
+    const rows: LedgerRow[] = [];
+    // Four days, two keys, two models, some errors; times spread over each day.
+    for (let i = 0; i < 400; i++) rows.push(row(`req_${i}`, { time: T0 - 2 * DAY + i * 3_600_000 * 0.25, keyId: i % 2 ? 'key_a' : 'key_b', keyName: i % 2 ? 'alice' : 'bob', model: i % 3 ? 'claude-haiku-4-5' : 'claude-sonnet-4-6', status: i % 10 === 0 ? 429 : 200, costUsd: 0.001 * (i % 7), session: `s${i % 4}` }));
+    assert.equal(await store.appendLedger(rows.slice(0, 250)), 250);
+    assert.equal(await store.appendLedger(rows.slice(200)), 150, 'the 50 written before are skipped');
+    assert.equal(await store.appendLedger(rows), 0, 'a replay changes nothing');
+    const lite = openSqliteControlStore(tempHome());
+    await lite.appendLedger(rows);
+    const round = (r: Awaited<ReturnType<ControlStore['report']>>) => r.map((x) => ({ ...x, costUsd: Math.round(x.costUsd * 1e9) / 1e9 }));
+    // Ranges that start and end inside days, whole days, and inside one day.
+    for (const [since, until] of [[T0 - 2 * DAY - 5000, T0 + 2 * DAY], [T0 - DAY - 3_600_000, T0 + 7_200_000], [Date.UTC(2026, 10, 19), Date.UTC(2026, 10, 21)], [T0 + 1000, T0 + 3_600_000]] as Array<[number, number]>) {
+      for (const by of ['key', 'user', 'team', 'model', 'day', 'session'] as const) {
+        assert.deepEqual(round(await store.report(by, since, until)), round(await lite.report(by, since, until)), `report by ${by} over [${new Date(since).toISOString()}, ${new Date(until).toISOString()})`);
+      }
+    }
+    for (const since of [T0 - 3 * DAY, T0 - DAY + 1234, T0]) {
+      assert.ok(Math.abs((await store.spentSince('key', 'key_a', since)) - (await lite.spentSince('key', 'key_a', since))) < 1e-9, 'spend since a time: the same');
+      assert.ok(Math.abs((await store.spentSince('team', 'apps', since)) - (await lite.spentSince('team', 'apps', since))) < 1e-9);
+    }
+    // Pages by cursor, newest first, with filters.
+    const page1 = await store.requests({ since: 0, until: T0 + 10 * DAY, limit: 7, key: 'alice', status: 200 });
+    const page2 = await store.requests({ since: 0, until: T0 + 10 * DAY, limit: 7, key: 'alice', status: 200, after: { time: page1.at(-1)!.time, requestId: page1.at(-1)!.requestId } });
+    assert.deepEqual([...page1, ...page2].map((r) => r.requestId), (await lite.requests({ since: 0, until: T0 + 10 * DAY, limit: 14, key: 'alice', status: 200 })).map((r) => r.requestId));
+    assert.deepEqual(page1[0], (await lite.requests({ since: 0, until: T0 + 10 * DAY, limit: 1, key: 'alice', status: 200 }))[0], 'a row reads back as written');
+    const cut = Date.UTC(2026, 10, 19);
+    assert.equal(await store.prune(cut), await lite.prune(cut));
+    assert.deepEqual(round(await store.report('model', 0, T0 + 10 * DAY)), round(await lite.report('model', 0, T0 + 10 * DAY)), 'after pruning, the same totals');
+    await lite.close();
+  });
+});
