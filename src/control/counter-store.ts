@@ -20,6 +20,8 @@ export interface Admission {
   failed: number | undefined;
   /** The op at `failed` is a `based` counter that does not exist: seed it and ask again. */
   missing?: boolean;
+  /** Where this admission's settlement goes, when not to the store's own `settle` (counted locally while Redis was away). */
+  settleWith?: (ops: readonly CounterOp[], now: number) => Promise<void>;
   /** Per op: a bucket's answer, or a counter's value (after, or as it stood when refused). */
   answers: Array<BucketAnswer | number>;
 }
@@ -28,7 +30,8 @@ export interface Admission {
  * The counters that rate limits, concurrency limits and budget reservations need: in process memory
  * for one gateway, in a shared store (Redis) for several. One call on the way in (`admit`, all or
  * nothing, atomic: two requests never both get the last token) and one on the way out (`settle`):
- * one round trip each with a shared store.
+ * one round trip each with a shared store. Keys of one admission share a hash tag (`{team:x}`), so a
+ * Redis Cluster holds them in one slot.
  */
 export interface CounterStore {
   admit(ops: readonly CounterOp[], now: number): Promise<Admission>;

@@ -81,9 +81,13 @@ const TOKEN_HEADERS: [string, string, string] = ['anthropic-ratelimit-tokens-lim
 /** The checks a key's requests go through, in order: made once per key record (a refreshed key is a new record). */
 function planFor(subjects: Subject[]): OpMeta[] {
   const plan: OpMeta[] = [];
+  // One hash tag for all the counters a request touches (Redis Cluster runs a script on one slot):
+  // its team's when it has one, else its key's. A key that changes team starts its counters afresh.
+  const team = subjects.find((s) => s.kind === 'team');
+  const tag = `{${team ? `team:${team.id}` : `key:${subjects[0]!.id}`}}`;
   for (const s of subjects) {
     const l = s.limits;
-    const id = `${s.kind}:${s.id}`;
+    const id = `${tag}:${s.kind}:${s.id}`;
     const bucket = (what: 'rpm' | 'itpm' | 'otpm', limit: number | undefined) => {
       if (!limit) return;
       const bucketLimit = { capacity: limit, perMinute: limit };
@@ -221,7 +225,7 @@ export function admission(deps: EnforcementDeps): Stage {
         else if (op.kind === 'bucket' && what === 'itpm') back.push({ kind: 'bucket', key: op.key, limit: op.limit, amount: (c.usage.inputTokens ?? 0) + (c.usage.cacheWriteTokens ?? 0) - op.amount });
         else if (op.kind === 'bucket' && what === 'otpm') back.push({ kind: 'bucket', key: op.key, limit: op.limit, amount: (c.usage.outputTokens ?? 0) - op.amount });
       }
-      if (back.length) void counters.settle(back, deps.clock());
+      if (back.length) void (admitted.settleWith ?? counters.settle)(back, deps.clock()).catch(() => undefined);
     });
     return next(ctx);
   };
