@@ -23,6 +23,7 @@ export interface ControlApi {
 
 export interface TargetFlags {
   dataDir?: string;
+  databaseUrl?: string;
   gateway?: string;
   adminKey?: string;
 }
@@ -31,6 +32,7 @@ export interface TargetFlags {
 export function addTargetOptions(cmd: Command): Command {
   return cmd
     .option('--data-dir <dir>', 'the data directory (default BEDROCK_CLAUDE_DATA_DIR, then ~/.bedrock-claude)')
+    .option('--database-url <url>', 'act on the PostgreSQL store of several replicas (default BEDROCK_CLAUDE_DATABASE_URL)')
     .option('--gateway <url>', "a running gateway's URL: act through its admin API instead of a data directory")
     .option('--admin-key <key>', 'the admin key for --gateway (default BEDROCK_CLAUDE_ADMIN_KEY)');
 }
@@ -97,9 +99,18 @@ function remote(base: string, adminKey: string): ControlApi {
   };
 }
 
-/** The control plane a command acts on: a running gateway with `--gateway`, else the data directory. */
+/**
+ * The control plane a command acts on: a running gateway with `--gateway`, PostgreSQL with
+ * `--database-url`, the data directory with `--data-dir`; then BEDROCK_CLAUDE_DATABASE_URL, then
+ * the default data directory.
+ */
 export async function openControlApi(flags: TargetFlags): Promise<ControlApi> {
   const gateway = nonEmpty(flags.gateway);
+  const databaseUrl = nonEmpty(flags.databaseUrl) ?? (nonEmpty(flags.dataDir) ? undefined : nonEmpty(process.env['BEDROCK_CLAUDE_DATABASE_URL']));
+  if (!gateway && databaseUrl) {
+    const { openPostgresControlStore } = await import('../control/postgres-store.js');
+    return overStore(await openPostgresControlStore(databaseUrl));
+  }
   if (!gateway) return local(resolveDataDir(flags.dataDir));
   const adminKey = nonEmpty(flags.adminKey) ?? nonEmpty(process.env['BEDROCK_CLAUDE_ADMIN_KEY']);
   if (!adminKey) throw new Error('--gateway needs the admin key: pass --admin-key or set BEDROCK_CLAUDE_ADMIN_KEY');

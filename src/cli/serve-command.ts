@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { CatalogOverrides } from '../catalog/catalog.js';
 import type { Scope } from '../catalog/resolve-model.js';
 import type { BedrockAuth } from '../aws/credentials.js';
@@ -11,15 +11,15 @@ import type { BedrockClaudeError } from '../errors.js';
 import { maskKeyId } from './doctor-command.js';
 import { resolveDataDir } from './control-options.js';
 
-/** Whether the store in a data directory holds a key (a gateway on a public address needs one). */
-async function storeHasKeys(dataDir: string): Promise<boolean> {
+/** Whether the store (PostgreSQL, or the data directory's) holds a key (a gateway on a public address needs one). */
+async function storeHasKeys(dataDir: string | undefined, databaseUrl: string | undefined): Promise<boolean> {
+  if (!dataDir && !databaseUrl) return false;
   try {
-    const { openControlStore } = await import('../control/sqlite-store.js');
-    const store = openControlStore(dataDir);
+    const store = databaseUrl ? await (await import('../control/postgres-store.js')).openPostgresControlStore(databaseUrl) : (await import('../control/sqlite-store.js')).openSqliteControlStore(dataDir!);
     try {
-      return store.listKeys().some((k) => k.revoked === undefined);
+      return (await store.listKeys()).some((k) => k.revoked === undefined);
     } finally {
-      store.close();
+      await store.close();
     }
   } catch {
     return false;
@@ -37,6 +37,9 @@ interface ServeFlags {
   insecureNoAuth?: boolean;
   dataDir?: string;
   store?: boolean;
+  databaseUrl?: string;
+  redisUrl?: string;
+  failMode?: 'failClosed' | 'failOpen';
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
@@ -56,6 +59,9 @@ export function registerServeCommand(program: Command): void {
     .option('--insecure-no-auth', 'allow a non-loopback address without gateway keys')
     .option('--data-dir <dir>', 'the control plane\'s data directory: keys, teams, the ledger (default BEDROCK_CLAUDE_DATA_DIR, then ~/.bedrock-claude)')
     .option('--no-store', 'run without the control plane: keys from the config alone, no limits, budgets or ledger')
+    .option('--database-url <url>', 'PostgreSQL for keys, teams and the ledger, shared by several replicas (default: `store` in the config, then BEDROCK_CLAUDE_DATABASE_URL)')
+    .option('--redis-url <url>', 'Redis for rate limits, concurrency and budget reservations (default: `counters` in the config, then BEDROCK_CLAUDE_REDIS_URL)')
+    .addOption(new Option('--fail-mode <mode>', 'when Redis cannot be reached: refuse model calls (failClosed, 529) or count on this replica alone (failOpen, the default)').choices(['failClosed', 'failOpen']))
     .addHelpText(
       'after',
       `
@@ -77,7 +83,13 @@ Examples:
       if (!isRegionName(region)) throw new Error(`"${region}" is not an AWS region name: pass one such as us-west-2 (--region, \`region\` in the config, AWS_REGION or AWS_DEFAULT_REGION).`);
       const keys = config.keys ?? [];
       const dataDir = flags.store === false ? undefined : resolveDataDir(flags.dataDir, config.dataDir);
-      if (!LOOPBACK.test(host) && !keys.length && !(dataDir && (await storeHasKeys(dataDir))) && !(flags.insecureNoAuth ?? config.insecureNoAuth)) {
+      const databaseUrl = flags.store === false ? undefined : (nonEmpty(flags.databaseUrl) ?? nonEmpty(config.store) ?? nonEmpty(process.env['BEDROCK_CLAUDE_DATABASE_URL']));
+      const countersConfig = typeof config.counters === 'string' ? { url: config.counters } : config.counters;
+      const redisUrl = flags.store === false ? undefined : (nonEmpty(flags.redisUrl) ?? nonEmpty(countersConfig?.url) ?? nonEmpty(process.env['BEDROCK_CLAUDE_REDIS_URL']));
+      const failMode = flags.failMode ?? countersConfig?.failMode ?? 'failOpen';
+      if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) throw new Error(`the database URL must be a PostgreSQL URL (postgres://user@host:5432/db), not "${databaseUrl.replace(/\/\/[^@/]*@/, '//***@')}"`);
+      if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) throw new Error('the Redis URL must start with redis:// or rediss://');
+      if (!LOOPBACK.test(host) && !keys.length && !(await storeHasKeys(dataDir, databaseUrl)) && !(flags.insecureNoAuth ?? config.insecureNoAuth)) {
         throw new Error(`refusing to listen on ${host} without gateway keys: anyone who can reach it would spend your AWS account. Add keys (bedrock-claude keys create NAME) or pass --insecure-no-auth.`);
       }
       const endpoint = flags.bedrockEndpoint ?? config.bedrockEndpoint;
@@ -114,6 +126,8 @@ Examples:
         backendLabel,
         keys,
         dataDir,
+        databaseUrl,
+        ...(redisUrl ? { counters: { url: redisUrl, failMode: failMode === 'failClosed' ? ('closed' as const) : ('open' as const), prefix: countersConfig?.prefix } } : {}),
         ...(config.timeZone ? { timeZone: config.timeZone } : {}),
         ...(config.ledger ? { ledger: config.ledger } : {}),
         adminKey: nonEmpty(config.adminKey) ?? nonEmpty(process.env['BEDROCK_CLAUDE_ADMIN_KEY']),
@@ -126,9 +140,9 @@ Examples:
         ...(config.openai?.fetchImages ? { fetchImages: { maxBytes: config.openai.imageMaxBytes ?? 3_750_000 } } : {}),
         ...(config.models ? { models: config.models as CatalogOverrides } : {}),
       });
-      console.error(dataDir ? `bedrock-claude gateway: control plane on the embedded store (SQLite) in ${dataDir}: keys, teams, budgets, the ledger` : 'bedrock-claude gateway: --no-store: no control plane (config keys only; nothing is kept)');
+      console.error(`bedrock-claude gateway: ${flags.store === false ? '--no-store: ' : ''}${gateway.control}`);
       const adminKey = nonEmpty(config.adminKey) ?? nonEmpty(process.env['BEDROCK_CLAUDE_ADMIN_KEY']);
-      console.error(adminKey && dataDir ? `bedrock-claude gateway: admin API at ${gateway.url}/admin/ (bedrock-claude keys list --gateway ${gateway.url})` : 'bedrock-claude gateway: no admin key (adminKey, BEDROCK_CLAUDE_ADMIN_KEY): the admin API is off');
+      console.error(adminKey && (dataDir || databaseUrl) ? `bedrock-claude gateway: admin API at ${gateway.url}/admin/ (bedrock-claude keys list --gateway ${gateway.url})` : 'bedrock-claude gateway: no admin key (adminKey, BEDROCK_CLAUDE_ADMIN_KEY): the admin API is off');
       console.log(`listening on ${gateway.url}${backendLabel === 'emulator' ? ' (EMULATOR MODE)' : ''}`);
       if (!useEmulator && auth.kind === 'sigv4') {
         // Loaded once now, in the background: a setup that cannot sign is said at start-up, not only

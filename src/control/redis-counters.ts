@@ -98,6 +98,17 @@ end
 return 1
 `;
 
+/** The URL as it may be shown: no password. */
+export function redactRedisUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'a Redis URL that does not parse';
+  }
+}
+
 type Reply = [number, number, number, Array<string | [number, string, string]>];
 
 interface ScriptedRedis extends Redis {
@@ -141,7 +152,7 @@ export interface RedisCounterStore extends CounterStore {
  * slot. It waits up to 2 s for the first connection. Commands fail fast when Redis is away (no offline queue, a command timeout): what happens
  * then is the caller's choice ({@link withFailMode}).
  */
-export async function openRedisCounterStore(url: string, options: { prefix?: string; commandTimeoutMs?: number; onError?: (err: Error) => void } = {}): Promise<RedisCounterStore> {
+export async function openRedisCounterStore(url: string, options: { prefix?: string | undefined; commandTimeoutMs?: number; onError?: (err: Error) => void } = {}): Promise<RedisCounterStore> {
   const prefix = options.prefix ?? 'bedrock-claude:';
   if (prefix.includes('{')) throw new Error('the Redis key prefix cannot hold "{" (hash tags are the gateway\'s)');
   const redis = new Redis(url, {

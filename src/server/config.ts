@@ -31,6 +31,15 @@ export const gatewayConfigSchema = z
     emulator: z.boolean().optional(),
     insecureNoAuth: z.boolean().optional(),
     dataDir: z.string().min(1).optional(),
+    /** PostgreSQL for keys, teams and the ledger, shared by several replicas (env BEDROCK_CLAUDE_DATABASE_URL). */
+    store: z.string().regex(/^postgres(ql)?:\/\//, 'a PostgreSQL URL (postgres://user@host:5432/db); leave it out for the embedded store').optional(),
+    /** Redis for rate limits, concurrency and budget reservations (env BEDROCK_CLAUDE_REDIS_URL), and what its outage does. */
+    counters: z
+      .union([
+        z.string().regex(/^rediss?:\/\//, 'a Redis URL (redis://host:6379)'),
+        z.object({ url: z.string().regex(/^rediss?:\/\//, 'a Redis URL (redis://host:6379)'), failMode: z.enum(['failClosed', 'failOpen']).optional(), prefix: z.string().min(1).regex(/^[^{}]*$/, 'no braces (hash tags are the gateway\'s)').optional() }).strict(),
+      ])
+      .optional(),
     ledger: z.object({ retainDays: z.number().positive().optional() }).strict().optional(),
     adminKey: z.string().min(16, 'at least 16 characters (or sha256:<hex> of the key)').optional(),
     timeZone: z

@@ -1,15 +1,30 @@
+import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { createThreadedLedgerSink } from '../control/ledger-sink.js';
-import type { KeyStore } from '../control/key-store.js';
-import type { ControlStore } from '../control/control-store.js';
-import { openSqliteControlStore } from '../control/sqlite-store.js';
-import { openStoreKeyStore } from '../control/store-key-store.js';
 import type { Catalog } from '../catalog/catalog.js';
-import { createMemoryCounterStore } from '../control/counter-store.js';
-import { hashKey, type GatewayKey } from './gateway-keys.js';
+import type { ControlStore } from '../control/control-store.js';
+import { createMemoryCounterStore, type CounterStore } from '../control/counter-store.js';
+import { createJournaledLedgerSink } from '../control/journal-ledger-sink.js';
+import type { KeyStore } from '../control/key-store.js';
+import { createThreadedLedgerSink } from '../control/ledger-sink.js';
+import type { FailMode } from '../control/redis-counters.js';
+import { openSqliteControlStore } from '../control/sqlite-store.js';
+import { openStoreKeyStore, type CachedKeyStore } from '../control/store-key-store.js';
 import type { AdminDeps } from './fronts/admin.js';
+import { hashKey, type GatewayKey } from './gateway-keys.js';
 import type { EnforcementDeps } from './stages/limit-stages.js';
 import type { UsageSink } from './usage.js';
+
+/** The state of the control plane's servers, for `/metrics`. */
+export interface ControlGauges {
+  /** 1 when the store answers (the last ledger write went through), 0 when not; undefined without a store. */
+  storeUp(): number | undefined;
+  /** 1 when the shared counter store (Redis) answers, 0 when not; undefined when counters are in process. */
+  countersUp(): number | undefined;
+  /** Ledger rows not yet in the store. */
+  ledgerPending(): number;
+  /** Round trips to Redis so far. */
+  counterRoundTrips(): number;
+}
 
 /** The control plane a gateway runs with: its key store and ledger sink, and what is wrong with them. */
 export interface Control {
@@ -17,8 +32,30 @@ export interface Control {
   enforcement: EnforcementDeps | undefined;
   admin: AdminDeps | undefined;
   sinks: UsageSink[];
+  /** What keeps the gateway from serving (`/readyz` is 503). */
   problems(): string[];
+  /** What is wrong while it still serves (`/readyz` says it, and stays 200). */
+  warnings(): string[];
+  gauges: ControlGauges;
+  /** What the control plane runs on, for the start-up lines. */
+  describe: string;
   close(): Promise<void>;
+}
+
+/** Where the control plane keeps things: the embedded store, or PostgreSQL and/or Redis for several replicas. */
+export interface ControlOptions {
+  /** The data directory: the embedded store, and with PostgreSQL the ledger's journal (spool). */
+  dataDir?: string | undefined;
+  /** PostgreSQL for keys, teams and the ledger, instead of the embedded store. */
+  databaseUrl?: string | undefined;
+  /** Redis for rate limits, concurrency and budget reservations, instead of this process's memory. */
+  counters?: { url: string; failMode?: FailMode | undefined; prefix?: string | undefined } | undefined;
+  configKeys: readonly GatewayKey[];
+  logger: Logger;
+  catalog: Catalog;
+  timeZone?: string | undefined;
+  adminKey?: string | undefined;
+  retainDays?: number | undefined;
 }
 
 /** The admin key's hash: given as `sha256:<hex>` (as config files should hold it), or as the key itself. */
@@ -27,31 +64,95 @@ export function adminKeyHash(adminKey: string): string {
   return m ? m[1]!.toLowerCase() : hashKey(adminKey.trim());
 }
 
-/**
- * Opens the embedded store in `dataDir`, if given: keys from it (and the config's), the ledger as a
- * sink. A store that cannot be opened or written is said loudly and in `/readyz`, never as a 500
- * on every request: the gateway goes on with the config's keys.
- */
-export async function openControl(dataDir: string | undefined, configKeys: readonly GatewayKey[], logger: Logger, options: { catalog: Catalog; timeZone?: string | undefined; adminKey?: string | undefined; retainDays?: number | undefined }): Promise<Control> {
-  const none: Control = { keys: undefined, enforcement: undefined, admin: undefined, sinks: [], problems: () => [], close: async () => undefined };
-  if (!dataDir) return none;
-  let store: ControlStore;
-  let keys: Awaited<ReturnType<typeof openStoreKeyStore>>;
-  try {
-    store = openSqliteControlStore(dataDir);
-    keys = await openStoreKeyStore(store, { configKeys, onError: (err) => logger.warn({ err: (err as Error).message }, 'keys: the store could not be read; the keys cached stay') });
-  } catch (err) {
-    const problem = `store: ${(err as Error).message}`;
-    logger.error({ dataDir }, problem);
-    return Object.assign({}, none, { problems: () => [problem] });
-  }
-  let ledgerProblem: string | undefined;
-  const ledger = createThreadedLedgerSink(dataDir, {
-    onError: (err, rows) => {
-      ledgerProblem = `ledger: ${rows} rows wait to be written: ${(err as Error).message}`;
-      logger.error({ dataDir }, ledgerProblem);
+async function openCounters(options: ControlOptions, problems: { counters?: string | undefined }): Promise<{ counters: CounterStore; up(): number | undefined; trips(): number; close(): Promise<void> }> {
+  const spec = options.counters;
+  if (!spec) return { counters: createMemoryCounterStore(), up: () => undefined, trips: () => 0, close: async () => undefined };
+  const { openRedisCounterStore, withFailMode, redactRedisUrl } = await import('../control/redis-counters.js');
+  const mode = spec.failMode ?? 'open';
+  const where = redactRedisUrl(spec.url);
+  let said = false;
+  const redis = await openRedisCounterStore(spec.url, {
+    prefix: spec.prefix,
+    onError: (err) => {
+      // ioredis says it on every reconnect attempt: once per outage is enough.
+      if (!said) options.logger.warn({ redis: where, err: err.message }, 'counters: Redis connection error');
+      said = true;
     },
   });
+  const counters = withFailMode(redis, mode, (err) => {
+    if (err) {
+      problems.counters = mode === 'closed' ? `counters: Redis at ${where} cannot be reached (${err.message}): failing closed, model calls get 529 until it is back` : `counters: Redis at ${where} cannot be reached (${err.message}): failing open, limits and budgets are counted by this replica alone until it is back`;
+      options.logger.error({ redis: where }, problems.counters);
+    } else {
+      problems.counters = undefined;
+      said = false;
+      options.logger.warn({ redis: where }, 'counters: Redis is back: limits are shared again');
+    }
+  });
+  if (!redis.ready()) options.logger.warn({ redis: where }, `counters: Redis at ${where} does not answer yet (fail ${mode})`);
+  return { counters, up: () => (counters.down() || !redis.ready() ? 0 : 1), trips: redis.roundTrips, close: redis.close };
+}
+
+/**
+ * Opens the control plane: keys (the store's, and the config's) in a cache, the ledger as a sink,
+ * counters for limits and budgets. On one gateway: the embedded store in `dataDir` (SQLite) and
+ * counters in memory. For several replicas: PostgreSQL (`databaseUrl`) and Redis (`counters`), each
+ * usable alone. An embedded store that cannot be opened is said loudly and in `/readyz`, never as a
+ * 500 on every request: the gateway goes on with the config's keys. PostgreSQL that cannot be
+ * reached at start-up is an error (there would be no keys); once running, its outages spool the
+ * ledger to the data directory.
+ */
+export async function openControl(options: ControlOptions): Promise<Control> {
+  const { logger, configKeys } = options;
+  const none: Control = { keys: undefined, enforcement: undefined, admin: undefined, sinks: [], problems: () => [], warnings: () => [], gauges: { storeUp: () => undefined, countersUp: () => undefined, ledgerPending: () => 0, counterRoundTrips: () => 0 }, describe: 'no control plane (config keys only; nothing is kept)', close: async () => undefined };
+  const dataDir = options.dataDir;
+  if (!dataDir && !options.databaseUrl) return none;
+
+  let store: ControlStore;
+  let keys: CachedKeyStore;
+  const keyProblem = (err: unknown) => logger.warn({ err: (err as Error).message }, 'keys: the store could not be read; the keys cached stay in use');
+  if (options.databaseUrl) {
+    const { openPostgresControlStore } = await import('../control/postgres-store.js');
+    store = await openPostgresControlStore(options.databaseUrl, { onError: (err) => logger.warn({ err: err.message }, 'store: PostgreSQL connection error') });
+    keys = await openStoreKeyStore(store, { configKeys, onError: keyProblem });
+  } else {
+    try {
+      store = openSqliteControlStore(dataDir!);
+      keys = await openStoreKeyStore(store, { configKeys, onError: keyProblem });
+    } catch (err) {
+      const problem = `store: ${(err as Error).message}`;
+      logger.error({ dataDir }, problem);
+      return Object.assign({}, none, { problems: () => [problem] });
+    }
+  }
+
+  const problems: { counters?: string | undefined; ledger?: string | undefined } = {};
+  const counters = await openCounters(options, problems);
+
+  let ledger: UsageSink & { pending(): number; close(): Promise<void> };
+  let storeUp: () => number = () => 1;
+  if (options.databaseUrl) {
+    const spool = join(dataDir ?? '.', 'ledger-spool');
+    const journal = createJournaledLedgerSink(store, spool, {
+      onProblem: (problem) => {
+        problems.ledger = problem;
+        if (problem) logger.error({ spool }, problem);
+        else logger.warn({ spool }, 'ledger: the store is back; the rows that waited are written');
+      },
+    });
+    ledger = journal;
+    storeUp = () => (journal.problem() ? 0 : 1);
+  } else {
+    const threaded = createThreadedLedgerSink(dataDir!, {
+      onError: (err, rows) => {
+        problems.ledger = `ledger: ${rows} rows wait to be written: ${(err as Error).message}`;
+        logger.error({ dataDir }, problems.ledger);
+      },
+    });
+    ledger = threaded;
+    storeUp = () => (problems.ledger && threaded.pending() > 0 ? 0 : 1);
+  }
+
   // Retention: rows older than `retainDays` are deleted at start-up and every hour after.
   const retainDays = options.retainDays;
   const prune = () => {
@@ -61,7 +162,7 @@ export async function openControl(dataDir: string | undefined, configKeys: reado
   const pruner = setInterval(prune, 3_600_000);
   pruner.unref();
   const enforcement: EnforcementDeps = {
-    counters: createMemoryCounterStore(),
+    counters: counters.counters,
     team: (name) => keys.team(name),
     spentSince: (kind, id, since) => store.spentSince(kind, id, since),
     catalog: options.catalog,
@@ -69,16 +170,23 @@ export async function openControl(dataDir: string | undefined, configKeys: reado
     clock: Date.now,
   };
   const admin: AdminDeps | undefined = options.adminKey ? { store, adminKeySha256: adminKeyHash(options.adminKey), changed: () => keys.refresh(), clock: Date.now } : undefined;
+  const failClosed = options.counters?.failMode === 'closed';
+  const storeName = options.databaseUrl ? `PostgreSQL (${store.where}), ledger spooled in ${join(dataDir ?? '.', 'ledger-spool')} when it is away` : `the embedded store (SQLite) in ${dataDir}`;
+  const countersName = options.counters ? `counters in Redis (fail ${options.counters.failMode ?? 'open'})` : 'counters in this process';
   return {
     keys,
     enforcement,
     admin,
     sinks: [ledger],
-    problems: () => (ledgerProblem && ledger.pending() > 0 ? [ledgerProblem] : []),
+    problems: () => [...(failClosed && problems.counters ? [problems.counters] : []), ...(!options.databaseUrl && problems.ledger && ledger.pending() > 0 ? [problems.ledger] : [])],
+    warnings: () => [...(!failClosed && problems.counters ? [problems.counters] : []), ...(options.databaseUrl && problems.ledger ? [problems.ledger] : [])],
+    gauges: { storeUp, countersUp: counters.up, ledgerPending: () => ledger.pending(), counterRoundTrips: counters.trips },
+    describe: `control plane on ${storeName}, ${countersName}: keys, teams, budgets, the ledger`,
     async close() {
       clearInterval(pruner);
       keys.close();
       await ledger.close();
+      await counters.close();
       await store.close();
     },
   };

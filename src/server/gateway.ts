@@ -39,6 +39,10 @@ export interface GatewayOptions {
    * in `/readyz`; the gateway still serves its config keys.
    */
   dataDir?: string | undefined;
+  /** PostgreSQL (`postgres://...`) for keys, teams and the ledger, shared by several replicas, instead of the embedded store. */
+  databaseUrl?: string | undefined;
+  /** Redis for rate limits, concurrency and budget reservations, shared by several replicas; `failMode` says what an outage does (default `open`). */
+  counters?: { url: string; failMode?: 'closed' | 'open' | undefined; prefix?: string | undefined } | undefined;
   /** The admin API's key (or `sha256:<hex>` of it); without it, and a data directory, `/admin/...` is 404. */
   adminKey?: string | undefined;
   /** How long the ledger keeps its rows (default: for ever). */
@@ -68,6 +72,8 @@ export interface RunningGateway {
   close(graceMs?: number): Promise<void>;
   /** Requests in flight. */
   inFlight(): number;
+  /** What the control plane runs on, in words (the start-up line). */
+  control: string;
 }
 
 /**
@@ -97,7 +103,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     setInterval(() => destination.flush(), 1000).unref();
   }
   const metrics = createGatewayMetrics();
-  const control = await openControl(options.dataDir, options.keys ?? [], logger, { catalog, timeZone: options.timeZone, adminKey: options.adminKey, retainDays: options.ledger?.retainDays });
+  const control = await openControl({ dataDir: options.dataDir, databaseUrl: options.databaseUrl, counters: options.counters, configKeys: options.keys ?? [], logger, catalog, timeZone: options.timeZone, adminKey: options.adminKey, retainDays: options.ledger?.retainDays });
+  metrics.watchControl(control.gauges);
   const breaker = createCircuitBreaker();
   const scope = options.scope ?? 'global';
   const limits = options.limits ?? {};
@@ -128,7 +135,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     bodyLimit: limits.bodyBytes ?? 25_000_000,
     fetchImages: options.fetchImages,
     backendLabel: options.backendLabel,
-    ops: { openCircuits: () => breaker.open(), problems: control.problems, metrics: async () => ({ contentType: metrics.registry.contentType, text: await metrics.registry.metrics() }) },
+    ops: { openCircuits: () => breaker.open(), problems: control.problems, warnings: control.warnings, metrics: async () => ({ contentType: metrics.registry.contentType, text: await metrics.registry.metrics() }) },
   });
 
   let inFlight = 0;
@@ -149,6 +156,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     server,
     app,
     inFlight: () => inFlight,
+    control: control.describe,
     async close(graceMs = limits.shutdownGraceMs ?? 10_000) {
       app.drain();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type * as PromClient from 'prom-client';
 import type { TransportEvent } from '../transport/bedrock-transport.js';
+import type { ControlGauges } from './control-wiring.js';
 import type { UsageRecord } from './usage.js';
 
 // Only the three classes used: prom-client's index also loads its default metrics (and with them
@@ -8,6 +9,7 @@ import type { UsageRecord } from './usage.js';
 const require = createRequire(import.meta.url);
 const Counter: typeof PromClient.Counter = require('prom-client/lib/counter.js');
 const Histogram: typeof PromClient.Histogram = require('prom-client/lib/histogram.js');
+const Gauge: typeof PromClient.Gauge = require('prom-client/lib/gauge.js');
 const Registry: typeof PromClient.Registry = require('prom-client/lib/registry.js');
 
 /** The gateway's Prometheus metrics, in a registry of its own. Labels never carry secrets. */
@@ -32,6 +34,14 @@ export function createGatewayMetrics() {
       if (u.inputTokens) tokens.inc({ direction: 'input' }, u.inputTokens);
       if (u.outputTokens) tokens.inc({ direction: 'output' }, u.outputTokens);
       if (u.costUsd) cost.inc(u.costUsd);
+    },
+    /** The control plane's servers: whether they answer, the ledger rows that wait, Redis round trips. Read at each scrape. */
+    watchControl(g: ControlGauges) {
+      const set = (gauge: PromClient.Gauge, v: number | undefined) => (v === undefined ? gauge.reset() : gauge.set(v));
+      new Gauge({ name: 'bedrock_claude_store_up', help: 'Whether the control-plane store (SQLite or PostgreSQL) takes writes: 1 or 0', registers: [registry], collect() { set(this, g.storeUp()); } });
+      new Gauge({ name: 'bedrock_claude_counters_up', help: 'Whether the shared counter store (Redis) answers: 1 or 0', registers: [registry], collect() { set(this, g.countersUp()); } });
+      new Gauge({ name: 'bedrock_claude_ledger_pending_rows', help: 'Ledger rows not yet written to the store (spooled while it is away)', registers: [registry], collect() { this.set(g.ledgerPending()); } });
+      new Gauge({ name: 'bedrock_claude_counter_round_trips', help: 'Round trips to the shared counter store since start', registers: [registry], collect() { this.set(g.counterRoundTrips()); } });
     },
     onTransportEvent(event: TransportEvent) {
       if (event.type === 'retry') retries.inc();

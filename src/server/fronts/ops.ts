@@ -13,6 +13,8 @@ export interface OpsDeps {
   openCircuits(): string[];
   /** What else keeps the gateway from being ready (the store cannot be opened or written, ...). */
   problems?(): string[];
+  /** What is wrong but does not stop the gateway serving (ledger rows spooled, counters failing open): shown, still ready. */
+  warnings?(): string[];
   /** The Prometheus exposition, and its content type. */
   metrics(): Promise<{ contentType: string; text: string }>;
 }
@@ -33,6 +35,8 @@ export function createOpsFront(deps: OpsDeps): Front {
     const status = ready ? 'ok' : deps.draining() ? 'draining' : 'degraded';
     const body: Record<string, unknown> = { status, service: 'bedrock-claude gateway', backend: deps.backendLabel, region: deps.region };
     if (problems.length) body['problems'] = problems;
+    const warnings = deps.warnings?.() ?? [];
+    if (warnings.length) body['warnings'] = warnings;
     return jsonReply(ready ? 200 : 503, body, ctx.headers);
   }
   async function metrics(): Promise<Reply> {
