@@ -85,7 +85,16 @@ export function createJournaledLedgerSink(store: Pick<ControlStore, 'appendLedge
     while (sealed.length) {
       const file = sealed[0]!;
       const rows: LedgerRow[] = [];
-      for (const line of readFileSync(file.path, 'utf8').split('\n')) {
+      let text: string;
+      try {
+        text = readFileSync(file.path, 'utf8');
+      } catch (err) {
+        // Gone (another process on this directory took it over): nothing of it is ours to write.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        sealed.shift();
+        continue;
+      }
+      for (const line of text.split('\n')) {
         if (!line) continue;
         try {
           rows.push(JSON.parse(line) as LedgerRow);

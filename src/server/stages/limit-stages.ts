@@ -182,7 +182,13 @@ export function admission(deps: EnforcementDeps): Stage {
       const m = meta[admitted.failed!]!;
       const period = m.period!;
       const ttlMs = Number.isFinite(period.end) ? period.end - now + 86_400_000 : undefined;
-      ops.unshift({ kind: 'seed', key: op.key, value: await deps.spentSince(m.subject.kind, m.subject.id, period.start), ...(ttlMs ? { ttlMs } : {}) });
+      let spent: number;
+      try {
+        spent = await deps.spentSince(m.subject.kind, m.subject.id, period.start);
+      } catch (err) {
+        throw new BedrockClaudeError(`The budget of ${labelOf(m.subject)} cannot be checked: the ledger that holds its spend cannot be read (${(err as Error).message}).`, { status: 529, type: 'overloaded_error', bedrockType: 'ServiceUnavailableException', retryAfter: 5, fix: 'Retry in a moment; the operator should check the store (see /readyz).' });
+      }
+      ops.unshift({ kind: 'seed', key: op.key, value: spent, ...(ttlMs ? { ttlMs } : {}) });
       meta.unshift(m);
       admitted = await counters.admit(ops, now);
     }
