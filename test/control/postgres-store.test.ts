@@ -2,7 +2,9 @@
 // by replicas starting together, idempotent batched ledger writes, daily totals that agree with the
 // rows, and key changes announced to other connections.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { after, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import type { ControlStore, LedgerRow } from '../../src/control/control-store.js';
 import { openPostgresControlStore, redactUrl } from '../../src/control/postgres-store.js';
 import { openSqliteControlStore } from '../../src/control/sqlite-store.js';
@@ -109,5 +111,29 @@ describe('PostgreSQL store', { skip }, () => {
     assert.equal(await store.prune(cut), await lite.prune(cut));
     assert.deepEqual(round(await store.report('model', 0, T0 + 10 * DAY)), round(await lite.report('model', 0, T0 + 10 * DAY)), 'after pruning, the same totals');
     await lite.close();
+  });
+
+  it('the CLI acts on it with --database-url (or BEDROCK_CLAUDE_DATABASE_URL), and never prints the password', async () => {
+    const other = testSchema('cli');
+    const url = other.url.replace('postgres://postgres@', 'postgres://postgres:not-a-real-password@');
+    const env = { PATH: process.env['PATH'] ?? '', HOME: tempHome(), AWS_EC2_METADATA_DISABLED: 'true' };
+    const cli = async (args: string[], extraEnv: Record<string, string> = {}) => (await promisify(execFile)(process.execPath, ['dist/cli/main.js', ...args], { env: { ...env, ...extraEnv } })).stdout;
+    try {
+      await cli(['teams', 'create', 'apps', '--budget-usd', '20', '--database-url', url]);
+      const created = JSON.parse(await cli(['keys', 'create', 'ci-bot', '--team', 'apps', '--rpm', '60', '--json', '--database-url', url])) as { id: string; key: string };
+      assert.match(created.key, /^bck-/);
+      const listed = await cli(['keys', 'list'], { BEDROCK_CLAUDE_DATABASE_URL: url });
+      assert.match(listed, /ci-bot/);
+      const shown = await cli(['keys', 'create', 'second', '--database-url', url]);
+      assert.ok(!shown.includes('not-a-real-password'), 'the password is not printed');
+      const store = await openPostgresControlStore(url);
+      await store.appendLedger([row('cli_1', { keyId: created.id, keyName: 'ci-bot', time: Date.now() - 1000 })]);
+      await store.close();
+      const usage = JSON.parse(await cli(['usage', '--by', 'key', '--since', '1h', '--json', '--database-url', url])) as { rows: Array<{ group: string; requests: number }> } | Array<{ group: string; requests: number }>;
+      const rows = Array.isArray(usage) ? usage : usage.rows;
+      assert.deepEqual(rows.map((r) => [r.group, r.requests]), [['ci-bot', 1]]);
+    } finally {
+      await other.drop();
+    }
   });
 });

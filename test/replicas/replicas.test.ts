@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { estimateInputTokens } from '../../src/check/estimate-tokens.js';
 import { getDefaultCatalog } from '../../src/catalog/catalog.js';
 import type { ControlStore } from '../../src/control/control-store.js';
+import { Redis } from 'ioredis';
 import { openPostgresControlStore } from '../../src/control/postgres-store.js';
 import { sharedServices, testPrefix, testSchema, TEST_REDIS_URL } from '../shared-services.js';
 import { admin, callModel, load, metric, startProxy, startReplica, until, type Replica } from './harness.js';
@@ -76,14 +77,23 @@ describe('two replicas on PostgreSQL and Redis', { skip, timeout: 240_000 }, () 
   });
 
   it('a requests-per-minute limit is shared: within one request of the limit across both', async () => {
-    const { key } = await store.createKey({ name: 'rpm-shared', limits: { rpm: 30 } }, Date.now());
+    const { key, record } = await store.createKey({ name: 'rpm-shared', limits: { rpm: 30, concurrency: 1000 } }, Date.now());
     const probes = await known(key);
+    const trips = async () => ((await metric(a.url, 'bedrock_claude_counter_round_trips')) ?? 0) + ((await metric(b.url, 'bedrock_claude_counter_round_trips')) ?? 0);
+    const tripsBefore = await trips();
     // 60 at once, alternating replicas.
     const results = await Promise.all(Array.from({ length: 60 }, (_, i) => callModel(i % 2 ? a.url : b.url, key, { maxTokens: 5 })));
     const granted = results.filter((r) => r.status === 200).length + probes;
     const refused = results.filter((r) => r.status === 429);
     assert.ok(granted >= 30 && granted <= 31, `${granted} granted of a limit of 30`);
     assert.equal(results.length - refused.length + probes, granted, 'the rest refused with 429');
+    // One round trip in and one out for an answered request; one in for a refused one.
+    assert.equal((await trips()) - tripsBefore, 2 * (granted - probes) + refused.length, 'Redis round trips');
+    // Every counter of the key carries its hash tag (one Redis Cluster slot for one admission).
+    const redis = new Redis(TEST_REDIS_URL);
+    const names = await redis.keys(`${space.prefix}*${record.id}*`);
+    redis.disconnect();
+    assert.ok(names.length >= 2 && names.every((n) => n.includes(`{key:${record.id}}`)), names.join(', '));
   });
 
   it('a small budget used through both at 64 concurrent streams: recorded spend at or under it', async () => {
@@ -173,6 +183,7 @@ describe('two replicas on PostgreSQL and Redis', { skip, timeout: 240_000 }, () 
     await new Promise((r) => setTimeout(r, 1500));
     const readyA = await fetch(`${a.url}/readyz`);
     const readyB = (await (await fetch(`${b.url}/readyz`)).json()) as { status: string; warnings?: string[] };
+    const countersUp = [await metric(a.url, 'bedrock_claude_counters_up'), await metric(b.url, 'bedrock_claude_counters_up')];
     await new Promise((r) => setTimeout(r, 1000));
     redisProxy.restore();
     const backAt = Date.now();
@@ -186,8 +197,10 @@ describe('two replicas on PostgreSQL and Redis', { skip, timeout: 240_000 }, () 
     assert.equal(readyA.status, 503, 'A is not ready while it fails closed');
     assert.equal(readyB.status, 'ok');
     assert.match((readyB.warnings ?? []).join(' '), /failing open/);
+    assert.deepEqual(countersUp, [0, 0], '/metrics says Redis is down');
     // Back: both serve, and a limit is shared again.
     assert.ok(await until(async () => (await callModel(a.url, key)).status === 200, 5000), 'A serves again');
+    assert.equal(await metric(a.url, 'bedrock_claude_counters_up'), 1);
     const limited = await store.createKey({ name: 'after-restart', limits: { rpm: 10 } }, Date.now());
     const probes = await known(limited.key);
     const again = await Promise.all(Array.from({ length: 20 }, (_, i) => callModel(i % 2 ? a.url : b.url, limited.key, { maxTokens: 1 })));
