@@ -1,6 +1,7 @@
 // npm run bench:replicas [-- --quick]: what several replicas cost. In one run, on one emulator:
-// one gateway on the embedded store (SQLite, counters in memory) against two gateways sharing
-// PostgreSQL and Redis, with the same key (rate limits, concurrency, a budget, a team's limits and
+// one gateway on the embedded store (SQLite, counters in memory), the same gateway on PostgreSQL and
+// Redis (what the shared stores cost, process for process), and two gateways sharing them (what
+// this 2-core machine does with two processes), with the same key (rate limits, concurrency, a budget, a team's limits and
 // budget). Small requests at concurrency 64 (split 32 + 32 over the two): requests per second, the
 // gateways' CPU per request, p50/p99 at a fixed rate, and Redis round trips per request. Then the
 // PostgreSQL ledger on its own (rows per second), and `usage --by key --since 30d` over 1,000,000
@@ -114,12 +115,13 @@ try {
   }
   const body = JSON.stringify({ model: MODEL, ...SMALL });
   const req = (key) => ({ method: 'POST', path: '/v1/messages', headers: { 'content-type': 'application/json', 'x-api-key': key }, body });
-  const setups = { embedded: { gateways: [embedded], req: req(liteKey) }, shared: { gateways: replicas, req: req(sharedKey) } };
+  const setups = { embedded: { gateways: [embedded], req: req(liteKey) }, oneShared: { gateways: [replicas[0]], req: req(sharedKey) }, shared: { gateways: replicas, req: req(sharedKey) } };
+  const names = Object.keys(setups);
   for (const s of Object.values(setups)) await loadOver(s.gateways, s.req, 8, 2);
-  const runs = { embedded: [], shared: [] };
-  const rated = { embedded: [], shared: [] };
-  for (let r = 0; r < rounds; r++) for (const name of r % 2 ? ['shared', 'embedded'] : ['embedded', 'shared']) runs[name].push(await loadOver(setups[name].gateways, setups[name].req, 64, duration));
-  for (let r = 0; r < rounds; r++) for (const name of r % 2 ? ['shared', 'embedded'] : ['embedded', 'shared']) rated[name].push(await atRate(setups[name].gateways, setups[name].req, quick ? 3 : 5));
+  const runs = Object.fromEntries(names.map((n) => [n, []]));
+  const rated = Object.fromEntries(names.map((n) => [n, []]));
+  for (let r = 0; r < rounds; r++) for (const name of r % 2 ? [...names].reverse() : names) runs[name].push(await loadOver(setups[name].gateways, setups[name].req, 64, duration));
+  for (let r = 0; r < rounds; r++) for (const name of r % 2 ? [...names].reverse() : names) rated[name].push(await atRate(setups[name].gateways, setups[name].req, quick ? 3 : 5));
   const m = (name, field) => median(runs[name].map((x) => x[field]));
   const mr = (name, field) => round(median(rated[name].map((x) => x[field])), 2);
   for (const p of procs.splice(1)) await stopProcess(p);
@@ -162,10 +164,12 @@ try {
     secondsPerLoad: duration,
     c64: {
       embedded: { rps: round(m('embedded', 'rps'), 0), cpuMsPerReq: round(m('embedded', 'cpuPerReq'), 4), p50Ms: round(m('embedded', 'p50'), 2), p99Ms: round(m('embedded', 'p99'), 2) },
+      oneReplicaShared: { rps: round(m('oneShared', 'rps'), 0), cpuMsPerReq: round(m('oneShared', 'cpuPerReq'), 4), p50Ms: round(m('oneShared', 'p50'), 2), p99Ms: round(m('oneShared', 'p99'), 2), redisRoundTripsPerReq: round(m('oneShared', 'tripsPerReq'), 3) },
       twoReplicas: { rps: round(m('shared', 'rps'), 0), cpuMsPerReq: round(m('shared', 'cpuPerReq'), 4), p50Ms: round(m('shared', 'p50'), 2), p99Ms: round(m('shared', 'p99'), 2), redisRoundTripsPerReq: round(m('shared', 'tripsPerReq'), 3) },
-      cpuRatio: round(m('shared', 'cpuPerReq') / m('embedded', 'cpuPerReq'), 3),
+      cpuRatioSharedStores: round(m('oneShared', 'cpuPerReq') / m('embedded', 'cpuPerReq'), 3),
+      cpuRatioTwoProcesses: round(m('shared', 'cpuPerReq') / m('embedded', 'cpuPerReq'), 3),
     },
-    at1000rps: { embedded: { p50Ms: mr('embedded', 'p50'), p99Ms: mr('embedded', 'p99') }, twoReplicas: { p50Ms: mr('shared', 'p50'), p99Ms: mr('shared', 'p99') }, addedP50Ms: round(mr('shared', 'p50') - mr('embedded', 'p50'), 2) },
+    at1000rps: { embedded: { p50Ms: mr('embedded', 'p50'), p99Ms: mr('embedded', 'p99') }, oneReplicaShared: { p50Ms: mr('oneShared', 'p50'), p99Ms: mr('oneShared', 'p99') }, twoReplicas: { p50Ms: mr('shared', 'p50'), p99Ms: mr('shared', 'p99') }, addedP50Ms: round(mr('oneShared', 'p50') - mr('embedded', 'p50'), 2) },
     postgresLedger: { rows: written, rowsPerSec: Math.round(written / ledgerSeconds), batch },
     report: { ledgerRows: reportRows, keys: groups, usageByKey30dMs: fromDaily, sameFromRowsMs: fromRows },
     goals: { redisRoundTripsPerReq: '= 2', usageByKey30dMs: '< 200 (1,000,000 rows)' },

@@ -3,22 +3,15 @@ import pg from 'pg';
 import { createGatewayKey } from '../server/gateway-keys.js';
 import type { ControlStore, LedgerRow, RequestFilter } from './control-store.js';
 import { PG_MIGRATIONS } from './postgres-migrations.js';
+import { redactUrl } from './redact-url.js';
+
+export { redactUrl };
 import type { KeyChange, KeyInput, KeyRecord, ReportGroup, ReportRow, TeamChange, TeamInput, TeamRecord } from './records.js';
 import { keyOf, LEDGER_COLUMNS, ledgerRowOf, ledgerValues, settings, teamOf, type KeyRow, type TeamRow } from './store-rows.js';
 
 const DAY = 86_400_000;
 const CHANNEL = 'bedrock_claude_keys';
 
-/** The URL as it may be shown: no password. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'a database URL that does not parse';
-  }
-}
 
 /** `?schema=NAME` on the URL picks the schema (tests use one each); it is ours, not the driver's. */
 function splitSchema(url: string): { url: string; schema: string | undefined } {

@@ -98,16 +98,6 @@ end
 return 1
 `;
 
-/** The URL as it may be shown: no password. */
-export function redactRedisUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'a Redis URL that does not parse';
-  }
-}
 
 type Reply = [number, number, number, Array<string | [number, string, string]>];
 
@@ -162,6 +152,9 @@ export async function openRedisCounterStore(url: string, options: { prefix?: str
     connectTimeout: 2000,
     retryStrategy: (times) => Math.min(100 * times, 1000),
     lazyConnect: false,
+    // Commands issued in the same tick (many requests at once) leave in one write: a syscall per
+    // command was a sixth of a replica's CPU under load.
+    enableAutoPipelining: true,
   }) as ScriptedRedis;
   redis.on('error', (err: Error) => options.onError?.(err));
   redis.defineCommand('bcAdmit', { lua: ADMIT });

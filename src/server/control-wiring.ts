@@ -7,6 +7,7 @@ import { createJournaledLedgerSink } from '../control/journal-ledger-sink.js';
 import type { KeyStore } from '../control/key-store.js';
 import { createThreadedLedgerSink } from '../control/ledger-sink.js';
 import type { FailMode } from '../control/redis-counters.js';
+import { redactUrl } from '../control/redact-url.js';
 import { openSqliteControlStore } from '../control/sqlite-store.js';
 import { openStoreKeyStore, type CachedKeyStore } from '../control/store-key-store.js';
 import type { AdminDeps } from './fronts/admin.js';
@@ -67,9 +68,9 @@ export function adminKeyHash(adminKey: string): string {
 async function openCounters(options: ControlOptions, problems: { counters?: string | undefined }): Promise<{ counters: CounterStore; up(): number | undefined; trips(): number; close(): Promise<void> }> {
   const spec = options.counters;
   if (!spec) return { counters: createMemoryCounterStore(), up: () => undefined, trips: () => 0, close: async () => undefined };
-  const { openRedisCounterStore, withFailMode, redactRedisUrl } = await import('../control/redis-counters.js');
+  const { openRedisCounterStore, withFailMode } = await import('../control/redis-counters.js');
   const mode = spec.failMode ?? 'open';
-  const where = redactRedisUrl(spec.url);
+  const where = redactUrl(spec.url);
   let said = false;
   const redis = await openRedisCounterStore(spec.url, {
     prefix: spec.prefix,
