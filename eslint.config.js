@@ -38,4 +38,9 @@ export default tseslint.config(
     },
   },
   { files: ['src/**/*.ts'], rules: { 'max-lines': ['error', { max: 400 }] } },
+  {
+    // The dashboard runs in the browser.
+    files: ['ui/**'],
+    languageOptions: { globals: { document: 'readonly', window: 'readonly', location: 'readonly', navigator: 'readonly', sessionStorage: 'readonly', confirm: 'readonly', requestAnimationFrame: 'readonly', ResizeObserver: 'readonly', URLSearchParams: 'readonly', Event: 'readonly', HTMLElement: 'readonly', HTMLInputElement: 'readonly', HTMLSelectElement: 'readonly', HTMLFormElement: 'readonly', Node: 'readonly', Element: 'readonly' } },
+  },
 );

@@ -24,6 +24,28 @@ export interface LedgerRow extends TokenCounts {
   streamed: boolean;
   latencyMs: number;
   ttfbMs: number | null;
+  /** The betas and fields the sanitising policy removed, comma-separated. */
+  dropped: string | null;
+}
+
+export type SeriesGroup = 'model' | 'key' | 'user' | 'team';
+
+/** One bucket of one group: its requests and spend. */
+export interface SeriesRow {
+  bucket: number;
+  group: string | null;
+  requests: number;
+  errors: number;
+  costUsd: number;
+}
+
+/** Percentiles in ms (null when no request had one). */
+export interface LatencySummary {
+  requests: number;
+  p50LatencyMs: number | null;
+  p95LatencyMs: number | null;
+  p50TtfbMs: number | null;
+  p95TtfbMs: number | null;
 }
 
 /** Which ledger rows to list: a time range, optional filters, and the cursor of the last row seen. */
@@ -34,6 +56,8 @@ export interface RequestFilter {
   key?: string | undefined;
   model?: string | undefined;
   status?: number | undefined;
+  user?: string | undefined;
+  team?: string | undefined;
   after?: { time: number; requestId: string } | undefined;
 }
 
@@ -71,6 +95,12 @@ export interface ControlStore {
   spentSince(kind: 'key' | 'team', id: string, since: number): Promise<number>;
   /** Ledger rows, newest first. */
   requests(filter: RequestFilter): Promise<LedgerRow[]>;
+  /** Requests and spend per time bucket of `stepMs` (aligned to the epoch, so to UTC days and hours) and group, in `[since, until)`. */
+  series(by: SeriesGroup, since: number, until: number, stepMs: number): Promise<SeriesRow[]>;
+  /** Latency and time to first byte percentiles of the requests in `[since, until)`. */
+  latency(since: number, until: number): Promise<LatencySummary>;
+  /** When each key (by id) was last used, by the ledger. */
+  lastUsed(): Promise<Record<string, number>>;
   /** Deletes the ledger rows older than a time (retention); answers how many. */
   prune(before: number): Promise<number>;
   close(): Promise<void>;

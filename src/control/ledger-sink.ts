@@ -36,12 +36,13 @@ export function ledgerRowOf(u: UsageRecord): LedgerRow {
     costUsd: n(u.costUsd),
     latencyMs: Math.round(u.latencyMs * 1000) / 1000,
     ttfbMs: u.ttfbMs === undefined ? null : Math.round(u.ttfbMs * 1000) / 1000,
+    dropped: u.dropped?.length ? u.dropped.join(',') : null,
   };
 }
 
 /** A usage record as the ledger insert's parameters (LEDGER_COLUMNS order), with no row object between. */
 export function ledgerValuesOf(u: UsageRecord): Array<string | number | null> {
-  return [u.requestId, u.time, u.front, u.route, s(u.keyId), s(u.key), s(u.user), s(u.team), s(u.session), s(u.metadataUser), s(u.userAgent), s(u.model), s(u.bedrockModel), s(u.region), s(u.scope), u.status, s(u.error), s(u.reason), u.streamed ? 1 : 0, n(u.inputTokens), n(u.outputTokens), n(u.cacheReadTokens), n(u.cacheWrite5mTokens), n(u.cacheWrite1hTokens), n(u.costUsd), Math.round(u.latencyMs * 1000) / 1000, u.ttfbMs === undefined ? null : Math.round(u.ttfbMs * 1000) / 1000];
+  return [u.requestId, u.time, u.front, u.route, s(u.keyId), s(u.key), s(u.user), s(u.team), s(u.session), s(u.metadataUser), s(u.userAgent), s(u.model), s(u.bedrockModel), s(u.region), s(u.scope), u.status, s(u.error), s(u.reason), u.streamed ? 1 : 0, n(u.inputTokens), n(u.outputTokens), n(u.cacheReadTokens), n(u.cacheWrite5mTokens), n(u.cacheWrite1hTokens), n(u.costUsd), Math.round(u.latencyMs * 1000) / 1000, u.ttfbMs === undefined ? null : Math.round(u.ttfbMs * 1000) / 1000, u.dropped?.length ? u.dropped.join(',') : null];
 }
 
 /**

@@ -50,4 +50,6 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX ledger_time ON ledger (time);
   CREATE INDEX ledger_key_time ON ledger (key_id, time);
   `,
+  // 2: the betas and fields the policy dropped, per request (the dashboard's requests page).
+  `ALTER TABLE ledger ADD COLUMN dropped TEXT;`,
 ];

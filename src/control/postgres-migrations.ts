@@ -70,4 +70,6 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE INDEX ledger_daily_key ON ledger_daily (key_id, day);
   CREATE INDEX ledger_daily_team ON ledger_daily (team, day);
   `,
+  // 2: the betas and fields the policy dropped, per request (the dashboard's requests page).
+  `ALTER TABLE ledger ADD COLUMN dropped text;`,
 ];

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { createGatewayKey } from '../server/gateway-keys.js';
-import type { ControlStore, LedgerRow, RequestFilter } from './control-store.js';
+import type { ControlStore, LatencySummary, LedgerRow, RequestFilter, SeriesGroup, SeriesRow } from './control-store.js';
 import { PG_MIGRATIONS } from './postgres-migrations.js';
 import { redactUrl } from './redact-url.js';
 
@@ -43,7 +43,7 @@ const GROUP_LEDGER: Record<ReportGroup, string> = {
   session: 'session',
 };
 
-const PG_TYPES = ['text', 'int8', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'int4', 'text', 'text', 'bool', 'int8', 'int8', 'int8', 'int8', 'int8', 'float8', 'float8', 'float8'];
+const PG_TYPES = ['text', 'int8', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'int4', 'text', 'text', 'bool', 'int8', 'int8', 'int8', 'int8', 'int8', 'float8', 'float8', 'float8', 'text'];
 const quoted = (c: string) => (c === 'user' ? '"user"' : c);
 
 /**
@@ -264,11 +264,27 @@ export async function openPostgresControlStore(databaseUrl: string, options: { o
       if (filter.key !== undefined) add((n) => `(key_id = $${n} OR key_name = $${n})`, filter.key);
       if (filter.model !== undefined) add((n) => `model = $${n}`, filter.model);
       if (filter.status !== undefined) add((n) => `status = $${n}`, filter.status);
+      if (filter.user !== undefined) add((n) => `"user" = $${n}`, filter.user);
+      if (filter.team !== undefined) add((n) => `team = $${n}`, filter.team);
       // Keyset pagination: the rows after the cursor's (time, request id), newest first.
       if (filter.after) add((n) => `(time, request_id) < ($${n - 1}, $${n})`, filter.after.time, filter.after.requestId);
       params.push(filter.limit);
       const rows = await all<Record<string, unknown>>(`SELECT * FROM ledger WHERE ${where.join(' AND ')} ORDER BY time DESC, request_id DESC LIMIT $${params.length}`, params);
       return rows.map(ledgerRowOf);
+    },
+    series: (by: SeriesGroup, since: number, until: number, stepMs: number) =>
+      all<SeriesRow>(`SELECT time - time % $1 AS bucket, ${by === 'key' ? 'key_name' : quoted(by)} AS "group", count(*)::int AS requests, (count(*) FILTER (WHERE status >= 400))::int AS errors, sum(cost_usd)::float8 AS "costUsd" FROM ledger WHERE time >= $2 AND time < $3 GROUP BY 1, 2 ORDER BY 1, 2`, [stepMs, since, until]),
+    async latency(since: number, until: number): Promise<LatencySummary> {
+      const r = await one<LatencySummary>(
+        `SELECT count(*)::int AS requests, percentile_disc(0.5) WITHIN GROUP (ORDER BY latency_ms) AS "p50LatencyMs", percentile_disc(0.95) WITHIN GROUP (ORDER BY latency_ms) AS "p95LatencyMs",
+           percentile_disc(0.5) WITHIN GROUP (ORDER BY ttfb_ms) AS "p50TtfbMs", percentile_disc(0.95) WITHIN GROUP (ORDER BY ttfb_ms) AS "p95TtfbMs" FROM ledger WHERE time >= $1 AND time < $2`,
+        [since, until],
+      );
+      return r!;
+    },
+    async lastUsed() {
+      const rows = await all<{ id: string; at: number | null }>('SELECT id, (SELECT max(time) FROM ledger WHERE key_id = keys.id) AS at FROM keys');
+      return Object.fromEntries(rows.filter((r) => r.at !== null).map((r) => [r.id, r.at!]));
     },
     async prune(until) {
       // By whole UTC days, so that the daily totals and the rows they count go together.

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createGatewayKey } from '../server/gateway-keys.js';
 import { MIGRATIONS } from './migrations.js';
-import type { ControlStore, LedgerRow, RequestFilter } from './control-store.js';
+import type { ControlStore, LatencySummary, LedgerRow, RequestFilter, SeriesGroup, SeriesRow } from './control-store.js';
 import type { KeyChange, KeyInput, KeyRecord, ReportGroup, ReportRow, TeamChange, TeamInput, TeamRecord } from './records.js';
 import { keyOf, LEDGER_COLUMNS, ledgerRowOf, ledgerValues, settings, teamOf, type KeyRow, type TeamRow } from './store-rows.js';
 
@@ -200,6 +200,14 @@ export function openControlStore(dataDir: string) {
         where.push('status = @status');
         params['status'] = filter.status;
       }
+      if (filter.user !== undefined) {
+        where.push('user = @user');
+        params['user'] = filter.user;
+      }
+      if (filter.team !== undefined) {
+        where.push('team = @team');
+        params['team'] = filter.team;
+      }
       if (filter.after) {
         // Keyset pagination: the rows after the cursor's (time, request id), newest first.
         where.push('(time < @afterTime OR (time = @afterTime AND request_id < @afterId))');
@@ -210,6 +218,29 @@ export function openControlStore(dataDir: string) {
         .prepare(`SELECT * FROM ledger WHERE ${where.join(' AND ')} ORDER BY time DESC, request_id DESC LIMIT @limit`)
         .all(params)
         .map((r) => ledgerRowOf(r as Record<string, unknown>));
+    },
+    /** Requests and spend per time bucket and group. */
+    series(by: SeriesGroup, since: number, until: number, stepMs: number): SeriesRow[] {
+      const group = by === 'key' ? 'key_name' : by;
+      return db
+        .prepare<[number, number, number], SeriesRow>(`SELECT time - time % ? AS bucket, ${group} AS "group", COUNT(*) AS requests, SUM(status >= 400) AS errors, SUM(cost_usd) AS costUsd FROM ledger WHERE time >= ? AND time < ? GROUP BY 1, 2 ORDER BY 1, 2`)
+        .all(stepMs, since, until);
+    },
+    /** Latency percentiles (nearest rank) of the requests in a range. */
+    latency(since: number, until: number): LatencySummary {
+      const n = db.prepare<[number, number], { n: number }>('SELECT COUNT(*) AS n FROM ledger WHERE time >= ? AND time < ?').get(since, until)!.n;
+      const nth = (column: 'latency_ms' | 'ttfb_ms', p: number): number | null => {
+        const count = db.prepare<[number, number], { n: number }>(`SELECT COUNT(*) AS n FROM ledger WHERE time >= ? AND time < ? AND ${column} IS NOT NULL`).get(since, until)!.n;
+        if (!count) return null;
+        const offset = Math.max(0, Math.ceil(p * count) - 1);
+        return db.prepare<[number, number, number], { v: number }>(`SELECT ${column} AS v FROM ledger WHERE time >= ? AND time < ? AND ${column} IS NOT NULL ORDER BY ${column} LIMIT 1 OFFSET ?`).get(since, until, offset)!.v;
+      };
+      return { requests: n, p50LatencyMs: nth('latency_ms', 0.5), p95LatencyMs: nth('latency_ms', 0.95), p50TtfbMs: nth('ttfb_ms', 0.5), p95TtfbMs: nth('ttfb_ms', 0.95) };
+    },
+    /** When each key was last used (an index read per key). */
+    lastUsed(): Record<string, number> {
+      const rows = db.prepare<[], { id: string; at: number | null }>('SELECT id, (SELECT MAX(time) FROM ledger WHERE key_id = keys.id) AS at FROM keys').all();
+      return Object.fromEntries(rows.filter((r) => r.at !== null).map((r) => [r.id, r.at!]));
     },
     /** Deletes the ledger rows older than a time (retention); answers how many. */
     prune(before: number): number {
@@ -253,6 +284,9 @@ export function openSqliteControlStore(dataDir: string): ControlStore {
     report: later(s.report),
     spentSince: later(s.spentSince),
     requests: later(s.requests),
+    series: later(s.series),
+    latency: later(s.latency),
+    lastUsed: later(s.lastUsed),
     prune: later(s.prune),
     close: later(s.close),
   };

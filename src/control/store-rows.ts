@@ -4,11 +4,11 @@ import type { Budget, KeyRecord, Limits, TeamRecord } from './records.js';
 // What the embedded store and the PostgreSQL store share: the ledger's columns, and the rows of
 // keys and teams as records (the two databases hold the same columns).
 
-export const LEDGER_COLUMNS = ['request_id', 'time', 'front', 'route', 'key_id', 'key_name', 'user', 'team', 'session', 'metadata_user', 'user_agent', 'model', 'bedrock_model', 'region', 'scope', 'status', 'error', 'reason', 'streamed', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_5m_tokens', 'cache_write_1h_tokens', 'cost_usd', 'latency_ms', 'ttfb_ms'];
+export const LEDGER_COLUMNS = ['request_id', 'time', 'front', 'route', 'key_id', 'key_name', 'user', 'team', 'session', 'metadata_user', 'user_agent', 'model', 'bedrock_model', 'region', 'scope', 'status', 'error', 'reason', 'streamed', 'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_5m_tokens', 'cache_write_1h_tokens', 'cost_usd', 'latency_ms', 'ttfb_ms', 'dropped'];
 
 /** A ledger row as the insert's parameters, in LEDGER_COLUMNS order. */
 export function ledgerValues(r: LedgerRow): Array<string | number | null> {
-  return [r.requestId, r.time, r.front, r.route, r.keyId, r.keyName, r.user, r.team, r.session, r.metadataUser, r.userAgent, r.model, r.bedrockModel, r.region, r.scope, r.status, r.error, r.reason, r.streamed ? 1 : 0, r.inputTokens, r.outputTokens, r.cacheReadTokens, r.cacheWrite5mTokens, r.cacheWrite1hTokens, r.costUsd, r.latencyMs, r.ttfbMs];
+  return [r.requestId, r.time, r.front, r.route, r.keyId, r.keyName, r.user, r.team, r.session, r.metadataUser, r.userAgent, r.model, r.bedrockModel, r.region, r.scope, r.status, r.error, r.reason, r.streamed ? 1 : 0, r.inputTokens, r.outputTokens, r.cacheReadTokens, r.cacheWrite5mTokens, r.cacheWrite1hTokens, r.costUsd, r.latencyMs, r.ttfbMs, r.dropped ?? null];
 }
 
 export interface KeyRow {

@@ -9,6 +9,7 @@ import { Abort } from '../transport/abort.js';
 import type { Upstream } from '../transport/bedrock-transport.js';
 import type { SanitizePolicy } from '../translate/sanitize.js';
 import { createAdminFront, type AdminDeps } from './fronts/admin.js';
+import { createUiFront } from './fronts/ui.js';
 import { createAnthropicFront } from './fronts/anthropic.js';
 import { createBedrockFront } from './fronts/bedrock.js';
 import { createConverseFront } from './fronts/converse.js';
@@ -97,7 +98,7 @@ export function createGatewayApp(deps: GatewayDeps) {
   const openai = createOpenAIFront({ catalog, images: deps.fetchImages });
   const ops = createOpsFront(Object.assign({ region: deps.region, backendLabel: deps.backendLabel ?? 'bedrock', draining: () => draining }, deps.ops));
   const models = [anthropic, openai, mantle, converse, bedrock];
-  const fronts: Front[] = [ops, ...(deps.admin ? [createAdminFront(deps.admin)] : []), ...models];
+  const fronts: Front[] = [ops, ...(deps.admin ? [createAdminFront(deps.admin), createUiFront()] : []), ...models];
   const table = createRouteTable(fronts, anthropic);
   const served = models.map(describeRoutes).join('; ');
   const notFound = (ctx: Ctx) => new BedrockClaudeError(`No route for ${ctx.req.method} ${ctx.route.pathname}.`, { status: 404, type: 'not_found_error', fix: `This gateway serves ${served}.` });

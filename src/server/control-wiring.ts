@@ -170,7 +170,7 @@ export async function openControl(options: ControlOptions): Promise<Control> {
     timeZone: options.timeZone ?? 'UTC',
     clock: Date.now,
   };
-  const admin: AdminDeps | undefined = options.adminKey ? { store, adminKeySha256: adminKeyHash(options.adminKey), changed: () => keys.refresh(), clock: Date.now } : undefined;
+  const admin: AdminDeps | undefined = options.adminKey ? { store, timeZone: options.timeZone ?? 'UTC', adminKeySha256: adminKeyHash(options.adminKey), changed: () => keys.refresh(), clock: Date.now } : undefined;
   const failClosed = options.counters?.failMode === 'closed';
   const storeName = options.databaseUrl ? `PostgreSQL (${store.where}), ledger spooled in ${join(dataDir ?? '.', 'ledger-spool')} when it is away` : `the embedded store (SQLite) in ${dataDir}`;
   const countersName = options.counters ? `counters in Redis (fail ${options.counters.failMode ?? 'open'})` : 'counters in this process';

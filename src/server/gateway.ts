@@ -16,6 +16,7 @@ import type { GatewayKey } from './gateway-keys.js';
 import { createGatewayMetrics } from './metrics.js';
 import { answerMalformed, nodeHandler } from './node-binding.js';
 import { createRouter, type Route } from './targets.js';
+import { createLiveSink } from './live.js';
 import { createAccessLogSink, type UsageSink } from './usage.js';
 
 export interface GatewayOptions {
@@ -106,6 +107,22 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const control = await openControl({ dataDir: options.dataDir, databaseUrl: options.databaseUrl, counters: options.counters, configKeys: options.keys ?? [], logger, catalog, timeZone: options.timeZone, adminKey: options.adminKey, retainDays: options.ledger?.retainDays });
   metrics.watchControl(control.gauges);
   const breaker = createCircuitBreaker();
+  const live = createLiveSink();
+  let inFlight = 0;
+  if (control.admin) {
+    control.admin.live = () => ({
+      time: Date.now(),
+      inFlight,
+      ...live.counts(),
+      recentErrors: live.errors(),
+      targets: (breaker.states?.() ?? []).map((t) => {
+        // region/modelId/backend, and a model ID may be an ARN with a slash of its own
+        const first = t.key.indexOf('/');
+        const last = t.key.lastIndexOf('/');
+        return { target: t.key, region: t.key.slice(0, first), modelId: t.key.slice(first + 1, last), backend: t.key.slice(last + 1), state: t.state, failures: t.failures };
+      }),
+    });
+  }
   const scope = options.scope ?? 'global';
   const limits = options.limits ?? {};
   const router = createRouter({ catalog, region: options.region, scope, routes: options.routes, fallbackRegions: options.fallbackRegions });
@@ -125,7 +142,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     router,
     upstream: transport,
     keys: options.keyStore ?? control.keys ?? createStaticKeyStore(options.keys ?? []),
-    sinks: [metrics, createAccessLogSink(logger), ...control.sinks, ...(options.sinks ?? [])],
+    sinks: [metrics, createAccessLogSink(logger), live, ...control.sinks, ...(options.sinks ?? [])],
     enforcement: control.enforcement,
     admin: control.admin,
     logger,
@@ -138,7 +155,6 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     ops: { openCircuits: () => breaker.open(), problems: control.problems, warnings: control.warnings, metrics: async () => ({ contentType: metrics.registry.contentType, text: await metrics.registry.metrics() }) },
   });
 
-  let inFlight = 0;
   const idle: Array<() => void> = [];
   const handler = nodeHandler(app.handle, logger, {
     started: () => void inFlight++,

@@ -10,6 +10,8 @@ export interface CircuitBreaker {
   failure(key: string): void;
   /** Keys whose circuit is open, for readiness and metrics. */
   open(): string[];
+  /** Every target seen, with its circuit's state (the dashboard's live page). */
+  states?(): Array<{ key: string; state: 'closed' | 'open' | 'half-open'; failures: number }>;
 }
 
 export function createCircuitBreaker(options: { threshold?: number; cooldownMs?: number; now?: () => number } = {}): CircuitBreaker {
@@ -46,6 +48,9 @@ export function createCircuitBreaker(options: { threshold?: number; cooldownMs?:
     },
     open() {
       return [...state.entries()].filter(([, s]) => s.openedAt !== undefined && now() - s.openedAt < cooldownMs).map(([k]) => k);
+    },
+    states() {
+      return [...state.entries()].map(([key, s]) => ({ key, state: s.openedAt === undefined ? ('closed' as const) : now() - s.openedAt < cooldownMs && !s.trial ? ('open' as const) : ('half-open' as const), failures: s.failures }));
     },
   };
 }

@@ -16,7 +16,7 @@ const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 10, 20, 12);
 
 function row(id: string, over: Partial<LedgerRow> = {}): LedgerRow {
-  return Object.assign({ requestId: id, time: T0, front: 'anthropic', route: '/v1/messages', keyId: 'key_a', keyName: 'alice', user: 'alice', team: 'apps', session: null, metadataUser: null, userAgent: 'test', model: 'claude-haiku-4-5', bedrockModel: 'global.anthropic.claude-haiku-4-5-20251001-v1:0', region: 'us-west-2', scope: 'global', status: 200, error: null, reason: null, streamed: false, inputTokens: 10, outputTokens: 5, cacheReadTokens: 1, cacheWrite5mTokens: 2, cacheWrite1hTokens: 3, costUsd: 0.001, latencyMs: 12.5, ttfbMs: null }, over);
+  return Object.assign({ requestId: id, time: T0, front: 'anthropic', route: '/v1/messages', keyId: 'key_a', keyName: 'alice', user: 'alice', team: 'apps', session: null, metadataUser: null, userAgent: 'test', model: 'claude-haiku-4-5', bedrockModel: 'global.anthropic.claude-haiku-4-5-20251001-v1:0', region: 'us-west-2', scope: 'global', status: 200, error: null, reason: null, streamed: false, inputTokens: 10, outputTokens: 5, cacheReadTokens: 1, cacheWrite5mTokens: 2, cacheWrite1hTokens: 3, costUsd: 0.001, latencyMs: 12.5, ttfbMs: null, dropped: null }, over);
 }
 
 describe('PostgreSQL store', { skip }, () => {

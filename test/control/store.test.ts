@@ -40,7 +40,7 @@ describe('embedded store: schema', () => {
     const db = new Database(storePath(dir));
     db.pragma(`user_version = ${MIGRATIONS.length + 1}`);
     db.close();
-    assert.throws(() => openControlStore(dir), /schema version 2, newer than this bedrock-claude knows \(1\): upgrade bedrock-claude/);
+    assert.throws(() => openControlStore(dir), /schema version 3, newer than this bedrock-claude knows \(2\): upgrade bedrock-claude/);
   });
   it('says so when the data directory is a file', () => {
     const file = join(tempHome(), 'a-file');

@@ -1,6 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { keyChangeSchema, keyInputSchema, REPORT_GROUPS, teamChangeSchema, teamInputSchema, type KeyRecord } from '../../control/records.js';
+import { budgetPeriod } from '../../control/budget.js';
+import { keyActive, keyChangeSchema, keyInputSchema, REPORT_GROUPS, teamChangeSchema, teamInputSchema, type KeyRecord } from '../../control/records.js';
+import type { LiveSnapshot } from '../live.js';
 import type { ControlStore } from '../../control/control-store.js';
 import { BedrockClaudeError, invalidRequest } from '../../errors.js';
 import { hashKey } from '../gateway-keys.js';
@@ -12,6 +14,10 @@ import { jsonReply } from './replies.js';
 
 export interface AdminDeps {
   store: ControlStore;
+  /** The time zone budgets reset in (spend against budget is for the current period). */
+  timeZone?: string;
+  /** This replica's traffic now (set by the gateway: in-flight requests, circuits). */
+  live?: () => LiveSnapshot;
   /** The admin key's SHA-256 (hex). */
   adminKeySha256: string;
   /** After a change, so this gateway's key cache has it before the answer (other replicas are told by the store). */
@@ -58,7 +64,9 @@ const timeParam = z
   })
   .optional();
 const usageQuery = z.object({ by: z.enum(REPORT_GROUPS).default('key'), since: timeParam, until: timeParam }).strict();
-const requestsQuery = z.object({ key: z.string().optional(), model: z.string().optional(), status: z.coerce.number().int().optional(), since: timeParam, until: timeParam, cursor: z.string().optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) }).strict();
+const seriesQuery = z.object({ by: z.enum(['model', 'key', 'user', 'team']).default('model'), since: timeParam, until: timeParam, step: z.enum(['hour', 'day']).optional() }).strict();
+const rangeQuery = z.object({ since: timeParam, until: timeParam }).strict();
+const requestsQuery = z.object({ key: z.string().optional(), user: z.string().optional(), team: z.string().optional(), model: z.string().optional(), status: z.coerce.number().int().optional(), since: timeParam, until: timeParam, cursor: z.string().optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) }).strict();
 
 function cursorOf(time: number, requestId: string): string {
   return Buffer.from(`${time}:${requestId}`).toString('base64url');
@@ -105,10 +113,19 @@ export function createAdminFront(deps: AdminDeps): Front {
   const id = (ctx: Ctx) => decodeURIComponent(ctx.params[0]!);
 
   return {
-    name: 'anthropic',
+    // 'ops': the admin API's own calls (the dashboard polls) are not model traffic, and stay out of the ledger.
+    name: 'ops',
     routes: [
       { method: 'POST', path: '/admin/keys', public: true, serve: guarded(async (ctx) => { const input = parse(keyInputSchema, await body(ctx)); const { key, record } = await changing(() => store.createKey(input, deps.clock())); return json(ctx, 201, withSecret(record, key)); }) },
-      { method: 'GET', path: '/admin/keys', public: true, serve: guarded(async (ctx) => json(ctx, 200, { data: await storeCall(() => store.listKeys()) })) },
+      {
+        method: 'GET',
+        path: '/admin/keys',
+        public: true,
+        serve: guarded(async (ctx) => {
+          const [keys, last] = await storeCall(() => Promise.all([store.listKeys(), store.lastUsed()]));
+          return json(ctx, 200, { data: keys.map((k) => Object.assign({}, k, { lastUsed: last[k.id] ?? null })) });
+        }),
+      },
       { method: 'GET', path: '/admin/keys/{id}', public: true, serve: guarded(async (ctx) => { const k = await storeCall(() => store.findKey(id(ctx))); if (!k) throw new BedrockClaudeError(`No key "${id(ctx)}".`, { status: 404, type: 'not_found_error' }); return json(ctx, 200, k); }) },
       { method: 'PATCH', path: '/admin/keys/{id}', public: true, serve: guarded(async (ctx) => { const change = parse(keyChangeSchema, await body(ctx)); return json(ctx, 200, await changing(() => store.updateKey(id(ctx), change))); }) },
       { method: 'DELETE', path: '/admin/keys/{id}', public: true, serve: guarded(async (ctx) => json(ctx, 200, await changing(() => store.revokeKey(id(ctx), deps.clock())))) },
@@ -131,11 +148,61 @@ export function createAdminFront(deps: AdminDeps): Front {
       },
       {
         method: 'GET',
+        path: '/admin/usage/series',
+        public: true,
+        serve: guarded(async (ctx) => {
+          const q = parse(seriesQuery, query(ctx));
+          const now = deps.clock();
+          const since = q.since ?? now - 86_400_000;
+          const until = q.until ?? now + 1;
+          const step = q.step ?? (until - since <= 2 * 86_400_000 ? 'hour' : 'day');
+          const stepMs = step === 'hour' ? 3_600_000 : 86_400_000;
+          if ((until - since) / stepMs > 2000) throw invalidRequest(`since/until: ${Math.ceil((until - since) / stepMs)} ${step}s is too many points`, 'Pick a shorter range, or step=day.');
+          const rows = await storeCall(() => store.series(q.by, since, until, stepMs));
+          return json(ctx, 200, { by: q.by, step, since: new Date(since).toISOString(), until: new Date(until).toISOString(), rows });
+        }),
+      },
+      {
+        method: 'GET',
+        path: '/admin/usage/latency',
+        public: true,
+        serve: guarded(async (ctx) => {
+          const q = parse(rangeQuery, query(ctx));
+          const now = deps.clock();
+          const since = q.since ?? now - 86_400_000;
+          const until = q.until ?? now + 1;
+          return json(ctx, 200, Object.assign({ since: new Date(since).toISOString(), until: new Date(until).toISOString() }, await storeCall(() => store.latency(since, until))));
+        }),
+      },
+      {
+        method: 'GET',
+        path: '/admin/budgets',
+        public: true,
+        serve: guarded(async (ctx) => {
+          const now = deps.clock();
+          const [keys, teams] = await storeCall(() => Promise.all([store.listKeys(), store.listTeams()]));
+          const subjects = [...keys.filter((k) => k.budget && keyActive(k, now)).map((k) => ({ kind: 'key' as const, id: k.id, name: k.name, budget: k.budget! })), ...teams.filter((t) => t.budget).map((t) => ({ kind: 'team' as const, id: t.name, name: t.name, budget: t.budget! }))];
+          const data = await storeCall(() =>
+            Promise.all(
+              subjects.map(async (s) => {
+                const period = budgetPeriod(s.budget.period, now, deps.timeZone ?? 'UTC');
+                const spentUsd = await store.spentSince(s.kind, s.id, period.start);
+                return { kind: s.kind, id: s.id, name: s.name, budget: s.budget, spentUsd, periodStart: new Date(period.start).toISOString(), periodEnd: Number.isFinite(period.end) ? new Date(period.end).toISOString() : null };
+              }),
+            ),
+          );
+          data.sort((a, b) => b.spentUsd / (b.budget.usd || 1) - a.spentUsd / (a.budget.usd || 1));
+          return json(ctx, 200, { data });
+        }),
+      },
+      { method: 'GET', path: '/admin/live', public: true, serve: guarded((ctx) => json(ctx, 200, deps.live ? deps.live() : { time: deps.clock(), inFlight: 0, perSecond: [], errorsPerSecond: [], recentErrors: [], targets: [] })) },
+      {
+        method: 'GET',
         path: '/admin/requests',
         public: true,
         serve: guarded(async (ctx) => {
           const q = parse(requestsQuery, query(ctx));
-          const rows = await storeCall(() => store.requests({ since: q.since ?? 0, until: q.until ?? deps.clock() + 1, limit: q.limit, key: q.key, model: q.model, status: q.status, after: q.cursor ? parseCursor(q.cursor) : undefined }));
+          const rows = await storeCall(() => store.requests({ since: q.since ?? 0, until: q.until ?? deps.clock() + 1, limit: q.limit, key: q.key, user: q.user, team: q.team, model: q.model, status: q.status, after: q.cursor ? parseCursor(q.cursor) : undefined }));
           const last = rows.length === q.limit ? rows[rows.length - 1] : undefined;
           return json(ctx, 200, { data: rows, next_cursor: last ? cursorOf(last.time, last.requestId) : null });
         }),

@@ -1,0 +1,176 @@
+// The dashboard in a real browser (Debian's Chromium, playwright-core), on a gateway on the
+// emulator: sign-in, the overview's totals against /admin/usage, a key created in the page and used,
+// then revoked in the page and refused, a script in a key's name shown as text, and no sideways
+// scroll on a laptop or a phone.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import pino from 'pino';
+import type { Browser, Page } from 'playwright-core';
+import { request } from 'undici';
+import { createCredentialCache } from '../../src/aws/credentials.js';
+import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.js';
+import { UI_CSP } from '../../src/server/fronts/ui.js';
+import { startGateway, type RunningGateway } from '../../src/server/gateway.js';
+import { CREDS, tempHome } from '../helpers.js';
+import { browserMissing, launch } from './browser.js';
+
+const skip = browserMissing();
+const ADMIN = 'dashboard-admin-key-0123456789';
+
+describe('dashboard in Chromium', { skip, timeout: 180_000 }, () => {
+  let emu: RunningEmulator;
+  let gw: RunningGateway;
+  let browser: Browser;
+  let page: Page;
+  const dialogs: string[] = [];
+  const problems: string[] = [];
+
+  const adminCall = async (method: string, path: string, body?: unknown) => {
+    const res = await request(`${gw.url}${path}`, { method: method as 'GET', headers: { 'x-api-key': ADMIN, 'content-type': 'application/json' }, body: body === undefined ? null : JSON.stringify(body) });
+    return (await res.body.json()) as Record<string, unknown>;
+  };
+  const model = async (key: string, text = 'hello dashboard') => {
+    const res = await request(`${gw.url}/v1/messages`, { method: 'POST', headers: { 'x-api-key': key, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' }, body: JSON.stringify({ model: 'claude-haiku-4-5', max_tokens: 30, messages: [{ role: 'user', content: text }] }) });
+    await res.body.text();
+    return res.statusCode;
+  };
+  const signIn = async () => {
+    await page.goto(`${gw.url}/ui`);
+    await page.fill('input[name=adminKey]', ADMIN);
+    await page.click('form[data-form=sign-in] button[type=submit]');
+    await page.waitForSelector('[data-page=overview]');
+  };
+
+  before(async () => {
+    emu = await startEmulator({ port: 0 });
+    gw = await startGateway({ port: 0, region: 'us-west-2', auth: { kind: 'sigv4', credentials: createCredentialCache(CREDS) }, endpoint: emu.url, dataDir: join(tempHome(), 'data'), adminKey: ADMIN, retry: { max: 0 }, logger: pino({ level: 'silent' }) });
+    // Some traffic first: two teams' keys, two models.
+    await adminCall('POST', '/admin/teams', { name: 'apps', budget: { usd: 5, period: 'month' } });
+    const a = (await adminCall('POST', '/admin/keys', { name: 'alice-laptop', user: 'alice', team: 'apps', budget: { usd: 1, period: 'day' } }))['key'] as string;
+    const b = (await adminCall('POST', '/admin/keys', { name: 'ci-bot', user: 'ci' }))['key'] as string;
+    for (let i = 0; i < 6; i++) assert.equal(await model(i % 2 ? a : b, `request number ${i}`), 200);
+    await new Promise((r) => setTimeout(r, 400));
+    browser = await launch();
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    page.on('dialog', (d) => {
+      dialogs.push(`${d.type()}: ${d.message()}`);
+      void (d.type() === 'confirm' ? d.accept() : d.dismiss());
+    });
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(m.text());
+    });
+    page.on('pageerror', (e) => problems.push(e.message));
+
+  });
+  after(async () => {
+    await browser?.close();
+    await gw?.close(100);
+    await emu?.close();
+  });
+
+  it('serves the page with a strict CSP and no cookie, and signs in with the admin key only', async () => {
+    const res = await request(`${gw.url}/ui`);
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.headers['content-security-policy'], UI_CSP);
+    assert.match(UI_CSP, /script-src 'self';/);
+    assert.equal(res.headers['set-cookie'], undefined);
+    const html = await res.body.text();
+    assert.ok(!/<script>|<script [^>]*>[^<]/.test(html) && !/ on\w+=/.test(html), 'no inline script or handler');
+    await page.goto(`${gw.url}/ui`);
+    await page.fill('input[name=adminKey]', 'not-the-admin-key');
+    await page.click('form[data-form=sign-in] button[type=submit]');
+    await page.waitForSelector('text=That is not the admin key.');
+    await signIn();
+    assert.deepEqual((await page.context().cookies()).length, 0, 'no cookie');
+    problems.length = 0; // the wrong key's 401, said by the browser on purpose
+  });
+
+  it("shows the overview's totals equal to /admin/usage for the same range", async () => {
+    const since = new Date(Date.now() - 3_600_000).toISOString();
+    const until = new Date(Date.now() + 60_000).toISOString();
+    await page.goto(`${gw.url}/ui#/overview?range=custom&since=${encodeURIComponent(since)}&until=${encodeURIComponent(until)}&by=key`);
+    await page.waitForSelector('[data-page=overview] [data-total=requests]');
+    const shown = await page.$$eval('[data-total]', (els) => Object.fromEntries(els.map((e) => [e.getAttribute('data-total'), Number(e.getAttribute('data-value'))])));
+    const usage = (await adminCall('GET', `/admin/usage?by=key&since=${encodeURIComponent(since)}&until=${encodeURIComponent(until)}`))['rows'] as Array<Record<string, number>>;
+    const sum = (f: string) => usage.reduce((s, r) => s + r[f]!, 0);
+    assert.equal(shown['requests'], sum('requests'));
+    assert.ok(shown['requests']! >= 6);
+    assert.equal(shown['errors'], sum('errors'));
+    assert.equal(shown['inputTokens'], sum('inputTokens'));
+    assert.equal(shown['outputTokens'], sum('outputTokens'));
+    assert.ok(Math.abs(shown['costUsd']! - sum('costUsd')) < 1e-12);
+    assert.equal(await page.locator('[data-page=overview] .chart canvas').count() >= 2, true, 'the two charts are drawn');
+    const keysInTable = await page.$$eval('[data-table=usage] tbody tr td:first-child', (tds) => tds.map((t) => t.textContent));
+    assert.deepEqual(keysInTable.sort(), usage.map((r) => (r as unknown as { group: string | null }).group ?? '(none)').sort());
+  });
+
+  it('creates a key in the page, which then works; its request appears; revoked in the page, it is refused', async () => {
+    await page.goto(`${gw.url}/ui#/keys`);
+    await page.waitForSelector('[data-page=keys]');
+    await page.fill('form[data-form=create-key] input[name=name]', 'made-in-page');
+    await page.fill('form[data-form=create-key] input[name=user]', 'pat');
+    await page.selectOption('form[data-form=create-key] select[name=team]', 'apps');
+    await page.fill('form[data-form=create-key] input[name=budgetUsd]', '2.5');
+    await page.fill('form[data-form=create-key] input[name=rpm]', '100');
+    await page.click('form[data-form=create-key] button[type=submit]');
+    const secret = await (await page.waitForSelector('[data-secret]')).inputValue();
+    assert.match(secret, /^bck-/);
+    assert.match(await page.textContent('pre.paste') ?? '', new RegExp(`ANTHROPIC_BASE_URL=${gw.url.replace(/[.:/]/g, '\\$&')}\\nexport ANTHROPIC_API_KEY=${secret}`));
+    await page.waitForSelector('[data-key-name="made-in-page"]');
+    assert.equal(await model(secret, 'from the new key'), 200);
+    // The request in the page's ledger view.
+    let seen = false;
+    for (let i = 0; i < 20 && !seen; i++) {
+      await page.goto(`${gw.url}/ui#/requests?key=made-in-page`);
+      await page.reload();
+      await page.waitForSelector('[data-page=requests]');
+      seen = (await page.locator('[data-table=requests] tbody tr').count()) === 1;
+      if (!seen) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.ok(seen, 'the request is on the requests page');
+    assert.match((await page.textContent('[data-table=requests] tbody tr')) ?? '', /made-in-page.*pat.*apps.*claude-haiku-4-5.*200/);
+    await page.goto(`${gw.url}/ui#/keys`);
+    await page.click('[data-revoke="made-in-page"]');
+    await page.waitForSelector('text=Revoked made-in-page.');
+    assert.ok(dialogs.some((d) => d.startsWith('confirm: Revoke the key "made-in-page"')));
+    assert.equal(await model(secret), 401, 'refused once revoked');
+  });
+
+  it("shows a script in a key's name as text, and runs nothing", async () => {
+    const evil = '<img src=x onerror=alert(1)>';
+    await adminCall('POST', '/admin/keys', { name: evil, user: '<b>bold</b>' });
+    dialogs.length = 0;
+    await page.goto(`${gw.url}/ui#/keys`);
+    await page.reload();
+    await page.waitForSelector('[data-page=keys]');
+    const names = await page.$$eval('[data-key-name]', (els) => els.map((e) => e.textContent));
+    assert.ok(names.includes(evil), 'the name as those characters');
+    assert.equal(await page.locator('[data-table=keys] img').count(), 0, 'no image element made of it');
+    assert.equal(await page.locator('[data-table=keys] b').count(), 0);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(dialogs, [], 'no alert ran');
+  });
+
+  it('the live page shows in-flight requests, the upstream target and its circuit', async () => {
+    await page.goto(`${gw.url}/ui#/live`);
+    await page.waitForSelector('[data-table=targets]');
+    const row = (await page.textContent('[data-table=targets] tbody tr')) ?? '';
+    assert.match(row, /us-west-2.*global\.anthropic\.claude-haiku-4-5.*closed/);
+  });
+
+  it('has no sideways scroll at 1280x800 or at 390x844 on any page', async () => {
+    for (const viewport of [{ width: 1280, height: 800 }, { width: 390, height: 844 }]) {
+      await page.setViewportSize(viewport);
+      for (const p of ['overview', 'keys', 'requests', 'live']) {
+        await page.goto(`${gw.url}/ui#/${p}`);
+        await page.reload();
+        await page.waitForSelector(`[data-page=${p}]`);
+        await page.waitForTimeout(150);
+        const { scroll, client } = await page.evaluate<{ scroll: number; client: number }>('({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })');
+        assert.ok(scroll <= client, `${p} at ${viewport.width}x${viewport.height}: ${scroll} > ${client}`);
+      }
+    }
+    assert.deepEqual(problems, [], 'no error in the console (a CSP violation would be one)');
+  });
+});

@@ -1,0 +1,60 @@
+// The one way the dashboard makes elements: text goes in as text nodes, never as HTML, so a key
+// named `<img src=x onerror=alert(1)>` shows as those characters.
+
+type Child = Node | string | number | null | undefined | false;
+type Attr = string | number | boolean | undefined | ((event: Event) => void);
+
+/** An element with attributes (`on…` are listeners; `false`/`undefined` are left out) and children. */
+export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, Attr> = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === undefined || value === false) continue;
+    if (typeof value === 'function') el.addEventListener(name.slice(2), value);
+    else if (name === 'value' && 'value' in el) (el as HTMLInputElement).value = String(value);
+    else el.setAttribute(name, value === true ? '' : String(value));
+  }
+  append(el, ...children);
+  return el;
+}
+
+export function append(el: Node, ...children: Child[]): void {
+  for (const c of children) {
+    if (c === null || c === undefined || c === false) continue;
+    el.appendChild(typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : c);
+  }
+}
+
+/** Replaces what an element holds. */
+export function replace(el: Element, ...children: Child[]): void {
+  el.replaceChildren();
+  append(el, ...children);
+}
+
+export const usd = (n: number): string => (n === 0 ? '$0' : n < 0.01 ? `$${n.toFixed(6)}` : `$${n.toFixed(2)}`);
+export const int = (n: number): string => Math.round(n).toLocaleString('en-US');
+export const ms = (n: number | null | undefined): string => (n === null || n === undefined ? '–' : n >= 1000 ? `${(n / 1000).toFixed(2)} s` : `${n.toFixed(0)} ms`);
+export const pct = (n: number): string => `${(n * 100).toFixed(1)}%`;
+
+/** A local time as `YYYY-MM-DD HH:MM:SS` (to the minute, or the day, when `to` says so). */
+export function when(t: number | null | undefined, to: 'second' | 'minute' | 'day' = 'second'): string {
+  if (t === null || t === undefined) return '–';
+  const d = new Date(t);
+  const p = (n: number) => String(n).padStart(2, '0');
+  const day = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+  if (to === 'day') return day;
+  return to === 'minute' ? `${day} ${p(d.getHours())}:${p(d.getMinutes())}` : `${day} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+/** A bar of `value` out of `max` (spend against budget), its width set from script (allowed by the page's CSP). */
+export function bar(value: number, max: number, label: string, budget = true): HTMLElement {
+  const ratio = max > 0 ? Math.min(1, value / max) : value > 0 ? 1 : 0;
+  // A budget's bar turns amber past 80% and red when spent; a plain bar (tokens) keeps one colour.
+  const fill = h('span', { class: `fill${!budget ? ' plain' : ratio >= 1 ? ' over' : ratio >= 0.8 ? ' near' : ''}` });
+  fill.style.width = `${(ratio * 100).toFixed(1)}%`;
+  return h('span', { class: 'bar', title: label, role: 'meter', 'aria-valuenow': value, 'aria-valuemax': max, 'aria-label': label }, fill, h('span', { class: 'bar-label' }, label));
+}
+
+/** A table in a box that scrolls sideways on a narrow screen (the page itself never does). */
+export function table(head: string[], rows: Child[][], attrs: Record<string, Attr> = {}): HTMLElement {
+  return h('div', Object.assign({ class: 'table-box' }, attrs), h('table', {}, h('thead', {}, h('tr', {}, ...head.map((c) => h('th', { scope: 'col' }, c)))), h('tbody', {}, ...rows.map((r) => h('tr', {}, ...r.map((c) => h('td', {}, c)))))));
+}

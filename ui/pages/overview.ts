@@ -1,0 +1,112 @@
+import { api, qs, type BudgetUse, type Latency, type SeriesRow, type UsageRow } from '../api.js';
+import { stackedChart } from '../charts.js';
+import { bar, h, int, ms, pct, table, usd } from '../dom.js';
+
+export type Range = { since: number; until: number; label: string };
+
+const DAY = 86_400_000;
+
+/** The range the overview's buttons and inputs name. */
+export function rangeOf(params: URLSearchParams, now: number): Range {
+  const r = params.get('range') ?? '24h';
+  if (r === 'custom') {
+    const since = Date.parse(params.get('since') ?? '');
+    const until = Date.parse(params.get('until') ?? '');
+    if (Number.isFinite(since) && Number.isFinite(until) && until > since) return { since, until, label: 'custom' };
+  }
+  const span = r === '30d' ? 30 * DAY : r === '7d' ? 7 * DAY : DAY;
+  return { since: now - span, until: now + 1, label: r === '30d' || r === '7d' ? r : '24h' };
+}
+
+function totals(rows: UsageRow[]) {
+  const t = { requests: 0, errors: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: 0 };
+  for (const r of rows) {
+    t.requests += r.requests;
+    t.errors += r.errors;
+    t.inputTokens += r.inputTokens;
+    t.outputTokens += r.outputTokens;
+    t.cacheReadTokens += r.cacheReadTokens;
+    t.cacheWriteTokens += r.cacheWrite5mTokens + r.cacheWrite1hTokens;
+    t.costUsd += r.costUsd;
+  }
+  return t;
+}
+
+/** Each group's values on one time axis: the top groups by spend, the rest as "other". */
+function stackOf(rows: SeriesRow[], since: number, until: number, stepMs: number, field: 'costUsd' | 'requests', order: string[]) {
+  const first = since - (since % stepMs);
+  const times: number[] = [];
+  for (let t = first; t < until; t += stepMs) times.push(t);
+  const top = order.slice(0, 8);
+  const names = [...top, ...(order.length > 8 ? ['other'] : [])];
+  const values = names.map(() => times.map(() => 0));
+  for (const r of rows) {
+    const g = r.group ?? '(none)';
+    const i = top.includes(g) ? top.indexOf(g) : names.length - 1;
+    const j = Math.round((r.bucket - first) / stepMs);
+    if (j >= 0 && j < times.length && values[i]) values[i]![j]! += r[field];
+  }
+  return { times, series: names.map((label, i) => ({ label, values: values[i]! })) };
+}
+
+function card(label: string, value: string, raw: number | null, test: string): HTMLElement {
+  return h('div', { class: 'card stat', 'data-total': test, 'data-value': raw === null ? '' : String(raw) }, h('div', { class: 'stat-label' }, label), h('div', { class: 'stat-value' }, value));
+}
+
+/** The overview: totals, spend and requests over time by group, tokens by kind, latency, budgets. */
+export async function overviewPage(params: URLSearchParams, navigate: (hash: string) => void): Promise<HTMLElement> {
+  const range = rangeOf(params, Date.now());
+  const by = (['model', 'key', 'user', 'team'] as const).find((b) => b === params.get('by')) ?? 'model';
+  const span = qs({ since: new Date(range.since).toISOString(), until: new Date(range.until).toISOString() });
+  const [usage, series, latency, budgets] = await Promise.all([
+    api<{ rows: UsageRow[] }>('GET', `/admin/usage${span}&by=${by}`),
+    api<{ step: 'hour' | 'day'; rows: SeriesRow[] }>('GET', `/admin/usage/series${span}&by=${by}`),
+    api<Latency>('GET', `/admin/usage/latency${span}`),
+    api<{ data: BudgetUse[] }>('GET', '/admin/budgets'),
+  ]);
+  const t = totals(usage.rows);
+  const order = usage.rows.map((r) => r.group ?? '(none)');
+  const stepMs = series.step === 'hour' ? 3_600_000 : DAY;
+  const go = (next: Record<string, string>) => {
+    const p = new URLSearchParams(params);
+    for (const [k, v] of Object.entries(next)) p.set(k, v);
+    navigate(`#/overview?${p.toString()}`);
+  };
+  const iso = (t: number) => new Date(t - new Date(t).getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+  const since = h('input', { type: 'datetime-local', 'aria-label': 'from', value: iso(range.since) });
+  const until = h('input', { type: 'datetime-local', 'aria-label': 'to', value: iso(Math.min(range.until, Date.now())) });
+  const controls = h(
+    'div',
+    { class: 'controls' },
+    h('div', { class: 'segmented', role: 'group', 'aria-label': 'range' }, ...['24h', '7d', '30d'].map((r) => h('button', { type: 'button', class: range.label === r ? 'on' : '', 'data-range': r, onclick: () => go({ range: r }) }, r))),
+    h('span', { class: 'custom' }, since, '→', until, h('button', { type: 'button', onclick: () => go({ range: 'custom', since: new Date(since.value).toISOString(), until: new Date(until.value).toISOString() }) }, 'Apply')),
+    h('label', {}, 'by ', h('select', { 'aria-label': 'group by', onchange: (e) => go({ by: (e.target as HTMLSelectElement).value }) }, ...['model', 'key', 'user', 'team'].map((b) => h('option', { value: b, selected: b === by }, b)))),
+  );
+  const kinds: Array<[string, number]> = [['input', t.inputTokens], ['output', t.outputTokens], ['cache read', t.cacheReadTokens], ['cache write', t.cacheWriteTokens]];
+  const maxKind = Math.max(1, ...kinds.map((k) => k[1]));
+  return h(
+    'section',
+    { class: 'page', 'data-page': 'overview' },
+    h('h1', {}, 'Overview'),
+    controls,
+    h(
+      'div',
+      { class: 'stats' },
+      card('Spend', usd(t.costUsd), t.costUsd, 'costUsd'),
+      card('Requests', int(t.requests), t.requests, 'requests'),
+      card('Error rate', t.requests ? pct(t.errors / t.requests) : '–', t.errors, 'errors'),
+      card('Input tokens', int(t.inputTokens), t.inputTokens, 'inputTokens'),
+      card('Output tokens', int(t.outputTokens), t.outputTokens, 'outputTokens'),
+      card('Latency p50 / p95', `${ms(latency.p50LatencyMs)} / ${ms(latency.p95LatencyMs)}`, latency.p50LatencyMs, 'latency'),
+      card('Time to first byte p50 / p95', `${ms(latency.p50TtfbMs)} / ${ms(latency.p95TtfbMs)}`, latency.p50TtfbMs, 'ttfb'),
+    ),
+    h('div', { class: 'charts' }, stackedChart(`Spend by ${by}`, stackOf(series.rows, range.since, range.until, stepMs, 'costUsd', order), usd), stackedChart(`Requests by ${by}`, stackOf(series.rows, range.since, range.until, stepMs, 'requests', order), int)),
+    h(
+      'div',
+      { class: 'columns' },
+      h('div', { class: 'card' }, h('h2', {}, 'Tokens by kind'), ...kinds.map(([k, v]) => h('div', { class: 'kind', 'data-kind': k }, h('span', { class: 'kind-name' }, k), bar(v, maxKind, int(v), false)))),
+      h('div', { class: 'card' }, h('h2', {}, 'Spend against budget'), budgets.data.length ? table(['', 'name', 'spent this period'], budgets.data.slice(0, 10).map((b) => [b.kind, b.name, bar(b.spentUsd, b.budget.usd, `${usd(b.spentUsd)} of ${usd(b.budget.usd)} / ${b.budget.period}`)])) : h('p', { class: 'empty' }, 'No key or team has a budget.')),
+    ),
+    h('div', { class: 'card' }, h('h2', {}, `By ${by}`), table([by, 'requests', 'errors', 'input', 'output', 'cache read', 'cache write', 'spend'], usage.rows.map((r) => [r.group ?? '(none)', int(r.requests), int(r.errors), int(r.inputTokens), int(r.outputTokens), int(r.cacheReadTokens), int(r.cacheWrite5mTokens + r.cacheWrite1hTokens), usd(r.costUsd)]), { 'data-table': 'usage' })),
+  );
+}

@@ -1,0 +1,57 @@
+import { api, qs, type LedgerRow } from '../api.js';
+import { h, int, ms, replace, table, usd, when } from '../dom.js';
+
+const FILTERS = ['key', 'user', 'team', 'model', 'status'] as const;
+
+/** The ledger, newest first, filtered, a page at a time with the admin API's cursor. */
+export async function requestsPage(params: URLSearchParams, navigate: (hash: string) => void): Promise<HTMLElement> {
+  const filters: Record<string, string> = {};
+  for (const f of [...FILTERS, 'since', 'until', 'cursor']) {
+    const v = params.get(f);
+    if (v) filters[f] = v;
+  }
+  const page = await api<{ data: LedgerRow[]; next_cursor: string | null }>('GET', `/admin/requests${qs(Object.assign({ limit: 50 }, filters))}`);
+  const form = h(
+    'form',
+    { class: 'card filters', 'data-form': 'filters' },
+    ...FILTERS.map((f) => h('label', {}, `${f} `, h('input', { name: f, value: filters[f] ?? '', size: 12, inputmode: f === 'status' ? 'numeric' : undefined }))),
+    h('label', {}, 'since ', h('input', { name: 'since', value: filters['since'] ?? '', placeholder: '24h or 2026-11-01', size: 12 })),
+    h('label', {}, 'until ', h('input', { name: 'until', value: filters['until'] ?? '', placeholder: '2026-12-01', size: 12 })),
+    h('button', { type: 'submit' }, 'Filter'),
+  );
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const p = new URLSearchParams();
+    for (const f of [...FILTERS, 'since', 'until']) {
+      const v = (form.elements.namedItem(f) as HTMLInputElement).value.trim();
+      if (v) p.set(f, v);
+    }
+    navigate(`#/requests?${p.toString()}`);
+  });
+  const more = (cursor: string | null) => {
+    const p = new URLSearchParams(params);
+    if (cursor) p.set('cursor', cursor);
+    else p.delete('cursor');
+    navigate(`#/requests?${p.toString()}`);
+  };
+  const rows = page.data.map((r) => [
+    when(r.time),
+    h('span', { class: 'name' }, r.keyName ?? '–'),
+    r.user ?? '–',
+    r.team ?? '–',
+    r.model ?? '–',
+    h('span', { class: `code s${Math.floor(r.status / 100)}` }, String(r.status)),
+    ms(r.latencyMs),
+    ms(r.ttfbMs),
+    `${int(r.inputTokens)} / ${int(r.outputTokens)}`,
+    `${int(r.cacheReadTokens)} / ${int(r.cacheWrite5mTokens + r.cacheWrite1hTokens)}`,
+    usd(r.costUsd),
+    r.dropped ?? '–',
+    [r.error, r.reason].filter(Boolean).join(' · ') || '–',
+    h('code', { class: 'id' }, r.requestId),
+  ]);
+  const nav = h('div', { class: 'pager' }, filters['cursor'] ? h('button', { type: 'button', onclick: () => more(null) }, 'Newest') : '', page.next_cursor ? h('button', { type: 'button', 'data-next': '', onclick: () => more(page.next_cursor) }, 'Older') : '');
+  const body = h('div', { 'data-table': 'requests' });
+  replace(body, page.data.length ? table(['time', 'key', 'user', 'team', 'model', 'status', 'latency', 'TTFB', 'in / out', 'cache read / write', 'cost', 'dropped', 'error', 'request id'], rows) : h('p', { class: 'empty' }, 'No requests match.'));
+  return h('section', { class: 'page', 'data-page': 'requests' }, h('h1', {}, 'Requests'), form, h('div', { class: 'card' }, body, nav));
+}
