@@ -105,3 +105,33 @@ describe('admin API without an admin key', () => {
     }
   });
 });
+
+describe('admin API for the dashboard', () => {
+  it("serves the dashboard's data: series by hour, latency percentiles, spend against budget, this replica's minute; admin calls stay out of the ledger", async () => {
+    const created = (await admin('/admin/keys', { body: { name: 'dash', user: 'dee', budget: { usd: 2, period: 'day' } } })).json<{ id: string; key: string }>();
+    for (let i = 0; i < 4; i++) assert.equal((await ask(created.key)).status, 200);
+    await new Promise((r) => setTimeout(r, 400));
+    const since = new Date(Date.now() - 3_600_000).toISOString();
+    const series = (await admin(`/admin/usage/series?by=key&since=${since}`)).json<{ step: string; rows: Array<{ bucket: number; group: string; requests: number; costUsd: number }> }>();
+    assert.equal(series.step, 'hour');
+    const mine = series.rows.filter((r) => r.group === 'dash');
+    assert.equal(mine.reduce((n, r) => n + r.requests, 0), 4);
+    assert.ok(mine.every((r) => r.bucket % 3_600_000 === 0), 'buckets on the hour');
+    const usage = (await admin(`/admin/usage?by=key&since=${since}`)).json<{ rows: Array<{ group: string; costUsd: number }> }>();
+    assert.ok(Math.abs(mine.reduce((n, r) => n + r.costUsd, 0) - usage.rows.find((r) => r.group === 'dash')!.costUsd) < 1e-12, 'the series adds up to the report');
+    const latency = (await admin(`/admin/usage/latency?since=${since}`)).json<{ requests: number; p50LatencyMs: number; p95LatencyMs: number }>();
+    assert.ok(latency.requests >= 4 && latency.p50LatencyMs > 0 && latency.p95LatencyMs >= latency.p50LatencyMs);
+    const budgets = (await admin('/admin/budgets')).json<{ data: Array<{ kind: string; name: string; spentUsd: number; budget: { usd: number } }> }>();
+    const dash = budgets.data.find((b) => b.name === 'dash')!;
+    assert.ok(dash.spentUsd > 0 && Math.abs(dash.spentUsd - usage.rows.find((r) => r.group === 'dash')!.costUsd) < 1e-12);
+    const live = (await admin('/admin/live')).json<{ perSecond: number[]; targets: Array<{ region: string; modelId: string; state: string }> }>();
+    assert.equal(live.perSecond.length, 60);
+    assert.ok(live.perSecond.reduce((a, b) => a + b, 0) >= 4);
+    assert.deepEqual(live.targets.map((t) => [t.region, t.state]), [['us-west-2', 'closed']]);
+    const rows = (await admin('/admin/requests?user=dee&limit=100')).json<{ data: Array<{ route: string; user: string }> }>().data;
+    assert.equal(rows.length, 4, 'filtered by user');
+    const all = (await admin('/admin/requests?limit=1000')).json<{ data: Array<{ route: string }> }>().data;
+    assert.ok(!all.some((r) => r.route.startsWith('/admin')), 'no admin call in the ledger');
+    assert.equal((await admin('/admin/usage/series?step=minute')).status, 400);
+  });
+});

@@ -131,6 +131,17 @@ describe('dashboard in Chromium', { skip, timeout: 180_000 }, () => {
     assert.ok(seen, 'the request is on the requests page');
     assert.match((await page.textContent('[data-table=requests] tbody tr')) ?? '', /made-in-page.*pat.*apps.*claude-haiku-4-5.*200/);
     await page.goto(`${gw.url}/ui#/keys`);
+    await page.reload();
+    // Change its budget, a limit and its models in the page.
+    await page.click('tr:has([data-key-name="made-in-page"]) button:has-text("Change")');
+    await page.fill('form[data-form=edit-key] input[name=budgetUsd]', '3');
+    await page.fill('form[data-form=edit-key] input[name=rpm]', '');
+    await page.fill('form[data-form=edit-key] input[name=concurrency]', '4');
+    await page.fill('form[data-form=edit-key] input[name=models]', 'claude-haiku-*');
+    await page.click('form[data-form=edit-key] button[type=submit]');
+    await page.waitForSelector('text=Saved made-in-page.');
+    const changed = await adminCall('GET', '/admin/keys/made-in-page');
+    assert.deepEqual([changed['budget'], changed['limits'], changed['models']], [{ usd: 3, period: 'month' }, { concurrency: 4 }, ['claude-haiku-*']]);
     await page.click('[data-revoke="made-in-page"]');
     await page.waitForSelector('text=Revoked made-in-page.');
     assert.ok(dialogs.some((d) => d.startsWith('confirm: Revoke the key "made-in-page"')));
