@@ -179,25 +179,35 @@ function build(spec: Spec): Check {
       return p;
     };
   }
-  const required = spec.required ?? [];
-  const checks = new Map(Object.entries(spec.object).map(([k, s]) => [k, compile(s)]));
-  return (v) => {
-    if (!isObject(v)) return typeProblem('JSONObject', v);
-    for (let i = 0; i < required.length; i++) if (v[required[i]!] === undefined) return problem((path) => `${path}: required key [${required[i]}] not found`);
-    // The value's own keys, not the spec's: a block holds a few of the fields its type may have.
-    for (const key in v) {
-      const check = checks.get(key);
-      if (!check) continue;
-      const field = v[key];
-      if (field === undefined) continue;
-      const p = check(field);
-      if (p) {
-        p.keys.push(key);
-        return p;
-      }
+  return objectCheck(spec);
+}
+
+/**
+ * An object spec as straight-line code, generated once from the table (as JSON Schema validators
+ * such as ajv do): each field read by its literal name, so every read has an inline cache of its
+ * own, and the JSON-type checks inlined. Twice as fast as a loop over the spec's keys on a
+ * Claude-Code-sized request. The names come from the table above, never from a request.
+ */
+function objectCheck(spec: { object: Record<string, Spec>; required?: readonly string[] }): Check {
+  const keys = Object.keys(spec.object);
+  const nested: Check[] = [];
+  const lines: string[] = ['if (!isObject(v)) return typeProblem("JSONObject", v);', 'let f, p;'];
+  for (const k of spec.required ?? []) lines.push(`if (v[${JSON.stringify(k)}] === undefined) return missing(${JSON.stringify(k)});`);
+  for (const k of keys) {
+    const field = spec.object[k]!;
+    const key = JSON.stringify(k);
+    const fail = `{ p.keys.push(${key}); return p; }`;
+    if (typeof field === 'string' && field !== 'object' && field !== 'integer' && field !== 'number') {
+      const test = field === 'string' ? 'typeof f !== "string"' : field === 'boolean' ? 'typeof f !== "boolean"' : '!Array.isArray(f)';
+      lines.push(`f = v[${key}]; if (f !== undefined && ${test}) { p = typeProblem(${JSON.stringify(TYPE_NAMES[field])}, f); ${fail} }`);
+    } else {
+      nested.push(compile(field));
+      lines.push(`f = v[${key}]; if (f !== undefined && (p = nested[${nested.length - 1}](f))) ${fail}`);
     }
-    return undefined;
-  };
+  }
+  lines.push('return undefined;');
+  const missing = (k: string) => problem((path) => `${path}: required key [${k}] not found`);
+  return new Function('isObject', 'typeProblem', 'missing', 'nested', `return function check(v) {\n${lines.join('\n')}\n};`)(isObject, typeProblem, missing, nested) as Check;
 }
 
 /** The first way `value` breaks `spec`, in the schema validator's words with its JSON path (`#/messages/0/...`), or undefined. */
@@ -232,6 +242,19 @@ function locationOf(path: string): string {
   return `body${path.slice(1).replace(/\/(\d+)/g, '[$1]').replace(/\//g, '.')}`;
 }
 
+/** What is wrong with a block that did not pass: not an object, an unknown or server-tool type, the wrong role, or a field. */
+function blockProblem(out: Diagnostic[], b: unknown, block: { roles: readonly string[]; user: boolean; assistant: boolean; spec: Spec } | undefined, role: string, path: string): void {
+  if (!isObject(b)) return push(out, locationOf(path), `${path}: expected type: JSONObject, found: ${jsonType(b)}`);
+  const type = b['type'];
+  if (!block) {
+    if (typeof type === 'string' && SERVER_TOOLS.has(type)) return push(out, locationOf(path), `${path}/type: ${type} is not a valid enum value`, `Bedrock does not run Anthropic's server tools, so a ${type} block cannot be sent to it: drop it, or put what it said in a text block.`);
+    return push(out, locationOf(`${path}/type`), type === undefined ? `${path}: required key [type] not found` : `${path}/type: ${enumText(type)} is not a valid enum value`);
+  }
+  if (!(role === 'user' ? block.user : block.assistant)) return push(out, locationOf(path), `${path}: a ${String(type)} block cannot be in a ${role} message`, `${String(type)} blocks go in ${block.roles.join(' or ')} messages.`);
+  const problem = violation(b, block.spec, path);
+  if (problem) push(out, locationOf(problem.split(':')[0]!), problem);
+}
+
 export const contentSchema: Rule = {
   code: 'content-invalid',
   description: 'A content block, tool or tool choice that breaks the Messages schema: an unknown block type, a field of the wrong type, an image media type Claude does not take, a tool name with spaces.',
@@ -241,35 +264,19 @@ export const contentSchema: Rule = {
     const out: Diagnostic[] = [];
     const messages = body['messages'];
     if (Array.isArray(messages)) {
-      messages.forEach((m, i) => {
-        const role = (m as Json | null)?.['role'];
-        const content = (m as Json | null)?.['content'];
-        if (!Array.isArray(content) || (role !== 'user' && role !== 'assistant')) return; // messages-invalid says so
+      for (let i = 0; i < messages.length; i++) {
+        const m = messages[i] as Json | null;
+        const role = m?.['role'];
+        const content = m?.['content'];
+        if (!Array.isArray(content) || (role !== 'user' && role !== 'assistant')) continue; // messages-invalid says so
         for (let j = 0; j < content.length; j++) {
           const b: unknown = content[j];
-          // The path is made only for a block that has a problem: a long conversation has hundreds.
-          const path = () => `#/messages/${i}/content/${j}`;
-          if (!isObject(b)) {
-            push(out, locationOf(path()), `${path()}: expected type: JSONObject, found: ${jsonType(b)}`);
-            continue;
-          }
-          const type = b['type'];
-          const block = typeof type === 'string' ? COMPILED_BLOCKS.get(type) : undefined;
-          if (!block) {
-            if (typeof type === 'string' && SERVER_TOOLS.has(type)) push(out, locationOf(path()), `${path()}/type: ${type} is not a valid enum value`, `Bedrock does not run Anthropic's server tools, so a ${type} block cannot be sent to it: drop it, or put what it said in a text block.`);
-            else push(out, locationOf(`${path()}/type`), type === undefined ? `${path()}: required key [type] not found` : `${path()}/type: ${enumText(type)} is not a valid enum value`);
-            continue;
-          }
-          if (!(role === 'user' ? block.user : block.assistant)) push(out, locationOf(path()), `${path()}: a ${type} block cannot be in a ${role} message`, `${type} blocks go in ${block.roles.join(' or ')} messages.`);
-          else {
-            const p = block.check(b);
-            if (p) {
-              const problem = violation(b, block.spec, path());
-              push(out, locationOf(problem!.split(':')[0]!), problem!);
-            }
-          }
+          const block = isObject(b) && typeof b['type'] === 'string' ? COMPILED_BLOCKS.get(b['type']) : undefined;
+          // The fast path: a known block in a role it may have, that passes its check. Paths are made only for a problem.
+          if (block && (role === 'user' ? block.user : block.assistant) && !block.check(b)) continue;
+          blockProblem(out, b, block, role, `#/messages/${i}/content/${j}`);
         }
-      });
+      }
     }
     const system = body['system'];
     if (Array.isArray(system)) {

@@ -23,18 +23,29 @@ function thinkingOf(body: Json): Json | undefined {
   return isObject(t) && (t['type'] === 'enabled' || t['type'] === 'adaptive') ? t : undefined;
 }
 
+/** Whether the assistant turn `turn` has a `tool_use` with this id (a turn holds a few blocks: a scan, no set). */
+function usedIn(turn: Json | null, id: string): boolean {
+  const content = turn?.['content'];
+  if (!Array.isArray(content) || turn!['role'] !== 'assistant') return false;
+  for (let k = 0; k < content.length; k++) {
+    const b = content[k] as Json | null;
+    if (b && b['type'] === 'tool_use' && b['id'] === id) return true;
+  }
+  return false;
+}
+
 /** The first `tool_result` whose `tool_use_id` the assistant turn just before did not use. */
 function unpairedToolResult(body: Json): string | undefined {
   const messages = body['messages'];
   if (!Array.isArray(messages)) return undefined;
   for (let i = 0; i < messages.length; i++) {
-    const content = (messages[i] as Json | null)?.['content'];
-    if (!Array.isArray(content) || (messages[i] as Json)['role'] !== 'user') continue;
-    const previous = i > 0 ? (messages[i - 1] as Json | null)?.['content'] : undefined;
-    const ids = new Set(Array.isArray(previous) && (messages[i - 1] as Json)['role'] === 'assistant' ? previous.filter((b) => isObject(b) && b['type'] === 'tool_use').map((b) => (b as Json)['id']) : []);
+    const m = messages[i] as Json | null;
+    const content = m?.['content'];
+    if (!Array.isArray(content) || m!['role'] !== 'user') continue;
     for (let j = 0; j < content.length; j++) {
-      const b = content[j];
-      if (isObject(b) && b['type'] === 'tool_result' && typeof b['tool_use_id'] === 'string' && !ids.has(b['tool_use_id'])) {
+      const b = content[j] as Json | null;
+      if (!b || b['type'] !== 'tool_result' || typeof b['tool_use_id'] !== 'string') continue;
+      if (!usedIn(i > 0 ? (messages[i - 1] as Json | null) : null, b['tool_use_id'])) {
         return `messages.${i}.content.${j}: unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${b['tool_use_id']}. Each \`tool_result\` block must have a corresponding \`tool_use\` block in the previous message.`;
       }
     }
