@@ -25,6 +25,8 @@ export interface ModelLifecycle {
   status: 'active' | 'deprecated' | 'retired';
   deprecatedOn?: string;
   retiresOn?: string;
+  /** The earliest end of life Bedrock's model card promises ("EOL no sooner than"). */
+  eolNotBefore?: string;
 }
 
 /** One Claude model as the catalog knows it. */
@@ -52,6 +54,8 @@ export interface ModelEntry {
   /** Whether `temperature` and `top_p` may be sent together. */
   temperatureWithTopP: boolean;
   thinking: boolean;
+  /** Takes only `thinking: {"type": "adaptive"}`: `enabled` with `budget_tokens` is a 400 (Opus 4.7). */
+  adaptiveThinkingOnly?: boolean;
   /** The model's lifecycle on Bedrock. */
   lifecycle: ModelLifecycle;
   /** Its lifecycle on the Anthropic API, when that differs from Bedrock's (a model retired there may still be served on Bedrock). */

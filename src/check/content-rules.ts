@@ -67,9 +67,9 @@ export const contextWindow: Rule = {
     if (!ctx.body || !ctx.model) return [];
     const estimate = estimateInputTokens(ctx.body);
     const has1m = ctx.model.context1m && [...ctx.bodyBetas, ...(ctx.input.format === 'anthropic' ? ctx.headerBetas : [])].includes(ctx.catalog.data.betas.context1m);
-    const window = has1m ? 1_000_000 : ctx.model.contextWindow;
+    const window = has1m ? Math.max(1_000_000, ctx.model.contextWindow) : ctx.model.contextWindow;
     if (estimate <= window) return [];
-    const fix = !has1m && ctx.model.context1m ? `Add the beta: "anthropic_beta": ["${ctx.catalog.data.betas.context1m}"] (1M tokens on ${ctx.model.displayName}), or shorten the prompt.` : 'Shorten the prompt (summarise or drop old turns).';
+    const fix = !has1m && ctx.model.context1m && ctx.model.contextWindow < 1_000_000 ? `Add the beta: "anthropic_beta": ["${ctx.catalog.data.betas.context1m}"] (1M tokens on ${ctx.model.displayName}), or shorten the prompt.` : 'Shorten the prompt (summarise or drop old turns).';
     return [{ code: 'prompt-too-long', severity: 'error', location: 'body.messages', message: `Input is too long for requested model: about ${estimate} tokens > ${window} maximum for ${ctx.model.displayName}.`, fix, bedrock: validation('Input is too long for requested model.') }];
   },
 };

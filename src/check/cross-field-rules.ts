@@ -74,6 +74,13 @@ export const CROSS_FIELD_RULES: readonly CrossRule[] = [
   },
   {
     code: 'thinking-invalid',
+    location: 'body.thinking.type',
+    // Bedrock's model card for Opus 4.7: `enabled` with `budget_tokens` "will return a 400 error".
+    broken: (body, ctx) => (ctx.model?.adaptiveThinkingOnly && thinkingOf(body)?.['type'] === 'enabled' ? `thinking.type: "enabled" is not supported for ${ctx.model.displayName}; use "adaptive".` : undefined),
+    fix: 'Send thinking: {"type": "adaptive"} (and output_config.effort to steer how much it thinks) instead of "enabled" with budget_tokens.',
+  },
+  {
+    code: 'thinking-invalid',
     location: 'body.max_tokens',
     broken: (body) => {
       const budget = thinkingOf(body)?.['budget_tokens'];

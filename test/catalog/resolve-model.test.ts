@@ -48,7 +48,9 @@ describe('catalog data', () => {
   });
   it('knows the newer IDs Claude Code sends', () => {
     assert.equal(catalog.find('claude-opus-4-8')?.bedrockId, 'anthropic.claude-opus-4-8');
-    for (const n of ['claude-opus-4-7', 'claude-opus-5', 'claude-sonnet-5']) assert.ok(catalog.find(n)?.unconfirmed, n);
+    for (const n of ['claude-opus-5', 'claude-sonnet-5']) assert.ok(catalog.find(n)?.unconfirmed, n);
+    // Confirmed by Bedrock's model card (launched 2026-04-16, 1M context, adaptive thinking only).
+    assert.deepEqual([catalog.find('claude-opus-4-7')?.unconfirmed, catalog.find('claude-opus-4-7')?.contextWindow, catalog.find('claude-opus-4-7')?.adaptiveThinkingOnly], [undefined, 1_000_000, true]);
   });
   it('marks 1M context on Opus 4.6, Sonnet 4.5 and Sonnet 4 only among the table models', () => {
     const with1m = TABLE.map(([n]) => n).filter((n) => catalog.find(n)!.context1m);
@@ -209,7 +211,8 @@ describe('family aliases', () => {
     assert.equal(sonnet.model?.name, 'claude-sonnet-4-6');
     assert.equal(sonnet.modelId, 'global.anthropic.claude-sonnet-4-6');
     assert.match(sonnet.notes[0]!, /"sonnet" is the sonnet family alias: today it means Claude Sonnet 4\.6/);
-    for (const spelling of ['claude-opus', 'opus-latest', 'claude-opus-latest', 'OPUS']) assert.equal(resolveModel(spelling, { region: 'eu-west-1', scope: 'geo' }).modelId, 'eu.anthropic.claude-opus-4-6-v1', spelling);
+    // Opus 4.7 is confirmed by Bedrock's model card: the newest confirmed Opus.
+    for (const spelling of ['claude-opus', 'opus-latest', 'claude-opus-latest', 'OPUS']) assert.equal(resolveModel(spelling, { region: 'eu-west-1', scope: 'geo' }).modelId, 'eu.anthropic.claude-opus-4-7', spelling);
     // Haiku 4.5 has no jp profile, and in-region it is not on demand: no haiku fits.
     assert.throws(() => resolveModel('haiku', { region: 'ap-northeast-1', scope: 'in-region' }), /No haiku model is offered in ap-northeast-1/);
     // A models file confirms a newer model, or replaces a list: the alias follows.

@@ -121,9 +121,11 @@ describe('check rules', () => {
   });
   it('a prompt over the context window without the 1M beta', () => {
     const long = { ...good, messages: [{ role: 'user', content: 'x'.repeat(900_000) }] };
-    const d = only(bedrock(long), 'prompt-too-long');
+    const sonnet45 = { model: 'global.anthropic.claude-sonnet-4-5-20250929-v1:0' };
+    const d = only(bedrock(long, sonnet45), 'prompt-too-long');
     assert.match(d.fix, /context-1m-2025-08-07/);
-    assert.deepEqual(bedrock({ ...long, anthropic_beta: ['context-1m-2025-08-07'] }), []);
+    assert.deepEqual(bedrock({ ...long, anthropic_beta: ['context-1m-2025-08-07'] }, sonnet45), []);
+    assert.deepEqual(bedrock(long), [], 'Opus 4.6 has 1M tokens without the beta (its Bedrock model card)');
     assert.match(only(bedrock(long, { model: 'global.anthropic.claude-haiku-4-5-20251001-v1:0' }), 'prompt-too-long').fix, /Shorten/);
   });
   it('max_tokens above the model maximum', () => {

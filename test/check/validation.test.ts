@@ -159,3 +159,20 @@ describe('validation: what Bedrock accepts still passes', () => {
     );
   });
 });
+
+describe('the catalog as Bedrock documents it (model cards, 2026)', () => {
+  const check = (model: string, body: Record<string, unknown>) => checkRequest({ format: 'bedrock', body: Object.assign({}, base, body), model, region: 'us-west-2', path: 'invoke' });
+  it('Opus 4.7 takes adaptive thinking only: enabled with budget_tokens is refused with the fix', () => {
+    const refused = check('global.anthropic.claude-opus-4-7', { max_tokens: 4000, thinking: { type: 'enabled', budget_tokens: 2048 }, messages: [user('think')] }).filter((d) => d.severity === 'error');
+    assert.deepEqual(refused.map((d) => [d.code, d.location]), [['thinking-invalid', 'body.thinking.type']]);
+    assert.match(refused[0]!.message, /thinking\.type: "enabled" is not supported for Claude Opus 4\.7; use "adaptive"/);
+    assert.match(refused[0]!.fix ?? '', /"type": "adaptive"/);
+    assert.deepEqual(check('global.anthropic.claude-opus-4-7', { thinking: { type: 'adaptive' }, messages: [user('think')] }).filter((d) => d.severity === 'error'), []);
+    assert.deepEqual(check(MODEL, { max_tokens: 4000, thinking: { type: 'enabled', budget_tokens: 2048 }, messages: [user('think')] }).filter((d) => d.severity === 'error'), [], 'Opus 4.6 still takes it');
+  });
+  it('Opus 4.6 and 4.7 have a 1M-token window without the beta; Haiku 4.5 does not', () => {
+    const long = { messages: [user('word '.repeat(250_000))] }; // 1.25M characters: about 312K tokens
+    for (const model of [MODEL, 'global.anthropic.claude-opus-4-7']) assert.deepEqual(check(model, long).filter((d) => d.code === 'prompt-too-long'), [], model);
+    assert.equal(check('global.anthropic.claude-haiku-4-5-20251001-v1:0', long).filter((d) => d.code === 'prompt-too-long').length, 1);
+  });
+});
