@@ -1,4 +1,5 @@
 import { cacheTtls } from './cache-breakpoints.js';
+import { imageDimensions } from './image-size.js';
 import type { Diagnostic, DiagnosticCode } from './diagnostic.js';
 import { modelSaid, validation, type Rule, type RuleContext } from './rule.js';
 
@@ -51,6 +52,27 @@ function unpairedToolResult(body: Json): string | undefined {
     }
   }
   return undefined;
+}
+
+/** Every image block of the messages (in tool results too) with its path, found once per body. */
+const imagesSeen = new WeakMap<Json, Array<{ path: string; source: Json }>>();
+function imagesOf(body: Json): Array<{ path: string; source: Json }> {
+  let out = imagesSeen.get(body);
+  if (out) return out;
+  out = [];
+  const messages = body['messages'];
+  const visit = (content: unknown, path: string, list: Array<{ path: string; source: Json }>) => {
+    if (!Array.isArray(content)) return;
+    for (let j = 0; j < content.length; j++) {
+      const b = content[j] as Json | null;
+      if (!b || typeof b !== 'object') continue;
+      if (b['type'] === 'image' && isObject(b['source'])) list.push({ path: `${path}.${j}`, source: b['source'] });
+      else if (b['type'] === 'tool_result') visit(b['content'], `${path}.${j}.content`, list);
+    }
+  };
+  if (Array.isArray(messages)) for (let i = 0; i < messages.length; i++) visit((messages[i] as Json | null)?.['content'], `messages.${i}.content`, out);
+  imagesSeen.set(body, out);
+  return out;
 }
 
 export const CROSS_FIELD_RULES: readonly CrossRule[] = [
@@ -125,14 +147,27 @@ export const CROSS_FIELD_RULES: readonly CrossRule[] = [
     code: 'content-invalid',
     location: 'body.messages',
     broken: (body) => {
-      let images = 0;
-      for (const m of Array.isArray(body['messages']) ? body['messages'] : []) {
-        const content = (m as Json | null)?.['content'];
-        if (Array.isArray(content)) for (const b of content) if (isObject(b) && b['type'] === 'image') images++;
-      }
-      return images > 100 ? `messages: too many images: ${images} (at most 100 per request).` : undefined;
+      const n = imagesOf(body).length;
+      return n > 100 ? `messages: too many images: ${n} (at most 100 per request).` : undefined;
     },
     fix: 'Send at most 100 images in one request (fewer, and smaller, for large ones).',
+  },
+  {
+    code: 'content-invalid',
+    location: 'body.messages',
+    // Claude's limits (the Anthropic docs on vision, Bedrock's "Third-party model provider requirements"):
+    // 8000 px a side, and 2000 px when a request holds more than 20 images.
+    broken: (body) => {
+      const images = imagesOf(body);
+      const max = images.length > 20 ? 2000 : 8000;
+      for (const { path, source } of images) {
+        if (source['type'] !== 'base64' || typeof source['data'] !== 'string' || typeof source['media_type'] !== 'string') continue;
+        const size = imageDimensions(source['media_type'], source['data']);
+        if (size && (size.width > max || size.height > max)) return `${path}.image.source.base64.data: At least one of the image dimensions exceed max allowed size${images.length > 20 ? ' for many-image requests' : ''}: ${max} pixels`;
+      }
+      return undefined;
+    },
+    fix: 'Scale images down before sending them: at most 8000 px a side, or 2000 px when the request has more than 20 images (Claude scales anything over 1568 px down anyway).',
   },
 ];
 

@@ -61,8 +61,10 @@ describe('emulator: Bedrock\'s validation, with Bedrock\'s messages', () => {
   });
   it('prompt over the context window without the 1M beta', async () => {
     const long = { ...good, messages: [{ role: 'user', content: 'y'.repeat(810_000) }] };
-    await expectError(await signedRequest(emu.url, path(OPUS), long), 400, 'ValidationException', 'Input is too long for requested model.');
-    assert.equal((await signedRequest(emu.url, path(OPUS), { ...long, anthropic_beta: ['context-1m-2025-08-07'] })).status, 200);
+    const sonnet45 = 'global.anthropic.claude-sonnet-4-5-20250929-v1:0';
+    await expectError(await signedRequest(emu.url, path(sonnet45), long), 400, 'ValidationException', 'Input is too long for requested model.');
+    assert.equal((await signedRequest(emu.url, path(sonnet45), { ...long, anthropic_beta: ['context-1m-2025-08-07'] })).status, 200);
+    assert.equal((await signedRequest(emu.url, path(OPUS), long)).status, 200, 'Opus 4.6: 1M tokens without the beta');
   });
   it('max_tokens over the model maximum', async () => {
     await expectError(await signedRequest(emu.url, path('global.anthropic.claude-haiku-4-5-20251001-v1:0'), { ...good, max_tokens: 64_001 }), 400, 'ValidationException', /max_tokens: 64001 > 64000/);
