@@ -142,7 +142,7 @@ Examples:
       });
       console.error(`bedrock-claude gateway: ${flags.store === false ? '--no-store: ' : ''}${gateway.control}`);
       const adminKey = nonEmpty(config.adminKey) ?? nonEmpty(process.env['BEDROCK_CLAUDE_ADMIN_KEY']);
-      console.error(adminKey && (dataDir || databaseUrl) ? `bedrock-claude gateway: admin API at ${gateway.url}/admin/ (bedrock-claude keys list --gateway ${gateway.url}); dashboard at ${gateway.url}/ui (sign in with the admin key)` : 'bedrock-claude gateway: no admin key (adminKey, BEDROCK_CLAUDE_ADMIN_KEY): the admin API is off');
+      console.error(adminKey && (dataDir || databaseUrl) ? `bedrock-claude gateway: admin API at ${gateway.url}/admin/ (bedrock-claude keys list --gateway ${gateway.url}); dashboard at ${gateway.url}/ui (sign in with the admin key)` : 'bedrock-claude gateway: no admin key (adminKey, BEDROCK_CLAUDE_ADMIN_KEY): the admin API and the dashboard (/ui) are off');
       console.log(`listening on ${gateway.url}${backendLabel === 'emulator' ? ' (EMULATOR MODE)' : ''}`);
       if (!useEmulator && auth.kind === 'sigv4') {
         // Loaded once now, in the background: a setup that cannot sign is said at start-up, not only
