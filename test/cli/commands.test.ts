@@ -84,7 +84,8 @@ describe('models', () => {
   it('prints the catalog as a table and as JSON, and what is callable from a region', async () => {
     const t = await cli(['models']);
     assert.equal(t.code, 0);
-    assert.match(t.stdout, /claude-opus-4-6\s+anthropic\.claude-opus-4-6-v1\s+Y\s+Y\s+Y\s+Y\s+Y\s+Y\s+200K\s+Y\s+128K\s+5\/25\s+active/);
+    assert.match(t.stdout, /claude-opus-4-6\s+anthropic\.claude-opus-4-6-v1\s+Y\s+Y\s+Y\s+Y\s+Y\s+Y\s+1M\s+Y\s+128K\s+5\/25\s+active/);
+    assert.match(t.stdout, /claude-sonnet-4-5\s+anthropic\.claude-sonnet-4-5-20250929-v1:0\s+Y\s+Y\s+Y\s+Y\s+-\s+Y\s+200K\s+Y\s+64K/);
     const j = await cli(['models', '--region', 'ap-northeast-1', '--json']);
     const rows = JSON.parse(j.stdout) as Array<{ name: string; callable: { global: string | null; geo: string | null } }>;
     const haiku = rows.find((r) => r.name === 'claude-haiku-4-5')!;
