@@ -1,3 +1,4 @@
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Catalog } from '../catalog/catalog.js';
@@ -128,12 +129,14 @@ export async function openControl(options: ControlOptions): Promise<Control> {
   }
 
   const problems: { counters?: string | undefined; ledger?: string | undefined } = {};
+  // With PostgreSQL, the journal lives in the data directory (the CLI's default one when none is given).
+  const spoolDir = dataDir ?? join(homedir(), '.bedrock-claude');
   const counters = await openCounters(options, problems);
 
   let ledger: UsageSink & { pending(): number; close(): Promise<void> };
   let storeUp: () => number = () => 1;
   if (options.databaseUrl) {
-    const spool = join(dataDir ?? '.', 'ledger-spool');
+    const spool = join(spoolDir, 'ledger-spool');
     const journal = createJournaledLedgerSink(store, spool, {
       onProblem: (problem) => {
         problems.ledger = problem;
@@ -172,7 +175,7 @@ export async function openControl(options: ControlOptions): Promise<Control> {
   };
   const admin: AdminDeps | undefined = options.adminKey ? { store, timeZone: options.timeZone ?? 'UTC', adminKeySha256: adminKeyHash(options.adminKey), changed: () => keys.refresh(), clock: Date.now } : undefined;
   const failClosed = options.counters?.failMode === 'closed';
-  const storeName = options.databaseUrl ? `PostgreSQL (${store.where}), ledger spooled in ${join(dataDir ?? '.', 'ledger-spool')} when it is away` : `the embedded store (SQLite) in ${dataDir}`;
+  const storeName = options.databaseUrl ? `PostgreSQL (${store.where}), ledger spooled in ${join(spoolDir, 'ledger-spool')} when it is away` : `the embedded store (SQLite) in ${dataDir}`;
   const countersName = options.counters ? `counters in Redis (fail ${options.counters.failMode ?? 'open'})` : 'counters in this process';
   return {
     keys,
