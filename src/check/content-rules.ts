@@ -65,7 +65,7 @@ export const contextWindow: Rule = {
   description: 'A prompt over the model context window without the 1M beta (estimated tokens).',
   run(ctx) {
     if (!ctx.body || !ctx.model) return [];
-    const estimate = estimateInputTokens(ctx.body);
+    const estimate = ctx.input.inputTokens ?? estimateInputTokens(ctx.body);
     const has1m = ctx.model.context1m && [...ctx.bodyBetas, ...(ctx.input.format === 'anthropic' ? ctx.headerBetas : [])].includes(ctx.catalog.data.betas.context1m);
     const window = has1m ? Math.max(1_000_000, ctx.model.contextWindow) : ctx.model.contextWindow;
     if (estimate <= window) return [];

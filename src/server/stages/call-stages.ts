@@ -6,6 +6,7 @@ import type { Upstream } from '../../transport/bedrock-transport.js';
 import type { SanitizePolicy } from '../../translate/sanitize.js';
 import { fromCountTokensBody, toBedrockRequest, type AnthropicHttpRequest } from '../../translate/to-bedrock.js';
 import { cacheBreakpoints, type CacheBreakpoint } from '../../check/cache-breakpoints.js';
+import { estimateInputTokens } from '../../check/estimate-tokens.js';
 import { keyAllows } from '../gateway-keys.js';
 import type { CanonicalCall, Stage } from '../pipeline.js';
 import type { Router } from '../targets.js';
@@ -68,7 +69,11 @@ export function preflight(catalog: Catalog): Stage {
     const first = ctx.targets![0]!;
     const translated = toBedrockRequest(ctx.call!.request, { modelId: first.modelId, model: first.model, catalog, policy: ctx.policy });
     const isCount = translated.operation === 'count-tokens';
-    const diagnostics = checkRequest({ format: 'bedrock', body: isCount ? fromCountTokensBody(translated.body) : translated.body, model: first.modelId, region: first.region, path: translated.operation, catalog });
+    const checked = isCount ? fromCountTokensBody(translated.body) : translated.body;
+    // One estimate for the context-window rule and the budget and input-token limits after it.
+    const inputTokens = estimateInputTokens(checked);
+    ctx.state['inputTokens'] = inputTokens;
+    const diagnostics = checkRequest({ format: 'bedrock', body: checked, model: first.modelId, region: first.region, path: translated.operation, catalog, inputTokens });
     // CountTokens and the native Messages path take the foundation model ID, so the on-demand rule does not apply to them.
     const bareIdOk = isCount || first.backend === 'mantle';
     const error = diagnostics.find((d) => d.severity === 'error' && !(bareIdOk && d.code === 'on-demand-not-supported'));
