@@ -240,7 +240,7 @@ export async function openPostgresControlStore(databaseUrl: string, options: { o
         params.push(a, b);
         parts.push(`SELECT ${GROUP_LEDGER[by]} AS g, 1 AS requests, (status >= 400)::int AS errors, input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cost_usd FROM ledger WHERE time >= $${params.length - 1} AND time < $${params.length}`);
       }
-      const sql = `SELECT g AS "group", ${SUMS.replace('count(*)::float8', 'sum(requests)::float8')} FROM (${parts.join(' UNION ALL ')}) x GROUP BY 1 ORDER BY "costUsd" DESC, 1`;
+      const sql = `SELECT g AS "group", ${SUMS.replace('count(*)::float8', 'sum(requests)::float8')} FROM (${parts.join(' UNION ALL ')}) x GROUP BY 1 ORDER BY "costUsd" DESC, 1 NULLS FIRST`;
       return all<ReportRow>(sql, params);
     },
     async spentSince(kind, id, since) {
@@ -273,7 +273,7 @@ export async function openPostgresControlStore(databaseUrl: string, options: { o
       return rows.map(ledgerRowOf);
     },
     series: (by: SeriesGroup, since: number, until: number, stepMs: number) =>
-      all<SeriesRow>(`SELECT time - time % $1 AS bucket, ${by === 'key' ? 'key_name' : quoted(by)} AS "group", count(*)::int AS requests, (count(*) FILTER (WHERE status >= 400))::int AS errors, sum(cost_usd)::float8 AS "costUsd" FROM ledger WHERE time >= $2 AND time < $3 GROUP BY 1, 2 ORDER BY 1, 2`, [stepMs, since, until]),
+      all<SeriesRow>(`SELECT time - time % $1 AS bucket, ${by === 'key' ? 'key_name' : quoted(by)} AS "group", count(*)::int AS requests, (count(*) FILTER (WHERE status >= 400))::int AS errors, sum(cost_usd)::float8 AS "costUsd" FROM ledger WHERE time >= $2 AND time < $3 GROUP BY 1, 2 ORDER BY 1, 2 NULLS FIRST`, [stepMs, since, until]),
     async latency(since: number, until: number): Promise<LatencySummary> {
       const r = await one<LatencySummary>(
         `SELECT count(*)::int AS requests, percentile_disc(0.5) WITHIN GROUP (ORDER BY latency_ms) AS "p50LatencyMs", percentile_disc(0.95) WITHIN GROUP (ORDER BY latency_ms) AS "p95LatencyMs",

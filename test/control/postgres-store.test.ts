@@ -113,6 +113,35 @@ describe('PostgreSQL store', { skip }, () => {
     await lite.close();
   });
 
+  it("answers the dashboard's queries as the embedded store does: series, latency percentiles, last use, filters", async () => {
+    const other = testSchema('dash');
+    const pgStore = await openPostgresControlStore(other.url);
+    const lite = openSqliteControlStore(tempHome());
+    try {
+      const rows: LedgerRow[] = [];
+      for (let i = 0; i < 120; i++) rows.push(row(`d_${i}`, { time: T0 - 5 * 3_600_000 + i * 150_000, keyId: i % 3 ? 'key_a' : 'key_b', keyName: i % 3 ? 'alice' : 'bob', user: i % 2 ? 'alice' : 'bob', team: i % 4 ? 'apps' : null, status: i % 9 ? 200 : 500, latencyMs: 10 + ((i * 37) % 101), ttfbMs: i % 5 ? 3 + ((i * 11) % 17) : null, costUsd: 0.0001 * (i % 7) }));
+      await pgStore.appendLedger(rows);
+      await lite.appendLedger(rows);
+      for (const store of [pgStore, lite]) {
+        await store.createTeam({ name: 'apps' }, T0);
+      }
+      const round = (r: Array<{ costUsd: number }>) => r.map((x) => ({ ...x, costUsd: Math.round(x.costUsd * 1e9) / 1e9 }));
+      for (const by of ['model', 'key', 'user', 'team'] as const) {
+        assert.deepEqual(round(await pgStore.series(by, T0 - 6 * 3_600_000, T0 + 3_600_000, 3_600_000)), round(await lite.series(by, T0 - 6 * 3_600_000, T0 + 3_600_000, 3_600_000)), by);
+      }
+      assert.deepEqual(await pgStore.latency(0, T0 + 86_400_000), await lite.latency(0, T0 + 86_400_000));
+      assert.deepEqual(await pgStore.latency(T0 + 10 * 86_400_000, T0 + 11 * 86_400_000), { requests: 0, p50LatencyMs: null, p95LatencyMs: null, p50TtfbMs: null, p95TtfbMs: null });
+      const ids = async (store: ControlStore, f: { user?: string; team?: string }) => (await store.requests({ since: 0, until: T0 + 86_400_000, limit: 500, ...f })).map((r) => r.requestId);
+      assert.deepEqual(await ids(pgStore, { user: 'bob', team: 'apps' }), await ids(lite, { user: 'bob', team: 'apps' }));
+      const k = await pgStore.createKey({ name: 'fresh' }, T0);
+      assert.equal((await pgStore.lastUsed())[k.record.id], undefined, 'never used');
+    } finally {
+      await pgStore.close();
+      await lite.close();
+      await other.drop();
+    }
+  });
+
   it('the CLI acts on it with --database-url (or BEDROCK_CLAUDE_DATABASE_URL), and never prints the password', async () => {
     const other = testSchema('cli');
     const url = other.url.replace('postgres://postgres@', 'postgres://postgres:not-a-real-password@');
