@@ -4,8 +4,6 @@ import { createGatewayKey } from '../server/gateway-keys.js';
 import type { ControlStore, LatencySummary, LedgerRow, RequestFilter, SeriesGroup, SeriesRow } from './control-store.js';
 import { PG_MIGRATIONS } from './postgres-migrations.js';
 import { redactUrl } from './redact-url.js';
-
-export { redactUrl };
 import type { KeyChange, KeyInput, KeyRecord, ReportGroup, ReportRow, TeamChange, TeamInput, TeamRecord } from './records.js';
 import { keyOf, LEDGER_COLUMNS, ledgerRowOf, ledgerValues, settings, teamOf, type KeyRow, type TeamRow } from './store-rows.js';
 

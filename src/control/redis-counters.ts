@@ -9,7 +9,21 @@ import type { BucketAnswer } from './token-bucket.js';
 //   s value ttlMs -              (set if missing)
 // Phase one checks every op and changes nothing (seeds aside: set-if-missing is right either way);
 // phase two applies them all. Numbers go back as strings (Lua would cut them to integers).
-const ADMIT = `
+// A bucket's tokens now (what it held, refilled since, up to its capacity), and its new state kept
+// until it would be full again: what both scripts do with a bucket.
+const BUCKET = `
+local function heldNow(k, cap, per, now)
+  local st = redis.call('HMGET', k, 't', 'a')
+  if not st[1] then return cap end
+  return math.min(cap, tonumber(st[1]) + math.max(0, now - tonumber(st[2])) * per / 60000)
+end
+local function keepBucket(k, tokens, cap, per, now)
+  redis.call('HSET', k, 't', tostring(tokens), 'a', tostring(now))
+  if per > 0 then redis.call('PEXPIRE', k, math.ceil((cap - tokens) * 60000 / per) + 1000) end
+end
+`;
+
+const ADMIT = `${BUCKET}
 local now = tonumber(ARGV[1])
 local n = tonumber(ARGV[2])
 local res = {}
@@ -28,9 +42,7 @@ for i = 1, n do
     res[i] = v
   elseif kind == 'b' then
     local cap, per, amount = tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3]), tonumber(ARGV[o + 4])
-    local st = redis.call('HMGET', k, 't', 'a')
-    local held = cap
-    if st[1] then held = math.min(cap, tonumber(st[1]) + math.max(0, now - tonumber(st[2])) * per / 60000) end
+    local held = heldNow(k, cap, per, now)
     local granted = amount <= 0 or held >= amount
     local tokens = held
     if granted then tokens = math.min(cap, held - amount) end
@@ -54,9 +66,7 @@ for i = 1, n do
   local o = 2 + (i - 1) * 4
   local kind = ARGV[o + 1]
   if kind == 'b' then
-    local cap, per = tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3])
-    redis.call('HSET', k, 't', tostring(keep[i]), 'a', tostring(now))
-    if per > 0 then redis.call('PEXPIRE', k, math.ceil((cap - keep[i]) * 60000 / per) + 1000) end
+    keepBucket(k, keep[i], tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3]), now)
   elseif kind == 'c' then
     local v = tonumber(redis.call('INCRBYFLOAT', k, ARGV[o + 2]))
     if v < 0 then
@@ -73,7 +83,7 @@ return {1, 0, 0, res}
 // Settlements: the same ops without their limits. A counter that is gone (expired, or Redis
 // restarted since the admission) is left alone: its base is rebuilt from the ledger, which has this
 // request by then, and a concurrency slot that is gone has nothing to give back.
-const SETTLE = `
+const SETTLE = `${BUCKET}
 local now = tonumber(ARGV[1])
 local n = tonumber(ARGV[2])
 for i = 1, n do
@@ -82,14 +92,8 @@ for i = 1, n do
   local kind = ARGV[o + 1]
   if kind == 'b' then
     local cap, per, amount = tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3]), tonumber(ARGV[o + 4])
-    local st = redis.call('HMGET', k, 't', 'a')
-    local held = cap
-    if st[1] then held = math.min(cap, tonumber(st[1]) + math.max(0, now - tonumber(st[2])) * per / 60000) end
-    if amount <= 0 or held >= amount then
-      local tokens = math.min(cap, held - amount)
-      redis.call('HSET', k, 't', tostring(tokens), 'a', tostring(now))
-      if per > 0 then redis.call('PEXPIRE', k, math.ceil((cap - tokens) * 60000 / per) + 1000) end
-    end
+    local held = heldNow(k, cap, per, now)
+    if amount <= 0 or held >= amount then keepBucket(k, math.min(cap, held - amount), cap, per, now) end
   elseif kind == 'c' and redis.call('EXISTS', k) == 1 then
     local v = tonumber(redis.call('INCRBYFLOAT', k, ARGV[o + 2]))
     if v < 0 then redis.call('SET', k, '0', 'KEEPTTL') end

@@ -192,21 +192,10 @@ export function openControlStore(dataDir: string) {
         where.push('(key_id = @key OR key_name = @key)');
         params['key'] = filter.key;
       }
-      if (filter.model !== undefined) {
-        where.push('model = @model');
-        params['model'] = filter.model;
-      }
-      if (filter.status !== undefined) {
-        where.push('status = @status');
-        params['status'] = filter.status;
-      }
-      if (filter.user !== undefined) {
-        where.push('user = @user');
-        params['user'] = filter.user;
-      }
-      if (filter.team !== undefined) {
-        where.push('team = @team');
-        params['team'] = filter.team;
+      for (const column of ['model', 'status', 'user', 'team'] as const) {
+        if (filter[column] === undefined) continue;
+        where.push(`${column} = @${column}`);
+        params[column] = filter[column];
       }
       if (filter.after) {
         // Keyset pagination: the rows after the cursor's (time, request id), newest first.

@@ -111,6 +111,11 @@ export function createAdminFront(deps: AdminDeps): Front {
     return out;
   };
   const id = (ctx: Ctx) => decodeURIComponent(ctx.params[0]!);
+  /** A query's range: what it names, else the last `spanMs` up to now. */
+  const range = (q: { since?: number | undefined; until?: number | undefined }, spanMs: number) => {
+    const now = deps.clock();
+    return { since: q.since ?? now - spanMs, until: q.until ?? now + 1 };
+  };
 
   return {
     // 'ops': the admin API's own calls (the dashboard polls) are not model traffic, and stay out of the ledger.
@@ -140,9 +145,7 @@ export function createAdminFront(deps: AdminDeps): Front {
         public: true,
         serve: guarded(async (ctx) => {
           const q = parse(usageQuery, query(ctx));
-          const now = deps.clock();
-          const since = q.since ?? now - 30 * 86_400_000;
-          const until = q.until ?? now + 1;
+          const { since, until } = range(q, 30 * 86_400_000);
           return json(ctx, 200, { by: q.by, since: new Date(since).toISOString(), until: new Date(until).toISOString(), rows: await storeCall(() => store.report(q.by, since, until)) });
         }),
       },
@@ -152,9 +155,7 @@ export function createAdminFront(deps: AdminDeps): Front {
         public: true,
         serve: guarded(async (ctx) => {
           const q = parse(seriesQuery, query(ctx));
-          const now = deps.clock();
-          const since = q.since ?? now - 86_400_000;
-          const until = q.until ?? now + 1;
+          const { since, until } = range(q, 86_400_000);
           const step = q.step ?? (until - since <= 2 * 86_400_000 ? 'hour' : 'day');
           const stepMs = step === 'hour' ? 3_600_000 : 86_400_000;
           if ((until - since) / stepMs > 2000) throw invalidRequest(`since/until: ${Math.ceil((until - since) / stepMs)} ${step}s is too many points`, 'Pick a shorter range, or step=day.');
@@ -168,9 +169,7 @@ export function createAdminFront(deps: AdminDeps): Front {
         public: true,
         serve: guarded(async (ctx) => {
           const q = parse(rangeQuery, query(ctx));
-          const now = deps.clock();
-          const since = q.since ?? now - 86_400_000;
-          const until = q.until ?? now + 1;
+          const { since, until } = range(q, 86_400_000);
           return json(ctx, 200, Object.assign({ since: new Date(since).toISOString(), until: new Date(until).toISOString() }, await storeCall(() => store.latency(since, until))));
         }),
       },

@@ -42,6 +42,9 @@ function RFC3339(ms: number): string {
   return text;
 }
 
+/** The request's input estimate: the preflight's (it made one for the context-window rule), else made here. */
+const inputEstimate = (ctx: Ctx, body: Record<string, unknown>): number => (ctx.state['inputTokens'] as number | undefined) ?? estimateInputTokens(body);
+
 const labelOf = (s: Subject) => `${s.kind} "${s.name}"`;
 
 function subjectsOf(ctx: Ctx, team: (name: string) => TeamRecord | undefined): Subject[] | undefined {
@@ -161,14 +164,14 @@ export function admission(deps: EnforcementDeps): Stage {
         if (reservation < 0) {
           const target = ctx.targets![0]!;
           const multiplier = scopeOf(target.modelId, 'global') === 'global' ? 1 : 1 + deps.catalog.data.regionalPremium;
-          if (input < 0) input = (ctx.state['inputTokens'] as number | undefined) ?? estimateInputTokens(body);
+          if (input < 0) input = inputEstimate(ctx, body);
           reservation = target.model ? worstCaseCost(target.model, input, maxTokens, multiplier) : 0;
         }
         ops.push({ kind: 'counter', key: period.key, delta: Math.max(reservation, 1e-12), max: budget.usd, based: true });
         meta.push(m);
         continue;
       }
-      if (m.what === 'itpm' && input < 0) input = (ctx.state['inputTokens'] as number | undefined) ?? estimateInputTokens(body);
+      if (m.what === 'itpm' && input < 0) input = inputEstimate(ctx, body);
       ops.push({ kind: 'bucket', key: m.key, limit: m.bucketLimit!, amount: Math.min(m.what === 'itpm' ? input : maxTokens, m.limit) });
       meta.push(m);
     }
