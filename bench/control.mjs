@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { load } from './gateway.mjs';
 import { EMULATOR_ENV, median, MODEL, round, SMALL, startProcess, stopProcess } from './lib.mjs';
-import { openControlStore } from '../dist/control/sqlite-store.js';
-import { createLedgerSink } from '../dist/control/ledger-sink.js';
-import { newUsageRecord } from '../dist/server/usage.js';
+import { openSqliteControlStore } from '../dist/control/sqlite-store.js';
+import { createThreadedLedgerSink } from '../dist/control/ledger-sink.js';
+import { newUsageRecord } from '../dist/control/usage-record.js';
 
 const quick = process.argv.includes('--quick');
 const duration = quick ? 3 : 8;
@@ -35,11 +35,11 @@ async function atRate(target, seconds) {
   return { p50: times[Math.floor(times.length * 0.5)], p99: times[Math.floor(times.length * 0.99)], n: times.length };
 }
 
-/** The ledger on its own: rows through the sink into SQLite, in the sink's batches, timed. */
-function ledgerRate(total) {
+/** The ledger on its own: rows through the gateway's sink (batched, written by its own thread) into SQLite, timed to the last row written. */
+async function ledgerRate(total) {
   const dir = mkdtempSync(join(tmpdir(), 'bedrock-claude-bench-ledger-'));
-  const store = openControlStore(dir);
-  const sink = createLedgerSink(store, { flushMs: 60_000 });
+  await openSqliteControlStore(dir).close();
+  const sink = createThreadedLedgerSink(dir, { flushMs: 60_000 });
   const rows = [];
   for (let i = 0; i < total; i++) {
     const u = newUsageRecord('POST', 'anthropic', '/v1/messages', '/v1/messages', Date.now());
@@ -50,15 +50,14 @@ function ledgerRate(total) {
   let longest = 0;
   for (let i = 0; i < rows.length; i++) {
     sink.record(rows[i]);
-    if (sink.pending() >= 2000) {
+    if ((i + 1) % 2000 === 0) {
       const f0 = performance.now();
       sink.flush();
       longest = Math.max(longest, performance.now() - f0);
     }
   }
-  sink.flush();
+  await sink.close();
   const seconds = (performance.now() - t0) / 1000;
-  store.close();
   return { rows: total, rowsPerSec: Math.round(total / seconds), longestFlushMs: round(longest, 2) };
 }
 
@@ -88,10 +87,10 @@ try {
   const rated = Object.fromEntries(targets.map((t) => [t.name, []]));
   for (let r = 0; r < rounds; r++) for (const t of r % 2 ? [...targets].reverse() : targets) rated[t.name].push(await atRate(t, quick ? 3 : 6));
   const mr = (name, field) => round(median(rated[name].map((x) => x[field])), 2);
-  const ledger = ledgerRate(quick ? 50_000 : 200_000);
-  const store = openControlStore(dataDir);
-  const rowsWritten = store.report('key', 0, Date.now() + 1).reduce((a, r) => a + r.requests, 0);
-  store.close();
+  const ledger = await ledgerRate(quick ? 50_000 : 200_000);
+  const store = openSqliteControlStore(dataDir);
+  const rowsWritten = (await store.report('key', 0, Date.now() + 1)).reduce((a, r) => a + r.requests, 0);
+  await store.close();
   const out = {
     date: new Date().toISOString(),
     node: process.version,

@@ -37,10 +37,11 @@ export { createBedrockClaude, type BedrockClaudeOptions } from './client/create-
 
 export { createGatewayApp, type GatewayApp, type GatewayDeps, type Exchange, type InProcessResponse } from './server/app.js';
 export { compose, Ctx, type Stage, type GatewayRequest, type Reply, type CanonicalCall } from './server/pipeline.js';
-export type { Front, RouteSpec, FrontName } from './server/fronts/front.js';
-export type { UsageRecord, UsageSink } from './server/usage.js';
+export type { Front, RouteGroup, RouteSpec } from './server/fronts/front.js';
+export type { UsageRecord, UsageSink } from './control/usage-record.js';
 export { createStaticKeyStore, type KeyStore } from './control/key-store.js';
 export { createMemoryCounterStore, type CounterStore } from './control/counter-store.js';
 export { takeTokens, refill, type BucketLimit, type BucketState, type BucketAnswer } from './control/token-bucket.js';
 
-export { startEmulator, EMULATOR_CREDENTIALS, type EmulatorOptions, type RunningEmulator, type ReceivedRequest } from './emulator/emulator.js';
+export { startEmulator, EMULATOR_CREDENTIALS, type EmulatorOptions, type RunningEmulator } from './emulator/emulator.js';
+export type { ReceivedRequest } from './emulator/stages.js';

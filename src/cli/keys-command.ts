@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { printTable } from './output.js';
 import type { KeyRecord } from '../control/records.js';
-import { createGatewayKey } from '../server/gateway-keys.js';
+import { createGatewayKey } from '../control/gateway-keys.js';
 import { addTargetOptions, withControl, type TargetFlags } from './control-api.js';
 import { addLimitOptions, expiryFrom, limitsFrom, type LimitFlags } from './control-options.js';
 

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { UsageSink } from '../server/usage.js';
+import type { UsageSink } from './usage-record.js';
 import type { ControlStore, LedgerRow } from './control-store.js';
-import { ledgerRowOf } from './ledger-sink.js';
+import { ledgerRowOf } from './ledger-columns.js';
 
 const NAME = /^ledger-([0-9a-f]+)-(\d+)-(\d+)\.jsonl$/;
 /** The journals of the sinks open in this process (a second gateway in the same process must not take them). */
@@ -52,11 +52,12 @@ export interface JournaledLedgerSink extends UsageSink {
  * left by a process that died are replayed at start-up. The store skips request ids it already
  * has, so a replay writes nothing twice.
  */
-export function createJournaledLedgerSink(store: Pick<ControlStore, 'appendLedger'>, dir: string, options: { flushMs?: number; batch?: number; onProblem?: (problem: string | undefined) => void } = {}): JournaledLedgerSink {
+export function createJournaledLedgerSink(store: Pick<ControlStore, 'appendLedger'>, dir: string, options: { flushMs?: number; batch?: number; onProblem?: (problem: string | undefined) => void; clock?: () => number } = {}): JournaledLedgerSink {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const instance = randomBytes(4).toString('hex');
   live.add(instance);
   const batch = options.batch ?? 1000;
+  const clock = options.clock ?? Date.now;
   const lines = (path: string) => readFileSync(path, 'utf8').split('\n').filter(Boolean).length;
   const sealed: Array<{ path: string; rows: number }> = orphans(dir).map((path) => ({ path, rows: lines(path) }));
   let seq = 0;
@@ -106,7 +107,7 @@ export function createJournaledLedgerSink(store: Pick<ControlStore, 'appendLedge
         for (let i = 0; i < rows.length; i += batch) await store.appendLedger(rows.slice(i, i + batch));
       } catch (err) {
         failures++;
-        retryAt = Date.now() + Math.min(5000, 250 * 2 ** Math.min(failures, 5));
+        retryAt = clock() + Math.min(5000, 250 * 2 ** Math.min(failures, 5));
         say(`ledger: ${pending()} rows wait in ${dir} (the store cannot be written: ${(err as Error).message}); they are written when it is back`);
         return;
       }
@@ -123,14 +124,14 @@ export function createJournaledLedgerSink(store: Pick<ControlStore, 'appendLedge
     return draining;
   }
   const timer = setInterval(() => {
-    if (Date.now() >= retryAt) void drain();
+    if (clock() >= retryAt) void drain();
   }, options.flushMs ?? 200);
   timer.unref();
   if (sealed.length) void drain();
 
   return {
     record(u) {
-      if (u.front === 'ops') return;
+      if (!u.metered) return;
       if (!current) {
         const path = join(dir, `ledger-${instance}-${process.pid}-${String(++seq).padStart(6, '0')}.jsonl`);
         current = { path, fd: openSync(path, 'a', 0o600), rows: 0, bytes: 0 };

@@ -1,4 +1,4 @@
-import { findKey, type GatewayKey } from '../server/gateway-keys.js';
+import { findKey, type GatewayKey } from './gateway-keys.js';
 import type { TeamRecord } from './records.js';
 
 /**

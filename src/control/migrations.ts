@@ -1,3 +1,5 @@
+import { ledgerColumnDefs } from './ledger-columns.js';
+
 /**
  * The control plane's schema, one step per version (SQLite's `PRAGMA user_version` says which ran).
  * Steps are only ever added: a released step is never edited.
@@ -33,23 +35,11 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER teams_upd AFTER UPDATE ON teams BEGIN UPDATE meta SET value = value + 1 WHERE key = 'changes'; END;
   CREATE TRIGGER teams_del AFTER DELETE ON teams BEGIN UPDATE meta SET value = value + 1 WHERE key = 'changes'; END;
   CREATE TABLE ledger (
-    request_id TEXT PRIMARY KEY,
-    time INTEGER NOT NULL,
-    front TEXT NOT NULL,
-    route TEXT NOT NULL,
-    key_id TEXT, key_name TEXT, user TEXT, team TEXT,
-    session TEXT, metadata_user TEXT, user_agent TEXT,
-    model TEXT, bedrock_model TEXT, region TEXT, scope TEXT,
-    status INTEGER NOT NULL, error TEXT, reason TEXT,
-    streamed INTEGER NOT NULL,
-    input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
-    cache_read_tokens INTEGER NOT NULL, cache_write_5m_tokens INTEGER NOT NULL, cache_write_1h_tokens INTEGER NOT NULL,
-    cost_usd REAL NOT NULL,
-    latency_ms REAL NOT NULL, ttfb_ms REAL
+    ${ledgerColumnDefs('sqlite', 1).join(',\n    ')}
   );
   CREATE INDEX ledger_time ON ledger (time);
   CREATE INDEX ledger_key_time ON ledger (key_id, time);
   `,
   // 2: the betas and fields the policy dropped, per request (the dashboard's requests page).
-  `ALTER TABLE ledger ADD COLUMN dropped TEXT;`,
+  `ALTER TABLE ledger ADD COLUMN ${ledgerColumnDefs('sqlite', 2).join('')};`,
 ];

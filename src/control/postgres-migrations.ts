@@ -1,3 +1,5 @@
+import { ledgerColumnDefs } from './ledger-columns.js';
+
 /**
  * The control plane's schema on PostgreSQL, one step per version (the `migrations` table says which
  * ran). Steps are only ever added: a released step is never edited. Replicas that start together
@@ -36,19 +38,7 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE TRIGGER keys_changed AFTER INSERT OR UPDATE OR DELETE ON keys FOR EACH STATEMENT EXECUTE FUNCTION control_changed();
   CREATE TRIGGER teams_changed AFTER INSERT OR UPDATE OR DELETE ON teams FOR EACH STATEMENT EXECUTE FUNCTION control_changed();
   CREATE TABLE ledger (
-    request_id text PRIMARY KEY,
-    time bigint NOT NULL,
-    front text NOT NULL,
-    route text NOT NULL,
-    key_id text, key_name text, "user" text, team text,
-    session text, metadata_user text, user_agent text,
-    model text, bedrock_model text, region text, scope text,
-    status integer NOT NULL, error text, reason text,
-    streamed boolean NOT NULL,
-    input_tokens bigint NOT NULL, output_tokens bigint NOT NULL,
-    cache_read_tokens bigint NOT NULL, cache_write_5m_tokens bigint NOT NULL, cache_write_1h_tokens bigint NOT NULL,
-    cost_usd double precision NOT NULL,
-    latency_ms double precision NOT NULL, ttfb_ms double precision
+    ${ledgerColumnDefs('postgres', 1).join(',\n    ')}
   );
   -- The queries the reports, budgets and /admin/requests make: by time, and by key, team or model over time.
   CREATE INDEX ledger_time ON ledger (time);
@@ -71,5 +61,5 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE INDEX ledger_daily_team ON ledger_daily (team, day);
   `,
   // 2: the betas and fields the policy dropped, per request (the dashboard's requests page).
-  `ALTER TABLE ledger ADD COLUMN dropped text;`,
+  `ALTER TABLE ledger ADD COLUMN ${ledgerColumnDefs('postgres', 2).join('')};`,
 ];

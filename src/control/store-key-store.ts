@@ -1,4 +1,4 @@
-import { hashKey, type GatewayKey } from '../server/gateway-keys.js';
+import { hashKey, type GatewayKey } from './gateway-keys.js';
 import type { ControlStore } from './control-store.js';
 import type { KeyStore } from './key-store.js';
 import { keyActive, type KeyRecord, type TeamRecord } from './records.js';

@@ -4,13 +4,9 @@ import { systemInferenceProfiles } from '../catalog/inference-profiles.js';
 import { findModelForId } from '../catalog/resolve-model.js';
 import { BedrockClaudeError } from '../errors.js';
 import { bedrockError, modelIdFromSegment } from '../server/fronts/bedrock.js';
-import type { Front } from '../server/fronts/front.js';
+import type { RouteGroup } from '../server/fronts/front.js';
 import { jsonReply } from '../server/fronts/replies.js';
 import type { Ctx, Reply } from '../server/pipeline.js';
-
-function refuse(): never {
-  throw new TypeError('the control plane serves no model call');
-}
 
 function notFound(what: string): BedrockClaudeError {
   return new BedrockClaudeError(what, { status: 404, type: 'not_found_error', bedrockType: 'ResourceNotFoundException' });
@@ -28,7 +24,7 @@ export function accessChecker(catalog: Catalog, notEnabled: readonly string[] = 
  * `GetInferenceProfile` (`ListInferenceProfiles` is the Bedrock front's) and
  * `GetFoundationModelAvailability`, which says whether the account has access (see `notEnabled`).
  */
-export function createControlPlaneFront(deps: { catalog: Catalog; region: string; account: string; allowed: (model: ModelEntry | undefined) => boolean }): Front {
+export function createControlPlaneGroup(deps: { catalog: Catalog; region: string; account: string; allowed: (model: ModelEntry | undefined) => boolean }): RouteGroup {
   const { catalog, account } = deps;
   const headers = (ctx: Ctx) => Object.assign({}, ctx.headers, { 'x-amzn-requestid': ctx.id });
   const regionOf = (ctx: Ctx) => ctx.region ?? deps.region;
@@ -44,7 +40,8 @@ export function createControlPlaneFront(deps: { catalog: Catalog; region: string
 
   const serve = (fn: (ctx: Ctx) => unknown) => (ctx: Ctx): Reply => jsonReply(200, fn(ctx), headers(ctx));
   return {
-    name: 'bedrock',
+    name: 'bedrock-control-plane',
+    metered: false,
     routes: [
       { method: 'GET', path: '/foundation-models', serve: serve((ctx) => ({ modelSummaries: foundationModels(regionOf(ctx), catalog, { byProvider: query(ctx).get('byProvider'), byInferenceType: query(ctx).get('byInferenceType') }) })) },
       { method: 'GET', path: '/foundation-models/{modelIdentifier}', serve: serve((ctx) => ({ modelDetails: foundationModelSummary(model(ctx), regionOf(ctx)) })) },
@@ -68,8 +65,6 @@ export function createControlPlaneFront(deps: { catalog: Catalog; region: string
         }),
       },
     ],
-    decode: refuse,
-    encode: refuse,
     encodeError: (ctx, err) => bedrockError(ctx, err, true),
   };
 }

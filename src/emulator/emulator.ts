@@ -6,7 +6,7 @@ import { createBedrockFront } from '../server/fronts/bedrock.js';
 import type { Front } from '../server/fronts/front.js';
 import { createDualProtocolServer, listen } from '../server/dual-protocol.js';
 import { nodeHandler } from '../server/node-binding.js';
-import { compose, Ctx, type GatewayRequest } from '../server/pipeline.js';
+import { compose, Ctx, frontOf, type GatewayRequest } from '../server/pipeline.js';
 import { createRouteTable } from '../server/route-table.js';
 import { bodyLimit, decode } from '../server/stages/call-stages.js';
 import { dispatch, errorShape, requestId } from '../server/stages/request-stages.js';
@@ -15,13 +15,13 @@ import type { MessagesResult } from '../transport/bedrock-transport.js';
 import { EMULATOR_CREDENTIALS } from './default-credentials.js';
 import { lastUserText, respond, streamEvents, type FakeMessage } from './fake-model.js';
 import { parseFaults, seededRandom, settingsFor, type FaultKind, type FaultSpec } from './faults.js';
-import { createEmulatorOpsFront } from './fronts.js';
-import { accessChecker, createControlPlaneFront } from './control-plane.js';
+import { createEmulatorOpsGroup } from './fronts.js';
+import { accessChecker, createControlPlaneGroup } from './control-plane.js';
 import { createConverseFront } from '../server/fronts/converse.js';
 import { createMantleFront } from '../server/fronts/mantle.js';
 import { compileScript } from './script.js';
 import { createPromptCache } from './prompt-cache.js';
-import { faultOf, injectFault, sleep, validate, verifyAuth } from './stages.js';
+import { faultOf, injectFault, sleep, validate, verifyAuth, type ReceivedRequest } from './stages.js';
 import { createAuthVerifier, type EmulatorCredentials } from './verify-auth.js';
 
 export { EMULATOR_CREDENTIALS };
@@ -57,17 +57,6 @@ export interface EmulatorOptions {
   notEnabled?: string[];
   /** Whether usage splits cache writes by TTL (`cache_creation`), as the Anthropic API does (default true). */
   reportCacheSplit?: boolean;
-}
-
-/** A request the emulator received (authorization stripped), for tests to assert on. */
-export interface ReceivedRequest {
-  operation: string;
-  modelId: string;
-  region: string;
-  headers: Record<string, string | string[] | undefined>;
-  body: unknown;
-  /** The fault injected instead of an answer, if any. */
-  fault?: FaultKind;
 }
 
 export interface RunningEmulator {
@@ -140,7 +129,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       }
     }
     ctx.result = result;
-    ctx.reply = ctx.front.encode(ctx, result);
+    ctx.reply = frontOf(ctx).encode(ctx, result);
   }
 
   function metricsHeaders(ctx: Ctx, message: FakeMessage): Record<string, string> {
@@ -185,9 +174,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const anthropicVersion = catalog.data.anthropicVersion;
   const invoke = createBedrockFront({ catalog, region: defaultRegion, account: EMULATOR_ACCOUNT, asBedrock: true });
   const allowed = accessChecker(catalog, options.notEnabled);
-  const control = createControlPlaneFront({ catalog, region: defaultRegion, account: EMULATOR_ACCOUNT, allowed });
-  const fronts: Front[] = [createEmulatorOpsFront(), control, createConverseFront({ catalog, anthropicVersion, asBedrock: true }), createMantleFront({ anthropicVersion, asBedrock: true }), invoke];
-  const table = createRouteTable(fronts, invoke);
+  const control = createControlPlaneGroup({ catalog, region: defaultRegion, account: EMULATOR_ACCOUNT, allowed });
+  const fronts: Front[] = [createConverseFront({ catalog, anthropicVersion, asBedrock: true }), createMantleFront({ anthropicVersion, asBedrock: true }), invoke];
+  const table = createRouteTable([createEmulatorOpsGroup(), control, ...fronts], invoke);
   const tooLarge = (limit: number) => invalidRequest(`Input is too long: the request body exceeds ${limit} bytes.`, undefined, 413);
   const internal = (cause: unknown) => new BedrockClaudeError('The system encountered an unexpected error during processing. Try your request again.', { status: 500, type: 'api_error', bedrockType: 'InternalServerException', cause });
   const notFound = (ctx: Ctx) => new BedrockClaudeError(`No route for ${ctx.req.method} ${ctx.route.pathname}.`, { status: 404, type: 'not_found_error', bedrockType: 'UnknownOperationException' });

@@ -6,8 +6,18 @@ import { BedrockClaudeError, invalidRequest } from '../errors.js';
 import type { Ctx, RequestHeaders, Stage } from '../server/pipeline.js';
 import { BEDROCK_ERRORS, type BedrockErrorKind } from '../translate/bedrock-errors.js';
 import { drawFault, FAULT_KINDS, type FaultKind, type FaultSettings } from './faults.js';
-import type { ReceivedRequest } from './emulator.js';
 import type { createAuthVerifier } from './verify-auth.js';
+
+/** A request the emulator received (authorization stripped), for tests to assert on. */
+export interface ReceivedRequest {
+  operation: string;
+  modelId: string;
+  region: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: unknown;
+  /** The fault injected instead of an answer, if any. */
+  fault?: FaultKind;
+}
 
 export const sleep = (ms: number) => (ms > 0 ? new Promise<void>((r) => setTimeout(r, ms)) : Promise.resolve());
 

@@ -8,16 +8,8 @@ import { BedrockClaudeError } from '../errors.js';
 import { Abort } from '../transport/abort.js';
 import type { Upstream } from '../transport/bedrock-transport.js';
 import type { SanitizePolicy } from '../translate/sanitize.js';
-import { createAdminFront, type AdminDeps } from './fronts/admin.js';
-import { createUiFront } from './fronts/ui.js';
-import { createAnthropicFront } from './fronts/anthropic.js';
-import { createBedrockFront } from './fronts/bedrock.js';
-import { createConverseFront } from './fronts/converse.js';
-import { createMantleFront } from './fronts/mantle.js';
-import { createOpenAIFront } from './fronts/openai.js';
-import type { ImageFetchOptions } from './fetch-images.js';
-import { describeRoutes, type Front } from './fronts/front.js';
-import { createOpsFront, type OpsDeps } from './fronts/ops.js';
+import { describeRoutes, type Front, type RouteGroup } from './fronts/front.js';
+import { createOpsGroup, type OpsDeps } from './fronts/ops.js';
 import { compose, Ctx, type GatewayRequest, type Reply, type RequestHeaders } from './pipeline.js';
 import { bodyTooLarge } from './http-util.js';
 import { createRouteTable } from './route-table.js';
@@ -25,7 +17,7 @@ import { bodyLimit, decode, modelAccess, preflight, route, scopeOf, send } from 
 import { dispatch, drain, errorShape, gatewayKey, recordUsage, requestId } from './stages/request-stages.js';
 import { admission, type EnforcementDeps } from './stages/limit-stages.js';
 import type { Router } from './targets.js';
-import type { UsageSink } from './usage.js';
+import type { UsageSink } from '../control/usage-record.js';
 
 /** Everything the app uses from outside, passed in: tests give their own clock, ids, upstream and stores. */
 export interface GatewayDeps {
@@ -38,15 +30,15 @@ export interface GatewayDeps {
   sinks: UsageSink[];
   /** Rate limits, concurrency and budgets of keys and teams; without it, none are enforced. */
   enforcement?: EnforcementDeps | undefined;
-  /** The admin API; without it, `/admin/...` does not exist. */
-  admin?: AdminDeps | undefined;
+  /** The dialects, in the order their routes are tried; the first also answers what no route serves. */
+  fronts: readonly [Front, ...Front[]];
+  /** Routes the gateway answers itself besides its probes (the admin API, the dashboard). */
+  groups?: readonly RouteGroup[] | undefined;
   logger: Logger;
   region: string;
   scope: Scope;
   policy: SanitizePolicy;
   bodyLimit: number;
-  /** The OpenAI front's image fetching (`image_url` web addresses); refused when absent. */
-  fetchImages?: ImageFetchOptions | undefined;
   backendLabel?: string | undefined;
   ops: Omit<OpsDeps, 'region' | 'backendLabel' | 'draining'>;
   /** Monotonic milliseconds (default `performance.now`). */
@@ -57,7 +49,7 @@ export interface GatewayDeps {
   newId?: () => string;
 }
 
-/** An answer and what to call once it has been written (or abandoned): usage, later the ledger. */
+/** An answer and what to call once it has been written (or abandoned): usage and the ledger. */
 export interface Exchange {
   reply: Reply;
   finish(clientGone: boolean): void;
@@ -91,16 +83,9 @@ export function createGatewayApp(deps: GatewayDeps) {
   const newId = deps.newId ?? (() => `req_bc_${randomUUID().replace(/-/g, '')}`);
   let draining = false;
 
-  const anthropic = createAnthropicFront({ catalog, router: deps.router, region: deps.region });
-  const bedrock = createBedrockFront({ catalog, region: deps.region });
-  const converse = createConverseFront({ catalog });
-  const mantle = createMantleFront({ anthropicVersion: catalog.data.anthropicVersion });
-  const openai = createOpenAIFront({ catalog, images: deps.fetchImages });
-  const ops = createOpsFront(Object.assign({ region: deps.region, backendLabel: deps.backendLabel ?? 'bedrock', draining: () => draining }, deps.ops));
-  const models = [anthropic, openai, mantle, converse, bedrock];
-  const fronts: Front[] = [ops, ...(deps.admin ? [createAdminFront(deps.admin), createUiFront()] : []), ...models];
-  const table = createRouteTable(fronts, anthropic);
-  const served = models.map(describeRoutes).join('; ');
+  const ops = createOpsGroup(Object.assign({ region: deps.region, backendLabel: deps.backendLabel ?? 'bedrock', draining: () => draining }, deps.ops));
+  const table = createRouteTable([ops, ...(deps.groups ?? []), ...deps.fronts], deps.fronts[0]);
+  const served = deps.fronts.map(describeRoutes).join('; ');
   const notFound = (ctx: Ctx) => new BedrockClaudeError(`No route for ${ctx.req.method} ${ctx.route.pathname}.`, { status: 404, type: 'not_found_error', fix: `This gateway serves ${served}.` });
 
   const costOf = (ctx: Ctx, usage: Usage): number | undefined => {

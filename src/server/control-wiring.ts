@@ -12,9 +12,10 @@ import { redactUrl } from '../control/redact-url.js';
 import { openSqliteControlStore } from '../control/sqlite-store.js';
 import { openStoreKeyStore, type CachedKeyStore } from '../control/store-key-store.js';
 import type { AdminDeps } from './fronts/admin.js';
-import { hashKey, type GatewayKey } from './gateway-keys.js';
+import { hashKey, type GatewayKey } from '../control/gateway-keys.js';
 import type { EnforcementDeps } from './stages/limit-stages.js';
-import type { UsageSink } from './usage.js';
+import type { UsageSink } from '../control/usage-record.js';
+import type { LiveSnapshot } from './live.js';
 
 /** The state of the control plane's servers, for `/metrics`. */
 export interface ControlGauges {
@@ -45,6 +46,9 @@ export interface Control {
 }
 
 /** Where the control plane keeps things: the embedded store, or PostgreSQL and/or Redis for several replicas. */
+/** Where a failure off the answer path happened: a fixed list, so a metric label's values are ours. */
+export type BackgroundFailure = 'settle' | 'prune';
+
 export interface ControlOptions {
   /** The data directory: the embedded store, and with PostgreSQL the ledger's journal (spool). */
   dataDir?: string | undefined;
@@ -58,6 +62,12 @@ export interface ControlOptions {
   timeZone?: string | undefined;
   adminKey?: string | undefined;
   retainDays?: number | undefined;
+  /** Wall-clock ms since the epoch: budgets, retention, the admin API, the ledger's journal. */
+  clock: () => number;
+  /** A failure off the answer path (a settlement, a retention run): counted and said by the caller. */
+  onFailure(where: BackgroundFailure, err: unknown): void;
+  /** This replica's traffic now, for the admin API's live view. */
+  live?: (() => LiveSnapshot) | undefined;
 }
 
 /** The admin key's hash: given as `sha256:<hex>` (as config files should hold it), or as the key itself. */
@@ -77,7 +87,7 @@ async function openCounters(options: ControlOptions, problems: { counters?: stri
     prefix: spec.prefix,
     onError: (err) => {
       // ioredis says it on every reconnect attempt: once per outage is enough.
-      if (!said) options.logger.warn({ redis: where, err: err.message }, 'counters: Redis connection error');
+      if (!said) options.logger.warn({ redis: where, err }, 'counters: Redis connection error');
       said = true;
     },
   });
@@ -112,15 +122,15 @@ export async function openControl(options: ControlOptions): Promise<Control> {
 
   let store: ControlStore;
   let keys: CachedKeyStore;
-  const keyProblem = (err: unknown) => logger.warn({ err: (err as Error).message }, 'keys: the store could not be read; the keys cached stay in use');
+  const keyProblem = (err: unknown) => logger.warn({ err }, 'keys: the store could not be read; the keys cached stay in use');
   if (options.databaseUrl) {
     const { openPostgresControlStore } = await import('../control/postgres-store.js');
-    store = await openPostgresControlStore(options.databaseUrl, { onError: (err) => logger.warn({ err: err.message }, 'store: PostgreSQL connection error') });
-    keys = await openStoreKeyStore(store, { configKeys, onError: keyProblem });
+    store = await openPostgresControlStore(options.databaseUrl, { onError: (err) => logger.warn({ err }, 'store: PostgreSQL connection error') });
+    keys = await openStoreKeyStore(store, { configKeys, onError: keyProblem, now: options.clock });
   } else {
     try {
       store = openSqliteControlStore(dataDir!);
-      keys = await openStoreKeyStore(store, { configKeys, onError: keyProblem });
+      keys = await openStoreKeyStore(store, { configKeys, onError: keyProblem, now: options.clock });
     } catch (err) {
       const problem = `store: ${(err as Error).message}`;
       logger.error({ dataDir }, problem);
@@ -138,6 +148,7 @@ export async function openControl(options: ControlOptions): Promise<Control> {
   if (options.databaseUrl) {
     const spool = join(spoolDir, 'ledger-spool');
     const journal = createJournaledLedgerSink(store, spool, {
+      clock: options.clock,
       onProblem: (problem) => {
         problems.ledger = problem;
         if (problem) logger.error({ spool }, problem);
@@ -160,7 +171,7 @@ export async function openControl(options: ControlOptions): Promise<Control> {
   // Retention: rows older than `retainDays` are deleted at start-up and every hour after.
   const retainDays = options.retainDays;
   const prune = () => {
-    if (retainDays) store.prune(Date.now() - retainDays * 86_400_000).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'ledger: retention could not prune'));
+    if (retainDays) store.prune(options.clock() - retainDays * 86_400_000).catch((err: unknown) => options.onFailure('prune', err));
   };
   prune();
   const pruner = setInterval(prune, 3_600_000);
@@ -171,9 +182,12 @@ export async function openControl(options: ControlOptions): Promise<Control> {
     spentSince: (kind, id, since) => store.spentSince(kind, id, since),
     catalog: options.catalog,
     timeZone: options.timeZone ?? 'UTC',
-    clock: Date.now,
+    clock: options.clock,
+    onFailure: options.onFailure,
   };
-  const admin: AdminDeps | undefined = options.adminKey ? { store, timeZone: options.timeZone ?? 'UTC', adminKeySha256: adminKeyHash(options.adminKey), changed: () => keys.refresh(), clock: Date.now } : undefined;
+  const admin: AdminDeps | undefined = options.adminKey
+    ? { store, timeZone: options.timeZone ?? 'UTC', adminKeySha256: adminKeyHash(options.adminKey), changed: () => keys.refresh(), clock: options.clock, live: options.live }
+    : undefined;
   const failClosed = options.counters?.failMode === 'closed';
   const storeName = options.databaseUrl ? `PostgreSQL (${store.where}), ledger spooled in ${join(spoolDir, 'ledger-spool')} when it is away` : `the embedded store (SQLite) in ${dataDir}`;
   const countersName = options.counters ? `counters in Redis (fail ${options.counters.failMode ?? 'open'})` : 'counters in this process';

@@ -1,23 +1,32 @@
 import type { Server } from 'node:net';
 import type { Duplex } from 'node:stream';
 import pino, { type Logger } from 'pino';
-import { createCatalog, getDefaultCatalog, type CatalogOverrides } from '../catalog/catalog.js';
+import { createCatalog, getDefaultCatalog, type Catalog, type CatalogOverrides } from '../catalog/catalog.js';
 import type { Scope } from '../catalog/resolve-model.js';
 import type { BedrockAuth } from '../aws/credentials.js';
 import { createStaticKeyStore, type KeyStore } from '../control/key-store.js';
-import { openControl } from './control-wiring.js';
+import { openControl, type BackgroundFailure } from './control-wiring.js';
 import { createCircuitBreaker } from '../transport/circuit-breaker.js';
 import { createTransport } from '../transport/bedrock-transport.js';
 import type { SanitizePolicy } from '../translate/sanitize.js';
 import { createGatewayApp, type GatewayApp } from './app.js';
 import type { ImageFetchOptions } from './fetch-images.js';
 import { createDualProtocolServer, listen } from './dual-protocol.js';
-import type { GatewayKey } from './gateway-keys.js';
+import type { GatewayKey } from '../control/gateway-keys.js';
 import { createGatewayMetrics } from './metrics.js';
 import { answerMalformed, nodeHandler } from './node-binding.js';
-import { createRouter, type Route } from './targets.js';
+import { createRouter, type Route, type Router } from './targets.js';
+import { createAdminGroup } from './fronts/admin.js';
+import { createAnthropicFront } from './fronts/anthropic.js';
+import { createBedrockFront } from './fronts/bedrock.js';
+import { createConverseFront } from './fronts/converse.js';
+import type { Front } from './fronts/front.js';
+import { createMantleFront } from './fronts/mantle.js';
+import { createOpenAIFront } from './fronts/openai.js';
+import { createUiGroup } from './fronts/ui.js';
 import { createLiveSink } from './live.js';
-import { createAccessLogSink, type UsageSink } from './usage.js';
+import type { UsageSink } from '../control/usage-record.js';
+import { createAccessLogSink } from './usage.js';
 
 export interface GatewayOptions {
   host?: string;
@@ -61,6 +70,10 @@ export interface GatewayOptions {
   /** Fetch `image_url` web addresses on the OpenAI front (public addresses only, up to `maxBytes`); refused when absent. */
   fetchImages?: ImageFetchOptions | undefined;
   logger?: Logger;
+  /** Wall-clock ms since the epoch (default `Date.now`): budgets, the ledger's times, the admin API. Tests drive it. */
+  clock?: () => number;
+  /** Monotonic ms (default `performance.now`): latencies and timeouts. */
+  now?: () => number;
 }
 
 export interface RunningGateway {
@@ -75,6 +88,22 @@ export interface RunningGateway {
   inFlight(): number;
   /** What the control plane runs on, in words (the start-up line). */
   control: string;
+}
+
+/**
+ * The dialects the gateway speaks, in the order their routes are tried: the Anthropic Messages API
+ * first (it also answers what no route serves, in its shape), then OpenAI chat completions,
+ * Bedrock's native Messages path, Converse and InvokeModel. A new front is a file and a line here.
+ */
+export function createModelFronts(deps: { catalog: Catalog; router: Router; region: string; fetchImages?: ImageFetchOptions | undefined; now?: () => number }): [Front, ...Front[]] {
+  const { catalog, region } = deps;
+  return [
+    createAnthropicFront({ catalog, router: deps.router, region }),
+    createOpenAIFront({ catalog, images: deps.fetchImages }),
+    createMantleFront({ anthropicVersion: catalog.data.anthropicVersion }),
+    createConverseFront(deps.now ? { catalog, now: deps.now } : { catalog }),
+    createBedrockFront({ catalog, region }),
+  ];
 }
 
 /**
@@ -103,26 +132,45 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     process.once('exit', flushLog);
     setInterval(() => destination.flush(), 1000).unref();
   }
+  // One clock for the whole gateway: tests drive it; budgets, the admin API, the journal, the live
+  // view and the transport's timings all read it.
+  const clock = options.clock ?? Date.now;
+  const now = options.now ?? (() => performance.now());
   const metrics = createGatewayMetrics();
-  const control = await openControl({ dataDir: options.dataDir, databaseUrl: options.databaseUrl, counters: options.counters, configKeys: options.keys ?? [], logger, catalog, timeZone: options.timeZone, adminKey: options.adminKey, retainDays: options.ledger?.retainDays });
-  metrics.watchControl(control.gauges);
-  const breaker = createCircuitBreaker();
-  const live = createLiveSink();
+  const breaker = createCircuitBreaker({ now: clock });
+  const live = createLiveSink(clock);
   let inFlight = 0;
-  if (control.admin) {
-    control.admin.live = () => ({
-      time: Date.now(),
-      inFlight,
-      ...live.counts(),
-      recentErrors: live.errors(),
-      targets: (breaker.states?.() ?? []).map((t) => {
-        // region/modelId/backend, and a model ID may be an ARN with a slash of its own
-        const first = t.key.indexOf('/');
-        const last = t.key.lastIndexOf('/');
-        return { target: t.key, region: t.key.slice(0, first), modelId: t.key.slice(first + 1, last), backend: t.key.slice(last + 1), state: t.state, failures: t.failures };
-      }),
-    });
-  }
+  const liveSnapshot = () => ({
+    time: clock(),
+    inFlight,
+    ...live.counts(),
+    recentErrors: live.errors(),
+    targets: (breaker.states?.() ?? []).map((t) => {
+      // region/modelId/backend, and a model ID may be an ARN with a slash of its own
+      const first = t.key.indexOf('/');
+      const last = t.key.lastIndexOf('/');
+      return { target: t.key, region: t.key.slice(0, first), modelId: t.key.slice(first + 1, last), backend: t.key.slice(last + 1), state: t.state, failures: t.failures };
+    }),
+  });
+  const onFailure = (where: BackgroundFailure, err: unknown) => {
+    metrics.failure(where);
+    logger.warn({ err, where }, `${where}: failed after the answer (counted in bedrock_claude_background_failures_total)`);
+  };
+  const control = await openControl({
+    dataDir: options.dataDir,
+    databaseUrl: options.databaseUrl,
+    counters: options.counters,
+    configKeys: options.keys ?? [],
+    logger,
+    catalog,
+    timeZone: options.timeZone,
+    adminKey: options.adminKey,
+    retainDays: options.ledger?.retainDays,
+    clock,
+    onFailure,
+    live: liveSnapshot,
+  });
+  metrics.watchControl(control.gauges);
   const scope = options.scope ?? 'global';
   const limits = options.limits ?? {};
   const router = createRouter({ catalog, region: options.region, scope, routes: options.routes, fallbackRegions: options.fallbackRegions });
@@ -136,6 +184,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     timeouts: { firstByteMs: limits.firstByteMs ?? 60_000, idleMs: limits.idleMs ?? 120_000 },
     retry: options.retry,
     onEvent: metrics.onTransportEvent,
+    now,
   });
   const app = createGatewayApp({
     catalog,
@@ -144,15 +193,17 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     keys: options.keyStore ?? control.keys ?? createStaticKeyStore(options.keys ?? []),
     sinks: [metrics, createAccessLogSink(logger), live, ...control.sinks, ...(options.sinks ?? [])],
     enforcement: control.enforcement,
-    admin: control.admin,
+    fronts: createModelFronts({ catalog, router, region: options.region, fetchImages: options.fetchImages, now }),
+    groups: control.admin ? [createAdminGroup(control.admin), createUiGroup()] : [],
     logger,
     region: options.region,
     scope,
     policy: options.policy ?? 'drop',
     bodyLimit: limits.bodyBytes ?? 25_000_000,
-    fetchImages: options.fetchImages,
     backendLabel: options.backendLabel,
     ops: { openCircuits: () => breaker.open(), problems: control.problems, warnings: control.warnings, metrics: async () => ({ contentType: metrics.registry.contentType, text: await metrics.registry.metrics() }) },
+    now,
+    clock,
   });
 
   const idle: Array<() => void> = [];

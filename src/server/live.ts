@@ -1,4 +1,4 @@
-import type { UsageRecord, UsageSink } from './usage.js';
+import type { UsageRecord, UsageSink } from '../control/usage-record.js';
 
 /** A recent error, as the dashboard's live page shows it: no prompt, no secret. */
 export interface RecentError {
@@ -45,7 +45,7 @@ export function createLiveSink(now: () => number = Date.now): UsageSink & { coun
   const window = (ring: number[]) => Array.from({ length: 60 }, (_, i) => ring[(second - 59 + i + 6000) % 60]!);
   return {
     record(u: UsageRecord) {
-      if (u.front === 'ops') return;
+      if (!u.metered) return;
       advance();
       answered[second % 60]!++;
       if (u.status >= 400) {

@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module';
 import type * as PromClient from 'prom-client';
 import type { TransportEvent } from '../transport/bedrock-transport.js';
-import type { ControlGauges } from './control-wiring.js';
-import type { UsageRecord } from './usage.js';
+import type { BackgroundFailure, ControlGauges } from './control-wiring.js';
+import type { UsageRecord } from '../control/usage-record.js';
 
 // Only the three classes used: prom-client's index also loads its default metrics (and with them
 // the 52 modules of @opentelemetry/api), the push gateway and the cluster aggregator.
@@ -23,6 +23,7 @@ export function createGatewayMetrics() {
   const upstreamErrors = new Counter({ name: 'bedrock_claude_upstream_errors_total', help: 'Upstream errors by Anthropic error type', labelNames: ['type'], registers: [registry] });
   const retries = new Counter({ name: 'bedrock_claude_retries_total', help: 'Retries of an upstream call', registers: [registry] });
   const failovers = new Counter({ name: 'bedrock_claude_failovers_total', help: 'Failovers to the next target', registers: [registry] });
+  const failures = new Counter({ name: 'bedrock_claude_background_failures_total', help: 'Failures off the answer path, which no answer shows (a settlement, a retention run), by where', labelNames: ['where'], registers: [registry] });
 
   return {
     registry,
@@ -42,6 +43,10 @@ export function createGatewayMetrics() {
       new Gauge({ name: 'bedrock_claude_counters_up', help: 'Whether the shared counter store (Redis) answers: 1 or 0', registers: [registry], collect() { set(this, g.countersUp()); } });
       new Gauge({ name: 'bedrock_claude_ledger_pending_rows', help: 'Ledger rows not yet written to the store (spooled while it is away)', registers: [registry], collect() { this.set(g.ledgerPending()); } });
       new Gauge({ name: 'bedrock_claude_counter_round_trips', help: 'Round trips to the shared counter store since start', registers: [registry], collect() { this.set(g.counterRoundTrips()); } });
+    },
+    /** A failure that must not break an answer, counted so that it is seen (`where` is ours: `settle`, `prune`). */
+    failure(where: BackgroundFailure) {
+      failures.inc({ where });
     },
     onTransportEvent(event: TransportEvent) {
       if (event.type === 'retry') retries.inc();

@@ -6,7 +6,7 @@ import { dropResponse, isGone, type AnyRequest, type AnyResponse } from './dual-
 import { pipeStream, readBody } from './http-util.js';
 import type { Duplex } from 'node:stream';
 import type { GatewayRequest, Reply } from './pipeline.js';
-import { newUsageRecord, type UsageRecord } from './usage.js';
+import { newUsageRecord, type UsageRecord } from '../control/usage-record.js';
 
 /**
  * Writes an answer: bytes with their length, or a stream as it comes, with backpressure.
@@ -55,13 +55,13 @@ export function nodeHandler(handle: (req: GatewayRequest) => Promise<Exchange>, 
         try {
           await writeReply(res, exchange.reply, () => finish(false));
         } catch (err) {
-          logger?.error({ err: (err as Error)?.message }, 'unexpected error while writing an answer');
+          logger?.error({ err }, 'unexpected error while writing an answer');
           dropResponse(res);
         }
         finish(isGone(res) && !res.writableFinished);
       })
       .catch((err: unknown) => {
-        logger?.error({ err: (err as Error)?.message }, 'unexpected error');
+        logger?.error({ err }, 'unexpected error');
         dropResponse(res);
       })
       .finally(() => {

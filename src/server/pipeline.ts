@@ -1,11 +1,11 @@
-import type { GatewayKey } from './gateway-keys.js';
+import type { GatewayKey } from '../control/gateway-keys.js';
 import type { AbortLike } from '../transport/abort.js';
 import type { MessagesResult, Target } from '../transport/bedrock-transport.js';
 import type { SanitizePolicy } from '../translate/sanitize.js';
 import type { AnthropicHttpRequest, BedrockHttpRequest } from '../translate/to-bedrock.js';
 import type { StreamSummary } from '../translate/to-sse.js';
-import type { Front, MatchedRoute } from './fronts/front.js';
-import { newUsageRecord, type UsageRecord } from './usage.js';
+import type { BedrockClaudeError } from '../errors.js';
+import { newUsageRecord, type UsageRecord } from '../control/usage-record.js';
 
 /** Request headers as node hands them over: lower-case names, repeated ones as arrays. */
 export type RequestHeaders = Record<string, string | string[] | undefined>;
@@ -42,6 +42,70 @@ export interface CanonicalCall {
   wire?: unknown;
 }
 
+/** One route a front or a route group serves. `Op` is the front's own list of operations. */
+export interface RouteSpec<Op extends string = string> {
+  /** `GET`, `POST`, ... or `*` for any (HEAD is served by a GET route). */
+  method: string;
+  /**
+   * A path template (`/model/{modelId}/invoke`: a `{name}` is one segment, handed to the front
+   * undecoded; a trailing `/*` takes the rest) or a pattern for a family of paths.
+   */
+  path: string | RegExp;
+  /** A model call: the request goes through the call stages and the front's `decode` and `encode`. */
+  call?: boolean;
+  /** The operation, where the front has several (`invoke`, `converse-stream`, ...): one of the front's own. */
+  operation?: Op;
+  /** An answer of its own instead of a model call (a listing, a refusal, a probe). */
+  serve?: (ctx: Ctx) => Reply | Promise<Reply>;
+  /** Served without a gateway key, and while the gateway drains (probes and metrics). */
+  public?: boolean;
+  /** Left out of the "this gateway serves ..." list in not-found answers. */
+  unlisted?: boolean;
+}
+
+/**
+ * Routes the gateway answers itself (probes and metrics, the admin API, the dashboard): no model
+ * call, so no decode or encode. `metered: false` keeps their requests out of the ledger and the
+ * live view (the access log and metrics still see them).
+ */
+export interface RouteGroup {
+  name: string;
+  metered: boolean;
+  routes: RouteSpec[];
+  /** An error in the group's own shape. */
+  encodeError(ctx: Ctx, error: BedrockClaudeError): Reply;
+}
+
+/**
+ * A dialect the gateway speaks: its routes, how a request in it becomes the canonical call, and how
+ * a result, a stream and an error go back in its shape. A front never touches keys, limits or the
+ * ledger; the stages never read a front's wire format. Its traffic is metered.
+ */
+export interface Front<Op extends string = string> extends RouteGroup {
+  metered: true;
+  routes: Array<RouteSpec<Op>>;
+  /**
+   * The request's body (read by the body-limit stage) as the canonical call. Throws a
+   * `BedrockClaudeError` for bad input. A promise only when it must wait for something (an image to fetch).
+   */
+  decode(ctx: Ctx, body: Buffer): CanonicalCall | Promise<CanonicalCall>;
+  /** An upstream result as this front's answer (streams are encoded as they are written, filling `ctx.summary`). */
+  encode(ctx: Ctx, result: MessagesResult): Reply;
+}
+
+/** A route matched for one request: its group, the front when it is a model call, the spec and the path's parameters. */
+export interface MatchedRoute {
+  group: RouteGroup;
+  /** The dialect that decodes and encodes it, for a model call (`spec.call`). */
+  front: Front | undefined;
+  spec: RouteSpec;
+  /** The values of the path's `{name}` segments, in order, undecoded. */
+  params: string[];
+  pathname: string;
+  /** The metric and usage label: the template, or `other` for a family pattern. */
+  label: string;
+}
+
 /** A request's state as it passes the stages. One class, so every request has the same shape. */
 export class Ctx {
   /** The id every answer and the usage record carry (set by the request-id stage). */
@@ -66,9 +130,12 @@ export class Ctx {
   /** What a stage leaves for a later one of its own kind (the emulator's fault for its fake model). */
   readonly state: Record<string, unknown> = {};
   readonly usage: UsageRecord;
-  /** Run once the answer is written or abandoned (usage, later the ledger and settlements). */
+  /** Run once the answer is written or abandoned (usage and the ledger, settlements). */
   readonly finishers: Array<(ctx: Ctx) => void> = [];
-  readonly front: Front;
+  /** The route's group: it names the request's usage and shapes its errors. */
+  readonly group: RouteGroup;
+  /** The dialect that decodes and encodes a model call; undefined on routes that answer themselves. */
+  readonly front: Front | undefined;
   readonly params: readonly string[];
 
   constructor(
@@ -79,10 +146,17 @@ export class Ctx {
     /** Wall-clock time when it arrived, in ms since the epoch. */
     readonly time: number,
   ) {
+    this.group = route.group;
     this.front = route.front;
     this.params = route.params;
-    this.usage = newUsageRecord(req.method, route.front.name, route.label, route.pathname, time);
+    this.usage = newUsageRecord(req.method, route.group.name, route.label, route.pathname, time, route.group.metered);
   }
+}
+
+/** The front of a model call: the route table gives every `call` route one, so its absence is a bug of ours. */
+export function frontOf(ctx: Ctx): Front {
+  if (!ctx.front) throw new TypeError(`${ctx.route.label} is not a model call`);
+  return ctx.front;
 }
 
 /** One step of the request path. It does its part and calls `next(ctx)` to go on, or answers by not calling it. */

@@ -1,101 +1,5 @@
 import type { Logger } from 'pino';
-import type { FrontName } from './fronts/front.js';
-
-/**
- * What one request amounted to: made once per request, filled in as it passes the stages, and
- * handed to every sink (metrics, the access log, later the ledger) once its answer is written.
- * Never a prompt, an answer or a secret.
- */
-export interface UsageRecord {
-  requestId: string;
-  /** When it arrived, in ms since the epoch. */
-  time: number;
-  front: FrontName;
-  method: string;
-  /** The route's pattern (`/model/{modelId}/invoke`), or `other` for a path no route serves. */
-  route: string;
-  path: string;
-  /** The gateway key's name, and for a key of the store its id, owner and team. */
-  key: string | undefined;
-  keyId: string | undefined;
-  user: string | undefined;
-  team: string | undefined;
-  /** Claude Code's `x-claude-code-session-id`. */
-  session: string | undefined;
-  /** The request body's `metadata.user_id`. */
-  metadataUser: string | undefined;
-  userAgent: string | undefined;
-  status: number;
-  /** The Anthropic error type, `client_closed` when the client left first. */
-  error: string | undefined;
-  /** The model as the client named it. */
-  model: string | undefined;
-  bedrockModel: string | undefined;
-  region: string | undefined;
-  /** The target's scope: `global`, `geo` or `in-region` (the latter two carry the regional premium). */
-  scope: string | undefined;
-  streamed: boolean;
-  inputTokens: number | undefined;
-  outputTokens: number | undefined;
-  cacheReadTokens: number | undefined;
-  cacheWriteTokens: number | undefined;
-  /** Cache writes by time to live, as the Anthropic API reports them (`cache_creation`). */
-  cacheWrite5mTokens: number | undefined;
-  cacheWrite1hTokens: number | undefined;
-  costUsd: number | undefined;
-  latencyMs: number;
-  ttfbMs: number | undefined;
-  /** Betas and fields the sanitising policy removed. */
-  dropped: string[] | undefined;
-  /** Preflight warnings (codes). */
-  warnings: string[] | undefined;
-  /** Why the gateway refused the request itself, when it did (`budget`, `rate_limit`, ...). */
-  reason: string | undefined;
-}
-
-/** Where usage records go. Implementations may batch; `close` flushes what they hold. */
-export interface UsageSink {
-  record(usage: UsageRecord): void;
-  close?(): Promise<void>;
-}
-
-/** A record with nothing known yet but where the request went. */
-export function newUsageRecord(method: string, front: FrontName, route: string, path: string, time: number): UsageRecord {
-  return {
-    requestId: '',
-    time,
-    front,
-    method,
-    route,
-    path,
-    key: undefined,
-    keyId: undefined,
-    user: undefined,
-    team: undefined,
-    session: undefined,
-    metadataUser: undefined,
-    userAgent: undefined,
-    status: 0,
-    error: undefined,
-    model: undefined,
-    bedrockModel: undefined,
-    region: undefined,
-    scope: undefined,
-    streamed: false,
-    inputTokens: undefined,
-    outputTokens: undefined,
-    cacheReadTokens: undefined,
-    cacheWriteTokens: undefined,
-    cacheWrite5mTokens: undefined,
-    cacheWrite1hTokens: undefined,
-    costUsd: undefined,
-    latencyMs: 0,
-    ttfbMs: undefined,
-    dropped: undefined,
-    warnings: undefined,
-    reason: undefined,
-  };
-}
+import type { UsageSink } from '../control/usage-record.js';
 
 const round1 = (ms: number | undefined) => (ms === undefined ? undefined : Math.round(ms * 10) / 10);
 
@@ -103,7 +7,7 @@ const round1 = (ms: number | undefined) => (ms === undefined ? undefined : Math.
 export function createAccessLogSink(logger: Logger): UsageSink {
   return {
     record(u) {
-      if (u.front === 'ops' && u.path !== '/') return;
+      if (!u.metered && u.path !== '/') return;
       logger.info({
         requestId: u.requestId,
         method: u.method,

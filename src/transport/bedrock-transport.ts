@@ -81,6 +81,7 @@ export function createTransport(options: TransportOptions) {
     if (!s) signers.set(key, (s = createBedrockSigner({ region, auth: options.auth, service })));
     return s;
   };
+  const now = options.now ?? (() => performance.now());
   const maxRetries = options.retry?.max ?? 2;
   const baseMs = options.retry?.baseMs ?? 200;
   const capMs = options.retry?.capMs ?? 5_000;
@@ -113,7 +114,7 @@ export function createTransport(options: TransportOptions) {
     if (translated.stream && mantle) headers['accept'] = 'text/event-stream';
     else if (translated.stream) headers['x-amzn-bedrock-accept'] = 'application/json';
     const signed = await signerFor(target.region, target.backend === 'mantle' ? 'bedrock-mantle' : 'bedrock')({ method: 'POST', url, headers, body });
-    const started = performance.now();
+    const started = now();
     // One abort channel into undici for the caller going away (a client disconnect) and for our exact
     // first-byte timeout. undici's own timeouts tick at about a second: a backstop.
     const abort = new Abort();
@@ -178,7 +179,7 @@ export function createTransport(options: TransportOptions) {
         const info = { target, attempts: attempt + 1, removals: translated.removals, headers: res.headers };
         if (!translated.stream) {
           const raw = Buffer.from(await withTimeout(res.body.arrayBuffer(), idleMs, res.body));
-          const ttfbMs = performance.now() - started;
+          const ttfbMs = now() - started;
           const json = parseUpstreamJson(raw);
           if (translated.operation === 'count-tokens') return { ttfbMs, kind: 'json', body: fromCountTokensResponse(json), usage: undefined, ...info };
           return { ttfbMs, kind: 'json', body: json, usage: json['usage'] as Usage | undefined, raw, ...info };
@@ -186,7 +187,7 @@ export function createTransport(options: TransportOptions) {
         if (target.backend === 'mantle') {
           // Mantle is the native Messages API: its stream is already SSE.
           releaseLater = true;
-          return { ttfbMs: performance.now() - started, kind: 'stream', wire: 'anthropic-sse', bytes: mantleBytes(res.body, target, release), ...info };
+          return { ttfbMs: now() - started, kind: 'stream', wire: 'anthropic-sse', bytes: mantleBytes(res.body, target, release), ...info };
         }
         // Read up to the first whole frame before answering, so an exception that arrives first is retried.
         const chunks = readChunks(res.body, idleMs);
@@ -203,7 +204,7 @@ export function createTransport(options: TransportOptions) {
           await chunks.return(undefined);
           throw err;
         }
-        const ttfbMs = performance.now() - started;
+        const ttfbMs = now() - started;
         const head = firstFrames[0];
         if (head && frameHeader(head, ':message-type') !== 'event') {
           try {

@@ -36,6 +36,8 @@ export interface TransportOptions {
   dispatcher?: Dispatcher | undefined;
   /** Observes retries, failovers and upstream errors (metrics). */
   onEvent?: ((event: TransportEvent) => void) | undefined;
+  /** Monotonic ms for the time to first byte (default `performance.now`); the gateway passes its own clock. */
+  now?: (() => number) | undefined;
   /** For tests: replaces the sleep between retries. */
   sleep?: ((ms: number) => Promise<void>) | undefined;
   random?: (() => number) | undefined;

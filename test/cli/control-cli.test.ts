@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { request } from 'undici';
-import { openControlStore } from '../../src/control/sqlite-store.js';
+import { openSqliteControlStore } from '../../src/control/sqlite-store.js';
 import { tempHome } from '../helpers.js';
 
 const exec = promisify(execFile);
@@ -73,9 +73,9 @@ describe('bedrock-claude keys, teams and usage', () => {
     await once(child, 'exit');
 
     const report = JSON.parse(await cli('usage', '--by', 'key', '--since', '1h', '--json')) as { rows: Array<{ group: string | null; requests: number; costUsd: number }> };
-    const store = openControlStore(dataDir);
-    const rows = store.requests({ since: 0, until: Date.now() + 1, limit: 10_000 });
-    store.close();
+    const store = openSqliteControlStore(dataDir);
+    const rows = await store.requests({ since: 0, until: Date.now() + 1, limit: 10_000 });
+    await store.close();
     assert.equal(rows.length, calls, 'SIGTERM lost nothing: every answered request is a row, refusals too');
     assert.equal(report.rows.reduce((a, r) => a + r.requests, 0), rows.length, 'the report totals the rows');
     const alice = report.rows.find((r) => r.group === 'alice')!;
@@ -92,9 +92,9 @@ describe('bedrock-claude keys, teams and usage', () => {
     await new Promise((r) => setTimeout(r, 1100));
     child.kill('SIGKILL');
     await once(child, 'exit');
-    const store = openControlStore(dataDir);
-    const rows = store.requests({ since: 0, until: Date.now() + 1, limit: 10_000 }).filter((r) => r.keyName === 'bob');
-    store.close();
+    const store = openSqliteControlStore(dataDir);
+    const rows = (await store.requests({ since: 0, until: Date.now() + 1, limit: 10_000 })).filter((r) => r.keyName === 'bob');
+    await store.close();
     assert.equal(rows.length, 20);
     assert.equal(new Set(rows.map((r) => r.requestId)).size, 20);
   });

@@ -8,7 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import pino from 'pino';
 import { createCredentialCache } from '../../src/aws/credentials.js';
-import { openControlStore, type SqliteStore as ControlStore } from '../../src/control/sqlite-store.js';
+import type { ControlStore } from '../../src/control/control-store.js';
+import { openSqliteControlStore } from '../../src/control/sqlite-store.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.js';
 import { startGateway, type RunningGateway } from '../../src/server/gateway.js';
 import { CREDS, tempHome } from '../helpers.js';
@@ -33,16 +34,16 @@ let broke: string;
 before(async () => {
   emu = await startEmulator({ port: 0 });
   const dir = join(tempHome(), 'cc');
-  store = openControlStore(dir);
-  store.createTeam({ name: 'apps', budget: { usd: 50, period: 'month' }, limits: { rpm: 600 } }, Date.now());
-  dev = store.createKey({ name: 'dev-laptop', user: 'dana', team: 'apps', budget: { usd: 5, period: 'day' }, limits: { rpm: 120, itpm: 2_000_000, otpm: 400_000, concurrency: 8 } }, Date.now()).key;
-  broke = store.createKey({ name: 'spent', user: 'sam', budget: { usd: 0, period: 'month' } }, Date.now()).key;
+  store = openSqliteControlStore(dir);
+  await store.createTeam({ name: 'apps', budget: { usd: 50, period: 'month' }, limits: { rpm: 600 } }, Date.now());
+  dev = (await store.createKey({ name: 'dev-laptop', user: 'dana', team: 'apps', budget: { usd: 5, period: 'day' }, limits: { rpm: 120, itpm: 2_000_000, otpm: 400_000, concurrency: 8 } }, Date.now())).key;
+  broke = (await store.createKey({ name: 'spent', user: 'sam', budget: { usd: 0, period: 'month' } }, Date.now())).key;
   gw = await startGateway({ port: 0, region: 'us-west-2', auth: { kind: 'sigv4', credentials: createCredentialCache(CREDS) }, endpoint: emu.url, dataDir: dir, retry: { max: 0 }, logger: pino({ level: 'silent' }) });
 });
 after(async () => {
   await gw.close(100);
   await emu.close();
-  store.close();
+  await store.close();
 });
 
 describe('Claude Code through keys with budgets and limits', () => {
@@ -50,7 +51,7 @@ describe('Claude Code through keys with budgets and limits', () => {
     const r = await claude('Echo through the control plane', { ANTHROPIC_BASE_URL: gw.url, ANTHROPIC_API_KEY: dev });
     assert.equal(r.stdout.trim(), 'Echo through the control plane', r.stderr);
     await new Promise((res) => setTimeout(res, 300));
-    const rows = store.requests({ since: 0, until: Date.now() + 1, limit: 100, key: 'dev-laptop' });
+    const rows = await store.requests({ since: 0, until: Date.now() + 1, limit: 100, key: 'dev-laptop' });
     const calls = rows.filter((x) => x.route === '/v1/messages' && x.status === 200);
     assert.ok(calls.length >= 1);
     const row = calls[0]!;
@@ -73,7 +74,7 @@ describe('Claude Code through keys with budgets and limits', () => {
     assert.match(bedrock.stdout + bedrock.stderr, /400 The budget of key "spent" is spent/);
     assert.equal(emu.received.slice(before).filter((x) => x.operation !== 'count-tokens' && x.operation !== 'inference-profiles').length, 0);
     await new Promise((res) => setTimeout(res, 300));
-    const refused = store.requests({ since: 0, until: Date.now() + 1, limit: 100, key: 'spent' });
+    const refused = await store.requests({ since: 0, until: Date.now() + 1, limit: 100, key: 'spent' });
     assert.ok(refused.length >= 2 && refused.every((x) => x.reason === 'budget:key' && x.status === (x.front === 'anthropic' ? 403 : 400)), JSON.stringify(refused.map((x) => [x.front, x.status, x.reason])));
   });
 });

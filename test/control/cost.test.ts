@@ -7,7 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import pino from 'pino';
 import { createCredentialCache } from '../../src/aws/credentials.js';
-import { openControlStore, type LedgerRow } from '../../src/control/sqlite-store.js';
+import type { LedgerRow } from '../../src/control/control-store.js';
+import { openSqliteControlStore } from '../../src/control/sqlite-store.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.js';
 import { startGateway, type RunningGateway } from '../../src/server/gateway.js';
 import { CREDS, tempHome } from '../helpers.js';
@@ -40,9 +41,9 @@ async function setup(opts: { scope?: 'global' | 'geo'; reportCacheSplit?: boolea
 async function ledger(s: Setup): Promise<LedgerRow[]> {
   await s.gw.close(100);
   await s.emu.close();
-  const store = openControlStore(s.dir);
-  const rows = store.requests({ since: 0, until: Date.now() + 1, limit: 100 }).reverse();
-  store.close();
+  const store = openSqliteControlStore(s.dir);
+  const rows = (await store.requests({ since: 0, until: Date.now() + 1, limit: 100 })).reverse();
+  await store.close();
   return rows;
 }
 

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { createMemoryCounterStore } from '../../src/control/counter-store.js';
 import { createStaticKeyStore } from '../../src/control/key-store.js';
 import { refill, takeTokens } from '../../src/control/token-bucket.js';
-import { createGatewayKey } from '../../src/server/gateway-keys.js';
+import { createGatewayKey } from '../../src/control/gateway-keys.js';
 
 const limit = { capacity: 60, perMinute: 60 };
 

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import type { ControlStore, LedgerRow } from '../../src/control/control-store.js';
 import { createJournaledLedgerSink } from '../../src/control/journal-ledger-sink.js';
 import { openSqliteControlStore } from '../../src/control/sqlite-store.js';
-import { newUsageRecord } from '../../src/server/usage.js';
+import { newUsageRecord } from '../../src/control/usage-record.js';
 import { tempHome } from '../helpers.js';
 
 function usage(id: string) {

@@ -8,10 +8,11 @@ import { getDefaultCatalog } from '../../src/catalog/catalog.js';
 import { createStaticKeyStore } from '../../src/control/key-store.js';
 import { BedrockClaudeError } from '../../src/errors.js';
 import { createGatewayApp } from '../../src/server/app.js';
-import { createGatewayKey } from '../../src/server/gateway-keys.js';
+import { createModelFronts } from '../../src/server/gateway.js';
+import { createGatewayKey } from '../../src/control/gateway-keys.js';
 import { createGatewayMetrics } from '../../src/server/metrics.js';
 import { createRouter } from '../../src/server/targets.js';
-import type { UsageRecord } from '../../src/server/usage.js';
+import type { UsageRecord } from '../../src/control/usage-record.js';
 import { decodeEventStream, encodeChunkFrame, FrameSplitter, frameHeader, type EventFrame } from '../../src/translate/event-stream.js';
 import type { AnthropicHttpRequest } from '../../src/translate/to-bedrock.js';
 import type { MessagesResult, Target, Upstream } from '../../src/transport/bedrock-transport.js';
@@ -68,9 +69,11 @@ function makeApp(script: Script, opts: { keys?: ReturnType<typeof createGatewayK
   const metrics = createGatewayMetrics();
   let t = 1000;
   let n = 0;
+  const router = createRouter({ catalog, region: 'us-west-2', scope: 'global' });
   const app = createGatewayApp({
     catalog,
-    router: createRouter({ catalog, region: 'us-west-2', scope: 'global' }),
+    router,
+    fronts: createModelFronts({ catalog, router, region: 'us-west-2' }),
     upstream,
     keys: createStaticKeyStore((opts.keys ?? []).map((k) => k.entry)),
     sinks: [metrics, { record: (u) => records.push(structuredClone(u)) }],

@@ -5,7 +5,7 @@ import { getDefaultCatalog } from '../../src/catalog/catalog.js';
 import { createCredentialCache } from '../../src/aws/credentials.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.js';
 import { interpolateEnv, parseGatewayConfig } from '../../src/server/config.js';
-import { createGatewayKey, findKey, hashKey, keyAllows } from '../../src/server/gateway-keys.js';
+import { createGatewayKey, findKey, hashKey, keyAllows } from '../../src/control/gateway-keys.js';
 import { createRouter } from '../../src/server/targets.js';
 import { createTransport } from '../../src/transport/bedrock-transport.js';
 import { parseSse } from '../../src/translate/parse-sse.js';

@@ -11,7 +11,7 @@ import pino from 'pino';
 import { request } from 'undici';
 import { createCredentialCache } from '../../src/aws/credentials.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.js';
-import { createGatewayKey } from '../../src/server/gateway-keys.js';
+import { createGatewayKey } from '../../src/control/gateway-keys.js';
 import { startGateway, type RunningGateway } from '../../src/server/gateway.js';
 import { CREDS, tempHome } from '../helpers.js';
 

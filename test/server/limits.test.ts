@@ -11,13 +11,14 @@ import { estimateInputTokens } from '../../src/check/estimate-tokens.js';
 import { createMemoryCounterStore } from '../../src/control/counter-store.js';
 import type { KeyStore } from '../../src/control/key-store.js';
 import type { TeamRecord } from '../../src/control/records.js';
-import { openControlStore } from '../../src/control/sqlite-store.js';
+import { openSqliteControlStore } from '../../src/control/sqlite-store.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.js';
 import { createGatewayApp } from '../../src/server/app.js';
-import { hashKey, type GatewayKey } from '../../src/server/gateway-keys.js';
+import { createModelFronts } from '../../src/server/gateway.js';
+import { hashKey, type GatewayKey } from '../../src/control/gateway-keys.js';
 import { startGateway } from '../../src/server/gateway.js';
 import { createRouter } from '../../src/server/targets.js';
-import type { UsageRecord } from '../../src/server/usage.js';
+import type { UsageRecord } from '../../src/control/usage-record.js';
 import type { MessagesResult, Target, Upstream } from '../../src/transport/bedrock-transport.js';
 import type { AnthropicHttpRequest } from '../../src/translate/to-bedrock.js';
 import { CREDS, tempHome } from '../helpers.js';
@@ -48,9 +49,11 @@ function setup(key: Omit<GatewayKey, 'sha256'>, teams: TeamRecord[] = [], output
   const keys: KeyStore = { enabled: () => true, find: async (p) => (p === secret ? known : undefined), team: (n) => teams.find((t) => t.name === n) };
   const records: UsageRecord[] = [];
   const up = upstream(outputTokens);
+  const router = createRouter({ catalog, region: 'us-west-2', scope: 'global' });
   const app = createGatewayApp({
     catalog,
-    router: createRouter({ catalog, region: 'us-west-2', scope: 'global' }),
+    router,
+    fronts: createModelFronts({ catalog, router, region: 'us-west-2' }),
     upstream: up.u,
     keys,
     sinks: [{ record: (u) => records.push(structuredClone(u)) }],
@@ -179,9 +182,9 @@ describe('a small budget under 64 concurrent streams, through a real gateway', (
   after(() => emu.close());
   it('ends with the recorded spend at or under the budget (slack: the input estimate of requests in flight)', async () => {
     const dir = join(tempHome(), 'budget');
-    const store = openControlStore(dir);
+    const store = openSqliteControlStore(dir);
     const budget = 0.02;
-    const { key } = store.createKey({ name: 'tight', budget: { usd: budget, period: 'total' } }, Date.now());
+    const { key } = await store.createKey({ name: 'tight', budget: { usd: budget, period: 'total' } }, Date.now());
     const gw = await startGateway({ port: 0, region: 'us-west-2', auth: { kind: 'sigv4', credentials: createCredentialCache(CREDS) }, endpoint: emu.url, dataDir: dir, retry: { max: 0 }, logger: pino({ level: 'silent' }) });
     const client = new Anthropic({ apiKey: key, baseURL: gw.url, maxRetries: 0 });
     const outcomes: string[] = [];
@@ -196,8 +199,8 @@ describe('a small budget under 64 concurrent streams, through a real gateway', (
     };
     for (let round = 0; round < 3; round++) await Promise.all(Array.from({ length: 64 }, one));
     await gw.close(1000);
-    const rows = store.requests({ since: 0, until: Date.now() + 1, limit: 10_000 });
-    store.close();
+    const rows = await store.requests({ since: 0, until: Date.now() + 1, limit: 10_000 });
+    await store.close();
     const spent = rows.reduce((a, r) => a + r.costUsd, 0);
     assert.ok(outcomes.includes('ok') && outcomes.includes('budget'), `some answered, some refused: ${[...new Set(outcomes)].join(', ')}`);
     assert.deepEqual(outcomes.filter((o) => o.startsWith('other')), []);

@@ -4,12 +4,13 @@ import { budgetPeriod } from '../../control/budget.js';
 import { keyActive, keyChangeSchema, keyInputSchema, REPORT_GROUPS, teamChangeSchema, teamInputSchema, type KeyRecord } from '../../control/records.js';
 import type { LiveSnapshot } from '../live.js';
 import type { ControlStore } from '../../control/control-store.js';
-import { BedrockClaudeError, invalidRequest } from '../../errors.js';
-import { hashKey } from '../gateway-keys.js';
+import { StoreError, type StoreErrorKind } from '../../control/store-errors.js';
+import { BedrockClaudeError, invalidRequest, type AnthropicErrorType } from '../../errors.js';
+import { hashKey } from '../../control/gateway-keys.js';
 import { parseJsonObject, presentedKey } from '../http-util.js';
 import type { Ctx, Reply } from '../pipeline.js';
 import { anthropicError } from './anthropic.js';
-import type { Front } from './front.js';
+import type { RouteGroup } from './front.js';
 import { jsonReply } from './replies.js';
 
 export interface AdminDeps {
@@ -17,16 +18,12 @@ export interface AdminDeps {
   /** The time zone budgets reset in (spend against budget is for the current period). */
   timeZone?: string;
   /** This replica's traffic now (set by the gateway: in-flight requests, circuits). */
-  live?: () => LiveSnapshot;
+  live?: (() => LiveSnapshot) | undefined;
   /** The admin key's SHA-256 (hex). */
   adminKeySha256: string;
   /** After a change, so this gateway's key cache has it before the answer (other replicas are told by the store). */
   changed(): Promise<void>;
   clock: () => number;
-}
-
-function refuse(): never {
-  throw new TypeError('the admin front serves no model call');
 }
 
 /** A 400 that names the field, from zod's first issue. */
@@ -38,29 +35,39 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   throw invalidRequest(`${field}: ${issue.message}`, 'See the admin API in the README for the fields each call takes.');
 }
 
+/** Each kind of store error as an answer: one table, so every admin call says the same thing. */
+const STORE_STATUS: Record<StoreErrorKind, { status: number; type: AnthropicErrorType }> = {
+  not_found: { status: 404, type: 'not_found_error' },
+  conflict: { status: 409, type: 'invalid_request_error' },
+  unavailable: { status: 503, type: 'api_error' },
+};
+const STORE_FIX = 'Check that the store (the data directory, or PostgreSQL) is reachable; /readyz says what is wrong.';
+
 /**
  * The store's own errors as the client's mistake (no such key: 404, a name taken or a team in use:
- * 409); anything else is the store failing (a database gone), a 503 that says so, never a 400.
+ * 409); the store failing (a database gone), or anything unexpected, is a 503 that says so, never a 400.
  */
 async function storeCall<T>(run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (err) {
     if (err instanceof BedrockClaudeError) throw err;
-    const message = (err as Error).message;
-    if (/^no (key|team)/.test(message)) throw new BedrockClaudeError(message, { status: 404, type: 'not_found_error' });
-    if (/exists already|a conflict/.test(message)) throw new BedrockClaudeError(message, { status: 409, type: 'invalid_request_error' });
-    throw new BedrockClaudeError(`The control-plane store failed: ${message}`, { status: 503, type: 'api_error', fix: 'Check that the store (the data directory, or PostgreSQL) is reachable; /readyz says what is wrong.' });
+    const kind = err instanceof StoreError ? err.kind : 'unavailable';
+    const { status, type } = STORE_STATUS[kind];
+    const message = kind === 'unavailable' ? `The control-plane store failed: ${(err as Error).message}` : (err as Error).message;
+    throw new BedrockClaudeError(message, { status, type, cause: err, ...(kind === 'unavailable' ? { fix: STORE_FIX } : {}) });
   }
 }
 
+/** `7d`, `24h`, `90m` back from the admin API's clock, or a date: a time once the clock is read. */
 const timeParam = z
   .string()
   .transform((v, ctx) => {
     const m = /^(\d+)\s*([dhm])$/.exec(v);
-    const at = m ? Date.now() - Number(m[1]) * { d: 86_400_000, h: 3_600_000, m: 60_000 }[m[2] as 'd' | 'h' | 'm'] : Date.parse(v);
-    if (Number.isNaN(at)) ctx.addIssue({ code: 'custom', message: 'a duration back from now (7d, 24h, 90m) or a date (2026-11-01)' });
-    return at;
+    const back = m ? Number(m[1]) * { d: 86_400_000, h: 3_600_000, m: 60_000 }[m[2] as 'd' | 'h' | 'm'] : undefined;
+    const at = Date.parse(v);
+    if (back === undefined && Number.isNaN(at)) ctx.addIssue({ code: 'custom', message: 'a duration back from now (7d, 24h, 90m) or a date (2026-11-01)' });
+    return (now: number) => (back === undefined ? at : now - back);
   })
   .optional();
 const usageQuery = z.object({ by: z.enum(REPORT_GROUPS).default('key'), since: timeParam, until: timeParam }).strict();
@@ -86,7 +93,7 @@ function parseCursor(cursor: string): { time: number; requestId: string } {
  * Bearer`; without an admin key configured these routes do not exist (404). Bodies and queries
  * are validated: bad input is a 400 that names the field.
  */
-export function createAdminFront(deps: AdminDeps): Front {
+export function createAdminGroup(deps: AdminDeps): RouteGroup {
   const { store } = deps;
   const expected = Buffer.from(deps.adminKeySha256, 'hex');
 
@@ -112,14 +119,15 @@ export function createAdminFront(deps: AdminDeps): Front {
   };
   const id = (ctx: Ctx) => decodeURIComponent(ctx.params[0]!);
   /** A query's range: what it names, else the last `spanMs` up to now. */
-  const range = (q: { since?: number | undefined; until?: number | undefined }, spanMs: number) => {
+  const range = (q: { since?: ((now: number) => number) | undefined; until?: ((now: number) => number) | undefined }, spanMs: number) => {
     const now = deps.clock();
-    return { since: q.since ?? now - spanMs, until: q.until ?? now + 1 };
+    return { since: q.since?.(now) ?? now - spanMs, until: q.until?.(now) ?? now + 1 };
   };
 
   return {
     // 'ops': the admin API's own calls (the dashboard polls) are not model traffic, and stay out of the ledger.
-    name: 'ops',
+    name: 'admin',
+    metered: false,
     routes: [
       { method: 'POST', path: '/admin/keys', public: true, serve: guarded(async (ctx) => { const input = parse(keyInputSchema, await body(ctx)); const { key, record } = await changing(() => store.createKey(input, deps.clock())); return json(ctx, 201, withSecret(record, key)); }) },
       {
@@ -201,14 +209,12 @@ export function createAdminFront(deps: AdminDeps): Front {
         public: true,
         serve: guarded(async (ctx) => {
           const q = parse(requestsQuery, query(ctx));
-          const rows = await storeCall(() => store.requests({ since: q.since ?? 0, until: q.until ?? deps.clock() + 1, limit: q.limit, key: q.key, user: q.user, team: q.team, model: q.model, status: q.status, after: q.cursor ? parseCursor(q.cursor) : undefined }));
+          const rows = await storeCall(() => store.requests({ since: q.since?.(deps.clock()) ?? 0, until: q.until?.(deps.clock()) ?? deps.clock() + 1, limit: q.limit, key: q.key, user: q.user, team: q.team, model: q.model, status: q.status, after: q.cursor ? parseCursor(q.cursor) : undefined }));
           const last = rows.length === q.limit ? rows[rows.length - 1] : undefined;
           return json(ctx, 200, { data: rows, next_cursor: last ? cursorOf(last.time, last.requestId) : null });
         }),
       },
     ],
-    decode: refuse,
-    encode: refuse,
     encodeError: anthropicError,
   };
 }

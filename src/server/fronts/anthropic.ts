@@ -76,6 +76,7 @@ export function createAnthropicFront(deps: { catalog: Catalog; router: Router; r
 
   return {
     name: 'anthropic',
+    metered: true,
     routes: [
       { method: 'POST', path: '/v1/messages', call: true },
       { method: 'POST', path: '/v1/messages/count_tokens', call: true },

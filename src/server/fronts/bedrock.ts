@@ -73,6 +73,7 @@ export function createBedrockFront(deps: { catalog: Catalog; region: string; acc
 
   const front: Front = {
     name: 'bedrock',
+    metered: true,
     routes: [
       { method: 'POST', path: INVOKE, call: true, operation: 'invoke' },
       { method: 'POST', path: STREAM, call: true, operation: 'invoke-with-response-stream' },

@@ -31,11 +31,14 @@ export function bedrockJsonObject(bytes: Buffer, notObject: string): Record<stri
  * Converse's shape, streams as ConverseStream's event-stream. Errors in Bedrock's shape.
  * `asBedrock` (the emulator): the call's body is the InvokeModel body, validated as Bedrock does.
  */
-export function createConverseFront(deps: { catalog: Catalog; anthropicVersion?: string; asBedrock?: boolean }): Front {
+export function createConverseFront(deps: { catalog: Catalog; anthropicVersion?: string; asBedrock?: boolean; now?: () => number }): Front {
   const asBedrock = deps.asBedrock ?? false;
+  // The clock `ctx.started` was read from (the app's), for the latency Converse reports.
+  const now = deps.now ?? (() => performance.now());
   const version = deps.anthropicVersion ?? deps.catalog.data.anthropicVersion;
   return {
     name: 'converse',
+    metered: true,
     routes: [
       { method: 'POST', path: '/model/{modelId}/converse', call: true, operation: 'converse' },
       { method: 'POST', path: '/model/{modelId}/converse-stream', call: true, operation: 'converse-stream' },
@@ -54,7 +57,7 @@ export function createConverseFront(deps: { catalog: Catalog; anthropicVersion?:
     },
     encode(ctx: Ctx, result: MessagesResult): Reply {
       const paths = (ctx.state['responseFieldPaths'] as string[] | undefined) ?? NO_PATHS;
-      const latency = () => Math.round(performance.now() - ctx.started);
+      const latency = () => Math.round(now() - ctx.started);
       const headers = Object.assign({}, ctx.headers, { 'x-amzn-requestid': ctx.id });
       if (result.kind === 'json') return jsonReply(200, anthropicToConverseResponse(result.body, latency(), paths), headers);
       const summary = (ctx.summary = emptySummary());

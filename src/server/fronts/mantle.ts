@@ -24,6 +24,7 @@ export function createMantleFront(deps: { anthropicVersion: string; asBedrock?: 
   const asBedrock = deps.asBedrock ?? false;
   return {
     name: 'mantle',
+    metered: true,
     routes: [
       { method: 'POST', path: '/anthropic/v1/messages', call: true, operation: 'mantle-messages' },
       { method: 'POST', path: '/anthropic/v1/messages/count_tokens', call: true, operation: 'mantle-count-tokens' },

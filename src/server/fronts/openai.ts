@@ -47,6 +47,7 @@ export function createOpenAIFront(deps: { catalog: Catalog; images?: ImageFetchO
   const remoteImages = deps.images !== undefined;
   return {
     name: 'openai',
+    metered: true,
     routes: [{ method: 'POST', path: '/v1/chat/completions', call: true }],
 
     decode(ctx: Ctx, bytes: Buffer): CanonicalCall | Promise<CanonicalCall> {

@@ -1,6 +1,6 @@
 import type { Ctx, Reply } from '../pipeline.js';
 import { anthropicError } from './anthropic.js';
-import type { Front } from './front.js';
+import type { RouteGroup } from './front.js';
 import { jsonReply } from './replies.js';
 
 export interface OpsDeps {
@@ -19,16 +19,12 @@ export interface OpsDeps {
   metrics(): Promise<{ contentType: string; text: string }>;
 }
 
-function refuse(): never {
-  throw new TypeError('the ops front serves no model call');
-}
-
 /**
  * Probes and metrics for whoever runs the gateway: `HEAD /` (Claude Code checks the gateway is
  * there), `/healthz`, `/readyz` (503 while draining or with an upstream circuit open) and
  * `/metrics`. Public: no gateway key, answered while draining.
  */
-export function createOpsFront(deps: OpsDeps): Front {
+export function createOpsGroup(deps: OpsDeps): RouteGroup {
   function health(ctx: Ctx): Reply {
     const problems = deps.problems?.() ?? [];
     const ready = ctx.route.pathname !== '/readyz' || (!deps.draining() && deps.openCircuits().length === 0 && problems.length === 0);
@@ -45,14 +41,13 @@ export function createOpsFront(deps: OpsDeps): Front {
   }
   return {
     name: 'ops',
+    metered: false,
     routes: [
       { method: 'GET', path: '/', serve: health, public: true },
       { method: 'GET', path: '/healthz', serve: health, public: true },
       { method: 'GET', path: '/readyz', serve: health, public: true },
       { method: 'GET', path: '/metrics', serve: metrics, public: true },
     ],
-    decode: refuse,
-    encode: refuse,
     encodeError: anthropicError,
   };
 }

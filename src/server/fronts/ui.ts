@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Ctx, Reply } from '../pipeline.js';
 import { anthropicError } from './anthropic.js';
-import type { Front } from './front.js';
+import type { RouteGroup } from './front.js';
 import { jsonReply } from './replies.js';
 
 /**
@@ -23,16 +23,12 @@ function uiDir(): string | undefined {
   return undefined;
 }
 
-function refuse(): never {
-  throw new TypeError('the ui front serves no model call');
-}
-
 /**
  * The dashboard's static files at `/ui`: read once at start-up (they ship in the package, no CDN),
  * served with a strict Content-Security-Policy. The page signs in with the admin key and calls the
  * admin API from the browser with it as a header; no cookie is set, so no other site can ride on it.
  */
-export function createUiFront(): Front {
+export function createUiGroup(): RouteGroup {
   const dir = uiDir();
   const files = new Map<string, { type: string; body: Buffer }>();
   if (dir) {
@@ -48,15 +44,14 @@ export function createUiFront(): Front {
     return { status: 200, headers: Object.assign(ctx.headers, headers(file.type)), body: file.body };
   }
   return {
-    name: 'ops',
+    name: 'ui',
+    metered: false,
     routes: [
       { method: 'GET', path: '/ui', serve, public: true, unlisted: true },
       { method: 'GET', path: '/ui/*', serve, public: true, unlisted: true },
       // Browsers ask for it on their own: an empty answer, not a 401 in the ledger.
       { method: 'GET', path: '/favicon.ico', serve: () => ({ status: 204, headers: { 'cache-control': 'max-age=86400' }, body: undefined }), public: true, unlisted: true },
     ],
-    decode: refuse,
-    encode: refuse,
     encodeError: anthropicError,
   };
 }

@@ -7,8 +7,8 @@ import type { SanitizePolicy } from '../../translate/sanitize.js';
 import { fromCountTokensBody, toBedrockRequest, type AnthropicHttpRequest } from '../../translate/to-bedrock.js';
 import { cacheBreakpoints, type CacheBreakpoint } from '../../check/cache-breakpoints.js';
 import { estimateInputTokens } from '../../check/estimate-tokens.js';
-import { keyAllows } from '../gateway-keys.js';
-import type { CanonicalCall, Stage } from '../pipeline.js';
+import { keyAllows } from '../../control/gateway-keys.js';
+import { frontOf, type CanonicalCall, type Stage } from '../pipeline.js';
 import type { Router } from '../targets.js';
 
 /** Reads the body, up to the limit (413 past it, from the declared length before a byte is read). */
@@ -26,7 +26,7 @@ export function bodyLimit(limit: number, tooLarge?: (limit: number) => BedrockCl
 
 /** The front turns its wire format into the canonical call. */
 export const decode: Stage = function decodeStage(ctx, next) {
-  const call = ctx.front.decode(ctx, ctx.body!);
+  const call = frontOf(ctx).decode(ctx, ctx.body!);
   ctx.body = undefined;
   if (call instanceof Promise) return call.then((c) => decoded(ctx, c, next));
   return decoded(ctx, call, next);
@@ -130,7 +130,7 @@ export function send(upstream: Upstream, defaultScope: Scope = 'global'): (ctx: 
     ctx.usage.region = result.target.region;
     ctx.usage.scope = scopeOf(result.target.modelId, defaultScope);
     ctx.usage.ttfbMs = result.ttfbMs;
-    ctx.reply = ctx.front.encode(ctx, result);
+    ctx.reply = frontOf(ctx).encode(ctx, result);
     ctx.call = undefined;
   };
 }

@@ -27,6 +27,8 @@ export interface EnforcementDeps {
   timeZone: string;
   /** Wall-clock ms (the buckets refill by it; budgets reset by it). */
   clock: () => number;
+  /** A settlement that failed after the answer (the counters away): counted and said, never thrown. */
+  onFailure?: ((where: 'settle', err: unknown) => void) | undefined;
 }
 
 /** RFC 3339 to the second, as the Anthropic API's reset headers say it; the last few are kept (most answers share one). */
@@ -234,7 +236,7 @@ export function admission(deps: EnforcementDeps): Stage {
         else if (op.kind === 'bucket' && what === 'itpm') back.push({ kind: 'bucket', key: op.key, limit: op.limit, amount: (c.usage.inputTokens ?? 0) + (c.usage.cacheWriteTokens ?? 0) - op.amount });
         else if (op.kind === 'bucket' && what === 'otpm') back.push({ kind: 'bucket', key: op.key, limit: op.limit, amount: (c.usage.outputTokens ?? 0) - op.amount });
       }
-      if (back.length) void (admitted.settleWith ?? counters.settle)(back, deps.clock()).catch(() => undefined);
+      if (back.length) void (admitted.settleWith ?? counters.settle)(back, deps.clock()).catch((err: unknown) => deps.onFailure?.('settle', err));
     });
     return next(ctx);
   };

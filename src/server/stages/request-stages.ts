@@ -6,7 +6,7 @@ import type { Usage } from '../../catalog/estimate-cost.js';
 import { reconcileUsage } from '../../translate/reconcile-usage.js';
 import { splitCacheWrite, type CacheBreakpoint } from '../../check/cache-breakpoints.js';
 import type { Ctx, Stage } from '../pipeline.js';
-import type { UsageSink } from '../usage.js';
+import type { UsageSink } from '../../control/usage-record.js';
 
 /** Names the request: `request-id` on every answer, and in its usage record. */
 export function requestId(newId: () => string, backendLabel: string | undefined, header = 'request-id'): Stage {
@@ -39,10 +39,10 @@ export function errorShape(logger: Logger | undefined, unexpected: (cause: unkno
     } catch (err) {
       const gone = ctx.req.signal.aborted;
       const e = err instanceof BedrockClaudeError ? err : unexpected(err);
-      if (!(err instanceof BedrockClaudeError) && !gone) logger?.error({ requestId: ctx.id, err: (err as Error)?.message }, 'unexpected error');
+      if (!(err instanceof BedrockClaudeError) && !gone) logger?.error({ requestId: ctx.id, err }, 'unexpected error');
       ctx.usage.error = gone ? 'client_closed' : e.type;
       if (gone) ctx.usage.status = 499;
-      ctx.reply = ctx.front.encodeError(ctx, e);
+      ctx.reply = ctx.group.encodeError(ctx, e);
     }
   };
 }

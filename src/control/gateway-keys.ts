@@ -1,4 +1,4 @@
-import type { Budget, Limits } from '../control/records.js';
+import type { Budget, Limits } from './records.js';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** A gateway key as stored in config: a name, the SHA-256 of the key, and the models it may call. */

@@ -1,0 +1,168 @@
+import { randomBytes } from 'node:crypto';
+import type { ControlStore, LedgerRow, RequestFilter, SeriesGroup, SeriesRow } from './control-store.js';
+import { createGatewayKey } from './gateway-keys.js';
+import { ledgerRowFromDb } from './ledger-columns.js';
+import type { KeyChange, KeyInput, KeyRecord, TeamChange, TeamInput, TeamRecord } from './records.js';
+import type { SqlPort } from './sql-port.js';
+import { StoreError } from './store-errors.js';
+import { keyOf, newKeyRow, newTeamRow, settings, teamOf, type KeyRow, type TeamRow } from './store-rows.js';
+
+/** What a dialect's store brings besides its SQL port: where it is, its ledger's own SQL, watching, closing. */
+export interface DialectStore {
+  readonly where: string;
+  readonly port: SqlPort;
+  /** The ledger calls whose SQL differs by dialect (batch inserts, daily totals, percentiles, day names). */
+  readonly ledger: Pick<ControlStore, 'appendLedger' | 'report' | 'spentSince' | 'latency' | 'prune'>;
+  watch?(listener: () => void): void;
+  close(): Promise<void>;
+}
+
+const KEY_BY = 'SELECT * FROM keys WHERE id = ? OR name = ?';
+const TEAM_BY = 'SELECT * FROM teams WHERE name = ?';
+
+function insertSql(table: string, row: object): { sql: string; values: unknown[] } {
+  const names = Object.keys(row);
+  const sql = `INSERT INTO ${table} (${names.map((n) => `"${n}"`).join(', ')}) VALUES (${names.map(() => '?').join(', ')})`;
+  return { sql, values: Object.values(row) };
+}
+
+/**
+ * The control plane's store, written once over a dialect's SQL port: keys and teams (their checks,
+ * messages and ids), the ledger's listings, series and last use. The embedded store (SQLite) and
+ * the shared one (PostgreSQL) differ only in their port, their ledger's own SQL and watching.
+ * Errors are `StoreError`s: `not_found`, `conflict`, or `unavailable` from the port.
+ */
+export function createControlService(d: DialectStore): ControlStore {
+  const { port } = d;
+
+  async function needKey(idOrName: string): Promise<KeyRow> {
+    const row = await port.one<KeyRow>(KEY_BY, [idOrName, idOrName]);
+    if (!row) throw new StoreError('not_found', `no key "${idOrName}" (bedrock-claude keys list shows them)`);
+    return row;
+  }
+  async function needTeam(name: string | null | undefined): Promise<TeamRow | undefined> {
+    if (!name) return undefined;
+    const row = await port.one<TeamRow>(TEAM_BY, [name]);
+    if (!row) throw new StoreError('not_found', `no team "${name}": create it first (bedrock-claude teams create ${name})`);
+    return row;
+  }
+  /** Runs a write; a unique key taken is a conflict that says which name. */
+  async function write(sql: string, values: readonly unknown[], taken: string): Promise<void> {
+    try {
+      await port.run(sql, values);
+    } catch (err) {
+      if (port.isUniqueViolation(err)) throw new StoreError('conflict', taken, { cause: err });
+      throw err;
+    }
+  }
+  async function update(table: 'keys' | 'teams', where: 'id' | 'name', value: string, columns: Record<string, unknown>, taken = ''): Promise<void> {
+    const names = Object.keys(columns);
+    if (!names.length) return;
+    const sql = `UPDATE ${table} SET ${names.map((n) => `"${n}" = ?`).join(', ')} WHERE ${where} = ?`;
+    await write(sql, [...names.map((n) => columns[n]), value], taken);
+  }
+
+  return {
+    where: d.where,
+    changes: async () => (await port.one<{ value: number }>("SELECT value FROM meta WHERE key = 'changes'"))!.value,
+    ...(d.watch ? { watch: (listener: () => void) => d.watch!(listener) } : {}),
+
+    async createKey(input: KeyInput, now: number): Promise<{ key: string; record: KeyRecord }> {
+      await needTeam(input.team);
+      const { key, entry } = createGatewayKey(input.name);
+      const id = `key_${randomBytes(9).toString('base64url')}`;
+      const { sql, values } = insertSql('keys', newKeyRow(input, id, entry.sha256, now));
+      await write(sql, values, `a key named "${input.name}" exists already`);
+      return { key, record: keyOf(await needKey(id)) };
+    },
+    listKeys: async () => (await port.all<KeyRow>('SELECT * FROM keys ORDER BY created, name')).map(keyOf),
+    async findKey(idOrName) {
+      const row = await port.one<KeyRow>(KEY_BY, [idOrName, idOrName]);
+      return row && keyOf(row);
+    },
+    async updateKey(idOrName: string, change: KeyChange) {
+      const row = await needKey(idOrName);
+      await needTeam(change.team);
+      const columns = settings(change);
+      for (const k of ['name', 'user', 'team', 'expires'] as const) if (change[k] !== undefined) columns[k] = change[k];
+      if (change.models !== undefined) columns['models'] = change.models === null ? null : JSON.stringify(change.models);
+      await update('keys', 'id', row.id, columns, `a key named "${String(change.name)}" exists already`);
+      return keyOf(await needKey(row.id));
+    },
+    async revokeKey(idOrName, now) {
+      const row = await needKey(idOrName);
+      if (row.revoked === null) await update('keys', 'id', row.id, { revoked: now });
+      return keyOf(await needKey(row.id));
+    },
+
+    async createTeam(input: TeamInput, now: number): Promise<TeamRecord> {
+      const { sql, values } = insertSql('teams', newTeamRow(input, now));
+      await write(sql, values, `a team named "${input.name}" exists already`);
+      return teamOf((await needTeam(input.name))!);
+    },
+    listTeams: async () => (await port.all<TeamRow>('SELECT * FROM teams ORDER BY name')).map(teamOf),
+    async findTeam(name) {
+      const row = await port.one<TeamRow>(TEAM_BY, [name]);
+      return row && teamOf(row);
+    },
+    async updateTeam(name: string, change: TeamChange) {
+      await needTeam(name);
+      await update('teams', 'name', name, settings(change));
+      return teamOf((await needTeam(name))!);
+    },
+    async deleteTeam(name) {
+      const team = teamOf((await needTeam(name))!);
+      const members = (await port.one<{ n: number }>('SELECT count(*) AS n FROM keys WHERE team = ?', [name]))!.n;
+      if (members > 0) {
+        throw new StoreError('conflict', `the team "${name}" still has ${members} key(s): move them to another team or revoke them first (a conflict)`);
+      }
+      await port.run('DELETE FROM teams WHERE name = ?', [name]);
+      return team;
+    },
+
+    appendLedger: (rows) => d.ledger.appendLedger(rows),
+    report: (by, since, until) => d.ledger.report(by, since, until),
+    spentSince: (kind, id, since) => d.ledger.spentSince(kind, id, since),
+    latency: (since, until) => d.ledger.latency(since, until),
+    prune: (before) => d.ledger.prune(before),
+    requests: (filter) => requests(port, filter),
+    series: (by, since, until, stepMs) => series(port, by, since, until, stepMs),
+    async lastUsed() {
+      const sql = 'SELECT id, (SELECT max(time) FROM ledger WHERE key_id = keys.id) AS at FROM keys';
+      const rows = await port.all<{ id: string; at: number | null }>(sql);
+      return Object.fromEntries(rows.filter((r) => r.at !== null).map((r) => [r.id, r.at!]));
+    },
+    close: () => d.close(),
+  };
+}
+
+/** Ledger rows, newest first, by keyset pagination: the rows after the cursor's (time, request id). */
+async function requests(port: SqlPort, filter: RequestFilter): Promise<LedgerRow[]> {
+  const where = ['time >= ?', 'time < ?'];
+  const params: unknown[] = [filter.since, filter.until];
+  if (filter.key !== undefined) {
+    where.push('(key_id = ? OR key_name = ?)');
+    params.push(filter.key, filter.key);
+  }
+  for (const column of ['model', 'status', 'user', 'team'] as const) {
+    if (filter[column] === undefined) continue;
+    where.push(`"${column}" = ?`);
+    params.push(filter[column]);
+  }
+  if (filter.after) {
+    where.push('(time, request_id) < (?, ?)');
+    params.push(filter.after.time, filter.after.requestId);
+  }
+  params.push(filter.limit);
+  const sql = `SELECT * FROM ledger WHERE ${where.join(' AND ')} ORDER BY time DESC, request_id DESC LIMIT ?`;
+  return (await port.all<Record<string, unknown>>(sql, params)).map(ledgerRowFromDb);
+}
+
+/** Requests and spend per time bucket (aligned to the epoch) and group. */
+function series(port: SqlPort, by: SeriesGroup, since: number, until: number, stepMs: number): Promise<SeriesRow[]> {
+  const group = by === 'key' ? 'key_name' : `"${by}"`;
+  const sql = `SELECT time - time % ? AS bucket, ${group} AS "group", count(*) AS requests,
+      sum(CASE WHEN status >= 400 THEN 1 ELSE 0 END) AS errors, sum(cost_usd) AS "costUsd"
+    FROM ledger WHERE time >= ? AND time < ? GROUP BY 1, 2 ORDER BY 1, 2 NULLS FIRST`;
+  return port.all<SeriesRow>(sql, [stepMs, since, until]);
+}
