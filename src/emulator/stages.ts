@@ -3,7 +3,7 @@ import { isRegionName } from '../catalog/regions.js';
 import { findModelForId } from '../catalog/resolve-model.js';
 import { checkRequest } from '../check/check-request.js';
 import { BedrockClaudeError, invalidRequest } from '../errors.js';
-import type { Ctx, RequestHeaders, Stage } from '../server/pipeline.js';
+import { StateKey, type Ctx, type RequestHeaders, type Stage } from '../server/pipeline.js';
 import { BEDROCK_ERRORS, type BedrockErrorKind } from '../translate/bedrock-errors.js';
 import { drawFault, FAULT_KINDS, type FaultKind, type FaultSettings } from './faults.js';
 import type { createAuthVerifier } from './verify-auth.js';
@@ -21,9 +21,11 @@ export interface ReceivedRequest {
 
 export const sleep = (ms: number) => (ms > 0 ? new Promise<void>((r) => setTimeout(r, ms)) : Promise.resolve());
 
-/** The fault a request drew, left by the fault stage for the fake model (`ctx.state.fault`). */
+/** The fault a request drew, left by the fault stage for the fake model. */
+const FAULT = new StateKey<FaultKind>('emulator-fault');
+
 export function faultOf(ctx: Ctx): FaultKind | undefined {
-  return ctx.state['fault'] as FaultKind | undefined;
+  return ctx.get(FAULT);
 }
 
 function regionFromHost(host: string | undefined): string | undefined {
@@ -98,7 +100,7 @@ export function injectFault(deps: { settings: (region: string) => FaultSettings;
       const kind: BedrockErrorKind = BEDROCK_ERRORS[name!];
       throw new BedrockClaudeError(kind.message!, { status: kind.status, type: kind.type, bedrockType: name });
     }
-    ctx.state['fault'] = fault;
+    if (fault) ctx.set(FAULT, fault);
     return next(ctx);
   };
 }

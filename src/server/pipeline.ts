@@ -4,6 +4,7 @@ import type { MessagesResult, Target } from '../transport/bedrock-transport.js';
 import type { SanitizePolicy } from '../translate/sanitize.js';
 import type { AnthropicHttpRequest, BedrockHttpRequest } from '../translate/to-bedrock.js';
 import type { StreamSummary } from '../translate/to-sse.js';
+import type { CacheBreakpoint } from '../check/cache-breakpoints.js';
 import type { BedrockClaudeError } from '../errors.js';
 import { newUsageRecord, type UsageRecord } from '../control/usage-record.js';
 
@@ -85,10 +86,11 @@ export interface Front<Op extends string = string> extends RouteGroup {
   metered: true;
   routes: Array<RouteSpec<Op>>;
   /**
-   * The request's body (read by the body-limit stage) as the canonical call. Throws a
+   * The request's body (read by the body-limit stage) as the canonical call, for the route's
+   * operation (one of the front's own, so a comparison with a misspelt one does not compile). Throws a
    * `BedrockClaudeError` for bad input. A promise only when it must wait for something (an image to fetch).
    */
-  decode(ctx: Ctx, body: Buffer): CanonicalCall | Promise<CanonicalCall>;
+  decode(ctx: Ctx, body: Buffer, operation: Op | undefined): CanonicalCall | Promise<CanonicalCall>;
   /** An upstream result as this front's answer (streams are encoded as they are written, filling `ctx.summary`). */
   encode(ctx: Ctx, result: MessagesResult): Reply;
 }
@@ -127,8 +129,12 @@ export class Ctx {
   clientGone = false;
   /** The AWS region the request is for, when a stage has worked it out (the emulator: from the signature). */
   region: string | undefined = undefined;
-  /** What a stage leaves for a later one of its own kind (the emulator's fault for its fake model). */
-  readonly state: Record<string, unknown> = {};
+  /** The preflight's estimate of the request's input tokens, shared with the limits (made once). */
+  inputTokens: number | undefined = undefined;
+  /** The request's cache breakpoints (tokens before each, and its TTL), to split a cache write by TTL. */
+  cacheBreakpoints: Array<Pick<CacheBreakpoint, 'tokens' | 'ttl'>> | undefined = undefined;
+  /** What a front or stage leaves for its own later use, under a typed key (see {@link StateKey}). */
+  private slots: Map<StateKey<unknown>, unknown> | undefined = undefined;
   readonly usage: UsageRecord;
   /** Run once the answer is written or abandoned (usage and the ledger, settlements). */
   readonly finishers: Array<(ctx: Ctx) => void> = [];
@@ -137,6 +143,15 @@ export class Ctx {
   /** The dialect that decodes and encodes a model call; undefined on routes that answer themselves. */
   readonly front: Front | undefined;
   readonly params: readonly string[];
+
+  /** What was left under `key`, if anything. */
+  get<T>(key: StateKey<T>): T | undefined {
+    return this.slots?.get(key) as T | undefined;
+  }
+
+  set<T>(key: StateKey<T>, value: T): void {
+    (this.slots ??= new Map()).set(key, value);
+  }
 
   constructor(
     readonly req: GatewayRequest,
@@ -157,6 +172,16 @@ export class Ctx {
 export function frontOf(ctx: Ctx): Front {
   if (!ctx.front) throw new TypeError(`${ctx.route.label} is not a model call`);
   return ctx.front;
+}
+
+/**
+ * A typed slot in a request's state: a front or stage that must leave itself something between
+ * decode and encode (the OpenAI front's original call, the emulator's drawn fault) makes one key,
+ * and reads back what it wrote with its type, no cast at the use site.
+ */
+export class StateKey<T> {
+  declare private readonly type: T;
+  constructor(readonly name: string) {}
 }
 
 /** One step of the request path. It does its part and calls `next(ctx)` to go on, or answers by not calling it. */

@@ -44,7 +44,7 @@ export function anthropicError(ctx: Ctx, err: BedrockClaudeError): Reply {
  * The Anthropic Messages API (`/v1/messages`, `/v1/messages/count_tokens`, `/v1/models`, the
  * latter for the OpenAI SDK too), as the official SDKs and Claude Code call it; the platform APIs Bedrock lacks answer 404 with what to use instead.
  */
-export function createAnthropicFront(deps: { catalog: Catalog; router: Router; region: string }): Front {
+export function createAnthropicFront(deps: { catalog: Catalog; router: Router; region: string }): Front<'messages' | 'count-tokens'> {
   const { catalog, router, region } = deps;
 
   function models(ctx: Ctx): Reply {
@@ -65,7 +65,7 @@ export function createAnthropicFront(deps: { catalog: Catalog; router: Router; r
     return jsonReply(200, listed, ctx.headers);
   }
 
-  const unsupported: RouteSpec[] = UNSUPPORTED_APIS.filter((api) => !api.servedByGateway).map((api) => ({
+  const unsupported: Array<RouteSpec<never>> = UNSUPPORTED_APIS.filter((api) => !api.servedByGateway).map((api) => ({
     method: '*',
     path: api.pattern,
     unlisted: true,
@@ -78,20 +78,20 @@ export function createAnthropicFront(deps: { catalog: Catalog; router: Router; r
     name: 'anthropic',
     metered: true,
     routes: [
-      { method: 'POST', path: '/v1/messages', call: true },
-      { method: 'POST', path: '/v1/messages/count_tokens', call: true },
+      { method: 'POST', path: '/v1/messages', call: true, operation: 'messages' },
+      { method: 'POST', path: '/v1/messages/count_tokens', call: true, operation: 'count-tokens' },
       { method: 'GET', path: '/v1/models', serve: models },
       { method: 'GET', path: '/v1/models/{model}', serve: model },
       ...unsupported,
     ],
 
-    decode(ctx: Ctx, bytes: Buffer): CanonicalCall {
+    decode(ctx: Ctx, bytes: Buffer, operation): CanonicalCall {
       const source = parseJsonObject(bytes, 'Send {"model": ..., "max_tokens": ..., "messages": [...]}.');
       const body = source.value;
       const name = body['model'];
       if (typeof name !== 'string' || !name) throw invalidRequest('`model` is required and must be a string.', 'Set "model", e.g. "claude-sonnet-4-6".');
       if (body['stream'] !== undefined && typeof body['stream'] !== 'boolean') throw invalidRequest('stream: Input should be a valid boolean.', 'Send "stream": true or false (or leave it out).');
-      const count = ctx.route.spec.path === '/v1/messages/count_tokens';
+      const count = operation === 'count-tokens';
       return { operation: count ? 'count-tokens' : 'messages', model: name, request: { path: ctx.route.pathname, headers: { 'anthropic-beta': ctx.req.headers['anthropic-beta'] }, body, source }, stream: !count && body['stream'] === true };
     },
 

@@ -54,6 +54,9 @@ export function modelIdFromSegment(segment: string): string {
   }
 }
 
+/** InvokeModel's operations, and the listing of inference profiles. */
+export type BedrockOperation = 'invoke' | 'invoke-with-response-stream' | 'count-tokens' | 'inference-profiles';
+
 /**
  * Bedrock Runtime's InvokeModel API (`/model/{id}/invoke`, `/invoke-with-response-stream`,
  * `/count-tokens`) and the `ListInferenceProfiles` call Claude Code makes in Bedrock mode, for the
@@ -71,7 +74,7 @@ export function createBedrockFront(deps: { catalog: Catalog; region: string; acc
     return jsonReply(200, { inferenceProfileSummaries: summaries }, Object.assign({}, ctx.headers, { 'x-amzn-requestid': ctx.id }));
   }
 
-  const front: Front = {
+  const front: Front<BedrockOperation> = {
     name: 'bedrock',
     metered: true,
     routes: [
@@ -90,9 +93,8 @@ export function createBedrockFront(deps: { catalog: Catalog; region: string; acc
       },
     ],
 
-    decode(ctx: Ctx, bytes: Buffer): CanonicalCall {
+    decode(ctx: Ctx, bytes: Buffer, operation): CanonicalCall {
       const modelId = modelIdFromSegment(ctx.params[0]!);
-      const operation = ctx.route.spec.operation;
       const count = operation === 'count-tokens';
       const stream = operation === 'invoke-with-response-stream';
       if (asBedrock) {

@@ -6,7 +6,7 @@ import { toConverseStream } from '../../translate/encode-stream.js';
 import { emptySummary } from '../../translate/to-sse.js';
 import type { MessagesResult } from '../../transport/bedrock-transport.js';
 import { parseJsonObject } from '../http-util.js';
-import type { CanonicalCall, Ctx, Reply } from '../pipeline.js';
+import { StateKey, type CanonicalCall, type Ctx, type Reply } from '../pipeline.js';
 import { bedrockError, modelIdFromSegment, parseBedrockJson } from './bedrock.js';
 import type { Front } from './front.js';
 import { jsonReply } from './replies.js';
@@ -24,6 +24,9 @@ export function bedrockJsonObject(bytes: Buffer, notObject: string): Record<stri
   return sent as Record<string, unknown>;
 }
 
+/** The request's `additionalModelResponseFieldPaths`, from decode to encode. */
+const RESPONSE_FIELD_PATHS = new StateKey<string[]>('converse-response-field-paths');
+
 /**
  * Bedrock's Converse API (`POST /model/{id}/converse`, `/converse-stream`) for the AWS SDKs'
  * `ConverseCommand` and every framework on it: the Converse request becomes the canonical Anthropic
@@ -31,7 +34,7 @@ export function bedrockJsonObject(bytes: Buffer, notObject: string): Record<stri
  * Converse's shape, streams as ConverseStream's event-stream. Errors in Bedrock's shape.
  * `asBedrock` (the emulator): the call's body is the InvokeModel body, validated as Bedrock does.
  */
-export function createConverseFront(deps: { catalog: Catalog; anthropicVersion?: string; asBedrock?: boolean; now?: () => number }): Front {
+export function createConverseFront(deps: { catalog: Catalog; anthropicVersion?: string; asBedrock?: boolean; now?: () => number }): Front<'converse' | 'converse-stream'> {
   const asBedrock = deps.asBedrock ?? false;
   // The clock `ctx.started` was read from (the app's), for the latency Converse reports.
   const now = deps.now ?? (() => performance.now());
@@ -43,20 +46,20 @@ export function createConverseFront(deps: { catalog: Catalog; anthropicVersion?:
       { method: 'POST', path: '/model/{modelId}/converse', call: true, operation: 'converse' },
       { method: 'POST', path: '/model/{modelId}/converse-stream', call: true, operation: 'converse-stream' },
     ],
-    decode(ctx: Ctx, bytes: Buffer): CanonicalCall {
+    decode(ctx: Ctx, bytes: Buffer, operation): CanonicalCall {
       const modelId = modelIdFromSegment(ctx.params[0]!);
       const sent = asBedrock ? bedrockJsonObject(bytes, 'Malformed input request: the body is not a JSON object.') : parseJsonObject(bytes, 'Send the Converse body: {"messages": [{"role": "user", "content": [{"text": "..."}]}]}.').value;
       const entry = findModelForId(modelId, deps.catalog);
       const translated = converseToAnthropic(sent, Math.min(DEFAULT_MAX_TOKENS, entry?.maxOutputTokens ?? DEFAULT_MAX_TOKENS));
-      const stream = ctx.route.spec.operation === 'converse-stream';
+      const stream = operation === 'converse-stream';
       const paths = responseFieldPaths(sent);
-      if (paths.length) ctx.state['responseFieldPaths'] = paths;
+      if (paths.length) ctx.set(RESPONSE_FIELD_PATHS, paths);
       if (asBedrock) return { operation: 'messages', model: modelId, request: { path: '/v1/messages', body: Object.assign({ anthropic_version: version }, translated) }, stream, wire: sent };
       const body = Object.assign({ model: modelId }, translated, stream ? { stream: true } : undefined);
       return { operation: 'messages', model: modelId, request: { path: '/v1/messages', body }, stream };
     },
     encode(ctx: Ctx, result: MessagesResult): Reply {
-      const paths = (ctx.state['responseFieldPaths'] as string[] | undefined) ?? NO_PATHS;
+      const paths = ctx.get(RESPONSE_FIELD_PATHS) ?? NO_PATHS;
       const latency = () => Math.round(now() - ctx.started);
       const headers = Object.assign({}, ctx.headers, { 'x-amzn-requestid': ctx.id });
       if (result.kind === 'json') return jsonReply(200, anthropicToConverseResponse(result.body, latency(), paths), headers);

@@ -20,7 +20,7 @@ const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache
  * Anthropic envelope. `asBedrock` (the emulator): the call's body is the equivalent InvokeModel
  * body, validated as InvokeModel is, and errors in Bedrock's words.
  */
-export function createMantleFront(deps: { anthropicVersion: string; asBedrock?: boolean }): Front {
+export function createMantleFront(deps: { anthropicVersion: string; asBedrock?: boolean }): Front<'mantle-messages' | 'mantle-count-tokens'> {
   const asBedrock = deps.asBedrock ?? false;
   return {
     name: 'mantle',
@@ -29,8 +29,8 @@ export function createMantleFront(deps: { anthropicVersion: string; asBedrock?: 
       { method: 'POST', path: '/anthropic/v1/messages', call: true, operation: 'mantle-messages' },
       { method: 'POST', path: '/anthropic/v1/messages/count_tokens', call: true, operation: 'mantle-count-tokens' },
     ],
-    decode(ctx: Ctx, bytes: Buffer): CanonicalCall {
-      const count = ctx.route.spec.operation === 'mantle-count-tokens';
+    decode(ctx: Ctx, bytes: Buffer, operation): CanonicalCall {
+      const count = operation === 'mantle-count-tokens';
       const path = count ? '/v1/messages/count_tokens' : '/v1/messages';
       if (asBedrock) {
         const sent = bedrockJsonObject(bytes, 'The request body must be a JSON object.');

@@ -5,7 +5,7 @@ import { openAIInvalid, openAIToAnthropic } from '../../translate/openai.js';
 import { anthropicToOpenAIResponse, newOpenAIStreamState, openAIErrorBody, openAIStatus, type CompletionMeta } from '../../translate/openai-response.js';
 import { emptySummary } from '../../translate/to-sse.js';
 import type { MessagesResult } from '../../transport/bedrock-transport.js';
-import type { CanonicalCall, Ctx, Reply } from '../pipeline.js';
+import { StateKey, type CanonicalCall, type Ctx, type Reply } from '../pipeline.js';
 import type { Front } from './front.js';
 import { jsonReply, retryAfterHeaders } from './replies.js';
 import { fetchImages, type ImageFetchOptions } from '../fetch-images.js';
@@ -18,6 +18,9 @@ interface OpenAICall {
   meta: CompletionMeta;
   includeUsage: boolean;
 }
+
+/** The call as the client made it (id, creation time, model, include_usage), from decode to encode. */
+const OPENAI_CALL = new StateKey<OpenAICall>('openai-call');
 
 /** An error in OpenAI's shape, with the status OpenAI would use. */
 export function openAIError(ctx: Ctx, err: BedrockClaudeError): Reply {
@@ -58,13 +61,14 @@ export function createOpenAIFront(deps: { catalog: Catalog; images?: ImageFetchO
       const stream = body['stream'] === true;
       const options = sent['stream_options'] as { include_usage?: unknown } | undefined | null;
       const call: OpenAICall = { meta: { id: `chatcmpl-${ctx.id.replace(/^req_/, '')}`, created: Math.floor(ctx.time / 1000), model: body['model'] as string }, includeUsage: stream && options?.include_usage === true };
-      ctx.state['openai'] = call;
+      ctx.set(OPENAI_CALL, call);
       const canonical: CanonicalCall = { operation: 'messages', model: body['model'] as string, request: { path: '/v1/messages', body }, stream };
       return remoteImages && JSON.stringify(body['messages']).includes('"type":"url"') ? fetchImages(body, deps.images!, ctx.req.signal).then(() => canonical) : canonical;
     },
 
     encode(ctx: Ctx, result: MessagesResult): Reply {
-      const call = ctx.state['openai'] as OpenAICall;
+      const call = ctx.get(OPENAI_CALL);
+      if (!call) throw new TypeError('encode before decode');
       if (result.kind === 'json') return jsonReply(200, anthropicToOpenAIResponse(result.body, call.meta), ctx.headers);
       const summary = (ctx.summary = emptySummary());
       return { status: 200, headers: Object.assign({}, SSE_HEADERS, ctx.headers), body: toOpenAISse(result, summary, newOpenAIStreamState(call.meta, call.includeUsage)) };

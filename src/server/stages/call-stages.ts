@@ -26,7 +26,7 @@ export function bodyLimit(limit: number, tooLarge?: (limit: number) => BedrockCl
 
 /** The front turns its wire format into the canonical call. */
 export const decode: Stage = function decodeStage(ctx, next) {
-  const call = frontOf(ctx).decode(ctx, ctx.body!);
+  const call = frontOf(ctx).decode(ctx, ctx.body!, ctx.route.spec.operation);
   ctx.body = undefined;
   if (call instanceof Promise) return call.then((c) => decoded(ctx, c, next));
   return decoded(ctx, call, next);
@@ -72,14 +72,14 @@ export function preflight(catalog: Catalog): Stage {
     const checked = isCount ? fromCountTokensBody(translated.body) : translated.body;
     // One estimate for the context-window rule and the budget and input-token limits after it.
     const inputTokens = estimateInputTokens(checked);
-    ctx.state['inputTokens'] = inputTokens;
+    ctx.inputTokens = inputTokens;
     const diagnostics = checkRequest({ format: 'bedrock', body: checked, model: first.modelId, region: first.region, path: translated.operation, catalog, inputTokens });
     // CountTokens and the native Messages path take the foundation model ID, so the on-demand rule does not apply to them.
     const bareIdOk = isCount || first.backend === 'mantle';
     const error = diagnostics.find((d) => d.severity === 'error' && !(bareIdOk && d.code === 'on-demand-not-supported'));
     if (error) throw invalidRequest(error.message, error.fix);
     ctx.translated = translated;
-    ctx.state['cacheBreakpoints'] = cacheProfile(ctx.call!.request);
+    ctx.cacheBreakpoints = cacheProfile(ctx.call!.request);
     ctx.headers['x-bedrock-claude-model-id'] = first.modelId;
     if (translated.removals.length) {
       const dropped = translated.removals.map((r) => r.name);

@@ -45,7 +45,7 @@ function RFC3339(ms: number): string {
 }
 
 /** The request's input estimate: the preflight's (it made one for the context-window rule), else made here. */
-const inputEstimate = (ctx: Ctx, body: Record<string, unknown>): number => (ctx.state['inputTokens'] as number | undefined) ?? estimateInputTokens(body);
+const inputEstimate = (ctx: Ctx, body: Record<string, unknown>): number => ctx.inputTokens ?? estimateInputTokens(body);
 
 const labelOf = (s: Subject) => `${s.kind} "${s.name}"`;
 

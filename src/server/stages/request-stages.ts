@@ -4,7 +4,7 @@ import type { KeyStore } from '../../control/key-store.js';
 import { presentedKey } from '../http-util.js';
 import type { Usage } from '../../catalog/estimate-cost.js';
 import { reconcileUsage } from '../../translate/reconcile-usage.js';
-import { splitCacheWrite, type CacheBreakpoint } from '../../check/cache-breakpoints.js';
+import { splitCacheWrite } from '../../check/cache-breakpoints.js';
 import type { Ctx, Stage } from '../pipeline.js';
 import type { UsageSink } from '../../control/usage-record.js';
 
@@ -104,7 +104,7 @@ export function recordUsage(sinks: readonly UsageSink[], costOf: (ctx: Ctx, usag
         // The split by time to live, where Bedrock reports it; otherwise worked out from the request's breakpoints.
         let split = usage.cache_creation;
         if (!split && u.cacheWriteTokens) {
-          const derived = splitCacheWrite((ctx.state['cacheBreakpoints'] as Array<Pick<CacheBreakpoint, 'tokens' | 'ttl'>> | undefined) ?? [], u.cacheReadTokens ?? 0, u.cacheWriteTokens);
+          const derived = splitCacheWrite(ctx.cacheBreakpoints ?? [], u.cacheReadTokens ?? 0, u.cacheWriteTokens);
           split = { ephemeral_5m_input_tokens: derived['5m'], ephemeral_1h_input_tokens: derived['1h'] };
         }
         u.cacheWrite1hTokens = split?.ephemeral_1h_input_tokens ?? 0;
