@@ -24,7 +24,7 @@ export default tseslint.config(
   },
   {
     // Pure code: no sockets, no files, no environment, no clock, no randomness. What it needs of the
-    // world is passed in (design.md, "Rules of the house").
+    // world is passed in (docs/architecture.md, "Rules the lint keeps").
     files: ['src/catalog/**', 'src/check/**', 'src/translate/**', 'src/control/token-bucket.ts'],
     rules: {
       'no-restricted-imports': ['error', { paths: ['node:fs', 'fs', 'node:fs/promises', 'fs/promises', 'node:net', 'net', 'node:http', 'http', 'node:http2', 'http2', 'node:child_process', 'child_process'].map((name) => ({ name, message: 'Pure code does no I/O: take what you need as an argument.' })) }],

@@ -1,4 +1,3 @@
-import type { ModelEntry } from '../catalog/catalog.js';
 import type { BudgetPeriod } from './records.js';
 
 // A formatter costs tens of microseconds to make: one per time zone, kept.
@@ -63,16 +62,6 @@ export function createPeriodClock(timeZone: string) {
     known.set(period, fresh);
     return fresh;
   };
-}
-
-/**
- * The most a call can cost, reserved before it is sent: the input estimate at the input price
- * (the long-context tier's, past its threshold) plus `max_tokens` at the output price, with the
- * scope's premium. Settled to the real cost when the call ends.
- */
-export function worstCaseCost(model: ModelEntry, inputTokens: number, maxTokens: number, multiplier: number): number {
-  const tier = model.pricing.longContext && inputTokens > model.pricing.longContext.threshold ? model.pricing.longContext : model.pricing;
-  return ((inputTokens * tier.input + maxTokens * tier.output) / 1e6) * multiplier;
 }
 
 const usd = (n: number) => `$${n < 0.01 && n > 0 ? n.toFixed(6) : n.toFixed(2)}`;

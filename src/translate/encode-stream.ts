@@ -7,12 +7,12 @@ import { encodeChunkFrame, encodeEventFrame, encodeEventFrameJson, encodeExcepti
 import { chunkEventJson, emptySummary, frameToSse, framesToSse, observeFrame, parseEventJson, recordSseEvent, sseError, sseThrough, textDeltaLiteral, type StreamSummary } from './to-sse.js';
 
 /**
- * A streamed answer as it comes from upstream, tagged with its wire format (the transport's
- * `UpstreamStream`): Bedrock event-stream frames, or the native Messages API's SSE bytes.
+ * A streamed answer as it comes from upstream, tagged with its wire format: Bedrock event-stream
+ * frames, or the native Messages API's SSE bytes. The transport's `UpstreamStream` is this type.
  */
 export type WireStream =
-  | { wire: 'bedrock-eventstream'; frames: AsyncIterable<EventFrame[]> }
-  | { wire: 'anthropic-sse'; bytes: AsyncIterable<Uint8Array> };
+  | { wire: 'bedrock-eventstream'; /** Decoded frames, a network chunk's worth at a time (the first frame alone). */ frames: AsyncIterable<EventFrame[]> }
+  | { wire: 'anthropic-sse'; /** SSE bytes as the native Messages API sent them. */ bytes: AsyncIterable<Uint8Array> };
 
 /** Whatever ended a stream, as one of our errors (a stray exception is Bedrock misbehaving: 502). */
 function asStreamError(err: unknown): BedrockClaudeError {

@@ -1,8 +1,8 @@
+import type { WireStream } from '../translate/encode-stream.js';
 import type { ModelEntry } from '../catalog/catalog.js';
 import type { Usage } from '../catalog/estimate-cost.js';
 import type { BedrockAuth } from '../aws/credentials.js';
 import type { BedrockClaudeError } from '../errors.js';
-import type { EventFrame } from '../translate/event-stream.js';
 import type { SanitizePolicy } from '../translate/sanitize.js';
 import type { AnthropicHttpRequest, BedrockHttpRequest } from '../translate/to-bedrock.js';
 import type { Catalog } from '../catalog/catalog.js';
@@ -64,9 +64,8 @@ export interface AttemptInfo {
  * encodes it (translate/encode-stream.ts). A failure after the first item (the network, a timeout)
  * is thrown from the iterator as a `BedrockClaudeError`; Bedrock's own exception frames arrive as frames.
  */
-export type UpstreamStream =
-  | { wire: 'bedrock-eventstream'; /** Decoded frames, a network chunk's worth at a time (the first frame alone). */ frames: AsyncIterable<EventFrame[]> }
-  | { wire: 'anthropic-sse'; /** SSE bytes as the native Messages API sent them. */ bytes: AsyncIterable<Uint8Array> };
+/** A streamed answer tagged with its wire format (one type with the stream encoders' `WireStream`). */
+export type UpstreamStream = WireStream;
 
 export type MessagesResult =
   | (AttemptInfo & { kind: 'json'; body: Record<string, unknown>; usage: Usage | undefined; /** The bytes Bedrock sent, when `body` is exactly them (not for count-tokens). */ raw?: Buffer })

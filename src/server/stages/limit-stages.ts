@@ -1,6 +1,7 @@
 import type { Catalog } from '../../catalog/catalog.js';
 import { estimateInputTokens } from '../../check/estimate-tokens.js';
-import { budgetRefusal, createPeriodClock, worstCaseCost } from '../../control/budget.js';
+import { budgetRefusal, createPeriodClock } from '../../control/budget.js';
+import { estimateCost } from '../../catalog/estimate-cost.js';
 import type { CounterOp, CounterStore } from '../../control/counter-store.js';
 import type { Budget, Limits, TeamRecord } from '../../control/records.js';
 import type { BucketAnswer, BucketLimit } from '../../control/token-bucket.js';
@@ -165,9 +166,10 @@ export function admission(deps: EnforcementDeps): Stage {
         }
         if (reservation < 0) {
           const target = ctx.targets![0]!;
-          const multiplier = scopeOf(target.modelId, 'global') === 'global' ? 1 : 1 + deps.catalog.data.regionalPremium;
           if (input < 0) input = inputEstimate(ctx, body);
-          reservation = target.model ? worstCaseCost(target.model, input, maxTokens, multiplier) : 0;
+          // The worst case: the input estimate and all of max_tokens, priced as the answer will be.
+          const worst = { input_tokens: input, output_tokens: maxTokens };
+          reservation = target.model ? estimateCost(worst, target.model, scopeOf(target.modelId, 'global'), deps.catalog).usd : 0;
         }
         ops.push({ kind: 'counter', key: period.key, delta: Math.max(reservation, 1e-12), max: budget.usd, based: true });
         meta.push(m);
