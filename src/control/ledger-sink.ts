@@ -11,7 +11,7 @@ import type { UsageSink } from './usage-record.js';
  * thread says it is written; one that fails goes back in the queue, and the problem is said.
  * `close` writes what is left and waits for every batch (SIGTERM loses nothing).
  */
-export function createThreadedLedgerSink(dataDir: string, options: { flushMs?: number; onError?: (err: unknown, rows: number) => void } = {}): UsageSink & { flush(): void; pending(): number; close(): Promise<void> } {
+export function createThreadedLedgerSink(dataDir: string, options: { flushMs?: number; onError?: (err: unknown, rows: number) => void } = {}): UsageSink & { flush(): void; drain(): Promise<void>; pending(): number; close(): Promise<void> } {
   const flushMs = options.flushMs ?? 200;
   const worker = new Worker(new URL('./ledger-worker.mjs', import.meta.url), { workerData: { path: storePath(dataDir), sql: LEDGER_INSERT_SQL } });
   worker.unref();
@@ -55,6 +55,11 @@ export function createThreadedLedgerSink(dataDir: string, options: { flushMs?: n
       rows.push(ledgerValuesOf(u));
     },
     flush,
+    /** Sends what is held now and resolves once the thread has answered for every batch sent. */
+    drain() {
+      flush();
+      return sent.size ? new Promise<void>((r) => idle.push(r)) : Promise.resolve();
+    },
     pending: () => rows.length + [...sent.values()].reduce((a, b) => a + b.length, 0),
     async close() {
       clearInterval(timer);

@@ -42,13 +42,15 @@ export interface Control {
   gauges: ControlGauges;
   /** What the control plane runs on, for the start-up lines. */
   describe: string;
+  /** Writes what the ledger holds now; resolves once it is in the store (or waits in the spool). */
+  flushLedger(): Promise<void>;
   close(): Promise<void>;
 }
 
-/** Where the control plane keeps things: the embedded store, or PostgreSQL and/or Redis for several replicas. */
 /** Where a failure off the answer path happened: a fixed list, so a metric label's values are ours. */
 export type BackgroundFailure = 'settle' | 'prune';
 
+/** Where the control plane keeps things: the embedded store, or PostgreSQL and/or Redis for several replicas. */
 export interface ControlOptions {
   /** The data directory: the embedded store, and with PostgreSQL the ledger's journal (spool). */
   dataDir?: string | undefined;
@@ -116,7 +118,7 @@ async function openCounters(options: ControlOptions, problems: { counters?: stri
  */
 export async function openControl(options: ControlOptions): Promise<Control> {
   const { logger, configKeys } = options;
-  const none: Control = { keys: undefined, enforcement: undefined, admin: undefined, sinks: [], problems: () => [], warnings: () => [], gauges: { storeUp: () => undefined, countersUp: () => undefined, ledgerPending: () => 0, counterRoundTrips: () => 0 }, describe: 'no control plane (config keys only; nothing is kept)', close: async () => undefined };
+  const none: Control = { keys: undefined, enforcement: undefined, admin: undefined, sinks: [], problems: () => [], warnings: () => [], gauges: { storeUp: () => undefined, countersUp: () => undefined, ledgerPending: () => 0, counterRoundTrips: () => 0 }, describe: 'no control plane (config keys only; nothing is kept)', flushLedger: async () => undefined, close: async () => undefined };
   const dataDir = options.dataDir;
   if (!dataDir && !options.databaseUrl) return none;
 
@@ -143,7 +145,7 @@ export async function openControl(options: ControlOptions): Promise<Control> {
   const spoolDir = dataDir ?? join(homedir(), '.bedrock-claude');
   const counters = await openCounters(options, problems);
 
-  let ledger: UsageSink & { pending(): number; close(): Promise<void> };
+  let ledger: UsageSink & { pending(): number; drain(): Promise<void>; close(): Promise<void> };
   let storeUp: () => number = () => 1;
   if (options.databaseUrl) {
     const spool = join(spoolDir, 'ledger-spool');
@@ -200,6 +202,7 @@ export async function openControl(options: ControlOptions): Promise<Control> {
     warnings: () => [...(!failClosed && problems.counters ? [problems.counters] : []), ...(options.databaseUrl && problems.ledger ? [problems.ledger] : [])],
     gauges: { storeUp, countersUp: counters.up, ledgerPending: () => ledger.pending(), counterRoundTrips: counters.trips },
     describe: `control plane on ${storeName}, ${countersName}: keys, teams, budgets, the ledger`,
+    flushLedger: () => ledger.drain(),
     async close() {
       clearInterval(pruner);
       keys.close();

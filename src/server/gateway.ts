@@ -88,6 +88,8 @@ export interface RunningGateway {
   inFlight(): number;
   /** What the control plane runs on, in words (the start-up line). */
   control: string;
+  /** Writes what the ledger holds now; resolves once it is stored (tests await this instead of sleeping). */
+  flushLedger(): Promise<void>;
 }
 
 /**
@@ -224,6 +226,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     app,
     inFlight: () => inFlight,
     control: control.describe,
+    flushLedger: () => control.flushLedger(),
     async close(graceMs = limits.shutdownGraceMs ?? 10_000) {
       app.drain();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

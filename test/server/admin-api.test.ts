@@ -70,7 +70,7 @@ describe('admin API', () => {
     const k = (await admin('/admin/keys', { body: { name: 'frank', user: 'frank' } })).json<{ key: string }>();
     for (let i = 0; i < 7; i++) assert.equal((await ask(k.key)).status, 200);
     await gw.app.request('/v1/messages', { headers: { 'x-api-key': k.key }, body: '{not json' });
-    await new Promise((r) => setTimeout(r, 300)); // the ledger is written in batches, every 200 ms
+    await gw.flushLedger(); // the ledger is written in batches: write this one now
     const pages: Array<{ requestId: string; keyName: string | null; status: number; costUsd: number }> = [];
     let cursor: string | null = null;
     let n = 0;
@@ -110,7 +110,7 @@ describe('admin API for the dashboard', () => {
   it("serves the dashboard's data: series by hour, latency percentiles, spend against budget, this replica's minute; admin calls stay out of the ledger", async () => {
     const created = (await admin('/admin/keys', { body: { name: 'dash', user: 'dee', budget: { usd: 2, period: 'day' } } })).json<{ id: string; key: string }>();
     for (let i = 0; i < 4; i++) assert.equal((await ask(created.key)).status, 200);
-    await new Promise((r) => setTimeout(r, 400));
+    await gw.flushLedger();
     const since = new Date(Date.now() - 3_600_000).toISOString();
     const series = (await admin(`/admin/usage/series?by=key&since=${since}`)).json<{ step: string; rows: Array<{ bucket: number; group: string; requests: number; costUsd: number }> }>();
     assert.equal(series.step, 'hour');

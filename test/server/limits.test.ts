@@ -26,20 +26,29 @@ import { CREDS, tempHome } from '../helpers.js';
 const catalog = getDefaultCatalog();
 const START = Date.UTC(2026, 11, 1, 10);
 
-/** An upstream whose answers say `outputTokens` were used; `hold` keeps them waiting until released. */
+/**
+ * An upstream whose answers say `outputTokens` were used; `hold` keeps them waiting until released,
+ * and `reached(n)` resolves once n calls are waiting there (admitted past every limit).
+ */
 function upstream(outputTokens = 10) {
   const waiting: Array<() => void> = [];
+  const watchers: Array<{ n: number; resolve: () => void }> = [];
   let held = false;
   const u: Upstream = {
     async messages(request: AnthropicHttpRequest, targets: readonly Target[]): Promise<MessagesResult> {
-      if (held) await new Promise<void>((r) => waiting.push(r));
+      if (held) {
+        const released = new Promise<void>((r) => waiting.push(r));
+        for (const w of watchers.filter((x) => x.n <= waiting.length)) w.resolve();
+        await released;
+      }
       const usage = { input_tokens: estimateInputTokens(request.body), output_tokens: outputTokens };
       const body = { id: 'msg', type: 'message', role: 'assistant', content: [{ type: 'text', text: 'ok' }], stop_reason: 'end_turn', usage };
       return { kind: 'json', body, usage, raw: Buffer.from(JSON.stringify(body)), target: targets[0]!, attempts: 1, removals: [], ttfbMs: 1, headers: {} };
     },
     close: async () => undefined,
   };
-  return { u, hold: () => void (held = true), release: () => { held = false; for (const r of waiting.splice(0)) r(); } };
+  const reached = (n: number) => (waiting.length >= n ? Promise.resolve() : new Promise<void>((resolve) => watchers.push({ n, resolve })));
+  return { u, reached, hold: () => void (held = true), release: () => { held = false; for (const r of waiting.splice(0)) r(); } };
 }
 
 function setup(key: Omit<GatewayKey, 'sha256'>, teams: TeamRecord[] = [], outputTokens = 10) {
@@ -102,7 +111,7 @@ describe('rate limits', () => {
     up.hold();
     const a = call();
     const b = call();
-    await new Promise((r) => setTimeout(r, 5));
+    await up.reached(2);
     const third = await call();
     assert.equal(third.status, 429);
     assert.match(third.json<{ error: { message: string } }>().error.message, /2 requests in flight, its limit: this one is refused, not queued/);
@@ -145,7 +154,7 @@ describe('budgets', () => {
     const { call, up, records } = setup({ name: 'small', id: 'key_6', budget: { usd: 0.012, period: 'day' } });
     up.hold();
     const inFlight = [call({ max_tokens: 1000 }), call({ max_tokens: 1000 })];
-    await new Promise((r) => setTimeout(r, 5));
+    await up.reached(2);
     const refused = await call({ max_tokens: 1000 });
     assert.equal(refused.status, 403);
     const e = refused.json<{ error: { type: string; message: string } }>().error;
@@ -165,7 +174,7 @@ describe('budgets', () => {
     const { call, up } = setup({ name: 'k1', id: 'key_7', team: 'ml' }, [team]);
     up.hold();
     const first = call({ max_tokens: 1000 });
-    await new Promise((r) => setTimeout(r, 5));
+    await up.reached(1);
     const second = await call({ max_tokens: 1000 });
     assert.equal(second.status, 403);
     assert.match(second.json<{ error: { message: string } }>().error.message, /left of the budget of team "ml".*this month.*resets at 2027-01-01T00:00:00\.000Z/);
