@@ -18,11 +18,16 @@ export const session = {
   signOut: (): void => sessionStorage.removeItem(STORAGE),
 };
 
-/** Calls `/admin/...`; a 401 signs out (the key was wrong or changed). */
-export async function api<T>(method: string, path: string, body?: unknown, key = session.key()): Promise<T> {
-  const headers: Record<string, string> = { 'x-api-key': key ?? '' };
+/**
+ * Calls `/admin/...`; a 401 signs out (the key was wrong or changed). `signal` is the page's: leaving
+ * the page aborts what it still waits for.
+ */
+export async function api<T>(method: string, path: string, body?: unknown, opts: { key?: string | null; signal?: AbortSignal } = {}): Promise<T> {
+  const headers: Record<string, string> = { 'x-api-key': (opts.key === undefined ? session.key() : opts.key) ?? '' };
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(path, { method, headers, body: body === undefined ? null : JSON.stringify(body), cache: 'no-store', credentials: 'omit' });
+  const init: RequestInit = { method, headers, body: body === undefined ? null : JSON.stringify(body), cache: 'no-store', credentials: 'omit' };
+  if (opts.signal) init.signal = opts.signal;
+  const res = await fetch(path, init);
   const text = await res.text();
   let json: unknown;
   try {
@@ -46,13 +51,22 @@ export function qs(params: Record<string, string | number | undefined | null>): 
   return s ? `?${s}` : '';
 }
 
-export interface UsageRow { group: string | null; requests: number; errors: number; inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWrite5mTokens: number; cacheWrite1hTokens: number; costUsd: number }
-export interface SeriesRow { bucket: number; group: string | null; requests: number; errors: number; costUsd: number }
-export interface Latency { requests: number; p50LatencyMs: number | null; p95LatencyMs: number | null; p50TtfbMs: number | null; p95TtfbMs: number | null }
-export interface Budget { usd: number; period: 'day' | 'week' | 'month' | 'total' }
-export interface Limits { rpm?: number; itpm?: number; otpm?: number; concurrency?: number }
-export interface KeyRecord { id: string; name: string; user?: string; team?: string; created: number; expires?: number; revoked?: number; models?: string[]; budget?: Budget; limits: Limits; lastUsed: number | null }
-export interface TeamRecord { name: string; created: number; budget?: Budget; limits: Limits }
-export interface BudgetUse { kind: 'key' | 'team'; id: string; name: string; budget: Budget; spentUsd: number; periodStart: string; periodEnd: string | null }
-export interface LedgerRow { requestId: string; time: number; front: string; keyName: string | null; user: string | null; team: string | null; model: string | null; status: number; error: string | null; reason: string | null; streamed: boolean; inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWrite5mTokens: number; cacheWrite1hTokens: number; costUsd: number; latencyMs: number; ttfbMs: number | null; dropped: string | null }
-export interface Live { time: number; inFlight: number; perSecond: number[]; errorsPerSecond: number[]; recentErrors: Array<{ time: number; requestId: string; status: number; error: string | null; reason: string | null; key: string | null; model: string | null; front: string }>; targets: Array<{ target: string; region: string; modelId: string; backend: string; state: string; failures: number }> }
+// The answers' types come from the server's own declaration (src/server/admin-types.ts), which the
+// admin API checks its answers against: a field renamed there fails this page's typecheck.
+export type {
+  Budget,
+  BudgetUse,
+  KeyView as KeyRecord,
+  LatencySummary as Latency,
+  LedgerRow,
+  Limits,
+  LiveSnapshot as Live,
+  ReportRow as UsageRow,
+  SeriesRow,
+  TeamRecord,
+  CreatedKey,
+  List,
+  RequestsPage,
+  SeriesAnswer,
+  UsageAnswer,
+} from '../src/server/admin-types.js';

@@ -2,16 +2,11 @@
 // group, and a line of the last minute's traffic. Sized to their box and re-sized with it.
 import uPlot from 'uplot';
 import { h } from './dom.js';
+import { cumulative, minuteData, type Stack } from './logic.js';
 
 const COLORS = ['#2f6fdf', '#e0742d', '#2a9d6f', '#c0437a', '#8a63d2', '#c9a227', '#3aa6b9', '#7a7a7a', '#a0522d'];
 
-export interface Stack {
-  /** Bucket starts, ms. */
-  times: number[];
-  series: Array<{ label: string; values: number[] }>;
-}
-
-function sized(box: HTMLElement, make: (width: number) => uPlot): void {
+function sized(box: HTMLElement, make: (width: number) => uPlot): uPlot {
   const width = () => Math.max(240, Math.floor(box.clientWidth));
   const plot = make(width());
   const observer = new ResizeObserver(() => {
@@ -23,6 +18,7 @@ function sized(box: HTMLElement, make: (width: number) => uPlot): void {
     observer.disconnect();
     plot.destroy();
   });
+  return plot;
 }
 
 /** A stacked area chart: each group's band on top of the ones before it. */
@@ -34,12 +30,7 @@ export function stackedChart(title: string, stack: Stack, format: (n: number) =>
     return figure;
   }
   // Cumulative values, drawn from the top band down so each fills over the ones below it.
-  const sums: number[][] = [];
-  let running = stack.times.map(() => 0);
-  for (const s of stack.series) {
-    running = running.map((v, i) => v + (s.values[i] ?? 0));
-    sums.push(running);
-  }
+  const sums = cumulative(stack);
   const order = stack.series.map((_, i) => i).reverse();
   const data: uPlot.AlignedData = [stack.times.map((t) => t / 1000), ...order.map((i) => sums[i]!)];
   const series: uPlot.Series[] = [{}, ...order.map((i) => ({ label: stack.series[i]!.label, stroke: COLORS[i % COLORS.length]!, fill: `${COLORS[i % COLORS.length]!}cc`, width: 1, value: (_u: uPlot, _v: number | null, _s: number, idx: number | null) => (idx === null ? '–' : format(stack.series[i]!.values[idx] ?? 0)) }))];
@@ -49,15 +40,24 @@ export function stackedChart(title: string, stack: Stack, format: (n: number) =>
   return figure;
 }
 
-/** The last minute, a second at a time. */
-export function minuteChart(title: string, values: number[], errors: number[]): HTMLElement {
+/**
+ * The last minute, a second at a time, on the server's clock. Made once; `update` gives it the next
+ * poll's numbers in place (uPlot's setData), so the chart is not rebuilt every two seconds.
+ */
+export function minuteChart(title: string): { element: HTMLElement; update(time: number, values: number[], errors: number[]): void } {
   const box = h('div', { class: 'chart', 'data-chart': title });
-  const now = Math.floor(Date.now() / 1000);
-  const data: uPlot.AlignedData = [values.map((_, i) => now - values.length + 1 + i), values, errors];
-  requestAnimationFrame(() =>
-    sized(box, (width) => new uPlot({ width, height: 160, series: [{}, { label: 'requests/s', stroke: COLORS[0]!, fill: `${COLORS[0]!}33` }, { label: 'errors/s', stroke: '#c0392b' }], axes: [{}, { size: 50 }], cursor: { drag: { x: false, y: false } } }, data, box)),
-  );
-  return h('figure', { class: 'card chart-card' }, h('figcaption', {}, title), box);
+  let data: uPlot.AlignedData | undefined;
+  let plot: uPlot | undefined;
+  const series: uPlot.Series[] = [{}, { label: 'requests/s', stroke: COLORS[0]!, fill: `${COLORS[0]!}33` }, { label: 'errors/s', stroke: '#c0392b' }];
+  const make = () => sized(box, (width) => new uPlot({ width, height: 160, series, axes: [{}, { size: 50 }], cursor: { drag: { x: false, y: false } } }, data!, box));
+  return {
+    element: h('figure', { class: 'card chart-card' }, h('figcaption', {}, title), box),
+    update(time, values, errors) {
+      data = minuteData(time, values, errors);
+      if (plot) plot.setData(data);
+      else requestAnimationFrame(() => void (plot ??= make()));
+    },
+  };
 }
 
 /** Disposes the charts inside an element that is about to be replaced. */

@@ -1,6 +1,8 @@
 // The one way the dashboard makes elements: text goes in as text nodes, never as HTML, so a key
 // named `<img src=x onerror=alert(1)>` shows as those characters.
 
+export { int, ms, pct, usd, when } from './format.js';
+
 type Child = Node | string | number | null | undefined | false;
 type Attr = string | number | boolean | undefined | ((event: Event) => void);
 
@@ -24,25 +26,25 @@ export function append(el: Node, ...children: Child[]): void {
   }
 }
 
+/**
+ * Runs `work` with the form's (or the button's) buttons disabled until it settles: a double click
+ * sends once. While one run is pending, another is ignored.
+ */
+export function busy(el: HTMLFormElement | HTMLButtonElement, work: () => Promise<unknown>): void {
+  if (el.dataset['busy']) return;
+  const buttons = el instanceof HTMLFormElement ? Array.from(el.querySelectorAll('button')) : [el];
+  el.dataset['busy'] = '1';
+  for (const b of buttons) b.disabled = true;
+  void work().finally(() => {
+    delete el.dataset['busy'];
+    for (const b of buttons) b.disabled = false;
+  });
+}
+
 /** Replaces what an element holds. */
 export function replace(el: Element, ...children: Child[]): void {
   el.replaceChildren();
   append(el, ...children);
-}
-
-export const usd = (n: number): string => (n === 0 ? '$0' : n < 0.01 ? `$${n.toFixed(6)}` : `$${n.toFixed(2)}`);
-export const int = (n: number): string => Math.round(n).toLocaleString('en-US');
-export const ms = (n: number | null | undefined): string => (n === null || n === undefined ? '–' : n >= 1000 ? `${(n / 1000).toFixed(2)} s` : `${n.toFixed(0)} ms`);
-export const pct = (n: number): string => `${(n * 100).toFixed(1)}%`;
-
-/** A local time as `YYYY-MM-DD HH:MM:SS` (to the minute, or the day, when `to` says so). */
-export function when(t: number | null | undefined, to: 'second' | 'minute' | 'day' = 'second'): string {
-  if (t === null || t === undefined) return '–';
-  const d = new Date(t);
-  const p = (n: number) => String(n).padStart(2, '0');
-  const day = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
-  if (to === 'day') return day;
-  return to === 'minute' ? `${day} ${p(d.getHours())}:${p(d.getMinutes())}` : `${day} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
 /** A bar of `value` out of `max` (spend against budget), its width set from script (allowed by the page's CSP). */

@@ -1,10 +1,11 @@
 // The dashboard: sign in with the admin key, then four pages on the admin API, chosen by the URL's
-// hash (#/overview, #/keys, #/requests, #/live), each drawn afresh when it is opened.
+// hash (#/overview, #/keys, #/requests, #/live), each drawn afresh when it is opened; leaving a
+// page aborts what it still waits for (its AbortSignal), the live page's polling included.
 import './style.css';
 import 'uplot/dist/uPlot.min.css';
 import { api, ApiError, session } from './api.js';
 import { disposeCharts } from './charts.js';
-import { h, replace } from './dom.js';
+import { busy, h, replace } from './dom.js';
 import { keysPage } from './pages/keys.js';
 import { livePage } from './pages/live.js';
 import { overviewPage } from './pages/overview.js';
@@ -17,7 +18,8 @@ const PAGES = [
   ['requests', 'Requests'],
   ['live', 'Live'],
 ] as const;
-let stopLive: (() => void) | undefined;
+/** The page on screen: aborted when another is opened, so nothing it still waits for lands on the new one. */
+let current: AbortController | undefined;
 
 function signIn(problem?: string): void {
   const input = h('input', { type: 'password', name: 'adminKey', autocomplete: 'current-password', required: true, 'aria-label': 'admin key' });
@@ -26,13 +28,15 @@ function signIn(problem?: string): void {
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     const key = input.value.trim();
-    api('GET', '/admin/teams', undefined, key).then(
-      () => {
-        session.signIn(key);
-        if (!location.hash || location.hash === '#/') location.hash = '#/overview';
-        else void render();
-      },
-      (err: unknown) => replace(error, err instanceof ApiError && err.status === 401 ? 'That is not the admin key.' : (err as Error).message),
+    busy(form, () =>
+      api('GET', '/admin/teams', undefined, { key }).then(
+        () => {
+          session.signIn(key);
+          if (!location.hash || location.hash === '#/') location.hash = '#/overview';
+          else void render();
+        },
+        (err: unknown) => replace(error, err instanceof ApiError && err.status === 401 ? 'That is not the admin key.' : (err as Error).message),
+      ),
     );
   });
   replace(root, form);
@@ -45,8 +49,9 @@ function navigate(hash: string): void {
 }
 
 async function render(): Promise<void> {
-  stopLive?.();
-  stopLive = undefined;
+  current?.abort();
+  const page = (current = new AbortController());
+  const signal = page.signal;
   if (!session.key()) return signIn();
   const [path, query] = (location.hash.replace(/^#\/?/, '') || 'overview').split('?') as [string, string | undefined];
   const name = PAGES.find(([p]) => p === path)?.[0] ?? 'overview';
@@ -62,17 +67,16 @@ async function render(): Promise<void> {
   disposeCharts(root);
   replace(root, nav, main);
   try {
-    let page: HTMLElement;
-    if (name === 'keys') page = await keysPage(() => void render());
-    else if (name === 'requests') page = await requestsPage(params, navigate);
-    else if (name === 'live') {
-      const live = await livePage();
-      stopLive = live.stop;
-      page = live.element;
-    } else page = await overviewPage(params, navigate);
-    replace(main, page);
+    let element: HTMLElement;
+    if (name === 'keys') element = await keysPage(() => void render(), signal);
+    else if (name === 'requests') element = await requestsPage(params, navigate, signal);
+    else if (name === 'live') element = await livePage(signal);
+    else element = await overviewPage(params, navigate, signal);
+    if (signal.aborted) return;
+    replace(main, element);
     main.setAttribute('aria-busy', 'false');
   } catch (err) {
+    if (signal.aborted) return;
     if (err instanceof ApiError && err.status === 401) return signIn('The admin key is no longer accepted: sign in again.');
     replace(main, h('p', { class: 'error', role: 'alert' }, (err as Error).message));
     main.setAttribute('aria-busy', 'false');

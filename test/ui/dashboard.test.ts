@@ -170,6 +170,56 @@ describe('dashboard in Chromium', { skip, timeout: 180_000 }, () => {
     assert.match(row, /us-west-2.*global\.anthropic\.claude-haiku-4-5.*closed/);
   });
 
+  it('a double click creates a key once; leaving the live page before its first poll answers stops its polling', async () => {
+    const posts: string[] = [];
+    const onRequest = (r: { method(): string; url(): string }) => {
+      if (r.method() === 'POST' && r.url().endsWith('/admin/keys')) posts.push(r.url());
+    };
+    page.on('request', onRequest);
+    await page.goto(`${gw.url}/ui#/keys`);
+    await page.reload();
+    await page.waitForSelector('[data-page=keys]');
+    await page.fill('form[data-form=create-key] input[name=name]', 'clicked-twice');
+    await page.dblclick('form[data-form=create-key] button[type=submit]');
+    await page.waitForSelector('text=Created clicked-twice.');
+    page.off('request', onRequest);
+    assert.equal(posts.length, 1, 'one POST for two clicks');
+    assert.equal(await page.locator('text=exists already').count(), 0, 'no 409 shown');
+
+    // The live page's first poll is held; the page is left; then the poll answers. Then 20 s of
+    // the page's own clock pass: a poller left behind would ask ten more times.
+    await page.clock.install();
+    const polls: string[] = [];
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => (release = r));
+    let first = true;
+    await page.route('**/admin/live', async (route) => {
+      polls.push(route.request().url());
+      if (first) {
+        first = false;
+        await held;
+      }
+      await route.continue();
+    });
+    await page.reload(); // a new document, on the page's own clock
+    await page.waitForSelector('[data-page=keys]');
+    const firstPoll = page.waitForRequest('**/admin/live');
+    await page.evaluate(() => (location.hash = '#/live'));
+    await firstPoll;
+    await page.evaluate(() => (location.hash = '#/keys'));
+    await page.waitForSelector('[data-page=keys]');
+    release();
+    // Ten polls' worth of the page's clock, each followed by a request of our own: its answer comes
+    // after any request the page made before it, so a poll left running would be counted by then.
+    for (let i = 0; i < 10; i++) {
+      await page.clock.runFor(2_000);
+      await page.evaluate(() => fetch('/healthz').then((r) => r.text()));
+    }
+    await page.unroute('**/admin/live');
+    assert.equal(polls.length, 1, `the live page polled ${polls.length} times after it was left`);
+    assert.equal(await page.locator('[data-page=live]').count(), 0, 'nothing of the live page landed on the keys page');
+  });
+
   it('has no sideways scroll at 1280x800 or at 390x844 on any page', async () => {
     for (const viewport of [{ width: 1280, height: 800 }, { width: 390, height: 844 }]) {
       await page.setViewportSize(viewport);

@@ -1,10 +1,10 @@
-import { api, type BudgetUse, type KeyRecord, type Limits, type TeamRecord } from '../api.js';
-import { bar, h, replace, table, usd, when } from '../dom.js';
+import { api, type BudgetUse, type CreatedKey, type KeyRecord, type Limits, type List, type TeamRecord } from '../api.js';
+import { bar, busy, h, replace, table, usd, when } from '../dom.js';
+import { keyStatus, limitsText } from '../logic.js';
 
 const PERIODS = ['day', 'week', 'month', 'total'];
 const LIMITS = ['rpm', 'itpm', 'otpm', 'concurrency'] as const;
 
-const limitsText = (l: Limits) => LIMITS.filter((k) => l[k]).map((k) => `${k} ${l[k]!.toLocaleString('en-US')}`).join(', ') || '–';
 const num = (form: HTMLFormElement, name: string): number | undefined => {
   const v = (form.elements.namedItem(name) as HTMLInputElement | null)?.value.trim();
   return v ? Number(v) : undefined;
@@ -35,12 +35,6 @@ function settingsFields(current?: { budget?: { usd: number; period: string } | u
   ];
 }
 
-function status(k: KeyRecord, now: number): string {
-  if (k.revoked) return 'revoked';
-  if (k.expires && k.expires <= now) return 'expired';
-  return 'active';
-}
-
 /** The secret, shown once, with a copy button and the lines to paste. */
 function secretPanel(key: string, name: string): HTMLElement {
   const origin = location.origin;
@@ -59,10 +53,10 @@ function secretPanel(key: string, name: string): HTMLElement {
 }
 
 /** Keys and teams: spend against budget, limits, last use, status; create, change, revoke. */
-export async function keysPage(refresh: () => void): Promise<HTMLElement> {
-  const [keys, teams, budgets] = await Promise.all([api<{ data: KeyRecord[] }>('GET', '/admin/keys'), api<{ data: TeamRecord[] }>('GET', '/admin/teams'), api<{ data: BudgetUse[] }>('GET', '/admin/budgets')]);
+export async function keysPage(refresh: () => void, signal: AbortSignal): Promise<HTMLElement> {
+  const get = <T>(path: string) => api<T>('GET', path, undefined, { signal });
+  const [keys, teams, budgets] = await Promise.all([get<List<KeyRecord>>('/admin/keys'), get<List<TeamRecord>>('/admin/teams'), get<List<BudgetUse>>('/admin/budgets')]);
   const spent = new Map(budgets.data.map((b) => [`${b.kind}:${b.id}`, b]));
-  const now = Date.now();
   const message = h('div', { class: 'message', role: 'status' });
   const secret = h('div', {});
   const fail = (err: unknown) => replace(message, h('span', { class: 'error' }, (err as Error).message));
@@ -82,12 +76,14 @@ export async function keysPage(refresh: () => void): Promise<HTMLElement> {
     e.preventDefault();
     const models = text(createForm, 'models')?.split(',').map((m) => m.trim()).filter(Boolean);
     const body = Object.assign({ name: text(createForm, 'name') }, text(createForm, 'user') ? { user: text(createForm, 'user') } : {}, text(createForm, 'team') ? { team: text(createForm, 'team') } : {}, models?.length ? { models } : {}, settingsFrom(createForm, false));
-    api<KeyRecord & { key: string }>('POST', '/admin/keys', body).then((created) => {
-      replace(secret, secretPanel(created.key, created.name));
-      createForm.reset();
-      replace(message, `Created ${created.name}.`);
-      void refreshTable();
-    }, fail);
+    busy(createForm, () =>
+      api<CreatedKey>('POST', '/admin/keys', body).then((created) => {
+        replace(secret, secretPanel(created.key, created.name));
+        createForm.reset();
+        replace(message, `Created ${created.name}.`);
+        return refreshTable();
+      }, fail),
+    );
   });
 
   const keyTable = h('div', { 'data-table': 'keys' });
@@ -97,29 +93,36 @@ export async function keysPage(refresh: () => void): Promise<HTMLElement> {
     form.addEventListener('submit', (e) => {
       e.preventDefault();
       const models = text(form, 'models')?.split(',').map((m) => m.trim()).filter(Boolean);
-      api('PATCH', `/admin/keys/${encodeURIComponent(k.id)}`, Object.assign({ models: models?.length ? models : null }, settingsFrom(form, true))).then(() => {
-        replace(editor);
-        replace(message, `Saved ${k.name}.`);
-        void refreshTable();
-      }, fail);
+      const change = Object.assign({ models: models?.length ? models : null }, settingsFrom(form, true));
+      busy(form, () =>
+        api('PATCH', `/admin/keys/${encodeURIComponent(k.id)}`, change).then(() => {
+          replace(editor);
+          replace(message, `Saved ${k.name}.`);
+          return refreshTable();
+        }, fail),
+      );
     });
     replace(editor, form);
   }
-  function revoke(k: KeyRecord): void {
+  function revoke(k: KeyRecord, button: HTMLButtonElement): void {
     if (!confirm(`Revoke the key "${k.name}"? Requests with it are refused at once.`)) return;
-    api('DELETE', `/admin/keys/${encodeURIComponent(k.id)}`).then(() => {
-      replace(message, `Revoked ${k.name}.`);
-      void refreshTable();
-    }, fail);
+    busy(button, () =>
+      api('DELETE', `/admin/keys/${encodeURIComponent(k.id)}`).then(() => {
+        replace(message, `Revoked ${k.name}.`);
+        return refreshTable();
+      }, fail),
+    );
   }
   function renderKeys(list: KeyRecord[], use: Map<string, BudgetUse>): void {
+    // A key's status as of this drawing, not of the page's first load.
+    const now = Date.now();
     replace(
       keyTable,
       table(
         ['name', 'user', 'team', 'status', 'spend / budget', 'limits', 'models', 'last used', 'created', ''],
         list.map((k) => {
           const b = use.get(`key:${k.id}`);
-          const st = status(k, now);
+          const st = keyStatus(k, now);
           return [
             h('span', { class: 'name', 'data-key-name': k.name }, k.name),
             k.user ?? '–',
@@ -130,14 +133,15 @@ export async function keysPage(refresh: () => void): Promise<HTMLElement> {
             k.models?.join(', ') ?? 'all',
             when(k.lastUsed, 'minute'),
             when(k.created, 'day'),
-            st === 'active' ? h('span', { class: 'actions' }, h('button', { type: 'button', onclick: () => edit(k) }, 'Change'), h('button', { type: 'button', class: 'danger', 'data-revoke': k.name, onclick: () => revoke(k) }, 'Revoke')) : '',
+            st === 'active' ? h('span', { class: 'actions' }, h('button', { type: 'button', onclick: () => edit(k) }, 'Change'), h('button', { type: 'button', class: 'danger', 'data-revoke': k.name, onclick: (e) => revoke(k, e.currentTarget as HTMLButtonElement) }, 'Revoke')) : '',
           ];
         }),
       ),
     );
   }
   async function refreshTable(): Promise<void> {
-    const [k, b] = await Promise.all([api<{ data: KeyRecord[] }>('GET', '/admin/keys'), api<{ data: BudgetUse[] }>('GET', '/admin/budgets')]);
+    const [k, b] = await Promise.all([get<List<KeyRecord>>('/admin/keys'), get<List<BudgetUse>>('/admin/budgets')]);
+    if (signal.aborted) return;
     renderKeys(k.data, new Map(b.data.map((x) => [`${x.kind}:${x.id}`, x])));
   }
   renderKeys(keys.data, spent);
@@ -145,7 +149,7 @@ export async function keysPage(refresh: () => void): Promise<HTMLElement> {
   const teamForm = h('form', { class: 'card form', 'data-form': 'create-team' }, h('h2', {}, 'New team'), h('label', {}, 'Name ', h('input', { name: 'name', required: true, maxlength: 200 })), ...settingsFields(), h('button', { type: 'submit' }, 'Create team'));
   teamForm.addEventListener('submit', (e) => {
     e.preventDefault();
-    api('POST', '/admin/teams', Object.assign({ name: text(teamForm, 'name') }, settingsFrom(teamForm, false))).then(refresh, fail);
+    busy(teamForm, () => api('POST', '/admin/teams', Object.assign({ name: text(teamForm, 'name') }, settingsFrom(teamForm, false))).then(refresh, fail));
   });
   const teamTable = table(
     ['team', 'spend / budget', 'limits', 'keys', 'created'],

@@ -1,68 +1,24 @@
-import { api, qs, type BudgetUse, type Latency, type SeriesRow, type UsageRow } from '../api.js';
+import { api, qs, type BudgetUse, type Latency, type List, type SeriesAnswer, type UsageAnswer } from '../api.js';
 import { stackedChart } from '../charts.js';
 import { bar, h, int, ms, pct, table, usd } from '../dom.js';
-
-export type Range = { since: number; until: number; label: string };
+import { rangeOf, stackOf, totals } from '../logic.js';
 
 const DAY = 86_400_000;
-
-/** The range the overview's buttons and inputs name. */
-export function rangeOf(params: URLSearchParams, now: number): Range {
-  const r = params.get('range') ?? '24h';
-  if (r === 'custom') {
-    const since = Date.parse(params.get('since') ?? '');
-    const until = Date.parse(params.get('until') ?? '');
-    if (Number.isFinite(since) && Number.isFinite(until) && until > since) return { since, until, label: 'custom' };
-  }
-  const span = r === '30d' ? 30 * DAY : r === '7d' ? 7 * DAY : DAY;
-  return { since: now - span, until: now + 1, label: r === '30d' || r === '7d' ? r : '24h' };
-}
-
-function totals(rows: UsageRow[]) {
-  const t = { requests: 0, errors: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: 0 };
-  for (const r of rows) {
-    t.requests += r.requests;
-    t.errors += r.errors;
-    t.inputTokens += r.inputTokens;
-    t.outputTokens += r.outputTokens;
-    t.cacheReadTokens += r.cacheReadTokens;
-    t.cacheWriteTokens += r.cacheWrite5mTokens + r.cacheWrite1hTokens;
-    t.costUsd += r.costUsd;
-  }
-  return t;
-}
-
-/** Each group's values on one time axis: the top groups by spend, the rest as "other". */
-function stackOf(rows: SeriesRow[], since: number, until: number, stepMs: number, field: 'costUsd' | 'requests', order: string[]) {
-  const first = since - (since % stepMs);
-  const times: number[] = [];
-  for (let t = first; t < until; t += stepMs) times.push(t);
-  const top = order.slice(0, 8);
-  const names = [...top, ...(order.length > 8 ? ['other'] : [])];
-  const values = names.map(() => times.map(() => 0));
-  for (const r of rows) {
-    const g = r.group ?? '(none)';
-    const i = top.includes(g) ? top.indexOf(g) : names.length - 1;
-    const j = Math.round((r.bucket - first) / stepMs);
-    if (j >= 0 && j < times.length && values[i]) values[i]![j]! += r[field];
-  }
-  return { times, series: names.map((label, i) => ({ label, values: values[i]! })) };
-}
 
 function card(label: string, value: string, raw: number | null, test: string): HTMLElement {
   return h('div', { class: 'card stat', 'data-total': test, 'data-value': raw === null ? '' : String(raw) }, h('div', { class: 'stat-label' }, label), h('div', { class: 'stat-value' }, value));
 }
 
 /** The overview: totals, spend and requests over time by group, tokens by kind, latency, budgets. */
-export async function overviewPage(params: URLSearchParams, navigate: (hash: string) => void): Promise<HTMLElement> {
+export async function overviewPage(params: URLSearchParams, navigate: (hash: string) => void, signal: AbortSignal): Promise<HTMLElement> {
   const range = rangeOf(params, Date.now());
   const by = (['model', 'key', 'user', 'team'] as const).find((b) => b === params.get('by')) ?? 'model';
   const span = qs({ since: new Date(range.since).toISOString(), until: new Date(range.until).toISOString() });
   const [usage, series, latency, budgets] = await Promise.all([
-    api<{ rows: UsageRow[] }>('GET', `/admin/usage${span}&by=${by}`),
-    api<{ step: 'hour' | 'day'; rows: SeriesRow[] }>('GET', `/admin/usage/series${span}&by=${by}`),
-    api<Latency>('GET', `/admin/usage/latency${span}`),
-    api<{ data: BudgetUse[] }>('GET', '/admin/budgets'),
+    api<UsageAnswer>('GET', `/admin/usage${span}&by=${by}`, undefined, { signal }),
+    api<SeriesAnswer>('GET', `/admin/usage/series${span}&by=${by}`, undefined, { signal }),
+    api<Latency>('GET', `/admin/usage/latency${span}`, undefined, { signal }),
+    api<List<BudgetUse>>('GET', '/admin/budgets', undefined, { signal }),
   ]);
   const t = totals(usage.rows);
   const order = usage.rows.map((r) => r.group ?? '(none)');

@@ -1,16 +1,16 @@
-import { api, qs, type LedgerRow } from '../api.js';
+import { api, qs, type RequestsPage } from '../api.js';
 import { h, int, ms, replace, table, usd, when } from '../dom.js';
 
 const FILTERS = ['key', 'user', 'team', 'model', 'status'] as const;
 
 /** The ledger, newest first, filtered, a page at a time with the admin API's cursor. */
-export async function requestsPage(params: URLSearchParams, navigate: (hash: string) => void): Promise<HTMLElement> {
+export async function requestsPage(params: URLSearchParams, navigate: (hash: string) => void, signal: AbortSignal): Promise<HTMLElement> {
   const filters: Record<string, string> = {};
   for (const f of [...FILTERS, 'since', 'until', 'cursor']) {
     const v = params.get(f);
     if (v) filters[f] = v;
   }
-  const page = await api<{ data: LedgerRow[]; next_cursor: string | null }>('GET', `/admin/requests${qs(Object.assign({ limit: 50 }, filters))}`);
+  const page = await api<RequestsPage>('GET', `/admin/requests${qs(Object.assign({ limit: 50 }, filters))}`, undefined, { signal });
   const form = h(
     'form',
     { class: 'card filters', 'data-form': 'filters' },
