@@ -204,9 +204,9 @@ describe('dashboard in Chromium', { skip, timeout: 180_000 }, () => {
     await page.reload(); // a new document, on the page's own clock
     await page.waitForSelector('[data-page=keys]');
     const firstPoll = page.waitForRequest('**/admin/live');
-    await page.evaluate(() => (location.hash = '#/live'));
+    await page.evaluate("location.hash = '#/live'");
     await firstPoll;
-    await page.evaluate(() => (location.hash = '#/keys'));
+    await page.evaluate("location.hash = '#/keys'");
     await page.waitForSelector('[data-page=keys]');
     release();
     // Ten polls' worth of the page's clock, each followed by a request of our own: its answer comes
