@@ -6,14 +6,16 @@ module.exports = {
     {
       name: 'no-circular',
       severity: 'error',
-      comment: 'An import circle (types count): each module must be readable and testable without the ones that use it.',
+      comment:
+        'An import circle (types count): each module must be readable and testable without the ones that use it.',
       from: {},
       to: { circular: true },
     },
     {
       name: 'control-never-imports-server',
       severity: 'error',
-      comment: 'control/ (stores, counters, the ledger) knows nothing of HTTP: the server depends on it, never the reverse.',
+      comment:
+        'control/ (stores, counters, the ledger) knows nothing of HTTP: the server depends on it, never the reverse.',
       from: { path: '^src/control/' },
       to: { path: '^src/server/' },
     },

@@ -6,7 +6,23 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setImmediate: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', fetch: 'readonly', performance: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        URL: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setImmediate: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        fetch: 'readonly',
+        performance: 'readonly',
+        TextEncoder: 'readonly',
+        TextDecoder: 'readonly',
+      },
+    },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': 'error',
@@ -19,7 +35,14 @@ export default tseslint.config(
     // megamorphic access later). Measured in bench/README.md, fourth round.
     files: ['src/server/**', 'src/transport/**', 'src/translate/**', 'src/aws/**'],
     rules: {
-      'no-restricted-syntax': ['error', { selector: 'ObjectExpression > SpreadElement:first-child ~ *', message: 'A literal that starts with a spread and goes on makes new hidden classes on every call: use Object.assign({}, a, { b }), or put the spread last.' }],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'ObjectExpression > SpreadElement:first-child ~ *',
+          message:
+            'A literal that starts with a spread and goes on makes new hidden classes on every call: use Object.assign({}, a, { b }), or put the spread last.',
+        },
+      ],
     },
   },
   {
@@ -27,13 +50,38 @@ export default tseslint.config(
     // world is passed in (docs/architecture.md, "Rules the lint keeps").
     files: ['src/catalog/**', 'src/check/**', 'src/translate/**', 'src/control/token-bucket.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: ['node:fs', 'fs', 'node:fs/promises', 'fs/promises', 'node:net', 'net', 'node:http', 'http', 'node:http2', 'http2', 'node:child_process', 'child_process'].map((name) => ({ name, message: 'Pure code does no I/O: take what you need as an argument.' })) }],
-      'no-restricted-globals': ['error', { name: 'process', message: 'Pure code reads no environment: take it as an argument.' }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            'node:fs',
+            'fs',
+            'node:fs/promises',
+            'fs/promises',
+            'node:net',
+            'net',
+            'node:http',
+            'http',
+            'node:http2',
+            'http2',
+            'node:child_process',
+            'child_process',
+          ].map((name) => ({ name, message: 'Pure code does no I/O: take what you need as an argument.' })),
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        { name: 'process', message: 'Pure code reads no environment: take it as an argument.' },
+      ],
       'no-restricted-properties': [
         'error',
         { object: 'Date', property: 'now', message: 'Pure code reads no clock: take `now` as an argument.' },
         { object: 'performance', property: 'now', message: 'Pure code reads no clock: take `now` as an argument.' },
-        { object: 'Math', property: 'random', message: 'Pure code draws no random numbers: take a generator as an argument.' },
+        {
+          object: 'Math',
+          property: 'random',
+          message: 'Pure code draws no random numbers: take a generator as an argument.',
+        },
       ],
     },
   },
@@ -42,12 +90,43 @@ export default tseslint.config(
     // The control plane (stores, counters, the ledger) knows nothing of HTTP: the server uses it,
     // never the other way round. (.dependency-cruiser.cjs keeps the same rule, and no import circles.)
     files: ['src/control/**'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/server/**'], message: 'control/ never imports server/: move what both need into control/.' }] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/server/**'], message: 'control/ never imports server/: move what both need into control/.' },
+          ],
+        },
+      ],
+    },
   },
-  { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } } },
+  {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
+  },
   {
     // The dashboard runs in the browser.
     files: ['ui/**'],
-    languageOptions: { globals: { document: 'readonly', window: 'readonly', location: 'readonly', navigator: 'readonly', sessionStorage: 'readonly', confirm: 'readonly', requestAnimationFrame: 'readonly', ResizeObserver: 'readonly', URLSearchParams: 'readonly', Event: 'readonly', HTMLElement: 'readonly', HTMLInputElement: 'readonly', HTMLSelectElement: 'readonly', HTMLFormElement: 'readonly', Node: 'readonly', Element: 'readonly' } },
+    languageOptions: {
+      globals: {
+        document: 'readonly',
+        window: 'readonly',
+        location: 'readonly',
+        navigator: 'readonly',
+        sessionStorage: 'readonly',
+        confirm: 'readonly',
+        requestAnimationFrame: 'readonly',
+        ResizeObserver: 'readonly',
+        URLSearchParams: 'readonly',
+        Event: 'readonly',
+        HTMLElement: 'readonly',
+        HTMLInputElement: 'readonly',
+        HTMLSelectElement: 'readonly',
+        HTMLFormElement: 'readonly',
+        Node: 'readonly',
+        Element: 'readonly',
+      },
+    },
   },
 );

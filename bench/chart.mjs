@@ -3,7 +3,13 @@ export function chartSvg(rows) {
   const byTarget = (setting) => rows.filter((r) => r.setting === setting);
   const lat = byTarget('small request, concurrency 1').filter((r) => r.target !== 'direct');
   const thr = byTarget('small request, concurrency 64');
-  const colours = { direct: '#888', floor: '#4a7', 'ours (Anthropic front)': '#36c', 'ours (Bedrock front)': '#59e', 'peer (Portkey 1.15.2)': '#c63' };
+  const colours = {
+    direct: '#888',
+    floor: '#4a7',
+    'ours (Anthropic front)': '#36c',
+    'ours (Bedrock front)': '#59e',
+    'peer (Portkey 1.15.2)': '#c63',
+  };
   const W = 760;
   const barH = 22;
   const panel = (title, items, value, unit, x0, y0, w) => {

@@ -7,11 +7,26 @@
 import { createBedrockSigner } from '../dist/aws/signer.js';
 import { createCredentialCache } from '../dist/aws/credentials.js';
 
-const credentials = createCredentialCache({ accessKeyId: 'AKIAEMULATOR00000000', secretAccessKey: 'bedrock-claude-emulator-secret' });
+const credentials = createCredentialCache({
+  accessKeyId: 'AKIAEMULATOR00000000',
+  secretAccessKey: 'bedrock-claude-emulator-secret',
+});
 const sign = createBedrockSigner({ region: 'us-west-2', auth: { kind: 'sigv4', credentials } });
-const body = Buffer.from(JSON.stringify({ anthropic_version: 'bedrock-2023-05-31', max_tokens: 32, messages: [{ role: 'user', content: 'ping' }] }));
+const body = Buffer.from(
+  JSON.stringify({
+    anthropic_version: 'bedrock-2023-05-31',
+    max_tokens: 32,
+    messages: [{ role: 'user', content: 'ping' }],
+  }),
+);
 const headers = { 'content-type': 'application/json', accept: 'application/json' };
-const once = () => sign({ method: 'POST', url: new URL('http://127.0.0.1:4010/model/global.anthropic.claude-haiku-4-5-20251001-v1%3A0/invoke'), headers, body });
+const once = () =>
+  sign({
+    method: 'POST',
+    url: new URL('http://127.0.0.1:4010/model/global.anthropic.claude-haiku-4-5-20251001-v1%3A0/invoke'),
+    headers,
+    body,
+  });
 
 for (let i = 0; i < 5000; i++) await once();
 const out = {};

@@ -22,7 +22,10 @@ function buildBase(gitRef) {
   mkdirSync('.tmp', { recursive: true });
   execFileSync('git', ['worktree', 'add', '--detach', dir, commit], { stdio: 'ignore' });
   symlinkSync(resolve('node_modules'), `${dir}/node_modules`);
-  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { cwd: dir, stdio: 'inherit' });
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
+    cwd: dir,
+    stdio: 'inherit',
+  });
   execFileSync(process.execPath, ['scripts/copy-assets.mjs'], { cwd: dir, stdio: 'inherit' });
   return { dir, commit };
 }
@@ -31,16 +34,27 @@ const base = buildBase(ref);
 const env = EMULATOR_ENV;
 const procs = [];
 try {
-  const emulator = await startProcess('emulator', ['dist/cli/main.js', 'emulator', '--port', '0', '--delta-chars', '4'], { env });
+  const emulator = await startProcess(
+    'emulator',
+    ['dist/cli/main.js', 'emulator', '--port', '0', '--delta-chars', '4'],
+    { env },
+  );
   procs.push(emulator);
   // Both without the control plane where the build has one (--no-store): this compares the request path.
-  const storeFlag = (cli) => (execFileSync(process.execPath, [cli, 'serve', '--help'], { encoding: 'utf8' }).includes('--no-store') ? ['--no-store'] : []);
-  const serve = (name, cli) => startProcess(name, [cli, 'serve', ...storeFlag(cli), '--port', '0', '--bedrock-endpoint', emulator.url], { env });
+  const storeFlag = (cli) =>
+    execFileSync(process.execPath, [cli, 'serve', '--help'], { encoding: 'utf8' }).includes('--no-store')
+      ? ['--no-store']
+      : [];
+  const serve = (name, cli) =>
+    startProcess(name, [cli, 'serve', ...storeFlag(cli), '--port', '0', '--bedrock-endpoint', emulator.url], { env });
   const before = await serve('base', `${base.dir}/dist/cli/main.js`);
   const after = await serve('this checkout', 'dist/cli/main.js');
   procs.push(before, after);
   const targets = [];
-  for (const [who, p] of [['base', before], ['this', after]]) {
+  for (const [who, p] of [
+    ['base', before],
+    ['this', after],
+  ]) {
     targets.push({ name: `${who} anthropic`, who, front: 'anthropic', kind: 'anthropic', url: p.url, pid: p.pid });
     targets.push({ name: `${who} bedrock`, who, front: 'bedrock', kind: 'bedrock', url: p.url, pid: p.pid });
   }
@@ -53,11 +67,17 @@ try {
       results[t.name].c1.push(await load(t, reqs[t.name], 1, quick ? 2 : 4));
     }
   }
-  const stream = { path: '/v1/messages', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: MODEL, stream: true, ...STREAM_1000 }) };
+  const stream = {
+    path: '/v1/messages',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: MODEL, stream: true, ...STREAM_1000 }),
+  };
   const firstBytes = { base: [], this: [] };
   const streamTargets = targets.filter((t) => t.front === 'anthropic');
   for (const t of streamTargets) await ttfb(t, stream, 0, 30);
-  for (let r = 0; r < (quick ? 2 : 8); r++) for (const t of r % 2 ? [...streamTargets].reverse() : streamTargets) firstBytes[t.who].push(...(await ttfb(t, stream, 10)));
+  for (let r = 0; r < (quick ? 2 : 8); r++)
+    for (const t of r % 2 ? [...streamTargets].reverse() : streamTargets)
+      firstBytes[t.who].push(...(await ttfb(t, stream, 10)));
 
   const m = (name, setting, field) => median(results[name][setting].map((x) => x[field]));
   const rows = [];
@@ -74,13 +94,24 @@ try {
       'CPU ratio': round(m(a, 'c64', 'cpuPerReq') / m(b, 'c64', 'cpuPerReq'), 3),
       'c1 p50 base': round(m(b, 'c1', 'p50'), 3),
       'c1 p50 this': round(m(a, 'c1', 'p50'), 3),
-      'c64 spread this': spread(results[a].c64.map((x) => x.rps)).map((x) => round(x, 0)).join('–'),
+      'c64 spread this': spread(results[a].c64.map((x) => x.rps))
+        .map((x) => round(x, 0))
+        .join('–'),
     });
   }
   console.table(rows);
   const ttfbRow = { base: round(median(firstBytes.base), 3), this: round(median(firstBytes.this), 3) };
   console.log(`first byte of a 1,000-event stream (median ms): base ${ttfbRow.base}, this ${ttfbRow.this}`);
-  const out = { date: new Date().toISOString(), node: process.version, base: { ref, commit: base.commit }, quick, rounds, secondsPerLoad: duration, rows, ttfbMs: ttfbRow };
+  const out = {
+    date: new Date().toISOString(),
+    node: process.version,
+    base: { ref, commit: base.commit },
+    quick,
+    rounds,
+    secondsPerLoad: duration,
+    rows,
+    ttfbMs: ttfbRow,
+  };
   mkdirSync('bench/results', { recursive: true });
   writeFileSync('bench/results/compare.json', JSON.stringify(out, null, 2));
 } finally {

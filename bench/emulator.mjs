@@ -8,8 +8,21 @@ import { cpuMs, signedInvoke, startProcess, stopProcess } from './lib.mjs';
 export async function runEmulatorBench({ quick = false } = {}) {
   const emu = await startProcess('emulator', ['dist/cli/main.js', 'emulator', '--port', '0']);
   try {
-    const req = await signedInvoke(emu.url, 'us.anthropic.claude-haiku-4-5-20251001-v1:0', { anthropic_version: 'bedrock-2023-05-31', max_tokens: 32, messages: [{ role: 'user', content: 'ping' }] });
-    const run = (duration) => autocannon({ url: emu.url, method: 'POST', connections: 64, duration, requests: [req], headers: req.headers, body: req.body });
+    const req = await signedInvoke(emu.url, 'us.anthropic.claude-haiku-4-5-20251001-v1:0', {
+      anthropic_version: 'bedrock-2023-05-31',
+      max_tokens: 32,
+      messages: [{ role: 'user', content: 'ping' }],
+    });
+    const run = (duration) =>
+      autocannon({
+        url: emu.url,
+        method: 'POST',
+        connections: 64,
+        duration,
+        requests: [req],
+        headers: req.headers,
+        body: req.body,
+      });
     await run(quick ? 1 : 2); // warm-up
     const cpu0 = cpuMs(emu.pid);
     const result = await run(quick ? 3 : 10);

@@ -10,7 +10,12 @@ const server = createServer((req, res) => {
   const headers = { ...req.headers, host: upstream.host };
   delete headers.connection;
   pool
-    .request({ method: req.method, path: req.url, headers, body: req.method === 'GET' || req.method === 'HEAD' ? null : req })
+    .request({
+      method: req.method,
+      path: req.url,
+      headers,
+      body: req.method === 'GET' || req.method === 'HEAD' ? null : req,
+    })
     .then(({ statusCode, headers: h, body }) => {
       delete h.connection;
       delete h['keep-alive'];

@@ -4,7 +4,17 @@
 // /v1/messages'. Writes bench/results/fronts.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { load } from './gateway.mjs';
-import { EMULATOR_ENV, median, MODEL, MODEL_ID, round, signedInvoke, spread, startProcess, stopProcess } from './lib.mjs';
+import {
+  EMULATOR_ENV,
+  median,
+  MODEL,
+  MODEL_ID,
+  round,
+  signedInvoke,
+  spread,
+  startProcess,
+  stopProcess,
+} from './lib.mjs';
 
 const quick = process.argv.includes('--quick');
 const duration = quick ? 3 : 6;
@@ -19,35 +29,74 @@ const seg = encodeURIComponent(MODEL_ID);
 /** The same call in each front's own shape. */
 function requests(stream, signedFloor) {
   const anthropic = JSON.stringify(Object.assign({ model: MODEL }, messagesBody, stream ? { stream: true } : {}));
-  const converse = JSON.stringify({ messages: [{ role: 'user', content: [{ text: PROMPT }] }], inferenceConfig: { maxTokens: 200 } });
-  const openai = JSON.stringify(Object.assign({ model: MODEL, max_completion_tokens: 200, messages: [{ role: 'user', content: PROMPT }] }, stream ? { stream: true, stream_options: { include_usage: true } } : {}));
+  const converse = JSON.stringify({
+    messages: [{ role: 'user', content: [{ text: PROMPT }] }],
+    inferenceConfig: { maxTokens: 200 },
+  });
+  const openai = JSON.stringify(
+    Object.assign(
+      { model: MODEL, max_completion_tokens: 200, messages: [{ role: 'user', content: PROMPT }] },
+      stream ? { stream: true, stream_options: { include_usage: true } } : {},
+    ),
+  );
   return {
     floor: { method: 'POST', path: signedFloor.path, headers: signedFloor.headers, body: signedFloor.body },
     '/v1/messages': { method: 'POST', path: '/v1/messages', headers: json, body: anthropic },
-    'InvokeModel': { method: 'POST', path: `/model/${seg}/${stream ? 'invoke-with-response-stream' : 'invoke'}`, headers: json, body: JSON.stringify(Object.assign({ anthropic_version: 'bedrock-2023-05-31' }, messagesBody)) },
-    'Converse': { method: 'POST', path: `/model/${seg}/${stream ? 'converse-stream' : 'converse'}`, headers: json, body: converse },
-    'native Messages': { method: 'POST', path: '/anthropic/v1/messages', headers: Object.assign({ 'anthropic-version': '2023-06-01' }, json), body: anthropic },
+    InvokeModel: {
+      method: 'POST',
+      path: `/model/${seg}/${stream ? 'invoke-with-response-stream' : 'invoke'}`,
+      headers: json,
+      body: JSON.stringify(Object.assign({ anthropic_version: 'bedrock-2023-05-31' }, messagesBody)),
+    },
+    Converse: {
+      method: 'POST',
+      path: `/model/${seg}/${stream ? 'converse-stream' : 'converse'}`,
+      headers: json,
+      body: converse,
+    },
+    'native Messages': {
+      method: 'POST',
+      path: '/anthropic/v1/messages',
+      headers: Object.assign({ 'anthropic-version': '2023-06-01' }, json),
+      body: anthropic,
+    },
     'OpenAI chat': { method: 'POST', path: '/v1/chat/completions', headers: json, body: openai },
   };
 }
 
-const emulator = await startProcess('emulator', ['dist/cli/main.js', 'emulator', '--port', '0', '--delta-chars', '16'], { env: EMULATOR_ENV });
+const emulator = await startProcess(
+  'emulator',
+  ['dist/cli/main.js', 'emulator', '--port', '0', '--delta-chars', '16'],
+  { env: EMULATOR_ENV },
+);
 const procs = [emulator];
 try {
   const floor = await startProcess('floor', ['bench/floor-proxy.mjs', emulator.url], { env: EMULATOR_ENV });
-  const ours = await startProcess('ours', ['dist/cli/main.js', 'serve', '--no-store', '--port', '0', '--bedrock-endpoint', emulator.url], { env: EMULATOR_ENV });
+  const ours = await startProcess(
+    'ours',
+    ['dist/cli/main.js', 'serve', '--no-store', '--port', '0', '--bedrock-endpoint', emulator.url],
+    { env: EMULATOR_ENV },
+  );
   procs.push(floor, ours);
   const results = {};
   for (const stream of [false, true]) {
     const mode = stream ? 'stream' : 'answer';
-    const sign = () => signedInvoke(emulator.url, MODEL_ID, Object.assign({ anthropic_version: 'bedrock-2023-05-31' }, messagesBody), stream ? 'invoke-with-response-stream' : 'invoke');
+    const sign = () =>
+      signedInvoke(
+        emulator.url,
+        MODEL_ID,
+        Object.assign({ anthropic_version: 'bedrock-2023-05-31' }, messagesBody),
+        stream ? 'invoke-with-response-stream' : 'invoke',
+      );
     const names = Object.keys(requests(stream, await sign()));
-    const target = (name) => (name === 'floor' ? { name, url: floor.url, pid: floor.pid } : { name, url: ours.url, pid: ours.pid });
+    const target = (name) =>
+      name === 'floor' ? { name, url: floor.url, pid: floor.pid } : { name, url: ours.url, pid: ours.pid };
     // Warm-up, the same for every front.
     for (const name of names) await load(target(name), requests(stream, await sign())[name], 16, quick ? 1 : 3);
     results[mode] = Object.fromEntries(names.map((n) => [n, []]));
     for (let r = 0; r < rounds; r++) {
-      for (const name of r % 2 ? [...names].reverse() : names) results[mode][name].push(await load(target(name), requests(stream, await sign())[name], connections, duration));
+      for (const name of r % 2 ? [...names].reverse() : names)
+        results[mode][name].push(await load(target(name), requests(stream, await sign())[name], connections, duration));
     }
   }
 
@@ -69,9 +118,18 @@ try {
   }
   console.table(rows);
   const worst = Math.max(...rows.filter((r) => r['CPU x /v1/messages'] !== null).map((r) => r['CPU x /v1/messages']));
-  console.log(`goal: each front's CPU per request within 1.2x of /v1/messages' own; worst ${worst}x ${worst <= 1.2 ? '(met)' : '(NOT met)'}`);
+  console.log(
+    `goal: each front's CPU per request within 1.2x of /v1/messages' own; worst ${worst}x ${worst <= 1.2 ? '(met)' : '(NOT met)'}`,
+  );
   mkdirSync('bench/results', { recursive: true });
-  writeFileSync('bench/results/fronts.json', JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, rounds, duration, connections, rows }, null, 2));
+  writeFileSync(
+    'bench/results/fronts.json',
+    JSON.stringify(
+      { date: new Date().toISOString(), node: process.version, quick, rounds, duration, connections, rows },
+      null,
+      2,
+    ),
+  );
 } finally {
   for (const p of procs.reverse()) await stopProcess(p);
 }

@@ -5,7 +5,22 @@ import { request } from 'undici';
 import { EMULATOR_CREDENTIALS } from '../dist/emulator/emulator.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { cpuMs, EMULATOR_ENV, ENV, median, MODEL, MODEL_ID, round, rssMb, signedInvoke, SMALL, spread, startProcess, STREAM_1000, stopProcess } from './lib.mjs';
+import {
+  cpuMs,
+  EMULATOR_ENV,
+  ENV,
+  median,
+  MODEL,
+  MODEL_ID,
+  round,
+  rssMb,
+  signedInvoke,
+  SMALL,
+  spread,
+  startProcess,
+  STREAM_1000,
+  stopProcess,
+} from './lib.mjs';
 
 // About the size of a Claude Code request: a long conversation, a small answer (max_tokens caps the echo).
 const BIG = { max_tokens: 32, messages: [{ role: 'user', content: 'x'.repeat(80 * 1024) }] };
@@ -26,10 +41,29 @@ export async function requestsFor(targets, emulatorUrl, body) {
   const anthropic = JSON.stringify({ model: MODEL, ...body });
   const out = {};
   for (const t of targets) {
-    if (t.kind === 'direct' || t.kind === 'floor') out[t.name] = { method: 'POST', path: signed.path, headers: signed.headers, body: signed.body };
-    else if (t.kind === 'anthropic') out[t.name] = { method: 'POST', path: '/v1/messages', headers: { 'content-type': 'application/json' }, body: anthropic };
-    else if (t.kind === 'bedrock') out[t.name] = { method: 'POST', path: `/model/${encodeURIComponent(MODEL_ID)}/invoke`, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ anthropic_version: 'bedrock-2023-05-31', ...body }) };
-    else if (t.kind === 'peer') out[t.name] = { method: 'POST', path: '/v1/messages', headers: { 'content-type': 'application/json', ...portkeyHeaders(emulatorUrl) }, body: JSON.stringify({ model: MODEL_ID, ...body }) };
+    if (t.kind === 'direct' || t.kind === 'floor')
+      out[t.name] = { method: 'POST', path: signed.path, headers: signed.headers, body: signed.body };
+    else if (t.kind === 'anthropic')
+      out[t.name] = {
+        method: 'POST',
+        path: '/v1/messages',
+        headers: { 'content-type': 'application/json' },
+        body: anthropic,
+      };
+    else if (t.kind === 'bedrock')
+      out[t.name] = {
+        method: 'POST',
+        path: `/model/${encodeURIComponent(MODEL_ID)}/invoke`,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ anthropic_version: 'bedrock-2023-05-31', ...body }),
+      };
+    else if (t.kind === 'peer')
+      out[t.name] = {
+        method: 'POST',
+        path: '/v1/messages',
+        headers: { 'content-type': 'application/json', ...portkeyHeaders(emulatorUrl) },
+        body: JSON.stringify({ model: MODEL_ID, ...body }),
+      };
   }
   return out;
 }
@@ -51,7 +85,12 @@ async function sequential(target, req, duration) {
   const cpu1 = target.pid ? cpuMs(target.pid) : 0;
   await pool.close();
   times.sort((a, b) => a - b);
-  return { rps: times.length / duration, p50: times[Math.floor(times.length * 0.5)], p99: times[Math.floor(times.length * 0.99)], cpuPerReq: target.pid ? (cpu1 - cpu0) / times.length : NaN };
+  return {
+    rps: times.length / duration,
+    p50: times[Math.floor(times.length * 0.5)],
+    p99: times[Math.floor(times.length * 0.99)],
+    cpuPerReq: target.pid ? (cpu1 - cpu0) / times.length : NaN,
+  };
 }
 
 export async function load(target, req, connections, duration) {
@@ -60,16 +99,24 @@ export async function load(target, req, connections, duration) {
   // autocannon's own percentiles are whole milliseconds: keep each response's time (fractional ms) instead.
   const times = [];
   const r = await new Promise((resolve, reject) => {
-    const run = autocannon({ url: target.url, connections, duration, requests: [req], ...req }, (err, result) => (err ? reject(err) : resolve(result)));
+    const run = autocannon({ url: target.url, connections, duration, requests: [req], ...req }, (err, result) =>
+      err ? reject(err) : resolve(result),
+    );
     run.on('response', (_client, status, _bytes, ms) => {
       if (status === 200) times.push(ms);
     });
   });
   const cpu1 = target.pid ? cpuMs(target.pid) : 0;
   const ok = r['2xx'];
-  if (r.non2xx || r.errors) throw new Error(`${target.name}: ${r.non2xx} non-2xx and ${r.errors} errors of ${r.requests.total}`);
+  if (r.non2xx || r.errors)
+    throw new Error(`${target.name}: ${r.non2xx} non-2xx and ${r.errors} errors of ${r.requests.total}`);
   times.sort((a, b) => a - b);
-  return { rps: r.requests.average, p50: times[Math.floor(times.length * 0.5)], p99: times[Math.floor(times.length * 0.99)], cpuPerReq: target.pid && ok ? (cpu1 - cpu0) / ok : NaN };
+  return {
+    rps: r.requests.average,
+    p50: times[Math.floor(times.length * 0.5)],
+    p99: times[Math.floor(times.length * 0.99)],
+    cpuPerReq: target.pid && ok ? (cpu1 - cpu0) / ok : NaN,
+  };
 }
 
 /** Times to the first byte of `n` streamed answers, sequential requests (after `warmUp` untimed ones). */
@@ -88,7 +135,11 @@ export async function ttfb(target, req, n, warmUp = 0) {
 
 /** Event-stream → SSE transcoding throughput (bench/transcode.mjs, in a process of its own): MB/s. */
 async function transcodeThroughput(quick) {
-  const { stdout } = await promisify(execFile)(process.execPath, ['bench/transcode.mjs', ...(quick ? ['--quick'] : [])], { env: ENV });
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['bench/transcode.mjs', ...(quick ? ['--quick'] : [])],
+    { env: ENV },
+  );
   return JSON.parse(stdout).mbps;
 }
 
@@ -107,7 +158,12 @@ async function openStreams(url, pid, count, req) {
   const { Agent } = await import('undici');
   const agent = new Agent({ connections: count + 10, pipelining: 0 });
   const all = Array.from({ length: count }, async () => {
-    const res = await request(new URL(req.path, url), { method: 'POST', headers: req.headers, body: req.body, dispatcher: agent });
+    const res = await request(new URL(req.path, url), {
+      method: 'POST',
+      headers: req.headers,
+      body: req.body,
+      dispatcher: agent,
+    });
     maxOpen = Math.max(maxOpen, ++open);
     for await (const _ of res.body) void _;
     open--;
@@ -126,14 +182,39 @@ export async function runGatewayBench({ quick = false, profile = false } = {}) {
   const env = EMULATOR_ENV;
   // Deltas of at most 4 characters make the streaming setting's answers 1,000 events long; answers
   // that are not streamed are the same either way.
-  const emulator = await startProcess('emulator', ['dist/cli/main.js', 'emulator', '--port', '0', '--delta-chars', '4'], { env });
-  const slowEmulator = await startProcess('slow emulator', ['dist/cli/main.js', 'emulator', '--port', '0', '--faults', 'gap=500ms'], { env });
+  const emulator = await startProcess(
+    'emulator',
+    ['dist/cli/main.js', 'emulator', '--port', '0', '--delta-chars', '4'],
+    { env },
+  );
+  const slowEmulator = await startProcess(
+    'slow emulator',
+    ['dist/cli/main.js', 'emulator', '--port', '0', '--faults', 'gap=500ms'],
+    { env },
+  );
   const procs = [emulator, slowEmulator];
   try {
     const floor = await startProcess('floor', ['bench/floor-proxy.mjs', emulator.url], { env });
-    const ours = await startProcess('ours', [...(profile ? ['--cpu-prof', '--cpu-prof-dir=bench/results/profile'] : []), 'dist/cli/main.js', 'serve', '--no-store', '--port', '0', '--bedrock-endpoint', emulator.url], { env: { ...env, LOG_LEVEL: 'info' } });
+    const ours = await startProcess(
+      'ours',
+      [
+        ...(profile ? ['--cpu-prof', '--cpu-prof-dir=bench/results/profile'] : []),
+        'dist/cli/main.js',
+        'serve',
+        '--no-store',
+        '--port',
+        '0',
+        '--bedrock-endpoint',
+        emulator.url,
+      ],
+      { env: { ...env, LOG_LEVEL: 'info' } },
+    );
     const port = 20000 + Math.floor(Math.random() * 20000);
-    const peer = await startProcess('peer', ['node_modules/@portkey-ai/gateway/build/start-server.js', `--port=${port}`, '--headless'], { env, ready: /Ready for connections/, url: `http://127.0.0.1:${port}` });
+    const peer = await startProcess(
+      'peer',
+      ['node_modules/@portkey-ai/gateway/build/start-server.js', `--port=${port}`, '--headless'],
+      { env, ready: /Ready for connections/, url: `http://127.0.0.1:${port}` },
+    );
     procs.push(floor, ours, peer);
     // Our log goes to a pipe the bench drains (one JSON line per request), as it would to a collector.
     const targets = [
@@ -177,32 +258,70 @@ export async function runGatewayBench({ quick = false, profile = false } = {}) {
       { name: 'peer (Portkey 1.15.2)', kind: 'peer', url: peer.url },
     ];
     const streamReqs = {};
-    const signedStream = await signedInvoke(emulator.url, MODEL_ID, { anthropic_version: 'bedrock-2023-05-31', ...streamBody }, 'invoke-with-response-stream');
+    const signedStream = await signedInvoke(
+      emulator.url,
+      MODEL_ID,
+      { anthropic_version: 'bedrock-2023-05-31', ...streamBody },
+      'invoke-with-response-stream',
+    );
     streamReqs['direct'] = signedStream;
     streamReqs['floor'] = signedStream;
-    streamReqs['ours (Anthropic front)'] = { path: '/v1/messages', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: MODEL, stream: true, ...streamBody }) };
-    streamReqs['peer (Portkey 1.15.2)'] = { path: '/v1/messages', headers: { 'content-type': 'application/json', ...portkeyHeaders(emulator.url) }, body: JSON.stringify({ model: MODEL_ID, stream: true, ...streamBody }) };
+    streamReqs['ours (Anthropic front)'] = {
+      path: '/v1/messages',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: MODEL, stream: true, ...streamBody }),
+    };
+    streamReqs['peer (Portkey 1.15.2)'] = {
+      path: '/v1/messages',
+      headers: { 'content-type': 'application/json', ...portkeyHeaders(emulator.url) },
+      body: JSON.stringify({ model: MODEL_ID, stream: true, ...streamBody }),
+    };
     // 50 untimed streams each warm the streaming path, then the targets take turns, 10 streams at a
     // time, so drift does not favour anyone.
     const ttfbTimes = Object.fromEntries(streamTargets.map((t) => [t.name, []]));
     for (const t of streamTargets) await ttfb(t, streamReqs[t.name], 0, 50);
     for (let r = 0; r < (quick ? 2 : 12); r++) {
-      for (const t of r % 2 ? [...streamTargets].reverse() : streamTargets) ttfbTimes[t.name].push(...(await ttfb(t, streamReqs[t.name], 10)));
+      for (const t of r % 2 ? [...streamTargets].reverse() : streamTargets)
+        ttfbTimes[t.name].push(...(await ttfb(t, streamReqs[t.name], 10)));
     }
     const ttfbs = Object.fromEntries(streamTargets.map((t) => [t.name, median(ttfbTimes[t.name])]));
     const mbps = await transcodeThroughput(quick);
 
     // 1,000 concurrent open streams through ours, and through the floor for reference (on the slow emulator): RSS.
-    const oursSlow = await startProcess('ours (slow)', ['dist/cli/main.js', 'serve', '--no-store', '--port', '0', '--bedrock-endpoint', slowEmulator.url], { env });
+    const oursSlow = await startProcess(
+      'ours (slow)',
+      ['dist/cli/main.js', 'serve', '--no-store', '--port', '0', '--bedrock-endpoint', slowEmulator.url],
+      { env },
+    );
     const floorSlow = await startProcess('floor (slow)', ['bench/floor-proxy.mjs', slowEmulator.url], { env });
     procs.push(oursSlow, floorSlow);
     const count = quick ? 300 : 1000;
-    const streams = await openStreams(oursSlow.url, oursSlow.pid, count, { path: '/v1/messages', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: MODEL, stream: true, ...HOLD }) });
-    const signedHold = await signedInvoke(slowEmulator.url, MODEL_ID, { anthropic_version: 'bedrock-2023-05-31', ...HOLD }, 'invoke-with-response-stream');
+    const streams = await openStreams(oursSlow.url, oursSlow.pid, count, {
+      path: '/v1/messages',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: MODEL, stream: true, ...HOLD }),
+    });
+    const signedHold = await signedInvoke(
+      slowEmulator.url,
+      MODEL_ID,
+      { anthropic_version: 'bedrock-2023-05-31', ...HOLD },
+      'invoke-with-response-stream',
+    );
     streams.floor = await openStreams(floorSlow.url, floorSlow.pid, count, signedHold);
     const peerRss = rssMb(peer.pid);
 
-    return { settings, results, targets: targets.map((t) => t.name), ttfbs, mbps, streams, peerRssMb: peerRss, oursRssMb: rssMb(ours.pid), rounds, duration };
+    return {
+      settings,
+      results,
+      targets: targets.map((t) => t.name),
+      ttfbs,
+      mbps,
+      streams,
+      peerRssMb: peerRss,
+      oursRssMb: rssMb(ours.pid),
+      rounds,
+      duration,
+    };
   } finally {
     for (const p of procs.reverse()) await stopProcess(p);
   }
@@ -228,7 +347,10 @@ export function summarise(run) {
         addedP99: round(m(s.key, name, 'p99') - m(s.key, 'direct', 'p99'), 2),
         ratioToFloor: round(rps / m(s.key, floorName, 'rps'), 3),
         cpuMsPerReq: round(m(s.key, name, 'cpuPerReq'), 3),
-        cpuRatioToFloor: name === 'direct' || name === floorName ? null : round(m(s.key, name, 'cpuPerReq') / m(s.key, floorName, 'cpuPerReq'), 2),
+        cpuRatioToFloor:
+          name === 'direct' || name === floorName
+            ? null
+            : round(m(s.key, name, 'cpuPerReq') / m(s.key, floorName, 'cpuPerReq'), 2),
       });
     }
   }

@@ -8,7 +8,12 @@ import { EMULATOR_CREDENTIALS } from '../dist/emulator/emulator.js';
 
 export const ENV = { ...process.env, AWS_EC2_METADATA_DISABLED: 'true', NODE_ENV: 'production', NODE_NO_WARNINGS: '1' };
 /** ENV plus the emulator's keys and a region: what the gateway and the emulator run with in the benches. */
-export const EMULATOR_ENV = { ...ENV, AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey, AWS_REGION: 'us-west-2' };
+export const EMULATOR_ENV = {
+  ...ENV,
+  AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey,
+  AWS_REGION: 'us-west-2',
+};
 
 /** The model every bench calls, by its Anthropic name and by the Bedrock ID the floor and direct calls use. */
 export const MODEL = 'claude-haiku-4-5';
@@ -63,11 +68,19 @@ export function rssMb(pid) {
 
 /** A SigV4-signed InvokeModel request for the emulator (valid for five minutes, replayable). */
 export async function signedInvoke(url, modelId, body, op = 'invoke') {
-  const sign = createBedrockSigner({ region: 'us-west-2', auth: { kind: 'sigv4', credentials: createCredentialCache(EMULATOR_CREDENTIALS) } });
+  const sign = createBedrockSigner({
+    region: 'us-west-2',
+    auth: { kind: 'sigv4', credentials: createCredentialCache(EMULATOR_CREDENTIALS) },
+  });
   const u = new URL(url);
   u.pathname = `/model/${encodeURIComponent(modelId)}/${op}`;
   const payload = JSON.stringify(body);
-  const headers = await sign({ method: 'POST', url: u, headers: { 'content-type': 'application/json' }, body: payload });
+  const headers = await sign({
+    method: 'POST',
+    url: u,
+    headers: { 'content-type': 'application/json' },
+    body: payload,
+  });
   return { path: u.pathname, headers, body: payload };
 }
 

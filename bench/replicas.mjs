@@ -35,11 +35,26 @@ const dbUrl = (() => {
 
 const LIMITS = { rpm: 10_000_000, itpm: 1_000_000_000, otpm: 1_000_000_000 };
 async function seedKeys(store) {
-  await store.createTeam({ name: 'bench-team', budget: { usd: 1_000_000, period: 'month' }, limits: LIMITS }, Date.now());
-  return (await store.createKey({ name: 'bench', user: 'bench', team: 'bench-team', budget: { usd: 1_000_000, period: 'day' }, limits: { ...LIMITS, concurrency: 1000 } }, Date.now())).key;
+  await store.createTeam(
+    { name: 'bench-team', budget: { usd: 1_000_000, period: 'month' }, limits: LIMITS },
+    Date.now(),
+  );
+  return (
+    await store.createKey(
+      {
+        name: 'bench',
+        user: 'bench',
+        team: 'bench-team',
+        budget: { usd: 1_000_000, period: 'day' },
+        limits: { ...LIMITS, concurrency: 1000 },
+      },
+      Date.now(),
+    )
+  ).key;
 }
 
-const metric = async (url, name) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(await (await fetch(`${url}/metrics`)).text())?.[1] ?? NaN);
+const metric = async (url, name) =>
+  Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(await (await fetch(`${url}/metrics`)).text())?.[1] ?? NaN);
 
 /** `connections` split over the gateways; CPU of all of them per request. */
 async function loadOver(gateways, req, connections, seconds) {
@@ -50,7 +65,10 @@ async function loadOver(gateways, req, connections, seconds) {
     gateways.map(
       (g) =>
         new Promise((resolve, reject) => {
-          const run = autocannon({ url: g.url, connections: connections / gateways.length, duration: seconds, requests: [req], ...req }, (err, r) => (err ? reject(err) : resolve(r)));
+          const run = autocannon(
+            { url: g.url, connections: connections / gateways.length, duration: seconds, requests: [req], ...req },
+            (err, r) => (err ? reject(err) : resolve(r)),
+          );
           run.on('response', (_c, status, _b, ms) => {
             if (status === 200) times.push(ms);
           });
@@ -63,7 +81,13 @@ async function loadOver(gateways, req, connections, seconds) {
   const bad = results.reduce((s, r) => s + r.non2xx + r.errors, 0);
   if (bad) throw new Error(`${bad} failed requests`);
   times.sort((a, b) => a - b);
-  return { rps: results.reduce((s, r) => s + r.requests.average, 0), cpuPerReq: cpu / ok, p50: times[Math.floor(times.length * 0.5)], p99: times[Math.floor(times.length * 0.99)], tripsPerReq: (trips1.reduce((a, b) => a + b, 0) - trips0.reduce((a, b) => a + b, 0)) / ok };
+  return {
+    rps: results.reduce((s, r) => s + r.requests.average, 0),
+    cpuPerReq: cpu / ok,
+    p50: times[Math.floor(times.length * 0.5)],
+    p99: times[Math.floor(times.length * 0.99)],
+    tripsPerReq: (trips1.reduce((a, b) => a + b, 0) - trips0.reduce((a, b) => a + b, 0)) / ok,
+  };
 }
 
 /** Latency at a fixed rate well under saturation (1,000 req/s over 16 connections in all). */
@@ -73,7 +97,17 @@ async function atRate(gateways, req, seconds) {
     gateways.map(
       (g) =>
         new Promise((resolve, reject) => {
-          const run = autocannon({ url: g.url, connections: 16 / gateways.length, overallRate: 1000 / gateways.length, duration: seconds, requests: [req], ...req }, (err, r) => (err ? reject(err) : resolve(r)));
+          const run = autocannon(
+            {
+              url: g.url,
+              connections: 16 / gateways.length,
+              overallRate: 1000 / gateways.length,
+              duration: seconds,
+              requests: [req],
+              ...req,
+            },
+            (err, r) => (err ? reject(err) : resolve(r)),
+          );
           run.on('response', (_c, status, _b, ms) => {
             if (status === 200) times.push(ms);
           });
@@ -86,20 +120,54 @@ async function atRate(gateways, req, seconds) {
 
 function row(i, now, keys) {
   const k = i % keys;
-  return { requestId: `req_${i}`, time: now - Math.floor((i / reportRows) * 30 * 86_400_000), front: 'anthropic', route: '/v1/messages', keyId: `key_${k}`, keyName: `key-${k}`, user: `user-${k % 50}`, team: `team-${k % 10}`, session: null, metadataUser: null, userAgent: 'claude-cli/2.1.197', model: i % 3 ? 'claude-haiku-4-5' : 'claude-sonnet-4-6', bedrockModel: 'global.anthropic.claude-haiku-4-5-20251001-v1:0', region: 'us-west-2', scope: 'global', status: i % 50 ? 200 : 429, error: null, reason: null, streamed: i % 2 === 0, inputTokens: 1200, outputTokens: 300, cacheReadTokens: 5000, cacheWrite5mTokens: 100, cacheWrite1hTokens: 0, costUsd: 0.0042, latencyMs: 850.5, ttfbMs: 310.25 };
+  return {
+    requestId: `req_${i}`,
+    time: now - Math.floor((i / reportRows) * 30 * 86_400_000),
+    front: 'anthropic',
+    route: '/v1/messages',
+    keyId: `key_${k}`,
+    keyName: `key-${k}`,
+    user: `user-${k % 50}`,
+    team: `team-${k % 10}`,
+    session: null,
+    metadataUser: null,
+    userAgent: 'claude-cli/2.1.197',
+    model: i % 3 ? 'claude-haiku-4-5' : 'claude-sonnet-4-6',
+    bedrockModel: 'global.anthropic.claude-haiku-4-5-20251001-v1:0',
+    region: 'us-west-2',
+    scope: 'global',
+    status: i % 50 ? 200 : 429,
+    error: null,
+    reason: null,
+    streamed: i % 2 === 0,
+    inputTokens: 1200,
+    outputTokens: 300,
+    cacheReadTokens: 5000,
+    cacheWrite5mTokens: 100,
+    cacheWrite1hTokens: 0,
+    costUsd: 0.0042,
+    latencyMs: 850.5,
+    ttfbMs: 310.25,
+  };
 }
 
 const procs = [];
 let store;
 try {
-  const emulator = await startProcess('emulator', ['dist/cli/main.js', 'emulator', '--port', '0'], { env: EMULATOR_ENV });
+  const emulator = await startProcess('emulator', ['dist/cli/main.js', 'emulator', '--port', '0'], {
+    env: EMULATOR_ENV,
+  });
   procs.push(emulator);
   // One replica, embedded.
   const dataDir = mkdtempSync(join(tmpdir(), 'bedrock-claude-bench-embedded-'));
   const lite = openSqliteControlStore(dataDir);
   const liteKey = await seedKeys(lite);
   await lite.close();
-  const embedded = await startProcess('embedded', ['dist/cli/main.js', 'serve', '--data-dir', dataDir, '--port', '0', '--bedrock-endpoint', emulator.url], { env: EMULATOR_ENV });
+  const embedded = await startProcess(
+    'embedded',
+    ['dist/cli/main.js', 'serve', '--data-dir', dataDir, '--port', '0', '--bedrock-endpoint', emulator.url],
+    { env: EMULATOR_ENV },
+  );
   procs.push(embedded);
   // Two replicas, shared.
   store = await openPostgresControlStore(dbUrl);
@@ -108,20 +176,40 @@ try {
   for (const name of ['replica-a', 'replica-b']) {
     const home = mkdtempSync(join(tmpdir(), `bedrock-claude-bench-${name}-`));
     const config = join(home, 'gateway.yaml');
-    writeFileSync(config, `store: ${JSON.stringify(dbUrl)}\ncounters:\n  url: ${JSON.stringify(REDIS_URL)}\n  prefix: ${JSON.stringify(prefix)}\ndataDir: ${JSON.stringify(join(home, 'data'))}\n`);
-    const p = await startProcess(name, ['dist/cli/main.js', 'serve', '--config', config, '--port', '0', '--bedrock-endpoint', emulator.url], { env: EMULATOR_ENV });
+    writeFileSync(
+      config,
+      `store: ${JSON.stringify(dbUrl)}\ncounters:\n  url: ${JSON.stringify(REDIS_URL)}\n  prefix: ${JSON.stringify(prefix)}\ndataDir: ${JSON.stringify(join(home, 'data'))}\n`,
+    );
+    const p = await startProcess(
+      name,
+      ['dist/cli/main.js', 'serve', '--config', config, '--port', '0', '--bedrock-endpoint', emulator.url],
+      { env: EMULATOR_ENV },
+    );
     procs.push(p);
     replicas.push(p);
   }
   const body = JSON.stringify({ model: MODEL, ...SMALL });
-  const req = (key) => ({ method: 'POST', path: '/v1/messages', headers: { 'content-type': 'application/json', 'x-api-key': key }, body });
-  const setups = { embedded: { gateways: [embedded], req: req(liteKey) }, oneShared: { gateways: [replicas[0]], req: req(sharedKey) }, shared: { gateways: replicas, req: req(sharedKey) } };
+  const req = (key) => ({
+    method: 'POST',
+    path: '/v1/messages',
+    headers: { 'content-type': 'application/json', 'x-api-key': key },
+    body,
+  });
+  const setups = {
+    embedded: { gateways: [embedded], req: req(liteKey) },
+    oneShared: { gateways: [replicas[0]], req: req(sharedKey) },
+    shared: { gateways: replicas, req: req(sharedKey) },
+  };
   const names = Object.keys(setups);
   for (const s of Object.values(setups)) await loadOver(s.gateways, s.req, 8, 2);
   const runs = Object.fromEntries(names.map((n) => [n, []]));
   const rated = Object.fromEntries(names.map((n) => [n, []]));
-  for (let r = 0; r < rounds; r++) for (const name of r % 2 ? [...names].reverse() : names) runs[name].push(await loadOver(setups[name].gateways, setups[name].req, 64, duration));
-  for (let r = 0; r < rounds; r++) for (const name of r % 2 ? [...names].reverse() : names) rated[name].push(await atRate(setups[name].gateways, setups[name].req, quick ? 3 : 5));
+  for (let r = 0; r < rounds; r++)
+    for (const name of r % 2 ? [...names].reverse() : names)
+      runs[name].push(await loadOver(setups[name].gateways, setups[name].req, 64, duration));
+  for (let r = 0; r < rounds; r++)
+    for (const name of r % 2 ? [...names].reverse() : names)
+      rated[name].push(await atRate(setups[name].gateways, setups[name].req, quick ? 3 : 5));
   const m = (name, field) => median(runs[name].map((x) => x[field]));
   const mr = (name, field) => round(median(rated[name].map((x) => x[field])), 2);
   for (const p of procs.splice(1)) await stopProcess(p);
@@ -152,7 +240,14 @@ try {
     return round(median(times), 1);
   };
   const fromDaily = await timed(() => store.report('key', since, now + 1));
-  const fromRows = await timed(() => client.query(`SELECT key_name, count(*), sum(cost_usd) FROM ledger WHERE time >= $1 AND time < $2 GROUP BY 1`, [since, now + 1]), 3);
+  const fromRows = await timed(
+    () =>
+      client.query(`SELECT key_name, count(*), sum(cost_usd) FROM ledger WHERE time >= $1 AND time < $2 GROUP BY 1`, [
+        since,
+        now + 1,
+      ]),
+    3,
+  );
   const groups = (await store.report('key', since, now + 1)).length;
   await client.end();
 
@@ -163,13 +258,35 @@ try {
     rounds,
     secondsPerLoad: duration,
     c64: {
-      embedded: { rps: round(m('embedded', 'rps'), 0), cpuMsPerReq: round(m('embedded', 'cpuPerReq'), 4), p50Ms: round(m('embedded', 'p50'), 2), p99Ms: round(m('embedded', 'p99'), 2) },
-      oneReplicaShared: { rps: round(m('oneShared', 'rps'), 0), cpuMsPerReq: round(m('oneShared', 'cpuPerReq'), 4), p50Ms: round(m('oneShared', 'p50'), 2), p99Ms: round(m('oneShared', 'p99'), 2), redisRoundTripsPerReq: round(m('oneShared', 'tripsPerReq'), 3) },
-      twoReplicas: { rps: round(m('shared', 'rps'), 0), cpuMsPerReq: round(m('shared', 'cpuPerReq'), 4), p50Ms: round(m('shared', 'p50'), 2), p99Ms: round(m('shared', 'p99'), 2), redisRoundTripsPerReq: round(m('shared', 'tripsPerReq'), 3) },
+      embedded: {
+        rps: round(m('embedded', 'rps'), 0),
+        cpuMsPerReq: round(m('embedded', 'cpuPerReq'), 4),
+        p50Ms: round(m('embedded', 'p50'), 2),
+        p99Ms: round(m('embedded', 'p99'), 2),
+      },
+      oneReplicaShared: {
+        rps: round(m('oneShared', 'rps'), 0),
+        cpuMsPerReq: round(m('oneShared', 'cpuPerReq'), 4),
+        p50Ms: round(m('oneShared', 'p50'), 2),
+        p99Ms: round(m('oneShared', 'p99'), 2),
+        redisRoundTripsPerReq: round(m('oneShared', 'tripsPerReq'), 3),
+      },
+      twoReplicas: {
+        rps: round(m('shared', 'rps'), 0),
+        cpuMsPerReq: round(m('shared', 'cpuPerReq'), 4),
+        p50Ms: round(m('shared', 'p50'), 2),
+        p99Ms: round(m('shared', 'p99'), 2),
+        redisRoundTripsPerReq: round(m('shared', 'tripsPerReq'), 3),
+      },
       cpuRatioSharedStores: round(m('oneShared', 'cpuPerReq') / m('embedded', 'cpuPerReq'), 3),
       cpuRatioTwoProcesses: round(m('shared', 'cpuPerReq') / m('embedded', 'cpuPerReq'), 3),
     },
-    at1000rps: { embedded: { p50Ms: mr('embedded', 'p50'), p99Ms: mr('embedded', 'p99') }, oneReplicaShared: { p50Ms: mr('oneShared', 'p50'), p99Ms: mr('oneShared', 'p99') }, twoReplicas: { p50Ms: mr('shared', 'p50'), p99Ms: mr('shared', 'p99') }, addedP50Ms: round(mr('oneShared', 'p50') - mr('embedded', 'p50'), 2) },
+    at1000rps: {
+      embedded: { p50Ms: mr('embedded', 'p50'), p99Ms: mr('embedded', 'p99') },
+      oneReplicaShared: { p50Ms: mr('oneShared', 'p50'), p99Ms: mr('oneShared', 'p99') },
+      twoReplicas: { p50Ms: mr('shared', 'p50'), p99Ms: mr('shared', 'p99') },
+      addedP50Ms: round(mr('oneShared', 'p50') - mr('embedded', 'p50'), 2),
+    },
     postgresLedger: { rows: written, rowsPerSec: Math.round(written / ledgerSeconds), batch },
     report: { ledgerRows: reportRows, keys: groups, usageByKey30dMs: fromDaily, sameFromRowsMs: fromRows },
     goals: { redisRoundTripsPerReq: '= 2', usageByKey30dMs: '< 200 (1,000,000 rows)' },

@@ -21,9 +21,35 @@ function sockets(pid) {
 }
 
 export async function runSoak({ total = 100_000, concurrency = 32 } = {}) {
-  const env = { ...ENV, AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey };
-  const emulator = await startProcess('emulator', ['dist/cli/main.js', 'emulator', '--port', '0', '--seed', '7', '--faults', 'throttle=0.02,error500=0.01,unavailable=0.01,midstream=0.01,reset=0.005']);
-  const gateway = await startProcess('gateway', ['dist/cli/main.js', 'serve', '--data-dir', mkdtempSync(join(tmpdir(), 'bedrock-claude-soak-')), '--port', '0', '--bedrock-endpoint', emulator.url], { env });
+  const env = {
+    ...ENV,
+    AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey,
+  };
+  const emulator = await startProcess('emulator', [
+    'dist/cli/main.js',
+    'emulator',
+    '--port',
+    '0',
+    '--seed',
+    '7',
+    '--faults',
+    'throttle=0.02,error500=0.01,unavailable=0.01,midstream=0.01,reset=0.005',
+  ]);
+  const gateway = await startProcess(
+    'gateway',
+    [
+      'dist/cli/main.js',
+      'serve',
+      '--data-dir',
+      mkdtempSync(join(tmpdir(), 'bedrock-claude-soak-')),
+      '--port',
+      '0',
+      '--bedrock-endpoint',
+      emulator.url,
+    ],
+    { env },
+  );
   let logLines = 0;
   gateway.child.stdout.on('data', (d) => (logLines += String(d).split('"path":"/v1/messages"').length - 1));
   const pool = new Pool(gateway.url, { connections: concurrency });
@@ -42,9 +68,19 @@ export async function runSoak({ total = 100_000, concurrency = 32 } = {}) {
     while (sent < total) {
       const n = sent++;
       const stream = n % 2 === 0;
-      const body = JSON.stringify({ model: n % 3 ? 'claude-haiku-4-5' : 'claude-sonnet-4-5', max_tokens: 64, stream, messages: [{ role: 'user', content: `soak ${n} from ${id}` }] });
+      const body = JSON.stringify({
+        model: n % 3 ? 'claude-haiku-4-5' : 'claude-sonnet-4-5',
+        max_tokens: 64,
+        stream,
+        messages: [{ role: 'user', content: `soak ${n} from ${id}` }],
+      });
       try {
-        const res = await pool.request({ method: 'POST', path: '/v1/messages', headers: { 'content-type': 'application/json' }, body });
+        const res = await pool.request({
+          method: 'POST',
+          path: '/v1/messages',
+          headers: { 'content-type': 'application/json' },
+          body,
+        });
         const text = await res.body.text();
         statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
         if (stream && res.statusCode === 200 && text.includes('event: error')) streamErrors++;
@@ -64,9 +100,13 @@ export async function runSoak({ total = 100_000, concurrency = 32 } = {}) {
     await new Promise((r) => setTimeout(r, 1500));
     const endSockets = sockets(gateway.pid);
     const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
-    const counted = [...metrics.matchAll(/bedrock_claude_requests_total\{path="\/v1\/messages",status="\d+"\} (\d+)/g)].reduce((a, m) => a + Number(m[1]), 0);
+    const counted = [
+      ...metrics.matchAll(/bedrock_claude_requests_total\{path="\/v1\/messages",status="\d+"\} (\d+)/g),
+    ].reduce((a, m) => a + Number(m[1]), 0);
     await new Promise((r) => setTimeout(r, 1500)); // the gateway flushes buffered log lines every second
-    const answered = Object.entries(statuses).filter(([k]) => k !== 'network').reduce((a, [, v]) => a + v, 0);
+    const answered = Object.entries(statuses)
+      .filter(([k]) => k !== 'network')
+      .reduce((a, [, v]) => a + v, 0);
     const result = {
       requests: total,
       seconds: Math.round(seconds),

@@ -6,7 +6,15 @@ import { emptySummary, eventStreamToSse } from '../dist/translate/to-sse.js';
 
 const quick = process.argv.includes('--quick');
 // 1,000 text deltas of ~500 bytes a frame, arriving in 16 KB network chunks.
-const frames = Array.from({ length: 1000 }, (_, i) => encodeChunkFrame(JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: `token ${i} `.repeat(20) } })));
+const frames = Array.from({ length: 1000 }, (_, i) =>
+  encodeChunkFrame(
+    JSON.stringify({
+      type: 'content_block_delta',
+      index: 0,
+      delta: { type: 'text_delta', text: `token ${i} `.repeat(20) },
+    }),
+  ),
+);
 const bytes = Buffer.concat(frames);
 const chunks = [];
 for (let i = 0; i < bytes.length; i += 16 * 1024) chunks.push(new Uint8Array(bytes.subarray(i, i + 16 * 1024)));

@@ -10,12 +10,27 @@ const resolved = resolveModel('sonnet-4.6', { region: 'eu-west-1', scope: 'geo' 
 console.log(resolved.modelId); // eu.anthropic.claude-sonnet-4-6
 console.log(resolved.explanation);
 
-const claude = createBedrockClaude({ region: 'eu-west-1', scope: 'geo', endpoint: emulator.url, ...EMULATOR_CREDENTIALS });
-const message = await claude.messages.create({ model: 'sonnet-4.6', max_tokens: 256, messages: [{ role: 'user', content: 'Hello from the quick start' }] });
+const claude = createBedrockClaude({
+  region: 'eu-west-1',
+  scope: 'geo',
+  endpoint: emulator.url,
+  ...EMULATOR_CREDENTIALS,
+});
+const message = await claude.messages.create({
+  model: 'sonnet-4.6',
+  max_tokens: 256,
+  messages: [{ role: 'user', content: 'Hello from the quick start' }],
+});
 console.log(message.content[0].text);
-console.log(`cost: $${estimateCost(message.usage, 'claude-sonnet-4-6', 'geo').usd.toFixed(6)} (geo profile, 10% premium included)`);
+console.log(
+  `cost: $${estimateCost(message.usage, 'claude-sonnet-4-6', 'geo').usd.toFixed(6)} (geo profile, 10% premium included)`,
+);
 
-for await (const event of claude.messages.stream({ model: 'opus-4.6', max_tokens: 256, messages: [{ role: 'user', content: 'Streamed, token by token' }] })) {
+for await (const event of claude.messages.stream({
+  model: 'opus-4.6',
+  max_tokens: 256,
+  messages: [{ role: 'user', content: 'Streamed, token by token' }],
+})) {
   if (event.type === 'content_block_delta') process.stdout.write(event.delta.text ?? '');
 }
 process.stdout.write('\n');

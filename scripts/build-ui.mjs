@@ -16,4 +16,5 @@ await build({
 });
 copyFileSync('ui/index.html', 'dist/ui/index.html');
 const size = (f) => statSync(`dist/ui/${f}`).size;
-if (process.env.BEDROCK_CLAUDE_UI_SIZES) console.log(`dist/ui: app.js ${size('app.js')} bytes, app.css ${size('app.css')} bytes`);
+if (process.env.BEDROCK_CLAUDE_UI_SIZES)
+  console.log(`dist/ui: app.js ${size('app.js')} bytes, app.css ${size('app.css')} bytes`);

@@ -34,10 +34,21 @@ const env = {
 for (const k of Object.keys(env)) if (env[k] === '') delete env[k];
 
 const args = [
-  'c8', '--all', '--src=src', '--reporter=text-summary', '--reporter=text',
-  '--include=src/catalog/**', '--include=src/check/**', '--include=src/translate/**',
-  '--check-coverage', '--lines=90',
-  'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files,
+  'c8',
+  '--all',
+  '--src=src',
+  '--reporter=text-summary',
+  '--reporter=text',
+  '--include=src/catalog/**',
+  '--include=src/check/**',
+  '--include=src/translate/**',
+  '--check-coverage',
+  '--lines=90',
+  'tsx',
+  '--test',
+  '--test-concurrency=1',
+  '--test-reporter=spec',
+  ...files,
 ];
 const result = spawnSync('npx', ['--no-install', ...args], { stdio: 'inherit', env });
 process.exit(result.status ?? 1);

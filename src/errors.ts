@@ -67,5 +67,10 @@ export class BedrockClaudeError extends Error {
 
 /** A client's mistake: 400 `invalid_request_error` unless told otherwise. */
 export function invalidRequest(message: string, fix?: string, status = 400): BedrockClaudeError {
-  return new BedrockClaudeError(message, { status, type: status === 404 ? 'not_found_error' : 'invalid_request_error', fix, bedrockType: 'ValidationException' });
+  return new BedrockClaudeError(message, {
+    status,
+    type: status === 404 ? 'not_found_error' : 'invalid_request_error',
+    fix,
+    bedrockType: 'ValidationException',
+  });
 }

@@ -9,7 +9,10 @@ import { toAnthropicSse, toBedrockEventStream } from '../src/translate/encode-st
 import { emptySummary, type StreamSummary } from '../src/translate/to-sse.js';
 import type { MessagesResult } from '../src/transport/bedrock-transport.js';
 
-export const CREDS = { accessKeyId: EMULATOR_CREDENTIALS.accessKeyId, secretAccessKey: EMULATOR_CREDENTIALS.secretAccessKey };
+export const CREDS = {
+  accessKeyId: EMULATOR_CREDENTIALS.accessKeyId,
+  secretAccessKey: EMULATOR_CREDENTIALS.secretAccessKey,
+};
 
 /** Sends a SigV4-signed request to a base URL, as a Bedrock client would. */
 export async function signedRequest(
@@ -19,16 +22,40 @@ export async function signedRequest(
   opts: { region?: string; method?: string; headers?: Record<string, string>; secret?: string; raw?: string } = {},
 ) {
   const region = opts.region ?? 'us-west-2';
-  const sign = createBedrockSigner({ region, auth: { kind: 'sigv4', credentials: createCredentialCache({ accessKeyId: CREDS.accessKeyId, secretAccessKey: opts.secret ?? CREDS.secretAccessKey }) } });
+  const sign = createBedrockSigner({
+    region,
+    auth: {
+      kind: 'sigv4',
+      credentials: createCredentialCache({
+        accessKeyId: CREDS.accessKeyId,
+        secretAccessKey: opts.secret ?? CREDS.secretAccessKey,
+      }),
+    },
+  });
   const url = new URL(base);
   const [pathname, search] = path.split('?');
   url.pathname = pathname!;
   if (search) url.search = search;
   const payload = opts.raw ?? (body === undefined ? '' : JSON.stringify(body));
-  const headers = await sign({ method: opts.method ?? 'POST', url, headers: { 'content-type': 'application/json', ...opts.headers }, body: payload });
-  const res = await request(url, { method: (opts.method ?? 'POST') as 'POST', headers, body: opts.method === 'GET' ? null : payload });
+  const headers = await sign({
+    method: opts.method ?? 'POST',
+    url,
+    headers: { 'content-type': 'application/json', ...opts.headers },
+    body: payload,
+  });
+  const res = await request(url, {
+    method: (opts.method ?? 'POST') as 'POST',
+    headers,
+    body: opts.method === 'GET' ? null : payload,
+  });
   const bytes = Buffer.from(await res.body.arrayBuffer());
-  return { status: res.statusCode, headers: res.headers, bytes, text: bytes.toString('utf8'), json: () => JSON.parse(bytes.toString('utf8')) as Record<string, unknown> };
+  return {
+    status: res.statusCode,
+    headers: res.headers,
+    bytes,
+    text: bytes.toString('utf8'),
+    json: () => JSON.parse(bytes.toString('utf8')) as Record<string, unknown>,
+  };
 }
 
 export function tempHome(): string {
@@ -36,8 +63,16 @@ export function tempHome(): string {
 }
 
 /** A transport result with its stream encoded for a front: `sse` (Anthropic SSE) and the `summary` it fills. */
-export function encoded<R extends MessagesResult>(result: R, as: 'sse' | 'eventstream' = 'sse'): R & { sse: AsyncIterable<Uint8Array>; summary: StreamSummary } {
+export function encoded<R extends MessagesResult>(
+  result: R,
+  as: 'sse' | 'eventstream' = 'sse',
+): R & { sse: AsyncIterable<Uint8Array>; summary: StreamSummary } {
   const summary = emptySummary();
-  const sse = result.kind === 'stream' ? (as === 'sse' ? toAnthropicSse(result, summary) : toBedrockEventStream(result, summary)) : (async function* () {})();
+  const sse =
+    result.kind === 'stream'
+      ? as === 'sse'
+        ? toAnthropicSse(result, summary)
+        : toBedrockEventStream(result, summary)
+      : (async function* () {})();
   return Object.assign(result, { sse, summary });
 }

@@ -5,7 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 
-export const TEST_DATABASE_URL = process.env['BEDROCK_CLAUDE_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const TEST_DATABASE_URL =
+  process.env['BEDROCK_CLAUDE_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const TEST_REDIS_URL = process.env['BEDROCK_CLAUDE_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
 async function reachable(what: 'postgres' | 'redis'): Promise<string | undefined> {
@@ -15,7 +16,12 @@ async function reachable(what: 'postgres' | 'redis'): Promise<string | undefined
       await c.connect();
       await c.end();
     } else {
-      const r = new Redis(TEST_REDIS_URL, { lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      const r = new Redis(TEST_REDIS_URL, {
+        lazyConnect: true,
+        connectTimeout: 3000,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+      });
       await r.connect();
       await r.ping();
       r.disconnect();
@@ -33,8 +39,13 @@ async function reachable(what: 'postgres' | 'redis'): Promise<string | undefined
 export async function sharedServices(): Promise<string | undefined> {
   const [p, r] = await Promise.all([reachable('postgres'), reachable('redis')]);
   if (!p && !r) return undefined;
-  const why = [p && `PostgreSQL at ${TEST_DATABASE_URL}: ${p}`, r && `Redis at ${TEST_REDIS_URL}: ${r}`].filter(Boolean).join('; ');
-  if (process.env['CI'] === 'true') throw new Error(`CI=true and the shared servers do not answer (${why}): start PostgreSQL and Redis, or set BEDROCK_CLAUDE_TEST_DATABASE_URL / BEDROCK_CLAUDE_TEST_REDIS_URL`);
+  const why = [p && `PostgreSQL at ${TEST_DATABASE_URL}: ${p}`, r && `Redis at ${TEST_REDIS_URL}: ${r}`]
+    .filter(Boolean)
+    .join('; ');
+  if (process.env['CI'] === 'true')
+    throw new Error(
+      `CI=true and the shared servers do not answer (${why}): start PostgreSQL and Redis, or set BEDROCK_CLAUDE_TEST_DATABASE_URL / BEDROCK_CLAUDE_TEST_REDIS_URL`,
+    );
   const reason = `SKIPPED the several-replicas tests: ${why}. Start PostgreSQL (database "test", trust auth) and Redis on 127.0.0.1, or set BEDROCK_CLAUDE_TEST_DATABASE_URL / BEDROCK_CLAUDE_TEST_REDIS_URL.`;
   console.error(`\n!!! ${reason}\n`);
   return reason;

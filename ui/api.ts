@@ -22,10 +22,21 @@ export const session = {
  * Calls `/admin/...`; a 401 signs out (the key was wrong or changed). `signal` is the page's: leaving
  * the page aborts what it still waits for.
  */
-export async function api<T>(method: string, path: string, body?: unknown, opts: { key?: string | null; signal?: AbortSignal } = {}): Promise<T> {
+export async function api<T>(
+  method: string,
+  path: string,
+  body?: unknown,
+  opts: { key?: string | null; signal?: AbortSignal } = {},
+): Promise<T> {
   const headers: Record<string, string> = { 'x-api-key': (opts.key === undefined ? session.key() : opts.key) ?? '' };
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const init: RequestInit = { method, headers, body: body === undefined ? null : JSON.stringify(body), cache: 'no-store', credentials: 'omit' };
+  const init: RequestInit = {
+    method,
+    headers,
+    body: body === undefined ? null : JSON.stringify(body),
+    cache: 'no-store',
+    credentials: 'omit',
+  };
   if (opts.signal) init.signal = opts.signal;
   const res = await fetch(path, init);
   const text = await res.text();
@@ -36,7 +47,8 @@ export async function api<T>(method: string, path: string, body?: unknown, opts:
     json = undefined;
   }
   if (!res.ok) {
-    const message = (json as { error?: { message?: string } } | undefined)?.error?.message ?? `${res.status} ${res.statusText}`;
+    const message =
+      (json as { error?: { message?: string } } | undefined)?.error?.message ?? `${res.status} ${res.statusText}`;
     if (res.status === 401) session.signOut();
     throw new ApiError(message, res.status);
   }

@@ -33,9 +33,34 @@ export function stackedChart(title: string, stack: Stack, format: (n: number) =>
   const sums = cumulative(stack);
   const order = stack.series.map((_, i) => i).reverse();
   const data: uPlot.AlignedData = [stack.times.map((t) => t / 1000), ...order.map((i) => sums[i]!)];
-  const series: uPlot.Series[] = [{}, ...order.map((i) => ({ label: stack.series[i]!.label, stroke: COLORS[i % COLORS.length]!, fill: `${COLORS[i % COLORS.length]!}cc`, width: 1, value: (_u: uPlot, _v: number | null, _s: number, idx: number | null) => (idx === null ? '–' : format(stack.series[i]!.values[idx] ?? 0)) }))];
+  const series: uPlot.Series[] = [
+    {},
+    ...order.map((i) => ({
+      label: stack.series[i]!.label,
+      stroke: COLORS[i % COLORS.length]!,
+      fill: `${COLORS[i % COLORS.length]!}cc`,
+      width: 1,
+      value: (_u: uPlot, _v: number | null, _s: number, idx: number | null) =>
+        idx === null ? '–' : format(stack.series[i]!.values[idx] ?? 0),
+    })),
+  ];
   requestAnimationFrame(() =>
-    sized(box, (width) => new uPlot({ width, height: 220, series, axes: [{}, { values: (_u, vals) => vals.map((v) => format(v)), size: 70 }], legend: { live: true }, cursor: { drag: { x: false, y: false } } }, data, box)),
+    sized(
+      box,
+      (width) =>
+        new uPlot(
+          {
+            width,
+            height: 220,
+            series,
+            axes: [{}, { values: (_u, vals) => vals.map((v) => format(v)), size: 70 }],
+            legend: { live: true },
+            cursor: { drag: { x: false, y: false } },
+          },
+          data,
+          box,
+        ),
+    ),
   );
   return figure;
 }
@@ -44,12 +69,28 @@ export function stackedChart(title: string, stack: Stack, format: (n: number) =>
  * The last minute, a second at a time, on the server's clock. Made once; `update` gives it the next
  * poll's numbers in place (uPlot's setData), so the chart is not rebuilt every two seconds.
  */
-export function minuteChart(title: string): { element: HTMLElement; update(time: number, values: number[], errors: number[]): void } {
+export function minuteChart(title: string): {
+  element: HTMLElement;
+  update(time: number, values: number[], errors: number[]): void;
+} {
   const box = h('div', { class: 'chart', 'data-chart': title });
   let data: uPlot.AlignedData | undefined;
   let plot: uPlot | undefined;
-  const series: uPlot.Series[] = [{}, { label: 'requests/s', stroke: COLORS[0]!, fill: `${COLORS[0]!}33` }, { label: 'errors/s', stroke: '#c0392b' }];
-  const make = () => sized(box, (width) => new uPlot({ width, height: 160, series, axes: [{}, { size: 50 }], cursor: { drag: { x: false, y: false } } }, data!, box));
+  const series: uPlot.Series[] = [
+    {},
+    { label: 'requests/s', stroke: COLORS[0]!, fill: `${COLORS[0]!}33` },
+    { label: 'errors/s', stroke: '#c0392b' },
+  ];
+  const make = () =>
+    sized(
+      box,
+      (width) =>
+        new uPlot(
+          { width, height: 160, series, axes: [{}, { size: 50 }], cursor: { drag: { x: false, y: false } } },
+          data!,
+          box,
+        ),
+    );
   return {
     element: h('figure', { class: 'card chart-card' }, h('figcaption', {}, title), box),
     update(time, values, errors) {

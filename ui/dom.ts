@@ -7,7 +7,11 @@ type Child = Node | string | number | null | undefined | false;
 type Attr = string | number | boolean | undefined | ((event: Event) => void);
 
 /** An element with attributes (`on…` are listeners; `false`/`undefined` are left out) and children. */
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, Attr> = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, Attr> = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs)) {
     if (value === undefined || value === false) continue;
@@ -53,10 +57,24 @@ export function bar(value: number, max: number, label: string, budget = true): H
   // A budget's bar turns amber past 80% and red when spent; a plain bar (tokens) keeps one colour.
   const fill = h('span', { class: `fill${!budget ? ' plain' : ratio >= 1 ? ' over' : ratio >= 0.8 ? ' near' : ''}` });
   fill.style.width = `${(ratio * 100).toFixed(1)}%`;
-  return h('span', { class: 'bar', title: label, role: 'meter', 'aria-valuenow': value, 'aria-valuemax': max, 'aria-label': label }, fill, h('span', { class: 'bar-label' }, label));
+  return h(
+    'span',
+    { class: 'bar', title: label, role: 'meter', 'aria-valuenow': value, 'aria-valuemax': max, 'aria-label': label },
+    fill,
+    h('span', { class: 'bar-label' }, label),
+  );
 }
 
 /** A table in a box that scrolls sideways on a narrow screen (the page itself never does). */
 export function table(head: string[], rows: Child[][], attrs: Record<string, Attr> = {}): HTMLElement {
-  return h('div', Object.assign({ class: 'table-box' }, attrs), h('table', {}, h('thead', {}, h('tr', {}, ...head.map((c) => h('th', { scope: 'col' }, c)))), h('tbody', {}, ...rows.map((r) => h('tr', {}, ...r.map((c) => h('td', {}, c)))))));
+  return h(
+    'div',
+    Object.assign({ class: 'table-box' }, attrs),
+    h(
+      'table',
+      {},
+      h('thead', {}, h('tr', {}, ...head.map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', {}, ...rows.map((r) => h('tr', {}, ...r.map((c) => h('td', {}, c))))),
+    ),
+  );
 }

@@ -2,7 +2,8 @@
 
 export const usd = (n: number): string => (n === 0 ? '$0' : n < 0.01 ? `$${n.toFixed(6)}` : `$${n.toFixed(2)}`);
 export const int = (n: number): string => Math.round(n).toLocaleString('en-US');
-export const ms = (n: number | null | undefined): string => (n === null || n === undefined ? '–' : n >= 1000 ? `${(n / 1000).toFixed(2)} s` : `${n.toFixed(0)} ms`);
+export const ms = (n: number | null | undefined): string =>
+  n === null || n === undefined ? '–' : n >= 1000 ? `${(n / 1000).toFixed(2)} s` : `${n.toFixed(0)} ms`;
 export const pct = (n: number): string => `${(n * 100).toFixed(1)}%`;
 
 /** A local time as `YYYY-MM-DD HH:MM:SS` (to the minute, or the day, when `to` says so). */

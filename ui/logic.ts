@@ -21,7 +21,15 @@ export function rangeOf(params: URLSearchParams, now: number): Range {
 
 /** The totals of a report's rows (cache writes of both lifetimes together). */
 export function totals(rows: readonly ReportRow[]) {
-  const t = { requests: 0, errors: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: 0 };
+  const t = {
+    requests: 0,
+    errors: 0,
+    inputTokens: 0,
+    outputTokens: 0,
+    cacheReadTokens: 0,
+    cacheWriteTokens: 0,
+    costUsd: 0,
+  };
   for (const r of rows) {
     t.requests += r.requests;
     t.errors += r.errors;
@@ -41,7 +49,14 @@ export interface Stack {
 }
 
 /** Each group's values on one time axis: the top eight groups (in `order`), the rest as "other". */
-export function stackOf(rows: readonly SeriesRow[], since: number, until: number, stepMs: number, field: 'costUsd' | 'requests', order: readonly string[]): Stack {
+export function stackOf(
+  rows: readonly SeriesRow[],
+  since: number,
+  until: number,
+  stepMs: number,
+  field: 'costUsd' | 'requests',
+  order: readonly string[],
+): Stack {
   const first = since - (since % stepMs);
   const times: number[] = [];
   for (let t = first; t < until; t += stepMs) times.push(t);
@@ -83,10 +98,15 @@ export const limitsText = (l: Limits): string =>
     .join(', ') || '–';
 
 /** The live minute on a time axis in seconds, ending at the server's `time`: [times, requests, errors]. */
-export function minuteData(time: number, perSecond: readonly number[], errorsPerSecond: readonly number[]): [number[], number[], number[]] {
+export function minuteData(
+  time: number,
+  perSecond: readonly number[],
+  errorsPerSecond: readonly number[],
+): [number[], number[], number[]] {
   const end = Math.floor(time / 1000);
   return [perSecond.map((_, i) => end - perSecond.length + 1 + i), [...perSecond], [...errorsPerSecond]];
 }
 
 /** Requests per second over the last ten seconds of the minute. */
-export const recentRate = (perSecond: readonly number[]): number => perSecond.slice(-10).reduce((a, b) => a + b, 0) / 10;
+export const recentRate = (perSecond: readonly number[]): number =>
+  perSecond.slice(-10).reduce((a, b) => a + b, 0) / 10;

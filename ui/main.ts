@@ -22,9 +22,23 @@ const PAGES = [
 let current: AbortController | undefined;
 
 function signIn(problem?: string): void {
-  const input = h('input', { type: 'password', name: 'adminKey', autocomplete: 'current-password', required: true, 'aria-label': 'admin key' });
+  const input = h('input', {
+    type: 'password',
+    name: 'adminKey',
+    autocomplete: 'current-password',
+    required: true,
+    'aria-label': 'admin key',
+  });
   const error = h('p', { class: 'error', role: 'alert' }, problem ?? '');
-  const form = h('form', { class: 'card signin', 'data-form': 'sign-in' }, h('h1', {}, 'bedrock-claude'), h('p', {}, 'Sign in with the gateway\'s admin key (adminKey, BEDROCK_CLAUDE_ADMIN_KEY).'), h('label', {}, 'Admin key ', input), h('button', { type: 'submit' }, 'Sign in'), error);
+  const form = h(
+    'form',
+    { class: 'card signin', 'data-form': 'sign-in' },
+    h('h1', {}, 'bedrock-claude'),
+    h('p', {}, "Sign in with the gateway's admin key (adminKey, BEDROCK_CLAUDE_ADMIN_KEY)."),
+    h('label', {}, 'Admin key ', input),
+    h('button', { type: 'submit' }, 'Sign in'),
+    error,
+  );
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     const key = input.value.trim();
@@ -35,7 +49,11 @@ function signIn(problem?: string): void {
           if (!location.hash || location.hash === '#/') location.hash = '#/overview';
           else void render();
         },
-        (err: unknown) => replace(error, err instanceof ApiError && err.status === 401 ? 'That is not the admin key.' : (err as Error).message),
+        (err: unknown) =>
+          replace(
+            error,
+            err instanceof ApiError && err.status === 401 ? 'That is not the admin key.' : (err as Error).message,
+          ),
       ),
     );
   });
@@ -60,8 +78,21 @@ async function render(): Promise<void> {
     'nav',
     { class: 'top' },
     h('span', { class: 'brand' }, 'bedrock-claude'),
-    ...PAGES.map(([p, label]) => h('a', { href: `#/${p}`, class: p === name ? 'on' : '', 'aria-current': p === name ? 'page' : undefined }, label)),
-    h('button', { type: 'button', class: 'signout', onclick: () => { session.signOut(); signIn(); } }, 'Sign out'),
+    ...PAGES.map(([p, label]) =>
+      h('a', { href: `#/${p}`, class: p === name ? 'on' : '', 'aria-current': p === name ? 'page' : undefined }, label),
+    ),
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'signout',
+        onclick: () => {
+          session.signOut();
+          signIn();
+        },
+      },
+      'Sign out',
+    ),
   );
   const main = h('main', { 'aria-busy': 'true' }, h('p', { class: 'hint' }, 'Loading…'));
   disposeCharts(root);
@@ -77,7 +108,8 @@ async function render(): Promise<void> {
     main.setAttribute('aria-busy', 'false');
   } catch (err) {
     if (signal.aborted) return;
-    if (err instanceof ApiError && err.status === 401) return signIn('The admin key is no longer accepted: sign in again.');
+    if (err instanceof ApiError && err.status === 401)
+      return signIn('The admin key is no longer accepted: sign in again.');
     replace(main, h('p', { class: 'error', role: 'alert' }, (err as Error).message));
     main.setAttribute('aria-busy', 'false');
   }

@@ -43,7 +43,11 @@ export function createCredentialCache(options: CredentialOptions = {}): Credenti
     provider = options.provider;
     source = 'custom provider';
   } else if (options.accessKeyId && options.secretAccessKey) {
-    const fixed: AwsCredentialIdentity = { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey, ...(options.sessionToken ? { sessionToken: options.sessionToken } : {}) };
+    const fixed: AwsCredentialIdentity = {
+      accessKeyId: options.accessKeyId,
+      secretAccessKey: options.secretAccessKey,
+      ...(options.sessionToken ? { sessionToken: options.sessionToken } : {}),
+    };
     provider = () => Promise.resolve(fixed);
     source = 'static keys';
   } else if (options.profile) {
@@ -123,7 +127,12 @@ export type BedrockAuth = { kind: 'bearer'; token: string } | { kind: 'sigv4'; c
  * Picks the authentication as the official SDKs do: an explicit Bedrock API key, then
  * `AWS_BEARER_TOKEN_BEDROCK`, then SigV4 with explicit keys, a profile or the default chain.
  */
-export function resolveBedrockAuth(options: CredentialOptions & { apiKey?: string | undefined; env?: Record<string, string | undefined> | undefined } = {}): BedrockAuth {
+export function resolveBedrockAuth(
+  options: CredentialOptions & {
+    apiKey?: string | undefined;
+    env?: Record<string, string | undefined> | undefined;
+  } = {},
+): BedrockAuth {
   const env = options.env ?? process.env;
   const token = options.apiKey ?? env['AWS_BEARER_TOKEN_BEDROCK'];
   if (token) return { kind: 'bearer', token };

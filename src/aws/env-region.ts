@@ -14,6 +14,12 @@ export function regionFromEnv(env: Record<string, string | undefined> = process.
 }
 
 /** Which environment variable {@link regionFromEnv} took the region from. */
-export function regionEnvName(env: Record<string, string | undefined> = process.env): 'AWS_REGION' | 'AWS_DEFAULT_REGION' | undefined {
-  return nonEmpty(env['AWS_REGION']) ? 'AWS_REGION' : nonEmpty(env['AWS_DEFAULT_REGION']) ? 'AWS_DEFAULT_REGION' : undefined;
+export function regionEnvName(
+  env: Record<string, string | undefined> = process.env,
+): 'AWS_REGION' | 'AWS_DEFAULT_REGION' | undefined {
+  return nonEmpty(env['AWS_REGION'])
+    ? 'AWS_REGION'
+    : nonEmpty(env['AWS_DEFAULT_REGION'])
+      ? 'AWS_DEFAULT_REGION'
+      : undefined;
 }

@@ -56,7 +56,8 @@ export class NodeSha256 implements Checksum {
     if (this.short) {
       const secret = this.secret as string;
       const data = Buffer.concat(this.short, this.shortLength);
-      if (lastKeyed?.secret !== secret || !lastKeyed.data.equals(data)) lastKeyed = { secret, data, digest: new Uint8Array(createHmac('sha256', secret).update(data).digest()) };
+      if (lastKeyed?.secret !== secret || !lastKeyed.data.equals(data))
+        lastKeyed = { secret, data, digest: new Uint8Array(createHmac('sha256', secret).update(data).digest()) };
       return lastKeyed.digest.slice();
     }
     return new Uint8Array(this.hash!.digest());

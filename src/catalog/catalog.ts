@@ -153,7 +153,12 @@ function mergeModels(base: ModelEntry[], extra: CatalogOverrides['models']): Mod
   for (const m of extra ?? []) {
     const existing = byName.get(m.name);
     if (existing) {
-      byName.set(m.name, { ...existing, ...m, pricing: { ...existing.pricing, ...m.pricing }, lifecycle: { ...existing.lifecycle, ...m.lifecycle } } as ModelEntry);
+      byName.set(m.name, {
+        ...existing,
+        ...m,
+        pricing: { ...existing.pricing, ...m.pricing },
+        lifecycle: { ...existing.lifecycle, ...m.lifecycle },
+      } as ModelEntry);
     } else {
       if (!m.bedrockId) throw new TypeError(`models file: new model "${m.name}" needs at least "bedrockId"`);
       const fallback: ModelEntry = {
@@ -171,7 +176,12 @@ function mergeModels(base: ModelEntry[], extra: CatalogOverrides['models']): Mod
         thinking: true,
         lifecycle: { status: 'active' },
       };
-      byName.set(m.name, { ...fallback, ...m, pricing: { ...fallback.pricing, ...m.pricing }, lifecycle: { ...fallback.lifecycle, ...m.lifecycle } } as ModelEntry);
+      byName.set(m.name, {
+        ...fallback,
+        ...m,
+        pricing: { ...fallback.pricing, ...m.pricing },
+        lifecycle: { ...fallback.lifecycle, ...m.lifecycle },
+      } as ModelEntry);
     }
   }
   return [...byName.values()];

@@ -8,7 +8,10 @@ export interface Usage {
   cache_creation_input_tokens?: number | null | undefined;
   cache_read_input_tokens?: number | null | undefined;
   /** Cache writes by time to live, as the Anthropic API reports them; without it every write is a 5-minute one. */
-  cache_creation?: { ephemeral_5m_input_tokens?: number | null | undefined; ephemeral_1h_input_tokens?: number | null | undefined } | null | undefined;
+  cache_creation?:
+    | { ephemeral_5m_input_tokens?: number | null | undefined; ephemeral_1h_input_tokens?: number | null | undefined }
+    | null
+    | undefined;
 }
 
 export interface CostEstimate {
@@ -34,18 +37,31 @@ export interface CostEstimate {
  * estimateCost({ input_tokens: 1000, output_tokens: 500 }, 'claude-sonnet-4-5', 'geo').usd; // 0.0099
  * ```
  */
-export function estimateCost(usage: Usage, model: string | ModelEntry, scope: Scope = 'global', catalog: Catalog = getDefaultCatalog()): CostEstimate {
+export function estimateCost(
+  usage: Usage,
+  model: string | ModelEntry,
+  scope: Scope = 'global',
+  catalog: Catalog = getDefaultCatalog(),
+): CostEstimate {
   const entry = typeof model === 'string' ? catalog.find(model) : model;
   if (!entry) throw new TypeError(`estimateCost: unknown model "${String(model)}"`);
   const multiplier = scope === 'global' ? 1 : 1 + catalog.data.regionalPremium;
   const per = (tokens: number | null | undefined, price: number) => ((tokens ?? 0) * price * multiplier) / 1_000_000;
   const write1h = usage.cache_creation?.ephemeral_1h_input_tokens ?? 0;
-  const write5m = usage.cache_creation?.ephemeral_5m_input_tokens ?? Math.max(0, (usage.cache_creation_input_tokens ?? 0) - write1h);
+  const write5m =
+    usage.cache_creation?.ephemeral_5m_input_tokens ?? Math.max(0, (usage.cache_creation_input_tokens ?? 0) - write1h);
   const read = usage.cache_read_input_tokens ?? 0;
   // Past the long-context threshold, every token of the call is at the tier's price (its input counts cache reads and writes).
   const long = entry.pricing.longContext;
   const longContext = long !== undefined && usage.input_tokens + read + write5m + write1h > long.threshold;
-  const prices = longContext ? Object.assign({}, entry.pricing, { cacheWrite: long.input * 1.25, cacheWrite1h: long.input * 2, cacheRead: long.input * 0.1 }, long) : entry.pricing;
+  const prices = longContext
+    ? Object.assign(
+        {},
+        entry.pricing,
+        { cacheWrite: long.input * 1.25, cacheWrite1h: long.input * 2, cacheRead: long.input * 0.1 },
+        long,
+      )
+    : entry.pricing;
   const input = per(usage.input_tokens, prices.input);
   const output = per(usage.output_tokens, prices.output);
   const cacheWrite = per(write5m, prices.cacheWrite) + per(write1h, prices.cacheWrite1h ?? prices.input * 2);

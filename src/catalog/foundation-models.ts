@@ -27,7 +27,9 @@ export function offeredIn(model: ModelEntry, region: string, catalog: Catalog): 
 /** A catalog model as Bedrock describes it in a region. */
 export function foundationModelSummary(model: ModelEntry, region: string): FoundationModelSummary {
   const onDemand = model.onDemandInRegion && (!model.regions || model.regions.includes(region));
-  const lifecycle: FoundationModelSummary['modelLifecycle'] = { status: model.lifecycle.status === 'active' ? 'ACTIVE' : 'LEGACY' };
+  const lifecycle: FoundationModelSummary['modelLifecycle'] = {
+    status: model.lifecycle.status === 'active' ? 'ACTIVE' : 'LEGACY',
+  };
   if (model.lifecycle.retiresOn) lifecycle.endOfLifeTime = `${model.lifecycle.retiresOn}T00:00:00Z`;
   return {
     modelArn: `arn:aws:bedrock:${region}::foundation-model/${model.bedrockId}`,
@@ -47,7 +49,11 @@ export function foundationModelSummary(model: ModelEntry, region: string): Found
  * The models a region offers, as `ListFoundationModels` lists them (`byInferenceType` filters on
  * `ON_DEMAND` or `PROVISIONED`/`INFERENCE_PROFILE`; `byProvider` on the provider's name).
  */
-export function foundationModels(region: string, catalog: Catalog, filters: { byProvider?: string | null; byInferenceType?: string | null } = {}): FoundationModelSummary[] {
+export function foundationModels(
+  region: string,
+  catalog: Catalog,
+  filters: { byProvider?: string | null; byInferenceType?: string | null } = {},
+): FoundationModelSummary[] {
   if (filters.byProvider && filters.byProvider.toLowerCase() !== 'anthropic') return [];
   return catalog.models
     .filter((m) => offeredIn(m, region, catalog))

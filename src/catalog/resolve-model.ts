@@ -1,5 +1,12 @@
 import { BedrockClaudeError, invalidRequest } from '../errors.js';
-import { getDefaultCatalog, PROFILE_PREFIXES, type Catalog, type GeoPrefix, type ModelEntry, type ProfilePrefix } from './catalog.js';
+import {
+  getDefaultCatalog,
+  PROFILE_PREFIXES,
+  type Catalog,
+  type GeoPrefix,
+  type ModelEntry,
+  type ProfilePrefix,
+} from './catalog.js';
 import { EXAMPLE_REGION, globalAllowedFrom, isRegionName, regionToGeo } from './regions.js';
 
 /** `global` (default): any commercial region, no premium. `geo`: data stays in the region's geography (~10% premium). `in-region`: bare ID, this region only. */
@@ -109,22 +116,34 @@ function unknownModel(input: string, catalog: Catalog): BedrockClaudeError {
 /** Where a model can be called, for error messages. */
 export function describeAvailability(model: ModelEntry, catalog: Catalog): string {
   const ways: string[] = [];
-  if (model.profiles.includes('global')) ways.push(`global.${model.bedrockId} (scope global, from any commercial region)`);
+  if (model.profiles.includes('global'))
+    ways.push(`global.${model.bedrockId} (scope global, from any commercial region)`);
   for (const p of model.profiles) {
     if (p === 'global') continue;
-    ways.push(`${p}.${model.bedrockId} (scope geo, from ${catalog.data.geos[p]?.label ?? p} regions such as ${EXAMPLE_REGION[p]})`);
+    ways.push(
+      `${p}.${model.bedrockId} (scope geo, from ${catalog.data.geos[p]?.label ?? p} regions such as ${EXAMPLE_REGION[p]})`,
+    );
   }
-  if (model.onDemandInRegion) ways.push(`${model.bedrockId} (scope in-region${model.regions ? `, in ${model.regions.join(', ')}` : ''})`);
+  if (model.onDemandInRegion)
+    ways.push(`${model.bedrockId} (scope in-region${model.regions ? `, in ${model.regions.join(', ')}` : ''})`);
   return ways.join('; ');
 }
 
-function profileFor(model: ModelEntry, region: string, scope: Scope, catalog: Catalog): { prefix: ProfilePrefix | undefined; scope: Scope; notes: string[] } {
+function profileFor(
+  model: ModelEntry,
+  region: string,
+  scope: Scope,
+  catalog: Catalog,
+): { prefix: ProfilePrefix | undefined; scope: Scope; notes: string[] } {
   const geo = regionToGeo(region, catalog);
   const notes: string[] = [];
   if (scope === 'global') {
-    if (model.profiles.includes('global') && globalAllowedFrom(region, catalog)) return { prefix: 'global', scope, notes };
+    if (model.profiles.includes('global') && globalAllowedFrom(region, catalog))
+      return { prefix: 'global', scope, notes };
     if (geo && model.profiles.includes(geo)) {
-      notes.push(`${model.displayName} has no global profile callable from ${region}; using the ${geo}. geo profile instead (data stays in ${catalog.data.geos[geo].label}; ~${Math.round(catalog.data.regionalPremium * 100)}% regional premium).`);
+      notes.push(
+        `${model.displayName} has no global profile callable from ${region}; using the ${geo}. geo profile instead (data stays in ${catalog.data.geos[geo].label}; ~${Math.round(catalog.data.regionalPremium * 100)}% regional premium).`,
+      );
       return { prefix: geo, scope: 'geo', notes };
     }
     throw notOffered(model, region, scope, geo, catalog);
@@ -133,18 +152,35 @@ function profileFor(model: ModelEntry, region: string, scope: Scope, catalog: Ca
     if (geo && model.profiles.includes(geo)) return { prefix: geo, scope, notes };
     throw notOffered(model, region, scope, geo, catalog);
   }
-  if (model.onDemandInRegion && (!model.regions || model.regions.includes(region))) return { prefix: undefined, scope, notes };
+  if (model.onDemandInRegion && (!model.regions || model.regions.includes(region)))
+    return { prefix: undefined, scope, notes };
   throw onDemandNotSupported(model.bedrockId, model, region, geo, catalog);
 }
 
-function notOffered(model: ModelEntry, region: string, scope: Scope, geo: GeoPrefix | undefined, catalog: Catalog): BedrockClaudeError {
-  const where = scope === 'geo' ? (geo ? `the ${geo}. (${catalog.data.geos[geo].label}) geography` : `a geography bedrock-claude knows for ${region}`) : `a global profile from ${region}`;
+function notOffered(
+  model: ModelEntry,
+  region: string,
+  scope: Scope,
+  geo: GeoPrefix | undefined,
+  catalog: Catalog,
+): BedrockClaudeError {
+  const where =
+    scope === 'geo'
+      ? geo
+        ? `the ${geo}. (${catalog.data.geos[geo].label}) geography`
+        : `a geography bedrock-claude knows for ${region}`
+      : `a global profile from ${region}`;
   const alternatives: string[] = [];
   if (scope === 'geo' && model.profiles.includes('global') && globalAllowedFrom(region, catalog)) {
-    alternatives.push(`use scope global (global.${model.bedrockId}) from ${region} if your data may leave the geography`);
+    alternatives.push(
+      `use scope global (global.${model.bedrockId}) from ${region} if your data may leave the geography`,
+    );
   }
   const otherGeos = model.profiles.filter((p): p is GeoPrefix => p !== 'global' && p !== geo);
-  if (otherGeos.length) alternatives.push(`call it from a region of ${otherGeos.map((p) => `${p}. (e.g. ${EXAMPLE_REGION[p]})`).join(', ')}`);
+  if (otherGeos.length)
+    alternatives.push(
+      `call it from a region of ${otherGeos.map((p) => `${p}. (e.g. ${EXAMPLE_REGION[p]})`).join(', ')}`,
+    );
   alternatives.push('or pick a model offered there (`bedrock-claude models --region ' + region + '`)');
   return invalidRequest(
     `${model.displayName} (${model.bedrockId}) is not offered in ${where}. It is available as: ${describeAvailability(model, catalog)}.`,
@@ -157,10 +193,18 @@ export function onDemandMessage(modelId: string): string {
   return `Invocation of model ID ${modelId} with on-demand throughput isn\u2019t supported. Retry your request with the ID or ARN of an inference profile that contains this model.`;
 }
 
-function onDemandNotSupported(modelId: string, model: ModelEntry, region: string, geo: GeoPrefix | undefined, catalog: Catalog): BedrockClaudeError {
+function onDemandNotSupported(
+  modelId: string,
+  model: ModelEntry,
+  region: string,
+  geo: GeoPrefix | undefined,
+  catalog: Catalog,
+): BedrockClaudeError {
   const options: string[] = [];
-  if (geo && model.profiles.includes(geo)) options.push(`"${geo}.${model.bedrockId}" keeps data in ${catalog.data.geos[geo].label} (scope geo)`);
-  if (model.profiles.includes('global') && globalAllowedFrom(region, catalog)) options.push(`"global.${model.bedrockId}" routes anywhere with no premium (scope global)`);
+  if (geo && model.profiles.includes(geo))
+    options.push(`"${geo}.${model.bedrockId}" keeps data in ${catalog.data.geos[geo].label} (scope geo)`);
+  if (model.profiles.includes('global') && globalAllowedFrom(region, catalog))
+    options.push(`"global.${model.bedrockId}" routes anywhere with no premium (scope global)`);
   options.push('or an application inference profile / provisioned throughput ARN');
   return invalidRequest(onDemandMessage(modelId), `Use an inference profile: ${options.join('; ')}.`);
 }
@@ -169,13 +213,20 @@ function modelNotes(model: ModelEntry | undefined): string[] {
   const notes: string[] = [];
   if (!model) return notes;
   if (model.lifecycle.status !== 'active') {
-    notes.push(`${model.displayName} is ${model.lifecycle.status}${model.lifecycle.retiresOn ? ` (retires ${model.lifecycle.retiresOn})` : ''}; plan a move to a current model.`);
+    notes.push(
+      `${model.displayName} is ${model.lifecycle.status}${model.lifecycle.retiresOn ? ` (retires ${model.lifecycle.retiresOn})` : ''}; plan a move to a current model.`,
+    );
   }
   const api = model.anthropicApi;
   if (api && api.status !== 'active' && model.lifecycle.status === 'active') {
-    notes.push(`${model.displayName} is ${api.status} on the Anthropic API${api.retiredOn ? ` since ${api.retiredOn}` : ''} (the Anthropic SDKs warn about it); on Bedrock it is still active, but plan a move to a current model.`);
+    notes.push(
+      `${model.displayName} is ${api.status} on the Anthropic API${api.retiredOn ? ` since ${api.retiredOn}` : ''} (the Anthropic SDKs warn about it); on Bedrock it is still active, but plan a move to a current model.`,
+    );
   }
-  if (model.unconfirmed) notes.push(`The catalog's Bedrock facts for ${model.displayName} are unconfirmed; override them with a models file if AWS differs.`);
+  if (model.unconfirmed)
+    notes.push(
+      `The catalog's Bedrock facts for ${model.displayName} are unconfirmed; override them with a models file if AWS differs.`,
+    );
   return notes;
 }
 
@@ -183,8 +234,10 @@ function explain(resolved: Omit<ResolvedModel, 'explanation'>, catalog: Catalog)
   const { prefix, modelId, region } = resolved;
   const name = resolved.model?.displayName ?? resolved.input;
   if (resolved.kind === 'arn') return `${name}: ARN passed through as given; calls go to bedrock-runtime in ${region}.`;
-  if (prefix === 'global') return `${name} → ${modelId}: global cross-region inference profile, called from ${region}, routed to any commercial region, no regional premium.`;
-  if (prefix) return `${name} → ${modelId}: ${catalog.data.geos[prefix as GeoPrefix]?.label ?? prefix} geo inference profile, called from ${region}; data stays in that geography; ~${Math.round(catalog.data.regionalPremium * 100)}% regional premium.`;
+  if (prefix === 'global')
+    return `${name} → ${modelId}: global cross-region inference profile, called from ${region}, routed to any commercial region, no regional premium.`;
+  if (prefix)
+    return `${name} → ${modelId}: ${catalog.data.geos[prefix as GeoPrefix]?.label ?? prefix} geo inference profile, called from ${region}; data stays in that geography; ~${Math.round(catalog.data.regionalPremium * 100)}% regional premium.`;
   return `${name} → ${modelId}: bare model ID, on-demand in ${region} only; ~${Math.round(catalog.data.regionalPremium * 100)}% regional premium.`;
 }
 
@@ -239,25 +292,45 @@ const MEMO_LIMIT = 512;
 function resolveUncached(input: string, options: ResolveOptions, catalog: Catalog): ResolvedModel {
   const requestedScope = options.scope ?? 'global';
   const trimmed = input.trim();
-  if (!trimmed) throw invalidRequest('No model given.', 'Set `model`, e.g. "claude-sonnet-4-5" or "global.anthropic.claude-opus-4-6-v1".');
+  if (!trimmed)
+    throw invalidRequest(
+      'No model given.',
+      'Set `model`, e.g. "claude-sonnet-4-5" or "global.anthropic.claude-opus-4-6-v1".',
+    );
   if (!options.region) throw missingRegion();
   const region = options.region;
-  if (!isRegionName(region)) throw invalidRequest(`"${region}" is not an AWS region name.`, 'Use a region such as us-west-2, us-east-1, eu-west-1 or ap-northeast-1.');
+  if (!isRegionName(region))
+    throw invalidRequest(
+      `"${region}" is not an AWS region name.`,
+      'Use a region such as us-west-2, us-east-1, eu-west-1 or ap-northeast-1.',
+    );
 
   const parsed = parseModelInput(trimmed);
   const finish = (r: Omit<ResolvedModel, 'explanation' | 'regionalPremium' | 'input' | 'region'>): ResolvedModel => {
-    const partial = { ...r, input: trimmed, region, regionalPremium: r.prefix !== 'global' && r.kind !== 'arn', notes: [...r.notes, ...modelNotes(r.model)] };
+    const partial = {
+      ...r,
+      input: trimmed,
+      region,
+      regionalPremium: r.prefix !== 'global' && r.kind !== 'arn',
+      notes: [...r.notes, ...modelNotes(r.model)],
+    };
     return { ...partial, explanation: explain(partial, catalog) };
   };
 
   if (parsed.kind === 'arn') {
     const arn = parsed.arn!;
     if (arn.region && arn.region !== region) {
-      throw invalidRequest(`The ARN ${trimmed} is in ${arn.region}, but the call goes to ${region}.`, `Call bedrock-runtime in ${arn.region} (--region ${arn.region}).`);
+      throw invalidRequest(
+        `The ARN ${trimmed} is in ${arn.region}, but the call goes to ${region}.`,
+        `Call bedrock-runtime in ${arn.region} (--region ${arn.region}).`,
+      );
     }
     const inner = parseModelInput(arn.resource);
     const model = inner.kind === 'name' ? undefined : catalog.find(inner.base ?? arn.resource);
-    const prefix = inner.kind === 'profile-id' && (PROFILE_PREFIXES as readonly string[]).includes(inner.prefix!) ? (inner.prefix as ProfilePrefix) : undefined;
+    const prefix =
+      inner.kind === 'profile-id' && (PROFILE_PREFIXES as readonly string[]).includes(inner.prefix!)
+        ? (inner.prefix as ProfilePrefix)
+        : undefined;
     if (arn.resourceType === 'foundation-model' && model && !model.onDemandInRegion) {
       throw onDemandNotSupported(trimmed, model, region, regionToGeo(region, catalog), catalog);
     }
@@ -268,7 +341,10 @@ function resolveUncached(input: string, options: ResolveOptions, catalog: Catalo
     const prefix = parsed.prefix!;
     const model = catalog.find(parsed.base!);
     if (!model || normalize(model.bedrockId) !== normalize(parsed.base!)) throw unknownModel(trimmed, catalog);
-    if (!(PROFILE_PREFIXES as readonly string[]).includes(prefix) || !model.profiles.includes(prefix as ProfilePrefix)) {
+    if (
+      !(PROFILE_PREFIXES as readonly string[]).includes(prefix) ||
+      !model.profiles.includes(prefix as ProfilePrefix)
+    ) {
       throw invalidRequest(
         `The provided model identifier is invalid: there is no "${prefix}." inference profile for ${model.displayName}.`,
         `Available: ${describeAvailability(model, catalog)}.`,
@@ -276,22 +352,43 @@ function resolveUncached(input: string, options: ResolveOptions, catalog: Catalo
     }
     const geo = regionToGeo(region, catalog);
     if (prefix === 'global') {
-      if (!globalAllowedFrom(region, catalog)) throw invalidRequest(`Global inference profiles cannot be called from ${region}.`, 'Use a commercial region such as us-west-2.');
+      if (!globalAllowedFrom(region, catalog))
+        throw invalidRequest(
+          `Global inference profiles cannot be called from ${region}.`,
+          'Use a commercial region such as us-west-2.',
+        );
       if (requestedScope !== 'global') {
-        throw invalidRequest(`${trimmed} is a global profile, which may route outside ${geo ?? region}; the scope "${requestedScope}" does not allow it.`, geo && model.profiles.includes(geo) ? `Use "${geo}.${model.bedrockId}".` : 'Use scope global, or a model with a profile in this geography.');
+        throw invalidRequest(
+          `${trimmed} is a global profile, which may route outside ${geo ?? region}; the scope "${requestedScope}" does not allow it.`,
+          geo && model.profiles.includes(geo)
+            ? `Use "${geo}.${model.bedrockId}".`
+            : 'Use scope global, or a model with a profile in this geography.',
+        );
       }
     } else {
       if (geo !== prefix) {
         throw invalidRequest(
           `The ${prefix}. inference profile can only be called from ${catalog.data.geos[prefix as GeoPrefix].label} regions, and ${region} is ${geo ? `in ${catalog.data.geos[geo].label}` : 'outside every geography'}.`,
-          geo && model.profiles.includes(geo) ? `Use "${geo}.${model.bedrockId}" from ${region}, or call from ${EXAMPLE_REGION[prefix as GeoPrefix]}.` : `Call from a ${prefix} region such as ${EXAMPLE_REGION[prefix as GeoPrefix]} (--region ${EXAMPLE_REGION[prefix as GeoPrefix]}).`,
+          geo && model.profiles.includes(geo)
+            ? `Use "${geo}.${model.bedrockId}" from ${region}, or call from ${EXAMPLE_REGION[prefix as GeoPrefix]}.`
+            : `Call from a ${prefix} region such as ${EXAMPLE_REGION[prefix as GeoPrefix]} (--region ${EXAMPLE_REGION[prefix as GeoPrefix]}).`,
         );
       }
       if (requestedScope === 'in-region') {
-        throw invalidRequest(`${trimmed} is a geo profile that may route to other regions of ${catalog.data.geos[geo].label}; scope in-region does not allow it.`, 'Use scope geo, or a bare model ID that is offered on demand in this region.');
+        throw invalidRequest(
+          `${trimmed} is a geo profile that may route to other regions of ${catalog.data.geos[geo].label}; scope in-region does not allow it.`,
+          'Use scope geo, or a bare model ID that is offered on demand in this region.',
+        );
       }
     }
-    return finish({ modelId: trimmed, kind: 'profile-id', model, prefix: prefix as ProfilePrefix, scope: prefix === 'global' ? 'global' : 'geo', notes: [] });
+    return finish({
+      modelId: trimmed,
+      kind: 'profile-id',
+      model,
+      prefix: prefix as ProfilePrefix,
+      scope: prefix === 'global' ? 'global' : 'geo',
+      notes: [],
+    });
   }
 
   const found = catalog.find(trimmed);
@@ -321,11 +418,17 @@ function resolveUncached(input: string, options: ResolveOptions, catalog: Catalo
  * model of the catalog's list for it that is active, confirmed and offered in the region and scope.
  */
 function familyAlias(input: string, catalog: Catalog) {
-  const family = input.toLowerCase().replace(/^claude-/, '').replace(/-latest$/, '');
+  const family = input
+    .toLowerCase()
+    .replace(/^claude-/, '')
+    .replace(/-latest$/, '');
   const names = catalog.data.familyAliases?.[family];
   if (!names) return undefined;
   return {
-    resolveIn(region: string, scope: Scope): Omit<ResolvedModel, 'explanation' | 'regionalPremium' | 'input' | 'region'> {
+    resolveIn(
+      region: string,
+      scope: Scope,
+    ): Omit<ResolvedModel, 'explanation' | 'regionalPremium' | 'input' | 'region'> {
       for (const name of names) {
         const model = catalog.find(name);
         if (!model || model.lifecycle.status !== 'active' || model.unconfirmed) continue;
@@ -336,9 +439,19 @@ function familyAlias(input: string, catalog: Catalog) {
           continue;
         }
         const note = `"${input}" is the ${family} family alias: today it means ${model.displayName} (${model.name}), the newest active ${family} model offered in ${region} with scope ${scope}.`;
-        return { modelId: chosen.prefix ? `${chosen.prefix}.${model.bedrockId}` : model.bedrockId, kind: 'name', model, prefix: chosen.prefix, scope: chosen.scope, notes: [note, ...chosen.notes] };
+        return {
+          modelId: chosen.prefix ? `${chosen.prefix}.${model.bedrockId}` : model.bedrockId,
+          kind: 'name',
+          model,
+          prefix: chosen.prefix,
+          scope: chosen.scope,
+          notes: [note, ...chosen.notes],
+        };
       }
-      throw invalidRequest(`No ${family} model is offered in ${region} with scope ${scope}.`, `Name a model (bedrock-claude models lists them), or use scope global.`);
+      throw invalidRequest(
+        `No ${family} model is offered in ${region} with scope ${scope}.`,
+        `Name a model (bedrock-claude models lists them), or use scope global.`,
+      );
     },
   };
 }

@@ -12,12 +12,33 @@ export interface UnsupportedApi {
 
 /** The one table of them: the gateway answers these paths with the fix, and `check` flags them. */
 export const UNSUPPORTED_APIS: readonly UnsupportedApi[] = [
-  { pattern: /^\/v1\/messages\/batches(\/|$)/, name: 'Message Batches', fix: 'Use Bedrock batch inference (CreateModelInvocationJob with S3 input), or send the requests one by one.' },
-  { pattern: /^\/v1\/files(\/|$)/, name: 'the Files API', fix: 'Send documents and images inline in the Messages request instead.' },
-  { pattern: /^\/v1\/skills(\/|$)/, name: 'the Skills API', fix: 'Send the instructions inline in the Messages request instead.' },
-  { pattern: /^\/v1\/models(\/|$)/, name: 'the Models API', fix: 'List models with `bedrock-claude models` or ListFoundationModels / ListInferenceProfiles.', servedByGateway: true },
+  {
+    pattern: /^\/v1\/messages\/batches(\/|$)/,
+    name: 'Message Batches',
+    fix: 'Use Bedrock batch inference (CreateModelInvocationJob with S3 input), or send the requests one by one.',
+  },
+  {
+    pattern: /^\/v1\/files(\/|$)/,
+    name: 'the Files API',
+    fix: 'Send documents and images inline in the Messages request instead.',
+  },
+  {
+    pattern: /^\/v1\/skills(\/|$)/,
+    name: 'the Skills API',
+    fix: 'Send the instructions inline in the Messages request instead.',
+  },
+  {
+    pattern: /^\/v1\/models(\/|$)/,
+    name: 'the Models API',
+    fix: 'List models with `bedrock-claude models` or ListFoundationModels / ListInferenceProfiles.',
+    servedByGateway: true,
+  },
   { pattern: /^\/v1\/complete(\/|$)/, name: 'the legacy Text Completions API', fix: 'Use /v1/messages.' },
-  { pattern: /^\/v1\/(organizations|admin)(\/|$)/, name: 'the Admin API', fix: 'Manage access with IAM and the Bedrock console.' },
+  {
+    pattern: /^\/v1\/(organizations|admin)(\/|$)/,
+    name: 'the Admin API',
+    fix: 'Manage access with IAM and the Bedrock console.',
+  },
 ];
 
 /** The unsupported API a path (or a whole URL) belongs to; the query string is ignored. */

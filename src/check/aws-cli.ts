@@ -27,12 +27,20 @@ const OPERATIONS = ['invoke-model', 'invoke-model-with-response-stream', 'count-
  * ```
  */
 export function parseAwsCliCommand(line: string): AwsCliCall {
-  const words = parseShell(line.replace(/\\\n/g, ' ')).map((w) => (typeof w === 'string' ? w : 'op' in w ? w.op : String(w)));
+  const words = parseShell(line.replace(/\\\n/g, ' ')).map((w) =>
+    typeof w === 'string' ? w : 'op' in w ? w.op : String(w),
+  );
   const diagnostics: Diagnostic[] = [];
   const start = words.indexOf('bedrock-runtime');
   const operation = start >= 0 ? words[start + 1] : undefined;
   if (!operation || !OPERATIONS.includes(operation)) {
-    diagnostics.push({ code: 'aws-cli-command', severity: 'error', location: 'command', message: 'Not an `aws bedrock-runtime invoke-model` command line.', fix: 'Pass the whole command, e.g. --aws-cli "aws bedrock-runtime invoke-model --region us-west-2 --model-id ... --body \'{...}\' out.json".' });
+    diagnostics.push({
+      code: 'aws-cli-command',
+      severity: 'error',
+      location: 'command',
+      message: 'Not an `aws bedrock-runtime invoke-model` command line.',
+      fix: 'Pass the whole command, e.g. --aws-cli "aws bedrock-runtime invoke-model --region us-west-2 --model-id ... --body \'{...}\' out.json".',
+    });
   }
   const flags = new Map<string, string | true>();
   const positional: string[] = [];
@@ -49,22 +57,56 @@ export function parseAwsCliCommand(line: string): AwsCliCall {
   }
   const str = (name: string) => (typeof flags.get(name) === 'string' ? (flags.get(name) as string) : undefined);
   const bodyArg = str('body');
-  const bodyFile = bodyArg?.startsWith('file://') || bodyArg?.startsWith('fileb://') ? bodyArg.replace(/^fileb?:\/\//, '') : undefined;
+  const bodyFile =
+    bodyArg?.startsWith('file://') || bodyArg?.startsWith('fileb://') ? bodyArg.replace(/^fileb?:\/\//, '') : undefined;
   const rawInBase64Out = str('cli-binary-format') === 'raw-in-base64-out';
   const region = str('region');
   if (operation === 'invoke-model' || operation === 'invoke-model-with-response-stream') {
     if (bodyArg !== undefined && !bodyFile && !rawInBase64Out && bodyArg.trimStart().startsWith('{')) {
-      diagnostics.push({ code: 'aws-cli-binary-format', severity: 'warning', location: '--body', message: 'AWS CLI v2 reads --body as base64 unless told otherwise: raw JSON fails with "Invalid base64".', fix: 'Add --cli-binary-format raw-in-base64-out (or pass the body as file://body.json).' });
+      diagnostics.push({
+        code: 'aws-cli-binary-format',
+        severity: 'warning',
+        location: '--body',
+        message: 'AWS CLI v2 reads --body as base64 unless told otherwise: raw JSON fails with "Invalid base64".',
+        fix: 'Add --cli-binary-format raw-in-base64-out (or pass the body as file://body.json).',
+      });
     }
     if (operation === 'invoke-model' && !positional.length) {
-      diagnostics.push({ code: 'aws-cli-outfile', severity: 'error', location: 'command', message: 'invoke-model needs an output file as its last argument.', fix: 'End the command with a file name, e.g. output.json.' });
+      diagnostics.push({
+        code: 'aws-cli-outfile',
+        severity: 'error',
+        location: 'command',
+        message: 'invoke-model needs an output file as its last argument.',
+        fix: 'End the command with a file name, e.g. output.json.',
+      });
     }
     if (bodyArg === undefined) {
-      diagnostics.push({ code: 'aws-cli-body', severity: 'error', location: '--body', message: 'No --body given.', fix: 'Add --body \'{"anthropic_version": "bedrock-2023-05-31", "max_tokens": 256, "messages": [...]}\'.' });
+      diagnostics.push({
+        code: 'aws-cli-body',
+        severity: 'error',
+        location: '--body',
+        message: 'No --body given.',
+        fix: 'Add --body \'{"anthropic_version": "bedrock-2023-05-31", "max_tokens": 256, "messages": [...]}\'.',
+      });
     }
   }
   if (str('content-type') && str('content-type') !== 'application/json') {
-    diagnostics.push({ code: 'aws-cli-content-type', severity: 'error', location: '--content-type', message: `--content-type ${str('content-type')} is not what Claude on Bedrock takes.`, fix: 'Use --content-type application/json.' });
+    diagnostics.push({
+      code: 'aws-cli-content-type',
+      severity: 'error',
+      location: '--content-type',
+      message: `--content-type ${str('content-type')} is not what Claude on Bedrock takes.`,
+      fix: 'Use --content-type application/json.',
+    });
   }
-  return { operation: operation ?? '', region, modelId: str('model-id'), body: bodyFile ? undefined : bodyArg, bodyFile, rawInBase64Out, outfile: positional[positional.length - 1], diagnostics };
+  return {
+    operation: operation ?? '',
+    region,
+    modelId: str('model-id'),
+    body: bodyFile ? undefined : bodyArg,
+    bodyFile,
+    rawInBase64Out,
+    outfile: positional[positional.length - 1],
+    diagnostics,
+  };
 }

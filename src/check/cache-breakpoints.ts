@@ -77,7 +77,11 @@ export function cacheTtls(body: Record<string, unknown>): CacheTtl[] {
  * only the total: the tokens past what was read, segment by segment, each at its breakpoint's TTL,
  * scaled to the reported total.
  */
-export function splitCacheWrite(breakpoints: readonly Pick<CacheBreakpoint, 'tokens' | 'ttl'>[], readTokens: number, writeTokens: number): { '5m': number; '1h': number } {
+export function splitCacheWrite(
+  breakpoints: readonly Pick<CacheBreakpoint, 'tokens' | 'ttl'>[],
+  readTokens: number,
+  writeTokens: number,
+): { '5m': number; '1h': number } {
   if (writeTokens <= 0) return { '5m': 0, '1h': 0 };
   let five = 0;
   let hour = 0;

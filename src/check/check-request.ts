@@ -21,7 +21,10 @@ import { RULES, type RuleContext } from './rules.js';
  */
 export function checkRequest(input: CheckInput): Diagnostic[] {
   const catalog = input.catalog ?? getDefaultCatalog();
-  const body = input.body && typeof input.body === 'object' && !Array.isArray(input.body) ? (input.body as Record<string, unknown>) : undefined;
+  const body =
+    input.body && typeof input.body === 'object' && !Array.isArray(input.body)
+      ? (input.body as Record<string, unknown>)
+      : undefined;
   const modelInput = input.model ?? (typeof body?.['model'] === 'string' ? (body['model'] as string) : undefined);
 
   let resolved: ResolvedModel | undefined;
@@ -37,7 +40,10 @@ export function checkRequest(input: CheckInput): Diagnostic[] {
   const model = resolved?.model ?? (modelInput ? findModelForId(modelInput, catalog) : undefined);
   const rawBodyBetas = body?.['anthropic_beta'];
   const bodyBetas = Array.isArray(rawBodyBetas) ? rawBodyBetas.filter((b): b is string => typeof b === 'string') : [];
-  const sdkBetas = input.format === 'anthropic' && Array.isArray(body?.['betas']) ? (body!['betas'] as unknown[]).filter((b): b is string => typeof b === 'string') : [];
+  const sdkBetas =
+    input.format === 'anthropic' && Array.isArray(body?.['betas'])
+      ? (body!['betas'] as unknown[]).filter((b): b is string => typeof b === 'string')
+      : [];
 
   const ctx: RuleContext = {
     input,

@@ -70,7 +70,9 @@ function imagesOf(body: Json): Array<{ path: string; source: Json }> {
       else if (b['type'] === 'tool_result') visit(b['content'], `${path}.${j}.content`, list);
     }
   };
-  if (Array.isArray(messages)) for (let i = 0; i < messages.length; i++) visit((messages[i] as Json | null)?.['content'], `messages.${i}.content`, out);
+  if (Array.isArray(messages))
+    for (let i = 0; i < messages.length; i++)
+      visit((messages[i] as Json | null)?.['content'], `messages.${i}.content`, out);
   imagesSeen.set(body, out);
   return out;
 }
@@ -80,7 +82,7 @@ export const CROSS_FIELD_RULES: readonly CrossRule[] = [
     code: 'tool-result-unpaired',
     location: 'body.messages',
     broken: unpairedToolResult,
-    fix: 'Send each tool_result right after the assistant turn whose tool_use it answers, with that tool_use\'s id (a trimmed history often drops the tool_use and keeps its result).',
+    fix: "Send each tool_result right after the assistant turn whose tool_use it answers, with that tool_use's id (a trimmed history often drops the tool_use and keeps its result).",
   },
   {
     code: 'thinking-invalid',
@@ -89,8 +91,11 @@ export const CROSS_FIELD_RULES: readonly CrossRule[] = [
       const t = thinkingOf(body);
       if (!t || t['type'] !== 'enabled') return undefined;
       const budget = t['budget_tokens'];
-      if (typeof budget !== 'number' || !Number.isInteger(budget)) return 'thinking.enabled.budget_tokens: Field required';
-      return budget < 1024 ? 'thinking.enabled.budget_tokens: Input should be greater than or equal to 1024' : undefined;
+      if (typeof budget !== 'number' || !Number.isInteger(budget))
+        return 'thinking.enabled.budget_tokens: Field required';
+      return budget < 1024
+        ? 'thinking.enabled.budget_tokens: Input should be greater than or equal to 1024'
+        : undefined;
     },
     fix: 'Give thinking a budget_tokens of at least 1,024.',
   },
@@ -98,7 +103,10 @@ export const CROSS_FIELD_RULES: readonly CrossRule[] = [
     code: 'thinking-invalid',
     location: 'body.thinking.type',
     // Bedrock's model card for Opus 4.7: `enabled` with `budget_tokens` "will return a 400 error".
-    broken: (body, ctx) => (ctx.model?.adaptiveThinkingOnly && thinkingOf(body)?.['type'] === 'enabled' ? `thinking.type: "enabled" is not supported for ${ctx.model.displayName}; use "adaptive".` : undefined),
+    broken: (body, ctx) =>
+      ctx.model?.adaptiveThinkingOnly && thinkingOf(body)?.['type'] === 'enabled'
+        ? `thinking.type: "enabled" is not supported for ${ctx.model.displayName}; use "adaptive".`
+        : undefined,
     fix: 'Send thinking: {"type": "adaptive"} (and output_config.effort to steer how much it thinks) instead of "enabled" with budget_tokens.',
   },
   {
@@ -107,20 +115,26 @@ export const CROSS_FIELD_RULES: readonly CrossRule[] = [
     broken: (body) => {
       const budget = thinkingOf(body)?.['budget_tokens'];
       const max = body['max_tokens'];
-      return typeof budget === 'number' && typeof max === 'number' && budget >= max ? '`max_tokens` must be greater than `thinking.budget_tokens`.' : undefined;
+      return typeof budget === 'number' && typeof max === 'number' && budget >= max
+        ? '`max_tokens` must be greater than `thinking.budget_tokens`.'
+        : undefined;
     },
     fix: 'Raise max_tokens above thinking.budget_tokens (the budget is part of max_tokens), or lower the budget.',
   },
   {
     code: 'thinking-invalid',
     location: 'body.temperature',
-    broken: (body) => (thinkingOf(body) && body['temperature'] !== undefined && body['temperature'] !== 1 ? '`temperature` may only be set to 1 when thinking is enabled.' : undefined),
+    broken: (body) =>
+      thinkingOf(body) && body['temperature'] !== undefined && body['temperature'] !== 1
+        ? '`temperature` may only be set to 1 when thinking is enabled.'
+        : undefined,
     fix: 'Leave temperature out (or set it to 1) when thinking is on.',
   },
   {
     code: 'thinking-invalid',
     location: 'body.top_k',
-    broken: (body) => (thinkingOf(body) && body['top_k'] !== undefined ? '`top_k` may not be set when thinking is enabled.' : undefined),
+    broken: (body) =>
+      thinkingOf(body) && body['top_k'] !== undefined ? '`top_k` may not be set when thinking is enabled.' : undefined,
     fix: 'Leave top_k out when thinking is on.',
   },
   {
@@ -128,7 +142,9 @@ export const CROSS_FIELD_RULES: readonly CrossRule[] = [
     location: 'body.tool_choice',
     broken: (body) => {
       const choice = body['tool_choice'];
-      return thinkingOf(body) && isObject(choice) && (choice['type'] === 'any' || choice['type'] === 'tool') ? 'Thinking may not be enabled when tool_choice forces tool use.' : undefined;
+      return thinkingOf(body) && isObject(choice) && (choice['type'] === 'any' || choice['type'] === 'tool')
+        ? 'Thinking may not be enabled when tool_choice forces tool use.'
+        : undefined;
     },
     fix: 'Use tool_choice {"type": "auto"} with thinking, or turn thinking off to force a tool.',
   },
@@ -139,7 +155,9 @@ export const CROSS_FIELD_RULES: readonly CrossRule[] = [
       const ttls = cacheTtls(body);
       if (ttls.length > 4) return `A maximum of 4 blocks with cache_control may be provided. Found ${ttls.length}.`;
       const first5m = ttls.indexOf('5m');
-      return first5m >= 0 && ttls.indexOf('1h', first5m) > first5m ? 'a ttl=\'1h\' cache_control block must not come after a ttl=\'5m\' cache_control block. Note that blocks are processed in the following order: `tools`, `system`, `messages`.' : undefined;
+      return first5m >= 0 && ttls.indexOf('1h', first5m) > first5m
+        ? "a ttl='1h' cache_control block must not come after a ttl='5m' cache_control block. Note that blocks are processed in the following order: `tools`, `system`, `messages`."
+        : undefined;
     },
     fix: 'Keep at most four cache_control breakpoints (the cache covers everything before each, so the last one or two usually do), the 1-hour ones before the 5-minute ones (tools, then system, then messages).',
   },
@@ -161,9 +179,15 @@ export const CROSS_FIELD_RULES: readonly CrossRule[] = [
       const images = imagesOf(body);
       const max = images.length > 20 ? 2000 : 8000;
       for (const { path, source } of images) {
-        if (source['type'] !== 'base64' || typeof source['data'] !== 'string' || typeof source['media_type'] !== 'string') continue;
+        if (
+          source['type'] !== 'base64' ||
+          typeof source['data'] !== 'string' ||
+          typeof source['media_type'] !== 'string'
+        )
+          continue;
         const size = imageDimensions(source['media_type'], source['data']);
-        if (size && (size.width > max || size.height > max)) return `${path}.image.source.base64.data: At least one of the image dimensions exceed max allowed size${images.length > 20 ? ' for many-image requests' : ''}: ${max} pixels`;
+        if (size && (size.width > max || size.height > max))
+          return `${path}.image.source.base64.data: At least one of the image dimensions exceed max allowed size${images.length > 20 ? ' for many-image requests' : ''}: ${max} pixels`;
       }
       return undefined;
     },
@@ -173,7 +197,8 @@ export const CROSS_FIELD_RULES: readonly CrossRule[] = [
 
 export const crossField: Rule = {
   code: 'thinking-invalid',
-  description: 'A request whose fields contradict each other: a tool_result without its tool_use, a thinking budget under 1,024 or not under max_tokens, thinking with temperature, top_k or a forced tool, more than four cache points or a 1-hour one after a 5-minute one, more than 100 images.',
+  description:
+    'A request whose fields contradict each other: a tool_result without its tool_use, a thinking budget under 1,024 or not under max_tokens, thinking with temperature, top_k or a forced tool, more than four cache points or a 1-hour one after a 5-minute one, more than 100 images.',
   run(ctx) {
     const body = ctx.body;
     if (!body) return [];
@@ -182,7 +207,14 @@ export const crossField: Rule = {
       const detail = rule.broken(body, ctx);
       if (detail === undefined) continue;
       const msg = modelSaid(detail);
-      out.push({ code: rule.code, severity: 'error', location: rule.location, message: msg, fix: rule.fix, bedrock: validation(msg) });
+      out.push({
+        code: rule.code,
+        severity: 'error',
+        location: rule.location,
+        message: msg,
+        fix: rule.fix,
+        bedrock: validation(msg),
+      });
     }
     return out;
   },

@@ -19,7 +19,8 @@ export function blockTokens(block: unknown): number {
 
 function contentTokens(content: unknown): number {
   if (typeof content === 'string') return textTokens(content);
-  if (!Array.isArray(content)) return content === undefined || content === null ? 0 : textTokens(JSON.stringify(content));
+  if (!Array.isArray(content))
+    return content === undefined || content === null ? 0 : textTokens(JSON.stringify(content));
   let n = 0;
   for (const block of content) {
     if (!block || typeof block !== 'object') continue;

@@ -23,7 +23,7 @@ export interface Rule {
   run(ctx: RuleContext): Diagnostic[];
 }
 
-export const malformed = (detail: string): string => `Malformed input request: ${detail}, please reformat your input and try again.`;
+export const malformed = (detail: string): string =>
+  `Malformed input request: ${detail}, please reformat your input and try again.`;
 export const modelSaid = (detail: string): string => `The model returned the following errors: ${detail}`;
 export const validation = (message: string, status = 400) => ({ status, exception: 'ValidationException', message });
-

@@ -18,9 +18,25 @@ const missingRegion: Rule = {
   run(ctx) {
     if (ctx.input.region) {
       if (isRegionName(ctx.input.region)) return [];
-      return [{ code: 'invalid-region', severity: 'error', location: 'region', message: `"${ctx.input.region}" is not an AWS region name.`, fix: 'Use a region such as us-west-2, us-east-1, eu-west-1 or ap-northeast-1.' }];
+      return [
+        {
+          code: 'invalid-region',
+          severity: 'error',
+          location: 'region',
+          message: `"${ctx.input.region}" is not an AWS region name.`,
+          fix: 'Use a region such as us-west-2, us-east-1, eu-west-1 or ap-northeast-1.',
+        },
+      ];
     }
-    return [{ code: 'missing-region', severity: 'error', location: 'region', message: 'No region given: Bedrock is regional and the default region may not have the model.', fix: 'Always pass the region explicitly: --region us-west-2 (or AWS_REGION).' }];
+    return [
+      {
+        code: 'missing-region',
+        severity: 'error',
+        location: 'region',
+        message: 'No region given: Bedrock is regional and the default region may not have the model.',
+        fix: 'Always pass the region explicitly: --region us-west-2 (or AWS_REGION).',
+      },
+    ];
   },
 };
 
@@ -30,15 +46,46 @@ const modelIdFormat: Rule = {
   run(ctx) {
     const id = ctx.modelInput;
     if (id === undefined || id === '') {
-      return [{ code: 'missing-model', severity: 'error', location: 'model', message: 'No model given.', fix: ctx.input.format === 'bedrock' ? 'Put the model ID in the path: /model/global.anthropic.claude-opus-4-6-v1/invoke (--model-id).' : 'Set "model", e.g. "claude-sonnet-4-5".' }];
+      return [
+        {
+          code: 'missing-model',
+          severity: 'error',
+          location: 'model',
+          message: 'No model given.',
+          fix:
+            ctx.input.format === 'bedrock'
+              ? 'Put the model ID in the path: /model/global.anthropic.claude-opus-4-6-v1/invoke (--model-id).'
+              : 'Set "model", e.g. "claude-sonnet-4-5".',
+        },
+      ];
     }
     const parsed = parseModelInput(id);
     if (ctx.input.format === 'bedrock' && parsed.kind === 'name') {
-      const fix = ctx.resolved ? `Use the Bedrock ID "${ctx.resolved.modelId}" (${ctx.resolved.explanation})` : `Use a full Bedrock ID such as "global.anthropic.claude-opus-4-6-v1"${suggest(id, ctx)}.`;
-      return [{ code: 'model-id-format', severity: 'error', location: 'model', message: `The provided model identifier is invalid: "${id}" is an Anthropic API name, not a Bedrock model ID.`, fix, bedrock: validation('The provided model identifier is invalid.') }];
+      const fix = ctx.resolved
+        ? `Use the Bedrock ID "${ctx.resolved.modelId}" (${ctx.resolved.explanation})`
+        : `Use a full Bedrock ID such as "global.anthropic.claude-opus-4-6-v1"${suggest(id, ctx)}.`;
+      return [
+        {
+          code: 'model-id-format',
+          severity: 'error',
+          location: 'model',
+          message: `The provided model identifier is invalid: "${id}" is an Anthropic API name, not a Bedrock model ID.`,
+          fix,
+          bedrock: validation('The provided model identifier is invalid.'),
+        },
+      ];
     }
     if (ctx.resolveError?.status === 404) {
-      return [{ code: 'model-id-format', severity: 'error', location: 'model', message: ctx.resolveError.message, fix: ctx.resolveError.fix ?? '', bedrock: validation('The provided model identifier is invalid.') }];
+      return [
+        {
+          code: 'model-id-format',
+          severity: 'error',
+          location: 'model',
+          message: ctx.resolveError.message,
+          fix: ctx.resolveError.fix ?? '',
+          bedrock: validation('The provided model identifier is invalid.'),
+        },
+      ];
     }
     return [];
   },
@@ -55,28 +102,53 @@ const onDemand: Rule = {
   run(ctx) {
     if (ctx.input.format !== 'bedrock' || !ctx.modelInput || !ctx.model) return [];
     const parsed = parseModelInput(ctx.modelInput);
-    const isBare = parsed.kind === 'base-id' || (parsed.kind === 'arn' && parsed.arn?.resourceType === 'foundation-model');
+    const isBare =
+      parsed.kind === 'base-id' || (parsed.kind === 'arn' && parsed.arn?.resourceType === 'foundation-model');
     if (!isBare || ctx.model.onDemandInRegion) return [];
-    let fix = 'Use an inference profile ID: global. (any commercial region, no premium) or us./eu./jp./apac./au. (data stays in the geography, ~10% premium).';
+    let fix =
+      'Use an inference profile ID: global. (any commercial region, no premium) or us./eu./jp./apac./au. (data stays in the geography, ~10% premium).';
     if (ctx.input.region) {
       try {
-        const r = resolveModel(ctx.model.name, { region: ctx.input.region, scope: ctx.input.scope ?? 'global', catalog: ctx.catalog });
+        const r = resolveModel(ctx.model.name, {
+          region: ctx.input.region,
+          scope: ctx.input.scope ?? 'global',
+          catalog: ctx.catalog,
+        });
         fix = `Use "${r.modelId}" (${r.explanation})`;
       } catch {
         // keep the generic fix
       }
     }
-    return [{ code: 'on-demand-not-supported', severity: 'error', location: 'model', message: onDemandMessage(ctx.modelInput), fix, bedrock: validation(onDemandMessage(ctx.modelInput)) }];
+    return [
+      {
+        code: 'on-demand-not-supported',
+        severity: 'error',
+        location: 'model',
+        message: onDemandMessage(ctx.modelInput),
+        fix,
+        bedrock: validation(onDemandMessage(ctx.modelInput)),
+      },
+    ];
   },
 };
 
 const notInRegion: Rule = {
   code: 'model-not-in-region',
-  description: 'Model not available in the chosen region or geography (Sonnet 4.5 not in APAC, Haiku 4.5 not in JP or APAC).',
+  description:
+    'Model not available in the chosen region or geography (Sonnet 4.5 not in APAC, Haiku 4.5 not in JP or APAC).',
   run(ctx) {
     const err = ctx.resolveError;
     if (!err || err.status === 404 || /on-demand|region given|not an AWS region/.test(err.message)) return [];
-    return [{ code: 'model-not-in-region', severity: 'error', location: 'model', message: err.message, fix: err.fix ?? '', bedrock: validation('The provided model identifier is invalid.') }];
+    return [
+      {
+        code: 'model-not-in-region',
+        severity: 'error',
+        location: 'model',
+        message: err.message,
+        fix: err.fix ?? '',
+        bedrock: validation('The provided model identifier is invalid.'),
+      },
+    ];
   },
 };
 
@@ -88,14 +160,40 @@ const anthropicVersion: Rule = {
     const v = ctx.body['anthropic_version'];
     const data = ctx.catalog.data;
     if (v === undefined) {
-      return [{ code: 'anthropic-version', severity: 'error', location: 'body.anthropic_version', message: malformed('#: required key [anthropic_version] not found'), fix: `Add "anthropic_version": "${data.anthropicVersion}" to the request body.`, bedrock: validation(malformed('#: required key [anthropic_version] not found')) }];
+      return [
+        {
+          code: 'anthropic-version',
+          severity: 'error',
+          location: 'body.anthropic_version',
+          message: malformed('#: required key [anthropic_version] not found'),
+          fix: `Add "anthropic_version": "${data.anthropicVersion}" to the request body.`,
+          bedrock: validation(malformed('#: required key [anthropic_version] not found')),
+        },
+      ];
     }
     if (typeof v === 'string' && data.acceptedAnthropicVersions.includes(v)) return [];
     if (typeof v === 'string' && data.anthropicApiVersions.includes(v)) {
-      return [{ code: 'anthropic-version', severity: 'warning', location: 'body.anthropic_version', message: `anthropic_version "${v}" is an Anthropic API version (the header value), not Bedrock's documented "${data.anthropicVersion}".`, fix: `Use "anthropic_version": "${data.anthropicVersion}".` }];
+      return [
+        {
+          code: 'anthropic-version',
+          severity: 'warning',
+          location: 'body.anthropic_version',
+          message: `anthropic_version "${v}" is an Anthropic API version (the header value), not Bedrock's documented "${data.anthropicVersion}".`,
+          fix: `Use "anthropic_version": "${data.anthropicVersion}".`,
+        },
+      ];
     }
     const msg = malformed(`#/anthropic_version: ${JSON.stringify(v)} is not a valid anthropic_version`);
-    return [{ code: 'anthropic-version', severity: 'error', location: 'body.anthropic_version', message: msg, fix: `Use "anthropic_version": "${data.anthropicVersion}".`, bedrock: validation(msg) }];
+    return [
+      {
+        code: 'anthropic-version',
+        severity: 'error',
+        location: 'body.anthropic_version',
+        message: msg,
+        fix: `Use "anthropic_version": "${data.anthropicVersion}".`,
+        bedrock: validation(msg),
+      },
+    ];
   },
 };
 
@@ -109,11 +207,21 @@ const closedSchema: Rule = {
       if (ctx.catalog.data.body.allowedKeys.includes(key)) continue;
       const msg = malformed(`#: extraneous key [${key}] is not permitted`);
       const fix =
-        key === 'model' ? 'Remove "model" from the body: on Bedrock the model ID goes in the URL path (--model-id).'
-        : key === 'stream' ? 'Remove "stream" from the body: call invoke-with-response-stream to stream.'
-        : key === 'betas' ? 'Rename "betas" to "anthropic_beta".'
-        : `Remove "${key}": Bedrock's request schema is closed.`;
-      out.push({ code: key === 'model' || key === 'stream' ? `body-${key}` : 'extraneous-key', severity: 'error', location: `body.${key}`, message: msg, fix, bedrock: validation(msg) });
+        key === 'model'
+          ? 'Remove "model" from the body: on Bedrock the model ID goes in the URL path (--model-id).'
+          : key === 'stream'
+            ? 'Remove "stream" from the body: call invoke-with-response-stream to stream.'
+            : key === 'betas'
+              ? 'Rename "betas" to "anthropic_beta".'
+              : `Remove "${key}": Bedrock's request schema is closed.`;
+      out.push({
+        code: key === 'model' || key === 'stream' ? `body-${key}` : 'extraneous-key',
+        severity: 'error',
+        location: `body.${key}`,
+        message: msg,
+        fix,
+        bedrock: validation(msg),
+      });
     }
     return out;
   },
@@ -125,7 +233,16 @@ const requiredKeys: Rule = {
   run(ctx) {
     if (ctx.body === undefined) {
       const msg = 'Malformed input request: the body is not a JSON object, please reformat your input and try again.';
-      return [{ code: 'body-not-object', severity: 'error', location: 'body', message: msg, fix: 'Send a JSON object body: {"max_tokens": ..., "messages": [...]}.', bedrock: validation(msg) }];
+      return [
+        {
+          code: 'body-not-object',
+          severity: 'error',
+          location: 'body',
+          message: msg,
+          fix: 'Send a JSON object body: {"max_tokens": ..., "messages": [...]}.',
+          bedrock: validation(msg),
+        },
+      ];
     }
     const out: Diagnostic[] = [];
     const isCount = /count[_-]tokens/.test(ctx.input.path ?? '');
@@ -133,25 +250,58 @@ const requiredKeys: Rule = {
       if (key === 'max_tokens' && isCount) continue;
       if (ctx.body[key] === undefined) {
         const msg = malformed(`#: required key [${key}] not found`);
-        out.push({ code: 'required-key', severity: 'error', location: `body.${key}`, message: msg, fix: key === 'max_tokens' ? 'Add "max_tokens", e.g. 1024.' : 'Add "messages": [{"role": "user", "content": "..."}].', bedrock: validation(msg) });
+        out.push({
+          code: 'required-key',
+          severity: 'error',
+          location: `body.${key}`,
+          message: msg,
+          fix:
+            key === 'max_tokens'
+              ? 'Add "max_tokens", e.g. 1024.'
+              : 'Add "messages": [{"role": "user", "content": "..."}].',
+          bedrock: validation(msg),
+        });
       }
     }
     const mt = ctx.body['max_tokens'];
     if (mt !== undefined && (typeof mt !== 'number' || !Number.isInteger(mt) || mt < 1)) {
       const msg = malformed(`#/max_tokens: ${JSON.stringify(mt)} is not a positive integer`);
-      out.push({ code: 'max-tokens-invalid', severity: 'error', location: 'body.max_tokens', message: msg, fix: 'Set max_tokens to a whole number of at least 1.', bedrock: validation(msg) });
+      out.push({
+        code: 'max-tokens-invalid',
+        severity: 'error',
+        location: 'body.max_tokens',
+        message: msg,
+        fix: 'Set max_tokens to a whole number of at least 1.',
+        bedrock: validation(msg),
+      });
     }
     const messages = ctx.body['messages'];
     if (messages !== undefined && (!Array.isArray(messages) || messages.length === 0)) {
       const msg = malformed('#/messages: expected a non-empty array');
-      out.push({ code: 'messages-invalid', severity: 'error', location: 'body.messages', message: msg, fix: 'Send at least one message: [{"role": "user", "content": "Hello"}].', bedrock: validation(msg) });
+      out.push({
+        code: 'messages-invalid',
+        severity: 'error',
+        location: 'body.messages',
+        message: msg,
+        fix: 'Send at least one message: [{"role": "user", "content": "Hello"}].',
+        bedrock: validation(msg),
+      });
     } else if (Array.isArray(messages)) {
       messages.forEach((m, i) => {
         const role = (m as { role?: unknown } | null)?.role;
         const content = (m as { content?: unknown } | null)?.content;
         if ((role !== 'user' && role !== 'assistant') || (typeof content !== 'string' && !Array.isArray(content))) {
-          const msg = malformed(`#/messages/${i}: each message needs "role" (user or assistant) and "content" (a string or an array of blocks)`);
-          out.push({ code: 'messages-invalid', severity: 'error', location: `body.messages[${i}]`, message: msg, fix: 'Write messages as {"role": "user", "content": "..."}.', bedrock: validation(msg) });
+          const msg = malformed(
+            `#/messages/${i}: each message needs "role" (user or assistant) and "content" (a string or an array of blocks)`,
+          );
+          out.push({
+            code: 'messages-invalid',
+            severity: 'error',
+            location: `body.messages[${i}]`,
+            message: msg,
+            fix: 'Write messages as {"role": "user", "content": "..."}.',
+            bedrock: validation(msg),
+          });
         }
       });
     }
@@ -169,7 +319,10 @@ const FIELD_TYPES: Record<string, { check: (v: unknown) => boolean; expected: st
   temperature: { check: (v) => typeof v === 'number' && v >= 0 && v <= 1, expected: 'Number between 0 and 1' },
   top_p: { check: (v) => typeof v === 'number' && v >= 0 && v <= 1, expected: 'Number between 0 and 1' },
   top_k: { check: (v) => typeof v === 'number' && Number.isInteger(v) && v >= 0, expected: 'Integer' },
-  stop_sequences: { check: (v) => Array.isArray(v) && v.every((x) => typeof x === 'string'), expected: 'JSONArray of String' },
+  stop_sequences: {
+    check: (v) => Array.isArray(v) && v.every((x) => typeof x === 'string'),
+    expected: 'JSONArray of String',
+  },
 };
 
 function jsonTypeName(v: unknown): string {
@@ -190,7 +343,14 @@ const fieldTypes: Rule = {
       const v = ctx.body[field];
       if (v === undefined || spec.check(v)) continue;
       const msg = malformed(`#/${field}: expected type: ${spec.expected}, found: ${jsonTypeName(v)}`);
-      out.push({ code: 'field-type', severity: 'error', location: `body.${field}`, message: msg, fix: `Send "${field}" as ${spec.expected}.`, bedrock: validation(msg) });
+      out.push({
+        code: 'field-type',
+        severity: 'error',
+        location: `body.${field}`,
+        message: msg,
+        fix: `Send "${field}" as ${spec.expected}.`,
+        bedrock: validation(msg),
+      });
     }
     return out;
   },
@@ -203,7 +363,15 @@ const betaHeader: Rule = {
     if (ctx.input.format !== 'bedrock' || !ctx.headerBetas.length) return [];
     const missing = ctx.headerBetas.filter((b) => !ctx.bodyBetas.includes(b));
     if (!missing.length) return [];
-    return [{ code: 'beta-in-header', severity: 'error', location: 'headers.anthropic-beta', message: `Beta features not enabled: Bedrock ignores the anthropic-beta header (${missing.join(', ')}).`, fix: `Put them in the body: "anthropic_beta": ${JSON.stringify([...ctx.bodyBetas, ...missing])}.` }];
+    return [
+      {
+        code: 'beta-in-header',
+        severity: 'error',
+        location: 'headers.anthropic-beta',
+        message: `Beta features not enabled: Bedrock ignores the anthropic-beta header (${missing.join(', ')}).`,
+        fix: `Put them in the body: "anthropic_beta": ${JSON.stringify([...ctx.bodyBetas, ...missing])}.`,
+      },
+    ];
   },
 };
 
@@ -212,7 +380,21 @@ const apiKeyHeader: Rule = {
   description: 'An Anthropic API key (x-api-key) sent to Bedrock.',
   run(ctx) {
     if (ctx.input.format !== 'bedrock' || headerOf(ctx.input.headers, 'x-api-key') === undefined) return [];
-    return [{ code: 'anthropic-api-key', severity: 'error', location: 'headers.x-api-key', message: 'Bedrock does not accept Anthropic API keys (x-api-key): it authenticates with AWS IAM credentials (SigV4) or a Bedrock API key.', fix: 'Remove x-api-key; sign with AWS credentials (default credential chain, AWS_PROFILE) or send a Bedrock API key as Authorization: Bearer (AWS_BEARER_TOKEN_BEDROCK).', bedrock: { status: 403, exception: 'AccessDeniedException', message: 'Bedrock uses AWS IAM credentials (SigV4) or a Bedrock API key, not an Anthropic x-api-key.' } }];
+    return [
+      {
+        code: 'anthropic-api-key',
+        severity: 'error',
+        location: 'headers.x-api-key',
+        message:
+          'Bedrock does not accept Anthropic API keys (x-api-key): it authenticates with AWS IAM credentials (SigV4) or a Bedrock API key.',
+        fix: 'Remove x-api-key; sign with AWS credentials (default credential chain, AWS_PROFILE) or send a Bedrock API key as Authorization: Bearer (AWS_BEARER_TOKEN_BEDROCK).',
+        bedrock: {
+          status: 403,
+          exception: 'AccessDeniedException',
+          message: 'Bedrock uses AWS IAM credentials (SigV4) or a Bedrock API key, not an Anthropic x-api-key.',
+        },
+      },
+    ];
   },
 };
 
@@ -226,7 +408,14 @@ const betas: Rule = {
       const verdict = judgeBeta(beta, ctx.model, ctx.catalog.data);
       if (verdict.ok) {
         if (verdict.renamedFrom && ctx.input.format === 'bedrock') {
-          out.push({ code: 'invalid-beta', severity: 'error', location: `body.anthropic_beta[${i}]`, message: `invalid beta flag: "${beta}" is called "${verdict.beta}" on Bedrock.`, fix: `Use "${verdict.beta}".`, bedrock: validation('invalid beta flag') });
+          out.push({
+            code: 'invalid-beta',
+            severity: 'error',
+            location: `body.anthropic_beta[${i}]`,
+            message: `invalid beta flag: "${beta}" is called "${verdict.beta}" on Bedrock.`,
+            fix: `Use "${verdict.beta}".`,
+            bedrock: validation('invalid beta flag'),
+          });
         }
         return;
       }
@@ -236,7 +425,12 @@ const betas: Rule = {
         severity: ctx.input.format === 'bedrock' ? 'error' : 'warning',
         location: ctx.input.format === 'bedrock' ? `body.anthropic_beta[${i}]` : 'anthropic-beta',
         message: `invalid beta flag: ${verdict.reason}.`,
-        fix: is1m ? `Drop the beta, or use a model with 1M context (${ctx.catalog.models.filter((m) => m.context1m && !m.unconfirmed).map((m) => m.name).join(', ')}).` : `Remove "${beta}" from anthropic_beta${ctx.input.format === 'anthropic' ? ' (a gateway with policy "drop" removes it for you)' : ''}.`,
+        fix: is1m
+          ? `Drop the beta, or use a model with 1M context (${ctx.catalog.models
+              .filter((m) => m.context1m && !m.unconfirmed)
+              .map((m) => m.name)
+              .join(', ')}).`
+          : `Remove "${beta}" from anthropic_beta${ctx.input.format === 'anthropic' ? ' (a gateway with policy "drop" removes it for you)' : ''}.`,
         bedrock: validation('invalid beta flag'),
       });
     });
@@ -247,35 +441,70 @@ const betas: Rule = {
 /** Bedrock's words for text it refuses; each comes with what to do about it. */
 const unsupportedApis: Rule = {
   code: 'unsupported-on-bedrock',
-  description: 'APIs and server tools Bedrock does not have (batches, files, skills, models API, web search/fetch, code execution, MCP connector).',
+  description:
+    'APIs and server tools Bedrock does not have (batches, files, skills, models API, web search/fetch, code execution, MCP connector).',
   run(ctx) {
     const out: Diagnostic[] = [];
     const api = unsupportedApiFor(ctx.input.path ?? '');
-    if (api) out.push({ code: 'unsupported-on-bedrock', severity: 'error', location: 'path', message: `${api.name.charAt(0).toUpperCase()}${api.name.slice(1)} is not available on Amazon Bedrock.`, fix: api.fix });
+    if (api)
+      out.push({
+        code: 'unsupported-on-bedrock',
+        severity: 'error',
+        location: 'path',
+        message: `${api.name.charAt(0).toUpperCase()}${api.name.slice(1)} is not available on Amazon Bedrock.`,
+        fix: api.fix,
+      });
     if (!ctx.body) return out;
     const tools = Array.isArray(ctx.body['tools']) ? (ctx.body['tools'] as unknown[]) : [];
     tools.forEach((t, i) => {
       const type = (t as { type?: unknown } | null)?.type;
       if (typeof type === 'string' && matchesPattern(ctx.catalog.data.body.unsupportedToolTypes, type)) {
-        out.push({ code: 'unsupported-on-bedrock', severity: 'error', location: `body.tools[${i}]`, message: `The server tool "${type}" is not available on Amazon Bedrock.`, fix: 'Implement it as a client tool (a function your code runs), or remove it.', bedrock: validation(malformed(`#/tools/${i}: tool type [${type}] is not supported`)) });
+        out.push({
+          code: 'unsupported-on-bedrock',
+          severity: 'error',
+          location: `body.tools[${i}]`,
+          message: `The server tool "${type}" is not available on Amazon Bedrock.`,
+          fix: 'Implement it as a client tool (a function your code runs), or remove it.',
+          bedrock: validation(malformed(`#/tools/${i}: tool type [${type}] is not supported`)),
+        });
       }
       for (const field of ctx.catalog.data.body.unsupportedToolFields) {
         if (t && typeof t === 'object' && field in t) {
-          out.push({ code: 'unsupported-on-bedrock', severity: 'error', location: `body.tools[${i}].${field}`, message: `Bedrock rejects "${field}" on tools.`, fix: `Remove "${field}" from the tool definition.`, bedrock: validation(malformed(`#/tools/${i}: extraneous key [${field}] is not permitted`)) });
+          out.push({
+            code: 'unsupported-on-bedrock',
+            severity: 'error',
+            location: `body.tools[${i}].${field}`,
+            message: `Bedrock rejects "${field}" on tools.`,
+            fix: `Remove "${field}" from the tool definition.`,
+            bedrock: validation(malformed(`#/tools/${i}: extraneous key [${field}] is not permitted`)),
+          });
         }
       }
     });
     // In a Bedrock body these are extraneous keys, which the closed-schema rule reports.
     for (const field of ctx.input.format === 'anthropic' ? ctx.catalog.data.body.unsupportedFields : []) {
       if (field in ctx.body) {
-        out.push({ code: 'unsupported-on-bedrock', severity: 'warning', location: `body.${field}`, message: `"${field}" is not available on Amazon Bedrock${field === 'mcp_servers' ? ' (the MCP connector)' : ''}.`, fix: `Remove "${field}" (a gateway with policy "drop" removes it).` });
+        out.push({
+          code: 'unsupported-on-bedrock',
+          severity: 'warning',
+          location: `body.${field}`,
+          message: `"${field}" is not available on Amazon Bedrock${field === 'mcp_servers' ? ' (the MCP connector)' : ''}.`,
+          fix: `Remove "${field}" (a gateway with policy "drop" removes it).`,
+        });
       }
     }
     for (const [field, beta] of Object.entries(ctx.catalog.data.body.fieldsRequiringBeta)) {
       const all = [...ctx.bodyBetas, ...(ctx.input.format === 'anthropic' ? ctx.headerBetas : [])];
       if (field in ctx.body && !all.includes(beta)) {
         const msg = malformed(`#: extraneous key [${field}] is not permitted`);
-        out.push({ code: 'field-needs-beta', severity: ctx.input.format === 'bedrock' ? 'error' : 'warning', location: `body.${field}`, message: `"${field}" needs the beta "${beta}"; without it Bedrock answers: ${msg}`, fix: `Add "${beta}" to anthropic_beta, or remove "${field}".`, bedrock: validation(msg) });
+        out.push({
+          code: 'field-needs-beta',
+          severity: ctx.input.format === 'bedrock' ? 'error' : 'warning',
+          location: `body.${field}`,
+          message: `"${field}" needs the beta "${beta}"; without it Bedrock answers: ${msg}`,
+          fix: `Add "${beta}" to anthropic_beta, or remove "${field}".`,
+          bedrock: validation(msg),
+        });
       }
     }
     return out;

@@ -20,9 +20,15 @@ interface CheckFlags {
 const SEVERITY_STYLE = { error: 'red', warning: 'yellow', info: 'cyan' } as const;
 
 /** Prints diagnostics like a linter: location, severity, code, message, then the fix. */
-export function printDiagnostics(diagnostics: readonly Diagnostic[], source: string, stream: NodeJS.WriteStream = process.stderr): void {
+export function printDiagnostics(
+  diagnostics: readonly Diagnostic[],
+  source: string,
+  stream: NodeJS.WriteStream = process.stderr,
+): void {
   for (const d of diagnostics) {
-    stream.write(`${source}:${d.location ?? '-'}  ${paint(stream, SEVERITY_STYLE[d.severity], d.severity)}  ${paint(stream, 'bold', d.code)}  ${d.message}\n`);
+    stream.write(
+      `${source}:${d.location ?? '-'}  ${paint(stream, SEVERITY_STYLE[d.severity], d.severity)}  ${paint(stream, 'bold', d.code)}  ${d.message}\n`,
+    );
     stream.write(`    ${paint(stream, 'green', 'fix:')} ${d.fix}\n`);
   }
 }
@@ -30,13 +36,18 @@ export function printDiagnostics(diagnostics: readonly Diagnostic[], source: str
 export function registerCheckCommand(program: Command): void {
   program
     .command('check')
-    .description('Lint an Anthropic or Bedrock request body, or an `aws bedrock-runtime invoke-model` command line, for the mistakes Bedrock would reject.')
+    .description(
+      'Lint an Anthropic or Bedrock request body, or an `aws bedrock-runtime invoke-model` command line, for the mistakes Bedrock would reject.',
+    )
     .argument('[file]', 'the request body (JSON); - or nothing reads stdin')
     .option('--aws-cli <command>', 'an AWS CLI command line to check instead of a file')
-    .option('-r, --region <region>', 'AWS region (default: the command line\'s --region, AWS_REGION)')
+    .option('-r, --region <region>', "AWS region (default: the command line's --region, AWS_REGION)")
     .option('-m, --model <id>', 'the model ID (for a Bedrock body, which has none)')
     .option('--scope <scope>', 'global | geo | in-region', parseScope)
-    .option('--format <format>', 'anthropic | bedrock (default: bedrock when the body has anthropic_version or --model is given)')
+    .option(
+      '--format <format>',
+      'anthropic | bedrock (default: bedrock when the body has anthropic_version or --model is given)',
+    )
     .option('--json', 'print the diagnostics as JSON')
     .addHelpText(
       'after',
@@ -69,11 +80,25 @@ Examples:
           } catch (err) {
             // The rest of the command line is still worth checking.
             const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
-            diagnostics.push({ code: 'body-file-unreadable', severity: 'error', location: '--body', message: `Cannot read the body file ${call.bodyFile} (${why}), so the body was not checked.`, fix: 'Run the check from the folder the command runs in, or give the path the AWS CLI will see: file:// paths are relative to the current directory.' });
+            diagnostics.push({
+              code: 'body-file-unreadable',
+              severity: 'error',
+              location: '--body',
+              message: `Cannot read the body file ${call.bodyFile} (${why}), so the body was not checked.`,
+              fix: 'Run the check from the folder the command runs in, or give the path the AWS CLI will see: file:// paths are relative to the current directory.',
+            });
           }
         }
         body = text === undefined ? undefined : parseOrReport(text, diagnostics);
-        if (!call.region) diagnostics.push({ code: 'missing-region', severity: 'error', location: '--region', message: 'No --region on the command line: the CLI falls back to its default region, which may not have the model.', fix: 'Always pass --region explicitly, e.g. --region us-west-2.' });
+        if (!call.region)
+          diagnostics.push({
+            code: 'missing-region',
+            severity: 'error',
+            location: '--region',
+            message:
+              'No --region on the command line: the CLI falls back to its default region, which may not have the model.',
+            fix: 'Always pass --region explicitly, e.g. --region us-west-2.',
+          });
       } else {
         const text = readInput(file);
         if (text === undefined) {
@@ -89,12 +114,20 @@ Examples:
       if (body !== undefined || (bodyReported && model !== undefined)) {
         const b = body as Record<string, unknown>;
         // A Bedrock body carries anthropic_version, or comes with the model ID it is sent to (--model).
-        format ??= model !== undefined || (b && typeof b === 'object' && 'anthropic_version' in b) ? 'bedrock' : 'anthropic';
+        format ??=
+          model !== undefined || (b && typeof b === 'object' && 'anthropic_version' in b) ? 'bedrock' : 'anthropic';
         const found = checkRequest({ format, body, model, region, scope: flags.scope });
         // The command line reports a missing region itself, with its own location.
-        diagnostics.push(...found.filter((d) => !(flags.awsCli && d.code === 'missing-region' && diagnostics.some((x) => x.code === 'missing-region')) && !(bodyReported && d.code === 'body-not-object')));
+        diagnostics.push(
+          ...found.filter(
+            (d) =>
+              !(flags.awsCli && d.code === 'missing-region' && diagnostics.some((x) => x.code === 'missing-region')) &&
+              !(bodyReported && d.code === 'body-not-object'),
+          ),
+        );
       }
-      if (flags.json) console.log(JSON.stringify({ source, format: format ?? null, region: region ?? null, diagnostics }, null, 2));
+      if (flags.json)
+        console.log(JSON.stringify({ source, format: format ?? null, region: region ?? null, diagnostics }, null, 2));
       else if (diagnostics.length) printDiagnostics(diagnostics, source, process.stdout);
       else console.log(`${source}: no problems found${region ? ` for ${region}` : ''}`);
       process.exitCode = diagnostics.some((d) => d.severity === 'error') ? EXIT.refused : EXIT.ok;
@@ -105,7 +138,13 @@ function parseOrReport(text: string, diagnostics: Diagnostic[]): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    diagnostics.push({ code: 'invalid-json', severity: 'error', location: 'body', message: `The body is not valid JSON: ${(err as Error).message}`, fix: 'Fix the JSON (quotes, commas); with the AWS CLI, quote the body with single quotes.' });
+    diagnostics.push({
+      code: 'invalid-json',
+      severity: 'error',
+      location: 'body',
+      message: `The body is not valid JSON: ${(err as Error).message}`,
+      fix: 'Fix the JSON (quotes, commas); with the AWS CLI, quote the body with single quotes.',
+    });
     return undefined;
   }
 }

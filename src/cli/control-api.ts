@@ -1,6 +1,15 @@
 import type { Command } from 'commander';
 import type { ControlStore } from '../control/control-store.js';
-import type { KeyChange, KeyInput, KeyRecord, ReportGroup, ReportRow, TeamChange, TeamInput, TeamRecord } from '../control/records.js';
+import type {
+  KeyChange,
+  KeyInput,
+  KeyRecord,
+  ReportGroup,
+  ReportRow,
+  TeamChange,
+  TeamInput,
+  TeamRecord,
+} from '../control/records.js';
 import { nonEmpty } from '../aws/env-region.js';
 import { resolveDataDir } from './control-options.js';
 
@@ -32,7 +41,10 @@ export interface TargetFlags {
 export function addTargetOptions(cmd: Command): Command {
   return cmd
     .option('--data-dir <dir>', 'the data directory (default BEDROCK_CLAUDE_DATA_DIR, then ~/.bedrock-claude)')
-    .option('--database-url <url>', 'act on the PostgreSQL store of several replicas (default BEDROCK_CLAUDE_DATABASE_URL)')
+    .option(
+      '--database-url <url>',
+      'act on the PostgreSQL store of several replicas (default BEDROCK_CLAUDE_DATABASE_URL)',
+    )
     .option('--gateway <url>', "a running gateway's URL: act through its admin API instead of a data directory")
     .option('--admin-key <key>', 'the admin key for --gateway (default BEDROCK_CLAUDE_ADMIN_KEY)');
 }
@@ -64,7 +76,14 @@ function overStore(store: ControlStore): ControlApi {
 function remote(base: string, adminKey: string): ControlApi {
   async function call<T>(method: string, path: string, body?: unknown, missingIsUndefined = false): Promise<T> {
     const { request } = await import('undici');
-    const res = await request(new URL(path, base.endsWith('/') ? base : `${base}/`), { method: method as 'GET', headers: Object.assign({ authorization: `Bearer ${adminKey}` }, body === undefined ? {} : { 'content-type': 'application/json' }), body: body === undefined ? null : JSON.stringify(body) });
+    const res = await request(new URL(path, base.endsWith('/') ? base : `${base}/`), {
+      method: method as 'GET',
+      headers: Object.assign(
+        { authorization: `Bearer ${adminKey}` },
+        body === undefined ? {} : { 'content-type': 'application/json' },
+      ),
+      body: body === undefined ? null : JSON.stringify(body),
+    });
     const text = await res.body.text();
     if (res.statusCode === 404 && missingIsUndefined) return undefined as T;
     if (res.statusCode >= 400) {
@@ -74,7 +93,11 @@ function remote(base: string, adminKey: string): ControlApi {
       } catch {
         // not JSON: the gateway's words as they came
       }
-      throw new Error(res.statusCode === 404 && /No route/.test(message) ? `${base} has no admin API: start it with an admin key (adminKey, BEDROCK_CLAUDE_ADMIN_KEY) and a data directory` : message);
+      throw new Error(
+        res.statusCode === 404 && /No route/.test(message)
+          ? `${base} has no admin API: start it with an admin key (adminKey, BEDROCK_CLAUDE_ADMIN_KEY) and a data directory`
+          : message,
+      );
     }
     return JSON.parse(text) as T;
   }
@@ -94,7 +117,13 @@ function remote(base: string, adminKey: string): ControlApi {
     listTeams: async () => (await call<{ data: TeamRecord[] }>('GET', 'admin/teams')).data,
     findTeam: (name) => call('GET', `admin/teams/${seg(name)}`, undefined, true),
     updateTeam: (name, change) => call('PATCH', `admin/teams/${seg(name)}`, change),
-    report: async (by, since, until) => (await call<{ rows: ReportRow[] }>('GET', `admin/usage?by=${by}&since=${seg(new Date(since).toISOString())}&until=${seg(new Date(until).toISOString())}`)).rows,
+    report: async (by, since, until) =>
+      (
+        await call<{ rows: ReportRow[] }>(
+          'GET',
+          `admin/usage?by=${by}&since=${seg(new Date(since).toISOString())}&until=${seg(new Date(until).toISOString())}`,
+        )
+      ).rows,
     close: () => undefined,
   };
 }
@@ -106,7 +135,9 @@ function remote(base: string, adminKey: string): ControlApi {
  */
 export async function openControlApi(flags: TargetFlags): Promise<ControlApi> {
   const gateway = nonEmpty(flags.gateway);
-  const databaseUrl = nonEmpty(flags.databaseUrl) ?? (nonEmpty(flags.dataDir) ? undefined : nonEmpty(process.env['BEDROCK_CLAUDE_DATABASE_URL']));
+  const databaseUrl =
+    nonEmpty(flags.databaseUrl) ??
+    (nonEmpty(flags.dataDir) ? undefined : nonEmpty(process.env['BEDROCK_CLAUDE_DATABASE_URL']));
   if (!gateway && databaseUrl) {
     const { openPostgresControlStore } = await import('../control/postgres-store.js');
     return overStore(await openPostgresControlStore(databaseUrl));

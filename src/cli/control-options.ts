@@ -6,7 +6,12 @@ import { nonEmpty } from '../aws/env-region.js';
 
 /** The data directory: `--data-dir`, then the config's `dataDir`, then `BEDROCK_CLAUDE_DATA_DIR`, then `~/.bedrock-claude`. */
 export function resolveDataDir(flag: string | undefined, config?: string | undefined): string {
-  return nonEmpty(flag) ?? nonEmpty(config) ?? nonEmpty(process.env['BEDROCK_CLAUDE_DATA_DIR']) ?? join(homedir(), '.bedrock-claude');
+  return (
+    nonEmpty(flag) ??
+    nonEmpty(config) ??
+    nonEmpty(process.env['BEDROCK_CLAUDE_DATA_DIR']) ??
+    join(homedir(), '.bedrock-claude')
+  );
 }
 
 export function parsePositive(value: string): number {
@@ -22,7 +27,8 @@ export function parseUsd(value: string): number {
 }
 
 export function parsePeriod(value: string): BudgetPeriod {
-  if (!(BUDGET_PERIODS as readonly string[]).includes(value)) throw new InvalidArgumentError(`a period is one of ${BUDGET_PERIODS.join(', ')}`);
+  if (!(BUDGET_PERIODS as readonly string[]).includes(value))
+    throw new InvalidArgumentError(`a period is one of ${BUDGET_PERIODS.join(', ')}`);
   return value as BudgetPeriod;
 }
 
@@ -47,9 +53,13 @@ export interface LimitFlags {
 }
 
 /** The budget and limits the flags name (and only those: an update changes what it names). */
-export function limitsFrom(flags: LimitFlags, current?: { budget?: { period: BudgetPeriod } | undefined }): Pick<KeyChange, 'budget' | 'limits'> {
+export function limitsFrom(
+  flags: LimitFlags,
+  current?: { budget?: { period: BudgetPeriod } | undefined },
+): Pick<KeyChange, 'budget' | 'limits'> {
   const out: Pick<KeyChange, 'budget' | 'limits'> = {};
-  if (flags.budgetUsd !== undefined) out.budget = { usd: flags.budgetUsd, period: flags.budgetPeriod ?? current?.budget?.period ?? 'month' };
+  if (flags.budgetUsd !== undefined)
+    out.budget = { usd: flags.budgetUsd, period: flags.budgetPeriod ?? current?.budget?.period ?? 'month' };
   else if (flags.budgetPeriod !== undefined) throw new Error('--budget-period needs --budget-usd');
   const limits: Limits = {};
   for (const k of ['rpm', 'itpm', 'otpm', 'concurrency'] as const) if (flags[k] !== undefined) limits[k] = flags[k];

@@ -18,7 +18,9 @@ interface ConvertFlags {
 export function registerConvertCommand(program: Command): void {
   program
     .command('convert')
-    .description('Turn an Anthropic request into the Bedrock call (model resolved, anthropic_version and anthropic_beta placed right), or a Bedrock body back into an Anthropic request.')
+    .description(
+      'Turn an Anthropic request into the Bedrock call (model resolved, anthropic_version and anthropic_beta placed right), or a Bedrock body back into an Anthropic request.',
+    )
     .argument('[file]', 'the request (JSON); - or nothing reads stdin')
     .option('--to <format>', `${CALL_FORMATS.join(' | ')}`)
     .option('--from <format>', 'anthropic (default) | bedrock', 'anthropic')
@@ -45,15 +47,30 @@ Examples:
         try {
           body = JSON.parse(text) as Record<string, unknown>;
         } catch (err) {
-          throw new BedrockClaudeError(`The input is not valid JSON: ${(err as Error).message}`, { status: 400, type: 'invalid_request_error' });
+          throw new BedrockClaudeError(`The input is not valid JSON: ${(err as Error).message}`, {
+            status: 400,
+            type: 'invalid_request_error',
+          });
         }
         if (flags.from === 'bedrock') {
-          if (!flags.model) throw new BedrockClaudeError('--from bedrock needs --model: a Bedrock body does not name its model.', { status: 400, type: 'invalid_request_error', fix: 'Add --model global.anthropic.claude-opus-4-6-v1 (the ID from the URL or --model-id).' });
+          if (!flags.model)
+            throw new BedrockClaudeError('--from bedrock needs --model: a Bedrock body does not name its model.', {
+              status: 400,
+              type: 'invalid_request_error',
+              fix: 'Add --model global.anthropic.claude-opus-4-6-v1 (the ID from the URL or --model-id).',
+            });
           const entry = findModelForId(flags.model);
           const { body: anthropic, headers } = fromBedrockBody(body, entry?.name ?? flags.model);
           const betas = headers['anthropic-beta']?.split(',');
           console.log(JSON.stringify({ ...anthropic, ...(betas ? { betas } : {}) }, null, 2));
-          if (betas) console.error(paint(process.stderr, 'dim', `note: send the betas as the anthropic-beta header (${headers['anthropic-beta']}), or as \`betas\` with client.beta.messages`));
+          if (betas)
+            console.error(
+              paint(
+                process.stderr,
+                'dim',
+                `note: send the betas as the anthropic-beta header (${headers['anthropic-beta']}), or as \`betas\` with client.beta.messages`,
+              ),
+            );
           return;
         }
         if (!flags.to || !(CALL_FORMATS as readonly string[]).includes(flags.to)) {
@@ -62,12 +79,23 @@ Examples:
           return;
         }
         const region = nonEmpty(flags.region) ?? regionFromEnv();
-        if (typeof body['model'] !== 'string') throw new BedrockClaudeError('The request has no "model".', { status: 400, type: 'invalid_request_error', fix: 'Add "model", e.g. "claude-sonnet-4-6".' });
+        if (typeof body['model'] !== 'string')
+          throw new BedrockClaudeError('The request has no "model".', {
+            status: 400,
+            type: 'invalid_request_error',
+            fix: 'Add "model", e.g. "claude-sonnet-4-6".',
+          });
         const resolved = resolveModel(body['model'], { region, scope: flags.scope });
-        const translated = toBedrockRequest({ path: '/v1/messages', body }, { modelId: resolved.modelId, model: resolved.model });
-        console.log(renderBedrockCall(translated, { modelId: resolved.modelId, region: resolved.region, format: flags.to }));
+        const translated = toBedrockRequest(
+          { path: '/v1/messages', body },
+          { modelId: resolved.modelId, model: resolved.model },
+        );
+        console.log(
+          renderBedrockCall(translated, { modelId: resolved.modelId, region: resolved.region, format: flags.to }),
+        );
         console.error(paint(process.stderr, 'dim', `note: ${resolved.explanation}`));
-        for (const r of translated.removals) console.error(paint(process.stderr, 'yellow', `dropped ${r.name}: ${r.reason}`));
+        for (const r of translated.removals)
+          console.error(paint(process.stderr, 'yellow', `dropped ${r.name}: ${r.reason}`));
       } catch (err) {
         fail(err);
       }

@@ -32,7 +32,9 @@ export function maskKeyId(id: string): string {
 export function registerDoctorCommand(program: Command): void {
   program
     .command('doctor')
-    .description('Check the setup: credential source (never printing secrets), region, endpoint reachability, then a one-token probe per model.')
+    .description(
+      'Check the setup: credential source (never printing secrets), region, endpoint reachability, then a one-token probe per model.',
+    )
     .option('-r, --region <region>', 'AWS region (default AWS_REGION, then AWS_DEFAULT_REGION)')
     .option('-m, --model <model>', 'a model to probe (repeatable; default claude-sonnet-4-6)', collect, [] as string[])
     .option('--scope <scope>', 'global | geo | in-region', parseScope, 'global' as Scope)
@@ -40,9 +42,24 @@ export function registerDoctorCommand(program: Command): void {
     .option('--profile <name>', 'AWS profile')
     .option('--dry-run', 'resolve and check, but send no request to a model')
     .option('--json', 'print the findings as JSON')
-    .addHelpText('after', '\nExit codes: 0 all good, 1 a setup problem, 3 Bedrock or the network failed.\n\nExamples:\n  bedrock-claude doctor --region us-west-2\n  bedrock-claude doctor --region eu-west-1 --scope geo --model opus-4.6 --model haiku-4.5 --dry-run')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 all good, 1 a setup problem, 3 Bedrock or the network failed.\n\nExamples:\n  bedrock-claude doctor --region us-west-2\n  bedrock-claude doctor --region eu-west-1 --scope geo --model opus-4.6 --model haiku-4.5 --dry-run',
+    )
     .action(async (flags: DoctorFlags) => {
-      const [{ request }, { createBedrockClaude }, { createCredentialCache, resolveBedrockAuth }, { detectCredentialSource }, { bedrockEndpoint }] = await Promise.all([import('undici'), import('../client/create-client.js'), import('../aws/credentials.js'), import('../aws/detect-credentials.js'), import('../aws/signer.js')]);
+      const [
+        { request },
+        { createBedrockClaude },
+        { createCredentialCache, resolveBedrockAuth },
+        { detectCredentialSource },
+        { bedrockEndpoint },
+      ] = await Promise.all([
+        import('undici'),
+        import('../client/create-client.js'),
+        import('../aws/credentials.js'),
+        import('../aws/detect-credentials.js'),
+        import('../aws/signer.js'),
+      ]);
       const findings: Finding[] = [];
       let upstreamFailed = false;
       const wait = spinner('checking');
@@ -50,24 +67,48 @@ export function registerDoctorCommand(program: Command): void {
       const source = flags.profile ? `profile ${flags.profile} (--profile)` : detectCredentialSource();
       const auth = resolveBedrockAuth({ profile: flags.profile });
       if (auth.kind === 'bearer') {
-        findings.push({ check: 'credentials', ok: true, detail: `Bedrock API key (AWS_BEARER_TOKEN_BEDROCK) …${auth.token.slice(-4)}` });
+        findings.push({
+          check: 'credentials',
+          ok: true,
+          detail: `Bedrock API key (AWS_BEARER_TOKEN_BEDROCK) …${auth.token.slice(-4)}`,
+        });
       } else {
         try {
           const creds = await Promise.race([
             (flags.profile ? createCredentialCache({ profile: flags.profile }) : auth.credentials).get(),
             new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timed out after 5 s')), 5000).unref()),
           ]);
-          const extra = [creds.sessionToken ? 'temporary (session token)' : 'long-term', creds.expiration ? `expires ${creds.expiration.toISOString()}` : ''].filter(Boolean).join(', ');
-          findings.push({ check: 'credentials', ok: true, detail: `${source ?? 'default chain (SSO, process, container or instance role)'}: access key ${maskKeyId(creds.accessKeyId)}, ${extra}` });
+          const extra = [
+            creds.sessionToken ? 'temporary (session token)' : 'long-term',
+            creds.expiration ? `expires ${creds.expiration.toISOString()}` : '',
+          ]
+            .filter(Boolean)
+            .join(', ');
+          findings.push({
+            check: 'credentials',
+            ok: true,
+            detail: `${source ?? 'default chain (SSO, process, container or instance role)'}: access key ${maskKeyId(creds.accessKeyId)}, ${extra}`,
+          });
         } catch (err) {
-          findings.push({ check: 'credentials', ok: false, detail: `none found (${(err as BedrockClaudeError).message.replace(/^Could not load AWS credentials from the default credential chain: /, '')})`, fix: 'Bedrock uses AWS IAM credentials, not an Anthropic API key: set AWS_PROFILE, run `aws sso login`, export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or set AWS_BEARER_TOKEN_BEDROCK.' });
+          findings.push({
+            check: 'credentials',
+            ok: false,
+            detail: `none found (${(err as BedrockClaudeError).message.replace(/^Could not load AWS credentials from the default credential chain: /, '')})`,
+            fix: 'Bedrock uses AWS IAM credentials, not an Anthropic API key: set AWS_PROFILE, run `aws sso login`, export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or set AWS_BEARER_TOKEN_BEDROCK.',
+          });
         }
       }
 
       const region = nonEmpty(flags.region) ?? regionFromEnv();
       const regionSource = nonEmpty(flags.region) ? '--region' : regionEnvName();
       if (region) findings.push({ check: 'region', ok: true, detail: `${region} (from ${regionSource})` });
-      else findings.push({ check: 'region', ok: false, detail: 'no region set', fix: 'Always specify the region: --region us-west-2, or export AWS_REGION. The default region may not have the model.' });
+      else
+        findings.push({
+          check: 'region',
+          ok: false,
+          detail: 'no region set',
+          fix: 'Always specify the region: --region us-west-2, or export AWS_REGION. The default region may not have the model.',
+        });
 
       const endpoint = flags.endpoint ?? (region ? bedrockEndpoint(region) : undefined);
       if (endpoint) {
@@ -77,13 +118,26 @@ export function registerDoctorCommand(program: Command): void {
           findings.push({ check: 'endpoint', ok: true, detail: `${endpoint} answers (HTTP ${res.statusCode})` });
         } catch (err) {
           upstreamFailed = true;
-          findings.push({ check: 'endpoint', ok: false, detail: `${endpoint} unreachable: ${(err as { code?: string }).code ?? (err as Error).message}`, fix: 'Check network access to Bedrock (proxy, VPC endpoint, security groups), or pass --endpoint.' });
+          findings.push({
+            check: 'endpoint',
+            ok: false,
+            detail: `${endpoint} unreachable: ${(err as { code?: string }).code ?? (err as Error).message}`,
+            fix: 'Check network access to Bedrock (proxy, VPC endpoint, security groups), or pass --endpoint.',
+          });
         }
       }
 
       const models = flags.model.length ? flags.model : ['claude-sonnet-4-6'];
       const credentialsOk = findings.find((f) => f.check === 'credentials')?.ok ?? false;
-      const client = region ? createBedrockClaude({ region, scope: flags.scope, endpoint: flags.endpoint, profile: flags.profile, retry: { max: 0 } }) : undefined;
+      const client = region
+        ? createBedrockClaude({
+            region,
+            scope: flags.scope,
+            endpoint: flags.endpoint,
+            profile: flags.profile,
+            retry: { max: 0 },
+          })
+        : undefined;
       for (const model of models) {
         let modelId: string;
         try {
@@ -95,22 +149,47 @@ export function registerDoctorCommand(program: Command): void {
         }
         const denied = !flags.dryRun && credentialsOk && region ? await noAccess(modelId, region, flags) : undefined;
         if (denied) {
-          findings.push({ check: `model ${model}`, ok: false, detail: `you have no access to ${denied} in ${region} (GetFoundationModelAvailability: NOT_AUTHORIZED); a call would get AccessDeniedException: "You don't have access to the model with the specified model ID."`, fix: `In the Bedrock console for ${region}: Model access → Modify model access → select ${denied} → Next → Submit (Anthropic models ask for the use-case form once per account). Then run doctor again.` });
+          findings.push({
+            check: `model ${model}`,
+            ok: false,
+            detail: `you have no access to ${denied} in ${region} (GetFoundationModelAvailability: NOT_AUTHORIZED); a call would get AccessDeniedException: "You don't have access to the model with the specified model ID."`,
+            fix: `In the Bedrock console for ${region}: Model access → Modify model access → select ${denied} → Next → Submit (Anthropic models ask for the use-case form once per account). Then run doctor again.`,
+          });
           continue;
         }
         if (flags.dryRun || !client || !credentialsOk) {
-          findings.push({ check: `model ${model}`, ok: true, detail: `resolves to ${modelId}${flags.dryRun ? ' (dry run: not probed)' : ' (not probed: no credentials)'}` });
+          findings.push({
+            check: `model ${model}`,
+            ok: true,
+            detail: `resolves to ${modelId}${flags.dryRun ? ' (dry run: not probed)' : ' (not probed: no credentials)'}`,
+          });
           continue;
         }
         const started = performance.now();
         try {
           await client.messages.create({ model, max_tokens: 1, messages: [{ role: 'user', content: 'ping' }] });
-          findings.push({ check: `model ${model}`, ok: true, detail: `${modelId} answered in ${Math.round(performance.now() - started)} ms` });
+          findings.push({
+            check: `model ${model}`,
+            ok: true,
+            detail: `${modelId} answered in ${Math.round(performance.now() - started)} ms`,
+          });
         } catch (err) {
-          const e = err instanceof BedrockClaudeError ? err : new BedrockClaudeError((err as Error).message, { status: 502, type: 'api_error' });
+          const e =
+            err instanceof BedrockClaudeError
+              ? err
+              : new BedrockClaudeError((err as Error).message, { status: 502, type: 'api_error' });
           if (e.status >= 500 || e.type === 'rate_limit_error') upstreamFailed = true;
-          const fix = e.fix ?? (e.status === 403 ? 'Check the IAM policy allows bedrock:InvokeModel on the profile and the model, that model access is enabled in the Bedrock console, and that the credentials are right.' : undefined);
-          findings.push({ check: `model ${model}`, ok: false, detail: `${modelId}: ${e.message}`, ...(fix ? { fix } : {}) });
+          const fix =
+            e.fix ??
+            (e.status === 403
+              ? 'Check the IAM policy allows bedrock:InvokeModel on the profile and the model, that model access is enabled in the Bedrock console, and that the credentials are right.'
+              : undefined);
+          findings.push({
+            check: `model ${model}`,
+            ok: false,
+            detail: `${modelId}: ${e.message}`,
+            ...(fix ? { fix } : {}),
+          });
         }
       }
       await client?.close();
@@ -119,7 +198,9 @@ export function registerDoctorCommand(program: Command): void {
       if (flags.json) console.log(JSON.stringify({ ok: findings.every((f) => f.ok), findings }, null, 2));
       else {
         for (const f of findings) {
-          console.log(`${f.ok ? paint(process.stdout, 'green', '✓') : paint(process.stdout, 'red', '✗')} ${f.check}: ${f.detail}`);
+          console.log(
+            `${f.ok ? paint(process.stdout, 'green', '✓') : paint(process.stdout, 'red', '✗')} ${f.check}: ${f.detail}`,
+          );
           if (f.fix) console.log(`    ${paint(process.stdout, 'yellow', 'fix:')} ${f.fix}`);
         }
       }
@@ -132,13 +213,22 @@ export function registerDoctorCommand(program: Command): void {
  * (GetFoundationModelAvailability), before a probe fails; undefined when it has, or when the
  * question cannot be asked (no permission for it, a gateway as the endpoint).
  */
-async function noAccess(modelId: string, region: string, flags: { endpoint?: string | undefined; profile?: string | undefined }): Promise<string | undefined> {
+async function noAccess(
+  modelId: string,
+  region: string,
+  flags: { endpoint?: string | undefined; profile?: string | undefined },
+): Promise<string | undefined> {
   const base = modelId.replace(/^(?:global|us|eu|jp|apac|au)\.(?=anthropic\.)/, '');
   if (!base.startsWith('anthropic.')) return undefined;
   try {
     const { controlPlaneGet } = await import('./models-sync.js');
     const { resolveBedrockAuth } = await import('../aws/credentials.js');
-    const answer = await controlPlaneGet(region, resolveBedrockAuth(flags.profile ? { profile: flags.profile } : {}), `/foundation-model-availability/${encodeURIComponent(base)}`, flags.endpoint);
+    const answer = await controlPlaneGet(
+      region,
+      resolveBedrockAuth(flags.profile ? { profile: flags.profile } : {}),
+      `/foundation-model-availability/${encodeURIComponent(base)}`,
+      flags.endpoint,
+    );
     return answer['authorizationStatus'] === 'NOT_AUTHORIZED' ? base : undefined;
   } catch {
     return undefined;

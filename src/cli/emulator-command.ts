@@ -6,7 +6,9 @@ import { parseInteger, parsePort, readDataFile } from './options.js';
 export function registerEmulatorCommand(program: Command): void {
   program
     .command('emulator')
-    .description('Run a local Bedrock Runtime (InvokeModel, streams, CountTokens, Converse, ListInferenceProfiles) for offline work and tests.')
+    .description(
+      'Run a local Bedrock Runtime (InvokeModel, streams, CountTokens, Converse, ListInferenceProfiles) for offline work and tests.',
+    )
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('--port <port>', 'port (0 picks a free one)', parsePort, 4010)
     .option('--region <region>', 'region assumed when the request does not name one', 'us-west-2')
@@ -17,8 +19,15 @@ export function registerEmulatorCommand(program: Command): void {
     .option('--seed <n>', 'seed for fault draws', parseInteger, 1)
     .option('--script <file>', 'YAML/JSON rules for scripted replies')
     .option('--models <file>', 'YAML/JSON file adding or overriding catalog models')
-    .option('--delta-chars <n>', 'stream text in deltas of at most N characters (long streams for benchmarks)', parseInteger)
-    .option('--not-enabled <models>', 'comma-separated models the account has no access to (AccessDeniedException; GetFoundationModelAvailability says NOT_AUTHORIZED)')
+    .option(
+      '--delta-chars <n>',
+      'stream text in deltas of at most N characters (long streams for benchmarks)',
+      parseInteger,
+    )
+    .option(
+      '--not-enabled <models>',
+      'comma-separated models the account has no access to (AccessDeniedException; GetFoundationModelAvailability says NOT_AUTHORIZED)',
+    )
     .option('--keep-received <n>', 'how many received requests to keep for inspection', parseInteger, 200)
     .addHelpText(
       'after',
@@ -34,29 +43,57 @@ Examples:
     --body '{"anthropic_version":"bedrock-2023-05-31","max_tokens":64,"messages":[{"role":"user","content":"Hello"}]}' \\
     --cli-binary-format raw-in-base64-out out.json`,
     )
-    .action(async (opts: { host: string; port: number; region: string; accessKeyId: string; secretAccessKey: string; apiKey?: string[]; faults?: string; seed: number; script?: string; models?: string; deltaChars?: number; keepReceived: number; notEnabled?: string }) => {
-      const { startEmulator } = await import('../emulator/emulator.js');
-      const emulator = await startEmulator({
-        host: opts.host,
-        port: opts.port,
-        region: opts.region,
-        credentials: [{ accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey }],
-        apiKeys: opts.apiKey ?? [],
-        ...(opts.faults ? { faults: opts.faults } : {}),
-        seed: opts.seed,
-        keepReceived: opts.keepReceived,
-        ...(opts.notEnabled ? { notEnabled: opts.notEnabled.split(',').map((m) => m.trim()).filter(Boolean) } : {}),
-        ...(opts.deltaChars ? { deltaChars: opts.deltaChars } : {}),
-        ...(opts.script ? { script: await readDataFile(opts.script) } : {}),
-        ...(opts.models ? { models: (await readDataFile(opts.models)) as CatalogOverrides } : {}),
-      });
-      console.log(`listening on ${emulator.url}`);
-      // How to reach it, on stderr (stdout keeps the one line tools wait for). A secret given on the
-      // command line is not echoed; the default one is public.
-      const secret = opts.secretAccessKey === EMULATOR_CREDENTIALS.secretAccessKey ? opts.secretAccessKey : '(the one given with --secret-access-key)';
-      console.error(`bedrock-claude emulator: a local Bedrock Runtime, not AWS. Point an SDK or the AWS CLI at ${emulator.url} (--endpoint-url) with AWS_ACCESS_KEY_ID=${opts.accessKeyId} AWS_SECRET_ACCESS_KEY=${secret}.`);
-      const stop = () => void emulator.close().then(() => process.exit(0));
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
-    });
+    .action(
+      async (opts: {
+        host: string;
+        port: number;
+        region: string;
+        accessKeyId: string;
+        secretAccessKey: string;
+        apiKey?: string[];
+        faults?: string;
+        seed: number;
+        script?: string;
+        models?: string;
+        deltaChars?: number;
+        keepReceived: number;
+        notEnabled?: string;
+      }) => {
+        const { startEmulator } = await import('../emulator/emulator.js');
+        const emulator = await startEmulator({
+          host: opts.host,
+          port: opts.port,
+          region: opts.region,
+          credentials: [{ accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey }],
+          apiKeys: opts.apiKey ?? [],
+          ...(opts.faults ? { faults: opts.faults } : {}),
+          seed: opts.seed,
+          keepReceived: opts.keepReceived,
+          ...(opts.notEnabled
+            ? {
+                notEnabled: opts.notEnabled
+                  .split(',')
+                  .map((m) => m.trim())
+                  .filter(Boolean),
+              }
+            : {}),
+          ...(opts.deltaChars ? { deltaChars: opts.deltaChars } : {}),
+          ...(opts.script ? { script: await readDataFile(opts.script) } : {}),
+          ...(opts.models ? { models: (await readDataFile(opts.models)) as CatalogOverrides } : {}),
+        });
+        console.log(`listening on ${emulator.url}`);
+        // How to reach it, on stderr (stdout keeps the one line tools wait for). A secret given on the
+        // command line is not echoed; the default one is public.
+        const secret =
+          opts.secretAccessKey === EMULATOR_CREDENTIALS.secretAccessKey
+            ? opts.secretAccessKey
+            : '(the one given with --secret-access-key)';
+        console.error(
+          `bedrock-claude emulator: a local Bedrock Runtime, not AWS. Point an SDK or the AWS CLI at ${emulator.url} (--endpoint-url) with AWS_ACCESS_KEY_ID=${opts.accessKeyId} AWS_SECRET_ACCESS_KEY=${secret}.`,
+        );
+        const stop = () => void emulator.close().then(() => process.exit(0));
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
+      },
+    );
 }

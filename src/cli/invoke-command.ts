@@ -29,13 +29,19 @@ export function registerInvokeCommand(program: Command): void {
     .command('invoke')
     .description('Send a prompt to Claude on Bedrock and stream the answer; usage and cost go to stderr.')
     .argument('[prompt]', 'the prompt (default: read from stdin)')
-    .option('-m, --model <model>', 'any name the resolver takes: opus-4.6, claude-sonnet-4-6, a profile ID, an ARN (default: the file\'s model, else claude-sonnet-4-6)')
+    .option(
+      '-m, --model <model>',
+      "any name the resolver takes: opus-4.6, claude-sonnet-4-6, a profile ID, an ARN (default: the file's model, else claude-sonnet-4-6)",
+    )
     .option('-r, --region <region>', 'AWS region (default AWS_REGION, then AWS_DEFAULT_REGION)')
     .option('--scope <scope>', 'global | geo | in-region', parseScope, 'global' as Scope)
     .option('-s, --system <text>', 'system prompt')
     .option('--max-tokens <n>', 'maximum output tokens (default 1024)', parseInteger)
     .option('--beta <name>', 'a beta to enable (repeatable)', collect, [] as string[])
-    .option('-f, --file <request.json>', 'an Anthropic Messages request body to send (the prompt, if any, is added as a user turn)')
+    .option(
+      '-f, --file <request.json>',
+      'an Anthropic Messages request body to send (the prompt, if any, is added as a user turn)',
+    )
     .option('--no-stream', 'wait for the whole answer')
     .option('--json', 'print the whole response as JSON')
     .option('--endpoint <url>', 'Bedrock endpoint override (the emulator, a VPC endpoint)')
@@ -67,7 +73,11 @@ async function invoke(prompt: string | undefined, flags: InvokeFlags): Promise<v
     try {
       body = JSON.parse(fileText) as Record<string, unknown>;
     } catch {
-      throw new BedrockClaudeError(`${flags.file} is not valid JSON.`, { status: 400, type: 'invalid_request_error', fix: 'Write the Anthropic Messages request as JSON.' });
+      throw new BedrockClaudeError(`${flags.file} is not valid JSON.`, {
+        status: 400,
+        type: 'invalid_request_error',
+        fix: 'Write the Anthropic Messages request as JSON.',
+      });
     }
   }
   const text = prompt ?? (fileText ? undefined : readInput(undefined)?.trim());
@@ -78,7 +88,12 @@ async function invoke(prompt: string | undefined, flags: InvokeFlags): Promise<v
     process.exitCode = EXIT.usage;
     return;
   }
-  body = { ...body, model: flags.model ?? body['model'] ?? 'claude-sonnet-4-6', max_tokens: flags.maxTokens ?? body['max_tokens'] ?? 1024, messages };
+  body = {
+    ...body,
+    model: flags.model ?? body['model'] ?? 'claude-sonnet-4-6',
+    max_tokens: flags.maxTokens ?? body['max_tokens'] ?? 1024,
+    messages,
+  };
   if (flags.system) body['system'] = flags.system;
   delete body['stream'];
   const betaHeader = flags.beta.length ? { 'anthropic-beta': flags.beta.join(',') } : undefined;
@@ -102,29 +117,50 @@ async function invoke(prompt: string | undefined, flags: InvokeFlags): Promise<v
       wait.stop();
       usage = message['usage'] as Usage;
       if (flags.json) {
-        const cost = resolved.model ? estimateCost(usage, resolved.model, resolved.prefix === 'global' ? 'global' : resolved.scope) : undefined;
-        console.log(JSON.stringify({ modelId: resolved.modelId, region: resolved.region, message, costUsd: cost?.usd ?? null }, null, 2));
+        const cost = resolved.model
+          ? estimateCost(usage, resolved.model, resolved.prefix === 'global' ? 'global' : resolved.scope)
+          : undefined;
+        console.log(
+          JSON.stringify(
+            { modelId: resolved.modelId, region: resolved.region, message, costUsd: cost?.usd ?? null },
+            null,
+            2,
+          ),
+        );
       } else {
-        for (const block of message['content'] as Array<{ type: string; text?: string }>) if (block.type === 'text') process.stdout.write(block.text ?? '');
+        for (const block of message['content'] as Array<{ type: string; text?: string }>)
+          if (block.type === 'text') process.stdout.write(block.text ?? '');
         process.stdout.write('\n');
       }
     } else {
       for await (const event of claude.messages.stream({ ...body, model }, betaHeader ? { headers: betaHeader } : {})) {
         wait.stop();
-        if (event['type'] === 'message_start') usage = { ...usage, ...((event['message'] as { usage?: Usage }).usage ?? {}) };
-        if (event['type'] === 'message_delta') usage = { ...usage, ...((event['usage'] as Partial<Usage>) ?? {}) } as Usage;
+        if (event['type'] === 'message_start')
+          usage = { ...usage, ...((event['message'] as { usage?: Usage }).usage ?? {}) };
+        if (event['type'] === 'message_delta')
+          usage = { ...usage, ...((event['usage'] as Partial<Usage>) ?? {}) } as Usage;
         if (event['type'] === 'content_block_delta') {
           const delta = event['delta'] as { type: string; text?: string; thinking?: string };
           if (delta.type === 'text_delta') process.stdout.write(delta.text ?? '');
-          else if (delta.type === 'thinking_delta') process.stderr.write(paint(process.stderr, 'dim', delta.thinking ?? ''));
+          else if (delta.type === 'thinking_delta')
+            process.stderr.write(paint(process.stderr, 'dim', delta.thinking ?? ''));
         }
       }
       process.stdout.write('\n');
     }
     if (!flags.json) {
-      const cost = resolved.model ? estimateCost(usage, resolved.model, resolved.prefix === 'global' ? 'global' : resolved.scope) : undefined;
-      const premium = cost && cost.multiplier > 1 ? ` incl. ${Math.round((cost.multiplier - 1) * 100)}% regional premium` : '';
-      console.error(paint(process.stderr, 'dim', `${resolved.modelId} · ${usage.input_tokens} in, ${usage.output_tokens} out${cost ? ` · $${cost.usd.toFixed(6)}${premium}` : ''}`));
+      const cost = resolved.model
+        ? estimateCost(usage, resolved.model, resolved.prefix === 'global' ? 'global' : resolved.scope)
+        : undefined;
+      const premium =
+        cost && cost.multiplier > 1 ? ` incl. ${Math.round((cost.multiplier - 1) * 100)}% regional premium` : '';
+      console.error(
+        paint(
+          process.stderr,
+          'dim',
+          `${resolved.modelId} · ${usage.input_tokens} in, ${usage.output_tokens} out${cost ? ` · $${cost.usd.toFixed(6)}${premium}` : ''}`,
+        ),
+      );
     }
   } finally {
     wait.stop();

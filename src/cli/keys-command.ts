@@ -14,12 +14,37 @@ interface KeyFlags extends LimitFlags, TargetFlags {
   configEntry?: boolean;
 }
 
-const date = (ms: number | undefined) => (ms === undefined ? '-' : new Date(ms).toISOString().slice(0, 16).replace('T', ' '));
-const modelList = (flag: string | undefined) => (flag === undefined ? undefined : flag.split(',').map((m) => m.trim()).filter(Boolean));
+const date = (ms: number | undefined) =>
+  ms === undefined ? '-' : new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+const modelList = (flag: string | undefined) =>
+  flag === undefined
+    ? undefined
+    : flag
+        .split(',')
+        .map((m) => m.trim())
+        .filter(Boolean);
 
 function describe(k: KeyRecord): Record<string, string> {
-  const limits = Object.entries(k.limits).filter(([, v]) => v !== undefined && v !== null).map(([n, v]) => `${n} ${v}`).join(', ');
-  return { id: k.id, name: k.name, user: k.user ?? '-', team: k.team ?? '-', status: k.revoked ? 'revoked' : k.expires !== undefined && k.expires !== null && k.expires <= Date.now() ? 'expired' : 'active', budget: k.budget ? `$${k.budget.usd}/${k.budget.period}` : '-', limits: limits || '-', models: k.models?.join(',') ?? 'all', created: date(k.created), expires: date(k.expires ?? undefined) };
+  const limits = Object.entries(k.limits)
+    .filter(([, v]) => v !== undefined && v !== null)
+    .map(([n, v]) => `${n} ${v}`)
+    .join(', ');
+  return {
+    id: k.id,
+    name: k.name,
+    user: k.user ?? '-',
+    team: k.team ?? '-',
+    status: k.revoked
+      ? 'revoked'
+      : k.expires !== undefined && k.expires !== null && k.expires <= Date.now()
+        ? 'expired'
+        : 'active',
+    budget: k.budget ? `$${k.budget.usd}/${k.budget.period}` : '-',
+    limits: limits || '-',
+    models: k.models?.join(',') ?? 'all',
+    created: date(k.created),
+    expires: date(k.expires ?? undefined),
+  };
 }
 
 function print(records: KeyRecord[], json: boolean | undefined): void {
@@ -31,11 +56,22 @@ function print(records: KeyRecord[], json: boolean | undefined): void {
 /** The change the flags name, and nothing else. */
 function changeFrom(flags: KeyFlags, current: KeyRecord | undefined) {
   const models = modelList(flags.models);
-  return Object.assign({}, limitsFrom(flags, current), flags.user === undefined ? {} : { user: flags.user }, flags.team === undefined ? {} : { team: flags.team }, models === undefined ? {} : { models: models.length ? models : null }, flags.expires === undefined ? {} : { expires: expiryFrom(flags.expires, Date.now()) });
+  return Object.assign(
+    {},
+    limitsFrom(flags, current),
+    flags.user === undefined ? {} : { user: flags.user },
+    flags.team === undefined ? {} : { team: flags.team },
+    models === undefined ? {} : { models: models.length ? models : null },
+    flags.expires === undefined ? {} : { expires: expiryFrom(flags.expires, Date.now()) },
+  );
 }
 
 export function registerKeysCommand(program: Command): void {
-  const keys = program.command('keys').description('Manage the gateway keys of the control plane (stored hashed), in the data directory or through a gateway (--gateway URL --admin-key K).');
+  const keys = program
+    .command('keys')
+    .description(
+      'Manage the gateway keys of the control plane (stored hashed), in the data directory or through a gateway (--gateway URL --admin-key K).',
+    );
   const keyOptions = (cmd: Command) =>
     addTargetOptions(addLimitOptions(cmd))
       .option('--user <user>', 'who the key belongs to')
@@ -43,7 +79,12 @@ export function registerKeysCommand(program: Command): void {
       .option('--models <list>', 'models it may call, comma separated (patterns such as claude-haiku-*; empty: all)')
       .option('--expires <when>', 'when it stops working: 30d, 12h, or a date')
       .option('--json', 'as JSON');
-  keyOptions(keys.command('create').description('Create a key; its secret is printed once and stored only as a hash.').argument('<name>', 'a name for the key (shown in logs and reports)'))
+  keyOptions(
+    keys
+      .command('create')
+      .description('Create a key; its secret is printed once and stored only as a hash.')
+      .argument('<name>', 'a name for the key (shown in logs and reports)'),
+  )
     .option('--config-entry', 'store nothing: print the lines for the config file instead')
     .action(async (name: string, flags: KeyFlags) => {
       if (flags.configEntry) {
@@ -55,15 +96,30 @@ export function registerKeysCommand(program: Command): void {
       }
       await withControl(flags, async (api) => {
         const expires = expiryFrom(flags.expires, Date.now());
-        const { key, record } = await api.createKey(Object.assign({ name }, flags.user === undefined ? {} : { user: flags.user }, flags.team === undefined ? {} : { team: flags.team }, flags.models === undefined ? {} : { models: modelList(flags.models) }, expires === undefined ? {} : { expires }, limitsFrom(flags)));
+        const { key, record } = await api.createKey(
+          Object.assign(
+            { name },
+            flags.user === undefined ? {} : { user: flags.user },
+            flags.team === undefined ? {} : { team: flags.team },
+            flags.models === undefined ? {} : { models: modelList(flags.models) },
+            expires === undefined ? {} : { expires },
+            limitsFrom(flags),
+          ),
+        );
         if (flags.json) return console.log(JSON.stringify({ id: record.id, name: record.name, key }));
         console.log(`key: ${key}`);
         console.log(`\nCreated ${record.id} ("${record.name}") in ${api.where}. The secret above is shown this once.`);
-        console.log(`\n  # Claude Code and the Anthropic SDKs\n  export ANTHROPIC_BASE_URL=http://127.0.0.1:4000\n  export ANTHROPIC_API_KEY=${key}`);
+        console.log(
+          `\n  # Claude Code and the Anthropic SDKs\n  export ANTHROPIC_BASE_URL=http://127.0.0.1:4000\n  export ANTHROPIC_API_KEY=${key}`,
+        );
       });
     });
-  addTargetOptions(keys.command('list').description('List the keys (never their secrets).').option('--json', 'as JSON')).action((flags: KeyFlags) => withControl(flags, async (api) => print(await api.listKeys(), flags.json)));
-  addTargetOptions(keys.command('show').description('One key.').argument('<key>', 'id or name').option('--json', 'as JSON')).action((id: string, flags: KeyFlags) =>
+  addTargetOptions(
+    keys.command('list').description('List the keys (never their secrets).').option('--json', 'as JSON'),
+  ).action((flags: KeyFlags) => withControl(flags, async (api) => print(await api.listKeys(), flags.json)));
+  addTargetOptions(
+    keys.command('show').description('One key.').argument('<key>', 'id or name').option('--json', 'as JSON'),
+  ).action((id: string, flags: KeyFlags) =>
     withControl(flags, async (api) => {
       const k = await api.findKey(id);
       if (!k) throw new Error(`no key "${id}" (bedrock-claude keys list shows them)`);
@@ -71,10 +127,23 @@ export function registerKeysCommand(program: Command): void {
       else for (const [n, v] of Object.entries(describe(k))) console.log(`${n.padEnd(8)} ${v}`);
     }),
   );
-  keyOptions(keys.command('update').description('Change a key: only what the options name. A running gateway picks it up within 2 s.').argument('<key>', 'id or name')).action((id: string, flags: KeyFlags) =>
-    withControl(flags, async (api) => print([await api.updateKey(id, changeFrom(flags, await api.findKey(id)))], flags.json)),
+  keyOptions(
+    keys
+      .command('update')
+      .description('Change a key: only what the options name. A running gateway picks it up within 2 s.')
+      .argument('<key>', 'id or name'),
+  ).action((id: string, flags: KeyFlags) =>
+    withControl(flags, async (api) =>
+      print([await api.updateKey(id, changeFrom(flags, await api.findKey(id)))], flags.json),
+    ),
   );
-  addTargetOptions(keys.command('revoke').description('Revoke a key: a running gateway refuses it within 2 s.').argument('<key>', 'id or name').option('--json', 'as JSON')).action((id: string, flags: KeyFlags) =>
+  addTargetOptions(
+    keys
+      .command('revoke')
+      .description('Revoke a key: a running gateway refuses it within 2 s.')
+      .argument('<key>', 'id or name')
+      .option('--json', 'as JSON'),
+  ).action((id: string, flags: KeyFlags) =>
     withControl(flags, async (api) => print([await api.revokeKey(id)], flags.json)),
   );
 }

@@ -10,10 +10,15 @@ const k = (n: number) => (n >= 1_000_000 ? `${n / 1_000_000}M` : `${Math.round(n
 export function registerModelsCommand(program: Command): void {
   const models = program
     .command('models')
-    .description('The model catalog: names, Bedrock IDs, profiles, context, output limit, prices, lifecycle; with --region, what is callable there and how.')
+    .description(
+      'The model catalog: names, Bedrock IDs, profiles, context, output limit, prices, lifecycle; with --region, what is callable there and how.',
+    )
     .option('-r, --region <region>', 'show what is callable from this region')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExamples:\n  bedrock-claude models\n  bedrock-claude models --region ap-northeast-1\n  bedrock-claude models --json | jq \'.[].bedrockId\'')
+    .addHelpText(
+      'after',
+      "\nExamples:\n  bedrock-claude models\n  bedrock-claude models --region ap-northeast-1\n  bedrock-claude models --json | jq '.[].bedrockId'",
+    )
     .action((flags: { region?: string; json?: boolean }) => {
       const catalog = getDefaultCatalog();
       const rows = catalog.models.map((m) => {
@@ -48,7 +53,16 @@ export function registerModelsCommand(program: Command): void {
         console.log(JSON.stringify(rows, null, 2));
         return;
       }
-      const headers = ['name', 'bedrock id', ...PROFILE_PREFIXES, 'context', '1M', 'max out', '$ in/out per M', 'lifecycle'];
+      const headers = [
+        'name',
+        'bedrock id',
+        ...PROFILE_PREFIXES,
+        'context',
+        '1M',
+        'max out',
+        '$ in/out per M',
+        'lifecycle',
+      ];
       if (flags.region) headers.push(`from ${flags.region} (${regionToGeo(flags.region, catalog) ?? 'no geo'})`);
       console.log(
         table(
@@ -66,36 +80,65 @@ export function registerModelsCommand(program: Command): void {
             ];
             if (flags.region) {
               const how = rows[i]!['callable'] as Record<string, string | null>;
-              row.push(how['global'] ? `global.` + (how['geo'] ? ` or ${how['geo']!.split('.')[0]}. (+10%)` : '') : how['geo'] ? `${how['geo']!.split('.')[0]}. only (+10%)` : 'not offered');
+              row.push(
+                how['global']
+                  ? `global.` + (how['geo'] ? ` or ${how['geo']!.split('.')[0]}. (+10%)` : '')
+                  : how['geo']
+                    ? `${how['geo']!.split('.')[0]}. only (+10%)`
+                    : 'not offered',
+              );
             }
             return row;
           }),
         ),
       );
-      console.log('\n* Bedrock facts unconfirmed; override with a models file. Prices are for global profiles; geo and in-region cost ~10% more.');
+      console.log(
+        '\n* Bedrock facts unconfirmed; override with a models file. Prices are for global profiles; geo and in-region cost ~10% more.',
+      );
     });
 
   models
     .command('sync')
-    .description('Asks the account\'s Bedrock control plane in each region which Claude models it offers, and writes a models file: profiles, on-demand regions, lifecycle and access as found; the package\'s prices kept for models it knows, new ones marked to be priced.')
+    .description(
+      "Asks the account's Bedrock control plane in each region which Claude models it offers, and writes a models file: profiles, on-demand regions, lifecycle and access as found; the package's prices kept for models it knows, new ones marked to be priced.",
+    )
     .option('--regions <list>', 'comma-separated regions (default: AWS_REGION, else us-west-2)')
     .option('--out <file>', 'write the models file here (JSON; default: standard output)')
     .option('--endpoint <url>', 'control plane base URL (an emulator, a VPC endpoint)')
     .option('--profile <name>', 'AWS profile')
-    .addHelpText('after', '\nExamples:\n  bedrock-claude models sync --regions us-west-2,eu-west-1 --out models.json\n  bedrock-claude serve --config gateway.yaml   # with  models: { models: ... }  or --models models.json for the emulator')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  bedrock-claude models sync --regions us-west-2,eu-west-1 --out models.json\n  bedrock-claude serve --config gateway.yaml   # with  models: { models: ... }  or --models models.json for the emulator',
+    )
     .action(async (flags: { regions?: string; out?: string; endpoint?: string; profile?: string }) => {
       const { syncModels } = await import('./models-sync.js');
       const { resolveBedrockAuth } = await import('../aws/credentials.js');
-      const regions = (flags.regions ?? process.env['AWS_REGION'] ?? 'us-west-2').split(',').map((r) => r.trim()).filter(Boolean);
+      const regions = (flags.regions ?? process.env['AWS_REGION'] ?? 'us-west-2')
+        .split(',')
+        .map((r) => r.trim())
+        .filter(Boolean);
       const bad = regions.find((r) => !isRegionName(r));
-      if (bad) throw new BedrockClaudeError(`"${bad}" is not an AWS region name.`, { status: 400, type: 'invalid_request_error', fix: 'Use regions such as us-west-2,eu-west-1.' });
-      const file = await syncModels({ regions, auth: resolveBedrockAuth(flags.profile ? { profile: flags.profile } : {}), catalog: getDefaultCatalog(), endpoint: flags.endpoint, today: new Date().toISOString().slice(0, 10) });
+      if (bad)
+        throw new BedrockClaudeError(`"${bad}" is not an AWS region name.`, {
+          status: 400,
+          type: 'invalid_request_error',
+          fix: 'Use regions such as us-west-2,eu-west-1.',
+        });
+      const file = await syncModels({
+        regions,
+        auth: resolveBedrockAuth(flags.profile ? { profile: flags.profile } : {}),
+        catalog: getDefaultCatalog(),
+        endpoint: flags.endpoint,
+        today: new Date().toISOString().slice(0, 10),
+      });
       const text = JSON.stringify(file, null, 2) + '\n';
       if (flags.out) {
         const { writeFileSync } = await import('node:fs');
         writeFileSync(flags.out, text);
         const fresh = file.models.filter((m) => m.unconfirmed && m.notes?.startsWith('Found by models sync'));
-        console.error(`wrote ${file.models.length} models from ${regions.join(', ')} to ${flags.out}${fresh.length ? `; new, to be priced: ${fresh.map((m) => m.name).join(', ')}` : ''}`);
+        console.error(
+          `wrote ${file.models.length} models from ${regions.join(', ')} to ${flags.out}${fresh.length ? `; new, to be priced: ${fresh.map((m) => m.name).join(', ')}` : ''}`,
+        );
       } else process.stdout.write(text);
     });
 }

@@ -10,12 +10,23 @@ import { fromBedrockError } from '../translate/errors.js';
 type Json = Record<string, unknown>;
 
 /** A GET on Bedrock's control plane (`bedrock.{region}.amazonaws.com`, or `endpoint`), signed, its JSON answer or our error. */
-export async function controlPlaneGet(region: string, auth: BedrockAuth, path: string, endpoint?: string): Promise<Json> {
+export async function controlPlaneGet(
+  region: string,
+  auth: BedrockAuth,
+  path: string,
+  endpoint?: string,
+): Promise<Json> {
   const url = new URL(path, endpoint ?? bedrockEndpoint(region, 'control'));
-  const headers = await createBedrockSigner({ region, auth })({ method: 'GET', url, headers: { accept: 'application/json' }, body: '' });
+  const headers = await createBedrockSigner({ region, auth })({
+    method: 'GET',
+    url,
+    headers: { accept: 'application/json' },
+    body: '',
+  });
   const res = await request(url, { method: 'GET', headers, headersTimeout: 15_000, bodyTimeout: 15_000 });
   const text = await res.body.text();
-  if (res.statusCode !== 200) throw fromBedrockError(res.statusCode, res.headers['x-amzn-errortype'] as string | undefined, text);
+  if (res.statusCode !== 200)
+    throw fromBedrockError(res.statusCode, res.headers['x-amzn-errortype'] as string | undefined, text);
   return JSON.parse(text) as Json;
 }
 
@@ -28,11 +39,18 @@ interface RegionView {
 
 async function readRegion(region: string, auth: BedrockAuth, endpoint: string | undefined): Promise<RegionView> {
   const listed = await controlPlaneGet(region, auth, '/foundation-models?byProvider=anthropic', endpoint);
-  const models = ((listed['modelSummaries'] as Json[] | undefined) ?? []).filter((m) => String(m['modelId']).startsWith('anthropic.'));
+  const models = ((listed['modelSummaries'] as Json[] | undefined) ?? []).filter((m) =>
+    String(m['modelId']).startsWith('anthropic.'),
+  );
   const profiles: Json[] = [];
   let next: string | undefined;
   for (let page = 0; page < 50; page++) {
-    const answer = await controlPlaneGet(region, auth, `/inference-profiles?type=SYSTEM_DEFINED&maxResults=1000${next ? `&nextToken=${encodeURIComponent(next)}` : ''}`, endpoint);
+    const answer = await controlPlaneGet(
+      region,
+      auth,
+      `/inference-profiles?type=SYSTEM_DEFINED&maxResults=1000${next ? `&nextToken=${encodeURIComponent(next)}` : ''}`,
+      endpoint,
+    );
     profiles.push(...((answer['inferenceProfileSummaries'] as Json[] | undefined) ?? []));
     next = answer['nextToken'] as string | undefined;
     if (!next) break;
@@ -40,7 +58,12 @@ async function readRegion(region: string, auth: BedrockAuth, endpoint: string | 
   const access = new Map<string, string>();
   for (const m of models) {
     try {
-      const a = await controlPlaneGet(region, auth, `/foundation-model-availability/${encodeURIComponent(String(m['modelId']))}`, endpoint);
+      const a = await controlPlaneGet(
+        region,
+        auth,
+        `/foundation-model-availability/${encodeURIComponent(String(m['modelId']))}`,
+        endpoint,
+      );
       access.set(String(m['modelId']), String(a['authorizationStatus'] ?? 'UNKNOWN'));
     } catch {
       access.set(String(m['modelId']), 'UNKNOWN');
@@ -51,7 +74,10 @@ async function readRegion(region: string, auth: BedrockAuth, endpoint: string | 
 
 /** A name for a model the package does not know, from its Bedrock ID (`anthropic.claude-foo-5-20270101-v1:0` → `claude-foo-5`). */
 function nameFor(bedrockId: string): string {
-  return bedrockId.replace(/^anthropic\./, '').replace(/-\d{8}/, '').replace(/-v\d+(:\d+)?$/, '');
+  return bedrockId
+    .replace(/^anthropic\./, '')
+    .replace(/-\d{8}/, '')
+    .replace(/-v\d+(:\d+)?$/, '');
 }
 
 /**
@@ -61,14 +87,41 @@ function nameFor(bedrockId: string): string {
  * and access as found; the package's prices and limits kept for models it knows; new models marked
  * `unconfirmed`, priced 0, with a note to fill their prices in.
  */
-export async function syncModels(options: { regions: string[]; auth: BedrockAuth; catalog: Catalog; endpoint?: string | undefined; today: string }): Promise<{ models: Array<Partial<ModelEntry> & { name: string }> }> {
-  const byId = new Map<string, { known: ModelEntry | undefined; summary: Json; profiles: Set<ProfilePrefix>; onDemand: Set<string>; access: Record<string, string>; legacy: Json | undefined }>();
+export async function syncModels(options: {
+  regions: string[];
+  auth: BedrockAuth;
+  catalog: Catalog;
+  endpoint?: string | undefined;
+  today: string;
+}): Promise<{ models: Array<Partial<ModelEntry> & { name: string }> }> {
+  const byId = new Map<
+    string,
+    {
+      known: ModelEntry | undefined;
+      summary: Json;
+      profiles: Set<ProfilePrefix>;
+      onDemand: Set<string>;
+      access: Record<string, string>;
+      legacy: Json | undefined;
+    }
+  >();
   for (const region of options.regions) {
     const view = await readRegion(region, options.auth, options.endpoint);
     for (const m of view.models) {
       const id = String(m['modelId']);
       let entry = byId.get(id);
-      if (!entry) byId.set(id, (entry = { known: findModelForId(id, options.catalog), summary: m, profiles: new Set(), onDemand: new Set(), access: {}, legacy: undefined }));
+      if (!entry)
+        byId.set(
+          id,
+          (entry = {
+            known: findModelForId(id, options.catalog),
+            summary: m,
+            profiles: new Set(),
+            onDemand: new Set(),
+            access: {},
+            legacy: undefined,
+          }),
+        );
       if ((m['inferenceTypesSupported'] as string[] | undefined)?.includes('ON_DEMAND')) entry.onDemand.add(region);
       entry.access[region] = view.access.get(id) ?? 'UNKNOWN';
       const lifecycle = m['modelLifecycle'] as Json | undefined;
@@ -77,21 +130,39 @@ export async function syncModels(options: { regions: string[]; auth: BedrockAuth
     for (const p of view.profiles) {
       const [prefix, ...rest] = String(p['inferenceProfileId']).split('.');
       const entry = byId.get(rest.join('.'));
-      if (entry && (PROFILE_PREFIXES as readonly string[]).includes(prefix!)) entry.profiles.add(prefix as ProfilePrefix);
+      if (entry && (PROFILE_PREFIXES as readonly string[]).includes(prefix!))
+        entry.profiles.add(prefix as ProfilePrefix);
     }
   }
   const models = [...byId.entries()].map(([id, e]) => {
-    const out: Partial<ModelEntry> & { name: string } = e.known ? Object.assign({}, e.known) : { name: nameFor(id), displayName: String(e.summary['modelName'] ?? id), bedrockId: id, aliases: [], pricing: { input: 0, output: 0, cacheWrite: 0, cacheRead: 0 }, unconfirmed: true, notes: `Found by models sync on ${options.today}: fill in its prices, context window and output limit.` };
+    const out: Partial<ModelEntry> & { name: string } = e.known
+      ? Object.assign({}, e.known)
+      : {
+          name: nameFor(id),
+          displayName: String(e.summary['modelName'] ?? id),
+          bedrockId: id,
+          aliases: [],
+          pricing: { input: 0, output: 0, cacheWrite: 0, cacheRead: 0 },
+          unconfirmed: true,
+          notes: `Found by models sync on ${options.today}: fill in its prices, context window and output limit.`,
+        };
     out.bedrockId = id;
     out.profiles = PROFILE_PREFIXES.filter((p) => e.profiles.has(p));
     out.onDemandInRegion = e.onDemand.size > 0;
     if (e.onDemand.size) out.regions = [...e.onDemand];
     else delete out.regions;
     const end = e.legacy?.['endOfLifeTime'];
-    out.lifecycle = e.legacy ? Object.assign({ status: 'deprecated' as const }, typeof end === 'string' ? { retiresOn: end.slice(0, 10) } : {}) : { status: 'active' as const };
+    out.lifecycle = e.legacy
+      ? Object.assign({ status: 'deprecated' as const }, typeof end === 'string' ? { retiresOn: end.slice(0, 10) } : {})
+      : { status: 'active' as const };
     out.access = e.access;
     return out;
   });
-  if (!models.length) throw new BedrockClaudeError(`No Claude model is offered in ${options.regions.join(', ')}.`, { status: 404, type: 'not_found_error', fix: 'Check the regions, and that the credentials belong to the account you mean.' });
+  if (!models.length)
+    throw new BedrockClaudeError(`No Claude model is offered in ${options.regions.join(', ')}.`, {
+      status: 404,
+      type: 'not_found_error',
+      fix: 'Check the regions, and that the credentials belong to the account you mean.',
+    });
   return { models };
 }

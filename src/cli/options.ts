@@ -4,12 +4,14 @@ import { SCOPES, type Scope } from '../catalog/resolve-model.js';
 
 export function parsePort(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port is a whole number from 0 to 65535 (0 picks a free one)');
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError('a port is a whole number from 0 to 65535 (0 picks a free one)');
   return n;
 }
 
 export function parseScope(value: string): Scope {
-  if (!(SCOPES as readonly string[]).includes(value)) throw new InvalidArgumentError(`scope is one of ${SCOPES.join(', ')}`);
+  if (!(SCOPES as readonly string[]).includes(value))
+    throw new InvalidArgumentError(`scope is one of ${SCOPES.join(', ')}`);
   return value as Scope;
 }
 

@@ -10,7 +10,8 @@ import { BedrockClaudeError } from '../errors.js';
 export const EXIT = { ok: 0, refused: 1, usage: 2, upstream: 3 } as const;
 
 type Style = Parameters<typeof styleText>[0];
-const colour = (stream: NodeJS.WriteStream) => stream.isTTY && !process.env['NO_COLOR'] && process.env['TERM'] !== 'dumb';
+const colour = (stream: NodeJS.WriteStream) =>
+  stream.isTTY && !process.env['NO_COLOR'] && process.env['TERM'] !== 'dumb';
 
 /** Colours text for a stream only when it is a terminal (and NO_COLOR is not set). */
 export function paint(stream: NodeJS.WriteStream, style: Style, text: string): string {
@@ -19,7 +20,13 @@ export function paint(stream: NodeJS.WriteStream, style: Style, text: string): s
 
 /** The exit code for an error. */
 export function exitCodeFor(err: unknown): number {
-  if (err instanceof BedrockClaudeError) return err.status >= 500 || err.type === 'rate_limit_error' || err.type === 'overloaded_error' || err.type === 'timeout_error' ? EXIT.upstream : EXIT.refused;
+  if (err instanceof BedrockClaudeError)
+    return err.status >= 500 ||
+      err.type === 'rate_limit_error' ||
+      err.type === 'overloaded_error' ||
+      err.type === 'timeout_error'
+      ? EXIT.upstream
+      : EXIT.refused;
   return EXIT.upstream;
 }
 
@@ -66,7 +73,11 @@ export function spinner(label: string): { stop(): void } {
 /** Formats rows as an aligned text table. */
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
@@ -75,7 +86,11 @@ export function printTable(rows: ReadonlyArray<Record<string, string | number>>)
   if (!rows.length) return;
   const columns = Object.keys(rows[0]!);
   const width = columns.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c] ?? '').length)));
-  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(width[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => cell.padEnd(width[i]!))
+      .join('  ')
+      .trimEnd();
   console.log(line(columns.map((c) => c.toUpperCase())));
   for (const r of rows) console.log(line(columns.map((c) => String(r[c] ?? ''))));
 }

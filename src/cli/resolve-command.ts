@@ -12,11 +12,30 @@ export function registerResolveCommand(program: Command): void {
     .option('--region <region>', 'AWS region (default AWS_REGION, then AWS_DEFAULT_REGION)')
     .option('--scope <scope>', 'global | geo | in-region', parseScope, 'global' as Scope)
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExamples:\n  bedrock-claude resolve opus-4.6 --region us-west-2\n  bedrock-claude resolve claude-haiku-4-5 --region ap-northeast-1 --scope geo')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  bedrock-claude resolve opus-4.6 --region us-west-2\n  bedrock-claude resolve claude-haiku-4-5 --region ap-northeast-1 --scope geo',
+    )
     .action((model: string, opts: { region?: string; scope: Scope; json?: boolean }) => {
       try {
         const r = resolveModel(model, { region: nonEmpty(opts.region) ?? regionFromEnv(), scope: opts.scope });
-        if (opts.json) console.log(JSON.stringify({ modelId: r.modelId, region: r.region, scope: r.scope, prefix: r.prefix ?? null, model: r.model?.name ?? null, regionalPremium: r.regionalPremium, explanation: r.explanation, notes: r.notes }, null, 2));
+        if (opts.json)
+          console.log(
+            JSON.stringify(
+              {
+                modelId: r.modelId,
+                region: r.region,
+                scope: r.scope,
+                prefix: r.prefix ?? null,
+                model: r.model?.name ?? null,
+                regionalPremium: r.regionalPremium,
+                explanation: r.explanation,
+                notes: r.notes,
+              },
+              null,
+              2,
+            ),
+          );
         else {
           console.log(r.modelId);
           console.error(r.explanation);
@@ -24,7 +43,10 @@ export function registerResolveCommand(program: Command): void {
         }
       } catch (err) {
         if (!(err instanceof BedrockClaudeError)) throw err;
-        if (opts.json) console.log(JSON.stringify({ error: { type: err.type, message: err.message, fix: err.fix ?? null } }, null, 2));
+        if (opts.json)
+          console.log(
+            JSON.stringify({ error: { type: err.type, message: err.message, fix: err.fix ?? null } }, null, 2),
+          );
         else console.error(`error: ${err.message}${err.fix ? `\nfix: ${err.fix}` : ''}`);
         process.exitCode = 1;
       }

@@ -15,7 +15,9 @@ import { resolveDataDir } from './control-options.js';
 async function storeHasKeys(dataDir: string | undefined, databaseUrl: string | undefined): Promise<boolean> {
   if (!dataDir && !databaseUrl) return false;
   try {
-    const store = databaseUrl ? await (await import('../control/postgres-store.js')).openPostgresControlStore(databaseUrl) : (await import('../control/sqlite-store.js')).openSqliteControlStore(dataDir!);
+    const store = databaseUrl
+      ? await (await import('../control/postgres-store.js')).openPostgresControlStore(databaseUrl)
+      : (await import('../control/sqlite-store.js')).openSqliteControlStore(dataDir!);
     try {
       return (await store.listKeys()).some((k) => k.revoked === undefined);
     } finally {
@@ -47,7 +49,9 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
 export function registerServeCommand(program: Command): void {
   program
     .command('serve')
-    .description('Run the Anthropic-compatible gateway in front of Bedrock (or the built-in emulator when no AWS credentials are configured).')
+    .description(
+      'Run the Anthropic-compatible gateway in front of Bedrock (or the built-in emulator when no AWS credentials are configured).',
+    )
     .option('--host <host>', 'address to bind (default 127.0.0.1)')
     .option('--port <port>', 'port, 0 picks a free one (default 4000)', parsePort)
     .option('--region <region>', 'AWS region (default: config, AWS_REGION, AWS_DEFAULT_REGION, then us-west-2)')
@@ -57,11 +61,25 @@ export function registerServeCommand(program: Command): void {
     .option('--emulator', 'run on the built-in emulator even if AWS credentials exist')
     .option('--no-emulator', 'always use Bedrock (e.g. with only an instance role, which is not probed at start-up)')
     .option('--insecure-no-auth', 'allow a non-loopback address without gateway keys')
-    .option('--data-dir <dir>', 'the control plane\'s data directory: keys, teams, the ledger (default BEDROCK_CLAUDE_DATA_DIR, then ~/.bedrock-claude)')
+    .option(
+      '--data-dir <dir>',
+      "the control plane's data directory: keys, teams, the ledger (default BEDROCK_CLAUDE_DATA_DIR, then ~/.bedrock-claude)",
+    )
     .option('--no-store', 'run without the control plane: keys from the config alone, no limits, budgets or ledger')
-    .option('--database-url <url>', 'PostgreSQL for keys, teams and the ledger, shared by several replicas (default: `store` in the config, then BEDROCK_CLAUDE_DATABASE_URL)')
-    .option('--redis-url <url>', 'Redis for rate limits, concurrency and budget reservations (default: `counters` in the config, then BEDROCK_CLAUDE_REDIS_URL)')
-    .addOption(new Option('--fail-mode <mode>', 'when Redis cannot be reached: refuse model calls (failClosed, 529) or count on this replica alone (failOpen, the default)').choices(['failClosed', 'failOpen']))
+    .option(
+      '--database-url <url>',
+      'PostgreSQL for keys, teams and the ledger, shared by several replicas (default: `store` in the config, then BEDROCK_CLAUDE_DATABASE_URL)',
+    )
+    .option(
+      '--redis-url <url>',
+      'Redis for rate limits, concurrency and budget reservations (default: `counters` in the config, then BEDROCK_CLAUDE_REDIS_URL)',
+    )
+    .addOption(
+      new Option(
+        '--fail-mode <mode>',
+        'when Redis cannot be reached: refuse model calls (failClosed, 529) or count on this replica alone (failOpen, the default)',
+      ).choices(['failClosed', 'failOpen']),
+    )
     .addHelpText(
       'after',
       `
@@ -74,23 +92,54 @@ Examples:
     .action(async (flags: ServeFlags) => {
       // Loaded here, not at start-up: the other commands do not pay for the gateway, and the
       // gateway does not carry the emulator or the config parser when it does not use them.
-      const [{ createCredentialCache, resolveBedrockAuth }, { detectCredentialSource }, { startGateway }] = await Promise.all([import('../aws/credentials.js'), import('../aws/detect-credentials.js'), import('../server/gateway.js')]);
-      const config: GatewayConfig = flags.config ? (await import('../server/config.js')).parseGatewayConfig(readFileSync(flags.config, 'utf8')) : {};
+      const [{ createCredentialCache, resolveBedrockAuth }, { detectCredentialSource }, { startGateway }] =
+        await Promise.all([
+          import('../aws/credentials.js'),
+          import('../aws/detect-credentials.js'),
+          import('../server/gateway.js'),
+        ]);
+      const config: GatewayConfig = flags.config
+        ? (await import('../server/config.js')).parseGatewayConfig(readFileSync(flags.config, 'utf8'))
+        : {};
       const host = flags.host ?? config.host ?? '127.0.0.1';
       const port = flags.port ?? config.port ?? 4000;
       const region = nonEmpty(flags.region) ?? nonEmpty(config.region) ?? regionFromEnv() ?? 'us-west-2';
       // Caught here, not as a 400 on every request once the gateway is up.
-      if (!isRegionName(region)) throw new Error(`"${region}" is not an AWS region name: pass one such as us-west-2 (--region, \`region\` in the config, AWS_REGION or AWS_DEFAULT_REGION).`);
+      if (!isRegionName(region))
+        throw new Error(
+          `"${region}" is not an AWS region name: pass one such as us-west-2 (--region, \`region\` in the config, AWS_REGION or AWS_DEFAULT_REGION).`,
+        );
       const keys = config.keys ?? [];
       const dataDir = flags.store === false ? undefined : resolveDataDir(flags.dataDir, config.dataDir);
-      const databaseUrl = flags.store === false ? undefined : (nonEmpty(flags.databaseUrl) ?? nonEmpty(config.store) ?? nonEmpty(process.env['BEDROCK_CLAUDE_DATABASE_URL']));
+      const databaseUrl =
+        flags.store === false
+          ? undefined
+          : (nonEmpty(flags.databaseUrl) ??
+            nonEmpty(config.store) ??
+            nonEmpty(process.env['BEDROCK_CLAUDE_DATABASE_URL']));
       const countersConfig = typeof config.counters === 'string' ? { url: config.counters } : config.counters;
-      const redisUrl = flags.store === false ? undefined : (nonEmpty(flags.redisUrl) ?? nonEmpty(countersConfig?.url) ?? nonEmpty(process.env['BEDROCK_CLAUDE_REDIS_URL']));
+      const redisUrl =
+        flags.store === false
+          ? undefined
+          : (nonEmpty(flags.redisUrl) ??
+            nonEmpty(countersConfig?.url) ??
+            nonEmpty(process.env['BEDROCK_CLAUDE_REDIS_URL']));
       const failMode = flags.failMode ?? countersConfig?.failMode ?? 'failOpen';
-      if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) throw new Error(`the database URL must be a PostgreSQL URL (postgres://user@host:5432/db), not "${databaseUrl.replace(/\/\/[^@/]*@/, '//***@')}"`);
-      if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) throw new Error('the Redis URL must start with redis:// or rediss://');
-      if (!LOOPBACK.test(host) && !keys.length && !(await storeHasKeys(dataDir, databaseUrl)) && !(flags.insecureNoAuth ?? config.insecureNoAuth)) {
-        throw new Error(`refusing to listen on ${host} without gateway keys: anyone who can reach it would spend your AWS account. Add keys (bedrock-claude keys create NAME) or pass --insecure-no-auth.`);
+      if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl))
+        throw new Error(
+          `the database URL must be a PostgreSQL URL (postgres://user@host:5432/db), not "${databaseUrl.replace(/\/\/[^@/]*@/, '//***@')}"`,
+        );
+      if (redisUrl && !/^rediss?:\/\//.test(redisUrl))
+        throw new Error('the Redis URL must start with redis:// or rediss://');
+      if (
+        !LOOPBACK.test(host) &&
+        !keys.length &&
+        !(await storeHasKeys(dataDir, databaseUrl)) &&
+        !(flags.insecureNoAuth ?? config.insecureNoAuth)
+      ) {
+        throw new Error(
+          `refusing to listen on ${host} without gateway keys: anyone who can reach it would spend your AWS account. Add keys (bedrock-claude keys create NAME) or pass --insecure-no-auth.`,
+        );
       }
       const endpoint = flags.bedrockEndpoint ?? config.bedrockEndpoint;
       const explicitAws = config.aws && (config.aws.accessKeyId || config.aws.profile || config.aws.apiKey);
@@ -107,13 +156,24 @@ Examples:
         closeEmulator = emulator.close;
         upstream = emulator.url;
         backendLabel = 'emulator';
-        auth = { kind: 'sigv4', credentials: createCredentialCache({ accessKeyId: EMULATOR_CREDENTIALS.accessKeyId, secretAccessKey: EMULATOR_CREDENTIALS.secretAccessKey }) };
-        const why = flags.emulator || config.emulator ? 'because --emulator was given' : 'because no AWS credentials were found (env, AWS_PROFILE, ~/.aws, web identity, container)';
+        auth = {
+          kind: 'sigv4',
+          credentials: createCredentialCache({
+            accessKeyId: EMULATOR_CREDENTIALS.accessKeyId,
+            secretAccessKey: EMULATOR_CREDENTIALS.secretAccessKey,
+          }),
+        };
+        const why =
+          flags.emulator || config.emulator
+            ? 'because --emulator was given'
+            : 'because no AWS credentials were found (env, AWS_PROFILE, ~/.aws, web identity, container)';
         const banner = `\n  *** EMULATOR MODE: answers come from the built-in Bedrock emulator (${emulator.url}), ${why}. ***\n  *** Replies echo your prompt. Configure AWS credentials to reach Amazon Bedrock (on an instance role alone, pass --no-emulator). ***\n`;
         console.error(banner);
       } else {
         auth = resolveBedrockAuth({ ...config.aws });
-        console.error(`bedrock-claude gateway: region ${region}, credentials from ${source ?? 'the default chain'}${upstream ? `, upstream ${upstream}` : ''}`);
+        console.error(
+          `bedrock-claude gateway: region ${region}, credentials from ${source ?? 'the default chain'}${upstream ? `, upstream ${upstream}` : ''}`,
+        );
       }
 
       const gateway = await startGateway({
@@ -127,7 +187,15 @@ Examples:
         keys,
         dataDir,
         databaseUrl,
-        ...(redisUrl ? { counters: { url: redisUrl, failMode: failMode === 'failClosed' ? ('closed' as const) : ('open' as const), prefix: countersConfig?.prefix } } : {}),
+        ...(redisUrl
+          ? {
+              counters: {
+                url: redisUrl,
+                failMode: failMode === 'failClosed' ? ('closed' as const) : ('open' as const),
+                prefix: countersConfig?.prefix,
+              },
+            }
+          : {}),
         ...(config.timeZone ? { timeZone: config.timeZone } : {}),
         ...(config.ledger ? { ledger: config.ledger } : {}),
         adminKey: nonEmpty(config.adminKey) ?? nonEmpty(process.env['BEDROCK_CLAUDE_ADMIN_KEY']),
@@ -142,15 +210,23 @@ Examples:
       });
       console.error(`bedrock-claude gateway: ${flags.store === false ? '--no-store: ' : ''}${gateway.control}`);
       const adminKey = nonEmpty(config.adminKey) ?? nonEmpty(process.env['BEDROCK_CLAUDE_ADMIN_KEY']);
-      console.error(adminKey && (dataDir || databaseUrl) ? `bedrock-claude gateway: admin API at ${gateway.url}/admin/ (bedrock-claude keys list --gateway ${gateway.url}); dashboard at ${gateway.url}/ui (sign in with the admin key)` : 'bedrock-claude gateway: no admin key (adminKey, BEDROCK_CLAUDE_ADMIN_KEY): the admin API and the dashboard (/ui) are off');
+      console.error(
+        adminKey && (dataDir || databaseUrl)
+          ? `bedrock-claude gateway: admin API at ${gateway.url}/admin/ (bedrock-claude keys list --gateway ${gateway.url}); dashboard at ${gateway.url}/ui (sign in with the admin key)`
+          : 'bedrock-claude gateway: no admin key (adminKey, BEDROCK_CLAUDE_ADMIN_KEY): the admin API and the dashboard (/ui) are off',
+      );
       console.log(`listening on ${gateway.url}${backendLabel === 'emulator' ? ' (EMULATOR MODE)' : ''}`);
       if (!useEmulator && auth.kind === 'sigv4') {
         // Loaded once now, in the background: a setup that cannot sign is said at start-up, not only
         // as a 500 on the first request (and the first request does not wait for the credentials).
         const credentials = auth.credentials;
         void credentials.get().then(
-          (c) => console.error(`bedrock-claude gateway: AWS credentials loaded (access key ${maskKeyId(c.accessKeyId)})`),
-          (err: unknown) => console.error(`\n  *** WARNING: ${(err as BedrockClaudeError).fullMessage ?? String(err)} ***\n  *** Every request to Bedrock fails with this until it is fixed. ***\n`),
+          (c) =>
+            console.error(`bedrock-claude gateway: AWS credentials loaded (access key ${maskKeyId(c.accessKeyId)})`),
+          (err: unknown) =>
+            console.error(
+              `\n  *** WARNING: ${(err as BedrockClaudeError).fullMessage ?? String(err)} ***\n  *** Every request to Bedrock fails with this until it is fixed. ***\n`,
+            ),
         );
       }
       const stop = () => {

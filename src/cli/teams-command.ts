@@ -9,8 +9,16 @@ interface TeamFlags extends LimitFlags, TargetFlags {
 }
 
 function describe(t: TeamRecord): Record<string, string> {
-  const limits = Object.entries(t.limits).filter(([, v]) => v !== undefined && v !== null).map(([n, v]) => `${n} ${v}`).join(', ');
-  return { name: t.name, budget: t.budget ? `$${t.budget.usd}/${t.budget.period}` : '-', limits: limits || '-', created: new Date(t.created).toISOString().slice(0, 10) };
+  const limits = Object.entries(t.limits)
+    .filter(([, v]) => v !== undefined && v !== null)
+    .map(([n, v]) => `${n} ${v}`)
+    .join(', ');
+  return {
+    name: t.name,
+    budget: t.budget ? `$${t.budget.usd}/${t.budget.period}` : '-',
+    limits: limits || '-',
+    created: new Date(t.created).toISOString().slice(0, 10),
+  };
 }
 
 function print(teams: TeamRecord[], json: boolean | undefined): void {
@@ -20,16 +28,29 @@ function print(teams: TeamRecord[], json: boolean | undefined): void {
 }
 
 export function registerTeamsCommand(program: Command): void {
-  const teams = program.command('teams').description('Manage teams: a budget and limits shared by their keys (the tighter of key and team applies).');
+  const teams = program
+    .command('teams')
+    .description('Manage teams: a budget and limits shared by their keys (the tighter of key and team applies).');
   const options = (cmd: Command) => addTargetOptions(addLimitOptions(cmd)).option('--json', 'as JSON');
-  options(teams.command('create').argument('<name>')).action((name: string, flags: TeamFlags) => withControl(flags, async (api) => print([await api.createTeam(Object.assign({ name }, limitsFrom(flags)))], flags.json)));
-  addTargetOptions(teams.command('list').option('--json', 'as JSON')).action((flags: TeamFlags) => withControl(flags, async (api) => print(await api.listTeams(), flags.json)));
-  addTargetOptions(teams.command('show').argument('<name>').option('--json', 'as JSON')).action((name: string, flags: TeamFlags) =>
-    withControl(flags, async (api) => {
-      const t = await api.findTeam(name);
-      if (!t) throw new Error(`no team "${name}" (bedrock-claude teams list shows them)`);
-      print([t], flags.json);
-    }),
+  options(teams.command('create').argument('<name>')).action((name: string, flags: TeamFlags) =>
+    withControl(flags, async (api) =>
+      print([await api.createTeam(Object.assign({ name }, limitsFrom(flags)))], flags.json),
+    ),
   );
-  options(teams.command('update').argument('<name>')).action((name: string, flags: TeamFlags) => withControl(flags, async (api) => print([await api.updateTeam(name, limitsFrom(flags, await api.findTeam(name)))], flags.json)));
+  addTargetOptions(teams.command('list').option('--json', 'as JSON')).action((flags: TeamFlags) =>
+    withControl(flags, async (api) => print(await api.listTeams(), flags.json)),
+  );
+  addTargetOptions(teams.command('show').argument('<name>').option('--json', 'as JSON')).action(
+    (name: string, flags: TeamFlags) =>
+      withControl(flags, async (api) => {
+        const t = await api.findTeam(name);
+        if (!t) throw new Error(`no team "${name}" (bedrock-claude teams list shows them)`);
+        print([t], flags.json);
+      }),
+  );
+  options(teams.command('update').argument('<name>')).action((name: string, flags: TeamFlags) =>
+    withControl(flags, async (api) =>
+      print([await api.updateTeam(name, limitsFrom(flags, await api.findTeam(name)))], flags.json),
+    ),
+  );
 }

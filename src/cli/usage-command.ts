@@ -13,11 +13,22 @@ interface UsageFlags extends TargetFlags {
 }
 
 function parseGroup(value: string): ReportGroup {
-  if (!(REPORT_GROUPS as readonly string[]).includes(value)) throw new InvalidArgumentError(`group by one of ${REPORT_GROUPS.join(', ')}`);
+  if (!(REPORT_GROUPS as readonly string[]).includes(value))
+    throw new InvalidArgumentError(`group by one of ${REPORT_GROUPS.join(', ')}`);
   return value as ReportGroup;
 }
 
-const COLUMNS: Array<keyof ReportRow> = ['group', 'requests', 'errors', 'inputTokens', 'outputTokens', 'cacheReadTokens', 'cacheWrite5mTokens', 'cacheWrite1hTokens', 'costUsd'];
+const COLUMNS: Array<keyof ReportRow> = [
+  'group',
+  'requests',
+  'errors',
+  'inputTokens',
+  'outputTokens',
+  'cacheReadTokens',
+  'cacheWrite5mTokens',
+  'cacheWrite1hTokens',
+  'costUsd',
+];
 
 function csvCell(v: unknown): string {
   const text = v === null || v === undefined ? '' : String(v);
@@ -25,7 +36,11 @@ function csvCell(v: unknown): string {
 }
 
 export function registerUsageCommand(program: Command): void {
-  addTargetOptions(program.command('usage').description('Spend and tokens from the ledger, grouped; the totals are exactly what the ledger rows hold.'))
+  addTargetOptions(
+    program
+      .command('usage')
+      .description('Spend and tokens from the ledger, grouped; the totals are exactly what the ledger rows hold.'),
+  )
     .option('--by <group>', REPORT_GROUPS.join(' | '), parseGroup, 'key')
     .option('--since <when>', '7d, 24h, or a date (2026-11-01)', '30d')
     .option('--until <when>', 'a date or a duration back from now (default: now)')
@@ -37,14 +52,36 @@ export function registerUsageCommand(program: Command): void {
         const since = parseSince(flags.since, now);
         const until = flags.until === undefined ? now + 1 : parseSince(flags.until, now);
         const rows = await api.report(flags.by, since, until);
-        if (flags.json) return console.log(JSON.stringify({ by: flags.by, since: new Date(since).toISOString(), until: new Date(until).toISOString(), rows }, null, 2));
+        if (flags.json)
+          return console.log(
+            JSON.stringify(
+              { by: flags.by, since: new Date(since).toISOString(), until: new Date(until).toISOString(), rows },
+              null,
+              2,
+            ),
+          );
         if (flags.csv) {
           console.log([flags.by, ...COLUMNS.slice(1)].join(','));
           for (const r of rows) console.log(COLUMNS.map((c) => csvCell(r[c])).join(','));
           return;
         }
-        if (!rows.length) return console.log(`no requests in the ledger between ${new Date(since).toISOString()} and ${new Date(until).toISOString()}`);
-        printTable(rows.map((r) => ({ [flags.by]: r.group ?? '-', requests: r.requests, errors: r.errors, input: r.inputTokens, output: r.outputTokens, 'cache read': r.cacheReadTokens, 'cache write 5m': r.cacheWrite5mTokens, 'cache write 1h': r.cacheWrite1hTokens, 'cost USD': Number(r.costUsd.toFixed(6)) })));
+        if (!rows.length)
+          return console.log(
+            `no requests in the ledger between ${new Date(since).toISOString()} and ${new Date(until).toISOString()}`,
+          );
+        printTable(
+          rows.map((r) => ({
+            [flags.by]: r.group ?? '-',
+            requests: r.requests,
+            errors: r.errors,
+            input: r.inputTokens,
+            output: r.outputTokens,
+            'cache read': r.cacheReadTokens,
+            'cache write 5m': r.cacheWrite5mTokens,
+            'cache write 1h': r.cacheWrite1hTokens,
+            'cost USD': Number(r.costUsd.toFixed(6)),
+          })),
+        );
         const total = rows.reduce((a, r) => a + r.costUsd, 0);
         console.log(`total: ${rows.reduce((a, r) => a + r.requests, 0)} requests, $${total.toFixed(6)}`);
       }),

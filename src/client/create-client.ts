@@ -43,34 +43,60 @@ type Body = Record<string, unknown> & { model: string };
 export function createBedrockClaude(options: BedrockClaudeOptions = {}) {
   const region = nonEmpty(options.region) ?? regionFromEnv();
   const catalog = options.catalog ?? (options.models ? createCatalog(options.models) : getDefaultCatalog());
-  const transport = createTransport({ auth: resolveBedrockAuth(options), endpoint: options.endpoint, catalog, policy: options.policy, timeouts: options.timeouts, retry: options.retry });
+  const transport = createTransport({
+    auth: resolveBedrockAuth(options),
+    endpoint: options.endpoint,
+    catalog,
+    policy: options.policy,
+    timeouts: options.timeouts,
+    retry: options.retry,
+  });
 
-  const target = (model: string): { resolved: ResolvedModel; targets: [{ region: string; modelId: string; model: ResolvedModel['model'] }] } => {
+  const target = (
+    model: string,
+  ): { resolved: ResolvedModel; targets: [{ region: string; modelId: string; model: ResolvedModel['model'] }] } => {
     const resolved = resolveModel(model, { region, scope: options.scope, catalog });
     return { resolved, targets: [{ region: resolved.region, modelId: resolved.modelId, model: resolved.model }] };
   };
   /** Per-call headers: `anthropic-beta` joins the body's betas, the rest go upstream as HTTP headers. */
   const upstreamHeaders = (headers: Record<string, string> | undefined) =>
-    headers ? Object.fromEntries(Object.entries(headers).filter(([k]) => !k.toLowerCase().startsWith('anthropic-'))) : {};
+    headers
+      ? Object.fromEntries(Object.entries(headers).filter(([k]) => !k.toLowerCase().startsWith('anthropic-')))
+      : {};
   const check = (body: Body) => {
-    if (!body || typeof body.model !== 'string') throw new BedrockClaudeError('`model` is required.', { status: 400, type: 'invalid_request_error' });
+    if (!body || typeof body.model !== 'string')
+      throw new BedrockClaudeError('`model` is required.', { status: 400, type: 'invalid_request_error' });
   };
 
   return {
     /** Resolves a model name the way requests will. */
     resolve: (model: string) => target(model).resolved,
     messages: {
-      async create(body: Body, opts: { signal?: AbortSignal; headers?: Record<string, string> } = {}): Promise<Record<string, unknown>> {
+      async create(
+        body: Body,
+        opts: { signal?: AbortSignal; headers?: Record<string, string> } = {},
+      ): Promise<Record<string, unknown>> {
         check(body);
         const { targets } = target(body.model);
-        const result = await transport.messages({ path: '/v1/messages', headers: opts.headers, body: { ...body, stream: false } }, targets, { signal: opts.signal, headers: upstreamHeaders(opts.headers) });
+        const result = await transport.messages(
+          { path: '/v1/messages', headers: opts.headers, body: { ...body, stream: false } },
+          targets,
+          { signal: opts.signal, headers: upstreamHeaders(opts.headers) },
+        );
         if (result.kind !== 'json') throw new TypeError('expected a JSON response');
         return result.body;
       },
-      async *stream(body: Body, opts: { signal?: AbortSignal; headers?: Record<string, string> } = {}): AsyncGenerator<Record<string, unknown>> {
+      async *stream(
+        body: Body,
+        opts: { signal?: AbortSignal; headers?: Record<string, string> } = {},
+      ): AsyncGenerator<Record<string, unknown>> {
         check(body);
         const { targets } = target(body.model);
-        const result = await transport.messages({ path: '/v1/messages', headers: opts.headers, body: { ...body, stream: true } }, targets, { signal: opts.signal, headers: upstreamHeaders(opts.headers) });
+        const result = await transport.messages(
+          { path: '/v1/messages', headers: opts.headers, body: { ...body, stream: true } },
+          targets,
+          { signal: opts.signal, headers: upstreamHeaders(opts.headers) },
+        );
         if (result.kind !== 'stream') throw new TypeError('expected a stream');
         for await (const event of parseSse(toAnthropicSse(result, emptySummary()))) {
           if (event['type'] === 'error') {
@@ -83,7 +109,9 @@ export function createBedrockClaude(options: BedrockClaudeOptions = {}) {
       async countTokens(body: Body, opts: { signal?: AbortSignal } = {}): Promise<{ input_tokens: number }> {
         check(body);
         const { targets } = target(body.model);
-        const result = await transport.messages({ path: '/v1/messages/count_tokens', body }, targets, { signal: opts.signal });
+        const result = await transport.messages({ path: '/v1/messages/count_tokens', body }, targets, {
+          signal: opts.signal,
+        });
         if (result.kind !== 'json') throw new TypeError('expected a JSON response');
         return result.body as unknown as { input_tokens: number };
       },

@@ -4,13 +4,38 @@ import type { BudgetPeriod } from './records.js';
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
 /** The parts of a wall-clock instant in a time zone. */
-function partsIn(at: number, timeZone: string): { year: number; month: number; day: number; weekday: number; hour: number; minute: number; second: number } {
+function partsIn(
+  at: number,
+  timeZone: string,
+): { year: number; month: number; day: number; weekday: number; hour: number; minute: number; second: number } {
   let f = formatters.get(timeZone);
-  if (!f) formatters.set(timeZone, (f = new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: 'numeric', day: 'numeric', weekday: 'short', hour: 'numeric', minute: 'numeric', second: 'numeric', hourCycle: 'h23' })));
+  if (!f)
+    formatters.set(
+      timeZone,
+      (f = new Intl.DateTimeFormat('en-US', {
+        timeZone,
+        year: 'numeric',
+        month: 'numeric',
+        day: 'numeric',
+        weekday: 'short',
+        hour: 'numeric',
+        minute: 'numeric',
+        second: 'numeric',
+        hourCycle: 'h23',
+      })),
+    );
   const p: Record<string, string> = {};
   for (const { type, value } of f.formatToParts(at)) p[type] = value;
   const weekday = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'].indexOf(p['weekday']!);
-  return { year: Number(p['year']), month: Number(p['month']), day: Number(p['day']), weekday, hour: Number(p['hour']), minute: Number(p['minute']), second: Number(p['second']) };
+  return {
+    year: Number(p['year']),
+    month: Number(p['month']),
+    day: Number(p['day']),
+    weekday,
+    hour: Number(p['hour']),
+    minute: Number(p['minute']),
+    second: Number(p['second']),
+  };
 }
 
 /** The instant a local date's midnight falls on in a time zone (DST-safe: corrected by the zone's offset there). */
@@ -46,10 +71,16 @@ export function budgetPeriod(period: BudgetPeriod, now: number, timeZone = 'UTC'
   if (period === 'week') {
     const monday = new Date(Date.UTC(p.year, p.month - 1, p.day - p.weekday));
     const after = new Date(Date.UTC(p.year, p.month - 1, p.day - p.weekday + 7));
-    return { start: localMidnight(monday.getUTCFullYear(), monday.getUTCMonth() + 1, monday.getUTCDate(), timeZone), end: localMidnight(after.getUTCFullYear(), after.getUTCMonth() + 1, after.getUTCDate(), timeZone) };
+    return {
+      start: localMidnight(monday.getUTCFullYear(), monday.getUTCMonth() + 1, monday.getUTCDate(), timeZone),
+      end: localMidnight(after.getUTCFullYear(), after.getUTCMonth() + 1, after.getUTCDate(), timeZone),
+    };
   }
   const next = new Date(Date.UTC(p.year, p.month, 1));
-  return { start: localMidnight(p.year, p.month, 1, timeZone), end: localMidnight(next.getUTCFullYear(), next.getUTCMonth() + 1, 1, timeZone) };
+  return {
+    start: localMidnight(p.year, p.month, 1, timeZone),
+    end: localMidnight(next.getUTCFullYear(), next.getUTCMonth() + 1, 1, timeZone),
+  };
 }
 
 /** {@link budgetPeriod}, remembered until the period ends: what the request path calls. */
@@ -70,9 +101,21 @@ const usd = (n: number) => `$${n < 0.01 && n > 0 ? n.toFixed(6) : n.toFixed(2)}`
  * The refusal's words: whose budget, how much of it is spent (with the requests in flight), what
  * this request could cost at most, and when the budget starts again.
  */
-export function budgetRefusal(whose: string, spent: number, budget: number, period: BudgetPeriod, resetsAt: number, reservation: number): string {
-  const when = Number.isFinite(resetsAt) ? `it resets at ${new Date(resetsAt).toISOString()}` : 'it does not reset (period total)';
+export function budgetRefusal(
+  whose: string,
+  spent: number,
+  budget: number,
+  period: BudgetPeriod,
+  resetsAt: number,
+  reservation: number,
+): string {
+  const when = Number.isFinite(resetsAt)
+    ? `it resets at ${new Date(resetsAt).toISOString()}`
+    : 'it does not reset (period total)';
   const left = Math.max(0, budget - spent);
-  const head = spent >= budget ? `The budget of ${whose} is spent` : `This request could cost up to ${usd(reservation)}, more than the ${usd(left)} left of the budget of ${whose}`;
+  const head =
+    spent >= budget
+      ? `The budget of ${whose} is spent`
+      : `This request could cost up to ${usd(reservation)}, more than the ${usd(left)} left of the budget of ${whose}`;
   return `${head}: ${usd(spent)} of ${usd(budget)} this ${period === 'total' ? 'lifetime' : period} (with the requests in flight); ${when}.`;
 }

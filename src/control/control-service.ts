@@ -43,7 +43,8 @@ export function createControlService(d: DialectStore): ControlStore {
   async function needTeam(name: string | null | undefined): Promise<TeamRow | undefined> {
     if (!name) return undefined;
     const row = await port.one<TeamRow>(TEAM_BY, [name]);
-    if (!row) throw new StoreError('not_found', `no team "${name}": create it first (bedrock-claude teams create ${name})`);
+    if (!row)
+      throw new StoreError('not_found', `no team "${name}": create it first (bedrock-claude teams create ${name})`);
     return row;
   }
   /** Runs a write; a unique key taken is a conflict that says which name. */
@@ -55,7 +56,13 @@ export function createControlService(d: DialectStore): ControlStore {
       throw err;
     }
   }
-  async function update(table: 'keys' | 'teams', where: 'id' | 'name', value: string, columns: Record<string, unknown>, taken = ''): Promise<void> {
+  async function update(
+    table: 'keys' | 'teams',
+    where: 'id' | 'name',
+    value: string,
+    columns: Record<string, unknown>,
+    taken = '',
+  ): Promise<void> {
     const names = Object.keys(columns);
     if (!names.length) return;
     const sql = `UPDATE ${table} SET ${names.map((n) => `"${n}" = ?`).join(', ')} WHERE ${where} = ?`;
@@ -85,7 +92,8 @@ export function createControlService(d: DialectStore): ControlStore {
       await needTeam(change.team);
       const columns = settings(change);
       for (const k of ['name', 'user', 'team', 'expires'] as const) if (change[k] !== undefined) columns[k] = change[k];
-      if (change.models !== undefined) columns['models'] = change.models === null ? null : JSON.stringify(change.models);
+      if (change.models !== undefined)
+        columns['models'] = change.models === null ? null : JSON.stringify(change.models);
       await update('keys', 'id', row.id, columns, `a key named "${String(change.name)}" exists already`);
       return keyOf(await needKey(row.id));
     },
@@ -114,7 +122,10 @@ export function createControlService(d: DialectStore): ControlStore {
       const team = teamOf((await needTeam(name))!);
       const members = (await port.one<{ n: number }>('SELECT count(*) AS n FROM keys WHERE team = ?', [name]))!.n;
       if (members > 0) {
-        throw new StoreError('conflict', `the team "${name}" still has ${members} key(s): move them to another team or revoke them first (a conflict)`);
+        throw new StoreError(
+          'conflict',
+          `the team "${name}" still has ${members} key(s): move them to another team or revoke them first (a conflict)`,
+        );
       }
       await port.run('DELETE FROM teams WHERE name = ?', [name]);
       return team;

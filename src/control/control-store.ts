@@ -1,4 +1,14 @@
-import type { KeyChange, KeyInput, KeyRecord, ReportGroup, ReportRow, TeamChange, TeamInput, TeamRecord, TokenCounts } from './records.js';
+import type {
+  KeyChange,
+  KeyInput,
+  KeyRecord,
+  ReportGroup,
+  ReportRow,
+  TeamChange,
+  TeamInput,
+  TeamRecord,
+  TokenCounts,
+} from './records.js';
 
 /** A ledger row: one request, as the ledger keeps it. Never a prompt, an answer or a secret. */
 export interface LedgerRow extends TokenCounts {

@@ -67,7 +67,8 @@ export function createMemoryCounterStore(): CounterStore {
           states.push(state);
           if (!answer.granted) return Promise.resolve({ granted: false, failed: i, answers });
         } else {
-          if (op.based && !counters.has(op.key)) return Promise.resolve({ granted: false, failed: i, missing: true, answers });
+          if (op.based && !counters.has(op.key))
+            return Promise.resolve({ granted: false, failed: i, missing: true, answers });
           const value = counters.get(op.key) ?? 0;
           answers.push(value + op.delta);
           states.push(undefined);

@@ -52,7 +52,16 @@ export interface JournaledLedgerSink extends UsageSink {
  * left by a process that died are replayed at start-up. The store skips request ids it already
  * has, so a replay writes nothing twice.
  */
-export function createJournaledLedgerSink(store: Pick<ControlStore, 'appendLedger'>, dir: string, options: { flushMs?: number; batch?: number; onProblem?: (problem: string | undefined) => void; clock?: () => number } = {}): JournaledLedgerSink {
+export function createJournaledLedgerSink(
+  store: Pick<ControlStore, 'appendLedger'>,
+  dir: string,
+  options: {
+    flushMs?: number;
+    batch?: number;
+    onProblem?: (problem: string | undefined) => void;
+    clock?: () => number;
+  } = {},
+): JournaledLedgerSink {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const instance = randomBytes(4).toString('hex');
   live.add(instance);
@@ -108,7 +117,9 @@ export function createJournaledLedgerSink(store: Pick<ControlStore, 'appendLedge
       } catch (err) {
         failures++;
         retryAt = clock() + Math.min(5000, 250 * 2 ** Math.min(failures, 5));
-        say(`ledger: ${pending()} rows wait in ${dir} (the store cannot be written: ${(err as Error).message}); they are written when it is back`);
+        say(
+          `ledger: ${pending()} rows wait in ${dir} (the store cannot be written: ${(err as Error).message}); they are written when it is back`,
+        );
         return;
       }
       unlinkSync(file.path);

@@ -22,7 +22,15 @@ const str = (v: string | undefined) => v ?? null;
 const num = (v: number | undefined) => v ?? 0;
 const ms = (v: number) => Math.round(v * 1000) / 1000;
 
-type Spec = [name: string, field: keyof LedgerRow, sqlite: string, postgres: string, constraint: string, of: (u: UsageRecord) => LedgerValue, since?: number];
+type Spec = [
+  name: string,
+  field: keyof LedgerRow,
+  sqlite: string,
+  postgres: string,
+  constraint: string,
+  of: (u: UsageRecord) => LedgerValue,
+  since?: number,
+];
 
 // The ledger, one line a column. Inserts (both dialects), reading rows back, the PostgreSQL batch's
 // array types and the migrations' column lists all come from here. A new column is a line with the
@@ -74,7 +82,9 @@ export const LEDGER_COLUMN_LIST = LEDGER.map((c) => `"${c.name}"`).join(', ');
 
 /** `name TYPE CONSTRAINT` for the columns a migration adds, in a dialect. */
 export function ledgerColumnDefs(dialect: 'sqlite' | 'postgres', since: number): string[] {
-  return LEDGER.filter((c) => c.since === since).map((c) => `"${c.name}" ${c[dialect]}${c.constraint ? ` ${c.constraint}` : ''}`);
+  return LEDGER.filter((c) => c.since === since).map(
+    (c) => `"${c.name}" ${c[dialect]}${c.constraint ? ` ${c.constraint}` : ''}`,
+  );
 }
 
 /** A usage record as its ledger row. */
@@ -94,7 +104,8 @@ export function ledgerValuesOf(u: UsageRecord): Array<string | number | null> {
   return LEDGER.map((c) => sqliteValue(c.of(u)));
 }
 
-const sqliteValue = (v: LedgerValue | undefined): string | number | null => (typeof v === 'boolean' ? (v ? 1 : 0) : (v ?? null));
+const sqliteValue = (v: LedgerValue | undefined): string | number | null =>
+  typeof v === 'boolean' ? (v ? 1 : 0) : (v ?? null);
 
 /** A row as either database gives it back (snake_case; SQLite's 0/1 for booleans) as a ledger row. */
 export function ledgerRowFromDb(r: Record<string, unknown>): LedgerRow {

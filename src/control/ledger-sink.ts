@@ -11,9 +11,14 @@ import type { UsageSink } from './usage-record.js';
  * thread says it is written; one that fails goes back in the queue, and the problem is said.
  * `close` writes what is left and waits for every batch (SIGTERM loses nothing).
  */
-export function createThreadedLedgerSink(dataDir: string, options: { flushMs?: number; onError?: (err: unknown, rows: number) => void } = {}): UsageSink & { flush(): void; drain(): Promise<void>; pending(): number; close(): Promise<void> } {
+export function createThreadedLedgerSink(
+  dataDir: string,
+  options: { flushMs?: number; onError?: (err: unknown, rows: number) => void } = {},
+): UsageSink & { flush(): void; drain(): Promise<void>; pending(): number; close(): Promise<void> } {
   const flushMs = options.flushMs ?? 200;
-  const worker = new Worker(new URL('./ledger-worker.mjs', import.meta.url), { workerData: { path: storePath(dataDir), sql: LEDGER_INSERT_SQL } });
+  const worker = new Worker(new URL('./ledger-worker.mjs', import.meta.url), {
+    workerData: { path: storePath(dataDir), sql: LEDGER_INSERT_SQL },
+  });
   worker.unref();
   let rows: Array<Array<string | number | null>> = [];
   const sent = new Map<number, Array<Array<string | number | null>>>();
@@ -64,7 +69,11 @@ export function createThreadedLedgerSink(dataDir: string, options: { flushMs?: n
     async close() {
       clearInterval(timer);
       flush();
-      if (sent.size) await Promise.race([new Promise<void>((r) => idle.push(r)), new Promise<void>((r) => setTimeout(r, 10_000).unref())]);
+      if (sent.size)
+        await Promise.race([
+          new Promise<void>((r) => idle.push(r)),
+          new Promise<void>((r) => setTimeout(r, 10_000).unref()),
+        ]);
       await new Promise<void>((resolve) => {
         closed = resolve;
         worker.postMessage({ type: 'close' });

@@ -11,13 +11,13 @@ import { StoreError } from './store-errors.js';
 const DAY = 86_400_000;
 const CHANNEL = 'bedrock_claude_keys';
 
-
 /** `?schema=NAME` on the URL picks the schema (tests use one each); it is ours, not the driver's. */
 function splitSchema(url: string): { url: string; schema: string | undefined } {
   const u = new URL(url);
   const schema = u.searchParams.get('schema') ?? undefined;
   u.searchParams.delete('schema');
-  if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`schema "${schema}": use lower-case letters, digits and _ (a PostgreSQL name)`);
+  if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema))
+    throw new Error(`schema "${schema}": use lower-case letters, digits and _ (a PostgreSQL name)`);
   return { url: u.toString(), schema };
 }
 
@@ -25,7 +25,9 @@ function splitSchema(url: string): { url: string; schema: string | undefined } {
 const AS_NUMBER = new Set([20, 1700]);
 const types = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    AS_NUMBER.has(oid) ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+    AS_NUMBER.has(oid)
+      ? (v: string) => Number(v)
+      : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
 const GROUP_DAILY: Record<Exclude<ReportGroup, 'session'>, string> = {
@@ -43,7 +45,6 @@ const GROUP_LEDGER: Record<ReportGroup, string> = {
   day: "to_char(to_timestamp(time / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
   session: 'session',
 };
-
 
 /**
  * One statement for a batch: the rows go in as one array per column (a multi-row insert whatever
@@ -80,7 +81,13 @@ function splitRange(since: number, until: number): { days?: [number, number]; ed
   const first = Math.ceil(since / DAY) * DAY;
   const last = Math.floor(until / DAY) * DAY;
   if (first >= last) return { edges: [[since, until]] };
-  return { days: [first, last], edges: [[since, first], [last, until]].filter(([a, b]) => a! < b!) as Array<[number, number]> };
+  return {
+    days: [first, last],
+    edges: [
+      [since, first],
+      [last, until],
+    ].filter(([a, b]) => a! < b!) as Array<[number, number]>,
+  };
 }
 
 /** `?` parameters numbered as PostgreSQL wants them (`$1`, `$2`, ...); our SQL has no `?` in a literal. */
@@ -128,10 +135,12 @@ function postgresLedger(pool: pg.Pool, port: SqlPort) {
       return (await port.one<{ added: number }>(APPEND_SQL, columns))!.added;
     },
     report(by: ReportGroup, since: number, until: number): Promise<ReportRow[]> {
-      const whole = by === 'session' ? { edges: [[since, until]] as Array<[number, number]> } : splitRange(since, until);
+      const whole =
+        by === 'session' ? { edges: [[since, until]] as Array<[number, number]> } : splitRange(since, until);
       const parts: string[] = [];
       const params: number[] = [];
-      const cols = 'input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cost_usd';
+      const cols =
+        'input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cost_usd';
       if (whole.days) {
         params.push(...whole.days);
         const group = GROUP_DAILY[by as Exclude<ReportGroup, 'session'>];
@@ -139,7 +148,9 @@ function postgresLedger(pool: pg.Pool, port: SqlPort) {
       }
       for (const edge of whole.edges) {
         params.push(...edge);
-        parts.push(`SELECT ${GROUP_LEDGER[by]} AS g, 1 AS requests, (status >= 400)::int AS errors, ${cols} FROM ledger WHERE time >= ? AND time < ?`);
+        parts.push(
+          `SELECT ${GROUP_LEDGER[by]} AS g, 1 AS requests, (status >= 400)::int AS errors, ${cols} FROM ledger WHERE time >= ? AND time < ?`,
+        );
       }
       const sql = `SELECT g AS "group", ${SUMS} FROM (${parts.join(' UNION ALL ')}) x GROUP BY 1 ORDER BY "costUsd" DESC, 1 NULLS FIRST`;
       return port.all<ReportRow>(sql, params);
@@ -147,13 +158,22 @@ function postgresLedger(pool: pg.Pool, port: SqlPort) {
     async spentSince(kind: 'key' | 'team', id: string, since: number): Promise<number> {
       const { days, edges } = splitRange(since, Number.MAX_SAFE_INTEGER);
       const column = kind === 'key' ? 'key_id' : 'team';
-      const parts = edges.map(() => `SELECT coalesce(sum(cost_usd), 0) AS s FROM ledger WHERE ${column} = ? AND time >= ? AND time < ?`);
+      const parts = edges.map(
+        () => `SELECT coalesce(sum(cost_usd), 0) AS s FROM ledger WHERE ${column} = ? AND time >= ? AND time < ?`,
+      );
       const params: unknown[] = edges.flatMap(([a, b]) => [id, a, b]);
       if (days) {
         params.push(id, days[0]);
         parts.push(`SELECT coalesce(sum(cost_usd), 0) FROM ledger_daily WHERE ${column} = ? AND day >= ?`);
       }
-      return (await port.one<{ spent: number }>(`SELECT sum(s)::float8 AS spent FROM (${parts.join(' UNION ALL ')}) x`, params))?.spent ?? 0;
+      return (
+        (
+          await port.one<{ spent: number }>(
+            `SELECT sum(s)::float8 AS spent FROM (${parts.join(' UNION ALL ')}) x`,
+            params,
+          )
+        )?.spent ?? 0
+      );
     },
     async latency(since: number, until: number): Promise<LatencySummary> {
       const p = (q: number, column: string) => `percentile_disc(${q}) WITHIN GROUP (ORDER BY ${column})`;
@@ -278,7 +298,10 @@ async function migrate(pool: pg.Pool, schema: string | undefined, clock: () => n
     if (schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
     await client.query('CREATE TABLE IF NOT EXISTS migrations (version integer PRIMARY KEY, applied bigint NOT NULL)');
     const done = (await client.query<{ v: number | null }>('SELECT max(version) AS v FROM migrations')).rows[0]?.v ?? 0;
-    if (done > PG_MIGRATIONS.length) throw new Error(`the database has schema version ${done}, newer than this bedrock-claude knows (${PG_MIGRATIONS.length}): upgrade bedrock-claude`);
+    if (done > PG_MIGRATIONS.length)
+      throw new Error(
+        `the database has schema version ${done}, newer than this bedrock-claude knows (${PG_MIGRATIONS.length}): upgrade bedrock-claude`,
+      );
     for (let v = done; v < PG_MIGRATIONS.length; v++) {
       await client.query(PG_MIGRATIONS[v]!);
       await client.query('INSERT INTO migrations (version, applied) VALUES ($1, $2)', [v + 1, clock()]);

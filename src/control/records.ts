@@ -44,10 +44,17 @@ const positive = z.number().int().positive();
 
 /** The fields a key or a team can be given or changed with (CLI options, admin API bodies). */
 export const limitsSchema = z
-  .object({ rpm: positive.nullable().optional(), itpm: positive.nullable().optional(), otpm: positive.nullable().optional(), concurrency: positive.nullable().optional() })
+  .object({
+    rpm: positive.nullable().optional(),
+    itpm: positive.nullable().optional(),
+    otpm: positive.nullable().optional(),
+    concurrency: positive.nullable().optional(),
+  })
   .strict();
 
-export const budgetSchema = z.object({ usd: z.number().nonnegative(), period: z.enum(BUDGET_PERIODS).default('month') }).strict();
+export const budgetSchema = z
+  .object({ usd: z.number().nonnegative(), period: z.enum(BUDGET_PERIODS).default('month') })
+  .strict();
 
 export const keyInputSchema = z
   .object({
@@ -65,7 +72,13 @@ export type KeyInput = z.infer<typeof keyInputSchema>;
 export const keyChangeSchema = keyInputSchema.partial();
 export type KeyChange = z.infer<typeof keyChangeSchema>;
 
-export const teamInputSchema = z.object({ name: z.string().min(1).max(200), budget: budgetSchema.nullable().optional(), limits: limitsSchema.optional() }).strict();
+export const teamInputSchema = z
+  .object({
+    name: z.string().min(1).max(200),
+    budget: budgetSchema.nullable().optional(),
+    limits: limitsSchema.optional(),
+  })
+  .strict();
 export type TeamInput = z.infer<typeof teamInputSchema>;
 export const teamChangeSchema = teamInputSchema.partial().omit({ name: true });
 export type TeamChange = z.infer<typeof teamChangeSchema>;
@@ -102,4 +115,3 @@ export interface ReportRow extends TokenCounts {
   requests: number;
   errors: number;
 }
-

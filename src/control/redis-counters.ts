@@ -102,7 +102,6 @@ end
 return 1
 `;
 
-
 type Reply = [number, number, number, Array<string | [number, string, string]>];
 
 interface ScriptedRedis extends Redis {
@@ -116,17 +115,28 @@ function argsOf(ops: readonly CounterOp[], prefix: string, now: number): Array<s
   for (const op of ops) {
     keys.push(prefix + op.key);
     if (op.kind === 'bucket') argv.push('b', op.limit.capacity, op.limit.perMinute, op.amount);
-    else if (op.kind === 'counter') argv.push('c', op.delta, Number.isFinite(op.max) ? op.max : 1e300, op.based ? 1 : 0);
+    else if (op.kind === 'counter')
+      argv.push('c', op.delta, Number.isFinite(op.max) ? op.max : 1e300, op.based ? 1 : 0);
     else argv.push('s', op.value, op.ttlMs ?? 0, 0);
   }
   return [ops.length, ...keys, ...argv];
 }
 
 /** A bucket's answer from what the script saw (held before, tokens after), as takeTokens would say it. */
-function bucketAnswer(op: Extract<CounterOp, { kind: 'bucket' }>, granted: boolean, held: number, tokens: number, now: number): BucketAnswer {
+function bucketAnswer(
+  op: Extract<CounterOp, { kind: 'bucket' }>,
+  granted: boolean,
+  held: number,
+  tokens: number,
+  now: number,
+): BucketAnswer {
   const ratePerMs = op.limit.perMinute / 60_000;
   const fullAt = ratePerMs > 0 ? now + Math.max(0, op.limit.capacity - tokens) / ratePerMs : Number.POSITIVE_INFINITY;
-  const retryAt = granted ? now : ratePerMs > 0 && op.amount <= op.limit.capacity ? now + (op.amount - held) / ratePerMs : Number.POSITIVE_INFINITY;
+  const retryAt = granted
+    ? now
+    : ratePerMs > 0 && op.amount <= op.limit.capacity
+      ? now + (op.amount - held) / ratePerMs
+      : Number.POSITIVE_INFINITY;
   return { granted, remaining: Math.max(0, Math.floor(tokens)), fullAt, retryAt };
 }
 
@@ -146,7 +156,10 @@ export interface RedisCounterStore extends CounterStore {
  * slot. It waits up to 2 s for the first connection. Commands fail fast when Redis is away (no offline queue, a command timeout): what happens
  * then is the caller's choice ({@link withFailMode}).
  */
-export async function openRedisCounterStore(url: string, options: { prefix?: string | undefined; commandTimeoutMs?: number; onError?: (err: Error) => void } = {}): Promise<RedisCounterStore> {
+export async function openRedisCounterStore(
+  url: string,
+  options: { prefix?: string | undefined; commandTimeoutMs?: number; onError?: (err: Error) => void } = {},
+): Promise<RedisCounterStore> {
   const prefix = options.prefix ?? 'bedrock-claude:';
   if (prefix.includes('{')) throw new Error('the Redis key prefix cannot hold "{" (hash tags are the gateway\'s)');
   const redis = new Redis(url, {
@@ -177,15 +190,23 @@ export async function openRedisCounterStore(url: string, options: { prefix?: str
   return {
     async admit(ops, now): Promise<Admission> {
       trips++;
-      const [granted, failed, missing, res] = await redis.bcAdmit(...(argsOf(ops, prefix, now) as [number, ...Array<string | number>]));
+      const [granted, failed, missing, res] = await redis.bcAdmit(
+        ...(argsOf(ops, prefix, now) as [number, ...Array<string | number>]),
+      );
       const answers: Array<BucketAnswer | number> = [];
       for (let i = 0; i < res.length; i++) {
         const op = ops[i]!;
         const r = res[i]!;
-        if (op.kind === 'bucket' && Array.isArray(r)) answers.push(bucketAnswer(op, r[0] === 1, Number(r[1]), Number(r[2]), now));
+        if (op.kind === 'bucket' && Array.isArray(r))
+          answers.push(bucketAnswer(op, r[0] === 1, Number(r[1]), Number(r[2]), now));
         else answers.push(Number(r));
       }
-      return { granted: granted === 1, failed: granted === 1 ? undefined : failed - 1, ...(missing ? { missing: true } : {}), answers };
+      return {
+        granted: granted === 1,
+        failed: granted === 1 ? undefined : failed - 1,
+        ...(missing ? { missing: true } : {}),
+        answers,
+      };
     },
     async settle(ops, now) {
       if (!ops.length) return;
@@ -212,7 +233,11 @@ export type FailMode = 'closed' | 'open';
  * until it is back (each replica then enforces its own share: limits are as many times looser as
  * there are replicas), said in the log and in `/readyz`. A request settles where it was admitted.
  */
-export function withFailMode(shared: CounterStore, mode: FailMode, report: (down: Error | undefined) => void): CounterStore & { down(): Error | undefined } {
+export function withFailMode(
+  shared: CounterStore,
+  mode: FailMode,
+  report: (down: Error | undefined) => void,
+): CounterStore & { down(): Error | undefined } {
   const local = createMemoryCounterStore();
   let down: Error | undefined;
   const setDown = (err: Error | undefined) => {
@@ -229,7 +254,17 @@ export function withFailMode(shared: CounterStore, mode: FailMode, report: (down
         return out;
       } catch (err) {
         setDown(err as Error);
-        if (mode === 'closed') throw new BedrockClaudeError(`The gateway's counter store (Redis) cannot be reached, and it is set to fail closed: ${(err as Error).message}.`, { status: 529, type: 'overloaded_error', bedrockType: 'ServiceUnavailableException', retryAfter: 1, fix: 'Retry in a moment; the operator should check Redis (see /readyz).' });
+        if (mode === 'closed')
+          throw new BedrockClaudeError(
+            `The gateway's counter store (Redis) cannot be reached, and it is set to fail closed: ${(err as Error).message}.`,
+            {
+              status: 529,
+              type: 'overloaded_error',
+              bedrockType: 'ServiceUnavailableException',
+              retryAfter: 1,
+              fix: 'Retry in a moment; the operator should check Redis (see /readyz).',
+            },
+          );
         return Object.assign(await local.admit(ops, now), { settleWith: localSettle });
       }
     },

@@ -34,7 +34,9 @@ function prepareDir(dataDir: string): void {
   } catch (err) {
     const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
     const fix = 'pass --data-dir DIR, set dataDir in the config or BEDROCK_CLAUDE_DATA_DIR';
-    throw new StoreError('unavailable', `the data directory ${dataDir} cannot be written (${why}): ${fix}`, { cause: err });
+    throw new StoreError('unavailable', `the data directory ${dataDir} cannot be written (${why}): ${fix}`, {
+      cause: err,
+    });
   }
 }
 
@@ -50,7 +52,10 @@ function openDatabase(dataDir: string): Database.Database {
   if (version > MIGRATIONS.length) {
     db.close();
     const fix = 'upgrade bedrock-claude, or point --data-dir elsewhere';
-    throw new StoreError('unavailable', `the store in ${dataDir} has schema version ${version}, newer than this bedrock-claude knows (${MIGRATIONS.length}): ${fix}`);
+    throw new StoreError(
+      'unavailable',
+      `the store in ${dataDir} has schema version ${version}, newer than this bedrock-claude knows (${MIGRATIONS.length}): ${fix}`,
+    );
   }
   db.transaction(() => {
     for (let v = version; v < MIGRATIONS.length; v++) {
@@ -77,13 +82,16 @@ function sqlitePort(db: Database.Database, where: string): SqlPort {
       return Promise.resolve(f());
     } catch (err) {
       if (isUniqueViolation(err)) return Promise.reject(err as Error);
-      return Promise.reject(new StoreError('unavailable', `the store in ${where}: ${(err as Error).message}`, { cause: err }));
+      return Promise.reject(
+        new StoreError('unavailable', `the store in ${where}: ${(err as Error).message}`, { cause: err }),
+      );
     }
   };
   return {
     dialect: 'sqlite',
     all: <T>(sql: string, params: readonly unknown[] = []) => attempt(() => prepared(sql).all(...params) as T[]),
-    one: <T>(sql: string, params: readonly unknown[] = []) => attempt(() => prepared(sql).get(...params) as T | undefined),
+    one: <T>(sql: string, params: readonly unknown[] = []) =>
+      attempt(() => prepared(sql).get(...params) as T | undefined),
     run: (sql, params = []) => attempt(() => prepared(sql).run(...params).changes),
     isUniqueViolation,
   };
@@ -91,15 +99,27 @@ function sqlitePort(db: Database.Database, where: string): SqlPort {
 
 /** Latency percentiles (nearest rank) of the requests in a range: an index read per percentile. */
 function latency(db: Database.Database, since: number, until: number): LatencySummary {
-  const n = db.prepare<[number, number], { n: number }>('SELECT count(*) AS n FROM ledger WHERE time >= ? AND time < ?').get(since, until)!.n;
+  const n = db
+    .prepare<[number, number], { n: number }>('SELECT count(*) AS n FROM ledger WHERE time >= ? AND time < ?')
+    .get(since, until)!.n;
   const nth = (column: 'latency_ms' | 'ttfb_ms', p: number): number | null => {
     const range = `FROM ledger WHERE time >= ? AND time < ? AND ${column} IS NOT NULL`;
     const count = db.prepare<[number, number], { n: number }>(`SELECT count(*) AS n ${range}`).get(since, until)!.n;
     if (!count) return null;
     const offset = Math.max(0, Math.ceil(p * count) - 1);
-    return db.prepare<[number, number, number], { v: number }>(`SELECT ${column} AS v ${range} ORDER BY ${column} LIMIT 1 OFFSET ?`).get(since, until, offset)!.v;
+    return db
+      .prepare<[number, number, number], { v: number }>(
+        `SELECT ${column} AS v ${range} ORDER BY ${column} LIMIT 1 OFFSET ?`,
+      )
+      .get(since, until, offset)!.v;
   };
-  return { requests: n, p50LatencyMs: nth('latency_ms', 0.5), p95LatencyMs: nth('latency_ms', 0.95), p50TtfbMs: nth('ttfb_ms', 0.5), p95TtfbMs: nth('ttfb_ms', 0.95) };
+  return {
+    requests: n,
+    p50LatencyMs: nth('latency_ms', 0.5),
+    p95LatencyMs: nth('latency_ms', 0.95),
+    p50TtfbMs: nth('ttfb_ms', 0.5),
+    p95TtfbMs: nth('ttfb_ms', 0.95),
+  };
 }
 
 const SUMS = `count(*) AS requests, sum(CASE WHEN status >= 400 THEN 1 ELSE 0 END) AS errors, sum(input_tokens) AS "inputTokens",

@@ -20,7 +20,15 @@ export type CachedKeyStore = KeyStore & {
  * every `pollMs`), so a key created, changed or revoked on any replica, or by the CLI, takes effect
  * everywhere within about a second, without a restart.
  */
-export async function openStoreKeyStore(store: Pick<ControlStore, 'listKeys' | 'listTeams' | 'changes' | 'watch'>, options: { configKeys?: readonly GatewayKey[]; pollMs?: number; now?: () => number; onError?: (err: unknown) => void } = {}): Promise<CachedKeyStore> {
+export async function openStoreKeyStore(
+  store: Pick<ControlStore, 'listKeys' | 'listTeams' | 'changes' | 'watch'>,
+  options: {
+    configKeys?: readonly GatewayKey[];
+    pollMs?: number;
+    now?: () => number;
+    onError?: (err: unknown) => void;
+  } = {},
+): Promise<CachedKeyStore> {
   const now = options.now ?? Date.now;
   let bySha = new Map<string, KnownKey>();
   // The keys seen lately, by what the client sent: a SHA-256 per request saved (cleared on every change).
@@ -34,7 +42,18 @@ export async function openStoreKeyStore(store: Pick<ControlStore, 'listKeys' | '
     seen = changes;
     const next = new Map<string, KnownKey>();
     for (const k of options.configKeys ?? []) next.set(k.sha256, k);
-    for (const r of keys) next.set(r.sha256, { name: r.name, sha256: r.sha256, models: r.models, id: r.id, user: r.user, team: r.team, limits: r.limits, budget: r.budget, record: r });
+    for (const r of keys)
+      next.set(r.sha256, {
+        name: r.name,
+        sha256: r.sha256,
+        models: r.models,
+        id: r.id,
+        user: r.user,
+        team: r.team,
+        limits: r.limits,
+        budget: r.budget,
+        record: r,
+      });
     bySha = next;
     recent = new Map();
     teams = new Map(teamList.map((t) => [t.name, t]));

@@ -35,7 +35,12 @@ function budgetOf(r: Pick<KeyRow, 'budget_usd' | 'budget_period'>): Budget | und
 }
 
 function limitsOf(r: Pick<KeyRow, 'rpm' | 'itpm' | 'otpm' | 'concurrency'>): Limits {
-  return { rpm: orUndefined(r.rpm), itpm: orUndefined(r.itpm), otpm: orUndefined(r.otpm), concurrency: orUndefined(r.concurrency) };
+  return {
+    rpm: orUndefined(r.rpm),
+    itpm: orUndefined(r.itpm),
+    otpm: orUndefined(r.otpm),
+    concurrency: orUndefined(r.concurrency),
+  };
 }
 
 export function keyOf(r: KeyRow): KeyRecord {
@@ -81,12 +86,28 @@ export function newTeamRow(input: SettingsInput & { name: string }, now: number)
 
 /** A new key's row. */
 export function newKeyRow(
-  input: SettingsInput & { name: string; user?: string | null | undefined; team?: string | null | undefined; models?: string[] | null | undefined; expires?: number | null | undefined },
+  input: SettingsInput & {
+    name: string;
+    user?: string | null | undefined;
+    team?: string | null | undefined;
+    models?: string[] | null | undefined;
+    expires?: number | null | undefined;
+  },
   id: string,
   sha256: string,
   now: number,
 ): KeyRow {
   const models = input.models ? JSON.stringify(input.models) : null;
-  const base = { id, name: input.name, sha256, user: input.user ?? null, team: input.team ?? null, created: now, expires: input.expires ?? null, revoked: null, models };
+  const base = {
+    id,
+    name: input.name,
+    sha256,
+    user: input.user ?? null,
+    team: input.team ?? null,
+    created: now,
+    expires: input.expires ?? null,
+    revoked: null,
+    models,
+  };
   return Object.assign(base, SETTINGS, settings(input)) as KeyRow;
 }

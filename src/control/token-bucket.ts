@@ -38,12 +38,24 @@ export function refill(state: BucketState | undefined, limit: BucketLimit, now: 
  * answer.granted; // true, 59 left
  * ```
  */
-export function takeTokens(state: BucketState | undefined, limit: BucketLimit, amount: number, now: number): { answer: BucketAnswer; state: BucketState } {
+export function takeTokens(
+  state: BucketState | undefined,
+  limit: BucketLimit,
+  amount: number,
+  now: number,
+): { answer: BucketAnswer; state: BucketState } {
   const held = refill(state, limit, now);
   const granted = amount <= 0 || held >= amount;
   const tokens = granted ? Math.min(limit.capacity, held - amount) : held;
   const ratePerMs = limit.perMinute / 60_000;
   const fullAt = ratePerMs > 0 ? now + Math.max(0, limit.capacity - tokens) / ratePerMs : Number.POSITIVE_INFINITY;
-  const retryAt = granted ? now : ratePerMs > 0 && amount <= limit.capacity ? now + (amount - held) / ratePerMs : Number.POSITIVE_INFINITY;
-  return { answer: { granted, remaining: Math.max(0, Math.floor(tokens)), fullAt, retryAt }, state: { tokens, at: now } };
+  const retryAt = granted
+    ? now
+    : ratePerMs > 0 && amount <= limit.capacity
+      ? now + (amount - held) / ratePerMs
+      : Number.POSITIVE_INFINITY;
+  return {
+    answer: { granted, remaining: Math.max(0, Math.floor(tokens)), fullAt, retryAt },
+    state: { tokens, at: now },
+  };
 }

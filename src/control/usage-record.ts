@@ -60,7 +60,14 @@ export interface UsageSink {
 }
 
 /** A record with nothing known yet but where the request went. */
-export function newUsageRecord(method: string, front: string, route: string, path: string, time: number, metered = true): UsageRecord {
+export function newUsageRecord(
+  method: string,
+  front: string,
+  route: string,
+  path: string,
+  time: number,
+  metered = true,
+): UsageRecord {
   return {
     requestId: '',
     time,

@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:net';
-import { createCatalog, getDefaultCatalog, type Catalog, type CatalogOverrides, type ModelEntry } from '../catalog/catalog.js';
+import {
+  createCatalog,
+  getDefaultCatalog,
+  type Catalog,
+  type CatalogOverrides,
+  type ModelEntry,
+} from '../catalog/catalog.js';
 import { BedrockClaudeError, invalidRequest } from '../errors.js';
 import { createBedrockFront } from '../server/fronts/bedrock.js';
 import type { Front } from '../server/fronts/front.js';
@@ -95,8 +101,12 @@ function responseModelName(model: ModelEntry | undefined, modelId: string): stri
 export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
   const catalog = options.catalog ?? (options.models ? createCatalog(options.models) : getDefaultCatalog());
   const defaultRegion = options.region ?? 'us-west-2';
-  const verify = createAuthVerifier({ credentials: options.credentials ?? [EMULATOR_CREDENTIALS], apiKeys: options.apiKeys ?? [] });
-  let faults = typeof options.faults === 'string' || options.faults === undefined ? parseFaults(options.faults) : options.faults;
+  const verify = createAuthVerifier({
+    credentials: options.credentials ?? [EMULATOR_CREDENTIALS],
+    apiKeys: options.apiKeys ?? [],
+  });
+  let faults =
+    typeof options.faults === 'string' || options.faults === undefined ? parseFaults(options.faults) : options.faults;
   const script = options.script === undefined ? undefined : compileScript(options.script);
   const keep = options.keepReceived ?? 200;
   const promptCache = createPromptCache(options.clock ?? Date.now, options.reportCacheSplit ?? true);
@@ -114,18 +124,48 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     let result: MessagesResult;
     const info = { target, attempts: 1, removals: [], ttfbMs: 0 };
     if (call.operation === 'count-tokens') {
-      result = Object.assign({ kind: 'json' as const, body: { input_tokens: respond(body, call.model).usage.input_tokens }, usage: undefined, headers: {} }, info);
+      result = Object.assign(
+        {
+          kind: 'json' as const,
+          body: { input_tokens: respond(body, call.model).usage.input_tokens },
+          usage: undefined,
+          headers: {},
+        },
+        info,
+      );
     } else {
       const reply = script?.(call.model, lastUserText(body));
       await sleep(reply?.delayMs ?? 0);
-      if (reply?.error) throw new BedrockClaudeError(reply.error.message, { status: reply.error.status, type: 'api_error', bedrockType: reply.error.type });
+      if (reply?.error)
+        throw new BedrockClaudeError(reply.error.message, {
+          status: reply.error.status,
+          type: 'api_error',
+          bedrockType: reply.error.type,
+        });
       const message = respond(body, responseModelName(target.model, call.model), reply);
       promptCache.apply(body, target.model, call.model, message);
       if (!call.stream) {
         const raw = Buffer.from(JSON.stringify(message));
-        result = Object.assign({ kind: 'json' as const, body: message as unknown as Record<string, unknown>, usage: message.usage, raw, headers: metricsHeaders(ctx, message) }, info);
+        result = Object.assign(
+          {
+            kind: 'json' as const,
+            body: message as unknown as Record<string, unknown>,
+            usage: message.usage,
+            raw,
+            headers: metricsHeaders(ctx, message),
+          },
+          info,
+        );
       } else {
-        result = Object.assign({ kind: 'stream' as const, wire: 'bedrock-eventstream' as const, frames: frames(ctx, message, settingsFor(faults, ctx.region!).gap, faultOf(ctx)), headers: {} }, info);
+        result = Object.assign(
+          {
+            kind: 'stream' as const,
+            wire: 'bedrock-eventstream' as const,
+            frames: frames(ctx, message, settingsFor(faults, ctx.region!).gap, faultOf(ctx)),
+            headers: {},
+          },
+          info,
+        );
       }
     }
     ctx.result = result;
@@ -143,7 +183,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   }
 
   /** The answer's events as chunk frames: the first alone (Bedrock sends it as soon as it exists), `gapMs` apart, cut off halfway by a midstream fault. */
-  async function* frames(ctx: Ctx, message: FakeMessage, gapMs: number, fault: FaultKind | undefined): AsyncGenerator<EventFrame[]> {
+  async function* frames(
+    ctx: Ctx,
+    message: FakeMessage,
+    gapMs: number,
+    fault: FaultKind | undefined,
+  ): AsyncGenerator<EventFrame[]> {
     const events = streamEvents(message, options.deltaChars);
     const cut = fault === 'midstream' ? Math.floor(events.length / 2) : -1;
     const firstByteLatency = Math.round(performance.now() - ctx.started);
@@ -155,7 +200,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       }
       const e = events[i]!;
       if (i === events.length - 1) {
-        e['amazon-bedrock-invocationMetrics'] = { inputTokenCount: message.usage.input_tokens, outputTokenCount: message.usage.output_tokens, invocationLatency: Math.round(performance.now() - ctx.started), firstByteLatency, cacheReadInputTokenCount: message.usage.cache_read_input_tokens, cacheWriteInputTokenCount: message.usage.cache_creation_input_tokens };
+        e['amazon-bedrock-invocationMetrics'] = {
+          inputTokenCount: message.usage.input_tokens,
+          outputTokenCount: message.usage.output_tokens,
+          invocationLatency: Math.round(performance.now() - ctx.started),
+          firstByteLatency,
+          cacheReadInputTokenCount: message.usage.cache_read_input_tokens,
+          cacheWriteInputTokenCount: message.usage.cache_creation_input_tokens,
+        };
       }
       if (i > 0 && gapMs > 0) {
         if (batch.length) yield batch;
@@ -175,11 +227,27 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const invoke = createBedrockFront({ catalog, region: defaultRegion, account: EMULATOR_ACCOUNT, asBedrock: true });
   const allowed = accessChecker(catalog, options.notEnabled);
   const control = createControlPlaneGroup({ catalog, region: defaultRegion, account: EMULATOR_ACCOUNT, allowed });
-  const fronts: Front[] = [createConverseFront({ catalog, anthropicVersion, asBedrock: true }), createMantleFront({ anthropicVersion, asBedrock: true }), invoke];
+  const fronts: Front[] = [
+    createConverseFront({ catalog, anthropicVersion, asBedrock: true }),
+    createMantleFront({ anthropicVersion, asBedrock: true }),
+    invoke,
+  ];
   const table = createRouteTable([createEmulatorOpsGroup(), control, ...fronts], invoke);
-  const tooLarge = (limit: number) => invalidRequest(`Input is too long: the request body exceeds ${limit} bytes.`, undefined, 413);
-  const internal = (cause: unknown) => new BedrockClaudeError('The system encountered an unexpected error during processing. Try your request again.', { status: 500, type: 'api_error', bedrockType: 'InternalServerException', cause });
-  const notFound = (ctx: Ctx) => new BedrockClaudeError(`No route for ${ctx.req.method} ${ctx.route.pathname}.`, { status: 404, type: 'not_found_error', bedrockType: 'UnknownOperationException' });
+  const tooLarge = (limit: number) =>
+    invalidRequest(`Input is too long: the request body exceeds ${limit} bytes.`, undefined, 413);
+  const internal = (cause: unknown) =>
+    new BedrockClaudeError('The system encountered an unexpected error during processing. Try your request again.', {
+      status: 500,
+      type: 'api_error',
+      bedrockType: 'InternalServerException',
+      cause,
+    });
+  const notFound = (ctx: Ctx) =>
+    new BedrockClaudeError(`No route for ${ctx.req.method} ${ctx.route.pathname}.`, {
+      status: 404,
+      type: 'not_found_error',
+      bedrockType: 'UnknownOperationException',
+    });
   const random = seededRandom(options.seed ?? 1);
   const chain = compose(
     [
@@ -187,7 +255,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       errorShape(undefined, internal),
       bodyLimit(MAX_BODY, tooLarge),
       verifyAuth(verify, defaultRegion, options.verifySignatures ?? true),
-      injectFault({ settings: (region) => settingsFor(faults, region), random, slowMs: options.slowMs ?? 3000, record }),
+      injectFault({
+        settings: (region) => settingsFor(faults, region),
+        random,
+        slowMs: options.slowMs ?? 3000,
+        record,
+      }),
     ],
     dispatch(compose([decode, validate(catalog, record, allowed)], fakeModel), notFound),
   );
@@ -196,7 +269,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     return chain(ctx).then(() => ({ reply: ctx.reply!, finish: () => undefined }));
   };
   const ignore = () => undefined;
-  const { server, sockets } = createDualProtocolServer(nodeHandler(handle, undefined, { started: ignore, ended: ignore }), { keepAliveTimeout: 65_000 });
+  const { server, sockets } = createDualProtocolServer(
+    nodeHandler(handle, undefined, { started: ignore, ended: ignore }),
+    { keepAliveTimeout: 65_000 },
+  );
   const { port, url } = await listen(server, options.host ?? '127.0.0.1', options.port ?? 4010);
   return {
     url,

@@ -31,7 +31,12 @@ export interface FakeMessage {
   content: ContentBlock[];
   stop_reason: 'end_turn' | 'max_tokens' | 'tool_use' | 'stop_sequence';
   stop_sequence: string | null;
-  usage: { input_tokens: number; output_tokens: number; cache_creation_input_tokens: number; cache_read_input_tokens: number };
+  usage: {
+    input_tokens: number;
+    output_tokens: number;
+    cache_creation_input_tokens: number;
+    cache_read_input_tokens: number;
+  };
 }
 
 /** A scripted reply (from `--script`), replacing the echo. */
@@ -64,7 +69,8 @@ export function lastUserText(body: Json): string {
       else if (b?.['type'] === 'tool_result') {
         const c = b['content'];
         if (typeof c === 'string') parts.push(c);
-        else if (Array.isArray(c)) for (const x of c as Json[]) if (typeof x?.['text'] === 'string') parts.push(x['text'] as string);
+        else if (Array.isArray(c))
+          for (const x of c as Json[]) if (typeof x?.['text'] === 'string') parts.push(x['text'] as string);
       }
     }
     // Injected context (`<system-reminder>` blocks) is not what the user said.
@@ -114,7 +120,8 @@ function forcedTool(body: Json): Json | undefined {
   const tools = Array.isArray(body['tools']) ? (body['tools'] as Json[]) : [];
   if (!choice || !tools.length) return undefined;
   if (choice['type'] === 'tool') return tools.find((t) => t['name'] === choice['name']);
-  if (choice['type'] === 'any') return tools.find((t) => t['input_schema'] || !t['type'] || t['type'] === 'custom') ?? tools[0];
+  if (choice['type'] === 'any')
+    return tools.find((t) => t['input_schema'] || !t['type'] || t['type'] === 'custom') ?? tools[0];
   return undefined;
 }
 
@@ -148,19 +155,30 @@ export function respond(body: Json, modelName: string, scripted?: ScriptedReply)
   if (thinkingOn(body) && !scripted) {
     const thinking = THINKING_TEXT.slice(0, budget * 4);
     budget -= tokens(thinking);
-    content.push({ type: 'thinking', thinking, signature: createHash('sha256').update(`emulator:${thinking}`).digest('base64') });
+    content.push({
+      type: 'thinking',
+      thinking,
+      signature: createHash('sha256').update(`emulator:${thinking}`).digest('base64'),
+    });
   }
 
   const tool = scripted?.toolUse ? { name: scripted.toolUse.name, input_schema: undefined } : forcedTool(body);
   if (tool && budget > 0) {
     const input = scripted?.toolUse ? scripted.toolUse.input : exampleFor(tool['input_schema'] ?? { type: 'object' });
-    content.push({ type: 'tool_use', id: hashId('toolu_bdrk_', seed + String(tool['name'])), name: String(tool['name']), input });
+    content.push({
+      type: 'tool_use',
+      id: hashId('toolu_bdrk_', seed + String(tool['name'])),
+      name: String(tool['name']),
+      input,
+    });
     budget -= tokens(JSON.stringify(input));
     stop = 'tool_use';
   } else if (budget > 0) {
     const schema = outputSchema(body);
     // Structured output: JSON that satisfies the schema, as a forced tool's input does.
-    let text = scripted?.text ?? (schema !== undefined ? JSON.stringify(exampleFor(schema)) : lastUserText(body).trim() || DEFAULT_REPLY);
+    let text =
+      scripted?.text ??
+      (schema !== undefined ? JSON.stringify(exampleFor(schema)) : lastUserText(body).trim() || DEFAULT_REPLY);
     const stops = Array.isArray(body['stop_sequences']) ? (body['stop_sequences'] as string[]) : [];
     for (const s of stops) {
       const at = typeof s === 'string' && s ? text.indexOf(s) : -1;
@@ -189,7 +207,12 @@ export function respond(body: Json, modelName: string, scripted?: ScriptedReply)
     content,
     stop_reason: stop,
     stop_sequence: stopSequence,
-    usage: { input_tokens: estimateInputTokens(body), output_tokens: Math.max(1, maxTokens - budget), cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
+    usage: {
+      input_tokens: estimateInputTokens(body),
+      output_tokens: Math.max(1, maxTokens - budget),
+      cache_creation_input_tokens: 0,
+      cache_read_input_tokens: 0,
+    },
   };
 }
 
@@ -209,24 +232,49 @@ export function streamEvents(message: FakeMessage, deltaChars?: number): Json[] 
   const events: Json[] = [];
   events.push({
     type: 'message_start',
-    message: { ...message, content: [], stop_reason: null, stop_sequence: null, usage: { ...message.usage, output_tokens: 1 } },
+    message: {
+      ...message,
+      content: [],
+      stop_reason: null,
+      stop_sequence: null,
+      usage: { ...message.usage, output_tokens: 1 },
+    },
   });
   message.content.forEach((block, index) => {
     if (block.type === 'text') {
       events.push({ type: 'content_block_start', index, content_block: { type: 'text', text: '' } });
       const text = block.text ?? '';
-      for (const piece of chunks(text, deltaChars ? Math.max(1, Math.ceil(text.length / deltaChars)) : 4)) events.push({ type: 'content_block_delta', index, delta: { type: 'text_delta', text: piece } });
+      for (const piece of chunks(text, deltaChars ? Math.max(1, Math.ceil(text.length / deltaChars)) : 4))
+        events.push({ type: 'content_block_delta', index, delta: { type: 'text_delta', text: piece } });
     } else if (block.type === 'thinking') {
-      events.push({ type: 'content_block_start', index, content_block: { type: 'thinking', thinking: '', signature: '' } });
-      for (const piece of chunks(block.thinking ?? '', 3)) events.push({ type: 'content_block_delta', index, delta: { type: 'thinking_delta', thinking: piece } });
-      events.push({ type: 'content_block_delta', index, delta: { type: 'signature_delta', signature: block.signature } });
+      events.push({
+        type: 'content_block_start',
+        index,
+        content_block: { type: 'thinking', thinking: '', signature: '' },
+      });
+      for (const piece of chunks(block.thinking ?? '', 3))
+        events.push({ type: 'content_block_delta', index, delta: { type: 'thinking_delta', thinking: piece } });
+      events.push({
+        type: 'content_block_delta',
+        index,
+        delta: { type: 'signature_delta', signature: block.signature },
+      });
     } else {
-      events.push({ type: 'content_block_start', index, content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} } });
-      for (const piece of chunks(JSON.stringify(block.input), 3)) events.push({ type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: piece } });
+      events.push({
+        type: 'content_block_start',
+        index,
+        content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} },
+      });
+      for (const piece of chunks(JSON.stringify(block.input), 3))
+        events.push({ type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: piece } });
     }
     events.push({ type: 'content_block_stop', index });
   });
-  events.push({ type: 'message_delta', delta: { stop_reason: message.stop_reason, stop_sequence: message.stop_sequence }, usage: { output_tokens: message.usage.output_tokens } });
+  events.push({
+    type: 'message_delta',
+    delta: { stop_reason: message.stop_reason, stop_sequence: message.stop_sequence },
+    usage: { output_tokens: message.usage.output_tokens },
+  });
   events.push({ type: 'message_stop' });
   return events;
 }

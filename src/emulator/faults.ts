@@ -62,7 +62,8 @@ export function parseFaults(spec: string | undefined): FaultSpec {
     }
     if ((PROBABILITIES as readonly string[]).includes(key)) {
       const p = Number(value);
-      if (!Number.isFinite(p) || p < 0 || p > 1) throw new TypeError(`faults: "${item}": a probability is between 0 and 1`);
+      if (!Number.isFinite(p) || p < 0 || p > 1)
+        throw new TypeError(`faults: "${item}": a probability is between 0 and 1`);
       target[key as (typeof PROBABILITIES)[number]] = p;
     } else if ((DELAYS as readonly string[]).includes(key)) {
       target[key as (typeof DELAYS)[number]] = parseDuration(value, item);
@@ -75,7 +76,18 @@ export function parseFaults(spec: string | undefined): FaultSpec {
 
 /** Settings in force for a region: the global ones with the region's on top. */
 export function settingsFor(spec: FaultSpec, region: string): FaultSettings {
-  return { throttle: 0, error500: 0, unavailable: 0, midstream: 0, reset: 0, ttfb: 0, latency: 0, gap: 0, ...spec.all, ...spec.regions[region] };
+  return {
+    throttle: 0,
+    error500: 0,
+    unavailable: 0,
+    midstream: 0,
+    reset: 0,
+    ttfb: 0,
+    latency: 0,
+    gap: 0,
+    ...spec.all,
+    ...spec.regions[region],
+  };
 }
 
 /** A small, fast, seedable PRNG (mulberry32). */

@@ -7,7 +7,14 @@ export function createEmulatorOpsGroup(): RouteGroup {
   return {
     name: 'ops',
     metered: false,
-    routes: [{ method: 'GET', path: '/healthz', public: true, serve: () => jsonReply(200, { status: 'ok', service: 'bedrock-claude emulator' }, {}) }],
+    routes: [
+      {
+        method: 'GET',
+        path: '/healthz',
+        public: true,
+        serve: () => jsonReply(200, { status: 'ok', service: 'bedrock-claude emulator' }, {}),
+      },
+    ],
     encodeError: (ctx, err) => bedrockError(ctx, err, true),
   };
 }

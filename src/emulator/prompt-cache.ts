@@ -15,7 +15,8 @@ const MAX_ENTRIES = 10_000;
  */
 export function createPromptCache(now: () => number, reportSplit = true) {
   const entries = new Map<string, number>();
-  const keyOf = (model: string, prefix: string) => createHash('sha256').update(model).update('\u0001').update(prefix).digest('base64url');
+  const keyOf = (model: string, prefix: string) =>
+    createHash('sha256').update(model).update('\u0001').update(prefix).digest('base64url');
   return {
     /** Rewrites a message's usage for what its request read from and wrote to the cache. */
     apply(body: Record<string, unknown>, model: ModelEntry | undefined, modelId: string, message: FakeMessage): void {
@@ -46,11 +47,14 @@ export function createPromptCache(now: () => number, reportSplit = true) {
         entries.set(keys[i]!, at + TTL_MS[b.ttl]);
       });
       while (entries.size > MAX_ENTRIES) entries.delete(entries.keys().next().value!);
-      const usage = message.usage as FakeMessage['usage'] & { cache_creation?: { ephemeral_5m_input_tokens: number; ephemeral_1h_input_tokens: number } };
+      const usage = message.usage as FakeMessage['usage'] & {
+        cache_creation?: { ephemeral_5m_input_tokens: number; ephemeral_1h_input_tokens: number };
+      };
       const total = usage.input_tokens;
       usage.cache_read_input_tokens = read;
       usage.cache_creation_input_tokens = written['5m'] + written['1h'];
-      if (reportSplit) usage.cache_creation = { ephemeral_5m_input_tokens: written['5m'], ephemeral_1h_input_tokens: written['1h'] };
+      if (reportSplit)
+        usage.cache_creation = { ephemeral_5m_input_tokens: written['5m'], ephemeral_1h_input_tokens: written['1h'] };
       usage.input_tokens = Math.max(0, total - read - usage.cache_creation_input_tokens);
     },
   };

@@ -18,7 +18,13 @@ const replySchema = z
   .object({
     text: z.string().optional(),
     toolUse: z.object({ name: z.string(), input: z.unknown() }).optional(),
-    error: z.object({ status: z.number().int().min(400).max(599), type: z.string().regex(/^[A-Z][A-Za-z]+$/), message: z.string() }).optional(),
+    error: z
+      .object({
+        status: z.number().int().min(400).max(599),
+        type: z.string().regex(/^[A-Z][A-Za-z]+$/),
+        message: z.string(),
+      })
+      .optional(),
     delayMs: z.number().min(0).max(600_000).optional(),
   })
   .strict();
@@ -49,11 +55,17 @@ interface CompiledRule {
 export function compileScript(input: unknown): (model: string, text: string) => ScriptReply | undefined {
   const parsed = scriptSchema.safeParse(input);
   if (!parsed.success) {
-    throw new TypeError(`script: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+    throw new TypeError(
+      `script: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+    );
   }
   const rules: CompiledRule[] = parsed.data.rules.map((r, i) => {
     try {
-      return { model: r.match.model ? new RegExp(r.match.model, 'i') : undefined, text: r.match.text ? new RegExp(r.match.text, 'i') : undefined, reply: r.reply };
+      return {
+        model: r.match.model ? new RegExp(r.match.model, 'i') : undefined,
+        text: r.match.text ? new RegExp(r.match.text, 'i') : undefined,
+        reply: r.reply,
+      };
     } catch (err) {
       throw new TypeError(`script: rules[${i}]: ${(err as Error).message}`);
     }

@@ -57,14 +57,25 @@ function modelIdOf(ctx: Ctx): string {
  * Checks the caller as Bedrock does (SigV4 over the body, or a Bedrock API key), and works out the
  * region: the signature's scope, else the Host header, else the emulator's own.
  */
-export function verifyAuth(verify: ReturnType<typeof createAuthVerifier>, defaultRegion: string, enabled: boolean): Stage {
+export function verifyAuth(
+  verify: ReturnType<typeof createAuthVerifier>,
+  defaultRegion: string,
+  enabled: boolean,
+): Stage {
   return async function verifyAuthStage(ctx, next) {
     const spec = ctx.route.spec;
     if (spec.public || (!spec.call && !spec.serve)) return next(ctx);
     const { req } = ctx;
-    let region = regionFromHost((req.headers['host'] ?? req.headers[':authority']) as string | undefined) ?? defaultRegion;
+    let region =
+      regionFromHost((req.headers['host'] ?? req.headers[':authority']) as string | undefined) ?? defaultRegion;
     if (enabled) {
-      const caller = await verify(req.method, req.url, req.headers, ctx.body!, ctx.route.spec.operation?.startsWith('mantle') ? 'bedrock-mantle' : 'bedrock');
+      const caller = await verify(
+        req.method,
+        req.url,
+        req.headers,
+        ctx.body!,
+        ctx.route.spec.operation?.startsWith('mantle') ? 'bedrock-mantle' : 'bedrock',
+      );
       if (caller.region) region = caller.region;
     }
     if (!isRegionName(region)) throw invalidRequest(`Unknown region ${region}.`);
@@ -73,13 +84,22 @@ export function verifyAuth(verify: ReturnType<typeof createAuthVerifier>, defaul
   };
 }
 
-const FAULT_ERRORS: Partial<Record<FaultKind, keyof typeof BEDROCK_ERRORS>> = { throttle: 'ThrottlingException', error500: 'InternalServerException', unavailable: 'ServiceUnavailableException' };
+const FAULT_ERRORS: Partial<Record<FaultKind, keyof typeof BEDROCK_ERRORS>> = {
+  throttle: 'ThrottlingException',
+  error500: 'InternalServerException',
+  unavailable: 'ServiceUnavailableException',
+};
 
 /**
  * Injects the request's fault, forced (`x-emulator-fault`) or drawn for its region: the delays
  * first, then a reset, an error in Bedrock's words, or a mark for the fake model (midstream, slow).
  */
-export function injectFault(deps: { settings: (region: string) => FaultSettings; random: () => number; slowMs: number; record: (entry: ReceivedRequest) => void }): Stage {
+export function injectFault(deps: {
+  settings: (region: string) => FaultSettings;
+  random: () => number;
+  slowMs: number;
+  record: (entry: ReceivedRequest) => void;
+}): Stage {
   return async function faultStage(ctx, next) {
     const spec = ctx.route.spec;
     if (spec.public || (!spec.call && !spec.serve)) return next(ctx);
@@ -87,12 +107,22 @@ export function injectFault(deps: { settings: (region: string) => FaultSettings;
     const settings = deps.settings(region);
     const forced = ctx.req.headers['x-emulator-fault'];
     const wanted = Array.isArray(forced) ? forced[0] : forced;
-    const fault = wanted && (FAULT_KINDS as readonly string[]).includes(wanted) ? (wanted as FaultKind) : drawFault(settings, deps.random, spec.operation?.endsWith('stream') ?? false);
+    const fault =
+      wanted && (FAULT_KINDS as readonly string[]).includes(wanted)
+        ? (wanted as FaultKind)
+        : drawFault(settings, deps.random, spec.operation?.endsWith('stream') ?? false);
     await sleep(settings.ttfb + settings.latency + (fault === 'slow' ? deps.slowMs : 0));
     const name = fault && FAULT_ERRORS[fault];
     if (fault === 'reset' || name) {
       // Faulted requests count as received too: tests assert on retries and failovers.
-      deps.record({ operation: spec.operation ?? 'inference-profiles', modelId: modelIdOf(ctx), region, headers: redact(ctx.req.headers), body: undefined, fault });
+      deps.record({
+        operation: spec.operation ?? 'inference-profiles',
+        modelId: modelIdOf(ctx),
+        region,
+        headers: redact(ctx.req.headers),
+        body: undefined,
+        fault,
+      });
       if (fault === 'reset') {
         ctx.reply = { status: 0, headers: {}, body: undefined, drop: true };
         return;
@@ -107,23 +137,56 @@ export function injectFault(deps: { settings: (region: string) => FaultSettings;
 
 /** The path preflight rules know an operation by (the native Messages path validates as InvokeModel does). */
 function checkPath(operation: string | undefined): string {
-  return operation === 'mantle-count-tokens' ? 'count-tokens' : operation === 'mantle-messages' ? 'invoke' : (operation ?? 'invoke');
+  return operation === 'mantle-count-tokens'
+    ? 'count-tokens'
+    : operation === 'mantle-messages'
+      ? 'invoke'
+      : (operation ?? 'invoke');
 }
 
 /** Records what arrived, then refuses it exactly where Bedrock would, in Bedrock's words. */
-export function validate(catalog: Catalog, record: (entry: ReceivedRequest) => void, allowed: (model: ModelEntry | undefined) => boolean = () => true): Stage {
+export function validate(
+  catalog: Catalog,
+  record: (entry: ReceivedRequest) => void,
+  allowed: (model: ModelEntry | undefined) => boolean = () => true,
+): Stage {
   return function validateStage(ctx, next) {
     const call = ctx.call!;
     const operation = ctx.route.spec.operation!;
-    record({ operation, modelId: call.model, region: ctx.region!, headers: redact(ctx.req.headers), body: call.wire ?? call.request.body });
+    record({
+      operation,
+      modelId: call.model,
+      region: ctx.region!,
+      headers: redact(ctx.req.headers),
+      body: call.wire ?? call.request.body,
+    });
     const path = checkPath(operation);
-    const diagnostics = checkRequest({ format: 'bedrock', body: call.request.body, model: call.model, region: ctx.region, path, catalog });
+    const diagnostics = checkRequest({
+      format: 'bedrock',
+      body: call.request.body,
+      model: call.model,
+      region: ctx.region,
+      path,
+      catalog,
+    });
     // CountTokens and the native Messages path take the foundation model ID, so the on-demand rule does not apply to them.
     const bareIdOk = path === 'count-tokens' || operation.startsWith('mantle');
-    const failing = diagnostics.find((d) => d.severity === 'error' && d.bedrock && !(bareIdOk && d.code === 'on-demand-not-supported'));
-    if (failing?.bedrock) throw new BedrockClaudeError(failing.bedrock.message, { status: failing.bedrock.status, type: 'invalid_request_error', bedrockType: failing.bedrock.exception });
+    const failing = diagnostics.find(
+      (d) => d.severity === 'error' && d.bedrock && !(bareIdOk && d.code === 'on-demand-not-supported'),
+    );
+    if (failing?.bedrock)
+      throw new BedrockClaudeError(failing.bedrock.message, {
+        status: failing.bedrock.status,
+        type: 'invalid_request_error',
+        bedrockType: failing.bedrock.exception,
+      });
     const model = findModelForId(call.model, catalog);
-    if (!allowed(model)) throw new BedrockClaudeError("You don't have access to the model with the specified model ID.", { status: 403, type: 'permission_error', bedrockType: 'AccessDeniedException' });
+    if (!allowed(model))
+      throw new BedrockClaudeError("You don't have access to the model with the specified model ID.", {
+        status: 403,
+        type: 'permission_error',
+        bedrockType: 'AccessDeniedException',
+      });
     ctx.targets = [{ region: ctx.region!, modelId: call.model, model }];
     return next(ctx);
   };

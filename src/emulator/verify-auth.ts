@@ -12,10 +12,16 @@ export interface EmulatorCredentials {
 
 /** What Bedrock's front door says, as an error the emulator answers with (403 in AWS's shape). */
 function denied(name: string, message: string, fix?: string): BedrockClaudeError {
-  return new BedrockClaudeError(message, { status: 403, type: name === 'AccessDeniedException' ? 'permission_error' : 'authentication_error', bedrockType: name, fix });
+  return new BedrockClaudeError(message, {
+    status: 403,
+    type: name === 'AccessDeniedException' ? 'permission_error' : 'authentication_error',
+    bedrockType: name,
+    fix,
+  });
 }
 
-const AUTH_PATTERN = /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;.:-]+),\s*Signature=([0-9a-f]{64})$/;
+const AUTH_PATTERN =
+  /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;.:-]+),\s*Signature=([0-9a-f]{64})$/;
 const MAX_SKEW_MS = 5 * 60_000;
 const UNSIGNED_HASH = new Set(['x-amz-content-sha256']);
 
@@ -39,7 +45,11 @@ export interface VerifiedCaller {
  * Verifies a request as Bedrock does: SigV4 (service `bedrock`, scope, region, signed headers,
  * payload hash, clock skew) against known credentials, or a Bedrock API key as a bearer token.
  */
-export function createAuthVerifier(options: { credentials: EmulatorCredentials[]; apiKeys: string[]; now?: () => number }) {
+export function createAuthVerifier(options: {
+  credentials: EmulatorCredentials[];
+  apiKeys: string[];
+  now?: () => number;
+}) {
   const now = options.now ?? Date.now;
   const signers = new Map<string, SignatureV4>();
   const signerFor = (cred: EmulatorCredentials, region: string, service: string, sessionToken: string | undefined) => {
@@ -47,50 +57,117 @@ export function createAuthVerifier(options: { credentials: EmulatorCredentials[]
     let s = signers.get(key);
     if (!s) {
       if (signers.size > 1000) signers.clear();
-      signers.set(key, (s = createSigV4({ region, service, credentials: { ...cred, ...(sessionToken ? { sessionToken } : {}) }, applyChecksum: false })));
+      signers.set(
+        key,
+        (s = createSigV4({
+          region,
+          service,
+          credentials: { ...cred, ...(sessionToken ? { sessionToken } : {}) },
+          applyChecksum: false,
+        })),
+      );
     }
     return s;
   };
   const keyBuffers = options.apiKeys.map((k) => Buffer.from(k));
 
-  return async function verify(method: string, rawUrl: string, headers: IncomingHttpHeaders, body: Buffer, expectedService = 'bedrock'): Promise<VerifiedCaller> {
+  return async function verify(
+    method: string,
+    rawUrl: string,
+    headers: IncomingHttpHeaders,
+    body: Buffer,
+    expectedService = 'bedrock',
+  ): Promise<VerifiedCaller> {
     const authorization = one(headers['authorization']);
     if (!authorization) {
       if (headers['x-api-key'] !== undefined) {
-        throw denied('AccessDeniedException', 'Bedrock does not accept Anthropic API keys (x-api-key). Authenticate with AWS IAM credentials (SigV4) or a Bedrock API key.', 'Use AnthropicBedrock / the AWS SDK with AWS credentials, or send Authorization: Bearer <Bedrock API key>.');
+        throw denied(
+          'AccessDeniedException',
+          'Bedrock does not accept Anthropic API keys (x-api-key). Authenticate with AWS IAM credentials (SigV4) or a Bedrock API key.',
+          'Use AnthropicBedrock / the AWS SDK with AWS credentials, or send Authorization: Bearer <Bedrock API key>.',
+        );
       }
-      throw denied('MissingAuthenticationTokenException', 'Missing Authentication Token', 'Sign the request with AWS SigV4 (service bedrock) or send a Bedrock API key as Authorization: Bearer.');
+      throw denied(
+        'MissingAuthenticationTokenException',
+        'Missing Authentication Token',
+        'Sign the request with AWS SigV4 (service bedrock) or send a Bedrock API key as Authorization: Bearer.',
+      );
     }
     if (authorization.startsWith('Bearer ')) {
       const given = Buffer.from(authorization.slice(7).trim());
       if (keyBuffers.some((k) => k.length === given.length && timingSafeEqual(k, given))) return { kind: 'bearer' };
-      throw denied('UnrecognizedClientException', 'Invalid API Key format: Must start with pre-defined prefix', 'Use a Bedrock API key configured on the emulator (--api-key), or sign with SigV4.');
+      throw denied(
+        'UnrecognizedClientException',
+        'Invalid API Key format: Must start with pre-defined prefix',
+        'Use a Bedrock API key configured on the emulator (--api-key), or sign with SigV4.',
+      );
     }
     const m = AUTH_PATTERN.exec(authorization);
-    if (!m) throw denied('IncompleteSignatureException', `Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters (AWS4-HMAC-SHA256).`);
-    const [, accessKeyId, shortDate, region, service, signedHeaderList, signature] = m as unknown as [string, string, string, string, string, string, string];
+    if (!m)
+      throw denied(
+        'IncompleteSignatureException',
+        `Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters (AWS4-HMAC-SHA256).`,
+      );
+    const [, accessKeyId, shortDate, region, service, signedHeaderList, signature] = m as unknown as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
     const cred = options.credentials.find((c) => c.accessKeyId === accessKeyId);
-    if (!cred) throw denied('UnrecognizedClientException', 'The security token included in the request is invalid.', 'Use the emulator\'s access key (see `bedrock-claude emulator --help`).');
-    if (service !== expectedService) throw denied('InvalidSignatureException', `Credential should be scoped to correct service: '${expectedService}'.`);
+    if (!cred)
+      throw denied(
+        'UnrecognizedClientException',
+        'The security token included in the request is invalid.',
+        "Use the emulator's access key (see `bedrock-claude emulator --help`).",
+      );
+    if (service !== expectedService)
+      throw denied(
+        'InvalidSignatureException',
+        `Credential should be scoped to correct service: '${expectedService}'.`,
+      );
     const amzDate = one(headers['x-amz-date']);
     const date = amzDate ? parseAmzDate(amzDate) : undefined;
-    if (!amzDate || !date) throw denied('IncompleteSignatureException', 'Authorization header requires existence of either a \'X-Amz-Date\' or a \'Date\' header.');
-    if (!amzDate.startsWith(shortDate)) throw denied('InvalidSignatureException', `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${shortDate}' != '${amzDate.slice(0, 8)}'`);
+    if (!amzDate || !date)
+      throw denied(
+        'IncompleteSignatureException',
+        "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
+      );
+    if (!amzDate.startsWith(shortDate))
+      throw denied(
+        'InvalidSignatureException',
+        `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${shortDate}' != '${amzDate.slice(0, 8)}'`,
+      );
     if (Math.abs(now() - date.getTime()) > MAX_SKEW_MS) {
-      throw denied('InvalidSignatureException', `Signature expired: ${amzDate} is now earlier or later than the allowed 5 minutes of server time.`, 'Fix the client clock (NTP).');
+      throw denied(
+        'InvalidSignatureException',
+        `Signature expired: ${amzDate} is now earlier or later than the allowed 5 minutes of server time.`,
+        'Fix the client clock (NTP).',
+      );
     }
     const signedNames = signedHeaderList.split(';');
-    if (!signedNames.includes('host') && !signedNames.includes(':authority')) throw denied('InvalidSignatureException', "'Host' must be a 'SignedHeader' in the AWS Authorization.");
+    if (!signedNames.includes('host') && !signedNames.includes(':authority'))
+      throw denied('InvalidSignatureException', "'Host' must be a 'SignedHeader' in the AWS Authorization.");
     const payloadHash = one(headers['x-amz-content-sha256']);
     const actualHash = sha256Hex(body);
     if (payloadHash && payloadHash !== 'UNSIGNED-PAYLOAD' && payloadHash !== actualHash) {
-      throw denied('InvalidSignatureException', 'The provided x-amz-content-sha256 header does not match what was computed.');
+      throw denied(
+        'InvalidSignatureException',
+        'The provided x-amz-content-sha256 header does not match what was computed.',
+      );
     }
 
     const toSign: Record<string, string> = {};
     for (const name of signedNames) {
       const value = headers[name];
-      if (value === undefined) throw denied('InvalidSignatureException', `The request signature we calculated does not match the signature you provided: signed header "${name}" is missing.`);
+      if (value === undefined)
+        throw denied(
+          'InvalidSignatureException',
+          `The request signature we calculated does not match the signature you provided: signed header "${name}" is missing.`,
+        );
       toSign[name] = Array.isArray(value) ? value.join(',') : value;
     }
     // Hand the signer the hash computed above so the body is hashed once; unsigned, it stays out of the signature.
@@ -102,18 +179,34 @@ export function createAuthVerifier(options: { credentials: EmulatorCredentials[]
       const expected = await signWith(
         signerFor(cred, region, service, sessionToken),
         { method, url, headers: headersToSign, body },
-        { signingDate: date, signableHeaders: new Set(signedNames), ...(unsignedHash ? { unsignableHeaders: UNSIGNED_HASH } : {}) },
+        {
+          signingDate: date,
+          signableHeaders: new Set(signedNames),
+          ...(unsignedHash ? { unsignableHeaders: UNSIGNED_HASH } : {}),
+        },
       );
       const got = /Signature=([0-9a-f]{64})/.exec(expected['authorization'] ?? '')?.[1] ?? '';
       const expectedHeaders = /SignedHeaders=([^,]+)/.exec(expected['authorization'] ?? '')?.[1];
-      return expectedHeaders === signedHeaderList && got.length === 64 && timingSafeEqual(Buffer.from(got), Buffer.from(signature));
+      return (
+        expectedHeaders === signedHeaderList &&
+        got.length === 64 &&
+        timingSafeEqual(Buffer.from(got), Buffer.from(signature))
+      );
     };
     // Some clients (Portkey's gateway 1.15) sign the host without its port; on AWS's port 443 that is
     // the same thing, so the emulator takes it too: only on a mismatch, so correct clients pay nothing.
     const hostWithoutPort = toSign['host']?.replace(/:\d+$/, '');
-    const ok = (await matches(toSign)) || (hostWithoutPort !== undefined && hostWithoutPort !== toSign['host'] && (await matches({ ...toSign, host: hostWithoutPort })));
+    const ok =
+      (await matches(toSign)) ||
+      (hostWithoutPort !== undefined &&
+        hostWithoutPort !== toSign['host'] &&
+        (await matches({ ...toSign, host: hostWithoutPort })));
     if (!ok) {
-      throw denied('InvalidSignatureException', 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.', 'Check the secret access key and that the request was not changed after signing.');
+      throw denied(
+        'InvalidSignatureException',
+        'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
+        'Check the secret access key and that the request was not changed after signing.',
+      );
     }
     return { kind: 'sigv4', region, accessKeyId };
   };

@@ -83,10 +83,20 @@ export function createGatewayApp(deps: GatewayDeps) {
   const newId = deps.newId ?? (() => `req_bc_${randomUUID().replace(/-/g, '')}`);
   let draining = false;
 
-  const ops = createOpsGroup(Object.assign({ region: deps.region, backendLabel: deps.backendLabel ?? 'bedrock', draining: () => draining }, deps.ops));
+  const ops = createOpsGroup(
+    Object.assign(
+      { region: deps.region, backendLabel: deps.backendLabel ?? 'bedrock', draining: () => draining },
+      deps.ops,
+    ),
+  );
   const table = createRouteTable([ops, ...(deps.groups ?? []), ...deps.fronts], deps.fronts[0]);
   const served = deps.fronts.map(describeRoutes).join('; ');
-  const notFound = (ctx: Ctx) => new BedrockClaudeError(`No route for ${ctx.req.method} ${ctx.route.pathname}.`, { status: 404, type: 'not_found_error', fix: `This gateway serves ${served}.` });
+  const notFound = (ctx: Ctx) =>
+    new BedrockClaudeError(`No route for ${ctx.req.method} ${ctx.route.pathname}.`, {
+      status: 404,
+      type: 'not_found_error',
+      fix: `This gateway serves ${served}.`,
+    });
 
   const costOf = (ctx: Ctx, usage: Usage): number | undefined => {
     const target = ctx.result?.target;
@@ -96,10 +106,26 @@ export function createGatewayApp(deps: GatewayDeps) {
 
   const enforce = deps.enforcement;
   const call = compose(
-    [bodyLimit(deps.bodyLimit), decode, modelAccess, route(deps.router, deps.policy), preflight(catalog), ...(enforce ? [admission(enforce)] : [])],
+    [
+      bodyLimit(deps.bodyLimit),
+      decode,
+      modelAccess,
+      route(deps.router, deps.policy),
+      preflight(catalog),
+      ...(enforce ? [admission(enforce)] : []),
+    ],
     send(deps.upstream, scope),
   );
-  const chain = compose([requestId(newId, deps.backendLabel), recordUsage(deps.sinks, costOf, now), errorShape(deps.logger), drain(() => draining), gatewayKey(deps.keys)], dispatch(call, notFound));
+  const chain = compose(
+    [
+      requestId(newId, deps.backendLabel),
+      recordUsage(deps.sinks, costOf, now),
+      errorShape(deps.logger),
+      drain(() => draining),
+      gatewayKey(deps.keys),
+    ],
+    dispatch(call, notFound),
+  );
 
   /** Answers a request. Not an async function on purpose: it keeps nothing of the request alive once `chain` is done with it. */
   function handle(req: GatewayRequest): Promise<Exchange> {
@@ -115,7 +141,10 @@ export function createGatewayApp(deps: GatewayDeps) {
   }
 
   /** Calls the app in process: the request from a path and a fetch-like init, the answer read whole. */
-  async function request(path: string, init: { method?: string; headers?: RequestHeaders; body?: string | Buffer; signal?: Abort } = {}): Promise<InProcessResponse> {
+  async function request(
+    path: string,
+    init: { method?: string; headers?: RequestHeaders; body?: string | Buffer; signal?: Abort } = {},
+  ): Promise<InProcessResponse> {
     const headers: RequestHeaders = {};
     for (const [k, v] of Object.entries(init.headers ?? {})) headers[k.toLowerCase()] = v;
     const sentBytes = typeof init.body === 'string' ? Buffer.from(init.body) : (init.body ?? Buffer.alloc(0));

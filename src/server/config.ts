@@ -3,11 +3,14 @@ import { parse as parseYaml } from 'yaml';
 
 /** Replaces `${NAME}` and `${NAME:-default}` with environment values; a missing one is an error. */
 export function interpolateEnv(text: string, env: Record<string, string | undefined>): string {
-  return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_, name: string, fallback: string | undefined) => {
-    const value = env[name] ?? fallback;
-    if (value === undefined) throw new Error(`config: \${${name}} is not set in the environment`);
-    return value;
-  });
+  return text.replace(
+    /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g,
+    (_, name: string, fallback: string | undefined) => {
+      const value = env[name] ?? fallback;
+      if (value === undefined) throw new Error(`config: \${${name}} is not set in the environment`);
+      return value;
+    },
+  );
 }
 
 const target = z
@@ -32,12 +35,28 @@ export const gatewayConfigSchema = z
     insecureNoAuth: z.boolean().optional(),
     dataDir: z.string().min(1).optional(),
     /** PostgreSQL for keys, teams and the ledger, shared by several replicas (env BEDROCK_CLAUDE_DATABASE_URL). */
-    store: z.string().regex(/^postgres(ql)?:\/\//, 'a PostgreSQL URL (postgres://user@host:5432/db); leave it out for the embedded store').optional(),
+    store: z
+      .string()
+      .regex(
+        /^postgres(ql)?:\/\//,
+        'a PostgreSQL URL (postgres://user@host:5432/db); leave it out for the embedded store',
+      )
+      .optional(),
     /** Redis for rate limits, concurrency and budget reservations (env BEDROCK_CLAUDE_REDIS_URL), and what its outage does. */
     counters: z
       .union([
         z.string().regex(/^rediss?:\/\//, 'a Redis URL (redis://host:6379)'),
-        z.object({ url: z.string().regex(/^rediss?:\/\//, 'a Redis URL (redis://host:6379)'), failMode: z.enum(['failClosed', 'failOpen']).optional(), prefix: z.string().min(1).regex(/^[^{}]*$/, 'no braces (hash tags are the gateway\'s)').optional() }).strict(),
+        z
+          .object({
+            url: z.string().regex(/^rediss?:\/\//, 'a Redis URL (redis://host:6379)'),
+            failMode: z.enum(['failClosed', 'failOpen']).optional(),
+            prefix: z
+              .string()
+              .min(1)
+              .regex(/^[^{}]*$/, "no braces (hash tags are the gateway's)")
+              .optional(),
+          })
+          .strict(),
       ])
       .optional(),
     ledger: z.object({ retainDays: z.number().positive().optional() }).strict().optional(),
@@ -53,10 +72,43 @@ export const gatewayConfigSchema = z
         }
       }, 'an IANA time zone such as UTC or Europe/Berlin')
       .optional(),
-    aws: z.object({ profile: z.string().optional(), accessKeyId: z.string().optional(), secretAccessKey: z.string().optional(), sessionToken: z.string().optional(), apiKey: z.string().optional() }).strict().optional(),
-    keys: z.array(z.object({ name: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/, 'hex SHA-256 of the key (bedrock-claude keys create NAME prints it)'), models: z.array(z.string()).optional() }).strict()).optional(),
-    routes: z.record(z.string(), z.union([z.array(target).min(1), z.object({ policy: z.enum(['drop', 'strict', 'passthrough']).optional(), targets: z.array(target).min(1) }).strict()])).optional(),
-    fallbackRegions: z.array(z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d+$/, 'an AWS region such as us-east-1')).optional(),
+    aws: z
+      .object({
+        profile: z.string().optional(),
+        accessKeyId: z.string().optional(),
+        secretAccessKey: z.string().optional(),
+        sessionToken: z.string().optional(),
+        apiKey: z.string().optional(),
+      })
+      .strict()
+      .optional(),
+    keys: z
+      .array(
+        z
+          .object({
+            name: z.string().min(1),
+            sha256: z
+              .string()
+              .regex(/^[0-9a-f]{64}$/, 'hex SHA-256 of the key (bedrock-claude keys create NAME prints it)'),
+            models: z.array(z.string()).optional(),
+          })
+          .strict(),
+      )
+      .optional(),
+    routes: z
+      .record(
+        z.string(),
+        z.union([
+          z.array(target).min(1),
+          z
+            .object({ policy: z.enum(['drop', 'strict', 'passthrough']).optional(), targets: z.array(target).min(1) })
+            .strict(),
+        ]),
+      )
+      .optional(),
+    fallbackRegions: z
+      .array(z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d+$/, 'an AWS region such as us-east-1'))
+      .optional(),
     limits: z
       .object({
         bodyBytes: z.number().int().positive().optional(),
@@ -69,7 +121,14 @@ export const gatewayConfigSchema = z
       })
       .strict()
       .optional(),
-    retry: z.object({ max: z.number().int().min(0).max(10).optional(), baseMs: z.number().int().min(0).optional(), capMs: z.number().int().min(0).optional() }).strict().optional(),
+    retry: z
+      .object({
+        max: z.number().int().min(0).max(10).optional(),
+        baseMs: z.number().int().min(0).optional(),
+        capMs: z.number().int().min(0).optional(),
+      })
+      .strict()
+      .optional(),
     openai: z
       .object({
         fetchImages: z.boolean().optional(),
@@ -87,7 +146,8 @@ export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 function interpolateValues(value: unknown, env: Record<string, string | undefined>): unknown {
   if (typeof value === 'string') return interpolateEnv(value, env);
   if (Array.isArray(value)) return value.map((v) => interpolateValues(v, env));
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateValues(v, env)]));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateValues(v, env)]));
   return value;
 }
 
@@ -96,7 +156,9 @@ export function parseGatewayConfig(text: string, env: Record<string, string | un
   const raw: unknown = interpolateValues(parseYaml(text), env);
   const parsed = gatewayConfigSchema.safeParse(raw ?? {});
   if (!parsed.success) {
-    throw new Error(`config: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+    throw new Error(
+      `config: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+    );
   }
   return parsed.data;
 }

@@ -78,9 +78,13 @@ export function adminKeyHash(adminKey: string): string {
   return m ? m[1]!.toLowerCase() : hashKey(adminKey.trim());
 }
 
-async function openCounters(options: ControlOptions, problems: { counters?: string | undefined }): Promise<{ counters: CounterStore; up(): number | undefined; trips(): number; close(): Promise<void> }> {
+async function openCounters(
+  options: ControlOptions,
+  problems: { counters?: string | undefined },
+): Promise<{ counters: CounterStore; up(): number | undefined; trips(): number; close(): Promise<void> }> {
   const spec = options.counters;
-  if (!spec) return { counters: createMemoryCounterStore(), up: () => undefined, trips: () => 0, close: async () => undefined };
+  if (!spec)
+    return { counters: createMemoryCounterStore(), up: () => undefined, trips: () => 0, close: async () => undefined };
   const { openRedisCounterStore, withFailMode } = await import('../control/redis-counters.js');
   const mode = spec.failMode ?? 'open';
   const where = redactUrl(spec.url);
@@ -95,7 +99,10 @@ async function openCounters(options: ControlOptions, problems: { counters?: stri
   });
   const counters = withFailMode(redis, mode, (err) => {
     if (err) {
-      problems.counters = mode === 'closed' ? `counters: Redis at ${where} cannot be reached (${err.message}): failing closed, model calls get 529 until it is back` : `counters: Redis at ${where} cannot be reached (${err.message}): failing open, limits and budgets are counted by this replica alone until it is back`;
+      problems.counters =
+        mode === 'closed'
+          ? `counters: Redis at ${where} cannot be reached (${err.message}): failing closed, model calls get 529 until it is back`
+          : `counters: Redis at ${where} cannot be reached (${err.message}): failing open, limits and budgets are counted by this replica alone until it is back`;
       options.logger.error({ redis: where }, problems.counters);
     } else {
       problems.counters = undefined;
@@ -103,8 +110,14 @@ async function openCounters(options: ControlOptions, problems: { counters?: stri
       options.logger.warn({ redis: where }, 'counters: Redis is back: limits are shared again');
     }
   });
-  if (!redis.ready()) options.logger.warn({ redis: where }, `counters: Redis at ${where} does not answer yet (fail ${mode})`);
-  return { counters, up: () => (counters.down() || !redis.ready() ? 0 : 1), trips: redis.roundTrips, close: redis.close };
+  if (!redis.ready())
+    options.logger.warn({ redis: where }, `counters: Redis at ${where} does not answer yet (fail ${mode})`);
+  return {
+    counters,
+    up: () => (counters.down() || !redis.ready() ? 0 : 1),
+    trips: redis.roundTrips,
+    close: redis.close,
+  };
 }
 
 /**
@@ -118,16 +131,35 @@ async function openCounters(options: ControlOptions, problems: { counters?: stri
  */
 export async function openControl(options: ControlOptions): Promise<Control> {
   const { logger, configKeys } = options;
-  const none: Control = { keys: undefined, enforcement: undefined, admin: undefined, sinks: [], problems: () => [], warnings: () => [], gauges: { storeUp: () => undefined, countersUp: () => undefined, ledgerPending: () => 0, counterRoundTrips: () => 0 }, describe: 'no control plane (config keys only; nothing is kept)', flushLedger: async () => undefined, close: async () => undefined };
+  const none: Control = {
+    keys: undefined,
+    enforcement: undefined,
+    admin: undefined,
+    sinks: [],
+    problems: () => [],
+    warnings: () => [],
+    gauges: {
+      storeUp: () => undefined,
+      countersUp: () => undefined,
+      ledgerPending: () => 0,
+      counterRoundTrips: () => 0,
+    },
+    describe: 'no control plane (config keys only; nothing is kept)',
+    flushLedger: async () => undefined,
+    close: async () => undefined,
+  };
   const dataDir = options.dataDir;
   if (!dataDir && !options.databaseUrl) return none;
 
   let store: ControlStore;
   let keys: CachedKeyStore;
-  const keyProblem = (err: unknown) => logger.warn({ err }, 'keys: the store could not be read; the keys cached stay in use');
+  const keyProblem = (err: unknown) =>
+    logger.warn({ err }, 'keys: the store could not be read; the keys cached stay in use');
   if (options.databaseUrl) {
     const { openPostgresControlStore } = await import('../control/postgres-store.js');
-    store = await openPostgresControlStore(options.databaseUrl, { onError: (err) => logger.warn({ err }, 'store: PostgreSQL connection error') });
+    store = await openPostgresControlStore(options.databaseUrl, {
+      onError: (err) => logger.warn({ err }, 'store: PostgreSQL connection error'),
+    });
     keys = await openStoreKeyStore(store, { configKeys, onError: keyProblem, now: options.clock });
   } else {
     try {
@@ -173,7 +205,8 @@ export async function openControl(options: ControlOptions): Promise<Control> {
   // Retention: rows older than `retainDays` are deleted at start-up and every hour after.
   const retainDays = options.retainDays;
   const prune = () => {
-    if (retainDays) store.prune(options.clock() - retainDays * 86_400_000).catch((err: unknown) => options.onFailure('prune', err));
+    if (retainDays)
+      store.prune(options.clock() - retainDays * 86_400_000).catch((err: unknown) => options.onFailure('prune', err));
   };
   prune();
   const pruner = setInterval(prune, 3_600_000);
@@ -188,19 +221,41 @@ export async function openControl(options: ControlOptions): Promise<Control> {
     onFailure: options.onFailure,
   };
   const admin: AdminDeps | undefined = options.adminKey
-    ? { store, timeZone: options.timeZone ?? 'UTC', adminKeySha256: adminKeyHash(options.adminKey), changed: () => keys.refresh(), clock: options.clock, live: options.live }
+    ? {
+        store,
+        timeZone: options.timeZone ?? 'UTC',
+        adminKeySha256: adminKeyHash(options.adminKey),
+        changed: () => keys.refresh(),
+        clock: options.clock,
+        live: options.live,
+      }
     : undefined;
   const failClosed = options.counters?.failMode === 'closed';
-  const storeName = options.databaseUrl ? `PostgreSQL (${store.where}), ledger spooled in ${join(spoolDir, 'ledger-spool')} when it is away` : `the embedded store (SQLite) in ${dataDir}`;
-  const countersName = options.counters ? `counters in Redis (fail ${options.counters.failMode ?? 'open'})` : 'counters in this process';
+  const storeName = options.databaseUrl
+    ? `PostgreSQL (${store.where}), ledger spooled in ${join(spoolDir, 'ledger-spool')} when it is away`
+    : `the embedded store (SQLite) in ${dataDir}`;
+  const countersName = options.counters
+    ? `counters in Redis (fail ${options.counters.failMode ?? 'open'})`
+    : 'counters in this process';
   return {
     keys,
     enforcement,
     admin,
     sinks: [ledger],
-    problems: () => [...(failClosed && problems.counters ? [problems.counters] : []), ...(!options.databaseUrl && problems.ledger && ledger.pending() > 0 ? [problems.ledger] : [])],
-    warnings: () => [...(!failClosed && problems.counters ? [problems.counters] : []), ...(options.databaseUrl && problems.ledger ? [problems.ledger] : [])],
-    gauges: { storeUp, countersUp: counters.up, ledgerPending: () => ledger.pending(), counterRoundTrips: counters.trips },
+    problems: () => [
+      ...(failClosed && problems.counters ? [problems.counters] : []),
+      ...(!options.databaseUrl && problems.ledger && ledger.pending() > 0 ? [problems.ledger] : []),
+    ],
+    warnings: () => [
+      ...(!failClosed && problems.counters ? [problems.counters] : []),
+      ...(options.databaseUrl && problems.ledger ? [problems.ledger] : []),
+    ],
+    gauges: {
+      storeUp,
+      countersUp: counters.up,
+      ledgerPending: () => ledger.pending(),
+      counterRoundTrips: counters.trips,
+    },
     describe: `control plane on ${storeName}, ${countersName}: keys, teams, budgets, the ledger`,
     flushLedger: () => ledger.drain(),
     async close() {

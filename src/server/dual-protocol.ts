@@ -1,4 +1,9 @@
-import { createServer as createHttp1Server, type IncomingMessage, type ServerOptions, type ServerResponse } from 'node:http';
+import {
+  createServer as createHttp1Server,
+  type IncomingMessage,
+  type ServerOptions,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createHttp2Server, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import { once } from 'node:events';
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
@@ -24,7 +29,10 @@ export function dropResponse(res: AnyResponse): void {
  * for JavaScript talks HTTP/2 to Bedrock Runtime, curl and most clients HTTP/1.1. The first bytes
  * decide: HTTP/2 starts with the `PRI * HTTP/2.0` preface.
  */
-export function createDualProtocolServer(handler: (req: AnyRequest, res: AnyResponse) => void, http1Options: ServerOptions = {}) {
+export function createDualProtocolServer(
+  handler: (req: AnyRequest, res: AnyResponse) => void,
+  http1Options: ServerOptions = {},
+) {
   const http1 = createHttp1Server(http1Options, handler);
   const http2 = createHttp2Server({}, handler);
   const sockets = new Set<Socket>();

@@ -13,27 +13,57 @@ export interface ImageFetchOptions {
 
 /** Addresses an image is never fetched from: loopback, private, link-local, carrier NAT, multicast, reserved. */
 const PRIVATE = new BlockList();
-for (const [net, bits] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4]] as const) PRIVATE.addSubnet(net, bits, 'ipv4');
-for (const [net, bits] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8]] as const) PRIVATE.addSubnet(net, bits, 'ipv6');
+for (const [net, bits] of [
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
+] as const)
+  PRIVATE.addSubnet(net, bits, 'ipv4');
+for (const [net, bits] of [
+  ['::', 128],
+  ['::1', 128],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['ff00::', 8],
+] as const)
+  PRIVATE.addSubnet(net, bits, 'ipv6');
 
 /** Whether an address is one no image may be fetched from (IPv4-mapped IPv6 checked as the IPv4 it is). */
 export function isPrivateAddress(address: string): boolean {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1] ?? /^64:ff9b::(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
+  const mapped =
+    /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1] ?? /^64:ff9b::(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
   if (mapped) return PRIVATE.check(mapped, 'ipv4');
   const family = isIP(address);
   return family === 0 || PRIVATE.check(address, family === 6 ? 'ipv6' : 'ipv4');
 }
 
 function refused(message: string): BedrockClaudeError {
-  return new BedrockClaudeError(message, { status: 400, type: 'invalid_request_error', fix: 'Send the image inline as a data URL (data:image/png;base64,...).' });
+  return new BedrockClaudeError(message, {
+    status: 400,
+    type: 'invalid_request_error',
+    fix: 'Send the image inline as a data URL (data:image/png;base64,...).',
+  });
 }
 
 /** A DNS lookup that refuses private addresses, so a redirect or a rebinding DNS answer cannot reach the gateway's network. */
-function guardedLookup(hostname: string, options: object, callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void): void {
+function guardedLookup(
+  hostname: string,
+  options: object,
+  callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
+): void {
   dnsLookup(hostname, Object.assign({}, options, { all: true as const }), (err, addresses) => {
     if (err) return callback(err, []);
     const bad = addresses.find((a) => isPrivateAddress(a.address));
-    if (bad || !addresses.length) return callback(Object.assign(new Error(`${hostname} resolves to a private address`), { code: 'EPRIVATE' }), []);
+    if (bad || !addresses.length)
+      return callback(Object.assign(new Error(`${hostname} resolves to a private address`), { code: 'EPRIVATE' }), []);
     const all = (options as { all?: boolean }).all;
     return all ? callback(null, addresses) : callback(null, addresses[0]!.address, addresses[0]!.family);
   });
@@ -43,7 +73,11 @@ let agent: Agent | undefined;
 
 const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
 
-async function fetchOne(url: string, options: ImageFetchOptions, signal: AbortLike): Promise<{ media_type: string; data: string }> {
+async function fetchOne(
+  url: string,
+  options: ImageFetchOptions,
+  signal: AbortLike,
+): Promise<{ media_type: string; data: string }> {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -65,18 +99,31 @@ async function fetchOne(url: string, options: ImageFetchOptions, signal: AbortLi
   }
 }
 
-async function read(parsed: URL, host: string, options: ImageFetchOptions, signal: AbortSignal): Promise<{ media_type: string; data: string }> {
+async function read(
+  parsed: URL,
+  host: string,
+  options: ImageFetchOptions,
+  signal: AbortSignal,
+): Promise<{ media_type: string; data: string }> {
   let res;
   try {
     res = await fetch(parsed, { dispatcher: agent!, signal, redirect: 'follow' });
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause;
-    throw refused(cause?.code === 'EPRIVATE' ? `Images are not fetched from private addresses (${host}).` : `The image at ${parsed.host} could not be fetched.`);
+    throw refused(
+      cause?.code === 'EPRIVATE'
+        ? `Images are not fetched from private addresses (${host}).`
+        : `The image at ${parsed.host} could not be fetched.`,
+    );
   }
   const type = (res.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
   if (!res.ok || !IMAGE_TYPES.has(type)) {
     await res.body?.cancel();
-    throw refused(res.ok ? `The URL ${parsed.host}${parsed.pathname} is not a PNG, JPEG, GIF or WebP image (content-type ${type || 'none'}).` : `The image at ${parsed.host} answered ${res.status}.`);
+    throw refused(
+      res.ok
+        ? `The URL ${parsed.host}${parsed.pathname} is not a PNG, JPEG, GIF or WebP image (content-type ${type || 'none'}).`
+        : `The image at ${parsed.host} answered ${res.status}.`,
+    );
   }
   const parts: Buffer[] = [];
   let size = 0;
@@ -92,7 +139,11 @@ async function read(parsed: URL, host: string, options: ImageFetchOptions, signa
 }
 
 /** Replaces each URL image source in a Messages body (its own, freshly built) with the fetched image's bytes. */
-export async function fetchImages(body: Record<string, unknown>, options: ImageFetchOptions, signal: AbortLike): Promise<void> {
+export async function fetchImages(
+  body: Record<string, unknown>,
+  options: ImageFetchOptions,
+  signal: AbortLike,
+): Promise<void> {
   const sources: Array<Record<string, unknown>> = [];
   const visit = (blocks: unknown): void => {
     if (!Array.isArray(blocks)) return;

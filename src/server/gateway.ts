@@ -65,7 +65,15 @@ export interface GatewayOptions {
   fallbackRegions?: string[] | undefined;
   policy?: SanitizePolicy;
   models?: CatalogOverrides | undefined;
-  limits?: { bodyBytes?: number | undefined; firstByteMs?: number | undefined; idleMs?: number | undefined; headersTimeoutMs?: number | undefined; keepAliveMs?: number | undefined; upstreamConcurrency?: number | undefined; shutdownGraceMs?: number | undefined };
+  limits?: {
+    bodyBytes?: number | undefined;
+    firstByteMs?: number | undefined;
+    idleMs?: number | undefined;
+    headersTimeoutMs?: number | undefined;
+    keepAliveMs?: number | undefined;
+    upstreamConcurrency?: number | undefined;
+    shutdownGraceMs?: number | undefined;
+  };
   retry?: { max?: number | undefined; baseMs?: number | undefined; capMs?: number | undefined };
   /** Fetch `image_url` web addresses on the OpenAI front (public addresses only, up to `maxBytes`); refused when absent. */
   fetchImages?: ImageFetchOptions | undefined;
@@ -97,7 +105,13 @@ export interface RunningGateway {
  * first (it also answers what no route serves, in its shape), then OpenAI chat completions,
  * Bedrock's native Messages path, Converse and InvokeModel. A new front is a file and a line here.
  */
-export function createModelFronts(deps: { catalog: Catalog; router: Router; region: string; fetchImages?: ImageFetchOptions | undefined; now?: () => number }): [Front, ...Front[]] {
+export function createModelFronts(deps: {
+  catalog: Catalog;
+  router: Router;
+  region: string;
+  fetchImages?: ImageFetchOptions | undefined;
+  now?: () => number;
+}): [Front, ...Front[]] {
   const { catalog, region } = deps;
   return [
     createAnthropicFront({ catalog, router: deps.router, region }),
@@ -151,12 +165,22 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       // region/modelId/backend, and a model ID may be an ARN with a slash of its own
       const first = t.key.indexOf('/');
       const last = t.key.lastIndexOf('/');
-      return { target: t.key, region: t.key.slice(0, first), modelId: t.key.slice(first + 1, last), backend: t.key.slice(last + 1), state: t.state, failures: t.failures };
+      return {
+        target: t.key,
+        region: t.key.slice(0, first),
+        modelId: t.key.slice(first + 1, last),
+        backend: t.key.slice(last + 1),
+        state: t.state,
+        failures: t.failures,
+      };
     }),
   });
   const onFailure = (where: BackgroundFailure, err: unknown) => {
     metrics.failure(where);
-    logger.warn({ err, where }, `${where}: failed after the answer (counted in bedrock_claude_background_failures_total)`);
+    logger.warn(
+      { err, where },
+      `${where}: failed after the answer (counted in bedrock_claude_background_failures_total)`,
+    );
   };
   const control = await openControl({
     dataDir: options.dataDir,
@@ -175,7 +199,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   metrics.watchControl(control.gauges);
   const scope = options.scope ?? 'global';
   const limits = options.limits ?? {};
-  const router = createRouter({ catalog, region: options.region, scope, routes: options.routes, fallbackRegions: options.fallbackRegions });
+  const router = createRouter({
+    catalog,
+    region: options.region,
+    scope,
+    routes: options.routes,
+    fallbackRegions: options.fallbackRegions,
+  });
   const transport = createTransport({
     auth: options.auth,
     endpoint: options.endpoint,
@@ -203,7 +233,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     policy: options.policy ?? 'drop',
     bodyLimit: limits.bodyBytes ?? 25_000_000,
     backendLabel: options.backendLabel,
-    ops: { openCircuits: () => breaker.open(), problems: control.problems, warnings: control.warnings, metrics: async () => ({ contentType: metrics.registry.contentType, text: await metrics.registry.metrics() }) },
+    ops: {
+      openCircuits: () => breaker.open(),
+      problems: control.problems,
+      warnings: control.warnings,
+      metrics: async () => ({ contentType: metrics.registry.contentType, text: await metrics.registry.metrics() }),
+    },
     now,
     clock,
   });
@@ -215,7 +250,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       if (--inFlight === 0) for (const f of idle.splice(0)) f();
     },
   });
-  const { server, http1, sockets } = createDualProtocolServer(handler, { requestTimeout: 0, headersTimeout: limits.headersTimeoutMs ?? 30_000, keepAliveTimeout: limits.keepAliveMs ?? 65_000 });
+  const { server, http1, sockets } = createDualProtocolServer(handler, {
+    requestTimeout: 0,
+    headersTimeout: limits.headersTimeoutMs ?? 30_000,
+    keepAliveTimeout: limits.keepAliveMs ?? 65_000,
+  });
   // Requests node's parser refuses (oversized headers, bad framing) still get an answer in the Anthropic shape.
   http1.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => metrics.record(answerMalformed(err, socket)));
   const { port, url } = await listen(server, options.host ?? '127.0.0.1', options.port ?? 4000);
@@ -232,7 +271,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       http1.closeIdleConnections();
       if (inFlight > 0) {
-        await Promise.race([new Promise<void>((r) => idle.push(r)), new Promise<void>((r) => setTimeout(r, graceMs).unref())]);
+        await Promise.race([
+          new Promise<void>((r) => idle.push(r)),
+          new Promise<void>((r) => setTimeout(r, graceMs).unref()),
+        ]);
       }
       for (const s of sockets) s.destroy();
       await closed;

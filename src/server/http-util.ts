@@ -5,7 +5,11 @@ import type { SourceJson } from '../translate/reuse-json.js';
 
 /** The 413 for a body over the limit. */
 export function bodyTooLarge(limit: number): BedrockClaudeError {
-  return new BedrockClaudeError(`Request body is over the limit of ${limit} bytes.`, { status: 413, type: 'request_too_large', fix: 'Send a smaller request (Bedrock takes at most 25,000,000 bytes).' });
+  return new BedrockClaudeError(`Request body is over the limit of ${limit} bytes.`, {
+    status: 413,
+    type: 'request_too_large',
+    fix: 'Send a smaller request (Bedrock takes at most 25,000,000 bytes).',
+  });
 }
 
 /** Reads a request body up to `limit` bytes (413 `request_too_large` past it). */
@@ -41,7 +45,11 @@ export function readBody(req: AnyRequest, limit: number): Promise<Buffer> {
     };
     const onClose = () => {
       done();
-      reject(Object.assign(new Error('The client closed the connection before sending the whole body.'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+      reject(
+        Object.assign(new Error('The client closed the connection before sending the whole body.'), {
+          code: 'ERR_STREAM_PREMATURE_CLOSE',
+        }),
+      );
     };
     req.on('data', onData);
     req.on('end', onEnd);
@@ -61,7 +69,8 @@ export function jsonDepth(text: string, limit = MAX_DEPTH): number {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 92) i++; // backslash: skip the escaped character
+      if (c === 92)
+        i++; // backslash: skip the escaped character
       else if (c === 34) inString = false;
     } else if (c === 34) inString = true;
     else if (c === 123 || c === 91) {
@@ -89,19 +98,28 @@ export function parseJsonObject(bytes: Buffer, fix: string): SourceJson {
   } catch {
     throw invalidRequest('The request body is not valid UTF-8.', 'Send the JSON body encoded as UTF-8.');
   }
-  if (bracketsAtLeast(bytes, MAX_DEPTH) && jsonDepth(text) > MAX_DEPTH) throw invalidRequest(`The request body is nested more than ${MAX_DEPTH} levels deep.`, 'Flatten the JSON: Bedrock rejects bodies this deep too.');
+  if (bracketsAtLeast(bytes, MAX_DEPTH) && jsonDepth(text) > MAX_DEPTH)
+    throw invalidRequest(
+      `The request body is nested more than ${MAX_DEPTH} levels deep.`,
+      'Flatten the JSON: Bedrock rejects bodies this deep too.',
+    );
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
     throw invalidRequest('The request body is not valid JSON.', fix);
   }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw invalidRequest('The request body must be a JSON object.', fix);
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw invalidRequest('The request body must be a JSON object.', fix);
   return { text, value: parsed as Record<string, unknown> };
 }
 
 /** Writes a byte stream to the response as it arrives, waiting on backpressure; stops if the client leaves. */
-export async function pipeStream(res: AnyResponse, source: AsyncIterable<Uint8Array>, beforeEnd?: () => void): Promise<void> {
+export async function pipeStream(
+  res: AnyResponse,
+  source: AsyncIterable<Uint8Array>,
+  beforeEnd?: () => void,
+): Promise<void> {
   const out = res as ServerResponse;
   const it = source[Symbol.asyncIterator]();
   let first = true;

@@ -22,14 +22,23 @@ export interface LiveSnapshot {
   errorsPerSecond: number[];
   recentErrors: RecentError[];
   /** Each upstream target this replica has called, with its circuit's state. */
-  targets: Array<{ target: string; region: string; modelId: string; backend: string; state: 'closed' | 'open' | 'half-open'; failures: number }>;
+  targets: Array<{
+    target: string;
+    region: string;
+    modelId: string;
+    backend: string;
+    state: 'closed' | 'open' | 'half-open';
+    failures: number;
+  }>;
 }
 
 /**
  * A usage sink that keeps the last minute of this replica's traffic in memory: answers per second,
  * errors per second, and the last 50 errors. The dashboard's live page polls it (`GET /admin/live`).
  */
-export function createLiveSink(now: () => number = Date.now): UsageSink & { counts(): { perSecond: number[]; errorsPerSecond: number[] }; errors(): RecentError[] } {
+export function createLiveSink(
+  now: () => number = Date.now,
+): UsageSink & { counts(): { perSecond: number[]; errorsPerSecond: number[] }; errors(): RecentError[] } {
   const answered = new Array<number>(60).fill(0);
   const failed = new Array<number>(60).fill(0);
   let second = Math.floor(now() / 1000);
@@ -50,7 +59,16 @@ export function createLiveSink(now: () => number = Date.now): UsageSink & { coun
       answered[second % 60]!++;
       if (u.status >= 400) {
         failed[second % 60]!++;
-        recent.unshift({ time: u.time, requestId: u.requestId, status: u.status, error: u.error ?? null, reason: u.reason ?? null, key: u.key ?? null, model: u.model ?? null, front: u.front });
+        recent.unshift({
+          time: u.time,
+          requestId: u.requestId,
+          status: u.status,
+          error: u.error ?? null,
+          reason: u.reason ?? null,
+          key: u.key ?? null,
+          model: u.model ?? null,
+          front: u.front,
+        });
         if (recent.length > 50) recent.length = 50;
       }
     },

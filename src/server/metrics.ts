@@ -15,15 +15,58 @@ const Registry: typeof PromClient.Registry = require('prom-client/lib/registry.j
 /** The gateway's Prometheus metrics, in a registry of its own. Labels never carry secrets. */
 export function createGatewayMetrics() {
   const registry = new Registry();
-  const requests = new Counter({ name: 'bedrock_claude_requests_total', help: 'Requests answered, by front, route and status', labelNames: ['front', 'path', 'status'], registers: [registry] });
-  const latency = new Histogram({ name: 'bedrock_claude_request_duration_seconds', help: 'Request latency', labelNames: ['front', 'path'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120], registers: [registry] });
-  const ttfb = new Histogram({ name: 'bedrock_claude_upstream_ttfb_seconds', help: 'Time to the first upstream byte', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30], registers: [registry] });
-  const tokens = new Counter({ name: 'bedrock_claude_tokens_total', help: 'Tokens, by direction', labelNames: ['direction'], registers: [registry] });
-  const cost = new Counter({ name: 'bedrock_claude_cost_usd_total', help: 'Estimated cost in USD (regional premium included)', registers: [registry] });
-  const upstreamErrors = new Counter({ name: 'bedrock_claude_upstream_errors_total', help: 'Upstream errors by Anthropic error type', labelNames: ['type'], registers: [registry] });
-  const retries = new Counter({ name: 'bedrock_claude_retries_total', help: 'Retries of an upstream call', registers: [registry] });
-  const failovers = new Counter({ name: 'bedrock_claude_failovers_total', help: 'Failovers to the next target', registers: [registry] });
-  const failures = new Counter({ name: 'bedrock_claude_background_failures_total', help: 'Failures off the answer path, which no answer shows (a settlement, a retention run), by where', labelNames: ['where'], registers: [registry] });
+  const requests = new Counter({
+    name: 'bedrock_claude_requests_total',
+    help: 'Requests answered, by front, route and status',
+    labelNames: ['front', 'path', 'status'],
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: 'bedrock_claude_request_duration_seconds',
+    help: 'Request latency',
+    labelNames: ['front', 'path'],
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120],
+    registers: [registry],
+  });
+  const ttfb = new Histogram({
+    name: 'bedrock_claude_upstream_ttfb_seconds',
+    help: 'Time to the first upstream byte',
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+    registers: [registry],
+  });
+  const tokens = new Counter({
+    name: 'bedrock_claude_tokens_total',
+    help: 'Tokens, by direction',
+    labelNames: ['direction'],
+    registers: [registry],
+  });
+  const cost = new Counter({
+    name: 'bedrock_claude_cost_usd_total',
+    help: 'Estimated cost in USD (regional premium included)',
+    registers: [registry],
+  });
+  const upstreamErrors = new Counter({
+    name: 'bedrock_claude_upstream_errors_total',
+    help: 'Upstream errors by Anthropic error type',
+    labelNames: ['type'],
+    registers: [registry],
+  });
+  const retries = new Counter({
+    name: 'bedrock_claude_retries_total',
+    help: 'Retries of an upstream call',
+    registers: [registry],
+  });
+  const failovers = new Counter({
+    name: 'bedrock_claude_failovers_total',
+    help: 'Failovers to the next target',
+    registers: [registry],
+  });
+  const failures = new Counter({
+    name: 'bedrock_claude_background_failures_total',
+    help: 'Failures off the answer path, which no answer shows (a settlement, a retention run), by where',
+    labelNames: ['where'],
+    registers: [registry],
+  });
 
   return {
     registry,
@@ -39,10 +82,38 @@ export function createGatewayMetrics() {
     /** The control plane's servers: whether they answer, the ledger rows that wait, Redis round trips. Read at each scrape. */
     watchControl(g: ControlGauges) {
       const set = (gauge: PromClient.Gauge, v: number | undefined) => (v === undefined ? gauge.reset() : gauge.set(v));
-      new Gauge({ name: 'bedrock_claude_store_up', help: 'Whether the control-plane store (SQLite or PostgreSQL) takes writes: 1 or 0', registers: [registry], collect() { set(this, g.storeUp()); } });
-      new Gauge({ name: 'bedrock_claude_counters_up', help: 'Whether the shared counter store (Redis) answers: 1 or 0', registers: [registry], collect() { set(this, g.countersUp()); } });
-      new Gauge({ name: 'bedrock_claude_ledger_pending_rows', help: 'Ledger rows not yet written to the store (spooled while it is away)', registers: [registry], collect() { this.set(g.ledgerPending()); } });
-      new Gauge({ name: 'bedrock_claude_counter_round_trips', help: 'Round trips to the shared counter store since start', registers: [registry], collect() { this.set(g.counterRoundTrips()); } });
+      new Gauge({
+        name: 'bedrock_claude_store_up',
+        help: 'Whether the control-plane store (SQLite or PostgreSQL) takes writes: 1 or 0',
+        registers: [registry],
+        collect() {
+          set(this, g.storeUp());
+        },
+      });
+      new Gauge({
+        name: 'bedrock_claude_counters_up',
+        help: 'Whether the shared counter store (Redis) answers: 1 or 0',
+        registers: [registry],
+        collect() {
+          set(this, g.countersUp());
+        },
+      });
+      new Gauge({
+        name: 'bedrock_claude_ledger_pending_rows',
+        help: 'Ledger rows not yet written to the store (spooled while it is away)',
+        registers: [registry],
+        collect() {
+          this.set(g.ledgerPending());
+        },
+      });
+      new Gauge({
+        name: 'bedrock_claude_counter_round_trips',
+        help: 'Round trips to the shared counter store since start',
+        registers: [registry],
+        collect() {
+          this.set(g.counterRoundTrips());
+        },
+      });
     },
     /** A failure that must not break an answer, counted so that it is seen (`where` is ours: `settle`, `prune`). */
     failure(where: BackgroundFailure) {

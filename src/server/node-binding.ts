@@ -19,7 +19,9 @@ export async function writeReply(res: AnyResponse, reply: Reply, beforeEnd?: () 
   const out = res as ServerResponse;
   const body = reply.body;
   if (body === undefined || typeof body === 'string' || body instanceof Uint8Array) {
-    reply.headers['content-length'] = String(body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length);
+    reply.headers['content-length'] = String(
+      body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length,
+    );
     beforeEnd?.();
     out.writeHead(reply.status, reply.headers);
     out.end(body);
@@ -35,7 +37,11 @@ export async function writeReply(res: AnyResponse, reply: Reply, beforeEnd?: () 
  * demand, an abort signal that fires when the client goes away), the answer written back, then
  * `finish` with whether the client left before the end.
  */
-export function nodeHandler(handle: (req: GatewayRequest) => Promise<Exchange>, logger: Logger | undefined, hooks: { started(): void; ended(): void }) {
+export function nodeHandler(
+  handle: (req: GatewayRequest) => Promise<Exchange>,
+  logger: Logger | undefined,
+  hooks: { started(): void; ended(): void },
+) {
   return (req: AnyRequest, res: AnyResponse): void => {
     hooks.started();
     const signal = new Abort();
@@ -43,7 +49,13 @@ export function nodeHandler(handle: (req: GatewayRequest) => Promise<Exchange>, 
       if (!res.writableEnded) signal.abort(new Error('client closed the connection'));
     };
     res.on('close', onClose);
-    const request: GatewayRequest = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, signal, body: (limit) => readBody(req, limit) };
+    const request: GatewayRequest = {
+      method: req.method ?? 'GET',
+      url: req.url ?? '/',
+      headers: req.headers,
+      signal,
+      body: (limit) => readBody(req, limit),
+    };
     handle(request)
       .then(async (exchange) => {
         let finished = false;
@@ -85,7 +97,15 @@ export function answerMalformed(err: NodeJS.ErrnoException, socket: Duplex): Usa
     socket.destroy();
     return usage;
   }
-  const body = JSON.stringify({ type: 'error', error: { type: 'invalid_request_error', message: tooLarge ? 'Request headers are too large.' : `Malformed HTTP request (${err.code ?? 'parse error'}).` } });
-  socket.end(`HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  const body = JSON.stringify({
+    type: 'error',
+    error: {
+      type: 'invalid_request_error',
+      message: tooLarge ? 'Request headers are too large.' : `Malformed HTTP request (${err.code ?? 'parse error'}).`,
+    },
+  });
+  socket.end(
+    `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
   return usage;
 }

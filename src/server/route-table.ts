@@ -13,14 +13,19 @@ interface Compiled {
 const isFront = (group: RouteGroup): group is Front => 'decode' in group && 'encode' in group;
 
 function compile(group: RouteGroup, spec: RouteSpec): Compiled {
-  if (spec.call && !isFront(group)) throw new TypeError(`${group.name}: a model call route needs a front (decode and encode)`);
+  if (spec.call && !isFront(group))
+    throw new TypeError(`${group.name}: a model call route needs a front (decode and encode)`);
   const front = spec.call && isFront(group) ? group : undefined;
-  if (spec.path instanceof RegExp) return { group, front, spec, method: spec.method, label: 'other', pattern: spec.path };
+  if (spec.path instanceof RegExp)
+    return { group, front, spec, method: spec.method, label: 'other', pattern: spec.path };
   const template = spec.path;
-  if (!template.includes('{') && !template.endsWith('/*')) return { group, front, spec, method: spec.method, label: template, pattern: undefined };
+  if (!template.includes('{') && !template.endsWith('/*'))
+    return { group, front, spec, method: spec.method, label: template, pattern: undefined };
   const source = template
     .split('/')
-    .map((segment) => (segment === '*' ? '.*' : /^\{\w+\}$/.test(segment) ? '([^/]+)' : segment.replace(/[.+?^$()[\]\\|]/g, '\\$&')))
+    .map((segment) =>
+      segment === '*' ? '.*' : /^\{\w+\}$/.test(segment) ? '([^/]+)' : segment.replace(/[.+?^$()[\]\\|]/g, '\\$&'),
+    )
     .join('/');
   return { group, front, spec, method: spec.method, label: template, pattern: new RegExp(`^${source}$`) };
 }
@@ -39,7 +44,14 @@ export function createRouteTable(groups: readonly RouteGroup[], fallback: RouteG
       else exact.set(`${c.method} ${c.label}`, c);
     }
   }
-  const matched = (c: Compiled, pathname: string, params: string[]): MatchedRoute => ({ group: c.group, front: c.front, spec: c.spec, params, pathname, label: c.label });
+  const matched = (c: Compiled, pathname: string, params: string[]): MatchedRoute => ({
+    group: c.group,
+    front: c.front,
+    spec: c.spec,
+    params,
+    pathname,
+    label: c.label,
+  });
   const notFound: RouteSpec = { method: '*', path: /.*/, unlisted: true };
 
   return {

@@ -43,12 +43,17 @@ export function createRouter(options: RouterOptions) {
   if (scope !== 'global') {
     const home = regionToGeo(options.region, catalog);
     for (const r of regions) {
-      if (regionToGeo(r, catalog) !== home) throw new Error(`config: fallback region ${r} is outside the ${home ?? options.region} geography, which scope "${scope}" must not leave`);
+      if (regionToGeo(r, catalog) !== home)
+        throw new Error(
+          `config: fallback region ${r} is outside the ${home ?? options.region} geography, which scope "${scope}" must not leave`,
+        );
     }
     for (const [name, route] of Object.entries(options.routes ?? {})) {
       const geos = new Set(targetsOf(route).map((t) => geoOf(t, catalog)));
       if (geos.has('global') || geos.size > 1) {
-        throw new Error(`config: route "${name}" mixes geographies (${[...geos].join(', ')}); scope "${scope}" keeps data in one geography`);
+        throw new Error(
+          `config: route "${name}" mixes geographies (${[...geos].join(', ')}); scope "${scope}" keeps data in one geography`,
+        );
       }
     }
   }
@@ -61,7 +66,12 @@ export function createRouter(options: RouterOptions) {
         return targetsOf(routed).map((t) => {
           const model = findModelForId(t.modelId, catalog);
           // A target that does not say its backend takes the model's (the catalog's data).
-          return Object.assign({}, t, { model }, t.backend === undefined && model?.backend === 'mantle' ? { backend: 'mantle' as const } : undefined);
+          return Object.assign(
+            {},
+            t,
+            { model },
+            t.backend === undefined && model?.backend === 'mantle' ? { backend: 'mantle' as const } : undefined,
+          );
         });
       }
       const targets: Target[] = [];
@@ -70,7 +80,10 @@ export function createRouter(options: RouterOptions) {
         try {
           const r = resolveModel(model, { region, scope, catalog });
           // A model Bedrock serves only through its native Messages path is called there, by its bare ID.
-          const target: Target = r.model?.backend === 'mantle' ? { region, modelId: r.model.bedrockId, model: r.model, backend: 'mantle' } : { region, modelId: r.modelId, model: r.model };
+          const target: Target =
+            r.model?.backend === 'mantle'
+              ? { region, modelId: r.model.bedrockId, model: r.model, backend: 'mantle' }
+              : { region, modelId: r.modelId, model: r.model };
           if (!targets.some((t) => t.modelId === target.modelId && t.region === region)) targets.push(target);
         } catch (err) {
           firstError ??= err;

@@ -30,10 +30,25 @@ export const BEDROCK_ERRORS = {
   UnknownOperationException: { status: 404, type: 'not_found_error', anthropicStatus: 404 },
   ModelTimeoutException: { status: 408, type: 'timeout_error', anthropicStatus: 504 },
   ModelErrorException: { status: 424, type: 'api_error', anthropicStatus: 500 },
-  ThrottlingException: { status: 429, type: 'rate_limit_error', anthropicStatus: 429, message: 'Too many requests, please wait before trying again.' },
+  ThrottlingException: {
+    status: 429,
+    type: 'rate_limit_error',
+    anthropicStatus: 429,
+    message: 'Too many requests, please wait before trying again.',
+  },
   ModelNotReadyException: { status: 429, type: 'overloaded_error', anthropicStatus: 529 },
-  InternalServerException: { status: 500, type: 'api_error', anthropicStatus: 500, message: 'The system encountered an unexpected error during processing. Try your request again.' },
-  ServiceUnavailableException: { status: 503, type: 'overloaded_error', anthropicStatus: 529, message: 'Bedrock is unable to process your request.' },
+  InternalServerException: {
+    status: 500,
+    type: 'api_error',
+    anthropicStatus: 500,
+    message: 'The system encountered an unexpected error during processing. Try your request again.',
+  },
+  ServiceUnavailableException: {
+    status: 503,
+    type: 'overloaded_error',
+    anthropicStatus: 529,
+    message: 'Bedrock is unable to process your request.',
+  },
   ModelStreamErrorException: { status: 424, type: 'api_error', anthropicStatus: 500 },
 } as const satisfies Record<string, BedrockErrorKind>;
 
@@ -53,7 +68,9 @@ export const EXCEPTION_FOR_TYPE: Record<AnthropicErrorType, BedrockErrorName> = 
 };
 
 /** A known exception by its name, in either spelling: `ThrottlingException` (HTTP) or `throttlingException` (stream frames). */
-export function bedrockErrorKind(name: string | undefined | null): (BedrockErrorKind & { name: BedrockErrorName }) | undefined {
+export function bedrockErrorKind(
+  name: string | undefined | null,
+): (BedrockErrorKind & { name: BedrockErrorName }) | undefined {
   if (!name) return undefined;
   const key = name.charAt(0).toUpperCase() + name.slice(1);
   const kind = own<BedrockErrorKind>(BEDROCK_ERRORS, key);

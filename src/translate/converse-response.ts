@@ -20,7 +20,11 @@ export function converseStopReason(reason: unknown): string {
 export function converseUsage(usage: Usage): Json {
   const read = usage.cache_read_input_tokens ?? 0;
   const write = usage.cache_creation_input_tokens ?? 0;
-  const out: Json = { inputTokens: usage.input_tokens, outputTokens: usage.output_tokens, totalTokens: usage.input_tokens + usage.output_tokens + read + write };
+  const out: Json = {
+    inputTokens: usage.input_tokens,
+    outputTokens: usage.output_tokens,
+    totalTokens: usage.input_tokens + usage.output_tokens + read + write,
+  };
   if (read) out['cacheReadInputTokens'] = read;
   if (write) out['cacheWriteInputTokens'] = write;
   return out;
@@ -47,7 +51,10 @@ export function pickResponseFields(answer: Json, paths: readonly string[]): Json
   if (!paths.length) return undefined;
   const out: Json = {};
   for (const path of paths) {
-    const parts = path.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const parts = path
+      .split('/')
+      .slice(1)
+      .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
     let value: unknown = answer;
     for (const p of parts) value = value && typeof value === 'object' ? (value as Json)[p] : undefined;
     if (value === undefined) continue;
@@ -69,7 +76,11 @@ export function pickResponseFields(answer: Json, paths: readonly string[]): Json
  * // { output: { message: { role: 'assistant', content: [{ text: 'Hi' }] } }, stopReason: 'end_turn', usage: {...}, metrics: { latencyMs: 120 } }
  * ```
  */
-export function anthropicToConverseResponse(message: Json, latencyMs: number, fieldPaths: readonly string[] = []): Json {
+export function anthropicToConverseResponse(
+  message: Json,
+  latencyMs: number,
+  fieldPaths: readonly string[] = [],
+): Json {
   const content: Json[] = [];
   for (const b of (message['content'] as Json[] | undefined) ?? []) {
     const c = answerBlock(b);
@@ -114,16 +125,44 @@ export function anthropicEventToConverse(event: Json, state: ConverseStreamState
     }
     case 'content_block_start': {
       const cb = event['content_block'] as Json;
-      if (cb['type'] === 'tool_use') return [['contentBlockStart', { contentBlockIndex: index, start: { toolUse: { toolUseId: cb['id'], name: cb['name'] } } }]];
-      if (cb['type'] === 'redacted_thinking') return [['contentBlockDelta', { contentBlockIndex: index, delta: { reasoningContent: { redactedContent: Buffer.from(String(cb['data']), 'utf8').toString('base64') } } }]];
+      if (cb['type'] === 'tool_use')
+        return [
+          [
+            'contentBlockStart',
+            { contentBlockIndex: index, start: { toolUse: { toolUseId: cb['id'], name: cb['name'] } } },
+          ],
+        ];
+      if (cb['type'] === 'redacted_thinking')
+        return [
+          [
+            'contentBlockDelta',
+            {
+              contentBlockIndex: index,
+              delta: {
+                reasoningContent: { redactedContent: Buffer.from(String(cb['data']), 'utf8').toString('base64') },
+              },
+            },
+          ],
+        ];
       return [];
     }
     case 'content_block_delta': {
       const d = event['delta'] as Json;
-      if (d['type'] === 'text_delta') return [['contentBlockDelta', { contentBlockIndex: index, delta: { text: d['text'] } }]];
-      if (d['type'] === 'input_json_delta') return [['contentBlockDelta', { contentBlockIndex: index, delta: { toolUse: { input: d['partial_json'] } } }]];
-      if (d['type'] === 'thinking_delta') return [['contentBlockDelta', { contentBlockIndex: index, delta: { reasoningContent: { text: d['thinking'] } } }]];
-      if (d['type'] === 'signature_delta') return [['contentBlockDelta', { contentBlockIndex: index, delta: { reasoningContent: { signature: d['signature'] } } }]];
+      if (d['type'] === 'text_delta')
+        return [['contentBlockDelta', { contentBlockIndex: index, delta: { text: d['text'] } }]];
+      if (d['type'] === 'input_json_delta')
+        return [['contentBlockDelta', { contentBlockIndex: index, delta: { toolUse: { input: d['partial_json'] } } }]];
+      if (d['type'] === 'thinking_delta')
+        return [
+          ['contentBlockDelta', { contentBlockIndex: index, delta: { reasoningContent: { text: d['thinking'] } } }],
+        ];
+      if (d['type'] === 'signature_delta')
+        return [
+          [
+            'contentBlockDelta',
+            { contentBlockIndex: index, delta: { reasoningContent: { signature: d['signature'] } } },
+          ],
+        ];
       return [];
     }
     case 'content_block_stop':

@@ -14,11 +14,26 @@ const IMAGE_FORMATS = new Set(['png', 'jpeg', 'gif', 'webp']);
 const TEXT_FORMATS = new Set(['txt', 'md', 'html', 'csv']);
 const OFFICE_FORMATS = new Set(['doc', 'docx', 'xls', 'xlsx']);
 
-const TOP_LEVEL = new Set(['messages', 'system', 'inferenceConfig', 'toolConfig', 'additionalModelRequestFields', 'additionalModelResponseFieldPaths', 'outputConfig', 'performanceConfig', 'serviceTier', 'guardrailConfig', 'promptVariables', 'requestMetadata']);
+const TOP_LEVEL = new Set([
+  'messages',
+  'system',
+  'inferenceConfig',
+  'toolConfig',
+  'additionalModelRequestFields',
+  'additionalModelResponseFieldPaths',
+  'outputConfig',
+  'performanceConfig',
+  'serviceTier',
+  'guardrailConfig',
+  'promptVariables',
+  'requestMetadata',
+]);
 const NOT_TRANSLATED: Record<string, string> = {
-  guardrailConfig: 'Guardrails run in Bedrock\'s Converse API, which this gateway does not call: apply the guardrail with ApplyGuardrail, or call Bedrock directly',
+  guardrailConfig:
+    "Guardrails run in Bedrock's Converse API, which this gateway does not call: apply the guardrail with ApplyGuardrail, or call Bedrock directly",
   promptVariables: 'Prompt-management variables have no Messages API equivalent: fill the prompt in before sending it',
-  requestMetadata: 'Invocation-log metadata has no Messages API equivalent: the gateway records the key, user and team of every request in its own ledger',
+  requestMetadata:
+    'Invocation-log metadata has no Messages API equivalent: the gateway records the key, user and team of every request in its own ledger',
 };
 
 function fail(path: string, what: string): never {
@@ -44,7 +59,8 @@ function str(value: unknown, path: string): string {
 /** The one member of a Converse union (`{"text": ...}`, `{"image": {...}}`). */
 function member(value: unknown, path: string): [string, unknown] {
   const keys = Object.keys(obj(value, path));
-  if (keys.length !== 1) fail(path, `a content block has exactly one member, found ${keys.length ? keys.join(', ') : 'none'}`);
+  if (keys.length !== 1)
+    fail(path, `a content block has exactly one member, found ${keys.length ? keys.join(', ') : 'none'}`);
   return [keys[0]!, (value as Json)[keys[0]!]];
 }
 
@@ -68,32 +84,58 @@ function image(value: unknown, path: string): Json {
   const format = str(img['format'], `${path}/format`);
   if (!IMAGE_FORMATS.has(format)) fail(`${path}/format`, `${format} is not one of png, jpeg, gif, webp`);
   const source = obj(img['source'], `${path}/source`);
-  if (source['s3Location']) throw invalidRequest('An image from S3 cannot be sent through the Messages API.', 'Send the image bytes (source.bytes) instead of an S3 location.');
-  return { type: 'image', source: { type: 'base64', media_type: `image/${format}`, data: base64(source['bytes'], `${path}/source/bytes`) } };
+  if (source['s3Location'])
+    throw invalidRequest(
+      'An image from S3 cannot be sent through the Messages API.',
+      'Send the image bytes (source.bytes) instead of an S3 location.',
+    );
+  return {
+    type: 'image',
+    source: { type: 'base64', media_type: `image/${format}`, data: base64(source['bytes'], `${path}/source/bytes`) },
+  };
 }
 
 function document(value: unknown, path: string): Json {
   const doc = obj(value, path);
   const format = str(doc['format'] ?? 'txt', `${path}/format`);
   const source = obj(doc['source'], `${path}/source`);
-  if (source['s3Location']) throw invalidRequest('A document from S3 cannot be sent through the Messages API.', 'Send the document bytes (source.bytes) instead of an S3 location.');
-  if (OFFICE_FORMATS.has(format)) throw invalidRequest(`A ${format} document has no Messages API equivalent: Claude takes PDF and text documents.`, 'Convert it to PDF or text, or call Bedrock\'s Converse API directly.');
+  if (source['s3Location'])
+    throw invalidRequest(
+      'A document from S3 cannot be sent through the Messages API.',
+      'Send the document bytes (source.bytes) instead of an S3 location.',
+    );
+  if (OFFICE_FORMATS.has(format))
+    throw invalidRequest(
+      `A ${format} document has no Messages API equivalent: Claude takes PDF and text documents.`,
+      "Convert it to PDF or text, or call Bedrock's Converse API directly.",
+    );
   let src: Json;
   if (Array.isArray(source['content'])) {
-    src = { type: 'content', content: source['content'].map((c, i) => ({ type: 'text', text: str(obj(c, `${path}/source/content/${i}`)['text'], `${path}/source/content/${i}/text`) })) };
+    src = {
+      type: 'content',
+      content: source['content'].map((c, i) => ({
+        type: 'text',
+        text: str(obj(c, `${path}/source/content/${i}`)['text'], `${path}/source/content/${i}/text`),
+      })),
+    };
   } else if (typeof source['text'] === 'string') {
     src = { type: 'text', media_type: 'text/plain', data: source['text'] };
   } else if (format === 'pdf') {
     src = { type: 'base64', media_type: 'application/pdf', data: base64(source['bytes'], `${path}/source/bytes`) };
   } else if (TEXT_FORMATS.has(format)) {
-    src = { type: 'text', media_type: 'text/plain', data: Buffer.from(base64(source['bytes'], `${path}/source/bytes`), 'base64').toString('utf8') };
+    src = {
+      type: 'text',
+      media_type: 'text/plain',
+      data: Buffer.from(base64(source['bytes'], `${path}/source/bytes`), 'base64').toString('utf8'),
+    };
   } else {
     return fail(`${path}/format`, `${format} is not one of pdf, txt, md, html, csv`);
   }
   const out: Json = { type: 'document', source: src };
   if (doc['name'] !== undefined) out['title'] = str(doc['name'], `${path}/name`);
   if (doc['context'] !== undefined) out['context'] = str(doc['context'], `${path}/context`);
-  if (doc['citations'] !== undefined) out['citations'] = { enabled: obj(doc['citations'], `${path}/citations`)['enabled'] === true };
+  if (doc['citations'] !== undefined)
+    out['citations'] = { enabled: obj(doc['citations'], `${path}/citations`)['enabled'] === true };
   return out;
 }
 
@@ -114,7 +156,11 @@ function reasoning(value: unknown, path: string): Json {
     if (r['signature'] !== undefined) out['signature'] = str(r['signature'], `${path}/reasoningText/signature`);
     return out;
   }
-  if (kind === 'redactedContent') return { type: 'redacted_thinking', data: Buffer.from(base64(v, `${path}/redactedContent`), 'base64').toString('utf8') };
+  if (kind === 'redactedContent')
+    return {
+      type: 'redacted_thinking',
+      data: Buffer.from(base64(v, `${path}/redactedContent`), 'base64').toString('utf8'),
+    };
   return fail(path, `reasoning content is reasoningText or redactedContent, not ${kind}`);
 }
 
@@ -130,21 +176,38 @@ function block(value: unknown, path: string): Json {
       return document(v, `${path}/document`);
     case 'toolUse': {
       const t = obj(v, `${path}/toolUse`);
-      return { type: 'tool_use', id: str(t['toolUseId'], `${path}/toolUse/toolUseId`), name: str(t['name'], `${path}/toolUse/name`), input: t['input'] ?? {} };
+      return {
+        type: 'tool_use',
+        id: str(t['toolUseId'], `${path}/toolUse/toolUseId`),
+        name: str(t['name'], `${path}/toolUse/name`),
+        input: t['input'] ?? {},
+      };
     }
     case 'toolResult': {
       const t = obj(v, `${path}/toolResult`);
-      const out: Json = { type: 'tool_result', tool_use_id: str(t['toolUseId'], `${path}/toolResult/toolUseId`), content: arr(t['content'], `${path}/toolResult/content`).map((c, i) => toolResultContent(c, `${path}/toolResult/content/${i}`)) };
+      const out: Json = {
+        type: 'tool_result',
+        tool_use_id: str(t['toolUseId'], `${path}/toolResult/toolUseId`),
+        content: arr(t['content'], `${path}/toolResult/content`).map((c, i) =>
+          toolResultContent(c, `${path}/toolResult/content/${i}`),
+        ),
+      };
       if (t['status'] === 'error') out['is_error'] = true;
-      else if (t['status'] !== undefined && t['status'] !== 'success') fail(`${path}/toolResult/status`, 'must be "success" or "error"');
+      else if (t['status'] !== undefined && t['status'] !== 'success')
+        fail(`${path}/toolResult/status`, 'must be "success" or "error"');
       return out;
     }
     case 'reasoningContent':
       return reasoning(v, `${path}/reasoningContent`);
     case 'guardContent':
-      throw invalidRequest('Guard content is evaluated by Bedrock\'s guardrails, which the Messages API does not run.', 'Send it as a text block, or call Bedrock\'s Converse API directly.');
+      throw invalidRequest(
+        "Guard content is evaluated by Bedrock's guardrails, which the Messages API does not run.",
+        "Send it as a text block, or call Bedrock's Converse API directly.",
+      );
     default:
-      throw invalidRequest(`Malformed input request: unsupported content block ${kind}: the Messages API takes text, image, document, toolUse, toolResult, reasoningContent and cachePoint.`);
+      throw invalidRequest(
+        `Malformed input request: unsupported content block ${kind}: the Messages API takes text, image, document, toolUse, toolResult, reasoningContent and cachePoint.`,
+      );
   }
 }
 
@@ -170,7 +233,8 @@ function tool(value: unknown, path: string): Json {
   const spec = obj(v, `${path}/toolSpec`);
   const out: Json = { name: str(spec['name'], `${path}/toolSpec/name`) };
   if (spec['description'] !== undefined) out['description'] = str(spec['description'], `${path}/toolSpec/description`);
-  const schema = spec['inputSchema'] === undefined ? undefined : obj(spec['inputSchema'], `${path}/toolSpec/inputSchema`)['json'];
+  const schema =
+    spec['inputSchema'] === undefined ? undefined : obj(spec['inputSchema'], `${path}/toolSpec/inputSchema`)['json'];
   out['input_schema'] = schema ?? { type: 'object' };
   if (spec['strict'] !== undefined) out['strict'] = spec['strict'] === true;
   return out;
@@ -187,7 +251,8 @@ function toolChoice(value: unknown, path: string): Json {
 export function responseFieldPaths(body: Json): string[] {
   const paths = body['additionalModelResponseFieldPaths'];
   if (paths === undefined) return [];
-  if (!Array.isArray(paths) || paths.some((p) => typeof p !== 'string' || !p.startsWith('/'))) fail('additionalModelResponseFieldPaths', 'expected an array of JSON pointers such as "/stop_sequence"');
+  if (!Array.isArray(paths) || paths.some((p) => typeof p !== 'string' || !p.startsWith('/')))
+    fail('additionalModelResponseFieldPaths', 'expected an array of JSON pointers such as "/stop_sequence"');
   return paths as string[];
 }
 
@@ -204,28 +269,48 @@ export function responseFieldPaths(body: Json): string[] {
 export function converseToAnthropic(body: Json, defaultMaxTokens: number): Json {
   for (const key of Object.keys(body)) {
     if (!TOP_LEVEL.has(key)) fail('', `extraneous key [${key}] is not permitted`);
-    if (NOT_TRANSLATED[key] !== undefined && body[key] !== null) throw invalidRequest(`${key} is not supported by this gateway's Converse API. ${NOT_TRANSLATED[key]}.`);
+    if (NOT_TRANSLATED[key] !== undefined && body[key] !== null)
+      throw invalidRequest(`${key} is not supported by this gateway's Converse API. ${NOT_TRANSLATED[key]}.`);
   }
   const perf = body['performanceConfig'] as { latency?: unknown } | undefined;
-  if (perf && perf.latency !== undefined && perf.latency !== 'standard') throw invalidRequest('performanceConfig.latency "optimized" is not supported by this gateway.', 'Leave performanceConfig out, or set latency to "standard".');
+  if (perf && perf.latency !== undefined && perf.latency !== 'standard')
+    throw invalidRequest(
+      'performanceConfig.latency "optimized" is not supported by this gateway.',
+      'Leave performanceConfig out, or set latency to "standard".',
+    );
   const tier = body['serviceTier'] as { type?: unknown } | undefined;
-  if (tier && tier.type !== undefined && tier.type !== 'default') throw invalidRequest(`serviceTier "${String(tier.type)}" is not supported by this gateway.`, 'Leave serviceTier out, or set its type to "default".');
+  if (tier && tier.type !== undefined && tier.type !== 'default')
+    throw invalidRequest(
+      `serviceTier "${String(tier.type)}" is not supported by this gateway.`,
+      'Leave serviceTier out, or set its type to "default".',
+    );
 
   const messages = arr(body['messages'], 'messages').map((m, i) => {
     const msg = obj(m, `messages/${i}`);
-    if (msg['role'] !== 'user' && msg['role'] !== 'assistant') fail(`messages/${i}/role`, 'must be "user" or "assistant"');
-    return { role: msg['role'], content: blocks(arr(msg['content'], `messages/${i}/content`), `messages/${i}/content`, block) };
+    if (msg['role'] !== 'user' && msg['role'] !== 'assistant')
+      fail(`messages/${i}/role`, 'must be "user" or "assistant"');
+    return {
+      role: msg['role'],
+      content: blocks(arr(msg['content'], `messages/${i}/content`), `messages/${i}/content`, block),
+    };
   });
   const out: Json = { messages };
   const system = blocks(arr(body['system'], 'system'), 'system', (v, p) => {
     const [kind, text] = member(v, p);
-    if (kind !== 'text') throw invalidRequest(kind === 'guardContent' ? 'Guard content in the system prompt is evaluated by Bedrock\'s guardrails, which the Messages API does not run.' : `Malformed input request: #/${p}: a system block is text or cachePoint, not ${kind}.`);
+    if (kind !== 'text')
+      throw invalidRequest(
+        kind === 'guardContent'
+          ? "Guard content in the system prompt is evaluated by Bedrock's guardrails, which the Messages API does not run."
+          : `Malformed input request: #/${p}: a system block is text or cachePoint, not ${kind}.`,
+      );
     return { type: 'text', text: str(text, `${p}/text`) };
   });
   if (system.length) out['system'] = system;
 
   const inf = body['inferenceConfig'] === undefined ? {} : obj(body['inferenceConfig'], 'inferenceConfig');
-  for (const key of Object.keys(inf)) if (!['maxTokens', 'temperature', 'topP', 'stopSequences'].includes(key)) fail('inferenceConfig', `extraneous key [${key}] is not permitted`);
+  for (const key of Object.keys(inf))
+    if (!['maxTokens', 'temperature', 'topP', 'stopSequences'].includes(key))
+      fail('inferenceConfig', `extraneous key [${key}] is not permitted`);
   out['max_tokens'] = inf['maxTokens'] ?? defaultMaxTokens;
   if (inf['temperature'] !== undefined) out['temperature'] = inf['temperature'];
   if (inf['topP'] !== undefined) out['top_p'] = inf['topP'];
@@ -241,8 +326,13 @@ export function converseToAnthropic(body: Json, defaultMaxTokens: number): Json 
   const extra = body['additionalModelRequestFields'];
   if (extra !== undefined && extra !== null) {
     for (const [key, value] of Object.entries(obj(extra, 'additionalModelRequestFields'))) {
-      if (key === 'output_config' && out['output_config'] && value && typeof value === 'object') out['output_config'] = Object.assign({}, value, out['output_config']);
-      else if (key in out) throw invalidRequest(`additionalModelRequestFields.${key} repeats a field the request already sets.`, `Set ${key} once: in its Converse field, or in additionalModelRequestFields.`);
+      if (key === 'output_config' && out['output_config'] && value && typeof value === 'object')
+        out['output_config'] = Object.assign({}, value, out['output_config']);
+      else if (key in out)
+        throw invalidRequest(
+          `additionalModelRequestFields.${key} repeats a field the request already sets.`,
+          `Set ${key} once: in its Converse field, or in additionalModelRequestFields.`,
+        );
       else out[key] = value;
     }
   }
@@ -253,7 +343,10 @@ export function converseToAnthropic(body: Json, defaultMaxTokens: number): Json 
 function outputFormat(value: unknown): Json {
   const text = obj(obj(value, 'outputConfig')['textFormat'], 'outputConfig/textFormat');
   if (text['type'] !== 'json_schema') fail('outputConfig/textFormat/type', 'must be "json_schema"');
-  const def = obj(obj(text['structure'], 'outputConfig/textFormat/structure')['jsonSchema'], 'outputConfig/textFormat/structure/jsonSchema');
+  const def = obj(
+    obj(text['structure'], 'outputConfig/textFormat/structure')['jsonSchema'],
+    'outputConfig/textFormat/structure/jsonSchema',
+  );
   let schema: unknown;
   try {
     schema = JSON.parse(str(def['schema'], 'outputConfig/textFormat/structure/jsonSchema/schema'));
@@ -284,7 +377,8 @@ function withCachePoints(items: readonly unknown[], one: (b: Json) => Json): Jso
 
 function imageOf(b: Json): Json {
   const source = b['source'] as Json;
-  if (source['type'] !== 'base64') throw invalidRequest('Converse takes image bytes, not an image URL.', 'Send the image as base64.');
+  if (source['type'] !== 'base64')
+    throw invalidRequest('Converse takes image bytes, not an image URL.', 'Send the image as base64.');
   return { image: { format: String(source['media_type']).replace(/^image\//, ''), source: { bytes: source['data'] } } };
 }
 
@@ -293,7 +387,8 @@ function documentOf(b: Json): Json {
   const doc: Json = { format: source['type'] === 'base64' ? 'pdf' : 'txt', name: b['title'] ?? 'document' };
   if (source['type'] === 'base64') doc['source'] = { bytes: source['data'] };
   else if (source['type'] === 'text') doc['source'] = { text: source['data'] };
-  else if (source['type'] === 'content') doc['source'] = { content: (source['content'] as Json[]).map((c) => ({ text: c['text'] })) };
+  else if (source['type'] === 'content')
+    doc['source'] = { content: (source['content'] as Json[]).map((c) => ({ text: c['text'] })) };
   else throw invalidRequest('Converse takes document bytes or text, not a document URL.');
   if (b['context'] !== undefined) doc['context'] = b['context'];
   if (b['citations'] !== undefined) doc['citations'] = b['citations'];
@@ -312,7 +407,12 @@ export function converseBlockOf(b: Json): Json {
     case 'tool_use':
       return { toolUse: { toolUseId: b['id'], name: b['name'], input: b['input'] } };
     case 'tool_result': {
-      const content = typeof b['content'] === 'string' ? [{ text: b['content'] }] : ((b['content'] as Json[] | undefined) ?? []).map((c) => (c['type'] === 'text' ? { text: c['text'] } : c['type'] === 'image' ? imageOf(c) : documentOf(c)));
+      const content =
+        typeof b['content'] === 'string'
+          ? [{ text: b['content'] }]
+          : ((b['content'] as Json[] | undefined) ?? []).map((c) =>
+              c['type'] === 'text' ? { text: c['text'] } : c['type'] === 'image' ? imageOf(c) : documentOf(c),
+            );
       const r: Json = { toolUseId: b['tool_use_id'], content };
       if (b['is_error'] === true) r['status'] = 'error';
       return { toolResult: r };
@@ -329,7 +429,18 @@ export function converseBlockOf(b: Json): Json {
   }
 }
 
-const MAPPED = new Set(['model', 'stream', 'messages', 'system', 'max_tokens', 'temperature', 'top_p', 'stop_sequences', 'tools', 'tool_choice']);
+const MAPPED = new Set([
+  'model',
+  'stream',
+  'messages',
+  'system',
+  'max_tokens',
+  'temperature',
+  'top_p',
+  'stop_sequences',
+  'tools',
+  'tool_choice',
+]);
 
 /**
  * An Anthropic Messages body as the Converse request that means the same: fields Converse has no
@@ -337,9 +448,19 @@ const MAPPED = new Set(['model', 'stream', 'messages', 'system', 'max_tokens', '
  */
 export function anthropicToConverse(body: Json): Json {
   const out: Json = {};
-  out['messages'] = ((body['messages'] as Json[]) ?? []).map((m) => ({ role: m['role'], content: withCachePoints(typeof m['content'] === 'string' ? [{ type: 'text', text: m['content'] }] : (m['content'] as Json[]), converseBlockOf) }));
+  out['messages'] = ((body['messages'] as Json[]) ?? []).map((m) => ({
+    role: m['role'],
+    content: withCachePoints(
+      typeof m['content'] === 'string' ? [{ type: 'text', text: m['content'] }] : (m['content'] as Json[]),
+      converseBlockOf,
+    ),
+  }));
   const system = body['system'];
-  if (system !== undefined) out['system'] = withCachePoints(typeof system === 'string' ? [{ type: 'text', text: system }] : (system as Json[]), (b) => ({ text: b['text'] }));
+  if (system !== undefined)
+    out['system'] = withCachePoints(
+      typeof system === 'string' ? [{ type: 'text', text: system }] : (system as Json[]),
+      (b) => ({ text: b['text'] }),
+    );
   const inf: Json = {};
   if (body['max_tokens'] !== undefined) inf['maxTokens'] = body['max_tokens'];
   if (body['temperature'] !== undefined) inf['temperature'] = body['temperature'];
@@ -357,7 +478,9 @@ export function anthropicToConverse(body: Json): Json {
       }),
     };
     const choice = body['tool_choice'] as Json | undefined;
-    if (choice) toolConfig['toolChoice'] = choice['type'] === 'tool' ? { tool: { name: choice['name'] } } : { [String(choice['type'])]: {} };
+    if (choice)
+      toolConfig['toolChoice'] =
+        choice['type'] === 'tool' ? { tool: { name: choice['name'] } } : { [String(choice['type'])]: {} };
     out['toolConfig'] = toolConfig;
   }
   const extra: Json = {};
@@ -365,7 +488,12 @@ export function anthropicToConverse(body: Json): Json {
     if (MAPPED.has(key) || key === 'anthropic_version') continue;
     if (key === 'output_config' && value && typeof value === 'object' && (value as Json)['format']) {
       const { format, ...rest } = value as Json;
-      out['outputConfig'] = { textFormat: { type: 'json_schema', structure: { jsonSchema: { schema: JSON.stringify((format as Json)['schema']) } } } };
+      out['outputConfig'] = {
+        textFormat: {
+          type: 'json_schema',
+          structure: { jsonSchema: { schema: JSON.stringify((format as Json)['schema']) } },
+        },
+      };
       if (Object.keys(rest).length) extra[key] = rest;
       continue;
     }
@@ -375,4 +503,8 @@ export function anthropicToConverse(body: Json): Json {
   return out;
 }
 
-export { anthropicEventToConverse, anthropicToConverseResponse, type ConverseStreamState } from './converse-response.js';
+export {
+  anthropicEventToConverse,
+  anthropicToConverseResponse,
+  type ConverseStreamState,
+} from './converse-response.js';

@@ -3,25 +3,58 @@ import { EXCEPTION_FOR_TYPE, streamExceptionName } from './bedrock-errors.js';
 import { anthropicEventToConverse, type ConverseStreamState } from './converse-response.js';
 import { anthropicEventToOpenAI, openAIErrorBody, openAITextChunk, type OpenAIStreamState } from './openai-response.js';
 import { parseSse } from './parse-sse.js';
-import { encodeChunkFrame, encodeEventFrame, encodeEventFrameJson, encodeExceptionFrame, frameHeader, type EventFrame } from './event-stream.js';
-import { chunkEventJson, emptySummary, frameToSse, framesToSse, observeFrame, parseEventJson, recordSseEvent, sseError, sseThrough, textDeltaLiteral, type StreamSummary } from './to-sse.js';
+import {
+  encodeChunkFrame,
+  encodeEventFrame,
+  encodeEventFrameJson,
+  encodeExceptionFrame,
+  frameHeader,
+  type EventFrame,
+} from './event-stream.js';
+import {
+  chunkEventJson,
+  emptySummary,
+  frameToSse,
+  framesToSse,
+  observeFrame,
+  parseEventJson,
+  recordSseEvent,
+  sseError,
+  sseThrough,
+  textDeltaLiteral,
+  type StreamSummary,
+} from './to-sse.js';
 
 /**
  * A streamed answer as it comes from upstream, tagged with its wire format: Bedrock event-stream
  * frames, or the native Messages API's SSE bytes. The transport's `UpstreamStream` is this type.
  */
 export type WireStream =
-  | { wire: 'bedrock-eventstream'; /** Decoded frames, a network chunk's worth at a time (the first frame alone). */ frames: AsyncIterable<EventFrame[]> }
+  | {
+      wire: 'bedrock-eventstream';
+      /** Decoded frames, a network chunk's worth at a time (the first frame alone). */ frames: AsyncIterable<
+        EventFrame[]
+      >;
+    }
   | { wire: 'anthropic-sse'; /** SSE bytes as the native Messages API sent them. */ bytes: AsyncIterable<Uint8Array> };
 
 /** Whatever ended a stream, as one of our errors (a stray exception is Bedrock misbehaving: 502). */
 function asStreamError(err: unknown): BedrockClaudeError {
-  return err instanceof BedrockClaudeError ? err : new BedrockClaudeError('Bedrock sent a stream that could not be read.', { status: 502, type: 'api_error', cause: err });
+  return err instanceof BedrockClaudeError
+    ? err
+    : new BedrockClaudeError('Bedrock sent a stream that could not be read.', {
+        status: 502,
+        type: 'api_error',
+        cause: err,
+      });
 }
 
 /** An error as the event-stream exception frame Bedrock would send. */
 export function exceptionFrameFor(err: BedrockClaudeError): Uint8Array {
-  const name = err.bedrockType && /^[a-z]/.test(err.bedrockType) ? err.bedrockType : streamExceptionName(EXCEPTION_FOR_TYPE[err.type]);
+  const name =
+    err.bedrockType && /^[a-z]/.test(err.bedrockType)
+      ? err.bedrockType
+      : streamExceptionName(EXCEPTION_FOR_TYPE[err.type]);
   return encodeExceptionFrame(name, err.message);
 }
 
@@ -38,7 +71,9 @@ export function exceptionFrameFor(err: BedrockClaudeError): Uint8Array {
  * ```
  */
 export function toAnthropicSse(stream: WireStream, summary: StreamSummary): AsyncGenerator<Uint8Array> {
-  return stream.wire === 'bedrock-eventstream' ? framesAsSse(stream.frames, summary) : sseAs(stream.bytes, summary, 'sse', (e) => sseError(e.type, e.message));
+  return stream.wire === 'bedrock-eventstream'
+    ? framesAsSse(stream.frames, summary)
+    : sseAs(stream.bytes, summary, 'sse', (e) => sseError(e.type, e.message));
 }
 
 /**
@@ -47,7 +82,9 @@ export function toAnthropicSse(stream: WireStream, summary: StreamSummary): Asyn
  * of the network or a timeout becomes the exception frame Bedrock would send.
  */
 export function toBedrockEventStream(stream: WireStream, summary: StreamSummary): AsyncGenerator<Uint8Array> {
-  return stream.wire === 'bedrock-eventstream' ? framesPassThrough(stream.frames, summary) : sseAs(stream.bytes, summary, 'eventstream', exceptionFrameFor);
+  return stream.wire === 'bedrock-eventstream'
+    ? framesPassThrough(stream.frames, summary)
+    : sseAs(stream.bytes, summary, 'eventstream', exceptionFrameFor);
 }
 
 function fail(summary: StreamSummary, err: unknown): BedrockClaudeError {
@@ -81,7 +118,10 @@ async function* framesAsSse(frames: AsyncIterable<EventFrame[]>, summary: Stream
   }
 }
 
-async function* framesPassThrough(frames: AsyncIterable<EventFrame[]>, summary: StreamSummary): AsyncGenerator<Uint8Array> {
+async function* framesPassThrough(
+  frames: AsyncIterable<EventFrame[]>,
+  summary: StreamSummary,
+): AsyncGenerator<Uint8Array> {
   const it = frames[Symbol.asyncIterator]();
   let step: IteratorResult<EventFrame[]> | undefined;
   try {
@@ -123,7 +163,12 @@ function observe(frame: EventFrame, summary: StreamSummary): void {
   }
 }
 
-async function* sseAs(bytes: AsyncIterable<Uint8Array>, summary: StreamSummary, output: 'sse' | 'eventstream', onError: (e: BedrockClaudeError) => Uint8Array): AsyncGenerator<Uint8Array> {
+async function* sseAs(
+  bytes: AsyncIterable<Uint8Array>,
+  summary: StreamSummary,
+  output: 'sse' | 'eventstream',
+  onError: (e: BedrockClaudeError) => Uint8Array,
+): AsyncGenerator<Uint8Array> {
   try {
     yield* sseThrough(bytes, summary, output, encodeChunkFrame);
   } catch (err) {
@@ -159,7 +204,8 @@ export type AnthropicEventItem = Record<string, unknown> | string;
 /** An event, parsed if it was not, with `summary` filled from it (the numbers the Anthropic front's summary holds); throws an `error` event. */
 function summarise(item: AnthropicEventItem, summary: StreamSummary): Record<string, unknown> {
   const event = typeof item === 'string' ? parseEventJson(item) : item;
-  if (event['type'] === 'message_stop' && event['amazon-bedrock-invocationMetrics']) summary.metrics = event['amazon-bedrock-invocationMetrics'] as StreamSummary['metrics'];
+  if (event['type'] === 'message_stop' && event['amazon-bedrock-invocationMetrics'])
+    summary.metrics = event['amazon-bedrock-invocationMetrics'] as StreamSummary['metrics'];
   recordSseEvent(summary, event);
   return event;
 }
@@ -177,7 +223,12 @@ function textDelta(item: AnthropicEventItem, summary: StreamSummary): ReturnType
  * path); an exception becomes the exception frame Bedrock sends. `latencyMs` says the time so far,
  * for `metadata`; `fieldPaths` are the request's `additionalModelResponseFieldPaths`.
  */
-export async function* toConverseStream(stream: WireStream, summary: StreamSummary, latencyMs: () => number, fieldPaths: readonly string[] = []): AsyncGenerator<Uint8Array> {
+export async function* toConverseStream(
+  stream: WireStream,
+  summary: StreamSummary,
+  latencyMs: () => number,
+  fieldPaths: readonly string[] = [],
+): AsyncGenerator<Uint8Array> {
   const state: ConverseStreamState = { usage: { input_tokens: 0, output_tokens: 0 }, latencyMs: 0, fieldPaths };
   try {
     for await (const events of anthropicEvents(stream)) {
@@ -185,7 +236,12 @@ export async function* toConverseStream(stream: WireStream, summary: StreamSumma
       for (const item of events) {
         const delta = textDelta(item, summary);
         if (delta) {
-          out.push(encodeEventFrameJson('contentBlockDelta', `{"contentBlockIndex":${delta.index},"delta":{"text":${delta.literal}}}`));
+          out.push(
+            encodeEventFrameJson(
+              'contentBlockDelta',
+              `{"contentBlockIndex":${delta.index},"delta":{"text":${delta.literal}}}`,
+            ),
+          );
           continue;
         }
         const event = summarise(item, summary);
@@ -206,7 +262,11 @@ const DONE = encoder.encode('data: [DONE]\n\n');
  * A stream as OpenAI's chat completion chunks (`data: {...}` lines, then `data: [DONE]`); whatever
  * ends it early becomes a last `data: {"error": {...}}` line, as OpenAI sends one.
  */
-export async function* toOpenAISse(stream: WireStream, summary: StreamSummary, state: OpenAIStreamState): AsyncGenerator<Uint8Array> {
+export async function* toOpenAISse(
+  stream: WireStream,
+  summary: StreamSummary,
+  state: OpenAIStreamState,
+): AsyncGenerator<Uint8Array> {
   try {
     for await (const events of anthropicEvents(stream)) {
       let text = '';
@@ -216,7 +276,8 @@ export async function* toOpenAISse(stream: WireStream, summary: StreamSummary, s
           text += `data: ${openAITextChunk(state, delta.literal)}\n\n`;
           continue;
         }
-        for (const c of anthropicEventToOpenAI(summarise(item, summary), state)) text += `data: ${JSON.stringify(c)}\n\n`;
+        for (const c of anthropicEventToOpenAI(summarise(item, summary), state))
+          text += `data: ${JSON.stringify(c)}\n\n`;
       }
       if (text) yield encoder.encode(text);
     }

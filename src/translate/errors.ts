@@ -34,13 +34,31 @@ function messageOf(body: string): string | undefined {
 
 /** Hints for the errors people hit most, keyed by a piece of Bedrock's message. */
 const FIXES: Array<[RegExp, string]> = [
-  [/on-demand throughput isn.t supported/, 'Call the model through an inference profile: prefix the ID with global. (any region, no premium) or us./eu./jp./apac./au. (data stays in the geography).'],
-  [/model identifier is invalid/, 'Use a full Bedrock ID such as global.anthropic.claude-opus-4-6-v1 and check the model is offered in your region (`bedrock-claude models --region R`).'],
-  [/invalid beta flag/, 'Remove the betas Bedrock does not support from anthropic_beta (the gateway drops them under policy "drop").'],
-  [/extraneous key \[(model|stream)\]/, 'Bedrock takes the model in the URL path and streaming from the endpoint: remove "model" and "stream" from the body.'],
+  [
+    /on-demand throughput isn.t supported/,
+    'Call the model through an inference profile: prefix the ID with global. (any region, no premium) or us./eu./jp./apac./au. (data stays in the geography).',
+  ],
+  [
+    /model identifier is invalid/,
+    'Use a full Bedrock ID such as global.anthropic.claude-opus-4-6-v1 and check the model is offered in your region (`bedrock-claude models --region R`).',
+  ],
+  [
+    /invalid beta flag/,
+    'Remove the betas Bedrock does not support from anthropic_beta (the gateway drops them under policy "drop").',
+  ],
+  [
+    /extraneous key \[(model|stream)\]/,
+    'Bedrock takes the model in the URL path and streaming from the endpoint: remove "model" and "stream" from the body.',
+  ],
   [/required key \[anthropic_version\]/, 'Add "anthropic_version": "bedrock-2023-05-31" to the request body.'],
-  [/don.t have access to the model/, 'Enable model access in the Bedrock console for this account and region, and check the IAM policy allows bedrock:InvokeModel on the profile and the model.'],
-  [/security token included in the request is invalid|signature we calculated does not match/i, 'Check the AWS credentials (access key, secret, session token) and the region used for signing.'],
+  [
+    /don.t have access to the model/,
+    'Enable model access in the Bedrock console for this account and region, and check the IAM policy allows bedrock:InvokeModel on the profile and the model.',
+  ],
+  [
+    /security token included in the request is invalid|signature we calculated does not match/i,
+    'Check the AWS credentials (access key, secret, session token) and the region used for signing.',
+  ],
 ];
 
 /** The fix for a Bedrock error message, when we know one. */
@@ -58,7 +76,12 @@ export function fixForBedrockMessage(message: string): string | undefined {
  * err.type;   // 'rate_limit_error'
  * ```
  */
-export function fromBedrockError(status: number, errorTypeHeader: string | undefined | null, body: string, retryAfter?: number): BedrockClaudeError {
+export function fromBedrockError(
+  status: number,
+  errorTypeHeader: string | undefined | null,
+  body: string,
+  retryAfter?: number,
+): BedrockClaudeError {
   const name = parseAmznErrorType(errorTypeHeader);
   const kind = bedrockErrorKind(name);
   const mapped = kind ? { status: kind.anthropicStatus, type: kind.type } : byStatus(status);
@@ -105,6 +128,14 @@ export function toBedrockError(error: BedrockClaudeError): BedrockErrorResponse 
   const fallback = EXCEPTION_FOR_TYPE[error.type];
   const named = error.bedrockType && /^[A-Z][A-Za-z]+$/.test(error.bedrockType) ? error.bedrockType : fallback;
   // A request over the size limit is Bedrock's ValidationException, answered as 413.
-  const status = named === fallback && error.type === 'request_too_large' ? 413 : (bedrockErrorKind(named)?.status ?? bedrockErrorKind(fallback)!.status);
-  return { status, name: named, headers: { 'x-amzn-errortype': amznErrorType(named) }, body: { message: error.fullMessage } };
+  const status =
+    named === fallback && error.type === 'request_too_large'
+      ? 413
+      : (bedrockErrorKind(named)?.status ?? bedrockErrorKind(fallback)!.status);
+  return {
+    status,
+    name: named,
+    headers: { 'x-amzn-errortype': amznErrorType(named) },
+    body: { message: error.fullMessage },
+  };
 }

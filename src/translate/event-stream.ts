@@ -38,7 +38,8 @@ const codec = new EventStreamCodec(toUtf8, fromUtf8);
  * ~9.5 us of a frame's ~12 us to encode, and the frames we write carry a few constant header sets
  * (a ConverseStream answer is one frame per event). The framing and CRCs stay the codec's.
  */
-const marshaller = (codec as unknown as { headerMarshaller?: { format(headers: MessageHeaders): Uint8Array } }).headerMarshaller;
+const marshaller = (codec as unknown as { headerMarshaller?: { format(headers: MessageHeaders): Uint8Array } })
+  .headerMarshaller;
 if (marshaller && typeof marshaller.format === 'function') {
   const format = marshaller.format.bind(marshaller);
   const formatted = new WeakMap<MessageHeaders, Uint8Array>();
@@ -75,7 +76,10 @@ export class FrameSplitter {
     if (held.length && !chunk.length) buffer = held;
     else if (held.length) {
       // A frame in progress: join it with just the bytes it lacks, not the whole chunk.
-      const total = held.length + chunk.length >= 4 ? frameLength(held.length >= 4 ? held : concat(held, chunk.subarray(0, 4 - held.length)), 0) : 0;
+      const total =
+        held.length + chunk.length >= 4
+          ? frameLength(held.length >= 4 ? held : concat(held, chunk.subarray(0, 4 - held.length)), 0)
+          : 0;
       const missing = total - held.length;
       if (total && missing > 0 && missing <= chunk.length) {
         frames.push(decodeFrame(concat(held, chunk.subarray(0, missing))));
@@ -125,7 +129,11 @@ function decodeFrame(bytes: Uint8Array): EventFrame {
 }
 
 function corrupt(detail: string, cause?: unknown): BedrockClaudeError {
-  return new BedrockClaudeError(`Corrupt event-stream frame from Bedrock: ${detail}.`, { status: 502, type: 'api_error', cause });
+  return new BedrockClaudeError(`Corrupt event-stream frame from Bedrock: ${detail}.`, {
+    status: 502,
+    type: 'api_error',
+    cause,
+  });
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
@@ -154,17 +162,27 @@ export function paddingFor(length: number): string {
   return PADDING.slice(0, 1 + ((length * 7) % PADDING.length));
 }
 
-const CHUNK_HEADERS: MessageHeaders = { ':event-type': { type: 'string', value: 'chunk' }, ':content-type': { type: 'string', value: 'application/json' }, ':message-type': { type: 'string', value: 'event' } };
+const CHUNK_HEADERS: MessageHeaders = {
+  ':event-type': { type: 'string', value: 'chunk' },
+  ':content-type': { type: 'string', value: 'application/json' },
+  ':message-type': { type: 'string', value: 'event' },
+};
 
 /** {@link encodeChunkFrame} as a decoded frame with its bytes, as the transport hands frames on (no decode of what was just encoded). */
 export function chunkEventFrame(eventJson: string): EventFrame {
-  const body = fromUtf8(`{"bytes":"${Buffer.from(eventJson).toString('base64')}","p":"${paddingFor(eventJson.length)}"}`);
+  const body = fromUtf8(
+    `{"bytes":"${Buffer.from(eventJson).toString('base64')}","p":"${paddingFor(eventJson.length)}"}`,
+  );
   return { headers: CHUNK_HEADERS, body, raw: codec.encode({ headers: CHUNK_HEADERS, body }) };
 }
 
 /** {@link encodeExceptionFrame} as a decoded frame with its bytes. */
 export function exceptionEventFrame(exceptionType: string, message: string): EventFrame {
-  const headers = stringHeaders({ ':exception-type': exceptionType, ':content-type': 'application/json', ':message-type': 'exception' });
+  const headers = stringHeaders({
+    ':exception-type': exceptionType,
+    ':content-type': 'application/json',
+    ':message-type': 'exception',
+  });
   const body = fromUtf8(JSON.stringify({ message }));
   return { headers, body, raw: codec.encode({ headers, body }) };
 }
@@ -184,7 +202,11 @@ const EVENT_HEADERS = new Map<string, MessageHeaders>();
 function eventHeaders(eventType: string): MessageHeaders {
   let headers = EVENT_HEADERS.get(eventType);
   if (!headers) {
-    headers = stringHeaders({ ':event-type': eventType, ':content-type': 'application/json', ':message-type': 'event' });
+    headers = stringHeaders({
+      ':event-type': eventType,
+      ':content-type': 'application/json',
+      ':message-type': 'event',
+    });
     if (EVENT_HEADERS.size < 64) EVENT_HEADERS.set(eventType, headers);
   }
   return headers;
@@ -197,13 +219,20 @@ export function encodeEventFrame(eventType: string, payload: Record<string, unkn
 
 /** {@link encodeEventFrame} for a payload already written as a JSON object. */
 export function encodeEventFrameJson(eventType: string, json: string): Uint8Array {
-  return codec.encode({ headers: eventHeaders(eventType), body: fromUtf8(`${json.slice(0, -1)}${json.length > 2 ? ',' : ''}"p":"${paddingFor(json.length)}"}`) });
+  return codec.encode({
+    headers: eventHeaders(eventType),
+    body: fromUtf8(`${json.slice(0, -1)}${json.length > 2 ? ',' : ''}"p":"${paddingFor(json.length)}"}`),
+  });
 }
 
 /** Encodes a modelled exception frame (`:message-type: exception`) with `{"message":...}`. */
 export function encodeExceptionFrame(exceptionType: string, message: string): Uint8Array {
   return codec.encode({
-    headers: stringHeaders({ ':exception-type': exceptionType, ':content-type': 'application/json', ':message-type': 'exception' }),
+    headers: stringHeaders({
+      ':exception-type': exceptionType,
+      ':content-type': 'application/json',
+      ':message-type': 'exception',
+    }),
     body: fromUtf8(JSON.stringify({ message })),
   });
 }

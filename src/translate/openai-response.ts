@@ -25,7 +25,12 @@ export function finishReason(stop: unknown): string {
 export function openAIUsage(usage: Usage): Json {
   const read = usage.cache_read_input_tokens ?? 0;
   const prompt = usage.input_tokens + read + (usage.cache_creation_input_tokens ?? 0);
-  return { prompt_tokens: prompt, completion_tokens: usage.output_tokens, total_tokens: prompt + usage.output_tokens, prompt_tokens_details: { cached_tokens: read } };
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: usage.output_tokens,
+    total_tokens: prompt + usage.output_tokens,
+    prompt_tokens_details: { cached_tokens: read },
+  };
 }
 
 /** Who the answer is for: the id it carries, when it was made (seconds), and the model as the client named it. */
@@ -43,7 +48,12 @@ export function anthropicToOpenAIResponse(message: Json, meta: CompletionMeta): 
   for (const b of (message['content'] as Json[] | undefined) ?? []) {
     if (b['type'] === 'text') text += String(b['text']);
     else if (b['type'] === 'thinking') reasoning += String(b['thinking']);
-    else if (b['type'] === 'tool_use') calls.push({ id: b['id'], type: 'function', function: { name: b['name'], arguments: JSON.stringify(b['input'] ?? {}) } });
+    else if (b['type'] === 'tool_use')
+      calls.push({
+        id: b['id'],
+        type: 'function',
+        function: { name: b['name'], arguments: JSON.stringify(b['input'] ?? {}) },
+      });
   }
   const msg: Json = { role: 'assistant', content: text || (calls.length ? null : ''), refusal: null };
   if (reasoning) msg['reasoning_content'] = reasoning;
@@ -73,7 +83,13 @@ export interface OpenAIStreamState {
 export function newOpenAIStreamState(meta: CompletionMeta, includeUsage: boolean): OpenAIStreamState {
   const head = `{"id":${JSON.stringify(meta.id)},"object":"chat.completion.chunk","created":${meta.created},"model":${JSON.stringify(meta.model)},"choices":[{"index":0,"delta":{"content":`;
   const tail = `},"logprobs":null,"finish_reason":null}]${includeUsage ? ',"usage":null' : ''}}`;
-  return { meta, includeUsage, usage: { input_tokens: 0, output_tokens: 0 }, toolIndex: new Map(), textChunk: [head, tail] };
+  return {
+    meta,
+    includeUsage,
+    usage: { input_tokens: 0, output_tokens: 0 },
+    toolIndex: new Map(),
+    textChunk: [head, tail],
+  };
 }
 
 /** The chunk of a text delta, from its text as a JSON string literal (the same JSON `anthropicEventToOpenAI` makes of it). */
@@ -82,7 +98,13 @@ export function openAITextChunk(state: OpenAIStreamState, literal: string): stri
 }
 
 function chunk(state: OpenAIStreamState, delta: Json, finish: string | null = null): Json {
-  const out: Json = { id: state.meta.id, object: 'chat.completion.chunk', created: state.meta.created, model: state.meta.model, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] };
+  const out: Json = {
+    id: state.meta.id,
+    object: 'chat.completion.chunk',
+    created: state.meta.created,
+    model: state.meta.model,
+    choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+  };
   if (state.includeUsage) out['usage'] = null;
   return out;
 }
@@ -107,7 +129,11 @@ export function anthropicEventToOpenAI(event: Json, state: OpenAIStreamState): J
       if (cb['type'] !== 'tool_use') return [];
       const index = state.toolIndex.size;
       state.toolIndex.set(event['index'] as number, index);
-      return [chunk(state, { tool_calls: [{ index, id: cb['id'], type: 'function', function: { name: cb['name'], arguments: '' } }] })];
+      return [
+        chunk(state, {
+          tool_calls: [{ index, id: cb['id'], type: 'function', function: { name: cb['name'], arguments: '' } }],
+        }),
+      ];
     }
     case 'content_block_delta': {
       const d = event['delta'] as Json;
@@ -115,7 +141,9 @@ export function anthropicEventToOpenAI(event: Json, state: OpenAIStreamState): J
       if (d['type'] === 'thinking_delta') return [chunk(state, { reasoning_content: d['thinking'] })];
       if (d['type'] === 'input_json_delta') {
         const index = state.toolIndex.get(event['index'] as number);
-        return index === undefined ? [] : [chunk(state, { tool_calls: [{ index, function: { arguments: d['partial_json'] } }] })];
+        return index === undefined
+          ? []
+          : [chunk(state, { tool_calls: [{ index, function: { arguments: d['partial_json'] } }] })];
       }
       return [];
     }
@@ -126,7 +154,18 @@ export function anthropicEventToOpenAI(event: Json, state: OpenAIStreamState): J
       return [chunk(state, {}, finishReason(state.stopReason))];
     }
     case 'message_stop':
-      return state.includeUsage ? [{ id: state.meta.id, object: 'chat.completion.chunk', created: state.meta.created, model: state.meta.model, choices: [], usage: openAIUsage(state.usage) }] : [];
+      return state.includeUsage
+        ? [
+            {
+              id: state.meta.id,
+              object: 'chat.completion.chunk',
+              created: state.meta.created,
+              model: state.meta.model,
+              choices: [],
+              usage: openAIUsage(state.usage),
+            },
+          ]
+        : [];
     default:
       return [];
   }

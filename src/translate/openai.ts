@@ -17,7 +17,42 @@ export function openAIInvalid(message: string, param?: string, fix?: string): Be
 /** Thinking budgets for `reasoning_effort`. */
 export const REASONING_BUDGETS: Record<string, number> = { minimal: 1024, low: 1024, medium: 4096, high: 16384 };
 
-const ACCEPTED = new Set(['model', 'messages', 'max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'stop', 'stream', 'stream_options', 'tools', 'tool_choice', 'parallel_tool_calls', 'response_format', 'reasoning_effort', 'user', 'safety_identifier', 'n', 'logprobs', 'top_logprobs', 'audio', 'modalities', 'presence_penalty', 'frequency_penalty', 'logit_bias', 'seed', 'store', 'metadata', 'service_tier', 'prompt_cache_key', 'prediction', 'web_search_options', 'functions', 'function_call', 'verbosity']);
+const ACCEPTED = new Set([
+  'model',
+  'messages',
+  'max_tokens',
+  'max_completion_tokens',
+  'temperature',
+  'top_p',
+  'stop',
+  'stream',
+  'stream_options',
+  'tools',
+  'tool_choice',
+  'parallel_tool_calls',
+  'response_format',
+  'reasoning_effort',
+  'user',
+  'safety_identifier',
+  'n',
+  'logprobs',
+  'top_logprobs',
+  'audio',
+  'modalities',
+  'presence_penalty',
+  'frequency_penalty',
+  'logit_bias',
+  'seed',
+  'store',
+  'metadata',
+  'service_tier',
+  'prompt_cache_key',
+  'prediction',
+  'web_search_options',
+  'functions',
+  'function_call',
+  'verbosity',
+]);
 /** Accepted, and without effect on Claude: they tune OpenAI's own service. */
 export const OPENAI_NO_EFFECT = ['seed', 'store', 'metadata', 'service_tier', 'prompt_cache_key', 'verbosity'];
 
@@ -30,13 +65,15 @@ export interface OpenAIDecodeOptions {
 
 function parts(content: unknown, param: string, options: OpenAIDecodeOptions): Json[] {
   if (typeof content === 'string') return [{ type: 'text', text: content }];
-  if (!Array.isArray(content)) throw openAIInvalid(`Invalid type for '${param}': expected a string or an array of content parts.`, param);
+  if (!Array.isArray(content))
+    throw openAIInvalid(`Invalid type for '${param}': expected a string or an array of content parts.`, param);
   return content.map((p: unknown, i) => {
     const part = (p ?? {}) as Json;
     const at = `${param}[${i}]`;
     switch (part['type']) {
       case 'text':
-        if (typeof part['text'] !== 'string') throw openAIInvalid(`Invalid type for '${at}.text': expected a string.`, `${at}.text`);
+        if (typeof part['text'] !== 'string')
+          throw openAIInvalid(`Invalid type for '${at}.text': expected a string.`, `${at}.text`);
         return { type: 'text', text: part['text'] };
       case 'image_url':
         return imagePart(part['image_url'], `${at}.image_url`, options);
@@ -47,7 +84,10 @@ function parts(content: unknown, param: string, options: OpenAIDecodeOptions): J
       case 'refusal':
         return { type: 'text', text: String(part['refusal'] ?? '') };
       default:
-        throw openAIInvalid(`Invalid content part type '${String(part['type'])}' in '${at}': use text, image_url or file.`, `${at}.type`);
+        throw openAIInvalid(
+          `Invalid content part type '${String(part['type'])}' in '${at}': use text, image_url or file.`,
+          `${at}.type`,
+        );
     }
   });
 }
@@ -61,7 +101,9 @@ function imagePart(value: unknown, param: string, options: OpenAIDecodeOptions):
   if (data) return { type: 'image', source: { type: 'base64', media_type: data[1]!.toLowerCase(), data: data[2]! } };
   if (/^https?:\/\//i.test(url) && options.remoteImages) return { type: 'image', source: { type: 'url', url } };
   throw openAIInvalid(
-    /^https?:\/\//i.test(url) ? 'This gateway does not fetch remote images.' : `Invalid image URL in '${param}.url': expected a data URL.`,
+    /^https?:\/\//i.test(url)
+      ? 'This gateway does not fetch remote images.'
+      : `Invalid image URL in '${param}.url': expected a data URL.`,
     `${param}.url`,
     'Send the image inline as a data URL (data:image/png;base64,...), or ask the operator to set openai.fetchImages in the gateway config.',
   );
@@ -69,12 +111,29 @@ function imagePart(value: unknown, param: string, options: OpenAIDecodeOptions):
 
 function filePart(value: unknown, param: string): Json {
   const file = (value ?? {}) as { file_data?: unknown; filename?: unknown; file_id?: unknown };
-  if (file.file_id !== undefined) throw openAIInvalid('Uploaded files (file_id) are not available here: send the file inline as file_data.', `${param}.file_id`);
+  if (file.file_id !== undefined)
+    throw openAIInvalid(
+      'Uploaded files (file_id) are not available here: send the file inline as file_data.',
+      `${param}.file_id`,
+    );
   const data = typeof file.file_data === 'string' ? DATA_URL.exec(file.file_data) : null;
-  if (!data) throw openAIInvalid(`Invalid '${param}.file_data': expected a data URL such as data:application/pdf;base64,...`, `${param}.file_data`);
+  if (!data)
+    throw openAIInvalid(
+      `Invalid '${param}.file_data': expected a data URL such as data:application/pdf;base64,...`,
+      `${param}.file_data`,
+    );
   const media = data[1]!.toLowerCase();
-  const source = media === 'application/pdf' ? { type: 'base64', media_type: media, data: data[2]! } : media.startsWith('text/') ? { type: 'text', media_type: 'text/plain', data: Buffer.from(data[2]!, 'base64').toString('utf8') } : undefined;
-  if (!source) throw openAIInvalid(`A ${media} file cannot be sent to Claude: it takes PDF and text documents.`, `${param}.file_data`);
+  const source =
+    media === 'application/pdf'
+      ? { type: 'base64', media_type: media, data: data[2]! }
+      : media.startsWith('text/')
+        ? { type: 'text', media_type: 'text/plain', data: Buffer.from(data[2]!, 'base64').toString('utf8') }
+        : undefined;
+  if (!source)
+    throw openAIInvalid(
+      `A ${media} file cannot be sent to Claude: it takes PDF and text documents.`,
+      `${param}.file_data`,
+    );
   const out: Json = { type: 'document', source };
   if (typeof file.filename === 'string') out['title'] = file.filename;
   return out;
@@ -82,17 +141,22 @@ function filePart(value: unknown, param: string): Json {
 
 function textOf(content: unknown, param: string): string {
   if (typeof content === 'string') return content;
-  if (Array.isArray(content)) return content.map((p, i) => {
-    const text = (p as Json | null)?.['text'];
-    if (typeof text !== 'string') throw openAIInvalid(`Invalid '${param}[${i}]': only text parts are allowed here.`, `${param}[${i}]`);
-    return text;
-  }).join('');
+  if (Array.isArray(content))
+    return content
+      .map((p, i) => {
+        const text = (p as Json | null)?.['text'];
+        if (typeof text !== 'string')
+          throw openAIInvalid(`Invalid '${param}[${i}]': only text parts are allowed here.`, `${param}[${i}]`);
+        return text;
+      })
+      .join('');
   throw openAIInvalid(`Invalid type for '${param}': expected a string or text parts.`, param);
 }
 
 function toolUse(call: unknown, param: string): Json {
   const c = (call ?? {}) as { id?: unknown; type?: unknown; function?: { name?: unknown; arguments?: unknown } };
-  if (typeof c.id !== 'string' || typeof c.function?.name !== 'string') throw openAIInvalid(`Missing required parameter: '${param}.id' and '${param}.function.name'.`, param);
+  if (typeof c.id !== 'string' || typeof c.function?.name !== 'string')
+    throw openAIInvalid(`Missing required parameter: '${param}.id' and '${param}.function.name'.`, param);
   let input: unknown = {};
   const args = c.function.arguments;
   if (typeof args === 'string' && args.trim()) {
@@ -118,53 +182,102 @@ function asBlocks(content: string | Json[]): Json[] {
 function messageBlocks(m: Json, param: string, options: OpenAIDecodeOptions): Turn {
   switch (m['role']) {
     case 'user':
-      return { role: 'user', content: typeof m['content'] === 'string' ? m['content'] : parts(m['content'], `${param}.content`, options) };
+      return {
+        role: 'user',
+        content: typeof m['content'] === 'string' ? m['content'] : parts(m['content'], `${param}.content`, options),
+      };
     case 'assistant': {
       const content: Json[] = [];
       if (m['content'] !== undefined && m['content'] !== null) {
-        const text = textOf(Array.isArray(m['content']) ? (m['content'] as Json[]).map((p) => (p['type'] === 'refusal' ? { text: p['refusal'] } : p)) : m['content'], `${param}.content`);
+        const text = textOf(
+          Array.isArray(m['content'])
+            ? (m['content'] as Json[]).map((p) => (p['type'] === 'refusal' ? { text: p['refusal'] } : p))
+            : m['content'],
+          `${param}.content`,
+        );
         if (text) content.push({ type: 'text', text });
       }
       const calls = m['tool_calls'];
       if (calls !== undefined && calls !== null) {
-        if (!Array.isArray(calls)) throw openAIInvalid(`Invalid type for '${param}.tool_calls': expected an array.`, `${param}.tool_calls`);
+        if (!Array.isArray(calls))
+          throw openAIInvalid(`Invalid type for '${param}.tool_calls': expected an array.`, `${param}.tool_calls`);
         calls.forEach((c, i) => content.push(toolUse(c, `${param}.tool_calls[${i}]`)));
       }
       return { role: 'assistant', content };
     }
     case 'tool': {
-      if (typeof m['tool_call_id'] !== 'string') throw openAIInvalid(`Missing required parameter: '${param}.tool_call_id'.`, `${param}.tool_call_id`);
+      if (typeof m['tool_call_id'] !== 'string')
+        throw openAIInvalid(`Missing required parameter: '${param}.tool_call_id'.`, `${param}.tool_call_id`);
       const content = m['content'];
-      return { role: 'user', content: [{ type: 'tool_result', tool_use_id: m['tool_call_id'], content: typeof content === 'string' ? content : parts(content, `${param}.content`, options) }] };
+      return {
+        role: 'user',
+        content: [
+          {
+            type: 'tool_result',
+            tool_use_id: m['tool_call_id'],
+            content: typeof content === 'string' ? content : parts(content, `${param}.content`, options),
+          },
+        ],
+      };
     }
     case 'function':
-      throw openAIInvalid('Function messages are deprecated: send the result as a tool message with its tool_call_id.', `${param}.role`);
+      throw openAIInvalid(
+        'Function messages are deprecated: send the result as a tool message with its tool_call_id.',
+        `${param}.role`,
+      );
     default:
-      throw openAIInvalid(`Invalid value for '${param}.role': expected system, developer, user, assistant or tool.`, `${param}.role`);
+      throw openAIInvalid(
+        `Invalid value for '${param}.role': expected system, developer, user, assistant or tool.`,
+        `${param}.role`,
+      );
   }
 }
 
 function refuseUnhonoured(body: Json): void {
   const n = body['n'];
-  if (n !== undefined && n !== null && n !== 1) throw openAIInvalid('n > 1 is not supported: Claude returns one choice per request. Send several requests instead.', 'n');
-  if (body['logprobs'] === true || (body['top_logprobs'] !== undefined && body['top_logprobs'] !== null && body['top_logprobs'] !== 0)) throw openAIInvalid('logprobs are not supported: Claude does not return token log probabilities.', 'logprobs');
+  if (n !== undefined && n !== null && n !== 1)
+    throw openAIInvalid(
+      'n > 1 is not supported: Claude returns one choice per request. Send several requests instead.',
+      'n',
+    );
+  if (
+    body['logprobs'] === true ||
+    (body['top_logprobs'] !== undefined && body['top_logprobs'] !== null && body['top_logprobs'] !== 0)
+  )
+    throw openAIInvalid('logprobs are not supported: Claude does not return token log probabilities.', 'logprobs');
   const modalities = body['modalities'];
-  if ((body['audio'] !== undefined && body['audio'] !== null) || (Array.isArray(modalities) && modalities.some((m) => m !== 'text'))) throw openAIInvalid('Audio output is not supported: Claude answers in text.', 'audio');
+  if (
+    (body['audio'] !== undefined && body['audio'] !== null) ||
+    (Array.isArray(modalities) && modalities.some((m) => m !== 'text'))
+  )
+    throw openAIInvalid('Audio output is not supported: Claude answers in text.', 'audio');
   for (const p of ['presence_penalty', 'frequency_penalty']) {
-    if (body[p] !== undefined && body[p] !== null && body[p] !== 0) throw openAIInvalid(`${p} is not supported by Claude: leave it out or set it to 0.`, p);
+    if (body[p] !== undefined && body[p] !== null && body[p] !== 0)
+      throw openAIInvalid(`${p} is not supported by Claude: leave it out or set it to 0.`, p);
   }
   const bias = body['logit_bias'];
-  if (bias && typeof bias === 'object' && Object.keys(bias).length) throw openAIInvalid('logit_bias is not supported by Claude.', 'logit_bias');
-  if (body['prediction'] !== undefined && body['prediction'] !== null) throw openAIInvalid('Predicted outputs are not supported by Claude.', 'prediction');
-  if (body['web_search_options'] !== undefined && body['web_search_options'] !== null) throw openAIInvalid('Web search is not available on Amazon Bedrock.', 'web_search_options');
-  if (body['functions'] !== undefined || body['function_call'] !== undefined) throw openAIInvalid('functions and function_call are deprecated: send tools and tool_choice.', body['functions'] !== undefined ? 'functions' : 'function_call');
+  if (bias && typeof bias === 'object' && Object.keys(bias).length)
+    throw openAIInvalid('logit_bias is not supported by Claude.', 'logit_bias');
+  if (body['prediction'] !== undefined && body['prediction'] !== null)
+    throw openAIInvalid('Predicted outputs are not supported by Claude.', 'prediction');
+  if (body['web_search_options'] !== undefined && body['web_search_options'] !== null)
+    throw openAIInvalid('Web search is not available on Amazon Bedrock.', 'web_search_options');
+  if (body['functions'] !== undefined || body['function_call'] !== undefined)
+    throw openAIInvalid(
+      'functions and function_call are deprecated: send tools and tool_choice.',
+      body['functions'] !== undefined ? 'functions' : 'function_call',
+    );
 }
 
 function tools(value: unknown): Json[] {
   if (!Array.isArray(value)) throw openAIInvalid("Invalid type for 'tools': expected an array.", 'tools');
   return value.map((t: unknown, i) => {
     const fn = (t as { type?: unknown; function?: Json } | null)?.function;
-    if ((t as Json | null)?.['type'] !== 'function' || !fn || typeof fn['name'] !== 'string') throw openAIInvalid(`Invalid 'tools[${i}]': expected {"type": "function", "function": {"name": ...}}.`, `tools[${i}]`);
+    if ((t as Json | null)?.['type'] !== 'function' || !fn || typeof fn['name'] !== 'string')
+      throw openAIInvalid(
+        `Invalid 'tools[${i}]': expected {"type": "function", "function": {"name": ...}}.`,
+        `tools[${i}]`,
+      );
     const out: Json = { name: fn['name'] };
     if (typeof fn['description'] === 'string') out['description'] = fn['description'];
     out['input_schema'] = fn['parameters'] ?? { type: 'object', properties: {} };
@@ -177,8 +290,17 @@ function toolChoice(value: unknown, parallel: unknown): Json | undefined {
   if (value === 'auto') choice = { type: 'auto' };
   else if (value === 'none') choice = { type: 'none' };
   else if (value === 'required') choice = { type: 'any' };
-  else if (value && typeof value === 'object' && typeof (value as { function?: { name?: unknown } }).function?.name === 'string') choice = { type: 'tool', name: (value as { function: { name: string } }).function.name };
-  else if (value !== undefined && value !== null) throw openAIInvalid("Invalid 'tool_choice': expected auto, none, required or {\"type\": \"function\", \"function\": {\"name\": ...}}.", 'tool_choice');
+  else if (
+    value &&
+    typeof value === 'object' &&
+    typeof (value as { function?: { name?: unknown } }).function?.name === 'string'
+  )
+    choice = { type: 'tool', name: (value as { function: { name: string } }).function.name };
+  else if (value !== undefined && value !== null)
+    throw openAIInvalid(
+      'Invalid \'tool_choice\': expected auto, none, required or {"type": "function", "function": {"name": ...}}.',
+      'tool_choice',
+    );
   if (parallel === false) {
     choice ??= { type: 'auto' };
     if (choice['type'] !== 'none') choice['disable_parallel_tool_use'] = true;
@@ -189,7 +311,8 @@ function toolChoice(value: unknown, parallel: unknown): Json | undefined {
 function number(body: Json, key: string, min: number, max: number, why = ''): number | undefined {
   const v = body[key];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw openAIInvalid(`Invalid type for '${key}': expected a number.`, key);
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw openAIInvalid(`Invalid type for '${key}': expected a number.`, key);
   if (v < min || v > max) throw openAIInvalid(`Invalid '${key}': ${v} is outside ${min}–${max}${why}.`, key);
   return v;
 }
@@ -206,10 +329,13 @@ function number(body: Json, key: string, min: number, max: number, why = ''): nu
  * ```
  */
 export function openAIToAnthropic(body: Json, options: OpenAIDecodeOptions): Json {
-  for (const key of Object.keys(body)) if (!ACCEPTED.has(key)) throw openAIInvalid(`Unrecognized request argument supplied: ${key}`, key);
+  for (const key of Object.keys(body))
+    if (!ACCEPTED.has(key)) throw openAIInvalid(`Unrecognized request argument supplied: ${key}`, key);
   refuseUnhonoured(body);
-  if (typeof body['model'] !== 'string' || !body['model']) throw openAIInvalid("Missing required parameter: 'model'.", 'model');
-  if (!Array.isArray(body['messages']) || body['messages'].length === 0) throw openAIInvalid("Missing required parameter: 'messages'.", 'messages');
+  if (typeof body['model'] !== 'string' || !body['model'])
+    throw openAIInvalid("Missing required parameter: 'model'.", 'model');
+  if (!Array.isArray(body['messages']) || body['messages'].length === 0)
+    throw openAIInvalid("Missing required parameter: 'messages'.", 'messages');
 
   const system: Json[] = [];
   const messages: Turn[] = [];
@@ -228,10 +354,13 @@ export function openAIToAnthropic(body: Json, options: OpenAIDecodeOptions): Jso
   });
 
   const out: Json = { model: body['model'] };
-  const max = number(body, 'max_completion_tokens', 1, Number.MAX_SAFE_INTEGER) ?? number(body, 'max_tokens', 1, Number.MAX_SAFE_INTEGER);
+  const max =
+    number(body, 'max_completion_tokens', 1, Number.MAX_SAFE_INTEGER) ??
+    number(body, 'max_tokens', 1, Number.MAX_SAFE_INTEGER);
   out['max_tokens'] = max ?? options.defaultMaxTokens;
   const format = body['response_format'] as { type?: unknown; json_schema?: { schema?: unknown } } | undefined | null;
-  if (format?.type === 'json_object') system.push({ type: 'text', text: 'Answer with one valid JSON object and nothing else.' });
+  if (format?.type === 'json_object')
+    system.push({ type: 'text', text: 'Answer with one valid JSON object and nothing else.' });
   if (system.length) out['system'] = system;
   out['messages'] = messages;
   const temperature = number(body, 'temperature', 0, 1, ' (Claude takes a temperature from 0 to 1)');
@@ -246,17 +375,32 @@ export function openAIToAnthropic(body: Json, options: OpenAIDecodeOptions): Jso
   const choice = toolChoice(body['tool_choice'], body['parallel_tool_calls']);
   if (choice && out['tools']) out['tool_choice'] = choice;
   if (format?.type === 'json_schema') {
-    if (!format.json_schema?.schema || typeof format.json_schema.schema !== 'object') throw openAIInvalid("Missing required parameter: 'response_format.json_schema.schema'.", 'response_format.json_schema.schema');
+    if (!format.json_schema?.schema || typeof format.json_schema.schema !== 'object')
+      throw openAIInvalid(
+        "Missing required parameter: 'response_format.json_schema.schema'.",
+        'response_format.json_schema.schema',
+      );
     out['output_config'] = { format: { type: 'json_schema', schema: format.json_schema.schema } };
   } else if (format && format.type !== 'text' && format.type !== 'json_object') {
-    throw openAIInvalid("Invalid 'response_format.type': expected text, json_object or json_schema.", 'response_format.type');
+    throw openAIInvalid(
+      "Invalid 'response_format.type': expected text, json_object or json_schema.",
+      'response_format.type',
+    );
   }
   const effort = body['reasoning_effort'];
   if (effort !== undefined && effort !== null && effort !== 'none') {
     const budget = REASONING_BUDGETS[String(effort)];
-    if (!budget) throw openAIInvalid("Invalid 'reasoning_effort': expected none, minimal, low, medium or high.", 'reasoning_effort');
+    if (!budget)
+      throw openAIInvalid(
+        "Invalid 'reasoning_effort': expected none, minimal, low, medium or high.",
+        'reasoning_effort',
+      );
     const maxTokens = max ?? budget + options.defaultMaxTokens;
-    if (maxTokens <= 1024) throw openAIInvalid('reasoning_effort needs room to think: set max_completion_tokens above 1024.', 'max_completion_tokens');
+    if (maxTokens <= 1024)
+      throw openAIInvalid(
+        'reasoning_effort needs room to think: set max_completion_tokens above 1024.',
+        'max_completion_tokens',
+      );
     out['max_tokens'] = maxTokens;
     out['thinking'] = { type: 'enabled', budget_tokens: Math.min(budget, maxTokens - 1) };
   }
@@ -270,9 +414,21 @@ export function openAIToAnthropic(body: Json, options: OpenAIDecodeOptions): Jso
 function partOf(b: Json): Json {
   if (b['type'] === 'text') return { type: 'text', text: b['text'] };
   const source = b['source'] as Json;
-  if (b['type'] === 'image') return { type: 'image_url', image_url: { url: source['type'] === 'url' ? source['url'] : `data:${String(source['media_type'])};base64,${String(source['data'])}` } };
+  if (b['type'] === 'image')
+    return {
+      type: 'image_url',
+      image_url: {
+        url:
+          source['type'] === 'url'
+            ? source['url']
+            : `data:${String(source['media_type'])};base64,${String(source['data'])}`,
+      },
+    };
   if (b['type'] === 'document') {
-    const data = source['type'] === 'base64' ? `data:application/pdf;base64,${String(source['data'])}` : `data:text/plain;base64,${Buffer.from(String(source['data']), 'utf8').toString('base64')}`;
+    const data =
+      source['type'] === 'base64'
+        ? `data:application/pdf;base64,${String(source['data'])}`
+        : `data:text/plain;base64,${Buffer.from(String(source['data']), 'utf8').toString('base64')}`;
     const file: Json = { file_data: data };
     if (b['title'] !== undefined) file['filename'] = b['title'];
     return { type: 'file', file };
@@ -285,12 +441,23 @@ export function anthropicToOpenAI(body: Json): Json {
   const messages: Json[] = [];
   const system = body['system'];
   if (typeof system === 'string') messages.push({ role: 'system', content: system });
-  else if (Array.isArray(system)) for (const b of system as Json[]) messages.push({ role: 'system', content: b['text'] });
+  else if (Array.isArray(system))
+    for (const b of system as Json[]) messages.push({ role: 'system', content: b['text'] });
   for (const m of (body['messages'] as Json[]) ?? []) {
-    const content = typeof m['content'] === 'string' ? [{ type: 'text', text: m['content'] }] : (m['content'] as Json[]);
+    const content =
+      typeof m['content'] === 'string' ? [{ type: 'text', text: m['content'] }] : (m['content'] as Json[]);
     if (m['role'] === 'assistant') {
-      const text = content.filter((b) => b['type'] === 'text').map((b) => b['text']).join('');
-      const calls = content.filter((b) => b['type'] === 'tool_use').map((b) => ({ id: b['id'], type: 'function', function: { name: b['name'], arguments: JSON.stringify(b['input']) } }));
+      const text = content
+        .filter((b) => b['type'] === 'text')
+        .map((b) => b['text'])
+        .join('');
+      const calls = content
+        .filter((b) => b['type'] === 'tool_use')
+        .map((b) => ({
+          id: b['id'],
+          type: 'function',
+          function: { name: b['name'], arguments: JSON.stringify(b['input']) },
+        }));
       const out: Json = { role: 'assistant', content: text || null };
       if (calls.length) out['tool_calls'] = calls;
       messages.push(out);
@@ -302,18 +469,43 @@ export function anthropicToOpenAI(body: Json): Json {
     }
     const rest: Json[] = [];
     for (const b of content) {
-      if (b['type'] === 'tool_result') messages.push({ role: 'tool', tool_call_id: b['tool_use_id'], content: typeof b['content'] === 'string' ? b['content'] : ((b['content'] as Json[] | undefined) ?? []).map(partOf) });
+      if (b['type'] === 'tool_result')
+        messages.push({
+          role: 'tool',
+          tool_call_id: b['tool_use_id'],
+          content:
+            typeof b['content'] === 'string' ? b['content'] : ((b['content'] as Json[] | undefined) ?? []).map(partOf),
+        });
       else rest.push(partOf(b));
     }
     if (rest.length) messages.push({ role: 'user', content: rest });
   }
   const out: Json = { model: body['model'], messages };
   if (body['max_tokens'] !== undefined) out['max_completion_tokens'] = body['max_tokens'];
-  for (const [from, to] of [['temperature', 'temperature'], ['top_p', 'top_p'], ['stop_sequences', 'stop'], ['stream', 'stream']] as const) if (body[from] !== undefined) out[to] = body[from];
-  if (Array.isArray(body['tools'])) out['tools'] = (body['tools'] as Json[]).map((t) => ({ type: 'function', function: Object.assign({ name: t['name'] }, t['description'] !== undefined ? { description: t['description'] } : {}, { parameters: t['input_schema'] }) }));
+  for (const [from, to] of [
+    ['temperature', 'temperature'],
+    ['top_p', 'top_p'],
+    ['stop_sequences', 'stop'],
+    ['stream', 'stream'],
+  ] as const)
+    if (body[from] !== undefined) out[to] = body[from];
+  if (Array.isArray(body['tools']))
+    out['tools'] = (body['tools'] as Json[]).map((t) => ({
+      type: 'function',
+      function: Object.assign(
+        { name: t['name'] },
+        t['description'] !== undefined ? { description: t['description'] } : {},
+        { parameters: t['input_schema'] },
+      ),
+    }));
   const choice = body['tool_choice'] as Json | undefined;
   if (choice) {
-    out['tool_choice'] = choice['type'] === 'any' ? 'required' : choice['type'] === 'tool' ? { type: 'function', function: { name: choice['name'] } } : choice['type'];
+    out['tool_choice'] =
+      choice['type'] === 'any'
+        ? 'required'
+        : choice['type'] === 'tool'
+          ? { type: 'function', function: { name: choice['name'] } }
+          : choice['type'];
     if (choice['disable_parallel_tool_use'] === true) out['parallel_tool_calls'] = false;
   }
   const format = (body['output_config'] as { format?: { schema?: unknown } } | undefined)?.format;

@@ -7,7 +7,11 @@ function parseEvent(data: string): Record<string, unknown> {
   } catch {
     event = undefined;
   }
-  if (!event || typeof event !== 'object' || Array.isArray(event)) throw new BedrockClaudeError('The stream sent an SSE event whose data is not a JSON object.', { status: 502, type: 'api_error' });
+  if (!event || typeof event !== 'object' || Array.isArray(event))
+    throw new BedrockClaudeError('The stream sent an SSE event whose data is not a JSON object.', {
+      status: 502,
+      type: 'api_error',
+    });
   return event as Record<string, unknown>;
 }
 

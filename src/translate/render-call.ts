@@ -21,9 +21,12 @@ function pythonLiteral(value: unknown, indent = ''): string {
   if (typeof value === 'number') return String(value);
   if (typeof value === 'string') return JSON.stringify(value);
   const next = `${indent}    `;
-  if (Array.isArray(value)) return value.length ? `[\n${value.map((v) => `${next}${pythonLiteral(v, next)}`).join(',\n')},\n${indent}]` : '[]';
+  if (Array.isArray(value))
+    return value.length ? `[\n${value.map((v) => `${next}${pythonLiteral(v, next)}`).join(',\n')},\n${indent}]` : '[]';
   const entries = Object.entries(value as Record<string, unknown>);
-  return entries.length ? `{\n${entries.map(([k, v]) => `${next}${JSON.stringify(k)}: ${pythonLiteral(v, next)}`).join(',\n')},\n${indent}}` : '{}';
+  return entries.length
+    ? `{\n${entries.map(([k, v]) => `${next}${JSON.stringify(k)}: ${pythonLiteral(v, next)}`).join(',\n')},\n${indent}}`
+    : '{}';
 }
 
 /**
@@ -35,7 +38,10 @@ function pythonLiteral(value: unknown, indent = ''): string {
  * renderBedrockCall(toBedrockRequest(req, { modelId }), { modelId, region: 'us-west-2', format: 'aws-cli' });
  * ```
  */
-export function renderBedrockCall(request: BedrockHttpRequest, options: { modelId: string; region: string; format: CallFormat; anthropicModel?: string | undefined }): string {
+export function renderBedrockCall(
+  request: BedrockHttpRequest,
+  options: { modelId: string; region: string; format: CallFormat; anthropicModel?: string | undefined },
+): string {
   const { modelId, region } = options;
   const body = request.body;
   const stream = request.stream;
@@ -92,7 +98,9 @@ export function renderBedrockCall(request: BedrockHttpRequest, options: { modelI
       const hasBetas = Array.isArray(betas) && betas.length > 0;
       const call = hasBetas ? 'client.beta.messages' : 'client.messages';
       const args = { model: modelId, ...params, ...(hasBetas ? { betas } : {}) };
-      const kwargs = Object.entries(args).map(([k, v]) => `    ${k}=${pythonLiteral(v, '    ')},`).join('\n');
+      const kwargs = Object.entries(args)
+        .map(([k, v]) => `    ${k}=${pythonLiteral(v, '    ')},`)
+        .join('\n');
       return [
         'from anthropic import AnthropicBedrock',
         '',

@@ -29,8 +29,10 @@ export type BetaVerdict = { ok: true; beta: string; renamedFrom?: string } | { o
 export function judgeBeta(beta: string, model: ModelEntry | undefined, data: CatalogData): BetaVerdict {
   const renamed = own(data.betas.renamed, beta);
   const name = renamed ?? beta;
-  if (matchesPattern(data.betas.rejected, name)) return { ok: false, reason: `Bedrock does not accept the beta "${beta}" (invalid beta flag)` };
-  if (!matchesPattern(data.betas.accepted, name)) return { ok: false, reason: `"${beta}" is not a beta known to work on Bedrock (invalid beta flag)` };
+  if (matchesPattern(data.betas.rejected, name))
+    return { ok: false, reason: `Bedrock does not accept the beta "${beta}" (invalid beta flag)` };
+  if (!matchesPattern(data.betas.accepted, name))
+    return { ok: false, reason: `"${beta}" is not a beta known to work on Bedrock (invalid beta flag)` };
   if (name === data.betas.context1m && model && !model.context1m) {
     return { ok: false, reason: `${model.displayName} does not support the 1M-token context beta "${beta}"` };
   }
@@ -49,7 +51,10 @@ interface SanitizeInput {
  * Removes (or, under `strict`, refuses) the betas and body fields Bedrock rejects for `model`.
  * Mutates `body` in place (the caller owns a fresh copy) and returns the betas to send.
  */
-export function sanitizeBedrockBody({ body, betas, model, data, policy }: SanitizeInput): { betas: string[]; removals: Removal[] } {
+export function sanitizeBedrockBody({ body, betas, model, data, policy }: SanitizeInput): {
+  betas: string[];
+  removals: Removal[];
+} {
   const removals: Removal[] = [];
   if (policy === 'passthrough') return { betas, removals };
 
@@ -58,7 +63,8 @@ export function sanitizeBedrockBody({ body, betas, model, data, policy }: Saniti
     const verdict = judgeBeta(beta, model, data);
     if (verdict.ok) {
       if (!kept.includes(verdict.beta)) kept.push(verdict.beta);
-      if (verdict.renamedFrom) removals.push({ kind: 'beta', name: beta, reason: `renamed to "${verdict.beta}", its name on Bedrock` });
+      if (verdict.renamedFrom)
+        removals.push({ kind: 'beta', name: beta, reason: `renamed to "${verdict.beta}", its name on Bedrock` });
     } else {
       removals.push({ kind: 'beta', name: beta, reason: verdict.reason });
     }
@@ -69,13 +75,21 @@ export function sanitizeBedrockBody({ body, betas, model, data, policy }: Saniti
       removals.push({ kind: 'field', name: key, reason: `Bedrock InvokeModel does not accept "${key}"` });
       delete body[key];
     } else if (!data.body.allowedKeys.includes(key)) {
-      removals.push({ kind: 'field', name: key, reason: `extraneous key [${key}] is not permitted by Bedrock's request schema` });
+      removals.push({
+        kind: 'field',
+        name: key,
+        reason: `extraneous key [${key}] is not permitted by Bedrock's request schema`,
+      });
       delete body[key];
     }
   }
   for (const [field, beta] of Object.entries(data.body.fieldsRequiringBeta)) {
     if (field in body && !kept.includes(beta)) {
-      removals.push({ kind: 'field', name: field, reason: `"${field}" needs the beta "${beta}", which is not enabled` });
+      removals.push({
+        kind: 'field',
+        name: field,
+        reason: `"${field}" needs the beta "${beta}", which is not enabled`,
+      });
       delete body[field];
     }
   }
@@ -90,12 +104,20 @@ export function sanitizeBedrockBody({ body, betas, model, data, policy }: Saniti
       const t = tool as Record<string, unknown>;
       const type = typeof t['type'] === 'string' ? t['type'] : undefined;
       if (type && matchesPattern(data.body.unsupportedToolTypes, type)) {
-        removals.push({ kind: 'tool', name: String(t['name'] ?? type), reason: `the server tool "${type}" is not available on Bedrock` });
+        removals.push({
+          kind: 'tool',
+          name: String(t['name'] ?? type),
+          reason: `the server tool "${type}" is not available on Bedrock`,
+        });
         continue;
       }
       for (const field of data.body.unsupportedToolFields) {
         if (field in t) {
-          removals.push({ kind: 'tool-field', name: `tools[${String(t['name'] ?? tools.length)}].${field}`, reason: `Bedrock rejects "${field}" on tools` });
+          removals.push({
+            kind: 'tool-field',
+            name: `tools[${String(t['name'] ?? tools.length)}].${field}`,
+            reason: `Bedrock rejects "${field}" on tools`,
+          });
           delete t[field];
         }
       }
@@ -108,11 +130,19 @@ export function sanitizeBedrockBody({ body, betas, model, data, policy }: Saniti
   foldSystemMessages(body, removals);
 
   if (model && !model.temperatureWithTopP && body['temperature'] !== undefined && body['top_p'] !== undefined) {
-    removals.push({ kind: 'field', name: 'top_p', reason: `\`temperature\` and \`top_p\` cannot both be specified for ${model.displayName}; kept temperature` });
+    removals.push({
+      kind: 'field',
+      name: 'top_p',
+      reason: `\`temperature\` and \`top_p\` cannot both be specified for ${model.displayName}; kept temperature`,
+    });
     delete body['top_p'];
   }
   if (model && typeof body['max_tokens'] === 'number' && body['max_tokens'] > model.maxOutputTokens) {
-    removals.push({ kind: 'clamp', name: 'max_tokens', reason: `max_tokens ${body['max_tokens']} is above ${model.displayName}'s maximum of ${model.maxOutputTokens}; lowered to it` });
+    removals.push({
+      kind: 'clamp',
+      name: 'max_tokens',
+      reason: `max_tokens ${body['max_tokens']} is above ${model.displayName}'s maximum of ${model.maxOutputTokens}; lowered to it`,
+    });
     body['max_tokens'] = model.maxOutputTokens;
   }
 
@@ -146,13 +176,22 @@ function foldSystemMessages(body: Record<string, unknown>, removals: Removal[]):
     const msg = m as { role?: unknown; content?: unknown } & Record<string, unknown>;
     if (msg?.role === 'system') {
       const text = asBlocks(msg.content)
-        .map((b) => (b && typeof b === 'object' && typeof (b as { text?: unknown }).text === 'string' ? (b as { text: string }).text : ''))
+        .map((b) =>
+          b && typeof b === 'object' && typeof (b as { text?: unknown }).text === 'string'
+            ? (b as { text: string }).text
+            : '',
+        )
         .join('\n');
       const block = { type: 'text', text: `<system-reminder>\n${text}\n</system-reminder>` };
       const prev = out[out.length - 1];
-      if (prev && prev.role === 'user') out[out.length - 1] = Object.assign({}, prev, { content: [...asBlocks(prev.content), block] });
+      if (prev && prev.role === 'user')
+        out[out.length - 1] = Object.assign({}, prev, { content: [...asBlocks(prev.content), block] });
       else pending.push(block);
-      removals.push({ kind: 'field', name: `messages[${i}].role`, reason: 'Bedrock takes only user and assistant turns; the system message was folded into the user turn' });
+      removals.push({
+        kind: 'field',
+        name: `messages[${i}].role`,
+        reason: 'Bedrock takes only user and assistant turns; the system message was folded into the user turn',
+      });
       return;
     }
     if (msg?.role === 'user' && pending.length) {

@@ -59,13 +59,19 @@ export function bedrockPath(modelId: string, operation: BedrockOperation | 'conv
 export function parseBetaHeader(value: string | string[] | undefined): string[] {
   if (value === undefined) return [];
   const values = Array.isArray(value) ? value : [value];
-  return values.flatMap((v) => v.split(',')).map((b) => b.trim()).filter(Boolean);
+  return values
+    .flatMap((v) => v.split(','))
+    .map((b) => b.trim())
+    .filter(Boolean);
 }
 
 function bodyBetas(value: unknown, field = 'anthropic_beta'): string[] {
   if (value === undefined) return [];
   if (!Array.isArray(value) || value.some((b) => typeof b !== 'string')) {
-    throw invalidRequest(`\`${field}\` must be an array of strings.`, `Write it as "${field}": ["context-1m-2025-08-07"].`);
+    throw invalidRequest(
+      `\`${field}\` must be an array of strings.`,
+      `Write it as "${field}": ["context-1m-2025-08-07"].`,
+    );
   }
   return value as string[];
 }
@@ -92,7 +98,11 @@ export function toBedrockRequest(request: AnthropicHttpRequest, options: ToBedro
   const pathname = request.path.split('?')[0]!.replace(/\/+$/, '');
   const isCount = pathname.endsWith('/count_tokens');
   if (!isCount && !pathname.endsWith('/v1/messages')) {
-    throw invalidRequest(`No Bedrock equivalent for ${pathname}.`, 'Only /v1/messages and /v1/messages/count_tokens map to Bedrock InvokeModel and CountTokens.', 404);
+    throw invalidRequest(
+      `No Bedrock equivalent for ${pathname}.`,
+      'Only /v1/messages and /v1/messages/count_tokens map to Bedrock InvokeModel and CountTokens.',
+      404,
+    );
   }
 
   const { model: _model, stream: rawStream, betas: sdkBetas, anthropic_beta: rawBodyBetas, ...rest } = request.body;
@@ -100,15 +110,28 @@ export function toBedrockRequest(request: AnthropicHttpRequest, options: ToBedro
   // A Bedrock version the client already set is kept; anything else (an Anthropic API date) is replaced.
   // It goes first, as in Bedrock's documentation, which keeps `convert` output readable.
   const { anthropic_version: given, ...fields } = rest;
-  const version = typeof given === 'string' && catalog.data.acceptedAnthropicVersions.includes(given) ? given : catalog.data.anthropicVersion;
+  const version =
+    typeof given === 'string' && catalog.data.acceptedAnthropicVersions.includes(given)
+      ? given
+      : catalog.data.anthropicVersion;
   const body: Record<string, unknown> = { anthropic_version: version, ...copyForSanitising(fields) };
 
   const merged: string[] = [];
-  for (const b of [...bodyBetas(rawBodyBetas), ...parseBetaHeader(headerOf(request.headers, 'anthropic-beta')), ...bodyBetas(sdkBetas, 'betas')]) {
+  for (const b of [
+    ...bodyBetas(rawBodyBetas),
+    ...parseBetaHeader(headerOf(request.headers, 'anthropic-beta')),
+    ...bodyBetas(sdkBetas, 'betas'),
+  ]) {
     if (!merged.includes(b)) merged.push(b);
   }
 
-  const { betas, removals } = sanitizeBedrockBody({ body, betas: merged, model, data: catalog.data, policy: options.policy ?? 'drop' });
+  const { betas, removals } = sanitizeBedrockBody({
+    body,
+    betas: merged,
+    model,
+    data: catalog.data,
+    policy: options.policy ?? 'drop',
+  });
   if (betas.length) body['anthropic_beta'] = betas;
   else if ('anthropic_beta' in body) delete body['anthropic_beta']; // `delete` of nothing still costs a runtime call
 
@@ -116,7 +139,14 @@ export function toBedrockRequest(request: AnthropicHttpRequest, options: ToBedro
     if (body['max_tokens'] === undefined) body['max_tokens'] = 1;
     // CountTokens is documented for foundation model IDs: call it with the base ID of a profile.
     const countId = options.modelId.replace(/^(?:global|us|eu|jp|apac|au)\.(?=anthropic\.)/, '');
-    return { operation: 'count-tokens', path: bedrockPath(countId, 'count-tokens'), body: toCountTokensBody(body), stream: false, betas, removals };
+    return {
+      operation: 'count-tokens',
+      path: bedrockPath(countId, 'count-tokens'),
+      body: toCountTokensBody(body),
+      stream: false,
+      betas,
+      removals,
+    };
   }
   const operation: BedrockOperation = stream ? 'invoke-with-response-stream' : 'invoke';
   return { operation, path: bedrockPath(options.modelId, operation), body, stream, betas, removals };
@@ -125,7 +155,10 @@ export function toBedrockRequest(request: AnthropicHttpRequest, options: ToBedro
 /** Copies the top level and the `tools` array one level deep, so sanitising never touches the caller's objects. */
 function copyForSanitising(rest: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...rest };
-  if (Array.isArray(rest['tools'])) out['tools'] = (rest['tools'] as unknown[]).map((t) => (t && typeof t === 'object' && !Array.isArray(t) ? { ...t } : t));
+  if (Array.isArray(rest['tools']))
+    out['tools'] = (rest['tools'] as unknown[]).map((t) =>
+      t && typeof t === 'object' && !Array.isArray(t) ? { ...t } : t,
+    );
   return out;
 }
 
@@ -138,16 +171,25 @@ export function toCountTokensBody(invokeBody: Record<string, unknown>): Record<s
 export function fromCountTokensBody(countBody: unknown): Record<string, unknown> {
   const encoded = (countBody as { input?: { invokeModel?: { body?: unknown } } } | null)?.input?.invokeModel?.body;
   if (typeof encoded !== 'string') {
-    throw invalidRequest('Malformed input request: CountTokens needs input.invokeModel.body, a base64 InvokeModel body.', 'Send {"input":{"invokeModel":{"body":"<base64 of the InvokeModel JSON>"}}}.');
+    throw invalidRequest(
+      'Malformed input request: CountTokens needs input.invokeModel.body, a base64 InvokeModel body.',
+      'Send {"input":{"invokeModel":{"body":"<base64 of the InvokeModel JSON>"}}}.',
+    );
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(encoded, 'base64').toString('utf8'));
   } catch {
-    throw invalidRequest('Malformed input request: input.invokeModel.body is not base64 of a JSON object.', 'Base64-encode the InvokeModel JSON body.');
+    throw invalidRequest(
+      'Malformed input request: input.invokeModel.body is not base64 of a JSON object.',
+      'Base64-encode the InvokeModel JSON body.',
+    );
   }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw invalidRequest('Malformed input request: input.invokeModel.body is not base64 of a JSON object.', 'Base64-encode the InvokeModel JSON body.');
+    throw invalidRequest(
+      'Malformed input request: input.invokeModel.body is not base64 of a JSON object.',
+      'Base64-encode the InvokeModel JSON body.',
+    );
   }
   return parsed as Record<string, unknown>;
 }
@@ -156,7 +198,11 @@ export function fromCountTokensBody(countBody: unknown): Record<string, unknown>
 export function fromCountTokensResponse(body: unknown): { input_tokens: number } {
   const b = body as { inputTokens?: unknown; input_tokens?: unknown } | null;
   const n = b?.inputTokens ?? b?.input_tokens;
-  if (typeof n !== 'number') throw new BedrockClaudeError('Bedrock answered CountTokens without a token count (inputTokens).', { status: 502, type: 'api_error' });
+  if (typeof n !== 'number')
+    throw new BedrockClaudeError('Bedrock answered CountTokens without a token count (inputTokens).', {
+      status: 502,
+      type: 'api_error',
+    });
   return { input_tokens: n };
 }
 
@@ -165,7 +211,11 @@ export function fromCountTokensResponse(body: unknown): { input_tokens: number }
  * and the gateway's Bedrock front): `anthropic_version` leaves, `anthropic_beta` becomes the
  * `anthropic-beta` header, `model` (and `stream`) come back.
  */
-export function fromBedrockBody(body: Record<string, unknown>, model: string, stream = false): { body: Record<string, unknown>; headers: Record<string, string> } {
+export function fromBedrockBody(
+  body: Record<string, unknown>,
+  model: string,
+  stream = false,
+): { body: Record<string, unknown>; headers: Record<string, string> } {
   const { anthropic_version: _v, anthropic_beta: betas, ...rest } = body;
   const headers: Record<string, string> = { 'anthropic-version': '2023-06-01' };
   if (Array.isArray(betas) && betas.length) headers['anthropic-beta'] = betas.join(',');

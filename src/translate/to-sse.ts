@@ -25,7 +25,13 @@ export interface StreamSummary {
 }
 
 export function emptySummary(): StreamSummary {
-  return { usage: { input_tokens: 0, output_tokens: 0 }, stopReason: null, metrics: undefined, error: undefined, events: 0 };
+  return {
+    usage: { input_tokens: 0, output_tokens: 0 },
+    stopReason: null,
+    metrics: undefined,
+    error: undefined,
+    events: 0,
+  };
 }
 
 const encoder = new TextEncoder();
@@ -82,12 +88,14 @@ export function observeFrame(frame: EventFrame, summary: StreamSummary): void {
   const json = Buffer.from(b64, 'base64').toString('utf8');
   const type = TYPE_PREFIX.exec(json)?.[1];
   // Only the events that carry usage or metrics are parsed; a chunk that is not JSON is the client's to judge.
-  const event = type === 'message_start' || type === 'message_delta' || type === 'message_stop' ? parseObject(json) : undefined;
+  const event =
+    type === 'message_start' || type === 'message_delta' || type === 'message_stop' ? parseObject(json) : undefined;
   if (!type || !event) {
     summary.events++;
     return;
   }
-  if (type === 'message_stop') summary.metrics = event['amazon-bedrock-invocationMetrics'] as InvocationMetrics | undefined;
+  if (type === 'message_stop')
+    summary.metrics = event['amazon-bedrock-invocationMetrics'] as InvocationMetrics | undefined;
   record(summary, type, event);
 }
 
@@ -120,11 +128,19 @@ function appendSse(frame: EventFrame, summary: StreamSummary, parts: Uint8Array[
     } catch {
       // keep the generic message: the exception type alone is still worth passing on
     }
-    throw new BedrockClaudeError(message, { status: 502, type: bedrockErrorKind(exceptionType)?.type ?? 'api_error', bedrockType: exceptionType });
+    throw new BedrockClaudeError(message, {
+      status: 502,
+      type: bedrockErrorKind(exceptionType)?.type ?? 'api_error',
+      bedrockType: exceptionType,
+    });
   }
   if (messageType === 'error') {
     const code = frameHeader(frame, ':error-code') ?? 'UnknownError';
-    throw new BedrockClaudeError(frameHeader(frame, ':error-message') ?? code, { status: 502, type: 'api_error', bedrockType: code });
+    throw new BedrockClaudeError(frameHeader(frame, ':error-message') ?? code, {
+      status: 502,
+      type: 'api_error',
+      bedrockType: code,
+    });
   }
   if (frameHeader(frame, ':event-type') !== 'chunk') return;
 
@@ -141,7 +157,10 @@ function appendSse(frame: EventFrame, summary: StreamSummary, parts: Uint8Array[
     try {
       event = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
     } catch {
-      throw new BedrockClaudeError('Bedrock sent a chunk whose bytes are not JSON.', { status: 502, type: 'api_error' });
+      throw new BedrockClaudeError('Bedrock sent a chunk whose bytes are not JSON.', {
+        status: 502,
+        type: 'api_error',
+      });
     }
     const parsedType = typeof event['type'] === 'string' ? event['type'] : undefined;
     if (!parsedType) return;
@@ -205,7 +224,13 @@ const BYTES_FIELD = Buffer.from('"bytes":"');
 function chunkBytesField(body: Uint8Array): string | undefined {
   const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   // Bedrock's payload starts with the field (`{"bytes":"`); anywhere else in an object, search for it.
-  const at = buf[0] !== 123 ? -1 : buf.length > BYTES_FIELD.length && buf.compare(BYTES_FIELD, 0, BYTES_FIELD.length, 1, 1 + BYTES_FIELD.length) === 0 ? 1 : buf.indexOf(BYTES_FIELD);
+  const at =
+    buf[0] !== 123
+      ? -1
+      : buf.length > BYTES_FIELD.length &&
+          buf.compare(BYTES_FIELD, 0, BYTES_FIELD.length, 1, 1 + BYTES_FIELD.length) === 0
+        ? 1
+        : buf.indexOf(BYTES_FIELD);
   const end = at >= 0 ? buf.indexOf(34, at + BYTES_FIELD.length) : -1;
   if (end > 0) return buf.toString('latin1', at + BYTES_FIELD.length, end);
   let parsed: unknown;
@@ -220,7 +245,8 @@ function chunkBytesField(body: Uint8Array): string | undefined {
 
 /** The JSON of the Anthropic event a `chunk` frame carries, not parsed; undefined for any other frame. */
 export function chunkEventJson(frame: EventFrame): string | undefined {
-  if (frameHeader(frame, ':message-type') !== 'event' || frameHeader(frame, ':event-type') !== 'chunk') return undefined;
+  if (frameHeader(frame, ':message-type') !== 'event' || frameHeader(frame, ':event-type') !== 'chunk')
+    return undefined;
   const b64 = chunkBytesField(frame.body);
   return b64 === undefined ? undefined : Buffer.from(b64, 'base64').toString('utf8');
 }
@@ -228,7 +254,8 @@ export function chunkEventJson(frame: EventFrame): string | undefined {
 /** An event's JSON, parsed (Bedrock sending something that is not an object is a 502). */
 export function parseEventJson(json: string): Record<string, unknown> {
   const event = parseObject(json);
-  if (!event) throw new BedrockClaudeError('Bedrock sent a chunk whose bytes are not JSON.', { status: 502, type: 'api_error' });
+  if (!event)
+    throw new BedrockClaudeError('Bedrock sent a chunk whose bytes are not JSON.', { status: 502, type: 'api_error' });
   return event;
 }
 
@@ -238,7 +265,8 @@ export function chunkEvent(frame: EventFrame): Record<string, unknown> | undefin
   return json === undefined ? undefined : parseEventJson(json);
 }
 
-const TEXT_DELTA = /^\{"type":"content_block_delta","index":(\d+),"delta":\{"type":"text_delta","text":("(?:[^"\\]|\\.)*")\}\}$/;
+const TEXT_DELTA =
+  /^\{"type":"content_block_delta","index":(\d+),"delta":\{"type":"text_delta","text":("(?:[^"\\]|\\.)*")\}\}$/;
 
 /**
  * A text delta (most of a stream's events) read without parsing: its block index and its text as
@@ -263,7 +291,10 @@ export function textDeltaLiteral(json: string): { index: string; literal: string
  * console.log(summary.usage, summary.metrics);
  * ```
  */
-export async function* eventStreamToSse(source: AsyncIterable<Uint8Array>, summary: StreamSummary = emptySummary()): AsyncGenerator<Uint8Array> {
+export async function* eventStreamToSse(
+  source: AsyncIterable<Uint8Array>,
+  summary: StreamSummary = emptySummary(),
+): AsyncGenerator<Uint8Array> {
   const splitter = new FrameSplitter();
   try {
     for await (const chunk of source) {
@@ -284,7 +315,10 @@ export async function* eventStreamToSse(source: AsyncIterable<Uint8Array>, summa
  * The SSE bytes for a batch of frames as one buffer, and the exception that stopped it, if a frame
  * was one (the events before it still go out).
  */
-export function framesToSse(frames: readonly EventFrame[], summary: StreamSummary): { bytes: Uint8Array | undefined; error: BedrockClaudeError | undefined } {
+export function framesToSse(
+  frames: readonly EventFrame[],
+  summary: StreamSummary,
+): { bytes: Uint8Array | undefined; error: BedrockClaudeError | undefined } {
   const parts: Uint8Array[] = [];
   for (const frame of frames) {
     try {
@@ -318,7 +352,12 @@ export function recordSseEvent(summary: StreamSummary, event: Record<string, unk
  * Passes an Anthropic SSE stream (Bedrock Mantle answers in SSE) on event by event, recording usage
  * in `summary`; with `output: 'eventstream'` each event becomes a Bedrock chunk frame instead.
  */
-export async function* sseThrough(source: AsyncIterable<Uint8Array>, summary: StreamSummary, output: 'sse' | 'eventstream', toFrame: (json: string) => Uint8Array): AsyncGenerator<Uint8Array> {
+export async function* sseThrough(
+  source: AsyncIterable<Uint8Array>,
+  summary: StreamSummary,
+  output: 'sse' | 'eventstream',
+  toFrame: (json: string) => Uint8Array,
+): AsyncGenerator<Uint8Array> {
   for await (const event of parseSse(source)) {
     const type = typeof event['type'] === 'string' ? event['type'] : undefined;
     if (!type) continue;

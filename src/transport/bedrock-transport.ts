@@ -10,7 +10,13 @@ import { FrameSplitter, frameHeader, type EventFrame } from '../translate/event-
 import { stringifyReusing } from '../translate/reuse-json.js';
 import type { SanitizePolicy } from '../translate/sanitize.js';
 import { emptySummary, frameToSse } from '../translate/to-sse.js';
-import { fromCountTokensBody, fromCountTokensResponse, toBedrockRequest, type AnthropicHttpRequest, type BedrockHttpRequest } from '../translate/to-bedrock.js';
+import {
+  fromCountTokensBody,
+  fromCountTokensResponse,
+  toBedrockRequest,
+  type AnthropicHttpRequest,
+  type BedrockHttpRequest,
+} from '../translate/to-bedrock.js';
 import { Abort, type AbortLike } from './abort.js';
 import { networkError, parseUpstreamJson } from './upstream-errors.js';
 import type { MessagesResult, Target, TransportOptions } from './types.js';
@@ -19,14 +25,23 @@ import { createSemaphore } from './semaphore.js';
 
 export type { AbortLike };
 export { networkError };
-export type { MessagesResult, StreamResult, Target, TransportEvent, TransportOptions, Upstream, UpstreamStream } from './types.js';
+export type {
+  MessagesResult,
+  StreamResult,
+  Target,
+  TransportEvent,
+  TransportOptions,
+  Upstream,
+  UpstreamStream,
+} from './types.js';
 
 // Only the parts used: undici's index also loads fetch (and with it Node's own bundled copy of
 // undici), the cache, mocks and interceptors: ~8 MB of RSS at start-up.
 const require = createRequire(import.meta.url);
 const Agent: typeof Undici.Agent = require('undici/lib/dispatcher/agent.js');
-const { request: undiciRequest } = require('undici/lib/api/index.js') as { request: (this: Dispatcher, options: Dispatcher.RequestOptions) => Promise<Dispatcher.ResponseData> };
-
+const { request: undiciRequest } = require('undici/lib/api/index.js') as {
+  request: (this: Dispatcher, options: Dispatcher.RequestOptions) => Promise<Dispatcher.ResponseData>;
+};
 
 const NO_BYTES = new Uint8Array(0);
 const NO_FRAMES: EventFrame[] = [];
@@ -42,7 +57,10 @@ function targetKey(t: Target): string {
 }
 
 /** The frames the next network chunk completes, or undefined at the end of the body. */
-async function nextFrames(chunks: AsyncIterator<Uint8Array>, splitter: FrameSplitter): Promise<EventFrame[] | undefined> {
+async function nextFrames(
+  chunks: AsyncIterator<Uint8Array>,
+  splitter: FrameSplitter,
+): Promise<EventFrame[] | undefined> {
   const next = await chunks.next();
   return next.done ? undefined : splitter.push(next.value);
 }
@@ -51,9 +69,13 @@ async function nextFrames(chunks: AsyncIterator<Uint8Array>, splitter: FrameSpli
 function mantleBody(translated: BedrockHttpRequest, modelId: string): Record<string, unknown> {
   const inner = translated.operation === 'count-tokens' ? fromCountTokensBody(translated.body) : translated.body;
   const { anthropic_version: _v, anthropic_beta: _b, max_tokens, ...rest } = inner;
-  return { model: modelId, ...rest, ...(translated.operation === 'count-tokens' ? {} : { max_tokens }), ...(translated.stream ? { stream: true } : {}) };
+  return {
+    model: modelId,
+    ...rest,
+    ...(translated.operation === 'count-tokens' ? {} : { max_tokens }),
+    ...(translated.stream ? { stream: true } : {}),
+  };
 }
-
 
 /**
  * Sends Anthropic requests to Bedrock: translates per target, signs, sends over a keep-alive pool,
@@ -73,7 +95,13 @@ export function createTransport(options: TransportOptions) {
   const catalog = options.catalog ?? getDefaultCatalog();
   // No cap on connections per origin: each open stream needs one, and a cap would queue requests
   // silently behind it. `maxConcurrencyPerTarget` is the limit to set.
-  const dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 30_000, connections: null, connect: { timeout: options.timeouts?.connectMs ?? 10_000 } });
+  const dispatcher =
+    options.dispatcher ??
+    new Agent({
+      keepAliveTimeout: 30_000,
+      connections: null,
+      connect: { timeout: options.timeouts?.connectMs ?? 10_000 },
+    });
   const signers = new Map<string, ReturnType<typeof createBedrockSigner>>();
   const signerFor = (region: string, service: string) => {
     const key = `${region}/${service}`;
@@ -98,12 +126,23 @@ export function createTransport(options: TransportOptions) {
   };
   const idleMs = options.timeouts?.idleMs ?? 120_000;
 
-  async function sendOnce(target: Target, translated: BedrockHttpRequest, body: Buffer, signal: AbortLike | undefined, extraHeaders: Record<string, string>) {
-    const base = target.endpoint ?? options.endpoint ?? bedrockEndpoint(target.region, target.backend === 'mantle' ? 'mantle' : 'runtime');
+  async function sendOnce(
+    target: Target,
+    translated: BedrockHttpRequest,
+    body: Buffer,
+    signal: AbortLike | undefined,
+    extraHeaders: Record<string, string>,
+  ) {
+    const base =
+      target.endpoint ??
+      options.endpoint ??
+      bedrockEndpoint(target.region, target.backend === 'mantle' ? 'mantle' : 'runtime');
     const url = new URL(base);
     const prefix = url.pathname.replace(/\/+$/, '');
     const mantle = target.backend === 'mantle';
-    url.pathname = mantle ? `${prefix}/anthropic/v1/messages${translated.operation === 'count-tokens' ? '/count_tokens' : ''}` : `${prefix}${translated.path}`;
+    url.pathname = mantle
+      ? `${prefix}/anthropic/v1/messages${translated.operation === 'count-tokens' ? '/count_tokens' : ''}`
+      : `${prefix}${translated.path}`;
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       accept: translated.stream ? 'application/vnd.amazon.eventstream' : 'application/json',
@@ -113,7 +152,10 @@ export function createTransport(options: TransportOptions) {
     if (mantle) headers['anthropic-version'] = '2023-06-01';
     if (translated.stream && mantle) headers['accept'] = 'text/event-stream';
     else if (translated.stream) headers['x-amzn-bedrock-accept'] = 'application/json';
-    const signed = await signerFor(target.region, target.backend === 'mantle' ? 'bedrock-mantle' : 'bedrock')({ method: 'POST', url, headers, body });
+    const signed = await signerFor(
+      target.region,
+      target.backend === 'mantle' ? 'bedrock-mantle' : 'bedrock',
+    )({ method: 'POST', url, headers, body });
     const started = now();
     // One abort channel into undici for the caller going away (a client disconnect) and for our exact
     // first-byte timeout. undici's own timeouts tick at about a second: a backstop.
@@ -126,7 +168,16 @@ export function createTransport(options: TransportOptions) {
       // undici keeps a request's body until the answer ends: for a stream that is minutes of a big body per
       // open stream, so a big one goes as a one-shot iterable that lets go of the bytes once written.
       const once = translated.stream && body.length > ONE_SHOT_BYTES;
-      const res = await undiciRequest.call(dispatcher, { origin: url.origin, path: url.pathname + url.search, method: 'POST', headers: once ? Object.assign({}, signed, { 'content-length': String(body.length) }) : signed, body: once ? (oneShot(body) as unknown as Buffer) : body, headersTimeout: firstByteMs + 1000, bodyTimeout: idleMs + 1000, signal: abort });
+      const res = await undiciRequest.call(dispatcher, {
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: 'POST',
+        headers: once ? Object.assign({}, signed, { 'content-length': String(body.length) }) : signed,
+        body: once ? (oneShot(body) as unknown as Buffer) : body,
+        headersTimeout: firstByteMs + 1000,
+        bodyTimeout: idleMs + 1000,
+        signal: abort,
+      });
       // Until the body closes, the caller going away makes undici destroy it at once, not at its next chunk.
       if (signal) res.body.once('close', () => signal.removeEventListener('abort', onCallerAbort));
       return { res, started };
@@ -141,7 +192,8 @@ export function createTransport(options: TransportOptions) {
   async function failFromResponse(res: Dispatcher.ResponseData, target: Target): Promise<BedrockClaudeError> {
     const text = await res.body.text().catch(() => '');
     const retryAfterHeader = res.headers['retry-after'];
-    const retryAfter = typeof retryAfterHeader === 'string' && /^\d+$/.test(retryAfterHeader) ? Number(retryAfterHeader) : undefined;
+    const retryAfter =
+      typeof retryAfterHeader === 'string' && /^\d+$/.test(retryAfterHeader) ? Number(retryAfterHeader) : undefined;
     const errType = res.headers['x-amzn-errortype'];
     const err = fromBedrockError(res.statusCode, typeof errType === 'string' ? errType : undefined, text, retryAfter);
     options.onEvent?.({ type: 'upstream_error', target, error: err });
@@ -149,11 +201,28 @@ export function createTransport(options: TransportOptions) {
   }
 
   /** One target, with retries. Returns the result or throws the last error. */
-  async function attemptTarget(request: AnthropicHttpRequest, target: Target, signal: AbortLike | undefined, extraHeaders: Record<string, string>, policy: SanitizePolicy | undefined, pretranslated: BedrockHttpRequest | undefined): Promise<MessagesResult> {
-    const translated = pretranslated ?? toBedrockRequest(request, { modelId: target.modelId, model: target.model, catalog, policy: policy ?? options.policy });
+  async function attemptTarget(
+    request: AnthropicHttpRequest,
+    target: Target,
+    signal: AbortLike | undefined,
+    extraHeaders: Record<string, string>,
+    policy: SanitizePolicy | undefined,
+    pretranslated: BedrockHttpRequest | undefined,
+  ): Promise<MessagesResult> {
+    const translated =
+      pretranslated ??
+      toBedrockRequest(request, {
+        modelId: target.modelId,
+        model: target.model,
+        catalog,
+        policy: policy ?? options.policy,
+      });
     // Serialised once for every attempt; members translation left alone keep the client's JSON text.
     const mantle = target.backend === 'mantle';
-    const text = translated.operation === 'count-tokens' && !mantle ? JSON.stringify(translated.body) : stringifyReusing(mantle ? mantleBody(translated, target.modelId) : translated.body, request.source);
+    const text =
+      translated.operation === 'count-tokens' && !mantle
+        ? JSON.stringify(translated.body)
+        : stringifyReusing(mantle ? mantleBody(translated, target.modelId) : translated.body, request.source);
     // undici holds a stream's body until the stream ends. A small Buffer.from() is a slice of the
     // shared 8 KB pool and would hold all of it, so a stream's body gets bytes of its own.
     const body = translated.stream ? ownBytes(text) : Buffer.from(text);
@@ -181,13 +250,20 @@ export function createTransport(options: TransportOptions) {
           const raw = Buffer.from(await withTimeout(res.body.arrayBuffer(), idleMs, res.body));
           const ttfbMs = now() - started;
           const json = parseUpstreamJson(raw);
-          if (translated.operation === 'count-tokens') return { ttfbMs, kind: 'json', body: fromCountTokensResponse(json), usage: undefined, ...info };
+          if (translated.operation === 'count-tokens')
+            return { ttfbMs, kind: 'json', body: fromCountTokensResponse(json), usage: undefined, ...info };
           return { ttfbMs, kind: 'json', body: json, usage: json['usage'] as Usage | undefined, raw, ...info };
         }
         if (target.backend === 'mantle') {
           // Mantle is the native Messages API: its stream is already SSE.
           releaseLater = true;
-          return { ttfbMs: now() - started, kind: 'stream', wire: 'anthropic-sse', bytes: mantleBytes(res.body, target, release), ...info };
+          return {
+            ttfbMs: now() - started,
+            kind: 'stream',
+            wire: 'anthropic-sse',
+            bytes: mantleBytes(res.body, target, release),
+            ...info,
+          };
         }
         // Read up to the first whole frame before answering, so an exception that arrives first is retried.
         const chunks = readChunks(res.body, idleMs);
@@ -219,7 +295,13 @@ export function createTransport(options: TransportOptions) {
           }
         }
         releaseLater = true;
-        return { ttfbMs, kind: 'stream', wire: 'bedrock-eventstream', frames: streamFrames(firstFrames, splitter, chunks, res.body, target, release), ...info };
+        return {
+          ttfbMs,
+          kind: 'stream',
+          wire: 'bedrock-eventstream',
+          frames: streamFrames(firstFrames, splitter, chunks, res.body, target, release),
+          ...info,
+        };
       } catch (err) {
         if (signal?.aborted) throw err;
         lastError = networkError(err, target);
@@ -233,7 +315,14 @@ export function createTransport(options: TransportOptions) {
   }
 
   /** A stream's frames, a network chunk at a time; a failure of the network or a timeout is thrown as a `BedrockClaudeError`. */
-  async function* streamFrames(firstFrames: EventFrame[], splitter: FrameSplitter, chunks: ReturnType<typeof readChunks>, body: UpstreamBody, target: Target, release: () => void): AsyncGenerator<EventFrame[]> {
+  async function* streamFrames(
+    firstFrames: EventFrame[],
+    splitter: FrameSplitter,
+    chunks: ReturnType<typeof readChunks>,
+    body: UpstreamBody,
+    target: Target,
+    release: () => void,
+  ): AsyncGenerator<EventFrame[]> {
     try {
       // The first event goes out on its own, so a big first network chunk does not delay the first byte;
       // then the frames still buffered from that chunk, then a network chunk at a time.
@@ -305,7 +394,11 @@ export function createTransport(options: TransportOptions) {
         firstTranslated?: BedrockHttpRequest | undefined;
       } = {},
     ): Promise<MessagesResult> {
-      if (!targets.length) throw new BedrockClaudeError('No upstream target configured for this model.', { status: 500, type: 'api_error' });
+      if (!targets.length)
+        throw new BedrockClaudeError('No upstream target configured for this model.', {
+          status: 500,
+          type: 'api_error',
+        });
       let lastError: BedrockClaudeError | undefined;
       let previous: Target | undefined;
       for (const target of targets) {
@@ -314,9 +407,17 @@ export function createTransport(options: TransportOptions) {
           options.onEvent?.({ type: 'circuit_open', target });
           continue;
         }
-        if (previous && lastError) options.onEvent?.({ type: 'failover', from: previous, to: target, error: lastError });
+        if (previous && lastError)
+          options.onEvent?.({ type: 'failover', from: previous, to: target, error: lastError });
         try {
-          const result = await attemptTarget(request, target, opts.signal, opts.headers ?? {}, opts.policy, target === targets[0] ? opts.firstTranslated : undefined);
+          const result = await attemptTarget(
+            request,
+            target,
+            opts.signal,
+            opts.headers ?? {},
+            opts.policy,
+            target === targets[0] ? opts.firstTranslated : undefined,
+          );
           options.breaker?.success(key);
           return result;
         } catch (err) {
@@ -326,7 +427,14 @@ export function createTransport(options: TransportOptions) {
           previous = target;
         }
       }
-      throw lastError ?? new BedrockClaudeError('Every upstream target is cooling down after repeated failures.', { status: 529, type: 'overloaded_error', retryAfter: 5 });
+      throw (
+        lastError ??
+        new BedrockClaudeError('Every upstream target is cooling down after repeated failures.', {
+          status: 529,
+          type: 'overloaded_error',
+          retryAfter: 5,
+        })
+      );
     },
     close(): Promise<void> {
       return options.dispatcher ? Promise.resolve() : dispatcher.close();

@@ -14,7 +14,9 @@ export interface CircuitBreaker {
   states?(): Array<{ key: string; state: 'closed' | 'open' | 'half-open'; failures: number }>;
 }
 
-export function createCircuitBreaker(options: { threshold?: number; cooldownMs?: number; now?: () => number } = {}): CircuitBreaker {
+export function createCircuitBreaker(
+  options: { threshold?: number; cooldownMs?: number; now?: () => number } = {},
+): CircuitBreaker {
   const threshold = options.threshold ?? 5;
   const cooldownMs = options.cooldownMs ?? 30_000;
   const now = options.now ?? Date.now;
@@ -47,10 +49,21 @@ export function createCircuitBreaker(options: { threshold?: number; cooldownMs?:
       }
     },
     open() {
-      return [...state.entries()].filter(([, s]) => s.openedAt !== undefined && now() - s.openedAt < cooldownMs).map(([k]) => k);
+      return [...state.entries()]
+        .filter(([, s]) => s.openedAt !== undefined && now() - s.openedAt < cooldownMs)
+        .map(([k]) => k);
     },
     states() {
-      return [...state.entries()].map(([key, s]) => ({ key, state: s.openedAt === undefined ? ('closed' as const) : now() - s.openedAt < cooldownMs && !s.trial ? ('open' as const) : ('half-open' as const), failures: s.failures }));
+      return [...state.entries()].map(([key, s]) => ({
+        key,
+        state:
+          s.openedAt === undefined
+            ? ('closed' as const)
+            : now() - s.openedAt < cooldownMs && !s.trial
+              ? ('open' as const)
+              : ('half-open' as const),
+        failures: s.failures,
+      }));
     },
   };
 }

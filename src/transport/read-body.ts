@@ -31,7 +31,9 @@ export function ownBytes(text: string): Buffer {
 }
 
 export function timeoutError(code: string, ms: number): Error {
-  return Object.assign(new Error(`no ${code === 'UND_ERR_HEADERS_TIMEOUT' ? 'first byte' : 'data'} for ${ms} ms`), { code });
+  return Object.assign(new Error(`no ${code === 'UND_ERR_HEADERS_TIMEOUT' ? 'first byte' : 'data'} for ${ms} ms`), {
+    code,
+  });
 }
 
 /**
@@ -39,11 +41,15 @@ export function timeoutError(code: string, ms: number): Error {
  * when the body stays silent for `ms` (an idle gap inside a stream). One timer, refreshed per chunk;
  * no stream iterator and no promise per chunk that is already buffered.
  */
-export function readChunks(body: UpstreamBody, ms: number): AsyncIterableIterator<Uint8Array> & { return(): Promise<IteratorResult<Uint8Array>> } {
+export function readChunks(
+  body: UpstreamBody,
+  ms: number,
+): AsyncIterableIterator<Uint8Array> & { return(): Promise<IteratorResult<Uint8Array>> } {
   const DONE: IteratorResult<Uint8Array> = { value: undefined, done: true };
   let waiting: { resolve: (r: IteratorResult<Uint8Array>) => void; reject: (e: unknown) => void } | undefined;
   let ended = body.readableEnded;
-  let failure: unknown = body.errored ?? (body.destroyed && !ended ? new Error('The upstream body was closed.') : undefined);
+  let failure: unknown =
+    body.errored ?? (body.destroyed && !ended ? new Error('The upstream body was closed.') : undefined);
   const timer = setTimeout(() => {
     const e = timeoutError('UND_ERR_BODY_TIMEOUT', ms);
     body.destroy(e);
@@ -133,4 +139,3 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, body: UpstreamBo
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
-

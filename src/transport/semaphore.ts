@@ -28,7 +28,8 @@ export function createSemaphore(limit: number) {
         if (released) return;
         released = true;
         const next = waiting.shift();
-        if (next) next(); // the slot passes straight to the next waiter
+        if (next)
+          next(); // the slot passes straight to the next waiter
         else active--;
       };
     },

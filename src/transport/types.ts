@@ -27,9 +27,17 @@ export interface TransportOptions {
   endpoint?: string | undefined;
   catalog?: Catalog | undefined;
   policy?: SanitizePolicy | undefined;
-  timeouts?: { connectMs?: number | undefined; firstByteMs?: number | undefined; idleMs?: number | undefined } | undefined;
+  timeouts?:
+    { connectMs?: number | undefined; firstByteMs?: number | undefined; idleMs?: number | undefined } | undefined;
   /** Retries per target (default 2), backoff base and cap in ms. */
-  retry?: { max?: number | undefined; baseMs?: number | undefined; capMs?: number | undefined; maxRetryAfterMs?: number | undefined } | undefined;
+  retry?:
+    | {
+        max?: number | undefined;
+        baseMs?: number | undefined;
+        capMs?: number | undefined;
+        maxRetryAfterMs?: number | undefined;
+      }
+    | undefined;
   breaker?: CircuitBreaker | undefined;
   /** Most requests in flight to one target at once; more wait their turn (default: no limit). */
   maxConcurrencyPerTarget?: number | undefined;
@@ -68,14 +76,27 @@ export interface AttemptInfo {
 export type UpstreamStream = WireStream;
 
 export type MessagesResult =
-  | (AttemptInfo & { kind: 'json'; body: Record<string, unknown>; usage: Usage | undefined; /** The bytes Bedrock sent, when `body` is exactly them (not for count-tokens). */ raw?: Buffer })
+  | (AttemptInfo & {
+      kind: 'json';
+      body: Record<string, unknown>;
+      usage: Usage | undefined;
+      /** The bytes Bedrock sent, when `body` is exactly them (not for count-tokens). */ raw?: Buffer;
+    })
   | (AttemptInfo & { kind: 'stream' } & UpstreamStream);
 
 export type StreamResult = Extract<MessagesResult, { kind: 'stream' }>;
 
 /** What the gateway needs of an upstream: the transport, or anything that answers the same way (a test's fake). */
 export interface Upstream {
-  messages(request: AnthropicHttpRequest, targets: readonly Target[], opts?: { signal?: AbortSignal | AbortLike | undefined; headers?: Record<string, string>; policy?: SanitizePolicy | undefined; firstTranslated?: BedrockHttpRequest | undefined }): Promise<MessagesResult>;
+  messages(
+    request: AnthropicHttpRequest,
+    targets: readonly Target[],
+    opts?: {
+      signal?: AbortSignal | AbortLike | undefined;
+      headers?: Record<string, string>;
+      policy?: SanitizePolicy | undefined;
+      firstTranslated?: BedrockHttpRequest | undefined;
+    },
+  ): Promise<MessagesResult>;
   close(): Promise<void>;
 }
-

@@ -9,7 +9,11 @@ export function parseUpstreamJson(raw: Buffer): Record<string, unknown> {
   } catch {
     value = undefined;
   }
-  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new BedrockClaudeError('Bedrock answered 200 with a body that is not a JSON object.', { status: 502, type: 'api_error' });
+  if (!value || typeof value !== 'object' || Array.isArray(value))
+    throw new BedrockClaudeError('Bedrock answered 200 with a body that is not a JSON object.', {
+      status: 502,
+      type: 'api_error',
+    });
   return value as Record<string, unknown>;
 }
 
@@ -17,9 +21,12 @@ export function parseUpstreamJson(raw: Buffer): Record<string, unknown> {
 export function networkError(err: unknown, target: Target): BedrockClaudeError {
   if (err instanceof BedrockClaudeError) return err;
   const e = err as { code?: string; name?: string; message?: string };
-  const timeout = e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT' || e.code === 'UND_ERR_CONNECT_TIMEOUT';
+  const timeout =
+    e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT' || e.code === 'UND_ERR_CONNECT_TIMEOUT';
   return new BedrockClaudeError(
-    timeout ? `Bedrock in ${target.region} did not answer in time (${e.code}).` : `Could not reach Bedrock in ${target.region}: ${e.code ?? e.name ?? 'error'} ${e.message ?? ''}`.trim(),
+    timeout
+      ? `Bedrock in ${target.region} did not answer in time (${e.code}).`
+      : `Could not reach Bedrock in ${target.region}: ${e.code ?? e.name ?? 'error'} ${e.message ?? ''}`.trim(),
     { status: timeout ? 504 : 502, type: timeout ? 'timeout_error' : 'api_error', cause: err },
   );
 }

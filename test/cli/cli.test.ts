@@ -10,14 +10,21 @@ import { tempHome } from '../helpers.js';
 const run = promisify(execFile);
 const children: ChildProcess[] = [];
 after(async () => {
-  for (const c of children) if (c.exitCode === null) { c.kill('SIGTERM'); await once(c, 'exit'); }
+  for (const c of children)
+    if (c.exitCode === null) {
+      c.kill('SIGTERM');
+      await once(c, 'exit');
+    }
 });
 
 function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
   return { PATH: process.env['PATH'] ?? '', HOME: tempHome(), AWS_EC2_METADATA_DISABLED: 'true', ...extra };
 }
 
-async function start(args: string[], env = cleanEnv()): Promise<{ url: string; child: ChildProcess; stderr: () => string }> {
+async function start(
+  args: string[],
+  env = cleanEnv(),
+): Promise<{ url: string; child: ChildProcess; stderr: () => string }> {
   const child = spawn(process.execPath, ['dist/cli/main.js', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let err = '';
@@ -40,15 +47,27 @@ describe('bedrock-claude emulator', () => {
   });
   it('says on stderr how to reach it, without echoing a secret given on the command line', async () => {
     const plain = await start(['emulator', '--port', '0']);
-    for (let i = 0; i < 200 && !/AWS_SECRET_ACCESS_KEY/.test(plain.stderr()); i++) await new Promise((r) => setTimeout(r, 25));
-    assert.match(plain.stderr(), new RegExp(`at ${plain.url.replace(/[.]/g, '\\.')} \\(--endpoint-url\\) with AWS_ACCESS_KEY_ID=AKIAEMULATOR00000000 AWS_SECRET_ACCESS_KEY=bedrock-claude-emulator-secret`));
+    for (let i = 0; i < 200 && !/AWS_SECRET_ACCESS_KEY/.test(plain.stderr()); i++)
+      await new Promise((r) => setTimeout(r, 25));
+    assert.match(
+      plain.stderr(),
+      new RegExp(
+        `at ${plain.url.replace(/[.]/g, '\\.')} \\(--endpoint-url\\) with AWS_ACCESS_KEY_ID=AKIAEMULATOR00000000 AWS_SECRET_ACCESS_KEY=bedrock-claude-emulator-secret`,
+      ),
+    );
     const custom = await start(['emulator', '--port', '0', '--secret-access-key', 'hush-hush-secret']);
-    for (let i = 0; i < 200 && !/AWS_SECRET_ACCESS_KEY/.test(custom.stderr()); i++) await new Promise((r) => setTimeout(r, 25));
+    for (let i = 0; i < 200 && !/AWS_SECRET_ACCESS_KEY/.test(custom.stderr()); i++)
+      await new Promise((r) => setTimeout(r, 25));
     assert.match(custom.stderr(), /AWS_SECRET_ACCESS_KEY=\(the one given with --secret-access-key\)/);
     assert.doesNotMatch(custom.stderr(), /hush-hush-secret/);
   });
   it('rejects a bad fault spec with a clear message', async () => {
-    await assert.rejects(run(process.execPath, ['dist/cli/main.js', 'emulator', '--port', '0', '--faults', 'explode=1'], { env: cleanEnv() }), /unknown fault "explode"/);
+    await assert.rejects(
+      run(process.execPath, ['dist/cli/main.js', 'emulator', '--port', '0', '--faults', 'explode=1'], {
+        env: cleanEnv(),
+      }),
+      /unknown fault "explode"/,
+    );
   });
 });
 
@@ -56,7 +75,15 @@ describe('bedrock-claude serve', () => {
   it('with no AWS credentials, runs on the built-in emulator, says so loudly, and answers the README curl', async () => {
     const { url, stderr } = await start(['serve', '--port', '0']);
     assert.match(stderr(), /EMULATOR MODE/);
-    const res = await request(`${url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' }, body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 256, messages: [{ role: 'user', content: 'Hello, Claude on Bedrock' }] }) });
+    const res = await request(`${url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({
+        model: 'claude-sonnet-4-5',
+        max_tokens: 256,
+        messages: [{ role: 'user', content: 'Hello, Claude on Bedrock' }],
+      }),
+    });
     assert.equal(res.statusCode, 200);
     assert.equal(res.headers['x-bedrock-claude-backend'], 'emulator');
     const m = (await res.body.json()) as { content: Array<{ text: string }> };
@@ -72,40 +99,71 @@ describe('bedrock-claude serve', () => {
     assert.equal(((await res.body.json()) as { backend: string }).backend, 'bedrock');
   });
   it('takes AWS_DEFAULT_REGION when AWS_REGION is set but empty, and answers', async () => {
-    const { url } = await start(['serve', '--port', '0'], cleanEnv({ AWS_REGION: '', AWS_DEFAULT_REGION: 'eu-west-1' }));
+    const { url } = await start(
+      ['serve', '--port', '0'],
+      cleanEnv({ AWS_REGION: '', AWS_DEFAULT_REGION: 'eu-west-1' }),
+    );
     const health = await request(`${url}/healthz`);
     assert.equal(((await health.body.json()) as { region: string }).region, 'eu-west-1');
-    const res = await request(`${url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] }) });
+    const res = await request(`${url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] }),
+    });
     assert.equal(res.statusCode, 200);
     assert.equal(res.headers['x-bedrock-claude-model-id'], 'global.anthropic.claude-sonnet-4-5-20250929-v1:0');
     await res.body.text();
   });
   it('refuses to start on a region name that is not one, instead of failing every request', async () => {
-    await assert.rejects(run(process.execPath, ['dist/cli/main.js', 'serve', '--port', '0', '--region', 'us-west'], { env: cleanEnv(), timeout: 20_000 }), /"us-west" is not an AWS region name/);
+    await assert.rejects(
+      run(process.execPath, ['dist/cli/main.js', 'serve', '--port', '0', '--region', 'us-west'], {
+        env: cleanEnv(),
+        timeout: 20_000,
+      }),
+      /"us-west" is not an AWS region name/,
+    );
   });
-  it('says at start-up when the AWS credentials cannot be loaded, with the profile\'s own reason', async () => {
+  it("says at start-up when the AWS credentials cannot be loaded, with the profile's own reason", async () => {
     const { url, stderr } = await start(['serve', '--port', '0'], cleanEnv({ AWS_PROFILE: 'no-such-profile' }));
     for (let i = 0; i < 200 && !/WARNING/.test(stderr()); i++) await new Promise((r) => setTimeout(r, 25));
-    assert.match(stderr(), /WARNING: Could not load AWS credentials .*AWS_PROFILE is "no-such-profile": Could not resolve credentials using profile: \[no-such-profile\]/);
+    assert.match(
+      stderr(),
+      /WARNING: Could not load AWS credentials .*AWS_PROFILE is "no-such-profile": Could not resolve credentials using profile: \[no-such-profile\]/,
+    );
     assert.doesNotMatch(stderr(), /EMULATOR MODE/);
-    const res = await request(`${url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 20, messages: [{ role: 'user', content: 'hi' }] }) });
+    const res = await request(`${url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 20, messages: [{ role: 'user', content: 'hi' }] }),
+    });
     assert.equal(res.statusCode, 500);
-    assert.match(((await res.body.json()) as { error: { message: string } }).error.message, /profile: \[no-such-profile\].*Fix: Configure credentials/);
+    assert.match(
+      ((await res.body.json()) as { error: { message: string } }).error.message,
+      /profile: \[no-such-profile\].*Fix: Configure credentials/,
+    );
   });
   it('says which key it loaded at start-up (masked)', async () => {
-    const { stderr } = await start(['serve', '--port', '0', '--no-emulator'], cleanEnv({ AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE00004321', AWS_SECRET_ACCESS_KEY: 'not-a-real-secret' }));
+    const { stderr } = await start(
+      ['serve', '--port', '0', '--no-emulator'],
+      cleanEnv({ AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE00004321', AWS_SECRET_ACCESS_KEY: 'not-a-real-secret' }),
+    );
     for (let i = 0; i < 200 && !/credentials loaded/.test(stderr()); i++) await new Promise((r) => setTimeout(r, 25));
     assert.match(stderr(), /AWS credentials loaded \(access key AKIA…4321\)/);
     assert.doesNotMatch(stderr(), /not-a-real-secret/);
   });
   it('refuses a non-loopback address without gateway keys', async () => {
-    await assert.rejects(run(process.execPath, ['dist/cli/main.js', 'serve', '--host', '0.0.0.0', '--port', '0'], { env: cleanEnv() }), /refusing to listen on 0\.0\.0\.0 without gateway keys/);
+    await assert.rejects(
+      run(process.execPath, ['dist/cli/main.js', 'serve', '--host', '0.0.0.0', '--port', '0'], { env: cleanEnv() }),
+      /refusing to listen on 0\.0\.0\.0 without gateway keys/,
+    );
   });
 });
 
 describe('bedrock-claude keys create + serve --config', () => {
   it('prints a key once with its config lines; the gateway takes it and refuses others', async () => {
-    const created = await run(process.execPath, ['dist/cli/main.js', 'keys', 'create', 'tester', '--config-entry'], { env: cleanEnv() });
+    const created = await run(process.execPath, ['dist/cli/main.js', 'keys', 'create', 'tester', '--config-entry'], {
+      env: cleanEnv(),
+    });
     const key = /^key: (\S+)$/m.exec(created.stdout)![1]!;
     const sha = /sha256: ([0-9a-f]{64})/.exec(created.stdout)![1]!;
     const { writeFileSync } = await import('node:fs');
@@ -114,7 +172,11 @@ describe('bedrock-claude keys create + serve --config', () => {
     const config = join(dir, 'gateway.yaml');
     writeFileSync(config, `port: 0\nemulator: true\nkeys:\n  - name: tester\n    sha256: ${sha}\n`);
     const { url } = await start(['serve', '--config', config]);
-    const body = JSON.stringify({ model: 'claude-haiku-4-5', max_tokens: 20, messages: [{ role: 'user', content: 'keyed' }] });
+    const body = JSON.stringify({
+      model: 'claude-haiku-4-5',
+      max_tokens: 20,
+      messages: [{ role: 'user', content: 'keyed' }],
+    });
     const denied = await request(`${url}/v1/messages`, { method: 'POST', headers: { 'x-api-key': 'bck-wrong' }, body });
     assert.equal(denied.statusCode, 401);
     assert.equal(((await denied.body.json()) as { error: { type: string } }).error.type, 'authentication_error');
@@ -133,17 +195,37 @@ describe('bedrock-claude keys create + serve --config', () => {
     const { join } = await import('node:path');
     const config = join(tempHome(), 'bad.yaml');
     writeFileSync(config, 'scope: everywhere\n');
-    await assert.rejects(run(process.execPath, ['dist/cli/main.js', 'serve', '--config', config], { env: cleanEnv() }), /config: scope/);
+    await assert.rejects(
+      run(process.execPath, ['dist/cli/main.js', 'serve', '--config', config], { env: cleanEnv() }),
+      /config: scope/,
+    );
   });
 });
 
 describe('bedrock-claude resolve', () => {
   it('prints the ID, or the alternatives with exit 1', async () => {
-    const ok = await run(process.execPath, ['dist/cli/main.js', 'resolve', 'opus-4.6', '--region', 'us-west-2'], { env: cleanEnv() });
+    const ok = await run(process.execPath, ['dist/cli/main.js', 'resolve', 'opus-4.6', '--region', 'us-west-2'], {
+      env: cleanEnv(),
+    });
     assert.equal(ok.stdout.trim(), 'global.anthropic.claude-opus-4-6-v1');
-    const json = await run(process.execPath, ['dist/cli/main.js', 'resolve', 'claude-haiku-4-5', '--region', 'eu-west-1', '--scope', 'geo', '--json'], { env: cleanEnv() });
-    assert.equal((JSON.parse(json.stdout) as { modelId: string }).modelId, 'eu.anthropic.claude-haiku-4-5-20251001-v1:0');
-    await assert.rejects(run(process.execPath, ['dist/cli/main.js', 'resolve', 'claude-haiku-4-5', '--region', 'ap-northeast-1', '--scope', 'geo'], { env: cleanEnv() }), (e: { code: number; stderr: string }) => e.code === 1 && /fix: .*global\.anthropic\.claude-haiku-4-5/.test(e.stderr));
+    const json = await run(
+      process.execPath,
+      ['dist/cli/main.js', 'resolve', 'claude-haiku-4-5', '--region', 'eu-west-1', '--scope', 'geo', '--json'],
+      { env: cleanEnv() },
+    );
+    assert.equal(
+      (JSON.parse(json.stdout) as { modelId: string }).modelId,
+      'eu.anthropic.claude-haiku-4-5-20251001-v1:0',
+    );
+    await assert.rejects(
+      run(
+        process.execPath,
+        ['dist/cli/main.js', 'resolve', 'claude-haiku-4-5', '--region', 'ap-northeast-1', '--scope', 'geo'],
+        { env: cleanEnv() },
+      ),
+      (e: { code: number; stderr: string }) =>
+        e.code === 1 && /fix: .*global\.anthropic\.claude-haiku-4-5/.test(e.stderr),
+    );
   });
 });
 

@@ -19,10 +19,15 @@ after(() => {
 const home = tempHome();
 const dataDir = join(home, 'data');
 const env = { PATH: process.env['PATH'] ?? '', HOME: home, AWS_EC2_METADATA_DISABLED: 'true' };
-const cli = async (...args: string[]) => (await exec(process.execPath, ['dist/cli/main.js', ...args, '--data-dir', dataDir], { env })).stdout;
+const cli = async (...args: string[]) =>
+  (await exec(process.execPath, ['dist/cli/main.js', ...args, '--data-dir', dataDir], { env })).stdout;
 
 async function serve(extraEnv: Record<string, string> = {}): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['dist/cli/main.js', 'serve', '--emulator', '--port', '0', '--data-dir', dataDir], { env: Object.assign({}, env, extraEnv), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    ['dist/cli/main.js', 'serve', '--emulator', '--port', '0', '--data-dir', dataDir],
+    { env: Object.assign({}, env, extraEnv), stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   children.push(child);
   let out = '';
   for await (const chunk of child.stdout!) {
@@ -33,26 +38,59 @@ async function serve(extraEnv: Record<string, string> = {}): Promise<{ url: stri
   throw new Error(`serve did not start: ${out}`);
 }
 
-const body = JSON.stringify({ model: 'claude-haiku-4-5', max_tokens: 20, messages: [{ role: 'user', content: 'count me' }] });
+const body = JSON.stringify({
+  model: 'claude-haiku-4-5',
+  max_tokens: 20,
+  messages: [{ role: 'user', content: 'count me' }],
+});
 let calls = 0;
 async function call(url: string, key: string): Promise<number> {
   calls++;
-  const res = await request(`${url}/v1/messages`, { method: 'POST', headers: { 'x-api-key': key, 'content-type': 'application/json' }, body });
+  const res = await request(`${url}/v1/messages`, {
+    method: 'POST',
+    headers: { 'x-api-key': key, 'content-type': 'application/json' },
+    body,
+  });
   await res.body.text();
   return res.statusCode;
 }
 
 describe('bedrock-claude keys, teams and usage', () => {
   it('creates, lists, updates and revokes keys; the running gateway follows; the report totals the ledger', async () => {
-    const created = JSON.parse(await cli('keys', 'create', 'alice', '--user', 'alice', '--rpm', '60', '--budget-usd', '5', '--budget-period', 'day', '--json')) as { id: string; name: string; key: string };
+    const created = JSON.parse(
+      await cli(
+        'keys',
+        'create',
+        'alice',
+        '--user',
+        'alice',
+        '--rpm',
+        '60',
+        '--budget-usd',
+        '5',
+        '--budget-period',
+        'day',
+        '--json',
+      ),
+    ) as { id: string; name: string; key: string };
     assert.match(created.id, /^key_/);
     assert.equal(created.name, 'alice');
     assert.match(created.key, /^bck-/);
     const listed = await cli('keys', 'list', '--json');
     assert.ok(!listed.includes(created.key), 'the secret is shown once, never again');
-    assert.deepEqual((JSON.parse(listed) as Array<{ name: string; budget: unknown; limits: { rpm: number } }>).map((k) => [k.name, k.budget, k.limits.rpm]), [['alice', { usd: 5, period: 'day' }, 60]]);
+    assert.deepEqual(
+      (JSON.parse(listed) as Array<{ name: string; budget: unknown; limits: { rpm: number } }>).map((k) => [
+        k.name,
+        k.budget,
+        k.limits.rpm,
+      ]),
+      [['alice', { usd: 5, period: 'day' }, 60]],
+    );
     JSON.parse(await cli('teams', 'create', 'platform', '--budget-usd', '100', '--json'));
-    const moved = JSON.parse(await cli('keys', 'update', 'alice', '--team', 'platform', '--json')) as Array<{ team: string; limits: { rpm: number } }>;
+    const moved = JSON.parse(await cli('keys', 'update', 'alice', '--team', 'platform', '--json')) as Array<{
+      team: string;
+      limits: { rpm: number };
+    }>;
     assert.deepEqual([moved[0]!.team, moved[0]!.limits.rpm], ['platform', 60]);
     await assert.rejects(cli('keys', 'update', 'alice', '--team', 'nowhere'), /no team "nowhere": create it first/);
 
@@ -72,17 +110,26 @@ describe('bedrock-claude keys, teams and usage', () => {
     child.kill('SIGTERM');
     await once(child, 'exit');
 
-    const report = JSON.parse(await cli('usage', '--by', 'key', '--since', '1h', '--json')) as { rows: Array<{ group: string | null; requests: number; costUsd: number }> };
+    const report = JSON.parse(await cli('usage', '--by', 'key', '--since', '1h', '--json')) as {
+      rows: Array<{ group: string | null; requests: number; costUsd: number }>;
+    };
     const store = openSqliteControlStore(dataDir);
     const rows = await store.requests({ since: 0, until: Date.now() + 1, limit: 10_000 });
     await store.close();
     assert.equal(rows.length, calls, 'SIGTERM lost nothing: every answered request is a row, refusals too');
-    assert.equal(report.rows.reduce((a, r) => a + r.requests, 0), rows.length, 'the report totals the rows');
+    assert.equal(
+      report.rows.reduce((a, r) => a + r.requests, 0),
+      rows.length,
+      'the report totals the rows',
+    );
     const alice = report.rows.find((r) => r.group === 'alice')!;
     assert.equal(alice.requests, rows.filter((r) => r.keyName === 'alice').length);
     assert.ok(alice.requests >= 2 && alice.costUsd > 0);
     const csv = await cli('usage', '--by', 'user', '--since', '1h', '--csv');
-    assert.match(csv.split('\n')[0]!, /^user,requests,errors,inputTokens,outputTokens,cacheReadTokens,cacheWrite5mTokens,cacheWrite1hTokens,costUsd$/);
+    assert.match(
+      csv.split('\n')[0]!,
+      /^user,requests,errors,inputTokens,outputTokens,cacheReadTokens,cacheWrite5mTokens,cacheWrite1hTokens,costUsd$/,
+    );
   });
 
   it('after kill -9, the ledger holds every request answered more than a second before, each once', async () => {
@@ -93,29 +140,52 @@ describe('bedrock-claude keys, teams and usage', () => {
     child.kill('SIGKILL');
     await once(child, 'exit');
     const store = openSqliteControlStore(dataDir);
-    const rows = (await store.requests({ since: 0, until: Date.now() + 1, limit: 10_000 })).filter((r) => r.keyName === 'bob');
+    const rows = (await store.requests({ since: 0, until: Date.now() + 1, limit: 10_000 })).filter(
+      (r) => r.keyName === 'bob',
+    );
     await store.close();
     assert.equal(rows.length, 20);
     assert.equal(new Set(rows.map((r) => r.requestId)).size, 20);
   });
 
-  it('acts through a running gateway\'s admin API with --gateway and --admin-key', async () => {
+  it("acts through a running gateway's admin API with --gateway and --admin-key", async () => {
     const adminKey = 'cli-admin-key-0123456789abcdef';
     const { url, child } = await serve({ BEDROCK_CLAUDE_ADMIN_KEY: adminKey });
-    const remote = async (...args: string[]) => (await exec(process.execPath, ['dist/cli/main.js', ...args, '--gateway', url, '--admin-key', adminKey], { env })).stdout;
-    const created = JSON.parse(await remote('keys', 'create', 'remote-ray', '--user', 'ray', '--json')) as { id: string; key: string };
+    const remote = async (...args: string[]) =>
+      (await exec(process.execPath, ['dist/cli/main.js', ...args, '--gateway', url, '--admin-key', adminKey], { env }))
+        .stdout;
+    const created = JSON.parse(await remote('keys', 'create', 'remote-ray', '--user', 'ray', '--json')) as {
+      id: string;
+      key: string;
+    };
     assert.match(created.key, /^bck-/);
     assert.equal(await call(url, created.key), 200, 'works at once on the gateway that made it');
     const listed = JSON.parse(await remote('keys', 'list', '--json')) as Array<{ name: string }>;
     assert.ok(listed.some((k) => k.name === 'remote-ray'));
     JSON.parse(await remote('teams', 'create', 'remote-team', '--rpm', '10', '--json'));
-    assert.equal((JSON.parse(await remote('keys', 'update', 'remote-ray', '--team', 'remote-team', '--json')) as Array<{ team: string }>)[0]!.team, 'remote-team');
+    assert.equal(
+      (
+        JSON.parse(await remote('keys', 'update', 'remote-ray', '--team', 'remote-team', '--json')) as Array<{
+          team: string;
+        }>
+      )[0]!.team,
+      'remote-team',
+    );
     await new Promise((r) => setTimeout(r, 300));
-    const report = JSON.parse(await remote('usage', '--by', 'user', '--since', '1h', '--json')) as { rows: Array<{ group: string; requests: number }> };
+    const report = JSON.parse(await remote('usage', '--by', 'user', '--since', '1h', '--json')) as {
+      rows: Array<{ group: string; requests: number }>;
+    };
     assert.equal(report.rows.find((r) => r.group === 'ray')?.requests, 1);
     await remote('keys', 'revoke', 'remote-ray');
     assert.equal(await call(url, created.key), 401, 'revoked through the admin API: refused at once');
-    await assert.rejects(exec(process.execPath, ['dist/cli/main.js', 'keys', 'list', '--gateway', url, '--admin-key', 'wrong-admin-key-000000'], { env }), /Invalid or missing admin key/);
+    await assert.rejects(
+      exec(
+        process.execPath,
+        ['dist/cli/main.js', 'keys', 'list', '--gateway', url, '--admin-key', 'wrong-admin-key-000000'],
+        { env },
+      ),
+      /Invalid or missing admin key/,
+    );
     child.kill('SIGTERM');
     await once(child, 'exit');
   });

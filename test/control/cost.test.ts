@@ -20,7 +20,14 @@ const SONNET_LONG = { input: 6, output: 22.5, w5: 7.5, w1: 12, read: 0.6 };
 function handCost(r: LedgerRow, multiplier = 1): number {
   const long = r.inputTokens + r.cacheReadTokens + r.cacheWrite5mTokens + r.cacheWrite1hTokens > 200_000;
   const p = long ? SONNET_LONG : SONNET;
-  const usd = ((r.inputTokens * p.input + r.outputTokens * p.output + r.cacheWrite5mTokens * p.w5 + r.cacheWrite1hTokens * p.w1 + r.cacheReadTokens * p.read) / 1e6) * multiplier;
+  const usd =
+    ((r.inputTokens * p.input +
+      r.outputTokens * p.output +
+      r.cacheWrite5mTokens * p.w5 +
+      r.cacheWrite1hTokens * p.w1 +
+      r.cacheReadTokens * p.read) /
+      1e6) *
+    multiplier;
   return Math.round(usd * 1e10) / 1e10;
 }
 
@@ -34,7 +41,16 @@ interface Setup {
 async function setup(opts: { scope?: 'global' | 'geo'; reportCacheSplit?: boolean } = {}): Promise<Setup> {
   const emu = await startEmulator({ port: 0, reportCacheSplit: opts.reportCacheSplit ?? true });
   const dir = join(tempHome(), 'cost');
-  const gw = await startGateway({ port: 0, region: 'us-west-2', scope: opts.scope ?? 'global', auth: { kind: 'sigv4', credentials: createCredentialCache(CREDS) }, endpoint: emu.url, dataDir: dir, retry: { max: 0 }, logger: pino({ level: 'silent' }) });
+  const gw = await startGateway({
+    port: 0,
+    region: 'us-west-2',
+    scope: opts.scope ?? 'global',
+    auth: { kind: 'sigv4', credentials: createCredentialCache(CREDS) },
+    endpoint: emu.url,
+    dataDir: dir,
+    retry: { max: 0 },
+    logger: pino({ level: 'silent' }),
+  });
   return { emu, gw, client: new Anthropic({ apiKey: 'unused', baseURL: gw.url, maxRetries: 0 }), dir };
 }
 
@@ -47,9 +63,21 @@ async function ledger(s: Setup): Promise<LedgerRow[]> {
   return rows;
 }
 
-const system = (text: string, ttl?: '1h') => [{ type: 'text' as const, text, cache_control: ttl ? { type: 'ephemeral' as const, ttl } : { type: 'ephemeral' as const } }];
+const system = (text: string, ttl?: '1h') => [
+  {
+    type: 'text' as const,
+    text,
+    cache_control: ttl ? { type: 'ephemeral' as const, ttl } : { type: 'ephemeral' as const },
+  },
+];
 const ask = (s: Setup, extra: Record<string, unknown>, headers: Record<string, string> = {}) =>
-  s.client.messages.create(Object.assign({ model: 'claude-sonnet-4-5', max_tokens: 50, messages: [{ role: 'user' as const, content: 'price this' }] }, extra) as Parameters<Anthropic['messages']['create']>[0] & { stream?: false }, { headers });
+  s.client.messages.create(
+    Object.assign(
+      { model: 'claude-sonnet-4-5', max_tokens: 50, messages: [{ role: 'user' as const, content: 'price this' }] },
+      extra,
+    ) as Parameters<Anthropic['messages']['create']>[0] & { stream?: false },
+    { headers },
+  );
 
 describe('ledger cost, by hand', () => {
   let s: Setup;
@@ -63,10 +91,18 @@ describe('ledger cost, by hand', () => {
     const first = await ask(s, { system: system('You are a careful assistant. '.repeat(400)) });
     const again = await ask(s, { system: system('You are a careful assistant. '.repeat(400)) });
     const hour = await ask(s, { system: system('You answer in haiku only, always. '.repeat(400), '1h') });
-    const long = await ask(s, { messages: [{ role: 'user', content: 'long context '.repeat(80_000) }] }, { 'anthropic-beta': 'context-1m-2025-08-07' });
+    const long = await ask(
+      s,
+      { messages: [{ role: 'user', content: 'long context '.repeat(80_000) }] },
+      { 'anthropic-beta': 'context-1m-2025-08-07' },
+    );
     assert.equal(first.usage.cache_creation_input_tokens! > 1024, true, 'the emulator wrote the prefix');
     assert.equal(again.usage.cache_read_input_tokens, first.usage.cache_creation_input_tokens, 'and read it back');
-    assert.equal((hour.usage as { cache_creation?: { ephemeral_1h_input_tokens: number } }).cache_creation?.ephemeral_1h_input_tokens, hour.usage.cache_creation_input_tokens);
+    assert.equal(
+      (hour.usage as { cache_creation?: { ephemeral_1h_input_tokens: number } }).cache_creation
+        ?.ephemeral_1h_input_tokens,
+      hour.usage.cache_creation_input_tokens,
+    );
     const rows = await ledger(s);
     assert.equal(rows.length, 5);
     const [rPlain, rWrite, rRead, rHour, rLong] = rows as [LedgerRow, LedgerRow, LedgerRow, LedgerRow, LedgerRow];
@@ -100,7 +136,7 @@ describe('ledger cost, global against geo', () => {
 });
 
 describe('ledger cost, when the upstream reports cache writes only in total', () => {
-  it('the gateway splits them by the request\'s breakpoints', async () => {
+  it("the gateway splits them by the request's breakpoints", async () => {
     const s = await setup({ reportCacheSplit: false });
     const res = await ask(s, { system: system('Split me by the hour. '.repeat(500), '1h') });
     assert.equal((res.usage as { cache_creation?: unknown }).cache_creation ?? null, null, 'no split from upstream');

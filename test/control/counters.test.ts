@@ -49,9 +49,18 @@ describe('in-process counter store', () => {
     const take = { kind: 'bucket' as const, key: 'rpm:key:a', limit, amount: 1 };
     const answers = await Promise.all(Array.from({ length: 100 }, () => store.admit([take], 0)));
     assert.equal(answers.filter((a) => a.granted).length, 60);
-    assert.ok((await store.admit([{ kind: 'bucket', key: 'rpm:key:b', limit, amount: 1 }], 0)).granted, 'another key has its own bucket');
+    assert.ok(
+      (await store.admit([{ kind: 'bucket', key: 'rpm:key:b', limit, amount: 1 }], 0)).granted,
+      'another key has its own bucket',
+    );
     // Refused on its second op: the first is not applied either.
-    const both = await store.admit([{ kind: 'bucket', key: 'rpm:key:c', limit, amount: 1 }, { kind: 'bucket', key: 'rpm:key:a', limit, amount: 1 }], 0);
+    const both = await store.admit(
+      [
+        { kind: 'bucket', key: 'rpm:key:c', limit, amount: 1 },
+        { kind: 'bucket', key: 'rpm:key:a', limit, amount: 1 },
+      ],
+      0,
+    );
     assert.deepEqual([both.granted, both.failed], [false, 1]);
     const c = await store.admit([{ kind: 'bucket', key: 'rpm:key:c', limit, amount: 60 }], 0);
     assert.ok(c.granted, 'rpm:key:c still had all 60');
@@ -70,7 +79,11 @@ describe('in-process counter store', () => {
     assert.equal(await store.get('spend:a'), 4.5, 'a seed does not overwrite');
     assert.equal((await store.admit([{ kind: 'counter', key: 'spend:a', delta: 0.6, max: 5 }], 0)).granted, false);
     await store.settle([{ kind: 'bucket', key: 'rpm:x', limit, amount: -5 }], 0);
-    assert.equal((await store.admit([{ kind: 'bucket', key: 'rpm:x', limit, amount: 60 }], 0)).granted, true, 'a give-back never overfills');
+    assert.equal(
+      (await store.admit([{ kind: 'bucket', key: 'rpm:x', limit, amount: 60 }], 0)).granted,
+      true,
+      'a give-back never overfills',
+    );
   });
 });
 
@@ -89,13 +102,29 @@ describe('static key store', () => {
 describe('budget periods', () => {
   it('start at calendar boundaries in the configured time zone, DST included', () => {
     const at = Date.UTC(2026, 10, 20, 3, 30); // 2026-11-20 03:30 UTC: still the 19th in New York
-    const iso = (p: { start: number; end: number }) => [new Date(p.start).toISOString(), Number.isFinite(p.end) ? new Date(p.end).toISOString() : 'never'];
+    const iso = (p: { start: number; end: number }) => [
+      new Date(p.start).toISOString(),
+      Number.isFinite(p.end) ? new Date(p.end).toISOString() : 'never',
+    ];
     assert.deepEqual(iso(budgetPeriod('day', at, 'UTC')), ['2026-11-20T00:00:00.000Z', '2026-11-21T00:00:00.000Z']);
-    assert.deepEqual(iso(budgetPeriod('day', at, 'America/New_York')), ['2026-11-19T05:00:00.000Z', '2026-11-20T05:00:00.000Z']);
-    assert.deepEqual(iso(budgetPeriod('week', at, 'UTC')), ['2026-11-16T00:00:00.000Z', '2026-11-23T00:00:00.000Z'], 'weeks start on Monday');
-    assert.deepEqual(iso(budgetPeriod('month', at, 'Asia/Tokyo')), ['2026-10-31T15:00:00.000Z', '2026-11-30T15:00:00.000Z']);
+    assert.deepEqual(iso(budgetPeriod('day', at, 'America/New_York')), [
+      '2026-11-19T05:00:00.000Z',
+      '2026-11-20T05:00:00.000Z',
+    ]);
+    assert.deepEqual(
+      iso(budgetPeriod('week', at, 'UTC')),
+      ['2026-11-16T00:00:00.000Z', '2026-11-23T00:00:00.000Z'],
+      'weeks start on Monday',
+    );
+    assert.deepEqual(iso(budgetPeriod('month', at, 'Asia/Tokyo')), [
+      '2026-10-31T15:00:00.000Z',
+      '2026-11-30T15:00:00.000Z',
+    ]);
     // New York leaves daylight saving time on 2026-11-01: that day has 25 hours.
-    assert.deepEqual(iso(budgetPeriod('day', Date.UTC(2026, 10, 1, 12), 'America/New_York')), ['2026-11-01T04:00:00.000Z', '2026-11-02T05:00:00.000Z']);
+    assert.deepEqual(iso(budgetPeriod('day', Date.UTC(2026, 10, 1, 12), 'America/New_York')), [
+      '2026-11-01T04:00:00.000Z',
+      '2026-11-02T05:00:00.000Z',
+    ]);
     assert.deepEqual(iso(budgetPeriod('total', at, 'UTC')), ['1970-01-01T00:00:00.000Z', 'never']);
     const clock = createPeriodClock('UTC');
     assert.equal(clock('day', at), clock('day', at + 1000), 'kept while the period lasts');

@@ -36,7 +36,8 @@ function flakyStore(): { store: ControlStore; down(on: boolean): void; writes: n
   };
 }
 
-const ids = async (store: ControlStore) => (await store.requests({ since: 0, until: Date.now() + 1000, limit: 10_000 })).map((r) => r.requestId).sort();
+const ids = async (store: ControlStore) =>
+  (await store.requests({ since: 0, until: Date.now() + 1000, limit: 10_000 })).map((r) => r.requestId).sort();
 
 describe('journaled ledger', () => {
   it('journals each row at once and writes the journal in batches; nothing waits after a drain', async () => {
@@ -57,7 +58,10 @@ describe('journaled ledger', () => {
   it('spools while the store is away, says so, and writes every row once when it is back', async () => {
     const { store, down } = flakyStore();
     const problems: Array<string | undefined> = [];
-    const sink = createJournaledLedgerSink(store, join(tempHome(), 'spool'), { flushMs: 60_000, onProblem: (p) => problems.push(p) });
+    const sink = createJournaledLedgerSink(store, join(tempHome(), 'spool'), {
+      flushMs: 60_000,
+      onProblem: (p) => problems.push(p),
+    });
     sink.record(usage('req_before'));
     await sink.drain();
     down(true);
@@ -75,7 +79,10 @@ describe('journaled ledger', () => {
     assert.equal(problems.at(-1), undefined, 'the all-clear is said too');
     await sink.close();
     const written = await ids(store);
-    assert.deepEqual(written, ['req_before', 'req_out_0', 'req_out_1', 'req_out_2', 'req_out_3', 'req_out_4', 'req_out_late'].sort());
+    assert.deepEqual(
+      written,
+      ['req_before', 'req_out_0', 'req_out_1', 'req_out_2', 'req_out_3', 'req_out_4', 'req_out_late'].sort(),
+    );
   });
 
   it('a new process takes over the journal a dead one left, torn last line and all, and writes nothing twice', async () => {
@@ -88,11 +95,16 @@ describe('journaled ledger', () => {
     // As a kill -9 would leave it: the file of a process that is gone (pid 2^22 - 1 is not running), a half-written line at its end.
     const [name] = readdirSync(dir);
     const { renameSync } = await import('node:fs');
-    const orphan = name!.replace(/-(\d+)-(\d+)\.jsonl$/, '-4194303-$2.jsonl').replace(/^ledger-[0-9a-f]+/, 'ledger-deadbeef');
+    const orphan = name!
+      .replace(/-(\d+)-(\d+)\.jsonl$/, '-4194303-$2.jsonl')
+      .replace(/^ledger-[0-9a-f]+/, 'ledger-deadbeef');
     renameSync(join(dir, name!), join(dir, orphan));
     appendFileSync(join(dir, orphan), '{"requestId":"req_torn","ti');
     // And a replay of rows already written (a crash between the store's commit and the file's deletion).
-    appendFileSync(join(dir, 'ledger-0badcafe-4194303-000001.jsonl'), `${JSON.stringify((await store.requests({ since: 0, until: Date.now() + 1000, limit: 1 }))[0])}\n`);
+    appendFileSync(
+      join(dir, 'ledger-0badcafe-4194303-000001.jsonl'),
+      `${JSON.stringify((await store.requests({ since: 0, until: Date.now() + 1000, limit: 1 }))[0])}\n`,
+    );
     const second = createJournaledLedgerSink(store, dir, { flushMs: 60_000 });
     assert.equal(second.pending(), 4, 'two rows left, one replayed row, one torn line counted until read');
     await second.drain();

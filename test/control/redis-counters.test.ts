@@ -12,7 +12,15 @@ import { sharedServices, testPrefix, TEST_REDIS_URL } from '../shared-services.j
 const skip = await sharedServices();
 
 /** The answers as plain data, floats rounded (Lua and JS round the last digit differently). */
-const plain = (a: Awaited<ReturnType<CounterStore['admit']>>) => JSON.stringify({ ...a, answers: a.answers.map((x) => (typeof x === 'number' ? Math.round(x * 1e6) / 1e6 : { ...x, fullAt: Math.round(x.fullAt), retryAt: Number.isFinite(x.retryAt) ? Math.round(x.retryAt) : 'never' })) });
+const plain = (a: Awaited<ReturnType<CounterStore['admit']>>) =>
+  JSON.stringify({
+    ...a,
+    answers: a.answers.map((x) =>
+      typeof x === 'number'
+        ? Math.round(x * 1e6) / 1e6
+        : { ...x, fullAt: Math.round(x.fullAt), retryAt: Number.isFinite(x.retryAt) ? Math.round(x.retryAt) : 'never' },
+    ),
+  });
 
 describe('Redis counters', { skip }, () => {
   const space = testPrefix('counters');
@@ -31,12 +39,32 @@ describe('Redis counters', { skip }, () => {
     const keys = ['rpm:{k:a}:x', 'rpm:{k:a}:y', 'inflight:{k:a}', 'spend:{k:a}:p'];
     const limit = { capacity: 10, perMinute: 60 };
     const op = fc.oneof(
-      fc.record({ kind: fc.constant('bucket' as const), key: fc.constantFrom(keys[0]!, keys[1]!), limit: fc.constant(limit), amount: fc.integer({ min: -5, max: 12 }) }),
-      fc.record({ kind: fc.constant('counter' as const), key: fc.constant(keys[2]!), delta: fc.constantFrom(1, -1), max: fc.constant(3) }),
-      fc.record({ kind: fc.constant('counter' as const), key: fc.constant(keys[3]!), delta: fc.constantFrom(0.25, 1.5), max: fc.constant(5), based: fc.constant(true) }),
+      fc.record({
+        kind: fc.constant('bucket' as const),
+        key: fc.constantFrom(keys[0]!, keys[1]!),
+        limit: fc.constant(limit),
+        amount: fc.integer({ min: -5, max: 12 }),
+      }),
+      fc.record({
+        kind: fc.constant('counter' as const),
+        key: fc.constant(keys[2]!),
+        delta: fc.constantFrom(1, -1),
+        max: fc.constant(3),
+      }),
+      fc.record({
+        kind: fc.constant('counter' as const),
+        key: fc.constant(keys[3]!),
+        delta: fc.constantFrom(0.25, 1.5),
+        max: fc.constant(5),
+        based: fc.constant(true),
+      }),
       fc.record({ kind: fc.constant('seed' as const), key: fc.constant(keys[3]!), value: fc.constantFrom(0, 1, 4) }),
     );
-    const step = fc.record({ ops: fc.array(op, { minLength: 1, maxLength: 4 }), advance: fc.integer({ min: 0, max: 3000 }), settle: fc.boolean() });
+    const step = fc.record({
+      ops: fc.array(op, { minLength: 1, maxLength: 4 }),
+      advance: fc.integer({ min: 0, max: 3000 }),
+      settle: fc.boolean(),
+    });
     let run = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 25 }), async (steps) => {
@@ -65,7 +93,10 @@ describe('Redis counters', { skip }, () => {
 
   it('never grants more than the bucket holds, with two replicas asking at once', async () => {
     const [a, b] = await Promise.all([open(), open()]);
-    const ops: CounterOp[] = [{ kind: 'bucket', key: 'rpm:{key:race}:key:race', limit: { capacity: 50, perMinute: 50 }, amount: 1 }, { kind: 'counter', key: 'inflight:{key:race}', delta: 1, max: 1000 }];
+    const ops: CounterOp[] = [
+      { kind: 'bucket', key: 'rpm:{key:race}:key:race', limit: { capacity: 50, perMinute: 50 }, amount: 1 },
+      { kind: 'counter', key: 'inflight:{key:race}', delta: 1, max: 1000 },
+    ];
     const now = Date.now();
     const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 ? a : b).admit(ops, now)));
     assert.equal(answers.filter((x) => x.granted).length, 50);
@@ -93,15 +124,29 @@ describe('Redis counters', { skip }, () => {
     await new Promise<void>((r) => dead.listen(0, '127.0.0.1', r));
     const port = (dead.address() as { port: number }).port;
     await new Promise<void>((r) => dead.close(() => r()));
-    const gone = await openRedisCounterStore(`redis://127.0.0.1:${port}`, { prefix: space.prefix, onError: () => undefined });
+    const gone = await openRedisCounterStore(`redis://127.0.0.1:${port}`, {
+      prefix: space.prefix,
+      onError: () => undefined,
+    });
     opened.push(gone);
-    const ops: CounterOp[] = [{ kind: 'bucket', key: 'rpm:{key:f}:key:f', limit: { capacity: 2, perMinute: 2 }, amount: 1 }];
+    const ops: CounterOp[] = [
+      { kind: 'bucket', key: 'rpm:{key:f}:key:f', limit: { capacity: 2, perMinute: 2 }, amount: 1 },
+    ];
     const states: Array<string | undefined> = [];
     const closed = withFailMode(gone, 'closed', (err) => states.push(err?.message));
-    await assert.rejects(closed.admit(ops, 0), (err: unknown) => err instanceof BedrockClaudeError && err.status === 529 && err.type === 'overloaded_error' && /cannot be reached, and it is set to fail closed/.test(err.message));
+    await assert.rejects(
+      closed.admit(ops, 0),
+      (err: unknown) =>
+        err instanceof BedrockClaudeError &&
+        err.status === 529 &&
+        err.type === 'overloaded_error' &&
+        /cannot be reached, and it is set to fail closed/.test(err.message),
+    );
     assert.ok(closed.down(), 'the outage is known (for /readyz)');
     const open = withFailMode(gone, 'open', () => undefined);
-    const granted = [await open.admit(ops, 0), await open.admit(ops, 0), await open.admit(ops, 0)].map((x) => x.granted);
+    const granted = [await open.admit(ops, 0), await open.admit(ops, 0), await open.admit(ops, 0)].map(
+      (x) => x.granted,
+    );
     assert.deepEqual(granted, [true, true, false], 'the local bucket holds the limit on this replica');
     assert.ok((await open.admit(ops, 60_000)).settleWith, 'settled where it was admitted');
   });

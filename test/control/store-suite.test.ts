@@ -33,7 +33,11 @@ interface Opened {
 }
 
 const STORES: Array<{ name: string; skip: string | undefined; open(): Promise<Opened> }> = [
-  { name: 'SQLite', skip: undefined, open: async () => ({ store: openSqliteControlStore(tempHome()), drop: async () => undefined }) },
+  {
+    name: 'SQLite',
+    skip: undefined,
+    open: async () => ({ store: openSqliteControlStore(tempHome()), drop: async () => undefined }),
+  },
   {
     name: 'PostgreSQL',
     skip: skipPostgres,
@@ -59,25 +63,66 @@ for (const impl of STORES) {
 
     it('creates a key whose secret is kept only as its hash, with budget, limits, team and expiry', async () => {
       await store.createTeam({ name: 'platform', budget: { usd: 100, period: 'month' }, limits: { rpm: 600 } }, T0);
-      const input = { name: 'alice-laptop', user: 'alice', team: 'platform', models: ['claude-haiku-*'], budget: { usd: 5, period: 'day' as const }, limits: { rpm: 60, concurrency: 2 }, expires: T0 + DAY };
+      const input = {
+        name: 'alice-laptop',
+        user: 'alice',
+        team: 'platform',
+        models: ['claude-haiku-*'],
+        budget: { usd: 5, period: 'day' as const },
+        limits: { rpm: 60, concurrency: 2 },
+        expires: T0 + DAY,
+      };
       const { key, record } = await store.createKey(input, T0);
       assert.match(key, /^bck-/);
       assert.match(record.id, /^key_/);
-      assert.deepEqual({ ...record, id: 'x', sha256: 'x' }, { id: 'x', name: 'alice-laptop', sha256: 'x', user: 'alice', team: 'platform', created: T0, expires: T0 + DAY, revoked: undefined, models: ['claude-haiku-*'], budget: { usd: 5, period: 'day' }, limits: { rpm: 60, itpm: undefined, otpm: undefined, concurrency: 2 } });
+      assert.deepEqual(
+        { ...record, id: 'x', sha256: 'x' },
+        {
+          id: 'x',
+          name: 'alice-laptop',
+          sha256: 'x',
+          user: 'alice',
+          team: 'platform',
+          created: T0,
+          expires: T0 + DAY,
+          revoked: undefined,
+          models: ['claude-haiku-*'],
+          budget: { usd: 5, period: 'day' },
+          limits: { rpm: 60, itpm: undefined, otpm: undefined, concurrency: 2 },
+        },
+      );
       assert.ok(!JSON.stringify(await store.listKeys()).includes(key), 'the secret is nowhere in the store');
       assert.deepEqual(await store.findKey('alice-laptop'), record, 'found by name');
       assert.deepEqual(await store.findKey(record.id), record, 'and by id');
     });
 
     it('says a name taken and a team missing as typed errors, with the message a person acts on', async () => {
-      await assert.rejects(store.createKey({ name: 'alice-laptop' }, T0), (e) => kind(e) === 'conflict' && /a key named "alice-laptop" exists already/.test(String(e)));
-      await assert.rejects(store.createKey({ name: 'x', team: 'nope' }, T0), (e) => kind(e) === 'not_found' && /no team "nope": create it first/.test(String(e)));
-      await assert.rejects(store.createTeam({ name: 'platform' }, T0), (e) => kind(e) === 'conflict' && /a team named "platform" exists already/.test(String(e)));
-      await assert.rejects(store.updateKey('ghost', {}), (e) => kind(e) === 'not_found' && /no key "ghost"/.test(String(e)));
+      await assert.rejects(
+        store.createKey({ name: 'alice-laptop' }, T0),
+        (e) => kind(e) === 'conflict' && /a key named "alice-laptop" exists already/.test(String(e)),
+      );
+      await assert.rejects(
+        store.createKey({ name: 'x', team: 'nope' }, T0),
+        (e) => kind(e) === 'not_found' && /no team "nope": create it first/.test(String(e)),
+      );
+      await assert.rejects(
+        store.createTeam({ name: 'platform' }, T0),
+        (e) => kind(e) === 'conflict' && /a team named "platform" exists already/.test(String(e)),
+      );
+      await assert.rejects(
+        store.updateKey('ghost', {}),
+        (e) => kind(e) === 'not_found' && /no key "ghost"/.test(String(e)),
+      );
       await assert.rejects(store.updateTeam('ghost', {}), (e) => kind(e) === 'not_found');
       await store.createKey({ name: 'bob-laptop' }, T0);
-      await assert.rejects(store.updateKey('bob-laptop', { name: 'alice-laptop' }), (e) => kind(e) === 'conflict' && /a key named "alice-laptop" exists already/.test(String(e)));
-      await assert.rejects(store.deleteTeam('platform'), (e) => kind(e) === 'conflict' && /still has 1 key\(s\)/.test(String(e)));
+      await assert.rejects(
+        store.updateKey('bob-laptop', { name: 'alice-laptop' }),
+        (e) => kind(e) === 'conflict' && /a key named "alice-laptop" exists already/.test(String(e)),
+      );
+      await assert.rejects(
+        store.deleteTeam('platform'),
+        (e) => kind(e) === 'conflict' && /still has 1 key\(s\)/.test(String(e)),
+      );
       assert.equal(await store.findKey('ghost'), undefined);
       assert.equal(await store.findTeam('ghost'), undefined);
     });
@@ -85,7 +130,11 @@ for (const impl of STORES) {
     it('changes only what a change names, counts every change, and revokes once', async () => {
       const beforeChange = await store.changes();
       const changed = await store.updateKey('alice-laptop', { limits: { rpm: 120 }, budget: null });
-      assert.deepEqual([changed.limits.rpm, changed.limits.concurrency, changed.budget], [120, 2, undefined], 'what the change does not name stays');
+      assert.deepEqual(
+        [changed.limits.rpm, changed.limits.concurrency, changed.budget],
+        [120, 2, undefined],
+        'what the change does not name stays',
+      );
       assert.ok((await store.changes()) > beforeChange, 'the change counter moved');
       const revoked = await store.revokeKey(changed.id, T0 + 5);
       assert.equal(revoked.revoked, T0 + 5);
@@ -93,29 +142,75 @@ for (const impl of STORES) {
       assert.equal((await store.updateTeam('platform', { limits: { rpm: null } })).limits.rpm, undefined);
       await store.createTeam({ name: 'empty' }, T0);
       assert.equal((await store.deleteTeam('empty')).name, 'empty');
-      assert.deepEqual((await store.listTeams()).map((t) => t.name), ['platform']);
-      assert.deepEqual((await store.listKeys()).map((k) => k.name), ['alice-laptop', 'bob-laptop']);
+      assert.deepEqual(
+        (await store.listTeams()).map((t) => t.name),
+        ['platform'],
+      );
+      assert.deepEqual(
+        (await store.listKeys()).map((k) => k.name),
+        ['alice-laptop', 'bob-laptop'],
+      );
     });
 
     it('appends in batches, a request id once, and reports exactly what the rows hold', async () => {
       const rows = [
-        row('req_1', { keyName: 'alice', user: 'alice', model: 'claude-haiku-4-5', inputTokens: 100, outputTokens: 10, costUsd: 0.00015 }),
-        row('req_2', { keyName: 'alice', user: 'alice', model: 'claude-opus-4-6', inputTokens: 200, outputTokens: 20, cacheReadTokens: 1000, cacheWrite5mTokens: 50, cacheWrite1hTokens: 7, costUsd: 0.002 }),
-        row('req_3', { keyName: 'bob', user: 'bob', model: 'claude-haiku-4-5', status: 429, error: 'rate_limit_error', reason: 'rate_limit', costUsd: 0 }),
+        row('req_1', {
+          keyName: 'alice',
+          user: 'alice',
+          model: 'claude-haiku-4-5',
+          inputTokens: 100,
+          outputTokens: 10,
+          costUsd: 0.00015,
+        }),
+        row('req_2', {
+          keyName: 'alice',
+          user: 'alice',
+          model: 'claude-opus-4-6',
+          inputTokens: 200,
+          outputTokens: 20,
+          cacheReadTokens: 1000,
+          cacheWrite5mTokens: 50,
+          cacheWrite1hTokens: 7,
+          costUsd: 0.002,
+        }),
+        row('req_3', {
+          keyName: 'bob',
+          user: 'bob',
+          model: 'claude-haiku-4-5',
+          status: 429,
+          error: 'rate_limit_error',
+          reason: 'rate_limit',
+          costUsd: 0,
+        }),
       ];
       assert.equal(await store.appendLedger(rows), 3);
       assert.equal(await store.appendLedger([rows[0]!]), 0, 'written twice, kept once');
       const byKey = await store.report('key', T0 - 1, T0 + 1);
-      const shape = byKey.map((r) => [r.group, r.requests, r.errors, r.inputTokens, r.outputTokens, r.cacheReadTokens, r.cacheWrite5mTokens, r.cacheWrite1hTokens]);
+      const shape = byKey.map((r) => [
+        r.group,
+        r.requests,
+        r.errors,
+        r.inputTokens,
+        r.outputTokens,
+        r.cacheReadTokens,
+        r.cacheWrite5mTokens,
+        r.cacheWrite1hTokens,
+      ]);
       assert.deepEqual(shape, [
         ['alice', 2, 0, 300, 30, 1000, 50, 7],
         ['bob', 1, 1, 0, 0, 0, 0, 0],
       ]);
       assert.equal(Math.round(byKey[0]!.costUsd * 1e9), 2_150_000);
-      assert.deepEqual((await store.report('day', T0 - 1, T0 + 1)).map((r) => r.group), ['2026-11-20']);
+      assert.deepEqual(
+        (await store.report('day', T0 - 1, T0 + 1)).map((r) => r.group),
+        ['2026-11-20'],
+      );
       assert.deepEqual(await store.report('model', T0 + 1, T0 + 2), [], 'outside the range: nothing');
       const newest = await store.requests({ since: 0, until: T0 + 1, limit: 2 });
-      assert.deepEqual(newest.map((r) => r.requestId), ['req_3', 'req_2']);
+      assert.deepEqual(
+        newest.map((r) => r.requestId),
+        ['req_3', 'req_2'],
+      );
       assert.equal(newest[0]!.reason, 'rate_limit');
       assert.equal(newest[1]!.cacheWrite1hTokens, 7);
       assert.deepEqual(newest[1], rows[1], 'a row reads back as written');
@@ -124,22 +219,63 @@ for (const impl of STORES) {
     it("answers the dashboard's queries: series, percentiles, filters, pages and last use", async () => {
       const rows: LedgerRow[] = [];
       for (let i = 0; i < 40; i++) {
-        rows.push(row(`d_${i}`, { time: T0 + 10 + i * 150_000, keyId: i % 2 ? 'key_a' : 'key_b', keyName: i % 2 ? 'alice' : 'bob', user: i % 3 ? 'alice' : 'bob', team: i % 4 ? 'apps' : null, status: i % 9 ? 200 : 500, latencyMs: 10 + i, ttfbMs: i % 5 ? i : null, costUsd: 0.001 }));
+        rows.push(
+          row(`d_${i}`, {
+            time: T0 + 10 + i * 150_000,
+            keyId: i % 2 ? 'key_a' : 'key_b',
+            keyName: i % 2 ? 'alice' : 'bob',
+            user: i % 3 ? 'alice' : 'bob',
+            team: i % 4 ? 'apps' : null,
+            status: i % 9 ? 200 : 500,
+            latencyMs: 10 + i,
+            ttfbMs: i % 5 ? i : null,
+            costUsd: 0.001,
+          }),
+        );
       }
       await store.appendLedger(rows);
       const series = await store.series('team', T0 + 10, T0 + 10 + 40 * 150_000, 3_600_000);
       const hour = T0 + 3_600_000;
-      const expected = [[T0, null, 6, 1], [T0, 'apps', 18, 2], [hour, null, 4, 1], [hour, 'apps', 12, 1]];
-      assert.deepEqual(series.map((r) => [r.bucket, r.group, r.requests, r.errors]), expected, 'buckets of an hour from the epoch, no team first');
+      const expected = [
+        [T0, null, 6, 1],
+        [T0, 'apps', 18, 2],
+        [hour, null, 4, 1],
+        [hour, 'apps', 12, 1],
+      ];
+      assert.deepEqual(
+        series.map((r) => [r.bucket, r.group, r.requests, r.errors]),
+        expected,
+        'buckets of an hour from the epoch, no team first',
+      );
       assert.ok(Math.abs(series.reduce((a, r) => a + r.costUsd, 0) - 0.04) < 1e-9);
       const latency = await store.latency(T0 + 10, T0 + DAY);
       assert.deepEqual(latency, { requests: 40, p50LatencyMs: 29, p95LatencyMs: 47, p50TtfbMs: 19, p95TtfbMs: 38 });
       const page1 = await store.requests({ since: 0, until: T0 + DAY, limit: 5, key: 'alice', status: 200 });
-      const page2 = await store.requests({ since: 0, until: T0 + DAY, limit: 5, key: 'alice', status: 200, after: { time: page1.at(-1)!.time, requestId: page1.at(-1)!.requestId } });
+      const page2 = await store.requests({
+        since: 0,
+        until: T0 + DAY,
+        limit: 5,
+        key: 'alice',
+        status: 200,
+        after: { time: page1.at(-1)!.time, requestId: page1.at(-1)!.requestId },
+      });
       const all = await store.requests({ since: 0, until: T0 + DAY, limit: 10, key: 'key_a', status: 200 });
-      assert.deepEqual([...page1, ...page2].map((r) => r.requestId), all.map((r) => r.requestId), 'pages by cursor, key by name or id');
-      const bobsOfApps = await store.requests({ since: T0 + 10, until: T0 + DAY, limit: 100, user: 'bob', team: 'apps' });
-      assert.deepEqual(bobsOfApps.map((r) => r.requestId), ['d_39', 'd_33', 'd_30', 'd_27', 'd_21', 'd_18', 'd_15', 'd_9', 'd_6', 'd_3']);
+      assert.deepEqual(
+        [...page1, ...page2].map((r) => r.requestId),
+        all.map((r) => r.requestId),
+        'pages by cursor, key by name or id',
+      );
+      const bobsOfApps = await store.requests({
+        since: T0 + 10,
+        until: T0 + DAY,
+        limit: 100,
+        user: 'bob',
+        team: 'apps',
+      });
+      assert.deepEqual(
+        bobsOfApps.map((r) => r.requestId),
+        ['d_39', 'd_33', 'd_30', 'd_27', 'd_21', 'd_18', 'd_15', 'd_9', 'd_6', 'd_3'],
+      );
       const fresh = await store.createKey({ name: 'fresh' }, T0);
       const used = await store.lastUsed();
       assert.equal(used[fresh.record.id], undefined, 'never used');
@@ -148,8 +284,14 @@ for (const impl of STORES) {
     it('prune deletes the rows older than the cut-off, and only those', async () => {
       await store.appendLedger([row('old', { time: T0 - 40 * DAY }), row('new', { time: T0 + 2 * DAY })]);
       assert.equal(await store.prune(T0 - 30 * DAY), 1);
-      assert.deepEqual((await store.requests({ since: 0, until: T0 - DAY, limit: 10 })).map((r) => r.requestId), []);
-      assert.deepEqual((await store.requests({ since: T0 + DAY, until: T0 + 3 * DAY, limit: 10 })).map((r) => r.requestId), ['new']);
+      assert.deepEqual(
+        (await store.requests({ since: 0, until: T0 - DAY, limit: 10 })).map((r) => r.requestId),
+        [],
+      );
+      assert.deepEqual(
+        (await store.requests({ since: T0 + DAY, until: T0 + 3 * DAY, limit: 10 })).map((r) => r.requestId),
+        ['new'],
+      );
       assert.ok(Math.abs((await store.spentSince('team', 'apps', T0)) - 0.03) < 1e-9, 'spend since a time, by team');
     });
   });

@@ -35,7 +35,13 @@ describe('embedded store: schema', () => {
     const db = new Database(storePath(dir));
     db.pragma(`user_version = ${MIGRATIONS.length + 1}`);
     db.close();
-    assert.throws(() => openSqliteControlStore(dir), (e) => e instanceof StoreError && e.kind === 'unavailable' && /schema version 3, newer than this bedrock-claude knows \(2\): upgrade bedrock-claude/.test(e.message));
+    assert.throws(
+      () => openSqliteControlStore(dir),
+      (e) =>
+        e instanceof StoreError &&
+        e.kind === 'unavailable' &&
+        /schema version 3, newer than this bedrock-claude knows \(2\): upgrade bedrock-claude/.test(e.message),
+    );
   });
   it('says so when the data directory is a file', () => {
     const file = join(tempHome(), 'a-file');
@@ -49,7 +55,9 @@ describe('the threaded ledger sink keeps what it could not write', () => {
     const dir = join(tempHome(), 'refused');
     await openSqliteControlStore(dir).close();
     const db = new Database(storePath(dir));
-    db.exec("CREATE TRIGGER refuse BEFORE INSERT ON ledger BEGIN SELECT RAISE(ABORT, 'the disk is full (a test)'); END");
+    db.exec(
+      "CREATE TRIGGER refuse BEFORE INSERT ON ledger BEGIN SELECT RAISE(ABORT, 'the disk is full (a test)'); END",
+    );
     const errors: string[] = [];
     let said: () => void = () => undefined;
     const failed = new Promise<void>((resolve) => (said = resolve));
@@ -66,7 +74,10 @@ describe('the threaded ledger sink keeps what it could not write', () => {
     await sink.close();
     assert.equal(sink.pending(), 0);
     const store = openSqliteControlStore(dir);
-    assert.deepEqual((await store.requests({ since: 0, until: T0 + 1, limit: 10 })).map((r) => r.requestId), ['req_a']);
+    assert.deepEqual(
+      (await store.requests({ since: 0, until: T0 + 1, limit: 10 })).map((r) => r.requestId),
+      ['req_a'],
+    );
     await store.close();
   });
 });
@@ -83,13 +94,24 @@ describe('gateway with the embedded store', () => {
     const cli = openSqliteControlStore(dir); // as the CLI would: another handle on the same file
     await cli.createKey({ name: 'dave' }, Date.now()); // a gateway with keys refuses the ones it does not know
     let record: Awaited<ReturnType<typeof cli.createKey>>['record'] | undefined;
-    const gw = await startGateway({ port: 0, region: 'us-west-2', auth: { kind: 'sigv4', credentials: createCredentialCache(CREDS) }, endpoint: emu.url, dataDir: dir, retry: { max: 0 } });
+    const gw = await startGateway({
+      port: 0,
+      region: 'us-west-2',
+      auth: { kind: 'sigv4', credentials: createCredentialCache(CREDS) },
+      endpoint: emu.url,
+      dataDir: dir,
+      retry: { max: 0 },
+    });
     try {
       const created = await cli.createKey({ name: 'carol', user: 'carol', team: undefined }, Date.now());
       const key = created.key;
       record = created.record;
       const client = new Anthropic({ apiKey: key, baseURL: gw.url, maxRetries: 0 });
-      const ask = () => client.messages.create({ model: 'claude-haiku-4-5', max_tokens: 20, messages: [{ role: 'user', content: 'ledger me' }] }, { headers: { 'x-claude-code-session-id': 'sess-1' } });
+      const ask = () =>
+        client.messages.create(
+          { model: 'claude-haiku-4-5', max_tokens: 20, messages: [{ role: 'user', content: 'ledger me' }] },
+          { headers: { 'x-claude-code-session-id': 'sess-1' } },
+        );
       const waitFor = async (ok: () => Promise<boolean>) => {
         const t0 = Date.now();
         while (!(await ok())) {
@@ -98,12 +120,29 @@ describe('gateway with the embedded store', () => {
         }
         return Date.now() - t0;
       };
-      const took = await waitFor(() => ask().then(() => true, () => false));
+      const took = await waitFor(() =>
+        ask().then(
+          () => true,
+          () => false,
+        ),
+      );
       assert.ok(took < 2000, `the new key worked after ${took} ms`);
       await ask();
-      await assert.rejects(new Anthropic({ apiKey: 'bck-not-a-key', baseURL: gw.url, maxRetries: 0 }).messages.create({ model: 'claude-haiku-4-5', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }), AuthenticationError);
+      await assert.rejects(
+        new Anthropic({ apiKey: 'bck-not-a-key', baseURL: gw.url, maxRetries: 0 }).messages.create({
+          model: 'claude-haiku-4-5',
+          max_tokens: 5,
+          messages: [{ role: 'user', content: 'x' }],
+        }),
+        AuthenticationError,
+      );
       await cli.revokeKey(created.record.id, Date.now());
-      const refusedAfter = await waitFor(() => ask().then(() => false, (e: unknown) => e instanceof AuthenticationError));
+      const refusedAfter = await waitFor(() =>
+        ask().then(
+          () => false,
+          (e: unknown) => e instanceof AuthenticationError,
+        ),
+      );
       assert.ok(refusedAfter < 2000, `the revoked key was refused after ${refusedAfter} ms`);
     } finally {
       await gw.close(100);
@@ -114,10 +153,24 @@ describe('gateway with the embedded store', () => {
     const ok = mine.filter((r) => r.status === 200);
     assert.ok(ok.length >= 2);
     assert.ok(mine.some((r) => r.status === 401) === false, 'a refused key is ledgered without the key it was not');
-    assert.ok(rows.some((r) => r.status === 401 && r.keyId === null), 'the refusals are in the ledger too');
+    assert.ok(
+      rows.some((r) => r.status === 401 && r.keyId === null),
+      'the refusals are in the ledger too',
+    );
     assert.equal(new Set(rows.map((r) => r.requestId)).size, rows.length);
     const first = ok[0]!;
-    assert.deepEqual([first.user, first.session, first.model, first.bedrockModel, first.scope, first.front, first.streamed], ['carol', 'sess-1', 'claude-haiku-4-5', 'global.anthropic.claude-haiku-4-5-20251001-v1:0', 'global', 'anthropic', false]);
+    assert.deepEqual(
+      [first.user, first.session, first.model, first.bedrockModel, first.scope, first.front, first.streamed],
+      [
+        'carol',
+        'sess-1',
+        'claude-haiku-4-5',
+        'global.anthropic.claude-haiku-4-5-20251001-v1:0',
+        'global',
+        'anthropic',
+        false,
+      ],
+    );
     assert.ok(first.inputTokens > 0 && first.costUsd > 0);
     const report = (await cli.report('key', 0, Date.now() + 1)).find((r) => r.group === 'carol')!;
     assert.equal(report.requests, mine.length);
@@ -127,12 +180,25 @@ describe('gateway with the embedded store', () => {
   it('an unusable data directory is said in /readyz, and the gateway still serves', async () => {
     const file = join(tempHome(), 'not-a-dir');
     writeFileSync(file, 'x');
-    const gw = await startGateway({ port: 0, region: 'us-west-2', auth: { kind: 'sigv4', credentials: createCredentialCache(CREDS) }, endpoint: emu.url, dataDir: file, logger: (await import('pino')).default({ level: 'silent' }) });
+    const gw = await startGateway({
+      port: 0,
+      region: 'us-west-2',
+      auth: { kind: 'sigv4', credentials: createCredentialCache(CREDS) },
+      endpoint: emu.url,
+      dataDir: file,
+      logger: (await import('pino')).default({ level: 'silent' }),
+    });
     try {
       const ready = await gw.app.request('/readyz');
       assert.equal(ready.status, 503);
       assert.match(JSON.stringify(ready.json()), /store: the data directory .* cannot be written/);
-      const res = await gw.app.request('/v1/messages', { body: JSON.stringify({ model: 'claude-haiku-4-5', max_tokens: 5, messages: [{ role: 'user', content: 'still here' }] }) });
+      const res = await gw.app.request('/v1/messages', {
+        body: JSON.stringify({
+          model: 'claude-haiku-4-5',
+          max_tokens: 5,
+          messages: [{ role: 'user', content: 'still here' }],
+        }),
+      });
       assert.equal(res.status, 200);
     } finally {
       await gw.close(100);
@@ -166,12 +232,51 @@ describe('the threaded ledger sink', () => {
 describe('ledger encodings', () => {
   it('a usage record as insert parameters is the same as through its row', () => {
     const u = newUsageRecord('POST', 'bedrock', '/model/{modelId}/invoke', '/model/x/invoke', T0);
-    Object.assign(u, { requestId: 'req_enc', status: 429, key: 'k', keyId: 'key_1', user: 'u', team: 't', session: 's', metadataUser: 'm', userAgent: 'ua', model: 'claude-haiku-4-5', bedrockModel: 'b', region: 'us-west-2', scope: 'geo', error: 'rate_limit_error', reason: 'rate_limit:rpm', streamed: true, inputTokens: 1, outputTokens: 2, cacheReadTokens: 3, cacheWrite5mTokens: 4, cacheWrite1hTokens: 5, costUsd: 0.5, latencyMs: 1.23456, ttfbMs: 0.5 });
+    Object.assign(u, {
+      requestId: 'req_enc',
+      status: 429,
+      key: 'k',
+      keyId: 'key_1',
+      user: 'u',
+      team: 't',
+      session: 's',
+      metadataUser: 'm',
+      userAgent: 'ua',
+      model: 'claude-haiku-4-5',
+      bedrockModel: 'b',
+      region: 'us-west-2',
+      scope: 'geo',
+      error: 'rate_limit_error',
+      reason: 'rate_limit:rpm',
+      streamed: true,
+      inputTokens: 1,
+      outputTokens: 2,
+      cacheReadTokens: 3,
+      cacheWrite5mTokens: 4,
+      cacheWrite1hTokens: 5,
+      costUsd: 0.5,
+      latencyMs: 1.23456,
+      ttfbMs: 0.5,
+    });
     assert.deepEqual(ledgerValuesOf(u), ledgerValues(ledgerRowOf(u)));
     const bare = newUsageRecord('GET', 'anthropic', 'other', '/x', T0);
     assert.deepEqual(ledgerValuesOf(bare), ledgerValues(ledgerRowOf(bare)));
     assert.equal(ledgerValuesOf(u).length, 28);
-    const back = Object.fromEntries(['request_id', 'streamed', 'ttfb_ms', 'latency_ms', 'key_name'].map((c, i) => [c, [u.requestId, 1, 0.5, 1.235, 'k'][i]]));
-    assert.deepEqual([ledgerRowFromDb(back).streamed, ledgerRowFromDb(back).latencyMs, ledgerRowFromDb(back).keyName, ledgerRowFromDb(back).dropped], [true, 1.235, 'k', null], 'a row read back: SQLite 1 as true, missing as null');
+    const back = Object.fromEntries(
+      ['request_id', 'streamed', 'ttfb_ms', 'latency_ms', 'key_name'].map((c, i) => [
+        c,
+        [u.requestId, 1, 0.5, 1.235, 'k'][i],
+      ]),
+    );
+    assert.deepEqual(
+      [
+        ledgerRowFromDb(back).streamed,
+        ledgerRowFromDb(back).latencyMs,
+        ledgerRowFromDb(back).keyName,
+        ledgerRowFromDb(back).dropped,
+      ],
+      [true, 1.235, 'k', null],
+      'a row read back: SQLite 1 as true, missing as null',
+    );
   });
 });

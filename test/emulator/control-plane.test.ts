@@ -7,7 +7,14 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BedrockClient, GetFoundationModelAvailabilityCommand, GetFoundationModelCommand, GetInferenceProfileCommand, ListFoundationModelsCommand, ListInferenceProfilesCommand } from '@aws-sdk/client-bedrock';
+import {
+  BedrockClient,
+  GetFoundationModelAvailabilityCommand,
+  GetFoundationModelCommand,
+  GetInferenceProfileCommand,
+  ListFoundationModelsCommand,
+  ListInferenceProfilesCommand,
+} from '@aws-sdk/client-bedrock';
 import { BedrockRuntimeClient, InvokeModelCommand } from '@aws-sdk/client-bedrock-runtime';
 import { createCatalog } from '../../src/catalog/catalog.js';
 import { resolveModel } from '../../src/catalog/resolve-model.js';
@@ -19,13 +26,20 @@ const NEW = 'anthropic.claude-lyric-5-20270101-v1:0';
 let emu: RunningEmulator;
 const dir = tempHome();
 before(async () => {
-  emu = await startEmulator({ port: 0, notEnabled: ['claude-haiku-4-5'], models: { models: [{ name: 'claude-lyric-5', displayName: 'Claude Lyric 5', bedrockId: NEW, profiles: ['global', 'us'] }] } });
+  emu = await startEmulator({
+    port: 0,
+    notEnabled: ['claude-haiku-4-5'],
+    models: {
+      models: [{ name: 'claude-lyric-5', displayName: 'Claude Lyric 5', bedrockId: NEW, profiles: ['global', 'us'] }],
+    },
+  });
 });
 after(() => emu.close());
 
-const control = (region: string) => new BedrockClient({ region, endpoint: emu.url, credentials: CREDS, maxAttempts: 1 });
+const control = (region: string) =>
+  new BedrockClient({ region, endpoint: emu.url, credentials: CREDS, maxAttempts: 1 });
 
-describe('the emulator\'s control plane (@aws-sdk/client-bedrock)', () => {
+describe("the emulator's control plane (@aws-sdk/client-bedrock)", () => {
   it('ListFoundationModels and GetFoundationModel, per region', async () => {
     const us = control('us-west-2');
     const list = await us.send(new ListFoundationModelsCommand({ byProvider: 'anthropic' }));
@@ -35,26 +49,47 @@ describe('the emulator\'s control plane (@aws-sdk/client-bedrock)', () => {
     assert.equal(haiku.providerName, 'Anthropic');
     assert.deepEqual(haiku.inferenceTypesSupported, ['INFERENCE_PROFILE']);
     assert.equal(haiku.modelLifecycle?.status, 'ACTIVE');
-    assert.equal(list.modelSummaries!.find((m) => m.modelId === 'anthropic.claude-3-7-sonnet-20250219-v1:0')?.modelLifecycle?.status, 'LEGACY');
+    assert.equal(
+      list.modelSummaries!.find((m) => m.modelId === 'anthropic.claude-3-7-sonnet-20250219-v1:0')?.modelLifecycle
+        ?.status,
+      'LEGACY',
+    );
     const one = await us.send(new GetFoundationModelCommand({ modelIdentifier: HAIKU }));
     assert.equal(one.modelDetails?.modelArn, `arn:aws:bedrock:us-west-2::foundation-model/${HAIKU}`);
     // Opus 4.1 has a us. profile only: not offered from Europe.
     const eu = control('eu-west-1');
-    assert.ok(!(await eu.send(new ListFoundationModelsCommand({}))).modelSummaries!.some((m) => m.modelId === 'anthropic.claude-opus-4-1-20250805-v1:0'));
-    await assert.rejects(eu.send(new GetFoundationModelCommand({ modelIdentifier: 'anthropic.claude-opus-4-1-20250805-v1:0' })), (e: Error) => e.name === 'ResourceNotFoundException');
-    await assert.rejects(us.send(new GetFoundationModelCommand({ modelIdentifier: 'anthropic.nope' })), (e: Error) => e.name === 'ResourceNotFoundException');
+    assert.ok(
+      !(await eu.send(new ListFoundationModelsCommand({}))).modelSummaries!.some(
+        (m) => m.modelId === 'anthropic.claude-opus-4-1-20250805-v1:0',
+      ),
+    );
+    await assert.rejects(
+      eu.send(new GetFoundationModelCommand({ modelIdentifier: 'anthropic.claude-opus-4-1-20250805-v1:0' })),
+      (e: Error) => e.name === 'ResourceNotFoundException',
+    );
+    await assert.rejects(
+      us.send(new GetFoundationModelCommand({ modelIdentifier: 'anthropic.nope' })),
+      (e: Error) => e.name === 'ResourceNotFoundException',
+    );
     us.destroy();
     eu.destroy();
   });
 
   it('ListInferenceProfiles and GetInferenceProfile', async () => {
     const eu = control('eu-west-1');
-    const profiles = (await eu.send(new ListInferenceProfilesCommand({ typeEquals: 'SYSTEM_DEFINED' }))).inferenceProfileSummaries!;
-    assert.ok(profiles.some((p) => p.inferenceProfileId === `eu.${HAIKU}`) && !profiles.some((p) => p.inferenceProfileId?.startsWith('us.')));
+    const profiles = (await eu.send(new ListInferenceProfilesCommand({ typeEquals: 'SYSTEM_DEFINED' })))
+      .inferenceProfileSummaries!;
+    assert.ok(
+      profiles.some((p) => p.inferenceProfileId === `eu.${HAIKU}`) &&
+        !profiles.some((p) => p.inferenceProfileId?.startsWith('us.')),
+    );
     const got = await eu.send(new GetInferenceProfileCommand({ inferenceProfileIdentifier: `global.${HAIKU}` }));
     assert.equal(got.status, 'ACTIVE');
     assert.equal(got.models?.[0]?.modelArn, `arn:aws:bedrock:eu-west-1::foundation-model/${HAIKU}`);
-    await assert.rejects(eu.send(new GetInferenceProfileCommand({ inferenceProfileIdentifier: `us.${HAIKU}` })), (e: Error) => e.name === 'ResourceNotFoundException');
+    await assert.rejects(
+      eu.send(new GetInferenceProfileCommand({ inferenceProfileIdentifier: `us.${HAIKU}` })),
+      (e: Error) => e.name === 'ResourceNotFoundException',
+    );
     eu.destroy();
   });
 
@@ -63,21 +98,61 @@ describe('the emulator\'s control plane (@aws-sdk/client-bedrock)', () => {
     const denied = await us.send(new GetFoundationModelAvailabilityCommand({ modelId: HAIKU }));
     assert.equal(denied.authorizationStatus, 'NOT_AUTHORIZED');
     assert.equal(denied.regionAvailability, 'AVAILABLE');
-    assert.equal((await us.send(new GetFoundationModelAvailabilityCommand({ modelId: 'anthropic.claude-opus-4-6-v1' }))).authorizationStatus, 'AUTHORIZED');
+    assert.equal(
+      (await us.send(new GetFoundationModelAvailabilityCommand({ modelId: 'anthropic.claude-opus-4-6-v1' })))
+        .authorizationStatus,
+      'AUTHORIZED',
+    );
     us.destroy();
-    const runtime = new BedrockRuntimeClient({ region: 'us-west-2', endpoint: emu.url, credentials: CREDS, maxAttempts: 1 });
-    const body = JSON.stringify({ anthropic_version: 'bedrock-2023-05-31', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] });
-    await assert.rejects(runtime.send(new InvokeModelCommand({ modelId: `global.${HAIKU}`, body })), (e: Error) => e.name === 'AccessDeniedException' && e.message === "You don't have access to the model with the specified model ID.");
+    const runtime = new BedrockRuntimeClient({
+      region: 'us-west-2',
+      endpoint: emu.url,
+      credentials: CREDS,
+      maxAttempts: 1,
+    });
+    const body = JSON.stringify({
+      anthropic_version: 'bedrock-2023-05-31',
+      max_tokens: 5,
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    await assert.rejects(
+      runtime.send(new InvokeModelCommand({ modelId: `global.${HAIKU}`, body })),
+      (e: Error) =>
+        e.name === 'AccessDeniedException' &&
+        e.message === "You don't have access to the model with the specified model ID.",
+    );
     runtime.destroy();
   });
 });
 
-interface Ran { code: number; stdout: string; stderr: string }
+interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 function cli(args: string[]): Promise<Ran> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['dist/cli/main.js', ...args], { env: { PATH: process.env['PATH'] ?? '', HOME: dir, AWS_EC2_METADATA_DISABLED: 'true', AWS_ACCESS_KEY_ID: CREDS.accessKeyId, AWS_SECRET_ACCESS_KEY: CREDS.secretAccessKey }, timeout: 30_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout: String(stdout), stderr: String(stderr) });
-    });
+    execFile(
+      process.execPath,
+      ['dist/cli/main.js', ...args],
+      {
+        env: {
+          PATH: process.env['PATH'] ?? '',
+          HOME: dir,
+          AWS_EC2_METADATA_DISABLED: 'true',
+          AWS_ACCESS_KEY_ID: CREDS.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: CREDS.secretAccessKey,
+        },
+        timeout: 30_000,
+      },
+      (err, stdout, stderr) => {
+        resolve({
+          code: err ? ((err as { code?: number }).code ?? 1) : 0,
+          stdout: String(stdout),
+          stderr: String(stderr),
+        });
+      },
+    );
   });
 }
 
@@ -99,16 +174,36 @@ describe('models sync and doctor, against the emulator', () => {
     assert.equal(fresh['unconfirmed'], true);
     assert.deepEqual(fresh['profiles'], ['global', 'us']);
     assert.deepEqual((fresh['pricing'] as Record<string, number>)['input'], 0);
-    assert.equal((file.models.find((m) => m['bedrockId'] === 'anthropic.claude-3-7-sonnet-20250219-v1:0')!['lifecycle'] as { status: string }).status, 'deprecated');
+    assert.equal(
+      (
+        file.models.find((m) => m['bedrockId'] === 'anthropic.claude-3-7-sonnet-20250219-v1:0')!['lifecycle'] as {
+          status: string;
+        }
+      ).status,
+      'deprecated',
+    );
     // The file is a models file: the catalog takes it.
     const catalog = createCatalog(file as never);
     assert.equal(resolveModel('claude-lyric-5', { region: 'us-west-2', catalog }).modelId, `global.${NEW}`);
   });
 
   it('doctor says there is no access to a model before a probe fails, with the console step', async () => {
-    const r = await cli(['doctor', '--region', 'us-west-2', '--endpoint', emu.url, '--model', 'claude-haiku-4-5', '--model', 'claude-opus-4-6']);
+    const r = await cli([
+      'doctor',
+      '--region',
+      'us-west-2',
+      '--endpoint',
+      emu.url,
+      '--model',
+      'claude-haiku-4-5',
+      '--model',
+      'claude-opus-4-6',
+    ]);
     assert.equal(r.code, 1);
-    assert.match(r.stdout, /✗ model claude-haiku-4-5: you have no access to anthropic\.claude-haiku-4-5-20251001-v1:0 in us-west-2/);
+    assert.match(
+      r.stdout,
+      /✗ model claude-haiku-4-5: you have no access to anthropic\.claude-haiku-4-5-20251001-v1:0 in us-west-2/,
+    );
     assert.match(r.stdout, /fix: In the Bedrock console for us-west-2: Model access → Modify model access/);
     assert.match(r.stdout, /✓ model claude-opus-4-6: .* answered/);
   });

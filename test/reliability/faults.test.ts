@@ -12,20 +12,48 @@ import { CREDS } from '../helpers.js';
 
 const SONNET_US = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
 const logs: Array<Record<string, unknown>> = [];
-const logger = pino({ base: null }, new Writable({ write(chunk, _e, cb) { for (const l of String(chunk).split('\n')) if (l) logs.push(JSON.parse(l) as Record<string, unknown>); cb(); } }));
+const logger = pino(
+  { base: null },
+  new Writable({
+    write(chunk, _e, cb) {
+      for (const l of String(chunk).split('\n')) if (l) logs.push(JSON.parse(l) as Record<string, unknown>);
+      cb();
+    },
+  }),
+);
 const auth = () => ({ kind: 'sigv4' as const, credentials: createCredentialCache(CREDS) });
-const twoRegions = { failover: [{ region: 'us-east-1', modelId: SONNET_US }, { region: 'us-west-2', modelId: SONNET_US }] };
-const msg = (content = 'hi', extra: Record<string, unknown> = {}) => ({ model: 'failover', max_tokens: 50, messages: [{ role: 'user' as const, content }], ...extra });
+const twoRegions = {
+  failover: [
+    { region: 'us-east-1', modelId: SONNET_US },
+    { region: 'us-west-2', modelId: SONNET_US },
+  ],
+};
+const msg = (content = 'hi', extra: Record<string, unknown> = {}) => ({
+  model: 'failover',
+  max_tokens: 50,
+  messages: [{ role: 'user' as const, content }],
+  ...extra,
+});
 
 let emu: RunningEmulator;
 const gateways: RunningGateway[] = [];
 async function gateway(extra: Partial<GatewayOptions> = {}): Promise<RunningGateway> {
-  const g = await startGateway({ port: 0, region: 'us-west-2', auth: auth(), endpoint: emu.url, routes: twoRegions, retry: { max: 2, baseMs: 1, capMs: 5 }, logger, ...extra });
+  const g = await startGateway({
+    port: 0,
+    region: 'us-west-2',
+    auth: auth(),
+    endpoint: emu.url,
+    routes: twoRegions,
+    retry: { max: 2, baseMs: 1, capMs: 5 },
+    logger,
+    ...extra,
+  });
   gateways.push(g);
   return g;
 }
 const client = (g: RunningGateway) => new Anthropic({ apiKey: 'unused', baseURL: g.url, maxRetries: 0 });
-const seen = (since: number, region?: string) => emu.received.slice(since).filter((r) => !region || r.region === region).length;
+const seen = (since: number, region?: string) =>
+  emu.received.slice(since).filter((r) => !region || r.region === region).length;
 
 before(async () => {
   emu = await startEmulator({ port: 0, keepReceived: 10_000 });
@@ -47,7 +75,9 @@ describe('faults: throttling, 5xx, unavailable', () => {
       assert.equal(seen(n, 'us-west-2'), 1, 'then the second target');
       emu.setFaults('throttle=1');
       n = emu.received.length;
-      const err = await client(g).messages.create(msg()).catch((e: unknown) => e);
+      const err = await client(g)
+        .messages.create(msg())
+        .catch((e: unknown) => e);
       assert.ok(err instanceof RateLimitError);
       assert.equal((err.error as { error: { type: string } }).error.type, 'rate_limit_error');
       assert.ok(err.headers?.get('retry-after'));
@@ -58,11 +88,16 @@ describe('faults: throttling, 5xx, unavailable', () => {
   });
   it('5xx maps to api_error and service-unavailable to overloaded_error, after the same retries and failover', async () => {
     const g = await gateway();
-    for (const [fault, status, type] of [['error500', 500, 'api_error'], ['unavailable', 529, 'overloaded_error']] as const) {
+    for (const [fault, status, type] of [
+      ['error500', 500, 'api_error'],
+      ['unavailable', 529, 'overloaded_error'],
+    ] as const) {
       emu.setFaults(`${fault}=1`);
       try {
         const n = emu.received.length;
-        const err = (await client(g).messages.create(msg()).catch((e: unknown) => e)) as APIError;
+        const err = (await client(g)
+          .messages.create(msg())
+          .catch((e: unknown) => e)) as APIError;
         assert.ok(err instanceof APIError);
         assert.equal(err.status, status);
         assert.equal((err.error as { error: { type: string } }).error.type, type);
@@ -75,16 +110,22 @@ describe('faults: throttling, 5xx, unavailable', () => {
 });
 
 describe('faults: mid-stream', () => {
-  it('the client gets an SSE error event with Bedrock\'s message, no retry, and the partial usage is logged and counted', async () => {
+  it("the client gets an SSE error event with Bedrock's message, no retry, and the partial usage is logged and counted", async () => {
     const g = await gateway();
     emu.setFaults('midstream=1');
     try {
       const n = emu.received.length;
-      const res = await request(`${g.url}/v1/messages`, { method: 'POST', body: JSON.stringify(msg('stream me', { stream: true })) });
+      const res = await request(`${g.url}/v1/messages`, {
+        method: 'POST',
+        body: JSON.stringify(msg('stream me', { stream: true })),
+      });
       const text = await res.body.text();
       assert.equal(res.statusCode, 200);
       assert.match(text, /event: message_start/);
-      assert.match(text, /event: error\ndata: \{"type":"error","error":\{"type":"api_error","message":"The model stream was interrupted: emulated mid-stream fault\."\}\}/);
+      assert.match(
+        text,
+        /event: error\ndata: \{"type":"error","error":\{"type":"api_error","message":"The model stream was interrupted: emulated mid-stream fault\."\}\}/,
+      );
       assert.equal(seen(n), 1, 'no retry once bytes were sent');
       await new Promise((r) => setTimeout(r, 20));
       const line = logs.findLast((l) => l['path'] === '/v1/messages')!;
@@ -103,7 +144,9 @@ describe('faults: resets and a dead upstream', () => {
     const g = await gateway({ retry: { max: 0 } });
     emu.setFaults('reset=1');
     try {
-      const err = await client(g).messages.create(msg()).catch((e: unknown) => e);
+      const err = await client(g)
+        .messages.create(msg())
+        .catch((e: unknown) => e);
       assert.ok(err instanceof InternalServerError || (err as APIError).status === 502, String(err));
     } finally {
       emu.setFaults(undefined);
@@ -116,7 +159,9 @@ describe('faults: resets and a dead upstream', () => {
     const g = await gateway({ endpoint: own.url, routes: {}, retry: { max: 0 } });
     assert.equal((await client(g).messages.create({ ...msg('before'), model: 'claude-haiku-4-5' })).content.length, 1);
     await own.close();
-    const err = (await client(g).messages.create({ ...msg(), model: 'claude-haiku-4-5' }).catch((e: unknown) => e)) as APIError;
+    const err = (await client(g)
+      .messages.create({ ...msg(), model: 'claude-haiku-4-5' })
+      .catch((e: unknown) => e)) as APIError;
     assert.ok(err instanceof APIError);
     assert.match(JSON.stringify(err.error), /Could not reach Bedrock/);
     const again = await startEmulator({ port });
@@ -147,7 +192,10 @@ describe('faults: slow first byte and stalled streams', () => {
     emu.setFaults('gap=400ms');
     try {
       const n = emu.received.length;
-      const res = await request(`${g.url}/v1/messages`, { method: 'POST', body: JSON.stringify(msg('stall', { stream: true })) });
+      const res = await request(`${g.url}/v1/messages`, {
+        method: 'POST',
+        body: JSON.stringify(msg('stall', { stream: true })),
+      });
       const text = await res.body.text();
       assert.match(text, /event: message_start/);
       assert.match(text, /event: error\ndata: .*"timeout_error"/);
@@ -165,7 +213,10 @@ describe('faults: client disconnect', () => {
     // One upstream request at a time: a stream left unfinished would keep its slot and stall the next request.
     const g = await gateway({ endpoint: own.url, routes: {}, limits: { upstreamConcurrency: 1 } });
     try {
-      const res = await request(`${g.url}/v1/messages`, { method: 'POST', body: JSON.stringify({ ...msg('disconnect me', { stream: true }), model: 'claude-haiku-4-5' }) });
+      const res = await request(`${g.url}/v1/messages`, {
+        method: 'POST',
+        body: JSON.stringify({ ...msg('disconnect me', { stream: true }), model: 'claude-haiku-4-5' }),
+      });
       const it = (res.body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
       await it.next(); // the first bytes arrived: the stream is open end to end
       assert.equal(own.openConnections(), 1);
@@ -200,7 +251,11 @@ describe('faults: client disconnect before the first byte', () => {
     const g = await gateway({ endpoint: own.url, routes: {} });
     try {
       const aborted = new AbortController();
-      const pending = request(`${g.url}/v1/messages`, { method: 'POST', body: JSON.stringify({ ...msg('never mind', { stream: true }), model: 'claude-haiku-4-5' }), signal: aborted.signal }).catch((err: Error) => err);
+      const pending = request(`${g.url}/v1/messages`, {
+        method: 'POST',
+        body: JSON.stringify({ ...msg('never mind', { stream: true }), model: 'claude-haiku-4-5' }),
+        signal: aborted.signal,
+      }).catch((err: Error) => err);
       while (own.openConnections() === 0) await new Promise((r) => setTimeout(r, 2)); // the request reached upstream
       const t0 = performance.now();
       aborted.abort();

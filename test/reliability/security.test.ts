@@ -21,24 +21,77 @@ const haikuOnly = createGatewayKey('haiku-only');
 haikuOnly.entry.models = ['claude-haiku-*', 'global.anthropic.claude-haiku-4-5-20251001-v1:0'];
 
 const captured: string[] = [];
-const logger = pino({ base: null }, new Writable({ write(chunk, _e, cb) { captured.push(String(chunk)); cb(); } }));
+const logger = pino(
+  { base: null },
+  new Writable({
+    write(chunk, _e, cb) {
+      captured.push(String(chunk));
+      cb();
+    },
+  }),
+);
 let emu: RunningEmulator;
 let sig: RunningGateway;
 let bearer: RunningGateway;
 let broken: RunningGateway;
 
 async function send(g: RunningGateway, path: string, body: unknown, headers: Record<string, string> = {}) {
-  const res = await request(`${g.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const res = await request(`${g.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
   const text = await res.body.text();
   captured.push(JSON.stringify(res.headers), text);
   return { status: res.statusCode, text };
 }
 
 before(async () => {
-  emu = await startEmulator({ port: 0, credentials: [{ accessKeyId: SECRETS.accessKeyId, secretAccessKey: SECRETS.secretAccessKey }], apiKeys: [SECRETS.bedrockApiKey] });
-  sig = await startGateway({ port: 0, region: 'us-west-2', auth: { kind: 'sigv4', credentials: createCredentialCache({ accessKeyId: SECRETS.accessKeyId, secretAccessKey: SECRETS.secretAccessKey, sessionToken: SECRETS.sessionToken }) }, endpoint: emu.url, keys: [alice.entry, haikuOnly.entry], logger, retry: { max: 0 } });
-  bearer = await startGateway({ port: 0, region: 'us-west-2', auth: { kind: 'bearer', token: SECRETS.bedrockApiKey }, endpoint: emu.url, keys: [alice.entry], logger, retry: { max: 0 } });
-  broken = await startGateway({ port: 0, region: 'us-west-2', auth: { kind: 'sigv4', credentials: createCredentialCache({ accessKeyId: SECRETS.accessKeyId, secretAccessKey: 'not-the-secret-either-' + SECRETS.secretAccessKey.slice(0, 6) }) }, endpoint: emu.url, keys: [alice.entry], logger, retry: { max: 0 } });
+  emu = await startEmulator({
+    port: 0,
+    credentials: [{ accessKeyId: SECRETS.accessKeyId, secretAccessKey: SECRETS.secretAccessKey }],
+    apiKeys: [SECRETS.bedrockApiKey],
+  });
+  sig = await startGateway({
+    port: 0,
+    region: 'us-west-2',
+    auth: {
+      kind: 'sigv4',
+      credentials: createCredentialCache({
+        accessKeyId: SECRETS.accessKeyId,
+        secretAccessKey: SECRETS.secretAccessKey,
+        sessionToken: SECRETS.sessionToken,
+      }),
+    },
+    endpoint: emu.url,
+    keys: [alice.entry, haikuOnly.entry],
+    logger,
+    retry: { max: 0 },
+  });
+  bearer = await startGateway({
+    port: 0,
+    region: 'us-west-2',
+    auth: { kind: 'bearer', token: SECRETS.bedrockApiKey },
+    endpoint: emu.url,
+    keys: [alice.entry],
+    logger,
+    retry: { max: 0 },
+  });
+  broken = await startGateway({
+    port: 0,
+    region: 'us-west-2',
+    auth: {
+      kind: 'sigv4',
+      credentials: createCredentialCache({
+        accessKeyId: SECRETS.accessKeyId,
+        secretAccessKey: 'not-the-secret-either-' + SECRETS.secretAccessKey.slice(0, 6),
+      }),
+    },
+    endpoint: emu.url,
+    keys: [alice.entry],
+    logger,
+    retry: { max: 0 },
+  });
 });
 after(async () => {
   for (const g of [sig, bearer, broken]) await g.close(100);
@@ -51,7 +104,10 @@ describe('secrets never appear in logs, errors or metrics', () => {
   it('drives success and failure paths on both fronts and finds no secret in anything captured', async () => {
     const key = { 'x-api-key': alice.key };
     assert.equal((await send(sig, '/v1/messages', good, key)).status, 200);
-    assert.equal((await send(sig, '/v1/messages', { ...good, stream: true }, { authorization: `Bearer ${alice.key}` })).status, 200);
+    assert.equal(
+      (await send(sig, '/v1/messages', { ...good, stream: true }, { authorization: `Bearer ${alice.key}` })).status,
+      200,
+    );
     assert.equal((await send(bearer, '/v1/messages', good, key)).status, 200);
     assert.equal((await send(sig, '/v1/messages', good, { 'x-api-key': `${alice.key}x` })).status, 401);
     assert.equal((await send(sig, '/v1/messages', { ...good, model: 'nope' }, key)).status, 404);
@@ -61,7 +117,17 @@ describe('secrets never appear in logs, errors or metrics', () => {
     emu.setFaults('throttle=1');
     assert.equal((await send(sig, '/v1/messages', good, key)).status, 429);
     emu.setFaults(undefined);
-    assert.equal((await send(sig, `/model/${encodeURIComponent('global.anthropic.claude-haiku-4-5-20251001-v1:0')}/invoke`, { anthropic_version: 'bedrock-2023-05-31', max_tokens: 5, messages: good.messages }, key)).status, 200);
+    assert.equal(
+      (
+        await send(
+          sig,
+          `/model/${encodeURIComponent('global.anthropic.claude-haiku-4-5-20251001-v1:0')}/invoke`,
+          { anthropic_version: 'bedrock-2023-05-31', max_tokens: 5, messages: good.messages },
+          key,
+        )
+      ).status,
+      200,
+    );
     assert.equal((await send(sig, '/model/x/invoke', {}, { 'x-api-key': 'wrong' })).status, 403);
     for (const g of [sig, bearer, broken]) captured.push(await (await request(`${g.url}/metrics`)).body.text());
     await new Promise((r) => setTimeout(r, 20));
@@ -83,7 +149,14 @@ describe('keys', () => {
     const no = await send(sig, '/v1/messages', { ...good, model: 'claude-opus-4-6' }, k);
     assert.equal(no.status, 403);
     assert.match(no.text, /permission_error/);
-    const client = (model: string) => new AnthropicBedrock({ baseURL: sig.url, skipAuth: true, awsRegion: 'us-west-2', maxRetries: 0, defaultHeaders: k }).messages.create({ model, max_tokens: 5, messages: [{ role: 'user', content: 'x' }] });
+    const client = (model: string) =>
+      new AnthropicBedrock({
+        baseURL: sig.url,
+        skipAuth: true,
+        awsRegion: 'us-west-2',
+        maxRetries: 0,
+        defaultHeaders: k,
+      }).messages.create({ model, max_tokens: 5, messages: [{ role: 'user', content: 'x' }] });
     assert.equal((await client('global.anthropic.claude-haiku-4-5-20251001-v1:0')).type, 'message');
     await assert.rejects(client('global.anthropic.claude-opus-4-6-v1'), (e: { status?: number }) => e.status === 403);
   });
@@ -98,19 +171,36 @@ describe('model IDs cannot steer the upstream URL', () => {
   it('path and host injection through the model go nowhere but the configured upstream', async () => {
     const key = { 'x-api-key': alice.key };
     const before = emu.received.length;
-    for (const model of ['../../healthz', '..%2F..%2Fhealthz', 'global.anthropic.claude-haiku-4-5-20251001-v1:0/../../x', 'http://evil.example/', '@evil.example', 'x?y=1#z', 'a\r\nHost: evil']) {
+    for (const model of [
+      '../../healthz',
+      '..%2F..%2Fhealthz',
+      'global.anthropic.claude-haiku-4-5-20251001-v1:0/../../x',
+      'http://evil.example/',
+      '@evil.example',
+      'x?y=1#z',
+      'a\r\nHost: evil',
+    ]) {
       const r = await send(sig, '/v1/messages', { ...good, model }, key);
       assert.ok(r.status === 404 || r.status === 400, `${model}: ${r.status}`);
     }
     for (const seg of ['..%2F..%2Fhealthz', '%2e%2e%2f%2e%2e%2fhealthz', encodeURIComponent('http://evil.example/x')]) {
-      const r = await send(sig, `/model/${seg}/invoke`, { anthropic_version: 'bedrock-2023-05-31', max_tokens: 5, messages: good.messages }, key);
+      const r = await send(
+        sig,
+        `/model/${seg}/invoke`,
+        { anthropic_version: 'bedrock-2023-05-31', max_tokens: 5, messages: good.messages },
+        key,
+      );
       assert.ok(r.status >= 400 && r.status < 500, `${seg}: ${r.status}`);
     }
     assert.equal(emu.received.length, before, 'none of them reached the upstream');
   });
   it('the Host header a client sends does not change where the gateway calls', async () => {
     const before = emu.received.length;
-    const res = await request(`${sig.url}/v1/messages`, { method: 'POST', headers: { host: 'evil.example', 'x-api-key': alice.key, 'x-forwarded-host': 'evil.example' }, body: JSON.stringify(good) });
+    const res = await request(`${sig.url}/v1/messages`, {
+      method: 'POST',
+      headers: { host: 'evil.example', 'x-api-key': alice.key, 'x-forwarded-host': 'evil.example' },
+      body: JSON.stringify(good),
+    });
     assert.equal(res.statusCode, 200);
     await res.body.text();
     assert.equal(emu.received.length, before + 1, 'the configured upstream got it');

@@ -9,7 +9,9 @@ import { request } from 'undici';
 import { tempHome } from '../helpers.js';
 
 /** A TCP proxy to `target` that can be cut: every connection dropped, new ones refused, until `restore`. */
-export async function startProxy(target: string): Promise<{ url: string; cut(): void; restore(): void; close(): Promise<void> }> {
+export async function startProxy(
+  target: string,
+): Promise<{ url: string; cut(): void; restore(): void; close(): Promise<void> }> {
   const t = new URL(target);
   const sockets = new Set<Socket>();
   let down = false;
@@ -61,13 +63,27 @@ export interface Replica {
 export const ADMIN_KEY = 'replicas-admin-key-0123456789abcdef';
 
 /** Starts `node dist/cli/main.js serve --emulator` with a config file naming the store and the counters. */
-export async function startReplica(name: string, config: { store: string; redis: string; prefix: string; failMode: 'failClosed' | 'failOpen'; dataDir?: string }): Promise<Replica> {
+export async function startReplica(
+  name: string,
+  config: { store: string; redis: string; prefix: string; failMode: 'failClosed' | 'failOpen'; dataDir?: string },
+): Promise<Replica> {
   const home = tempHome();
   const dataDir = config.dataDir ?? join(home, 'data');
   const file = join(home, 'gateway.yaml');
-  writeFileSync(file, `store: ${JSON.stringify(config.store)}\ncounters:\n  url: ${JSON.stringify(config.redis)}\n  failMode: ${config.failMode}\n  prefix: ${JSON.stringify(config.prefix)}\ndataDir: ${JSON.stringify(dataDir)}\n`);
-  const env = { PATH: process.env['PATH'] ?? '', HOME: home, AWS_EC2_METADATA_DISABLED: 'true', BEDROCK_CLAUDE_ADMIN_KEY: ADMIN_KEY };
-  const child = spawn(process.execPath, ['dist/cli/main.js', 'serve', '--emulator', '--port', '0', '--config', file], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  writeFileSync(
+    file,
+    `store: ${JSON.stringify(config.store)}\ncounters:\n  url: ${JSON.stringify(config.redis)}\n  failMode: ${config.failMode}\n  prefix: ${JSON.stringify(config.prefix)}\ndataDir: ${JSON.stringify(dataDir)}\n`,
+  );
+  const env = {
+    PATH: process.env['PATH'] ?? '',
+    HOME: home,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    BEDROCK_CLAUDE_ADMIN_KEY: ADMIN_KEY,
+  };
+  const child = spawn(process.execPath, ['dist/cli/main.js', 'serve', '--emulator', '--port', '0', '--config', file], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let err = '';
   child.stderr!.on('data', (c: Buffer) => void (err += c.toString()));
   let out = '';
@@ -99,16 +115,26 @@ export async function startReplica(name: string, config: { store: string; redis:
 }
 
 /** One model call: its status, request id, and whether its answer came to its end. */
-export async function callModel(base: string, key: string, opts: { stream?: boolean; maxTokens?: number; prompt?: string; model?: string } = {}): Promise<{ status: number; id: string; complete: boolean; type?: string }> {
+export async function callModel(
+  base: string,
+  key: string,
+  opts: { stream?: boolean; maxTokens?: number; prompt?: string; model?: string } = {},
+): Promise<{ status: number; id: string; complete: boolean; type?: string }> {
   try {
     const res = await request(`${base}/v1/messages`, {
       method: 'POST',
       headers: { 'x-api-key': key, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
-      body: JSON.stringify({ model: opts.model ?? 'claude-haiku-4-5', max_tokens: opts.maxTokens ?? 50, stream: opts.stream ?? false, messages: [{ role: 'user', content: opts.prompt ?? 'hello there' }] }),
+      body: JSON.stringify({
+        model: opts.model ?? 'claude-haiku-4-5',
+        max_tokens: opts.maxTokens ?? 50,
+        stream: opts.stream ?? false,
+        messages: [{ role: 'user', content: opts.prompt ?? 'hello there' }],
+      }),
     });
     const text = await res.body.text();
     const id = String(res.headers['request-id'] ?? '');
-    const complete = res.statusCode === 200 && (opts.stream ? text.includes('event: message_stop') : text.includes('"stop_reason"'));
+    const complete =
+      res.statusCode === 200 && (opts.stream ? text.includes('event: message_stop') : text.includes('"stop_reason"'));
     let type: string | undefined;
     if (res.statusCode >= 400) type = (JSON.parse(text) as { error?: { type?: string } }).error?.type;
     return { status: res.statusCode, id, complete, ...(type ? { type } : {}) };
@@ -118,8 +144,17 @@ export async function callModel(base: string, key: string, opts: { stream?: bool
 }
 
 /** Calls an admin route of a replica. */
-export async function admin(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await request(`${base}${path}`, { method: method as 'GET', headers: { 'x-api-key': ADMIN_KEY, 'content-type': 'application/json' }, body: body === undefined ? null : JSON.stringify(body) });
+export async function admin(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await request(`${base}${path}`, {
+    method: method as 'GET',
+    headers: { 'x-api-key': ADMIN_KEY, 'content-type': 'application/json' },
+    body: body === undefined ? null : JSON.stringify(body),
+  });
   return { status: res.statusCode, json: (await res.body.json()) as Record<string, unknown> };
 }
 
@@ -141,7 +176,12 @@ export async function until(check: () => Promise<boolean> | boolean, maxMs: numb
 }
 
 /** Runs `concurrency` workers calling `call` until `stop()` says so (or `max` calls in all). */
-export async function load<T>(concurrency: number, max: number, call: (i: number) => Promise<T>, stop: () => boolean = () => false): Promise<T[]> {
+export async function load<T>(
+  concurrency: number,
+  max: number,
+  call: (i: number) => Promise<T>,
+  stop: () => boolean = () => false,
+): Promise<T[]> {
   const out: T[] = [];
   let next = 0;
   await Promise.all(

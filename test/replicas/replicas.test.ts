@@ -28,7 +28,10 @@ describe('two replicas on PostgreSQL and Redis', { skip, timeout: 240_000 }, () 
     pgProxy = await startProxy(db.url);
     redisProxy = await startProxy(TEST_REDIS_URL);
     // A refuses model calls while Redis is away; B counts on its own.
-    [a, b] = await Promise.all([startReplica('A', { ...settings(), failMode: 'failClosed' }), startReplica('B', { ...settings(), failMode: 'failOpen' })]);
+    [a, b] = await Promise.all([
+      startReplica('A', { ...settings(), failMode: 'failClosed' }),
+      startReplica('B', { ...settings(), failMode: 'failOpen' }),
+    ]);
   });
   after(async () => {
     await Promise.all([a?.kill('SIGKILL'), b?.kill('SIGKILL')]);
@@ -61,12 +64,16 @@ describe('two replicas on PostgreSQL and Redis', { skip, timeout: 240_000 }, () 
     }
     return granted;
   }
-  const pendingZero = (r: Replica) => until(async () => (await metric(r.url, 'bedrock_claude_ledger_pending_rows')) === 0, 30_000, 100);
+  const pendingZero = (r: Replica) =>
+    until(async () => (await metric(r.url, 'bedrock_claude_ledger_pending_rows')) === 0, 30_000, 100);
 
   it('a key revoked through replica A is refused by replica B within 1 s', async () => {
     const created = await admin(a.url, 'POST', '/admin/keys', { name: 'revoke-me' });
     const key = created.json['key'] as string;
-    assert.ok(await until(async () => (await callModel(b.url, key)).status === 200, 2000), 'B knows a key created on A');
+    assert.ok(
+      await until(async () => (await callModel(b.url, key)).status === 200, 2000),
+      'B knows a key created on A',
+    );
     const revoked = await admin(a.url, 'DELETE', `/admin/keys/${created.json['id'] as string}`);
     assert.equal(revoked.status, 200);
     const started = Date.now();
@@ -77,12 +84,19 @@ describe('two replicas on PostgreSQL and Redis', { skip, timeout: 240_000 }, () 
   });
 
   it('a requests-per-minute limit is shared: within one request of the limit across both', async () => {
-    const { key, record } = await store.createKey({ name: 'rpm-shared', limits: { rpm: 30, concurrency: 1000 } }, Date.now());
+    const { key, record } = await store.createKey(
+      { name: 'rpm-shared', limits: { rpm: 30, concurrency: 1000 } },
+      Date.now(),
+    );
     const probes = await known(key);
-    const trips = async () => ((await metric(a.url, 'bedrock_claude_counter_round_trips')) ?? 0) + ((await metric(b.url, 'bedrock_claude_counter_round_trips')) ?? 0);
+    const trips = async () =>
+      ((await metric(a.url, 'bedrock_claude_counter_round_trips')) ?? 0) +
+      ((await metric(b.url, 'bedrock_claude_counter_round_trips')) ?? 0);
     const tripsBefore = await trips();
     // 60 at once, alternating replicas.
-    const results = await Promise.all(Array.from({ length: 60 }, (_, i) => callModel(i % 2 ? a.url : b.url, key, { maxTokens: 5 })));
+    const results = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => callModel(i % 2 ? a.url : b.url, key, { maxTokens: 5 })),
+    );
     const granted = results.filter((r) => r.status === 200).length + probes;
     const refused = results.filter((r) => r.status === 429);
     assert.ok(granted >= 30 && granted <= 31, `${granted} granted of a limit of 30`);
@@ -98,32 +112,59 @@ describe('two replicas on PostgreSQL and Redis', { skip, timeout: 240_000 }, () 
 
   it('a small budget used through both at 64 concurrent streams: recorded spend at or under it', async () => {
     const budget = 0.02;
-    const { key } = await store.createKey({ name: 'small-budget', budget: { usd: budget, period: 'total' } }, Date.now());
+    const { key } = await store.createKey(
+      { name: 'small-budget', budget: { usd: budget, period: 'total' } },
+      Date.now(),
+    );
     const probes = await known(key);
     // A prompt the fake model echoes past max_tokens: every answer costs its full reservation's output.
     const prompt = 'The quick brown fox jumps over the lazy dog. '.repeat(10);
-    const results = await load(64, 400, (i) => callModel(i % 2 ? a.url : b.url, key, { stream: true, maxTokens: 50, prompt }));
+    const results = await load(64, 400, (i) =>
+      callModel(i % 2 ? a.url : b.url, key, { stream: true, maxTokens: 50, prompt }),
+    );
     await Promise.all([pendingZero(a), pendingZero(b)]);
-    const rows = (await store.requests({ since: 0, until: Date.now() + 1000, limit: 10_000, key: 'small-budget' })).filter((r) => r.status === 200);
+    const rows = (
+      await store.requests({ since: 0, until: Date.now() + 1000, limit: 10_000, key: 'small-budget' })
+    ).filter((r) => r.status === 200);
     const spent = rows.reduce((s, r) => s + r.costUsd, 0);
     // Slack: what the input estimate missed, for the requests that were in flight at once.
     const haiku = getDefaultCatalog().data.models.find((m) => m.name === 'claude-haiku-4-5')!;
-    const estimate = estimateInputTokens({ model: 'claude-haiku-4-5', max_tokens: 50, stream: true, messages: [{ role: 'user', content: prompt }] });
+    const estimate = estimateInputTokens({
+      model: 'claude-haiku-4-5',
+      max_tokens: 50,
+      stream: true,
+      messages: [{ role: 'user', content: prompt }],
+    });
     const missed = Math.max(0, ...rows.map((r) => r.inputTokens - estimate));
     const slack = (64 * missed * haiku.pricing.input) / 1e6;
     assert.ok(spent <= budget + slack + 1e-9, `spent $${spent.toFixed(6)} of $${budget} (slack $${slack.toFixed(6)})`);
     assert.ok(spent >= budget * 0.9, `the budget was used: $${spent.toFixed(6)}`);
     const refused = results.filter((r) => r.status === 403);
-    assert.ok(refused.length > 0 && refused.every((r) => r.type === 'permission_error'), 'the rest refused with 403 permission_error');
-    assert.equal(results.filter((r) => r.status === 200).length + probes, rows.length, 'every answered request is in the ledger');
-    if (process.env['BEDROCK_CLAUDE_TEST_VERBOSE']) console.error(`budget $${budget}: spent $${spent.toFixed(6)} in ${rows.length} answers, ${refused.length} refused, slack $${slack.toFixed(6)}`);
+    assert.ok(
+      refused.length > 0 && refused.every((r) => r.type === 'permission_error'),
+      'the rest refused with 403 permission_error',
+    );
+    assert.equal(
+      results.filter((r) => r.status === 200).length + probes,
+      rows.length,
+      'every answered request is in the ledger',
+    );
+    if (process.env['BEDROCK_CLAUDE_TEST_VERBOSE'])
+      console.error(
+        `budget $${budget}: spent $${spent.toFixed(6)} in ${rows.length} answers, ${refused.length} refused, slack $${slack.toFixed(6)}`,
+      );
   });
 
   it('kill -9 of one replica under load: every complete answer is in the ledger exactly once', async () => {
     const { key } = await store.createKey({ name: 'kill-load', limits: { rpm: 100_000 } }, Date.now());
     await known(key);
     let stop = false;
-    const running = load(32, 5000, (i) => callModel(i % 2 ? a.url : b.url, key, { stream: i % 3 !== 0 }), () => stop);
+    const running = load(
+      32,
+      5000,
+      (i) => callModel(i % 2 ? a.url : b.url, key, { stream: i % 3 !== 0 }),
+      () => stop,
+    );
     await new Promise((r) => setTimeout(r, 1500));
     await a.kill('SIGKILL');
     await new Promise((r) => setTimeout(r, 500));
@@ -136,8 +177,16 @@ describe('two replicas on PostgreSQL and Redis', { skip, timeout: 240_000 }, () 
     const seen = await ledgerOf('kill-load');
     const missing = complete.filter((r) => !seen.has(r.id));
     assert.ok(complete.length > 100, `${complete.length} complete answers under load`);
-    assert.deepEqual(missing.map((r) => r.id), [], 'every complete answer is in the ledger');
-    assert.deepEqual([...seen.values()].filter((n) => n !== 1), [], 'each once');
+    assert.deepEqual(
+      missing.map((r) => r.id),
+      [],
+      'every complete answer is in the ledger',
+    );
+    assert.deepEqual(
+      [...seen.values()].filter((n) => n !== 1),
+      [],
+      'each once',
+    );
   });
 
   it('PostgreSQL unreachable for 10 s under load, then back: no ledger row lost or doubled', async () => {
@@ -146,7 +195,12 @@ describe('two replicas on PostgreSQL and Redis', { skip, timeout: 240_000 }, () 
     await Promise.all([pendingZero(a), pendingZero(b)]);
     const before = await ledgerOf('pg-outage');
     let stop = false;
-    const running = load(8, 20_000, (i) => callModel(i % 2 ? a.url : b.url, key, { stream: i % 2 === 0 }), () => stop);
+    const running = load(
+      8,
+      20_000,
+      (i) => callModel(i % 2 ? a.url : b.url, key, { stream: i % 2 === 0 }),
+      () => stop,
+    );
     await new Promise((r) => setTimeout(r, 1000));
     pgProxy.cut();
     await new Promise((r) => setTimeout(r, 2000));
@@ -158,15 +212,30 @@ describe('two replicas on PostgreSQL and Redis', { skip, timeout: 240_000 }, () 
     stop = true;
     const results = await running;
     await Promise.all([pendingZero(a), pendingZero(b)]);
-    assert.match((ready.warnings ?? []).join(' '), /ledger: \d+ rows wait in .*ledger-spool/, '/readyz says the rows wait');
+    assert.match(
+      (ready.warnings ?? []).join(' '),
+      /ledger: \d+ rows wait in .*ledger-spool/,
+      '/readyz says the rows wait',
+    );
     assert.equal(up, 0, '/metrics says the store is down');
     assert.equal(await metric(b.url, 'bedrock_claude_store_up'), 1, 'and up again');
     // Every answer is a ledger row, refusals too (none are expected: keys stay cached while the store is away).
     const answered = results.filter((r) => r.status > 0);
-    assert.ok(answered.length > 50 && answered.every((r) => r.status === 200), `${answered.length} answered, during the outage too`);
+    assert.ok(
+      answered.length > 50 && answered.every((r) => r.status === 200),
+      `${answered.length} answered, during the outage too`,
+    );
     const seen = await ledgerOf('pg-outage');
-    assert.deepEqual(answered.filter((r) => !seen.has(r.id)).map((r) => r.id), [], 'no row lost');
-    assert.deepEqual([...seen.values()].filter((n) => n !== 1), [], 'none doubled');
+    assert.deepEqual(
+      answered.filter((r) => !seen.has(r.id)).map((r) => r.id),
+      [],
+      'no row lost',
+    );
+    assert.deepEqual(
+      [...seen.values()].filter((n) => n !== 1),
+      [],
+      'none doubled',
+    );
     assert.equal(seen.size - before.size, answered.length, 'exactly the answered requests');
   });
 
@@ -174,7 +243,12 @@ describe('two replicas on PostgreSQL and Redis', { skip, timeout: 240_000 }, () 
     const { key } = await store.createKey({ name: 'redis-restart', limits: { rpm: 100_000 } }, Date.now());
     await known(key);
     let stop = false;
-    const running = load(8, 20_000, async (i) => ({ via: i % 2 ? 'A' : 'B', at: Date.now(), ...(await callModel(i % 2 ? a.url : b.url, key)) }), () => stop);
+    const running = load(
+      8,
+      20_000,
+      async (i) => ({ via: i % 2 ? 'A' : 'B', at: Date.now(), ...(await callModel(i % 2 ? a.url : b.url, key)) }),
+      () => stop,
+    );
     await new Promise((r) => setTimeout(r, 500));
     // A restart: every connection dropped, and what Redis held is gone (it keeps nothing on disk).
     redisProxy.cut();
@@ -183,7 +257,10 @@ describe('two replicas on PostgreSQL and Redis', { skip, timeout: 240_000 }, () 
     await new Promise((r) => setTimeout(r, 1500));
     const readyA = await fetch(`${a.url}/readyz`);
     const readyB = (await (await fetch(`${b.url}/readyz`)).json()) as { status: string; warnings?: string[] };
-    const countersUp = [await metric(a.url, 'bedrock_claude_counters_up'), await metric(b.url, 'bedrock_claude_counters_up')];
+    const countersUp = [
+      await metric(a.url, 'bedrock_claude_counters_up'),
+      await metric(b.url, 'bedrock_claude_counters_up'),
+    ];
     await new Promise((r) => setTimeout(r, 1000));
     redisProxy.restore();
     const backAt = Date.now();
@@ -191,9 +268,20 @@ describe('two replicas on PostgreSQL and Redis', { skip, timeout: 240_000 }, () 
     stop = true;
     const results = await running;
     const during = results.filter((r) => r.at > cutAt + 300 && r.at < backAt - 100);
-    assert.ok(during.some((r) => r.via === 'A') && during.some((r) => r.via === 'B'), 'both were called during the outage');
-    assert.deepEqual([...new Set(during.filter((r) => r.via === 'A').map((r) => `${r.status} ${r.type}`))], ['529 overloaded_error'], 'A refuses with 529 overloaded_error');
-    assert.deepEqual([...new Set(during.filter((r) => r.via === 'B').map((r) => r.status))], [200], 'B serves on local counters');
+    assert.ok(
+      during.some((r) => r.via === 'A') && during.some((r) => r.via === 'B'),
+      'both were called during the outage',
+    );
+    assert.deepEqual(
+      [...new Set(during.filter((r) => r.via === 'A').map((r) => `${r.status} ${r.type}`))],
+      ['529 overloaded_error'],
+      'A refuses with 529 overloaded_error',
+    );
+    assert.deepEqual(
+      [...new Set(during.filter((r) => r.via === 'B').map((r) => r.status))],
+      [200],
+      'B serves on local counters',
+    );
     assert.equal(readyA.status, 503, 'A is not ready while it fails closed');
     assert.equal(readyB.status, 'ok');
     assert.match((readyB.warnings ?? []).join(' '), /failing open/);
@@ -203,7 +291,9 @@ describe('two replicas on PostgreSQL and Redis', { skip, timeout: 240_000 }, () 
     assert.equal(await metric(a.url, 'bedrock_claude_counters_up'), 1);
     const limited = await store.createKey({ name: 'after-restart', limits: { rpm: 10 } }, Date.now());
     const probes = await known(limited.key);
-    const again = await Promise.all(Array.from({ length: 20 }, (_, i) => callModel(i % 2 ? a.url : b.url, limited.key, { maxTokens: 1 })));
+    const again = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => callModel(i % 2 ? a.url : b.url, limited.key, { maxTokens: 1 })),
+    );
     const granted = again.filter((r) => r.status === 200).length + probes;
     assert.ok(granted >= 10 && granted <= 11, `${granted} granted of a shared limit of 10`);
   });

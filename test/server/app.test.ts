@@ -13,15 +13,37 @@ import { createGatewayKey } from '../../src/control/gateway-keys.js';
 import { createGatewayMetrics } from '../../src/server/metrics.js';
 import { createRouter } from '../../src/server/targets.js';
 import type { UsageRecord } from '../../src/control/usage-record.js';
-import { decodeEventStream, encodeChunkFrame, FrameSplitter, frameHeader, type EventFrame } from '../../src/translate/event-stream.js';
+import {
+  decodeEventStream,
+  encodeChunkFrame,
+  FrameSplitter,
+  frameHeader,
+  type EventFrame,
+} from '../../src/translate/event-stream.js';
 import type { AnthropicHttpRequest } from '../../src/translate/to-bedrock.js';
 import type { MessagesResult, Target, Upstream } from '../../src/transport/bedrock-transport.js';
 
 const catalog = getDefaultCatalog();
 const HAIKU = 'global.anthropic.claude-haiku-4-5-20251001-v1:0';
-const MESSAGE = { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-haiku-4-5-20251001', content: [{ type: 'text', text: 'hi' }], stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 1000, output_tokens: 200 } };
+const MESSAGE = {
+  id: 'msg_1',
+  type: 'message',
+  role: 'assistant',
+  model: 'claude-haiku-4-5-20251001',
+  content: [{ type: 'text', text: 'hi' }],
+  stop_reason: 'end_turn',
+  stop_sequence: null,
+  usage: { input_tokens: 1000, output_tokens: 200 },
+};
 const EVENTS = [
-  { type: 'message_start', message: Object.assign({}, MESSAGE, { content: [], stop_reason: null, usage: { input_tokens: 1000, output_tokens: 1 } }) },
+  {
+    type: 'message_start',
+    message: Object.assign({}, MESSAGE, {
+      content: [],
+      stop_reason: null,
+      usage: { input_tokens: 1000, output_tokens: 1 },
+    }),
+  },
   { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
   { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'hi' } },
   { type: 'content_block_stop', index: 0 },
@@ -50,12 +72,15 @@ function fakeUpstream(script: Script) {
 
 const info = (target: Target) => ({ target, attempts: 1, removals: [], ttfbMs: 5, headers: {} });
 const json: Script = (request, target) => {
-  if (request.path.endsWith('/count_tokens')) return Object.assign({ kind: 'json' as const, body: { input_tokens: 42 }, usage: undefined }, info(target));
+  if (request.path.endsWith('/count_tokens'))
+    return Object.assign({ kind: 'json' as const, body: { input_tokens: 42 }, usage: undefined }, info(target));
   const raw = Buffer.from(JSON.stringify(MESSAGE));
   return Object.assign({ kind: 'json' as const, body: MESSAGE, usage: MESSAGE.usage, raw }, info(target));
 };
-const streamed = (tail: () => AsyncGenerator<EventFrame[]>): Script => (_request, target) =>
-  Object.assign({ kind: 'stream' as const, wire: 'bedrock-eventstream' as const, frames: tail() }, info(target));
+const streamed =
+  (tail: () => AsyncGenerator<EventFrame[]>): Script =>
+  (_request, target) =>
+    Object.assign({ kind: 'stream' as const, wire: 'bedrock-eventstream' as const, frames: tail() }, info(target));
 const wholeStream = streamed(async function* () {
   yield frames(encodeChunkFrame(JSON.stringify(EVENTS[0])));
   yield frames(...EVENTS.slice(1).map((e) => encodeChunkFrame(JSON.stringify(e))));
@@ -65,7 +90,15 @@ function makeApp(script: Script, opts: { keys?: ReturnType<typeof createGatewayK
   const { upstream, sent } = fakeUpstream(script);
   const records: UsageRecord[] = [];
   const errors: string[] = [];
-  const logger = pino({ base: null }, new Writable({ write(chunk, _e, cb) { if (String(chunk).includes('"level":50')) errors.push(String(chunk)); cb(); } }));
+  const logger = pino(
+    { base: null },
+    new Writable({
+      write(chunk, _e, cb) {
+        if (String(chunk).includes('"level":50')) errors.push(String(chunk));
+        cb();
+      },
+    }),
+  );
   const metrics = createGatewayMetrics();
   let t = 1000;
   let n = 0;
@@ -83,7 +116,10 @@ function makeApp(script: Script, opts: { keys?: ReturnType<typeof createGatewayK
     policy: 'drop',
     bodyLimit: 10_000,
     backendLabel: 'test',
-    ops: { openCircuits: () => [], metrics: async () => ({ contentType: 'text/plain', text: await metrics.registry.metrics() }) },
+    ops: {
+      openCircuits: () => [],
+      metrics: async () => ({ contentType: 'text/plain', text: await metrics.registry.metrics() }),
+    },
     now: () => (t += 10),
     clock: () => Date.UTC(2026, 11, 1),
     newId: () => `req_test_${++n}`,
@@ -91,13 +127,19 @@ function makeApp(script: Script, opts: { keys?: ReturnType<typeof createGatewayK
   return { app, sent, records, errors, metrics };
 }
 
-const body = (extra: Record<string, unknown> = {}) => JSON.stringify(Object.assign({ model: 'claude-haiku-4-5', max_tokens: 300, messages: [{ role: 'user', content: 'hi' }] }, extra));
+const body = (extra: Record<string, unknown> = {}) =>
+  JSON.stringify(
+    Object.assign({ model: 'claude-haiku-4-5', max_tokens: 300, messages: [{ role: 'user', content: 'hi' }] }, extra),
+  );
 const HAIKU_COST = (1000 * 1 + 200 * 5) / 1e6;
 
 describe('app in process: Anthropic front', () => {
-  it('answers a message with Bedrock\'s bytes and records one usage record, priced', async () => {
+  it("answers a message with Bedrock's bytes and records one usage record, priced", async () => {
     const { app, sent, records } = makeApp(json);
-    const res = await app.request('/v1/messages', { body: body(), headers: { 'anthropic-beta': 'claude-code-20250219' } });
+    const res = await app.request('/v1/messages', {
+      body: body(),
+      headers: { 'anthropic-beta': 'claude-code-20250219' },
+    });
     assert.equal(res.status, 200);
     assert.equal(res.text, JSON.stringify(MESSAGE));
     assert.equal(res.headers['request-id'], 'req_test_1');
@@ -106,7 +148,21 @@ describe('app in process: Anthropic front', () => {
     assert.equal(sent.length, 1);
     assert.equal(records.length, 1);
     const u = records[0]!;
-    assert.deepEqual([u.requestId, u.front, u.route, u.status, u.model, u.bedrockModel, u.inputTokens, u.outputTokens, u.streamed, u.error], ['req_test_1', 'anthropic', '/v1/messages', 200, 'claude-haiku-4-5', HAIKU, 1000, 200, false, undefined]);
+    assert.deepEqual(
+      [
+        u.requestId,
+        u.front,
+        u.route,
+        u.status,
+        u.model,
+        u.bedrockModel,
+        u.inputTokens,
+        u.outputTokens,
+        u.streamed,
+        u.error,
+      ],
+      ['req_test_1', 'anthropic', '/v1/messages', 200, 'claude-haiku-4-5', HAIKU, 1000, 200, false, undefined],
+    );
     assert.equal(u.costUsd, HAIKU_COST);
     assert.equal(u.latencyMs, 10, 'the injected clock');
     assert.deepEqual(u.dropped, ['claude-code-20250219']);
@@ -117,22 +173,38 @@ describe('app in process: Anthropic front', () => {
     assert.equal(res.status, 200);
     assert.equal(res.headers['content-type'], 'text/event-stream; charset=utf-8');
     const names = [...res.text.matchAll(/^event: (\w+)$/gm)].map((m) => m[1]);
-    assert.deepEqual(names, EVENTS.map((e) => e.type));
+    assert.deepEqual(
+      names,
+      EVENTS.map((e) => e.type),
+    );
     assert.equal(records[0]!.streamed, true);
     assert.equal(records[0]!.outputTokens, 200);
     assert.equal(records[0]!.costUsd, HAIKU_COST);
   });
   it('a stream whose upstream fails midway ends with an SSE error event, in the usage record, not as a crash', async () => {
     const { app, records, errors } = makeApp((request, target) =>
-      Object.assign({ kind: 'stream' as const, wire: 'anthropic-sse' as const, bytes: (async function* () {
-        yield Buffer.from(`event: message_start\ndata: ${JSON.stringify(EVENTS[0])}\n\n`);
-        throw new BedrockClaudeError('Bedrock in us-west-2 did not answer in time (UND_ERR_BODY_TIMEOUT).', { status: 504, type: 'timeout_error' });
-      })() }, info(target)),
+      Object.assign(
+        {
+          kind: 'stream' as const,
+          wire: 'anthropic-sse' as const,
+          bytes: (async function* () {
+            yield Buffer.from(`event: message_start\ndata: ${JSON.stringify(EVENTS[0])}\n\n`);
+            throw new BedrockClaudeError('Bedrock in us-west-2 did not answer in time (UND_ERR_BODY_TIMEOUT).', {
+              status: 504,
+              type: 'timeout_error',
+            });
+          })(),
+        },
+        info(target),
+      ),
     );
     const res = await app.request('/v1/messages', { body: body({ stream: true }) });
     assert.equal(res.status, 200);
     assert.match(res.text, /event: message_start/);
-    assert.match(res.text, /event: error\ndata: \{"type":"error","error":\{"type":"timeout_error","message":"Bedrock in us-west-2 did not answer in time/);
+    assert.match(
+      res.text,
+      /event: error\ndata: \{"type":"error","error":\{"type":"timeout_error","message":"Bedrock in us-west-2 did not answer in time/,
+    );
     assert.equal(records[0]!.error, 'timeout_error');
     assert.equal(records[0]!.inputTokens, 1000, 'usage up to the failure');
     assert.deepEqual(errors, [], 'nothing logged as unexpected');
@@ -150,7 +222,12 @@ describe('app in process: Anthropic front', () => {
       ['/v1/messages', body({ messages: [{ role: 'user', content: '' }] }), 400, /non-empty content/],
       ['/v1/messages', 'x'.repeat(10_001), 413, /over the limit of 10000 bytes/],
       ['/v1/files', undefined, 404, /The Files API is not available on Amazon Bedrock\. Fix: Send documents/],
-      ['/v1/nothing-here', undefined, 404, /No route for GET \/v1\/nothing-here\. Fix: This gateway serves POST \/v1\/messages, .*POST \/model\/\{modelId\}\/invoke/],
+      [
+        '/v1/nothing-here',
+        undefined,
+        404,
+        /No route for GET \/v1\/nothing-here\. Fix: This gateway serves POST \/v1\/messages, .*POST \/model\/\{modelId\}\/invoke/,
+      ],
     ];
     for (const [path, b, status, message] of cases) {
       const res = await app.request(path, b === undefined ? {} : { body: b });
@@ -162,9 +239,12 @@ describe('app in process: Anthropic front', () => {
     }
     assert.equal(sent.length, 0);
     assert.equal(records.length, cases.length, 'a usage record for each refusal too');
-    assert.deepEqual(records.map((r) => r.status), cases.map((c) => c[2]));
+    assert.deepEqual(
+      records.map((r) => r.status),
+      cases.map((c) => c[2]),
+    );
   });
-  it('checks the gateway key before the route, and a key\'s model list', async () => {
+  it("checks the gateway key before the route, and a key's model list", async () => {
     const alice = createGatewayKey('alice');
     alice.entry.models = ['claude-opus-*'];
     const { app, records } = makeApp(json, { keys: [alice] });
@@ -172,7 +252,10 @@ describe('app in process: Anthropic front', () => {
     assert.equal((await app.request('/v1/files', {})).status, 401, 'no key, no hint about routes');
     const refused = await app.request('/v1/messages', { body: body(), headers: { 'x-api-key': alice.key } });
     assert.equal(refused.status, 403);
-    assert.match(refused.json<{ error: { message: string } }>().error.message, /The key "alice" may not call the model "claude-haiku-4-5"/);
+    assert.match(
+      refused.json<{ error: { message: string } }>().error.message,
+      /The key "alice" may not call the model "claude-haiku-4-5"/,
+    );
     assert.equal(records.at(-1)!.key, 'alice');
     assert.equal((await app.request('/healthz')).status, 200, 'probes need no key');
   });
@@ -186,8 +269,12 @@ describe('app in process: Anthropic front', () => {
 });
 
 describe('app in process: Bedrock front', () => {
-  const invokeBody = JSON.stringify({ anthropic_version: 'bedrock-2023-05-31', max_tokens: 300, messages: [{ role: 'user', content: 'hi' }] });
-  it('answers InvokeModel with Bedrock\'s bytes; the model ID is decoded once from its segment', async () => {
+  const invokeBody = JSON.stringify({
+    anthropic_version: 'bedrock-2023-05-31',
+    max_tokens: 300,
+    messages: [{ role: 'user', content: 'hi' }],
+  });
+  it("answers InvokeModel with Bedrock's bytes; the model ID is decoded once from its segment", async () => {
     const { app, sent, records } = makeApp(json);
     const res = await app.request(`/model/${encodeURIComponent(HAIKU)}/invoke`, { body: invokeBody });
     assert.equal(res.status, 200);
@@ -196,25 +283,37 @@ describe('app in process: Bedrock front', () => {
     assert.equal(records[0]!.route, '/model/{modelId}/invoke');
     assert.equal(records[0]!.front, 'bedrock');
   });
-  it('passes the stream\'s frames through byte for byte', async () => {
+  it("passes the stream's frames through byte for byte", async () => {
     const encoded = EVENTS.map((e) => encodeChunkFrame(JSON.stringify(e)));
-    const { app, records } = makeApp(streamed(async function* () {
-      yield frames(encoded[0]!);
-      yield frames(...encoded.slice(1));
-    }));
+    const { app, records } = makeApp(
+      streamed(async function* () {
+        yield frames(encoded[0]!);
+        yield frames(...encoded.slice(1));
+      }),
+    );
     const res = await app.request(`/model/${HAIKU}/invoke-with-response-stream`, { body: invokeBody });
     assert.equal(res.headers['content-type'], 'application/vnd.amazon.eventstream');
     assert.deepEqual(res.bytes, Buffer.concat(encoded));
     assert.equal(records[0]!.outputTokens, 200);
   });
   it('a stream cut off by the network ends with the exception frame Bedrock would send', async () => {
-    const { app, records } = makeApp(streamed(async function* () {
-      yield frames(encodeChunkFrame(JSON.stringify(EVENTS[0])));
-      throw new BedrockClaudeError('Could not reach Bedrock in us-west-2: ECONNRESET', { status: 502, type: 'api_error' });
-    }));
+    const { app, records } = makeApp(
+      streamed(async function* () {
+        yield frames(encodeChunkFrame(JSON.stringify(EVENTS[0])));
+        throw new BedrockClaudeError('Could not reach Bedrock in us-west-2: ECONNRESET', {
+          status: 502,
+          type: 'api_error',
+        });
+      }),
+    );
     const res = await app.request(`/model/${HAIKU}/invoke-with-response-stream`, { body: invokeBody });
     const got: EventFrame[] = [];
-    for await (const f of decodeEventStream((async function* () { yield res.bytes; })())) got.push(f);
+    for await (const f of decodeEventStream(
+      (async function* () {
+        yield res.bytes;
+      })(),
+    ))
+      got.push(f);
     assert.equal(got.length, 2);
     assert.equal(frameHeader(got[1]!, ':exception-type'), 'internalServerException');
     assert.equal(records[0]!.error, 'api_error');
@@ -222,7 +321,9 @@ describe('app in process: Bedrock front', () => {
   it('counts tokens as Bedrock answers them', async () => {
     const { app } = makeApp(json);
     const inner = Buffer.from(invokeBody).toString('base64');
-    const res = await app.request(`/model/${HAIKU}/count-tokens`, { body: JSON.stringify({ input: { invokeModel: { body: inner } } }) });
+    const res = await app.request(`/model/${HAIKU}/count-tokens`, {
+      body: JSON.stringify({ input: { invokeModel: { body: inner } } }),
+    });
     assert.deepEqual(res.json(), { inputTokens: 42 });
   });
   it('errors in Bedrock\'s shape: x-amzn-ErrorType and {"message"}', async () => {
@@ -233,8 +334,14 @@ describe('app in process: Bedrock front', () => {
     assert.match(bad.json<{ message: string }>().message, /must be a JSON object/);
     const unknown = await app.request(`/model/${HAIKU}/nope`, { body: '{}' });
     assert.equal(unknown.status, 404);
-    assert.match(unknown.headers['x-amzn-errortype']!, /^UnknownOperationException:http:\/\/internal\.amazon\.com\/coral\/com\.amazon\.coral\.service\//);
-    assert.match(unknown.json<{ message: string }>().message, /serves the Bedrock routes POST \/model\/\{modelId\}\/invoke, POST \/model\/\{modelId\}\/invoke-with-response-stream.*\/converse-stream/);
+    assert.match(
+      unknown.headers['x-amzn-errortype']!,
+      /^UnknownOperationException:http:\/\/internal\.amazon\.com\/coral\/com\.amazon\.coral\.service\//,
+    );
+    assert.match(
+      unknown.json<{ message: string }>().message,
+      /serves the Bedrock routes POST \/model\/\{modelId\}\/invoke, POST \/model\/\{modelId\}\/invoke-with-response-stream.*\/converse-stream/,
+    );
     // Converse is a front of its own, with Bedrock's error shape.
     const converse = await app.request(`/model/${HAIKU}/converse`, { body: '{"messages": 1}' });
     assert.equal(converse.status, 400);
@@ -248,10 +355,19 @@ describe('app in process: Bedrock front', () => {
 describe('app in process: probes, metrics and draining', () => {
   it('labels metrics by front and route pattern, never by raw path', async () => {
     const { app } = makeApp(json);
-    await app.request(`/model/${HAIKU}/invoke`, { body: JSON.stringify({ anthropic_version: 'bedrock-2023-05-31', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }) });
+    await app.request(`/model/${HAIKU}/invoke`, {
+      body: JSON.stringify({
+        anthropic_version: 'bedrock-2023-05-31',
+        max_tokens: 5,
+        messages: [{ role: 'user', content: 'x' }],
+      }),
+    });
     await app.request('/scanner/probe/123');
     const text = (await app.request('/metrics')).text;
-    assert.match(text, /bedrock_claude_requests_total\{front="bedrock",path="\/model\/\{modelId\}\/invoke",status="200"\} 1/);
+    assert.match(
+      text,
+      /bedrock_claude_requests_total\{front="bedrock",path="\/model\/\{modelId\}\/invoke",status="200"\} 1/,
+    );
     assert.match(text, /bedrock_claude_requests_total\{front="anthropic",path="other",status="404"\} 1/);
     assert.doesNotMatch(text, /scanner/);
   });

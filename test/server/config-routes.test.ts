@@ -58,22 +58,79 @@ describe('gateway keys', () => {
 describe('routes and data residency', () => {
   it('default routes come from the catalog, then fallback regions', () => {
     const r = createRouter({ catalog, region: 'us-west-2', scope: 'geo', fallbackRegions: ['us-east-1'] });
-    assert.deepEqual(r.targetsFor('claude-sonnet-4-5').map((t) => [t.region, t.modelId]), [['us-west-2', 'us.anthropic.claude-sonnet-4-5-20250929-v1:0'], ['us-east-1', 'us.anthropic.claude-sonnet-4-5-20250929-v1:0']]);
-    assert.throws(() => r.targetsFor('claude-sonet'), (e: { fix?: string }) => /Did you mean/.test(e.fix ?? ''));
+    assert.deepEqual(
+      r.targetsFor('claude-sonnet-4-5').map((t) => [t.region, t.modelId]),
+      [
+        ['us-west-2', 'us.anthropic.claude-sonnet-4-5-20250929-v1:0'],
+        ['us-east-1', 'us.anthropic.claude-sonnet-4-5-20250929-v1:0'],
+      ],
+    );
+    assert.throws(
+      () => r.targetsFor('claude-sonet'),
+      (e: { fix?: string }) => /Did you mean/.test(e.fix ?? ''),
+    );
   });
   it('scope geo never leaves its geography: fallback regions and routes are checked at start', () => {
-    assert.throws(() => createRouter({ catalog, region: 'eu-west-1', scope: 'geo', fallbackRegions: ['us-east-1'] }), /outside the eu geography/);
-    assert.throws(() => createRouter({ catalog, region: 'eu-west-1', scope: 'geo', routes: { x: [{ region: 'eu-west-1', modelId: 'eu.anthropic.claude-opus-4-6-v1' }, { region: 'us-east-1', modelId: 'us.anthropic.claude-opus-4-6-v1' }] } }), /mixes geographies/);
-    assert.throws(() => createRouter({ catalog, region: 'eu-west-1', scope: 'geo', routes: { x: [{ region: 'eu-west-1', modelId: 'global.anthropic.claude-opus-4-6-v1' }] } }), /mixes geographies \(global\)/);
-    const ok = createRouter({ catalog, region: 'eu-west-1', scope: 'geo', routes: { x: [{ region: 'eu-west-1', modelId: 'eu.anthropic.claude-opus-4-6-v1' }, { region: 'eu-central-1', modelId: 'eu.anthropic.claude-opus-4-6-v1' }] } });
+    assert.throws(
+      () => createRouter({ catalog, region: 'eu-west-1', scope: 'geo', fallbackRegions: ['us-east-1'] }),
+      /outside the eu geography/,
+    );
+    assert.throws(
+      () =>
+        createRouter({
+          catalog,
+          region: 'eu-west-1',
+          scope: 'geo',
+          routes: {
+            x: [
+              { region: 'eu-west-1', modelId: 'eu.anthropic.claude-opus-4-6-v1' },
+              { region: 'us-east-1', modelId: 'us.anthropic.claude-opus-4-6-v1' },
+            ],
+          },
+        }),
+      /mixes geographies/,
+    );
+    assert.throws(
+      () =>
+        createRouter({
+          catalog,
+          region: 'eu-west-1',
+          scope: 'geo',
+          routes: { x: [{ region: 'eu-west-1', modelId: 'global.anthropic.claude-opus-4-6-v1' }] },
+        }),
+      /mixes geographies \(global\)/,
+    );
+    const ok = createRouter({
+      catalog,
+      region: 'eu-west-1',
+      scope: 'geo',
+      routes: {
+        x: [
+          { region: 'eu-west-1', modelId: 'eu.anthropic.claude-opus-4-6-v1' },
+          { region: 'eu-central-1', modelId: 'eu.anthropic.claude-opus-4-6-v1' },
+        ],
+      },
+    });
     assert.equal(ok.targetsFor('x')[1]!.model?.name, 'claude-opus-4-6');
     assert.deepEqual(ok.routeNames(), ['x']);
     assert.equal(ok.policyFor('x'), undefined);
-    const strict = createRouter({ catalog, region: 'us-west-2', scope: 'global', routes: { s: { policy: 'strict', targets: [{ region: 'us-west-2', modelId: 'global.anthropic.claude-opus-4-6-v1' }] } } });
+    const strict = createRouter({
+      catalog,
+      region: 'us-west-2',
+      scope: 'global',
+      routes: {
+        s: { policy: 'strict', targets: [{ region: 'us-west-2', modelId: 'global.anthropic.claude-opus-4-6-v1' }] },
+      },
+    });
     assert.equal(strict.policyFor('s'), 'strict');
     assert.equal(strict.targetsFor('s')[0]!.model?.name, 'claude-opus-4-6');
     // global scope may route anywhere
-    assert.equal(createRouter({ catalog, region: 'eu-west-1', scope: 'global', fallbackRegions: ['us-east-1'] }).targetsFor('claude-opus-4-6').length, 2);
+    assert.equal(
+      createRouter({ catalog, region: 'eu-west-1', scope: 'global', fallbackRegions: ['us-east-1'] }).targetsFor(
+        'claude-opus-4-6',
+      ).length,
+      2,
+    );
   });
 });
 
@@ -84,10 +141,20 @@ describe('Mantle backend (native Messages API)', () => {
   });
   after(() => emu.close());
   it('sends Messages-shaped requests signed for bedrock-mantle, JSON and SSE, and counts tokens', async () => {
-    const t = createTransport({ auth: { kind: 'sigv4', credentials: createCredentialCache(CREDS) }, endpoint: emu.url });
+    const t = createTransport({
+      auth: { kind: 'sigv4', credentials: createCredentialCache(CREDS) },
+      endpoint: emu.url,
+    });
     const target = { region: 'us-west-2', modelId: 'global.anthropic.claude-opus-4-6-v1', backend: 'mantle' as const };
     const body = { model: 'x', max_tokens: 50, messages: [{ role: 'user', content: 'via mantle' }] };
-    const r = await t.messages({ path: '/v1/messages', headers: { 'anthropic-beta': 'interleaved-thinking-2025-05-14,claude-code-20250219' }, body }, [target]);
+    const r = await t.messages(
+      {
+        path: '/v1/messages',
+        headers: { 'anthropic-beta': 'interleaved-thinking-2025-05-14,claude-code-20250219' },
+        body,
+      },
+      [target],
+    );
     assert.ok(r.kind === 'json');
     assert.deepEqual(r.body['content'], [{ type: 'text', text: 'via mantle' }]);
     const got = emu.received.at(-1)!;
@@ -100,19 +167,30 @@ describe('Mantle backend (native Messages API)', () => {
     for await (const e of parseSse(s.sse)) events.push(e);
     assert.equal(events.at(-1)!['type'], 'message_stop');
     assert.equal(s.summary.usage.output_tokens, 3);
-    const framed = encoded(await t.messages({ path: '/v1/messages', body: { ...body, stream: true } }, [target]), 'eventstream');
+    const framed = encoded(
+      await t.messages({ path: '/v1/messages', body: { ...body, stream: true } }, [target]),
+      'eventstream',
+    );
     assert.ok(framed.kind === 'stream');
     let bytes = 0;
     for await (const b of framed.sse) bytes += b.length;
     assert.ok(bytes > 100);
-    const c = await t.messages({ path: '/v1/messages/count_tokens', body: { model: 'x', messages: body.messages } }, [target]);
+    const c = await t.messages({ path: '/v1/messages/count_tokens', body: { model: 'x', messages: body.messages } }, [
+      target,
+    ]);
     assert.ok(c.kind === 'json' && (c.body['input_tokens'] as number) > 0);
-    const err = encoded(await t.messages({ path: '/v1/messages', body: { ...body, stream: true } }, [target], { headers: { 'x-emulator-fault': 'midstream' } }));
+    const err = encoded(
+      await t.messages({ path: '/v1/messages', body: { ...body, stream: true } }, [target], {
+        headers: { 'x-emulator-fault': 'midstream' },
+      }),
+    );
     assert.ok(err.kind === 'stream');
     for await (const _ of err.sse) void _;
     assert.equal(err.summary.error?.type, 'api_error');
     // The native path takes bare model IDs (it has no inference profiles of its own).
-    const bare = await t.messages({ path: '/v1/messages', body }, [{ ...target, modelId: 'anthropic.claude-opus-4-6-v1' }]);
+    const bare = await t.messages({ path: '/v1/messages', body }, [
+      { ...target, modelId: 'anthropic.claude-opus-4-6-v1' },
+    ]);
     assert.ok(bare.kind === 'json');
     await t.close();
   });

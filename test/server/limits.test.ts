@@ -42,20 +42,50 @@ function upstream(outputTokens = 10) {
         await released;
       }
       const usage = { input_tokens: estimateInputTokens(request.body), output_tokens: outputTokens };
-      const body = { id: 'msg', type: 'message', role: 'assistant', content: [{ type: 'text', text: 'ok' }], stop_reason: 'end_turn', usage };
-      return { kind: 'json', body, usage, raw: Buffer.from(JSON.stringify(body)), target: targets[0]!, attempts: 1, removals: [], ttfbMs: 1, headers: {} };
+      const body = {
+        id: 'msg',
+        type: 'message',
+        role: 'assistant',
+        content: [{ type: 'text', text: 'ok' }],
+        stop_reason: 'end_turn',
+        usage,
+      };
+      return {
+        kind: 'json',
+        body,
+        usage,
+        raw: Buffer.from(JSON.stringify(body)),
+        target: targets[0]!,
+        attempts: 1,
+        removals: [],
+        ttfbMs: 1,
+        headers: {},
+      };
     },
     close: async () => undefined,
   };
-  const reached = (n: number) => (waiting.length >= n ? Promise.resolve() : new Promise<void>((resolve) => watchers.push({ n, resolve })));
-  return { u, reached, hold: () => void (held = true), release: () => { held = false; for (const r of waiting.splice(0)) r(); } };
+  const reached = (n: number) =>
+    waiting.length >= n ? Promise.resolve() : new Promise<void>((resolve) => watchers.push({ n, resolve }));
+  return {
+    u,
+    reached,
+    hold: () => void (held = true),
+    release: () => {
+      held = false;
+      for (const r of waiting.splice(0)) r();
+    },
+  };
 }
 
 function setup(key: Omit<GatewayKey, 'sha256'>, teams: TeamRecord[] = [], outputTokens = 10) {
   let now = START;
   const secret = `bck-${key.name}`;
   const known: GatewayKey = Object.assign({ sha256: hashKey(secret) }, key);
-  const keys: KeyStore = { enabled: () => true, find: async (p) => (p === secret ? known : undefined), team: (n) => teams.find((t) => t.name === n) };
+  const keys: KeyStore = {
+    enabled: () => true,
+    find: async (p) => (p === secret ? known : undefined),
+    team: (n) => teams.find((t) => t.name === n),
+  };
   const records: UsageRecord[] = [];
   const up = upstream(outputTokens);
   const router = createRouter({ catalog, region: 'us-west-2', scope: 'global' });
@@ -72,15 +102,30 @@ function setup(key: Omit<GatewayKey, 'sha256'>, teams: TeamRecord[] = [], output
     policy: 'drop',
     bodyLimit: 1_000_000,
     ops: { openCircuits: () => [], metrics: async () => ({ contentType: 'text/plain', text: '' }) },
-    enforcement: { counters: createMemoryCounterStore(), team: (n) => keys.team!(n), spentSince: async () => 0, catalog, timeZone: 'UTC', clock: () => now },
+    enforcement: {
+      counters: createMemoryCounterStore(),
+      team: (n) => keys.team!(n),
+      spentSince: async () => 0,
+      catalog,
+      timeZone: 'UTC',
+      clock: () => now,
+    },
   });
   const call = (extra: Record<string, unknown> = {}, path = '/v1/messages') =>
-    app.request(path, { headers: { 'x-api-key': secret }, body: JSON.stringify(Object.assign({ model: 'claude-haiku-4-5', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] }, extra)) });
+    app.request(path, {
+      headers: { 'x-api-key': secret },
+      body: JSON.stringify(
+        Object.assign(
+          { model: 'claude-haiku-4-5', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] },
+          extra,
+        ),
+      ),
+    });
   return { app, call, records, up, tick: (ms: number) => void (now += ms) };
 }
 
 describe('rate limits', () => {
-  it('requests per minute: a token bucket refilled continuously, with the Anthropic API\'s headers and retry-after', async () => {
+  it("requests per minute: a token bucket refilled continuously, with the Anthropic API's headers and retry-after", async () => {
     const { call, records, tick } = setup({ name: 'rpm3', id: 'key_1', limits: { rpm: 3 } });
     for (let i = 0; i < 3; i++) {
       const ok = await call();
@@ -91,10 +136,16 @@ describe('rate limits', () => {
     const refused = await call();
     assert.equal(refused.status, 429);
     assert.equal(refused.json<{ error: { type: string; message: string } }>().error.type, 'rate_limit_error');
-    assert.match(refused.json<{ error: { message: string } }>().error.message, /key "rpm3" is over its limit of 3 requests per minute/);
+    assert.match(
+      refused.json<{ error: { message: string } }>().error.message,
+      /key "rpm3" is over its limit of 3 requests per minute/,
+    );
     assert.equal(refused.headers['retry-after'], '20', 'one request every 20 s');
     assert.equal(refused.headers['anthropic-ratelimit-requests-remaining'], '0');
-    assert.equal(refused.headers['anthropic-ratelimit-requests-reset'], new Date(START + 60_000).toISOString().replace('.000', ''));
+    assert.equal(
+      refused.headers['anthropic-ratelimit-requests-reset'],
+      new Date(START + 60_000).toISOString().replace('.000', ''),
+    );
     assert.equal(records.at(-1)!.reason, 'rate_limit:rpm');
     tick(20_000);
     assert.equal((await call()).status, 200, 'refilled one token 20 s later');
@@ -102,7 +153,14 @@ describe('rate limits', () => {
   it('the Bedrock front answers ThrottlingException', async () => {
     const { app, call } = setup({ name: 'rpm1', id: 'key_2', limits: { rpm: 1 } });
     await call();
-    const res = await app.request('/model/global.anthropic.claude-haiku-4-5-20251001-v1:0/invoke', { headers: { 'x-api-key': 'bck-rpm1' }, body: JSON.stringify({ anthropic_version: 'bedrock-2023-05-31', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }) });
+    const res = await app.request('/model/global.anthropic.claude-haiku-4-5-20251001-v1:0/invoke', {
+      headers: { 'x-api-key': 'bck-rpm1' },
+      body: JSON.stringify({
+        anthropic_version: 'bedrock-2023-05-31',
+        max_tokens: 5,
+        messages: [{ role: 'user', content: 'x' }],
+      }),
+    });
     assert.equal(res.status, 429);
     assert.match(res.headers['x-amzn-errortype']!, /^ThrottlingException:/);
   });
@@ -114,7 +172,10 @@ describe('rate limits', () => {
     await up.reached(2);
     const third = await call();
     assert.equal(third.status, 429);
-    assert.match(third.json<{ error: { message: string } }>().error.message, /2 requests in flight, its limit: this one is refused, not queued/);
+    assert.match(
+      third.json<{ error: { message: string } }>().error.message,
+      /2 requests in flight, its limit: this one is refused, not queued/,
+    );
     up.release();
     assert.deepEqual([(await a).status, (await b).status], [200, 200]);
     assert.equal((await call()).status, 200);
@@ -127,24 +188,34 @@ describe('rate limits', () => {
     const second = await call({ max_tokens: 800 });
     assert.equal(second.status, 200);
     assert.equal(second.headers['anthropic-ratelimit-output-tokens-remaining'], '100', '900 - 800 while it runs');
-    assert.equal(second.headers['anthropic-ratelimit-tokens-remaining'], '100', 'tokens: the tighter of input and output');
+    assert.equal(
+      second.headers['anthropic-ratelimit-tokens-remaining'],
+      '100',
+      'tokens: the tighter of input and output',
+    );
     assert.equal(second.headers['anthropic-ratelimit-tokens-limit'], '1000');
     // Settled again: 700 back, 800 left.
     const third = await call({ max_tokens: 900 });
     assert.equal(third.status, 429);
-    assert.match(third.json<{ error: { message: string } }>().error.message, /limit of 1000 output tokens per minute \(this request counts 900\)/);
+    assert.match(
+      third.json<{ error: { message: string } }>().error.message,
+      /limit of 1000 output tokens per minute \(this request counts 900\)/,
+    );
     assert.equal((await call({ max_tokens: 800 })).status, 200);
     tick(60_000);
     assert.equal((await call({ max_tokens: 1000 })).status, 200, 'full again a minute later');
   });
-  it('a team\'s limit applies to every key of the team, the tighter of the two', async () => {
+  it("a team's limit applies to every key of the team, the tighter of the two", async () => {
     const team: TeamRecord = { name: 'platform', created: START, budget: undefined, limits: { rpm: 2 } };
     const { call } = setup({ name: 'member', id: 'key_5', team: 'platform', limits: { rpm: 100 } }, [team]);
     assert.equal((await call()).status, 200);
     assert.equal((await call()).status, 200);
     const refused = await call();
     assert.equal(refused.status, 429);
-    assert.match(refused.json<{ error: { message: string } }>().error.message, /team "platform" is over its limit of 2 requests per minute/);
+    assert.match(
+      refused.json<{ error: { message: string } }>().error.message,
+      /team "platform" is over its limit of 2 requests per minute/,
+    );
   });
 });
 
@@ -159,7 +230,10 @@ describe('budgets', () => {
     assert.equal(refused.status, 403);
     const e = refused.json<{ error: { type: string; message: string } }>().error;
     assert.equal(e.type, 'permission_error');
-    assert.match(e.message, /This request could cost up to \$0\.005\d*, more than the \$0\.00\d+ left of the budget of key "small": \$0\.01\d* of \$0\.01 this day \(with the requests in flight\); it resets at 2026-12-02T00:00:00\.000Z/);
+    assert.match(
+      e.message,
+      /This request could cost up to \$0\.005\d*, more than the \$0\.00\d+ left of the budget of key "small": \$0\.01\d* of \$0\.01 this day \(with the requests in flight\); it resets at 2026-12-02T00:00:00\.000Z/,
+    );
     assert.match(e.message, /Fix: Lower max_tokens/);
     assert.equal(records.at(-1)!.reason, 'budget:key');
     up.release();
@@ -177,7 +251,10 @@ describe('budgets', () => {
     await up.reached(1);
     const second = await call({ max_tokens: 1000 });
     assert.equal(second.status, 403);
-    assert.match(second.json<{ error: { message: string } }>().error.message, /left of the budget of team "ml".*this month.*resets at 2027-01-01T00:00:00\.000Z/);
+    assert.match(
+      second.json<{ error: { message: string } }>().error.message,
+      /left of the budget of team "ml".*this month.*resets at 2027-01-01T00:00:00\.000Z/,
+    );
     up.release();
     assert.equal((await first).status, 200);
   });
@@ -194,12 +271,26 @@ describe('a small budget under 64 concurrent streams, through a real gateway', (
     const store = openSqliteControlStore(dir);
     const budget = 0.02;
     const { key } = await store.createKey({ name: 'tight', budget: { usd: budget, period: 'total' } }, Date.now());
-    const gw = await startGateway({ port: 0, region: 'us-west-2', auth: { kind: 'sigv4', credentials: createCredentialCache(CREDS) }, endpoint: emu.url, dataDir: dir, retry: { max: 0 }, logger: pino({ level: 'silent' }) });
+    const gw = await startGateway({
+      port: 0,
+      region: 'us-west-2',
+      auth: { kind: 'sigv4', credentials: createCredentialCache(CREDS) },
+      endpoint: emu.url,
+      dataDir: dir,
+      retry: { max: 0 },
+      logger: pino({ level: 'silent' }),
+    });
     const client = new Anthropic({ apiKey: key, baseURL: gw.url, maxRetries: 0 });
     const outcomes: string[] = [];
     const one = async () => {
       try {
-        const stream = client.messages.stream({ model: 'claude-haiku-4-5', max_tokens: 800, messages: [{ role: 'user', content: 'spend a little of the budget on this stream, word by word '.repeat(20) }] });
+        const stream = client.messages.stream({
+          model: 'claude-haiku-4-5',
+          max_tokens: 800,
+          messages: [
+            { role: 'user', content: 'spend a little of the budget on this stream, word by word '.repeat(20) },
+          ],
+        });
         await stream.finalMessage();
         outcomes.push('ok');
       } catch (err) {
@@ -211,8 +302,14 @@ describe('a small budget under 64 concurrent streams, through a real gateway', (
     const rows = await store.requests({ since: 0, until: Date.now() + 1, limit: 10_000 });
     await store.close();
     const spent = rows.reduce((a, r) => a + r.costUsd, 0);
-    assert.ok(outcomes.includes('ok') && outcomes.includes('budget'), `some answered, some refused: ${[...new Set(outcomes)].join(', ')}`);
-    assert.deepEqual(outcomes.filter((o) => o.startsWith('other')), []);
+    assert.ok(
+      outcomes.includes('ok') && outcomes.includes('budget'),
+      `some answered, some refused: ${[...new Set(outcomes)].join(', ')}`,
+    );
+    assert.deepEqual(
+      outcomes.filter((o) => o.startsWith('other')),
+      [],
+    );
     assert.equal(rows.length, 192, 'every request is in the ledger, refused ones too');
     assert.ok(spent <= budget, `spent $${spent.toFixed(6)} of a $${budget} budget`);
     assert.ok(spent > budget * 0.5, `the budget was used, not refused too early: $${spent.toFixed(6)}`);

@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BedrockClaudeError } from '../../src/errors.js';
-import { decodeEventStream, encodeChunkFrame, encodeErrorFrame, encodeEventFrame, encodeExceptionFrame, encodeFrame, frameHeader, paddingFor } from '../../src/translate/event-stream.js';
+import {
+  decodeEventStream,
+  encodeChunkFrame,
+  encodeErrorFrame,
+  encodeEventFrame,
+  encodeExceptionFrame,
+  encodeFrame,
+  frameHeader,
+  paddingFor,
+} from '../../src/translate/event-stream.js';
 import { parseSse } from '../../src/translate/parse-sse.js';
 import { emptySummary, eventStreamToSse, sseError } from '../../src/translate/to-sse.js';
 
@@ -14,13 +23,32 @@ const text = async (it: AsyncIterable<Uint8Array>) => {
   return s;
 };
 const EVENTS = [
-  { type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', content: [], model: 'm', stop_reason: null, usage: { input_tokens: 10, output_tokens: 1 } } },
+  {
+    type: 'message_start',
+    message: {
+      id: 'msg_1',
+      type: 'message',
+      role: 'assistant',
+      content: [],
+      model: 'm',
+      stop_reason: null,
+      usage: { input_tokens: 10, output_tokens: 1 },
+    },
+  },
   { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
   { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hel' } },
   { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'lo\n' } },
   { type: 'content_block_stop', index: 0 },
   { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 2 } },
-  { type: 'message_stop', 'amazon-bedrock-invocationMetrics': { inputTokenCount: 10, outputTokenCount: 2, invocationLatency: 50, firstByteLatency: 20 } },
+  {
+    type: 'message_stop',
+    'amazon-bedrock-invocationMetrics': {
+      inputTokenCount: 10,
+      outputTokenCount: 2,
+      invocationLatency: 50,
+      firstByteLatency: 20,
+    },
+  },
 ];
 const frames = () => EVENTS.map((e) => encodeChunkFrame(JSON.stringify(e)));
 
@@ -33,7 +61,12 @@ describe('event-stream → SSE', () => {
     assert.deepEqual(events, [...EVENTS.slice(0, -1), { type: 'message_stop' }]);
     assert.match(sse, /^event: message_start\ndata: \{/);
     assert.ok(!sse.includes('amazon-bedrock-invocationMetrics'));
-    assert.deepEqual(summary.metrics, { inputTokenCount: 10, outputTokenCount: 2, invocationLatency: 50, firstByteLatency: 20 });
+    assert.deepEqual(summary.metrics, {
+      inputTokenCount: 10,
+      outputTokenCount: 2,
+      invocationLatency: 50,
+      firstByteLatency: 20,
+    });
     assert.deepEqual(summary.usage, { input_tokens: 10, output_tokens: 2 });
     assert.equal(summary.stopReason, 'end_turn');
     assert.equal(summary.events, 7);
@@ -48,14 +81,34 @@ describe('event-stream → SSE', () => {
     assert.equal(sse.split('event: ').length - 1, 7);
     assert.notEqual(paddingFor(3).length, paddingFor(4).length);
   });
-  it('turns an exception frame into an SSE error event that keeps Bedrock\'s message', async () => {
+  it("turns an exception frame into an SSE error event that keeps Bedrock's message", async () => {
     const summary = emptySummary();
-    const sse = await text(eventStreamToSse(from(frames()[0]!, encodeExceptionFrame('throttlingException', 'Too many tokens, please wait before trying again.')), summary));
-    assert.match(sse, /event: error\ndata: \{"type":"error","error":\{"type":"rate_limit_error","message":"Too many tokens, please wait before trying again\."\}\}/);
+    const sse = await text(
+      eventStreamToSse(
+        from(
+          frames()[0]!,
+          encodeExceptionFrame('throttlingException', 'Too many tokens, please wait before trying again.'),
+        ),
+        summary,
+      ),
+    );
+    assert.match(
+      sse,
+      /event: error\ndata: \{"type":"error","error":\{"type":"rate_limit_error","message":"Too many tokens, please wait before trying again\."\}\}/,
+    );
     assert.equal(summary.error?.type, 'rate_limit_error');
     const other = await text(eventStreamToSse(from(encodeExceptionFrame('modelStreamErrorException', 'boom'))));
     assert.match(other, /"api_error","message":"boom"/);
-    const garbage = await text(eventStreamToSse(from(encodeFrame({ ':message-type': 'exception', ':exception-type': 'serviceUnavailableException' }, Buffer.from('not json')))));
+    const garbage = await text(
+      eventStreamToSse(
+        from(
+          encodeFrame(
+            { ':message-type': 'exception', ':exception-type': 'serviceUnavailableException' },
+            Buffer.from('not json'),
+          ),
+        ),
+      ),
+    );
     assert.match(garbage, /overloaded_error.*Bedrock sent serviceUnavailableException/);
   });
   it('turns an unmodelled error frame into an SSE error', async () => {
@@ -86,7 +139,10 @@ describe('event-stream → SSE', () => {
     assert.equal(await text(eventStreamToSse(from(other, noBytes))), '');
     const notJson = encodeFrame({ ':message-type': 'event', ':event-type': 'chunk' }, Buffer.from('nope'));
     assert.match(await text(eventStreamToSse(from(notJson))), /payload is not JSON/);
-    const badBytes = encodeFrame({ ':message-type': 'event', ':event-type': 'chunk' }, Buffer.from(`{"bytes":"${Buffer.from('{oops').toString('base64')}"}`));
+    const badBytes = encodeFrame(
+      { ':message-type': 'event', ':event-type': 'chunk' },
+      Buffer.from(`{"bytes":"${Buffer.from('{oops').toString('base64')}"}`),
+    );
     assert.match(await text(eventStreamToSse(from(badBytes))), /bytes are not JSON/);
     const typeless = encodeChunkFrame('{"hello":1}');
     assert.equal(await text(eventStreamToSse(from(typeless))), '');
@@ -94,7 +150,12 @@ describe('event-stream → SSE', () => {
   it('reads the event type off compact JSON, and parses anything else so each event stays one SSE event', async () => {
     const delta = EVENTS[2]!;
     const compact = JSON.stringify(delta);
-    const chunks = [compact, JSON.stringify(delta, null, 2), `{ "type" : "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hel"} }`, '{"type":"","index":0}'];
+    const chunks = [
+      compact,
+      JSON.stringify(delta, null, 2),
+      `{ "type" : "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hel"} }`,
+      '{"type":"","index":0}',
+    ];
     const sse = await text(eventStreamToSse(from(...chunks.map((c) => encodeChunkFrame(c)))));
     const blocks = sse.split('\n\n').filter(Boolean);
     assert.equal(blocks.length, 3, sse); // an event with no type has no name to go out under
@@ -102,9 +163,13 @@ describe('event-stream → SSE', () => {
     for (const block of blocks) assert.equal(block, `event: content_block_delta\ndata: ${compact}`);
     // An event type that is not a plain name still gives one well-formed SSE event, its JSON intact.
     // An event read for its usage goes out byte for byte as Bedrock sent it (JSON.stringify would write "msg_1").
-    const start = '{"type":"message_start","message":{"id":"msg_\\u0031","usage":{"input_tokens":3,"output_tokens":1}}}';
+    const start =
+      '{"type":"message_start","message":{"id":"msg_\\u0031","usage":{"input_tokens":3,"output_tokens":1}}}';
     const summary = emptySummary();
-    assert.equal(await text(eventStreamToSse(from(encodeChunkFrame(start)), summary)), `event: message_start\ndata: ${start}\n\n`);
+    assert.equal(
+      await text(eventStreamToSse(from(encodeChunkFrame(start)), summary)),
+      `event: message_start\ndata: ${start}\n\n`,
+    );
     assert.deepEqual(summary.usage, { input_tokens: 3, output_tokens: 1 });
     const odd = await text(eventStreamToSse(from(encodeChunkFrame('{"type":"odd\\nname: x","n":1}'))));
     assert.equal(odd, 'event: odd_name__x\ndata: {"type":"odd\\nname: x","n":1}\n\n');
@@ -112,20 +177,33 @@ describe('event-stream → SSE', () => {
   it('decodes header strings that look alike (same length, first and last byte) and non-ASCII ones', async () => {
     const names = ['chunk', 'cHunk', 'chunk', 'c\u00e9nk', 'cxxxk', 'chunk', '\u00e9v\u00e9nement-\u{1F600}'];
     const decoded = [];
-    for await (const f of decodeEventStream(from(...names.map((n) => encodeFrame({ ':message-type': 'event', ':event-type': n }, new Uint8Array(0)))))) decoded.push(frameHeader(f, ':event-type'));
+    for await (const f of decodeEventStream(
+      from(...names.map((n) => encodeFrame({ ':message-type': 'event', ':event-type': n }, new Uint8Array(0)))),
+    ))
+      decoded.push(frameHeader(f, ':event-type'));
     assert.deepEqual(decoded, names);
   });
   it('finds the bytes field wherever it is in the chunk payload', async () => {
     const event = Buffer.from(JSON.stringify(EVENTS[2])).toString('base64');
-    const first = encodeFrame({ ':message-type': 'event', ':event-type': 'chunk' }, Buffer.from(`{"bytes":"${event}","p":"ab"}`));
-    const later = encodeFrame({ ':message-type': 'event', ':event-type': 'chunk' }, Buffer.from(`{"p":"ab","bytes":"${event}"}`));
-    const spaced = encodeFrame({ ':message-type': 'event', ':event-type': 'chunk' }, Buffer.from(`{ "bytes" : "${event}" }`));
+    const first = encodeFrame(
+      { ':message-type': 'event', ':event-type': 'chunk' },
+      Buffer.from(`{"bytes":"${event}","p":"ab"}`),
+    );
+    const later = encodeFrame(
+      { ':message-type': 'event', ':event-type': 'chunk' },
+      Buffer.from(`{"p":"ab","bytes":"${event}"}`),
+    );
+    const spaced = encodeFrame(
+      { ':message-type': 'event', ':event-type': 'chunk' },
+      Buffer.from(`{ "bytes" : "${event}" }`),
+    );
     const expected = `event: content_block_delta\ndata: ${JSON.stringify(EVENTS[2])}\n\n`;
     assert.equal(await text(eventStreamToSse(from(first, later, spaced))), expected.repeat(3));
   });
   it('round-trips headers through the codec', async () => {
     const decoded = [];
-    for await (const f of decodeEventStream(from(encodeEventFrame('messageStart', { role: 'assistant' })))) decoded.push(f);
+    for await (const f of decodeEventStream(from(encodeEventFrame('messageStart', { role: 'assistant' }))))
+      decoded.push(f);
     assert.equal(frameHeader(decoded[0]!, ':event-type'), 'messageStart');
     assert.equal(frameHeader(decoded[0]!, ':nope'), undefined);
     assert.match(Buffer.from(decoded[0]!.body).toString(), /^\{"role":"assistant","p":"[A-Za-z0-9]+"\}$/);
@@ -142,9 +220,12 @@ describe('SSE parsing', () => {
     for await (const e of parseSse(bytes('event: ping\ndata: {"type":"ping"}\n\n'))) events.push(e);
     assert.deepEqual(events, [{ type: 'ping' }]);
     for (const bad of ['data: {oops\n\n', 'data: [1]\n\n', 'data: null\n\n']) {
-      await assert.rejects(async () => {
-        for await (const _ of parseSse(bytes(bad))) void _;
-      }, (e: unknown) => e instanceof BedrockClaudeError && e.status === 502 && /not a JSON object/.test(e.message));
+      await assert.rejects(
+        async () => {
+          for await (const _ of parseSse(bytes(bad))) void _;
+        },
+        (e: unknown) => e instanceof BedrockClaudeError && e.status === 502 && /not a JSON object/.test(e.message),
+      );
     }
   });
 });

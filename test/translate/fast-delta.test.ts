@@ -12,7 +12,10 @@ import { sseEvent, emptySummary, textDeltaLiteral } from '../../src/translate/to
 
 const texts = ['plain', 'he said "hi"\n', 'tab\tand \\ backslash', 'é ü 日本 🎉', '</script><b>', '', '\u0000\u001f'];
 const events = [
-  { type: 'message_start', message: { id: 'm', type: 'message', role: 'assistant', content: [], usage: { input_tokens: 5, output_tokens: 1 } } },
+  {
+    type: 'message_start',
+    message: { id: 'm', type: 'message', role: 'assistant', content: [], usage: { input_tokens: 5, output_tokens: 1 } },
+  },
   { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
   ...texts.map((text) => ({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } })),
   { type: 'content_block_stop', index: 0 },
@@ -21,10 +24,20 @@ const events = [
 ];
 
 function asFrames(): WireStream {
-  return { wire: 'bedrock-eventstream', frames: (async function* () { yield events.map((e) => chunkEventFrame(JSON.stringify(e))); })() };
+  return {
+    wire: 'bedrock-eventstream',
+    frames: (async function* () {
+      yield events.map((e) => chunkEventFrame(JSON.stringify(e)));
+    })(),
+  };
 }
 function asSse(): WireStream {
-  return { wire: 'anthropic-sse', bytes: (async function* () { for (const e of events) yield sseEvent(String(e.type), JSON.stringify(e)); })() };
+  return {
+    wire: 'anthropic-sse',
+    bytes: (async function* () {
+      for (const e of events) yield sseEvent(String(e.type), JSON.stringify(e));
+    })(),
+  };
 }
 async function collect(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -33,9 +46,17 @@ async function collect(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
 }
 
 describe('text deltas without a parse', () => {
-  it('reads Bedrock\'s compact text deltas, and nothing else', () => {
-    assert.deepEqual(textDeltaLiteral('{"type":"content_block_delta","index":3,"delta":{"type":"text_delta","text":"a\\"b"}}'), { index: '3', literal: '"a\\"b"' });
-    for (const other of ['{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{"}}', '{"index":0,"type":"content_block_delta","delta":{"type":"text_delta","text":"x"}}', '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x"},"extra":1}', '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x\\"}}']) {
+  it("reads Bedrock's compact text deltas, and nothing else", () => {
+    assert.deepEqual(
+      textDeltaLiteral('{"type":"content_block_delta","index":3,"delta":{"type":"text_delta","text":"a\\"b"}}'),
+      { index: '3', literal: '"a\\"b"' },
+    );
+    for (const other of [
+      '{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{"}}',
+      '{"index":0,"type":"content_block_delta","delta":{"type":"text_delta","text":"x"}}',
+      '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x"},"extra":1}',
+      '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x\\"}}',
+    ]) {
       assert.equal(textDeltaLiteral(other), undefined, other);
     }
   });
@@ -56,7 +77,13 @@ describe('text deltas without a parse', () => {
       const a = await collect(toOpenAISse(asFrames(), emptySummary(), newOpenAIStreamState(meta, includeUsage)));
       const b = await collect(toOpenAISse(asSse(), emptySummary(), newOpenAIStreamState(meta, includeUsage)));
       assert.equal(a.toString(), b.toString());
-      const contents = a.toString().split('\n\n').filter((l) => l.startsWith('data: {')).map((l) => JSON.parse(l.slice(6)) as { choices: Array<{ delta: { content?: string } }> }).map((c) => c.choices[0]?.delta.content ?? '').join('');
+      const contents = a
+        .toString()
+        .split('\n\n')
+        .filter((l) => l.startsWith('data: {'))
+        .map((l) => JSON.parse(l.slice(6)) as { choices: Array<{ delta: { content?: string } }> })
+        .map((c) => c.choices[0]?.delta.content ?? '')
+        .join('');
       assert.equal(contents, texts.join(''));
     }
   });

@@ -16,7 +16,10 @@ before(async () => {
 after(() => emu.close());
 
 const auth = () => ({ kind: 'sigv4' as const, credentials: createCredentialCache(CREDS) });
-const req = (extra: Record<string, unknown> = {}) => ({ path: '/v1/messages', body: { model: 'x', max_tokens: 50, messages: [{ role: 'user', content: 'transport' }], ...extra } });
+const req = (extra: Record<string, unknown> = {}) => ({
+  path: '/v1/messages',
+  body: { model: 'x', max_tokens: 50, messages: [{ role: 'user', content: 'transport' }], ...extra },
+});
 const US = { region: 'us-east-1', modelId: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0' };
 const WEST = { region: 'us-west-2', modelId: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0' };
 
@@ -25,7 +28,16 @@ describe('transport: a dispatcher of the caller', () => {
     const { MockAgent } = await import('undici');
     const agent = new MockAgent();
     agent.disableNetConnect();
-    const answer = { id: 'msg_mock', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content: [{ type: 'text', text: 'from the mock' }], stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 3, output_tokens: 4 } };
+    const answer = {
+      id: 'msg_mock',
+      type: 'message',
+      role: 'assistant',
+      model: 'claude-sonnet-4-5',
+      content: [{ type: 'text', text: 'from the mock' }],
+      stop_reason: 'end_turn',
+      stop_sequence: null,
+      usage: { input_tokens: 3, output_tokens: 4 },
+    };
     let sent: { headers: Record<string, string>; body: string } | undefined;
     agent
       .get('https://bedrock-runtime.us-east-1.amazonaws.com')
@@ -60,7 +72,10 @@ describe('transport', () => {
       assert.equal(s.summary.usage.output_tokens, 3);
       assert.equal(s.summary.metrics?.outputTokenCount, 3);
     }
-    const c = await t.messages({ path: '/v1/messages/count_tokens', body: { model: 'x', messages: [{ role: 'user', content: 'count' }] } }, [US]);
+    const c = await t.messages(
+      { path: '/v1/messages/count_tokens', body: { model: 'x', messages: [{ role: 'user', content: 'count' }] } },
+      [US],
+    );
     assert.ok(c.kind === 'json' && typeof c.body['input_tokens'] === 'number');
     await t.close();
   });
@@ -68,7 +83,14 @@ describe('transport', () => {
     emu.setFaults('us-east-1:throttle=1');
     const events: TransportEvent[] = [];
     const sleeps: number[] = [];
-    const t = createTransport({ auth: auth(), endpoint: emu.url, retry: { max: 2, baseMs: 100, capMs: 1000 }, sleep: async (ms) => void sleeps.push(ms), random: () => 0.5, onEvent: (e) => events.push(e) });
+    const t = createTransport({
+      auth: auth(),
+      endpoint: emu.url,
+      retry: { max: 2, baseMs: 100, capMs: 1000 },
+      sleep: async (ms) => void sleeps.push(ms),
+      random: () => 0.5,
+      onEvent: (e) => events.push(e),
+    });
     try {
       const r = await t.messages(req(), [US, WEST]);
       assert.equal(r.target.region, 'us-west-2');
@@ -86,19 +108,38 @@ describe('transport', () => {
     emu.setFaults('throttle=1');
     const t = createTransport({ auth: auth(), endpoint: emu.url, retry: { max: 1 }, sleep: async () => undefined });
     try {
-      await assert.rejects(t.messages(req(), [US, WEST]), (e: unknown) => e instanceof BedrockClaudeError && e.status === 429 && e.type === 'rate_limit_error');
+      await assert.rejects(
+        t.messages(req(), [US, WEST]),
+        (e: unknown) => e instanceof BedrockClaudeError && e.status === 429 && e.type === 'rate_limit_error',
+      );
     } finally {
       emu.setFaults(undefined);
     }
     let calls = 0;
     const t2 = createTransport({ auth: auth(), endpoint: emu.url, sleep: async () => void calls++ });
-    await assert.rejects(t2.messages(req({ max_tokens: 10, temperature: 1, top_p: 0.5 }), [{ region: 'us-west-2', modelId: 'anthropic.claude-opus-4-6-v1' }]), (e: unknown) => e instanceof BedrockClaudeError && e.status === 400 && /on-demand/.test(e.message) && /inference profile/.test(e.fix ?? ''));
+    await assert.rejects(
+      t2.messages(req({ max_tokens: 10, temperature: 1, top_p: 0.5 }), [
+        { region: 'us-west-2', modelId: 'anthropic.claude-opus-4-6-v1' },
+      ]),
+      (e: unknown) =>
+        e instanceof BedrockClaudeError &&
+        e.status === 400 &&
+        /on-demand/.test(e.message) &&
+        /inference profile/.test(e.fix ?? ''),
+    );
     assert.equal(calls, 0);
     await Promise.all([t.close(), t2.close()]);
   });
   it('retries a stream whose first frame is an exception, before any byte reaches the caller', async () => {
     let n = 0;
-    const t = createTransport({ auth: auth(), endpoint: emu.url, sleep: async () => undefined, onEvent: (e) => { if (e.type === 'retry') n++; } });
+    const t = createTransport({
+      auth: auth(),
+      endpoint: emu.url,
+      sleep: async () => undefined,
+      onEvent: (e) => {
+        if (e.type === 'retry') n++;
+      },
+    });
     const s = encoded(await t.messages(req({ stream: true, max_tokens: 1 }), [US], { headers: {} }));
     assert.equal(s.kind, 'stream');
     for await (const _ of s.kind === 'stream' ? s.sse : []) void _;
@@ -112,16 +153,28 @@ describe('transport', () => {
     if (s.kind !== 'stream') return;
     const events = [];
     for await (const e of parseSse(s.sse)) events.push(e);
-    assert.deepEqual(events.at(-1), { type: 'error', error: { type: 'api_error', message: 'The model stream was interrupted: emulated mid-stream fault.' } });
+    assert.deepEqual(events.at(-1), {
+      type: 'error',
+      error: { type: 'api_error', message: 'The model stream was interrupted: emulated mid-stream fault.' },
+    });
     assert.equal(s.summary.error?.type, 'api_error');
     assert.ok(s.summary.usage.input_tokens > 0, 'partial usage kept');
     await t.close();
   });
   it('turns connection errors and timeouts into retryable errors', async () => {
     const t = createTransport({ auth: auth(), endpoint: 'http://127.0.0.1:1', retry: { max: 0 } });
-    await assert.rejects(t.messages(req(), [US]), (e: unknown) => e instanceof BedrockClaudeError && e.type === 'api_error' && /Could not reach Bedrock in us-east-1/.test(e.message));
+    await assert.rejects(
+      t.messages(req(), [US]),
+      (e: unknown) =>
+        e instanceof BedrockClaudeError &&
+        e.type === 'api_error' &&
+        /Could not reach Bedrock in us-east-1/.test(e.message),
+    );
     const slow = createTransport({ auth: auth(), endpoint: emu.url, retry: { max: 0 }, timeouts: { firstByteMs: 50 } });
-    await assert.rejects(slow.messages(req(), [US], { headers: { 'x-emulator-fault': 'slow' } }), (e: unknown) => e instanceof BedrockClaudeError && e.type === 'timeout_error');
+    await assert.rejects(
+      slow.messages(req(), [US], { headers: { 'x-emulator-fault': 'slow' } }),
+      (e: unknown) => e instanceof BedrockClaudeError && e.type === 'timeout_error',
+    );
     await Promise.all([t.close(), slow.close()]);
   });
   it('stops waiting as soon as the caller aborts, before or after the first byte', async () => {
@@ -158,7 +211,7 @@ describe('transport', () => {
     for await (const chunk of r.sse) sse += Buffer.from(chunk).toString();
     assert.match(sse, /event: message_stop/);
     const received = emu.received[emu.received.length - 1]!;
-    assert.equal(((received.body as { messages: Array<{ content: string }> }).messages[0]!).content, text);
+    assert.equal((received.body as { messages: Array<{ content: string }> }).messages[0]!.content, text);
     await t.close();
   });
   it('holds hundreds of streams open at once: no hidden cap on upstream connections', async () => {
@@ -166,7 +219,9 @@ describe('transport', () => {
     const t = createTransport({ auth: auth(), endpoint: gaps.url, retry: { max: 0 } });
     const stop = new AbortController();
     try {
-      const streams = await Promise.all(Array.from({ length: 300 }, () => t.messages(req({ stream: true }), [US], { signal: stop.signal })));
+      const streams = await Promise.all(
+        Array.from({ length: 300 }, () => t.messages(req({ stream: true }), [US], { signal: stop.signal })),
+      );
       assert.ok(streams.every((s) => s.kind === 'stream'));
       assert.equal(gaps.openConnections(), 300, 'every stream has its own upstream connection, all open together');
     } finally {
@@ -180,7 +235,13 @@ describe('transport', () => {
     const breaker = createCircuitBreaker({ threshold: 2, cooldownMs: 1000, now: () => now });
     emu.setFaults('us-east-1:unavailable=1');
     const events: TransportEvent[] = [];
-    const t = createTransport({ auth: auth(), endpoint: emu.url, breaker, retry: { max: 0 }, onEvent: (e) => events.push(e) });
+    const t = createTransport({
+      auth: auth(),
+      endpoint: emu.url,
+      breaker,
+      retry: { max: 0 },
+      onEvent: (e) => events.push(e),
+    });
     try {
       for (let i = 0; i < 2; i++) await t.messages(req(), [US, WEST]);
       assert.deepEqual(breaker.open(), ['us-east-1/us.anthropic.claude-sonnet-4-5-20250929-v1:0/invoke']);
@@ -243,11 +304,24 @@ describe('credentials', () => {
   });
   it('shares one refresh among concurrent callers and explains failures without secrets', async () => {
     let calls = 0;
-    const cache = createCredentialCache({ provider: async () => { calls++; await new Promise((r) => setTimeout(r, 5)); return { accessKeyId: 'A', secretAccessKey: 'S' }; } });
+    const cache = createCredentialCache({
+      provider: async () => {
+        calls++;
+        await new Promise((r) => setTimeout(r, 5));
+        return { accessKeyId: 'A', secretAccessKey: 'S' };
+      },
+    });
     await Promise.all([cache.get(), cache.get(), cache.get()]);
     assert.equal(calls, 1);
-    const failing = createCredentialCache({ provider: async () => { throw new Error('no creds here'); } });
-    await assert.rejects(failing.get(), (e: unknown) => e instanceof BedrockClaudeError && /no creds here/.test(e.message) && /doctor/.test(e.fix ?? ''));
+    const failing = createCredentialCache({
+      provider: async () => {
+        throw new Error('no creds here');
+      },
+    });
+    await assert.rejects(
+      failing.get(),
+      (e: unknown) => e instanceof BedrockClaudeError && /no creds here/.test(e.message) && /doctor/.test(e.fix ?? ''),
+    );
   });
   it('picks a Bedrock API key first, as the official SDKs do', () => {
     assert.deepEqual(resolveBedrockAuth({ apiKey: 'k', env: {} }), { kind: 'bearer', token: 'k' });
@@ -261,10 +335,17 @@ describe('credentials', () => {
   });
   it('keeps requests working across credential expiry without a restart', async () => {
     let generation = 0;
-    const provider = async () => { generation++; return { ...CREDS, expiration: new Date(Date.now() + 1500) }; };
+    const provider = async () => {
+      generation++;
+      return { ...CREDS, expiration: new Date(Date.now() + 1500) };
+    };
     const claude = createBedrockClaude({ region: 'us-west-2', endpoint: emu.url, provider });
     for (let i = 0; i < 3; i++) {
-      const m = await claude.messages.create({ model: 'claude-haiku-4-5', max_tokens: 20, messages: [{ role: 'user', content: `round ${i}` }] });
+      const m = await claude.messages.create({
+        model: 'claude-haiku-4-5',
+        max_tokens: 20,
+        messages: [{ role: 'user', content: `round ${i}` }],
+      });
       assert.deepEqual(m['content'], [{ type: 'text', text: `round ${i}` }]);
       await new Promise((r) => setTimeout(r, 800));
     }
@@ -277,16 +358,36 @@ describe('createBedrockClaude', () => {
   it('mirrors the SDK: create, stream, countTokens, with any model name', async () => {
     const claude = createBedrockClaude({ region: 'eu-west-1', scope: 'geo', endpoint: emu.url, ...CREDS });
     assert.equal(claude.resolve('sonnet-4.5').modelId, 'eu.anthropic.claude-sonnet-4-5-20250929-v1:0');
-    const m = await claude.messages.create({ model: 'sonnet-4.5', max_tokens: 20, messages: [{ role: 'user', content: 'lib' }] });
+    const m = await claude.messages.create({
+      model: 'sonnet-4.5',
+      max_tokens: 20,
+      messages: [{ role: 'user', content: 'lib' }],
+    });
     assert.equal(m['model'], 'claude-sonnet-4-5-20250929');
     let text = '';
-    for await (const e of claude.messages.stream({ model: 'opus-4.6', max_tokens: 20, messages: [{ role: 'user', content: 'streamed' }] })) {
+    for await (const e of claude.messages.stream({
+      model: 'opus-4.6',
+      max_tokens: 20,
+      messages: [{ role: 'user', content: 'streamed' }],
+    })) {
       if (e['type'] === 'content_block_delta') text += (e['delta'] as { text: string }).text;
     }
     assert.equal(text, 'streamed');
-    assert.ok((await claude.messages.countTokens({ model: 'opus-4.6', messages: [{ role: 'user', content: 'count me' }] })).input_tokens > 0);
-    await assert.rejects(claude.messages.create({ model: 'claude-haiku-4-5', max_tokens: 5, messages: [] }), /Haiku 4.5.*not offered|messages/);
-    await assert.rejects(async () => { for await (const _ of claude.messages.stream({ model: 'opus-4.6', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }, { headers: { 'x-emulator-fault': 'midstream' } })) void _; }, /interrupted/);
+    assert.ok(
+      (await claude.messages.countTokens({ model: 'opus-4.6', messages: [{ role: 'user', content: 'count me' }] }))
+        .input_tokens > 0,
+    );
+    await assert.rejects(
+      claude.messages.create({ model: 'claude-haiku-4-5', max_tokens: 5, messages: [] }),
+      /Haiku 4.5.*not offered|messages/,
+    );
+    await assert.rejects(async () => {
+      for await (const _ of claude.messages.stream(
+        { model: 'opus-4.6', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] },
+        { headers: { 'x-emulator-fault': 'midstream' } },
+      ))
+        void _;
+    }, /interrupted/);
     await assert.rejects(claude.messages.create({ max_tokens: 5 } as never), /model/);
     await claude.close();
   });

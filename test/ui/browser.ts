@@ -8,7 +8,10 @@ export const CHROMIUM = process.env['BEDROCK_CLAUDE_CHROMIUM'] ?? '/usr/bin/chro
 /** Why the browser tests cannot run here, or undefined when they can. */
 export function browserMissing(): string | undefined {
   if (existsSync(CHROMIUM)) return undefined;
-  if (process.env['CI'] === 'true') throw new Error(`CI=true and there is no Chromium at ${CHROMIUM}: apt-get install chromium (.ci/run does), or set BEDROCK_CLAUDE_CHROMIUM`);
+  if (process.env['CI'] === 'true')
+    throw new Error(
+      `CI=true and there is no Chromium at ${CHROMIUM}: apt-get install chromium (.ci/run does), or set BEDROCK_CLAUDE_CHROMIUM`,
+    );
   const reason = `SKIPPED the dashboard's browser tests: no Chromium at ${CHROMIUM}. Install it (apt-get install chromium) or set BEDROCK_CLAUDE_CHROMIUM.`;
   console.error(`\n!!! ${reason}\n`);
   return reason;
@@ -16,5 +19,9 @@ export function browserMissing(): string | undefined {
 
 export function launch(): Promise<Browser> {
   // --no-sandbox: CI runs as root, where Chromium's sandbox cannot start.
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+  });
 }

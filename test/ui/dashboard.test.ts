@@ -27,11 +27,19 @@ describe('dashboard in Chromium', { skip, timeout: 180_000 }, () => {
   const problems: string[] = [];
 
   const adminCall = async (method: string, path: string, body?: unknown) => {
-    const res = await request(`${gw.url}${path}`, { method: method as 'GET', headers: { 'x-api-key': ADMIN, 'content-type': 'application/json' }, body: body === undefined ? null : JSON.stringify(body) });
+    const res = await request(`${gw.url}${path}`, {
+      method: method as 'GET',
+      headers: { 'x-api-key': ADMIN, 'content-type': 'application/json' },
+      body: body === undefined ? null : JSON.stringify(body),
+    });
     return (await res.body.json()) as Record<string, unknown>;
   };
   const model = async (key: string, text = 'hello dashboard') => {
-    const res = await request(`${gw.url}/v1/messages`, { method: 'POST', headers: { 'x-api-key': key, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' }, body: JSON.stringify({ model: 'claude-haiku-4-5', max_tokens: 30, messages: [{ role: 'user', content: text }] }) });
+    const res = await request(`${gw.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': key, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ model: 'claude-haiku-4-5', max_tokens: 30, messages: [{ role: 'user', content: text }] }),
+    });
     await res.body.text();
     return res.statusCode;
   };
@@ -44,10 +52,26 @@ describe('dashboard in Chromium', { skip, timeout: 180_000 }, () => {
 
   before(async () => {
     emu = await startEmulator({ port: 0 });
-    gw = await startGateway({ port: 0, region: 'us-west-2', auth: { kind: 'sigv4', credentials: createCredentialCache(CREDS) }, endpoint: emu.url, dataDir: join(tempHome(), 'data'), adminKey: ADMIN, retry: { max: 0 }, logger: pino({ level: 'silent' }) });
+    gw = await startGateway({
+      port: 0,
+      region: 'us-west-2',
+      auth: { kind: 'sigv4', credentials: createCredentialCache(CREDS) },
+      endpoint: emu.url,
+      dataDir: join(tempHome(), 'data'),
+      adminKey: ADMIN,
+      retry: { max: 0 },
+      logger: pino({ level: 'silent' }),
+    });
     // Some traffic first: two teams' keys, two models.
     await adminCall('POST', '/admin/teams', { name: 'apps', budget: { usd: 5, period: 'month' } });
-    const a = (await adminCall('POST', '/admin/keys', { name: 'alice-laptop', user: 'alice', team: 'apps', budget: { usd: 1, period: 'day' } }))['key'] as string;
+    const a = (
+      await adminCall('POST', '/admin/keys', {
+        name: 'alice-laptop',
+        user: 'alice',
+        team: 'apps',
+        budget: { usd: 1, period: 'day' },
+      })
+    )['key'] as string;
     const b = (await adminCall('POST', '/admin/keys', { name: 'ci-bot', user: 'ci' }))['key'] as string;
     for (let i = 0; i < 6; i++) assert.equal(await model(i % 2 ? a : b, `request number ${i}`), 200);
     await new Promise((r) => setTimeout(r, 400));
@@ -61,7 +85,6 @@ describe('dashboard in Chromium', { skip, timeout: 180_000 }, () => {
       if (m.type() === 'error') problems.push(m.text());
     });
     page.on('pageerror', (e) => problems.push(e.message));
-
   });
   after(async () => {
     await browser?.close();
@@ -89,10 +112,19 @@ describe('dashboard in Chromium', { skip, timeout: 180_000 }, () => {
   it("shows the overview's totals equal to /admin/usage for the same range", async () => {
     const since = new Date(Date.now() - 3_600_000).toISOString();
     const until = new Date(Date.now() + 60_000).toISOString();
-    await page.goto(`${gw.url}/ui#/overview?range=custom&since=${encodeURIComponent(since)}&until=${encodeURIComponent(until)}&by=key`);
+    await page.goto(
+      `${gw.url}/ui#/overview?range=custom&since=${encodeURIComponent(since)}&until=${encodeURIComponent(until)}&by=key`,
+    );
     await page.waitForSelector('[data-page=overview] [data-total=requests]');
-    const shown = await page.$$eval('[data-total]', (els) => Object.fromEntries(els.map((e) => [e.getAttribute('data-total'), Number(e.getAttribute('data-value'))])));
-    const usage = (await adminCall('GET', `/admin/usage?by=key&since=${encodeURIComponent(since)}&until=${encodeURIComponent(until)}`))['rows'] as Array<Record<string, number>>;
+    const shown = await page.$$eval('[data-total]', (els) =>
+      Object.fromEntries(els.map((e) => [e.getAttribute('data-total'), Number(e.getAttribute('data-value'))])),
+    );
+    const usage = (
+      await adminCall(
+        'GET',
+        `/admin/usage?by=key&since=${encodeURIComponent(since)}&until=${encodeURIComponent(until)}`,
+      )
+    )['rows'] as Array<Record<string, number>>;
     const sum = (f: string) => usage.reduce((s, r) => s + r[f]!, 0);
     assert.equal(shown['requests'], sum('requests'));
     assert.ok(shown['requests']! >= 6);
@@ -100,9 +132,18 @@ describe('dashboard in Chromium', { skip, timeout: 180_000 }, () => {
     assert.equal(shown['inputTokens'], sum('inputTokens'));
     assert.equal(shown['outputTokens'], sum('outputTokens'));
     assert.ok(Math.abs(shown['costUsd']! - sum('costUsd')) < 1e-12);
-    assert.equal(await page.locator('[data-page=overview] .chart canvas').count() >= 2, true, 'the two charts are drawn');
-    const keysInTable = await page.$$eval('[data-table=usage] tbody tr td:first-child', (tds) => tds.map((t) => t.textContent));
-    assert.deepEqual(keysInTable.sort(), usage.map((r) => (r as unknown as { group: string | null }).group ?? '(none)').sort());
+    assert.equal(
+      (await page.locator('[data-page=overview] .chart canvas').count()) >= 2,
+      true,
+      'the two charts are drawn',
+    );
+    const keysInTable = await page.$$eval('[data-table=usage] tbody tr td:first-child', (tds) =>
+      tds.map((t) => t.textContent),
+    );
+    assert.deepEqual(
+      keysInTable.sort(),
+      usage.map((r) => (r as unknown as { group: string | null }).group ?? '(none)').sort(),
+    );
   });
 
   it('creates a key in the page, which then works; its request appears; revoked in the page, it is refused', async () => {
@@ -116,7 +157,10 @@ describe('dashboard in Chromium', { skip, timeout: 180_000 }, () => {
     await page.click('form[data-form=create-key] button[type=submit]');
     const secret = await (await page.waitForSelector('[data-secret]')).inputValue();
     assert.match(secret, /^bck-/);
-    assert.match(await page.textContent('pre.paste') ?? '', new RegExp(`ANTHROPIC_BASE_URL=${gw.url.replace(/[.:/]/g, '\\$&')}\\nexport ANTHROPIC_API_KEY=${secret}`));
+    assert.match(
+      (await page.textContent('pre.paste')) ?? '',
+      new RegExp(`ANTHROPIC_BASE_URL=${gw.url.replace(/[.:/]/g, '\\$&')}\\nexport ANTHROPIC_API_KEY=${secret}`),
+    );
     await page.waitForSelector('[data-key-name="made-in-page"]');
     assert.equal(await model(secret, 'from the new key'), 200);
     // The request in the page's ledger view.
@@ -129,7 +173,10 @@ describe('dashboard in Chromium', { skip, timeout: 180_000 }, () => {
       if (!seen) await new Promise((r) => setTimeout(r, 200));
     }
     assert.ok(seen, 'the request is on the requests page');
-    assert.match((await page.textContent('[data-table=requests] tbody tr')) ?? '', /made-in-page.*pat.*apps.*claude-haiku-4-5.*200/);
+    assert.match(
+      (await page.textContent('[data-table=requests] tbody tr')) ?? '',
+      /made-in-page.*pat.*apps.*claude-haiku-4-5.*200/,
+    );
     await page.goto(`${gw.url}/ui#/keys`);
     await page.reload();
     // Change its budget, a limit and its models in the page.
@@ -141,7 +188,10 @@ describe('dashboard in Chromium', { skip, timeout: 180_000 }, () => {
     await page.click('form[data-form=edit-key] button[type=submit]');
     await page.waitForSelector('text=Saved made-in-page.');
     const changed = await adminCall('GET', '/admin/keys/made-in-page');
-    assert.deepEqual([changed['budget'], changed['limits'], changed['models']], [{ usd: 3, period: 'month' }, { concurrency: 4 }, ['claude-haiku-*']]);
+    assert.deepEqual(
+      [changed['budget'], changed['limits'], changed['models']],
+      [{ usd: 3, period: 'month' }, { concurrency: 4 }, ['claude-haiku-*']],
+    );
     await page.click('[data-revoke="made-in-page"]');
     await page.waitForSelector('text=Revoked made-in-page.');
     assert.ok(dialogs.some((d) => d.startsWith('confirm: Revoke the key "made-in-page"')));
@@ -221,14 +271,19 @@ describe('dashboard in Chromium', { skip, timeout: 180_000 }, () => {
   });
 
   it('has no sideways scroll at 1280x800 or at 390x844 on any page', async () => {
-    for (const viewport of [{ width: 1280, height: 800 }, { width: 390, height: 844 }]) {
+    for (const viewport of [
+      { width: 1280, height: 800 },
+      { width: 390, height: 844 },
+    ]) {
       await page.setViewportSize(viewport);
       for (const p of ['overview', 'keys', 'requests', 'live']) {
         await page.goto(`${gw.url}/ui#/${p}`);
         await page.reload();
         await page.waitForSelector(`[data-page=${p}]`);
         await page.waitForTimeout(150);
-        const { scroll, client } = await page.evaluate<{ scroll: number; client: number }>('({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })');
+        const { scroll, client } = await page.evaluate<{ scroll: number; client: number }>(
+          '({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })',
+        );
         assert.ok(scroll <= client, `${p} at ${viewport.width}x${viewport.height}: ${scroll} > ${client}`);
       }
     }

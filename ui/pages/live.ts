@@ -7,7 +7,10 @@ const POLL_MS = 2000;
 
 function stat(name: string, label: string): { card: HTMLElement; value: HTMLElement } {
   const value = h('div', { class: 'stat-value' }, '–');
-  return { card: h('div', { class: 'card stat', 'data-live': name }, h('div', { class: 'stat-label' }, label), value), value };
+  return {
+    card: h('div', { class: 'card stat', 'data-live': name }, h('div', { class: 'stat-label' }, label), value),
+    value,
+  };
 }
 
 /**
@@ -41,10 +44,36 @@ export async function livePage(signal: AbortSignal): Promise<HTMLElement> {
     replace(rps.value, recentRate(live.perSecond).toFixed(1));
     replace(errors.value, int(live.errorsPerSecond.reduce((a, b) => a + b, 0)));
     chart.update(live.time, live.perSecond, live.errorsPerSecond);
-    const targetRows = live.targets.map((t) => [t.region, t.modelId, t.backend, h('span', { class: `circuit ${t.state}` }, t.state), String(t.failures)]);
-    replace(targets, targetRows.length ? table(['region', 'model', 'path', 'circuit', 'failures'], targetRows, { 'data-table': 'targets' }) : h('p', { class: 'empty' }, 'No upstream called yet.'));
-    const errorRows = live.recentErrors.map((e) => [when(e.time), String(e.status), [e.error, e.reason].filter(Boolean).join(' · ') || '–', e.key ?? '–', e.model ?? '–', e.front, h('code', { class: 'id' }, e.requestId)]);
-    replace(recent, errorRows.length ? table(['time', 'status', 'error', 'key', 'model', 'front', 'request id'], errorRows, { 'data-table': 'errors' }) : h('p', { class: 'empty' }, 'No errors lately.'));
+    const targetRows = live.targets.map((t) => [
+      t.region,
+      t.modelId,
+      t.backend,
+      h('span', { class: `circuit ${t.state}` }, t.state),
+      String(t.failures),
+    ]);
+    replace(
+      targets,
+      targetRows.length
+        ? table(['region', 'model', 'path', 'circuit', 'failures'], targetRows, { 'data-table': 'targets' })
+        : h('p', { class: 'empty' }, 'No upstream called yet.'),
+    );
+    const errorRows = live.recentErrors.map((e) => [
+      when(e.time),
+      String(e.status),
+      [e.error, e.reason].filter(Boolean).join(' · ') || '–',
+      e.key ?? '–',
+      e.model ?? '–',
+      e.front,
+      h('code', { class: 'id' }, e.requestId),
+    ]);
+    replace(
+      recent,
+      errorRows.length
+        ? table(['time', 'status', 'error', 'key', 'model', 'front', 'request id'], errorRows, {
+            'data-table': 'errors',
+          })
+        : h('p', { class: 'empty' }, 'No errors lately.'),
+    );
   }
   async function tick(): Promise<void> {
     try {

@@ -6,11 +6,20 @@ import { rangeOf, stackOf, totals } from '../logic.js';
 const DAY = 86_400_000;
 
 function card(label: string, value: string, raw: number | null, test: string): HTMLElement {
-  return h('div', { class: 'card stat', 'data-total': test, 'data-value': raw === null ? '' : String(raw) }, h('div', { class: 'stat-label' }, label), h('div', { class: 'stat-value' }, value));
+  return h(
+    'div',
+    { class: 'card stat', 'data-total': test, 'data-value': raw === null ? '' : String(raw) },
+    h('div', { class: 'stat-label' }, label),
+    h('div', { class: 'stat-value' }, value),
+  );
 }
 
 /** The overview: totals, spend and requests over time by group, tokens by kind, latency, budgets. */
-export async function overviewPage(params: URLSearchParams, navigate: (hash: string) => void, signal: AbortSignal): Promise<HTMLElement> {
+export async function overviewPage(
+  params: URLSearchParams,
+  navigate: (hash: string) => void,
+  signal: AbortSignal,
+): Promise<HTMLElement> {
   const range = rangeOf(params, Date.now());
   const by = (['model', 'key', 'user', 'team'] as const).find((b) => b === params.get('by')) ?? 'model';
   const span = qs({ since: new Date(range.since).toISOString(), until: new Date(range.until).toISOString() });
@@ -30,15 +39,62 @@ export async function overviewPage(params: URLSearchParams, navigate: (hash: str
   };
   const iso = (t: number) => new Date(t - new Date(t).getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
   const since = h('input', { type: 'datetime-local', 'aria-label': 'from', value: iso(range.since) });
-  const until = h('input', { type: 'datetime-local', 'aria-label': 'to', value: iso(Math.min(range.until, Date.now())) });
+  const until = h('input', {
+    type: 'datetime-local',
+    'aria-label': 'to',
+    value: iso(Math.min(range.until, Date.now())),
+  });
   const controls = h(
     'div',
     { class: 'controls' },
-    h('div', { class: 'segmented', role: 'group', 'aria-label': 'range' }, ...['24h', '7d', '30d'].map((r) => h('button', { type: 'button', class: range.label === r ? 'on' : '', 'data-range': r, onclick: () => go({ range: r }) }, r))),
-    h('span', { class: 'custom' }, since, '→', until, h('button', { type: 'button', onclick: () => go({ range: 'custom', since: new Date(since.value).toISOString(), until: new Date(until.value).toISOString() }) }, 'Apply')),
-    h('label', {}, 'by ', h('select', { 'aria-label': 'group by', onchange: (e) => go({ by: (e.target as HTMLSelectElement).value }) }, ...['model', 'key', 'user', 'team'].map((b) => h('option', { value: b, selected: b === by }, b)))),
+    h(
+      'div',
+      { class: 'segmented', role: 'group', 'aria-label': 'range' },
+      ...['24h', '7d', '30d'].map((r) =>
+        h(
+          'button',
+          { type: 'button', class: range.label === r ? 'on' : '', 'data-range': r, onclick: () => go({ range: r }) },
+          r,
+        ),
+      ),
+    ),
+    h(
+      'span',
+      { class: 'custom' },
+      since,
+      '→',
+      until,
+      h(
+        'button',
+        {
+          type: 'button',
+          onclick: () =>
+            go({
+              range: 'custom',
+              since: new Date(since.value).toISOString(),
+              until: new Date(until.value).toISOString(),
+            }),
+        },
+        'Apply',
+      ),
+    ),
+    h(
+      'label',
+      {},
+      'by ',
+      h(
+        'select',
+        { 'aria-label': 'group by', onchange: (e) => go({ by: (e.target as HTMLSelectElement).value }) },
+        ...['model', 'key', 'user', 'team'].map((b) => h('option', { value: b, selected: b === by }, b)),
+      ),
+    ),
   );
-  const kinds: Array<[string, number]> = [['input', t.inputTokens], ['output', t.outputTokens], ['cache read', t.cacheReadTokens], ['cache write', t.cacheWriteTokens]];
+  const kinds: Array<[string, number]> = [
+    ['input', t.inputTokens],
+    ['output', t.outputTokens],
+    ['cache read', t.cacheReadTokens],
+    ['cache write', t.cacheWriteTokens],
+  ];
   const maxKind = Math.max(1, ...kinds.map((k) => k[1]));
   return h(
     'section',
@@ -53,16 +109,77 @@ export async function overviewPage(params: URLSearchParams, navigate: (hash: str
       card('Error rate', t.requests ? pct(t.errors / t.requests) : '–', t.errors, 'errors'),
       card('Input tokens', int(t.inputTokens), t.inputTokens, 'inputTokens'),
       card('Output tokens', int(t.outputTokens), t.outputTokens, 'outputTokens'),
-      card('Latency p50 / p95', `${ms(latency.p50LatencyMs)} / ${ms(latency.p95LatencyMs)}`, latency.p50LatencyMs, 'latency'),
-      card('Time to first byte p50 / p95', `${ms(latency.p50TtfbMs)} / ${ms(latency.p95TtfbMs)}`, latency.p50TtfbMs, 'ttfb'),
+      card(
+        'Latency p50 / p95',
+        `${ms(latency.p50LatencyMs)} / ${ms(latency.p95LatencyMs)}`,
+        latency.p50LatencyMs,
+        'latency',
+      ),
+      card(
+        'Time to first byte p50 / p95',
+        `${ms(latency.p50TtfbMs)} / ${ms(latency.p95TtfbMs)}`,
+        latency.p50TtfbMs,
+        'ttfb',
+      ),
     ),
-    h('div', { class: 'charts' }, stackedChart(`Spend by ${by}`, stackOf(series.rows, range.since, range.until, stepMs, 'costUsd', order), usd), stackedChart(`Requests by ${by}`, stackOf(series.rows, range.since, range.until, stepMs, 'requests', order), int)),
+    h(
+      'div',
+      { class: 'charts' },
+      stackedChart(`Spend by ${by}`, stackOf(series.rows, range.since, range.until, stepMs, 'costUsd', order), usd),
+      stackedChart(`Requests by ${by}`, stackOf(series.rows, range.since, range.until, stepMs, 'requests', order), int),
+    ),
     h(
       'div',
       { class: 'columns' },
-      h('div', { class: 'card' }, h('h2', {}, 'Tokens by kind'), ...kinds.map(([k, v]) => h('div', { class: 'kind', 'data-kind': k }, h('span', { class: 'kind-name' }, k), bar(v, maxKind, int(v), false)))),
-      h('div', { class: 'card' }, h('h2', {}, 'Spend against budget'), budgets.data.length ? table(['', 'name', 'spent this period'], budgets.data.slice(0, 10).map((b) => [b.kind, b.name, bar(b.spentUsd, b.budget.usd, `${usd(b.spentUsd)} of ${usd(b.budget.usd)} / ${b.budget.period}`)])) : h('p', { class: 'empty' }, 'No key or team has a budget.')),
+      h(
+        'div',
+        { class: 'card' },
+        h('h2', {}, 'Tokens by kind'),
+        ...kinds.map(([k, v]) =>
+          h(
+            'div',
+            { class: 'kind', 'data-kind': k },
+            h('span', { class: 'kind-name' }, k),
+            bar(v, maxKind, int(v), false),
+          ),
+        ),
+      ),
+      h(
+        'div',
+        { class: 'card' },
+        h('h2', {}, 'Spend against budget'),
+        budgets.data.length
+          ? table(
+              ['', 'name', 'spent this period'],
+              budgets.data
+                .slice(0, 10)
+                .map((b) => [
+                  b.kind,
+                  b.name,
+                  bar(b.spentUsd, b.budget.usd, `${usd(b.spentUsd)} of ${usd(b.budget.usd)} / ${b.budget.period}`),
+                ]),
+            )
+          : h('p', { class: 'empty' }, 'No key or team has a budget.'),
+      ),
     ),
-    h('div', { class: 'card' }, h('h2', {}, `By ${by}`), table([by, 'requests', 'errors', 'input', 'output', 'cache read', 'cache write', 'spend'], usage.rows.map((r) => [r.group ?? '(none)', int(r.requests), int(r.errors), int(r.inputTokens), int(r.outputTokens), int(r.cacheReadTokens), int(r.cacheWrite5mTokens + r.cacheWrite1hTokens), usd(r.costUsd)]), { 'data-table': 'usage' })),
+    h(
+      'div',
+      { class: 'card' },
+      h('h2', {}, `By ${by}`),
+      table(
+        [by, 'requests', 'errors', 'input', 'output', 'cache read', 'cache write', 'spend'],
+        usage.rows.map((r) => [
+          r.group ?? '(none)',
+          int(r.requests),
+          int(r.errors),
+          int(r.inputTokens),
+          int(r.outputTokens),
+          int(r.cacheReadTokens),
+          int(r.cacheWrite5mTokens + r.cacheWrite1hTokens),
+          usd(r.costUsd),
+        ]),
+        { 'data-table': 'usage' },
+      ),
+    ),
   );
 }

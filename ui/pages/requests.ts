@@ -4,19 +4,45 @@ import { h, int, ms, replace, table, usd, when } from '../dom.js';
 const FILTERS = ['key', 'user', 'team', 'model', 'status'] as const;
 
 /** The ledger, newest first, filtered, a page at a time with the admin API's cursor. */
-export async function requestsPage(params: URLSearchParams, navigate: (hash: string) => void, signal: AbortSignal): Promise<HTMLElement> {
+export async function requestsPage(
+  params: URLSearchParams,
+  navigate: (hash: string) => void,
+  signal: AbortSignal,
+): Promise<HTMLElement> {
   const filters: Record<string, string> = {};
   for (const f of [...FILTERS, 'since', 'until', 'cursor']) {
     const v = params.get(f);
     if (v) filters[f] = v;
   }
-  const page = await api<RequestsPage>('GET', `/admin/requests${qs(Object.assign({ limit: 50 }, filters))}`, undefined, { signal });
+  const page = await api<RequestsPage>(
+    'GET',
+    `/admin/requests${qs(Object.assign({ limit: 50 }, filters))}`,
+    undefined,
+    { signal },
+  );
   const form = h(
     'form',
     { class: 'card filters', 'data-form': 'filters' },
-    ...FILTERS.map((f) => h('label', {}, `${f} `, h('input', { name: f, value: filters[f] ?? '', size: 12, inputmode: f === 'status' ? 'numeric' : undefined }))),
-    h('label', {}, 'since ', h('input', { name: 'since', value: filters['since'] ?? '', placeholder: '24h or 2026-11-01', size: 12 })),
-    h('label', {}, 'until ', h('input', { name: 'until', value: filters['until'] ?? '', placeholder: '2026-12-01', size: 12 })),
+    ...FILTERS.map((f) =>
+      h(
+        'label',
+        {},
+        `${f} `,
+        h('input', { name: f, value: filters[f] ?? '', size: 12, inputmode: f === 'status' ? 'numeric' : undefined }),
+      ),
+    ),
+    h(
+      'label',
+      {},
+      'since ',
+      h('input', { name: 'since', value: filters['since'] ?? '', placeholder: '24h or 2026-11-01', size: 12 }),
+    ),
+    h(
+      'label',
+      {},
+      'until ',
+      h('input', { name: 'until', value: filters['until'] ?? '', placeholder: '2026-12-01', size: 12 }),
+    ),
     h('button', { type: 'submit' }, 'Filter'),
   );
   form.addEventListener('submit', (e) => {
@@ -50,8 +76,44 @@ export async function requestsPage(params: URLSearchParams, navigate: (hash: str
     [r.error, r.reason].filter(Boolean).join(' · ') || '–',
     h('code', { class: 'id' }, r.requestId),
   ]);
-  const nav = h('div', { class: 'pager' }, filters['cursor'] ? h('button', { type: 'button', onclick: () => more(null) }, 'Newest') : '', page.next_cursor ? h('button', { type: 'button', 'data-next': '', onclick: () => more(page.next_cursor) }, 'Older') : '');
+  const nav = h(
+    'div',
+    { class: 'pager' },
+    filters['cursor'] ? h('button', { type: 'button', onclick: () => more(null) }, 'Newest') : '',
+    page.next_cursor
+      ? h('button', { type: 'button', 'data-next': '', onclick: () => more(page.next_cursor) }, 'Older')
+      : '',
+  );
   const body = h('div', { 'data-table': 'requests' });
-  replace(body, page.data.length ? table(['time', 'key', 'user', 'team', 'model', 'status', 'latency', 'TTFB', 'in / out', 'cache read / write', 'cost', 'dropped', 'error', 'request id'], rows) : h('p', { class: 'empty' }, 'No requests match.'));
-  return h('section', { class: 'page', 'data-page': 'requests' }, h('h1', {}, 'Requests'), form, h('div', { class: 'card' }, body, nav));
+  replace(
+    body,
+    page.data.length
+      ? table(
+          [
+            'time',
+            'key',
+            'user',
+            'team',
+            'model',
+            'status',
+            'latency',
+            'TTFB',
+            'in / out',
+            'cache read / write',
+            'cost',
+            'dropped',
+            'error',
+            'request id',
+          ],
+          rows,
+        )
+      : h('p', { class: 'empty' }, 'No requests match.'),
+  );
+  return h(
+    'section',
+    { class: 'page', 'data-page': 'requests' },
+    h('h1', {}, 'Requests'),
+    form,
+    h('div', { class: 'card' }, body, nav),
+  );
 }

@@ -32,7 +32,13 @@ export async function storeCall<T>(run: () => Promise<T>): Promise<T> {
     if (err instanceof BedrockClaudeError) throw err;
     const kind = err instanceof StoreError ? err.kind : 'unavailable';
     const { status, type } = STORE_STATUS[kind];
-    const message = kind === 'unavailable' ? `The control-plane store failed: ${(err as Error).message}` : (err as Error).message;
-    throw new BedrockClaudeError(message, { status, type, cause: err, ...(kind === 'unavailable' ? { fix: STORE_FIX } : {}) });
+    const message =
+      kind === 'unavailable' ? `The control-plane store failed: ${(err as Error).message}` : (err as Error).message;
+    throw new BedrockClaudeError(message, {
+      status,
+      type,
+      cause: err,
+      ...(kind === 'unavailable' ? { fix: STORE_FIX } : {}),
+    });
   }
 }

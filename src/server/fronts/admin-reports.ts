@@ -3,7 +3,15 @@ import { budgetPeriod } from '../../control/budget.js';
 import type { ControlStore } from '../../control/control-store.js';
 import { keyActive, REPORT_GROUPS } from '../../control/records.js';
 import { invalidRequest } from '../../errors.js';
-import type { BudgetUse, LatencyAnswer, List, LiveSnapshot, RequestsPage, SeriesAnswer, UsageAnswer } from '../admin-types.js';
+import type {
+  BudgetUse,
+  LatencyAnswer,
+  List,
+  LiveSnapshot,
+  RequestsPage,
+  SeriesAnswer,
+  UsageAnswer,
+} from '../admin-types.js';
 import type { Ctx, Reply } from '../pipeline.js';
 import { parse, storeCall } from './admin-errors.js';
 import { jsonReply } from './replies.js';
@@ -18,14 +26,34 @@ const timeParam = z
     const m = /^(\d+)\s*([dhm])$/.exec(v);
     const back = m ? Number(m[1]) * { d: 86_400_000, h: 3_600_000, m: 60_000 }[m[2] as 'd' | 'h' | 'm'] : undefined;
     const at = Date.parse(v);
-    if (back === undefined && Number.isNaN(at)) ctx.addIssue({ code: 'custom', message: 'a duration back from now (7d, 24h, 90m) or a date (2026-11-01)' });
+    if (back === undefined && Number.isNaN(at))
+      ctx.addIssue({ code: 'custom', message: 'a duration back from now (7d, 24h, 90m) or a date (2026-11-01)' });
     return (now: number) => (back === undefined ? at : now - back);
   })
   .optional();
 const usageQuery = z.object({ by: z.enum(REPORT_GROUPS).default('key'), since: timeParam, until: timeParam }).strict();
-const seriesQuery = z.object({ by: z.enum(['model', 'key', 'user', 'team']).default('model'), since: timeParam, until: timeParam, step: z.enum(['hour', 'day']).optional() }).strict();
+const seriesQuery = z
+  .object({
+    by: z.enum(['model', 'key', 'user', 'team']).default('model'),
+    since: timeParam,
+    until: timeParam,
+    step: z.enum(['hour', 'day']).optional(),
+  })
+  .strict();
 const rangeQuery = z.object({ since: timeParam, until: timeParam }).strict();
-const requestsQuery = z.object({ key: z.string().optional(), user: z.string().optional(), team: z.string().optional(), model: z.string().optional(), status: z.coerce.number().int().optional(), since: timeParam, until: timeParam, cursor: z.string().optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) }).strict();
+const requestsQuery = z
+  .object({
+    key: z.string().optional(),
+    user: z.string().optional(),
+    team: z.string().optional(),
+    model: z.string().optional(),
+    status: z.coerce.number().int().optional(),
+    since: timeParam,
+    until: timeParam,
+    cursor: z.string().optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+  })
+  .strict();
 
 function cursorOf(time: number, requestId: string): string {
   return Buffer.from(`${time}:${requestId}`).toString('base64url');
@@ -35,7 +63,8 @@ function parseCursor(cursor: string): { time: number; requestId: string } {
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
   const at = text.indexOf(':');
   const time = Number(text.slice(0, at));
-  if (at < 1 || !Number.isInteger(time)) throw invalidRequest('cursor: not a cursor this API gave out', 'Pass next_cursor from the previous page as it is.');
+  if (at < 1 || !Number.isInteger(time))
+    throw invalidRequest('cursor: not a cursor this API gave out', 'Pass next_cursor from the previous page as it is.');
   return { time, requestId: text.slice(at + 1) };
 }
 
@@ -45,7 +74,10 @@ const query = (ctx: Ctx) => Object.fromEntries(new URL(ctx.req.url, 'http://x').
 const iso = (t: number) => new Date(t).toISOString();
 
 /** The admin API's reports: usage by group, series, latency, spend against budget, this replica's minute, the ledger. */
-export function reportHandlers(store: ControlStore, deps: { clock: () => number; timeZone?: string | undefined; live?: (() => LiveSnapshot) | undefined }) {
+export function reportHandlers(
+  store: ControlStore,
+  deps: { clock: () => number; timeZone?: string | undefined; live?: (() => LiveSnapshot) | undefined },
+) {
   /** A query's range: what it names, else the last `spanMs` up to now (by the admin API's clock). */
   const range = (q: { since?: TimeParam; until?: TimeParam }, spanMs: number) => {
     const now = deps.clock();
@@ -64,7 +96,11 @@ export function reportHandlers(store: ControlStore, deps: { clock: () => number;
       const step = q.step ?? (until - since <= 2 * DAY ? 'hour' : 'day');
       const stepMs = step === 'hour' ? HOUR : DAY;
       const points = Math.ceil((until - since) / stepMs);
-      if (points > 2000) throw invalidRequest(`since/until: ${points} ${step}s is too many points`, 'Pick a shorter range, or step=day.');
+      if (points > 2000)
+        throw invalidRequest(
+          `since/until: ${points} ${step}s is too many points`,
+          'Pick a shorter range, or step=day.',
+        );
       const rows = await storeCall(() => store.series(q.by, since, until, stepMs));
       return json(ctx, { by: q.by, step, since: iso(since), until: iso(until), rows } satisfies SeriesAnswer);
     },
@@ -74,19 +110,40 @@ export function reportHandlers(store: ControlStore, deps: { clock: () => number;
       const summary = await storeCall(() => store.latency(since, until));
       return json(ctx, Object.assign({ since: iso(since), until: iso(until) }, summary) satisfies LatencyAnswer);
     },
-    budgets: async (ctx: Ctx) => json(ctx, { data: await budgetUses(store, deps.clock(), deps.timeZone ?? 'UTC') } satisfies List<BudgetUse>),
+    budgets: async (ctx: Ctx) =>
+      json(ctx, { data: await budgetUses(store, deps.clock(), deps.timeZone ?? 'UTC') } satisfies List<BudgetUse>),
     live(ctx: Ctx) {
-      const idle: LiveSnapshot = { time: deps.clock(), inFlight: 0, perSecond: [], errorsPerSecond: [], recentErrors: [], targets: [] };
+      const idle: LiveSnapshot = {
+        time: deps.clock(),
+        inFlight: 0,
+        perSecond: [],
+        errorsPerSecond: [],
+        recentErrors: [],
+        targets: [],
+      };
       return json(ctx, (deps.live ? deps.live() : idle) satisfies LiveSnapshot);
     },
     async requests(ctx: Ctx) {
       const q = parse(requestsQuery, query(ctx));
       const now = deps.clock();
       const after = q.cursor ? parseCursor(q.cursor) : undefined;
-      const filter = { since: q.since?.(now) ?? 0, until: q.until?.(now) ?? now + 1, limit: q.limit, key: q.key, user: q.user, team: q.team, model: q.model, status: q.status, after };
+      const filter = {
+        since: q.since?.(now) ?? 0,
+        until: q.until?.(now) ?? now + 1,
+        limit: q.limit,
+        key: q.key,
+        user: q.user,
+        team: q.team,
+        model: q.model,
+        status: q.status,
+        after,
+      };
       const rows = await storeCall(() => store.requests(filter));
       const last = rows.length === q.limit ? rows[rows.length - 1] : undefined;
-      return json(ctx, { data: rows, next_cursor: last ? cursorOf(last.time, last.requestId) : null } satisfies RequestsPage);
+      return json(ctx, {
+        data: rows,
+        next_cursor: last ? cursorOf(last.time, last.requestId) : null,
+      } satisfies RequestsPage);
     },
   };
 }
@@ -95,8 +152,12 @@ export function reportHandlers(store: ControlStore, deps: { clock: () => number;
 async function budgetUses(store: ControlStore, now: number, timeZone: string): Promise<BudgetUse[]> {
   const [keys, teams] = await storeCall(() => Promise.all([store.listKeys(), store.listTeams()]));
   const subjects = [
-    ...keys.filter((k) => k.budget && keyActive(k, now)).map((k) => ({ kind: 'key' as const, id: k.id, name: k.name, budget: k.budget! })),
-    ...teams.filter((t) => t.budget).map((t) => ({ kind: 'team' as const, id: t.name, name: t.name, budget: t.budget! })),
+    ...keys
+      .filter((k) => k.budget && keyActive(k, now))
+      .map((k) => ({ kind: 'key' as const, id: k.id, name: k.name, budget: k.budget! })),
+    ...teams
+      .filter((t) => t.budget)
+      .map((t) => ({ kind: 'team' as const, id: t.name, name: t.name, budget: t.budget! })),
   ];
   const data = await storeCall(() =>
     Promise.all(
@@ -104,7 +165,15 @@ async function budgetUses(store: ControlStore, now: number, timeZone: string): P
         const period = budgetPeriod(s.budget.period, now, timeZone);
         const spentUsd = await store.spentSince(s.kind, s.id, period.start);
         const periodEnd = Number.isFinite(period.end) ? iso(period.end) : null;
-        return { kind: s.kind, id: s.id, name: s.name, budget: s.budget, spentUsd, periodStart: iso(period.start), periodEnd };
+        return {
+          kind: s.kind,
+          id: s.id,
+          name: s.name,
+          budget: s.budget,
+          spentUsd,
+          periodStart: iso(period.start),
+          periodEnd,
+        };
       }),
     ),
   );

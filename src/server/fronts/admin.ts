@@ -1,5 +1,12 @@
 import { timingSafeEqual } from 'node:crypto';
-import { keyChangeSchema, keyInputSchema, teamChangeSchema, teamInputSchema, type KeyRecord, type TeamRecord } from '../../control/records.js';
+import {
+  keyChangeSchema,
+  keyInputSchema,
+  teamChangeSchema,
+  teamInputSchema,
+  type KeyRecord,
+  type TeamRecord,
+} from '../../control/records.js';
 import type { LiveSnapshot } from '../live.js';
 import type { ControlStore } from '../../control/control-store.js';
 import { BedrockClaudeError } from '../../errors.js';
@@ -43,11 +50,18 @@ export function createAdminGroup(deps: AdminDeps): RouteGroup {
       throw new BedrockClaudeError('Invalid or missing admin key.', { status: 401, type: 'authentication_error', fix });
     }
   }
-  const guarded = (handler: (ctx: Ctx) => Reply | Promise<Reply>) => async (ctx: Ctx): Promise<Reply> => {
-    authorize(ctx);
-    return handler(ctx);
-  };
-  const route = (method: string, path: string, handler: (ctx: Ctx) => Reply | Promise<Reply>): RouteSpec => ({ method, path, public: true, serve: guarded(handler) });
+  const guarded =
+    (handler: (ctx: Ctx) => Reply | Promise<Reply>) =>
+    async (ctx: Ctx): Promise<Reply> => {
+      authorize(ctx);
+      return handler(ctx);
+    };
+  const route = (method: string, path: string, handler: (ctx: Ctx) => Reply | Promise<Reply>): RouteSpec => ({
+    method,
+    path,
+    public: true,
+    serve: guarded(handler),
+  });
   const keys = keyHandlers(deps);
   const teams = teamHandlers(deps);
   const reports = reportHandlers(store, deps);
@@ -82,7 +96,8 @@ const idOf = (ctx: Ctx) => decodeURIComponent(ctx.params[0]!);
 async function bodyOf(ctx: Ctx): Promise<Record<string, unknown>> {
   return parseJsonObject(await ctx.req.body(1_000_000), 'Send a JSON object.').value;
 }
-const notFound = (what: string, name: string) => new BedrockClaudeError(`No ${what} "${name}".`, { status: 404, type: 'not_found_error' });
+const notFound = (what: string, name: string) =>
+  new BedrockClaudeError(`No ${what} "${name}".`, { status: 404, type: 'not_found_error' });
 
 /** A change through the store, then this gateway's key cache refreshed before the answer. */
 function changer(deps: AdminDeps) {
@@ -116,7 +131,8 @@ function keyHandlers(deps: AdminDeps) {
       const change = parse(keyChangeSchema, await bodyOf(ctx));
       return json(ctx, 200, (await changing(() => store.updateKey(idOf(ctx), change))) satisfies KeyRecord);
     },
-    revoke: async (ctx: Ctx) => json(ctx, 200, (await changing(() => store.revokeKey(idOf(ctx), deps.clock()))) satisfies KeyRecord),
+    revoke: async (ctx: Ctx) =>
+      json(ctx, 200, (await changing(() => store.revokeKey(idOf(ctx), deps.clock()))) satisfies KeyRecord),
   };
 }
 
@@ -128,13 +144,15 @@ function teamHandlers(deps: AdminDeps) {
       const input = parse(teamInputSchema, await bodyOf(ctx));
       return json(ctx, 201, (await changing(() => store.createTeam(input, deps.clock()))) satisfies TeamRecord);
     },
-    list: async (ctx: Ctx) => json(ctx, 200, { data: await storeCall(() => store.listTeams()) } satisfies List<TeamRecord>),
+    list: async (ctx: Ctx) =>
+      json(ctx, 200, { data: await storeCall(() => store.listTeams()) } satisfies List<TeamRecord>),
     async show(ctx: Ctx) {
       const t = await storeCall(() => store.findTeam(idOf(ctx)));
       if (!t) throw notFound('team', idOf(ctx));
       return json(ctx, 200, t satisfies TeamRecord);
     },
-    remove: async (ctx: Ctx) => json(ctx, 200, (await changing(() => store.deleteTeam(idOf(ctx)))) satisfies TeamRecord),
+    remove: async (ctx: Ctx) =>
+      json(ctx, 200, (await changing(() => store.deleteTeam(idOf(ctx)))) satisfies TeamRecord),
     async change(ctx: Ctx) {
       const change = parse(teamChangeSchema, await bodyOf(ctx));
       return json(ctx, 200, (await changing(() => store.updateTeam(idOf(ctx), change))) satisfies TeamRecord);

@@ -31,25 +31,51 @@ export function listModels(catalog: Catalog, router: Router): Array<Record<strin
     })
     .map((m) => {
       const created = `${m.releasedOn ?? '2025-01-01'}T00:00:00Z`;
-      return { type: 'model', id: m.name, display_name: m.displayName, created_at: created, object: 'model', created: Math.floor(Date.parse(created) / 1000), owned_by: 'anthropic' };
+      return {
+        type: 'model',
+        id: m.name,
+        display_name: m.displayName,
+        created_at: created,
+        object: 'model',
+        created: Math.floor(Date.parse(created) / 1000),
+        owned_by: 'anthropic',
+      };
     });
 }
 
 /** The error envelope of the Anthropic API, with `request-id` and `retry-after` where it applies. */
 export function anthropicError(ctx: Ctx, err: BedrockClaudeError): Reply {
-  return jsonReply(err.status, toAnthropicErrorBody(err, ctx.id), Object.assign({}, ctx.headers, retryAfterHeaders(err)));
+  return jsonReply(
+    err.status,
+    toAnthropicErrorBody(err, ctx.id),
+    Object.assign({}, ctx.headers, retryAfterHeaders(err)),
+  );
 }
 
 /**
  * The Anthropic Messages API (`/v1/messages`, `/v1/messages/count_tokens`, `/v1/models`, the
  * latter for the OpenAI SDK too), as the official SDKs and Claude Code call it; the platform APIs Bedrock lacks answer 404 with what to use instead.
  */
-export function createAnthropicFront(deps: { catalog: Catalog; router: Router; region: string }): Front<'messages' | 'count-tokens'> {
+export function createAnthropicFront(deps: {
+  catalog: Catalog;
+  router: Router;
+  region: string;
+}): Front<'messages' | 'count-tokens'> {
   const { catalog, router, region } = deps;
 
   function models(ctx: Ctx): Reply {
     const data = listModels(catalog, router);
-    return jsonReply(200, { object: 'list', data, has_more: false, first_id: data[0]?.['id'] ?? null, last_id: data[data.length - 1]?.['id'] ?? null }, ctx.headers);
+    return jsonReply(
+      200,
+      {
+        object: 'list',
+        data,
+        has_more: false,
+        first_id: data[0]?.['id'] ?? null,
+        last_id: data[data.length - 1]?.['id'] ?? null,
+      },
+      ctx.headers,
+    );
   }
 
   function model(ctx: Ctx): Reply {
@@ -61,7 +87,12 @@ export function createAnthropicFront(deps: { catalog: Catalog; router: Router; r
     }
     const entry = catalog.find(wanted);
     const listed = entry && listModels(catalog, router).find((m) => m['id'] === entry.name);
-    if (!listed) throw new BedrockClaudeError(`Model "${wanted}" is not available in ${region}.`, { status: 404, type: 'not_found_error', fix: 'GET /v1/models lists what this gateway serves.' });
+    if (!listed)
+      throw new BedrockClaudeError(`Model "${wanted}" is not available in ${region}.`, {
+        status: 404,
+        type: 'not_found_error',
+        fix: 'GET /v1/models lists what this gateway serves.',
+      });
     return jsonReply(200, listed, ctx.headers);
   }
 
@@ -70,7 +101,10 @@ export function createAnthropicFront(deps: { catalog: Catalog; router: Router; r
     path: api.pattern,
     unlisted: true,
     serve: () => {
-      throw new BedrockClaudeError(`${api.name.charAt(0).toUpperCase()}${api.name.slice(1)} is not available on Amazon Bedrock.`, { status: 404, type: 'not_found_error', fix: api.fix });
+      throw new BedrockClaudeError(
+        `${api.name.charAt(0).toUpperCase()}${api.name.slice(1)} is not available on Amazon Bedrock.`,
+        { status: 404, type: 'not_found_error', fix: api.fix },
+      );
     },
   }));
 
@@ -89,17 +123,43 @@ export function createAnthropicFront(deps: { catalog: Catalog; router: Router; r
       const source = parseJsonObject(bytes, 'Send {"model": ..., "max_tokens": ..., "messages": [...]}.');
       const body = source.value;
       const name = body['model'];
-      if (typeof name !== 'string' || !name) throw invalidRequest('`model` is required and must be a string.', 'Set "model", e.g. "claude-sonnet-4-6".');
-      if (body['stream'] !== undefined && typeof body['stream'] !== 'boolean') throw invalidRequest('stream: Input should be a valid boolean.', 'Send "stream": true or false (or leave it out).');
+      if (typeof name !== 'string' || !name)
+        throw invalidRequest('`model` is required and must be a string.', 'Set "model", e.g. "claude-sonnet-4-6".');
+      if (body['stream'] !== undefined && typeof body['stream'] !== 'boolean')
+        throw invalidRequest(
+          'stream: Input should be a valid boolean.',
+          'Send "stream": true or false (or leave it out).',
+        );
       const count = operation === 'count-tokens';
-      return { operation: count ? 'count-tokens' : 'messages', model: name, request: { path: ctx.route.pathname, headers: { 'anthropic-beta': ctx.req.headers['anthropic-beta'] }, body, source }, stream: !count && body['stream'] === true };
+      return {
+        operation: count ? 'count-tokens' : 'messages',
+        model: name,
+        request: {
+          path: ctx.route.pathname,
+          headers: { 'anthropic-beta': ctx.req.headers['anthropic-beta'] },
+          body,
+          source,
+        },
+        stream: !count && body['stream'] === true,
+      };
     },
 
     encode(ctx: Ctx, result: MessagesResult): Reply {
-      if (result.kind === 'json') return result.raw ? { status: 200, headers: Object.assign({ 'content-type': 'application/json' }, ctx.headers), body: result.raw } : jsonReply(200, result.body, ctx.headers);
+      if (result.kind === 'json')
+        return result.raw
+          ? {
+              status: 200,
+              headers: Object.assign({ 'content-type': 'application/json' }, ctx.headers),
+              body: result.raw,
+            }
+          : jsonReply(200, result.body, ctx.headers);
       const summary = (ctx.summary = emptySummary());
       // No flushHeaders(): the headers go out with the first event (a separate header packet cost ~2 ms of TTFB).
-      return { status: 200, headers: Object.assign({}, SSE_HEADERS, ctx.headers), body: toAnthropicSse(result, summary) };
+      return {
+        status: 200,
+        headers: Object.assign({}, SSE_HEADERS, ctx.headers),
+        body: toAnthropicSse(result, summary),
+      };
     },
 
     encodeError: anthropicError,

@@ -34,7 +34,12 @@ const RESPONSE_FIELD_PATHS = new StateKey<string[]>('converse-response-field-pat
  * Converse's shape, streams as ConverseStream's event-stream. Errors in Bedrock's shape.
  * `asBedrock` (the emulator): the call's body is the InvokeModel body, validated as Bedrock does.
  */
-export function createConverseFront(deps: { catalog: Catalog; anthropicVersion?: string; asBedrock?: boolean; now?: () => number }): Front<'converse' | 'converse-stream'> {
+export function createConverseFront(deps: {
+  catalog: Catalog;
+  anthropicVersion?: string;
+  asBedrock?: boolean;
+  now?: () => number;
+}): Front<'converse' | 'converse-stream'> {
   const asBedrock = deps.asBedrock ?? false;
   // The clock `ctx.started` was read from (the app's), for the latency Converse reports.
   const now = deps.now ?? (() => performance.now());
@@ -48,13 +53,28 @@ export function createConverseFront(deps: { catalog: Catalog; anthropicVersion?:
     ],
     decode(ctx: Ctx, bytes: Buffer, operation): CanonicalCall {
       const modelId = modelIdFromSegment(ctx.params[0]!);
-      const sent = asBedrock ? bedrockJsonObject(bytes, 'Malformed input request: the body is not a JSON object.') : parseJsonObject(bytes, 'Send the Converse body: {"messages": [{"role": "user", "content": [{"text": "..."}]}]}.').value;
+      const sent = asBedrock
+        ? bedrockJsonObject(bytes, 'Malformed input request: the body is not a JSON object.')
+        : parseJsonObject(
+            bytes,
+            'Send the Converse body: {"messages": [{"role": "user", "content": [{"text": "..."}]}]}.',
+          ).value;
       const entry = findModelForId(modelId, deps.catalog);
-      const translated = converseToAnthropic(sent, Math.min(DEFAULT_MAX_TOKENS, entry?.maxOutputTokens ?? DEFAULT_MAX_TOKENS));
+      const translated = converseToAnthropic(
+        sent,
+        Math.min(DEFAULT_MAX_TOKENS, entry?.maxOutputTokens ?? DEFAULT_MAX_TOKENS),
+      );
       const stream = operation === 'converse-stream';
       const paths = responseFieldPaths(sent);
       if (paths.length) ctx.set(RESPONSE_FIELD_PATHS, paths);
-      if (asBedrock) return { operation: 'messages', model: modelId, request: { path: '/v1/messages', body: Object.assign({ anthropic_version: version }, translated) }, stream, wire: sent };
+      if (asBedrock)
+        return {
+          operation: 'messages',
+          model: modelId,
+          request: { path: '/v1/messages', body: Object.assign({ anthropic_version: version }, translated) },
+          stream,
+          wire: sent,
+        };
       const body = Object.assign({ model: modelId }, translated, stream ? { stream: true } : undefined);
       return { operation: 'messages', model: modelId, request: { path: '/v1/messages', body }, stream };
     },
@@ -62,9 +82,14 @@ export function createConverseFront(deps: { catalog: Catalog; anthropicVersion?:
       const paths = ctx.get(RESPONSE_FIELD_PATHS) ?? NO_PATHS;
       const latency = () => Math.round(now() - ctx.started);
       const headers = Object.assign({}, ctx.headers, { 'x-amzn-requestid': ctx.id });
-      if (result.kind === 'json') return jsonReply(200, anthropicToConverseResponse(result.body, latency(), paths), headers);
+      if (result.kind === 'json')
+        return jsonReply(200, anthropicToConverseResponse(result.body, latency(), paths), headers);
       const summary = (ctx.summary = emptySummary());
-      return { status: 200, headers: Object.assign({ 'content-type': EVENT_STREAM }, headers), body: toConverseStream(result, summary, latency, paths) };
+      return {
+        status: 200,
+        headers: Object.assign({ 'content-type': EVENT_STREAM }, headers),
+        body: toConverseStream(result, summary, latency, paths),
+      };
     },
     encodeError: (ctx, err) => bedrockError(ctx, err, asBedrock),
   };

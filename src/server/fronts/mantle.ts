@@ -20,7 +20,10 @@ const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache
  * Anthropic envelope. `asBedrock` (the emulator): the call's body is the equivalent InvokeModel
  * body, validated as InvokeModel is, and errors in Bedrock's words.
  */
-export function createMantleFront(deps: { anthropicVersion: string; asBedrock?: boolean }): Front<'mantle-messages' | 'mantle-count-tokens'> {
+export function createMantleFront(deps: {
+  anthropicVersion: string;
+  asBedrock?: boolean;
+}): Front<'mantle-messages' | 'mantle-count-tokens'> {
   const asBedrock = deps.asBedrock ?? false;
   return {
     name: 'mantle',
@@ -37,19 +40,47 @@ export function createMantleFront(deps: { anthropicVersion: string; asBedrock?: 
         const { model, stream, ...rest } = sent;
         if (typeof model !== 'string') throw invalidRequest('model: Field required');
         const betas = parseBetaHeader(ctx.req.headers['anthropic-beta']);
-        const body = Object.assign({ anthropic_version: deps.anthropicVersion }, betas.length ? { anthropic_beta: betas } : {}, count ? { max_tokens: 1 } : {}, rest);
-        return { operation: count ? 'count-tokens' : 'messages', model, request: { path, body }, stream: !count && stream === true, wire: sent };
+        const body = Object.assign(
+          { anthropic_version: deps.anthropicVersion },
+          betas.length ? { anthropic_beta: betas } : {},
+          count ? { max_tokens: 1 } : {},
+          rest,
+        );
+        return {
+          operation: count ? 'count-tokens' : 'messages',
+          model,
+          request: { path, body },
+          stream: !count && stream === true,
+          wire: sent,
+        };
       }
       const source = parseJsonObject(bytes, 'Send {"model": ..., "max_tokens": ..., "messages": [...]}.');
       const name = source.value['model'];
-      if (typeof name !== 'string' || !name) throw invalidRequest('`model` is required and must be a string.', 'Set "model", e.g. "anthropic.claude-opus-4-7" or "claude-opus-4-7".');
-      if (source.value['stream'] !== undefined && typeof source.value['stream'] !== 'boolean') throw invalidRequest('stream: Input should be a valid boolean.', 'Send "stream": true or false (or leave it out).');
-      return { operation: count ? 'count-tokens' : 'messages', model: name, request: { path, headers: { 'anthropic-beta': ctx.req.headers['anthropic-beta'] }, body: source.value, source }, stream: !count && source.value['stream'] === true };
+      if (typeof name !== 'string' || !name)
+        throw invalidRequest(
+          '`model` is required and must be a string.',
+          'Set "model", e.g. "anthropic.claude-opus-4-7" or "claude-opus-4-7".',
+        );
+      if (source.value['stream'] !== undefined && typeof source.value['stream'] !== 'boolean')
+        throw invalidRequest(
+          'stream: Input should be a valid boolean.',
+          'Send "stream": true or false (or leave it out).',
+        );
+      return {
+        operation: count ? 'count-tokens' : 'messages',
+        model: name,
+        request: { path, headers: { 'anthropic-beta': ctx.req.headers['anthropic-beta'] }, body: source.value, source },
+        stream: !count && source.value['stream'] === true,
+      };
     },
     encode(ctx: Ctx, result: MessagesResult): Reply {
       if (result.kind === 'json') return jsonReply(200, result.body, ctx.headers);
       const summary = (ctx.summary = emptySummary());
-      return { status: 200, headers: Object.assign({}, SSE_HEADERS, ctx.headers), body: toAnthropicSse(result, summary) };
+      return {
+        status: 200,
+        headers: Object.assign({}, SSE_HEADERS, ctx.headers),
+        body: toAnthropicSse(result, summary),
+      };
     },
     encodeError: (ctx, err) => (asBedrock ? bedrockError(ctx, err, true) : anthropicError(ctx, err)),
   };

@@ -2,7 +2,13 @@ import type { Catalog } from '../../catalog/catalog.js';
 import { BedrockClaudeError } from '../../errors.js';
 import { toOpenAISse } from '../../translate/encode-stream.js';
 import { openAIInvalid, openAIToAnthropic } from '../../translate/openai.js';
-import { anthropicToOpenAIResponse, newOpenAIStreamState, openAIErrorBody, openAIStatus, type CompletionMeta } from '../../translate/openai-response.js';
+import {
+  anthropicToOpenAIResponse,
+  newOpenAIStreamState,
+  openAIErrorBody,
+  openAIStatus,
+  type CompletionMeta,
+} from '../../translate/openai-response.js';
 import { emptySummary } from '../../translate/to-sse.js';
 import type { MessagesResult } from '../../transport/bedrock-transport.js';
 import { StateKey, type CanonicalCall, type Ctx, type Reply } from '../pipeline.js';
@@ -32,9 +38,14 @@ function parseBody(bytes: Buffer): Record<string, unknown> {
   try {
     body = JSON.parse(bytes.toString('utf8'));
   } catch {
-    throw openAIInvalid('We could not parse the JSON body of your request. The body must be a JSON object.', undefined, 'Send {"model": ..., "messages": [...]} as JSON.');
+    throw openAIInvalid(
+      'We could not parse the JSON body of your request. The body must be a JSON object.',
+      undefined,
+      'Send {"model": ..., "messages": [...]} as JSON.',
+    );
   }
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw openAIInvalid('The body of your request must be a JSON object.');
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    throw openAIInvalid('The body of your request must be a JSON object.');
   return body as Record<string, unknown>;
 }
 
@@ -57,13 +68,30 @@ export function createOpenAIFront(deps: { catalog: Catalog; images?: ImageFetchO
       const sent = parseBody(bytes);
       const name = sent['model'];
       const entry = typeof name === 'string' ? catalog.find(name) : undefined;
-      const body = openAIToAnthropic(sent, { defaultMaxTokens: Math.min(DEFAULT_MAX_TOKENS, entry?.maxOutputTokens ?? DEFAULT_MAX_TOKENS), remoteImages });
+      const body = openAIToAnthropic(sent, {
+        defaultMaxTokens: Math.min(DEFAULT_MAX_TOKENS, entry?.maxOutputTokens ?? DEFAULT_MAX_TOKENS),
+        remoteImages,
+      });
       const stream = body['stream'] === true;
       const options = sent['stream_options'] as { include_usage?: unknown } | undefined | null;
-      const call: OpenAICall = { meta: { id: `chatcmpl-${ctx.id.replace(/^req_/, '')}`, created: Math.floor(ctx.time / 1000), model: body['model'] as string }, includeUsage: stream && options?.include_usage === true };
+      const call: OpenAICall = {
+        meta: {
+          id: `chatcmpl-${ctx.id.replace(/^req_/, '')}`,
+          created: Math.floor(ctx.time / 1000),
+          model: body['model'] as string,
+        },
+        includeUsage: stream && options?.include_usage === true,
+      };
       ctx.set(OPENAI_CALL, call);
-      const canonical: CanonicalCall = { operation: 'messages', model: body['model'] as string, request: { path: '/v1/messages', body }, stream };
-      return remoteImages && JSON.stringify(body['messages']).includes('"type":"url"') ? fetchImages(body, deps.images!, ctx.req.signal).then(() => canonical) : canonical;
+      const canonical: CanonicalCall = {
+        operation: 'messages',
+        model: body['model'] as string,
+        request: { path: '/v1/messages', body },
+        stream,
+      };
+      return remoteImages && JSON.stringify(body['messages']).includes('"type":"url"')
+        ? fetchImages(body, deps.images!, ctx.req.signal).then(() => canonical)
+        : canonical;
     },
 
     encode(ctx: Ctx, result: MessagesResult): Reply {
@@ -71,7 +99,11 @@ export function createOpenAIFront(deps: { catalog: Catalog; images?: ImageFetchO
       if (!call) throw new TypeError('encode before decode');
       if (result.kind === 'json') return jsonReply(200, anthropicToOpenAIResponse(result.body, call.meta), ctx.headers);
       const summary = (ctx.summary = emptySummary());
-      return { status: 200, headers: Object.assign({}, SSE_HEADERS, ctx.headers), body: toOpenAISse(result, summary, newOpenAIStreamState(call.meta, call.includeUsage)) };
+      return {
+        status: 200,
+        headers: Object.assign({}, SSE_HEADERS, ctx.headers),
+        body: toOpenAISse(result, summary, newOpenAIStreamState(call.meta, call.includeUsage)),
+      };
     },
 
     encodeError: openAIError,

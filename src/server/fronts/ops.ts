@@ -27,9 +27,16 @@ export interface OpsDeps {
 export function createOpsGroup(deps: OpsDeps): RouteGroup {
   function health(ctx: Ctx): Reply {
     const problems = deps.problems?.() ?? [];
-    const ready = ctx.route.pathname !== '/readyz' || (!deps.draining() && deps.openCircuits().length === 0 && problems.length === 0);
+    const ready =
+      ctx.route.pathname !== '/readyz' ||
+      (!deps.draining() && deps.openCircuits().length === 0 && problems.length === 0);
     const status = ready ? 'ok' : deps.draining() ? 'draining' : 'degraded';
-    const body: Record<string, unknown> = { status, service: 'bedrock-claude gateway', backend: deps.backendLabel, region: deps.region };
+    const body: Record<string, unknown> = {
+      status,
+      service: 'bedrock-claude gateway',
+      backend: deps.backendLabel,
+      region: deps.region,
+    };
     if (problems.length) body['problems'] = problems;
     const warnings = deps.warnings?.() ?? [];
     if (warnings.length) body['warnings'] = warnings;

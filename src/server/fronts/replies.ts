@@ -3,7 +3,11 @@ import type { Reply } from '../pipeline.js';
 
 /** A JSON answer. */
 export function jsonReply(status: number, value: unknown, headers: Record<string, string>): Reply {
-  return { status, headers: Object.assign({ 'content-type': 'application/json' }, headers), body: JSON.stringify(value) };
+  return {
+    status,
+    headers: Object.assign({ 'content-type': 'application/json' }, headers),
+    body: JSON.stringify(value),
+  };
 }
 
 const NO_HEADERS: Record<string, string> = {};

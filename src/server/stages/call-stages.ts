@@ -45,7 +45,11 @@ function decoded(ctx: Parameters<Stage>[0], call: CanonicalCall, next: Parameter
 export const modelAccess: Stage = function modelAccessStage(ctx, next) {
   const model = ctx.call!.model;
   if (!keyAllows(ctx.key, model)) {
-    throw new BedrockClaudeError(`The key "${ctx.key?.name}" may not call the model "${model}".`, { status: 403, type: 'permission_error', fix: 'Ask the gateway operator to allow this model for your key.' });
+    throw new BedrockClaudeError(`The key "${ctx.key?.name}" may not call the model "${model}".`, {
+      status: 403,
+      type: 'permission_error',
+      fix: 'Ask the gateway operator to allow this model for your key.',
+    });
   }
   return next(ctx);
 };
@@ -67,16 +71,31 @@ export function route(router: Router, defaultPolicy: SanitizePolicy): Stage {
 export function preflight(catalog: Catalog): Stage {
   return function preflightStage(ctx, next) {
     const first = ctx.targets![0]!;
-    const translated = toBedrockRequest(ctx.call!.request, { modelId: first.modelId, model: first.model, catalog, policy: ctx.policy });
+    const translated = toBedrockRequest(ctx.call!.request, {
+      modelId: first.modelId,
+      model: first.model,
+      catalog,
+      policy: ctx.policy,
+    });
     const isCount = translated.operation === 'count-tokens';
     const checked = isCount ? fromCountTokensBody(translated.body) : translated.body;
     // One estimate for the context-window rule and the budget and input-token limits after it.
     const inputTokens = estimateInputTokens(checked);
     ctx.inputTokens = inputTokens;
-    const diagnostics = checkRequest({ format: 'bedrock', body: checked, model: first.modelId, region: first.region, path: translated.operation, catalog, inputTokens });
+    const diagnostics = checkRequest({
+      format: 'bedrock',
+      body: checked,
+      model: first.modelId,
+      region: first.region,
+      path: translated.operation,
+      catalog,
+      inputTokens,
+    });
     // CountTokens and the native Messages path take the foundation model ID, so the on-demand rule does not apply to them.
     const bareIdOk = isCount || first.backend === 'mantle';
-    const error = diagnostics.find((d) => d.severity === 'error' && !(bareIdOk && d.code === 'on-demand-not-supported'));
+    const error = diagnostics.find(
+      (d) => d.severity === 'error' && !(bareIdOk && d.code === 'on-demand-not-supported'),
+    );
     if (error) throw invalidRequest(error.message, error.fix);
     ctx.translated = translated;
     ctx.cacheBreakpoints = cacheProfile(ctx.call!.request);
@@ -122,7 +141,11 @@ export function scopeOf(modelId: string, gatewayScope: Scope): Scope {
 
 export function send(upstream: Upstream, defaultScope: Scope = 'global'): (ctx: Parameters<Stage>[0]) => Promise<void> {
   return async function sendStage(ctx) {
-    const result = await upstream.messages(ctx.call!.request, ctx.targets!, { signal: ctx.req.signal, policy: ctx.policy, firstTranslated: ctx.translated });
+    const result = await upstream.messages(ctx.call!.request, ctx.targets!, {
+      signal: ctx.req.signal,
+      policy: ctx.policy,
+      firstTranslated: ctx.translated,
+    });
     ctx.translated = undefined;
     ctx.result = result;
     ctx.headers['x-bedrock-claude-model-id'] = result.target.modelId;

@@ -56,7 +56,8 @@ function subjectsOf(ctx: Ctx, team: (name: string) => TeamRecord | undefined): S
   const t = key.team ? team(key.team) : undefined;
   if (!key.limits && !key.budget && !t) return undefined;
   const out: Subject[] = [];
-  if (key.limits || key.budget) out.push({ kind: 'key', id: key.id ?? key.name, name: key.name, limits: key.limits, budget: key.budget });
+  if (key.limits || key.budget)
+    out.push({ kind: 'key', id: key.id ?? key.name, name: key.name, limits: key.limits, budget: key.budget });
   if (t) out.push({ kind: 'team', id: t.name, name: t.name, limits: t.limits, budget: t.budget });
   return out;
 }
@@ -78,11 +79,22 @@ interface OpMeta {
 const HEADERS: Partial<Record<OpMeta['what'], [string, string, string]>> = Object.fromEntries(
   (['rpm', 'itpm', 'otpm'] as const).map((what) => {
     const kind = { rpm: 'requests', itpm: 'input-tokens', otpm: 'output-tokens' }[what];
-    return [what, [`anthropic-ratelimit-${kind}-limit`, `anthropic-ratelimit-${kind}-remaining`, `anthropic-ratelimit-${kind}-reset`]];
+    return [
+      what,
+      [
+        `anthropic-ratelimit-${kind}-limit`,
+        `anthropic-ratelimit-${kind}-remaining`,
+        `anthropic-ratelimit-${kind}-reset`,
+      ],
+    ];
   }),
 );
 
-const TOKEN_HEADERS: [string, string, string] = ['anthropic-ratelimit-tokens-limit', 'anthropic-ratelimit-tokens-remaining', 'anthropic-ratelimit-tokens-reset'];
+const TOKEN_HEADERS: [string, string, string] = [
+  'anthropic-ratelimit-tokens-limit',
+  'anthropic-ratelimit-tokens-remaining',
+  'anthropic-ratelimit-tokens-reset',
+];
 
 /** The checks a key's requests go through, in order: made once per key record (a refreshed key is a new record). */
 function planFor(subjects: Subject[]): OpMeta[] {
@@ -97,13 +109,36 @@ function planFor(subjects: Subject[]): OpMeta[] {
     const bucket = (what: 'rpm' | 'itpm' | 'otpm', limit: number | undefined) => {
       if (!limit) return;
       const bucketLimit = { capacity: limit, perMinute: limit };
-      plan.push({ what, subject: s, limit, key: `${what}:${id}`, bucketLimit, fixed: what === 'rpm' ? { kind: 'bucket', key: `${what}:${id}`, limit: bucketLimit, amount: 1 } : undefined });
+      plan.push({
+        what,
+        subject: s,
+        limit,
+        key: `${what}:${id}`,
+        bucketLimit,
+        fixed: what === 'rpm' ? { kind: 'bucket', key: `${what}:${id}`, limit: bucketLimit, amount: 1 } : undefined,
+      });
     };
     bucket('rpm', l?.rpm);
-    if (l?.concurrency) plan.push({ what: 'concurrency', subject: s, limit: l.concurrency, key: `inflight:${id}`, bucketLimit: undefined, fixed: { kind: 'counter', key: `inflight:${id}`, delta: 1, max: l.concurrency } });
+    if (l?.concurrency)
+      plan.push({
+        what: 'concurrency',
+        subject: s,
+        limit: l.concurrency,
+        key: `inflight:${id}`,
+        bucketLimit: undefined,
+        fixed: { kind: 'counter', key: `inflight:${id}`, delta: 1, max: l.concurrency },
+      });
     bucket('itpm', l?.itpm);
     bucket('otpm', l?.otpm);
-    if (s.budget) plan.push({ what: 'budget', subject: s, limit: s.budget.usd, key: `spend:${id}`, bucketLimit: undefined, fixed: undefined });
+    if (s.budget)
+      plan.push({
+        what: 'budget',
+        subject: s,
+        limit: s.budget.usd,
+        key: `spend:${id}`,
+        bucketLimit: undefined,
+        fixed: undefined,
+      });
   }
   return plan;
 }
@@ -145,7 +180,8 @@ export function admission(deps: EnforcementDeps): Stage {
     const call = ctx.call!;
     const metered = call.operation === 'messages';
     const body = call.request.body;
-    const maxTokens = metered && typeof body['max_tokens'] === 'number' && body['max_tokens'] > 0 ? body['max_tokens'] : 0;
+    const maxTokens =
+      metered && typeof body['max_tokens'] === 'number' && body['max_tokens'] > 0 ? body['max_tokens'] : 0;
     let input = -1;
     let reservation = -1;
     const ops: CounterOp[] = [];
@@ -169,14 +205,27 @@ export function admission(deps: EnforcementDeps): Stage {
           if (input < 0) input = inputEstimate(ctx, body);
           // The worst case: the input estimate and all of max_tokens, priced as the answer will be.
           const worst = { input_tokens: input, output_tokens: maxTokens };
-          reservation = target.model ? estimateCost(worst, target.model, scopeOf(target.modelId, 'global'), deps.catalog).usd : 0;
+          reservation = target.model
+            ? estimateCost(worst, target.model, scopeOf(target.modelId, 'global'), deps.catalog).usd
+            : 0;
         }
-        ops.push({ kind: 'counter', key: period.key, delta: Math.max(reservation, 1e-12), max: budget.usd, based: true });
+        ops.push({
+          kind: 'counter',
+          key: period.key,
+          delta: Math.max(reservation, 1e-12),
+          max: budget.usd,
+          based: true,
+        });
         meta.push(m);
         continue;
       }
       if (m.what === 'itpm' && input < 0) input = inputEstimate(ctx, body);
-      ops.push({ kind: 'bucket', key: m.key, limit: m.bucketLimit!, amount: Math.min(m.what === 'itpm' ? input : maxTokens, m.limit) });
+      ops.push({
+        kind: 'bucket',
+        key: m.key,
+        limit: m.bucketLimit!,
+        amount: Math.min(m.what === 'itpm' ? input : maxTokens, m.limit),
+      });
       meta.push(m);
     }
     if (!ops.length) return next(ctx);
@@ -193,13 +242,27 @@ export function admission(deps: EnforcementDeps): Stage {
       try {
         spent = await deps.spentSince(m.subject.kind, m.subject.id, period.start);
       } catch (err) {
-        throw new BedrockClaudeError(`The budget of ${labelOf(m.subject)} cannot be checked: the ledger that holds its spend cannot be read (${(err as Error).message}).`, { status: 529, type: 'overloaded_error', bedrockType: 'ServiceUnavailableException', retryAfter: 5, fix: 'Retry in a moment; the operator should check the store (see /readyz).' });
+        throw new BedrockClaudeError(
+          `The budget of ${labelOf(m.subject)} cannot be checked: the ledger that holds its spend cannot be read (${(err as Error).message}).`,
+          {
+            status: 529,
+            type: 'overloaded_error',
+            bedrockType: 'ServiceUnavailableException',
+            retryAfter: 5,
+            fix: 'Retry in a moment; the operator should check the store (see /readyz).',
+          },
+        );
       }
       ops.unshift({ kind: 'seed', key: op.key, value: spent, ...(ttlMs ? { ttlMs } : {}) });
       meta.unshift(m);
       admitted = await counters.admit(ops, now);
     }
-    if (admitted.missing) throw new BedrockClaudeError('The budget counter could not be set up in the counter store.', { status: 529, type: 'overloaded_error', retryAfter: 1 });
+    if (admitted.missing)
+      throw new BedrockClaudeError('The budget counter could not be set up in the counter store.', {
+        status: 529,
+        type: 'overloaded_error',
+        retryAfter: 1,
+      });
     // The Anthropic API's headers, from the tightest bucket of each kind.
     let rpm: number | undefined;
     let itpm: number | undefined;
@@ -217,8 +280,17 @@ export function admission(deps: EnforcementDeps): Stage {
       }
     }
     // `tokens`: the more restrictive of the input and output token limits, as the Anthropic API says it.
-    const tokens = itpm === undefined ? otpm : otpm === undefined ? itpm : (answers[itpm] as BucketAnswer).remaining <= (answers[otpm] as BucketAnswer).remaining ? itpm : otpm;
-    for (const [i, names] of [[rpm], [itpm], [otpm], [tokens, TOKEN_HEADERS]] as Array<[number | undefined, [string, string, string]?]>) {
+    const tokens =
+      itpm === undefined
+        ? otpm
+        : otpm === undefined
+          ? itpm
+          : (answers[itpm] as BucketAnswer).remaining <= (answers[otpm] as BucketAnswer).remaining
+            ? itpm
+            : otpm;
+    for (const [i, names] of [[rpm], [itpm], [otpm], [tokens, TOKEN_HEADERS]] as Array<
+      [number | undefined, [string, string, string]?]
+    >) {
       if (i === undefined) continue;
       const a = answers[i] as BucketAnswer;
       const n = names ?? HEADERS[meta[i]!.what]!;
@@ -226,19 +298,37 @@ export function admission(deps: EnforcementDeps): Stage {
       ctx.headers[n[1]] = String(a.remaining);
       ctx.headers[n[2]] = RFC3339(a.fullAt);
     }
-    if (!admitted.granted) throw refusal(ctx, ops[admitted.failed!]!, meta[admitted.failed!]!, answers[admitted.failed!]!, now);
+    if (!admitted.granted)
+      throw refusal(ctx, ops[admitted.failed!]!, meta[admitted.failed!]!, answers[admitted.failed!]!, now);
     // On the way out: concurrency back, the token buckets and budgets settled to what was used.
     ctx.finishers.push((c) => {
       const back: CounterOp[] = [];
       for (let i = 0; i < ops.length; i++) {
         const op = ops[i]!;
         const what = meta[i]!.what;
-        if (op.kind === 'counter' && what === 'concurrency') back.push({ kind: 'counter', key: op.key, delta: -1, max: op.max });
-        else if (op.kind === 'counter' && what === 'budget') back.push({ kind: 'counter', key: op.key, delta: (c.usage.costUsd ?? 0) - op.delta, max: Number.POSITIVE_INFINITY });
-        else if (op.kind === 'bucket' && what === 'itpm') back.push({ kind: 'bucket', key: op.key, limit: op.limit, amount: (c.usage.inputTokens ?? 0) + (c.usage.cacheWriteTokens ?? 0) - op.amount });
-        else if (op.kind === 'bucket' && what === 'otpm') back.push({ kind: 'bucket', key: op.key, limit: op.limit, amount: (c.usage.outputTokens ?? 0) - op.amount });
+        if (op.kind === 'counter' && what === 'concurrency')
+          back.push({ kind: 'counter', key: op.key, delta: -1, max: op.max });
+        else if (op.kind === 'counter' && what === 'budget')
+          back.push({
+            kind: 'counter',
+            key: op.key,
+            delta: (c.usage.costUsd ?? 0) - op.delta,
+            max: Number.POSITIVE_INFINITY,
+          });
+        else if (op.kind === 'bucket' && what === 'itpm')
+          back.push({
+            kind: 'bucket',
+            key: op.key,
+            limit: op.limit,
+            amount: (c.usage.inputTokens ?? 0) + (c.usage.cacheWriteTokens ?? 0) - op.amount,
+          });
+        else if (op.kind === 'bucket' && what === 'otpm')
+          back.push({ kind: 'bucket', key: op.key, limit: op.limit, amount: (c.usage.outputTokens ?? 0) - op.amount });
       }
-      if (back.length) void (admitted.settleWith ?? counters.settle)(back, deps.clock()).catch((err: unknown) => deps.onFailure?.('settle', err));
+      if (back.length)
+        void (admitted.settleWith ?? counters.settle)(back, deps.clock()).catch((err: unknown) =>
+          deps.onFailure?.('settle', err),
+        );
     });
     return next(ctx);
   };
@@ -250,8 +340,21 @@ export function admission(deps: EnforcementDeps): Stage {
       // Anthropic front: 403 permission_error. Bedrock front: ServiceQuotaExceededException, a 400 that
       // Bedrock clients (Claude Code in Bedrock mode among them) do not retry, as they do a 403.
       const spent = typeof answer === 'number' ? answer : 0;
-      const fix = spent >= m.limit ? 'Ask the gateway operator to raise the budget, or wait until it resets.' : 'Lower max_tokens (the reservation is the input estimate plus max_tokens of output), ask for a higher budget, or wait until it resets.';
-      return new BedrockClaudeError(budgetRefusal(who, spent, m.limit, m.subject.budget!.period, m.period!.end, op.kind === 'counter' ? op.delta : 0), { status: 403, type: 'permission_error', bedrockType: 'ServiceQuotaExceededException', fix });
+      const fix =
+        spent >= m.limit
+          ? 'Ask the gateway operator to raise the budget, or wait until it resets.'
+          : 'Lower max_tokens (the reservation is the input estimate plus max_tokens of output), ask for a higher budget, or wait until it resets.';
+      return new BedrockClaudeError(
+        budgetRefusal(
+          who,
+          spent,
+          m.limit,
+          m.subject.budget!.period,
+          m.period!.end,
+          op.kind === 'counter' ? op.delta : 0,
+        ),
+        { status: 403, type: 'permission_error', bedrockType: 'ServiceQuotaExceededException', fix },
+      );
     }
     ctx.usage.reason = m.what === 'concurrency' ? 'concurrency' : `rate_limit:${m.what}`;
     const retryAt = typeof answer === 'number' ? now + 1000 : answer.retryAt;
@@ -263,6 +366,12 @@ export function admission(deps: EnforcementDeps): Stage {
         : m.what === 'rpm'
           ? `The ${who} is over its limit of ${m.limit} requests per minute.`
           : `The ${who} is over its limit of ${m.limit} ${m.what === 'itpm' ? 'input' : 'output'} tokens per minute (this request counts ${amount}).`;
-    return new BedrockClaudeError(message, { status: 429, type: 'rate_limit_error', bedrockType: 'ThrottlingException', retryAfter, fix: 'Wait for the retry-after seconds, or ask the gateway operator for a higher limit.' });
+    return new BedrockClaudeError(message, {
+      status: 429,
+      type: 'rate_limit_error',
+      bedrockType: 'ThrottlingException',
+      retryAfter,
+      fix: 'Wait for the retry-after seconds, or ask the gateway operator for a higher limit.',
+    });
   }
 }

@@ -18,12 +18,14 @@ export function requestId(newId: () => string, backendLabel: string | undefined,
     if (backendLabel) ctx.headers['x-bedrock-claude-backend'] = backendLabel;
     const h = ctx.req.headers;
     if (typeof h['user-agent'] === 'string') ctx.usage.userAgent = h['user-agent'].slice(0, 300);
-    if (typeof h['x-claude-code-session-id'] === 'string') ctx.usage.session = h['x-claude-code-session-id'].slice(0, 200);
+    if (typeof h['x-claude-code-session-id'] === 'string')
+      ctx.usage.session = h['x-claude-code-session-id'].slice(0, 200);
     return next(ctx);
   };
 }
 
-const gatewayFault = (cause: unknown) => new BedrockClaudeError('The gateway hit an unexpected error.', { status: 500, type: 'api_error', cause });
+const gatewayFault = (cause: unknown) =>
+  new BedrockClaudeError('The gateway hit an unexpected error.', { status: 500, type: 'api_error', cause });
 
 // Stages that only look and go on are plain functions returning `next(ctx)`: an async function
 // would add a promise and its ticks per stage and request. What they throw reaches `errorShape`.
@@ -32,7 +34,10 @@ const gatewayFault = (cause: unknown) => new BedrockClaudeError('The gateway hit
  * Turns whatever the rest of the chain throws into an answer in the front's own error shape. A
  * client's mistake is its `BedrockClaudeError`; anything else is ours, a 500 that is logged.
  */
-export function errorShape(logger: Logger | undefined, unexpected: (cause: unknown) => BedrockClaudeError = gatewayFault): Stage {
+export function errorShape(
+  logger: Logger | undefined,
+  unexpected: (cause: unknown) => BedrockClaudeError = gatewayFault,
+): Stage {
   return async function errorShapeStage(ctx, next) {
     try {
       await next(ctx);
@@ -50,7 +55,13 @@ export function errorShape(logger: Logger | undefined, unexpected: (cause: unkno
 /** While the gateway drains, new requests are refused (probes and metrics still answer). */
 export function drain(draining: () => boolean): Stage {
   return function drainStage(ctx, next) {
-    if (draining() && !ctx.route.spec.public) throw new BedrockClaudeError('The gateway is shutting down.', { status: 529, type: 'overloaded_error', fix: 'Retry: another replica (or this one, restarted) will answer.', retryAfter: 1 });
+    if (draining() && !ctx.route.spec.public)
+      throw new BedrockClaudeError('The gateway is shutting down.', {
+        status: 529,
+        type: 'overloaded_error',
+        fix: 'Retry: another replica (or this one, restarted) will answer.',
+        retryAfter: 1,
+      });
     return next(ctx);
   };
 }
@@ -59,7 +70,12 @@ export function drain(draining: () => boolean): Stage {
 export function gatewayKey(keys: KeyStore): Stage {
   async function check(ctx: Ctx, next: (ctx: Ctx) => Promise<void>): Promise<void> {
     ctx.key = await keys.find(presentedKey(ctx.req.headers));
-    if (!ctx.key) throw new BedrockClaudeError('Invalid or missing gateway key.', { status: 401, type: 'authentication_error', fix: 'Send your gateway key in x-api-key or Authorization: Bearer (ANTHROPIC_API_KEY / ANTHROPIC_AUTH_TOKEN for the SDKs and Claude Code).' });
+    if (!ctx.key)
+      throw new BedrockClaudeError('Invalid or missing gateway key.', {
+        status: 401,
+        type: 'authentication_error',
+        fix: 'Send your gateway key in x-api-key or Authorization: Bearer (ANTHROPIC_API_KEY / ANTHROPIC_AUTH_TOKEN for the SDKs and Claude Code).',
+      });
     const usage = ctx.usage;
     usage.key = ctx.key.name;
     usage.keyId = ctx.key.id;
@@ -73,7 +89,10 @@ export function gatewayKey(keys: KeyStore): Stage {
 }
 
 /** What the route does: a model call through the call stages, an answer of the front's own, or not found. */
-export function dispatch(call: (ctx: Ctx) => Promise<void>, notFound: (ctx: Ctx) => BedrockClaudeError): (ctx: Ctx) => Promise<void> {
+export function dispatch(
+  call: (ctx: Ctx) => Promise<void>,
+  notFound: (ctx: Ctx) => BedrockClaudeError,
+): (ctx: Ctx) => Promise<void> {
   async function serve(ctx: Ctx): Promise<void> {
     const spec = ctx.route.spec;
     if (!spec.serve) throw notFound(ctx);
@@ -88,14 +107,21 @@ export function dispatch(call: (ctx: Ctx) => Promise<void>, notFound: (ctx: Ctx)
  * Fills in the request's usage record once its answer is written or abandoned (tokens from the body
  * or the stream, the cost with the scope's premium, latency) and hands it to every sink.
  */
-export function recordUsage(sinks: readonly UsageSink[], costOf: (ctx: Ctx, usage: Usage) => number | undefined, now: () => number): Stage {
+export function recordUsage(
+  sinks: readonly UsageSink[],
+  costOf: (ctx: Ctx, usage: Usage) => number | undefined,
+  now: () => number,
+): Stage {
   const finish = (ctx: Ctx) => {
     const u = ctx.usage;
     u.latencyMs = now() - ctx.started;
     if (!u.status) u.status = ctx.reply?.status ?? 499;
     const result = ctx.result;
     if (result) {
-      const usage = result.kind === 'json' ? reconcileUsage(result.usage, undefined, result.headers) : reconcileUsage(ctx.summary?.usage, ctx.summary?.metrics);
+      const usage =
+        result.kind === 'json'
+          ? reconcileUsage(result.usage, undefined, result.headers)
+          : reconcileUsage(ctx.summary?.usage, ctx.summary?.metrics);
       if (usage) {
         u.inputTokens = usage.input_tokens;
         u.outputTokens = usage.output_tokens;
@@ -108,8 +134,12 @@ export function recordUsage(sinks: readonly UsageSink[], costOf: (ctx: Ctx, usag
           split = { ephemeral_5m_input_tokens: derived['5m'], ephemeral_1h_input_tokens: derived['1h'] };
         }
         u.cacheWrite1hTokens = split?.ephemeral_1h_input_tokens ?? 0;
-        u.cacheWrite5mTokens = split?.ephemeral_5m_input_tokens ?? Math.max(0, (u.cacheWriteTokens ?? 0) - u.cacheWrite1hTokens);
-        u.costUsd = costOf(ctx, split && !usage.cache_creation ? Object.assign({}, usage, { cache_creation: split }) : usage);
+        u.cacheWrite5mTokens =
+          split?.ephemeral_5m_input_tokens ?? Math.max(0, (u.cacheWriteTokens ?? 0) - u.cacheWrite1hTokens);
+        u.costUsd = costOf(
+          ctx,
+          split && !usage.cache_creation ? Object.assign({}, usage, { cache_creation: split }) : usage,
+        );
       }
       if (ctx.summary?.error) u.error = ctx.summary.error.type;
       if (ctx.clientGone) u.error = 'client_closed';
