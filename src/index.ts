@@ -99,21 +99,17 @@ export {
   type BedrockErrorName,
 } from './translate/bedrock-errors.js';
 export { UNSUPPORTED_APIS, unsupportedApiFor, type UnsupportedApi } from './catalog/unsupported-apis.js';
+export { anthropicToConverse } from './translate/converse-from-anthropic.js';
 export {
   converseToAnthropic,
-  anthropicToConverse,
   anthropicToConverseResponse,
   anthropicEventToConverse,
   responseFieldPaths,
   type ConverseStreamState,
 } from './translate/converse.js';
-export {
-  openAIToAnthropic,
-  anthropicToOpenAI,
-  OPENAI_NO_EFFECT,
-  REASONING_BUDGETS,
-  type OpenAIDecodeOptions,
-} from './translate/openai.js';
+export { anthropicToOpenAI } from './translate/openai-from-anthropic.js';
+export { openAIToAnthropic, type OpenAIDecodeOptions } from './translate/openai.js';
+export { OPENAI_NO_EFFECT, REASONING_BUDGETS } from './translate/openai-params.js';
 export {
   anthropicToOpenAIResponse,
   anthropicEventToOpenAI,

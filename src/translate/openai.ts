@@ -1,4 +1,4 @@
-import { BedrockClaudeError } from '../errors.js';
+import { ACCEPTED, openAIInvalid, REASONING_BUDGETS, refuseUnhonoured } from './openai-params.js';
 
 /**
  * OpenAI chat completions requests ↔ Anthropic Messages requests, both ways. What Claude cannot
@@ -8,53 +8,6 @@ import { BedrockClaudeError } from '../errors.js';
  */
 
 type Json = Record<string, unknown>;
-
-/** A 400 in OpenAI's terms: the message, and the parameter it is about. */
-export function openAIInvalid(message: string, param?: string, fix?: string): BedrockClaudeError {
-  return new BedrockClaudeError(message, { status: 400, type: 'invalid_request_error', fix, param });
-}
-
-/** Thinking budgets for `reasoning_effort`. */
-export const REASONING_BUDGETS: Record<string, number> = { minimal: 1024, low: 1024, medium: 4096, high: 16384 };
-
-const ACCEPTED = new Set([
-  'model',
-  'messages',
-  'max_tokens',
-  'max_completion_tokens',
-  'temperature',
-  'top_p',
-  'stop',
-  'stream',
-  'stream_options',
-  'tools',
-  'tool_choice',
-  'parallel_tool_calls',
-  'response_format',
-  'reasoning_effort',
-  'user',
-  'safety_identifier',
-  'n',
-  'logprobs',
-  'top_logprobs',
-  'audio',
-  'modalities',
-  'presence_penalty',
-  'frequency_penalty',
-  'logit_bias',
-  'seed',
-  'store',
-  'metadata',
-  'service_tier',
-  'prompt_cache_key',
-  'prediction',
-  'web_search_options',
-  'functions',
-  'function_call',
-  'verbosity',
-]);
-/** Accepted, and without effect on Claude: they tune OpenAI's own service. */
-export const OPENAI_NO_EFFECT = ['seed', 'store', 'metadata', 'service_tier', 'prompt_cache_key', 'verbosity'];
 
 export interface OpenAIDecodeOptions {
   /** `max_tokens` when the request sets none. */
@@ -233,42 +186,6 @@ function messageBlocks(m: Json, param: string, options: OpenAIDecodeOptions): Tu
   }
 }
 
-function refuseUnhonoured(body: Json): void {
-  const n = body['n'];
-  if (n !== undefined && n !== null && n !== 1)
-    throw openAIInvalid(
-      'n > 1 is not supported: Claude returns one choice per request. Send several requests instead.',
-      'n',
-    );
-  if (
-    body['logprobs'] === true ||
-    (body['top_logprobs'] !== undefined && body['top_logprobs'] !== null && body['top_logprobs'] !== 0)
-  )
-    throw openAIInvalid('logprobs are not supported: Claude does not return token log probabilities.', 'logprobs');
-  const modalities = body['modalities'];
-  if (
-    (body['audio'] !== undefined && body['audio'] !== null) ||
-    (Array.isArray(modalities) && modalities.some((m) => m !== 'text'))
-  )
-    throw openAIInvalid('Audio output is not supported: Claude answers in text.', 'audio');
-  for (const p of ['presence_penalty', 'frequency_penalty']) {
-    if (body[p] !== undefined && body[p] !== null && body[p] !== 0)
-      throw openAIInvalid(`${p} is not supported by Claude: leave it out or set it to 0.`, p);
-  }
-  const bias = body['logit_bias'];
-  if (bias && typeof bias === 'object' && Object.keys(bias).length)
-    throw openAIInvalid('logit_bias is not supported by Claude.', 'logit_bias');
-  if (body['prediction'] !== undefined && body['prediction'] !== null)
-    throw openAIInvalid('Predicted outputs are not supported by Claude.', 'prediction');
-  if (body['web_search_options'] !== undefined && body['web_search_options'] !== null)
-    throw openAIInvalid('Web search is not available on Amazon Bedrock.', 'web_search_options');
-  if (body['functions'] !== undefined || body['function_call'] !== undefined)
-    throw openAIInvalid(
-      'functions and function_call are deprecated: send tools and tool_choice.',
-      body['functions'] !== undefined ? 'functions' : 'function_call',
-    );
-}
-
 function tools(value: unknown): Json[] {
   if (!Array.isArray(value)) throw openAIInvalid("Invalid type for 'tools': expected an array.", 'tools');
   return value.map((t: unknown, i) => {
@@ -406,111 +323,5 @@ export function openAIToAnthropic(body: Json, options: OpenAIDecodeOptions): Jso
   }
   const user = typeof body['safety_identifier'] === 'string' ? body['safety_identifier'] : body['user'];
   if (typeof user === 'string' && user) out['metadata'] = { user_id: user };
-  return out;
-}
-
-// ---- Anthropic → OpenAI (the other way, for the round-trip tests and `convert`) ----
-
-function partOf(b: Json): Json {
-  if (b['type'] === 'text') return { type: 'text', text: b['text'] };
-  const source = b['source'] as Json;
-  if (b['type'] === 'image')
-    return {
-      type: 'image_url',
-      image_url: {
-        url:
-          source['type'] === 'url'
-            ? source['url']
-            : `data:${String(source['media_type'])};base64,${String(source['data'])}`,
-      },
-    };
-  if (b['type'] === 'document') {
-    const data =
-      source['type'] === 'base64'
-        ? `data:application/pdf;base64,${String(source['data'])}`
-        : `data:text/plain;base64,${Buffer.from(String(source['data']), 'utf8').toString('base64')}`;
-    const file: Json = { file_data: data };
-    if (b['title'] !== undefined) file['filename'] = b['title'];
-    return { type: 'file', file };
-  }
-  throw openAIInvalid(`A ${String(b['type'])} block has no chat completions equivalent.`);
-}
-
-/** An Anthropic Messages body as the chat completions request that means the same. */
-export function anthropicToOpenAI(body: Json): Json {
-  const messages: Json[] = [];
-  const system = body['system'];
-  if (typeof system === 'string') messages.push({ role: 'system', content: system });
-  else if (Array.isArray(system))
-    for (const b of system as Json[]) messages.push({ role: 'system', content: b['text'] });
-  for (const m of (body['messages'] as Json[]) ?? []) {
-    const content =
-      typeof m['content'] === 'string' ? [{ type: 'text', text: m['content'] }] : (m['content'] as Json[]);
-    if (m['role'] === 'assistant') {
-      const text = content
-        .filter((b) => b['type'] === 'text')
-        .map((b) => b['text'])
-        .join('');
-      const calls = content
-        .filter((b) => b['type'] === 'tool_use')
-        .map((b) => ({
-          id: b['id'],
-          type: 'function',
-          function: { name: b['name'], arguments: JSON.stringify(b['input']) },
-        }));
-      const out: Json = { role: 'assistant', content: text || null };
-      if (calls.length) out['tool_calls'] = calls;
-      messages.push(out);
-      continue;
-    }
-    if (typeof m['content'] === 'string') {
-      messages.push({ role: 'user', content: m['content'] });
-      continue;
-    }
-    const rest: Json[] = [];
-    for (const b of content) {
-      if (b['type'] === 'tool_result')
-        messages.push({
-          role: 'tool',
-          tool_call_id: b['tool_use_id'],
-          content:
-            typeof b['content'] === 'string' ? b['content'] : ((b['content'] as Json[] | undefined) ?? []).map(partOf),
-        });
-      else rest.push(partOf(b));
-    }
-    if (rest.length) messages.push({ role: 'user', content: rest });
-  }
-  const out: Json = { model: body['model'], messages };
-  if (body['max_tokens'] !== undefined) out['max_completion_tokens'] = body['max_tokens'];
-  for (const [from, to] of [
-    ['temperature', 'temperature'],
-    ['top_p', 'top_p'],
-    ['stop_sequences', 'stop'],
-    ['stream', 'stream'],
-  ] as const)
-    if (body[from] !== undefined) out[to] = body[from];
-  if (Array.isArray(body['tools']))
-    out['tools'] = (body['tools'] as Json[]).map((t) => ({
-      type: 'function',
-      function: Object.assign(
-        { name: t['name'] },
-        t['description'] !== undefined ? { description: t['description'] } : {},
-        { parameters: t['input_schema'] },
-      ),
-    }));
-  const choice = body['tool_choice'] as Json | undefined;
-  if (choice) {
-    out['tool_choice'] =
-      choice['type'] === 'any'
-        ? 'required'
-        : choice['type'] === 'tool'
-          ? { type: 'function', function: { name: choice['name'] } }
-          : choice['type'];
-    if (choice['disable_parallel_tool_use'] === true) out['parallel_tool_calls'] = false;
-  }
-  const format = (body['output_config'] as { format?: { schema?: unknown } } | undefined)?.format;
-  if (format) out['response_format'] = { type: 'json_schema', json_schema: { name: 'output', schema: format.schema } };
-  const user = (body['metadata'] as { user_id?: unknown } | undefined)?.user_id;
-  if (typeof user === 'string') out['user'] = user;
   return out;
 }

@@ -7,8 +7,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { anthropicToConverse, converseToAnthropic } from '../../src/translate/converse.js';
-import { anthropicToOpenAI, openAIToAnthropic } from '../../src/translate/openai.js';
+import { anthropicToConverse } from '../../src/translate/converse-from-anthropic.js';
+import { converseToAnthropic } from '../../src/translate/converse.js';
+import { anthropicToOpenAI } from '../../src/translate/openai-from-anthropic.js';
+import { openAIToAnthropic } from '../../src/translate/openai.js';
 
 const SEED = Number(process.env['FC_SEED'] ?? 20261201);
 const params = { seed: SEED, numRuns: 300 };

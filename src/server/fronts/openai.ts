@@ -1,7 +1,8 @@
 import type { Catalog } from '../../catalog/catalog.js';
 import { BedrockClaudeError } from '../../errors.js';
 import { toOpenAISse } from '../../translate/encode-stream.js';
-import { openAIInvalid, openAIToAnthropic } from '../../translate/openai.js';
+import { openAIToAnthropic } from '../../translate/openai.js';
+import { openAIInvalid } from '../../translate/openai-params.js';
 import {
   anthropicToOpenAIResponse,
   newOpenAIStreamState,
