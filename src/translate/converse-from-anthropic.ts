@@ -148,4 +148,3 @@ export function anthropicToConverse(body: Json): Json {
   if (Object.keys(extra).length) out['additionalModelRequestFields'] = extra;
   return out;
 }
-

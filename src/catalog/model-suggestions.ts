@@ -1,0 +1,77 @@
+import { invalidRequest, type BedrockClaudeError } from '../errors.js';
+import { getDefaultCatalog, type Catalog, type GeoPrefix, type ModelEntry } from './catalog.js';
+import { EXAMPLE_REGION, globalAllowedFrom } from './regions.js';
+
+// What the resolver says when a name is not a model it knows ("did you mean", by edit distance),
+// where a model can be called, and Bedrock's own refusal of a bare ID that needs a profile.
+
+function levenshtein(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** Up to three catalog names closest to `input`, for "did you mean". */
+export function suggestModels(input: string, catalog: Catalog = getDefaultCatalog()): string[] {
+  const needle = input.toLowerCase();
+  return catalog.models
+    .flatMap((m) => [m.name, m.bedrockId, ...m.aliases].map((n) => ({ n, m, d: levenshtein(needle, n.toLowerCase()) })))
+    .sort((x, y) => x.d - y.d)
+    .filter((x, i, all) => all.findIndex((y) => y.m === x.m) === i)
+    .slice(0, 3)
+    .map((x) => x.n);
+}
+
+export function unknownModel(input: string, catalog: Catalog): BedrockClaudeError {
+  const suggestions = suggestModels(input, catalog);
+  return invalidRequest(
+    `The provided model identifier is invalid: "${input}" is not a Claude model bedrock-claude knows.`,
+    `Did you mean ${suggestions.map((s) => `"${s}"`).join(', ')}? Run \`bedrock-claude models\` for the list; a model newer than this release can be added with a models file.`,
+    404,
+  );
+}
+
+/** Where a model can be called, for error messages. */
+export function describeAvailability(model: ModelEntry, catalog: Catalog): string {
+  const ways: string[] = [];
+  if (model.profiles.includes('global'))
+    ways.push(`global.${model.bedrockId} (scope global, from any commercial region)`);
+  for (const p of model.profiles) {
+    if (p === 'global') continue;
+    ways.push(
+      `${p}.${model.bedrockId} (scope geo, from ${catalog.data.geos[p]?.label ?? p} regions such as ${EXAMPLE_REGION[p]})`,
+    );
+  }
+  if (model.onDemandInRegion)
+    ways.push(`${model.bedrockId} (scope in-region${model.regions ? `, in ${model.regions.join(', ')}` : ''})`);
+  return ways.join('; ');
+}
+
+/** Bedrock's own words for a bare ID of a profile-only model (note the U+2019 apostrophe). */
+export function onDemandMessage(modelId: string): string {
+  return `Invocation of model ID ${modelId} with on-demand throughput isn\u2019t supported. Retry your request with the ID or ARN of an inference profile that contains this model.`;
+}
+
+export function onDemandNotSupported(
+  modelId: string,
+  model: ModelEntry,
+  region: string,
+  geo: GeoPrefix | undefined,
+  catalog: Catalog,
+): BedrockClaudeError {
+  const options: string[] = [];
+  if (geo && model.profiles.includes(geo))
+    options.push(`"${geo}.${model.bedrockId}" keeps data in ${catalog.data.geos[geo].label} (scope geo)`);
+  if (model.profiles.includes('global') && globalAllowedFrom(region, catalog))
+    options.push(`"global.${model.bedrockId}" routes anywhere with no premium (scope global)`);
+  options.push('or an application inference profile / provisioned throughput ARN');
+  return invalidRequest(onDemandMessage(modelId), `Use an inference profile: ${options.join('; ')}.`);
+}
