@@ -17,7 +17,10 @@ export interface TokenPrices {
 }
 
 export interface ModelPricing extends TokenPrices {
-  /** The prices of a call whose input (with cache reads and writes) is over `threshold` tokens (Sonnet 4 and 4.5 over 200K). */
+  /**
+   * The prices of a call whose input (with cache reads and writes) is over `threshold` tokens (Sonnet 4 and 4.5 over
+   * 200K).
+   */
   longContext?: Partial<TokenPrices> & { threshold: number; input: number; output: number };
 }
 
@@ -58,7 +61,10 @@ export interface ModelEntry {
   adaptiveThinkingOnly?: boolean;
   /** The model's lifecycle on Bedrock. */
   lifecycle: ModelLifecycle;
-  /** Its lifecycle on the Anthropic API, when that differs from Bedrock's (a model retired there may still be served on Bedrock). */
+  /**
+   * Its lifecycle on the Anthropic API, when that differs from Bedrock's (a model retired there may still be served on
+   * Bedrock).
+   */
   anthropicApi?: { status: 'active' | 'deprecated' | 'retired'; retiredOn?: string };
   releasedOn?: string;
   /**

@@ -51,7 +51,8 @@ export function estimateCost(
   const write5m =
     usage.cache_creation?.ephemeral_5m_input_tokens ?? Math.max(0, (usage.cache_creation_input_tokens ?? 0) - write1h);
   const read = usage.cache_read_input_tokens ?? 0;
-  // Past the long-context threshold, every token of the call is at the tier's price (its input counts cache reads and writes).
+  // Past the long-context threshold, every token of the call is at the tier's price (its input counts cache reads and
+  // writes).
   const long = entry.pricing.longContext;
   const longContext = long !== undefined && usage.input_tokens + read + write5m + write1h > long.threshold;
   const prices = longContext

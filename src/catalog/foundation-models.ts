@@ -11,7 +11,9 @@ export interface FoundationModelSummary {
   outputModalities: string[];
   responseStreamingSupported: boolean;
   customizationsSupported: string[];
-  /** `ON_DEMAND` when the bare ID is invoked on demand in the region, `INFERENCE_PROFILE` when only a profile calls it. */
+  /**
+   * `ON_DEMAND` when the bare ID is invoked on demand in the region, `INFERENCE_PROFILE` when only a profile calls it.
+   */
   inferenceTypesSupported: string[];
   modelLifecycle: { status: 'ACTIVE' | 'LEGACY'; endOfLifeTime?: string };
 }

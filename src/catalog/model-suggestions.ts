@@ -75,3 +75,11 @@ export function onDemandNotSupported(
   options.push('or an application inference profile / provisioned throughput ARN');
   return invalidRequest(onDemandMessage(modelId), `Use an inference profile: ${options.join('; ')}.`);
 }
+
+/** No region: Bedrock is regional. */
+export function missingRegion(): BedrockClaudeError {
+  return invalidRequest(
+    'No AWS region given. Bedrock is regional and the default region may not have the model.',
+    'Pass a region explicitly (--region us-west-2, AWS_REGION, or `region` in the options).',
+  );
+}

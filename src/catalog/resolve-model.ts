@@ -10,6 +10,7 @@ import {
 import { EXAMPLE_REGION, globalAllowedFrom, isRegionName, regionToGeo } from './regions.js';
 import {
   describeAvailability,
+  missingRegion,
   onDemandMessage,
   onDemandNotSupported,
   suggestModels,
@@ -18,7 +19,10 @@ import {
 
 export { describeAvailability, onDemandMessage, suggestModels };
 
-/** `global` (default): any commercial region, no premium. `geo`: data stays in the region's geography (~10% premium). `in-region`: bare ID, this region only. */
+/**
+ * `global` (default): any commercial region, no premium. `geo`: data stays in the region's geography (~10% premium).
+ * `in-region`: bare ID, this region only.
+ */
 export type Scope = 'global' | 'geo' | 'in-region';
 export const SCOPES: readonly Scope[] = ['global', 'geo', 'in-region'];
 
@@ -177,13 +181,6 @@ function explain(resolved: Omit<ResolvedModel, 'explanation'>, catalog: Catalog)
   if (prefix)
     return `${name} → ${modelId}: ${catalog.data.geos[prefix as GeoPrefix]?.label ?? prefix} geo inference profile, called from ${region}; data stays in that geography; ~${Math.round(catalog.data.regionalPremium * 100)}% regional premium.`;
   return `${name} → ${modelId}: bare model ID, on-demand in ${region} only; ~${Math.round(catalog.data.regionalPremium * 100)}% regional premium.`;
-}
-
-function missingRegion(): BedrockClaudeError {
-  return invalidRequest(
-    'No AWS region given. Bedrock is regional and the default region may not have the model.',
-    'Pass a region explicitly (--region us-west-2, AWS_REGION, or `region` in the options).',
-  );
 }
 
 /**

@@ -23,7 +23,8 @@ const OPERATIONS = ['invoke-model', 'invoke-model-with-response-stream', 'count-
  *
  * @example
  * ```ts
- * parseAwsCliCommand(`aws bedrock-runtime invoke-model --region us-west-2 --model-id global.anthropic.claude-opus-4-6-v1 --body '{"max_tokens":1}' out.json`).modelId;
+ * parseAwsCliCommand(`aws bedrock-runtime invoke-model --region us-west-2 --model-id
+ * global.anthropic.claude-opus-4-6-v1 --body '{"max_tokens":1}' out.json`).modelId;
  * ```
  */
 export function parseAwsCliCommand(line: string): AwsCliCall {

@@ -219,7 +219,10 @@ function locationOf(path: string): string {
     .replace(/\//g, '.')}`;
 }
 
-/** What is wrong with a block that did not pass: not an object, an unknown or server-tool type, the wrong role, or a field. */
+/**
+ * What is wrong with a block that did not pass: not an object, an unknown or server-tool type, the wrong role, or a
+ * field.
+ */
 function blockProblem(
   out: Diagnostic[],
   b: unknown,
@@ -274,7 +277,8 @@ export const contentSchema: Rule = {
         for (let j = 0; j < content.length; j++) {
           const b: unknown = content[j];
           const block = isObject(b) && typeof b['type'] === 'string' ? COMPILED_BLOCKS.get(b['type']) : undefined;
-          // The fast path: a known block in a role it may have, that passes its check. Paths are made only for a problem.
+          // The fast path: a known block in a role it may have, that passes its check. Paths are made only for a
+          // problem.
           if (block && (role === 'user' ? block.user : block.assistant) && !block.check(b)) continue;
           blockProblem(out, b, block, role, `#/messages/${i}/content/${j}`);
         }

@@ -2,7 +2,10 @@ import { blockTokens, PER_MESSAGE, textTokens } from './estimate-tokens.js';
 
 export type CacheTtl = '5m' | '1h';
 
-/** A `cache_control` breakpoint: the estimated tokens of the prompt up to and including its block, in cache order (tools, system, messages). */
+/**
+ * A `cache_control` breakpoint: the estimated tokens of the prompt up to and including its block, in cache order
+ * (tools, system, messages).
+ */
 export interface CacheBreakpoint {
   tokens: number;
   ttl: CacheTtl;
@@ -54,7 +57,10 @@ export function cacheBreakpoints(body: Record<string, unknown>, withPrefix = fal
   return out;
 }
 
-/** The TTLs of the prompt's cache breakpoints, in cache order: {@link cacheBreakpoints} without the token counts (for the rules that need only these). */
+/**
+ * The TTLs of the prompt's cache breakpoints, in cache order: {@link cacheBreakpoints} without the token counts (for
+ * the rules that need only these).
+ */
 export function cacheTtls(body: Record<string, unknown>): CacheTtl[] {
   const out: CacheTtl[] = [];
   const visit = (block: unknown) => {

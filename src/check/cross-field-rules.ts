@@ -14,7 +14,10 @@ const isObject = (v: unknown): v is Json => !!v && typeof v === 'object' && !Arr
 interface CrossRule {
   code: DiagnosticCode;
   location: string;
-  /** The model's words (Bedrock wraps them as "The model returned the following errors: ..."), or nothing when the rule holds. */
+  /**
+   * The model's words (Bedrock wraps them as "The model returned the following errors: ..."), or nothing when the rule
+   * holds.
+   */
   broken(body: Json, ctx: RuleContext): string | undefined;
   fix: string;
 }

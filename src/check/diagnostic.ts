@@ -70,7 +70,9 @@ export interface CheckInput {
   /** The request path, to catch APIs Bedrock does not have (`/v1/files`, ...). */
   path?: string | undefined;
   catalog?: Catalog | undefined;
-  /** The body's estimated input tokens, when the caller has it already (the gateway shares it with its budget check). */
+  /**
+   * The body's estimated input tokens, when the caller has it already (the gateway shares it with its budget check).
+   */
   inputTokens?: number | undefined;
 }
 

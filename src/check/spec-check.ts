@@ -177,7 +177,10 @@ function objectCheck(spec: { object: Record<string, Spec>; required?: readonly s
   )(isObject, typeProblem, missing, nested) as Check;
 }
 
-/** The first way `value` breaks `spec`, in the schema validator's words with its JSON path (`#/messages/0/...`), or undefined. */
+/**
+ * The first way `value` breaks `spec`, in the schema validator's words with its JSON path (`#/messages/0/...`), or
+ * undefined.
+ */
 export function violation(value: unknown, spec: Spec, path: string): string | undefined {
   const p = compile(spec)(value);
   if (!p) return undefined;

@@ -4,7 +4,10 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { BUDGET_PERIODS, parseExpiry, type BudgetPeriod, type KeyChange, type Limits } from '../control/records.js';
 import { nonEmpty } from '../aws/env-region.js';
 
-/** The data directory: `--data-dir`, then the config's `dataDir`, then `BEDROCK_CLAUDE_DATA_DIR`, then `~/.bedrock-claude`. */
+/**
+ * The data directory: `--data-dir`, then the config's `dataDir`, then `BEDROCK_CLAUDE_DATA_DIR`, then
+ * `~/.bedrock-claude`.
+ */
 export function resolveDataDir(flag: string | undefined, config?: string | undefined): string {
   return (
     nonEmpty(flag) ??

@@ -9,7 +9,10 @@ import { fromBedrockError } from '../translate/errors.js';
 
 type Json = Record<string, unknown>;
 
-/** A GET on Bedrock's control plane (`bedrock.{region}.amazonaws.com`, or `endpoint`), signed, its JSON answer or our error. */
+/**
+ * A GET on Bedrock's control plane (`bedrock.{region}.amazonaws.com`, or `endpoint`), signed, its JSON answer or our
+ * error.
+ */
 export async function controlPlaneGet(
   region: string,
   auth: BedrockAuth,
@@ -72,7 +75,10 @@ async function readRegion(region: string, auth: BedrockAuth, endpoint: string | 
   return { models, profiles, access };
 }
 
-/** A name for a model the package does not know, from its Bedrock ID (`anthropic.claude-foo-5-20270101-v1:0` → `claude-foo-5`). */
+/**
+ * A name for a model the package does not know, from its Bedrock ID (`anthropic.claude-foo-5-20270101-v1:0` →
+ * `claude-foo-5`).
+ */
 function nameFor(bedrockId: string): string {
   return bedrockId
     .replace(/^anthropic\./, '')

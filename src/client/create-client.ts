@@ -34,8 +34,10 @@ type Body = Record<string, unknown> & { model: string };
  * @example
  * ```ts
  * const claude = createBedrockClaude({ region: 'us-west-2' });
- * const message = await claude.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 256, messages: [{ role: 'user', content: 'Hello' }] });
- * for await (const event of claude.messages.stream({ model: 'opus-4.6', max_tokens: 256, messages: [{ role: 'user', content: 'Hi' }] })) {
+ * const message = await claude.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 256, messages: [{ role:
+ * 'user', content: 'Hello' }] });
+ * for await (const event of claude.messages.stream({ model: 'opus-4.6', max_tokens: 256, messages: [{ role: 'user',
+ * content: 'Hi' }] })) {
  *   if (event.type === 'content_block_delta') process.stdout.write((event.delta as { text?: string }).text ?? '');
  * }
  * ```

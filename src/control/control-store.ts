@@ -105,7 +105,10 @@ export interface ControlStore {
   spentSince(kind: 'key' | 'team', id: string, since: number): Promise<number>;
   /** Ledger rows, newest first. */
   requests(filter: RequestFilter): Promise<LedgerRow[]>;
-  /** Requests and spend per time bucket of `stepMs` (aligned to the epoch, so to UTC days and hours) and group, in `[since, until)`. */
+  /**
+   * Requests and spend per time bucket of `stepMs` (aligned to the epoch, so to UTC days and hours) and group, in
+   * `[since, until)`.
+   */
   series(by: SeriesGroup, since: number, until: number, stepMs: number): Promise<SeriesRow[]>;
   /** Latency and time to first byte percentiles of the requests in `[since, until)`. */
   latency(since: number, until: number): Promise<LatencySummary>;

@@ -10,7 +10,10 @@ export type CounterOp =
    * with `missing`, and the caller seeds it from the ledger and asks again.
    */
   | { kind: 'counter'; key: string; delta: number; max: number; based?: boolean }
-  /** Set a counter if it does not exist (a budget's spend, rebuilt from the ledger): a replica that comes second changes nothing. */
+  /**
+   * Set a counter if it does not exist (a budget's spend, rebuilt from the ledger): a replica that comes second changes
+   * nothing.
+   */
   | { kind: 'seed'; key: string; value: number; ttlMs?: number };
 
 /** What an admission answered: granted (all applied) or refused at `failed` (none applied). */
@@ -20,7 +23,10 @@ export interface Admission {
   failed: number | undefined;
   /** The op at `failed` is a `based` counter that does not exist: seed it and ask again. */
   missing?: boolean;
-  /** Where this admission's settlement goes, when not to the store's own `settle` (counted locally while Redis was away). */
+  /**
+   * Where this admission's settlement goes, when not to the store's own `settle` (counted locally while Redis was
+   * away).
+   */
   settleWith?: (ops: readonly CounterOp[], now: number) => Promise<void>;
   /** Per op: a bucket's answer, or a counter's value (after, or as it stood when refused). */
   answers: Array<BucketAnswer | number>;

@@ -25,7 +25,8 @@ function orphans(dir: string): string[] {
     const m = NAME.exec(name);
     if (!m || live.has(m[1]!)) continue;
     const pid = Number(m[2]);
-    // Another live process on this directory keeps its own; a file with our pid is a previous life's (pid 1 in a container).
+    // Another live process on this directory keeps its own; a file with our pid is a previous life's (pid 1 in a
+    // container).
     if (pid !== process.pid && alive(pid)) continue;
     const path = join(dir, name);
     found.push({ path, at: statSync(path).mtimeMs });

@@ -126,7 +126,9 @@ function postgresPort(pool: pg.Pool, where: string): SqlPort {
   };
 }
 
-/** The ledger's SQL on PostgreSQL: batches by arrays, reports and spend from the daily totals where whole days allow. */
+/**
+ * The ledger's SQL on PostgreSQL: batches by arrays, reports and spend from the daily totals where whole days allow.
+ */
 function postgresLedger(pool: pg.Pool, port: SqlPort) {
   return {
     async appendLedger(rows: readonly LedgerRow[]): Promise<number> {

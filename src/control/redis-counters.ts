@@ -153,7 +153,8 @@ export interface RedisCounterStore extends CounterStore {
  * call on the way in (`admit`, all or nothing) and one on the way out (`settle`), each atomic in
  * Redis, with the same token-bucket semantics and answers as the in-process store. Key names carry
  * the caller's hash tag (`{...}`), so that all the keys of one admission are in one Redis Cluster
- * slot. It waits up to 2 s for the first connection. Commands fail fast when Redis is away (no offline queue, a command timeout): what happens
+ * slot. It waits up to 2 s for the first connection. Commands fail fast when Redis is away (no offline queue, a command
+ * timeout): what happens
  * then is the caller's choice ({@link withFailMode}).
  */
 export async function openRedisCounterStore(

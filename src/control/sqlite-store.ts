@@ -18,7 +18,10 @@ const GROUP_SQL: Record<ReportGroup, string> = {
   session: 'session',
 };
 
-/** The ledger's insert, with positional parameters in table order (binding named ones per row cost a third of the write). */
+/**
+ * The ledger's insert, with positional parameters in table order (binding named ones per row cost a third of the
+ * write).
+ */
 export const LEDGER_INSERT_SQL = `INSERT OR IGNORE INTO ledger (${LEDGER_COLUMN_LIST}) VALUES (${LEDGER.map(() => '?').join(', ')})`;
 
 /** The store's file in a data directory. */
@@ -134,7 +137,8 @@ const SUMS = `count(*) AS requests, sum(CASE WHEN status >= 400 THEN 1 ELSE 0 EN
  * @example
  * ```ts
  * const store = openSqliteControlStore('/var/lib/bedrock-claude');
- * const { key, record } = await store.createKey({ name: 'alice-laptop', user: 'alice', budget: { usd: 50, period: 'month' } }, Date.now());
+ * const { key, record } = await store.createKey({ name: 'alice-laptop', user: 'alice', budget: { usd: 50, period:
+ * 'month' } }, Date.now());
  * ```
  */
 export function openSqliteControlStore(dataDir: string): ControlStore {

@@ -7,9 +7,14 @@ export interface UsageRecord {
   requestId: string;
   /** When it arrived, in ms since the epoch. */
   time: number;
-  /** The dialect (`anthropic`, `openai`, ...) or route group (`ops`, `admin`, `ui`) that served it: a plain string, so the ledger's schema does not depend on the HTTP fronts. */
+  /**
+   * The dialect (`anthropic`, `openai`, ...) or route group (`ops`, `admin`, `ui`) that served it: a plain string, so
+   * the ledger's schema does not depend on the HTTP fronts.
+   */
   front: string;
-  /** Model traffic: kept in the ledger and the live view (false for probes, metrics, the admin API and the dashboard). */
+  /**
+   * Model traffic: kept in the ledger and the live view (false for probes, metrics, the admin API and the dashboard).
+   */
   metered: boolean;
   method: string;
   /** The route's pattern (`/model/{modelId}/invoke`), or `other` for a path no route serves. */

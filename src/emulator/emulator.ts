@@ -59,7 +59,10 @@ export interface EmulatorOptions {
   deltaChars?: number;
   /** The prompt cache's clock (default `Date.now`), for tests of TTLs. */
   clock?: () => number;
-  /** Models the account has no access to (names or IDs): calls get AccessDeniedException, GetFoundationModelAvailability says NOT_AUTHORIZED. */
+  /**
+   * Models the account has no access to (names or IDs): calls get AccessDeniedException, GetFoundationModelAvailability
+   * says NOT_AUTHORIZED.
+   */
   notEnabled?: string[];
   /** Whether usage splits cache writes by TTL (`cache_creation`), as the Anthropic API does (default true). */
   reportCacheSplit?: boolean;
@@ -116,7 +119,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     if (received.length > keep) received.splice(0, received.length - keep);
   };
 
-  /** The fake model as the upstream: an answer for the call, or its stream of frames (with the region's gaps and a mid-stream fault). */
+  /**
+   * The fake model as the upstream: an answer for the call, or its stream of frames (with the region's gaps and a
+   * mid-stream fault).
+   */
   async function fakeModel(ctx: Ctx): Promise<void> {
     const call = ctx.call!;
     const body = call.request.body;
@@ -182,7 +188,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     };
   }
 
-  /** The answer's events as chunk frames: the first alone (Bedrock sends it as soon as it exists), `gapMs` apart, cut off halfway by a midstream fault. */
+  /**
+   * The answer's events as chunk frames: the first alone (Bedrock sends it as soon as it exists), `gapMs` apart, cut
+   * off halfway by a midstream fault.
+   */
   async function* frames(
     ctx: Ctx,
     message: FakeMessage,

@@ -125,7 +125,10 @@ function forcedTool(body: Json): Json | undefined {
   return undefined;
 }
 
-/** The JSON schema a structured-output request asks the answer to satisfy (`output_config.format`, or the older `output_format`). */
+/**
+ * The JSON schema a structured-output request asks the answer to satisfy (`output_config.format`, or the older
+ * `output_format`).
+ */
 function outputSchema(body: Json): unknown {
   const format = ((body['output_config'] as Json | undefined)?.['format'] ?? body['output_format']) as Json | undefined;
   return format && format['type'] === 'json_schema' ? (format['schema'] ?? {}) : undefined;
@@ -141,7 +144,8 @@ function thinkingOn(body: Json): boolean {
  *
  * @example
  * ```ts
- * respond({ max_tokens: 50, messages: [{ role: 'user', content: 'ping' }] }, 'claude-sonnet-4-5-20250929').content[0].text; // 'ping'
+ * respond({ max_tokens: 50, messages: [{ role: 'user', content: 'ping' }] },
+ * 'claude-sonnet-4-5-20250929').content[0].text; // 'ping'
  * ```
  */
 export function respond(body: Json, modelName: string, scripted?: ScriptedReply): FakeMessage {

@@ -2,7 +2,10 @@ import { bedrockError } from '../server/fronts/bedrock.js';
 import type { RouteGroup } from '../server/fronts/front.js';
 import { jsonReply } from '../server/fronts/replies.js';
 
-/** `GET /healthz` of the emulator itself. (Its Converse and native-Messages fronts are the gateway's, in `asBedrock` mode.) */
+/**
+ * `GET /healthz` of the emulator itself. (Its Converse and native-Messages fronts are the gateway's, in `asBedrock`
+ * mode.)
+ */
 export function createEmulatorOpsGroup(): RouteGroup {
   return {
     name: 'ops',

@@ -9,7 +9,8 @@ import { z } from 'zod';
  *   - match: { text: "weather" }
  *     reply: { toolUse: { name: get_weather, input: { city: Paris } } }
  *   - match: { model: "haiku", text: "^fail" }
- *     reply: { error: { status: 429, type: ThrottlingException, message: "Too many requests, please wait before trying again." } }
+ *     reply: { error: { status: 429, type: ThrottlingException, message: "Too many requests, please wait before trying
+ * again." } }
  *   - match: { text: "slow" }
  *     reply: { text: "finally", delayMs: 500 }
  * ```

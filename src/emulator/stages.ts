@@ -169,7 +169,8 @@ export function validate(
       path,
       catalog,
     });
-    // CountTokens and the native Messages path take the foundation model ID, so the on-demand rule does not apply to them.
+    // CountTokens and the native Messages path take the foundation model ID, so the on-demand rule does not apply to
+    // them.
     const bareIdOk = path === 'count-tokens' || operation.startsWith('mantle');
     const failing = diagnostics.find(
       (d) => d.severity === 'error' && d.bedrock && !(bareIdOk && d.code === 'on-demand-not-supported'),

@@ -72,7 +72,8 @@ export interface InProcessResponse {
  * @example
  * ```ts
  * const app = createGatewayApp(deps);
- * const res = await app.request('/v1/messages', { method: 'POST', body: JSON.stringify({ model: 'claude-haiku-4-5', max_tokens: 16, messages: [{ role: 'user', content: 'Hi' }] }) });
+ * const res = await app.request('/v1/messages', { method: 'POST', body: JSON.stringify({ model: 'claude-haiku-4-5',
+ * max_tokens: 16, messages: [{ role: 'user', content: 'Hi' }] }) });
  * res.status; // 200
  * ```
  */
@@ -127,7 +128,10 @@ export function createGatewayApp(deps: GatewayDeps) {
     dispatch(call, notFound),
   );
 
-  /** Answers a request. Not an async function on purpose: it keeps nothing of the request alive once `chain` is done with it. */
+  /**
+   * Answers a request. Not an async function on purpose: it keeps nothing of the request alive once `chain` is done
+   * with it.
+   */
   function handle(req: GatewayRequest): Promise<Exchange> {
     const pathname = req.url.split('?')[0]!;
     const ctx = new Ctx(req, table.match(req.method, pathname), now(), clock());

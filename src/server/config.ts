@@ -42,7 +42,10 @@ export const gatewayConfigSchema = z
         'a PostgreSQL URL (postgres://user@host:5432/db); leave it out for the embedded store',
       )
       .optional(),
-    /** Redis for rate limits, concurrency and budget reservations (env BEDROCK_CLAUDE_REDIS_URL), and what its outage does. */
+    /**
+     * Redis for rate limits, concurrency and budget reservations (env BEDROCK_CLAUDE_REDIS_URL), and what its outage
+     * does.
+     */
     counters: z
       .union([
         z.string().regex(/^rediss?:\/\//, 'a Redis URL (redis://host:6379)'),
@@ -142,7 +145,10 @@ export const gatewayConfigSchema = z
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 
-/** Interpolates every string value of a parsed document (comments and keys are left alone, and an env value cannot inject YAML). */
+/**
+ * Interpolates every string value of a parsed document (comments and keys are left alone, and an env value cannot
+ * inject YAML).
+ */
 function interpolateValues(value: unknown, env: Record<string, string | undefined>): unknown {
   if (typeof value === 'string') return interpolateEnv(value, env);
   if (Array.isArray(value)) return value.map((v) => interpolateValues(v, env));

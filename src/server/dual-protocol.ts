@@ -43,7 +43,8 @@ export function createDualProtocolServer(
     socket.once('data', (first: Buffer) => {
       socket.pause();
       if (first.subarray(0, 3).toString('latin1') === 'PRI') {
-        // The HTTP/2 session reads the socket's handle directly, past any unshift: hand it a stream that replays the first bytes.
+        // The HTTP/2 session reads the socket's handle directly, past any unshift: hand it a stream that replays the
+        // first bytes.
         http2.emit('connection', replay(socket, first));
       } else {
         socket.unshift(first);

@@ -53,7 +53,10 @@ function refused(message: string): BedrockClaudeError {
   });
 }
 
-/** A DNS lookup that refuses private addresses, so a redirect or a rebinding DNS answer cannot reach the gateway's network. */
+/**
+ * A DNS lookup that refuses private addresses, so a redirect or a rebinding DNS answer cannot reach the gateway's
+ * network.
+ */
 function guardedLookup(
   hostname: string,
   options: object,

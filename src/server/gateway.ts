@@ -49,9 +49,15 @@ export interface GatewayOptions {
    * in `/readyz`; the gateway still serves its config keys.
    */
   dataDir?: string | undefined;
-  /** PostgreSQL (`postgres://...`) for keys, teams and the ledger, shared by several replicas, instead of the embedded store. */
+  /**
+   * PostgreSQL (`postgres://...`) for keys, teams and the ledger, shared by several replicas, instead of the embedded
+   * store.
+   */
   databaseUrl?: string | undefined;
-  /** Redis for rate limits, concurrency and budget reservations, shared by several replicas; `failMode` says what an outage does (default `open`). */
+  /**
+   * Redis for rate limits, concurrency and budget reservations, shared by several replicas; `failMode` says what an
+   * outage does (default `open`).
+   */
   counters?: { url: string; failMode?: 'closed' | 'open' | undefined; prefix?: string | undefined } | undefined;
   /** The admin API's key (or `sha256:<hex>` of it); without it, and a data directory, `/admin/...` is 404. */
   adminKey?: string | undefined;
@@ -75,7 +81,9 @@ export interface GatewayOptions {
     shutdownGraceMs?: number | undefined;
   };
   retry?: { max?: number | undefined; baseMs?: number | undefined; capMs?: number | undefined };
-  /** Fetch `image_url` web addresses on the OpenAI front (public addresses only, up to `maxBytes`); refused when absent. */
+  /**
+   * Fetch `image_url` web addresses on the OpenAI front (public addresses only, up to `maxBytes`); refused when absent.
+   */
   fetchImages?: ImageFetchOptions | undefined;
   logger?: Logger;
   /** Wall-clock ms since the epoch (default `Date.now`): budgets, the ledger's times, the admin API. Tests drive it. */
@@ -90,7 +98,9 @@ export interface RunningGateway {
   server: Server;
   /** The app behind the port, to call in process. */
   app: GatewayApp;
-  /** Stops taking requests, lets open ones finish up to `graceMs` (default `limits.shutdownGraceMs`, 10 s), then closes. */
+  /**
+   * Stops taking requests, lets open ones finish up to `graceMs` (default `limits.shutdownGraceMs`, 10 s), then closes.
+   */
   close(graceMs?: number): Promise<void>;
   /** Requests in flight. */
   inFlight(): number;

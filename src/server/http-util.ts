@@ -61,7 +61,10 @@ export function readBody(req: AnyRequest, limit: number): Promise<Buffer> {
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 const MAX_DEPTH = 128;
 
-/** The deepest `{`/`[` nesting of a JSON text, counted outside strings (so parsing and walking it cannot overflow the stack). */
+/**
+ * The deepest `{`/`[` nesting of a JSON text, counted outside strings (so parsing and walking it cannot overflow the
+ * stack).
+ */
 export function jsonDepth(text: string, limit = MAX_DEPTH): number {
   let depth = 0;
   let max = 0;

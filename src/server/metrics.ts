@@ -70,7 +70,10 @@ export function createGatewayMetrics() {
 
   return {
     registry,
-    /** A usage sink: the path label is the route's pattern (`/model/{modelId}/invoke`), so a scanner cannot blow up the series count. */
+    /**
+     * A usage sink: the path label is the route's pattern (`/model/{modelId}/invoke`), so a scanner cannot blow up the
+     * series count.
+     */
     record(u: UsageRecord) {
       requests.inc({ front: u.front, path: u.route, status: String(u.status) });
       latency.observe({ front: u.front, path: u.route }, u.latencyMs / 1000);
@@ -79,7 +82,10 @@ export function createGatewayMetrics() {
       if (u.outputTokens) tokens.inc({ direction: 'output' }, u.outputTokens);
       if (u.costUsd) cost.inc(u.costUsd);
     },
-    /** The control plane's servers: whether they answer, the ledger rows that wait, Redis round trips. Read at each scrape. */
+    /**
+     * The control plane's servers: whether they answer, the ledger rows that wait, Redis round trips. Read at each
+     * scrape.
+     */
     watchControl(g: ControlGauges) {
       const set = (gauge: PromClient.Gauge, v: number | undefined) => (v === undefined ? gauge.reset() : gauge.set(v));
       new Gauge({

@@ -95,7 +95,9 @@ export interface Front<Op extends string = string> extends RouteGroup {
   encode(ctx: Ctx, result: MessagesResult): Reply;
 }
 
-/** A route matched for one request: its group, the front when it is a model call, the spec and the path's parameters. */
+/**
+ * A route matched for one request: its group, the front when it is a model call, the spec and the path's parameters.
+ */
 export interface MatchedRoute {
   group: RouteGroup;
   /** The dialect that decodes and encodes it, for a model call (`spec.call`). */

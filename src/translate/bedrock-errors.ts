@@ -67,7 +67,10 @@ export const EXCEPTION_FOR_TYPE: Record<AnthropicErrorType, BedrockErrorName> = 
   overloaded_error: 'ServiceUnavailableException',
 };
 
-/** A known exception by its name, in either spelling: `ThrottlingException` (HTTP) or `throttlingException` (stream frames). */
+/**
+ * A known exception by its name, in either spelling: `ThrottlingException` (HTTP) or `throttlingException` (stream
+ * frames).
+ */
 export function bedrockErrorKind(
   name: string | undefined | null,
 ): (BedrockErrorKind & { name: BedrockErrorName }) | undefined {
@@ -85,7 +88,10 @@ export function streamExceptionName(name: string): string {
 const CORAL = 'http://internal.amazon.com/coral/com.amazon.bedrock/';
 const CORAL_SERVICE = 'http://internal.amazon.com/coral/com.amazon.coral.service/';
 
-/** The `x-amzn-ErrorType` header value for an exception name (an unknown operation is the service framework's, not Bedrock's). */
+/**
+ * The `x-amzn-ErrorType` header value for an exception name (an unknown operation is the service framework's, not
+ * Bedrock's).
+ */
 export function amznErrorType(name: string): string {
   return `${name}:${name === 'UnknownOperationException' ? CORAL_SERVICE : CORAL}`;
 }

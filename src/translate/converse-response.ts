@@ -46,7 +46,9 @@ function answerBlock(b: Json): Json | undefined {
   }
 }
 
-/** What `additionalModelResponseFieldPaths` (JSON pointers into the model's answer) pick out, nested as in the answer. */
+/**
+ * What `additionalModelResponseFieldPaths` (JSON pointers into the model's answer) pick out, nested as in the answer.
+ */
 export function pickResponseFields(answer: Json, paths: readonly string[]): Json | undefined {
   if (!paths.length) return undefined;
   const out: Json = {};
@@ -72,8 +74,10 @@ export function pickResponseFields(answer: Json, paths: readonly string[]): Json
  *
  * @example
  * ```ts
- * anthropicToConverseResponse({ content: [{ type: 'text', text: 'Hi' }], stop_reason: 'end_turn', usage: { input_tokens: 3, output_tokens: 1 } }, 120);
- * // { output: { message: { role: 'assistant', content: [{ text: 'Hi' }] } }, stopReason: 'end_turn', usage: {...}, metrics: { latencyMs: 120 } }
+ * anthropicToConverseResponse({ content: [{ type: 'text', text: 'Hi' }], stop_reason: 'end_turn', usage: {
+ * input_tokens: 3, output_tokens: 1 } }, 120);
+ * // { output: { message: { role: 'assistant', content: [{ text: 'Hi' }] } }, stopReason: 'end_turn', usage: {...},
+ * metrics: { latencyMs: 120 } }
  * ```
  */
 export function anthropicToConverseResponse(

@@ -262,8 +262,10 @@ export function responseFieldPaths(body: Json): string[] {
  *
  * @example
  * ```ts
- * converseToAnthropic({ messages: [{ role: 'user', content: [{ text: 'Hi' }, { cachePoint: { type: 'default' } }] }] }, 4096);
- * // { messages: [{ role: 'user', content: [{ type: 'text', text: 'Hi', cache_control: { type: 'ephemeral' } }] }], max_tokens: 4096 }
+ * converseToAnthropic({ messages: [{ role: 'user', content: [{ text: 'Hi' }, { cachePoint: { type: 'default' } }] }] },
+ * 4096);
+ * // { messages: [{ role: 'user', content: [{ type: 'text', text: 'Hi', cache_control: { type: 'ephemeral' } }] }],
+ * max_tokens: 4096 }
  * ```
  */
 export function converseToAnthropic(body: Json, defaultMaxTokens: number): Json {

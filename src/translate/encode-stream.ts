@@ -198,10 +198,15 @@ export async function* anthropicEvents(stream: WireStream): AsyncGenerator<Anthr
   }
 }
 
-/** An event parsed, or its JSON not parsed yet (from Bedrock's frames: most are text deltas, copied without a parse). */
+/**
+ * An event parsed, or its JSON not parsed yet (from Bedrock's frames: most are text deltas, copied without a parse).
+ */
 export type AnthropicEventItem = Record<string, unknown> | string;
 
-/** An event, parsed if it was not, with `summary` filled from it (the numbers the Anthropic front's summary holds); throws an `error` event. */
+/**
+ * An event, parsed if it was not, with `summary` filled from it (the numbers the Anthropic front's summary holds);
+ * throws an `error` event.
+ */
 function summarise(item: AnthropicEventItem, summary: StreamSummary): Record<string, unknown> {
   const event = typeof item === 'string' ? parseEventJson(item) : item;
   if (event['type'] === 'message_stop' && event['amazon-bedrock-invocationMetrics'])

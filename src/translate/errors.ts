@@ -71,7 +71,8 @@ export function fixForBedrockMessage(message: string): string | undefined {
  *
  * @example
  * ```ts
- * const err = fromBedrockError(429, 'ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/', '{"message":"Too many requests"}');
+ * const err = fromBedrockError(429, 'ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/',
+ * '{"message":"Too many requests"}');
  * err.status; // 429
  * err.type;   // 'rate_limit_error'
  * ```

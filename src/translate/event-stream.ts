@@ -168,7 +168,10 @@ const CHUNK_HEADERS: MessageHeaders = {
   ':message-type': { type: 'string', value: 'event' },
 };
 
-/** {@link encodeChunkFrame} as a decoded frame with its bytes, as the transport hands frames on (no decode of what was just encoded). */
+/**
+ * {@link encodeChunkFrame} as a decoded frame with its bytes, as the transport hands frames on (no decode of what was
+ * just encoded).
+ */
 export function chunkEventFrame(eventJson: string): EventFrame {
   const body = fromUtf8(
     `{"bytes":"${Buffer.from(eventJson).toString('base64')}","p":"${paddingFor(eventJson.length)}"}`,

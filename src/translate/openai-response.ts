@@ -40,7 +40,9 @@ export interface CompletionMeta {
   model: string;
 }
 
-/** An Anthropic message as a `chat.completion`: text joined, tool uses as `tool_calls`, thinking as `reasoning_content`. */
+/**
+ * An Anthropic message as a `chat.completion`: text joined, tool uses as `tool_calls`, thinking as `reasoning_content`.
+ */
 export function anthropicToOpenAIResponse(message: Json, meta: CompletionMeta): Json {
   let text = '';
   let reasoning = '';
@@ -92,7 +94,10 @@ export function newOpenAIStreamState(meta: CompletionMeta, includeUsage: boolean
   };
 }
 
-/** The chunk of a text delta, from its text as a JSON string literal (the same JSON `anthropicEventToOpenAI` makes of it). */
+/**
+ * The chunk of a text delta, from its text as a JSON string literal (the same JSON `anthropicEventToOpenAI` makes of
+ * it).
+ */
 export function openAITextChunk(state: OpenAIStreamState, literal: string): string {
   return state.textChunk[0] + literal + state.textChunk[1];
 }

@@ -241,8 +241,10 @@ function number(body: Json, key: string, min: number, max: number, why = ''): nu
  *
  * @example
  * ```ts
- * openAIToAnthropic({ model: 'claude-haiku-4-5', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hi' }] }, { defaultMaxTokens: 4096 });
- * // { model: 'claude-haiku-4-5', max_tokens: 4096, system: [{ type: 'text', text: 'Be brief.' }], messages: [{ role: 'user', content: [{ type: 'text', text: 'Hi' }] }] }
+ * openAIToAnthropic({ model: 'claude-haiku-4-5', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user',
+ * content: 'Hi' }] }, { defaultMaxTokens: 4096 });
+ * // { model: 'claude-haiku-4-5', max_tokens: 4096, system: [{ type: 'text', text: 'Be brief.' }], messages: [{ role:
+ * 'user', content: [{ type: 'text', text: 'Hi' }] }] }
  * ```
  */
 export function openAIToAnthropic(body: Json, options: OpenAIDecodeOptions): Json {

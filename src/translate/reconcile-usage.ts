@@ -16,7 +16,8 @@ function header(headers: Headers | undefined, name: string): number | undefined 
  *
  * @example
  * ```ts
- * reconcileUsage(undefined, { inputTokenCount: 12, outputTokenCount: 3 }); // { input_tokens: 12, output_tokens: 3, ... }
+ * reconcileUsage(undefined, { inputTokenCount: 12, outputTokenCount: 3 }); // { input_tokens: 12, output_tokens: 3, ...
+ * }
  * ```
  */
 export function reconcileUsage(

@@ -86,7 +86,8 @@ function bodyBetas(value: unknown, field = 'anthropic_beta'): string[] {
  * ```ts
  * const out = toBedrockRequest(
  *   { path: '/v1/messages', headers: { 'anthropic-beta': 'context-1m-2025-08-07' },
- *     body: { model: 'claude-sonnet-4-5', max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'Hi' }] } },
+ *     body: { model: 'claude-sonnet-4-5', max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'Hi' }] }
+ * },
  *   { modelId: 'global.anthropic.claude-sonnet-4-5-20250929-v1:0' },
  * );
  * out.path; // '/model/global.anthropic.claude-sonnet-4-5-20250929-v1%3A0/invoke-with-response-stream'
@@ -194,7 +195,9 @@ export function fromCountTokensBody(countBody: unknown): Record<string, unknown>
   return parsed as Record<string, unknown>;
 }
 
-/** Bedrock CountTokens answer `{"inputTokens":N}` (or Mantle's `{"input_tokens":N}`) → Anthropic `{"input_tokens":N}`. */
+/**
+ * Bedrock CountTokens answer `{"inputTokens":N}` (or Mantle's `{"input_tokens":N}`) → Anthropic `{"input_tokens":N}`.
+ */
 export function fromCountTokensResponse(body: unknown): { input_tokens: number } {
   const b = body as { inputTokens?: unknown; input_tokens?: unknown } | null;
   const n = b?.inputTokens ?? b?.input_tokens;

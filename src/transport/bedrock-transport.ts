@@ -62,10 +62,16 @@ function bodyBytes(request: AnthropicHttpRequest, translated: BedrockHttpRequest
   return translated.stream ? ownBytes(text) : Buffer.from(text);
 }
 
-/** What one attempt's answer is: a result (holding the target's slot while a stream is open), or an error to retry or throw. */
+/**
+ * What one attempt's answer is: a result (holding the target's slot while a stream is open), or an error to retry or
+ * throw.
+ */
 type Answer = { result: MessagesResult; holdsSlot: boolean } | { error: BedrockClaudeError };
 
-/** The answer to one attempt, from its response: the JSON, the native stream, or an event stream read to its first frame. */
+/**
+ * The answer to one attempt, from its response: the JSON, the native stream, or an event stream read to its first
+ * frame.
+ */
 async function answerOf(
   wire: Wire,
   sent: { res: Dispatcher.ResponseData; started: number },
@@ -76,7 +82,8 @@ async function answerOf(
 ): Promise<Answer> {
   const { res, started } = sent;
   if (res.statusCode !== 200) return { error: await failFromResponse(wire, res, target) };
-  // `...info` goes last in the results below: a literal that starts with a spread gets a new hidden class on every call in V8.
+  // `...info` goes last in the results below: a literal that starts with a spread gets a new hidden class on every call
+  // in V8.
   const info = { target, attempts: attempt + 1, removals: translated.removals, headers: res.headers };
   if (!translated.stream) {
     const raw = Buffer.from(await withTimeout(res.body.arrayBuffer(), wire.idleMs, res.body));
@@ -203,7 +210,8 @@ async function attemptTarget(
  * ```ts
  * const transport = createTransport({ auth: resolveBedrockAuth() });
  * const result = await transport.messages(
- *   { path: '/v1/messages', body: { model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'Hi' }] } },
+ *   { path: '/v1/messages', body: { model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content:
+ * 'Hi' }] } },
  *   [{ region: 'us-west-2', modelId: 'global.anthropic.claude-sonnet-4-5-20250929-v1:0' }],
  * );
  * ```

@@ -40,7 +40,10 @@ function reportExceptions(deps: StreamDeps, frames: readonly EventFrame[], targe
   }
 }
 
-/** A stream's frames, a network chunk at a time; a failure of the network or a timeout is thrown as a `BedrockClaudeError`. */
+/**
+ * A stream's frames, a network chunk at a time; a failure of the network or a timeout is thrown as a
+ * `BedrockClaudeError`.
+ */
 export async function* streamFrames(
   deps: StreamDeps,
   firstFrames: EventFrame[],

@@ -73,7 +73,9 @@ const json = (ctx: Ctx, value: unknown): Reply => jsonReply(200, value, ctx.head
 const query = (ctx: Ctx) => Object.fromEntries(new URL(ctx.req.url, 'http://x').searchParams);
 const iso = (t: number) => new Date(t).toISOString();
 
-/** The admin API's reports: usage by group, series, latency, spend against budget, this replica's minute, the ledger. */
+/**
+ * The admin API's reports: usage by group, series, latency, spend against budget, this replica's minute, the ledger.
+ */
 export function reportHandlers(
   store: ControlStore,
   deps: { clock: () => number; timeZone?: string | undefined; live?: (() => LiveSnapshot) | undefined },

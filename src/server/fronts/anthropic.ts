@@ -54,7 +54,8 @@ export function anthropicError(ctx: Ctx, err: BedrockClaudeError): Reply {
 
 /**
  * The Anthropic Messages API (`/v1/messages`, `/v1/messages/count_tokens`, `/v1/models`, the
- * latter for the OpenAI SDK too), as the official SDKs and Claude Code call it; the platform APIs Bedrock lacks answer 404 with what to use instead.
+ * latter for the OpenAI SDK too), as the official SDKs and Claude Code call it; the platform APIs Bedrock lacks answer
+ * 404 with what to use instead.
  */
 export function createAnthropicFront(deps: {
   catalog: Catalog;

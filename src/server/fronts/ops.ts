@@ -13,7 +13,10 @@ export interface OpsDeps {
   openCircuits(): string[];
   /** What else keeps the gateway from being ready (the store cannot be opened or written, ...). */
   problems?(): string[];
-  /** What is wrong but does not stop the gateway serving (ledger rows spooled, counters failing open): shown, still ready. */
+  /**
+   * What is wrong but does not stop the gateway serving (ledger rows spooled, counters failing open): shown, still
+   * ready.
+   */
   warnings?(): string[];
   /** The Prometheus exposition, and its content type. */
   metrics(): Promise<{ contentType: string; text: string }>;

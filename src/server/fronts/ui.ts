@@ -21,7 +21,9 @@ const TYPES: Record<string, string> = {
   png: 'image/png',
 };
 
-/** Where `npm run build` put the dashboard: `dist/ui` (beside `dist/server` when run from dist, or from src under tsx). */
+/**
+ * Where `npm run build` put the dashboard: `dist/ui` (beside `dist/server` when run from dist, or from src under tsx).
+ */
 function uiDir(): string | undefined {
   for (const rel of ['../../ui/', '../../../dist/ui/']) {
     const dir = fileURLToPath(new URL(rel, import.meta.url));

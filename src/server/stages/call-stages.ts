@@ -91,7 +91,8 @@ export function preflight(catalog: Catalog): Stage {
       catalog,
       inputTokens,
     });
-    // CountTokens and the native Messages path take the foundation model ID, so the on-demand rule does not apply to them.
+    // CountTokens and the native Messages path take the foundation model ID, so the on-demand rule does not apply to
+    // them.
     const bareIdOk = isCount || first.backend === 'mantle';
     const error = diagnostics.find(
       (d) => d.severity === 'error' && !(bareIdOk && d.code === 'on-demand-not-supported'),
@@ -134,7 +135,10 @@ const ALL_5M = [{ tokens: 0, ttl: '5m' as const }];
  * Sends the call upstream (retries and failover are the transport's) and has the front encode the
  * result. The request body is let go of here: a stream can run for minutes after its first byte.
  */
-/** The scope a target is called in: a `global.` profile, a geo profile, or in-region for a bare ID under scope `in-region`. */
+/**
+ * The scope a target is called in: a `global.` profile, a geo profile, or in-region for a bare ID under scope
+ * `in-region`.
+ */
 export function scopeOf(modelId: string, gatewayScope: Scope): Scope {
   return modelId.startsWith('global.') ? 'global' : gatewayScope === 'global' ? 'geo' : gatewayScope;
 }

@@ -32,7 +32,9 @@ export interface EnforcementDeps {
   onFailure?: ((where: 'settle', err: unknown) => void) | undefined;
 }
 
-/** RFC 3339 to the second, as the Anthropic API's reset headers say it; the last few are kept (most answers share one). */
+/**
+ * RFC 3339 to the second, as the Anthropic API's reset headers say it; the last few are kept (most answers share one).
+ */
 const rfc3339Seen = new Map<number, string>();
 function RFC3339(ms: number): string {
   const second = Number.isFinite(ms) ? Math.ceil(ms / 1000) : 8.64e12;
