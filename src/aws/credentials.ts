@@ -75,7 +75,10 @@ export function createCredentialCache(options: CredentialOptions = {}): Credenti
         throw new BedrockClaudeError(`Could not load AWS credentials from the ${source}: ${why}`, {
           status: 500,
           type: 'api_error',
-          fix: 'Configure credentials (AWS_PROFILE, aws sso login, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, an instance role) or a Bedrock API key (AWS_BEARER_TOKEN_BEDROCK). `bedrock-claude doctor` shows what was found.',
+          fix:
+            'Configure credentials (AWS_PROFILE, aws sso login, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, an ' +
+            'instance role) or a Bedrock API key (AWS_BEARER_TOKEN_BEDROCK). `bedrock-claude doctor` shows what ' +
+            'was found.',
           cause: err,
         });
       })

@@ -27,7 +27,9 @@ export function systemInferenceProfiles(region: string, catalog: Catalog, accoun
         .filter((p) => (p === 'global' ? globalAllowedFrom(region, catalog) : p === geo))
         .map((p) => ({
           inferenceProfileName: `${p === 'global' ? 'Global' : p.toUpperCase()} ${m.displayName}`,
-          description: `Routes requests to ${m.displayName} in ${p === 'global' ? 'any commercial region' : catalog.data.geos[p].label}.`,
+          description:
+            `Routes requests to ${m.displayName} in ` +
+            `${p === 'global' ? 'any commercial region' : catalog.data.geos[p].label}.`,
           createdAt: `${m.releasedOn ?? '2025-01-01'}T00:00:00Z`,
           updatedAt: `${m.releasedOn ?? '2025-01-01'}T00:00:00Z`,
           inferenceProfileArn: `arn:aws:bedrock:${region}:${account}:inference-profile/${p}.${m.bedrockId}`,

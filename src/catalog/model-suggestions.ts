@@ -34,7 +34,8 @@ export function unknownModel(input: string, catalog: Catalog): BedrockClaudeErro
   const suggestions = suggestModels(input, catalog);
   return invalidRequest(
     `The provided model identifier is invalid: "${input}" is not a Claude model bedrock-claude knows.`,
-    `Did you mean ${suggestions.map((s) => `"${s}"`).join(', ')}? Run \`bedrock-claude models\` for the list; a model newer than this release can be added with a models file.`,
+    `Did you mean ${suggestions.map((s) => `"${s}"`).join(', ')}? Run \`bedrock-claude models\` for the list; a ` +
+      `model newer than this release can be added with a models file.`,
     404,
   );
 }
@@ -47,7 +48,8 @@ export function describeAvailability(model: ModelEntry, catalog: Catalog): strin
   for (const p of model.profiles) {
     if (p === 'global') continue;
     ways.push(
-      `${p}.${model.bedrockId} (scope geo, from ${catalog.data.geos[p]?.label ?? p} regions such as ${EXAMPLE_REGION[p]})`,
+      `${p}.${model.bedrockId} (scope geo, from ${catalog.data.geos[p]?.label ?? p} regions such as ` +
+        `${EXAMPLE_REGION[p]})`,
     );
   }
   if (model.onDemandInRegion)
@@ -57,7 +59,10 @@ export function describeAvailability(model: ModelEntry, catalog: Catalog): strin
 
 /** Bedrock's own words for a bare ID of a profile-only model (note the U+2019 apostrophe). */
 export function onDemandMessage(modelId: string): string {
-  return `Invocation of model ID ${modelId} with on-demand throughput isn\u2019t supported. Retry your request with the ID or ARN of an inference profile that contains this model.`;
+  return (
+    `Invocation of model ID ${modelId} with on-demand throughput isn\u2019t supported. Retry your request with ` +
+    `the ID or ARN of an inference profile that contains this model.`
+  );
 }
 
 export function onDemandNotSupported(

@@ -8,6 +8,7 @@ import {
   type ProfilePrefix,
 } from './catalog.js';
 import { EXAMPLE_REGION, globalAllowedFrom, isRegionName, regionToGeo } from './regions.js';
+import { parseModelInput, type ModelInputKind } from './model-input.js';
 import {
   describeAvailability,
   missingRegion,
@@ -18,6 +19,7 @@ import {
 } from './model-suggestions.js';
 
 export { describeAvailability, onDemandMessage, suggestModels };
+export { findModelForId, parseModelInput, type ModelInputKind, type ParsedModelInput } from './model-input.js';
 
 /**
  * `global` (default): any commercial region, no premium. `geo`: data stays in the region's geography (~10% premium).
@@ -30,45 +32,6 @@ export interface ResolveOptions {
   region: string | undefined;
   scope?: Scope | undefined;
   catalog?: Catalog | undefined;
-}
-
-/** What kind of identifier the input was. */
-export type ModelInputKind = 'name' | 'base-id' | 'profile-id' | 'arn';
-
-export interface ParsedModelInput {
-  kind: ModelInputKind;
-  /** For `profile-id`: the prefix. */
-  prefix?: string;
-  /** For `profile-id` and `base-id`: the base Bedrock ID; for `arn`: the resource part. */
-  base?: string;
-  arn?: { region: string; account: string; resourceType: string; resource: string };
-}
-
-const ARN = /^arn:aws(?:-[a-z]+)*:bedrock:([a-z0-9-]*):(\d*):([a-z-]+)\/(.+)$/;
-const PROFILE = /^(global|us|eu|jp|apac|au|us-gov|ca|[a-z]{2,5})\.(anthropic\..+)$/;
-
-/** Classifies a model identifier without looking anything up. */
-export function parseModelInput(input: string): ParsedModelInput {
-  const arn = ARN.exec(input);
-  if (arn) {
-    return { kind: 'arn', arn: { region: arn[1]!, account: arn[2]!, resourceType: arn[3]!, resource: arn[4]! } };
-  }
-  const profile = PROFILE.exec(input);
-  if (profile) return { kind: 'profile-id', prefix: profile[1]!, base: profile[2]! };
-  if (input.startsWith('anthropic.')) return { kind: 'base-id', base: input };
-  return { kind: 'name' };
-}
-
-/**
- * The catalog model a Bedrock identifier points at, whatever its form: a base ID, a profile ID
- * (`us.anthropic...`), an ARN of either, or an Anthropic name. `undefined` for application
- * inference profiles and unknown models.
- */
-export function findModelForId(id: string, catalog: Catalog = getDefaultCatalog()): ModelEntry | undefined {
-  const parsed = parseModelInput(id);
-  const inner = parsed.kind === 'arn' ? parseModelInput(parsed.arn!.resource) : parsed;
-  if (parsed.kind === 'arn' && inner.kind === 'name') return undefined;
-  return catalog.find(inner.base ?? id);
 }
 
 /** The answer of {@link resolveModel}. */
@@ -105,7 +68,9 @@ function profileFor(
       return { prefix: 'global', scope, notes };
     if (geo && model.profiles.includes(geo)) {
       notes.push(
-        `${model.displayName} has no global profile callable from ${region}; using the ${geo}. geo profile instead (data stays in ${catalog.data.geos[geo].label}; ~${Math.round(catalog.data.regionalPremium * 100)}% regional premium).`,
+        `${model.displayName} has no global profile callable from ${region}; using the ${geo}. geo profile instead ` +
+          `(data stays in ${catalog.data.geos[geo].label}; ~${Math.round(catalog.data.regionalPremium * 100)}% ` +
+          `regional premium).`,
       );
       return { prefix: geo, scope: 'geo', notes };
     }
@@ -146,7 +111,8 @@ function notOffered(
     );
   alternatives.push('or pick a model offered there (`bedrock-claude models --region ' + region + '`)');
   return invalidRequest(
-    `${model.displayName} (${model.bedrockId}) is not offered in ${where}. It is available as: ${describeAvailability(model, catalog)}.`,
+    `${model.displayName} (${model.bedrockId}) is not offered in ${where}. It is available as: ` +
+      `${describeAvailability(model, catalog)}.`,
     alternatives.join('; ') + '.',
   );
 }
@@ -156,18 +122,22 @@ function modelNotes(model: ModelEntry | undefined): string[] {
   if (!model) return notes;
   if (model.lifecycle.status !== 'active') {
     notes.push(
-      `${model.displayName} is ${model.lifecycle.status}${model.lifecycle.retiresOn ? ` (retires ${model.lifecycle.retiresOn})` : ''}; plan a move to a current model.`,
+      `${model.displayName} is ` +
+        `${model.lifecycle.status}${model.lifecycle.retiresOn ? ` (retires ${model.lifecycle.retiresOn})` : ''}; ` +
+        `plan a move to a current model.`,
     );
   }
   const api = model.anthropicApi;
   if (api && api.status !== 'active' && model.lifecycle.status === 'active') {
     notes.push(
-      `${model.displayName} is ${api.status} on the Anthropic API${api.retiredOn ? ` since ${api.retiredOn}` : ''} (the Anthropic SDKs warn about it); on Bedrock it is still active, but plan a move to a current model.`,
+      `${model.displayName} is ${api.status} on the Anthropic API${api.retiredOn ? ` since ${api.retiredOn}` : ''} ` +
+        `(the Anthropic SDKs warn about it); on Bedrock it is still active, but plan a move to a current model.`,
     );
   }
   if (model.unconfirmed)
     notes.push(
-      `The catalog's Bedrock facts for ${model.displayName} are unconfirmed; override them with a models file if AWS differs.`,
+      `The catalog's Bedrock facts for ${model.displayName} are unconfirmed; override them with a models file if ` +
+        `AWS differs.`,
     );
   return notes;
 }
@@ -177,10 +147,20 @@ function explain(resolved: Omit<ResolvedModel, 'explanation'>, catalog: Catalog)
   const name = resolved.model?.displayName ?? resolved.input;
   if (resolved.kind === 'arn') return `${name}: ARN passed through as given; calls go to bedrock-runtime in ${region}.`;
   if (prefix === 'global')
-    return `${name} → ${modelId}: global cross-region inference profile, called from ${region}, routed to any commercial region, no regional premium.`;
+    return (
+      `${name} → ${modelId}: global cross-region inference profile, called from ${region}, routed to any ` +
+      `commercial region, no regional premium.`
+    );
   if (prefix)
-    return `${name} → ${modelId}: ${catalog.data.geos[prefix as GeoPrefix]?.label ?? prefix} geo inference profile, called from ${region}; data stays in that geography; ~${Math.round(catalog.data.regionalPremium * 100)}% regional premium.`;
-  return `${name} → ${modelId}: bare model ID, on-demand in ${region} only; ~${Math.round(catalog.data.regionalPremium * 100)}% regional premium.`;
+    return (
+      `${name} → ${modelId}: ${catalog.data.geos[prefix as GeoPrefix]?.label ?? prefix} geo inference profile, ` +
+      `called from ${region}; data stays in that geography; ~${Math.round(catalog.data.regionalPremium * 100)}% ` +
+      `regional premium.`
+    );
+  return (
+    `${name} → ${modelId}: bare model ID, on-demand in ${region} only; ` +
+    `~${Math.round(catalog.data.regionalPremium * 100)}% regional premium.`
+  );
 }
 
 /**
@@ -281,7 +261,8 @@ function resolveUncached(input: string, options: ResolveOptions, catalog: Catalo
       !model.profiles.includes(prefix as ProfilePrefix)
     ) {
       throw invalidRequest(
-        `The provided model identifier is invalid: there is no "${prefix}." inference profile for ${model.displayName}.`,
+        `The provided model identifier is invalid: there is no "${prefix}." inference profile for ` +
+          `${model.displayName}.`,
         `Available: ${describeAvailability(model, catalog)}.`,
       );
     }
@@ -294,7 +275,8 @@ function resolveUncached(input: string, options: ResolveOptions, catalog: Catalo
         );
       if (requestedScope !== 'global') {
         throw invalidRequest(
-          `${trimmed} is a global profile, which may route outside ${geo ?? region}; the scope "${requestedScope}" does not allow it.`,
+          `${trimmed} is a global profile, which may route outside ${geo ?? region}; the scope "${requestedScope}" ` +
+            `does not allow it.`,
           geo && model.profiles.includes(geo)
             ? `Use "${geo}.${model.bedrockId}".`
             : 'Use scope global, or a model with a profile in this geography.',
@@ -303,15 +285,18 @@ function resolveUncached(input: string, options: ResolveOptions, catalog: Catalo
     } else {
       if (geo !== prefix) {
         throw invalidRequest(
-          `The ${prefix}. inference profile can only be called from ${catalog.data.geos[prefix as GeoPrefix].label} regions, and ${region} is ${geo ? `in ${catalog.data.geos[geo].label}` : 'outside every geography'}.`,
+          `The ${prefix}. inference profile can only be called from ${catalog.data.geos[prefix as GeoPrefix].label} ` +
+            `regions, and ${region} is ${geo ? `in ${catalog.data.geos[geo].label}` : 'outside every geography'}.`,
           geo && model.profiles.includes(geo)
             ? `Use "${geo}.${model.bedrockId}" from ${region}, or call from ${EXAMPLE_REGION[prefix as GeoPrefix]}.`
-            : `Call from a ${prefix} region such as ${EXAMPLE_REGION[prefix as GeoPrefix]} (--region ${EXAMPLE_REGION[prefix as GeoPrefix]}).`,
+            : `Call from a ${prefix} region such as ${EXAMPLE_REGION[prefix as GeoPrefix]} (--region ` +
+                `${EXAMPLE_REGION[prefix as GeoPrefix]}).`,
         );
       }
       if (requestedScope === 'in-region') {
         throw invalidRequest(
-          `${trimmed} is a geo profile that may route to other regions of ${catalog.data.geos[geo].label}; scope in-region does not allow it.`,
+          `${trimmed} is a geo profile that may route to other regions of ${catalog.data.geos[geo].label}; scope ` +
+            `in-region does not allow it.`,
           'Use scope geo, or a bare model ID that is offered on demand in this region.',
         );
       }
@@ -373,7 +358,9 @@ function familyAlias(input: string, catalog: Catalog) {
         } catch {
           continue;
         }
-        const note = `"${input}" is the ${family} family alias: today it means ${model.displayName} (${model.name}), the newest active ${family} model offered in ${region} with scope ${scope}.`;
+        const note =
+          `"${input}" is the ${family} family alias: today it means ${model.displayName} (${model.name}), ` +
+          `the newest active ${family} model offered in ${region} with scope ${scope}.`;
         return {
           modelId: chosen.prefix ? `${chosen.prefix}.${model.bedrockId}` : model.bedrockId,
           kind: 'name',

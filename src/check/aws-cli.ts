@@ -40,7 +40,9 @@ export function parseAwsCliCommand(line: string): AwsCliCall {
       severity: 'error',
       location: 'command',
       message: 'Not an `aws bedrock-runtime invoke-model` command line.',
-      fix: 'Pass the whole command, e.g. --aws-cli "aws bedrock-runtime invoke-model --region us-west-2 --model-id ... --body \'{...}\' out.json".',
+      fix:
+        'Pass the whole command, e.g. --aws-cli "aws bedrock-runtime invoke-model --region us-west-2 --model-id ' +
+        "... --body '{...}' out.json\".",
     });
   }
   const flags = new Map<string, string | true>();

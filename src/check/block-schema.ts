@@ -193,11 +193,13 @@ const COMPILED_BLOCKS = new Map(
 const FIXES: Array<[RegExp, string]> = [
   [
     /media_type: .* is not a valid enum value/,
-    'Send images as image/jpeg, image/png, image/gif or image/webp (convert others first); documents as application/pdf (base64) or text/plain (text).',
+    'Send images as image/jpeg, image/png, image/gif or image/webp (convert others first); documents as ' +
+      'application/pdf (base64) or text/plain (text).',
   ],
   [
     /\/type: .* is not a valid enum value/,
-    'Use a content block type Claude takes: text, image, document, search_result, tool_use, tool_result, thinking or redacted_thinking.',
+    'Use a content block type Claude takes: text, image, document, search_result, tool_use, tool_result, thinking or ' +
+      'redacted_thinking.',
   ],
   [/does not match pattern/, 'Name tools with letters, digits, "_" and "-" only, at most 64 characters.'],
   [/required key/, 'Add the missing field; see the Messages API reference for the block.'],
@@ -238,7 +240,8 @@ function blockProblem(
         out,
         locationOf(path),
         `${path}/type: ${type} is not a valid enum value`,
-        `Bedrock does not run Anthropic's server tools, so a ${type} block cannot be sent to it: drop it, or put what it said in a text block.`,
+        `Bedrock does not run Anthropic's server tools, so a ${type} block cannot be sent to it: drop it, or put ` +
+          `what it said in a text block.`,
       );
     return push(
       out,
@@ -262,7 +265,8 @@ function blockProblem(
 export const contentSchema: Rule = {
   code: 'content-invalid',
   description:
-    'A content block, tool or tool choice that breaks the Messages schema: an unknown block type, a field of the wrong type, an image media type Claude does not take, a tool name with spaces.',
+    'A content block, tool or tool choice that breaks the Messages schema: an unknown block type, a field of the ' +
+    'wrong type, an image media type Claude does not take, a tool name with spaces.',
   run(ctx) {
     const body = ctx.body;
     if (!body) return [];

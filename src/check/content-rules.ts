@@ -12,7 +12,8 @@ const EMPTY_BLOCK_FIX =
 export const emptyContent: Rule = {
   code: 'empty-content',
   description:
-    'An empty message or text block, or a prefill (last assistant turn) that ends in whitespace: Bedrock refuses all three.',
+    'An empty message or text block, or a prefill (last assistant turn) that ends in whitespace: Bedrock refuses ' +
+    'all three.',
   run(ctx) {
     const messages = ctx.body?.['messages'];
     if (!Array.isArray(messages)) return [];
@@ -99,14 +100,17 @@ export const contextWindow: Rule = {
     if (estimate <= window) return [];
     const fix =
       !has1m && ctx.model.context1m && ctx.model.contextWindow < 1_000_000
-        ? `Add the beta: "anthropic_beta": ["${ctx.catalog.data.betas.context1m}"] (1M tokens on ${ctx.model.displayName}), or shorten the prompt.`
+        ? `Add the beta: "anthropic_beta": ["${ctx.catalog.data.betas.context1m}"] (1M tokens on ` +
+          `${ctx.model.displayName}), or shorten the prompt.`
         : 'Shorten the prompt (summarise or drop old turns).';
     return [
       {
         code: 'prompt-too-long',
         severity: 'error',
         location: 'body.messages',
-        message: `Input is too long for requested model: about ${estimate} tokens > ${window} maximum for ${ctx.model.displayName}.`,
+        message:
+          `Input is too long for requested model: about ${estimate} tokens > ${window} maximum for ` +
+          `${ctx.model.displayName}.`,
         fix,
         bedrock: validation('Input is too long for requested model.'),
       },
@@ -121,7 +125,8 @@ export const maxTokens: Rule = {
     const mt = ctx.body?.['max_tokens'];
     if (!ctx.model || typeof mt !== 'number' || mt <= ctx.model.maxOutputTokens) return [];
     const msg = modelSaid(
-      `max_tokens: ${mt} > ${ctx.model.maxOutputTokens}, which is the maximum allowed number of output tokens for ${ctx.model.bedrockId}`,
+      `max_tokens: ${mt} > ${ctx.model.maxOutputTokens}, which is the maximum allowed number of output tokens for ` +
+        `${ctx.model.bedrockId}`,
     );
     return [
       {

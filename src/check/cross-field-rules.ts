@@ -50,7 +50,11 @@ function unpairedToolResult(body: Json): string | undefined {
       const b = content[j] as Json | null;
       if (!b || b['type'] !== 'tool_result' || typeof b['tool_use_id'] !== 'string') continue;
       if (!usedIn(i > 0 ? (messages[i - 1] as Json | null) : null, b['tool_use_id'])) {
-        return `messages.${i}.content.${j}: unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${b['tool_use_id']}. Each \`tool_result\` block must have a corresponding \`tool_use\` block in the previous message.`;
+        return (
+          `messages.${i}.content.${j}: unexpected \`tool_use_id\` found in \`tool_result\` blocks: ` +
+          `${b['tool_use_id']}. Each \`tool_result\` block must have a corresponding \`tool_use\` block in the ` +
+          `previous message.`
+        );
       }
     }
   }
@@ -85,7 +89,9 @@ export const CROSS_FIELD_RULES: readonly CrossRule[] = [
     code: 'tool-result-unpaired',
     location: 'body.messages',
     broken: unpairedToolResult,
-    fix: "Send each tool_result right after the assistant turn whose tool_use it answers, with that tool_use's id (a trimmed history often drops the tool_use and keeps its result).",
+    fix:
+      "Send each tool_result right after the assistant turn whose tool_use it answers, with that tool_use's id (a " +
+      'trimmed history often drops the tool_use and keeps its result).',
   },
   {
     code: 'thinking-invalid',
@@ -110,7 +116,9 @@ export const CROSS_FIELD_RULES: readonly CrossRule[] = [
       ctx.model?.adaptiveThinkingOnly && thinkingOf(body)?.['type'] === 'enabled'
         ? `thinking.type: "enabled" is not supported for ${ctx.model.displayName}; use "adaptive".`
         : undefined,
-    fix: 'Send thinking: {"type": "adaptive"} (and output_config.effort to steer how much it thinks) instead of "enabled" with budget_tokens.',
+    fix:
+      'Send thinking: {"type": "adaptive"} (and output_config.effort to steer how much it thinks) instead of ' +
+      '"enabled" with budget_tokens.',
   },
   {
     code: 'thinking-invalid',
@@ -159,10 +167,13 @@ export const CROSS_FIELD_RULES: readonly CrossRule[] = [
       if (ttls.length > 4) return `A maximum of 4 blocks with cache_control may be provided. Found ${ttls.length}.`;
       const first5m = ttls.indexOf('5m');
       return first5m >= 0 && ttls.indexOf('1h', first5m) > first5m
-        ? "a ttl='1h' cache_control block must not come after a ttl='5m' cache_control block. Note that blocks are processed in the following order: `tools`, `system`, `messages`."
+        ? "a ttl='1h' cache_control block must not come after a ttl='5m' cache_control block. Note that blocks are " +
+            'processed in the following order: `tools`, `system`, `messages`.'
         : undefined;
     },
-    fix: 'Keep at most four cache_control breakpoints (the cache covers everything before each, so the last one or two usually do), the 1-hour ones before the 5-minute ones (tools, then system, then messages).',
+    fix:
+      'Keep at most four cache_control breakpoints (the cache covers everything before each, so the last one or ' +
+      'two usually do), the 1-hour ones before the 5-minute ones (tools, then system, then messages).',
   },
   {
     code: 'content-invalid',
@@ -190,18 +201,25 @@ export const CROSS_FIELD_RULES: readonly CrossRule[] = [
           continue;
         const size = imageDimensions(source['media_type'], source['data']);
         if (size && (size.width > max || size.height > max))
-          return `${path}.image.source.base64.data: At least one of the image dimensions exceed max allowed size${images.length > 20 ? ' for many-image requests' : ''}: ${max} pixels`;
+          return (
+            `${path}.image.source.base64.data: At least one of the image dimensions exceed max allowed ` +
+            `size${images.length > 20 ? ' for many-image requests' : ''}: ${max} pixels`
+          );
       }
       return undefined;
     },
-    fix: 'Scale images down before sending them: at most 8000 px a side, or 2000 px when the request has more than 20 images (Claude scales anything over 1568 px down anyway).',
+    fix:
+      'Scale images down before sending them: at most 8000 px a side, or 2000 px when the request has more than ' +
+      '20 images (Claude scales anything over 1568 px down anyway).',
   },
 ];
 
 export const crossField: Rule = {
   code: 'thinking-invalid',
   description:
-    'A request whose fields contradict each other: a tool_result without its tool_use, a thinking budget under 1,024 or not under max_tokens, thinking with temperature, top_k or a forced tool, more than four cache points or a 1-hour one after a 5-minute one, more than 100 images.',
+    'A request whose fields contradict each other: a tool_result without its tool_use, a thinking budget under 1,024 ' +
+    'or not under max_tokens, thinking with temperature, top_k or a forced tool, more than four cache points or a ' +
+    '1-hour one after a 5-minute one, more than 100 images.',
   run(ctx) {
     const body = ctx.body;
     if (!body) return [];

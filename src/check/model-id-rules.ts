@@ -62,7 +62,8 @@ export const modelIdFormat: Rule = {
           code: 'model-id-format',
           severity: 'error',
           location: 'model',
-          message: `The provided model identifier is invalid: "${id}" is an Anthropic API name, not a Bedrock model ID.`,
+          message:
+            `The provided model identifier is invalid: "${id}" is an Anthropic API name, ` + `not a Bedrock model ID.`,
           fix,
           bedrock: validation('The provided model identifier is invalid.'),
         },
@@ -99,7 +100,8 @@ export const onDemand: Rule = {
       parsed.kind === 'base-id' || (parsed.kind === 'arn' && parsed.arn?.resourceType === 'foundation-model');
     if (!isBare || ctx.model.onDemandInRegion) return [];
     let fix =
-      'Use an inference profile ID: global. (any commercial region, no premium) or us./eu./jp./apac./au. (data stays in the geography, ~10% premium).';
+      'Use an inference profile ID: global. (any commercial region, no premium) or us./eu./jp./apac./au. (data stays ' +
+      'in the geography, ~10% premium).';
     if (ctx.input.region) {
       try {
         const r = resolveModel(ctx.model.name, {

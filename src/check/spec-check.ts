@@ -159,7 +159,8 @@ function objectCheck(spec: { object: Record<string, Spec>; required?: readonly s
             ? 'typeof f !== "boolean"'
             : '!Array.isArray(f)';
       lines.push(
-        `f = v[${key}]; if (f !== undefined && ${test}) { p = typeProblem(${JSON.stringify(TYPE_NAMES[field])}, f); ${fail} }`,
+        `f = v[${key}]; if (f !== undefined && ${test}) { p = typeProblem(${JSON.stringify(TYPE_NAMES[field])}, f); ` +
+          `${fail} }`,
       );
     } else {
       nested.push(compile(field));

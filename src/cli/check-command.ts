@@ -27,7 +27,8 @@ export function printDiagnostics(
 ): void {
   for (const d of diagnostics) {
     stream.write(
-      `${source}:${d.location ?? '-'}  ${paint(stream, SEVERITY_STYLE[d.severity], d.severity)}  ${paint(stream, 'bold', d.code)}  ${d.message}\n`,
+      `${source}:${d.location ?? '-'}  ${paint(stream, SEVERITY_STYLE[d.severity], d.severity)}  ` +
+        `${paint(stream, 'bold', d.code)}  ${d.message}\n`,
     );
     stream.write(`    ${paint(stream, 'green', 'fix:')} ${d.fix}\n`);
   }
@@ -37,7 +38,8 @@ export function registerCheckCommand(program: Command): void {
   program
     .command('check')
     .description(
-      'Lint an Anthropic or Bedrock request body, or an `aws bedrock-runtime invoke-model` command line, for the mistakes Bedrock would reject.',
+      'Lint an Anthropic or Bedrock request body, or an `aws bedrock-runtime invoke-model` command line, for the ' +
+        'mistakes Bedrock would reject.',
     )
     .argument('[file]', 'the request body (JSON); - or nothing reads stdin')
     .option('--aws-cli <command>', 'an AWS CLI command line to check instead of a file')
@@ -57,7 +59,8 @@ Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 bad usage.
 Examples:
   bedrock-claude check request.json --region us-west-2
   bedrock-claude check body.json --model anthropic.claude-opus-4-6-v1 --region us-west-2
-  bedrock-claude check --aws-cli "aws bedrock-runtime invoke-model --region us-west-2 --model-id anthropic.claude-opus-4-6-v1 --body '{...}' out.json"`,
+  bedrock-claude check --aws-cli "aws bedrock-runtime invoke-model --region us-west-2 --model-id " +
+    "anthropic.claude-opus-4-6-v1 --body '{...}' out.json"`,
     )
     .action((file: string | undefined, flags: CheckFlags) => {
       const diagnostics: Diagnostic[] = [];
@@ -85,7 +88,9 @@ Examples:
               severity: 'error',
               location: '--body',
               message: `Cannot read the body file ${call.bodyFile} (${why}), so the body was not checked.`,
-              fix: 'Run the check from the folder the command runs in, or give the path the AWS CLI will see: file:// paths are relative to the current directory.',
+              fix:
+                'Run the check from the folder the command runs in, or give the path the AWS CLI will see: ' +
+                'file:// paths are relative to the current directory.',
             });
           }
         }
@@ -96,7 +101,8 @@ Examples:
             severity: 'error',
             location: '--region',
             message:
-              'No --region on the command line: the CLI falls back to its default region, which may not have the model.',
+              'No --region on the command line: the CLI falls back to its default region, ' +
+              'which may not have the model.',
             fix: 'Always pass --region explicitly, e.g. --region us-west-2.',
           });
       } else {

@@ -95,7 +95,8 @@ function remote(base: string, adminKey: string): ControlApi {
       }
       throw new Error(
         res.statusCode === 404 && /No route/.test(message)
-          ? `${base} has no admin API: start it with an admin key (adminKey, BEDROCK_CLAUDE_ADMIN_KEY) and a data directory`
+          ? `${base} has no admin API: start it with an admin key (adminKey, BEDROCK_CLAUDE_ADMIN_KEY) and a data ` +
+              `directory`
           : message,
       );
     }
@@ -121,7 +122,8 @@ function remote(base: string, adminKey: string): ControlApi {
       (
         await call<{ rows: ReportRow[] }>(
           'GET',
-          `admin/usage?by=${by}&since=${seg(new Date(since).toISOString())}&until=${seg(new Date(until).toISOString())}`,
+          `admin/usage?by=${by}&since=${seg(new Date(since).toISOString())}` +
+            `&until=${seg(new Date(until).toISOString())}`,
         )
       ).rows,
     close: () => undefined,

@@ -19,7 +19,8 @@ export function registerConvertCommand(program: Command): void {
   program
     .command('convert')
     .description(
-      'Turn an Anthropic request into the Bedrock call (model resolved, anthropic_version and anthropic_beta placed right), or a Bedrock body back into an Anthropic request.',
+      'Turn an Anthropic request into the Bedrock call (model resolved, anthropic_version and anthropic_beta placed ' +
+        'right), or a Bedrock body back into an Anthropic request.',
     )
     .argument('[file]', 'the request (JSON); - or nothing reads stdin')
     .option('--to <format>', `${CALL_FORMATS.join(' | ')}`)
@@ -68,7 +69,8 @@ Examples:
               paint(
                 process.stderr,
                 'dim',
-                `note: send the betas as the anthropic-beta header (${headers['anthropic-beta']}), or as \`betas\` with client.beta.messages`,
+                `note: send the betas as the anthropic-beta header (${headers['anthropic-beta']}), or as \`betas\` ` +
+                  `with client.beta.messages`,
               ),
             );
           return;

@@ -29,11 +29,15 @@ export function maskKeyId(id: string): string {
   return id.length > 8 ? `${id.slice(0, 4)}…${id.slice(-4)}` : '…';
 }
 
+/** How the credential chain's error begins: said once by `doctor`, not twice. */
+const CHAIN_PREFIX = /^Could not load AWS credentials from the default credential chain: /;
+
 export function registerDoctorCommand(program: Command): void {
   program
     .command('doctor')
     .description(
-      'Check the setup: credential source (never printing secrets), region, endpoint reachability, then a one-token probe per model.',
+      'Check the setup: credential source (never printing secrets), region, endpoint reachability, then a one-token ' +
+        'probe per model.',
     )
     .option('-r, --region <region>', 'AWS region (default AWS_REGION, then AWS_DEFAULT_REGION)')
     .option('-m, --model <model>', 'a model to probe (repeatable; default claude-sonnet-4-6)', collect, [] as string[])
@@ -44,7 +48,9 @@ export function registerDoctorCommand(program: Command): void {
     .option('--json', 'print the findings as JSON')
     .addHelpText(
       'after',
-      '\nExit codes: 0 all good, 1 a setup problem, 3 Bedrock or the network failed.\n\nExamples:\n  bedrock-claude doctor --region us-west-2\n  bedrock-claude doctor --region eu-west-1 --scope geo --model opus-4.6 --model haiku-4.5 --dry-run',
+      '\nExit codes: 0 all good, 1 a setup problem, 3 Bedrock or the network failed.\n\nExamples:\n  bedrock-claude ' +
+        'doctor --region us-west-2\n  bedrock-claude doctor --region eu-west-1 --scope geo --model opus-4.6 --model ' +
+        'haiku-4.5 --dry-run',
     )
     .action(async (flags: DoctorFlags) => {
       const [
@@ -87,14 +93,18 @@ export function registerDoctorCommand(program: Command): void {
           findings.push({
             check: 'credentials',
             ok: true,
-            detail: `${source ?? 'default chain (SSO, process, container or instance role)'}: access key ${maskKeyId(creds.accessKeyId)}, ${extra}`,
+            detail:
+              `${source ?? 'default chain (SSO, process, container or instance role)'}: access key ` +
+              `${maskKeyId(creds.accessKeyId)}, ${extra}`,
           });
         } catch (err) {
           findings.push({
             check: 'credentials',
             ok: false,
-            detail: `none found (${(err as BedrockClaudeError).message.replace(/^Could not load AWS credentials from the default credential chain: /, '')})`,
-            fix: 'Bedrock uses AWS IAM credentials, not an Anthropic API key: set AWS_PROFILE, run `aws sso login`, export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or set AWS_BEARER_TOKEN_BEDROCK.',
+            detail: `none found (${(err as BedrockClaudeError).message.replace(CHAIN_PREFIX, '')})`,
+            fix:
+              'Bedrock uses AWS IAM credentials, not an Anthropic API key: set AWS_PROFILE, run `aws sso login`, ' +
+              'export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or set AWS_BEARER_TOKEN_BEDROCK.',
           });
         }
       }
@@ -107,7 +117,9 @@ export function registerDoctorCommand(program: Command): void {
           check: 'region',
           ok: false,
           detail: 'no region set',
-          fix: 'Always specify the region: --region us-west-2, or export AWS_REGION. The default region may not have the model.',
+          fix:
+            'Always specify the region: --region us-west-2, or export AWS_REGION. The default region may not have ' +
+            'the model.',
         });
 
       const endpoint = flags.endpoint ?? (region ? bedrockEndpoint(region) : undefined);
@@ -152,8 +164,13 @@ export function registerDoctorCommand(program: Command): void {
           findings.push({
             check: `model ${model}`,
             ok: false,
-            detail: `you have no access to ${denied} in ${region} (GetFoundationModelAvailability: NOT_AUTHORIZED); a call would get AccessDeniedException: "You don't have access to the model with the specified model ID."`,
-            fix: `In the Bedrock console for ${region}: Model access → Modify model access → select ${denied} → Next → Submit (Anthropic models ask for the use-case form once per account). Then run doctor again.`,
+            detail:
+              `you have no access to ${denied} in ${region} (GetFoundationModelAvailability: NOT_AUTHORIZED); ` +
+              `a call would get AccessDeniedException: "You don't have access to the model with the specified ` +
+              `model ID."`,
+            fix:
+              `In the Bedrock console for ${region}: Model access → Modify model access → select ${denied} → Next ` +
+              `→ Submit (Anthropic models ask for the use-case form once per account). Then run doctor again.`,
           });
           continue;
         }
@@ -161,7 +178,7 @@ export function registerDoctorCommand(program: Command): void {
           findings.push({
             check: `model ${model}`,
             ok: true,
-            detail: `resolves to ${modelId}${flags.dryRun ? ' (dry run: not probed)' : ' (not probed: no credentials)'}`,
+            detail: `resolves to ${modelId} ${flags.dryRun ? '(dry run: not probed)' : '(not probed: no credentials)'}`,
           });
           continue;
         }
@@ -182,7 +199,8 @@ export function registerDoctorCommand(program: Command): void {
           const fix =
             e.fix ??
             (e.status === 403
-              ? 'Check the IAM policy allows bedrock:InvokeModel on the profile and the model, that model access is enabled in the Bedrock console, and that the credentials are right.'
+              ? 'Check the IAM policy allows bedrock:InvokeModel on the profile and the model, that model access is ' +
+                'enabled in the Bedrock console, and that the credentials are right.'
               : undefined);
           findings.push({
             check: `model ${model}`,

@@ -7,7 +7,8 @@ export function registerEmulatorCommand(program: Command): void {
   program
     .command('emulator')
     .description(
-      'Run a local Bedrock Runtime (InvokeModel, streams, CountTokens, Converse, ListInferenceProfiles) for offline work and tests.',
+      'Run a local Bedrock Runtime (InvokeModel, streams, CountTokens, Converse, ListInferenceProfiles) for offline ' +
+        'work and tests.',
     )
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('--port <port>', 'port (0 picks a free one)', parsePort, 4010)
@@ -26,7 +27,8 @@ export function registerEmulatorCommand(program: Command): void {
     )
     .option(
       '--not-enabled <models>',
-      'comma-separated models the account has no access to (AccessDeniedException; GetFoundationModelAvailability says NOT_AUTHORIZED)',
+      'comma-separated models the account has no access to (AccessDeniedException; GetFoundationModelAvailability ' +
+        'says NOT_AUTHORIZED)',
     )
     .option('--keep-received <n>', 'how many received requests to keep for inspection', parseInteger, 200)
     .addHelpText(
@@ -40,7 +42,8 @@ Examples:
   AWS_ACCESS_KEY_ID=${EMULATOR_CREDENTIALS.accessKeyId} AWS_SECRET_ACCESS_KEY=${EMULATOR_CREDENTIALS.secretAccessKey} \\
     aws bedrock-runtime invoke-model --endpoint-url http://127.0.0.1:4010 --region us-west-2 \\
     --model-id us.anthropic.claude-sonnet-4-6 \\
-    --body '{"anthropic_version":"bedrock-2023-05-31","max_tokens":64,"messages":[{"role":"user","content":"Hello"}]}' \\
+    --body '{"anthropic_version": "bedrock-2023-05-31", "max_tokens": 64,
+             "messages": [{"role": "user", "content": "Hello"}]}' \\
     --cli-binary-format raw-in-base64-out out.json`,
     )
     .action(
@@ -89,7 +92,8 @@ Examples:
             ? opts.secretAccessKey
             : '(the one given with --secret-access-key)';
         console.error(
-          `bedrock-claude emulator: a local Bedrock Runtime, not AWS. Point an SDK or the AWS CLI at ${emulator.url} (--endpoint-url) with AWS_ACCESS_KEY_ID=${opts.accessKeyId} AWS_SECRET_ACCESS_KEY=${secret}.`,
+          `bedrock-claude emulator: a local Bedrock Runtime, not AWS. Point an SDK or the AWS CLI at ${emulator.url} ` +
+            `(--endpoint-url) with AWS_ACCESS_KEY_ID=${opts.accessKeyId} AWS_SECRET_ACCESS_KEY=${secret}.`,
         );
         const stop = () => void emulator.close().then(() => process.exit(0));
         process.once('SIGTERM', stop);

@@ -31,7 +31,8 @@ export function registerInvokeCommand(program: Command): void {
     .argument('[prompt]', 'the prompt (default: read from stdin)')
     .option(
       '-m, --model <model>',
-      "any name the resolver takes: opus-4.6, claude-sonnet-4-6, a profile ID, an ARN (default: the file's model, else claude-sonnet-4-6)",
+      "any name the resolver takes: opus-4.6, claude-sonnet-4-6, a profile ID, an ARN (default: the file's model, " +
+        'else claude-sonnet-4-6)',
     )
     .option('-r, --region <region>', 'AWS region (default AWS_REGION, then AWS_DEFAULT_REGION)')
     .option('--scope <scope>', 'global | geo | in-region', parseScope, 'global' as Scope)
@@ -158,7 +159,8 @@ async function invoke(prompt: string | undefined, flags: InvokeFlags): Promise<v
         paint(
           process.stderr,
           'dim',
-          `${resolved.modelId} · ${usage.input_tokens} in, ${usage.output_tokens} out${cost ? ` · $${cost.usd.toFixed(6)}${premium}` : ''}`,
+          `${resolved.modelId} · ${usage.input_tokens} in, ${usage.output_tokens} ` +
+            `out${cost ? ` · $${cost.usd.toFixed(6)}${premium}` : ''}`,
         ),
       );
     }

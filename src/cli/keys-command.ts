@@ -70,7 +70,8 @@ export function registerKeysCommand(program: Command): void {
   const keys = program
     .command('keys')
     .description(
-      'Manage the gateway keys of the control plane (stored hashed), in the data directory or through a gateway (--gateway URL --admin-key K).',
+      'Manage the gateway keys of the control plane (stored hashed), in the data directory or through a gateway ' +
+        '(--gateway URL --admin-key K).',
     );
   const keyOptions = (cmd: Command) =>
     addTargetOptions(addLimitOptions(cmd))
@@ -110,7 +111,8 @@ export function registerKeysCommand(program: Command): void {
         console.log(`key: ${key}`);
         console.log(`\nCreated ${record.id} ("${record.name}") in ${api.where}. The secret above is shown this once.`);
         console.log(
-          `\n  # Claude Code and the Anthropic SDKs\n  export ANTHROPIC_BASE_URL=http://127.0.0.1:4000\n  export ANTHROPIC_API_KEY=${key}`,
+          `\n  # Claude Code and the Anthropic SDKs\n  export ANTHROPIC_BASE_URL=http://127.0.0.1:4000\n  export ` +
+            `ANTHROPIC_API_KEY=${key}`,
         );
       });
     });

@@ -11,13 +11,15 @@ export function registerModelsCommand(program: Command): void {
   const models = program
     .command('models')
     .description(
-      'The model catalog: names, Bedrock IDs, profiles, context, output limit, prices, lifecycle; with --region, what is callable there and how.',
+      'The model catalog: names, Bedrock IDs, profiles, context, output limit, prices, lifecycle; with --region, ' +
+        'what is callable there and how.',
     )
     .option('-r, --region <region>', 'show what is callable from this region')
     .option('--json', 'print JSON')
     .addHelpText(
       'after',
-      "\nExamples:\n  bedrock-claude models\n  bedrock-claude models --region ap-northeast-1\n  bedrock-claude models --json | jq '.[].bedrockId'",
+      '\nExamples:\n  bedrock-claude models\n  bedrock-claude models --region ap-northeast-1\n  bedrock-claude ' +
+        "models --json | jq '.[].bedrockId'",
     )
     .action((flags: { region?: string; json?: boolean }) => {
       const catalog = getDefaultCatalog();
@@ -93,14 +95,17 @@ export function registerModelsCommand(program: Command): void {
         ),
       );
       console.log(
-        '\n* Bedrock facts unconfirmed; override with a models file. Prices are for global profiles; geo and in-region cost ~10% more.',
+        '\n* Bedrock facts unconfirmed; override with a models file. Prices are for global profiles; geo and ' +
+          'in-region cost ~10% more.',
       );
     });
 
   models
     .command('sync')
     .description(
-      "Asks the account's Bedrock control plane in each region which Claude models it offers, and writes a models file: profiles, on-demand regions, lifecycle and access as found; the package's prices kept for models it knows, new ones marked to be priced.",
+      "Asks the account's Bedrock control plane in each region which Claude models it offers, and writes a models " +
+        "file: profiles, on-demand regions, lifecycle and access as found; the package's prices kept for models it " +
+        'knows, new ones marked to be priced.',
     )
     .option('--regions <list>', 'comma-separated regions (default: AWS_REGION, else us-west-2)')
     .option('--out <file>', 'write the models file here (JSON; default: standard output)')
@@ -108,7 +113,8 @@ export function registerModelsCommand(program: Command): void {
     .option('--profile <name>', 'AWS profile')
     .addHelpText(
       'after',
-      '\nExamples:\n  bedrock-claude models sync --regions us-west-2,eu-west-1 --out models.json\n  bedrock-claude serve --config gateway.yaml   # with  models: { models: ... }  or --models models.json for the emulator',
+      '\nExamples:\n  bedrock-claude models sync --regions us-west-2,eu-west-1 --out models.json\n  bedrock-claude ' +
+        'serve --config gateway.yaml   # with  models: { models: ... }  or --models models.json for the emulator',
     )
     .action(async (flags: { regions?: string; out?: string; endpoint?: string; profile?: string }) => {
       const { syncModels } = await import('./models-sync.js');
@@ -137,7 +143,8 @@ export function registerModelsCommand(program: Command): void {
         writeFileSync(flags.out, text);
         const fresh = file.models.filter((m) => m.unconfirmed && m.notes?.startsWith('Found by models sync'));
         console.error(
-          `wrote ${file.models.length} models from ${regions.join(', ')} to ${flags.out}${fresh.length ? `; new, to be priced: ${fresh.map((m) => m.name).join(', ')}` : ''}`,
+          `wrote ${file.models.length} models from ${regions.join(', ')} to ` +
+            `${flags.out}${fresh.length ? `; new, to be priced: ${fresh.map((m) => m.name).join(', ')}` : ''}`,
         );
       } else process.stdout.write(text);
     });

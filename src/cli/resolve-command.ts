@@ -14,7 +14,8 @@ export function registerResolveCommand(program: Command): void {
     .option('--json', 'print JSON')
     .addHelpText(
       'after',
-      '\nExamples:\n  bedrock-claude resolve opus-4.6 --region us-west-2\n  bedrock-claude resolve claude-haiku-4-5 --region ap-northeast-1 --scope geo',
+      '\nExamples:\n  bedrock-claude resolve opus-4.6 --region us-west-2\n  bedrock-claude resolve claude-haiku-4-5 ' +
+        '--region ap-northeast-1 --scope geo',
     )
     .action((model: string, opts: { region?: string; scope: Scope; json?: boolean }) => {
       try {

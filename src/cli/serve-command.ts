@@ -50,7 +50,8 @@ export function registerServeCommand(program: Command): void {
   program
     .command('serve')
     .description(
-      'Run the Anthropic-compatible gateway in front of Bedrock (or the built-in emulator when no AWS credentials are configured).',
+      'Run the Anthropic-compatible gateway in front of Bedrock (or the built-in emulator when no AWS credentials ' +
+        'are configured).',
     )
     .option('--host <host>', 'address to bind (default 127.0.0.1)')
     .option('--port <port>', 'port, 0 picks a free one (default 4000)', parsePort)
@@ -63,21 +64,25 @@ export function registerServeCommand(program: Command): void {
     .option('--insecure-no-auth', 'allow a non-loopback address without gateway keys')
     .option(
       '--data-dir <dir>',
-      "the control plane's data directory: keys, teams, the ledger (default BEDROCK_CLAUDE_DATA_DIR, then ~/.bedrock-claude)",
+      "the control plane's data directory: keys, teams, the ledger (default BEDROCK_CLAUDE_DATA_DIR, then " +
+        '~/.bedrock-claude)',
     )
     .option('--no-store', 'run without the control plane: keys from the config alone, no limits, budgets or ledger')
     .option(
       '--database-url <url>',
-      'PostgreSQL for keys, teams and the ledger, shared by several replicas (default: `store` in the config, then BEDROCK_CLAUDE_DATABASE_URL)',
+      'PostgreSQL for keys, teams and the ledger, shared by several replicas (default: `store` in the config, then ' +
+        'BEDROCK_CLAUDE_DATABASE_URL)',
     )
     .option(
       '--redis-url <url>',
-      'Redis for rate limits, concurrency and budget reservations (default: `counters` in the config, then BEDROCK_CLAUDE_REDIS_URL)',
+      'Redis for rate limits, concurrency and budget reservations (default: `counters` in the config, then ' +
+        'BEDROCK_CLAUDE_REDIS_URL)',
     )
     .addOption(
       new Option(
         '--fail-mode <mode>',
-        'when Redis cannot be reached: refuse model calls (failClosed, 529) or count on this replica alone (failOpen, the default)',
+        'when Redis cannot be reached: refuse model calls (failClosed, 529) or count on this replica alone ' +
+          '(failOpen, the default)',
       ).choices(['failClosed', 'failOpen']),
     )
     .addHelpText(
@@ -107,7 +112,8 @@ Examples:
       // Caught here, not as a 400 on every request once the gateway is up.
       if (!isRegionName(region))
         throw new Error(
-          `"${region}" is not an AWS region name: pass one such as us-west-2 (--region, \`region\` in the config, AWS_REGION or AWS_DEFAULT_REGION).`,
+          `"${region}" is not an AWS region name: pass one such as us-west-2 (--region, \`region\` in the config, ` +
+            `AWS_REGION or AWS_DEFAULT_REGION).`,
         );
       const keys = config.keys ?? [];
       const dataDir = flags.store === false ? undefined : resolveDataDir(flags.dataDir, config.dataDir);
@@ -127,7 +133,8 @@ Examples:
       const failMode = flags.failMode ?? countersConfig?.failMode ?? 'failOpen';
       if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl))
         throw new Error(
-          `the database URL must be a PostgreSQL URL (postgres://user@host:5432/db), not "${databaseUrl.replace(/\/\/[^@/]*@/, '//***@')}"`,
+          `the database URL must be a PostgreSQL URL (postgres://user@host:5432/db), not ` +
+            `"${databaseUrl.replace(/\/\/[^@/]*@/, '//***@')}"`,
         );
       if (redisUrl && !/^rediss?:\/\//.test(redisUrl))
         throw new Error('the Redis URL must start with redis:// or rediss://');
@@ -138,7 +145,8 @@ Examples:
         !(flags.insecureNoAuth ?? config.insecureNoAuth)
       ) {
         throw new Error(
-          `refusing to listen on ${host} without gateway keys: anyone who can reach it would spend your AWS account. Add keys (bedrock-claude keys create NAME) or pass --insecure-no-auth.`,
+          `refusing to listen on ${host} without gateway keys: anyone who can reach it would spend your AWS account. ` +
+            `Add keys (bedrock-claude keys create NAME) or pass --insecure-no-auth.`,
         );
       }
       const endpoint = flags.bedrockEndpoint ?? config.bedrockEndpoint;
@@ -167,12 +175,16 @@ Examples:
           flags.emulator || config.emulator
             ? 'because --emulator was given'
             : 'because no AWS credentials were found (env, AWS_PROFILE, ~/.aws, web identity, container)';
-        const banner = `\n  *** EMULATOR MODE: answers come from the built-in Bedrock emulator (${emulator.url}), ${why}. ***\n  *** Replies echo your prompt. Configure AWS credentials to reach Amazon Bedrock (on an instance role alone, pass --no-emulator). ***\n`;
+        const banner =
+          `\n  *** EMULATOR MODE: answers come from the built-in Bedrock emulator (${emulator.url}), ` +
+          `${why}. ***\n  *** Replies echo your prompt. Configure AWS credentials to reach Amazon Bedrock (on an ` +
+          `instance role alone, pass --no-emulator). ***\n`;
         console.error(banner);
       } else {
         auth = resolveBedrockAuth({ ...config.aws });
         console.error(
-          `bedrock-claude gateway: region ${region}, credentials from ${source ?? 'the default chain'}${upstream ? `, upstream ${upstream}` : ''}`,
+          `bedrock-claude gateway: region ${region}, credentials from ` +
+            `${source ?? 'the default chain'}${upstream ? `, upstream ${upstream}` : ''}`,
         );
       }
 
@@ -212,8 +224,10 @@ Examples:
       const adminKey = nonEmpty(config.adminKey) ?? nonEmpty(process.env['BEDROCK_CLAUDE_ADMIN_KEY']);
       console.error(
         adminKey && (dataDir || databaseUrl)
-          ? `bedrock-claude gateway: admin API at ${gateway.url}/admin/ (bedrock-claude keys list --gateway ${gateway.url}); dashboard at ${gateway.url}/ui (sign in with the admin key)`
-          : 'bedrock-claude gateway: no admin key (adminKey, BEDROCK_CLAUDE_ADMIN_KEY): the admin API and the dashboard (/ui) are off',
+          ? `bedrock-claude gateway: admin API at ${gateway.url}/admin/ (bedrock-claude keys list --gateway ` +
+              `${gateway.url}); dashboard at ${gateway.url}/ui (sign in with the admin key)`
+          : 'bedrock-claude gateway: no admin key (adminKey, BEDROCK_CLAUDE_ADMIN_KEY): the admin API and the ' +
+              'dashboard (/ui) are off',
       );
       console.log(`listening on ${gateway.url}${backendLabel === 'emulator' ? ' (EMULATOR MODE)' : ''}`);
       if (!useEmulator && auth.kind === 'sigv4') {
@@ -225,7 +239,8 @@ Examples:
             console.error(`bedrock-claude gateway: AWS credentials loaded (access key ${maskKeyId(c.accessKeyId)})`),
           (err: unknown) =>
             console.error(
-              `\n  *** WARNING: ${(err as BedrockClaudeError).fullMessage ?? String(err)} ***\n  *** Every request to Bedrock fails with this until it is fixed. ***\n`,
+              `\n  *** WARNING: ${(err as BedrockClaudeError).fullMessage ?? String(err)} ***\n  *** Every request ` +
+                `to Bedrock fails with this until it is fixed. ***\n`,
             ),
         );
       }

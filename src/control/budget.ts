@@ -117,5 +117,8 @@ export function budgetRefusal(
     spent >= budget
       ? `The budget of ${whose} is spent`
       : `This request could cost up to ${usd(reservation)}, more than the ${usd(left)} left of the budget of ${whose}`;
-  return `${head}: ${usd(spent)} of ${usd(budget)} this ${period === 'total' ? 'lifetime' : period} (with the requests in flight); ${when}.`;
+  return (
+    `${head}: ${usd(spent)} of ${usd(budget)} this ${period === 'total' ? 'lifetime' : period} (with the ` +
+    `requests in flight); ${when}.`
+  );
 }

@@ -22,7 +22,8 @@ const TEAM_BY = 'SELECT * FROM teams WHERE name = ?';
 
 function insertSql(table: string, row: object): { sql: string; values: unknown[] } {
   const names = Object.keys(row);
-  const sql = `INSERT INTO ${table} (${names.map((n) => `"${n}"`).join(', ')}) VALUES (${names.map(() => '?').join(', ')})`;
+  const sql =
+    `INSERT INTO ${table} (${names.map((n) => `"${n}"`).join(', ')}) VALUES ` + `(${names.map(() => '?').join(', ')})`;
   return { sql, values: Object.values(row) };
 }
 

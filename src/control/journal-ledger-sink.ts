@@ -119,7 +119,8 @@ export function createJournaledLedgerSink(
         failures++;
         retryAt = clock() + Math.min(5000, 250 * 2 ** Math.min(failures, 5));
         say(
-          `ledger: ${pending()} rows wait in ${dir} (the store cannot be written: ${(err as Error).message}); they are written when it is back`,
+          `ledger: ${pending()} rows wait in ${dir} (the store cannot be written: ${(err as Error).message}); they ` +
+            `are written when it is back`,
         );
         return;
       }

@@ -35,8 +35,10 @@ export const PG_MIGRATIONS: readonly string[] = [
     PERFORM pg_notify('bedrock_claude_keys', current_schema());
     RETURN NULL;
   END $$;
-  CREATE TRIGGER keys_changed AFTER INSERT OR UPDATE OR DELETE ON keys FOR EACH STATEMENT EXECUTE FUNCTION control_changed();
-  CREATE TRIGGER teams_changed AFTER INSERT OR UPDATE OR DELETE ON teams FOR EACH STATEMENT EXECUTE FUNCTION control_changed();
+  CREATE TRIGGER keys_changed AFTER INSERT OR UPDATE OR DELETE ON keys
+    FOR EACH STATEMENT EXECUTE FUNCTION control_changed();
+  CREATE TRIGGER teams_changed AFTER INSERT OR UPDATE OR DELETE ON teams
+    FOR EACH STATEMENT EXECUTE FUNCTION control_changed();
   CREATE TABLE ledger (
     ${ledgerColumnDefs('postgres', 1).join(',\n    ')}
   );

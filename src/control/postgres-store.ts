@@ -55,17 +55,21 @@ const GROUP_LEDGER: Record<ReportGroup, string> = {
  */
 const APPEND_SQL = `
 WITH input AS (
-  SELECT * FROM unnest(${LEDGER.map((c, i) => `$${i + 1}::${c.postgres}[]`).join(', ')}) AS t(${LEDGER_COLUMN_LIST})
+  SELECT * FROM unnest(${LEDGER.map((c, i) => `$${i + 1}::${c.postgres}[]`).join(', ')})
+    AS t(${LEDGER_COLUMN_LIST})
 ), new AS (
   INSERT INTO ledger (${LEDGER_COLUMN_LIST}) SELECT * FROM input ON CONFLICT (request_id) DO NOTHING RETURNING *
 ), daily AS (
-  INSERT INTO ledger_daily (day, key_id, key_name, "user", team, model, requests, errors, input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cost_usd)
-  SELECT time - time % ${DAY}, coalesce(key_id, ''), coalesce(key_name, ''), coalesce("user", ''), coalesce(team, ''), coalesce(model, ''),
-    count(*), count(*) FILTER (WHERE status >= 400), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), sum(cache_write_5m_tokens), sum(cache_write_1h_tokens), sum(cost_usd)
+  INSERT INTO ledger_daily (day, key_id, key_name, "user", team, model, requests, errors,
+    input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cost_usd)
+  SELECT time - time % ${DAY}, coalesce(key_id, ''), coalesce(key_name, ''), coalesce("user", ''), coalesce(team, ''),
+    coalesce(model, ''), count(*), count(*) FILTER (WHERE status >= 400), sum(input_tokens), sum(output_tokens),
+    sum(cache_read_tokens), sum(cache_write_5m_tokens), sum(cache_write_1h_tokens), sum(cost_usd)
   FROM new GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
   ON CONFLICT (day, key_id, key_name, "user", team, model) DO UPDATE SET
     requests = ledger_daily.requests + excluded.requests, errors = ledger_daily.errors + excluded.errors,
-    input_tokens = ledger_daily.input_tokens + excluded.input_tokens, output_tokens = ledger_daily.output_tokens + excluded.output_tokens,
+    input_tokens = ledger_daily.input_tokens + excluded.input_tokens,
+    output_tokens = ledger_daily.output_tokens + excluded.output_tokens,
     cache_read_tokens = ledger_daily.cache_read_tokens + excluded.cache_read_tokens,
     cache_write_5m_tokens = ledger_daily.cache_write_5m_tokens + excluded.cache_write_5m_tokens,
     cache_write_1h_tokens = ledger_daily.cache_write_1h_tokens + excluded.cache_write_1h_tokens,
@@ -74,7 +78,11 @@ WITH input AS (
 )
 SELECT count(*)::int AS added FROM new`;
 
-const SUMS = `sum(requests)::float8 AS requests, sum(errors)::float8 AS errors, sum(input_tokens)::float8 AS "inputTokens", sum(output_tokens)::float8 AS "outputTokens", sum(cache_read_tokens)::float8 AS "cacheReadTokens", sum(cache_write_5m_tokens)::float8 AS "cacheWrite5mTokens", sum(cache_write_1h_tokens)::float8 AS "cacheWrite1hTokens", sum(cost_usd)::float8 AS "costUsd"`;
+const SUMS =
+  `sum(requests)::float8 AS requests, sum(errors)::float8 AS errors, sum(input_tokens)::float8 AS ` +
+  `"inputTokens", sum(output_tokens)::float8 AS "outputTokens", sum(cache_read_tokens)::float8 AS "cacheReadTokens", ` +
+  `sum(cache_write_5m_tokens)::float8 AS "cacheWrite5mTokens", sum(cache_write_1h_tokens)::float8 AS ` +
+  `"cacheWrite1hTokens", sum(cost_usd)::float8 AS "costUsd"`;
 
 /** The whole UTC days inside `[since, until)`, and the parts of days before and after them. */
 function splitRange(since: number, until: number): { days?: [number, number]; edges: Array<[number, number]> } {
@@ -151,10 +159,13 @@ function postgresLedger(pool: pg.Pool, port: SqlPort) {
       for (const edge of whole.edges) {
         params.push(...edge);
         parts.push(
-          `SELECT ${GROUP_LEDGER[by]} AS g, 1 AS requests, (status >= 400)::int AS errors, ${cols} FROM ledger WHERE time >= ? AND time < ?`,
+          `SELECT ${GROUP_LEDGER[by]} AS g, 1 AS requests, (status >= 400)::int AS errors, ${cols} FROM ledger WHERE ` +
+            `time >= ? AND time < ?`,
         );
       }
-      const sql = `SELECT g AS "group", ${SUMS} FROM (${parts.join(' UNION ALL ')}) x GROUP BY 1 ORDER BY "costUsd" DESC, 1 NULLS FIRST`;
+      const sql =
+        `SELECT g AS "group", ${SUMS} FROM (${parts.join(' UNION ALL ')}) x GROUP BY 1 ORDER BY "costUsd" ` +
+        `DESC, 1 NULLS FIRST`;
       return port.all<ReportRow>(sql, params);
     },
     async spentSince(kind: 'key' | 'team', id: string, since: number): Promise<number> {
@@ -179,8 +190,10 @@ function postgresLedger(pool: pg.Pool, port: SqlPort) {
     },
     async latency(since: number, until: number): Promise<LatencySummary> {
       const p = (q: number, column: string) => `percentile_disc(${q}) WITHIN GROUP (ORDER BY ${column})`;
-      const sql = `SELECT count(*)::int AS requests, ${p(0.5, 'latency_ms')} AS "p50LatencyMs", ${p(0.95, 'latency_ms')} AS "p95LatencyMs",
-        ${p(0.5, 'ttfb_ms')} AS "p50TtfbMs", ${p(0.95, 'ttfb_ms')} AS "p95TtfbMs" FROM ledger WHERE time >= ? AND time < ?`;
+      const sql = `SELECT count(*)::int AS requests,
+        ${p(0.5, 'latency_ms')} AS "p50LatencyMs", ${p(0.95, 'latency_ms')} AS "p95LatencyMs",
+        ${p(0.5, 'ttfb_ms')} AS "p50TtfbMs", ${p(0.95, 'ttfb_ms')} AS "p95TtfbMs"
+        FROM ledger WHERE time >= ? AND time < ?`;
       return (await port.one<LatencySummary>(sql, [since, until]))!;
     },
     async prune(until: number): Promise<number> {
@@ -302,7 +315,8 @@ async function migrate(pool: pg.Pool, schema: string | undefined, clock: () => n
     const done = (await client.query<{ v: number | null }>('SELECT max(version) AS v FROM migrations')).rows[0]?.v ?? 0;
     if (done > PG_MIGRATIONS.length)
       throw new Error(
-        `the database has schema version ${done}, newer than this bedrock-claude knows (${PG_MIGRATIONS.length}): upgrade bedrock-claude`,
+        `the database has schema version ${done}, newer than this bedrock-claude knows (${PG_MIGRATIONS.length}): ` +
+          `upgrade bedrock-claude`,
       );
     for (let v = done; v < PG_MIGRATIONS.length; v++) {
       await client.query(PG_MIGRATIONS[v]!);

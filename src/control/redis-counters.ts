@@ -257,7 +257,8 @@ export function withFailMode(
         setDown(err as Error);
         if (mode === 'closed')
           throw new BedrockClaudeError(
-            `The gateway's counter store (Redis) cannot be reached, and it is set to fail closed: ${(err as Error).message}.`,
+            `The gateway's counter store (Redis) cannot be reached, and it is set to fail closed: ` +
+              `${(err as Error).message}.`,
             {
               status: 529,
               type: 'overloaded_error',

@@ -22,7 +22,8 @@ const GROUP_SQL: Record<ReportGroup, string> = {
  * The ledger's insert, with positional parameters in table order (binding named ones per row cost a third of the
  * write).
  */
-export const LEDGER_INSERT_SQL = `INSERT OR IGNORE INTO ledger (${LEDGER_COLUMN_LIST}) VALUES (${LEDGER.map(() => '?').join(', ')})`;
+export const LEDGER_INSERT_SQL =
+  `INSERT OR IGNORE INTO ledger (${LEDGER_COLUMN_LIST}) VALUES ` + `(${LEDGER.map(() => '?').join(', ')})`;
 
 /** The store's file in a data directory. */
 export function storePath(dataDir: string): string {
@@ -57,7 +58,8 @@ function openDatabase(dataDir: string): Database.Database {
     const fix = 'upgrade bedrock-claude, or point --data-dir elsewhere';
     throw new StoreError(
       'unavailable',
-      `the store in ${dataDir} has schema version ${version}, newer than this bedrock-claude knows (${MIGRATIONS.length}): ${fix}`,
+      `the store in ${dataDir} has schema version ${version}, newer than this bedrock-claude knows ` +
+        `(${MIGRATIONS.length}): ${fix}`,
     );
   }
   db.transaction(() => {
@@ -125,9 +127,10 @@ function latency(db: Database.Database, since: number, until: number): LatencySu
   };
 }
 
-const SUMS = `count(*) AS requests, sum(CASE WHEN status >= 400 THEN 1 ELSE 0 END) AS errors, sum(input_tokens) AS "inputTokens",
-  sum(output_tokens) AS "outputTokens", sum(cache_read_tokens) AS "cacheReadTokens", sum(cache_write_5m_tokens) AS "cacheWrite5mTokens",
-  sum(cache_write_1h_tokens) AS "cacheWrite1hTokens", sum(cost_usd) AS "costUsd"`;
+const SUMS = `count(*) AS requests, sum(CASE WHEN status >= 400 THEN 1 ELSE 0 END) AS errors,
+  sum(input_tokens) AS "inputTokens", sum(output_tokens) AS "outputTokens", sum(cache_read_tokens) AS "cacheReadTokens",
+  sum(cache_write_5m_tokens) AS "cacheWrite5mTokens", sum(cache_write_1h_tokens) AS "cacheWrite1hTokens",
+  sum(cost_usd) AS "costUsd"`;
 
 /**
  * The embedded control-plane store: SQLite (better-sqlite3, WAL) in a data directory, its schema
@@ -156,11 +159,15 @@ export function openSqliteControlStore(dataDir: string): ControlStore {
     ledger: {
       appendLedger: async (rows) => appendMany(rows),
       report(by, since, until) {
-        const sql = `SELECT ${GROUP_SQL[by]} AS "group", ${SUMS} FROM ledger WHERE time >= ? AND time < ? GROUP BY 1 ORDER BY "costUsd" DESC, 1`;
+        const sql =
+          `SELECT ${GROUP_SQL[by]} AS "group", ${SUMS} FROM ledger WHERE time >= ? AND time < ? GROUP BY 1 ` +
+          `ORDER BY "costUsd" DESC, 1`;
         return port.all<ReportRow>(sql, [since, until]);
       },
       async spentSince(kind, id, since) {
-        const sql = `SELECT sum(cost_usd) AS spent FROM ledger WHERE ${kind === 'key' ? 'key_id' : 'team'} = ? AND time >= ?`;
+        const sql =
+          `SELECT sum(cost_usd) AS spent FROM ledger WHERE ${kind === 'key' ? 'key_id' : 'team'} = ? AND ` +
+          `time >= ?`;
         return (await port.one<{ spent: number | null }>(sql, [id, since]))?.spent ?? 0;
       },
       latency: async (since, until) => latency(db, since, until),

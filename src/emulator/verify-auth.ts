@@ -20,8 +20,10 @@ function denied(name: string, message: string, fix?: string): BedrockClaudeError
   });
 }
 
-const AUTH_PATTERN =
-  /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;.:-]+),\s*Signature=([0-9a-f]{64})$/;
+const AUTH_PATTERN = new RegExp(
+  '^AWS4-HMAC-SHA256 Credential=([^/,\\s]+)/(\\d{8})/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request,' +
+    '\\s*SignedHeaders=([a-z0-9;.:-]+),\\s*Signature=([0-9a-f]{64})$',
+);
 const MAX_SKEW_MS = 5 * 60_000;
 const UNSIGNED_HASH = new Set(['x-amz-content-sha256']);
 
@@ -83,7 +85,8 @@ export function createAuthVerifier(options: {
       if (headers['x-api-key'] !== undefined) {
         throw denied(
           'AccessDeniedException',
-          'Bedrock does not accept Anthropic API keys (x-api-key). Authenticate with AWS IAM credentials (SigV4) or a Bedrock API key.',
+          'Bedrock does not accept Anthropic API keys (x-api-key). Authenticate with AWS IAM credentials (SigV4) or ' +
+            'a Bedrock API key.',
           'Use AnthropicBedrock / the AWS SDK with AWS credentials, or send Authorization: Bearer <Bedrock API key>.',
         );
       }
@@ -139,7 +142,8 @@ export function createAuthVerifier(options: {
     if (!amzDate.startsWith(shortDate))
       throw denied(
         'InvalidSignatureException',
-        `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${shortDate}' != '${amzDate.slice(0, 8)}'`,
+        `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${shortDate}' != ` +
+          `'${amzDate.slice(0, 8)}'`,
       );
     if (Math.abs(now() - date.getTime()) > MAX_SKEW_MS) {
       throw denied(
@@ -166,7 +170,8 @@ export function createAuthVerifier(options: {
       if (value === undefined)
         throw denied(
           'InvalidSignatureException',
-          `The request signature we calculated does not match the signature you provided: signed header "${name}" is missing.`,
+          `The request signature we calculated does not match the signature you provided: signed header "${name}" ` +
+            `is missing.`,
         );
       toSign[name] = Array.isArray(value) ? value.join(',') : value;
     }
@@ -204,7 +209,8 @@ export function createAuthVerifier(options: {
     if (!ok) {
       throw denied(
         'InvalidSignatureException',
-        'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
+        'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access ' +
+          'Key and signing method. Consult the service documentation for details.',
         'Check the secret access key and that the request was not changed after signing.',
       );
     }

@@ -101,8 +101,10 @@ async function openCounters(
     if (err) {
       problems.counters =
         mode === 'closed'
-          ? `counters: Redis at ${where} cannot be reached (${err.message}): failing closed, model calls get 529 until it is back`
-          : `counters: Redis at ${where} cannot be reached (${err.message}): failing open, limits and budgets are counted by this replica alone until it is back`;
+          ? `counters: Redis at ${where} cannot be reached (${err.message}): failing closed, model calls get 529 ` +
+            `until it is back`
+          : `counters: Redis at ${where} cannot be reached (${err.message}): failing open, limits and budgets are ` +
+            `counted by this replica alone until it is back`;
       options.logger.error({ redis: where }, problems.counters);
     } else {
       problems.counters = undefined;

@@ -124,7 +124,8 @@ async function read(
     await res.body?.cancel();
     throw refused(
       res.ok
-        ? `The URL ${parsed.host}${parsed.pathname} is not a PNG, JPEG, GIF or WebP image (content-type ${type || 'none'}).`
+        ? `The URL ${parsed.host}${parsed.pathname} is not a PNG, JPEG, GIF or WebP image (content-type ` +
+            `${type || 'none'}).`
         : `The image at ${parsed.host} answered ${res.status}.`,
     );
   }

@@ -45,14 +45,16 @@ export function createRouter(options: RouterOptions) {
     for (const r of regions) {
       if (regionToGeo(r, catalog) !== home)
         throw new Error(
-          `config: fallback region ${r} is outside the ${home ?? options.region} geography, which scope "${scope}" must not leave`,
+          `config: fallback region ${r} is outside the ${home ?? options.region} geography, which scope "${scope}" ` +
+            `must not leave`,
         );
     }
     for (const [name, route] of Object.entries(options.routes ?? {})) {
       const geos = new Set(targetsOf(route).map((t) => geoOf(t, catalog)));
       if (geos.has('global') || geos.size > 1) {
         throw new Error(
-          `config: route "${name}" mixes geographies (${[...geos].join(', ')}); scope "${scope}" keeps data in one geography`,
+          `config: route "${name}" mixes geographies (${[...geos].join(', ')}); scope "${scope}" keeps data in one ` +
+            `geography`,
         );
       }
     }

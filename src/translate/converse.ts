@@ -30,10 +30,12 @@ const TOP_LEVEL = new Set([
 ]);
 const NOT_TRANSLATED: Record<string, string> = {
   guardrailConfig:
-    "Guardrails run in Bedrock's Converse API, which this gateway does not call: apply the guardrail with ApplyGuardrail, or call Bedrock directly",
+    "Guardrails run in Bedrock's Converse API, which this gateway does not call: apply the guardrail with " +
+    'ApplyGuardrail, or call Bedrock directly',
   promptVariables: 'Prompt-management variables have no Messages API equivalent: fill the prompt in before sending it',
   requestMetadata:
-    'Invocation-log metadata has no Messages API equivalent: the gateway records the key, user and team of every request in its own ledger',
+    'Invocation-log metadata has no Messages API equivalent: the gateway records the key, user and team of every ' +
+    'request in its own ledger',
 };
 
 function fail(path: string, what: string): never {
@@ -206,7 +208,8 @@ function block(value: unknown, path: string): Json {
       );
     default:
       throw invalidRequest(
-        `Malformed input request: unsupported content block ${kind}: the Messages API takes text, image, document, toolUse, toolResult, reasoningContent and cachePoint.`,
+        `Malformed input request: unsupported content block ${kind}: the Messages API takes text, image, document, ` +
+          `toolUse, toolResult, reasoningContent and cachePoint.`,
       );
   }
 }
@@ -302,7 +305,8 @@ export function converseToAnthropic(body: Json, defaultMaxTokens: number): Json 
     if (kind !== 'text')
       throw invalidRequest(
         kind === 'guardContent'
-          ? "Guard content in the system prompt is evaluated by Bedrock's guardrails, which the Messages API does not run."
+          ? "Guard content in the system prompt is evaluated by Bedrock's guardrails, which the Messages API " +
+              'does not run.'
           : `Malformed input request: #/${p}: a system block is text or cachePoint, not ${kind}.`,
       );
     return { type: 'text', text: str(text, `${p}/text`) };

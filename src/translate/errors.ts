@@ -36,11 +36,13 @@ function messageOf(body: string): string | undefined {
 const FIXES: Array<[RegExp, string]> = [
   [
     /on-demand throughput isn.t supported/,
-    'Call the model through an inference profile: prefix the ID with global. (any region, no premium) or us./eu./jp./apac./au. (data stays in the geography).',
+    'Call the model through an inference profile: prefix the ID with global. (any region, no premium) or ' +
+      'us./eu./jp./apac./au. (data stays in the geography).',
   ],
   [
     /model identifier is invalid/,
-    'Use a full Bedrock ID such as global.anthropic.claude-opus-4-6-v1 and check the model is offered in your region (`bedrock-claude models --region R`).',
+    'Use a full Bedrock ID such as global.anthropic.claude-opus-4-6-v1 and check the model is offered in your region ' +
+      '(`bedrock-claude models --region R`).',
   ],
   [
     /invalid beta flag/,
@@ -48,12 +50,14 @@ const FIXES: Array<[RegExp, string]> = [
   ],
   [
     /extraneous key \[(model|stream)\]/,
-    'Bedrock takes the model in the URL path and streaming from the endpoint: remove "model" and "stream" from the body.',
+    'Bedrock takes the model in the URL path and streaming from the endpoint: remove "model" and "stream" from ' +
+      'the body.',
   ],
   [/required key \[anthropic_version\]/, 'Add "anthropic_version": "bedrock-2023-05-31" to the request body.'],
   [
     /don.t have access to the model/,
-    'Enable model access in the Bedrock console for this account and region, and check the IAM policy allows bedrock:InvokeModel on the profile and the model.',
+    'Enable model access in the Bedrock console for this account and region, and check the IAM policy allows ' +
+      'bedrock:InvokeModel on the profile and the model.',
   ],
   [
     /security token included in the request is invalid|signature we calculated does not match/i,

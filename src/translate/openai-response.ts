@@ -83,7 +83,12 @@ export interface OpenAIStreamState {
 }
 
 export function newOpenAIStreamState(meta: CompletionMeta, includeUsage: boolean): OpenAIStreamState {
-  const head = `{"id":${JSON.stringify(meta.id)},"object":"chat.completion.chunk","created":${meta.created},"model":${JSON.stringify(meta.model)},"choices":[{"index":0,"delta":{"content":`;
+  // Made once per stream: each content delta is head + the text as JSON + tail.
+  const id = JSON.stringify(meta.id);
+  const model = JSON.stringify(meta.model);
+  const head =
+    `{"id":${id},"object":"chat.completion.chunk","created":${meta.created},"model":${model},` +
+    `"choices":[{"index":0,"delta":{"content":`;
   const tail = `},"logprobs":null,"finish_reason":null}]${includeUsage ? ',"usage":null' : ''}}`;
   return {
     meta,

@@ -58,7 +58,8 @@ function imagePart(value: unknown, param: string, options: OpenAIDecodeOptions):
       ? 'This gateway does not fetch remote images.'
       : `Invalid image URL in '${param}.url': expected a data URL.`,
     `${param}.url`,
-    'Send the image inline as a data URL (data:image/png;base64,...), or ask the operator to set openai.fetchImages in the gateway config.',
+    'Send the image inline as a data URL (data:image/png;base64,...), or ask the operator to set openai.fetchImages ' +
+      'in the gateway config.',
   );
 }
 

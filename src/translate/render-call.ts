@@ -77,8 +77,14 @@ export function renderBedrockCall(
         `client = boto3.client("bedrock-runtime", region_name=${JSON.stringify(region)})`,
         `body = ${pythonLiteral(body)}`,
         stream
-          ? `response = client.invoke_model_with_response_stream(modelId=${JSON.stringify(modelId)}, body=json.dumps(body))\nfor event in response["body"]:\n    chunk = json.loads(event["chunk"]["bytes"])\n    if chunk["type"] == "content_block_delta" and chunk["delta"]["type"] == "text_delta":\n        print(chunk["delta"]["text"], end="", flush=True)\nprint()`
-          : `response = client.invoke_model(modelId=${JSON.stringify(modelId)}, body=json.dumps(body), contentType="application/json", accept="application/json")\nmessage = json.loads(response["body"].read())\nprint(message["content"][0]["text"])`,
+          ? `response = client.invoke_model_with_response_stream(modelId=${JSON.stringify(modelId)}, ` +
+            `body=json.dumps(body))\nfor event in response["body"]:\n    chunk = ` +
+            `json.loads(event["chunk"]["bytes"])\n    if chunk["type"] == "content_block_delta" and ` +
+            `chunk["delta"]["type"] == "text_delta":\n        print(chunk["delta"]["text"], end="", ` +
+            `flush=True)\nprint()`
+          : `response = client.invoke_model(modelId=${JSON.stringify(modelId)}, body=json.dumps(body), ` +
+            `contentType="application/json", accept="application/json")\nmessage = ` +
+            `json.loads(response["body"].read())\nprint(message["content"][0]["text"])`,
       ].join('\n');
     case 'typescript': {
       const { anthropic_version: _v, anthropic_beta: betas, ...params } = body;
@@ -89,7 +95,8 @@ export function renderBedrockCall(
         '',
         `const client = new AnthropicBedrock({ awsRegion: ${JSON.stringify(region)} });`,
         stream
-          ? `const stream = ${call}.stream(${indentJson(args, '')});\nstream.on('text', (text) => process.stdout.write(text));\nawait stream.finalMessage();`
+          ? `const stream = ${call}.stream(${indentJson(args, '')});\nstream.on('text', (text) => ` +
+            `process.stdout.write(text));\nawait stream.finalMessage();`
           : `const message = await ${call}.create(${indentJson(args, '')});\nconsole.log(message.content);`,
       ].join('\n');
     }
@@ -106,7 +113,8 @@ export function renderBedrockCall(
         '',
         `client = AnthropicBedrock(aws_region=${JSON.stringify(region)})`,
         stream
-          ? `with ${call}.stream(\n${kwargs}\n) as stream:\n    for text in stream.text_stream:\n        print(text, end="", flush=True)\nprint()`
+          ? `with ${call}.stream(\n${kwargs}\n) as stream:\n    for text in stream.text_stream:\n        print(text, ` +
+            `end="", flush=True)\nprint()`
           : `message = ${call}.create(\n${kwargs}\n)\nprint(message.content)`,
       ].join('\n');
     }

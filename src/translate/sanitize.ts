@@ -141,7 +141,9 @@ export function sanitizeBedrockBody({ body, betas, model, data, policy }: Saniti
     removals.push({
       kind: 'clamp',
       name: 'max_tokens',
-      reason: `max_tokens ${body['max_tokens']} is above ${model.displayName}'s maximum of ${model.maxOutputTokens}; lowered to it`,
+      reason:
+        `max_tokens ${body['max_tokens']} is above ${model.displayName}'s maximum of ${model.maxOutputTokens}; ` +
+        `lowered to it`,
     });
     body['max_tokens'] = model.maxOutputTokens;
   }

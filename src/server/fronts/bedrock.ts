@@ -117,7 +117,9 @@ export function createBedrockFront(deps: {
         path: '/model/{modelId}/*',
         unlisted: true,
         serve: (ctx) => {
-          const fix = `This gateway serves the Bedrock routes ${describeRoutes(front)}, /model/{modelId}/converse and /model/{modelId}/converse-stream.`;
+          const fix =
+            `This gateway serves the Bedrock routes ${describeRoutes(front)}, /model/{modelId}/converse ` +
+            `and /model/{modelId}/converse-stream.`;
           throw new BedrockClaudeError(`No route for ${ctx.req.method} ${ctx.route.pathname}.`, {
             status: 404,
             type: 'not_found_error',
@@ -146,7 +148,8 @@ export function createBedrockFront(deps: {
       }
       const raw = parseJsonObject(
         bytes,
-        'Send the Bedrock InvokeModel body: {"anthropic_version": "bedrock-2023-05-31", "max_tokens": ..., "messages": [...]}.',
+        'Send the Bedrock InvokeModel body: {"anthropic_version": "bedrock-2023-05-31", "max_tokens": ..., ' +
+          '"messages": [...]}.',
       );
       const { body, headers } = fromBedrockBody(count ? fromCountTokensBody(raw.value) : raw.value, modelId, stream);
       return {

@@ -245,7 +245,8 @@ export function admission(deps: EnforcementDeps): Stage {
         spent = await deps.spentSince(m.subject.kind, m.subject.id, period.start);
       } catch (err) {
         throw new BedrockClaudeError(
-          `The budget of ${labelOf(m.subject)} cannot be checked: the ledger that holds its spend cannot be read (${(err as Error).message}).`,
+          `The budget of ${labelOf(m.subject)} cannot be checked: the ledger that holds its spend cannot be read ` +
+            `(${(err as Error).message}).`,
           {
             status: 529,
             type: 'overloaded_error',
@@ -345,7 +346,8 @@ export function admission(deps: EnforcementDeps): Stage {
       const fix =
         spent >= m.limit
           ? 'Ask the gateway operator to raise the budget, or wait until it resets.'
-          : 'Lower max_tokens (the reservation is the input estimate plus max_tokens of output), ask for a higher budget, or wait until it resets.';
+          : 'Lower max_tokens (the reservation is the input estimate plus max_tokens of output), ask for a higher ' +
+            'budget, or wait until it resets.';
       return new BedrockClaudeError(
         budgetRefusal(
           who,
@@ -367,7 +369,8 @@ export function admission(deps: EnforcementDeps): Stage {
         ? `The ${who} has ${m.limit} requests in flight, its limit: this one is refused, not queued.`
         : m.what === 'rpm'
           ? `The ${who} is over its limit of ${m.limit} requests per minute.`
-          : `The ${who} is over its limit of ${m.limit} ${m.what === 'itpm' ? 'input' : 'output'} tokens per minute (this request counts ${amount}).`;
+          : `The ${who} is over its limit of ${m.limit} ${m.what === 'itpm' ? 'input' : 'output'} tokens per minute ` +
+            `(this request counts ${amount}).`;
     return new BedrockClaudeError(message, {
       status: 429,
       type: 'rate_limit_error',

@@ -74,7 +74,9 @@ export function gatewayKey(keys: KeyStore): Stage {
       throw new BedrockClaudeError('Invalid or missing gateway key.', {
         status: 401,
         type: 'authentication_error',
-        fix: 'Send your gateway key in x-api-key or Authorization: Bearer (ANTHROPIC_API_KEY / ANTHROPIC_AUTH_TOKEN for the SDKs and Claude Code).',
+        fix:
+          'Send your gateway key in x-api-key or Authorization: Bearer (ANTHROPIC_API_KEY / ANTHROPIC_AUTH_TOKEN ' +
+          'for the SDKs and Claude Code).',
       });
     const usage = ctx.usage;
     usage.key = ctx.key.name;
