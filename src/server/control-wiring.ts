@@ -122,23 +122,14 @@ async function openCounters(
   };
 }
 
-/**
- * Opens the control plane: keys (the store's, and the config's) in a cache, the ledger as a sink,
- * counters for limits and budgets. On one gateway: the embedded store in `dataDir` (SQLite) and
- * counters in memory. For several replicas: PostgreSQL (`databaseUrl`) and Redis (`counters`), each
- * usable alone. An embedded store that cannot be opened is said loudly and in `/readyz`, never as a
- * 500 on every request: the gateway goes on with the config's keys. PostgreSQL that cannot be
- * reached at start-up is an error (there would be no keys); once running, its outages spool the
- * ledger to the data directory.
- */
-export async function openControl(options: ControlOptions): Promise<Control> {
-  const { logger, configKeys } = options;
-  const none: Control = {
+/** The control plane when there is none: config keys only, nothing kept. */
+function noControl(problems: string[] = []): Control {
+  return {
     keys: undefined,
     enforcement: undefined,
     admin: undefined,
     sinks: [],
-    problems: () => [],
+    problems: () => problems,
     warnings: () => [],
     gauges: {
       storeUp: () => undefined,
@@ -150,39 +141,39 @@ export async function openControl(options: ControlOptions): Promise<Control> {
     flushLedger: async () => undefined,
     close: async () => undefined,
   };
-  const dataDir = options.dataDir;
-  if (!dataDir && !options.databaseUrl) return none;
+}
 
-  let store: ControlStore;
-  let keys: CachedKeyStore;
+/** The store (PostgreSQL, or SQLite in the data directory) and its key cache; an embedded store that fails is a problem. */
+async function openStore(
+  options: ControlOptions,
+): Promise<{ store: ControlStore; keys: CachedKeyStore } | { problem: string }> {
+  const { logger, configKeys } = options;
   const keyProblem = (err: unknown) =>
     logger.warn({ err }, 'keys: the store could not be read; the keys cached stay in use');
   if (options.databaseUrl) {
     const { openPostgresControlStore } = await import('../control/postgres-store.js');
-    store = await openPostgresControlStore(options.databaseUrl, {
+    const store = await openPostgresControlStore(options.databaseUrl, {
       onError: (err) => logger.warn({ err }, 'store: PostgreSQL connection error'),
     });
-    keys = await openStoreKeyStore(store, { configKeys, onError: keyProblem, now: options.clock });
-  } else {
-    try {
-      store = openSqliteControlStore(dataDir!);
-      keys = await openStoreKeyStore(store, { configKeys, onError: keyProblem, now: options.clock });
-    } catch (err) {
-      const problem = `store: ${(err as Error).message}`;
-      logger.error({ dataDir }, problem);
-      return Object.assign({}, none, { problems: () => [problem] });
-    }
+    return { store, keys: await openStoreKeyStore(store, { configKeys, onError: keyProblem, now: options.clock }) };
   }
+  try {
+    const store = openSqliteControlStore(options.dataDir!);
+    return { store, keys: await openStoreKeyStore(store, { configKeys, onError: keyProblem, now: options.clock }) };
+  } catch (err) {
+    const problem = `store: ${(err as Error).message}`;
+    logger.error({ dataDir: options.dataDir }, problem);
+    return { problem };
+  }
+}
 
-  const problems: { counters?: string | undefined; ledger?: string | undefined } = {};
-  // With PostgreSQL, the journal lives in the data directory (the CLI's default one when none is given).
-  const spoolDir = dataDir ?? join(homedir(), '.bedrock-claude');
-  const counters = await openCounters(options, problems);
+type Problems = { counters?: string | undefined; ledger?: string | undefined };
+type LedgerSink = UsageSink & { pending(): number; drain(): Promise<void>; close(): Promise<void> };
 
-  let ledger: UsageSink & { pending(): number; drain(): Promise<void>; close(): Promise<void> };
-  let storeUp: () => number = () => 1;
+/** The ledger as a sink: journaled to PostgreSQL (spooled while it is away), or written to SQLite by a thread. */
+function openLedger(options: ControlOptions, store: ControlStore, problems: Problems, spool: string) {
+  const { logger } = options;
   if (options.databaseUrl) {
-    const spool = join(spoolDir, 'ledger-spool');
     const journal = createJournaledLedgerSink(store, spool, {
       clock: options.clock,
       onProblem: (problem) => {
@@ -191,41 +182,77 @@ export async function openControl(options: ControlOptions): Promise<Control> {
         else logger.warn({ spool }, 'ledger: the store is back; the rows that waited are written');
       },
     });
-    ledger = journal;
-    storeUp = () => (journal.problem() ? 0 : 1);
-  } else {
-    const threaded = createThreadedLedgerSink(dataDir!, {
-      onError: (err, rows) => {
-        problems.ledger = `ledger: ${rows} rows wait to be written: ${(err as Error).message}`;
-        logger.error({ dataDir }, problems.ledger);
-      },
-    });
-    ledger = threaded;
-    storeUp = () => (problems.ledger && threaded.pending() > 0 ? 0 : 1);
+    return { ledger: journal as LedgerSink, storeUp: () => (journal.problem() ? 0 : 1) };
   }
+  const dataDir = options.dataDir!;
+  const threaded = createThreadedLedgerSink(dataDir, {
+    onError: (err, rows) => {
+      problems.ledger = `ledger: ${rows} rows wait to be written: ${(err as Error).message}`;
+      logger.error({ dataDir }, problems.ledger);
+    },
+  });
+  return { ledger: threaded as LedgerSink, storeUp: () => (problems.ledger && threaded.pending() > 0 ? 0 : 1) };
+}
 
-  // Retention: rows older than `retainDays` are deleted at start-up and every hour after.
+/** Retention: rows older than `retainDays` are deleted at start-up and every hour after. Answers the stop. */
+function startRetention(options: ControlOptions, store: ControlStore): () => void {
   const retainDays = options.retainDays;
-  const prune = () => {
-    if (retainDays)
-      store.prune(options.clock() - retainDays * 86_400_000).catch((err: unknown) => options.onFailure('prune', err));
-  };
+  if (!retainDays) return () => undefined;
+  const prune = () =>
+    void store
+      .prune(options.clock() - retainDays * 86_400_000)
+      .catch((err: unknown) => options.onFailure('prune', err));
   prune();
   const pruner = setInterval(prune, 3_600_000);
   pruner.unref();
+  return () => clearInterval(pruner);
+}
+
+/** The start-up line's words for where the control plane keeps things. */
+function describeControl(options: ControlOptions, store: ControlStore, spool: string): string {
+  const storeName = options.databaseUrl
+    ? `PostgreSQL (${store.where}), ledger spooled in ${spool} when it is away`
+    : `the embedded store (SQLite) in ${options.dataDir}`;
+  const countersName = options.counters
+    ? `counters in Redis (fail ${options.counters.failMode ?? 'open'})`
+    : 'counters in this process';
+  return `control plane on ${storeName}, ${countersName}: keys, teams, budgets, the ledger`;
+}
+
+/**
+ * Opens the control plane: keys (the store's, and the config's) in a cache, the ledger as a sink,
+ * counters for limits and budgets. On one gateway: the embedded store in `dataDir` (SQLite) and
+ * counters in memory. For several replicas: PostgreSQL (`databaseUrl`) and Redis (`counters`), each
+ * usable alone. An embedded store that cannot be opened is said loudly and in `/readyz`, never as a
+ * 500 on every request: the gateway goes on with the config's keys. PostgreSQL that cannot be
+ * reached at start-up is an error (there would be no keys); once running, its outages spool the
+ * ledger to the data directory.
+ */
+export async function openControl(options: ControlOptions): Promise<Control> {
+  if (!options.dataDir && !options.databaseUrl) return noControl();
+  const opened = await openStore(options);
+  if ('problem' in opened) return noControl([opened.problem]);
+  const { store, keys } = opened;
+  const problems: Problems = {};
+  // With PostgreSQL, the journal lives in the data directory (the CLI's default one when none is given).
+  const spool = join(options.dataDir ?? join(homedir(), '.bedrock-claude'), 'ledger-spool');
+  const counters = await openCounters(options, problems);
+  const { ledger, storeUp } = openLedger(options, store, problems, spool);
+  const stopRetention = startRetention(options, store);
+  const timeZone = options.timeZone ?? 'UTC';
   const enforcement: EnforcementDeps = {
     counters: counters.counters,
     team: (name) => keys.team(name),
     spentSince: (kind, id, since) => store.spentSince(kind, id, since),
     catalog: options.catalog,
-    timeZone: options.timeZone ?? 'UTC',
+    timeZone,
     clock: options.clock,
     onFailure: options.onFailure,
   };
   const admin: AdminDeps | undefined = options.adminKey
     ? {
         store,
-        timeZone: options.timeZone ?? 'UTC',
+        timeZone,
         adminKeySha256: adminKeyHash(options.adminKey),
         changed: () => keys.refresh(),
         clock: options.clock,
@@ -233,12 +260,7 @@ export async function openControl(options: ControlOptions): Promise<Control> {
       }
     : undefined;
   const failClosed = options.counters?.failMode === 'closed';
-  const storeName = options.databaseUrl
-    ? `PostgreSQL (${store.where}), ledger spooled in ${join(spoolDir, 'ledger-spool')} when it is away`
-    : `the embedded store (SQLite) in ${dataDir}`;
-  const countersName = options.counters
-    ? `counters in Redis (fail ${options.counters.failMode ?? 'open'})`
-    : 'counters in this process';
+  const shared = !!options.databaseUrl;
   return {
     keys,
     enforcement,
@@ -246,11 +268,11 @@ export async function openControl(options: ControlOptions): Promise<Control> {
     sinks: [ledger],
     problems: () => [
       ...(failClosed && problems.counters ? [problems.counters] : []),
-      ...(!options.databaseUrl && problems.ledger && ledger.pending() > 0 ? [problems.ledger] : []),
+      ...(!shared && problems.ledger && ledger.pending() > 0 ? [problems.ledger] : []),
     ],
     warnings: () => [
       ...(!failClosed && problems.counters ? [problems.counters] : []),
-      ...(options.databaseUrl && problems.ledger ? [problems.ledger] : []),
+      ...(shared && problems.ledger ? [problems.ledger] : []),
     ],
     gauges: {
       storeUp,
@@ -258,10 +280,10 @@ export async function openControl(options: ControlOptions): Promise<Control> {
       ledgerPending: () => ledger.pending(),
       counterRoundTrips: counters.trips,
     },
-    describe: `control plane on ${storeName}, ${countersName}: keys, teams, budgets, the ledger`,
+    describe: describeControl(options, store, spool),
     flushLedger: () => ledger.drain(),
     async close() {
-      clearInterval(pruner);
+      stopRetention();
       keys.close();
       await ledger.close();
       await counters.close();
