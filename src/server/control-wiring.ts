@@ -143,7 +143,7 @@ function noControl(problems: string[] = []): Control {
   };
 }
 
-/** The store (PostgreSQL, or SQLite in the data directory) and its key cache; an embedded store that fails: a problem. */
+/** The store (PostgreSQL, or SQLite in the data directory) and its key cache; a failing embedded store: a problem. */
 async function openStore(
   options: ControlOptions,
 ): Promise<{ store: ControlStore; keys: CachedKeyStore } | { problem: string }> {
