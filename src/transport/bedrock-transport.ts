@@ -201,6 +201,57 @@ async function attemptTarget(
   throw lastError!;
 }
 
+/** What a caller may add to a call: its abort signal, headers, a policy, and the first target's translation. */
+export interface CallOptions {
+  signal?: AbortSignal | AbortLike | undefined;
+  headers?: Record<string, string>;
+  policy?: SanitizePolicy | undefined;
+  /** The translation for `targets[0]`, when the caller already made it (the gateway does, for preflight). */
+  firstTranslated?: BedrockHttpRequest | undefined;
+}
+
+/** The targets in order, past any whose circuit is open: the first answer, or the last retryable error. */
+async function sendToTargets(
+  wire: Wire,
+  request: AnthropicHttpRequest,
+  targets: readonly Target[],
+  opts: CallOptions,
+): Promise<MessagesResult> {
+  const { breaker, onEvent } = wire.options;
+  if (!targets.length)
+    throw new BedrockClaudeError('No upstream target configured for this model.', { status: 500, type: 'api_error' });
+  const call = { signal: opts.signal, headers: opts.headers ?? {}, policy: opts.policy };
+  let lastError: BedrockClaudeError | undefined;
+  let previous: Target | undefined;
+  for (const target of targets) {
+    const key = targetKey(target);
+    if (breaker && !breaker.allow(key)) {
+      onEvent?.({ type: 'circuit_open', target });
+      continue;
+    }
+    if (previous && lastError) onEvent?.({ type: 'failover', from: previous, to: target, error: lastError });
+    try {
+      const first = target === targets[0] ? opts.firstTranslated : undefined;
+      const result = await attemptTarget(wire, request, target, call, first);
+      breaker?.success(key);
+      return result;
+    } catch (err) {
+      if (!(err instanceof BedrockClaudeError) || !isRetryable(err)) throw err;
+      breaker?.failure(key);
+      lastError = err;
+      previous = target;
+    }
+  }
+  throw (
+    lastError ??
+    new BedrockClaudeError('Every upstream target is cooling down after repeated failures.', {
+      status: 529,
+      type: 'overloaded_error',
+      retryAfter: 5,
+    })
+  );
+}
+
 /**
  * Sends Anthropic requests to Bedrock: translates per target, signs, sends over a keep-alive pool,
  * retries throttling/5xx/timeouts/connection errors with exponential backoff and full jitter
@@ -224,59 +275,8 @@ export function createTransport(options: TransportOptions) {
      * Sends an Anthropic Messages (or count_tokens) request to the first healthy target, with
      * retries and failover. Throws a `BedrockClaudeError` when every target failed.
      */
-    async messages(
-      request: AnthropicHttpRequest,
-      targets: readonly Target[],
-      opts: {
-        signal?: AbortSignal | AbortLike | undefined;
-        headers?: Record<string, string>;
-        policy?: SanitizePolicy | undefined;
-        /** The translation for `targets[0]`, when the caller already made it (the gateway does, for preflight). */
-        firstTranslated?: BedrockHttpRequest | undefined;
-      } = {},
-    ): Promise<MessagesResult> {
-      if (!targets.length)
-        throw new BedrockClaudeError('No upstream target configured for this model.', {
-          status: 500,
-          type: 'api_error',
-        });
-      const call = { signal: opts.signal, headers: opts.headers ?? {}, policy: opts.policy };
-      let lastError: BedrockClaudeError | undefined;
-      let previous: Target | undefined;
-      for (const target of targets) {
-        const key = targetKey(target);
-        if (options.breaker && !options.breaker.allow(key)) {
-          options.onEvent?.({ type: 'circuit_open', target });
-          continue;
-        }
-        if (previous && lastError)
-          options.onEvent?.({ type: 'failover', from: previous, to: target, error: lastError });
-        try {
-          const result = await attemptTarget(
-            wire,
-            request,
-            target,
-            call,
-            target === targets[0] ? opts.firstTranslated : undefined,
-          );
-          options.breaker?.success(key);
-          return result;
-        } catch (err) {
-          if (!(err instanceof BedrockClaudeError) || !isRetryable(err)) throw err;
-          options.breaker?.failure(key);
-          lastError = err;
-          previous = target;
-        }
-      }
-      throw (
-        lastError ??
-        new BedrockClaudeError('Every upstream target is cooling down after repeated failures.', {
-          status: 529,
-          type: 'overloaded_error',
-          retryAfter: 5,
-        })
-      );
-    },
+    messages: (request: AnthropicHttpRequest, targets: readonly Target[], opts: CallOptions = {}) =>
+      sendToTargets(wire, request, targets, opts),
     close(): Promise<void> {
       return options.dispatcher ? Promise.resolve() : wire.dispatcher.close();
     },
