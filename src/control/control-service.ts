@@ -22,9 +22,113 @@ const TEAM_BY = 'SELECT * FROM teams WHERE name = ?';
 
 function insertSql(table: string, row: object): { sql: string; values: unknown[] } {
   const names = Object.keys(row);
-  const sql =
-    `INSERT INTO ${table} (${names.map((n) => `"${n}"`).join(', ')}) VALUES ` + `(${names.map(() => '?').join(', ')})`;
+  const columns = names.map((n) => `"${n}"`).join(', ');
+  const sql = `INSERT INTO ${table} (${columns}) VALUES (${names.map(() => '?').join(', ')})`;
   return { sql, values: Object.values(row) };
+}
+
+async function needKey(port: SqlPort, idOrName: string): Promise<KeyRow> {
+  const row = await port.one<KeyRow>(KEY_BY, [idOrName, idOrName]);
+  if (!row) throw new StoreError('not_found', `no key "${idOrName}" (bedrock-claude keys list shows them)`);
+  return row;
+}
+
+async function needTeam(port: SqlPort, name: string | null | undefined): Promise<TeamRow | undefined> {
+  if (!name) return undefined;
+  const row = await port.one<TeamRow>(TEAM_BY, [name]);
+  if (!row)
+    throw new StoreError('not_found', `no team "${name}": create it first (bedrock-claude teams create ${name})`);
+  return row;
+}
+
+/** Runs a write; a unique key taken is a conflict that says which name. */
+async function write(port: SqlPort, sql: string, values: readonly unknown[], taken: string): Promise<void> {
+  try {
+    await port.run(sql, values);
+  } catch (err) {
+    if (port.isUniqueViolation(err)) throw new StoreError('conflict', taken, { cause: err });
+    throw err;
+  }
+}
+
+async function update(
+  port: SqlPort,
+  target: { table: 'keys' | 'teams'; where: 'id' | 'name'; value: string },
+  columns: Record<string, unknown>,
+  taken = '',
+): Promise<void> {
+  const names = Object.keys(columns);
+  if (!names.length) return;
+  const sql = `UPDATE ${target.table} SET ${names.map((n) => `"${n}" = ?`).join(', ')} WHERE ${target.where} = ?`;
+  await write(port, sql, [...names.map((n) => columns[n]), target.value], taken);
+}
+
+/** Keys: created with a secret kept only as its hash, found by id or name, changed, revoked once. */
+function keyCalls(port: SqlPort): Pick<ControlStore, 'createKey' | 'listKeys' | 'findKey' | 'updateKey' | 'revokeKey'> {
+  const key = (id: string) => ({ table: 'keys' as const, where: 'id' as const, value: id });
+  return {
+    async createKey(input: KeyInput, now: number): Promise<{ key: string; record: KeyRecord }> {
+      await needTeam(port, input.team);
+      const { key: secret, entry } = createGatewayKey(input.name);
+      const id = `key_${randomBytes(9).toString('base64url')}`;
+      const { sql, values } = insertSql('keys', newKeyRow(input, id, entry.sha256, now));
+      await write(port, sql, values, `a key named "${input.name}" exists already`);
+      return { key: secret, record: keyOf(await needKey(port, id)) };
+    },
+    listKeys: async () => (await port.all<KeyRow>('SELECT * FROM keys ORDER BY created, name')).map(keyOf),
+    async findKey(idOrName) {
+      const row = await port.one<KeyRow>(KEY_BY, [idOrName, idOrName]);
+      return row && keyOf(row);
+    },
+    async updateKey(idOrName: string, change: KeyChange) {
+      const row = await needKey(port, idOrName);
+      await needTeam(port, change.team);
+      const columns = settings(change);
+      for (const k of ['name', 'user', 'team', 'expires'] as const) if (change[k] !== undefined) columns[k] = change[k];
+      if (change.models !== undefined)
+        columns['models'] = change.models === null ? null : JSON.stringify(change.models);
+      await update(port, key(row.id), columns, `a key named "${String(change.name)}" exists already`);
+      return keyOf(await needKey(port, row.id));
+    },
+    async revokeKey(idOrName, now) {
+      const row = await needKey(port, idOrName);
+      if (row.revoked === null) await update(port, key(row.id), { revoked: now });
+      return keyOf(await needKey(port, row.id));
+    },
+  };
+}
+
+/** Teams: created once by name, changed, deleted only when no key belongs to them. */
+function teamCalls(
+  port: SqlPort,
+): Pick<ControlStore, 'createTeam' | 'listTeams' | 'findTeam' | 'updateTeam' | 'deleteTeam'> {
+  return {
+    async createTeam(input: TeamInput, now: number): Promise<TeamRecord> {
+      const { sql, values } = insertSql('teams', newTeamRow(input, now));
+      await write(port, sql, values, `a team named "${input.name}" exists already`);
+      return teamOf((await needTeam(port, input.name))!);
+    },
+    listTeams: async () => (await port.all<TeamRow>('SELECT * FROM teams ORDER BY name')).map(teamOf),
+    async findTeam(name) {
+      const row = await port.one<TeamRow>(TEAM_BY, [name]);
+      return row && teamOf(row);
+    },
+    async updateTeam(name: string, change: TeamChange) {
+      await needTeam(port, name);
+      await update(port, { table: 'teams', where: 'name', value: name }, settings(change));
+      return teamOf((await needTeam(port, name))!);
+    },
+    async deleteTeam(name) {
+      const team = teamOf((await needTeam(port, name))!);
+      const members = (await port.one<{ n: number }>('SELECT count(*) AS n FROM keys WHERE team = ?', [name]))!.n;
+      if (members > 0) {
+        const what = `the team "${name}" still has ${members} key(s)`;
+        throw new StoreError('conflict', `${what}: move them to another team or revoke them first (a conflict)`);
+      }
+      await port.run('DELETE FROM teams WHERE name = ?', [name]);
+      return team;
+    },
+  };
 }
 
 /**
@@ -35,103 +139,9 @@ function insertSql(table: string, row: object): { sql: string; values: unknown[]
  */
 export function createControlService(d: DialectStore): ControlStore {
   const { port } = d;
-
-  async function needKey(idOrName: string): Promise<KeyRow> {
-    const row = await port.one<KeyRow>(KEY_BY, [idOrName, idOrName]);
-    if (!row) throw new StoreError('not_found', `no key "${idOrName}" (bedrock-claude keys list shows them)`);
-    return row;
-  }
-  async function needTeam(name: string | null | undefined): Promise<TeamRow | undefined> {
-    if (!name) return undefined;
-    const row = await port.one<TeamRow>(TEAM_BY, [name]);
-    if (!row)
-      throw new StoreError('not_found', `no team "${name}": create it first (bedrock-claude teams create ${name})`);
-    return row;
-  }
-  /** Runs a write; a unique key taken is a conflict that says which name. */
-  async function write(sql: string, values: readonly unknown[], taken: string): Promise<void> {
-    try {
-      await port.run(sql, values);
-    } catch (err) {
-      if (port.isUniqueViolation(err)) throw new StoreError('conflict', taken, { cause: err });
-      throw err;
-    }
-  }
-  async function update(
-    table: 'keys' | 'teams',
-    where: 'id' | 'name',
-    value: string,
-    columns: Record<string, unknown>,
-    taken = '',
-  ): Promise<void> {
-    const names = Object.keys(columns);
-    if (!names.length) return;
-    const sql = `UPDATE ${table} SET ${names.map((n) => `"${n}" = ?`).join(', ')} WHERE ${where} = ?`;
-    await write(sql, [...names.map((n) => columns[n]), value], taken);
-  }
-
-  return {
+  const rest: Omit<ControlStore, keyof ReturnType<typeof keyCalls> | keyof ReturnType<typeof teamCalls>> = {
     where: d.where,
     changes: async () => (await port.one<{ value: number }>("SELECT value FROM meta WHERE key = 'changes'"))!.value,
-    ...(d.watch ? { watch: (listener: () => void) => d.watch!(listener) } : {}),
-
-    async createKey(input: KeyInput, now: number): Promise<{ key: string; record: KeyRecord }> {
-      await needTeam(input.team);
-      const { key, entry } = createGatewayKey(input.name);
-      const id = `key_${randomBytes(9).toString('base64url')}`;
-      const { sql, values } = insertSql('keys', newKeyRow(input, id, entry.sha256, now));
-      await write(sql, values, `a key named "${input.name}" exists already`);
-      return { key, record: keyOf(await needKey(id)) };
-    },
-    listKeys: async () => (await port.all<KeyRow>('SELECT * FROM keys ORDER BY created, name')).map(keyOf),
-    async findKey(idOrName) {
-      const row = await port.one<KeyRow>(KEY_BY, [idOrName, idOrName]);
-      return row && keyOf(row);
-    },
-    async updateKey(idOrName: string, change: KeyChange) {
-      const row = await needKey(idOrName);
-      await needTeam(change.team);
-      const columns = settings(change);
-      for (const k of ['name', 'user', 'team', 'expires'] as const) if (change[k] !== undefined) columns[k] = change[k];
-      if (change.models !== undefined)
-        columns['models'] = change.models === null ? null : JSON.stringify(change.models);
-      await update('keys', 'id', row.id, columns, `a key named "${String(change.name)}" exists already`);
-      return keyOf(await needKey(row.id));
-    },
-    async revokeKey(idOrName, now) {
-      const row = await needKey(idOrName);
-      if (row.revoked === null) await update('keys', 'id', row.id, { revoked: now });
-      return keyOf(await needKey(row.id));
-    },
-
-    async createTeam(input: TeamInput, now: number): Promise<TeamRecord> {
-      const { sql, values } = insertSql('teams', newTeamRow(input, now));
-      await write(sql, values, `a team named "${input.name}" exists already`);
-      return teamOf((await needTeam(input.name))!);
-    },
-    listTeams: async () => (await port.all<TeamRow>('SELECT * FROM teams ORDER BY name')).map(teamOf),
-    async findTeam(name) {
-      const row = await port.one<TeamRow>(TEAM_BY, [name]);
-      return row && teamOf(row);
-    },
-    async updateTeam(name: string, change: TeamChange) {
-      await needTeam(name);
-      await update('teams', 'name', name, settings(change));
-      return teamOf((await needTeam(name))!);
-    },
-    async deleteTeam(name) {
-      const team = teamOf((await needTeam(name))!);
-      const members = (await port.one<{ n: number }>('SELECT count(*) AS n FROM keys WHERE team = ?', [name]))!.n;
-      if (members > 0) {
-        throw new StoreError(
-          'conflict',
-          `the team "${name}" still has ${members} key(s): move them to another team or revoke them first (a conflict)`,
-        );
-      }
-      await port.run('DELETE FROM teams WHERE name = ?', [name]);
-      return team;
-    },
-
     appendLedger: (rows) => d.ledger.appendLedger(rows),
     report: (by, since, until) => d.ledger.report(by, since, until),
     spentSince: (kind, id, since) => d.ledger.spentSince(kind, id, since),
@@ -139,13 +149,18 @@ export function createControlService(d: DialectStore): ControlStore {
     prune: (before) => d.ledger.prune(before),
     requests: (filter) => requests(port, filter),
     series: (by, since, until, stepMs) => series(port, by, since, until, stepMs),
-    async lastUsed() {
-      const sql = 'SELECT id, (SELECT max(time) FROM ledger WHERE key_id = keys.id) AS at FROM keys';
-      const rows = await port.all<{ id: string; at: number | null }>(sql);
-      return Object.fromEntries(rows.filter((r) => r.at !== null).map((r) => [r.id, r.at!]));
-    },
+    lastUsed: () => lastUsed(port),
     close: () => d.close(),
   };
+  if (d.watch) rest.watch = (listener) => d.watch!(listener);
+  return Object.assign(rest, keyCalls(port), teamCalls(port));
+}
+
+/** When each key (by id) was last used, by the ledger. */
+async function lastUsed(port: SqlPort): Promise<Record<string, number>> {
+  const sql = 'SELECT id, (SELECT max(time) FROM ledger WHERE key_id = keys.id) AS at FROM keys';
+  const rows = await port.all<{ id: string; at: number | null }>(sql);
+  return Object.fromEntries(rows.filter((r) => r.at !== null).map((r) => [r.id, r.at!]));
 }
 
 /** Ledger rows, newest first, by keyset pagination: the rows after the cursor's (time, request id). */

@@ -219,6 +219,31 @@ function describeControl(options: ControlOptions, store: ControlStore, spool: st
   return `control plane on ${storeName}, ${countersName}: keys, teams, budgets, the ledger`;
 }
 
+/** What the limits stage and the admin API are given of the control plane. */
+function controlDeps(options: ControlOptions, store: ControlStore, keys: CachedKeyStore, counters: CounterStore) {
+  const timeZone = options.timeZone ?? 'UTC';
+  const enforcement: EnforcementDeps = {
+    counters,
+    team: (name) => keys.team(name),
+    spentSince: (kind, id, since) => store.spentSince(kind, id, since),
+    catalog: options.catalog,
+    timeZone,
+    clock: options.clock,
+    onFailure: options.onFailure,
+  };
+  const admin: AdminDeps | undefined = options.adminKey
+    ? {
+        store,
+        timeZone,
+        adminKeySha256: adminKeyHash(options.adminKey),
+        changed: () => keys.refresh(),
+        clock: options.clock,
+        live: options.live,
+      }
+    : undefined;
+  return { enforcement, admin };
+}
+
 /**
  * Opens the control plane: keys (the store's, and the config's) in a cache, the ledger as a sink,
  * counters for limits and budgets. On one gateway: the embedded store in `dataDir` (SQLite) and
@@ -239,26 +264,7 @@ export async function openControl(options: ControlOptions): Promise<Control> {
   const counters = await openCounters(options, problems);
   const { ledger, storeUp } = openLedger(options, store, problems, spool);
   const stopRetention = startRetention(options, store);
-  const timeZone = options.timeZone ?? 'UTC';
-  const enforcement: EnforcementDeps = {
-    counters: counters.counters,
-    team: (name) => keys.team(name),
-    spentSince: (kind, id, since) => store.spentSince(kind, id, since),
-    catalog: options.catalog,
-    timeZone,
-    clock: options.clock,
-    onFailure: options.onFailure,
-  };
-  const admin: AdminDeps | undefined = options.adminKey
-    ? {
-        store,
-        timeZone,
-        adminKeySha256: adminKeyHash(options.adminKey),
-        changed: () => keys.refresh(),
-        clock: options.clock,
-        live: options.live,
-      }
-    : undefined;
+  const { enforcement, admin } = controlDeps(options, store, keys, counters.counters);
   const failClosed = options.counters?.failMode === 'closed';
   const shared = !!options.databaseUrl;
   return {
