@@ -1,6 +1,56 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/** Files that still hold a function over 60 lines or a complexity over 20 (see the rule that uses it). */
+const LONG_FUNCTIONS_LEFT = [
+  'src/aws/credentials.ts',
+  'src/catalog/resolve-model.ts',
+  'src/check/aws-cli.ts',
+  'src/check/block-schema.ts',
+  'src/check/rules.ts',
+  'src/cli/check-command.ts',
+  'src/cli/convert-command.ts',
+  'src/cli/doctor-command.ts',
+  'src/cli/emulator-command.ts',
+  'src/cli/invoke-command.ts',
+  'src/cli/keys-command.ts',
+  'src/cli/models-command.ts',
+  'src/cli/models-sync.ts',
+  'src/cli/serve-command.ts',
+  'src/client/create-client.ts',
+  'src/control/journal-ledger-sink.ts',
+  'src/control/ledger-sink.ts',
+  'src/control/postgres-store.ts',
+  'src/control/redis-counters.ts',
+  'src/control/store-key-store.ts',
+  'src/emulator/control-plane.ts',
+  'src/emulator/emulator.ts',
+  'src/emulator/fake-model.ts',
+  'src/emulator/verify-auth.ts',
+  'src/server/app.ts',
+  'src/server/fronts/admin-reports.ts',
+  'src/server/fronts/anthropic.ts',
+  'src/server/fronts/bedrock.ts',
+  'src/server/fronts/mantle.ts',
+  'src/server/gateway.ts',
+  'src/server/metrics.ts',
+  'src/server/stages/request-stages.ts',
+  'src/server/targets.ts',
+  'src/translate/converse-from-anthropic.ts',
+  'src/translate/converse-response.ts',
+  'src/translate/converse.ts',
+  'src/translate/openai-from-anthropic.ts',
+  'src/translate/openai.ts',
+  'src/translate/render-call.ts',
+  'src/translate/sanitize.ts',
+  'src/translate/to-sse.ts',
+  'src/transport/read-body.ts',
+  'ui/pages/keys.ts',
+  'ui/pages/live.ts',
+  'ui/pages/overview.ts',
+  'ui/pages/requests.ts',
+];
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/', 'bench/results/', '.tmp/'] },
   js.configs.recommended,
@@ -101,6 +151,17 @@ export default tseslint.config(
           ],
         },
       ],
+    },
+  },
+  {
+    // Functions of at most 60 lines and a complexity of at most 20: long ones are split into named
+    // steps. The files listed above still hold a function over either limit (a ratchet: the list only
+    // shrinks; a file leaves it when its last long function is split).
+    files: ['src/**/*.ts', 'ui/**/*.ts'],
+    ignores: LONG_FUNCTIONS_LEFT,
+    rules: {
+      'max-lines-per-function': ['error', { max: 60, skipBlankLines: true, skipComments: true }],
+      complexity: ['error', 20],
     },
   },
   {
