@@ -32,7 +32,6 @@ const LONG_FUNCTIONS_LEFT = [
   'src/server/fronts/anthropic.ts',
   'src/server/fronts/bedrock.ts',
   'src/server/fronts/mantle.ts',
-  'src/server/gateway.ts',
   'src/server/metrics.ts',
   'src/server/stages/request-stages.ts',
   'src/server/targets.ts',

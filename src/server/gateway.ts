@@ -5,15 +5,15 @@ import { createCatalog, getDefaultCatalog, type Catalog, type CatalogOverrides }
 import type { Scope } from '../catalog/resolve-model.js';
 import type { BedrockAuth } from '../aws/credentials.js';
 import { createStaticKeyStore, type KeyStore } from '../control/key-store.js';
-import { openControl, type BackgroundFailure } from './control-wiring.js';
-import { createCircuitBreaker } from '../transport/circuit-breaker.js';
-import { createTransport } from '../transport/bedrock-transport.js';
+import { openControl, type BackgroundFailure, type Control } from './control-wiring.js';
+import { createCircuitBreaker, type CircuitBreaker } from '../transport/circuit-breaker.js';
+import { createTransport, type Transport, type TransportOptions } from '../transport/bedrock-transport.js';
 import type { SanitizePolicy } from '../translate/sanitize.js';
 import { createGatewayApp, type GatewayApp } from './app.js';
 import type { ImageFetchOptions } from './fetch-images.js';
 import { createDualProtocolServer, listen } from './dual-protocol.js';
 import type { GatewayKey } from '../control/gateway-keys.js';
-import { createGatewayMetrics } from './metrics.js';
+import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
 import { answerMalformed, nodeHandler } from './node-binding.js';
 import { createRouter, type Route, type Router } from './targets.js';
 import { createAdminGroup } from './fronts/admin.js';
@@ -24,7 +24,7 @@ import type { Front } from './fronts/front.js';
 import { createMantleFront } from './fronts/mantle.js';
 import { createOpenAIFront } from './fronts/openai.js';
 import { createUiGroup } from './fronts/ui.js';
-import { createLiveSink } from './live.js';
+import { createLiveSink, type LiveSnapshot } from './live.js';
 import type { UsageSink } from '../control/usage-record.js';
 import { createAccessLogSink } from './usage.js';
 
@@ -132,127 +132,58 @@ export function createModelFronts(deps: {
   ];
 }
 
-/**
- * Starts the gateway: builds its parts (catalog, router, transport, metrics, log), composes the
- * app from them and binds it to one port that speaks HTTP/1.1 and h2c; drains and closes.
- *
- * @example
- * ```ts
- * const gw = await startGateway({ port: 0, region: 'us-west-2', auth: resolveBedrockAuth() });
- * // ANTHROPIC_BASE_URL=gw.url claude -p "hello"
- * ```
- */
-export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
-  const catalog = options.models ? createCatalog(options.models) : getDefaultCatalog();
-  // Log lines are buffered (a write per 4 KB, not per request) and flushed on close and on exit.
-  const destination = options.logger ? undefined : pino.destination({ dest: 1, sync: false, minLength: 4096 });
-  const logger = options.logger ?? pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime }, destination);
+/** The log: pino to stdout, buffered (a write per 4 KB, not per request), flushed every second, on close and exit. */
+function gatewayLogger(options: GatewayOptions): { logger: Logger; flushLog(): void } {
+  if (options.logger) return { logger: options.logger, flushLog: () => undefined };
+  const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  const logger = pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime }, destination);
   const flushLog = () => {
     try {
-      destination?.flushSync();
+      destination.flushSync();
     } catch {
       // not open yet, or already closed: nothing buffered to lose
     }
   };
-  if (destination) {
-    process.once('exit', flushLog);
-    setInterval(() => destination.flush(), 1000).unref();
-  }
-  // One clock for the whole gateway: tests drive it; budgets, the admin API, the journal, the live
-  // view and the transport's timings all read it.
-  const clock = options.clock ?? Date.now;
-  const now = options.now ?? (() => performance.now());
-  const metrics = createGatewayMetrics();
-  const breaker = createCircuitBreaker({ now: clock });
-  const live = createLiveSink(clock);
-  let inFlight = 0;
-  const liveSnapshot = () => ({
-    time: clock(),
-    inFlight,
-    ...live.counts(),
-    recentErrors: live.errors(),
-    targets: (breaker.states?.() ?? []).map((t) => {
-      // region/modelId/backend, and a model ID may be an ARN with a slash of its own
-      const first = t.key.indexOf('/');
-      const last = t.key.lastIndexOf('/');
-      return {
-        target: t.key,
-        region: t.key.slice(0, first),
-        modelId: t.key.slice(first + 1, last),
-        backend: t.key.slice(last + 1),
-        state: t.state,
-        failures: t.failures,
-      };
-    }),
+  process.once('exit', flushLog);
+  setInterval(() => destination.flush(), 1000).unref();
+  return { logger, flushLog };
+}
+
+/** Each upstream target this replica has called, with its circuit (keys are region/modelId/backend; ARNs have /). */
+function targetsOf(breaker: CircuitBreaker): LiveSnapshot['targets'] {
+  return (breaker.states?.() ?? []).map((t) => {
+    const first = t.key.indexOf('/');
+    const last = t.key.lastIndexOf('/');
+    const modelId = t.key.slice(first + 1, last);
+    const region = t.key.slice(0, first);
+    return { target: t.key, region, modelId, backend: t.key.slice(last + 1), state: t.state, failures: t.failures };
   });
-  const onFailure = (where: BackgroundFailure, err: unknown) => {
-    metrics.failure(where);
-    logger.warn(
-      { err, where },
-      `${where}: failed after the answer (counted in bedrock_claude_background_failures_total)`,
-    );
-  };
-  const control = await openControl({
-    dataDir: options.dataDir,
-    databaseUrl: options.databaseUrl,
-    counters: options.counters,
-    configKeys: options.keys ?? [],
-    logger,
-    catalog,
-    timeZone: options.timeZone,
-    adminKey: options.adminKey,
-    retainDays: options.ledger?.retainDays,
-    clock,
-    onFailure,
-    live: liveSnapshot,
-  });
-  metrics.watchControl(control.gauges);
-  const scope = options.scope ?? 'global';
+}
+
+/** The transport to Bedrock (or the endpoint given), with the gateway's breaker, timeouts, retries and clock. */
+function gatewayTransport(
+  options: GatewayOptions,
+  parts: { catalog: Catalog; breaker: CircuitBreaker; onEvent: TransportOptions['onEvent']; now: () => number },
+) {
   const limits = options.limits ?? {};
-  const router = createRouter({
-    catalog,
-    region: options.region,
-    scope,
-    routes: options.routes,
-    fallbackRegions: options.fallbackRegions,
-  });
-  const transport = createTransport({
+  return createTransport({
     auth: options.auth,
     endpoint: options.endpoint,
-    catalog,
+    catalog: parts.catalog,
     policy: options.policy,
-    breaker,
+    breaker: parts.breaker,
     maxConcurrencyPerTarget: limits.upstreamConcurrency,
     timeouts: { firstByteMs: limits.firstByteMs ?? 60_000, idleMs: limits.idleMs ?? 120_000 },
     retry: options.retry,
-    onEvent: metrics.onTransportEvent,
-    now,
+    onEvent: parts.onEvent,
+    now: parts.now,
   });
-  const app = createGatewayApp({
-    catalog,
-    router,
-    upstream: transport,
-    keys: options.keyStore ?? control.keys ?? createStaticKeyStore(options.keys ?? []),
-    sinks: [metrics, createAccessLogSink(logger), live, ...control.sinks, ...(options.sinks ?? [])],
-    enforcement: control.enforcement,
-    fronts: createModelFronts({ catalog, router, region: options.region, fetchImages: options.fetchImages, now }),
-    groups: control.admin ? [createAdminGroup(control.admin), createUiGroup()] : [],
-    logger,
-    region: options.region,
-    scope,
-    policy: options.policy ?? 'drop',
-    bodyLimit: limits.bodyBytes ?? 25_000_000,
-    backendLabel: options.backendLabel,
-    ops: {
-      openCircuits: () => breaker.open(),
-      problems: control.problems,
-      warnings: control.warnings,
-      metrics: async () => ({ contentType: metrics.registry.contentType, text: await metrics.registry.metrics() }),
-    },
-    now,
-    clock,
-  });
+}
 
+/** The app on one port (HTTP/1.1 and h2c), counting requests in flight so that closing can wait for them. */
+async function bind(app: GatewayApp, logger: Logger, options: GatewayOptions, metrics: GatewayMetrics) {
+  const limits = options.limits ?? {};
+  let inFlight = 0;
   const idle: Array<() => void> = [];
   const handler = nodeHandler(app.handle, logger, {
     started: () => void inFlight++,
@@ -269,25 +200,156 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   http1.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => metrics.record(answerMalformed(err, socket)));
   const { port, url } = await listen(server, options.host ?? '127.0.0.1', options.port ?? 4000);
   return {
-    url,
-    port,
     server,
-    app,
+    port,
+    url,
     inFlight: () => inFlight,
-    control: control.describe,
-    flushLedger: () => control.flushLedger(),
-    async close(graceMs = limits.shutdownGraceMs ?? 10_000) {
-      app.drain();
+    /** Stops taking connections, waits up to `graceMs` for the requests in flight, then cuts what is left. */
+    async stop(graceMs: number) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       http1.closeIdleConnections();
       if (inFlight > 0) {
-        await Promise.race([
-          new Promise<void>((r) => idle.push(r)),
-          new Promise<void>((r) => setTimeout(r, graceMs).unref()),
-        ]);
+        const settled = new Promise<void>((r) => idle.push(r));
+        await Promise.race([settled, new Promise<void>((r) => setTimeout(r, graceMs).unref())]);
       }
       for (const s of sockets) s.destroy();
       await closed;
+    },
+  };
+}
+
+/** The app from the gateway's parts: its fronts, route groups, stages' dependencies and clock. */
+function composeApp(
+  options: GatewayOptions,
+  parts: {
+    catalog: Catalog;
+    router: Router;
+    transport: Transport;
+    keys: KeyStore;
+    sinks: UsageSink[];
+    control: Control;
+    logger: Logger;
+    breaker: CircuitBreaker;
+    metrics: GatewayMetrics;
+    now: () => number;
+    clock: () => number;
+  },
+): GatewayApp {
+  const { catalog, router, transport, keys, sinks, control, logger, breaker, metrics, now, clock } = parts;
+  return createGatewayApp({
+    catalog,
+    router,
+    upstream: transport,
+    keys,
+    sinks,
+    enforcement: control.enforcement,
+    fronts: createModelFronts({ catalog, router, region: options.region, fetchImages: options.fetchImages, now }),
+    groups: control.admin ? [createAdminGroup(control.admin), createUiGroup()] : [],
+    logger,
+    region: options.region,
+    scope: options.scope ?? 'global',
+    policy: options.policy ?? 'drop',
+    bodyLimit: options.limits?.bodyBytes ?? 25_000_000,
+    backendLabel: options.backendLabel,
+    ops: {
+      openCircuits: () => breaker.open(),
+      problems: control.problems,
+      warnings: control.warnings,
+      metrics: async () => ({ contentType: metrics.registry.contentType, text: await metrics.registry.metrics() }),
+    },
+    now,
+    clock,
+  });
+}
+
+/** The control plane with the gateway's log, clock, metrics and live view; failures after an answer counted. */
+function gatewayControl(
+  options: GatewayOptions,
+  parts: { logger: Logger; catalog: Catalog; clock: () => number; metrics: GatewayMetrics; live: () => LiveSnapshot },
+): Promise<Control> {
+  const { logger, metrics } = parts;
+  const onFailure = (where: BackgroundFailure, err: unknown) => {
+    metrics.failure(where);
+    logger.warn(
+      { err, where },
+      `${where}: failed after the answer (counted in bedrock_claude_background_failures_total)`,
+    );
+  };
+  return openControl({
+    dataDir: options.dataDir,
+    databaseUrl: options.databaseUrl,
+    counters: options.counters,
+    configKeys: options.keys ?? [],
+    logger,
+    catalog: parts.catalog,
+    timeZone: options.timeZone,
+    adminKey: options.adminKey,
+    retainDays: options.ledger?.retainDays,
+    clock: parts.clock,
+    onFailure,
+    live: parts.live,
+  });
+}
+
+/**
+ * Starts the gateway: builds its parts (catalog, router, transport, metrics, log), composes the
+ * app from them and binds it to one port that speaks HTTP/1.1 and h2c; drains and closes.
+ *
+ * @example
+ * ```ts
+ * const gw = await startGateway({ port: 0, region: 'us-west-2', auth: resolveBedrockAuth() });
+ * // ANTHROPIC_BASE_URL=gw.url claude -p "hello"
+ * ```
+ */
+export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
+  const catalog = options.models ? createCatalog(options.models) : getDefaultCatalog();
+  const { logger, flushLog } = gatewayLogger(options);
+  // One clock for the whole gateway: tests drive it; budgets, the admin API, the journal, the live
+  // view and the transport's timings all read it.
+  const clock = options.clock ?? Date.now;
+  const now = options.now ?? (() => performance.now());
+  const metrics = createGatewayMetrics();
+  const breaker = createCircuitBreaker({ now: clock });
+  const live = createLiveSink(clock);
+  let bound: Awaited<ReturnType<typeof bind>> | undefined;
+  const liveSnapshot = (): LiveSnapshot =>
+    Object.assign({ time: clock(), inFlight: bound?.inFlight() ?? 0 }, live.counts(), {
+      recentErrors: live.errors(),
+      targets: targetsOf(breaker),
+    });
+  const control = await gatewayControl(options, { logger, catalog, clock, metrics, live: liveSnapshot });
+  metrics.watchControl(control.gauges);
+  const scope = options.scope ?? 'global';
+  const { region, routes, fallbackRegions } = options;
+  const router = createRouter({ catalog, region, scope, routes, fallbackRegions });
+  const transport = gatewayTransport(options, { catalog, breaker, onEvent: metrics.onTransportEvent, now });
+  const keys = options.keyStore ?? control.keys ?? createStaticKeyStore(options.keys ?? []);
+  const sinks = [metrics, createAccessLogSink(logger), live, ...control.sinks, ...(options.sinks ?? [])];
+  const app = composeApp(options, {
+    catalog,
+    router,
+    transport,
+    keys,
+    sinks,
+    control,
+    logger,
+    breaker,
+    metrics,
+    now,
+    clock,
+  });
+  const b = (bound = await bind(app, logger, options, metrics));
+  return {
+    url: b.url,
+    port: b.port,
+    server: b.server,
+    app,
+    inFlight: b.inFlight,
+    control: control.describe,
+    flushLedger: () => control.flushLedger(),
+    async close(graceMs = options.limits?.shutdownGraceMs ?? 10_000) {
+      app.drain();
+      await b.stop(graceMs);
       await transport.close();
       await control.close();
       flushLog();

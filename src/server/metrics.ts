@@ -132,3 +132,5 @@ export function createGatewayMetrics() {
     },
   };
 }
+
+export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;
