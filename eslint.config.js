@@ -27,7 +27,6 @@ const LONG_FUNCTIONS_LEFT = [
   'src/emulator/emulator.ts',
   'src/emulator/fake-model.ts',
   'src/emulator/verify-auth.ts',
-  'src/server/app.ts',
   'src/server/fronts/admin-reports.ts',
   'src/server/fronts/anthropic.ts',
   'src/server/fronts/bedrock.ts',

@@ -64,6 +64,76 @@ export interface InProcessResponse {
   json<T = Record<string, unknown>>(): T;
 }
 
+/** The stages, composed once: the request stages, then (for a model call) the call stages and the send. */
+function stages(
+  deps: GatewayDeps,
+  parts: {
+    now: () => number;
+    newId: () => string;
+    draining: () => boolean;
+    notFound: (ctx: Ctx) => BedrockClaudeError;
+  },
+) {
+  const { catalog, scope } = deps;
+  const costOf = (ctx: Ctx, usage: Usage): number | undefined => {
+    const target = ctx.result?.target;
+    if (!target?.model) return undefined;
+    return estimateCost(usage, target.model, scopeOf(target.modelId, scope), catalog).usd;
+  };
+  const enforce = deps.enforcement;
+  const call = compose(
+    [
+      bodyLimit(deps.bodyLimit),
+      decode,
+      modelAccess,
+      route(deps.router, deps.policy),
+      preflight(catalog),
+      ...(enforce ? [admission(enforce)] : []),
+    ],
+    send(deps.upstream, scope),
+  );
+  return compose(
+    [
+      requestId(parts.newId, deps.backendLabel),
+      recordUsage(deps.sinks, costOf, parts.now),
+      errorShape(deps.logger),
+      drain(parts.draining),
+      gatewayKey(deps.keys),
+    ],
+    dispatch(call, parts.notFound),
+  );
+}
+
+type InProcessInit = { method?: string; headers?: RequestHeaders; body?: string | Buffer; signal?: Abort };
+
+/** Calls the app in process: the request from a path and a fetch-like init, the answer read whole. */
+async function inProcess(
+  handle: (req: GatewayRequest) => Promise<Exchange>,
+  path: string,
+  init: InProcessInit,
+): Promise<InProcessResponse> {
+  const headers: RequestHeaders = {};
+  for (const [k, v] of Object.entries(init.headers ?? {})) headers[k.toLowerCase()] = v;
+  const sentBytes = typeof init.body === 'string' ? Buffer.from(init.body) : (init.body ?? Buffer.alloc(0));
+  const signal = init.signal ?? new Abort();
+  const req: GatewayRequest = {
+    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+    url: path,
+    headers,
+    signal,
+    body: (limit) => (sentBytes.length > limit ? Promise.reject(bodyTooLarge(limit)) : Promise.resolve(sentBytes)),
+  };
+  const { reply, finish } = await handle(req);
+  const parts: Buffer[] = [];
+  const body = reply.body;
+  if (typeof body === 'string' || body instanceof Uint8Array) parts.push(Buffer.from(body));
+  else if (body) for await (const chunk of body) parts.push(Buffer.from(chunk));
+  finish(signal.aborted);
+  const bytes = Buffer.concat(parts);
+  const text = bytes.toString('utf8');
+  return { status: reply.status, headers: reply.headers, bytes, text, json: <T>() => JSON.parse(text) as T };
+}
+
 /**
  * The gateway as a function from a request to an answer, with no socket: fronts from a route table,
  * the stages composed once, the upstream and stores passed in. `startGateway` binds it to a port;
@@ -78,7 +148,6 @@ export interface InProcessResponse {
  * ```
  */
 export function createGatewayApp(deps: GatewayDeps) {
-  const { catalog, scope } = deps;
   const now = deps.now ?? (() => performance.now());
   const clock = deps.clock ?? Date.now;
   const newId = deps.newId ?? (() => `req_bc_${randomUUID().replace(/-/g, '')}`);
@@ -99,34 +168,7 @@ export function createGatewayApp(deps: GatewayDeps) {
       fix: `This gateway serves ${served}.`,
     });
 
-  const costOf = (ctx: Ctx, usage: Usage): number | undefined => {
-    const target = ctx.result?.target;
-    if (!target?.model) return undefined;
-    return estimateCost(usage, target.model, scopeOf(target.modelId, scope), catalog).usd;
-  };
-
-  const enforce = deps.enforcement;
-  const call = compose(
-    [
-      bodyLimit(deps.bodyLimit),
-      decode,
-      modelAccess,
-      route(deps.router, deps.policy),
-      preflight(catalog),
-      ...(enforce ? [admission(enforce)] : []),
-    ],
-    send(deps.upstream, scope),
-  );
-  const chain = compose(
-    [
-      requestId(newId, deps.backendLabel),
-      recordUsage(deps.sinks, costOf, now),
-      errorShape(deps.logger),
-      drain(() => draining),
-      gatewayKey(deps.keys),
-    ],
-    dispatch(call, notFound),
-  );
+  const chain = stages(deps, { now, newId, draining: () => draining, notFound });
 
   /**
    * Answers a request. Not an async function on purpose: it keeps nothing of the request alive once `chain` is done
@@ -144,36 +186,9 @@ export function createGatewayApp(deps: GatewayDeps) {
     }));
   }
 
-  /** Calls the app in process: the request from a path and a fetch-like init, the answer read whole. */
-  async function request(
-    path: string,
-    init: { method?: string; headers?: RequestHeaders; body?: string | Buffer; signal?: Abort } = {},
-  ): Promise<InProcessResponse> {
-    const headers: RequestHeaders = {};
-    for (const [k, v] of Object.entries(init.headers ?? {})) headers[k.toLowerCase()] = v;
-    const sentBytes = typeof init.body === 'string' ? Buffer.from(init.body) : (init.body ?? Buffer.alloc(0));
-    const signal = init.signal ?? new Abort();
-    const req: GatewayRequest = {
-      method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-      url: path,
-      headers,
-      signal,
-      body: (limit) => (sentBytes.length > limit ? Promise.reject(bodyTooLarge(limit)) : Promise.resolve(sentBytes)),
-    };
-    const { reply, finish } = await handle(req);
-    const parts: Buffer[] = [];
-    const body = reply.body;
-    if (typeof body === 'string' || body instanceof Uint8Array) parts.push(Buffer.from(body));
-    else if (body) for await (const chunk of body) parts.push(Buffer.from(chunk));
-    finish(signal.aborted);
-    const bytes = Buffer.concat(parts);
-    const text = bytes.toString('utf8');
-    return { status: reply.status, headers: reply.headers, bytes, text, json: <T>() => JSON.parse(text) as T };
-  }
-
   return {
     handle,
-    request,
+    request: (path: string, init: InProcessInit = {}) => inProcess(handle, path, init),
     /** Stops taking model calls: they get 529 and `retry-after`, probes say `draining`. */
     drain() {
       draining = true;
