@@ -24,6 +24,21 @@ export interface CredentialCache {
   readonly source: string;
 }
 
+/** Where credentials come from: a custom provider, static keys, a profile, or the default chain. */
+function pickProvider(options: CredentialOptions): { provider: AwsCredentialIdentityProvider; source: string } {
+  if (options.provider) return { provider: options.provider, source: 'custom provider' };
+  if (options.accessKeyId && options.secretAccessKey) {
+    const fixed: AwsCredentialIdentity = {
+      accessKeyId: options.accessKeyId,
+      secretAccessKey: options.secretAccessKey,
+      ...(options.sessionToken ? { sessionToken: options.sessionToken } : {}),
+    };
+    return { provider: () => Promise.resolve(fixed), source: 'static keys' };
+  }
+  if (options.profile) return { provider: fromIni({ profile: options.profile }), source: `profile ${options.profile}` };
+  return { provider: fromNodeProviderChain(), source: 'default credential chain' };
+}
+
 /**
  * Resolves AWS credentials once and keeps them fresh: a call near expiry starts a refresh in the
  * background and still answers with the current credentials; a call after expiry waits for the
@@ -37,26 +52,7 @@ export interface CredentialCache {
  */
 export function createCredentialCache(options: CredentialOptions = {}): CredentialCache {
   const now = options.now ?? Date.now;
-  let source: string;
-  let provider: AwsCredentialIdentityProvider;
-  if (options.provider) {
-    provider = options.provider;
-    source = 'custom provider';
-  } else if (options.accessKeyId && options.secretAccessKey) {
-    const fixed: AwsCredentialIdentity = {
-      accessKeyId: options.accessKeyId,
-      secretAccessKey: options.secretAccessKey,
-      ...(options.sessionToken ? { sessionToken: options.sessionToken } : {}),
-    };
-    provider = () => Promise.resolve(fixed);
-    source = 'static keys';
-  } else if (options.profile) {
-    provider = fromIni({ profile: options.profile });
-    source = `profile ${options.profile}`;
-  } else {
-    provider = fromNodeProviderChain();
-    source = 'default credential chain';
-  }
+  const { provider, source } = pickProvider(options);
   const usingChain = source === 'default credential chain';
 
   let current: AwsCredentialIdentity | undefined;

@@ -88,3 +88,36 @@ export function missingRegion(): BedrockClaudeError {
     'Pass a region explicitly (--region us-west-2, AWS_REGION, or `region` in the options).',
   );
 }
+
+/** A model with no profile for the scope asked for, with the ways that would work. */
+export function notOffered(
+  model: ModelEntry,
+  region: string,
+  scope: 'global' | 'geo' | 'in-region',
+  geo: GeoPrefix | undefined,
+  catalog: Catalog,
+): BedrockClaudeError {
+  const where =
+    scope === 'geo'
+      ? geo
+        ? `the ${geo}. (${catalog.data.geos[geo].label}) geography`
+        : `a geography bedrock-claude knows for ${region}`
+      : `a global profile from ${region}`;
+  const alternatives: string[] = [];
+  if (scope === 'geo' && model.profiles.includes('global') && globalAllowedFrom(region, catalog)) {
+    alternatives.push(
+      `use scope global (global.${model.bedrockId}) from ${region} if your data may leave the geography`,
+    );
+  }
+  const otherGeos = model.profiles.filter((p): p is GeoPrefix => p !== 'global' && p !== geo);
+  if (otherGeos.length)
+    alternatives.push(
+      `call it from a region of ${otherGeos.map((p) => `${p}. (e.g. ${EXAMPLE_REGION[p]})`).join(', ')}`,
+    );
+  alternatives.push('or pick a model offered there (`bedrock-claude models --region ' + region + '`)');
+  return invalidRequest(
+    `${model.displayName} (${model.bedrockId}) is not offered in ${where}. It is available as: ` +
+      `${describeAvailability(model, catalog)}.`,
+    alternatives.join('; ') + '.',
+  );
+}

@@ -8,10 +8,11 @@ import {
   type ProfilePrefix,
 } from './catalog.js';
 import { EXAMPLE_REGION, globalAllowedFrom, isRegionName, regionToGeo } from './regions.js';
-import { parseModelInput, type ModelInputKind } from './model-input.js';
+import { parseModelInput, type ModelInputKind, type ParsedModelInput } from './model-input.js';
 import {
   describeAvailability,
   missingRegion,
+  notOffered,
   onDemandMessage,
   onDemandNotSupported,
   suggestModels,
@@ -83,38 +84,6 @@ function profileFor(
   if (model.onDemandInRegion && (!model.regions || model.regions.includes(region)))
     return { prefix: undefined, scope, notes };
   throw onDemandNotSupported(model.bedrockId, model, region, geo, catalog);
-}
-
-function notOffered(
-  model: ModelEntry,
-  region: string,
-  scope: Scope,
-  geo: GeoPrefix | undefined,
-  catalog: Catalog,
-): BedrockClaudeError {
-  const where =
-    scope === 'geo'
-      ? geo
-        ? `the ${geo}. (${catalog.data.geos[geo].label}) geography`
-        : `a geography bedrock-claude knows for ${region}`
-      : `a global profile from ${region}`;
-  const alternatives: string[] = [];
-  if (scope === 'geo' && model.profiles.includes('global') && globalAllowedFrom(region, catalog)) {
-    alternatives.push(
-      `use scope global (global.${model.bedrockId}) from ${region} if your data may leave the geography`,
-    );
-  }
-  const otherGeos = model.profiles.filter((p): p is GeoPrefix => p !== 'global' && p !== geo);
-  if (otherGeos.length)
-    alternatives.push(
-      `call it from a region of ${otherGeos.map((p) => `${p}. (e.g. ${EXAMPLE_REGION[p]})`).join(', ')}`,
-    );
-  alternatives.push('or pick a model offered there (`bedrock-claude models --region ' + region + '`)');
-  return invalidRequest(
-    `${model.displayName} (${model.bedrockId}) is not offered in ${where}. It is available as: ` +
-      `${describeAvailability(model, catalog)}.`,
-    alternatives.join('; ') + '.',
-  );
 }
 
 function modelNotes(model: ModelEntry | undefined): string[] {
@@ -204,8 +173,28 @@ export function resolveModel(input: string, options: ResolveOptions): ResolvedMo
 const MEMO = new WeakMap<Catalog, Map<string, ResolvedModel | BedrockClaudeError>>();
 const MEMO_LIMIT = 512;
 
+type Unfinished = Omit<ResolvedModel, 'explanation' | 'regionalPremium' | 'input' | 'region'>;
+
+/** What every resolution shares: the input and region, the premium, the model's notes and the sentence. */
+interface Resolution {
+  trimmed: string;
+  region: string;
+  scope: Scope;
+  catalog: Catalog;
+}
+
+function finish(r: Unfinished, at: Resolution): ResolvedModel {
+  const partial = {
+    ...r,
+    input: at.trimmed,
+    region: at.region,
+    regionalPremium: r.prefix !== 'global' && r.kind !== 'arn',
+    notes: [...r.notes, ...modelNotes(r.model)],
+  };
+  return { ...partial, explanation: explain(partial, at.catalog) };
+}
+
 function resolveUncached(input: string, options: ResolveOptions, catalog: Catalog): ResolvedModel {
-  const requestedScope = options.scope ?? 'global';
   const trimmed = input.trim();
   if (!trimmed)
     throw invalidRequest(
@@ -219,118 +208,121 @@ function resolveUncached(input: string, options: ResolveOptions, catalog: Catalo
       `"${region}" is not an AWS region name.`,
       'Use a region such as us-west-2, us-east-1, eu-west-1 or ap-northeast-1.',
     );
-
+  const at: Resolution = { trimmed, region, scope: options.scope ?? 'global', catalog };
   const parsed = parseModelInput(trimmed);
-  const finish = (r: Omit<ResolvedModel, 'explanation' | 'regionalPremium' | 'input' | 'region'>): ResolvedModel => {
-    const partial = {
-      ...r,
-      input: trimmed,
-      region,
-      regionalPremium: r.prefix !== 'global' && r.kind !== 'arn',
-      notes: [...r.notes, ...modelNotes(r.model)],
-    };
-    return { ...partial, explanation: explain(partial, catalog) };
-  };
+  if (parsed.kind === 'arn') return resolveArn(parsed.arn!, at);
+  if (parsed.kind === 'profile-id') return resolveProfileId(parsed.prefix!, parsed.base!, at);
+  return resolveName(parsed.kind, at);
+}
 
-  if (parsed.kind === 'arn') {
-    const arn = parsed.arn!;
-    if (arn.region && arn.region !== region) {
-      throw invalidRequest(
-        `The ARN ${trimmed} is in ${arn.region}, but the call goes to ${region}.`,
-        `Call bedrock-runtime in ${arn.region} (--region ${arn.region}).`,
-      );
-    }
-    const inner = parseModelInput(arn.resource);
-    const model = inner.kind === 'name' ? undefined : catalog.find(inner.base ?? arn.resource);
-    const prefix =
-      inner.kind === 'profile-id' && (PROFILE_PREFIXES as readonly string[]).includes(inner.prefix!)
-        ? (inner.prefix as ProfilePrefix)
-        : undefined;
-    if (arn.resourceType === 'foundation-model' && model && !model.onDemandInRegion) {
-      throw onDemandNotSupported(trimmed, model, region, regionToGeo(region, catalog), catalog);
-    }
-    return finish({ modelId: trimmed, kind: 'arn', model, prefix, scope: requestedScope, notes: [] });
+function resolveArn(arn: NonNullable<ParsedModelInput['arn']>, at: Resolution): ResolvedModel {
+  const { trimmed, region, catalog } = at;
+  if (arn.region && arn.region !== region) {
+    throw invalidRequest(
+      `The ARN ${trimmed} is in ${arn.region}, but the call goes to ${region}.`,
+      `Call bedrock-runtime in ${arn.region} (--region ${arn.region}).`,
+    );
   }
+  const inner = parseModelInput(arn.resource);
+  const model = inner.kind === 'name' ? undefined : catalog.find(inner.base ?? arn.resource);
+  const prefix =
+    inner.kind === 'profile-id' && (PROFILE_PREFIXES as readonly string[]).includes(inner.prefix!)
+      ? (inner.prefix as ProfilePrefix)
+      : undefined;
+  if (arn.resourceType === 'foundation-model' && model && !model.onDemandInRegion) {
+    throw onDemandNotSupported(trimmed, model, region, regionToGeo(region, catalog), catalog);
+  }
+  return finish({ modelId: trimmed, kind: 'arn', model, prefix, scope: at.scope, notes: [] }, at);
+}
 
-  if (parsed.kind === 'profile-id') {
-    const prefix = parsed.prefix!;
-    const model = catalog.find(parsed.base!);
-    if (!model || normalize(model.bedrockId) !== normalize(parsed.base!)) throw unknownModel(trimmed, catalog);
-    if (
-      !(PROFILE_PREFIXES as readonly string[]).includes(prefix) ||
-      !model.profiles.includes(prefix as ProfilePrefix)
-    ) {
-      throw invalidRequest(
-        `The provided model identifier is invalid: there is no "${prefix}." inference profile for ` +
-          `${model.displayName}.`,
-        `Available: ${describeAvailability(model, catalog)}.`,
-      );
-    }
-    const geo = regionToGeo(region, catalog);
-    if (prefix === 'global') {
-      if (!globalAllowedFrom(region, catalog))
-        throw invalidRequest(
-          `Global inference profiles cannot be called from ${region}.`,
-          'Use a commercial region such as us-west-2.',
-        );
-      if (requestedScope !== 'global') {
-        throw invalidRequest(
-          `${trimmed} is a global profile, which may route outside ${geo ?? region}; the scope "${requestedScope}" ` +
-            `does not allow it.`,
-          geo && model.profiles.includes(geo)
-            ? `Use "${geo}.${model.bedrockId}".`
-            : 'Use scope global, or a model with a profile in this geography.',
-        );
-      }
-    } else {
-      if (geo !== prefix) {
-        throw invalidRequest(
-          `The ${prefix}. inference profile can only be called from ${catalog.data.geos[prefix as GeoPrefix].label} ` +
-            `regions, and ${region} is ${geo ? `in ${catalog.data.geos[geo].label}` : 'outside every geography'}.`,
-          geo && model.profiles.includes(geo)
-            ? `Use "${geo}.${model.bedrockId}" from ${region}, or call from ${EXAMPLE_REGION[prefix as GeoPrefix]}.`
-            : `Call from a ${prefix} region such as ${EXAMPLE_REGION[prefix as GeoPrefix]} (--region ` +
-                `${EXAMPLE_REGION[prefix as GeoPrefix]}).`,
-        );
-      }
-      if (requestedScope === 'in-region') {
-        throw invalidRequest(
-          `${trimmed} is a geo profile that may route to other regions of ${catalog.data.geos[geo].label}; scope ` +
-            `in-region does not allow it.`,
-          'Use scope geo, or a bare model ID that is offered on demand in this region.',
-        );
-      }
-    }
-    return finish({
+function resolveProfileId(prefix: string, base: string, at: Resolution): ResolvedModel {
+  const { trimmed, catalog } = at;
+  const model = catalog.find(base);
+  if (!model || normalize(model.bedrockId) !== normalize(base)) throw unknownModel(trimmed, catalog);
+  if (!(PROFILE_PREFIXES as readonly string[]).includes(prefix) || !model.profiles.includes(prefix as ProfilePrefix)) {
+    throw invalidRequest(
+      `The provided model identifier is invalid: there is no "${prefix}." inference profile for ` +
+        `${model.displayName}.`,
+      `Available: ${describeAvailability(model, catalog)}.`,
+    );
+  }
+  if (prefix === 'global') checkGlobalProfile(model, at);
+  else checkGeoProfile(model, prefix as GeoPrefix, at);
+  return finish(
+    {
       modelId: trimmed,
       kind: 'profile-id',
       model,
       prefix: prefix as ProfilePrefix,
       scope: prefix === 'global' ? 'global' : 'geo',
       notes: [],
-    });
-  }
+    },
+    at,
+  );
+}
 
-  const found = catalog.find(trimmed);
-  if (!found) {
+function checkGlobalProfile(model: ModelEntry, { trimmed, region, scope, catalog }: Resolution): void {
+  const geo = regionToGeo(region, catalog);
+  if (!globalAllowedFrom(region, catalog))
+    throw invalidRequest(
+      `Global inference profiles cannot be called from ${region}.`,
+      'Use a commercial region such as us-west-2.',
+    );
+  if (scope !== 'global') {
+    throw invalidRequest(
+      `${trimmed} is a global profile, which may route outside ${geo ?? region}; the scope "${scope}" ` +
+        `does not allow it.`,
+      geo && model.profiles.includes(geo)
+        ? `Use "${geo}.${model.bedrockId}".`
+        : 'Use scope global, or a model with a profile in this geography.',
+    );
+  }
+}
+
+function checkGeoProfile(model: ModelEntry, prefix: GeoPrefix, { trimmed, region, scope, catalog }: Resolution) {
+  const geo = regionToGeo(region, catalog);
+  if (geo !== prefix) {
+    throw invalidRequest(
+      `The ${prefix}. inference profile can only be called from ${catalog.data.geos[prefix].label} ` +
+        `regions, and ${region} is ${geo ? `in ${catalog.data.geos[geo].label}` : 'outside every geography'}.`,
+      geo && model.profiles.includes(geo)
+        ? `Use "${geo}.${model.bedrockId}" from ${region}, or call from ${EXAMPLE_REGION[prefix]}.`
+        : `Call from a ${prefix} region such as ${EXAMPLE_REGION[prefix]} (--region ${EXAMPLE_REGION[prefix]}).`,
+    );
+  }
+  if (scope === 'in-region') {
+    throw invalidRequest(
+      `${trimmed} is a geo profile that may route to other regions of ${catalog.data.geos[geo].label}; scope ` +
+        `in-region does not allow it.`,
+      'Use scope geo, or a bare model ID that is offered on demand in this region.',
+    );
+  }
+}
+
+function resolveName(kind: ModelInputKind, at: Resolution): ResolvedModel {
+  const { trimmed, region, catalog } = at;
+  const model = catalog.find(trimmed);
+  if (!model) {
     const alias = familyAlias(trimmed, catalog);
-    if (alias) return finish(alias.resolveIn(region, requestedScope));
+    if (alias) return finish(alias.resolveIn(region, at.scope), at);
     throw unknownModel(trimmed, catalog);
   }
-  const model = found;
-  const chosen = profileFor(model, region, requestedScope, catalog);
+  const chosen = profileFor(model, region, at.scope, catalog);
   const notes = [...chosen.notes];
-  if (parsed.kind === 'base-id' && chosen.prefix) {
+  if (kind === 'base-id' && chosen.prefix) {
     notes.unshift(`The bare ID ${trimmed} cannot be invoked on demand; using the ${chosen.prefix}. inference profile.`);
   }
-  return finish({
-    modelId: chosen.prefix ? `${chosen.prefix}.${model.bedrockId}` : model.bedrockId,
-    kind: parsed.kind,
-    model,
-    prefix: chosen.prefix,
-    scope: chosen.scope,
-    notes,
-  });
+  return finish(
+    {
+      modelId: chosen.prefix ? `${chosen.prefix}.${model.bedrockId}` : model.bedrockId,
+      kind,
+      model,
+      prefix: chosen.prefix,
+      scope: chosen.scope,
+      notes,
+    },
+    at,
+  );
 }
 
 /**

@@ -45,19 +45,7 @@ export function parseAwsCliCommand(line: string): AwsCliCall {
         "... --body '{...}' out.json\".",
     });
   }
-  const flags = new Map<string, string | true>();
-  const positional: string[] = [];
-  for (let i = Math.max(start + 2, 0); i < words.length; i++) {
-    const w = words[i]!;
-    if (w.startsWith('--')) {
-      const eq = w.indexOf('=');
-      if (eq > 0) flags.set(w.slice(2, eq), w.slice(eq + 1));
-      else if (i + 1 < words.length && !words[i + 1]!.startsWith('--')) flags.set(w.slice(2), words[++i]!);
-      else flags.set(w.slice(2), true);
-    } else {
-      positional.push(w);
-    }
-  }
+  const { flags, positional } = splitFlags(words, Math.max(start + 2, 0));
   const str = (name: string) => (typeof flags.get(name) === 'string' ? (flags.get(name) as string) : undefined);
   const bodyArg = str('body');
   const bodyFile =
@@ -65,33 +53,7 @@ export function parseAwsCliCommand(line: string): AwsCliCall {
   const rawInBase64Out = str('cli-binary-format') === 'raw-in-base64-out';
   const region = str('region');
   if (operation === 'invoke-model' || operation === 'invoke-model-with-response-stream') {
-    if (bodyArg !== undefined && !bodyFile && !rawInBase64Out && bodyArg.trimStart().startsWith('{')) {
-      diagnostics.push({
-        code: 'aws-cli-binary-format',
-        severity: 'warning',
-        location: '--body',
-        message: 'AWS CLI v2 reads --body as base64 unless told otherwise: raw JSON fails with "Invalid base64".',
-        fix: 'Add --cli-binary-format raw-in-base64-out (or pass the body as file://body.json).',
-      });
-    }
-    if (operation === 'invoke-model' && !positional.length) {
-      diagnostics.push({
-        code: 'aws-cli-outfile',
-        severity: 'error',
-        location: 'command',
-        message: 'invoke-model needs an output file as its last argument.',
-        fix: 'End the command with a file name, e.g. output.json.',
-      });
-    }
-    if (bodyArg === undefined) {
-      diagnostics.push({
-        code: 'aws-cli-body',
-        severity: 'error',
-        location: '--body',
-        message: 'No --body given.',
-        fix: 'Add --body \'{"anthropic_version": "bedrock-2023-05-31", "max_tokens": 256, "messages": [...]}\'.',
-      });
-    }
+    diagnostics.push(...invokeModelDiagnostics(operation, bodyArg, bodyFile, rawInBase64Out, positional));
   }
   if (str('content-type') && str('content-type') !== 'application/json') {
     diagnostics.push({
@@ -112,4 +74,61 @@ export function parseAwsCliCommand(line: string): AwsCliCall {
     outfile: positional[positional.length - 1],
     diagnostics,
   };
+}
+
+/** `--name value`, `--name=value` and bare `--flag` words, and the positional words, after `start`. */
+function splitFlags(words: string[], start: number): { flags: Map<string, string | true>; positional: string[] } {
+  const flags = new Map<string, string | true>();
+  const positional: string[] = [];
+  for (let i = start; i < words.length; i++) {
+    const w = words[i]!;
+    if (!w.startsWith('--')) {
+      positional.push(w);
+      continue;
+    }
+    const eq = w.indexOf('=');
+    if (eq > 0) flags.set(w.slice(2, eq), w.slice(eq + 1));
+    else if (i + 1 < words.length && !words[i + 1]!.startsWith('--')) flags.set(w.slice(2), words[++i]!);
+    else flags.set(w.slice(2), true);
+  }
+  return { flags, positional };
+}
+
+/** The body, binary format and output file mistakes of `invoke-model` and its streaming form. */
+function invokeModelDiagnostics(
+  operation: string,
+  bodyArg: string | undefined,
+  bodyFile: string | undefined,
+  rawInBase64Out: boolean,
+  positional: string[],
+): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  if (bodyArg !== undefined && !bodyFile && !rawInBase64Out && bodyArg.trimStart().startsWith('{')) {
+    out.push({
+      code: 'aws-cli-binary-format',
+      severity: 'warning',
+      location: '--body',
+      message: 'AWS CLI v2 reads --body as base64 unless told otherwise: raw JSON fails with "Invalid base64".',
+      fix: 'Add --cli-binary-format raw-in-base64-out (or pass the body as file://body.json).',
+    });
+  }
+  if (operation === 'invoke-model' && !positional.length) {
+    out.push({
+      code: 'aws-cli-outfile',
+      severity: 'error',
+      location: 'command',
+      message: 'invoke-model needs an output file as its last argument.',
+      fix: 'End the command with a file name, e.g. output.json.',
+    });
+  }
+  if (bodyArg === undefined) {
+    out.push({
+      code: 'aws-cli-body',
+      severity: 'error',
+      location: '--body',
+      message: 'No --body given.',
+      fix: 'Add --body \'{"anthropic_version": "bedrock-2023-05-31", "max_tokens": 256, "messages": [...]}\'.',
+    });
+  }
+  return out;
 }

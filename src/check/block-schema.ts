@@ -262,6 +262,44 @@ function blockProblem(
   if (problem) push(out, locationOf(problem.split(':')[0]!), problem);
 }
 
+/** Pushes the first violation of `spec` by `value`, if any. */
+function checkAgainst(
+  out: Diagnostic[],
+  value: unknown,
+  spec: Parameters<typeof violation>[1],
+  path: string,
+  fix?: string,
+) {
+  const problem = violation(value, spec, path);
+  if (problem) push(out, locationOf(problem.split(':')[0]!), problem, fix);
+}
+
+function messageBlockProblems(out: Diagnostic[], messages: unknown[]): void {
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i] as Json | null;
+    const role = m?.['role'];
+    const content = m?.['content'];
+    if (!Array.isArray(content) || (role !== 'user' && role !== 'assistant')) continue; // messages-invalid says so
+    for (let j = 0; j < content.length; j++) {
+      const b: unknown = content[j];
+      const block = isObject(b) && typeof b['type'] === 'string' ? COMPILED_BLOCKS.get(b['type']) : undefined;
+      // The fast path: a known block in a role it may have, that passes its check. Paths are made only for a
+      // problem.
+      if (block && (role === 'user' ? block.user : block.assistant) && !block.check(b)) continue;
+      blockProblem(out, b, block, role, `#/messages/${i}/content/${j}`);
+    }
+  }
+}
+
+function toolProblems(out: Diagnostic[], tools: unknown[]): void {
+  tools.forEach((t, i) => {
+    // Anthropic-defined tools (bash_20250124, text_editor_..., computer_...) have a type and no input_schema.
+    if (isObject(t) && typeof t['type'] === 'string' && t['type'] !== 'custom')
+      checkAgainst(out, t['name'], TOOL_NAME_SPEC, `#/tools/${i}/name`);
+    else checkAgainst(out, t, CUSTOM_TOOL, `#/tools/${i}`);
+  });
+}
+
 export const contentSchema: Rule = {
   code: 'content-invalid',
   description:
@@ -271,57 +309,19 @@ export const contentSchema: Rule = {
     const body = ctx.body;
     if (!body) return [];
     const out: Diagnostic[] = [];
-    const messages = body['messages'];
-    if (Array.isArray(messages)) {
-      for (let i = 0; i < messages.length; i++) {
-        const m = messages[i] as Json | null;
-        const role = m?.['role'];
-        const content = m?.['content'];
-        if (!Array.isArray(content) || (role !== 'user' && role !== 'assistant')) continue; // messages-invalid says so
-        for (let j = 0; j < content.length; j++) {
-          const b: unknown = content[j];
-          const block = isObject(b) && typeof b['type'] === 'string' ? COMPILED_BLOCKS.get(b['type']) : undefined;
-          // The fast path: a known block in a role it may have, that passes its check. Paths are made only for a
-          // problem.
-          if (block && (role === 'user' ? block.user : block.assistant) && !block.check(b)) continue;
-          blockProblem(out, b, block, role, `#/messages/${i}/content/${j}`);
-        }
-      }
-    }
-    const system = body['system'];
-    if (Array.isArray(system)) {
-      const problem = violation(system, SYSTEM, '#/system');
-      if (problem) push(out, locationOf(problem.split(':')[0]!), problem);
-    }
-    const tools = body['tools'];
-    if (Array.isArray(tools)) {
-      tools.forEach((t, i) => {
-        // Anthropic-defined tools (bash_20250124, text_editor_..., computer_...) have a type and no input_schema.
-        if (isObject(t) && typeof t['type'] === 'string' && t['type'] !== 'custom') {
-          const problem = violation(t['name'], TOOL_NAME_SPEC, `#/tools/${i}/name`);
-          if (problem) push(out, locationOf(problem.split(':')[0]!), problem);
-          return;
-        }
-        const problem = violation(t, CUSTOM_TOOL, `#/tools/${i}`);
-        if (problem) push(out, locationOf(problem.split(':')[0]!), problem);
-      });
-    }
-    const metadata = body['metadata'];
-    if (isObject(metadata)) {
-      const problem = violation(metadata, METADATA, '#/metadata');
-      if (problem)
-        push(
-          out,
-          locationOf(problem.split(':')[0]!),
-          problem,
-          'Send metadata.user_id as a string (an opaque id, no personal data).',
-        );
-    }
-    const choice = body['tool_choice'];
-    if (isObject(choice)) {
-      const problem = violation(choice, TOOL_CHOICE, '#/tool_choice');
-      if (problem) push(out, locationOf(problem.split(':')[0]!), problem);
-    }
+    const { messages, system, tools, metadata, tool_choice: choice } = body;
+    if (Array.isArray(messages)) messageBlockProblems(out, messages);
+    if (Array.isArray(system)) checkAgainst(out, system, SYSTEM, '#/system');
+    if (Array.isArray(tools)) toolProblems(out, tools);
+    if (isObject(metadata))
+      checkAgainst(
+        out,
+        metadata,
+        METADATA,
+        '#/metadata',
+        'Send metadata.user_id as a string (an opaque id, no personal data).',
+      );
+    if (isObject(choice)) checkAgainst(out, choice, TOOL_CHOICE, '#/tool_choice');
     return out;
   },
 };

@@ -88,6 +88,42 @@ const closedSchema: Rule = {
   },
 };
 
+/** `messages` that is not a non-empty array, or holds a message without a role and content. */
+function messagesProblems(messages: unknown): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  if (messages !== undefined && (!Array.isArray(messages) || messages.length === 0)) {
+    const msg = malformed('#/messages: expected a non-empty array');
+    out.push({
+      code: 'messages-invalid',
+      severity: 'error',
+      location: 'body.messages',
+      message: msg,
+      fix: 'Send at least one message: [{"role": "user", "content": "Hello"}].',
+      bedrock: validation(msg),
+    });
+  } else if (Array.isArray(messages)) {
+    messages.forEach((m, i) => {
+      const role = (m as { role?: unknown } | null)?.role;
+      const content = (m as { content?: unknown } | null)?.content;
+      if ((role !== 'user' && role !== 'assistant') || (typeof content !== 'string' && !Array.isArray(content))) {
+        const msg = malformed(
+          `#/messages/${i}: each message needs "role" (user or assistant) and "content" (a string or an array ` +
+            `of blocks)`,
+        );
+        out.push({
+          code: 'messages-invalid',
+          severity: 'error',
+          location: `body.messages[${i}]`,
+          message: msg,
+          fix: 'Write messages as {"role": "user", "content": "..."}.',
+          bedrock: validation(msg),
+        });
+      }
+    });
+  }
+  return out;
+}
+
 const requiredKeys: Rule = {
   code: 'required-key',
   description: 'Body not a JSON object, or max_tokens / messages missing or invalid.',
@@ -136,37 +172,7 @@ const requiredKeys: Rule = {
         bedrock: validation(msg),
       });
     }
-    const messages = ctx.body['messages'];
-    if (messages !== undefined && (!Array.isArray(messages) || messages.length === 0)) {
-      const msg = malformed('#/messages: expected a non-empty array');
-      out.push({
-        code: 'messages-invalid',
-        severity: 'error',
-        location: 'body.messages',
-        message: msg,
-        fix: 'Send at least one message: [{"role": "user", "content": "Hello"}].',
-        bedrock: validation(msg),
-      });
-    } else if (Array.isArray(messages)) {
-      messages.forEach((m, i) => {
-        const role = (m as { role?: unknown } | null)?.role;
-        const content = (m as { content?: unknown } | null)?.content;
-        if ((role !== 'user' && role !== 'assistant') || (typeof content !== 'string' && !Array.isArray(content))) {
-          const msg = malformed(
-            `#/messages/${i}: each message needs "role" (user or assistant) and "content" (a string or an array ` +
-              `of blocks)`,
-          );
-          out.push({
-            code: 'messages-invalid',
-            severity: 'error',
-            location: `body.messages[${i}]`,
-            message: msg,
-            fix: 'Write messages as {"role": "user", "content": "..."}.',
-            bedrock: validation(msg),
-          });
-        }
-      });
-    }
+    out.push(...messagesProblems(ctx.body['messages']));
     return out;
   },
 };
@@ -218,6 +224,58 @@ const fieldTypes: Rule = {
   },
 };
 
+/** Server tools and tool fields Bedrock does not have. */
+function unsupportedToolProblems(ctx: RuleContext, body: Record<string, unknown>): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const tools = Array.isArray(body['tools']) ? (body['tools'] as unknown[]) : [];
+  tools.forEach((t, i) => {
+    const type = (t as { type?: unknown } | null)?.type;
+    if (typeof type === 'string' && matchesPattern(ctx.catalog.data.body.unsupportedToolTypes, type)) {
+      out.push({
+        code: 'unsupported-on-bedrock',
+        severity: 'error',
+        location: `body.tools[${i}]`,
+        message: `The server tool "${type}" is not available on Amazon Bedrock.`,
+        fix: 'Implement it as a client tool (a function your code runs), or remove it.',
+        bedrock: validation(malformed(`#/tools/${i}: tool type [${type}] is not supported`)),
+      });
+    }
+    for (const field of ctx.catalog.data.body.unsupportedToolFields) {
+      if (t && typeof t === 'object' && field in t) {
+        out.push({
+          code: 'unsupported-on-bedrock',
+          severity: 'error',
+          location: `body.tools[${i}].${field}`,
+          message: `Bedrock rejects "${field}" on tools.`,
+          fix: `Remove "${field}" from the tool definition.`,
+          bedrock: validation(malformed(`#/tools/${i}: extraneous key [${field}] is not permitted`)),
+        });
+      }
+    }
+  });
+  return out;
+}
+
+/** Fields that Bedrock takes only with their beta named. */
+function betaFieldProblems(ctx: RuleContext, body: Record<string, unknown>): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const [field, beta] of Object.entries(ctx.catalog.data.body.fieldsRequiringBeta)) {
+    const all = [...ctx.bodyBetas, ...(ctx.input.format === 'anthropic' ? ctx.headerBetas : [])];
+    if (field in body && !all.includes(beta)) {
+      const msg = malformed(`#: extraneous key [${field}] is not permitted`);
+      out.push({
+        code: 'field-needs-beta',
+        severity: ctx.input.format === 'bedrock' ? 'error' : 'warning',
+        location: `body.${field}`,
+        message: `"${field}" needs the beta "${beta}"; without it Bedrock answers: ${msg}`,
+        fix: `Add "${beta}" to anthropic_beta, or remove "${field}".`,
+        bedrock: validation(msg),
+      });
+    }
+  }
+  return out;
+}
+
 const unsupportedApis: Rule = {
   code: 'unsupported-on-bedrock',
   description:
@@ -235,32 +293,7 @@ const unsupportedApis: Rule = {
         fix: api.fix,
       });
     if (!ctx.body) return out;
-    const tools = Array.isArray(ctx.body['tools']) ? (ctx.body['tools'] as unknown[]) : [];
-    tools.forEach((t, i) => {
-      const type = (t as { type?: unknown } | null)?.type;
-      if (typeof type === 'string' && matchesPattern(ctx.catalog.data.body.unsupportedToolTypes, type)) {
-        out.push({
-          code: 'unsupported-on-bedrock',
-          severity: 'error',
-          location: `body.tools[${i}]`,
-          message: `The server tool "${type}" is not available on Amazon Bedrock.`,
-          fix: 'Implement it as a client tool (a function your code runs), or remove it.',
-          bedrock: validation(malformed(`#/tools/${i}: tool type [${type}] is not supported`)),
-        });
-      }
-      for (const field of ctx.catalog.data.body.unsupportedToolFields) {
-        if (t && typeof t === 'object' && field in t) {
-          out.push({
-            code: 'unsupported-on-bedrock',
-            severity: 'error',
-            location: `body.tools[${i}].${field}`,
-            message: `Bedrock rejects "${field}" on tools.`,
-            fix: `Remove "${field}" from the tool definition.`,
-            bedrock: validation(malformed(`#/tools/${i}: extraneous key [${field}] is not permitted`)),
-          });
-        }
-      }
-    });
+    out.push(...unsupportedToolProblems(ctx, ctx.body));
     // In a Bedrock body these are extraneous keys, which the closed-schema rule reports.
     for (const field of ctx.input.format === 'anthropic' ? ctx.catalog.data.body.unsupportedFields : []) {
       if (field in ctx.body) {
@@ -275,20 +308,7 @@ const unsupportedApis: Rule = {
         });
       }
     }
-    for (const [field, beta] of Object.entries(ctx.catalog.data.body.fieldsRequiringBeta)) {
-      const all = [...ctx.bodyBetas, ...(ctx.input.format === 'anthropic' ? ctx.headerBetas : [])];
-      if (field in ctx.body && !all.includes(beta)) {
-        const msg = malformed(`#: extraneous key [${field}] is not permitted`);
-        out.push({
-          code: 'field-needs-beta',
-          severity: ctx.input.format === 'bedrock' ? 'error' : 'warning',
-          location: `body.${field}`,
-          message: `"${field}" needs the beta "${beta}"; without it Bedrock answers: ${msg}`,
-          fix: `Add "${beta}" to anthropic_beta, or remove "${field}".`,
-          bedrock: validation(msg),
-        });
-      }
-    }
+    out.push(...betaFieldProblems(ctx, ctx.body));
     return out;
   },
 };
