@@ -62,82 +62,101 @@ Examples:
   bedrock-claude check --aws-cli "aws bedrock-runtime invoke-model --region us-west-2 --model-id " +
     "anthropic.claude-opus-4-6-v1 --body '{...}' out.json"`,
     )
-    .action((file: string | undefined, flags: CheckFlags) => {
-      const diagnostics: Diagnostic[] = [];
-      let body: unknown;
-      let region = nonEmpty(flags.region);
-      let model = flags.model;
-      let format = flags.format;
-      let source = file && file !== '-' ? file : 'stdin';
-      if (flags.awsCli) {
-        source = 'aws-cli';
-        const call = parseAwsCliCommand(flags.awsCli);
-        diagnostics.push(...call.diagnostics);
-        region ??= nonEmpty(call.region) ?? regionFromEnv();
-        model ??= call.modelId;
-        format ??= 'bedrock';
-        let text = call.body;
-        if (call.bodyFile) {
-          try {
-            text = readFileSync(call.bodyFile, 'utf8');
-          } catch (err) {
-            // The rest of the command line is still worth checking.
-            const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
-            diagnostics.push({
-              code: 'body-file-unreadable',
-              severity: 'error',
-              location: '--body',
-              message: `Cannot read the body file ${call.bodyFile} (${why}), so the body was not checked.`,
-              fix:
-                'Run the check from the folder the command runs in, or give the path the AWS CLI will see: ' +
-                'file:// paths are relative to the current directory.',
-            });
-          }
-        }
-        body = text === undefined ? undefined : parseOrReport(text, diagnostics);
-        if (!call.region)
-          diagnostics.push({
-            code: 'missing-region',
-            severity: 'error',
-            location: '--region',
-            message:
-              'No --region on the command line: the CLI falls back to its default region, ' +
-              'which may not have the model.',
-            fix: 'Always pass --region explicitly, e.g. --region us-west-2.',
-          });
-      } else {
-        const text = readInput(file);
-        if (text === undefined) {
-          console.error('error: give a file, - for stdin, or --aws-cli "..."');
-          process.exitCode = EXIT.usage;
-          return;
-        }
-        body = parseOrReport(text, diagnostics);
-        region ??= regionFromEnv();
-      }
-      // A body that could not be read or parsed is already reported; the model and region are still checked.
-      const bodyReported = diagnostics.some((d) => d.code === 'invalid-json' || d.code === 'body-file-unreadable');
-      if (body !== undefined || (bodyReported && model !== undefined)) {
-        const b = body as Record<string, unknown>;
-        // A Bedrock body carries anthropic_version, or comes with the model ID it is sent to (--model).
-        format ??=
-          model !== undefined || (b && typeof b === 'object' && 'anthropic_version' in b) ? 'bedrock' : 'anthropic';
-        const found = checkRequest({ format, body, model, region, scope: flags.scope });
-        // The command line reports a missing region itself, with its own location.
-        diagnostics.push(
-          ...found.filter(
-            (d) =>
-              !(flags.awsCli && d.code === 'missing-region' && diagnostics.some((x) => x.code === 'missing-region')) &&
-              !(bodyReported && d.code === 'body-not-object'),
-          ),
-        );
-      }
-      if (flags.json)
-        console.log(JSON.stringify({ source, format: format ?? null, region: region ?? null, diagnostics }, null, 2));
-      else if (diagnostics.length) printDiagnostics(diagnostics, source, process.stdout);
-      else console.log(`${source}: no problems found${region ? ` for ${region}` : ''}`);
-      process.exitCode = diagnostics.some((d) => d.severity === 'error') ? EXIT.refused : EXIT.ok;
+    .action(runCheck);
+}
+
+/** What the input says: its source, body, region, model and format, and what was wrong reading it. */
+interface CheckInput {
+  source: string;
+  body: unknown;
+  region: string | undefined;
+  model: string | undefined;
+  format: CheckFlags['format'];
+  diagnostics: Diagnostic[];
+}
+
+function runCheck(file: string | undefined, flags: CheckFlags): void {
+  const input = flags.awsCli ? readAwsCliInput(flags.awsCli, flags) : readFileInput(file, flags);
+  if (!input) {
+    console.error('error: give a file, - for stdin, or --aws-cli "..."');
+    process.exitCode = EXIT.usage;
+    return;
+  }
+  const { source, body, region, model, diagnostics } = input;
+  let format = input.format;
+  // A body that could not be read or parsed is already reported; the model and region are still checked.
+  const bodyReported = diagnostics.some((d) => d.code === 'invalid-json' || d.code === 'body-file-unreadable');
+  if (body !== undefined || (bodyReported && model !== undefined)) {
+    const b = body as Record<string, unknown>;
+    // A Bedrock body carries anthropic_version, or comes with the model ID it is sent to (--model).
+    format ??=
+      model !== undefined || (b && typeof b === 'object' && 'anthropic_version' in b) ? 'bedrock' : 'anthropic';
+    const found = checkRequest({ format, body, model, region, scope: flags.scope });
+    // The command line reports a missing region itself, with its own location.
+    diagnostics.push(
+      ...found.filter(
+        (d) =>
+          !(flags.awsCli && d.code === 'missing-region' && diagnostics.some((x) => x.code === 'missing-region')) &&
+          !(bodyReported && d.code === 'body-not-object'),
+      ),
+    );
+  }
+  if (flags.json)
+    console.log(JSON.stringify({ source, format: format ?? null, region: region ?? null, diagnostics }, null, 2));
+  else if (diagnostics.length) printDiagnostics(diagnostics, source, process.stdout);
+  else console.log(`${source}: no problems found${region ? ` for ${region}` : ''}`);
+  process.exitCode = diagnostics.some((d) => d.severity === 'error') ? EXIT.refused : EXIT.ok;
+}
+
+function readFileInput(file: string | undefined, flags: CheckFlags): CheckInput | undefined {
+  const text = readInput(file);
+  if (text === undefined) return undefined;
+  const diagnostics: Diagnostic[] = [];
+  const body = parseOrReport(text, diagnostics);
+  const region = nonEmpty(flags.region) ?? regionFromEnv();
+  const source = file && file !== '-' ? file : 'stdin';
+  return { source, body, region, model: flags.model, format: flags.format, diagnostics };
+}
+
+function readAwsCliInput(line: string, flags: CheckFlags): CheckInput {
+  const call = parseAwsCliCommand(line);
+  const diagnostics: Diagnostic[] = [...call.diagnostics];
+  let text = call.body;
+  if (call.bodyFile) {
+    try {
+      text = readFileSync(call.bodyFile, 'utf8');
+    } catch (err) {
+      // The rest of the command line is still worth checking.
+      const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
+      diagnostics.push({
+        code: 'body-file-unreadable',
+        severity: 'error',
+        location: '--body',
+        message: `Cannot read the body file ${call.bodyFile} (${why}), so the body was not checked.`,
+        fix:
+          'Run the check from the folder the command runs in, or give the path the AWS CLI will see: ' +
+          'file:// paths are relative to the current directory.',
+      });
+    }
+  }
+  const body = text === undefined ? undefined : parseOrReport(text, diagnostics);
+  if (!call.region)
+    diagnostics.push({
+      code: 'missing-region',
+      severity: 'error',
+      location: '--region',
+      message:
+        'No --region on the command line: the CLI falls back to its default region, which may not have the model.',
+      fix: 'Always pass --region explicitly, e.g. --region us-west-2.',
     });
+  return {
+    source: 'aws-cli',
+    body,
+    region: nonEmpty(flags.region) ?? nonEmpty(call.region) ?? regionFromEnv(),
+    model: flags.model ?? call.modelId,
+    format: flags.format ?? 'bedrock',
+    diagnostics,
+  };
 }
 
 function parseOrReport(text: string, diagnostics: Diagnostic[]): unknown {

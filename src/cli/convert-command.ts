@@ -36,70 +36,76 @@ Examples:
   bedrock-claude convert request.json --to boto3 --region eu-west-1 --scope geo
   bedrock-claude convert body.json --from bedrock --model global.anthropic.claude-opus-4-6-v1`,
     )
-    .action((file: string | undefined, flags: ConvertFlags) => {
-      try {
-        const text = readInput(file);
-        if (text === undefined) {
-          console.error('error: give a file, or - for stdin');
-          process.exitCode = EXIT.usage;
-          return;
-        }
-        let body: Record<string, unknown>;
-        try {
-          body = JSON.parse(text) as Record<string, unknown>;
-        } catch (err) {
-          throw new BedrockClaudeError(`The input is not valid JSON: ${(err as Error).message}`, {
-            status: 400,
-            type: 'invalid_request_error',
-          });
-        }
-        if (flags.from === 'bedrock') {
-          if (!flags.model)
-            throw new BedrockClaudeError('--from bedrock needs --model: a Bedrock body does not name its model.', {
-              status: 400,
-              type: 'invalid_request_error',
-              fix: 'Add --model global.anthropic.claude-opus-4-6-v1 (the ID from the URL or --model-id).',
-            });
-          const entry = findModelForId(flags.model);
-          const { body: anthropic, headers } = fromBedrockBody(body, entry?.name ?? flags.model);
-          const betas = headers['anthropic-beta']?.split(',');
-          console.log(JSON.stringify({ ...anthropic, ...(betas ? { betas } : {}) }, null, 2));
-          if (betas)
-            console.error(
-              paint(
-                process.stderr,
-                'dim',
-                `note: send the betas as the anthropic-beta header (${headers['anthropic-beta']}), or as \`betas\` ` +
-                  `with client.beta.messages`,
-              ),
-            );
-          return;
-        }
-        if (!flags.to || !(CALL_FORMATS as readonly string[]).includes(flags.to)) {
-          console.error(`error: --to is one of ${CALL_FORMATS.join(', ')}`);
-          process.exitCode = EXIT.usage;
-          return;
-        }
-        const region = nonEmpty(flags.region) ?? regionFromEnv();
-        if (typeof body['model'] !== 'string')
-          throw new BedrockClaudeError('The request has no "model".', {
-            status: 400,
-            type: 'invalid_request_error',
-            fix: 'Add "model", e.g. "claude-sonnet-4-6".',
-          });
-        const resolved = resolveModel(body['model'], { region, scope: flags.scope });
-        const translated = toBedrockRequest(
-          { path: '/v1/messages', body },
-          { modelId: resolved.modelId, model: resolved.model },
-        );
-        console.log(
-          renderBedrockCall(translated, { modelId: resolved.modelId, region: resolved.region, format: flags.to }),
-        );
-        console.error(paint(process.stderr, 'dim', `note: ${resolved.explanation}`));
-        for (const r of translated.removals)
-          console.error(paint(process.stderr, 'yellow', `dropped ${r.name}: ${r.reason}`));
-      } catch (err) {
-        fail(err);
-      }
+    .action(runConvert);
+}
+
+function runConvert(file: string | undefined, flags: ConvertFlags): void {
+  try {
+    const text = readInput(file);
+    if (text === undefined) {
+      console.error('error: give a file, or - for stdin');
+      process.exitCode = EXIT.usage;
+      return;
+    }
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(text) as Record<string, unknown>;
+    } catch (err) {
+      throw new BedrockClaudeError(`The input is not valid JSON: ${(err as Error).message}`, {
+        status: 400,
+        type: 'invalid_request_error',
+      });
+    }
+    if (flags.from === 'bedrock') fromBedrock(body, flags.model);
+    else toBedrock(body, flags);
+  } catch (err) {
+    fail(err);
+  }
+}
+
+/** A Bedrock body back into an Anthropic request, with its betas. */
+function fromBedrock(body: Record<string, unknown>, model: string | undefined): void {
+  if (!model)
+    throw new BedrockClaudeError('--from bedrock needs --model: a Bedrock body does not name its model.', {
+      status: 400,
+      type: 'invalid_request_error',
+      fix: 'Add --model global.anthropic.claude-opus-4-6-v1 (the ID from the URL or --model-id).',
     });
+  const entry = findModelForId(model);
+  const { body: anthropic, headers } = fromBedrockBody(body, entry?.name ?? model);
+  const betas = headers['anthropic-beta']?.split(',');
+  console.log(JSON.stringify({ ...anthropic, ...(betas ? { betas } : {}) }, null, 2));
+  if (betas)
+    console.error(
+      paint(
+        process.stderr,
+        'dim',
+        `note: send the betas as the anthropic-beta header (${headers['anthropic-beta']}), or as \`betas\` ` +
+          `with client.beta.messages`,
+      ),
+    );
+}
+
+/** An Anthropic request as the Bedrock call, in the format asked for. */
+function toBedrock(body: Record<string, unknown>, flags: ConvertFlags): void {
+  if (!flags.to || !(CALL_FORMATS as readonly string[]).includes(flags.to)) {
+    console.error(`error: --to is one of ${CALL_FORMATS.join(', ')}`);
+    process.exitCode = EXIT.usage;
+    return;
+  }
+  const region = nonEmpty(flags.region) ?? regionFromEnv();
+  if (typeof body['model'] !== 'string')
+    throw new BedrockClaudeError('The request has no "model".', {
+      status: 400,
+      type: 'invalid_request_error',
+      fix: 'Add "model", e.g. "claude-sonnet-4-6".',
+    });
+  const resolved = resolveModel(body['model'], { region, scope: flags.scope });
+  const translated = toBedrockRequest(
+    { path: '/v1/messages', body },
+    { modelId: resolved.modelId, model: resolved.model },
+  );
+  console.log(renderBedrockCall(translated, { modelId: resolved.modelId, region: resolved.region, format: flags.to }));
+  console.error(paint(process.stderr, 'dim', `note: ${resolved.explanation}`));
+  for (const r of translated.removals) console.error(paint(process.stderr, 'yellow', `dropped ${r.name}: ${r.reason}`));
 }

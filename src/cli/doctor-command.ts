@@ -52,178 +52,199 @@ export function registerDoctorCommand(program: Command): void {
         'doctor --region us-west-2\n  bedrock-claude doctor --region eu-west-1 --scope geo --model opus-4.6 --model ' +
         'haiku-4.5 --dry-run',
     )
-    .action(async (flags: DoctorFlags) => {
-      const [
-        { request },
-        { createBedrockClaude },
-        { createCredentialCache, resolveBedrockAuth },
-        { detectCredentialSource },
-        { bedrockEndpoint },
-      ] = await Promise.all([
-        import('undici'),
-        import('../client/create-client.js'),
-        import('../aws/credentials.js'),
-        import('../aws/detect-credentials.js'),
-        import('../aws/signer.js'),
-      ]);
-      const findings: Finding[] = [];
-      let upstreamFailed = false;
-      const wait = spinner('checking');
+    .action(runDoctor);
+}
 
-      const source = flags.profile ? `profile ${flags.profile} (--profile)` : detectCredentialSource();
-      const auth = resolveBedrockAuth({ profile: flags.profile });
-      if (auth.kind === 'bearer') {
-        findings.push({
-          check: 'credentials',
-          ok: true,
-          detail: `Bedrock API key (AWS_BEARER_TOKEN_BEDROCK) …${auth.token.slice(-4)}`,
-        });
-      } else {
-        try {
-          const creds = await Promise.race([
-            (flags.profile ? createCredentialCache({ profile: flags.profile }) : auth.credentials).get(),
-            new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timed out after 5 s')), 5000).unref()),
-          ]);
-          const extra = [
-            creds.sessionToken ? 'temporary (session token)' : 'long-term',
-            creds.expiration ? `expires ${creds.expiration.toISOString()}` : '',
-          ]
-            .filter(Boolean)
-            .join(', ');
-          findings.push({
-            check: 'credentials',
-            ok: true,
-            detail:
-              `${source ?? 'default chain (SSO, process, container or instance role)'}: access key ` +
-              `${maskKeyId(creds.accessKeyId)}, ${extra}`,
-          });
-        } catch (err) {
-          findings.push({
-            check: 'credentials',
-            ok: false,
-            detail: `none found (${(err as BedrockClaudeError).message.replace(CHAIN_PREFIX, '')})`,
-            fix:
-              'Bedrock uses AWS IAM credentials, not an Anthropic API key: set AWS_PROFILE, run `aws sso login`, ' +
-              'export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or set AWS_BEARER_TOKEN_BEDROCK.',
-          });
-        }
-      }
+async function runDoctor(flags: DoctorFlags): Promise<void> {
+  const wait = spinner('checking');
+  const findings: Finding[] = [await checkCredentials(flags)];
+  const region = nonEmpty(flags.region) ?? regionFromEnv();
+  findings.push(regionFinding(region, nonEmpty(flags.region) ? '--region' : regionEnvName()));
+  const { bedrockEndpoint } = await import('../aws/signer.js');
+  const endpoint = flags.endpoint ?? (region ? bedrockEndpoint(region) : undefined);
+  let upstreamFailed = false;
+  if (endpoint) {
+    const reached = await checkEndpoint(endpoint);
+    findings.push(reached);
+    upstreamFailed = !reached.ok;
+  }
+  const probed = await probeModels(flags, region, findings[0]!.ok);
+  findings.push(...probed.findings);
+  upstreamFailed ||= probed.upstreamFailed;
+  wait.stop();
+  if (flags.json) console.log(JSON.stringify({ ok: findings.every((f) => f.ok), findings }, null, 2));
+  else printFindings(findings);
+  process.exitCode = findings.every((f) => f.ok) ? EXIT.ok : upstreamFailed ? EXIT.upstream : EXIT.refused;
+}
 
-      const region = nonEmpty(flags.region) ?? regionFromEnv();
-      const regionSource = nonEmpty(flags.region) ? '--region' : regionEnvName();
-      if (region) findings.push({ check: 'region', ok: true, detail: `${region} (from ${regionSource})` });
-      else
-        findings.push({
-          check: 'region',
-          ok: false,
-          detail: 'no region set',
-          fix:
-            'Always specify the region: --region us-west-2, or export AWS_REGION. The default region may not have ' +
-            'the model.',
-        });
+function printFindings(findings: readonly Finding[]): void {
+  for (const f of findings) {
+    console.log(
+      `${f.ok ? paint(process.stdout, 'green', '✓') : paint(process.stdout, 'red', '✗')} ${f.check}: ${f.detail}`,
+    );
+    if (f.fix) console.log(`    ${paint(process.stdout, 'yellow', 'fix:')} ${f.fix}`);
+  }
+}
 
-      const endpoint = flags.endpoint ?? (region ? bedrockEndpoint(region) : undefined);
-      if (endpoint) {
-        try {
-          const res = await request(endpoint, { method: 'GET', headersTimeout: 5000, bodyTimeout: 5000 });
-          await res.body.text();
-          findings.push({ check: 'endpoint', ok: true, detail: `${endpoint} answers (HTTP ${res.statusCode})` });
-        } catch (err) {
-          upstreamFailed = true;
-          findings.push({
-            check: 'endpoint',
-            ok: false,
-            detail: `${endpoint} unreachable: ${(err as { code?: string }).code ?? (err as Error).message}`,
-            fix: 'Check network access to Bedrock (proxy, VPC endpoint, security groups), or pass --endpoint.',
-          });
-        }
-      }
+/** Where credentials come from and whether they load (within 5 s), never the secret. */
+async function checkCredentials(flags: DoctorFlags): Promise<Finding> {
+  const [{ createCredentialCache, resolveBedrockAuth }, { detectCredentialSource }] = await Promise.all([
+    import('../aws/credentials.js'),
+    import('../aws/detect-credentials.js'),
+  ]);
+  const source = flags.profile ? `profile ${flags.profile} (--profile)` : detectCredentialSource();
+  const auth = resolveBedrockAuth({ profile: flags.profile });
+  if (auth.kind === 'bearer')
+    return {
+      check: 'credentials',
+      ok: true,
+      detail: `Bedrock API key (AWS_BEARER_TOKEN_BEDROCK) …${auth.token.slice(-4)}`,
+    };
+  try {
+    const creds = await Promise.race([
+      (flags.profile ? createCredentialCache({ profile: flags.profile }) : auth.credentials).get(),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timed out after 5 s')), 5000).unref()),
+    ]);
+    const extra = [
+      creds.sessionToken ? 'temporary (session token)' : 'long-term',
+      creds.expiration ? `expires ${creds.expiration.toISOString()}` : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
+    return {
+      check: 'credentials',
+      ok: true,
+      detail:
+        `${source ?? 'default chain (SSO, process, container or instance role)'}: access key ` +
+        `${maskKeyId(creds.accessKeyId)}, ${extra}`,
+    };
+  } catch (err) {
+    return {
+      check: 'credentials',
+      ok: false,
+      detail: `none found (${(err as BedrockClaudeError).message.replace(CHAIN_PREFIX, '')})`,
+      fix:
+        'Bedrock uses AWS IAM credentials, not an Anthropic API key: set AWS_PROFILE, run `aws sso login`, ' +
+        'export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or set AWS_BEARER_TOKEN_BEDROCK.',
+    };
+  }
+}
 
-      const models = flags.model.length ? flags.model : ['claude-sonnet-4-6'];
-      const credentialsOk = findings.find((f) => f.check === 'credentials')?.ok ?? false;
-      const client = region
-        ? createBedrockClaude({
-            region,
-            scope: flags.scope,
-            endpoint: flags.endpoint,
-            profile: flags.profile,
-            retry: { max: 0 },
-          })
-        : undefined;
-      for (const model of models) {
-        let modelId: string;
-        try {
-          modelId = resolveModel(model, { region, scope: flags.scope }).modelId;
-        } catch (err) {
-          const e = err as BedrockClaudeError;
-          findings.push({ check: `model ${model}`, ok: false, detail: e.message, ...(e.fix ? { fix: e.fix } : {}) });
-          continue;
-        }
-        const denied = !flags.dryRun && credentialsOk && region ? await noAccess(modelId, region, flags) : undefined;
-        if (denied) {
-          findings.push({
-            check: `model ${model}`,
-            ok: false,
-            detail:
-              `you have no access to ${denied} in ${region} (GetFoundationModelAvailability: NOT_AUTHORIZED); ` +
-              `a call would get AccessDeniedException: "You don't have access to the model with the specified ` +
-              `model ID."`,
-            fix:
-              `In the Bedrock console for ${region}: Model access → Modify model access → select ${denied} → Next ` +
-              `→ Submit (Anthropic models ask for the use-case form once per account). Then run doctor again.`,
-          });
-          continue;
-        }
-        if (flags.dryRun || !client || !credentialsOk) {
-          findings.push({
-            check: `model ${model}`,
-            ok: true,
-            detail: `resolves to ${modelId} ${flags.dryRun ? '(dry run: not probed)' : '(not probed: no credentials)'}`,
-          });
-          continue;
-        }
-        const started = performance.now();
-        try {
-          await client.messages.create({ model, max_tokens: 1, messages: [{ role: 'user', content: 'ping' }] });
-          findings.push({
-            check: `model ${model}`,
-            ok: true,
-            detail: `${modelId} answered in ${Math.round(performance.now() - started)} ms`,
-          });
-        } catch (err) {
-          const e =
-            err instanceof BedrockClaudeError
-              ? err
-              : new BedrockClaudeError((err as Error).message, { status: 502, type: 'api_error' });
-          if (e.status >= 500 || e.type === 'rate_limit_error') upstreamFailed = true;
-          const fix =
-            e.fix ??
-            (e.status === 403
-              ? 'Check the IAM policy allows bedrock:InvokeModel on the profile and the model, that model access is ' +
-                'enabled in the Bedrock console, and that the credentials are right.'
-              : undefined);
-          findings.push({
-            check: `model ${model}`,
-            ok: false,
-            detail: `${modelId}: ${e.message}`,
-            ...(fix ? { fix } : {}),
-          });
-        }
-      }
-      await client?.close();
-      wait.stop();
+function regionFinding(region: string | undefined, source: string | undefined): Finding {
+  if (region) return { check: 'region', ok: true, detail: `${region} (from ${source})` };
+  return {
+    check: 'region',
+    ok: false,
+    detail: 'no region set',
+    fix:
+      'Always specify the region: --region us-west-2, or export AWS_REGION. The default region may not have ' +
+      'the model.',
+  };
+}
 
-      if (flags.json) console.log(JSON.stringify({ ok: findings.every((f) => f.ok), findings }, null, 2));
-      else {
-        for (const f of findings) {
-          console.log(
-            `${f.ok ? paint(process.stdout, 'green', '✓') : paint(process.stdout, 'red', '✗')} ${f.check}: ${f.detail}`,
-          );
-          if (f.fix) console.log(`    ${paint(process.stdout, 'yellow', 'fix:')} ${f.fix}`);
-        }
-      }
-      process.exitCode = findings.every((f) => f.ok) ? EXIT.ok : upstreamFailed ? EXIT.upstream : EXIT.refused;
-    });
+async function checkEndpoint(endpoint: string): Promise<Finding> {
+  const { request } = await import('undici');
+  try {
+    const res = await request(endpoint, { method: 'GET', headersTimeout: 5000, bodyTimeout: 5000 });
+    await res.body.text();
+    return { check: 'endpoint', ok: true, detail: `${endpoint} answers (HTTP ${res.statusCode})` };
+  } catch (err) {
+    return {
+      check: 'endpoint',
+      ok: false,
+      detail: `${endpoint} unreachable: ${(err as { code?: string }).code ?? (err as Error).message}`,
+      fix: 'Check network access to Bedrock (proxy, VPC endpoint, security groups), or pass --endpoint.',
+    };
+  }
+}
+
+type DoctorClient = Awaited<ReturnType<typeof import('../client/create-client.js').createBedrockClaude>>;
+
+/** Each model resolved, its access checked, then probed with one token (unless a dry run). */
+async function probeModels(
+  flags: DoctorFlags,
+  region: string | undefined,
+  credentialsOk: boolean,
+): Promise<{ findings: Finding[]; upstreamFailed: boolean }> {
+  const { createBedrockClaude } = await import('../client/create-client.js');
+  const models = flags.model.length ? flags.model : ['claude-sonnet-4-6'];
+  const client = region
+    ? createBedrockClaude({
+        region,
+        scope: flags.scope,
+        endpoint: flags.endpoint,
+        profile: flags.profile,
+        retry: { max: 0 },
+      })
+    : undefined;
+  const findings: Finding[] = [];
+  let upstreamFailed = false;
+  for (const model of models) {
+    const found = await checkModel(model, flags, region, client, credentialsOk);
+    findings.push(found.finding);
+    upstreamFailed ||= found.upstreamFailed;
+  }
+  await client?.close();
+  return { findings, upstreamFailed };
+}
+
+async function checkModel(
+  model: string,
+  flags: DoctorFlags,
+  region: string | undefined,
+  client: DoctorClient | undefined,
+  credentialsOk: boolean,
+): Promise<{ finding: Finding; upstreamFailed: boolean }> {
+  const check = `model ${model}`;
+  let modelId: string;
+  try {
+    modelId = resolveModel(model, { region, scope: flags.scope }).modelId;
+  } catch (err) {
+    const e = err as BedrockClaudeError;
+    return {
+      finding: { check, ok: false, detail: e.message, ...(e.fix ? { fix: e.fix } : {}) },
+      upstreamFailed: false,
+    };
+  }
+  const denied = !flags.dryRun && credentialsOk && region ? await noAccess(modelId, region, flags) : undefined;
+  if (denied) return { finding: { check, ok: false, ...accessDenied(denied, region!) }, upstreamFailed: false };
+  if (flags.dryRun || !client || !credentialsOk) {
+    const why = flags.dryRun ? '(dry run: not probed)' : '(not probed: no credentials)';
+    return { finding: { check, ok: true, detail: `resolves to ${modelId} ${why}` }, upstreamFailed: false };
+  }
+  const started = performance.now();
+  try {
+    await client.messages.create({ model, max_tokens: 1, messages: [{ role: 'user', content: 'ping' }] });
+    const ms = Math.round(performance.now() - started);
+    return { finding: { check, ok: true, detail: `${modelId} answered in ${ms} ms` }, upstreamFailed: false };
+  } catch (err) {
+    const e =
+      err instanceof BedrockClaudeError
+        ? err
+        : new BedrockClaudeError((err as Error).message, { status: 502, type: 'api_error' });
+    const fix =
+      e.fix ??
+      (e.status === 403
+        ? 'Check the IAM policy allows bedrock:InvokeModel on the profile and the model, that model access is ' +
+          'enabled in the Bedrock console, and that the credentials are right.'
+        : undefined);
+    return {
+      finding: { check, ok: false, detail: `${modelId}: ${e.message}`, ...(fix ? { fix } : {}) },
+      upstreamFailed: e.status >= 500 || e.type === 'rate_limit_error',
+    };
+  }
+}
+
+function accessDenied(base: string, region: string): { detail: string; fix: string } {
+  return {
+    detail:
+      `you have no access to ${base} in ${region} (GetFoundationModelAvailability: NOT_AUTHORIZED); ` +
+      `a call would get AccessDeniedException: "You don't have access to the model with the specified ` +
+      `model ID."`,
+    fix:
+      `In the Bedrock console for ${region}: Model access → Modify model access → select ${base} → Next ` +
+      `→ Submit (Anthropic models ask for the use-case form once per account). Then run doctor again.`,
+  };
 }
 
 /**
