@@ -46,58 +46,57 @@ Examples:
              "messages": [{"role": "user", "content": "Hello"}]}' \\
     --cli-binary-format raw-in-base64-out out.json`,
     )
-    .action(
-      async (opts: {
-        host: string;
-        port: number;
-        region: string;
-        accessKeyId: string;
-        secretAccessKey: string;
-        apiKey?: string[];
-        faults?: string;
-        seed: number;
-        script?: string;
-        models?: string;
-        deltaChars?: number;
-        keepReceived: number;
-        notEnabled?: string;
-      }) => {
-        const { startEmulator } = await import('../emulator/emulator.js');
-        const emulator = await startEmulator({
-          host: opts.host,
-          port: opts.port,
-          region: opts.region,
-          credentials: [{ accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey }],
-          apiKeys: opts.apiKey ?? [],
-          ...(opts.faults ? { faults: opts.faults } : {}),
-          seed: opts.seed,
-          keepReceived: opts.keepReceived,
-          ...(opts.notEnabled
-            ? {
-                notEnabled: opts.notEnabled
-                  .split(',')
-                  .map((m) => m.trim())
-                  .filter(Boolean),
-              }
-            : {}),
-          ...(opts.deltaChars ? { deltaChars: opts.deltaChars } : {}),
-          ...(opts.script ? { script: await readDataFile(opts.script) } : {}),
-          ...(opts.models ? { models: (await readDataFile(opts.models)) as CatalogOverrides } : {}),
-        });
-        console.log(`listening on ${emulator.url}`);
-        // How to reach it, on stderr (stdout keeps the one line tools wait for). A secret given on the
-        // command line is not echoed; the default one is public.
-        const secret =
-          opts.secretAccessKey === EMULATOR_CREDENTIALS.secretAccessKey
-            ? opts.secretAccessKey
-            : '(the one given with --secret-access-key)';
-        console.error(
-          `bedrock-claude emulator: a local Bedrock Runtime, not AWS. Point an SDK or the AWS CLI at ${emulator.url} ` +
-            `(--endpoint-url) with AWS_ACCESS_KEY_ID=${opts.accessKeyId} AWS_SECRET_ACCESS_KEY=${secret}.`,
-        );
-        const stop = () => void emulator.close().then(() => process.exit(0));
-        process.once('SIGTERM', stop);
-        process.once('SIGINT', stop);
-      },
-    );
+    .action(runEmulator);
+}
+
+interface EmulatorFlags {
+  host: string;
+  port: number;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  apiKey?: string[];
+  faults?: string;
+  seed: number;
+  script?: string;
+  models?: string;
+  deltaChars?: number;
+  keepReceived: number;
+  notEnabled?: string;
+}
+
+async function runEmulator(opts: EmulatorFlags): Promise<void> {
+  const { startEmulator } = await import('../emulator/emulator.js');
+  const notEnabled = opts.notEnabled
+    ?.split(',')
+    .map((m) => m.trim())
+    .filter(Boolean);
+  const emulator = await startEmulator({
+    host: opts.host,
+    port: opts.port,
+    region: opts.region,
+    credentials: [{ accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey }],
+    apiKeys: opts.apiKey ?? [],
+    ...(opts.faults ? { faults: opts.faults } : {}),
+    seed: opts.seed,
+    keepReceived: opts.keepReceived,
+    ...(notEnabled ? { notEnabled } : {}),
+    ...(opts.deltaChars ? { deltaChars: opts.deltaChars } : {}),
+    ...(opts.script ? { script: await readDataFile(opts.script) } : {}),
+    ...(opts.models ? { models: (await readDataFile(opts.models)) as CatalogOverrides } : {}),
+  });
+  console.log(`listening on ${emulator.url}`);
+  // How to reach it, on stderr (stdout keeps the one line tools wait for). A secret given on the
+  // command line is not echoed; the default one is public.
+  const secret =
+    opts.secretAccessKey === EMULATOR_CREDENTIALS.secretAccessKey
+      ? opts.secretAccessKey
+      : '(the one given with --secret-access-key)';
+  console.error(
+    `bedrock-claude emulator: a local Bedrock Runtime, not AWS. Point an SDK or the AWS CLI at ${emulator.url} ` +
+      `(--endpoint-url) with AWS_ACCESS_KEY_ID=${opts.accessKeyId} AWS_SECRET_ACCESS_KEY=${secret}.`,
+  );
+  const stop = () => void emulator.close().then(() => process.exit(0));
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
 }

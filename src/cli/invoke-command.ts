@@ -68,6 +68,53 @@ Examples:
 
 async function invoke(prompt: string | undefined, flags: InvokeFlags): Promise<void> {
   const region = nonEmpty(flags.region) ?? regionFromEnv();
+  const body = requestBody(prompt, flags);
+  if (!body) {
+    console.error('error: no prompt: pass it as an argument, on stdin, or in --file');
+    process.exitCode = EXIT.usage;
+    return;
+  }
+  const betaHeader = flags.beta.length ? { 'anthropic-beta': flags.beta.join(',') } : undefined;
+  const diagnostics = checkRequest({ format: 'anthropic', body, headers: betaHeader, region, scope: flags.scope });
+  if (diagnostics.length) printDiagnostics(diagnostics, 'request');
+  if (diagnostics.some((d) => d.severity === 'error')) {
+    process.exitCode = EXIT.refused;
+    return;
+  }
+  const model = String(body['model']);
+  const resolved = resolveModel(model, { region, scope: flags.scope });
+  for (const note of resolved.notes) console.error(paint(process.stderr, 'dim', `note: ${note}`));
+  const { createBedrockClaude } = await import('../client/create-client.js');
+  const claude = createBedrockClaude({ region, scope: flags.scope, endpoint: flags.endpoint, profile: flags.profile });
+  const wait = spinner(`waiting for ${resolved.modelId} in ${resolved.region}`);
+  const call: Call = { claude, body: { ...body, model }, options: betaHeader ? { headers: betaHeader } : {}, wait };
+  try {
+    if (!flags.stream || flags.json) {
+      const message = await claude.messages.create(call.body, call.options);
+      wait.stop();
+      const usage = message['usage'] as Usage;
+      if (flags.json) printJson(message, usage, resolved);
+      else printText(message, usage, resolved);
+    } else {
+      printUsage(await streamAnswer(call), resolved);
+    }
+  } finally {
+    wait.stop();
+    await claude.close();
+  }
+}
+
+type Client = ReturnType<typeof import('../client/create-client.js').createBedrockClaude>;
+
+interface Call {
+  claude: Client;
+  body: Record<string, unknown> & { model: string };
+  options: { headers?: Record<string, string> };
+  wait: { stop(): void };
+}
+
+/** The request from --file, the prompt (argument or stdin), --model, --max-tokens and --system. */
+function requestBody(prompt: string | undefined, flags: InvokeFlags): Record<string, unknown> | undefined {
   const fileText = flags.file ? readInput(flags.file) : undefined;
   let body: Record<string, unknown> = {};
   if (fileText) {
@@ -84,11 +131,7 @@ async function invoke(prompt: string | undefined, flags: InvokeFlags): Promise<v
   const text = prompt ?? (fileText ? undefined : readInput(undefined)?.trim());
   const messages = Array.isArray(body['messages']) ? [...(body['messages'] as unknown[])] : [];
   if (text) messages.push({ role: 'user', content: text });
-  if (!messages.length) {
-    console.error('error: no prompt: pass it as an argument, on stdin, or in --file');
-    process.exitCode = EXIT.usage;
-    return;
-  }
+  if (!messages.length) return undefined;
   body = {
     ...body,
     model: flags.model ?? body['model'] ?? 'claude-sonnet-4-6',
@@ -97,75 +140,59 @@ async function invoke(prompt: string | undefined, flags: InvokeFlags): Promise<v
   };
   if (flags.system) body['system'] = flags.system;
   delete body['stream'];
-  const betaHeader = flags.beta.length ? { 'anthropic-beta': flags.beta.join(',') } : undefined;
+  return body;
+}
 
-  const diagnostics = checkRequest({ format: 'anthropic', body, headers: betaHeader, region, scope: flags.scope });
-  if (diagnostics.length) printDiagnostics(diagnostics, 'request');
-  if (diagnostics.some((d) => d.severity === 'error')) {
-    process.exitCode = EXIT.refused;
-    return;
-  }
-  const model = String(body['model']);
-  const resolved = resolveModel(model, { region, scope: flags.scope });
-  for (const note of resolved.notes) console.error(paint(process.stderr, 'dim', `note: ${note}`));
-  const { createBedrockClaude } = await import('../client/create-client.js');
-  const claude = createBedrockClaude({ region, scope: flags.scope, endpoint: flags.endpoint, profile: flags.profile });
-  const wait = spinner(`waiting for ${resolved.modelId} in ${resolved.region}`);
-  try {
-    let usage: Usage = { input_tokens: 0, output_tokens: 0 };
-    if (!flags.stream || flags.json) {
-      const message = await claude.messages.create({ ...body, model }, betaHeader ? { headers: betaHeader } : {});
-      wait.stop();
-      usage = message['usage'] as Usage;
-      if (flags.json) {
-        const cost = resolved.model
-          ? estimateCost(usage, resolved.model, resolved.prefix === 'global' ? 'global' : resolved.scope)
-          : undefined;
-        console.log(
-          JSON.stringify(
-            { modelId: resolved.modelId, region: resolved.region, message, costUsd: cost?.usd ?? null },
-            null,
-            2,
-          ),
-        );
-      } else {
-        for (const block of message['content'] as Array<{ type: string; text?: string }>)
-          if (block.type === 'text') process.stdout.write(block.text ?? '');
-        process.stdout.write('\n');
-      }
-    } else {
-      for await (const event of claude.messages.stream({ ...body, model }, betaHeader ? { headers: betaHeader } : {})) {
-        wait.stop();
-        if (event['type'] === 'message_start')
-          usage = { ...usage, ...((event['message'] as { usage?: Usage }).usage ?? {}) };
-        if (event['type'] === 'message_delta')
-          usage = { ...usage, ...((event['usage'] as Partial<Usage>) ?? {}) } as Usage;
-        if (event['type'] === 'content_block_delta') {
-          const delta = event['delta'] as { type: string; text?: string; thinking?: string };
-          if (delta.type === 'text_delta') process.stdout.write(delta.text ?? '');
-          else if (delta.type === 'thinking_delta')
-            process.stderr.write(paint(process.stderr, 'dim', delta.thinking ?? ''));
-        }
-      }
-      process.stdout.write('\n');
-    }
-    if (!flags.json) {
-      const cost = resolved.model
-        ? estimateCost(usage, resolved.model, resolved.prefix === 'global' ? 'global' : resolved.scope)
-        : undefined;
-      const premium =
-        cost && cost.multiplier > 1 ? ` incl. ${Math.round((cost.multiplier - 1) * 100)}% regional premium` : '';
-      console.error(
-        paint(
-          process.stderr,
-          'dim',
-          `${resolved.modelId} · ${usage.input_tokens} in, ${usage.output_tokens} ` +
-            `out${cost ? ` · $${cost.usd.toFixed(6)}${premium}` : ''}`,
-        ),
-      );
-    }
-  } finally {
+/** Prints text deltas to stdout and thinking to stderr as they come; answers the usage. */
+async function streamAnswer({ claude, body, options, wait }: Call): Promise<Usage> {
+  let usage: Usage = { input_tokens: 0, output_tokens: 0 };
+  for await (const event of claude.messages.stream(body, options)) {
     wait.stop();
-    await claude.close();
+    if (event['type'] === 'message_start')
+      usage = { ...usage, ...((event['message'] as { usage?: Usage }).usage ?? {}) };
+    if (event['type'] === 'message_delta') usage = { ...usage, ...((event['usage'] as Partial<Usage>) ?? {}) } as Usage;
+    if (event['type'] === 'content_block_delta') {
+      const delta = event['delta'] as { type: string; text?: string; thinking?: string };
+      if (delta.type === 'text_delta') process.stdout.write(delta.text ?? '');
+      else if (delta.type === 'thinking_delta')
+        process.stderr.write(paint(process.stderr, 'dim', delta.thinking ?? ''));
+    }
   }
+  process.stdout.write('\n');
+  return usage;
+}
+
+type Resolved = ReturnType<typeof resolveModel>;
+
+function costOf(usage: Usage, resolved: Resolved) {
+  return resolved.model
+    ? estimateCost(usage, resolved.model, resolved.prefix === 'global' ? 'global' : resolved.scope)
+    : undefined;
+}
+
+function printJson(message: Record<string, unknown>, usage: Usage, resolved: Resolved): void {
+  const costUsd = costOf(usage, resolved)?.usd ?? null;
+  console.log(JSON.stringify({ modelId: resolved.modelId, region: resolved.region, message, costUsd }, null, 2));
+}
+
+function printText(message: Record<string, unknown>, usage: Usage, resolved: Resolved): void {
+  for (const block of message['content'] as Array<{ type: string; text?: string }>)
+    if (block.type === 'text') process.stdout.write(block.text ?? '');
+  process.stdout.write('\n');
+  printUsage(usage, resolved);
+}
+
+/** The model, tokens and cost on stderr, dimmed. */
+function printUsage(usage: Usage, resolved: Resolved): void {
+  const cost = costOf(usage, resolved);
+  const premium =
+    cost && cost.multiplier > 1 ? ` incl. ${Math.round((cost.multiplier - 1) * 100)}% regional premium` : '';
+  console.error(
+    paint(
+      process.stderr,
+      'dim',
+      `${resolved.modelId} · ${usage.input_tokens} in, ${usage.output_tokens} ` +
+        `out${cost ? ` · $${cost.usd.toFixed(6)}${premium}` : ''}`,
+    ),
+  );
 }

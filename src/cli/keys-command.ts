@@ -87,48 +87,13 @@ export function registerKeysCommand(program: Command): void {
       .argument('<name>', 'a name for the key (shown in logs and reports)'),
   )
     .option('--config-entry', 'store nothing: print the lines for the config file instead')
-    .action(async (name: string, flags: KeyFlags) => {
-      if (flags.configEntry) {
-        const { key, entry } = createGatewayKey(name);
-        console.log(`key: ${key}`);
-        console.log('\n# add to gateway.yaml under keys: (the key itself is not stored anywhere)');
-        console.log(`  - name: ${entry.name}\n    sha256: ${entry.sha256}`);
-        return;
-      }
-      await withControl(flags, async (api) => {
-        const expires = expiryFrom(flags.expires, Date.now());
-        const { key, record } = await api.createKey(
-          Object.assign(
-            { name },
-            flags.user === undefined ? {} : { user: flags.user },
-            flags.team === undefined ? {} : { team: flags.team },
-            flags.models === undefined ? {} : { models: modelList(flags.models) },
-            expires === undefined ? {} : { expires },
-            limitsFrom(flags),
-          ),
-        );
-        if (flags.json) return console.log(JSON.stringify({ id: record.id, name: record.name, key }));
-        console.log(`key: ${key}`);
-        console.log(`\nCreated ${record.id} ("${record.name}") in ${api.where}. The secret above is shown this once.`);
-        console.log(
-          `\n  # Claude Code and the Anthropic SDKs\n  export ANTHROPIC_BASE_URL=http://127.0.0.1:4000\n  export ` +
-            `ANTHROPIC_API_KEY=${key}`,
-        );
-      });
-    });
+    .action(createKeyCommand);
   addTargetOptions(
     keys.command('list').description('List the keys (never their secrets).').option('--json', 'as JSON'),
   ).action((flags: KeyFlags) => withControl(flags, async (api) => print(await api.listKeys(), flags.json)));
   addTargetOptions(
     keys.command('show').description('One key.').argument('<key>', 'id or name').option('--json', 'as JSON'),
-  ).action((id: string, flags: KeyFlags) =>
-    withControl(flags, async (api) => {
-      const k = await api.findKey(id);
-      if (!k) throw new Error(`no key "${id}" (bedrock-claude keys list shows them)`);
-      if (flags.json) console.log(JSON.stringify(k, null, 2));
-      else for (const [n, v] of Object.entries(describe(k))) console.log(`${n.padEnd(8)} ${v}`);
-    }),
-  );
+  ).action(showKey);
   keyOptions(
     keys
       .command('update')
@@ -148,4 +113,43 @@ export function registerKeysCommand(program: Command): void {
   ).action((id: string, flags: KeyFlags) =>
     withControl(flags, async (api) => print([await api.revokeKey(id)], flags.json)),
   );
+}
+
+async function createKeyCommand(name: string, flags: KeyFlags): Promise<void> {
+  if (flags.configEntry) {
+    const { key, entry } = createGatewayKey(name);
+    console.log(`key: ${key}`);
+    console.log('\n# add to gateway.yaml under keys: (the key itself is not stored anywhere)');
+    console.log(`  - name: ${entry.name}\n    sha256: ${entry.sha256}`);
+    return;
+  }
+  await withControl(flags, async (api) => {
+    const expires = expiryFrom(flags.expires, Date.now());
+    const { key, record } = await api.createKey(
+      Object.assign(
+        { name },
+        flags.user === undefined ? {} : { user: flags.user },
+        flags.team === undefined ? {} : { team: flags.team },
+        flags.models === undefined ? {} : { models: modelList(flags.models) },
+        expires === undefined ? {} : { expires },
+        limitsFrom(flags),
+      ),
+    );
+    if (flags.json) return console.log(JSON.stringify({ id: record.id, name: record.name, key }));
+    console.log(`key: ${key}`);
+    console.log(`\nCreated ${record.id} ("${record.name}") in ${api.where}. The secret above is shown this once.`);
+    console.log(
+      `\n  # Claude Code and the Anthropic SDKs\n  export ANTHROPIC_BASE_URL=http://127.0.0.1:4000\n  export ` +
+        `ANTHROPIC_API_KEY=${key}`,
+    );
+  });
+}
+
+function showKey(id: string, flags: KeyFlags): Promise<void> {
+  return withControl(flags, async (api) => {
+    const k = await api.findKey(id);
+    if (!k) throw new Error(`no key "${id}" (bedrock-claude keys list shows them)`);
+    if (flags.json) console.log(JSON.stringify(k, null, 2));
+    else for (const [n, v] of Object.entries(describe(k))) console.log(`${n.padEnd(8)} ${v}`);
+  });
 }

@@ -21,84 +21,7 @@ export function registerModelsCommand(program: Command): void {
       '\nExamples:\n  bedrock-claude models\n  bedrock-claude models --region ap-northeast-1\n  bedrock-claude ' +
         "models --json | jq '.[].bedrockId'",
     )
-    .action((flags: { region?: string; json?: boolean }) => {
-      const catalog = getDefaultCatalog();
-      const rows = catalog.models.map((m) => {
-        const out: Record<string, unknown> = {
-          name: m.name,
-          displayName: m.displayName,
-          bedrockId: m.bedrockId,
-          profiles: m.profiles,
-          contextWindow: m.contextWindow,
-          context1m: m.context1m,
-          maxOutputTokens: m.maxOutputTokens,
-          pricing: m.pricing,
-          lifecycle: m.lifecycle,
-          ...(m.unconfirmed ? { unconfirmed: true } : {}),
-        };
-        if (flags.region) {
-          const how: Record<string, string | null> = {};
-          for (const scope of ['global', 'geo'] as const) {
-            try {
-              const r = resolveModel(m.name, { region: flags.region, scope, catalog });
-              how[scope] = r.scope === scope ? r.modelId : null;
-            } catch (err) {
-              if (!(err instanceof BedrockClaudeError)) throw err;
-              how[scope] = null;
-            }
-          }
-          out['callable'] = how;
-        }
-        return out;
-      });
-      if (flags.json) {
-        console.log(JSON.stringify(rows, null, 2));
-        return;
-      }
-      const headers = [
-        'name',
-        'bedrock id',
-        ...PROFILE_PREFIXES,
-        'context',
-        '1M',
-        'max out',
-        '$ in/out per M',
-        'lifecycle',
-      ];
-      if (flags.region) headers.push(`from ${flags.region} (${regionToGeo(flags.region, catalog) ?? 'no geo'})`);
-      console.log(
-        table(
-          headers,
-          catalog.models.map((m, i) => {
-            const row = [
-              m.name + (m.unconfirmed ? '*' : ''),
-              m.bedrockId,
-              ...PROFILE_PREFIXES.map((p) => (m.profiles.includes(p) ? 'Y' : '-')),
-              k(m.contextWindow),
-              m.context1m ? 'Y' : '-',
-              k(m.maxOutputTokens),
-              `${m.pricing.input}/${m.pricing.output}`,
-              m.lifecycle.status,
-            ];
-            if (flags.region) {
-              const how = rows[i]!['callable'] as Record<string, string | null>;
-              row.push(
-                how['global']
-                  ? `global.` + (how['geo'] ? ` or ${how['geo']!.split('.')[0]}. (+10%)` : '')
-                  : how['geo']
-                    ? `${how['geo']!.split('.')[0]}. only (+10%)`
-                    : 'not offered',
-              );
-            }
-            return row;
-          }),
-        ),
-      );
-      console.log(
-        '\n* Bedrock facts unconfirmed; override with a models file. Prices are for global profiles; geo and ' +
-          'in-region cost ~10% more.',
-      );
-    });
+    .action(listModels);
 
   models
     .command('sync')
@@ -116,36 +39,112 @@ export function registerModelsCommand(program: Command): void {
       '\nExamples:\n  bedrock-claude models sync --regions us-west-2,eu-west-1 --out models.json\n  bedrock-claude ' +
         'serve --config gateway.yaml   # with  models: { models: ... }  or --models models.json for the emulator',
     )
-    .action(async (flags: { regions?: string; out?: string; endpoint?: string; profile?: string }) => {
-      const { syncModels } = await import('./models-sync.js');
-      const { resolveBedrockAuth } = await import('../aws/credentials.js');
-      const regions = (flags.regions ?? process.env['AWS_REGION'] ?? 'us-west-2')
-        .split(',')
-        .map((r) => r.trim())
-        .filter(Boolean);
-      const bad = regions.find((r) => !isRegionName(r));
-      if (bad)
-        throw new BedrockClaudeError(`"${bad}" is not an AWS region name.`, {
-          status: 400,
-          type: 'invalid_request_error',
-          fix: 'Use regions such as us-west-2,eu-west-1.',
-        });
-      const file = await syncModels({
-        regions,
-        auth: resolveBedrockAuth(flags.profile ? { profile: flags.profile } : {}),
-        catalog: getDefaultCatalog(),
-        endpoint: flags.endpoint,
-        today: new Date().toISOString().slice(0, 10),
-      });
-      const text = JSON.stringify(file, null, 2) + '\n';
-      if (flags.out) {
-        const { writeFileSync } = await import('node:fs');
-        writeFileSync(flags.out, text);
-        const fresh = file.models.filter((m) => m.unconfirmed && m.notes?.startsWith('Found by models sync'));
-        console.error(
-          `wrote ${file.models.length} models from ${regions.join(', ')} to ` +
-            `${flags.out}${fresh.length ? `; new, to be priced: ${fresh.map((m) => m.name).join(', ')}` : ''}`,
-        );
-      } else process.stdout.write(text);
+    .action(syncCommand);
+}
+
+type Catalog = ReturnType<typeof getDefaultCatalog>;
+type Callable = Record<'global' | 'geo', string | null>;
+
+/** The model ID each scope resolves to from the region, or null where it is not offered. */
+function callableFrom(name: string, region: string, catalog: Catalog): Callable {
+  const how: Callable = { global: null, geo: null };
+  for (const scope of ['global', 'geo'] as const) {
+    try {
+      const r = resolveModel(name, { region, scope, catalog });
+      how[scope] = r.scope === scope ? r.modelId : null;
+    } catch (err) {
+      if (!(err instanceof BedrockClaudeError)) throw err;
+    }
+  }
+  return how;
+}
+
+function listModels(flags: { region?: string; json?: boolean }): void {
+  const catalog = getDefaultCatalog();
+  const callable = catalog.models.map((m) => (flags.region ? callableFrom(m.name, flags.region, catalog) : undefined));
+  if (flags.json) {
+    const rows = catalog.models.map((m, i) => ({
+      name: m.name,
+      displayName: m.displayName,
+      bedrockId: m.bedrockId,
+      profiles: m.profiles,
+      contextWindow: m.contextWindow,
+      context1m: m.context1m,
+      maxOutputTokens: m.maxOutputTokens,
+      pricing: m.pricing,
+      lifecycle: m.lifecycle,
+      ...(m.unconfirmed ? { unconfirmed: true } : {}),
+      ...(callable[i] ? { callable: callable[i] } : {}),
+    }));
+    console.log(JSON.stringify(rows, null, 2));
+    return;
+  }
+  const headers = [
+    'name',
+    'bedrock id',
+    ...PROFILE_PREFIXES,
+    'context',
+    '1M',
+    'max out',
+    '$ in/out per M',
+    'lifecycle',
+  ];
+  if (flags.region) headers.push(`from ${flags.region} (${regionToGeo(flags.region, catalog) ?? 'no geo'})`);
+  const rows = catalog.models.map((m, i) => {
+    const row = [
+      m.name + (m.unconfirmed ? '*' : ''),
+      m.bedrockId,
+      ...PROFILE_PREFIXES.map((p) => (m.profiles.includes(p) ? 'Y' : '-')),
+      k(m.contextWindow),
+      m.context1m ? 'Y' : '-',
+      k(m.maxOutputTokens),
+      `${m.pricing.input}/${m.pricing.output}`,
+      m.lifecycle.status,
+    ];
+    const how = callable[i];
+    if (how) row.push(howText(how));
+    return row;
+  });
+  console.log(table(headers, rows));
+  console.log(
+    '\n* Bedrock facts unconfirmed; override with a models file. Prices are for global profiles; geo and ' +
+      'in-region cost ~10% more.',
+  );
+}
+
+function howText(how: Callable): string {
+  if (how.global) return `global.` + (how.geo ? ` or ${how.geo.split('.')[0]}. (+10%)` : '');
+  return how.geo ? `${how.geo.split('.')[0]}. only (+10%)` : 'not offered';
+}
+
+async function syncCommand(flags: { regions?: string; out?: string; endpoint?: string; profile?: string }) {
+  const { syncModels } = await import('./models-sync.js');
+  const { resolveBedrockAuth } = await import('../aws/credentials.js');
+  const regions = (flags.regions ?? process.env['AWS_REGION'] ?? 'us-west-2')
+    .split(',')
+    .map((r) => r.trim())
+    .filter(Boolean);
+  const bad = regions.find((r) => !isRegionName(r));
+  if (bad)
+    throw new BedrockClaudeError(`"${bad}" is not an AWS region name.`, {
+      status: 400,
+      type: 'invalid_request_error',
+      fix: 'Use regions such as us-west-2,eu-west-1.',
     });
+  const file = await syncModels({
+    regions,
+    auth: resolveBedrockAuth(flags.profile ? { profile: flags.profile } : {}),
+    catalog: getDefaultCatalog(),
+    endpoint: flags.endpoint,
+    today: new Date().toISOString().slice(0, 10),
+  });
+  const text = JSON.stringify(file, null, 2) + '\n';
+  if (!flags.out) return void process.stdout.write(text);
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(flags.out, text);
+  const fresh = file.models.filter((m) => m.unconfirmed && m.notes?.startsWith('Found by models sync'));
+  console.error(
+    `wrote ${file.models.length} models from ${regions.join(', ')} to ` +
+      `${flags.out}${fresh.length ? `; new, to be priced: ${fresh.map((m) => m.name).join(', ')}` : ''}`,
+  );
 }

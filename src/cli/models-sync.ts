@@ -86,6 +86,18 @@ function nameFor(bedrockId: string): string {
     .replace(/-v\d+(:\d+)?$/, '');
 }
 
+/** What the regions said about one model ID. */
+interface Found {
+  known: ModelEntry | undefined;
+  summary: Json;
+  profiles: Set<ProfilePrefix>;
+  onDemand: Set<string>;
+  access: Record<string, string>;
+  legacy: Json | undefined;
+}
+
+type SyncedModel = Partial<ModelEntry> & { name: string };
+
 /**
  * Asks the account's control plane in each region which Claude models it offers (ListFoundationModels,
  * ListInferenceProfiles, GetFoundationModelAvailability) and writes the catalog's models as a models
@@ -99,71 +111,12 @@ export async function syncModels(options: {
   catalog: Catalog;
   endpoint?: string | undefined;
   today: string;
-}): Promise<{ models: Array<Partial<ModelEntry> & { name: string }> }> {
-  const byId = new Map<
-    string,
-    {
-      known: ModelEntry | undefined;
-      summary: Json;
-      profiles: Set<ProfilePrefix>;
-      onDemand: Set<string>;
-      access: Record<string, string>;
-      legacy: Json | undefined;
-    }
-  >();
+}): Promise<{ models: SyncedModel[] }> {
+  const byId = new Map<string, Found>();
   for (const region of options.regions) {
-    const view = await readRegion(region, options.auth, options.endpoint);
-    for (const m of view.models) {
-      const id = String(m['modelId']);
-      let entry = byId.get(id);
-      if (!entry)
-        byId.set(
-          id,
-          (entry = {
-            known: findModelForId(id, options.catalog),
-            summary: m,
-            profiles: new Set(),
-            onDemand: new Set(),
-            access: {},
-            legacy: undefined,
-          }),
-        );
-      if ((m['inferenceTypesSupported'] as string[] | undefined)?.includes('ON_DEMAND')) entry.onDemand.add(region);
-      entry.access[region] = view.access.get(id) ?? 'UNKNOWN';
-      const lifecycle = m['modelLifecycle'] as Json | undefined;
-      if (lifecycle?.['status'] === 'LEGACY') entry.legacy = lifecycle;
-    }
-    for (const p of view.profiles) {
-      const [prefix, ...rest] = String(p['inferenceProfileId']).split('.');
-      const entry = byId.get(rest.join('.'));
-      if (entry && (PROFILE_PREFIXES as readonly string[]).includes(prefix!))
-        entry.profiles.add(prefix as ProfilePrefix);
-    }
+    addRegion(byId, region, await readRegion(region, options.auth, options.endpoint), options.catalog);
   }
-  const models = [...byId.entries()].map(([id, e]) => {
-    const out: Partial<ModelEntry> & { name: string } = e.known
-      ? Object.assign({}, e.known)
-      : {
-          name: nameFor(id),
-          displayName: String(e.summary['modelName'] ?? id),
-          bedrockId: id,
-          aliases: [],
-          pricing: { input: 0, output: 0, cacheWrite: 0, cacheRead: 0 },
-          unconfirmed: true,
-          notes: `Found by models sync on ${options.today}: fill in its prices, context window and output limit.`,
-        };
-    out.bedrockId = id;
-    out.profiles = PROFILE_PREFIXES.filter((p) => e.profiles.has(p));
-    out.onDemandInRegion = e.onDemand.size > 0;
-    if (e.onDemand.size) out.regions = [...e.onDemand];
-    else delete out.regions;
-    const end = e.legacy?.['endOfLifeTime'];
-    out.lifecycle = e.legacy
-      ? Object.assign({ status: 'deprecated' as const }, typeof end === 'string' ? { retiresOn: end.slice(0, 10) } : {})
-      : { status: 'active' as const };
-    out.access = e.access;
-    return out;
-  });
+  const models = [...byId.entries()].map(([id, e]) => modelFile(id, e, options.today));
   if (!models.length)
     throw new BedrockClaudeError(`No Claude model is offered in ${options.regions.join(', ')}.`, {
       status: 404,
@@ -171,4 +124,62 @@ export async function syncModels(options: {
       fix: 'Check the regions, and that the credentials belong to the account you mean.',
     });
   return { models };
+}
+
+function addRegion(
+  byId: Map<string, Found>,
+  region: string,
+  view: Awaited<ReturnType<typeof readRegion>>,
+  catalog: Catalog,
+): void {
+  for (const m of view.models) {
+    const id = String(m['modelId']);
+    let entry = byId.get(id);
+    if (!entry) {
+      entry = {
+        known: findModelForId(id, catalog),
+        summary: m,
+        profiles: new Set(),
+        onDemand: new Set(),
+        access: {},
+        legacy: undefined,
+      };
+      byId.set(id, entry);
+    }
+    if ((m['inferenceTypesSupported'] as string[] | undefined)?.includes('ON_DEMAND')) entry.onDemand.add(region);
+    entry.access[region] = view.access.get(id) ?? 'UNKNOWN';
+    const lifecycle = m['modelLifecycle'] as Json | undefined;
+    if (lifecycle?.['status'] === 'LEGACY') entry.legacy = lifecycle;
+  }
+  for (const p of view.profiles) {
+    const [prefix, ...rest] = String(p['inferenceProfileId']).split('.');
+    const entry = byId.get(rest.join('.'));
+    if (entry && (PROFILE_PREFIXES as readonly string[]).includes(prefix!)) entry.profiles.add(prefix as ProfilePrefix);
+  }
+}
+
+/** One model as the models file writes it: the package's entry (or a new one to price), updated. */
+function modelFile(id: string, e: Found, today: string): SyncedModel {
+  const out: SyncedModel = e.known
+    ? Object.assign({}, e.known)
+    : {
+        name: nameFor(id),
+        displayName: String(e.summary['modelName'] ?? id),
+        bedrockId: id,
+        aliases: [],
+        pricing: { input: 0, output: 0, cacheWrite: 0, cacheRead: 0 },
+        unconfirmed: true,
+        notes: `Found by models sync on ${today}: fill in its prices, context window and output limit.`,
+      };
+  out.bedrockId = id;
+  out.profiles = PROFILE_PREFIXES.filter((p) => e.profiles.has(p));
+  out.onDemandInRegion = e.onDemand.size > 0;
+  if (e.onDemand.size) out.regions = [...e.onDemand];
+  else delete out.regions;
+  const end = e.legacy?.['endOfLifeTime'];
+  out.lifecycle = e.legacy
+    ? Object.assign({ status: 'deprecated' as const }, typeof end === 'string' ? { retiresOn: end.slice(0, 10) } : {})
+    : { status: 'active' as const };
+  out.access = e.access;
+  return out;
 }

@@ -51,21 +51,26 @@ export function readInput(file: string | undefined): string | undefined {
  * A progress line on stderr that appears only when something takes longer than a second, and only
  * on a terminal. `stop()` clears it.
  */
-export function spinner(label: string): { stop(): void } {
-  if (!process.stderr.isTTY) return { stop() {} };
+export function spinner(
+  label: string,
+  stream: Pick<NodeJS.WriteStream, 'isTTY' | 'write'> = process.stderr,
+): { stop(): void } {
+  if (!stream.isTTY) return { stop() {} };
   const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
   let i = 0;
   let interval: NodeJS.Timeout | undefined;
   const delay = setTimeout(() => {
-    interval = setInterval(() => process.stderr.write(`\r${frames[i++ % frames.length]} ${label}`), 100);
+    interval = setInterval(() => stream.write(`\r${frames[i++ % frames.length]} ${label}`), 100);
   }, 1000);
   return {
+    // Clears its own line once; a second stop (a stream calls it on every event) writes nothing, so
+    // it never wipes the answer being printed on the same terminal.
     stop() {
       clearTimeout(delay);
-      if (interval) {
-        clearInterval(interval);
-        process.stderr.write('\r\x1b[K');
-      }
+      if (!interval) return;
+      clearInterval(interval);
+      interval = undefined;
+      stream.write('\r\x1b[K');
     },
   };
 }
