@@ -39,5 +39,7 @@ registerUsageCommand(program);
 
 program.parseAsync().catch((err: unknown) => {
   console.error(`error: ${(err as Error)?.message ?? String(err)}`);
+  const fix = (err as { fix?: unknown } | undefined)?.fix;
+  if (typeof fix === 'string') console.error(`fix: ${fix}`);
   process.exitCode = 2;
 });

@@ -94,164 +94,220 @@ Examples:
   bedrock-claude serve --config gateway.yaml
   ANTHROPIC_BASE_URL=http://127.0.0.1:4000 claude -p "hello"`,
     )
-    .action(async (flags: ServeFlags) => {
-      // Loaded here, not at start-up: the other commands do not pay for the gateway, and the
-      // gateway does not carry the emulator or the config parser when it does not use them.
-      const [{ createCredentialCache, resolveBedrockAuth }, { detectCredentialSource }, { startGateway }] =
-        await Promise.all([
-          import('../aws/credentials.js'),
-          import('../aws/detect-credentials.js'),
-          import('../server/gateway.js'),
-        ]);
-      const config: GatewayConfig = flags.config
-        ? (await import('../server/config.js')).parseGatewayConfig(readFileSync(flags.config, 'utf8'))
-        : {};
-      const host = flags.host ?? config.host ?? '127.0.0.1';
-      const port = flags.port ?? config.port ?? 4000;
-      const region = nonEmpty(flags.region) ?? nonEmpty(config.region) ?? regionFromEnv() ?? 'us-west-2';
-      // Caught here, not as a 400 on every request once the gateway is up.
-      if (!isRegionName(region))
-        throw new Error(
-          `"${region}" is not an AWS region name: pass one such as us-west-2 (--region, \`region\` in the config, ` +
-            `AWS_REGION or AWS_DEFAULT_REGION).`,
-        );
-      const keys = config.keys ?? [];
-      const dataDir = flags.store === false ? undefined : resolveDataDir(flags.dataDir, config.dataDir);
-      const databaseUrl =
-        flags.store === false
-          ? undefined
-          : (nonEmpty(flags.databaseUrl) ??
-            nonEmpty(config.store) ??
-            nonEmpty(process.env['BEDROCK_CLAUDE_DATABASE_URL']));
-      const countersConfig = typeof config.counters === 'string' ? { url: config.counters } : config.counters;
-      const redisUrl =
-        flags.store === false
-          ? undefined
-          : (nonEmpty(flags.redisUrl) ??
-            nonEmpty(countersConfig?.url) ??
-            nonEmpty(process.env['BEDROCK_CLAUDE_REDIS_URL']));
-      const failMode = flags.failMode ?? countersConfig?.failMode ?? 'failOpen';
-      if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl))
-        throw new Error(
-          `the database URL must be a PostgreSQL URL (postgres://user@host:5432/db), not ` +
-            `"${databaseUrl.replace(/\/\/[^@/]*@/, '//***@')}"`,
-        );
-      if (redisUrl && !/^rediss?:\/\//.test(redisUrl))
-        throw new Error('the Redis URL must start with redis:// or rediss://');
-      if (
-        !LOOPBACK.test(host) &&
-        !keys.length &&
-        !(await storeHasKeys(dataDir, databaseUrl)) &&
-        !(flags.insecureNoAuth ?? config.insecureNoAuth)
-      ) {
-        throw new Error(
-          `refusing to listen on ${host} without gateway keys: anyone who can reach it would spend your AWS account. ` +
-            `Add keys (bedrock-claude keys create NAME) or pass --insecure-no-auth.`,
-        );
-      }
-      const endpoint = flags.bedrockEndpoint ?? config.bedrockEndpoint;
-      const explicitAws = config.aws && (config.aws.accessKeyId || config.aws.profile || config.aws.apiKey);
-      const source = explicitAws ? 'gateway config' : detectCredentialSource();
-      const useEmulator = flags.emulator ?? config.emulator ?? (!endpoint && !source);
+    .action(runServe);
+}
 
-      let auth: BedrockAuth;
-      let upstream = endpoint;
-      let backendLabel = 'bedrock';
-      let closeEmulator: (() => Promise<void>) | undefined;
-      if (useEmulator) {
-        const { EMULATOR_CREDENTIALS, startEmulator } = await import('../emulator/emulator.js');
-        const emulator = await startEmulator({ port: 0, region });
-        closeEmulator = emulator.close;
-        upstream = emulator.url;
-        backendLabel = 'emulator';
-        auth = {
-          kind: 'sigv4',
-          credentials: createCredentialCache({
-            accessKeyId: EMULATOR_CREDENTIALS.accessKeyId,
-            secretAccessKey: EMULATOR_CREDENTIALS.secretAccessKey,
-          }),
-        };
-        const why =
-          flags.emulator || config.emulator
-            ? 'because --emulator was given'
-            : 'because no AWS credentials were found (env, AWS_PROFILE, ~/.aws, web identity, container)';
-        const banner =
-          `\n  *** EMULATOR MODE: answers come from the built-in Bedrock emulator (${emulator.url}), ` +
-          `${why}. ***\n  *** Replies echo your prompt. Configure AWS credentials to reach Amazon Bedrock (on an ` +
-          `instance role alone, pass --no-emulator). ***\n`;
-        console.error(banner);
-      } else {
-        auth = resolveBedrockAuth({ ...config.aws });
-        console.error(
-          `bedrock-claude gateway: region ${region}, credentials from ` +
-            `${source ?? 'the default chain'}${upstream ? `, upstream ${upstream}` : ''}`,
-        );
-      }
+/** Where and how to serve, from the flags, the config and the environment, checked. */
+interface ServeSettings {
+  config: GatewayConfig;
+  host: string;
+  port: number;
+  region: string;
+  dataDir: string | undefined;
+  databaseUrl: string | undefined;
+  redisUrl: string | undefined;
+  counters: Exclude<GatewayConfig['counters'], string>;
+  failMode: 'failClosed' | 'failOpen';
+  adminKey: string | undefined;
+}
 
-      const gateway = await startGateway({
-        host,
-        port,
-        region,
-        scope: flags.scope ?? config.scope ?? 'global',
-        auth,
-        endpoint: upstream,
-        backendLabel,
-        keys,
-        dataDir,
-        databaseUrl,
-        ...(redisUrl
-          ? {
-              counters: {
-                url: redisUrl,
-                failMode: failMode === 'failClosed' ? ('closed' as const) : ('open' as const),
-                prefix: countersConfig?.prefix,
-              },
-            }
-          : {}),
-        ...(config.timeZone ? { timeZone: config.timeZone } : {}),
-        ...(config.ledger ? { ledger: config.ledger } : {}),
-        adminKey: nonEmpty(config.adminKey) ?? nonEmpty(process.env['BEDROCK_CLAUDE_ADMIN_KEY']),
+/** The upstream the gateway calls: Bedrock with the found credentials, or the built-in emulator. */
+interface Upstream {
+  auth: BedrockAuth;
+  endpoint: string | undefined;
+  backendLabel: 'bedrock' | 'emulator';
+  closeEmulator: (() => Promise<void>) | undefined;
+}
 
-        ...(config.routes ? { routes: config.routes } : {}),
-        ...(config.fallbackRegions ? { fallbackRegions: config.fallbackRegions } : {}),
-        ...(config.policy ? { policy: config.policy } : {}),
-        ...(config.limits ? { limits: config.limits } : {}),
-        ...(config.retry ? { retry: config.retry } : {}),
-        ...(config.openai?.fetchImages ? { fetchImages: { maxBytes: config.openai.imageMaxBytes ?? 3_750_000 } } : {}),
-        ...(config.models ? { models: config.models as CatalogOverrides } : {}),
-      });
-      console.error(`bedrock-claude gateway: ${flags.store === false ? '--no-store: ' : ''}${gateway.control}`);
-      const adminKey = nonEmpty(config.adminKey) ?? nonEmpty(process.env['BEDROCK_CLAUDE_ADMIN_KEY']);
+async function runServe(flags: ServeFlags): Promise<void> {
+  // Loaded here, not at start-up: the other commands do not pay for the gateway, and the
+  // gateway does not carry the emulator or the config parser when it does not use them.
+  const { startGateway } = await import('../server/gateway.js');
+  const settings = await serveSettings(flags);
+  await refuseOpenWithoutKeys(settings, flags);
+  const upstream = await chooseUpstream(flags, settings);
+  let gateway: Awaited<ReturnType<typeof startGateway>>;
+  try {
+    gateway = await startGateway(gatewayOptions(flags, settings, upstream));
+  } catch (err) {
+    // A gateway that cannot start leaves nothing running behind it (the emulator included).
+    await upstream.closeEmulator?.();
+    throw startFailure(err, settings);
+  }
+  console.error(`bedrock-claude gateway: ${flags.store === false ? '--no-store: ' : ''}${gateway.control}`);
+  console.error(
+    settings.adminKey && (settings.dataDir || settings.databaseUrl)
+      ? `bedrock-claude gateway: admin API at ${gateway.url}/admin/ (bedrock-claude keys list --gateway ` +
+          `${gateway.url}); dashboard at ${gateway.url}/ui (sign in with the admin key)`
+      : 'bedrock-claude gateway: no admin key (adminKey, BEDROCK_CLAUDE_ADMIN_KEY): the admin API and the ' +
+          'dashboard (/ui) are off',
+  );
+  console.log(`listening on ${gateway.url}${upstream.backendLabel === 'emulator' ? ' (EMULATOR MODE)' : ''}`);
+  if (upstream.backendLabel !== 'emulator' && upstream.auth.kind === 'sigv4') loadInBackground(upstream.auth);
+  const stop = () => {
+    console.error('bedrock-claude gateway: shutting down, letting open requests finish');
+    void gateway
+      .close()
+      .then(() => upstream.closeEmulator?.())
+      .then(() => process.exit(0));
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+async function serveSettings(flags: ServeFlags): Promise<ServeSettings> {
+  const config: GatewayConfig = flags.config
+    ? (await import('../server/config.js')).parseGatewayConfig(readFileSync(flags.config, 'utf8'))
+    : {};
+  const region = nonEmpty(flags.region) ?? nonEmpty(config.region) ?? regionFromEnv() ?? 'us-west-2';
+  // Caught here, not as a 400 on every request once the gateway is up.
+  if (!isRegionName(region))
+    throw new Error(
+      `"${region}" is not an AWS region name: pass one such as us-west-2 (--region, \`region\` in the config, ` +
+        `AWS_REGION or AWS_DEFAULT_REGION).`,
+    );
+  const stored = flags.store !== false;
+  const counters = typeof config.counters === 'string' ? { url: config.counters } : config.counters;
+  const { databaseUrl, redisUrl } = stored ? storeUrls(flags, config, counters?.url) : {};
+  return {
+    config,
+    host: flags.host ?? config.host ?? '127.0.0.1',
+    port: flags.port ?? config.port ?? 4000,
+    region,
+    dataDir: stored ? resolveDataDir(flags.dataDir, config.dataDir) : undefined,
+    databaseUrl,
+    redisUrl,
+    counters,
+    failMode: flags.failMode ?? counters?.failMode ?? 'failOpen',
+    adminKey: nonEmpty(config.adminKey) ?? nonEmpty(process.env['BEDROCK_CLAUDE_ADMIN_KEY']),
+  };
+}
+
+/** The PostgreSQL and Redis URLs: flag, config, then environment; each checked for its scheme. */
+function storeUrls(flags: ServeFlags, config: GatewayConfig, countersUrl: string | undefined) {
+  const databaseUrl =
+    nonEmpty(flags.databaseUrl) ?? nonEmpty(config.store) ?? nonEmpty(process.env['BEDROCK_CLAUDE_DATABASE_URL']);
+  const redisUrl =
+    nonEmpty(flags.redisUrl) ?? nonEmpty(countersUrl) ?? nonEmpty(process.env['BEDROCK_CLAUDE_REDIS_URL']);
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl))
+    throw new Error(
+      `the database URL must be a PostgreSQL URL (postgres://user@host:5432/db), not ` +
+        `"${databaseUrl.replace(/\/\/[^@/]*@/, '//***@')}"`,
+    );
+  if (redisUrl && !/^rediss?:\/\//.test(redisUrl))
+    throw new Error('the Redis URL must start with redis:// or rediss://');
+  return { databaseUrl, redisUrl };
+}
+
+async function refuseOpenWithoutKeys(settings: ServeSettings, flags: ServeFlags): Promise<void> {
+  const { host, config, dataDir, databaseUrl } = settings;
+  if (LOOPBACK.test(host) || config.keys?.length || (flags.insecureNoAuth ?? config.insecureNoAuth)) return;
+  if (await storeHasKeys(dataDir, databaseUrl)) return;
+  throw new Error(
+    `refusing to listen on ${host} without gateway keys: anyone who can reach it would spend your AWS account. ` +
+      `Add keys (bedrock-claude keys create NAME) or pass --insecure-no-auth.`,
+  );
+}
+
+async function chooseUpstream(flags: ServeFlags, { config, region }: ServeSettings): Promise<Upstream> {
+  const [{ createCredentialCache, resolveBedrockAuth }, { detectCredentialSource }] = await Promise.all([
+    import('../aws/credentials.js'),
+    import('../aws/detect-credentials.js'),
+  ]);
+  const endpoint = flags.bedrockEndpoint ?? config.bedrockEndpoint;
+  const explicitAws = config.aws && (config.aws.accessKeyId || config.aws.profile || config.aws.apiKey);
+  const source = explicitAws ? 'gateway config' : detectCredentialSource();
+  if (!(flags.emulator ?? config.emulator ?? (!endpoint && !source))) {
+    console.error(
+      `bedrock-claude gateway: region ${region}, credentials from ` +
+        `${source ?? 'the default chain'}${endpoint ? `, upstream ${endpoint}` : ''}`,
+    );
+    return { auth: resolveBedrockAuth({ ...config.aws }), endpoint, backendLabel: 'bedrock', closeEmulator: undefined };
+  }
+  const { EMULATOR_CREDENTIALS, startEmulator } = await import('../emulator/emulator.js');
+  const emulator = await startEmulator({ port: 0, region });
+  const why =
+    flags.emulator || config.emulator
+      ? 'because --emulator was given'
+      : 'because no AWS credentials were found (env, AWS_PROFILE, ~/.aws, web identity, container)';
+  console.error(
+    `\n  *** EMULATOR MODE: answers come from the built-in Bedrock emulator (${emulator.url}), ` +
+      `${why}. ***\n  *** Replies echo your prompt. Configure AWS credentials to reach Amazon Bedrock (on an ` +
+      `instance role alone, pass --no-emulator). ***\n`,
+  );
+  const credentials = createCredentialCache({
+    accessKeyId: EMULATOR_CREDENTIALS.accessKeyId,
+    secretAccessKey: EMULATOR_CREDENTIALS.secretAccessKey,
+  });
+  return {
+    auth: { kind: 'sigv4', credentials },
+    endpoint: emulator.url,
+    backendLabel: 'emulator',
+    closeEmulator: emulator.close,
+  };
+}
+
+function gatewayOptions(flags: ServeFlags, settings: ServeSettings, upstream: Upstream) {
+  const { config, counters, redisUrl } = settings;
+  return {
+    host: settings.host,
+    port: settings.port,
+    region: settings.region,
+    scope: flags.scope ?? config.scope ?? 'global',
+    auth: upstream.auth,
+    endpoint: upstream.endpoint,
+    backendLabel: upstream.backendLabel,
+    keys: config.keys ?? [],
+    dataDir: settings.dataDir,
+    databaseUrl: settings.databaseUrl,
+    ...(redisUrl
+      ? {
+          counters: {
+            url: redisUrl,
+            failMode: settings.failMode === 'failClosed' ? ('closed' as const) : ('open' as const),
+            prefix: counters?.prefix,
+          },
+        }
+      : {}),
+    ...(config.timeZone ? { timeZone: config.timeZone } : {}),
+    ...(config.ledger ? { ledger: config.ledger } : {}),
+    adminKey: settings.adminKey,
+    ...(config.routes ? { routes: config.routes } : {}),
+    ...(config.fallbackRegions ? { fallbackRegions: config.fallbackRegions } : {}),
+    ...(config.policy ? { policy: config.policy } : {}),
+    ...(config.limits ? { limits: config.limits } : {}),
+    ...(config.retry ? { retry: config.retry } : {}),
+    ...(config.openai?.fetchImages ? { fetchImages: { maxBytes: config.openai.imageMaxBytes ?? 3_750_000 } } : {}),
+    ...(config.models ? { models: config.models as CatalogOverrides } : {}),
+  };
+}
+
+/** A start-up failure with its fix, where there is one (a port taken, an address not on this machine). */
+function startFailure(err: unknown, { host, port }: ServeSettings): unknown {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  const fix =
+    code === 'EADDRINUSE'
+      ? `Another process listens on ${host}:${port}: stop it, or pick another port (--port, \`port\` in the ` +
+        'config; 0 picks a free one).'
+      : code === 'EADDRNOTAVAIL'
+        ? `${host} is not an address of this machine: bind 127.0.0.1, 0.0.0.0 or one of its own addresses (--host).`
+        : code === 'EACCES'
+          ? `Port ${port} needs privileges: use a port above 1023 (--port).`
+          : undefined;
+  return fix ? Object.assign(err as Error, { fix }) : err;
+}
+
+/**
+ * Loads the credentials once now, in the background: a setup that cannot sign is said at start-up,
+ * not only as a 500 on the first request (and the first request does not wait for them).
+ */
+function loadInBackground(auth: Extract<BedrockAuth, { kind: 'sigv4' }>): void {
+  void auth.credentials.get().then(
+    (c) => console.error(`bedrock-claude gateway: AWS credentials loaded (access key ${maskKeyId(c.accessKeyId)})`),
+    (err: unknown) =>
       console.error(
-        adminKey && (dataDir || databaseUrl)
-          ? `bedrock-claude gateway: admin API at ${gateway.url}/admin/ (bedrock-claude keys list --gateway ` +
-              `${gateway.url}); dashboard at ${gateway.url}/ui (sign in with the admin key)`
-          : 'bedrock-claude gateway: no admin key (adminKey, BEDROCK_CLAUDE_ADMIN_KEY): the admin API and the ' +
-              'dashboard (/ui) are off',
-      );
-      console.log(`listening on ${gateway.url}${backendLabel === 'emulator' ? ' (EMULATOR MODE)' : ''}`);
-      if (!useEmulator && auth.kind === 'sigv4') {
-        // Loaded once now, in the background: a setup that cannot sign is said at start-up, not only
-        // as a 500 on the first request (and the first request does not wait for the credentials).
-        const credentials = auth.credentials;
-        void credentials.get().then(
-          (c) =>
-            console.error(`bedrock-claude gateway: AWS credentials loaded (access key ${maskKeyId(c.accessKeyId)})`),
-          (err: unknown) =>
-            console.error(
-              `\n  *** WARNING: ${(err as BedrockClaudeError).fullMessage ?? String(err)} ***\n  *** Every request ` +
-                `to Bedrock fails with this until it is fixed. ***\n`,
-            ),
-        );
-      }
-      const stop = () => {
-        console.error('bedrock-claude gateway: shutting down, letting open requests finish');
-        void gateway
-          .close()
-          .then(() => closeEmulator?.())
-          .then(() => process.exit(0));
-      };
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
-    });
+        `\n  *** WARNING: ${(err as BedrockClaudeError).fullMessage ?? String(err)} ***\n  *** Every request ` +
+          `to Bedrock fails with this until it is fixed. ***\n`,
+      ),
+  );
 }

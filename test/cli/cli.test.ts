@@ -151,6 +151,28 @@ describe('bedrock-claude serve', () => {
     assert.match(stderr(), /AWS credentials loaded \(access key AKIA…4321\)/);
     assert.doesNotMatch(stderr(), /not-a-real-secret/);
   });
+  it('exits when its port is taken, with the fix, and leaves no emulator running behind it', async () => {
+    const { createServer } = await import('node:net');
+    const taken = createServer().listen(0, '127.0.0.1');
+    await once(taken, 'listening');
+    const port = (taken.address() as { port: number }).port;
+    try {
+      // Before, the built-in emulator kept the process alive: `run` would time out instead of rejecting.
+      const failed = await run(process.execPath, ['dist/cli/main.js', 'serve', '--port', String(port), '--no-store'], {
+        env: cleanEnv(),
+        timeout: 20_000,
+      }).then(
+        () => assert.fail('serve started on a taken port'),
+        (err: { code?: number; killed?: boolean; stderr?: string }) => err,
+      );
+      assert.equal(failed.killed, false, 'it exited by itself');
+      assert.equal(failed.code, 2);
+      assert.match(failed.stderr ?? '', /EADDRINUSE/);
+      assert.match(failed.stderr ?? '', new RegExp(`fix: Another process listens on 127\\.0\\.0\\.1:${port}`));
+    } finally {
+      taken.close();
+    }
+  });
   it('refuses a non-loopback address without gateway keys', async () => {
     await assert.rejects(
       run(process.execPath, ['dist/cli/main.js', 'serve', '--host', '0.0.0.0', '--port', '0'], { env: cleanEnv() }),
