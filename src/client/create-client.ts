@@ -54,51 +54,29 @@ export function createBedrockClaude(options: BedrockClaudeOptions = {}) {
     retry: options.retry,
   });
 
-  const target = (
-    model: string,
-  ): { resolved: ResolvedModel; targets: [{ region: string; modelId: string; model: ResolvedModel['model'] }] } => {
-    const resolved = resolveModel(model, { region, scope: options.scope, catalog });
-    return { resolved, targets: [{ region: resolved.region, modelId: resolved.modelId, model: resolved.model }] };
-  };
-  /** Per-call headers: `anthropic-beta` joins the body's betas, the rest go upstream as HTTP headers. */
-  const upstreamHeaders = (headers: Record<string, string> | undefined) =>
-    headers
-      ? Object.fromEntries(Object.entries(headers).filter(([k]) => !k.toLowerCase().startsWith('anthropic-')))
-      : {};
-  const check = (body: Body) => {
-    if (!body || typeof body.model !== 'string')
-      throw new BedrockClaudeError('`model` is required.', { status: 400, type: 'invalid_request_error' });
+  type CallOptions = { signal?: AbortSignal; headers?: Record<string, string> };
+  /** One call to the model named in the body, resolved as requests are. */
+  const send = (path: string, body: Body, opts: CallOptions) => {
+    check(body);
+    const resolved = resolveModel(body.model, { region, scope: options.scope, catalog });
+    const targets = [{ region: resolved.region, modelId: resolved.modelId, model: resolved.model }];
+    return transport.messages({ path, headers: opts.headers, body }, targets, {
+      signal: opts.signal,
+      headers: upstreamHeaders(opts.headers),
+    });
   };
 
   return {
     /** Resolves a model name the way requests will. */
-    resolve: (model: string) => target(model).resolved,
+    resolve: (model: string) => resolveModel(model, { region, scope: options.scope, catalog }),
     messages: {
-      async create(
-        body: Body,
-        opts: { signal?: AbortSignal; headers?: Record<string, string> } = {},
-      ): Promise<Record<string, unknown>> {
-        check(body);
-        const { targets } = target(body.model);
-        const result = await transport.messages(
-          { path: '/v1/messages', headers: opts.headers, body: { ...body, stream: false } },
-          targets,
-          { signal: opts.signal, headers: upstreamHeaders(opts.headers) },
-        );
+      async create(body: Body, opts: CallOptions = {}): Promise<Record<string, unknown>> {
+        const result = await send('/v1/messages', { ...body, stream: false }, opts);
         if (result.kind !== 'json') throw new TypeError('expected a JSON response');
         return result.body;
       },
-      async *stream(
-        body: Body,
-        opts: { signal?: AbortSignal; headers?: Record<string, string> } = {},
-      ): AsyncGenerator<Record<string, unknown>> {
-        check(body);
-        const { targets } = target(body.model);
-        const result = await transport.messages(
-          { path: '/v1/messages', headers: opts.headers, body: { ...body, stream: true } },
-          targets,
-          { signal: opts.signal, headers: upstreamHeaders(opts.headers) },
-        );
+      async *stream(body: Body, opts: CallOptions = {}): AsyncGenerator<Record<string, unknown>> {
+        const result = await send('/v1/messages', { ...body, stream: true }, opts);
         if (result.kind !== 'stream') throw new TypeError('expected a stream');
         for await (const event of parseSse(toAnthropicSse(result, emptySummary()))) {
           if (event['type'] === 'error') {
@@ -109,15 +87,23 @@ export function createBedrockClaude(options: BedrockClaudeOptions = {}) {
         }
       },
       async countTokens(body: Body, opts: { signal?: AbortSignal } = {}): Promise<{ input_tokens: number }> {
-        check(body);
-        const { targets } = target(body.model);
-        const result = await transport.messages({ path: '/v1/messages/count_tokens', body }, targets, {
-          signal: opts.signal,
-        });
+        const result = await send('/v1/messages/count_tokens', body, opts);
         if (result.kind !== 'json') throw new TypeError('expected a JSON response');
         return result.body as unknown as { input_tokens: number };
       },
     },
     close: () => transport.close(),
   };
+}
+
+/** Per-call headers: `anthropic-beta` joins the body's betas, the rest go upstream as HTTP headers. */
+function upstreamHeaders(headers: Record<string, string> | undefined): Record<string, string> {
+  return headers
+    ? Object.fromEntries(Object.entries(headers).filter(([k]) => !k.toLowerCase().startsWith('anthropic-')))
+    : {};
+}
+
+function check(body: Body): void {
+  if (!body || typeof body.model !== 'string')
+    throw new BedrockClaudeError('`model` is required.', { status: 400, type: 'invalid_request_error' });
 }

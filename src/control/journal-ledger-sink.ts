@@ -34,6 +34,27 @@ function orphans(dir: string): string[] {
   return found.sort((a, b) => a.at - b.at).map((f) => f.path);
 }
 
+/** A journal's rows, or undefined when the file is gone. */
+function readJournal(path: string): LedgerRow[] | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    return undefined;
+  }
+  const rows: LedgerRow[] = [];
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    try {
+      rows.push(JSON.parse(line) as LedgerRow);
+    } catch {
+      // the last line of a process killed in the middle of a write: its answer never ended
+    }
+  }
+  return rows;
+}
+
 export interface JournaledLedgerSink extends UsageSink {
   /** Rows written to the journal and not yet to the store. */
   pending(): number;
@@ -42,6 +63,13 @@ export interface JournaledLedgerSink extends UsageSink {
   /** Tries to write what waits now (tests, shutdown). */
   drain(): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface JournalSinkOptions {
+  flushMs?: number;
+  batch?: number;
+  onProblem?: (problem: string | undefined) => void;
+  clock?: () => number;
 }
 
 /**
@@ -56,33 +84,14 @@ export interface JournaledLedgerSink extends UsageSink {
 export function createJournaledLedgerSink(
   store: Pick<ControlStore, 'appendLedger'>,
   dir: string,
-  options: {
-    flushMs?: number;
-    batch?: number;
-    onProblem?: (problem: string | undefined) => void;
-    clock?: () => number;
-  } = {},
+  options: JournalSinkOptions = {},
 ): JournaledLedgerSink {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const instance = randomBytes(4).toString('hex');
-  live.add(instance);
+  const journal = new Journal(dir);
   const batch = options.batch ?? 1000;
   const clock = options.clock ?? Date.now;
-  const lines = (path: string) => readFileSync(path, 'utf8').split('\n').filter(Boolean).length;
-  const sealed: Array<{ path: string; rows: number }> = orphans(dir).map((path) => ({ path, rows: lines(path) }));
-  let seq = 0;
-  let current: { path: string; fd: number; rows: number; bytes: number } | undefined;
   let problem: string | undefined;
   let failures = 0;
   let retryAt = 0;
-
-  function seal(): void {
-    if (!current) return;
-    closeSync(current.fd);
-    sealed.push({ path: current.path, rows: current.rows });
-    current = undefined;
-  }
-  const pending = () => sealed.reduce((n, f) => n + f.rows, 0) + (current?.rows ?? 0);
   const say = (next: string | undefined) => {
     if (next === problem) return;
     problem = next;
@@ -91,77 +100,106 @@ export function createJournaledLedgerSink(
 
   let draining: Promise<void> | undefined;
   async function drainOnce(): Promise<void> {
-    // A new file per batch while the store keeps up; while it does not, one file grows (up to 64 MB).
-    if (current && (sealed.length === 0 || current.bytes > 64 * 1024 * 1024)) seal();
-    while (sealed.length) {
-      const file = sealed[0]!;
-      const rows: LedgerRow[] = [];
-      let text: string;
-      try {
-        text = readFileSync(file.path, 'utf8');
-      } catch (err) {
-        // Gone (another process on this directory took it over): nothing of it is ours to write.
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-        sealed.shift();
-        continue;
-      }
-      for (const line of text.split('\n')) {
-        if (!line) continue;
-        try {
-          rows.push(JSON.parse(line) as LedgerRow);
-        } catch {
-          // the last line of a process killed in the middle of a write: its answer never ended
-        }
-      }
+    journal.rollIfDue();
+    for (let file = journal.oldest(); file; file = journal.oldest()) {
+      const rows = readJournal(file.path) ?? []; // gone: another process on this directory took it over
       try {
         for (let i = 0; i < rows.length; i += batch) await store.appendLedger(rows.slice(i, i + batch));
       } catch (err) {
-        failures++;
-        retryAt = clock() + Math.min(5000, 250 * 2 ** Math.min(failures, 5));
+        retryAt = clock() + Math.min(5000, 250 * 2 ** Math.min(++failures, 5));
         say(
-          `ledger: ${pending()} rows wait in ${dir} (the store cannot be written: ${(err as Error).message}); they ` +
-            `are written when it is back`,
+          `ledger: ${journal.pending()} rows wait in ${dir} (the store cannot be written: ${(err as Error).message}); ` +
+            `they are written when it is back`,
         );
         return;
       }
-      unlinkSync(file.path);
-      sealed.shift();
+      journal.done(file);
       failures = 0;
     }
     say(undefined);
   }
-  function drain(): Promise<void> {
-    draining ??= drainOnce().finally(() => {
-      draining = undefined;
-    });
-    return draining;
-  }
+  const drain = (): Promise<void> => (draining ??= drainOnce().finally(() => (draining = undefined)));
   const timer = setInterval(() => {
     if (clock() >= retryAt) void drain();
   }, options.flushMs ?? 200);
   timer.unref();
-  if (sealed.length) void drain();
+  if (journal.oldest()) void drain();
 
   return {
     record(u) {
-      if (!u.metered) return;
-      if (!current) {
-        const path = join(dir, `ledger-${instance}-${process.pid}-${String(++seq).padStart(6, '0')}.jsonl`);
-        current = { path, fd: openSync(path, 'a', 0o600), rows: 0, bytes: 0 };
-      }
-      const line = `${JSON.stringify(ledgerRowOf(u))}\n`;
-      current.bytes += writeSync(current.fd, line);
-      current.rows++;
+      if (u.metered) journal.append(ledgerRowOf(u));
     },
-    pending,
+    pending: () => journal.pending(),
     problem: () => problem,
     drain,
     async close() {
       clearInterval(timer);
       await draining;
-      seal();
+      journal.seal();
       await drain();
-      live.delete(instance);
+      journal.close();
     },
   };
+}
+
+/** The journal files of one sink: the one being written, and those sealed (oldest first) waiting for the store. */
+class Journal {
+  private readonly instance = randomBytes(4).toString('hex');
+  private readonly sealed: Array<{ path: string; rows: number }>;
+  private current: { path: string; fd: number; rows: number; bytes: number } | undefined;
+  private seq = 0;
+
+  constructor(private readonly dir: string) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    live.add(this.instance);
+    const lines = (path: string) => readFileSync(path, 'utf8').split('\n').filter(Boolean).length;
+    this.sealed = orphans(dir).map((path) => ({ path, rows: lines(path) }));
+  }
+
+  /** One row, one small write: a kill -9 of the process loses nothing the kernel has. */
+  append(row: LedgerRow): void {
+    if (!this.current) {
+      const path = join(
+        this.dir,
+        `ledger-${this.instance}-${process.pid}-${String(++this.seq).padStart(6, '0')}.jsonl`,
+      );
+      this.current = { path, fd: openSync(path, 'a', 0o600), rows: 0, bytes: 0 };
+    }
+    this.current.bytes += writeSync(this.current.fd, `${JSON.stringify(row)}\n`);
+    this.current.rows++;
+  }
+
+  seal(): void {
+    if (!this.current) return;
+    closeSync(this.current.fd);
+    this.sealed.push({ path: this.current.path, rows: this.current.rows });
+    this.current = undefined;
+  }
+
+  /** A new file per batch while the store keeps up; while it does not, one file grows (up to 64 MB). */
+  rollIfDue(): void {
+    if (this.current && (this.sealed.length === 0 || this.current.bytes > 64 * 1024 * 1024)) this.seal();
+  }
+
+  oldest(): { path: string; rows: number } | undefined {
+    return this.sealed[0];
+  }
+
+  /** The store has the oldest file's rows: it goes. */
+  done(file: { path: string }): void {
+    try {
+      unlinkSync(file.path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    this.sealed.shift();
+  }
+
+  pending(): number {
+    return this.sealed.reduce((n, f) => n + f.rows, 0) + (this.current?.rows ?? 0);
+  }
+
+  close(): void {
+    live.delete(this.instance);
+  }
 }
