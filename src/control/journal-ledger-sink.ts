@@ -108,8 +108,8 @@ export function createJournaledLedgerSink(
       } catch (err) {
         retryAt = clock() + Math.min(5000, 250 * 2 ** Math.min(++failures, 5));
         say(
-          `ledger: ${journal.pending()} rows wait in ${dir} (the store cannot be written: ${(err as Error).message}); ` +
-            `they are written when it is back`,
+          `ledger: ${journal.pending()} rows wait in ${dir} (the store cannot be written: ` +
+            `${(err as Error).message}); they are written when it is back`,
         );
         return;
       }

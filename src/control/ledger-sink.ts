@@ -15,72 +15,97 @@ export function createThreadedLedgerSink(
   dataDir: string,
   options: { flushMs?: number; onError?: (err: unknown, rows: number) => void } = {},
 ): UsageSink & { flush(): void; drain(): Promise<void>; pending(): number; close(): Promise<void> } {
-  const flushMs = options.flushMs ?? 200;
   const worker = new Worker(new URL('./ledger-worker.mjs', import.meta.url), {
     workerData: { path: storePath(dataDir), sql: LEDGER_INSERT_SQL },
   });
   worker.unref();
-  let rows: Array<Array<string | number | null>> = [];
-  const sent = new Map<number, Array<Array<string | number | null>>>();
-  let nextId = 1;
-  let idle: Array<() => void> = [];
+  const batches = new Batches((err, rows) => options.onError?.(err, rows));
   let closed: (() => void) | undefined;
-  const settleIdle = () => {
-    if (sent.size === 0) for (const f of idle.splice(0)) f();
-  };
   worker.on('message', (msg: { type: string; id?: number; message?: string }) => {
     if (msg.type === 'closed') return closed?.();
-    const batch = sent.get(msg.id!);
-    sent.delete(msg.id!);
-    if (msg.type === 'failed' && batch) {
-      rows = batch.concat(rows);
-      options.onError?.(new Error(msg.message), rows.length);
-    }
-    settleIdle();
+    batches.answered(msg.id!, msg.type === 'failed' ? new Error(msg.message) : undefined);
   });
-  worker.on('error', (err) => {
-    // The thread is gone: what it held comes back to the queue (kept, not written) and it is said.
-    for (const batch of sent.values()) rows = batch.concat(rows);
-    sent.clear();
-    options.onError?.(err, rows.length);
-    settleIdle();
-  });
-  function flush(): void {
-    if (!rows.length) return;
-    const id = nextId++;
-    sent.set(id, rows);
-    worker.postMessage({ type: 'rows', id, rows });
-    rows = [];
-  }
-  const timer = setInterval(flush, flushMs);
+  // The thread is gone: what it held comes back to the queue (kept, not written) and it is said.
+  worker.on('error', (err) => batches.lost(err));
+  const flush = () => batches.send((id, rows) => worker.postMessage({ type: 'rows', id, rows }));
+  const timer = setInterval(flush, options.flushMs ?? 200);
   timer.unref();
   return {
     record(u) {
-      if (!u.metered) return;
-      rows.push(ledgerValuesOf(u));
+      if (u.metered) batches.add(ledgerValuesOf(u));
     },
     flush,
     /** Sends what is held now and resolves once the thread has answered for every batch sent. */
     drain() {
       flush();
-      return sent.size ? new Promise<void>((r) => idle.push(r)) : Promise.resolve();
+      return batches.settled();
     },
-    pending: () => rows.length + [...sent.values()].reduce((a, b) => a + b.length, 0),
+    pending: () => batches.pending(),
     async close() {
       clearInterval(timer);
       flush();
-      if (sent.size)
-        await Promise.race([
-          new Promise<void>((r) => idle.push(r)),
-          new Promise<void>((r) => setTimeout(r, 10_000).unref()),
-        ]);
+      await Promise.race([batches.settled(), new Promise<void>((r) => setTimeout(r, 10_000).unref())]);
       await new Promise<void>((resolve) => {
         closed = resolve;
         worker.postMessage({ type: 'close' });
         setTimeout(resolve, 5_000).unref();
       });
-      idle = [];
       await worker.terminate();
     },
   };
+}
+
+type Row = Array<string | number | null>;
+
+/** Rows held, and batches sent to the thread and not yet answered for (kept until written). */
+class Batches {
+  private rows: Row[] = [];
+  private readonly sent = new Map<number, Row[]>();
+  private nextId = 1;
+  private idle: Array<() => void> = [];
+
+  constructor(private readonly onError: (err: unknown, rows: number) => void) {}
+
+  add(row: Row): void {
+    this.rows.push(row);
+  }
+
+  send(post: (id: number, rows: Row[]) => void): void {
+    if (!this.rows.length) return;
+    const id = this.nextId++;
+    this.sent.set(id, this.rows);
+    post(id, this.rows);
+    this.rows = [];
+  }
+
+  /** The thread wrote a batch, or failed to: a failed one goes back in the queue. */
+  answered(id: number, failure: Error | undefined): void {
+    const batch = this.sent.get(id);
+    this.sent.delete(id);
+    if (failure && batch) {
+      this.rows = batch.concat(this.rows);
+      this.onError(failure, this.rows.length);
+    }
+    this.settle();
+  }
+
+  lost(err: unknown): void {
+    for (const batch of this.sent.values()) this.rows = batch.concat(this.rows);
+    this.sent.clear();
+    this.onError(err, this.rows.length);
+    this.settle();
+  }
+
+  /** Resolves once every batch sent has been answered for. */
+  settled(): Promise<void> {
+    return this.sent.size ? new Promise<void>((r) => this.idle.push(r)) : Promise.resolve();
+  }
+
+  pending(): number {
+    return this.rows.length + [...this.sent.values()].reduce((a, b) => a + b.length, 0);
+  }
+
+  private settle(): void {
+    if (this.sent.size === 0) for (const f of this.idle.splice(0)) f();
+  }
 }

@@ -144,50 +144,9 @@ function postgresLedger(pool: pg.Pool, port: SqlPort) {
       const columns = LEDGER.map((c) => rows.map((r) => r[c.field]));
       return (await port.one<{ added: number }>(APPEND_SQL, columns))!.added;
     },
-    report(by: ReportGroup, since: number, until: number): Promise<ReportRow[]> {
-      const whole =
-        by === 'session' ? { edges: [[since, until]] as Array<[number, number]> } : splitRange(since, until);
-      const parts: string[] = [];
-      const params: number[] = [];
-      const cols =
-        'input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cost_usd';
-      if (whole.days) {
-        params.push(...whole.days);
-        const group = GROUP_DAILY[by as Exclude<ReportGroup, 'session'>];
-        parts.push(`SELECT ${group} AS g, requests, errors, ${cols} FROM ledger_daily WHERE day >= ? AND day < ?`);
-      }
-      for (const edge of whole.edges) {
-        params.push(...edge);
-        parts.push(
-          `SELECT ${GROUP_LEDGER[by]} AS g, 1 AS requests, (status >= 400)::int AS errors, ${cols} FROM ledger WHERE ` +
-            `time >= ? AND time < ?`,
-        );
-      }
-      const sql =
-        `SELECT g AS "group", ${SUMS} FROM (${parts.join(' UNION ALL ')}) x GROUP BY 1 ORDER BY "costUsd" ` +
-        `DESC, 1 NULLS FIRST`;
-      return port.all<ReportRow>(sql, params);
-    },
-    async spentSince(kind: 'key' | 'team', id: string, since: number): Promise<number> {
-      const { days, edges } = splitRange(since, Number.MAX_SAFE_INTEGER);
-      const column = kind === 'key' ? 'key_id' : 'team';
-      const parts = edges.map(
-        () => `SELECT coalesce(sum(cost_usd), 0) AS s FROM ledger WHERE ${column} = ? AND time >= ? AND time < ?`,
-      );
-      const params: unknown[] = edges.flatMap(([a, b]) => [id, a, b]);
-      if (days) {
-        params.push(id, days[0]);
-        parts.push(`SELECT coalesce(sum(cost_usd), 0) FROM ledger_daily WHERE ${column} = ? AND day >= ?`);
-      }
-      return (
-        (
-          await port.one<{ spent: number }>(
-            `SELECT sum(s)::float8 AS spent FROM (${parts.join(' UNION ALL ')}) x`,
-            params,
-          )
-        )?.spent ?? 0
-      );
-    },
+    report: (by: ReportGroup, since: number, until: number) => port.all<ReportRow>(...reportSql(by, since, until)),
+    spentSince: async (kind: 'key' | 'team', id: string, since: number) =>
+      (await port.one<{ spent: number }>(...spentSql(kind, id, since)))?.spent ?? 0,
     async latency(since: number, until: number): Promise<LatencySummary> {
       const p = (q: number, column: string) => `percentile_disc(${q}) WITHIN GROUP (ORDER BY ${column})`;
       const sql = `SELECT count(*)::int AS requests,
@@ -196,24 +155,65 @@ function postgresLedger(pool: pg.Pool, port: SqlPort) {
         FROM ledger WHERE time >= ? AND time < ?`;
       return (await port.one<LatencySummary>(sql, [since, until]))!;
     },
-    async prune(until: number): Promise<number> {
-      // By whole UTC days, so that the daily totals and the rows they count go together.
-      const before = Math.floor(until / DAY) * DAY;
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
-        const n = (await client.query('DELETE FROM ledger WHERE time < $1', [before])).rowCount ?? 0;
-        await client.query('DELETE FROM ledger_daily WHERE day + $2 <= $1', [before, DAY]);
-        await client.query('COMMIT');
-        return n;
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      } finally {
-        client.release();
-      }
-    },
+    prune: (until: number) => pruneWholeDays(pool, until),
   };
+}
+
+/** A report's SQL: the daily totals for whole UTC days, the ledger's rows for the edges. */
+function reportSql(by: ReportGroup, since: number, until: number): [string, number[]] {
+  const whole = by === 'session' ? { edges: [[since, until]] as Array<[number, number]> } : splitRange(since, until);
+  const parts: string[] = [];
+  const params: number[] = [];
+  const cols = 'input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cost_usd';
+  if (whole.days) {
+    params.push(...whole.days);
+    const group = GROUP_DAILY[by as Exclude<ReportGroup, 'session'>];
+    parts.push(`SELECT ${group} AS g, requests, errors, ${cols} FROM ledger_daily WHERE day >= ? AND day < ?`);
+  }
+  for (const edge of whole.edges) {
+    params.push(...edge);
+    parts.push(
+      `SELECT ${GROUP_LEDGER[by]} AS g, 1 AS requests, (status >= 400)::int AS errors, ${cols} FROM ledger WHERE ` +
+        `time >= ? AND time < ?`,
+    );
+  }
+  const sql =
+    `SELECT g AS "group", ${SUMS} FROM (${parts.join(' UNION ALL ')}) x GROUP BY 1 ORDER BY "costUsd" ` +
+    `DESC, 1 NULLS FIRST`;
+  return [sql, params];
+}
+
+/** What a key or team spent since a time: whole days from the daily totals, the edge from the rows. */
+function spentSql(kind: 'key' | 'team', id: string, since: number): [string, unknown[]] {
+  const { days, edges } = splitRange(since, Number.MAX_SAFE_INTEGER);
+  const column = kind === 'key' ? 'key_id' : 'team';
+  const parts = edges.map(
+    () => `SELECT coalesce(sum(cost_usd), 0) AS s FROM ledger WHERE ${column} = ? AND time >= ? AND time < ?`,
+  );
+  const params: unknown[] = edges.flatMap(([a, b]) => [id, a, b]);
+  if (days) {
+    params.push(id, days[0]);
+    parts.push(`SELECT coalesce(sum(cost_usd), 0) FROM ledger_daily WHERE ${column} = ? AND day >= ?`);
+  }
+  return [`SELECT sum(s)::float8 AS spent FROM (${parts.join(' UNION ALL ')}) x`, params];
+}
+
+/** Prunes by whole UTC days, so that the daily totals and the rows they count go together. */
+async function pruneWholeDays(pool: pg.Pool, until: number): Promise<number> {
+  const before = Math.floor(until / DAY) * DAY;
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const n = (await client.query('DELETE FROM ledger WHERE time < $1', [before])).rowCount ?? 0;
+    await client.query('DELETE FROM ledger_daily WHERE day + $2 <= $1', [before, DAY]);
+    await client.query('COMMIT');
+    return n;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
 }
 
 /**

@@ -178,15 +178,7 @@ export async function openRedisCounterStore(
   redis.defineCommand('bcAdmit', { lua: ADMIT });
   redis.defineCommand('bcSettle', { lua: SETTLE });
   // Start-up waits for the connection (2 s at most): a Redis that is not there yet is the fail mode's to handle.
-  await new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      redis.off('ready', done);
-      resolve();
-    };
-    const timer = setTimeout(done, 2000);
-    redis.once('ready', done);
-  });
+  await readyWithin(redis, 2000);
   let trips = 0;
   return {
     async admit(ops, now): Promise<Admission> {
@@ -194,14 +186,12 @@ export async function openRedisCounterStore(
       const [granted, failed, missing, res] = await redis.bcAdmit(
         ...(argsOf(ops, prefix, now) as [number, ...Array<string | number>]),
       );
-      const answers: Array<BucketAnswer | number> = [];
-      for (let i = 0; i < res.length; i++) {
+      const answers = res.map((r, i): BucketAnswer | number => {
         const op = ops[i]!;
-        const r = res[i]!;
-        if (op.kind === 'bucket' && Array.isArray(r))
-          answers.push(bucketAnswer(op, r[0] === 1, Number(r[1]), Number(r[2]), now));
-        else answers.push(Number(r));
-      }
+        return op.kind === 'bucket' && Array.isArray(r)
+          ? bucketAnswer(op, r[0] === 1, Number(r[1]), Number(r[2]), now)
+          : Number(r);
+      });
       return {
         granted: granted === 1,
         failed: granted === 1 ? undefined : failed - 1,
@@ -224,6 +214,18 @@ export async function openRedisCounterStore(
       await redis.quit().catch(() => redis.disconnect());
     },
   };
+}
+
+function readyWithin(redis: Redis, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      redis.off('ready', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    redis.once('ready', done);
+  });
 }
 
 export type FailMode = 'closed' | 'open';

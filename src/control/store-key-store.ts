@@ -40,40 +40,14 @@ export async function openStoreKeyStore(
     if (changes === seen && !force) return;
     const [keys, teamList] = await Promise.all([store.listKeys(), store.listTeams()]);
     seen = changes;
-    const next = new Map<string, KnownKey>();
-    for (const k of options.configKeys ?? []) next.set(k.sha256, k);
-    for (const r of keys)
-      next.set(r.sha256, {
-        name: r.name,
-        sha256: r.sha256,
-        models: r.models,
-        id: r.id,
-        user: r.user,
-        team: r.team,
-        limits: r.limits,
-        budget: r.budget,
-        record: r,
-      });
-    bySha = next;
+    bySha = knownKeys(options.configKeys ?? [], keys);
     recent = new Map();
     teams = new Map(teamList.map((t) => [t.name, t]));
   }
-  // One read at a time; calls while one runs share the one queued after it (which sees their change).
-  let tail: Promise<void> = Promise.resolve();
-  let queued: Promise<void> | undefined;
-  function refresh(force = false): Promise<void> {
-    if (queued) return queued;
-    const next = tail.then(() => {
-      queued = undefined;
-      return load(force).catch((err: unknown) => options.onError?.(err));
-    });
-    queued = next;
-    tail = next;
-    return next;
-  }
+  const refresh = oneAtATime((force: boolean) => load(force).catch((err: unknown) => options.onError?.(err)));
   await load(true);
   store.watch?.(() => void refresh(true));
-  const timer = setInterval(() => void refresh(), options.pollMs ?? 1000);
+  const timer = setInterval(() => void refresh(false), options.pollMs ?? 1000);
   timer.unref();
   const none = Promise.resolve(undefined);
   return {
@@ -95,5 +69,35 @@ export async function openStoreKeyStore(
     team: (name) => teams.get(name),
     refresh: () => refresh(true),
     close: () => clearInterval(timer),
+  };
+}
+
+/** The config's keys and the store's, by hash (a store key wins over a config key of the same hash). */
+function knownKeys(configKeys: readonly GatewayKey[], records: readonly KeyRecord[]): Map<string, KnownKey> {
+  const next = new Map<string, KnownKey>();
+  for (const k of configKeys) next.set(k.sha256, k);
+  for (const r of records) {
+    const { name, sha256, models, id, user, team, limits, budget } = r;
+    next.set(r.sha256, { name, sha256, models, id, user, team, limits, budget, record: r });
+  }
+  return next;
+}
+
+/**
+ * One read at a time; calls while one runs share the one queued after it (which sees their change).
+ * A forced call queued behind an unforced one joins it: the queued read sees every change by then.
+ */
+function oneAtATime(read: (force: boolean) => Promise<void>): (force: boolean) => Promise<void> {
+  let tail: Promise<void> = Promise.resolve();
+  let queued: Promise<void> | undefined;
+  return (force) => {
+    if (queued) return queued;
+    const next = tail.then(() => {
+      queued = undefined;
+      return read(force);
+    });
+    queued = next;
+    tail = next;
+    return next;
   };
 }
