@@ -28,77 +28,78 @@ export function accessChecker(catalog: Catalog, notEnabled: readonly string[] = 
  * `GetInferenceProfile` (`ListInferenceProfiles` is the Bedrock front's) and
  * `GetFoundationModelAvailability`, which says whether the account has access (see `notEnabled`).
  */
-export function createControlPlaneGroup(deps: {
+interface PlaneDeps {
   catalog: Catalog;
   region: string;
   account: string;
   allowed: (model: ModelEntry | undefined) => boolean;
-}): RouteGroup {
-  const { catalog, account } = deps;
-  const headers = (ctx: Ctx) => Object.assign({}, ctx.headers, { 'x-amzn-requestid': ctx.id });
-  const regionOf = (ctx: Ctx) => ctx.region ?? deps.region;
-  const query = (ctx: Ctx) => new URL(ctx.req.url, 'http://x').searchParams;
+}
 
-  function model(ctx: Ctx): ModelEntry {
-    const id = modelIdFromSegment(ctx.params[0]!);
-    const base = id.replace(/^arn:aws[a-z-]*:bedrock:[^:]*::foundation-model\//, '');
-    const found = findModelForId(base, catalog);
-    if (!found || found.bedrockId !== base || !offeredIn(found, regionOf(ctx), catalog))
-      throw notFound(`Could not resolve the foundation model from model identifier: ${id}.`);
-    return found;
-  }
-
+export function createControlPlaneGroup(deps: PlaneDeps): RouteGroup {
   const serve =
-    (fn: (ctx: Ctx) => unknown) =>
+    (fn: (ctx: Ctx, deps: PlaneDeps) => unknown) =>
     (ctx: Ctx): Reply =>
-      jsonReply(200, fn(ctx), headers(ctx));
+      jsonReply(200, fn(ctx, deps), Object.assign({}, ctx.headers, { 'x-amzn-requestid': ctx.id }));
   return {
     name: 'bedrock-control-plane',
     metered: false,
     routes: [
-      {
-        method: 'GET',
-        path: '/foundation-models',
-        serve: serve((ctx) => ({
-          modelSummaries: foundationModels(regionOf(ctx), catalog, {
-            byProvider: query(ctx).get('byProvider'),
-            byInferenceType: query(ctx).get('byInferenceType'),
-          }),
-        })),
-      },
+      { method: 'GET', path: '/foundation-models', serve: serve(listFoundationModels) },
       {
         method: 'GET',
         path: '/foundation-models/{modelIdentifier}',
-        serve: serve((ctx) => ({ modelDetails: foundationModelSummary(model(ctx), regionOf(ctx)) })),
+        serve: serve((ctx) => ({ modelDetails: foundationModelSummary(model(ctx, deps), regionOf(ctx, deps)) })),
       },
-      {
-        method: 'GET',
-        path: '/foundation-model-availability/{modelId}',
-        serve: serve((ctx) => {
-          const m = model(ctx);
-          const ok = deps.allowed(m);
-          return {
-            modelId: m.bedrockId,
-            agreementAvailability: { status: ok ? 'AVAILABLE' : 'NOT_AVAILABLE' },
-            authorizationStatus: ok ? 'AUTHORIZED' : 'NOT_AUTHORIZED',
-            entitlementAvailability: ok ? 'AVAILABLE' : 'NOT_AVAILABLE',
-            regionAvailability: 'AVAILABLE',
-          };
-        }),
-      },
+      { method: 'GET', path: '/foundation-model-availability/{modelId}', serve: serve(availability) },
       {
         method: 'GET',
         path: '/inference-profiles/{inferenceProfileIdentifier}',
-        serve: serve((ctx) => {
-          const id = modelIdFromSegment(ctx.params[0]!);
-          const profile = systemInferenceProfiles(regionOf(ctx), catalog, account).find(
-            (p) => p.inferenceProfileId === id || p.inferenceProfileArn === id,
-          );
-          if (!profile) throw notFound(`The inference profile ${id} does not exist in ${regionOf(ctx)}.`);
-          return profile;
-        }),
+        serve: serve(getInferenceProfile),
       },
     ],
     encodeError: (ctx, err) => bedrockError(ctx, err, true),
   };
+}
+
+const regionOf = (ctx: Ctx, deps: PlaneDeps) => ctx.region ?? deps.region;
+
+function model(ctx: Ctx, deps: PlaneDeps): ModelEntry {
+  const id = modelIdFromSegment(ctx.params[0]!);
+  const base = id.replace(/^arn:aws[a-z-]*:bedrock:[^:]*::foundation-model\//, '');
+  const found = findModelForId(base, deps.catalog);
+  if (!found || found.bedrockId !== base || !offeredIn(found, regionOf(ctx, deps), deps.catalog))
+    throw notFound(`Could not resolve the foundation model from model identifier: ${id}.`);
+  return found;
+}
+
+function listFoundationModels(ctx: Ctx, deps: PlaneDeps) {
+  const query = new URL(ctx.req.url, 'http://x').searchParams;
+  return {
+    modelSummaries: foundationModels(regionOf(ctx, deps), deps.catalog, {
+      byProvider: query.get('byProvider'),
+      byInferenceType: query.get('byInferenceType'),
+    }),
+  };
+}
+
+function availability(ctx: Ctx, deps: PlaneDeps) {
+  const m = model(ctx, deps);
+  const ok = deps.allowed(m);
+  return {
+    modelId: m.bedrockId,
+    agreementAvailability: { status: ok ? 'AVAILABLE' : 'NOT_AVAILABLE' },
+    authorizationStatus: ok ? 'AUTHORIZED' : 'NOT_AUTHORIZED',
+    entitlementAvailability: ok ? 'AVAILABLE' : 'NOT_AVAILABLE',
+    regionAvailability: 'AVAILABLE',
+  };
+}
+
+function getInferenceProfile(ctx: Ctx, deps: PlaneDeps) {
+  const id = modelIdFromSegment(ctx.params[0]!);
+  const region = regionOf(ctx, deps);
+  const profile = systemInferenceProfiles(region, deps.catalog, deps.account).find(
+    (p) => p.inferenceProfileId === id || p.inferenceProfileArn === id,
+  );
+  if (!profile) throw notFound(`The inference profile ${id} does not exist in ${region}.`);
+  return profile;
 }

@@ -89,20 +89,25 @@ export function exampleFor(schema: unknown, depth = 0): unknown {
   const anyOf = (s['anyOf'] ?? s['oneOf']) as unknown[] | undefined;
   if (Array.isArray(anyOf) && anyOf.length) return exampleFor(anyOf[0], depth + 1);
   const type = Array.isArray(s['type']) ? (s['type'] as string[]).find((t) => t !== 'null') : s['type'];
+  return exampleOfType(type, s, depth);
+}
+
+function exampleOfType(type: unknown, s: Json, depth: number): unknown {
+  const min = typeof s['minimum'] === 'number' ? s['minimum'] : undefined;
   switch (type) {
     case 'string':
       return s['format'] === 'date-time' ? '2026-01-01T00:00:00Z' : 'example';
     case 'integer':
-      return typeof s['minimum'] === 'number' ? Math.ceil(s['minimum']) : 1;
+      return min !== undefined ? Math.ceil(min) : 1;
     case 'number':
-      return typeof s['minimum'] === 'number' ? s['minimum'] : 1;
+      return min ?? 1;
     case 'boolean':
       return true;
     case 'null':
       return null;
     case 'array': {
-      const min = typeof s['minItems'] === 'number' ? s['minItems'] : 0;
-      return depth > 8 ? [] : Array.from({ length: min }, () => exampleFor(s['items'], depth + 1));
+      const count = typeof s['minItems'] === 'number' ? s['minItems'] : 0;
+      return depth > 8 ? [] : Array.from({ length: count }, () => exampleFor(s['items'], depth + 1));
     }
     default: {
       const out: Json = {};
@@ -178,27 +183,10 @@ export function respond(body: Json, modelName: string, scripted?: ScriptedReply)
     budget -= tokens(JSON.stringify(input));
     stop = 'tool_use';
   } else if (budget > 0) {
-    const schema = outputSchema(body);
-    // Structured output: JSON that satisfies the schema, as a forced tool's input does.
-    let text =
-      scripted?.text ??
-      (schema !== undefined ? JSON.stringify(exampleFor(schema)) : lastUserText(body).trim() || DEFAULT_REPLY);
-    const stops = Array.isArray(body['stop_sequences']) ? (body['stop_sequences'] as string[]) : [];
-    for (const s of stops) {
-      const at = typeof s === 'string' && s ? text.indexOf(s) : -1;
-      if (at >= 0) {
-        text = text.slice(0, at);
-        stop = 'stop_sequence';
-        stopSequence = s;
-      }
-    }
-    if (tokens(text) > budget) {
-      text = text.slice(0, budget * 4);
-      stop = 'max_tokens';
-      stopSequence = null;
-    }
-    budget -= tokens(text);
-    content.push({ type: 'text', text });
+    const answer = textAnswer(body, budget, scripted);
+    ({ stop, stopSequence } = answer);
+    budget -= tokens(answer.text);
+    content.push({ type: 'text', text: answer.text });
   } else {
     stop = 'max_tokens';
   }
@@ -218,6 +206,32 @@ export function respond(body: Json, modelName: string, scripted?: ScriptedReply)
       cache_read_input_tokens: 0,
     },
   };
+}
+
+/** The text answer: scripted, JSON for a schema, or the echo; cut at a stop sequence or at the token budget. */
+function textAnswer(
+  body: Json,
+  budget: number,
+  scripted: ScriptedReply | undefined,
+): { text: string; stop: FakeMessage['stop_reason']; stopSequence: string | null } {
+  const schema = outputSchema(body);
+  // Structured output: JSON that satisfies the schema, as a forced tool's input does.
+  let text =
+    scripted?.text ??
+    (schema !== undefined ? JSON.stringify(exampleFor(schema)) : lastUserText(body).trim() || DEFAULT_REPLY);
+  let stop: FakeMessage['stop_reason'] = 'end_turn';
+  let stopSequence: string | null = null;
+  const stops = Array.isArray(body['stop_sequences']) ? (body['stop_sequences'] as string[]) : [];
+  for (const s of stops) {
+    const at = typeof s === 'string' && s ? text.indexOf(s) : -1;
+    if (at >= 0) {
+      text = text.slice(0, at);
+      stop = 'stop_sequence';
+      stopSequence = s;
+    }
+  }
+  if (tokens(text) > budget) return { text: text.slice(0, budget * 4), stop: 'max_tokens', stopSequence: null };
+  return { text, stop, stopSequence };
 }
 
 function chunks(s: string, parts: number): string[] {
