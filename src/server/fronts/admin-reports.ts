@@ -95,14 +95,7 @@ export function reportHandlers(
     async series(ctx: Ctx) {
       const q = parse(seriesQuery, query(ctx));
       const { since, until } = range(q, DAY);
-      const step = q.step ?? (until - since <= 2 * DAY ? 'hour' : 'day');
-      const stepMs = step === 'hour' ? HOUR : DAY;
-      const points = Math.ceil((until - since) / stepMs);
-      if (points > 2000)
-        throw invalidRequest(
-          `since/until: ${points} ${step}s is too many points`,
-          'Pick a shorter range, or step=day.',
-        );
+      const { step, stepMs } = seriesStep(q.step, since, until);
       const rows = await storeCall(() => store.series(q.by, since, until, stepMs));
       return json(ctx, { by: q.by, step, since: iso(since), until: iso(until), rows } satisfies SeriesAnswer);
     },
@@ -114,39 +107,44 @@ export function reportHandlers(
     },
     budgets: async (ctx: Ctx) =>
       json(ctx, { data: await budgetUses(store, deps.clock(), deps.timeZone ?? 'UTC') } satisfies List<BudgetUse>),
-    live(ctx: Ctx) {
-      const idle: LiveSnapshot = {
-        time: deps.clock(),
-        inFlight: 0,
-        perSecond: [],
-        errorsPerSecond: [],
-        recentErrors: [],
-        targets: [],
-      };
-      return json(ctx, (deps.live ? deps.live() : idle) satisfies LiveSnapshot);
-    },
+    live: (ctx: Ctx) => json(ctx, (deps.live?.() ?? idleSnapshot(deps.clock())) satisfies LiveSnapshot),
     async requests(ctx: Ctx) {
-      const q = parse(requestsQuery, query(ctx));
-      const now = deps.clock();
-      const after = q.cursor ? parseCursor(q.cursor) : undefined;
-      const filter = {
-        since: q.since?.(now) ?? 0,
-        until: q.until?.(now) ?? now + 1,
-        limit: q.limit,
-        key: q.key,
-        user: q.user,
-        team: q.team,
-        model: q.model,
-        status: q.status,
-        after,
-      };
+      const filter = requestsFilter(parse(requestsQuery, query(ctx)), deps.clock());
       const rows = await storeCall(() => store.requests(filter));
-      const last = rows.length === q.limit ? rows[rows.length - 1] : undefined;
+      const last = rows.length === filter.limit ? rows[rows.length - 1] : undefined;
       return json(ctx, {
         data: rows,
         next_cursor: last ? cursorOf(last.time, last.requestId) : null,
       } satisfies RequestsPage);
     },
+  };
+}
+
+/** The series' step (an hour up to two days, else a day), refused beyond 2,000 points. */
+function seriesStep(asked: 'hour' | 'day' | undefined, since: number, until: number) {
+  const step = asked ?? (until - since <= 2 * DAY ? 'hour' : 'day');
+  const stepMs = step === 'hour' ? HOUR : DAY;
+  const points = Math.ceil((until - since) / stepMs);
+  if (points > 2000)
+    throw invalidRequest(`since/until: ${points} ${step}s is too many points`, 'Pick a shorter range, or step=day.');
+  return { step, stepMs };
+}
+
+function idleSnapshot(time: number): LiveSnapshot {
+  return { time, inFlight: 0, perSecond: [], errorsPerSecond: [], recentErrors: [], targets: [] };
+}
+
+function requestsFilter(q: ReturnType<typeof requestsQuery.parse>, now: number) {
+  return {
+    since: q.since?.(now) ?? 0,
+    until: q.until?.(now) ?? now + 1,
+    limit: q.limit,
+    key: q.key,
+    user: q.user,
+    team: q.team,
+    model: q.model,
+    status: q.status,
+    after: q.cursor ? parseCursor(q.cursor) : undefined,
   };
 }
 

@@ -52,52 +52,45 @@ export function anthropicError(ctx: Ctx, err: BedrockClaudeError): Reply {
   );
 }
 
-/**
- * The Anthropic Messages API (`/v1/messages`, `/v1/messages/count_tokens`, `/v1/models`, the
- * latter for the OpenAI SDK too), as the official SDKs and Claude Code call it; the platform APIs Bedrock lacks answer
- * 404 with what to use instead.
- */
-export function createAnthropicFront(deps: {
+interface AnthropicDeps {
   catalog: Catalog;
   router: Router;
   region: string;
-}): Front<'messages' | 'count-tokens'> {
-  const { catalog, router, region } = deps;
+}
 
-  function models(ctx: Ctx): Reply {
-    const data = listModels(catalog, router);
-    return jsonReply(
-      200,
-      {
-        object: 'list',
-        data,
-        has_more: false,
-        first_id: data[0]?.['id'] ?? null,
-        last_id: data[data.length - 1]?.['id'] ?? null,
-      },
-      ctx.headers,
-    );
+function models(ctx: Ctx, { catalog, router }: AnthropicDeps): Reply {
+  const data = listModels(catalog, router);
+  const page = {
+    object: 'list',
+    data,
+    has_more: false,
+    first_id: data[0]?.['id'] ?? null,
+    last_id: data[data.length - 1]?.['id'] ?? null,
+  };
+  return jsonReply(200, page, ctx.headers);
+}
+
+function model(ctx: Ctx, { catalog, router, region }: AnthropicDeps): Reply {
+  let wanted: string;
+  try {
+    wanted = decodeURIComponent(ctx.params[0]!);
+  } catch {
+    throw invalidRequest('The model name in the path is not valid percent-encoding.');
   }
+  const entry = catalog.find(wanted);
+  const listed = entry && listModels(catalog, router).find((m) => m['id'] === entry.name);
+  if (!listed)
+    throw new BedrockClaudeError(`Model "${wanted}" is not available in ${region}.`, {
+      status: 404,
+      type: 'not_found_error',
+      fix: 'GET /v1/models lists what this gateway serves.',
+    });
+  return jsonReply(200, listed, ctx.headers);
+}
 
-  function model(ctx: Ctx): Reply {
-    let wanted: string;
-    try {
-      wanted = decodeURIComponent(ctx.params[0]!);
-    } catch {
-      throw invalidRequest('The model name in the path is not valid percent-encoding.');
-    }
-    const entry = catalog.find(wanted);
-    const listed = entry && listModels(catalog, router).find((m) => m['id'] === entry.name);
-    if (!listed)
-      throw new BedrockClaudeError(`Model "${wanted}" is not available in ${region}.`, {
-        status: 404,
-        type: 'not_found_error',
-        fix: 'GET /v1/models lists what this gateway serves.',
-      });
-    return jsonReply(200, listed, ctx.headers);
-  }
-
-  const unsupported: Array<RouteSpec<never>> = UNSUPPORTED_APIS.filter((api) => !api.servedByGateway).map((api) => ({
+/** The platform APIs Bedrock lacks: 404 with what to use instead. */
+const UNSUPPORTED_ROUTES: Array<RouteSpec<never>> = UNSUPPORTED_APIS.filter((api) => !api.servedByGateway).map(
+  (api) => ({
     method: '*',
     path: api.pattern,
     unlisted: true,
@@ -107,43 +100,49 @@ export function createAnthropicFront(deps: {
         { status: 404, type: 'not_found_error', fix: api.fix },
       );
     },
-  }));
+  }),
+);
 
+function decodeMessages(ctx: Ctx, bytes: Buffer, operation: 'messages' | 'count-tokens'): CanonicalCall {
+  const source = parseJsonObject(bytes, 'Send {"model": ..., "max_tokens": ..., "messages": [...]}.');
+  const body = source.value;
+  const name = body['model'];
+  if (typeof name !== 'string' || !name)
+    throw invalidRequest('`model` is required and must be a string.', 'Set "model", e.g. "claude-sonnet-4-6".');
+  if (body['stream'] !== undefined && typeof body['stream'] !== 'boolean')
+    throw invalidRequest('stream: Input should be a valid boolean.', 'Send "stream": true or false (or leave it out).');
+  const count = operation === 'count-tokens';
+  return {
+    operation: count ? 'count-tokens' : 'messages',
+    model: name,
+    request: {
+      path: ctx.route.pathname,
+      headers: { 'anthropic-beta': ctx.req.headers['anthropic-beta'] },
+      body,
+      source,
+    },
+    stream: !count && body['stream'] === true,
+  };
+}
+
+/**
+ * The Anthropic Messages API (`/v1/messages`, `/v1/messages/count_tokens`, `/v1/models`, the
+ * latter for the OpenAI SDK too), as the official SDKs and Claude Code call it; the platform APIs Bedrock lacks answer
+ * 404 with what to use instead.
+ */
+export function createAnthropicFront(deps: AnthropicDeps): Front<'messages' | 'count-tokens'> {
   return {
     name: 'anthropic',
     metered: true,
     routes: [
       { method: 'POST', path: '/v1/messages', call: true, operation: 'messages' },
       { method: 'POST', path: '/v1/messages/count_tokens', call: true, operation: 'count-tokens' },
-      { method: 'GET', path: '/v1/models', serve: models },
-      { method: 'GET', path: '/v1/models/{model}', serve: model },
-      ...unsupported,
+      { method: 'GET', path: '/v1/models', serve: (ctx) => models(ctx, deps) },
+      { method: 'GET', path: '/v1/models/{model}', serve: (ctx) => model(ctx, deps) },
+      ...UNSUPPORTED_ROUTES,
     ],
 
-    decode(ctx: Ctx, bytes: Buffer, operation): CanonicalCall {
-      const source = parseJsonObject(bytes, 'Send {"model": ..., "max_tokens": ..., "messages": [...]}.');
-      const body = source.value;
-      const name = body['model'];
-      if (typeof name !== 'string' || !name)
-        throw invalidRequest('`model` is required and must be a string.', 'Set "model", e.g. "claude-sonnet-4-6".');
-      if (body['stream'] !== undefined && typeof body['stream'] !== 'boolean')
-        throw invalidRequest(
-          'stream: Input should be a valid boolean.',
-          'Send "stream": true or false (or leave it out).',
-        );
-      const count = operation === 'count-tokens';
-      return {
-        operation: count ? 'count-tokens' : 'messages',
-        model: name,
-        request: {
-          path: ctx.route.pathname,
-          headers: { 'anthropic-beta': ctx.req.headers['anthropic-beta'] },
-          body,
-          source,
-        },
-        stream: !count && body['stream'] === true,
-      };
-    },
+    decode: decodeMessages,
 
     encode(ctx: Ctx, result: MessagesResult): Reply {
       if (result.kind === 'json')

@@ -78,6 +78,79 @@ export function modelIdFromSegment(segment: string): string {
 /** InvokeModel's operations, and the listing of inference profiles. */
 export type BedrockOperation = 'invoke' | 'invoke-with-response-stream' | 'count-tokens' | 'inference-profiles';
 
+function decodeInvoke(
+  ctx: Ctx,
+  bytes: Buffer,
+  operation: BedrockOperation | undefined,
+  asBedrock: boolean,
+): CanonicalCall {
+  const modelId = modelIdFromSegment(ctx.params[0]!);
+  const count = operation === 'count-tokens';
+  const stream = operation === 'invoke-with-response-stream';
+  if (asBedrock) {
+    // As Bedrock itself: the call is the InvokeModel body as sent, for validation in Bedrock's words.
+    const sent = parseBedrockJson(bytes);
+    const body = count ? fromCountTokensBody(sent) : (sent as Record<string, unknown>);
+    return {
+      operation: count ? 'count-tokens' : 'messages',
+      model: modelId,
+      request: { path: count ? '/v1/messages/count_tokens' : '/v1/messages', body },
+      stream,
+      wire: count ? body : sent,
+    };
+  }
+  const raw = parseJsonObject(
+    bytes,
+    'Send the Bedrock InvokeModel body: {"anthropic_version": "bedrock-2023-05-31", "max_tokens": ..., ' +
+      '"messages": [...]}.',
+  );
+  const { body, headers } = fromBedrockBody(count ? fromCountTokensBody(raw.value) : raw.value, modelId, stream);
+  return {
+    operation: count ? 'count-tokens' : 'messages',
+    model: modelId,
+    request: {
+      path: count ? '/v1/messages/count_tokens' : '/v1/messages',
+      headers,
+      body,
+      source: count ? undefined : raw,
+    },
+    stream,
+  };
+}
+
+function encodeInvoke(ctx: Ctx, result: MessagesResult): Reply {
+  if (result.kind === 'json') {
+    if (result.raw)
+      return {
+        status: 200,
+        headers: invocationHeaders(
+          result.headers,
+          Object.assign({ 'content-type': 'application/json' }, ctx.headers, { 'x-amzn-requestid': ctx.id }),
+        ),
+        body: result.raw,
+      };
+    // A count-tokens answer, reshaped from the Anthropic one.
+    return jsonReply(
+      200,
+      ctx.call?.operation === 'count-tokens' ? { inputTokens: result.body['input_tokens'] } : result.body,
+      ctx.headers,
+    );
+  }
+  const summary = (ctx.summary = emptySummary());
+  return {
+    status: 200,
+    headers: Object.assign(
+      {
+        'content-type': 'application/vnd.amazon.eventstream',
+        'x-amzn-bedrock-content-type': 'application/json',
+        'x-amzn-requestid': ctx.id,
+      },
+      ctx.headers,
+    ),
+    body: toBedrockEventStream(result, summary),
+  };
+}
+
 /**
  * Bedrock Runtime's InvokeModel API (`/model/{id}/invoke`, `/invoke-with-response-stream`,
  * `/count-tokens`) and the `ListInferenceProfiles` call Claude Code makes in Bedrock mode, for the
@@ -130,74 +203,8 @@ export function createBedrockFront(deps: {
       },
     ],
 
-    decode(ctx: Ctx, bytes: Buffer, operation): CanonicalCall {
-      const modelId = modelIdFromSegment(ctx.params[0]!);
-      const count = operation === 'count-tokens';
-      const stream = operation === 'invoke-with-response-stream';
-      if (asBedrock) {
-        // As Bedrock itself: the call is the InvokeModel body as sent, for validation in Bedrock's words.
-        const sent = parseBedrockJson(bytes);
-        const body = count ? fromCountTokensBody(sent) : (sent as Record<string, unknown>);
-        return {
-          operation: count ? 'count-tokens' : 'messages',
-          model: modelId,
-          request: { path: count ? '/v1/messages/count_tokens' : '/v1/messages', body },
-          stream,
-          wire: count ? body : sent,
-        };
-      }
-      const raw = parseJsonObject(
-        bytes,
-        'Send the Bedrock InvokeModel body: {"anthropic_version": "bedrock-2023-05-31", "max_tokens": ..., ' +
-          '"messages": [...]}.',
-      );
-      const { body, headers } = fromBedrockBody(count ? fromCountTokensBody(raw.value) : raw.value, modelId, stream);
-      return {
-        operation: count ? 'count-tokens' : 'messages',
-        model: modelId,
-        request: {
-          path: count ? '/v1/messages/count_tokens' : '/v1/messages',
-          headers,
-          body,
-          source: count ? undefined : raw,
-        },
-        stream,
-      };
-    },
-
-    encode(ctx: Ctx, result: MessagesResult): Reply {
-      if (result.kind === 'json') {
-        if (result.raw)
-          return {
-            status: 200,
-            headers: invocationHeaders(
-              result.headers,
-              Object.assign({ 'content-type': 'application/json' }, ctx.headers, { 'x-amzn-requestid': ctx.id }),
-            ),
-            body: result.raw,
-          };
-        // A count-tokens answer, reshaped from the Anthropic one.
-        return jsonReply(
-          200,
-          ctx.call?.operation === 'count-tokens' ? { inputTokens: result.body['input_tokens'] } : result.body,
-          ctx.headers,
-        );
-      }
-      const summary = (ctx.summary = emptySummary());
-      return {
-        status: 200,
-        headers: Object.assign(
-          {
-            'content-type': 'application/vnd.amazon.eventstream',
-            'x-amzn-bedrock-content-type': 'application/json',
-            'x-amzn-requestid': ctx.id,
-          },
-          ctx.headers,
-        ),
-        body: toBedrockEventStream(result, summary),
-      };
-    },
-
+    decode: (ctx, bytes, operation) => decodeInvoke(ctx, bytes, operation, asBedrock),
+    encode: encodeInvoke,
     encodeError: (ctx, err) => bedrockError(ctx, err, asBedrock),
   };
   return front;

@@ -13,6 +13,46 @@ import { jsonReply } from './replies.js';
 
 const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };
 
+/** As Bedrock itself (the emulator): the equivalent InvokeModel body, validated as InvokeModel is. */
+function decodeAsBedrock(ctx: Ctx, bytes: Buffer, count: boolean, anthropicVersion: string): CanonicalCall {
+  const sent = bedrockJsonObject(bytes, 'The request body must be a JSON object.');
+  const { model, stream, ...rest } = sent;
+  if (typeof model !== 'string') throw invalidRequest('model: Field required');
+  const betas = parseBetaHeader(ctx.req.headers['anthropic-beta']);
+  const body = Object.assign(
+    { anthropic_version: anthropicVersion },
+    betas.length ? { anthropic_beta: betas } : {},
+    count ? { max_tokens: 1 } : {},
+    rest,
+  );
+  return {
+    operation: count ? 'count-tokens' : 'messages',
+    model,
+    request: { path: count ? '/v1/messages/count_tokens' : '/v1/messages', body },
+    stream: !count && stream === true,
+    wire: sent,
+  };
+}
+
+function decodeMantle(ctx: Ctx, bytes: Buffer, count: boolean): CanonicalCall {
+  const source = parseJsonObject(bytes, 'Send {"model": ..., "max_tokens": ..., "messages": [...]}.');
+  const name = source.value['model'];
+  if (typeof name !== 'string' || !name)
+    throw invalidRequest(
+      '`model` is required and must be a string.',
+      'Set "model", e.g. "anthropic.claude-opus-4-7" or "claude-opus-4-7".',
+    );
+  if (source.value['stream'] !== undefined && typeof source.value['stream'] !== 'boolean')
+    throw invalidRequest('stream: Input should be a valid boolean.', 'Send "stream": true or false (or leave it out).');
+  const headers = { 'anthropic-beta': ctx.req.headers['anthropic-beta'] };
+  return {
+    operation: count ? 'count-tokens' : 'messages',
+    model: name,
+    request: { path: count ? '/v1/messages/count_tokens' : '/v1/messages', headers, body: source.value, source },
+    stream: !count && source.value['stream'] === true,
+  };
+}
+
 /**
  * Bedrock's native Messages API (`POST /anthropic/v1/messages`, `/anthropic/v1/messages/count_tokens`),
  * for `AnthropicBedrockMantle` and clients of Bedrock's native path: Anthropic request and answer
@@ -34,44 +74,7 @@ export function createMantleFront(deps: {
     ],
     decode(ctx: Ctx, bytes: Buffer, operation): CanonicalCall {
       const count = operation === 'mantle-count-tokens';
-      const path = count ? '/v1/messages/count_tokens' : '/v1/messages';
-      if (asBedrock) {
-        const sent = bedrockJsonObject(bytes, 'The request body must be a JSON object.');
-        const { model, stream, ...rest } = sent;
-        if (typeof model !== 'string') throw invalidRequest('model: Field required');
-        const betas = parseBetaHeader(ctx.req.headers['anthropic-beta']);
-        const body = Object.assign(
-          { anthropic_version: deps.anthropicVersion },
-          betas.length ? { anthropic_beta: betas } : {},
-          count ? { max_tokens: 1 } : {},
-          rest,
-        );
-        return {
-          operation: count ? 'count-tokens' : 'messages',
-          model,
-          request: { path, body },
-          stream: !count && stream === true,
-          wire: sent,
-        };
-      }
-      const source = parseJsonObject(bytes, 'Send {"model": ..., "max_tokens": ..., "messages": [...]}.');
-      const name = source.value['model'];
-      if (typeof name !== 'string' || !name)
-        throw invalidRequest(
-          '`model` is required and must be a string.',
-          'Set "model", e.g. "anthropic.claude-opus-4-7" or "claude-opus-4-7".',
-        );
-      if (source.value['stream'] !== undefined && typeof source.value['stream'] !== 'boolean')
-        throw invalidRequest(
-          'stream: Input should be a valid boolean.',
-          'Send "stream": true or false (or leave it out).',
-        );
-      return {
-        operation: count ? 'count-tokens' : 'messages',
-        model: name,
-        request: { path, headers: { 'anthropic-beta': ctx.req.headers['anthropic-beta'] }, body: source.value, source },
-        stream: !count && source.value['stream'] === true,
-      };
+      return asBedrock ? decodeAsBedrock(ctx, bytes, count, deps.anthropicVersion) : decodeMantle(ctx, bytes, count);
     },
     encode(ctx: Ctx, result: MessagesResult): Reply {
       if (result.kind === 'json') return jsonReply(200, result.body, ctx.headers);
