@@ -1,5 +1,5 @@
 import { createCatalog, getDefaultCatalog, type Catalog, type CatalogOverrides } from '../catalog/catalog.js';
-import { resolveModel, type ResolvedModel, type Scope } from '../catalog/resolve-model.js';
+import { resolveModel, type Scope } from '../catalog/resolve-model.js';
 import { resolveBedrockAuth, type CredentialOptions } from '../aws/credentials.js';
 import { BedrockClaudeError } from '../errors.js';
 import type { SanitizePolicy } from '../translate/sanitize.js';

@@ -15,12 +15,13 @@ const Registry: typeof PromClient.Registry = require('prom-client/lib/registry.j
 /** The gateway's Prometheus metrics, in a registry of its own. Labels never carry secrets. */
 export function createGatewayMetrics() {
   const registry = new Registry();
-  const requests = new Counter({
-    name: 'bedrock_claude_requests_total',
-    help: 'Requests answered, by front, route and status',
-    labelNames: ['front', 'path', 'status'],
-    registers: [registry],
-  });
+  const counter = (name: string, help: string, labelNames: string[] = []) =>
+    new Counter({ name, help, labelNames, registers: [registry] });
+  const requests = counter('bedrock_claude_requests_total', 'Requests answered, by front, route and status', [
+    'front',
+    'path',
+    'status',
+  ]);
   const latency = new Histogram({
     name: 'bedrock_claude_request_duration_seconds',
     help: 'Request latency',
@@ -34,39 +35,18 @@ export function createGatewayMetrics() {
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
     registers: [registry],
   });
-  const tokens = new Counter({
-    name: 'bedrock_claude_tokens_total',
-    help: 'Tokens, by direction',
-    labelNames: ['direction'],
-    registers: [registry],
-  });
-  const cost = new Counter({
-    name: 'bedrock_claude_cost_usd_total',
-    help: 'Estimated cost in USD (regional premium included)',
-    registers: [registry],
-  });
-  const upstreamErrors = new Counter({
-    name: 'bedrock_claude_upstream_errors_total',
-    help: 'Upstream errors by Anthropic error type',
-    labelNames: ['type'],
-    registers: [registry],
-  });
-  const retries = new Counter({
-    name: 'bedrock_claude_retries_total',
-    help: 'Retries of an upstream call',
-    registers: [registry],
-  });
-  const failovers = new Counter({
-    name: 'bedrock_claude_failovers_total',
-    help: 'Failovers to the next target',
-    registers: [registry],
-  });
-  const failures = new Counter({
-    name: 'bedrock_claude_background_failures_total',
-    help: 'Failures off the answer path, which no answer shows (a settlement, a retention run), by where',
-    labelNames: ['where'],
-    registers: [registry],
-  });
+  const tokens = counter('bedrock_claude_tokens_total', 'Tokens, by direction', ['direction']);
+  const cost = counter('bedrock_claude_cost_usd_total', 'Estimated cost in USD (regional premium included)');
+  const upstreamErrors = counter('bedrock_claude_upstream_errors_total', 'Upstream errors by Anthropic error type', [
+    'type',
+  ]);
+  const retries = counter('bedrock_claude_retries_total', 'Retries of an upstream call');
+  const failovers = counter('bedrock_claude_failovers_total', 'Failovers to the next target');
+  const failures = counter(
+    'bedrock_claude_background_failures_total',
+    'Failures off the answer path, which no answer shows (a settlement, a retention run), by where',
+    ['where'],
+  );
 
   return {
     registry,
@@ -86,41 +66,7 @@ export function createGatewayMetrics() {
      * The control plane's servers: whether they answer, the ledger rows that wait, Redis round trips. Read at each
      * scrape.
      */
-    watchControl(g: ControlGauges) {
-      const set = (gauge: PromClient.Gauge, v: number | undefined) => (v === undefined ? gauge.reset() : gauge.set(v));
-      new Gauge({
-        name: 'bedrock_claude_store_up',
-        help: 'Whether the control-plane store (SQLite or PostgreSQL) takes writes: 1 or 0',
-        registers: [registry],
-        collect() {
-          set(this, g.storeUp());
-        },
-      });
-      new Gauge({
-        name: 'bedrock_claude_counters_up',
-        help: 'Whether the shared counter store (Redis) answers: 1 or 0',
-        registers: [registry],
-        collect() {
-          set(this, g.countersUp());
-        },
-      });
-      new Gauge({
-        name: 'bedrock_claude_ledger_pending_rows',
-        help: 'Ledger rows not yet written to the store (spooled while it is away)',
-        registers: [registry],
-        collect() {
-          this.set(g.ledgerPending());
-        },
-      });
-      new Gauge({
-        name: 'bedrock_claude_counter_round_trips',
-        help: 'Round trips to the shared counter store since start',
-        registers: [registry],
-        collect() {
-          this.set(g.counterRoundTrips());
-        },
-      });
-    },
+    watchControl: (g: ControlGauges) => watchControl(registry, g),
     /** A failure that must not break an answer, counted so that it is seen (`where` is ours: `settle`, `prune`). */
     failure(where: BackgroundFailure) {
       failures.inc({ where });
@@ -131,6 +77,39 @@ export function createGatewayMetrics() {
       else if (event.type === 'upstream_error') upstreamErrors.inc({ type: event.error.type });
     },
   };
+}
+
+/** Gauges read at each scrape; one that reads undefined (no such server) is left out. */
+function watchControl(registry: PromClient.Registry, g: ControlGauges): void {
+  const gauges: Array<[string, string, () => number | undefined]> = [
+    [
+      'bedrock_claude_store_up',
+      'Whether the control-plane store (SQLite or PostgreSQL) takes writes: 1 or 0',
+      () => g.storeUp(),
+    ],
+    ['bedrock_claude_counters_up', 'Whether the shared counter store (Redis) answers: 1 or 0', () => g.countersUp()],
+    [
+      'bedrock_claude_ledger_pending_rows',
+      'Ledger rows not yet written to the store (spooled while it is away)',
+      () => g.ledgerPending(),
+    ],
+    [
+      'bedrock_claude_counter_round_trips',
+      'Round trips to the shared counter store since start',
+      () => g.counterRoundTrips(),
+    ],
+  ];
+  for (const [name, help, read] of gauges)
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const v = read();
+        if (v === undefined) this.reset();
+        else this.set(v);
+      },
+    });
 }
 
 export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;

@@ -30,6 +30,62 @@ function geoOf(target: RouteTarget, catalog: Catalog): string | undefined {
   return regionToGeo(target.region, catalog);
 }
 
+/** With scope geo or in-region, fallback regions and routes that would leave the home geography are refused. */
+function checkResidency(options: RouterOptions, regions: readonly string[]): void {
+  const { catalog, scope } = options;
+  const home = regionToGeo(options.region, catalog);
+  for (const r of regions) {
+    if (regionToGeo(r, catalog) !== home)
+      throw new Error(
+        `config: fallback region ${r} is outside the ${home ?? options.region} geography, which scope "${scope}" ` +
+          `must not leave`,
+      );
+  }
+  for (const [name, route] of Object.entries(options.routes ?? {})) {
+    const geos = new Set(targetsOf(route).map((t) => geoOf(t, catalog)));
+    if (geos.has('global') || geos.size > 1) {
+      throw new Error(
+        `config: route "${name}" mixes geographies (${[...geos].join(', ')}); scope "${scope}" keeps data in one ` +
+          `geography`,
+      );
+    }
+  }
+}
+
+/** A configured route's targets; a target that does not say its backend takes the model's (the catalog's data). */
+function routedTargets(route: Parameters<typeof targetsOf>[0], catalog: Catalog): Target[] {
+  return targetsOf(route).map((t) => {
+    const model = findModelForId(t.modelId, catalog);
+    return Object.assign(
+      {},
+      t,
+      { model },
+      t.backend === undefined && model?.backend === 'mantle' ? { backend: 'mantle' as const } : undefined,
+    );
+  });
+}
+
+/** The catalog's answer in the gateway's region, then each fallback region; the first error when none fits. */
+function resolvedTargets(model: string, regions: readonly string[], scope: Scope, catalog: Catalog): Target[] {
+  const targets: Target[] = [];
+  let firstError: unknown;
+  for (const region of regions) {
+    try {
+      const r = resolveModel(model, { region, scope, catalog });
+      // A model Bedrock serves only through its native Messages path is called there, by its bare ID.
+      const target: Target =
+        r.model?.backend === 'mantle'
+          ? { region, modelId: r.model.bedrockId, model: r.model, backend: 'mantle' }
+          : { region, modelId: r.modelId, model: r.model };
+      if (!targets.some((t) => t.modelId === target.modelId && t.region === region)) targets.push(target);
+    } catch (err) {
+      firstError ??= err;
+    }
+  }
+  if (!targets.length) throw firstError ?? invalidRequest(`No route for model "${model}".`);
+  return targets;
+}
+
 /**
  * Maps a client model name to an ordered list of upstream targets: a configured route, or the
  * catalog's answer for the gateway's region (then each fallback region) within its scope.
@@ -40,63 +96,20 @@ export function createRouter(options: RouterOptions) {
   const { catalog, scope } = options;
   const regions = [options.region, ...(options.fallbackRegions ?? [])];
 
-  if (scope !== 'global') {
-    const home = regionToGeo(options.region, catalog);
-    for (const r of regions) {
-      if (regionToGeo(r, catalog) !== home)
-        throw new Error(
-          `config: fallback region ${r} is outside the ${home ?? options.region} geography, which scope "${scope}" ` +
-            `must not leave`,
-        );
-    }
-    for (const [name, route] of Object.entries(options.routes ?? {})) {
-      const geos = new Set(targetsOf(route).map((t) => geoOf(t, catalog)));
-      if (geos.has('global') || geos.size > 1) {
-        throw new Error(
-          `config: route "${name}" mixes geographies (${[...geos].join(', ')}); scope "${scope}" keeps data in one ` +
-            `geography`,
-        );
-      }
-    }
-  }
+  if (scope !== 'global') checkResidency(options, regions);
+  // Own properties only: a model named `toString` or `__proto__` is an unknown name, not a route.
+  const routeOf = (model: string) =>
+    options.routes && Object.hasOwn(options.routes, model) ? options.routes[model] : undefined;
 
   return {
     /** Ordered targets for a client model name. Throws the resolver's error (404 / 400) when nothing fits. */
     targetsFor(model: string): Target[] {
-      const routed = options.routes?.[model];
-      if (routed) {
-        return targetsOf(routed).map((t) => {
-          const model = findModelForId(t.modelId, catalog);
-          // A target that does not say its backend takes the model's (the catalog's data).
-          return Object.assign(
-            {},
-            t,
-            { model },
-            t.backend === undefined && model?.backend === 'mantle' ? { backend: 'mantle' as const } : undefined,
-          );
-        });
-      }
-      const targets: Target[] = [];
-      let firstError: unknown;
-      for (const region of regions) {
-        try {
-          const r = resolveModel(model, { region, scope, catalog });
-          // A model Bedrock serves only through its native Messages path is called there, by its bare ID.
-          const target: Target =
-            r.model?.backend === 'mantle'
-              ? { region, modelId: r.model.bedrockId, model: r.model, backend: 'mantle' }
-              : { region, modelId: r.modelId, model: r.model };
-          if (!targets.some((t) => t.modelId === target.modelId && t.region === region)) targets.push(target);
-        } catch (err) {
-          firstError ??= err;
-        }
-      }
-      if (!targets.length) throw firstError ?? invalidRequest(`No route for model "${model}".`);
-      return targets;
+      const routed = routeOf(model);
+      return routed ? routedTargets(routed, catalog) : resolvedTargets(model, regions, scope, catalog);
     },
     /** The sanitising policy of a configured route, if it has its own. */
     policyFor(model: string): SanitizePolicy | undefined {
-      const routed = options.routes?.[model];
+      const routed = routeOf(model);
       return routed && !Array.isArray(routed) ? routed.policy : undefined;
     },
     /** Client model names with a configured route. */

@@ -105,6 +105,25 @@ export function dispatch(
   };
 }
 
+/** The tokens, the cache writes split by time to live, and the cost, into the request's usage record. */
+function applyUsage(ctx: Ctx, usage: Usage, costOf: (ctx: Ctx, usage: Usage) => number | undefined): void {
+  const u = ctx.usage;
+  u.inputTokens = usage.input_tokens;
+  u.outputTokens = usage.output_tokens;
+  u.cacheReadTokens = usage.cache_read_input_tokens ?? undefined;
+  u.cacheWriteTokens = usage.cache_creation_input_tokens ?? undefined;
+  // The split by time to live, where Bedrock reports it; otherwise worked out from the request's breakpoints.
+  let split = usage.cache_creation;
+  if (!split && u.cacheWriteTokens) {
+    const derived = splitCacheWrite(ctx.cacheBreakpoints ?? [], u.cacheReadTokens ?? 0, u.cacheWriteTokens);
+    split = { ephemeral_5m_input_tokens: derived['5m'], ephemeral_1h_input_tokens: derived['1h'] };
+  }
+  u.cacheWrite1hTokens = split?.ephemeral_1h_input_tokens ?? 0;
+  u.cacheWrite5mTokens =
+    split?.ephemeral_5m_input_tokens ?? Math.max(0, (u.cacheWriteTokens ?? 0) - u.cacheWrite1hTokens);
+  u.costUsd = costOf(ctx, split && !usage.cache_creation ? Object.assign({}, usage, { cache_creation: split }) : usage);
+}
+
 /**
  * Fills in the request's usage record once its answer is written or abandoned (tokens from the body
  * or the stream, the cost with the scope's premium, latency) and hands it to every sink.
@@ -124,25 +143,7 @@ export function recordUsage(
         result.kind === 'json'
           ? reconcileUsage(result.usage, undefined, result.headers)
           : reconcileUsage(ctx.summary?.usage, ctx.summary?.metrics);
-      if (usage) {
-        u.inputTokens = usage.input_tokens;
-        u.outputTokens = usage.output_tokens;
-        u.cacheReadTokens = usage.cache_read_input_tokens ?? undefined;
-        u.cacheWriteTokens = usage.cache_creation_input_tokens ?? undefined;
-        // The split by time to live, where Bedrock reports it; otherwise worked out from the request's breakpoints.
-        let split = usage.cache_creation;
-        if (!split && u.cacheWriteTokens) {
-          const derived = splitCacheWrite(ctx.cacheBreakpoints ?? [], u.cacheReadTokens ?? 0, u.cacheWriteTokens);
-          split = { ephemeral_5m_input_tokens: derived['5m'], ephemeral_1h_input_tokens: derived['1h'] };
-        }
-        u.cacheWrite1hTokens = split?.ephemeral_1h_input_tokens ?? 0;
-        u.cacheWrite5mTokens =
-          split?.ephemeral_5m_input_tokens ?? Math.max(0, (u.cacheWriteTokens ?? 0) - u.cacheWrite1hTokens);
-        u.costUsd = costOf(
-          ctx,
-          split && !usage.cache_creation ? Object.assign({}, usage, { cache_creation: split }) : usage,
-        );
-      }
+      if (usage) applyUsage(ctx, usage, costOf);
       if (ctx.summary?.error) u.error = ctx.summary.error.type;
       if (ctx.clientGone) u.error = 'client_closed';
     }
