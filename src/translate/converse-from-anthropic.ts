@@ -88,6 +88,22 @@ const MAPPED = new Set([
   'tool_choice',
 ]);
 
+/** Anthropic tools and tool choice as Converse's `toolConfig`. */
+function toolConfigOf(tools: Json[], choice: unknown): Json {
+  const toolConfig: Json = {
+    tools: withCachePoints(tools, (t) => {
+      const spec: Json = { name: t['name'] };
+      if (t['description'] !== undefined) spec['description'] = t['description'];
+      spec['inputSchema'] = { json: t['input_schema'] };
+      if (t['strict'] !== undefined) spec['strict'] = t['strict'];
+      return { toolSpec: spec };
+    }),
+  };
+  const c = choice as Json | undefined;
+  if (c) toolConfig['toolChoice'] = c['type'] === 'tool' ? { tool: { name: c['name'] } } : { [String(c['type'])]: {} };
+  return toolConfig;
+}
+
 /**
  * An Anthropic Messages body as the Converse request that means the same: fields Converse has no
  * member for (thinking, top_k, betas, ...) go in `additionalModelRequestFields`, as Bedrock takes them.
@@ -113,22 +129,7 @@ export function anthropicToConverse(body: Json): Json {
   if (body['top_p'] !== undefined) inf['topP'] = body['top_p'];
   if (body['stop_sequences'] !== undefined) inf['stopSequences'] = body['stop_sequences'];
   if (Object.keys(inf).length) out['inferenceConfig'] = inf;
-  if (body['tools'] !== undefined) {
-    const toolConfig: Json = {
-      tools: withCachePoints(body['tools'] as Json[], (t) => {
-        const spec: Json = { name: t['name'] };
-        if (t['description'] !== undefined) spec['description'] = t['description'];
-        spec['inputSchema'] = { json: t['input_schema'] };
-        if (t['strict'] !== undefined) spec['strict'] = t['strict'];
-        return { toolSpec: spec };
-      }),
-    };
-    const choice = body['tool_choice'] as Json | undefined;
-    if (choice)
-      toolConfig['toolChoice'] =
-        choice['type'] === 'tool' ? { tool: { name: choice['name'] } } : { [String(choice['type'])]: {} };
-    out['toolConfig'] = toolConfig;
-  }
+  if (body['tools'] !== undefined) out['toolConfig'] = toolConfigOf(body['tools'] as Json[], body['tool_choice']);
   const extra: Json = {};
   for (const [key, value] of Object.entries(body)) {
     if (MAPPED.has(key) || key === 'anthropic_version') continue;

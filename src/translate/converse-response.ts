@@ -111,6 +111,38 @@ export interface ConverseStreamState {
   answer?: Json;
 }
 
+/** A tool's start as `contentBlockStart`; redacted thinking as its one delta; other blocks start silently. */
+function blockStartToConverse(cb: Json, index: number): Array<[string, Json]> {
+  if (cb['type'] === 'tool_use')
+    return [
+      [
+        'contentBlockStart',
+        { contentBlockIndex: index, start: { toolUse: { toolUseId: cb['id'], name: cb['name'] } } },
+      ],
+    ];
+  if (cb['type'] === 'redacted_thinking') {
+    const redactedContent = Buffer.from(String(cb['data']), 'utf8').toString('base64');
+    return [['contentBlockDelta', { contentBlockIndex: index, delta: { reasoningContent: { redactedContent } } }]];
+  }
+  return [];
+}
+
+/** A content delta as Converse's (text, tool input, reasoning text or signature), or undefined for others. */
+function deltaToConverse(d: Json): Json | undefined {
+  switch (d['type']) {
+    case 'text_delta':
+      return { text: d['text'] };
+    case 'input_json_delta':
+      return { toolUse: { input: d['partial_json'] } };
+    case 'thinking_delta':
+      return { reasoningContent: { text: d['thinking'] } };
+    case 'signature_delta':
+      return { reasoningContent: { signature: d['signature'] } };
+    default:
+      return undefined;
+  }
+}
+
 /**
  * One Anthropic streaming event as the ConverseStream events (name and payload) it becomes:
  * `message_start` → `messageStart`; a tool's `content_block_start` → `contentBlockStart`; deltas →
@@ -127,47 +159,11 @@ export function anthropicEventToConverse(event: Json, state: ConverseStreamState
       if (state.fieldPaths?.length) state.answer = Object.assign({}, message);
       return [['messageStart', { role: 'assistant' }]];
     }
-    case 'content_block_start': {
-      const cb = event['content_block'] as Json;
-      if (cb['type'] === 'tool_use')
-        return [
-          [
-            'contentBlockStart',
-            { contentBlockIndex: index, start: { toolUse: { toolUseId: cb['id'], name: cb['name'] } } },
-          ],
-        ];
-      if (cb['type'] === 'redacted_thinking')
-        return [
-          [
-            'contentBlockDelta',
-            {
-              contentBlockIndex: index,
-              delta: {
-                reasoningContent: { redactedContent: Buffer.from(String(cb['data']), 'utf8').toString('base64') },
-              },
-            },
-          ],
-        ];
-      return [];
-    }
+    case 'content_block_start':
+      return blockStartToConverse(event['content_block'] as Json, index);
     case 'content_block_delta': {
-      const d = event['delta'] as Json;
-      if (d['type'] === 'text_delta')
-        return [['contentBlockDelta', { contentBlockIndex: index, delta: { text: d['text'] } }]];
-      if (d['type'] === 'input_json_delta')
-        return [['contentBlockDelta', { contentBlockIndex: index, delta: { toolUse: { input: d['partial_json'] } } }]];
-      if (d['type'] === 'thinking_delta')
-        return [
-          ['contentBlockDelta', { contentBlockIndex: index, delta: { reasoningContent: { text: d['thinking'] } } }],
-        ];
-      if (d['type'] === 'signature_delta')
-        return [
-          [
-            'contentBlockDelta',
-            { contentBlockIndex: index, delta: { reasoningContent: { signature: d['signature'] } } },
-          ],
-        ];
-      return [];
+      const delta = deltaToConverse(event['delta'] as Json);
+      return delta ? [['contentBlockDelta', { contentBlockIndex: index, delta }]] : [];
     }
     case 'content_block_stop':
       return [['contentBlockStop', { contentBlockIndex: index }]];

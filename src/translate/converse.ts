@@ -272,6 +272,25 @@ export function responseFieldPaths(body: Json): string[] {
  * ```
  */
 export function converseToAnthropic(body: Json, defaultMaxTokens: number): Json {
+  checkTopLevel(body);
+  const out: Json = { messages: converseMessages(body['messages']) };
+  const system = converseSystem(body['system']);
+  if (system.length) out['system'] = system;
+  Object.assign(out, inferenceOf(body['inferenceConfig'], defaultMaxTokens));
+  if (body['toolConfig'] !== undefined) {
+    const tc = obj(body['toolConfig'], 'toolConfig');
+    out['tools'] = blocks(arr(tc['tools'], 'toolConfig/tools'), 'toolConfig/tools', tool);
+    if (tc['toolChoice'] !== undefined) out['tool_choice'] = toolChoice(tc['toolChoice'], 'toolConfig/toolChoice');
+  }
+  if (body['outputConfig'] !== undefined) out['output_config'] = { format: outputFormat(body['outputConfig']) };
+  const extra = body['additionalModelRequestFields'];
+  if (extra !== undefined && extra !== null) mergeExtraFields(out, obj(extra, 'additionalModelRequestFields'));
+  responseFieldPaths(body);
+  return out;
+}
+
+/** Keys Converse does not have, fields this gateway does not translate, latency and tiers it cannot honour. */
+function checkTopLevel(body: Json): void {
   for (const key of Object.keys(body)) {
     if (!TOP_LEVEL.has(key)) fail('', `extraneous key [${key}] is not permitted`);
     if (NOT_TRANSLATED[key] !== undefined && body[key] !== null)
@@ -289,8 +308,10 @@ export function converseToAnthropic(body: Json, defaultMaxTokens: number): Json 
       `serviceTier "${String(tier.type)}" is not supported by this gateway.`,
       'Leave serviceTier out, or set its type to "default".',
     );
+}
 
-  const messages = arr(body['messages'], 'messages').map((m, i) => {
+function converseMessages(value: unknown): Json[] {
+  return arr(value, 'messages').map((m, i) => {
     const msg = obj(m, `messages/${i}`);
     if (msg['role'] !== 'user' && msg['role'] !== 'assistant')
       fail(`messages/${i}/role`, 'must be "user" or "assistant"');
@@ -299,8 +320,10 @@ export function converseToAnthropic(body: Json, defaultMaxTokens: number): Json 
       content: blocks(arr(msg['content'], `messages/${i}/content`), `messages/${i}/content`, block),
     };
   });
-  const out: Json = { messages };
-  const system = blocks(arr(body['system'], 'system'), 'system', (v, p) => {
+}
+
+function converseSystem(value: unknown): Json[] {
+  return blocks(arr(value, 'system'), 'system', (v, p) => {
     const [kind, text] = member(v, p);
     if (kind !== 'text')
       throw invalidRequest(
@@ -311,39 +334,32 @@ export function converseToAnthropic(body: Json, defaultMaxTokens: number): Json 
       );
     return { type: 'text', text: str(text, `${p}/text`) };
   });
-  if (system.length) out['system'] = system;
+}
 
-  const inf = body['inferenceConfig'] === undefined ? {} : obj(body['inferenceConfig'], 'inferenceConfig');
+function inferenceOf(value: unknown, defaultMaxTokens: number): Json {
+  const inf = value === undefined ? {} : obj(value, 'inferenceConfig');
   for (const key of Object.keys(inf))
     if (!['maxTokens', 'temperature', 'topP', 'stopSequences'].includes(key))
       fail('inferenceConfig', `extraneous key [${key}] is not permitted`);
-  out['max_tokens'] = inf['maxTokens'] ?? defaultMaxTokens;
+  const out: Json = { max_tokens: inf['maxTokens'] ?? defaultMaxTokens };
   if (inf['temperature'] !== undefined) out['temperature'] = inf['temperature'];
   if (inf['topP'] !== undefined) out['top_p'] = inf['topP'];
   if (inf['stopSequences'] !== undefined) out['stop_sequences'] = inf['stopSequences'];
-
-  if (body['toolConfig'] !== undefined) {
-    const tc = obj(body['toolConfig'], 'toolConfig');
-    out['tools'] = blocks(arr(tc['tools'], 'toolConfig/tools'), 'toolConfig/tools', tool);
-    if (tc['toolChoice'] !== undefined) out['tool_choice'] = toolChoice(tc['toolChoice'], 'toolConfig/toolChoice');
-  }
-  if (body['outputConfig'] !== undefined) out['output_config'] = { format: outputFormat(body['outputConfig']) };
-
-  const extra = body['additionalModelRequestFields'];
-  if (extra !== undefined && extra !== null) {
-    for (const [key, value] of Object.entries(obj(extra, 'additionalModelRequestFields'))) {
-      if (key === 'output_config' && out['output_config'] && value && typeof value === 'object')
-        out['output_config'] = Object.assign({}, value, out['output_config']);
-      else if (key in out)
-        throw invalidRequest(
-          `additionalModelRequestFields.${key} repeats a field the request already sets.`,
-          `Set ${key} once: in its Converse field, or in additionalModelRequestFields.`,
-        );
-      else out[key] = value;
-    }
-  }
-  responseFieldPaths(body);
   return out;
+}
+
+/** `additionalModelRequestFields` into the body: `output_config` merged, anything else set once. */
+function mergeExtraFields(out: Json, extra: Json): void {
+  for (const [key, value] of Object.entries(extra)) {
+    if (key === 'output_config' && out['output_config'] && value && typeof value === 'object')
+      out['output_config'] = Object.assign({}, value, out['output_config']);
+    else if (Object.hasOwn(out, key))
+      throw invalidRequest(
+        `additionalModelRequestFields.${key} repeats a field the request already sets.`,
+        `Set ${key} once: in its Converse field, or in additionalModelRequestFields.`,
+      );
+    else out[key] = value;
+  }
 }
 
 function outputFormat(value: unknown): Json {

@@ -30,8 +30,43 @@ function partOf(b: Json): Json {
   throw openAIInvalid(`A ${String(b['type'])} block has no chat completions equivalent.`);
 }
 
-/** An Anthropic Messages body as the chat completions request that means the same. */
-export function anthropicToOpenAI(body: Json): Json {
+/** An assistant turn: its text, and its tool calls as `tool_calls`. */
+function assistantMessage(content: Json[]): Json {
+  const text = content
+    .filter((b) => b['type'] === 'text')
+    .map((b) => b['text'])
+    .join('');
+  const calls = content
+    .filter((b) => b['type'] === 'tool_use')
+    .map((b) => ({
+      id: b['id'],
+      type: 'function',
+      function: { name: b['name'], arguments: JSON.stringify(b['input']) },
+    }));
+  const out: Json = { role: 'assistant', content: text || null };
+  if (calls.length) out['tool_calls'] = calls;
+  return out;
+}
+
+/** A user turn's blocks: each tool result a `tool` message, the rest one user message. */
+function userMessages(content: Json[]): Json[] {
+  const messages: Json[] = [];
+  const rest: Json[] = [];
+  for (const b of content) {
+    if (b['type'] === 'tool_result')
+      messages.push({
+        role: 'tool',
+        tool_call_id: b['tool_use_id'],
+        content:
+          typeof b['content'] === 'string' ? b['content'] : ((b['content'] as Json[] | undefined) ?? []).map(partOf),
+      });
+    else rest.push(partOf(b));
+  }
+  if (rest.length) messages.push({ role: 'user', content: rest });
+  return messages;
+}
+
+function chatMessages(body: Json): Json[] {
   const messages: Json[] = [];
   const system = body['system'];
   if (typeof system === 'string') messages.push({ role: 'system', content: system });
@@ -40,49 +75,14 @@ export function anthropicToOpenAI(body: Json): Json {
   for (const m of (body['messages'] as Json[]) ?? []) {
     const content =
       typeof m['content'] === 'string' ? [{ type: 'text', text: m['content'] }] : (m['content'] as Json[]);
-    if (m['role'] === 'assistant') {
-      const text = content
-        .filter((b) => b['type'] === 'text')
-        .map((b) => b['text'])
-        .join('');
-      const calls = content
-        .filter((b) => b['type'] === 'tool_use')
-        .map((b) => ({
-          id: b['id'],
-          type: 'function',
-          function: { name: b['name'], arguments: JSON.stringify(b['input']) },
-        }));
-      const out: Json = { role: 'assistant', content: text || null };
-      if (calls.length) out['tool_calls'] = calls;
-      messages.push(out);
-      continue;
-    }
-    if (typeof m['content'] === 'string') {
-      messages.push({ role: 'user', content: m['content'] });
-      continue;
-    }
-    const rest: Json[] = [];
-    for (const b of content) {
-      if (b['type'] === 'tool_result')
-        messages.push({
-          role: 'tool',
-          tool_call_id: b['tool_use_id'],
-          content:
-            typeof b['content'] === 'string' ? b['content'] : ((b['content'] as Json[] | undefined) ?? []).map(partOf),
-        });
-      else rest.push(partOf(b));
-    }
-    if (rest.length) messages.push({ role: 'user', content: rest });
+    if (m['role'] === 'assistant') messages.push(assistantMessage(content));
+    else if (typeof m['content'] === 'string') messages.push({ role: 'user', content: m['content'] });
+    else messages.push(...userMessages(content));
   }
-  const out: Json = { model: body['model'], messages };
-  if (body['max_tokens'] !== undefined) out['max_completion_tokens'] = body['max_tokens'];
-  for (const [from, to] of [
-    ['temperature', 'temperature'],
-    ['top_p', 'top_p'],
-    ['stop_sequences', 'stop'],
-    ['stream', 'stream'],
-  ] as const)
-    if (body[from] !== undefined) out[to] = body[from];
+  return messages;
+}
+
+function toolsAndChoice(body: Json, out: Json): void {
   if (Array.isArray(body['tools']))
     out['tools'] = (body['tools'] as Json[]).map((t) => ({
       type: 'function',
@@ -102,6 +102,20 @@ export function anthropicToOpenAI(body: Json): Json {
           : choice['type'];
     if (choice['disable_parallel_tool_use'] === true) out['parallel_tool_calls'] = false;
   }
+}
+
+/** An Anthropic Messages body as the chat completions request that means the same. */
+export function anthropicToOpenAI(body: Json): Json {
+  const out: Json = { model: body['model'], messages: chatMessages(body) };
+  if (body['max_tokens'] !== undefined) out['max_completion_tokens'] = body['max_tokens'];
+  for (const [from, to] of [
+    ['temperature', 'temperature'],
+    ['top_p', 'top_p'],
+    ['stop_sequences', 'stop'],
+    ['stream', 'stream'],
+  ] as const)
+    if (body[from] !== undefined) out[to] = body[from];
+  toolsAndChoice(body, out);
   const format = (body['output_config'] as { format?: { schema?: unknown } } | undefined)?.format;
   if (format) out['response_format'] = { type: 'json_schema', json_schema: { name: 'output', schema: format.schema } };
   const user = (body['metadata'] as { user_id?: unknown } | undefined)?.user_id;

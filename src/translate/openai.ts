@@ -256,11 +256,51 @@ export function openAIToAnthropic(body: Json, options: OpenAIDecodeOptions): Jso
     throw openAIInvalid("Missing required parameter: 'model'.", 'model');
   if (!Array.isArray(body['messages']) || body['messages'].length === 0)
     throw openAIInvalid("Missing required parameter: 'messages'.", 'messages');
+  const { system, messages } = joinTurns(body['messages'] as unknown[], options);
+  const out: Json = { model: body['model'] };
+  const max =
+    number(body, 'max_completion_tokens', 1, Number.MAX_SAFE_INTEGER) ??
+    number(body, 'max_tokens', 1, Number.MAX_SAFE_INTEGER);
+  out['max_tokens'] = max ?? options.defaultMaxTokens;
+  const format = body['response_format'] as ResponseFormat | undefined | null;
+  if (format?.type === 'json_object')
+    system.push({ type: 'text', text: 'Answer with one valid JSON object and nothing else.' });
+  if (system.length) out['system'] = system;
+  out['messages'] = messages;
+  Object.assign(out, sampling(body));
+  Object.assign(out, toolsOf(body));
+  const outputConfig = structuredOutput(format);
+  if (outputConfig) out['output_config'] = outputConfig;
+  const effort = body['reasoning_effort'];
+  if (effort !== undefined && effort !== null && effort !== 'none')
+    Object.assign(out, thinkingFor(String(effort), max, options.defaultMaxTokens));
+  const user = userOf(body);
+  if (user) out['metadata'] = { user_id: user };
+  return out;
+}
 
+/** Tools, and the tool choice (checked even without tools; sent only with them). */
+function toolsOf(body: Json): Json {
+  const list = body['tools'] === undefined || body['tools'] === null ? undefined : tools(body['tools']);
+  const choice = toolChoice(body['tool_choice'], body['parallel_tool_calls']);
+  if (!list) return {};
+  return Object.assign({ tools: list }, choice ? { tool_choice: choice } : {});
+}
+
+/** `safety_identifier`, or the older `user`, as the request's user id. */
+function userOf(body: Json): string | undefined {
+  const user = typeof body['safety_identifier'] === 'string' ? body['safety_identifier'] : body['user'];
+  return typeof user === 'string' && user ? user : undefined;
+}
+
+type ResponseFormat = { type?: unknown; json_schema?: { schema?: unknown } };
+
+/** System and developer messages as the system prompt; the other turns, consecutive turns of one role joined. */
+function joinTurns(raw: unknown[], options: OpenAIDecodeOptions): { system: Json[]; messages: Turn[] } {
   const system: Json[] = [];
   const messages: Turn[] = [];
-  (body['messages'] as unknown[]).forEach((raw, i) => {
-    const m = (raw ?? {}) as Json;
+  raw.forEach((item, i) => {
+    const m = (item ?? {}) as Json;
     const param = `messages[${i}]`;
     if (m['role'] === 'system' || m['role'] === 'developer') {
       system.push({ type: 'text', text: textOf(m['content'], `${param}.content`) });
@@ -272,17 +312,12 @@ export function openAIToAnthropic(body: Json, options: OpenAIDecodeOptions): Jso
     if (last && last.role === next.role) last.content = asBlocks(last.content).concat(asBlocks(next.content));
     else messages.push(next);
   });
+  return { system, messages };
+}
 
-  const out: Json = { model: body['model'] };
-  const max =
-    number(body, 'max_completion_tokens', 1, Number.MAX_SAFE_INTEGER) ??
-    number(body, 'max_tokens', 1, Number.MAX_SAFE_INTEGER);
-  out['max_tokens'] = max ?? options.defaultMaxTokens;
-  const format = body['response_format'] as { type?: unknown; json_schema?: { schema?: unknown } } | undefined | null;
-  if (format?.type === 'json_object')
-    system.push({ type: 'text', text: 'Answer with one valid JSON object and nothing else.' });
-  if (system.length) out['system'] = system;
-  out['messages'] = messages;
+/** Temperature (0 to 1 for Claude), top_p, stop sequences and stream, as Anthropic names them. */
+function sampling(body: Json): Json {
+  const out: Json = {};
   const temperature = number(body, 'temperature', 0, 1, ' (Claude takes a temperature from 0 to 1)');
   if (temperature !== undefined) out['temperature'] = temperature;
   const topP = number(body, 'top_p', 0, 1);
@@ -291,40 +326,38 @@ export function openAIToAnthropic(body: Json, options: OpenAIDecodeOptions): Jso
   if (typeof stop === 'string') out['stop_sequences'] = [stop];
   else if (Array.isArray(stop) && stop.length) out['stop_sequences'] = stop;
   if (body['stream'] === true) out['stream'] = true;
-  if (body['tools'] !== undefined && body['tools'] !== null) out['tools'] = tools(body['tools']);
-  const choice = toolChoice(body['tool_choice'], body['parallel_tool_calls']);
-  if (choice && out['tools']) out['tool_choice'] = choice;
+  return out;
+}
+
+/** `response_format: json_schema` as structured output; text and json_object need none; anything else is refused. */
+function structuredOutput(format: ResponseFormat | undefined | null): Json | undefined {
   if (format?.type === 'json_schema') {
     if (!format.json_schema?.schema || typeof format.json_schema.schema !== 'object')
       throw openAIInvalid(
         "Missing required parameter: 'response_format.json_schema.schema'.",
         'response_format.json_schema.schema',
       );
-    out['output_config'] = { format: { type: 'json_schema', schema: format.json_schema.schema } };
-  } else if (format && format.type !== 'text' && format.type !== 'json_object') {
+    return { format: { type: 'json_schema', schema: format.json_schema.schema } };
+  }
+  if (format && format.type !== 'text' && format.type !== 'json_object') {
     throw openAIInvalid(
       "Invalid 'response_format.type': expected text, json_object or json_schema.",
       'response_format.type',
     );
   }
-  const effort = body['reasoning_effort'];
-  if (effort !== undefined && effort !== null && effort !== 'none') {
-    const budget = REASONING_BUDGETS[String(effort)];
-    if (!budget)
-      throw openAIInvalid(
-        "Invalid 'reasoning_effort': expected none, minimal, low, medium or high.",
-        'reasoning_effort',
-      );
-    const maxTokens = max ?? budget + options.defaultMaxTokens;
-    if (maxTokens <= 1024)
-      throw openAIInvalid(
-        'reasoning_effort needs room to think: set max_completion_tokens above 1024.',
-        'max_completion_tokens',
-      );
-    out['max_tokens'] = maxTokens;
-    out['thinking'] = { type: 'enabled', budget_tokens: Math.min(budget, maxTokens - 1) };
-  }
-  const user = typeof body['safety_identifier'] === 'string' ? body['safety_identifier'] : body['user'];
-  if (typeof user === 'string' && user) out['metadata'] = { user_id: user };
-  return out;
+  return undefined;
+}
+
+/** `reasoning_effort` as a thinking budget, with max_tokens raised to hold it (or refused when it cannot). */
+function thinkingFor(effort: string, max: number | undefined, defaultMaxTokens: number): Json {
+  const budget = Object.hasOwn(REASONING_BUDGETS, effort) ? REASONING_BUDGETS[effort] : undefined;
+  if (!budget)
+    throw openAIInvalid("Invalid 'reasoning_effort': expected none, minimal, low, medium or high.", 'reasoning_effort');
+  const maxTokens = max ?? budget + defaultMaxTokens;
+  if (maxTokens <= 1024)
+    throw openAIInvalid(
+      'reasoning_effort needs room to think: set max_completion_tokens above 1024.',
+      'max_completion_tokens',
+    );
+  return { max_tokens: maxTokens, thinking: { type: 'enabled', budget_tokens: Math.min(budget, maxTokens - 1) } };
 }
