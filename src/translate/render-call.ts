@@ -42,81 +42,92 @@ export function renderBedrockCall(
   request: BedrockHttpRequest,
   options: { modelId: string; region: string; format: CallFormat; anthropicModel?: string | undefined },
 ): string {
-  const { modelId, region } = options;
-  const body = request.body;
-  const stream = request.stream;
-  switch (options.format) {
-    case 'bedrock-body':
-      return JSON.stringify(body, null, 2);
-    case 'aws-cli':
-      return [
-        `aws bedrock-runtime ${stream ? 'invoke-model-with-response-stream' : 'invoke-model'} \\`,
-        `  --region ${region} \\`,
-        `  --model-id ${shellQuote(modelId)} \\`,
-        `  --content-type application/json \\`,
-        `  --accept application/json \\`,
-        `  --cli-binary-format raw-in-base64-out \\`,
-        `  --body ${shellQuote(JSON.stringify(body))} \\`,
-        '  output.json',
-      ].join('\n');
-    case 'curl':
-      return [
-        `curl -sS https://bedrock-runtime.${region}.amazonaws.com${request.path} \\`,
-        `  --aws-sigv4 "aws:amz:${region}:bedrock" \\`,
-        '  --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \\',
-        '  ${AWS_SESSION_TOKEN:+-H "x-amz-security-token: $AWS_SESSION_TOKEN"} \\',
-        '  -H "content-type: application/json" \\',
-        `  -H "accept: ${stream ? 'application/vnd.amazon.eventstream' : 'application/json'}" \\`,
-        `  --data ${shellQuote(JSON.stringify(body))}${stream ? ' \\\n  --output stream.bin' : ''}`,
-      ].join('\n');
-    case 'boto3':
-      return [
-        'import json',
-        'import boto3',
-        '',
-        `client = boto3.client("bedrock-runtime", region_name=${JSON.stringify(region)})`,
-        `body = ${pythonLiteral(body)}`,
-        stream
-          ? `response = client.invoke_model_with_response_stream(modelId=${JSON.stringify(modelId)}, ` +
-            `body=json.dumps(body))\nfor event in response["body"]:\n    chunk = ` +
-            `json.loads(event["chunk"]["bytes"])\n    if chunk["type"] == "content_block_delta" and ` +
-            `chunk["delta"]["type"] == "text_delta":\n        print(chunk["delta"]["text"], end="", ` +
-            `flush=True)\nprint()`
-          : `response = client.invoke_model(modelId=${JSON.stringify(modelId)}, body=json.dumps(body), ` +
-            `contentType="application/json", accept="application/json")\nmessage = ` +
-            `json.loads(response["body"].read())\nprint(message["content"][0]["text"])`,
-      ].join('\n');
-    case 'typescript': {
-      const { anthropic_version: _v, anthropic_beta: betas, ...params } = body;
-      const call = Array.isArray(betas) && betas.length ? 'client.beta.messages' : 'client.messages';
-      const args = { model: modelId, ...params, ...(Array.isArray(betas) && betas.length ? { betas } : {}) };
-      return [
-        "import AnthropicBedrock from '@anthropic-ai/bedrock-sdk';",
-        '',
-        `const client = new AnthropicBedrock({ awsRegion: ${JSON.stringify(region)} });`,
-        stream
-          ? `const stream = ${call}.stream(${indentJson(args, '')});\nstream.on('text', (text) => ` +
-            `process.stdout.write(text));\nawait stream.finalMessage();`
-          : `const message = await ${call}.create(${indentJson(args, '')});\nconsole.log(message.content);`,
-      ].join('\n');
-    }
-    case 'python': {
-      const { anthropic_version: _v, anthropic_beta: betas, ...params } = body;
-      const hasBetas = Array.isArray(betas) && betas.length > 0;
-      const call = hasBetas ? 'client.beta.messages' : 'client.messages';
-      const args = { model: modelId, ...params, ...(hasBetas ? { betas } : {}) };
-      const kwargs = Object.entries(args)
-        .map(([k, v]) => `    ${k}=${pythonLiteral(v, '    ')},`)
-        .join('\n');
-      return [
-        'from anthropic import AnthropicBedrock',
-        '',
-        `client = AnthropicBedrock(aws_region=${JSON.stringify(region)})`,
-        stream
-          ? `with ${call}.stream(\n${kwargs}\n) as stream:\n    for text in stream.text_stream:\n        print(text, ` +
-            `end="", flush=True)\nprint()`
-          : `message = ${call}.create(\n${kwargs}\n)\nprint(message.content)`,
-      ].join('\n');
-    }
-  }
+  const call: Call = { body: request.body, stream: request.stream, path: request.path, ...options };
+  return RENDERERS[options.format](call);
+}
+
+interface Call {
+  body: Record<string, unknown>;
+  stream: boolean;
+  path: string;
+  modelId: string;
+  region: string;
+}
+
+const RENDERERS: Record<CallFormat, (call: Call) => string> = {
+  'bedrock-body': ({ body }) => JSON.stringify(body, null, 2),
+  'aws-cli': ({ body, stream, modelId, region }) =>
+    [
+      `aws bedrock-runtime ${stream ? 'invoke-model-with-response-stream' : 'invoke-model'} \\`,
+      `  --region ${region} \\`,
+      `  --model-id ${shellQuote(modelId)} \\`,
+      `  --content-type application/json \\`,
+      `  --accept application/json \\`,
+      `  --cli-binary-format raw-in-base64-out \\`,
+      `  --body ${shellQuote(JSON.stringify(body))} \\`,
+      '  output.json',
+    ].join('\n'),
+  curl: ({ body, stream, path, region }) =>
+    [
+      `curl -sS https://bedrock-runtime.${region}.amazonaws.com${path} \\`,
+      `  --aws-sigv4 "aws:amz:${region}:bedrock" \\`,
+      '  --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \\',
+      '  ${AWS_SESSION_TOKEN:+-H "x-amz-security-token: $AWS_SESSION_TOKEN"} \\',
+      '  -H "content-type: application/json" \\',
+      `  -H "accept: ${stream ? 'application/vnd.amazon.eventstream' : 'application/json'}" \\`,
+      `  --data ${shellQuote(JSON.stringify(body))}${stream ? ' \\\n  --output stream.bin' : ''}`,
+    ].join('\n'),
+  boto3: ({ body, stream, modelId, region }) =>
+    [
+      'import json',
+      'import boto3',
+      '',
+      `client = boto3.client("bedrock-runtime", region_name=${JSON.stringify(region)})`,
+      `body = ${pythonLiteral(body)}`,
+      stream
+        ? `response = client.invoke_model_with_response_stream(modelId=${JSON.stringify(modelId)}, ` +
+          `body=json.dumps(body))\nfor event in response["body"]:\n    chunk = ` +
+          `json.loads(event["chunk"]["bytes"])\n    if chunk["type"] == "content_block_delta" and ` +
+          `chunk["delta"]["type"] == "text_delta":\n        print(chunk["delta"]["text"], end="", ` +
+          `flush=True)\nprint()`
+        : `response = client.invoke_model(modelId=${JSON.stringify(modelId)}, body=json.dumps(body), ` +
+          `contentType="application/json", accept="application/json")\nmessage = ` +
+          `json.loads(response["body"].read())\nprint(message["content"][0]["text"])`,
+    ].join('\n'),
+  typescript: ({ body, stream, modelId, region }) => {
+    const { call, args } = sdkCall(body, modelId);
+    return [
+      "import AnthropicBedrock from '@anthropic-ai/bedrock-sdk';",
+      '',
+      `const client = new AnthropicBedrock({ awsRegion: ${JSON.stringify(region)} });`,
+      stream
+        ? `const stream = ${call}.stream(${indentJson(args, '')});\nstream.on('text', (text) => ` +
+          `process.stdout.write(text));\nawait stream.finalMessage();`
+        : `const message = await ${call}.create(${indentJson(args, '')});\nconsole.log(message.content);`,
+    ].join('\n');
+  },
+  python: ({ body, stream, modelId, region }) => {
+    const { call, args } = sdkCall(body, modelId);
+    const kwargs = Object.entries(args)
+      .map(([k, v]) => `    ${k}=${pythonLiteral(v, '    ')},`)
+      .join('\n');
+    return [
+      'from anthropic import AnthropicBedrock',
+      '',
+      `client = AnthropicBedrock(aws_region=${JSON.stringify(region)})`,
+      stream
+        ? `with ${call}.stream(\n${kwargs}\n) as stream:\n    for text in stream.text_stream:\n        print(text, ` +
+          `end="", flush=True)\nprint()`
+        : `message = ${call}.create(\n${kwargs}\n)\nprint(message.content)`,
+    ].join('\n');
+  },
+};
+
+/** The SDK's call (betas go through client.beta) and its arguments: the body without its Bedrock fields. */
+function sdkCall(body: Record<string, unknown>, modelId: string) {
+  const { anthropic_version: _v, anthropic_beta: betas, ...params } = body;
+  const hasBetas = Array.isArray(betas) && betas.length > 0;
+  const call = hasBetas ? 'client.beta.messages' : 'client.messages';
+  const args: Record<string, unknown> = { model: modelId, ...params, ...(hasBetas ? { betas } : {}) };
+  return { call, args };
 }

@@ -57,7 +57,27 @@ export function sanitizeBedrockBody({ body, betas, model, data, policy }: Saniti
 } {
   const removals: Removal[] = [];
   if (policy === 'passthrough') return { betas, removals };
+  const kept = keptBetas(betas, model, data, removals);
+  dropFields(body, kept, data, removals);
+  if (Array.isArray(body['tools'])) {
+    const tools = keptTools(body['tools'] as unknown[], data, removals);
+    if (tools.length) body['tools'] = tools;
+    else delete body['tools'];
+  }
+  foldSystemMessages(body, removals);
+  if (model) applyModelLimits(body, model, removals);
+  const refused = removals.filter((r) => !r.reason.startsWith('renamed'));
+  if (policy === 'strict' && refused.length) {
+    throw invalidRequest(
+      `Bedrock would reject this request: ${refused.map((r) => `${r.name}: ${r.reason}`).join('; ')}.`,
+      'Remove those betas and fields, or let the gateway drop them (policy "drop").',
+    );
+  }
+  return { betas: kept, removals };
+}
 
+/** The betas Bedrock takes for the model (renamed to their Bedrock names), the others as removals. */
+function keptBetas(betas: readonly string[], model: ModelEntry | undefined, data: CatalogData, removals: Removal[]) {
   const kept: string[] = [];
   for (const beta of betas) {
     const verdict = judgeBeta(beta, model, data);
@@ -69,22 +89,23 @@ export function sanitizeBedrockBody({ body, betas, model, data, policy }: Saniti
       removals.push({ kind: 'beta', name: beta, reason: verdict.reason });
     }
   }
+  return kept;
+}
 
+/** Fields InvokeModel does not accept, is closed to, or takes only with a beta that is not enabled. */
+function dropFields(body: Record<string, unknown>, kept: readonly string[], data: CatalogData, removals: Removal[]) {
   for (const key of Object.keys(body)) {
     if (data.body.unsupportedFields.includes(key)) {
       removals.push({ kind: 'field', name: key, reason: `Bedrock InvokeModel does not accept "${key}"` });
       delete body[key];
     } else if (!data.body.allowedKeys.includes(key)) {
-      removals.push({
-        kind: 'field',
-        name: key,
-        reason: `extraneous key [${key}] is not permitted by Bedrock's request schema`,
-      });
+      const reason = `extraneous key [${key}] is not permitted by Bedrock's request schema`;
+      removals.push({ kind: 'field', name: key, reason });
       delete body[key];
     }
   }
   for (const [field, beta] of Object.entries(data.body.fieldsRequiringBeta)) {
-    if (field in body && !kept.includes(beta)) {
+    if (Object.hasOwn(body, field) && !kept.includes(beta)) {
       removals.push({
         kind: 'field',
         name: field,
@@ -93,43 +114,41 @@ export function sanitizeBedrockBody({ body, betas, model, data, policy }: Saniti
       delete body[field];
     }
   }
+}
 
-  if (Array.isArray(body['tools'])) {
-    const tools: unknown[] = [];
-    for (const tool of body['tools'] as unknown[]) {
-      if (!tool || typeof tool !== 'object') {
-        tools.push(tool);
-        continue;
-      }
-      const t = tool as Record<string, unknown>;
-      const type = typeof t['type'] === 'string' ? t['type'] : undefined;
-      if (type && matchesPattern(data.body.unsupportedToolTypes, type)) {
-        removals.push({
-          kind: 'tool',
-          name: String(t['name'] ?? type),
-          reason: `the server tool "${type}" is not available on Bedrock`,
-        });
-        continue;
-      }
-      for (const field of data.body.unsupportedToolFields) {
-        if (field in t) {
-          removals.push({
-            kind: 'tool-field',
-            name: `tools[${String(t['name'] ?? tools.length)}].${field}`,
-            reason: `Bedrock rejects "${field}" on tools`,
-          });
-          delete t[field];
-        }
-      }
-      tools.push(t);
+/** Tools without the server tools Bedrock lacks, and without the tool fields it rejects. */
+function keptTools(list: unknown[], data: CatalogData, removals: Removal[]): unknown[] {
+  const tools: unknown[] = [];
+  for (const tool of list) {
+    if (!tool || typeof tool !== 'object') {
+      tools.push(tool);
+      continue;
     }
-    if (tools.length) body['tools'] = tools;
-    else delete body['tools'];
+    const t = tool as Record<string, unknown>;
+    const type = typeof t['type'] === 'string' ? t['type'] : undefined;
+    if (type && matchesPattern(data.body.unsupportedToolTypes, type)) {
+      const reason = `the server tool "${type}" is not available on Bedrock`;
+      removals.push({ kind: 'tool', name: String(t['name'] ?? type), reason });
+      continue;
+    }
+    for (const field of data.body.unsupportedToolFields) {
+      if (Object.hasOwn(t, field)) {
+        removals.push({
+          kind: 'tool-field',
+          name: `tools[${String(t['name'] ?? tools.length)}].${field}`,
+          reason: `Bedrock rejects "${field}" on tools`,
+        });
+        delete t[field];
+      }
+    }
+    tools.push(t);
   }
+  return tools;
+}
 
-  foldSystemMessages(body, removals);
-
-  if (model && !model.temperatureWithTopP && body['temperature'] !== undefined && body['top_p'] !== undefined) {
+/** The model's own rules: temperature or top_p, and max_tokens lowered to its maximum. */
+function applyModelLimits(body: Record<string, unknown>, model: ModelEntry, removals: Removal[]): void {
+  if (!model.temperatureWithTopP && body['temperature'] !== undefined && body['top_p'] !== undefined) {
     removals.push({
       kind: 'field',
       name: 'top_p',
@@ -137,7 +156,7 @@ export function sanitizeBedrockBody({ body, betas, model, data, policy }: Saniti
     });
     delete body['top_p'];
   }
-  if (model && typeof body['max_tokens'] === 'number' && body['max_tokens'] > model.maxOutputTokens) {
+  if (typeof body['max_tokens'] === 'number' && body['max_tokens'] > model.maxOutputTokens) {
     removals.push({
       kind: 'clamp',
       name: 'max_tokens',
@@ -147,15 +166,6 @@ export function sanitizeBedrockBody({ body, betas, model, data, policy }: Saniti
     });
     body['max_tokens'] = model.maxOutputTokens;
   }
-
-  const refused = removals.filter((r) => !r.reason.startsWith('renamed'));
-  if (policy === 'strict' && refused.length) {
-    throw invalidRequest(
-      `Bedrock would reject this request: ${refused.map((r) => `${r.name}: ${r.reason}`).join('; ')}.`,
-      'Remove those betas and fields, or let the gateway drop them (policy "drop").',
-    );
-  }
-  return { betas: kept, removals };
 }
 
 function asBlocks(content: unknown): unknown[] {

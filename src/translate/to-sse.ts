@@ -118,30 +118,7 @@ export function frameToSse(frame: EventFrame, summary: StreamSummary): Uint8Arra
 /** {@link frameToSse}, adding the SSE bytes to `parts` (so a batch of frames is joined in one copy). */
 function appendSse(frame: EventFrame, summary: StreamSummary, parts: Uint8Array[]): void {
   const messageType = frameHeader(frame, ':message-type');
-  if (messageType === 'exception') {
-    const exceptionType = frameHeader(frame, ':exception-type') ?? 'internalServerException';
-    let message = `Bedrock sent ${exceptionType}`;
-    try {
-      const parsed = JSON.parse(Buffer.from(frame.body).toString('utf8')) as { message?: unknown; Message?: unknown };
-      const m = parsed.message ?? parsed.Message;
-      if (typeof m === 'string') message = m;
-    } catch {
-      // keep the generic message: the exception type alone is still worth passing on
-    }
-    throw new BedrockClaudeError(message, {
-      status: 502,
-      type: bedrockErrorKind(exceptionType)?.type ?? 'api_error',
-      bedrockType: exceptionType,
-    });
-  }
-  if (messageType === 'error') {
-    const code = frameHeader(frame, ':error-code') ?? 'UnknownError';
-    throw new BedrockClaudeError(frameHeader(frame, ':error-message') ?? code, {
-      status: 502,
-      type: 'api_error',
-      bedrockType: code,
-    });
-  }
+  if (messageType === 'exception' || messageType === 'error') throw frameError(frame, messageType);
   if (frameHeader(frame, ':event-type') !== 'chunk') return;
 
   const b64 = chunkBytesField(frame.body);
@@ -153,35 +130,69 @@ function appendSse(frame: EventFrame, summary: StreamSummary, parts: Uint8Array[
   // the SSE framing holds.
   const unusual = type === undefined || raw.includes(10);
   if (unusual || type === 'message_start' || type === 'message_delta' || type === 'message_stop') {
-    let event: Record<string, unknown>;
-    try {
-      event = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
-    } catch {
-      throw new BedrockClaudeError('Bedrock sent a chunk whose bytes are not JSON.', {
-        status: 502,
-        type: 'api_error',
-      });
-    }
-    const parsedType = typeof event['type'] === 'string' ? event['type'] : undefined;
-    if (!parsedType) return;
-    let changed = false;
-    if (parsedType === 'message_stop' && 'amazon-bedrock-invocationMetrics' in event) {
-      summary.metrics = event['amazon-bedrock-invocationMetrics'] as InvocationMetrics;
-      delete event['amazon-bedrock-invocationMetrics'];
-      changed = true;
-    }
-    record(summary, parsedType, event);
-    if (unusual || changed || parsedType !== type) {
-      parts.push(sseEvent(eventName(parsedType), JSON.stringify(event)));
-      return;
-    }
-    // Read only for what it says: the bytes go out as Bedrock sent them.
-    parts.push(ssePrefix(parsedType), raw, SSE_END);
+    appendParsed(raw, type, unusual, summary, parts);
     return;
   }
   summary.events++;
   // The event's JSON bytes go out as they came, between the SSE framing: no decode, no re-encode.
   parts.push(ssePrefix(type), raw, SSE_END);
+}
+
+/** An exception or error frame as the error it reports (Bedrock's own message and type, where it gives them). */
+function frameError(frame: EventFrame, messageType: 'exception' | 'error'): BedrockClaudeError {
+  if (messageType === 'error') {
+    const code = frameHeader(frame, ':error-code') ?? 'UnknownError';
+    return new BedrockClaudeError(frameHeader(frame, ':error-message') ?? code, {
+      status: 502,
+      type: 'api_error',
+      bedrockType: code,
+    });
+  }
+  const exceptionType = frameHeader(frame, ':exception-type') ?? 'internalServerException';
+  let message = `Bedrock sent ${exceptionType}`;
+  try {
+    const parsed = JSON.parse(Buffer.from(frame.body).toString('utf8')) as { message?: unknown; Message?: unknown };
+    const m = parsed.message ?? parsed.Message;
+    if (typeof m === 'string') message = m;
+  } catch {
+    // keep the generic message: the exception type alone is still worth passing on
+  }
+  return new BedrockClaudeError(message, {
+    status: 502,
+    type: bedrockErrorKind(exceptionType)?.type ?? 'api_error',
+    bedrockType: exceptionType,
+  });
+}
+
+/** An event read for what it says (usage, metrics, or unusual bytes): recorded, then passed on or re-serialised. */
+function appendParsed(
+  raw: Buffer,
+  type: string | undefined,
+  unusual: boolean,
+  summary: StreamSummary,
+  parts: Uint8Array[],
+): void {
+  let event: Record<string, unknown>;
+  try {
+    event = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
+  } catch {
+    throw new BedrockClaudeError('Bedrock sent a chunk whose bytes are not JSON.', { status: 502, type: 'api_error' });
+  }
+  const parsedType = typeof event['type'] === 'string' ? event['type'] : undefined;
+  if (!parsedType) return;
+  let changed = false;
+  if (parsedType === 'message_stop' && 'amazon-bedrock-invocationMetrics' in event) {
+    summary.metrics = event['amazon-bedrock-invocationMetrics'] as InvocationMetrics;
+    delete event['amazon-bedrock-invocationMetrics'];
+    changed = true;
+  }
+  record(summary, parsedType, event);
+  if (unusual || changed || parsedType !== type) {
+    parts.push(sseEvent(eventName(parsedType), JSON.stringify(event)));
+    return;
+  }
+  // Read only for what it says: the bytes go out as Bedrock sent them.
+  parts.push(ssePrefix(parsedType), raw, SSE_END);
 }
 
 const TYPE_OPEN = Buffer.from('{"type":"');
