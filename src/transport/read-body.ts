@@ -45,85 +45,106 @@ export function readChunks(
   body: UpstreamBody,
   ms: number,
 ): AsyncIterableIterator<Uint8Array> & { return(): Promise<IteratorResult<Uint8Array>> } {
-  const DONE: IteratorResult<Uint8Array> = { value: undefined, done: true };
-  let waiting: { resolve: (r: IteratorResult<Uint8Array>) => void; reject: (e: unknown) => void } | undefined;
-  let ended = body.readableEnded;
-  let failure: unknown =
-    body.errored ?? (body.destroyed && !ended ? new Error('The upstream body was closed.') : undefined);
-  const timer = setTimeout(() => {
-    const e = timeoutError('UND_ERR_BODY_TIMEOUT', ms);
-    body.destroy(e);
-    fail(e);
-  }, ms);
-  timer.unref();
-  function take(): IteratorResult<Uint8Array> | undefined {
-    const chunk = body.read() as Uint8Array | null;
+  return new ChunkReader(body, ms);
+}
+
+const DONE: IteratorResult<Uint8Array> = { value: undefined, done: true };
+
+class ChunkReader implements AsyncIterableIterator<Uint8Array> {
+  private waiting: { resolve: (r: IteratorResult<Uint8Array>) => void; reject: (e: unknown) => void } | undefined;
+  private ended: boolean;
+  private failure: unknown;
+  private stopped = false;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly body: UpstreamBody,
+    ms: number,
+  ) {
+    this.ended = body.readableEnded;
+    this.failure =
+      body.errored ?? (body.destroyed && !this.ended ? new Error('The upstream body was closed.') : undefined);
+    this.timer = setTimeout(() => {
+      const e = timeoutError('UND_ERR_BODY_TIMEOUT', ms);
+      body.destroy(e);
+      this.fail(e);
+    }, ms);
+    this.timer.unref();
+    body.on('readable', this.settle);
+    body.on('end', this.onEnd);
+    body.on('error', this.fail);
+    body.on('close', this.onClose);
+  }
+
+  next(): Promise<IteratorResult<Uint8Array>> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    const result = this.take();
+    if (result === DONE) this.stop();
+    if (result) return Promise.resolve(result);
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject };
+    });
+  }
+
+  return(): Promise<IteratorResult<Uint8Array>> {
+    this.stop();
+    return Promise.resolve(DONE);
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+
+  private take(): IteratorResult<Uint8Array> | undefined {
+    const chunk = this.body.read() as Uint8Array | null;
     if (chunk !== null) {
-      timer.refresh();
+      this.timer.refresh();
       return { value: chunk, done: false };
     }
-    return ended ? DONE : undefined;
+    return this.ended ? DONE : undefined;
   }
-  function settle(): void {
-    if (!waiting) return;
-    const w = waiting;
-    if (failure !== undefined) {
-      waiting = undefined;
-      w.reject(failure);
+
+  private readonly settle = (): void => {
+    const w = this.waiting;
+    if (!w) return;
+    if (this.failure !== undefined) {
+      this.waiting = undefined;
+      w.reject(this.failure);
       return;
     }
-    const result = take();
+    const result = this.take();
     if (result) {
-      waiting = undefined;
+      this.waiting = undefined;
       w.resolve(result);
     }
-  }
-  function fail(err: unknown): void {
-    if (failure === undefined) failure = err;
-    clearTimeout(timer);
-    settle();
-  }
-  const onEnd = () => {
-    ended = true;
-    settle();
   };
-  const onClose = () => {
-    if (!ended) fail(body.errored ?? new Error('The upstream body was closed.'));
+
+  private readonly fail = (err: unknown): void => {
+    if (this.failure === undefined) this.failure = err;
+    clearTimeout(this.timer);
+    this.settle();
   };
-  body.on('readable', settle);
-  body.on('end', onEnd);
-  body.on('error', fail);
-  body.on('close', onClose);
-  let stopped = false;
-  const stop = () => {
-    if (stopped) return;
-    stopped = true;
-    clearTimeout(timer);
-    body.off('readable', settle);
-    body.off('end', onEnd);
-    body.off('close', onClose);
+
+  private readonly onEnd = (): void => {
+    this.ended = true;
+    this.settle();
+  };
+
+  private readonly onClose = (): void => {
+    if (!this.ended) this.fail(this.body.errored ?? new Error('The upstream body was closed.'));
+  };
+
+  private stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.body.off('readable', this.settle);
+    this.body.off('end', this.onEnd);
+    this.body.off('close', this.onClose);
     // An error after this (the body destroyed late) must still have a listener, or it would crash the process.
-    body.off('error', fail);
-    body.on('error', ignore);
-  };
-  return {
-    next() {
-      if (failure !== undefined) return Promise.reject(failure);
-      const result = take();
-      if (result === DONE) stop();
-      if (result) return Promise.resolve(result);
-      return new Promise((resolve, reject) => {
-        waiting = { resolve, reject };
-      });
-    },
-    return() {
-      stop();
-      return Promise.resolve(DONE);
-    },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-  };
+    this.body.off('error', this.fail);
+    this.body.on('error', ignore);
+  }
 }
 
 /** Resolves a promise, or fails with a body timeout after `ms`. */
