@@ -98,6 +98,16 @@ function secretPanel(key: string, name: string): HTMLElement {
   );
 }
 
+/** What the page's parts share: where messages, the new secret and the editor go, and how the key table is redrawn. */
+interface KeysView {
+  message: HTMLElement;
+  secret: HTMLElement;
+  editor: HTMLElement;
+  keyTable: HTMLElement;
+  fail: (err: unknown) => void;
+  refreshTable: () => Promise<void>;
+}
+
 /** Keys and teams: spend against budget, limits, last use, status; create, change, revoke. */
 export async function keysPage(refresh: () => void, signal: AbortSignal): Promise<HTMLElement> {
   const get = <T>(path: string) => api<T>('GET', path, undefined, { signal });
@@ -106,12 +116,43 @@ export async function keysPage(refresh: () => void, signal: AbortSignal): Promis
     get<List<TeamRecord>>('/admin/teams'),
     get<List<BudgetUse>>('/admin/budgets'),
   ]);
-  const spent = new Map(budgets.data.map((b) => [`${b.kind}:${b.id}`, b]));
+  const byId = (list: BudgetUse[]) => new Map(list.map((b) => [`${b.kind}:${b.id}`, b]));
+  const spent = byId(budgets.data);
   const message = h('div', { class: 'message', role: 'status' });
-  const secret = h('div', {});
-  const fail = (err: unknown) => replace(message, h('span', { class: 'error' }, (err as Error).message));
+  const view: KeysView = {
+    message,
+    secret: h('div', {}),
+    editor: h('div', {}),
+    keyTable: h('div', { 'data-table': 'keys' }),
+    fail: (err) => replace(message, h('span', { class: 'error' }, (err as Error).message)),
+    async refreshTable() {
+      const [k, b] = await Promise.all([get<List<KeyRecord>>('/admin/keys'), get<List<BudgetUse>>('/admin/budgets')]);
+      if (!signal.aborted) renderKeys(view, k.data, byId(b.data));
+    },
+  };
+  renderKeys(view, keys.data, spent);
+  return h(
+    'section',
+    { class: 'page', 'data-page': 'keys' },
+    h('h1', {}, 'Keys and teams'),
+    view.message,
+    view.secret,
+    h('div', { class: 'card' }, h('h2', {}, 'Keys'), view.keyTable),
+    view.editor,
+    createKeyForm(view, teams.data),
+    h('div', { class: 'card' }, h('h2', {}, 'Teams'), teamsTable(teams.data, keys.data, spent)),
+    createTeamForm(view, refresh),
+  );
+}
 
-  const createForm = h(
+const modelsOf = (form: HTMLFormElement) =>
+  text(form, 'models')
+    ?.split(',')
+    .map((m) => m.trim())
+    .filter(Boolean);
+
+function createKeyForm(view: KeysView, teams: TeamRecord[]): HTMLFormElement {
+  const form = h(
     'form',
     { class: 'card form', 'data-form': 'create-key' },
     h('h2', {}, 'New key'),
@@ -125,130 +166,119 @@ export async function keysPage(refresh: () => void, signal: AbortSignal): Promis
         'select',
         { name: 'team' },
         h('option', { value: '' }, '(none)'),
-        ...teams.data.map((t) => h('option', { value: t.name }, t.name)),
+        ...teams.map((t) => h('option', { value: t.name }, t.name)),
       ),
     ),
     h('label', {}, 'Models ', h('input', { name: 'models', placeholder: 'claude-haiku-*, claude-sonnet-4-6' })),
     ...settingsFields(),
     h('button', { type: 'submit' }, 'Create key'),
   );
-  createForm.addEventListener('submit', (e) => {
+  form.addEventListener('submit', (e) => {
     e.preventDefault();
-    const models = text(createForm, 'models')
-      ?.split(',')
-      .map((m) => m.trim())
-      .filter(Boolean);
+    const models = modelsOf(form);
     const body = Object.assign(
-      { name: text(createForm, 'name') },
-      text(createForm, 'user') ? { user: text(createForm, 'user') } : {},
-      text(createForm, 'team') ? { team: text(createForm, 'team') } : {},
+      { name: text(form, 'name') },
+      text(form, 'user') ? { user: text(form, 'user') } : {},
+      text(form, 'team') ? { team: text(form, 'team') } : {},
       models?.length ? { models } : {},
-      settingsFrom(createForm, false),
+      settingsFrom(form, false),
     );
-    busy(createForm, () =>
+    busy(form, () =>
       api<CreatedKey>('POST', '/admin/keys', body).then((created) => {
-        replace(secret, secretPanel(created.key, created.name));
-        createForm.reset();
-        replace(message, `Created ${created.name}.`);
-        return refreshTable();
-      }, fail),
+        replace(view.secret, secretPanel(created.key, created.name));
+        form.reset();
+        replace(view.message, `Created ${created.name}.`);
+        return view.refreshTable();
+      }, view.fail),
     );
   });
+  return form;
+}
 
-  const keyTable = h('div', { 'data-table': 'keys' });
-  const editor = h('div', {});
-  function edit(k: KeyRecord): void {
-    const form = h(
-      'form',
-      { class: 'card form', 'data-form': 'edit-key' },
-      h('h2', {}, `Change "${k.name}"`),
-      h('label', {}, 'Models ', h('input', { name: 'models', value: k.models?.join(', ') ?? '' })),
-      ...settingsFields(k),
-      h('button', { type: 'submit' }, 'Save'),
-      h('button', { type: 'button', onclick: () => replace(editor) }, 'Cancel'),
+function editKey(view: KeysView, k: KeyRecord): void {
+  const form = h(
+    'form',
+    { class: 'card form', 'data-form': 'edit-key' },
+    h('h2', {}, `Change "${k.name}"`),
+    h('label', {}, 'Models ', h('input', { name: 'models', value: k.models?.join(', ') ?? '' })),
+    ...settingsFields(k),
+    h('button', { type: 'submit' }, 'Save'),
+    h('button', { type: 'button', onclick: () => replace(view.editor) }, 'Cancel'),
+  );
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const models = modelsOf(form);
+    const change = Object.assign({ models: models?.length ? models : null }, settingsFrom(form, true));
+    busy(form, () =>
+      api('PATCH', `/admin/keys/${encodeURIComponent(k.id)}`, change).then(() => {
+        replace(view.editor);
+        replace(view.message, `Saved ${k.name}.`);
+        return view.refreshTable();
+      }, view.fail),
     );
-    form.addEventListener('submit', (e) => {
-      e.preventDefault();
-      const models = text(form, 'models')
-        ?.split(',')
-        .map((m) => m.trim())
-        .filter(Boolean);
-      const change = Object.assign({ models: models?.length ? models : null }, settingsFrom(form, true));
-      busy(form, () =>
-        api('PATCH', `/admin/keys/${encodeURIComponent(k.id)}`, change).then(() => {
-          replace(editor);
-          replace(message, `Saved ${k.name}.`);
-          return refreshTable();
-        }, fail),
-      );
-    });
-    replace(editor, form);
-  }
-  function revoke(k: KeyRecord, button: HTMLButtonElement): void {
-    if (!confirm(`Revoke the key "${k.name}"? Requests with it are refused at once.`)) return;
-    busy(button, () =>
-      api('DELETE', `/admin/keys/${encodeURIComponent(k.id)}`).then(() => {
-        replace(message, `Revoked ${k.name}.`);
-        return refreshTable();
-      }, fail),
-    );
-  }
-  function renderKeys(list: KeyRecord[], use: Map<string, BudgetUse>): void {
-    // A key's status as of this drawing, not of the page's first load.
-    const now = Date.now();
-    replace(
-      keyTable,
-      table(
-        ['name', 'user', 'team', 'status', 'spend / budget', 'limits', 'models', 'last used', 'created', ''],
-        list.map((k) => {
-          const b = use.get(`key:${k.id}`);
-          const st = keyStatus(k, now);
-          return [
-            h('span', { class: 'name', 'data-key-name': k.name }, k.name),
-            k.user ?? '–',
-            k.team ?? '–',
-            h('span', { class: `status ${st}` }, st),
-            k.budget
-              ? bar(
-                  b?.spentUsd ?? 0,
-                  k.budget.usd,
-                  `${usd(b?.spentUsd ?? 0)} of ${usd(k.budget.usd)} / ${k.budget.period}`,
-                )
-              : '–',
-            limitsText(k.limits),
-            k.models?.join(', ') ?? 'all',
-            when(k.lastUsed, 'minute'),
-            when(k.created, 'day'),
-            st === 'active'
-              ? h(
-                  'span',
-                  { class: 'actions' },
-                  h('button', { type: 'button', onclick: () => edit(k) }, 'Change'),
-                  h(
-                    'button',
-                    {
-                      type: 'button',
-                      class: 'danger',
-                      'data-revoke': k.name,
-                      onclick: (e) => revoke(k, e.currentTarget as HTMLButtonElement),
-                    },
-                    'Revoke',
-                  ),
-                )
-              : '',
-          ];
-        }),
-      ),
-    );
-  }
-  async function refreshTable(): Promise<void> {
-    const [k, b] = await Promise.all([get<List<KeyRecord>>('/admin/keys'), get<List<BudgetUse>>('/admin/budgets')]);
-    if (signal.aborted) return;
-    renderKeys(k.data, new Map(b.data.map((x) => [`${x.kind}:${x.id}`, x])));
-  }
-  renderKeys(keys.data, spent);
+  });
+  replace(view.editor, form);
+}
 
-  const teamForm = h(
+function revokeKey(view: KeysView, k: KeyRecord, button: HTMLButtonElement): void {
+  if (!confirm(`Revoke the key "${k.name}"? Requests with it are refused at once.`)) return;
+  busy(button, () =>
+    api('DELETE', `/admin/keys/${encodeURIComponent(k.id)}`).then(() => {
+      replace(view.message, `Revoked ${k.name}.`);
+      return view.refreshTable();
+    }, view.fail),
+  );
+}
+
+/** Spend against a budget as a bar, or a dash without a budget. */
+function budgetBar(budget: KeyRecord['budget'], spentUsd: number | undefined) {
+  if (!budget) return '–';
+  const spent = spentUsd ?? 0;
+  return bar(spent, budget.usd, `${usd(spent)} of ${usd(budget.usd)} / ${budget.period}`);
+}
+
+function renderKeys(view: KeysView, list: KeyRecord[], use: Map<string, BudgetUse>): void {
+  // A key's status as of this drawing, not of the page's first load.
+  const now = Date.now();
+  const rows = list.map((k) => {
+    const st = keyStatus(k, now);
+    return [
+      h('span', { class: 'name', 'data-key-name': k.name }, k.name),
+      k.user ?? '–',
+      k.team ?? '–',
+      h('span', { class: `status ${st}` }, st),
+      budgetBar(k.budget, use.get(`key:${k.id}`)?.spentUsd),
+      limitsText(k.limits),
+      k.models?.join(', ') ?? 'all',
+      when(k.lastUsed, 'minute'),
+      when(k.created, 'day'),
+      st === 'active' ? keyActions(view, k) : '',
+    ];
+  });
+  const head = ['name', 'user', 'team', 'status', 'spend / budget', 'limits', 'models', 'last used', 'created', ''];
+  replace(view.keyTable, table(head, rows));
+}
+
+function keyActions(view: KeysView, k: KeyRecord): HTMLElement {
+  return h(
+    'span',
+    { class: 'actions' },
+    h('button', { type: 'button', onclick: () => editKey(view, k) }, 'Change'),
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'danger',
+        'data-revoke': k.name,
+        onclick: (e) => revokeKey(view, k, e.currentTarget as HTMLButtonElement),
+      },
+      'Revoke',
+    ),
+  );
+}
+
+function createTeamForm(view: KeysView, refresh: () => void): HTMLFormElement {
+  const form = h(
     'form',
     { class: 'card form', 'data-form': 'create-team' },
     h('h2', {}, 'New team'),
@@ -256,41 +286,24 @@ export async function keysPage(refresh: () => void, signal: AbortSignal): Promis
     ...settingsFields(),
     h('button', { type: 'submit' }, 'Create team'),
   );
-  teamForm.addEventListener('submit', (e) => {
+  form.addEventListener('submit', (e) => {
     e.preventDefault();
-    busy(teamForm, () =>
-      api('POST', '/admin/teams', Object.assign({ name: text(teamForm, 'name') }, settingsFrom(teamForm, false))).then(
-        refresh,
-        fail,
-      ),
-    );
+    const body = Object.assign({ name: text(form, 'name') }, settingsFrom(form, false));
+    busy(form, () => api('POST', '/admin/teams', body).then(refresh, view.fail));
   });
-  const teamTable = table(
+  return form;
+}
+
+function teamsTable(teams: TeamRecord[], keys: KeyRecord[], spent: Map<string, BudgetUse>): HTMLElement {
+  return table(
     ['team', 'spend / budget', 'limits', 'keys', 'created'],
-    teams.data.map((t) => {
-      const b = spent.get(`team:${t.name}`);
-      return [
-        h('span', { class: 'name' }, t.name),
-        t.budget
-          ? bar(b?.spentUsd ?? 0, t.budget.usd, `${usd(b?.spentUsd ?? 0)} of ${usd(t.budget.usd)} / ${t.budget.period}`)
-          : '–',
-        limitsText(t.limits),
-        String(keys.data.filter((k) => k.team === t.name && !k.revoked).length),
-        when(t.created, 'day'),
-      ];
-    }),
+    teams.map((t) => [
+      h('span', { class: 'name' }, t.name),
+      budgetBar(t.budget, spent.get(`team:${t.name}`)?.spentUsd),
+      limitsText(t.limits),
+      String(keys.filter((k) => k.team === t.name && !k.revoked).length),
+      when(t.created, 'day'),
+    ]),
     { 'data-table': 'teams' },
-  );
-  return h(
-    'section',
-    { class: 'page', 'data-page': 'keys' },
-    h('h1', {}, 'Keys and teams'),
-    message,
-    secret,
-    h('div', { class: 'card' }, h('h2', {}, 'Keys'), keyTable),
-    editor,
-    createForm,
-    h('div', { class: 'card' }, h('h2', {}, 'Teams'), teamTable),
-    teamForm,
   );
 }

@@ -44,36 +44,8 @@ export async function livePage(signal: AbortSignal): Promise<HTMLElement> {
     replace(rps.value, recentRate(live.perSecond).toFixed(1));
     replace(errors.value, int(live.errorsPerSecond.reduce((a, b) => a + b, 0)));
     chart.update(live.time, live.perSecond, live.errorsPerSecond);
-    const targetRows = live.targets.map((t) => [
-      t.region,
-      t.modelId,
-      t.backend,
-      h('span', { class: `circuit ${t.state}` }, t.state),
-      String(t.failures),
-    ]);
-    replace(
-      targets,
-      targetRows.length
-        ? table(['region', 'model', 'path', 'circuit', 'failures'], targetRows, { 'data-table': 'targets' })
-        : h('p', { class: 'empty' }, 'No upstream called yet.'),
-    );
-    const errorRows = live.recentErrors.map((e) => [
-      when(e.time),
-      String(e.status),
-      [e.error, e.reason].filter(Boolean).join(' · ') || '–',
-      e.key ?? '–',
-      e.model ?? '–',
-      e.front,
-      h('code', { class: 'id' }, e.requestId),
-    ]);
-    replace(
-      recent,
-      errorRows.length
-        ? table(['time', 'status', 'error', 'key', 'model', 'front', 'request id'], errorRows, {
-            'data-table': 'errors',
-          })
-        : h('p', { class: 'empty' }, 'No errors lately.'),
-    );
+    replace(targets, targetsTable(live));
+    replace(recent, errorsTable(live));
   }
   async function tick(): Promise<void> {
     try {
@@ -91,4 +63,32 @@ export async function livePage(signal: AbortSignal): Promise<HTMLElement> {
   await tick();
   loop();
   return element;
+}
+
+function targetsTable(live: Live): HTMLElement {
+  const rows = live.targets.map((t) => [
+    t.region,
+    t.modelId,
+    t.backend,
+    h('span', { class: `circuit ${t.state}` }, t.state),
+    String(t.failures),
+  ]);
+  return rows.length
+    ? table(['region', 'model', 'path', 'circuit', 'failures'], rows, { 'data-table': 'targets' })
+    : h('p', { class: 'empty' }, 'No upstream called yet.');
+}
+
+function errorsTable(live: Live): HTMLElement {
+  const rows = live.recentErrors.map((e) => [
+    when(e.time),
+    String(e.status),
+    [e.error, e.reason].filter(Boolean).join(' · ') || '–',
+    e.key ?? '–',
+    e.model ?? '–',
+    e.front,
+    h('code', { class: 'id' }, e.requestId),
+  ]);
+  return rows.length
+    ? table(['time', 'status', 'error', 'key', 'model', 'front', 'request id'], rows, { 'data-table': 'errors' })
+    : h('p', { class: 'empty' }, 'No errors lately.');
 }

@@ -14,6 +14,9 @@ function card(label: string, value: string, raw: number | null, test: string): H
   );
 }
 
+type Group = 'model' | 'key' | 'user' | 'team';
+type Range = ReturnType<typeof rangeOf>;
+
 /** The overview: totals, spend and requests over time by group, tokens by kind, latency, budgets. */
 export async function overviewPage(
   params: URLSearchParams,
@@ -37,6 +40,25 @@ export async function overviewPage(
     for (const [k, v] of Object.entries(next)) p.set(k, v);
     navigate(`#/overview?${p.toString()}`);
   };
+  return h(
+    'section',
+    { class: 'page', 'data-page': 'overview' },
+    h('h1', {}, 'Overview'),
+    controls(range, by, go),
+    stats(t, latency),
+    h(
+      'div',
+      { class: 'charts' },
+      stackedChart(`Spend by ${by}`, stackOf(series.rows, range.since, range.until, stepMs, 'costUsd', order), usd),
+      stackedChart(`Requests by ${by}`, stackOf(series.rows, range.since, range.until, stepMs, 'requests', order), int),
+    ),
+    h('div', { class: 'columns' }, tokensByKind(t), budgetsCard(budgets)),
+    h('div', { class: 'card' }, h('h2', {}, `By ${by}`), usageTable(usage, by)),
+  );
+}
+
+/** The range buttons, a custom range, and the grouping. */
+function controls(range: Range, by: Group, go: (next: Record<string, string>) => void): HTMLElement {
   const iso = (t: number) => new Date(t - new Date(t).getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
   const since = h('input', { type: 'datetime-local', 'aria-label': 'from', value: iso(range.since) });
   const until = h('input', {
@@ -44,7 +66,9 @@ export async function overviewPage(
     'aria-label': 'to',
     value: iso(Math.min(range.until, Date.now())),
   });
-  const controls = h(
+  const apply = () =>
+    go({ range: 'custom', since: new Date(since.value).toISOString(), until: new Date(until.value).toISOString() });
+  return h(
     'div',
     { class: 'controls' },
     h(
@@ -58,26 +82,7 @@ export async function overviewPage(
         ),
       ),
     ),
-    h(
-      'span',
-      { class: 'custom' },
-      since,
-      '→',
-      until,
-      h(
-        'button',
-        {
-          type: 'button',
-          onclick: () =>
-            go({
-              range: 'custom',
-              since: new Date(since.value).toISOString(),
-              until: new Date(until.value).toISOString(),
-            }),
-        },
-        'Apply',
-      ),
-    ),
+    h('span', { class: 'custom' }, since, '→', until, h('button', { type: 'button', onclick: apply }, 'Apply')),
     h(
       'label',
       {},
@@ -89,6 +94,33 @@ export async function overviewPage(
       ),
     ),
   );
+}
+
+function stats(t: ReturnType<typeof totals>, latency: Latency): HTMLElement {
+  return h(
+    'div',
+    { class: 'stats' },
+    card('Spend', usd(t.costUsd), t.costUsd, 'costUsd'),
+    card('Requests', int(t.requests), t.requests, 'requests'),
+    card('Error rate', t.requests ? pct(t.errors / t.requests) : '–', t.errors, 'errors'),
+    card('Input tokens', int(t.inputTokens), t.inputTokens, 'inputTokens'),
+    card('Output tokens', int(t.outputTokens), t.outputTokens, 'outputTokens'),
+    card(
+      'Latency p50 / p95',
+      `${ms(latency.p50LatencyMs)} / ${ms(latency.p95LatencyMs)}`,
+      latency.p50LatencyMs,
+      'latency',
+    ),
+    card(
+      'Time to first byte p50 / p95',
+      `${ms(latency.p50TtfbMs)} / ${ms(latency.p95TtfbMs)}`,
+      latency.p50TtfbMs,
+      'ttfb',
+    ),
+  );
+}
+
+function tokensByKind(t: ReturnType<typeof totals>): HTMLElement {
   const kinds: Array<[string, number]> = [
     ['input', t.inputTokens],
     ['output', t.outputTokens],
@@ -97,89 +129,46 @@ export async function overviewPage(
   ];
   const maxKind = Math.max(1, ...kinds.map((k) => k[1]));
   return h(
-    'section',
-    { class: 'page', 'data-page': 'overview' },
-    h('h1', {}, 'Overview'),
-    controls,
-    h(
-      'div',
-      { class: 'stats' },
-      card('Spend', usd(t.costUsd), t.costUsd, 'costUsd'),
-      card('Requests', int(t.requests), t.requests, 'requests'),
-      card('Error rate', t.requests ? pct(t.errors / t.requests) : '–', t.errors, 'errors'),
-      card('Input tokens', int(t.inputTokens), t.inputTokens, 'inputTokens'),
-      card('Output tokens', int(t.outputTokens), t.outputTokens, 'outputTokens'),
-      card(
-        'Latency p50 / p95',
-        `${ms(latency.p50LatencyMs)} / ${ms(latency.p95LatencyMs)}`,
-        latency.p50LatencyMs,
-        'latency',
-      ),
-      card(
-        'Time to first byte p50 / p95',
-        `${ms(latency.p50TtfbMs)} / ${ms(latency.p95TtfbMs)}`,
-        latency.p50TtfbMs,
-        'ttfb',
-      ),
+    'div',
+    { class: 'card' },
+    h('h2', {}, 'Tokens by kind'),
+    ...kinds.map(([k, v]) =>
+      h('div', { class: 'kind', 'data-kind': k }, h('span', { class: 'kind-name' }, k), bar(v, maxKind, int(v), false)),
     ),
-    h(
-      'div',
-      { class: 'charts' },
-      stackedChart(`Spend by ${by}`, stackOf(series.rows, range.since, range.until, stepMs, 'costUsd', order), usd),
-      stackedChart(`Requests by ${by}`, stackOf(series.rows, range.since, range.until, stepMs, 'requests', order), int),
-    ),
-    h(
-      'div',
-      { class: 'columns' },
-      h(
-        'div',
-        { class: 'card' },
-        h('h2', {}, 'Tokens by kind'),
-        ...kinds.map(([k, v]) =>
-          h(
-            'div',
-            { class: 'kind', 'data-kind': k },
-            h('span', { class: 'kind-name' }, k),
-            bar(v, maxKind, int(v), false),
-          ),
-        ),
-      ),
-      h(
-        'div',
-        { class: 'card' },
-        h('h2', {}, 'Spend against budget'),
-        budgets.data.length
-          ? table(
-              ['', 'name', 'spent this period'],
-              budgets.data
-                .slice(0, 10)
-                .map((b) => [
-                  b.kind,
-                  b.name,
-                  bar(b.spentUsd, b.budget.usd, `${usd(b.spentUsd)} of ${usd(b.budget.usd)} / ${b.budget.period}`),
-                ]),
-            )
-          : h('p', { class: 'empty' }, 'No key or team has a budget.'),
-      ),
-    ),
-    h(
-      'div',
-      { class: 'card' },
-      h('h2', {}, `By ${by}`),
-      table(
-        [by, 'requests', 'errors', 'input', 'output', 'cache read', 'cache write', 'spend'],
-        usage.rows.map((r) => [
-          r.group ?? '(none)',
-          int(r.requests),
-          int(r.errors),
-          int(r.inputTokens),
-          int(r.outputTokens),
-          int(r.cacheReadTokens),
-          int(r.cacheWrite5mTokens + r.cacheWrite1hTokens),
-          usd(r.costUsd),
-        ]),
-        { 'data-table': 'usage' },
-      ),
-    ),
+  );
+}
+
+function budgetsCard(budgets: List<BudgetUse>): HTMLElement {
+  const rows = budgets.data
+    .slice(0, 10)
+    .map((b) => [
+      b.kind,
+      b.name,
+      bar(b.spentUsd, b.budget.usd, `${usd(b.spentUsd)} of ${usd(b.budget.usd)} / ${b.budget.period}`),
+    ]);
+  return h(
+    'div',
+    { class: 'card' },
+    h('h2', {}, 'Spend against budget'),
+    rows.length
+      ? table(['', 'name', 'spent this period'], rows)
+      : h('p', { class: 'empty' }, 'No key or team has a budget.'),
+  );
+}
+
+function usageTable(usage: UsageAnswer, by: Group): HTMLElement {
+  return table(
+    [by, 'requests', 'errors', 'input', 'output', 'cache read', 'cache write', 'spend'],
+    usage.rows.map((r) => [
+      r.group ?? '(none)',
+      int(r.requests),
+      int(r.errors),
+      int(r.inputTokens),
+      int(r.outputTokens),
+      int(r.cacheReadTokens),
+      int(r.cacheWrite5mTokens + r.cacheWrite1hTokens),
+      usd(r.costUsd),
+    ]),
+    { 'data-table': 'usage' },
   );
 }

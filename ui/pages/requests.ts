@@ -3,6 +3,23 @@ import { h, int, ms, replace, table, usd, when } from '../dom.js';
 
 const FILTERS = ['key', 'user', 'team', 'model', 'status'] as const;
 
+const COLUMNS = [
+  'time',
+  'key',
+  'user',
+  'team',
+  'model',
+  'status',
+  'latency',
+  'TTFB',
+  'in / out',
+  'cache read / write',
+  'cost',
+  'dropped',
+  'error',
+  'request id',
+];
+
 /** The ledger, newest first, filtered, a page at a time with the admin API's cursor. */
 export async function requestsPage(
   params: URLSearchParams,
@@ -20,47 +37,36 @@ export async function requestsPage(
     undefined,
     { signal },
   );
-  const form = h(
-    'form',
-    { class: 'card filters', 'data-form': 'filters' },
-    ...FILTERS.map((f) =>
-      h(
-        'label',
-        {},
-        `${f} `,
-        h('input', { name: f, value: filters[f] ?? '', size: 12, inputmode: f === 'status' ? 'numeric' : undefined }),
-      ),
-    ),
-    h(
-      'label',
-      {},
-      'since ',
-      h('input', { name: 'since', value: filters['since'] ?? '', placeholder: '24h or 2026-11-01', size: 12 }),
-    ),
-    h(
-      'label',
-      {},
-      'until ',
-      h('input', { name: 'until', value: filters['until'] ?? '', placeholder: '2026-12-01', size: 12 }),
-    ),
-    h('button', { type: 'submit' }, 'Filter'),
-  );
-  form.addEventListener('submit', (e) => {
-    e.preventDefault();
-    const p = new URLSearchParams();
-    for (const f of [...FILTERS, 'since', 'until']) {
-      const v = (form.elements.namedItem(f) as HTMLInputElement).value.trim();
-      if (v) p.set(f, v);
-    }
-    navigate(`#/requests?${p.toString()}`);
-  });
   const more = (cursor: string | null) => {
     const p = new URLSearchParams(params);
     if (cursor) p.set('cursor', cursor);
     else p.delete('cursor');
     navigate(`#/requests?${p.toString()}`);
   };
-  const rows = page.data.map((r) => [
+  const nav = h(
+    'div',
+    { class: 'pager' },
+    filters['cursor'] ? h('button', { type: 'button', onclick: () => more(null) }, 'Newest') : '',
+    page.next_cursor
+      ? h('button', { type: 'button', 'data-next': '', onclick: () => more(page.next_cursor) }, 'Older')
+      : '',
+  );
+  const body = h('div', { 'data-table': 'requests' });
+  replace(
+    body,
+    page.data.length ? table(COLUMNS, page.data.map(requestRow)) : h('p', { class: 'empty' }, 'No requests match.'),
+  );
+  return h(
+    'section',
+    { class: 'page', 'data-page': 'requests' },
+    h('h1', {}, 'Requests'),
+    filterForm(filters, navigate),
+    h('div', { class: 'card' }, body, nav),
+  );
+}
+
+function requestRow(r: RequestsPage['data'][number]) {
+  return [
     when(r.time),
     h('span', { class: 'name' }, r.keyName ?? '–'),
     r.user ?? '–',
@@ -75,45 +81,36 @@ export async function requestsPage(
     r.dropped ?? '–',
     [r.error, r.reason].filter(Boolean).join(' · ') || '–',
     h('code', { class: 'id' }, r.requestId),
-  ]);
-  const nav = h(
-    'div',
-    { class: 'pager' },
-    filters['cursor'] ? h('button', { type: 'button', onclick: () => more(null) }, 'Newest') : '',
-    page.next_cursor
-      ? h('button', { type: 'button', 'data-next': '', onclick: () => more(page.next_cursor) }, 'Older')
-      : '',
-  );
-  const body = h('div', { 'data-table': 'requests' });
-  replace(
-    body,
-    page.data.length
-      ? table(
-          [
-            'time',
-            'key',
-            'user',
-            'team',
-            'model',
-            'status',
-            'latency',
-            'TTFB',
-            'in / out',
-            'cache read / write',
-            'cost',
-            'dropped',
-            'error',
-            'request id',
-          ],
-          rows,
-        )
-      : h('p', { class: 'empty' }, 'No requests match.'),
-  );
-  return h(
-    'section',
-    { class: 'page', 'data-page': 'requests' },
-    h('h1', {}, 'Requests'),
-    form,
-    h('div', { class: 'card' }, body, nav),
-  );
+  ];
+}
+
+/** The filters as a form; submitting it navigates to the filtered first page. */
+function filterForm(filters: Record<string, string>, navigate: (hash: string) => void): HTMLFormElement {
+  const input = (name: string, placeholder?: string) =>
+    h('input', { name, value: filters[name] ?? '', size: 12, placeholder });
+  const form = h(
+    'form',
+    { class: 'card filters', 'data-form': 'filters' },
+    ...FILTERS.map((f) =>
+      h(
+        'label',
+        {},
+        `${f} `,
+        h('input', { name: f, value: filters[f] ?? '', size: 12, inputmode: f === 'status' ? 'numeric' : undefined }),
+      ),
+    ),
+    h('label', {}, 'since ', input('since', '24h or 2026-11-01')),
+    h('label', {}, 'until ', input('until', '2026-12-01')),
+    h('button', { type: 'submit' }, 'Filter'),
+  ) as HTMLFormElement;
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const p = new URLSearchParams();
+    for (const f of [...FILTERS, 'since', 'until']) {
+      const v = (form.elements.namedItem(f) as HTMLInputElement).value.trim();
+      if (v) p.set(f, v);
+    }
+    navigate(`#/requests?${p.toString()}`);
+  });
+  return form;
 }
