@@ -182,12 +182,48 @@ export async function load<T>(
   call: (i: number) => Promise<T>,
   stop: () => boolean = () => false,
 ): Promise<T[]> {
+  return startLoad(concurrency, max, call, stop).done;
+}
+
+/**
+ * Load that the test steers by events, not by time: `after(n)` resolves once n more calls have
+ * completed (a phase of an outage is "50 more answers", not "2 seconds"), `stop()` ends it.
+ */
+export function startLoad<T>(
+  concurrency: number,
+  max: number,
+  call: (i: number) => Promise<T>,
+  stop: () => boolean = () => false,
+) {
   const out: T[] = [];
   let next = 0;
-  await Promise.all(
+  let stopped = false;
+  const waiters: Array<{ at: number; resolve: () => void }> = [];
+  const done = Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (next < max && !stop()) out.push(await call(next++));
+      while (next < max && !stopped && !stop()) {
+        out.push(await call(next++));
+        for (const w of waiters.filter((x) => out.length >= x.at)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve();
+        }
+      }
     }),
-  );
-  return out;
+  ).then(() => {
+    for (const w of waiters.splice(0)) w.resolve(); // the load ended: nobody waits for ever
+    return out;
+  });
+  return {
+    done,
+    completed: () => out.length,
+    /** Resolves once `n` more calls than now have completed (or the load has ended). */
+    after(n: number): Promise<void> {
+      const at = out.length + n;
+      return new Promise<void>((resolve) => waiters.push({ at, resolve }));
+    },
+    stop(): Promise<T[]> {
+      stopped = true;
+      return done;
+    },
+  };
 }

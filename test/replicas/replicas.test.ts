@@ -9,7 +9,7 @@ import type { ControlStore } from '../../src/control/control-store.js';
 import { Redis } from 'ioredis';
 import { openPostgresControlStore } from '../../src/control/postgres-store.js';
 import { sharedServices, testPrefix, testSchema, TEST_REDIS_URL } from '../shared-services.js';
-import { admin, callModel, load, metric, startProxy, startReplica, until, type Replica } from './harness.js';
+import { admin, callModel, load, metric, startLoad, startProxy, startReplica, until, type Replica } from './harness.js';
 
 const skip = await sharedServices();
 
@@ -158,18 +158,11 @@ describe('two replicas on PostgreSQL and Redis', { skip, timeout: 240_000 }, () 
   it('kill -9 of one replica under load: every complete answer is in the ledger exactly once', async () => {
     const { key } = await store.createKey({ name: 'kill-load', limits: { rpm: 100_000 } }, Date.now());
     await known(key);
-    let stop = false;
-    const running = load(
-      32,
-      5000,
-      (i) => callModel(i % 2 ? a.url : b.url, key, { stream: i % 3 !== 0 }),
-      () => stop,
-    );
-    await new Promise((r) => setTimeout(r, 1500));
+    const running = startLoad(32, 5000, (i) => callModel(i % 2 ? a.url : b.url, key, { stream: i % 3 !== 0 }));
+    await running.after(200); // under load: 200 answers, then A dies mid-flight
     await a.kill('SIGKILL');
-    await new Promise((r) => setTimeout(r, 500));
-    stop = true;
-    const results = await running;
+    await running.after(100); // B goes on; calls to A fail at once
+    const results = await running.stop();
     // The orchestrator starts it again on its data directory: it replays the journal it left.
     a = await startReplica('A', { ...settings(), failMode: 'failClosed', dataDir: a.dataDir });
     await Promise.all([pendingZero(a), pendingZero(b)]);
@@ -194,23 +187,21 @@ describe('two replicas on PostgreSQL and Redis', { skip, timeout: 240_000 }, () 
     await known(key);
     await Promise.all([pendingZero(a), pendingZero(b)]);
     const before = await ledgerOf('pg-outage');
-    let stop = false;
-    const running = load(
-      8,
-      20_000,
-      (i) => callModel(i % 2 ? a.url : b.url, key, { stream: i % 2 === 0 }),
-      () => stop,
-    );
-    await new Promise((r) => setTimeout(r, 1000));
+    const running = startLoad(8, 20_000, (i) => callModel(i % 2 ? a.url : b.url, key, { stream: i % 2 === 0 }));
+    await running.after(50);
     pgProxy.cut();
-    await new Promise((r) => setTimeout(r, 2000));
-    const ready = (await (await fetch(`${b.url}/readyz`)).json()) as { warnings?: string[] };
+    // The outage as the operator sees it: B says its rows wait, and the store is down.
+    let ready: { warnings?: string[] } = {};
+    const said = await until(async () => {
+      ready = (await (await fetch(`${b.url}/readyz`)).json()) as { warnings?: string[] };
+      return /ledger: \d+ rows wait/.test((ready.warnings ?? []).join(' '));
+    }, 10_000);
+    assert.ok(said, '/readyz says the rows wait');
     const up = await metric(b.url, 'bedrock_claude_store_up');
-    await new Promise((r) => setTimeout(r, 8000));
+    await running.after(200); // answers go on through the outage, into the spool
     pgProxy.restore();
-    await new Promise((r) => setTimeout(r, 1000));
-    stop = true;
-    const results = await running;
+    await running.after(50);
+    const results = await running.stop();
     await Promise.all([pendingZero(a), pendingZero(b)]);
     assert.match(
       (ready.warnings ?? []).join(' '),
@@ -242,32 +233,35 @@ describe('two replicas on PostgreSQL and Redis', { skip, timeout: 240_000 }, () 
   it('Redis restarted under load: A fails closed, B fails open, and limits recover', async () => {
     const { key } = await store.createKey({ name: 'redis-restart', limits: { rpm: 100_000 } }, Date.now());
     await known(key);
-    let stop = false;
-    const running = load(
-      8,
-      20_000,
-      async (i) => ({ via: i % 2 ? 'A' : 'B', at: Date.now(), ...(await callModel(i % 2 ? a.url : b.url, key)) }),
-      () => stop,
-    );
-    await new Promise((r) => setTimeout(r, 500));
+    const running = startLoad(8, 20_000, async (i) => ({
+      via: i % 2 ? 'A' : 'B',
+      at: Date.now(),
+      ...(await callModel(i % 2 ? a.url : b.url, key)),
+    }));
+    await running.after(50);
     // A restart: every connection dropped, and what Redis held is gone (it keeps nothing on disk).
     redisProxy.cut();
     await space.drop();
+    // Both have seen Redis go: A refuses (not ready), B counts on its own (ready, with a warning).
+    let readyA = await fetch(`${a.url}/readyz`);
+    let readyB: { status: string; warnings?: string[] } = { status: '' };
+    const seen = await until(async () => {
+      readyA = await fetch(`${a.url}/readyz`);
+      readyB = (await (await fetch(`${b.url}/readyz`)).json()) as typeof readyB;
+      return readyA.status === 503 && /failing open/.test((readyB.warnings ?? []).join(' '));
+    }, 10_000);
+    assert.ok(seen, 'both replicas say Redis is gone');
     const cutAt = Date.now();
-    await new Promise((r) => setTimeout(r, 1500));
-    const readyA = await fetch(`${a.url}/readyz`);
-    const readyB = (await (await fetch(`${b.url}/readyz`)).json()) as { status: string; warnings?: string[] };
     const countersUp = [
       await metric(a.url, 'bedrock_claude_counters_up'),
       await metric(b.url, 'bedrock_claude_counters_up'),
     ];
-    await new Promise((r) => setTimeout(r, 1000));
-    redisProxy.restore();
+    await running.after(100); // the outage, under load
     const backAt = Date.now();
-    await new Promise((r) => setTimeout(r, 1500));
-    stop = true;
-    const results = await running;
-    const during = results.filter((r) => r.at > cutAt + 300 && r.at < backAt - 100);
+    redisProxy.restore();
+    await running.after(50);
+    const results = await running.stop();
+    const during = results.filter((r) => r.at > cutAt && r.at < backAt);
     assert.ok(
       during.some((r) => r.via === 'A') && during.some((r) => r.via === 'B'),
       'both were called during the outage',
