@@ -272,16 +272,19 @@ describe('faults: client disconnect before the first byte', () => {
 
 describe('faults: expiring credentials', () => {
   it('keeps succeeding across the expiry without a restart', async () => {
+    // The credentials' clock is driven: each step moves it half a second; they live 1.2 s.
+    let now = Date.UTC(2026, 11, 6, 12);
     let fetched = 0;
     const provider = async () => {
       fetched++;
-      return { ...CREDS, sessionToken: undefined as unknown as string, expiration: new Date(Date.now() + 1200) };
+      return { ...CREDS, sessionToken: undefined as unknown as string, expiration: new Date(now + 1200) };
     };
-    const g = await gateway({ auth: { kind: 'sigv4', credentials: createCredentialCache({ provider }) }, routes: {} });
+    const credentials = createCredentialCache({ provider, now: () => now });
+    const g = await gateway({ auth: { kind: 'sigv4', credentials }, routes: {} });
     for (let i = 0; i < 4; i++) {
       const m = await client(g).messages.create({ ...msg(`tick ${i}`), model: 'claude-haiku-4-5' });
       assert.equal((m.content[0] as { text: string }).text, `tick ${i}`);
-      await new Promise((r) => setTimeout(r, 500));
+      now += 500;
     }
     assert.ok(fetched >= 2, `credentials were fetched ${fetched} times`);
   });

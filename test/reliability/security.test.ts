@@ -130,7 +130,9 @@ describe('secrets never appear in logs, errors or metrics', () => {
     );
     assert.equal((await send(sig, '/model/x/invoke', {}, { 'x-api-key': 'wrong' })).status, 403);
     for (const g of [sig, bearer, broken]) captured.push(await (await request(`${g.url}/metrics`)).body.text());
-    await new Promise((r) => setTimeout(r, 20));
+    // The last request's log line is written once its answer has ended: wait for that line, not for a time.
+    for (let i = 0; i < 1000 && !captured.some((l) => l.includes('/model/x/invoke') && l.includes('403')); i++)
+      await new Promise((r) => setImmediate(r));
     const all = captured.join('\n');
     assert.ok(all.includes('"status":200') && all.includes('bedrock_claude_requests_total'), 'something was captured');
     for (const [name, value] of Object.entries({ ...SECRETS, gatewayKey: alice.key, otherKey: haikuOnly.key })) {

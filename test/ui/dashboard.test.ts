@@ -74,7 +74,7 @@ describe('dashboard in Chromium', { skip, timeout: 180_000 }, () => {
     )['key'] as string;
     const b = (await adminCall('POST', '/admin/keys', { name: 'ci-bot', user: 'ci' }))['key'] as string;
     for (let i = 0; i < 6; i++) assert.equal(await model(i % 2 ? a : b, `request number ${i}`), 200);
-    await new Promise((r) => setTimeout(r, 400));
+    await gw.flushLedger(); // the six rows are in the ledger before the pages read it
     browser = await launch();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.on('dialog', (d) => {
