@@ -171,11 +171,15 @@ describe('bedrock-claude keys, teams and usage', () => {
       )[0]!.team,
       'remote-team',
     );
-    await new Promise((r) => setTimeout(r, 300));
-    const report = JSON.parse(await remote('usage', '--by', 'user', '--since', '1h', '--json')) as {
-      rows: Array<{ group: string; requests: number }>;
-    };
-    assert.equal(report.rows.find((r) => r.group === 'ray')?.requests, 1);
+    // The gateway writes its ledger in batches: ask until the request is there (a bounded number of times).
+    let requests: number | undefined;
+    for (let i = 0; i < 50 && requests === undefined; i++) {
+      const report = JSON.parse(await remote('usage', '--by', 'user', '--since', '1h', '--json')) as {
+        rows: Array<{ group: string; requests: number }>;
+      };
+      requests = report.rows.find((r) => r.group === 'ray')?.requests;
+    }
+    assert.equal(requests, 1);
     await remote('keys', 'revoke', 'remote-ray');
     assert.equal(await call(url, created.key), 401, 'revoked through the admin API: refused at once');
     await assert.rejects(
