@@ -36,6 +36,8 @@ export interface LedgerRow extends TokenCounts {
   ttfbMs: number | null;
   /** The betas and fields the sanitising policy removed, comma-separated. */
   dropped: string | null;
+  /** The output tokens (and cost) were estimated from what the stream delivered: no final usage came. */
+  usageEstimated: boolean;
 }
 
 export type SeriesGroup = 'model' | 'key' | 'user' | 'team';

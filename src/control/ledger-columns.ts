@@ -65,6 +65,8 @@ const SPECS: Spec[] = [
   ['ttfb_ms', 'ttfbMs', 'REAL', 'double precision', '', (u) => (u.ttfbMs === undefined ? null : ms(u.ttfbMs))],
   // 2: the betas and fields the policy dropped, per request (the dashboard's requests page).
   ['dropped', 'dropped', 'TEXT', 'text', '', (u) => (u.dropped?.length ? u.dropped.join(',') : null), 2],
+  // 3: output estimated from what a stream delivered, when no final usage came (rows before it read false).
+  ['usage_estimated', 'usageEstimated', 'INTEGER', 'boolean', '', (u) => u.usageEstimated, 3],
 ];
 
 export const LEDGER: readonly LedgerColumn[] = SPECS.map(([name, field, sqlite, postgres, constraint, of, since]) => ({

@@ -64,4 +64,6 @@ export const PG_MIGRATIONS: readonly string[] = [
   `,
   // 2: the betas and fields the policy dropped, per request (the dashboard's requests page).
   `ALTER TABLE ledger ADD COLUMN ${ledgerColumnDefs('postgres', 2).join('')};`,
+  // 3: whether the output was estimated from what a stream delivered (no final usage came).
+  `ALTER TABLE ledger ADD COLUMN ${ledgerColumnDefs('postgres', 3).join('')};`,
 ];

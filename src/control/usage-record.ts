@@ -48,6 +48,11 @@ export interface UsageRecord {
   cacheWrite5mTokens: number | undefined;
   cacheWrite1hTokens: number | undefined;
   costUsd: number | undefined;
+  /**
+   * The output was estimated from what the stream delivered: no final usage came (the client left, the upstream
+   * died or timed out).
+   */
+  usageEstimated: boolean;
   latencyMs: number;
   ttfbMs: number | undefined;
   /** Betas and fields the sanitising policy removed. */
@@ -102,6 +107,7 @@ export function newUsageRecord(
     cacheWrite5mTokens: undefined,
     cacheWrite1hTokens: undefined,
     costUsd: undefined,
+    usageEstimated: false,
     latencyMs: 0,
     ttfbMs: undefined,
     dropped: undefined,

@@ -47,6 +47,11 @@ export interface GatewayDeps {
   clock?: () => number;
   /** A new request id (default `req_bc_` and a random UUID's hex). */
   newId?: () => string;
+  /**
+   * A usage sink or a request's finisher failed after the answer (default: logged). It never changes what the
+   * client received, and never skips the sinks and settlements after it.
+   */
+  onFailure?: ((where: 'usage_sink' | 'finisher', err: unknown) => void) | undefined;
 }
 
 /** An answer and what to call once it has been written (or abandoned): usage and the ledger. */
@@ -72,6 +77,7 @@ function stages(
     newId: () => string;
     draining: () => boolean;
     notFound: (ctx: Ctx) => BedrockClaudeError;
+    onFailure: NonNullable<GatewayDeps['onFailure']>;
   },
 ) {
   const { catalog, scope } = deps;
@@ -95,7 +101,7 @@ function stages(
   return compose(
     [
       requestId(parts.newId, deps.backendLabel),
-      recordUsage(deps.sinks, costOf, parts.now),
+      recordUsage(deps.sinks, costOf, parts.now, (err) => parts.onFailure('usage_sink', err)),
       errorShape(deps.logger),
       drain(parts.draining),
       gatewayKey(deps.keys),
@@ -168,7 +174,10 @@ export function createGatewayApp(deps: GatewayDeps) {
       fix: `This gateway serves ${served}.`,
     });
 
-  const chain = stages(deps, { now, newId, draining: () => draining, notFound });
+  const onFailure =
+    deps.onFailure ??
+    ((where: 'usage_sink' | 'finisher', err: unknown) => deps.logger.error({ err, where }, `${where} failed`));
+  const chain = stages(deps, { now, newId, draining: () => draining, notFound, onFailure });
 
   /**
    * Answers a request. Not an async function on purpose: it keeps nothing of the request alive once `chain` is done
@@ -181,7 +190,14 @@ export function createGatewayApp(deps: GatewayDeps) {
       reply: ctx.reply!,
       finish(clientGone: boolean) {
         ctx.clientGone = clientGone;
-        for (const f of ctx.finishers) f(ctx);
+        // Each on its own: one that throws (a full disk under the journal) skips none of the others.
+        for (const f of ctx.finishers) {
+          try {
+            f(ctx);
+          } catch (err) {
+            onFailure('finisher', err);
+          }
+        }
       },
     }));
   }

@@ -48,7 +48,8 @@ export interface Control {
 }
 
 /** Where a failure off the answer path happened: a fixed list, so a metric label's values are ours. */
-export type BackgroundFailure = 'settle' | 'prune';
+/** Failures off the answer path: a settlement, a retention run, a usage sink, a request's finisher. */
+export type BackgroundFailure = 'settle' | 'prune' | 'usage_sink' | 'finisher';
 
 /** Where the control plane keeps things: the embedded store, or PostgreSQL and/or Redis for several replicas. */
 export interface ControlOptions {

@@ -259,6 +259,13 @@ function composeApp(
     },
     now,
     clock,
+    onFailure: (where, err) => {
+      metrics.failure(where);
+      logger.error(
+        { err, where },
+        `${where}: failed after the answer (counted in bedrock_claude_background_failures_total)`,
+      );
+    },
   });
 }
 

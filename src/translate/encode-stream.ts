@@ -1,4 +1,5 @@
 import { BedrockClaudeError } from '../errors.js';
+import { countDeltaBytes } from './delivered.js';
 import { EXCEPTION_FOR_TYPE, streamExceptionName } from './bedrock-errors.js';
 import { anthropicEventToConverse, type ConverseStreamState } from './converse-response.js';
 import { anthropicEventToOpenAI, openAIErrorBody, openAITextChunk, type OpenAIStreamState } from './openai-response.js';
@@ -218,7 +219,10 @@ function summarise(item: AnthropicEventItem, summary: StreamSummary): Record<str
 /** A text delta's index and JSON string literal, when the item is one still unparsed. */
 function textDelta(item: AnthropicEventItem, summary: StreamSummary): ReturnType<typeof textDeltaLiteral> {
   const delta = typeof item === 'string' ? textDeltaLiteral(item) : undefined;
-  if (delta) summary.events++;
+  if (delta) {
+    summary.events++;
+    countDeltaBytes(summary.delivered, delta.literal.length - 2); // the literal's quotes
+  }
   return delta;
 }
 

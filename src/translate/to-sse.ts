@@ -1,4 +1,5 @@
 import { BedrockClaudeError, type AnthropicErrorType } from '../errors.js';
+import { countDelta, countRawDelta, type Delivered } from './delivered.js';
 import type { Usage } from '../catalog/estimate-cost.js';
 import { bedrockErrorKind } from './bedrock-errors.js';
 import { FrameSplitter, frameHeader, type EventFrame } from './event-stream.js';
@@ -22,6 +23,8 @@ export interface StreamSummary {
   /** The error that ended the stream, if any (already sent to the client as an SSE `error` event). */
   error: { type: AnthropicErrorType; message: string } | undefined;
   events: number;
+  /** The content deltas passed on: the output charged when no final usage comes. */
+  delivered: Delivered;
 }
 
 export function emptySummary(): StreamSummary {
@@ -31,6 +34,7 @@ export function emptySummary(): StreamSummary {
     metrics: undefined,
     error: undefined,
     events: 0,
+    delivered: { deltas: 0, bytes: 0 },
   };
 }
 
@@ -54,7 +58,8 @@ export function sseError(type: AnthropicErrorType, message: string): Uint8Array 
 
 function record(summary: StreamSummary, type: string, event: Record<string, unknown>): void {
   summary.events++;
-  if (type === 'message_start') {
+  if (type === 'content_block_delta') countDelta(summary.delivered, event['delta'] as Record<string, unknown>);
+  else if (type === 'message_start') {
     const usage = (event['message'] as { usage?: Usage } | undefined)?.usage;
     if (usage) summary.usage = Object.assign({}, summary.usage, usage);
   } else if (type === 'message_delta') {
@@ -92,6 +97,7 @@ export function observeFrame(frame: EventFrame, summary: StreamSummary): void {
     type === 'message_start' || type === 'message_delta' || type === 'message_stop' ? parseObject(json) : undefined;
   if (!type || !event) {
     summary.events++;
+    if (type === 'content_block_delta') countRawDelta(summary.delivered, json.length);
     return;
   }
   if (type === 'message_stop')
@@ -134,6 +140,7 @@ function appendSse(frame: EventFrame, summary: StreamSummary, parts: Uint8Array[
     return;
   }
   summary.events++;
+  if (type === 'content_block_delta') countRawDelta(summary.delivered, raw.length);
   // The event's JSON bytes go out as they came, between the SSE framing: no decode, no re-encode.
   parts.push(ssePrefix(type), raw, SSE_END);
 }

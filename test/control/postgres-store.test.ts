@@ -47,6 +47,7 @@ function row(id: string, over: Partial<LedgerRow> = {}): LedgerRow {
       latencyMs: 12.5,
       ttfbMs: null,
       dropped: null,
+      usageEstimated: false,
     },
     over,
   );

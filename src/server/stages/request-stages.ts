@@ -4,6 +4,7 @@ import type { KeyStore } from '../../control/key-store.js';
 import { presentedKey } from '../http-util.js';
 import type { Usage } from '../../catalog/estimate-cost.js';
 import { reconcileUsage } from '../../translate/reconcile-usage.js';
+import { deliveredOutputTokens } from '../../translate/delivered.js';
 import { splitCacheWrite } from '../../check/cache-breakpoints.js';
 import type { Ctx, Stage } from '../pipeline.js';
 import type { UsageSink } from '../../control/usage-record.js';
@@ -105,6 +106,21 @@ export function dispatch(
   };
 }
 
+/**
+ * A stream's usage: as reported, or, when it ended without its final usage (the client left, the upstream died or
+ * timed out before `message_delta`), with the output estimated from what was delivered and marked so: a stream that
+ * delivered text is never charged 0 or 1 output token.
+ */
+function streamUsage(ctx: Ctx): Usage | undefined {
+  const summary = ctx.summary;
+  const usage = reconcileUsage(summary?.usage, summary?.metrics);
+  if (!summary || !usage || summary.stopReason !== null || summary.metrics) return usage;
+  const delivered = deliveredOutputTokens(summary.delivered);
+  if (delivered <= usage.output_tokens) return usage;
+  ctx.usage.usageEstimated = true;
+  return Object.assign({}, usage, { output_tokens: delivered });
+}
+
 /** The tokens, the cache writes split by time to live, and the cost, into the request's usage record. */
 function applyUsage(ctx: Ctx, usage: Usage, costOf: (ctx: Ctx, usage: Usage) => number | undefined): void {
   const u = ctx.usage;
@@ -132,6 +148,7 @@ export function recordUsage(
   sinks: readonly UsageSink[],
   costOf: (ctx: Ctx, usage: Usage) => number | undefined,
   now: () => number,
+  onFailure: (err: unknown) => void = () => undefined,
 ): Stage {
   const finish = (ctx: Ctx) => {
     const u = ctx.usage;
@@ -139,15 +156,18 @@ export function recordUsage(
     if (!u.status) u.status = ctx.reply?.status ?? 499;
     const result = ctx.result;
     if (result) {
-      const usage =
-        result.kind === 'json'
-          ? reconcileUsage(result.usage, undefined, result.headers)
-          : reconcileUsage(ctx.summary?.usage, ctx.summary?.metrics);
+      const usage = result.kind === 'json' ? reconcileUsage(result.usage, undefined, result.headers) : streamUsage(ctx);
       if (usage) applyUsage(ctx, usage, costOf);
       if (ctx.summary?.error) u.error = ctx.summary.error.type;
       if (ctx.clientGone) u.error = 'client_closed';
     }
-    for (const sink of sinks) sink.record(u);
+    for (const sink of sinks) {
+      try {
+        sink.record(u);
+      } catch (err) {
+        onFailure(err); // the others still get the record
+      }
+    }
   };
   return function recordUsageStage(ctx, next) {
     ctx.finishers.push(finish);
