@@ -13,12 +13,12 @@ import type { KeyStore } from '../../src/control/key-store.js';
 import type { TeamRecord } from '../../src/control/records.js';
 import { openSqliteControlStore } from '../../src/control/sqlite-store.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.js';
-import { createGatewayApp } from '../../src/server/app.js';
+import { createGatewayApp, type GatewayDeps } from '../../src/server/app.js';
 import { createModelFronts } from '../../src/server/gateway.js';
 import { hashKey, type GatewayKey } from '../../src/control/gateway-keys.js';
 import { startGateway } from '../../src/server/gateway.js';
 import { createRouter } from '../../src/server/targets.js';
-import type { UsageRecord } from '../../src/control/usage-record.js';
+import type { UsageRecord, UsageSink } from '../../src/control/usage-record.js';
 import type { MessagesResult, Target, Upstream } from '../../src/transport/bedrock-transport.js';
 import type { AnthropicHttpRequest } from '../../src/translate/to-bedrock.js';
 import { CREDS, tempHome } from '../helpers.js';
@@ -77,7 +77,12 @@ function upstream(outputTokens = 10) {
   };
 }
 
-function setup(key: Omit<GatewayKey, 'sha256'>, teams: TeamRecord[] = [], outputTokens = 10) {
+function setup(
+  key: Omit<GatewayKey, 'sha256'>,
+  teams: TeamRecord[] = [],
+  outputTokens = 10,
+  extra: Pick<GatewayDeps, 'onFailure'> & { sinks?: UsageSink[] } = {},
+) {
   let now = START;
   const secret = `bck-${key.name}`;
   const known: GatewayKey = Object.assign({ sha256: hashKey(secret) }, key);
@@ -95,7 +100,8 @@ function setup(key: Omit<GatewayKey, 'sha256'>, teams: TeamRecord[] = [], output
     fronts: createModelFronts({ catalog, router, region: 'us-west-2' }),
     upstream: up.u,
     keys,
-    sinks: [{ record: (u) => records.push(structuredClone(u)) }],
+    sinks: [...(extra.sinks ?? []), { record: (u) => records.push(structuredClone(u)) }],
+    onFailure: extra.onFailure,
     logger: pino({ level: 'silent' }),
     region: 'us-west-2',
     scope: 'global',
@@ -313,5 +319,27 @@ describe('a small budget under 64 concurrent streams, through a real gateway', (
     assert.equal(rows.length, 192, 'every request is in the ledger, refused ones too');
     assert.ok(spent <= budget, `spent $${spent.toFixed(6)} of a $${budget} budget`);
     assert.ok(spent > budget * 0.5, `the budget was used, not refused too early: $${spent.toFixed(6)}`);
+  });
+});
+
+describe('usage sinks and finishers are isolated', () => {
+  it('a sink that throws (a full disk) changes no answer and skips no settlement: the concurrency slot comes back', async () => {
+    const failures: string[] = [];
+    const full: UsageSink = {
+      record() {
+        throw new Error('ENOSPC: no space left on device');
+      },
+    };
+    const { call, records } = setup({ name: 'one-slot', id: 'key_iso', limits: { concurrency: 1 } }, [], 10, {
+      sinks: [full],
+      onFailure: (where) => failures.push(where),
+    });
+    for (let i = 0; i < 3; i++) {
+      const res = await call();
+      assert.equal(res.status, 200, 'the answer as it was');
+      assert.equal(res.json<{ content: Array<{ text: string }> }>().content[0]!.text, 'ok');
+    }
+    assert.equal(records.length, 3, 'the sink after the failing one got every record');
+    assert.deepEqual(failures, ['usage_sink', 'usage_sink', 'usage_sink'], 'each failure said');
   });
 });
