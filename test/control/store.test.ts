@@ -40,7 +40,10 @@ describe('embedded store: schema', () => {
       (e) =>
         e instanceof StoreError &&
         e.kind === 'unavailable' &&
-        /schema version 3, newer than this bedrock-claude knows \(2\): upgrade bedrock-claude/.test(e.message),
+        new RegExp(
+          `schema version ${MIGRATIONS.length + 1}, newer than this bedrock-claude knows \\(${MIGRATIONS.length}\\): ` +
+            'upgrade bedrock-claude',
+        ).test(e.message),
     );
   });
   it('says so when the data directory is a file', () => {
@@ -261,7 +264,7 @@ describe('ledger encodings', () => {
     assert.deepEqual(ledgerValuesOf(u), ledgerValues(ledgerRowOf(u)));
     const bare = newUsageRecord('GET', 'anthropic', 'other', '/x', T0);
     assert.deepEqual(ledgerValuesOf(bare), ledgerValues(ledgerRowOf(bare)));
-    assert.equal(ledgerValuesOf(u).length, 28);
+    assert.equal(ledgerValuesOf(u).length, 29);
     const back = Object.fromEntries(
       ['request_id', 'streamed', 'ttfb_ms', 'latency_ms', 'key_name'].map((c, i) => [
         c,
