@@ -15,6 +15,19 @@ export interface ParsedModelInput {
   arn?: { region: string; account: string; resourceType: string; resource: string };
 }
 
+/**
+ * The longest model identifier taken (Bedrock's own limit for `modelId`, 2,048 characters): a longer one is refused
+ * before any lookup, so a client's garbage costs no resolver time, cache or ledger space.
+ */
+export const MAX_MODEL_ID_LENGTH = 2048;
+
+/** The refusal of a model identifier over {@link MAX_MODEL_ID_LENGTH}, or undefined. */
+export function modelIdTooLong(input: string): string | undefined {
+  return input.length > MAX_MODEL_ID_LENGTH
+    ? `The model identifier is ${input.length} characters long; Bedrock takes at most ${MAX_MODEL_ID_LENGTH}.`
+    : undefined;
+}
+
 const ARN = /^arn:aws(?:-[a-z]+)*:bedrock:([a-z0-9-]*):(\d*):([a-z-]+)\/(.+)$/;
 const PROFILE = /^(global|us|eu|jp|apac|au|us-gov|ca|[a-z]{2,5})\.(anthropic\..+)$/;
 

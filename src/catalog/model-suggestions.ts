@@ -19,8 +19,12 @@ function levenshtein(a: string, b: string): number {
   return row[b.length]!;
 }
 
-/** Up to three catalog names closest to `input`, for "did you mean". */
+/** Names longer than this get no "did you mean" (the distance's cost grows with the name) and are shown cut. */
+const SUGGEST_MAX = 100;
+
+/** Up to three catalog names closest to `input`, for "did you mean"; none for a name over 100 characters. */
 export function suggestModels(input: string, catalog: Catalog = getDefaultCatalog()): string[] {
+  if (input.length > SUGGEST_MAX) return [];
   const needle = input.toLowerCase();
   return catalog.models
     .flatMap((m) => [m.name, m.bedrockId, ...m.aliases].map((n) => ({ n, m, d: levenshtein(needle, n.toLowerCase()) })))
@@ -32,10 +36,12 @@ export function suggestModels(input: string, catalog: Catalog = getDefaultCatalo
 
 export function unknownModel(input: string, catalog: Catalog): BedrockClaudeError {
   const suggestions = suggestModels(input, catalog);
+  const shown = input.length > SUGGEST_MAX ? `${input.slice(0, SUGGEST_MAX)}…` : input;
+  const didYouMean = suggestions.length ? `Did you mean ${suggestions.map((s) => `"${s}"`).join(', ')}? ` : '';
   return invalidRequest(
-    `The provided model identifier is invalid: "${input}" is not a Claude model bedrock-claude knows.`,
-    `Did you mean ${suggestions.map((s) => `"${s}"`).join(', ')}? Run \`bedrock-claude models\` for the list; a ` +
-      `model newer than this release can be added with a models file.`,
+    `The provided model identifier is invalid: "${shown}" is not a Claude model bedrock-claude knows.`,
+    `${didYouMean}Run \`bedrock-claude models\` for the list; a model newer than this release can be added with a ` +
+      `models file.`,
     404,
   );
 }

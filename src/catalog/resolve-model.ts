@@ -8,7 +8,7 @@ import {
   type ProfilePrefix,
 } from './catalog.js';
 import { EXAMPLE_REGION, globalAllowedFrom, isRegionName, regionToGeo } from './regions.js';
-import { parseModelInput, type ModelInputKind, type ParsedModelInput } from './model-input.js';
+import { modelIdTooLong, parseModelInput, type ModelInputKind, type ParsedModelInput } from './model-input.js';
 import {
   describeAvailability,
   missingRegion,
@@ -146,6 +146,8 @@ function explain(resolved: Omit<ResolvedModel, 'explanation'>, catalog: Catalog)
  * ```
  */
 export function resolveModel(input: string, options: ResolveOptions): ResolvedModel {
+  const tooLong = modelIdTooLong(input);
+  if (tooLong) throw invalidRequest(tooLong, 'Send a model name, ID, profile ID or ARN.'); // never cached
   const catalog = options.catalog ?? getDefaultCatalog();
   // The answer depends only on (input, region, scope, catalog): remember recent ones, errors included,
   // since a gateway resolves the same few names on every request.
@@ -232,7 +234,21 @@ function resolveArn(arn: NonNullable<ParsedModelInput['arn']>, at: Resolution): 
   if (arn.resourceType === 'foundation-model' && model && !model.onDemandInRegion) {
     throw onDemandNotSupported(trimmed, model, region, regionToGeo(region, catalog), catalog);
   }
-  return finish({ modelId: trimmed, kind: 'arn', model, prefix, scope: at.scope, notes: [] }, at);
+  // Residency holds for every spelling: a system profile's ARN is judged as its profile ID is.
+  if (inner.kind === 'profile-id') {
+    if (!model || !prefix || !model.profiles.includes(prefix)) throw unknownModel(trimmed, catalog);
+    if (prefix === 'global') checkGlobalProfile(model, at);
+    else checkGeoProfile(model, prefix, at);
+  } else if (arn.resourceType === 'application-inference-profile' && at.scope !== 'global') {
+    throw invalidRequest(
+      `${trimmed} is an application inference profile, which may route to any region its source profile ` +
+        `covers; with scope "${at.scope}" the gateway cannot show that the data stays in ${regionToGeo(region, catalog) ?? region}.`,
+      'Call a system-defined profile or model of this geography instead (e.g. "eu.anthropic..."), or run with scope ' +
+        'global if the data may leave it.',
+    );
+  }
+  const scope = prefix === 'global' ? 'global' : prefix ? 'geo' : at.scope;
+  return finish({ modelId: trimmed, kind: 'arn', model, prefix, scope, notes: [] }, at);
 }
 
 function resolveProfileId(prefix: string, base: string, at: Resolution): ResolvedModel {
@@ -334,8 +350,10 @@ function familyAlias(input: string, catalog: Catalog) {
     .toLowerCase()
     .replace(/^claude-/, '')
     .replace(/-latest$/, '');
-  const names = catalog.data.familyAliases?.[family];
-  if (!names) return undefined;
+  // Own entries only: "constructor" or "__proto__" is an unknown name, not an inherited property.
+  const aliases = catalog.data.familyAliases;
+  const names = aliases && Object.hasOwn(aliases, family) ? aliases[family] : undefined;
+  if (!Array.isArray(names)) return undefined;
   return {
     resolveIn(
       region: string,

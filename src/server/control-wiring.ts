@@ -144,10 +144,11 @@ function noControl(problems: string[] = []): Control {
   };
 }
 
-/** The store (PostgreSQL, or SQLite in the data directory) and its key cache; a failing embedded store: a problem. */
-async function openStore(
-  options: ControlOptions,
-): Promise<{ store: ControlStore; keys: CachedKeyStore } | { problem: string }> {
+/**
+ * The store (PostgreSQL, or SQLite in the data directory) and its key cache. A store that cannot be opened stops
+ * start-up (fail closed): serving on without it would serve every request without a key or a budget.
+ */
+async function openStore(options: ControlOptions): Promise<{ store: ControlStore; keys: CachedKeyStore }> {
   const { logger, configKeys } = options;
   const keyProblem = (err: unknown) =>
     logger.warn({ err }, 'keys: the store could not be read; the keys cached stay in use');
@@ -162,9 +163,12 @@ async function openStore(
     const store = openSqliteControlStore(options.dataDir!);
     return { store, keys: await openStoreKeyStore(store, { configKeys, onError: keyProblem, now: options.clock }) };
   } catch (err) {
-    const problem = `store: ${(err as Error).message}`;
-    logger.error({ dataDir: options.dataDir }, problem);
-    return { problem };
+    throw Object.assign(new Error(`the control plane's store cannot be opened: ${(err as Error).message}`), {
+      cause: err,
+      fix:
+        `Fix or restore ${options.dataDir} (control.db; a newer schema needs the release that wrote it), or point ` +
+        '--data-dir at another directory. To serve without keys, budgets and the ledger, say so: --no-store.',
+    });
   }
 }
 
@@ -249,16 +253,13 @@ function controlDeps(options: ControlOptions, store: ControlStore, keys: CachedK
  * Opens the control plane: keys (the store's, and the config's) in a cache, the ledger as a sink,
  * counters for limits and budgets. On one gateway: the embedded store in `dataDir` (SQLite) and
  * counters in memory. For several replicas: PostgreSQL (`databaseUrl`) and Redis (`counters`), each
- * usable alone. An embedded store that cannot be opened is said loudly and in `/readyz`, never as a
- * 500 on every request: the gateway goes on with the config's keys. PostgreSQL that cannot be
- * reached at start-up is an error (there would be no keys); once running, its outages spool the
- * ledger to the data directory.
+ * usable alone. A store that cannot be opened or reached at start-up is an error (fail closed: there
+ * would be no keys and no budgets); once running, PostgreSQL's outages spool the ledger to the data
+ * directory.
  */
 export async function openControl(options: ControlOptions): Promise<Control> {
   if (!options.dataDir && !options.databaseUrl) return noControl();
-  const opened = await openStore(options);
-  if ('problem' in opened) return noControl([opened.problem]);
-  const { store, keys } = opened;
+  const { store, keys } = await openStore(options);
   const problems: Problems = {};
   // With PostgreSQL, the journal lives in the data directory (the CLI's default one when none is given).
   const spool = join(options.dataDir ?? join(homedir(), '.bedrock-claude'), 'ledger-spool');

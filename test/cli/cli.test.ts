@@ -173,6 +173,37 @@ describe('bedrock-claude serve', () => {
       taken.close();
     }
   });
+  it('fails closed when the store cannot be opened (a newer schema, a damaged file): exits with the fix', async () => {
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const Database = (await import('better-sqlite3')).default;
+    const newer = join(tempHome(), 'data-newer');
+    mkdirSync(newer, { recursive: true });
+    const db = new Database(join(newer, 'control.db'));
+    db.pragma('user_version = 999'); // a release rollback: the store was written by a newer bedrock-claude
+    db.close();
+    const damaged = join(tempHome(), 'data-damaged');
+    mkdirSync(damaged, { recursive: true });
+    writeFileSync(join(damaged, 'control.db'), 'this is not a database, not even a little');
+    for (const [dir, why] of [
+      [newer, /schema version 999, newer than this bedrock-claude knows/],
+      [damaged, /not a database/],
+    ] as const) {
+      const failed = await run(process.execPath, ['dist/cli/main.js', 'serve', '--port', '0', '--data-dir', dir], {
+        env: cleanEnv(),
+        timeout: 20_000,
+      }).then(
+        (r) => assert.fail(`served anyway: ${r.stdout}`),
+        (err: { code?: number; killed?: boolean; stdout?: string; stderr?: string }) => err,
+      );
+      assert.equal(failed.killed, false, 'it exited by itself');
+      assert.equal(failed.code, 2);
+      assert.doesNotMatch(failed.stdout ?? '', /listening on/, 'it never listened');
+      assert.match(failed.stderr ?? '', /the control plane's store cannot be opened/);
+      assert.match(failed.stderr ?? '', why);
+      assert.match(failed.stderr ?? '', /fix: .*--no-store/);
+    }
+  });
   it('refuses a non-loopback address without gateway keys', async () => {
     await assert.rejects(
       run(process.execPath, ['dist/cli/main.js', 'serve', '--host', '0.0.0.0', '--port', '0'], { env: cleanEnv() }),

@@ -9,7 +9,7 @@ import {
 } from '../../control/records.js';
 import type { LiveSnapshot } from '../live.js';
 import type { ControlStore } from '../../control/control-store.js';
-import { BedrockClaudeError } from '../../errors.js';
+import { BedrockClaudeError, invalidRequest } from '../../errors.js';
 import { parse, storeCall } from './admin-errors.js';
 import { hashKey } from '../../control/gateway-keys.js';
 import { parseJsonObject, presentedKey } from '../http-util.js';
@@ -92,7 +92,14 @@ export function createAdminGroup(deps: AdminDeps): RouteGroup {
 }
 
 const json = (ctx: Ctx, status: number, value: unknown): Reply => jsonReply(status, value, ctx.headers);
-const idOf = (ctx: Ctx) => decodeURIComponent(ctx.params[0]!);
+/** The id in the path, percent-decoded; a malformed escape is the client's mistake (400), not the store's. */
+function idOf(ctx: Ctx): string {
+  try {
+    return decodeURIComponent(ctx.params[0]!);
+  } catch {
+    throw invalidRequest('The id in the path is not valid percent-encoding.', 'Encode it with encodeURIComponent.');
+  }
+}
 async function bodyOf(ctx: Ctx): Promise<Record<string, unknown>> {
   return parseJsonObject(await ctx.req.body(1_000_000), 'Send a JSON object.').value;
 }

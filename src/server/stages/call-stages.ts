@@ -1,5 +1,6 @@
 import type { Catalog } from '../../catalog/catalog.js';
 import type { Scope } from '../../catalog/resolve-model.js';
+import { modelIdTooLong } from '../../catalog/model-input.js';
 import { checkRequest } from '../../check/check-request.js';
 import { BedrockClaudeError, invalidRequest } from '../../errors.js';
 import type { Upstream } from '../../transport/bedrock-transport.js';
@@ -33,6 +34,9 @@ export const decode: Stage = function decodeStage(ctx, next) {
 };
 
 function decoded(ctx: Parameters<Stage>[0], call: CanonicalCall, next: Parameters<Stage>[1]): Promise<void> {
+  // Bounded where it enters: before the allow-list, the resolver, admission or the ledger see it.
+  const tooLong = modelIdTooLong(call.model);
+  if (tooLong) throw invalidRequest(tooLong, 'Send a model name, ID, profile ID or ARN.');
   ctx.call = call;
   ctx.usage.model = call.model;
   ctx.usage.streamed = call.stream;

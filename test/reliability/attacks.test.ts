@@ -1,0 +1,122 @@
+// Issue 25, tried as an attacker would: data residency through ARNs (item 3), unbounded model names
+// (item 6), inherited property names and malformed escapes (item 12). Each fails on the main before it.
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import pino from 'pino';
+import { request } from 'undici';
+import { createCredentialCache } from '../../src/aws/credentials.js';
+import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.js';
+import { startGateway, type RunningGateway } from '../../src/server/gateway.js';
+import { CREDS } from '../helpers.js';
+
+const HAIKU = 'anthropic.claude-haiku-4-5-20251001-v1:0';
+const ADMIN = 'attacks-admin-key-0123456789abcdef0123';
+let emu: RunningEmulator;
+let eu: RunningGateway;
+let routed: RunningGateway;
+
+before(async () => {
+  emu = await startEmulator({ port: 0 });
+  const common = {
+    port: 0,
+    auth: { kind: 'sigv4' as const, credentials: createCredentialCache(CREDS) },
+    endpoint: emu.url,
+    logger: pino({ level: 'silent' }),
+  };
+  eu = await startGateway({ ...common, region: 'eu-west-1', scope: 'geo' });
+  routed = await startGateway({
+    ...common,
+    region: 'us-west-2',
+    routes: { fast: [{ region: 'us-west-2', modelId: `global.${HAIKU}` }] },
+    dataDir: mkdtempSync(join(tmpdir(), 'bc-attacks-')),
+    adminKey: ADMIN,
+  });
+});
+
+after(async () => {
+  await eu.close();
+  await routed.close();
+  await emu.close();
+});
+
+async function messages(g: RunningGateway, model: string) {
+  const res = await request(`${g.url}/v1/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model, max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }),
+  });
+  const text = await res.body.text();
+  return { status: res.statusCode, text, json: () => JSON.parse(text) as { error: { type: string; message: string } } };
+}
+
+describe('data residency holds for every spelling of a model (item 3)', () => {
+  it('scope geo in eu-west-1: global and US profiles are refused as ARNs too, and nothing reaches Bedrock', async () => {
+    const before = emu.received.length;
+    for (const arn of [
+      `arn:aws:bedrock:eu-west-1:123456789012:inference-profile/global.${HAIKU}`,
+      `arn:aws:bedrock:eu-west-1:123456789012:inference-profile/us.${HAIKU}`,
+      'arn:aws:bedrock:eu-west-1:123456789012:application-inference-profile/a1b2c3d4e5f6',
+    ]) {
+      const res = await messages(eu, arn);
+      assert.equal(res.status, 400, `${arn}: ${res.text}`);
+      assert.equal(res.json().error.type, 'invalid_request_error');
+    }
+    assert.equal(emu.received.length, before, 'no call was sent');
+    const inGeo = await messages(eu, `arn:aws:bedrock:eu-west-1:123456789012:inference-profile/eu.${HAIKU}`);
+    assert.equal(inGeo.status, 200, inGeo.text);
+    assert.equal(emu.received.length, before + 1);
+  });
+});
+
+describe('model names are bounded where they enter (item 6)', () => {
+  it('a 1 MB model name is a 400 at once, not a did-you-mean over a megabyte', async () => {
+    const before = emu.received.length;
+    const t0 = performance.now();
+    const res = await messages(routed, 'claude-'.repeat(150_000));
+    assert.equal(res.status, 400);
+    assert.match(res.json().error.message, /1050000 characters long; Bedrock takes at most 2048/);
+    assert.ok(res.text.length < 2000, `the answer does not echo the name (${res.text.length} bytes)`);
+    assert.equal(emu.received.length, before);
+    // The event loop was not held: the whole exchange, a megabyte sent, stays far under what the distance took.
+    assert.ok(performance.now() - t0 < 2000);
+  });
+  it('a long unknown name gets no did-you-mean and is shown cut', async () => {
+    const res = await messages(routed, `x${'y'.repeat(500)}`);
+    assert.equal(res.status, 404);
+    const { message } = res.json().error;
+    assert.ok(message.length < 600, message);
+    assert.doesNotMatch(message, /Did you mean/);
+  });
+});
+
+describe('inherited property names are ordinary unknown names (item 12)', () => {
+  for (const model of ['constructor', '__proto__', 'toString', 'valueOf', 'hasOwnProperty']) {
+    it(`"${model}" with routes configured is a 4xx, never a 5xx`, async () => {
+      const res = await messages(routed, model);
+      assert.ok(res.status >= 400 && res.status < 500, `${model}: ${res.status} ${res.text}`);
+    });
+  }
+  it('the chat completions front and reasoning_effort "constructor" too', async () => {
+    const res = await request(`${routed.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'fast',
+        reasoning_effort: 'constructor',
+        messages: [{ role: 'user', content: 'hi' }],
+      }),
+    });
+    assert.equal(res.statusCode, 400, await res.body.text());
+  });
+  it('a malformed percent-escape in an admin id is a 400, not "store failed"', async () => {
+    const res = await request(`${routed.url}/admin/keys/%E0%A4%A`, {
+      headers: { authorization: `Bearer ${ADMIN}` },
+    });
+    const text = await res.body.text();
+    assert.equal(res.statusCode, 400, text);
+    assert.doesNotMatch(text, /store failed/);
+  });
+});
