@@ -240,9 +240,10 @@ function resolveArn(arn: NonNullable<ParsedModelInput['arn']>, at: Resolution): 
     if (prefix === 'global') checkGlobalProfile(model, at);
     else checkGeoProfile(model, prefix, at);
   } else if (arn.resourceType === 'application-inference-profile' && at.scope !== 'global') {
+    const home = regionToGeo(region, catalog) ?? region;
     throw invalidRequest(
       `${trimmed} is an application inference profile, which may route to any region its source profile ` +
-        `covers; with scope "${at.scope}" the gateway cannot show that the data stays in ${regionToGeo(region, catalog) ?? region}.`,
+        `covers; with scope "${at.scope}" the gateway cannot show that the data stays in ${home}.`,
       'Call a system-defined profile or model of this geography instead (e.g. "eu.anthropic..."), or run with scope ' +
         'global if the data may leave it.',
     );
