@@ -22,11 +22,13 @@ export function countDeltaBytes(delivered: Delivered, bytes: number): void {
   delivered.bytes += Math.max(0, bytes);
 }
 
-/** A parsed content delta: the length of what it carries (a signature is not output). */
+/**
+ * A parsed content delta: the length of what it carries as a JSON string, as the unparsed paths measure it (a
+ * signature is not output).
+ */
 export function countDelta(delivered: Delivered, delta: Record<string, unknown> | undefined): void {
   const carried = delta?.['text'] ?? delta?.['partial_json'] ?? delta?.['thinking'];
-  delivered.deltas++;
-  if (typeof carried === 'string') delivered.bytes += carried.length;
+  countDeltaBytes(delivered, typeof carried === 'string' ? JSON.stringify(carried).length - 2 : 0);
 }
 
 /**

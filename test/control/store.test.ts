@@ -180,32 +180,23 @@ describe('gateway with the embedded store', () => {
     assert.equal(Math.round(report.costUsd * 1e9), Math.round(mine.reduce((a, r) => a + r.costUsd, 0) * 1e9));
     await cli.close();
   });
-  it('an unusable data directory is said in /readyz, and the gateway still serves', async () => {
+  it('an unusable data directory stops the gateway at start-up, with the reason and the fix (fail closed)', async () => {
+    // Before issue 25 the gateway went on without keys or budgets, only /readyz saying so.
     const file = join(tempHome(), 'not-a-dir');
     writeFileSync(file, 'x');
-    const gw = await startGateway({
-      port: 0,
-      region: 'us-west-2',
-      auth: { kind: 'sigv4', credentials: createCredentialCache(CREDS) },
-      endpoint: emu.url,
-      dataDir: file,
-      logger: (await import('pino')).default({ level: 'silent' }),
-    });
-    try {
-      const ready = await gw.app.request('/readyz');
-      assert.equal(ready.status, 503);
-      assert.match(JSON.stringify(ready.json()), /store: the data directory .* cannot be written/);
-      const res = await gw.app.request('/v1/messages', {
-        body: JSON.stringify({
-          model: 'claude-haiku-4-5',
-          max_tokens: 5,
-          messages: [{ role: 'user', content: 'still here' }],
-        }),
-      });
-      assert.equal(res.status, 200);
-    } finally {
-      await gw.close(100);
-    }
+    await assert.rejects(
+      startGateway({
+        port: 0,
+        region: 'us-west-2',
+        auth: { kind: 'sigv4', credentials: createCredentialCache(CREDS) },
+        endpoint: emu.url,
+        dataDir: file,
+        logger: (await import('pino')).default({ level: 'silent' }),
+      }),
+      (err: Error & { fix?: string }) =>
+        /the control plane's store cannot be opened: the data directory .* cannot be written/.test(err.message) &&
+        /--no-store/.test(err.fix ?? ''),
+    );
   });
 });
 
