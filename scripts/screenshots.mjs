@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { openSqliteControlStore } from '../dist/control/sqlite-store.js';
 
-const ADMIN = 'screenshots-admin-key-0123456789';
+const ADMIN = 'screenshots-admin-key-0123456789abcdef';
 const home = mkdtempSync(join(tmpdir(), 'bedrock-claude-screenshots-'));
 const dataDir = join(home, 'data');
 const now = Date.now();

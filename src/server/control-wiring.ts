@@ -1,4 +1,5 @@
 import { homedir } from 'node:os';
+import { weakAdminKey } from './fronts/admin-guard.js';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Catalog } from '../catalog/catalog.js';
@@ -258,6 +259,11 @@ function controlDeps(options: ControlOptions, store: ControlStore, keys: CachedK
  * directory.
  */
 export async function openControl(options: ControlOptions): Promise<Control> {
+  const weak = options.adminKey ? weakAdminKey(options.adminKey) : undefined;
+  if (weak)
+    throw Object.assign(new Error(weak), {
+      fix: 'Use a random key: BEDROCK_CLAUDE_ADMIN_KEY=$(openssl rand -hex 32), or give its hash as sha256:<hex>.',
+    });
   if (!options.dataDir && !options.databaseUrl) return noControl();
   const { store, keys } = await openStore(options);
   const problems: Problems = {};

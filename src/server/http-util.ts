@@ -166,11 +166,11 @@ export function drained(stream: NodeJS.EventEmitter): Promise<void> {
   });
 }
 
-/** The key a caller presents: `x-api-key`, or `Authorization: Bearer`. */
+/** The key a caller presents: `x-api-key`, or `Authorization: Bearer` (the scheme in any case, as RFC 9110 has it). */
 export function presentedKey(headers: Record<string, string | string[] | undefined>): string | undefined {
   const k = headers['x-api-key'];
   if (typeof k === 'string' && k) return k;
   const auth = headers['authorization'];
-  if (typeof auth === 'string' && auth.startsWith('Bearer ')) return auth.slice(7).trim();
+  if (typeof auth === 'string' && /^bearer\s/i.test(auth)) return auth.slice(7).trim() || undefined;
   return undefined;
 }

@@ -54,6 +54,7 @@ export function nodeHandler(
       url: req.url ?? '/',
       headers: req.headers,
       signal,
+      remoteAddress: req.socket?.remoteAddress,
       body: (limit) => readBody(req, limit),
     };
     handle(request)

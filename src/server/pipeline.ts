@@ -21,6 +21,8 @@ export interface GatewayRequest {
   body(limit: number): Promise<Buffer>;
   /** Aborted when the client goes away before its answer is complete. */
   readonly signal: AbortLike;
+  /** The client's address (the TCP peer), where there is one. */
+  readonly remoteAddress?: string | undefined;
 }
 
 /** An answer: bytes, or a stream of bytes written as they come (with backpressure). */

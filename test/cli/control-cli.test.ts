@@ -149,7 +149,7 @@ describe('bedrock-claude keys, teams and usage', () => {
   });
 
   it("acts through a running gateway's admin API with --gateway and --admin-key", async () => {
-    const adminKey = 'cli-admin-key-0123456789abcdef';
+    const adminKey = 'cli-admin-key-0123456789abcdef0123';
     const { url, child } = await serve({ BEDROCK_CLAUDE_ADMIN_KEY: adminKey });
     const remote = async (...args: string[]) =>
       (await exec(process.execPath, ['dist/cli/main.js', ...args, '--gateway', url, '--admin-key', adminKey], { env }))

@@ -120,3 +120,54 @@ describe('inherited property names are ordinary unknown names (item 12)', () => 
     assert.doesNotMatch(text, /store failed/);
   });
 });
+
+describe('the admin API under attack (item 16)', () => {
+  it('refuses an admin key shorter than 32 characters at start-up, saying why', async () => {
+    const started = await startGateway({
+      port: 0,
+      region: 'us-west-2',
+      auth: { kind: 'sigv4', credentials: createCredentialCache(CREDS) },
+      endpoint: emu.url,
+      dataDir: mkdtempSync(join(tmpdir(), 'bc-attacks-weak-')),
+      adminKey: 'x',
+      logger: pino({ level: 'silent' }),
+    }).then(
+      (g) => g,
+      (err: Error & { fix?: string }) => err,
+    );
+    if (!(started instanceof Error)) {
+      await started.close();
+      assert.fail('the gateway started with a one-character admin key');
+    }
+    assert.match(started.message, /1 characters long; it must be at least 32/);
+    assert.ok((started as { fix?: string }).fix);
+  });
+
+  it('takes Bearer in any case, and throttles failed attempts per address with 429 and retry-after', async () => {
+    const g = await startGateway({
+      port: 0,
+      region: 'us-west-2',
+      auth: { kind: 'sigv4', credentials: createCredentialCache(CREDS) },
+      endpoint: emu.url,
+      dataDir: mkdtempSync(join(tmpdir(), 'bc-attacks-throttle-')),
+      adminKey: ADMIN,
+      logger: pino({ level: 'silent' }),
+    });
+    try {
+      const keys = async (authorization: string) => {
+        const res = await request(`${g.url}/admin/keys`, { headers: { authorization } });
+        await res.body.text();
+        return res;
+      };
+      for (const scheme of ['Bearer', 'bearer', 'BEARER'])
+        assert.equal((await keys(`${scheme} ${ADMIN}`)).statusCode, 200);
+      for (let i = 0; i < 10; i++) assert.equal((await keys(`Bearer wrong-${i}`)).statusCode, 401);
+      const refused = await keys('Bearer wrong-again');
+      assert.equal(refused.statusCode, 429);
+      assert.ok(Number(refused.headers['retry-after']) > 0 && Number(refused.headers['retry-after']) <= 60);
+      assert.equal((await keys(`Bearer ${ADMIN}`)).statusCode, 429, 'until the minute is over, the address waits');
+    } finally {
+      await g.close();
+    }
+  });
+});

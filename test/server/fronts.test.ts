@@ -23,7 +23,7 @@ import { CREDS, tempHome } from '../helpers.js';
  * control plane: its limits, and the ledger, hold on each front as on /v1/messages.
  */
 
-const ADMIN = 'admin-key-for-fronts';
+const ADMIN = 'admin-key-for-fronts-0123456789abcdef';
 let emu: RunningEmulator;
 let gw: RunningGateway;
 let key: string;

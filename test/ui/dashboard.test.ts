@@ -16,7 +16,7 @@ import { CREDS, tempHome } from '../helpers.js';
 import { browserMissing, launch } from './browser.js';
 
 const skip = browserMissing();
-const ADMIN = 'dashboard-admin-key-0123456789';
+const ADMIN = 'dashboard-admin-key-0123456789abcdef';
 
 describe('dashboard in Chromium', { skip, timeout: 180_000 }, () => {
   let emu: RunningEmulator;

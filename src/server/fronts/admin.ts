@@ -10,6 +10,7 @@ import {
 import type { LiveSnapshot } from '../live.js';
 import type { ControlStore } from '../../control/control-store.js';
 import { BedrockClaudeError, invalidRequest } from '../../errors.js';
+import { createFailedAuthThrottle } from './admin-guard.js';
 import { parse, storeCall } from './admin-errors.js';
 import { hashKey } from '../../control/gateway-keys.js';
 import { parseJsonObject, presentedKey } from '../http-util.js';
@@ -42,13 +43,18 @@ export interface AdminDeps {
 export function createAdminGroup(deps: AdminDeps): RouteGroup {
   const { store } = deps;
   const expected = Buffer.from(deps.adminKeySha256, 'hex');
+  const throttle = createFailedAuthThrottle(deps.clock);
   function authorize(ctx: Ctx): void {
+    const address = ctx.req.remoteAddress ?? 'in-process';
+    throttle.check(address);
     const presented = presentedKey(ctx.req.headers);
     const digest = presented ? Buffer.from(hashKey(presented), 'hex') : Buffer.alloc(expected.length);
     if (!presented || !timingSafeEqual(digest, expected)) {
+      throttle.failed(address);
       const fix = 'Send the admin key (adminKey, BEDROCK_CLAUDE_ADMIN_KEY) in x-api-key or Authorization: Bearer.';
       throw new BedrockClaudeError('Invalid or missing admin key.', { status: 401, type: 'authentication_error', fix });
     }
+    throttle.succeeded(address);
   }
   const guarded =
     (handler: (ctx: Ctx) => Reply | Promise<Reply>) =>
