@@ -252,6 +252,7 @@ function gatewayOptions(flags: ServeFlags, settings: ServeSettings, upstream: Up
   return {
     host: settings.host,
     port: settings.port,
+    keylessHosts: keylessHosts(flags, config),
     region: settings.region,
     scope: flags.scope ?? config.scope ?? 'global',
     auth: upstream.auth,
@@ -295,6 +296,12 @@ function startFailure(err: unknown, { host, port }: ServeSettings): unknown {
           ? `Port ${port} needs privileges: use a port above 1023 (--port).`
           : undefined;
   return fix ? Object.assign(err as Error, { fix }) : err;
+}
+
+/** Host names served without keys besides loopback ones: any with --insecure-no-auth, else the public URL's. */
+function keylessHosts(flags: ServeFlags, config: GatewayConfig): string[] {
+  if (flags.insecureNoAuth ?? config.insecureNoAuth) return ['*'];
+  return config.publicUrl ? [new URL(config.publicUrl).hostname] : [];
 }
 
 /**

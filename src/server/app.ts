@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { KeylessPolicy } from './stages/keyless-guard.js';
 import type { Logger } from 'pino';
 import type { Catalog } from '../catalog/catalog.js';
 import { estimateCost, type Usage } from '../catalog/estimate-cost.js';
@@ -47,6 +48,8 @@ export interface GatewayDeps {
   clock?: () => number;
   /** A new request id (default `req_bc_` and a random UUID's hex). */
   newId?: () => string;
+  /** Who may make model calls when the gateway has no keys (default: loopback names only). */
+  keyless?: KeylessPolicy | undefined;
   /**
    * A usage sink or a request's finisher failed after the answer (default: logged). It never changes what the
    * client received, and never skips the sinks and settlements after it.
@@ -104,7 +107,7 @@ function stages(
       recordUsage(deps.sinks, costOf, parts.now, (err) => parts.onFailure('usage_sink', err)),
       errorShape(deps.logger),
       drain(parts.draining),
-      gatewayKey(deps.keys),
+      gatewayKey(deps.keys, deps.keyless),
     ],
     dispatch(call, parts.notFound),
   );

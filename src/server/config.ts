@@ -33,6 +33,8 @@ export const gatewayConfigSchema = z
     bedrockEndpoint: z.string().url().optional(),
     emulator: z.boolean().optional(),
     insecureNoAuth: z.boolean().optional(),
+    /** The URL clients use to reach the gateway (its host name is served without keys besides loopback names). */
+    publicUrl: z.string().url().optional(),
     dataDir: z.string().min(1).optional(),
     /** PostgreSQL for keys, teams and the ledger, shared by several replicas (env BEDROCK_CLAUDE_DATABASE_URL). */
     store: z

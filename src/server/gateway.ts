@@ -31,6 +31,11 @@ import { createAccessLogSink } from './usage.js';
 export interface GatewayOptions {
   host?: string;
   port?: number;
+  /**
+   * Without keys, model calls are taken only with a loopback `Host` or one of these host names (`*`: any, as
+   * `--insecure-no-auth` means), from no cross-site `Origin`, with a JSON body.
+   */
+  keylessHosts?: readonly string[] | undefined;
   region: string;
   scope?: Scope;
   auth: BedrockAuth;
@@ -249,6 +254,7 @@ function composeApp(
     region: options.region,
     scope: options.scope ?? 'global',
     policy: options.policy ?? 'drop',
+    keyless: { hosts: (options.keylessHosts ?? []).map((h) => h.toLowerCase()) },
     bodyLimit: options.limits?.bodyBytes ?? 25_000_000,
     backendLabel: options.backendLabel,
     ops: {

@@ -171,3 +171,50 @@ describe('the admin API under attack (item 16)', () => {
     }
   });
 });
+
+describe('the keyless default serves only its own machine (item 8)', () => {
+  const call = async (headers: Record<string, string>, path = '/v1/messages') => {
+    const res = await request(`${routed.url}${path}`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ model: 'claude-haiku-4-5', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    const text = await res.body.text();
+    return { status: res.statusCode, text };
+  };
+  const port = () => new URL(routed.url).port;
+  it('a DNS-rebound name is refused; loopback names are served', async () => {
+    const json = { 'content-type': 'application/json' };
+    assert.equal((await call({ ...json, host: `attacker.example:${port()}` })).status, 403);
+    assert.equal((await call({ ...json, host: `127.0.0.1:${port()}` })).status, 200);
+    assert.equal((await call({ ...json, host: `localhost:${port()}` })).status, 200);
+  });
+  it('a cross-site Origin is refused (the Bedrock front too); a loopback page is served', async () => {
+    const refused = await call({ 'content-type': 'application/json', origin: 'https://attacker.example' });
+    assert.equal(refused.status, 403);
+    assert.match(refused.text, /permission_error/);
+    const bedrock = await call(
+      { 'content-type': 'application/json', origin: 'https://attacker.example' },
+      `/model/${encodeURIComponent(`global.${HAIKU}`)}/invoke`,
+    );
+    assert.equal(bedrock.status, 403);
+    assert.equal((await call({ 'content-type': 'application/json', origin: 'null' })).status, 403);
+    assert.equal((await call({ 'content-type': 'application/json', origin: 'http://localhost:3000' })).status, 200);
+  });
+  it('bodies a browser sends without asking (text, a form) are refused with the fix; JSON and none are served', async () => {
+    for (const type of [
+      'text/plain',
+      'text/plain;charset=UTF-8',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+    ]) {
+      const res = await call({ 'content-type': type });
+      assert.equal(res.status, 415, type);
+      assert.match(res.text, /content-type: application\/json/);
+    }
+    assert.equal((await call({ 'content-type': 'application/json; charset=utf-8' })).status, 200);
+    // The AWS SDK's InvokeModel sends its body as application/octet-stream: no browser can, cross-site.
+    assert.equal((await call({ 'content-type': 'application/octet-stream' })).status, 200);
+    assert.equal((await call({})).status, 200);
+  });
+});

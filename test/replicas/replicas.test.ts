@@ -283,6 +283,16 @@ describe('two replicas on PostgreSQL and Redis', { skip, timeout: 240_000 }, () 
     // Back: both serve, and a limit is shared again.
     assert.ok(await until(async () => (await callModel(a.url, key)).status === 200, 5000), 'A serves again');
     assert.equal(await metric(a.url, 'bedrock_claude_counters_up'), 1);
+    // B finds Redis again on its next admission, and says so: call it until it does (not for a time).
+    const bBack = await until(async () => {
+      await callModel(b.url, key);
+      const ready = (await (await fetch(`${b.url}/readyz`)).json()) as { warnings?: string[] };
+      return (
+        (await metric(b.url, 'bedrock_claude_counters_up')) === 1 &&
+        !/failing open/.test((ready.warnings ?? []).join(' '))
+      );
+    }, 5000);
+    assert.ok(bBack, 'B is back on Redis');
     const limited = await store.createKey({ name: 'after-restart', limits: { rpm: 10 } }, Date.now());
     const probes = await known(limited.key);
     const again = await Promise.all(

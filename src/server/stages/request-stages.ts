@@ -6,6 +6,7 @@ import type { Usage } from '../../catalog/estimate-cost.js';
 import { reconcileUsage } from '../../translate/reconcile-usage.js';
 import { deliveredOutputTokens } from '../../translate/delivered.js';
 import { splitCacheWrite } from '../../check/cache-breakpoints.js';
+import { keylessRefusal, type KeylessPolicy } from './keyless-guard.js';
 import type { Ctx, Stage } from '../pipeline.js';
 import type { UsageSink } from '../../control/usage-record.js';
 
@@ -67,8 +68,11 @@ export function drain(draining: () => boolean): Stage {
   };
 }
 
-/** The caller's gateway key (`x-api-key` or `Authorization: Bearer`), when the gateway has keys. */
-export function gatewayKey(keys: KeyStore): Stage {
+/**
+ * The caller's gateway key (`x-api-key` or `Authorization: Bearer`), when the gateway has keys; without keys, model
+ * calls only from this machine ({@link keylessRefusal}).
+ */
+export function gatewayKey(keys: KeyStore, keyless: KeylessPolicy = { hosts: [] }): Stage {
   async function check(ctx: Ctx, next: (ctx: Ctx) => Promise<void>): Promise<void> {
     ctx.key = await keys.find(presentedKey(ctx.req.headers));
     if (!ctx.key)
@@ -87,7 +91,11 @@ export function gatewayKey(keys: KeyStore): Stage {
     return next(ctx);
   }
   return function gatewayKeyStage(ctx, next) {
-    return keys.enabled() && !ctx.route.spec.public ? check(ctx, next) : next(ctx);
+    if (ctx.route.spec.public) return next(ctx);
+    if (keys.enabled()) return check(ctx, next);
+    const refused = ctx.route.spec.call ? keylessRefusal(ctx, keyless) : undefined;
+    if (refused) throw refused;
+    return next(ctx);
   };
 }
 
