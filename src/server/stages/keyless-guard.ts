@@ -38,7 +38,8 @@ export function keylessRefusal(ctx: Ctx, policy: KeylessPolicy): BedrockClaudeEr
   // No Host at all is not a browser (every browser sends one): an in-process call, an HTTP/1.0 client.
   if (host && !policy.hosts.includes('*') && !named(host))
     return refuse(
-      `This gateway has no keys, so it serves only its own machine, and "${host.slice(0, 100)}" is not a loopback name.`,
+      `This gateway has no keys, so it serves only its own machine, and "${host.slice(0, 100)}" is not a ` +
+        'loopback name.',
       'Call it as 127.0.0.1 or localhost, name the host in `publicUrl`, or create gateway keys (bedrock-claude keys ' +
         'create NAME).',
     );
