@@ -174,3 +174,12 @@ export function presentedKey(headers: Record<string, string | string[] | undefin
   if (typeof auth === 'string' && /^bearer\s/i.test(auth)) return auth.slice(7).trim() || undefined;
   return undefined;
 }
+
+/**
+ * A client-chosen string as a response header value: printable ASCII only (anything else, CR and LF included,
+ * becomes `?`) and at most `max` characters, so writing the header can never throw or split it.
+ */
+export function headerSafe(value: string, max = 2000): string {
+  const cut = value.length > max ? value.slice(0, max) : value;
+  return /^[\x20-\x7e]*$/.test(cut) ? cut : cut.replace(/[^\x20-\x7e]/g, '?');
+}

@@ -218,3 +218,25 @@ describe('the keyless default serves only its own machine (item 8)', () => {
     assert.equal((await call({})).status, 200);
   });
 });
+
+describe('client strings never break a response header (item 14)', () => {
+  it('betas with CR/LF or outside Latin-1 are dropped and said, the answer delivered whole', async () => {
+    const res = await request(`${routed.url}/model/${encodeURIComponent(`global.${HAIKU}`)}/invoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        anthropic_version: 'bedrock-2023-05-31',
+        anthropic_beta: ['evil\r\nx-injected: 1', 'βeta-2099-01-01', 'x'.repeat(5000)],
+        max_tokens: 5,
+        messages: [{ role: 'user', content: 'still answered' }],
+      }),
+    });
+    const body = (await res.body.json()) as { content: Array<{ text: string }> };
+    assert.equal(res.statusCode, 200);
+    assert.equal(body.content[0]!.text, 'still answered');
+    assert.equal(res.headers['x-injected'], undefined);
+    const dropped = String(res.headers['x-bedrock-claude-dropped']);
+    assert.match(dropped, /^evil\?\?x-injected: 1, \?eta-2099-01-01, x+$/);
+    assert.ok(dropped.length <= 2000);
+  });
+});

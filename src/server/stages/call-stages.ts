@@ -9,6 +9,7 @@ import { fromCountTokensBody, toBedrockRequest, type AnthropicHttpRequest } from
 import { cacheBreakpoints, type CacheBreakpoint } from '../../check/cache-breakpoints.js';
 import { estimateInputTokens } from '../../check/estimate-tokens.js';
 import { keyAllows } from '../../control/gateway-keys.js';
+import { headerSafe } from '../http-util.js';
 import { frontOf, type CanonicalCall, type Stage } from '../pipeline.js';
 import type { Router } from '../targets.js';
 
@@ -104,11 +105,11 @@ export function preflight(catalog: Catalog): Stage {
     if (error) throw invalidRequest(error.message, error.fix);
     ctx.translated = translated;
     ctx.cacheBreakpoints = cacheProfile(ctx.call!.request);
-    ctx.headers['x-bedrock-claude-model-id'] = first.modelId;
+    ctx.headers['x-bedrock-claude-model-id'] = headerSafe(first.modelId);
     if (translated.removals.length) {
       const dropped = translated.removals.map((r) => r.name);
       ctx.usage.dropped = dropped;
-      ctx.headers['x-bedrock-claude-dropped'] = dropped.join(', ').slice(0, 2000);
+      ctx.headers['x-bedrock-claude-dropped'] = headerSafe(dropped.join(', '));
     }
     if (diagnostics.length) {
       const warnings = diagnostics.filter((d) => d.severity === 'warning').map((d) => d.code);
@@ -156,7 +157,7 @@ export function send(upstream: Upstream, defaultScope: Scope = 'global'): (ctx: 
     });
     ctx.translated = undefined;
     ctx.result = result;
-    ctx.headers['x-bedrock-claude-model-id'] = result.target.modelId;
+    ctx.headers['x-bedrock-claude-model-id'] = headerSafe(result.target.modelId);
     ctx.usage.bedrockModel = result.target.modelId;
     ctx.usage.region = result.target.region;
     ctx.usage.scope = scopeOf(result.target.modelId, defaultScope);
