@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { printTable } from './output.js';
+import { forTerminal, printTable } from './output.js';
 import type { KeyRecord } from '../control/records.js';
 import { createGatewayKey } from '../control/gateway-keys.js';
 import { addTargetOptions, withControl, type TargetFlags } from './control-api.js';
@@ -150,6 +150,6 @@ function showKey(id: string, flags: KeyFlags): Promise<void> {
     const k = await api.findKey(id);
     if (!k) throw new Error(`no key "${id}" (bedrock-claude keys list shows them)`);
     if (flags.json) console.log(JSON.stringify(k, null, 2));
-    else for (const [n, v] of Object.entries(describe(k))) console.log(`${n.padEnd(8)} ${v}`);
+    else for (const [n, v] of Object.entries(describe(k))) console.log(`${n.padEnd(8)} ${forTerminal(String(v))}`);
   });
 }

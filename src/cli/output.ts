@@ -75,8 +75,18 @@ export function spinner(
   };
 }
 
-/** Formats rows as an aligned text table. */
-export function table(headers: string[], rows: string[][]): string {
+/**
+ * A string as it may reach the operator's terminal: control characters (an escape sequence that clears the screen
+ * or writes the clipboard, a carriage return that hides what came before) shown as `?`.
+ */
+export function forTerminal(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+}
+
+/** Formats rows as an aligned text table (cells made safe for a terminal). */
+export function table(headers: string[], cells: string[][]): string {
+  const rows = cells.map((r) => r.map(forTerminal));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) =>
     cells
@@ -90,12 +100,12 @@ export function table(headers: string[], rows: string[][]): string {
 export function printTable(rows: ReadonlyArray<Record<string, string | number>>): void {
   if (!rows.length) return;
   const columns = Object.keys(rows[0]!);
-  const width = columns.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c] ?? '').length)));
+  const width = columns.map((c) => Math.max(c.length, ...rows.map((r) => forTerminal(String(r[c] ?? '')).length)));
   const line = (cells: string[]) =>
     cells
       .map((cell, i) => cell.padEnd(width[i]!))
       .join('  ')
       .trimEnd();
   console.log(line(columns.map((c) => c.toUpperCase())));
-  for (const r of rows) console.log(line(columns.map((c) => String(r[c] ?? ''))));
+  for (const r of rows) console.log(line(columns.map((c) => forTerminal(String(r[c] ?? '')))));
 }

@@ -30,9 +30,14 @@ const COLUMNS: Array<keyof ReportRow> = [
   'costUsd',
 ];
 
-function csvCell(v: unknown): string {
-  const text = v === null || v === undefined ? '' : String(v);
-  return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+/**
+ * A CSV cell: quoted where it must be, and a text a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, a tab or
+ * a carriage return first) prefixed with `'`, so a client-chosen model name cannot be `=HYPERLINK(...)` there.
+ */
+export function csvCell(v: unknown): string {
+  let text = v === null || v === undefined ? '' : String(v);
+  if (typeof v === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 export function registerUsageCommand(program: Command): void {

@@ -46,3 +46,25 @@ describe('spinner', () => {
     }
   });
 });
+
+describe('operator output', () => {
+  it('shows no control character a client chose (screen clear, OSC 52 clipboard, carriage return)', async () => {
+    const { forTerminal, table } = await import('../../src/cli/output.js');
+    const evil = 'claude\x1b[2J\x1b]52;c;ZXZpbA==\x07\rfake-model\u009b';
+    assert.equal(forTerminal(evil), 'claude?[2J?]52;c;ZXZpbA==??fake-model?');
+    const drawn = table(['model'], [[evil]]);
+    const controls = [...drawn].filter(
+      (c) => c !== '\n' && (c.charCodeAt(0) < 0x20 || (c.charCodeAt(0) >= 0x7f && c.charCodeAt(0) <= 0x9f)),
+    );
+    assert.deepEqual(controls, [], 'no control character but the line breaks');
+  });
+  it('quotes CSV cells a spreadsheet would run as a formula', async () => {
+    const { csvCell } = await import('../../src/cli/usage-command.js');
+    assert.equal(csvCell('=HYPERLINK("http://x","click")'), '"\'=HYPERLINK(""http://x"",""click"")"');
+    assert.equal(csvCell('+1'), "'+1");
+    assert.equal(csvCell('@SUM(A1)'), "'@SUM(A1)");
+    assert.equal(csvCell('-2+3'), "'-2+3");
+    assert.equal(csvCell(-2.5), '-2.5', 'numbers stay numbers');
+    assert.equal(csvCell('claude-haiku-4-5'), 'claude-haiku-4-5');
+  });
+});
