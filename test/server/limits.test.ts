@@ -343,3 +343,21 @@ describe('usage sinks and finishers are isolated', () => {
     assert.deepEqual(failures, ['usage_sink', 'usage_sink', 'usage_sink'], 'each failure said');
   });
 });
+
+describe('models the catalog cannot price (issue 25, item 2)', () => {
+  const ARN = 'arn:aws:bedrock:us-west-2:123456789012:application-inference-profile/a1b2c3d4e5f6';
+  it('are refused for a key with a budget, saying how to get a price', async () => {
+    const { call, records } = setup({ name: 'tiny', id: 'key_unpriced', budget: { usd: 0.0001, period: 'day' } });
+    const res = await call({ model: ARN, max_tokens: 64_000 });
+    assert.equal(res.status, 400);
+    const error = res.json<{ error: { type: string; message: string } }>().error;
+    assert.equal(error.type, 'invalid_request_error');
+    assert.match(error.message, /has no price bedrock-claude knows, and key "tiny" has a budget/);
+    assert.match(error.message, /bedrock-claude models/);
+    assert.equal(records.at(-1)!.status, 400, 'the refusal is in the ledger');
+  });
+  it('a key without a budget may still call them (no price to keep)', async () => {
+    const { call } = setup({ name: 'free', id: 'key_nobudget' });
+    assert.equal((await call({ model: ARN })).status, 200);
+  });
+});

@@ -56,6 +56,7 @@ function opsFor(ctx: Ctx, plan: readonly OpMeta[], now: number, deps: Enforcemen
         period = m.period = { start: p.start, end: p.end, key: `${m.key}:${p.start}` };
       }
       if (reservation < 0) {
+        refuseUnpriced(ctx, m);
         if (input < 0) input = inputEstimate(ctx, body);
         reservation = worstCase(ctx, input, maxTokens, deps.catalog);
       }
@@ -69,6 +70,26 @@ function opsFor(ctx: Ctx, plan: readonly OpMeta[], now: number, deps: Enforcemen
     meta.push(m);
   }
   return { ops, meta };
+}
+
+/**
+ * A call that a budget applies to must have a price: a target the catalog cannot price (an application inference
+ * profile, provisioned or custom-model ARN) would be reserved and recorded at $0, so it is refused, with the way out.
+ */
+function refuseUnpriced(ctx: Ctx, m: OpMeta): void {
+  const unpriced = ctx.targets!.find((t) => !t.model);
+  if (!unpriced) return;
+  throw new BedrockClaudeError(
+    `${unpriced.modelId.slice(0, 300)} has no price bedrock-claude knows, and ${labelOf(m.subject)} has a budget: ` +
+      'a call to it could not be counted against it.',
+    {
+      status: 400,
+      type: 'invalid_request_error',
+      fix:
+        'Call a model ID or inference profile from the catalog (bedrock-claude models), or use a key without a ' +
+        'budget for this model. Application inference profile, provisioned and custom-model ARNs are not priced yet.',
+    },
+  );
 }
 
 /** The worst case a budget reserves: the input estimate and all of max_tokens, priced as the answer will be. */
