@@ -9,6 +9,7 @@ import { nonEmpty, regionFromEnv } from '../aws/env-region.js';
 import { isRegionName } from '../catalog/regions.js';
 import type { BedrockClaudeError } from '../errors.js';
 import { maskKeyId } from './doctor-command.js';
+import { redactUrl } from '../control/redact-url.js';
 import { resolveDataDir } from './control-options.js';
 
 /** Whether the store (PostgreSQL, or the data directory's) holds a key (a gateway on a public address needs one). */
@@ -191,8 +192,7 @@ function storeUrls(flags: ServeFlags, config: GatewayConfig, countersUrl: string
     nonEmpty(flags.redisUrl) ?? nonEmpty(countersUrl) ?? nonEmpty(process.env['BEDROCK_CLAUDE_REDIS_URL']);
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl))
     throw new Error(
-      `the database URL must be a PostgreSQL URL (postgres://user@host:5432/db), not ` +
-        `"${databaseUrl.replace(/\/\/[^@/]*@/, '//***@')}"`,
+      `the database URL must be a PostgreSQL URL (postgres://user@host:5432/db), not ` + `"${redactUrl(databaseUrl)}"`,
     );
   if (redisUrl && !/^rediss?:\/\//.test(redisUrl))
     throw new Error('the Redis URL must start with redis:// or rediss://');
@@ -220,7 +220,7 @@ async function chooseUpstream(flags: ServeFlags, { config, region }: ServeSettin
   if (!(flags.emulator ?? config.emulator ?? (!endpoint && !source))) {
     console.error(
       `bedrock-claude gateway: region ${region}, credentials from ` +
-        `${source ?? 'the default chain'}${endpoint ? `, upstream ${endpoint}` : ''}`,
+        `${source ?? 'the default chain'}${endpoint ? `, upstream ${redactUrl(endpoint)}` : ''}`,
     );
     return { auth: resolveBedrockAuth({ ...config.aws }), endpoint, backendLabel: 'bedrock', closeEmulator: undefined };
   }

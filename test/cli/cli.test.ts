@@ -204,6 +204,19 @@ describe('bedrock-claude serve', () => {
       assert.match(failed.stderr ?? '', /fix: .*--no-store/);
     }
   });
+  it('prints no password of an upstream URL at start-up (user:pass@, ?password=)', async () => {
+    const { stderr } = await start([
+      'serve',
+      '--port',
+      '0',
+      '--no-emulator',
+      '--no-store',
+      '--bedrock-endpoint',
+      'http://gw:hunter2-secret@127.0.0.1:9/?password=also-secret',
+    ]);
+    assert.match(stderr(), /upstream http:\/\/gw:\*\*\*@127\.0\.0\.1:9\/\?password=\*\*\*/);
+    assert.doesNotMatch(stderr(), /hunter2-secret|also-secret/);
+  });
   it('refuses a non-loopback address without gateway keys', async () => {
     await assert.rejects(
       run(process.execPath, ['dist/cli/main.js', 'serve', '--host', '0.0.0.0', '--port', '0'], { env: cleanEnv() }),

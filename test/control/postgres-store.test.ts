@@ -71,6 +71,12 @@ describe('PostgreSQL store', { skip }, () => {
     assert.equal(opened[0]!.schema, db.schema);
     assert.deepEqual(await opened[0]!.listKeys(), []);
     assert.equal(redactUrl('postgres://gw:s3cret@db:5432/x'), 'postgres://gw:***@db:5432/x', 'no password in messages');
+    assert.equal(
+      redactUrl('postgres://db:5432/x?user=gw&password=s3cret&sslpassword=s3cret2&schema=a'),
+      'postgres://db:5432/x?user=gw&password=***&sslpassword=***&schema=a',
+      'nor in its query',
+    );
+    assert.equal(redactUrl('redis://:s3cret@cache:6379/0'), 'redis://:***@cache:6379/0');
   });
 
   it('announces a key change to another replica at once (LISTEN/NOTIFY)', async () => {
