@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { UsageSink } from './usage-record.js';
+import { keptInLedger, type UsageSink } from './usage-record.js';
 import type { ControlStore, LedgerRow } from './control-store.js';
 import { ledgerRowOf } from './ledger-columns.js';
 
@@ -127,7 +127,7 @@ export function createJournaledLedgerSink(
 
   return {
     record(u) {
-      if (u.metered) journal.append(ledgerRowOf(u));
+      if (keptInLedger(u)) journal.append(ledgerRowOf(u));
     },
     pending: () => journal.pending(),
     problem: () => problem,

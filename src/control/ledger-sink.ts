@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { ledgerValuesOf } from './ledger-columns.js';
 import { LEDGER_INSERT_SQL, storePath } from './sqlite-store.js';
-import type { UsageSink } from './usage-record.js';
+import { keptInLedger, type UsageSink } from './usage-record.js';
 
 /**
  * The embedded store's ledger as a usage sink: every answered request (refused ones too) as a row,
@@ -32,7 +32,7 @@ export function createThreadedLedgerSink(
   timer.unref();
   return {
     record(u) {
-      if (u.metered) batches.add(ledgerValuesOf(u));
+      if (keptInLedger(u)) batches.add(ledgerValuesOf(u));
     },
     flush,
     /** Sends what is held now and resolves once the thread has answered for every batch sent. */

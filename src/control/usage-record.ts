@@ -115,3 +115,11 @@ export function newUsageRecord(
     reason: undefined,
   };
 }
+
+/**
+ * Whether the ledger keeps a request as a row: model traffic, except a refusal for want of a valid gateway key
+ * (anyone can send those by the thousand; they are counted in the metrics, `status="401"`, not stored one by one).
+ */
+export function keptInLedger(u: UsageRecord): boolean {
+  return u.metered && !(u.status === 401 && u.keyId === undefined);
+}

@@ -64,7 +64,7 @@ export const gatewayConfigSchema = z
           .strict(),
       ])
       .optional(),
-    ledger: z.object({ retainDays: z.number().positive().optional() }).strict().optional(),
+    ledger: z.object({ retainDays: z.number().nonnegative().optional() }).strict().optional(),
     adminKey: z.string().min(16, 'at least 16 characters (or sha256:<hex> of the key)').optional(),
     timeZone: z
       .string()

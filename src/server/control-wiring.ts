@@ -200,9 +200,12 @@ function openLedger(options: ControlOptions, store: ControlStore, problems: Prob
   return { ledger: threaded as LedgerSink, storeUp: () => (problems.ledger && threaded.pending() > 0 ? 0 : 1) };
 }
 
+/** How long ledger rows are kept when the config does not say (0 keeps them for ever). */
+export const DEFAULT_RETAIN_DAYS = 400;
+
 /** Retention: rows older than `retainDays` are deleted at start-up and every hour after. Answers the stop. */
 function startRetention(options: ControlOptions, store: ControlStore): () => void {
-  const retainDays = options.retainDays;
+  const retainDays = options.retainDays ?? DEFAULT_RETAIN_DAYS;
   if (!retainDays) return () => undefined;
   const prune = () =>
     void store

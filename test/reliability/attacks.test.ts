@@ -240,3 +240,88 @@ describe('client strings never break a response header (item 14)', () => {
     assert.ok(dropped.length <= 2000);
   });
 });
+
+describe('unauthenticated traffic does not grow the ledger (item 7)', () => {
+  it('keyless refusals are counted in the metrics, not stored one by one', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'bc-attacks-ledger-'));
+    const g = await startGateway({
+      port: 0,
+      region: 'us-west-2',
+      auth: { kind: 'sigv4', credentials: createCredentialCache(CREDS) },
+      endpoint: emu.url,
+      dataDir,
+      adminKey: ADMIN,
+      logger: pino({ level: 'silent' }),
+    });
+    try {
+      const admin = (path: string, init: { method?: 'POST'; body?: string } = {}) =>
+        request(`${g.url}${path}`, {
+          ...init,
+          headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+        }).then((r) => r.body.json() as Promise<Record<string, unknown>>);
+      const { key } = (await admin('/admin/keys', { method: 'POST', body: JSON.stringify({ name: 'real' }) })) as {
+        key: string;
+      };
+      const send = (headers: Record<string, string>) =>
+        request(`${g.url}/v1/messages`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          body: JSON.stringify({
+            model: 'claude-haiku-4-5',
+            max_tokens: 5,
+            messages: [{ role: 'user', content: 'x' }],
+          }),
+        }).then(async (r) => (await r.body.text(), r.statusCode));
+      for (let i = 0; i < 200; i++) assert.equal(await send(i % 2 ? {} : { 'x-api-key': `guess-${i}` }), 401);
+      assert.equal(await send({ 'x-api-key': key }), 200);
+      await g.flushLedger();
+      const rows = (await admin('/admin/requests?limit=1000'))['data'] as Array<{ status: number }>;
+      assert.deepEqual(
+        rows.map((r) => r.status),
+        [200],
+        'only the keyed request is a row',
+      );
+      const metrics = await (await request(`${g.url}/metrics`)).body.text();
+      const counted =
+        /bedrock_claude_requests_total\{front="anthropic",path="\/v1\/messages",status="401"\} (\d+)/.exec(metrics);
+      assert.equal(Number(counted?.[1]), 200, 'every refusal counted');
+    } finally {
+      await g.close();
+    }
+  });
+
+  it('prunes rows older than 400 days by default, at start-up', async () => {
+    const { openSqliteControlStore } = await import('../../src/control/sqlite-store.js');
+    const { ledgerRowOf } = await import('../../src/control/ledger-columns.js');
+    const { newUsageRecord } = await import('../../src/control/usage-record.js');
+    const dataDir = mkdtempSync(join(tmpdir(), 'bc-attacks-retention-'));
+    const day = 86_400_000;
+    const now = Date.now();
+    const row = (id: string, age: number) =>
+      ledgerRowOf(
+        Object.assign(newUsageRecord('POST', 'anthropic', '/v1/messages', '/v1/messages', now - age), {
+          requestId: id,
+          status: 200,
+        }),
+      );
+    const store = openSqliteControlStore(dataDir);
+    await store.appendLedger([row('req_old', 401 * day), row('req_recent', 399 * day)]);
+    const g = await startGateway({
+      port: 0,
+      region: 'us-west-2',
+      auth: { kind: 'sigv4', credentials: createCredentialCache(CREDS) },
+      endpoint: emu.url,
+      dataDir,
+      logger: pino({ level: 'silent' }),
+    });
+    try {
+      const ids = async () =>
+        (await store.requests({ since: 0, until: now + 1, limit: 10 })).map((r) => r.requestId).sort();
+      for (let i = 0; i < 200 && (await ids()).length > 1; i++) await new Promise((r) => setImmediate(r));
+      assert.deepEqual(await ids(), ['req_recent']);
+    } finally {
+      await g.close();
+      await store.close();
+    }
+  });
+});
