@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import type { z } from 'zod';
+import { keyChangeSchema, keyInputSchema, teamChangeSchema, teamInputSchema, validate } from '../control/records.js';
 import type { ControlStore } from '../control/control-store.js';
 import type {
   KeyChange,
@@ -54,20 +56,27 @@ async function local(dataDir: string): Promise<ControlApi> {
   return overStore(openSqliteControlStore(dataDir));
 }
 
+/** Input as the admin API would take it: the same schema, the same limits, the same words when it refuses. */
+function checked<T>(schema: z.ZodType<T>, value: unknown): T {
+  const r = validate(schema, value);
+  if (!r.ok) throw new Error(r.problem);
+  return r.value;
+}
+
 /** The commands straight on a store (the data directory's, or PostgreSQL's). */
 function overStore(store: ControlStore): ControlApi {
   const now = Date.now;
   return {
     where: store.where,
-    createKey: (input) => store.createKey(input, now()),
+    createKey: async (input) => store.createKey(checked(keyInputSchema, input), now()),
     listKeys: () => store.listKeys(),
     findKey: (id) => store.findKey(id),
-    updateKey: (id, change) => store.updateKey(id, change),
+    updateKey: async (id, change) => store.updateKey(id, checked(keyChangeSchema, change)),
     revokeKey: (id) => store.revokeKey(id, now()),
-    createTeam: (input) => store.createTeam(input, now()),
+    createTeam: async (input) => store.createTeam(checked(teamInputSchema, input), now()),
     listTeams: () => store.listTeams(),
     findTeam: (name) => store.findTeam(name),
-    updateTeam: (name, change) => store.updateTeam(name, change),
+    updateTeam: async (name, change) => store.updateTeam(name, checked(teamChangeSchema, change)),
     report: (by, since, until) => store.report(by, since, until),
     close: () => store.close(),
   };

@@ -1,7 +1,14 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { BUDGET_PERIODS, parseExpiry, type BudgetPeriod, type KeyChange, type Limits } from '../control/records.js';
+import {
+  BUDGET_PERIODS,
+  LIMIT_MAX,
+  parseExpiry,
+  type BudgetPeriod,
+  type KeyChange,
+  type Limits,
+} from '../control/records.js';
 import { nonEmpty } from '../aws/env-region.js';
 
 /**
@@ -17,15 +24,20 @@ export function resolveDataDir(flag: string | undefined, config?: string | undef
   );
 }
 
+/** A whole number from 1 to a billion, written in decimal digits (not `1e20`, not `0x10`). */
 export function parsePositive(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a whole number above 0');
+  const n = /^\d{1,10}$/.test(value.trim()) ? Number(value) : NaN;
+  if (!Number.isInteger(n) || n <= 0 || n > LIMIT_MAX)
+    throw new InvalidArgumentError(`expected a whole number from 1 to ${LIMIT_MAX}`);
   return n;
 }
 
+/** An amount in USD written as a decimal (`50`, `12.5`, `$5`), not `0x10` or `1e3`. */
 export function parseUsd(value: string): number {
-  const n = Number(value.replace(/^\$/, ''));
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected an amount in USD, such as 50 or 12.5');
+  const text = value.trim().replace(/^\$/, '');
+  const n = /^\d{1,10}(?:\.\d{1,9})?$/.test(text) ? Number(text) : NaN;
+  if (!Number.isFinite(n) || n < 0 || n > LIMIT_MAX)
+    throw new InvalidArgumentError('expected an amount in USD, such as 50 or 12.5');
   return n;
 }
 

@@ -16,13 +16,15 @@ interface KeyFlags extends LimitFlags, TargetFlags {
 
 const date = (ms: number | undefined) =>
   ms === undefined ? '-' : new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
-const modelList = (flag: string | undefined) =>
-  flag === undefined
-    ? undefined
-    : flag
-        .split(',')
-        .map((m) => m.trim())
-        .filter(Boolean);
+/** `--models a,b`; an empty list means all models, as the help says (null), never none. */
+const modelList = (flag: string | undefined) => {
+  if (flag === undefined) return undefined;
+  const list = flag
+    .split(',')
+    .map((m) => m.trim())
+    .filter(Boolean);
+  return list.length ? list : null;
+};
 
 function describe(k: KeyRecord): Record<string, string> {
   const limits = Object.entries(k.limits)
@@ -61,7 +63,7 @@ function changeFrom(flags: KeyFlags, current: KeyRecord | undefined) {
     limitsFrom(flags, current),
     flags.user === undefined ? {} : { user: flags.user },
     flags.team === undefined ? {} : { team: flags.team },
-    models === undefined ? {} : { models: models.length ? models : null },
+    models === undefined ? {} : { models },
     flags.expires === undefined ? {} : { expires: expiryFrom(flags.expires, Date.now()) },
   );
 }

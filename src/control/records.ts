@@ -40,7 +40,12 @@ export interface TeamRecord {
   limits: Limits;
 }
 
-const positive = z.number().int().positive();
+/** The largest limit taken (a billion a minute, or at once): past it a number is a typo, not a limit. */
+export const LIMIT_MAX = 1_000_000_000;
+/** The last instant a date can be written for (9999-12-31): an expiry past it would break every listing. */
+export const EXPIRES_MAX = 253_402_300_799_999;
+
+const positive = z.number().int().positive().max(LIMIT_MAX);
 
 /** The fields a key or a team can be given or changed with (CLI options, admin API bodies). */
 export const limitsSchema = z
@@ -53,7 +58,7 @@ export const limitsSchema = z
   .strict();
 
 export const budgetSchema = z
-  .object({ usd: z.number().nonnegative(), period: z.enum(BUDGET_PERIODS).default('month') })
+  .object({ usd: z.number().nonnegative().max(LIMIT_MAX), period: z.enum(BUDGET_PERIODS).default('month') })
   .strict();
 
 export const keyInputSchema = z
@@ -61,11 +66,17 @@ export const keyInputSchema = z
     name: z.string().min(1).max(200),
     user: z.string().min(1).max(200).nullable().optional(),
     team: z.string().min(1).max(200).nullable().optional(),
-    models: z.array(z.string().min(1)).nullable().optional(),
+    /** The models it may call (patterns); null: all. An empty list would allow none, so it is refused. */
+    models: z
+      .array(z.string().min(1).max(2048))
+      .min(1, 'empty: leave it out, or null, for all models')
+      .max(1000)
+      .nullable()
+      .optional(),
     budget: budgetSchema.nullable().optional(),
     limits: limitsSchema.optional(),
     /** When the key stops working, ms since the epoch; null: never. */
-    expires: z.number().int().positive().nullable().optional(),
+    expires: z.number().int().positive().max(EXPIRES_MAX, 'after the year 9999').nullable().optional(),
   })
   .strict();
 export type KeyInput = z.infer<typeof keyInputSchema>;
@@ -114,4 +125,18 @@ export interface ReportRow extends TokenCounts {
   group: string | null;
   requests: number;
   errors: number;
+}
+
+/**
+ * Input checked against one of the schemas above, failing with the first problem named by its field
+ * (`limits.rpm: ...`): the words the admin API answers 400 with and the CLI prints, from one place.
+ */
+export function validate<T>(
+  schema: z.ZodType<T>,
+  value: unknown,
+): { ok: true; value: T } | { ok: false; problem: string } {
+  const r = schema.safeParse(value);
+  if (r.success) return { ok: true, value: r.data };
+  const issue = r.error.issues[0]!;
+  return { ok: false, problem: `${issue.path.join('.') || '(body)'}: ${issue.message}` };
 }

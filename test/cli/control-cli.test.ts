@@ -195,3 +195,28 @@ describe('bedrock-claude keys, teams and usage', () => {
     await once(child, 'exit');
   });
 });
+
+describe('the CLI validates keys as the admin API does (issue 25, item 17)', () => {
+  const fails = (...args: string[]) =>
+    cli(...args).then(
+      (out) => assert.fail(`accepted: ${out}`),
+      (err: { stderr?: string }) => err.stderr ?? '',
+    );
+  it('--models "" means all models, as its help says, not none', async () => {
+    await cli('keys', 'create', 'every-model', '--models', '');
+    const shown = JSON.parse(await cli('keys', 'show', 'every-model', '--json')) as { models: unknown };
+    assert.ok(shown.models === undefined || shown.models === null, `models: ${JSON.stringify(shown.models)}`);
+  });
+  it('refuses numbers written as exponents or hex, and limits past a billion', async () => {
+    assert.match(
+      await fails('keys', 'create', 'huge', '--rpm', '1e20'),
+      /expected a whole number from 1 to 1000000000/,
+    );
+    assert.match(await fails('keys', 'create', 'hex', '--budget-usd', '0x10'), /expected an amount in USD/);
+    assert.match(await fails('keys', 'create', 'big', '--concurrency', '99999999999'), /from 1 to 1000000000/);
+  });
+  it("refuses an expiry past the year 9999 in the admin API's words, and the listing still works", async () => {
+    assert.match(await fails('keys', 'create', 'forever', '--expires', '99999999d'), /expires: after the year 9999/);
+    assert.doesNotMatch(await cli('keys', 'list'), /forever/);
+  });
+});

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { validate } from '../../control/records.js';
 import { StoreError, type StoreErrorKind } from '../../control/store-errors.js';
 import { BedrockClaudeError, invalidRequest, type AnthropicErrorType } from '../../errors.js';
 
@@ -6,11 +7,9 @@ import { BedrockClaudeError, invalidRequest, type AnthropicErrorType } from '../
 
 /** A 400 that names the field, from zod's first issue. */
 export function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const r = schema.safeParse(value);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0]!;
-  const field = issue.path.join('.') || '(body)';
-  throw invalidRequest(`${field}: ${issue.message}`, 'See the admin API in the README for the fields each call takes.');
+  const r = validate(schema, value);
+  if (r.ok) return r.value;
+  throw invalidRequest(r.problem, 'See the admin API in the README for the fields each call takes.');
 }
 
 /** Each kind of store error as an answer: one table, so every admin call says the same thing. */
