@@ -1,6 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
-import { Agent, fetch } from 'undici';
+import { Agent, fetch, type Dispatcher } from 'undici';
 import { BedrockClaudeError } from '../errors.js';
 import type { AbortLike } from '../transport/abort.js';
 
@@ -9,6 +9,8 @@ export interface ImageFetchOptions {
   /** The largest image fetched, in bytes (Bedrock takes up to 3.75 MB an image). */
   maxBytes: number;
   timeoutMs?: number | undefined;
+  /** Where requests go (tests use undici's MockAgent); default: an agent whose DNS lookup refuses private addresses. */
+  dispatcher?: Dispatcher | undefined;
 }
 
 /** Addresses an image is never fetched from: loopback, private, link-local, carrier NAT, multicast, reserved. */
@@ -87,47 +89,80 @@ async function fetchOne(
   } catch {
     throw refused(`The image URL ${JSON.stringify(url.slice(0, 200))} is not valid.`);
   }
-  const host = parsed.hostname.replace(/^\[|\]$/g, '');
-  if (isIP(host) && isPrivateAddress(host)) throw refused(`Images are not fetched from private addresses (${host}).`);
-  agent ??= new Agent({ connect: { lookup: guardedLookup as never }, headersTimeout: 10_000, bodyTimeout: 10_000 });
+  const host = checkHop(parsed);
+  const dispatcher =
+    options.dispatcher ??
+    (agent ??= new Agent({ connect: { lookup: guardedLookup as never }, headersTimeout: 10_000, bodyTimeout: 10_000 }));
   const controller = new AbortController();
   const stop = () => controller.abort();
   const timer = setTimeout(stop, options.timeoutMs ?? 10_000);
   signal.addEventListener('abort', stop, { once: true });
   try {
-    return await read(parsed, host, options, controller.signal);
+    return await read(parsed, host, options, controller.signal, dispatcher);
   } finally {
     clearTimeout(timer);
     signal.removeEventListener('abort', stop);
   }
 }
 
+/**
+ * One hop's URL checked before it is fetched: http or https only, and a literal IP never a private one (a host name
+ * is checked by the guarded DNS lookup). Answers the host, without brackets.
+ */
+function checkHop(url: URL): string {
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw refused(`Images are fetched over http or https only, not ${url.protocol.slice(0, 20)}`);
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (isIP(host) && isPrivateAddress(host)) throw refused('Images are not fetched from private addresses.');
+  return host;
+}
+
+const MAX_REDIRECTS = 5;
+
+/**
+ * Fetches, following redirects by hand so that every hop is checked (undici calls the DNS guard for names only, so
+ * a redirect to a literal private IP would otherwise go through). What a refused answer was (its status, its
+ * content type) is not said: the gateway is no oracle for what answers where.
+ */
+async function openHop(first: URL, signal: AbortSignal, dispatcher: Dispatcher) {
+  let url = first;
+  for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+    let res;
+    try {
+      res = await fetch(url, { dispatcher, signal, redirect: 'manual' });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string } }).cause;
+      throw refused(
+        cause?.code === 'EPRIVATE'
+          ? 'Images are not fetched from private addresses.'
+          : `The image at ${first.host} could not be fetched.`,
+      );
+    }
+    const location = res.status >= 300 && res.status < 400 ? res.headers.get('location') : null;
+    if (!location) return res;
+    await res.body?.cancel().catch(() => undefined);
+    try {
+      url = new URL(location, url);
+    } catch {
+      throw refused(`The image at ${first.host} could not be fetched.`);
+    }
+    checkHop(url);
+  }
+  throw refused(`The image at ${first.host} redirects more than ${MAX_REDIRECTS} times.`);
+}
+
 async function read(
   parsed: URL,
-  host: string,
+  _host: string,
   options: ImageFetchOptions,
   signal: AbortSignal,
+  dispatcher: Dispatcher,
 ): Promise<{ media_type: string; data: string }> {
-  let res;
-  try {
-    res = await fetch(parsed, { dispatcher: agent!, signal, redirect: 'follow' });
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause;
-    throw refused(
-      cause?.code === 'EPRIVATE'
-        ? `Images are not fetched from private addresses (${host}).`
-        : `The image at ${parsed.host} could not be fetched.`,
-    );
-  }
+  const res = await openHop(parsed, signal, dispatcher);
   const type = (res.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
   if (!res.ok || !IMAGE_TYPES.has(type)) {
-    await res.body?.cancel();
-    throw refused(
-      res.ok
-        ? `The URL ${parsed.host}${parsed.pathname} is not a PNG, JPEG, GIF or WebP image (content-type ` +
-            `${type || 'none'}).`
-        : `The image at ${parsed.host} answered ${res.status}.`,
-    );
+    await res.body?.cancel().catch(() => undefined);
+    throw refused(`The URL ${parsed.host}${parsed.pathname} did not answer with a PNG, JPEG, GIF or WebP image.`);
   }
   const parts: Buffer[] = [];
   let size = 0;
