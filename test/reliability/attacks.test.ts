@@ -325,3 +325,15 @@ describe('unauthenticated traffic does not grow the ledger (item 7)', () => {
     }
   });
 });
+
+describe('a profile ARN is priced as its profile ID', () => {
+  it('a global profile written as an ARN carries no regional premium', async () => {
+    const { scopeOf } = await import('../../src/server/stages/call-stages.js');
+    assert.equal(
+      scopeOf(`arn:aws:bedrock:us-west-2:123456789012:inference-profile/global.${HAIKU}`, 'global'),
+      'global',
+    );
+    assert.equal(scopeOf(`arn:aws:bedrock:us-west-2:123456789012:inference-profile/us.${HAIKU}`, 'global'), 'geo');
+    assert.equal(scopeOf(`global.${HAIKU}`, 'global'), 'global');
+  });
+});

@@ -145,7 +145,9 @@ const ALL_5M = [{ tokens: 0, ttl: '5m' as const }];
  * `in-region`.
  */
 export function scopeOf(modelId: string, gatewayScope: Scope): Scope {
-  return modelId.startsWith('global.') ? 'global' : gatewayScope === 'global' ? 'geo' : gatewayScope;
+  // An inference profile's ARN is priced as its profile ID is: the part after the last `/`.
+  const id = modelId.startsWith('arn:') ? modelId.slice(modelId.lastIndexOf('/') + 1) : modelId;
+  return id.startsWith('global.') ? 'global' : gatewayScope === 'global' ? 'geo' : gatewayScope;
 }
 
 export function send(upstream: Upstream, defaultScope: Scope = 'global'): (ctx: Parameters<Stage>[0]) => Promise<void> {
