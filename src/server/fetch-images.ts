@@ -89,7 +89,7 @@ async function fetchOne(
   } catch {
     throw refused(`The image URL ${JSON.stringify(url.slice(0, 200))} is not valid.`);
   }
-  const host = checkHop(parsed);
+  checkHop(parsed);
   const dispatcher =
     options.dispatcher ??
     (agent ??= new Agent({ connect: { lookup: guardedLookup as never }, headersTimeout: 10_000, bodyTimeout: 10_000 }));
@@ -98,7 +98,7 @@ async function fetchOne(
   const timer = setTimeout(stop, options.timeoutMs ?? 10_000);
   signal.addEventListener('abort', stop, { once: true });
   try {
-    return await read(parsed, host, options, controller.signal, dispatcher);
+    return await read(parsed, options, controller.signal, dispatcher);
   } finally {
     clearTimeout(timer);
     signal.removeEventListener('abort', stop);
@@ -107,14 +107,13 @@ async function fetchOne(
 
 /**
  * One hop's URL checked before it is fetched: http or https only, and a literal IP never a private one (a host name
- * is checked by the guarded DNS lookup). Answers the host, without brackets.
+ * is checked by the guarded DNS lookup).
  */
-function checkHop(url: URL): string {
+function checkHop(url: URL): void {
   if (url.protocol !== 'https:' && url.protocol !== 'http:')
     throw refused(`Images are fetched over http or https only, not ${url.protocol.slice(0, 20)}`);
   const host = url.hostname.replace(/^\[|\]$/g, '');
   if (isIP(host) && isPrivateAddress(host)) throw refused('Images are not fetched from private addresses.');
-  return host;
 }
 
 const MAX_REDIRECTS = 5;
@@ -153,7 +152,6 @@ async function openHop(first: URL, signal: AbortSignal, dispatcher: Dispatcher) 
 
 async function read(
   parsed: URL,
-  _host: string,
   options: ImageFetchOptions,
   signal: AbortSignal,
   dispatcher: Dispatcher,

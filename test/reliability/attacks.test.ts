@@ -9,7 +9,7 @@ import pino from 'pino';
 import { request } from 'undici';
 import { createCredentialCache } from '../../src/aws/credentials.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.js';
-import { startGateway, type RunningGateway } from '../../src/server/gateway.js';
+import { startGateway, type GatewayOptions, type RunningGateway } from '../../src/server/gateway.js';
 import { CREDS } from '../helpers.js';
 
 const HAIKU = 'anthropic.claude-haiku-4-5-20251001-v1:0';
@@ -18,18 +18,21 @@ let emu: RunningEmulator;
 let eu: RunningGateway;
 let routed: RunningGateway;
 
-before(async () => {
-  emu = await startEmulator({ port: 0 });
-  const common = {
+/** A gateway on the emulator in us-west-2, silent, with `extra` on top. */
+const gateway = (extra: Partial<GatewayOptions> = {}) =>
+  startGateway({
     port: 0,
-    auth: { kind: 'sigv4' as const, credentials: createCredentialCache(CREDS) },
+    region: 'us-west-2',
+    auth: { kind: 'sigv4', credentials: createCredentialCache(CREDS) },
     endpoint: emu.url,
     logger: pino({ level: 'silent' }),
-  };
-  eu = await startGateway({ ...common, region: 'eu-west-1', scope: 'geo' });
-  routed = await startGateway({
-    ...common,
-    region: 'us-west-2',
+    ...extra,
+  });
+
+before(async () => {
+  emu = await startEmulator({ port: 0 });
+  eu = await gateway({ region: 'eu-west-1', scope: 'geo' });
+  routed = await gateway({
     routes: { fast: [{ region: 'us-west-2', modelId: `global.${HAIKU}` }] },
     dataDir: mkdtempSync(join(tmpdir(), 'bc-attacks-')),
     adminKey: ADMIN,
@@ -123,14 +126,9 @@ describe('inherited property names are ordinary unknown names (item 12)', () => 
 
 describe('the admin API under attack (item 16)', () => {
   it('refuses an admin key shorter than 32 characters at start-up, saying why', async () => {
-    const started = await startGateway({
-      port: 0,
-      region: 'us-west-2',
-      auth: { kind: 'sigv4', credentials: createCredentialCache(CREDS) },
-      endpoint: emu.url,
+    const started = await gateway({
       dataDir: mkdtempSync(join(tmpdir(), 'bc-attacks-weak-')),
       adminKey: 'x',
-      logger: pino({ level: 'silent' }),
     }).then(
       (g) => g,
       (err: Error & { fix?: string }) => err,
@@ -144,14 +142,9 @@ describe('the admin API under attack (item 16)', () => {
   });
 
   it('takes Bearer in any case, and throttles failed attempts per address with 429 and retry-after', async () => {
-    const g = await startGateway({
-      port: 0,
-      region: 'us-west-2',
-      auth: { kind: 'sigv4', credentials: createCredentialCache(CREDS) },
-      endpoint: emu.url,
+    const g = await gateway({
       dataDir: mkdtempSync(join(tmpdir(), 'bc-attacks-throttle-')),
       adminKey: ADMIN,
-      logger: pino({ level: 'silent' }),
     });
     try {
       const keys = async (authorization: string) => {
@@ -244,14 +237,9 @@ describe('client strings never break a response header (item 14)', () => {
 describe('unauthenticated traffic does not grow the ledger (item 7)', () => {
   it('keyless refusals are counted in the metrics, not stored one by one', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'bc-attacks-ledger-'));
-    const g = await startGateway({
-      port: 0,
-      region: 'us-west-2',
-      auth: { kind: 'sigv4', credentials: createCredentialCache(CREDS) },
-      endpoint: emu.url,
+    const g = await gateway({
       dataDir,
       adminKey: ADMIN,
-      logger: pino({ level: 'silent' }),
     });
     try {
       const admin = (path: string, init: { method?: 'POST'; body?: string } = {}) =>
@@ -306,13 +294,8 @@ describe('unauthenticated traffic does not grow the ledger (item 7)', () => {
       );
     const store = openSqliteControlStore(dataDir);
     await store.appendLedger([row('req_old', 401 * day), row('req_recent', 399 * day)]);
-    const g = await startGateway({
-      port: 0,
-      region: 'us-west-2',
-      auth: { kind: 'sigv4', credentials: createCredentialCache(CREDS) },
-      endpoint: emu.url,
+    const g = await gateway({
       dataDir,
-      logger: pino({ level: 'silent' }),
     });
     try {
       const ids = async () =>
