@@ -121,6 +121,9 @@ export const gatewayConfigSchema = z
         idleMs: z.number().int().positive().optional(),
         headersTimeoutMs: z.number().int().positive().optional(),
         keepAliveMs: z.number().int().positive().optional(),
+        bodyIdleMs: z.number().int().positive().optional(),
+        maxConnections: z.number().int().positive().optional(),
+        maxConnectionsPerAddress: z.number().int().min(0).optional(),
         upstreamConcurrency: z.number().int().min(0).optional(),
         shutdownGraceMs: z.number().int().min(0).optional(),
       })

@@ -12,6 +12,7 @@ import type { SanitizePolicy } from '../translate/sanitize.js';
 import { createGatewayApp, type GatewayApp } from './app.js';
 import type { ImageFetchOptions } from './fetch-images.js';
 import { createDualProtocolServer, listen } from './dual-protocol.js';
+import { ConnectionGuard, DEFAULT_CONNECTIONS_PER_ADDRESS, defaultMaxConnections } from './connection-guard.js';
 import type { GatewayKey } from '../control/gateway-keys.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
 import { answerMalformed, nodeHandler } from './node-binding.js';
@@ -82,6 +83,12 @@ export interface GatewayOptions {
     idleMs?: number | undefined;
     headersTimeoutMs?: number | undefined;
     keepAliveMs?: number | undefined;
+    /** How long a request body may go without a byte before it is answered 408 (default 30 s). */
+    bodyIdleMs?: number | undefined;
+    /** Open client connections in all (default: from the process's open-file limit, at most 10,000). */
+    maxConnections?: number | undefined;
+    /** Open client connections from one address (default 1,000; 0: no such cap). */
+    maxConnectionsPerAddress?: number | undefined;
     upstreamConcurrency?: number | undefined;
     shutdownGraceMs?: number | undefined;
   };
@@ -190,17 +197,32 @@ async function bind(app: GatewayApp, logger: Logger, options: GatewayOptions, me
   const limits = options.limits ?? {};
   let inFlight = 0;
   const idle: Array<() => void> = [];
-  const handler = nodeHandler(app.handle, logger, {
-    started: () => void inFlight++,
-    ended: () => {
-      if (--inFlight === 0) for (const f of idle.splice(0)) f();
+  const handler = nodeHandler(
+    app.handle,
+    logger,
+    {
+      started: () => void inFlight++,
+      ended: () => {
+        if (--inFlight === 0) for (const f of idle.splice(0)) f();
+      },
     },
-  });
-  const { server, http1, sockets } = createDualProtocolServer(handler, {
-    requestTimeout: 0,
-    headersTimeout: limits.headersTimeoutMs ?? 30_000,
-    keepAliveTimeout: limits.keepAliveMs ?? 65_000,
-  });
+    limits.bodyIdleMs ?? 30_000,
+  );
+  const guard = new ConnectionGuard(
+    {
+      maxConnections: limits.maxConnections ?? defaultMaxConnections(),
+      maxConnectionsPerAddress: limits.maxConnectionsPerAddress ?? DEFAULT_CONNECTIONS_PER_ADDRESS,
+      headersTimeoutMs: limits.headersTimeoutMs ?? 30_000,
+      keepAliveMs: limits.keepAliveMs ?? 65_000,
+    },
+    metrics.connection,
+  );
+  metrics.watchConnections(() => guard.size);
+  const { server, http1, sockets } = createDualProtocolServer(
+    handler,
+    { requestTimeout: 0, keepAliveTimeout: limits.keepAliveMs ?? 65_000 },
+    guard,
+  );
   // Requests node's parser refuses (oversized headers, bad framing) still get an answer in the Anthropic shape.
   http1.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => metrics.record(answerMalformed(err, socket)));
   const { port, url } = await listen(server, options.host ?? '127.0.0.1', options.port ?? 4000);

@@ -12,8 +12,20 @@ export function bodyTooLarge(limit: number): BedrockClaudeError {
   });
 }
 
-/** Reads a request body up to `limit` bytes (413 `request_too_large` past it). */
-export function readBody(req: AnyRequest, limit: number): Promise<Buffer> {
+/** The 408 for a body that stopped arriving. */
+export function bodyTimedOut(idleMs: number): BedrockClaudeError {
+  return new BedrockClaudeError(`The request body stopped arriving: no byte for ${idleMs} ms.`, {
+    status: 408,
+    type: 'timeout_error',
+    fix: 'Send the whole body without pausing (and a content-length that matches it).',
+  });
+}
+
+/**
+ * Reads a request body up to `limit` bytes (413 `request_too_large` past it); with `idleMs`, a body
+ * that goes that long without a byte is a 408.
+ */
+export function readBody(req: AnyRequest, limit: number, idleMs = 0): Promise<Buffer> {
   const tooLarge = () => bodyTooLarge(limit);
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > limit) return Promise.reject(tooLarge());
@@ -21,39 +33,39 @@ export function readBody(req: AnyRequest, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const fail = (err: Error) => {
+      done();
+      reject(err);
+    };
+    const timer = idleMs > 0 ? setTimeout(() => fail(bodyTimedOut(idleMs)), idleMs).unref() : undefined;
     const done = () => {
+      clearTimeout(timer);
       req.off('data', onData);
       req.off('end', onEnd);
-      req.off('error', onError);
+      req.off('error', fail);
       req.off('close', onClose);
     };
     const onData = (chunk: Buffer) => {
+      timer?.refresh();
       size += chunk.length;
       if (size > limit) {
-        done();
+        fail(tooLarge());
         req.destroy();
-        reject(tooLarge());
       } else chunks.push(chunk);
     };
     const onEnd = () => {
       done();
       resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     };
-    const onError = (err: Error) => {
-      done();
-      reject(err);
-    };
-    const onClose = () => {
-      done();
-      reject(
+    const onClose = () =>
+      fail(
         Object.assign(new Error('The client closed the connection before sending the whole body.'), {
           code: 'ERR_STREAM_PREMATURE_CLOSE',
         }),
       );
-    };
     req.on('data', onData);
     req.on('end', onEnd);
-    req.on('error', onError);
+    req.on('error', fail);
     req.on('close', onClose);
   });
 }

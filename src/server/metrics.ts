@@ -3,6 +3,7 @@ import type * as PromClient from 'prom-client';
 import type { TransportEvent } from '../transport/bedrock-transport.js';
 import type { BackgroundFailure, ControlGauges } from './control-wiring.js';
 import type { UsageRecord } from '../control/usage-record.js';
+import type { ConnectionEvent } from './connection-guard.js';
 
 // Only the three classes used: prom-client's index also loads its default metrics (and with them
 // the 52 modules of @opentelemetry/api), the push gateway and the cluster aggregator.
@@ -50,6 +51,7 @@ export function createGatewayMetrics() {
 
   return {
     registry,
+    ...connectionMetrics(registry),
     /**
      * A usage sink: the path label is the route's pattern (`/model/{modelId}/invoke`), so a scanner cannot blow up the
      * series count.
@@ -75,6 +77,34 @@ export function createGatewayMetrics() {
       if (event.type === 'retry') retries.inc();
       else if (event.type === 'failover') failovers.inc();
       else if (event.type === 'upstream_error') upstreamErrors.inc({ type: event.error.type });
+    },
+  };
+}
+
+/** Connections the guard closed or refused, and those open. */
+function connectionMetrics(registry: PromClient.Registry) {
+  const closed = new Counter({
+    name: 'bedrock_claude_connections_closed_total',
+    help:
+      'Client connections the gateway closed or refused: idle_closed, evicted (room for a new one), refused_total, ' +
+      'refused_address',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  return {
+    connection(reason: ConnectionEvent) {
+      closed.inc({ reason });
+    },
+    /** The open client connections, read at each scrape. */
+    watchConnections(open: () => number) {
+      new Gauge({
+        name: 'bedrock_claude_connections_open',
+        help: 'Open client connections',
+        registers: [registry],
+        collect() {
+          this.set(open());
+        },
+      });
     },
   };
 }

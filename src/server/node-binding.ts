@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { Abort } from '../transport/abort.js';
+import { BedrockClaudeError } from '../errors.js';
 import type { Exchange } from './app.js';
 import { dropResponse, isGone, type AnyRequest, type AnyResponse } from './dual-protocol.js';
 import { pipeStream, readBody } from './http-util.js';
@@ -41,6 +42,7 @@ export function nodeHandler(
   handle: (req: GatewayRequest) => Promise<Exchange>,
   logger: Logger | undefined,
   hooks: { started(): void; ended(): void },
+  bodyIdleMs = 0,
 ) {
   return (req: AnyRequest, res: AnyResponse): void => {
     hooks.started();
@@ -55,7 +57,11 @@ export function nodeHandler(
       headers: req.headers,
       signal,
       remoteAddress: req.socket?.remoteAddress,
-      body: (limit) => readBody(req, limit),
+      body: (limit) =>
+        readBody(req, limit, bodyIdleMs).catch((err: unknown) => {
+          if (err instanceof BedrockClaudeError && err.status === 408) closeAfterAnswer(req, res);
+          throw err;
+        }),
     };
     handle(request)
       .then(async (exchange) => {
@@ -82,6 +88,17 @@ export function nodeHandler(
         hooks.ended();
       });
   };
+}
+
+/**
+ * The body was left unread: the answer closes the connection (HTTP/1.1), or (h2) the stream is reset
+ * with NO_ERROR a second after the answer was handed over (RFC 9113 8.1; nghttp2 sends a reset before
+ * queued DATA, so at once would lose the answer), so that the rest of the body is never waited for.
+ */
+function closeAfterAnswer(req: AnyRequest, res: AnyResponse): void {
+  if (!('stream' in req)) return void ((res as ServerResponse).shouldKeepAlive = false);
+  const stream = req.stream;
+  stream.once('finish', () => setTimeout(() => stream.closed || stream.close(), 1000).unref());
 }
 
 /**
