@@ -11,7 +11,8 @@ import autocannon from 'autocannon';
 import { load } from './gateway.mjs';
 import { EMULATOR_ENV, median, MODEL, round, SMALL, startProcess, stopProcess } from './lib.mjs';
 import { openSqliteControlStore } from '../dist/control/sqlite-store.js';
-import { createThreadedLedgerSink } from '../dist/control/ledger-sink.js';
+import { createJournaledLedgerSink } from '../dist/control/journal-ledger-sink.js';
+import { createLedgerWriterThread } from '../dist/control/ledger-sink.js';
 import { newUsageRecord } from '../dist/control/usage-record.js';
 
 const quick = process.argv.includes('--quick');
@@ -38,11 +39,15 @@ async function atRate(target, seconds) {
   return { p50: times[Math.floor(times.length * 0.5)], p99: times[Math.floor(times.length * 0.99)], n: times.length };
 }
 
-/** The ledger on its own: rows through the gateway's sink (batched, written by its own thread) into SQLite, timed to the last row written. */
+/**
+ * The ledger on its own, as the gateway writes it: each row appended to the journal, the journal
+ * drained in batches to the writer thread into SQLite; timed to the last row written.
+ */
 async function ledgerRate(total) {
   const dir = mkdtempSync(join(tmpdir(), 'bedrock-claude-bench-ledger-'));
   await openSqliteControlStore(dir).close();
-  const sink = createThreadedLedgerSink(dir, { flushMs: 60_000 });
+  const writer = createLedgerWriterThread(dir);
+  const sink = createJournaledLedgerSink(writer, join(dir, 'ledger-journal'), { flushMs: 60_000 });
   const rows = [];
   for (let i = 0; i < total; i++) {
     const u = newUsageRecord('POST', 'anthropic', '/v1/messages', '/v1/messages', Date.now());
@@ -73,13 +78,14 @@ async function ledgerRate(total) {
     sink.record(rows[i]);
     if ((i + 1) % 2000 === 0) {
       const f0 = performance.now();
-      sink.flush();
+      await sink.drain();
       longest = Math.max(longest, performance.now() - f0);
     }
   }
   await sink.close();
+  await writer.close();
   const seconds = (performance.now() - t0) / 1000;
-  return { rows: total, rowsPerSec: Math.round(total / seconds), longestFlushMs: round(longest, 2) };
+  return { rows: total, rowsPerSec: Math.round(total / seconds), longestDrainMs: round(longest, 2) };
 }
 
 const procs = [];

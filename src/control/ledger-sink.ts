@@ -1,111 +1,63 @@
 import { Worker } from 'node:worker_threads';
-import { ledgerValuesOf } from './ledger-columns.js';
+import type { LedgerRow } from './control-store.js';
+import { ledgerValues } from './ledger-columns.js';
 import { LEDGER_INSERT_SQL, storePath } from './sqlite-store.js';
-import { keptInLedger, type UsageSink } from './usage-record.js';
 
 /**
- * The embedded store's ledger as a usage sink: every answered request (refused ones too) as a row,
- * batched every `flushMs` and written by a thread of its own (`ledger-worker.mjs`), so SQLite's
- * inserts and WAL checkpoints never hold up the event loop; idempotent by request id. Probes,
- * metrics and the admin API are not model traffic and are not kept. A batch is kept until the
- * thread says it is written; one that fails goes back in the queue, and the problem is said.
- * `close` writes what is left and waits for every batch (SIGTERM loses nothing).
+ * The embedded store's ledger writer: batches of rows go into SQLite from a thread of its own
+ * (`ledger-worker.mjs`), so that SQLite's inserts and WAL checkpoints never hold up the event loop;
+ * idempotent by request id. `appendLedger` resolves (with the rows added) once the thread has committed the batch and
+ * rejects when it could not (the caller keeps the rows). A thread that dies is started again at
+ * the next batch. The journal in front of it (`createJournaledLedgerSink`) makes each row durable
+ * before its answer ends.
  */
-export function createThreadedLedgerSink(
-  dataDir: string,
-  options: { flushMs?: number; onError?: (err: unknown, rows: number) => void } = {},
-): UsageSink & { flush(): void; drain(): Promise<void>; pending(): number; close(): Promise<void> } {
-  const worker = new Worker(new URL('./ledger-worker.mjs', import.meta.url), {
-    workerData: { path: storePath(dataDir), sql: LEDGER_INSERT_SQL },
-  });
-  worker.unref();
-  const batches = new Batches((err, rows) => options.onError?.(err, rows));
-  let closed: (() => void) | undefined;
-  worker.on('message', (msg: { type: string; id?: number; message?: string }) => {
-    if (msg.type === 'closed') return closed?.();
-    batches.answered(msg.id!, msg.type === 'failed' ? new Error(msg.message) : undefined);
-  });
-  // The thread is gone: what it held comes back to the queue (kept, not written) and it is said.
-  worker.on('error', (err) => batches.lost(err));
-  const flush = () => batches.send((id, rows) => worker.postMessage({ type: 'rows', id, rows }));
-  const timer = setInterval(flush, options.flushMs ?? 200);
-  timer.unref();
+export function createLedgerWriterThread(dataDir: string): {
+  appendLedger(rows: LedgerRow[]): Promise<number>;
+  close(): Promise<void>;
+} {
+  const waiting = new Map<number, { resolve: (added: number) => void; reject: (err: Error) => void }>();
+  let nextId = 1;
+  let worker: Worker | undefined;
+  const start = (): Worker => {
+    const w = new Worker(new URL('./ledger-worker.mjs', import.meta.url), {
+      workerData: { path: storePath(dataDir), sql: LEDGER_INSERT_SQL },
+    });
+    w.unref();
+    w.on('message', (msg: { type: string; id?: number; message?: string; added?: number }) => {
+      const waiter = waiting.get(msg.id ?? 0);
+      waiting.delete(msg.id ?? 0);
+      if (msg.type === 'failed') waiter?.reject(new Error(msg.message));
+      else waiter?.resolve(msg.added ?? 0);
+    });
+    // The thread is gone: what it held is refused (the journal keeps it), and the next batch starts another.
+    const gone = (err: Error) => {
+      if (worker === w) worker = undefined;
+      for (const waiter of waiting.values()) waiter.reject(err);
+      waiting.clear();
+    };
+    w.on('error', gone);
+    w.on('exit', (code) => gone(new Error(`the ledger's writer thread exited (${code})`)));
+    return w;
+  };
   return {
-    record(u) {
-      if (keptInLedger(u)) batches.add(ledgerValuesOf(u));
+    appendLedger(rows) {
+      const id = nextId++;
+      worker ??= start();
+      const done = new Promise<number>((resolve, reject) => waiting.set(id, { resolve, reject }));
+      worker.postMessage({ type: 'rows', id, rows: rows.map(ledgerValues) });
+      return done;
     },
-    flush,
-    /** Sends what is held now and resolves once the thread has answered for every batch sent. */
-    drain() {
-      flush();
-      return batches.settled();
-    },
-    pending: () => batches.pending(),
     async close() {
-      clearInterval(timer);
-      flush();
-      await Promise.race([batches.settled(), new Promise<void>((r) => setTimeout(r, 10_000).unref())]);
-      await new Promise<void>((resolve) => {
-        closed = resolve;
-        worker.postMessage({ type: 'close' });
+      const w = worker;
+      worker = undefined;
+      if (!w) return;
+      const closed = new Promise<void>((resolve) => {
+        w.on('message', (msg: { type: string }) => msg.type === 'closed' && resolve());
         setTimeout(resolve, 5_000).unref();
       });
-      await worker.terminate();
+      w.postMessage({ type: 'close' });
+      await closed;
+      await w.terminate();
     },
   };
-}
-
-type Row = Array<string | number | null>;
-
-/** Rows held, and batches sent to the thread and not yet answered for (kept until written). */
-class Batches {
-  private rows: Row[] = [];
-  private readonly sent = new Map<number, Row[]>();
-  private nextId = 1;
-  private idle: Array<() => void> = [];
-
-  constructor(private readonly onError: (err: unknown, rows: number) => void) {}
-
-  add(row: Row): void {
-    this.rows.push(row);
-  }
-
-  send(post: (id: number, rows: Row[]) => void): void {
-    if (!this.rows.length) return;
-    const id = this.nextId++;
-    this.sent.set(id, this.rows);
-    post(id, this.rows);
-    this.rows = [];
-  }
-
-  /** The thread wrote a batch, or failed to: a failed one goes back in the queue. */
-  answered(id: number, failure: Error | undefined): void {
-    const batch = this.sent.get(id);
-    this.sent.delete(id);
-    if (failure && batch) {
-      this.rows = batch.concat(this.rows);
-      this.onError(failure, this.rows.length);
-    }
-    this.settle();
-  }
-
-  lost(err: unknown): void {
-    for (const batch of this.sent.values()) this.rows = batch.concat(this.rows);
-    this.sent.clear();
-    this.onError(err, this.rows.length);
-    this.settle();
-  }
-
-  /** Resolves once every batch sent has been answered for. */
-  settled(): Promise<void> {
-    return this.sent.size ? new Promise<void>((r) => this.idle.push(r)) : Promise.resolve();
-  }
-
-  pending(): number {
-    return this.rows.length + [...this.sent.values()].reduce((a, b) => a + b.length, 0);
-  }
-
-  private settle(): void {
-    if (this.sent.size === 0) for (const f of this.idle.splice(0)) f();
-  }
 }

@@ -135,7 +135,7 @@ const SUMS = `count(*) AS requests, sum(CASE WHEN status >= 400 THEN 1 ELSE 0 EN
 /**
  * The embedded control-plane store: SQLite (better-sqlite3, WAL) in a data directory, its schema
  * migrated at open. better-sqlite3 is synchronous; the gateway reads keys from a cache of its own
- * and writes the ledger from a thread of its own (`createThreadedLedgerSink`), off the request path.
+ * and writes the ledger from a thread of its own (`createLedgerWriterThread`), off the request path.
  *
  * @example
  * ```ts

@@ -7,7 +7,7 @@ import type { ControlStore } from '../control/control-store.js';
 import { createMemoryCounterStore, type CounterStore } from '../control/counter-store.js';
 import { createJournaledLedgerSink } from '../control/journal-ledger-sink.js';
 import type { KeyStore } from '../control/key-store.js';
-import { createThreadedLedgerSink } from '../control/ledger-sink.js';
+import { createLedgerWriterThread } from '../control/ledger-sink.js';
 import type { FailMode } from '../control/redis-counters.js';
 import { redactUrl } from '../control/redact-url.js';
 import { openSqliteControlStore } from '../control/sqlite-store.js';
@@ -176,28 +176,31 @@ async function openStore(options: ControlOptions): Promise<{ store: ControlStore
 type Problems = { counters?: string | undefined; ledger?: string | undefined };
 type LedgerSink = UsageSink & { pending(): number; drain(): Promise<void>; close(): Promise<void> };
 
-/** The ledger as a sink: journaled to PostgreSQL (spooled while it is away), or written to SQLite by a thread. */
-function openLedger(options: ControlOptions, store: ControlStore, problems: Problems, spool: string) {
+/**
+ * The ledger as a sink: each row appended to a journal file before its answer ends (a kill -9 loses
+ * nothing the kernel has), then written in batches to PostgreSQL (spooled while it is away) or to
+ * SQLite by a thread of its own. Journals a dead process left are written before the gateway serves,
+ * so that budgets rebuilt from the ledger count them.
+ */
+async function openLedger(options: ControlOptions, store: ControlStore, problems: Problems, journalDir: string) {
   const { logger } = options;
-  if (options.databaseUrl) {
-    const journal = createJournaledLedgerSink(store, spool, {
-      clock: options.clock,
-      onProblem: (problem) => {
-        problems.ledger = problem;
-        if (problem) logger.error({ spool }, problem);
-        else logger.warn({ spool }, 'ledger: the store is back; the rows that waited are written');
-      },
-    });
-    return { ledger: journal as LedgerSink, storeUp: () => (journal.problem() ? 0 : 1) };
-  }
-  const dataDir = options.dataDir!;
-  const threaded = createThreadedLedgerSink(dataDir, {
-    onError: (err, rows) => {
-      problems.ledger = `ledger: ${rows} rows wait to be written: ${(err as Error).message}`;
-      logger.error({ dataDir }, problems.ledger);
+  const writer = options.databaseUrl ? undefined : createLedgerWriterThread(options.dataDir!);
+  const journal = createJournaledLedgerSink(writer ?? store, journalDir, {
+    clock: options.clock,
+    onProblem: (problem) => {
+      problems.ledger = problem;
+      if (problem) logger.error({ journal: journalDir }, problem);
+      else logger.warn({ journal: journalDir }, 'ledger: the store is back; the rows that waited are written');
     },
   });
-  return { ledger: threaded as LedgerSink, storeUp: () => (problems.ledger && threaded.pending() > 0 ? 0 : 1) };
+  await journal.drain();
+  const ledger: LedgerSink = Object.assign({}, journal, {
+    async close() {
+      await journal.close();
+      await writer?.close();
+    },
+  });
+  return { ledger, storeUp: () => (journal.problem() ? 0 : 1) };
 }
 
 /** How long ledger rows are kept when the config does not say (0 keeps them for ever). */
@@ -270,10 +273,12 @@ export async function openControl(options: ControlOptions): Promise<Control> {
   if (!options.dataDir && !options.databaseUrl) return noControl();
   const { store, keys } = await openStore(options);
   const problems: Problems = {};
-  // With PostgreSQL, the journal lives in the data directory (the CLI's default one when none is given).
-  const spool = join(options.dataDir ?? join(homedir(), '.bedrock-claude'), 'ledger-spool');
+  // The ledger's journal lives in the data directory (with PostgreSQL, the CLI's default one when none is given).
+  const spool = options.databaseUrl
+    ? join(options.dataDir ?? join(homedir(), '.bedrock-claude'), 'ledger-spool')
+    : join(options.dataDir!, 'ledger-journal');
   const counters = await openCounters(options, problems);
-  const { ledger, storeUp } = openLedger(options, store, problems, spool);
+  const { ledger, storeUp } = await openLedger(options, store, problems, spool);
   const stopRetention = startRetention(options, store);
   const { enforcement, admin } = controlDeps(options, store, keys, counters.counters);
   const failClosed = options.counters?.failMode === 'closed';

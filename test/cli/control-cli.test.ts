@@ -133,13 +133,16 @@ describe('bedrock-claude keys, teams and usage', () => {
     );
   });
 
-  it('after kill -9, the ledger holds every request answered more than a second before, each once', async () => {
+  it('after kill -9, the ledger holds every request answered, each once', async () => {
     const created = JSON.parse(await cli('keys', 'create', 'bob', '--json')) as { key: string };
     const { url, child } = await serve();
     for (let i = 0; i < 20; i++) assert.equal(await call(url, created.key), 200);
-    await new Promise((r) => setTimeout(r, 1100));
     child.kill('SIGKILL');
     await once(child, 'exit');
+    // Started again on its data directory, it writes what the journal held before it listens.
+    const again = await serve();
+    again.child.kill('SIGKILL');
+    await once(again.child, 'exit');
     const store = openSqliteControlStore(dataDir);
     const rows = (await store.requests({ since: 0, until: Date.now() + 1, limit: 10_000 })).filter(
       (r) => r.keyName === 'bob',

@@ -6,7 +6,8 @@ import Anthropic, { AuthenticationError } from '@anthropic-ai/sdk';
 import Database from 'better-sqlite3';
 import { createCredentialCache } from '../../src/aws/credentials.js';
 import { ledgerRowFromDb, ledgerRowOf, ledgerValues, ledgerValuesOf } from '../../src/control/ledger-columns.js';
-import { createThreadedLedgerSink } from '../../src/control/ledger-sink.js';
+import { createJournaledLedgerSink } from '../../src/control/journal-ledger-sink.js';
+import { createLedgerWriterThread } from '../../src/control/ledger-sink.js';
 import { MIGRATIONS } from '../../src/control/migrations.js';
 import { openSqliteControlStore, storePath } from '../../src/control/sqlite-store.js';
 import { StoreError } from '../../src/control/store-errors.js';
@@ -53,29 +54,40 @@ describe('embedded store: schema', () => {
   });
 });
 
-describe('the threaded ledger sink keeps what it could not write', () => {
-  it('a batch the database refuses goes back in the queue, is said, and is written by a later flush', async () => {
+/** The embedded store's ledger as the gateway opens it: a journal in front of the writer thread. */
+function embeddedLedger(dir: string, onProblem: (problem: string | undefined) => void = () => undefined) {
+  const writer = createLedgerWriterThread(dir);
+  const journal = createJournaledLedgerSink(writer, join(dir, 'ledger-journal'), { flushMs: 20, onProblem });
+  return Object.assign(journal, {
+    async close() {
+      await journal.drain();
+      await writer.close();
+    },
+  });
+}
+
+describe('the embedded ledger keeps what it could not write', () => {
+  it('a batch the database refuses stays in the journal, is said, and is written by a later drain', async () => {
     const dir = join(tempHome(), 'refused');
     await openSqliteControlStore(dir).close();
     const db = new Database(storePath(dir));
     db.exec(
       "CREATE TRIGGER refuse BEFORE INSERT ON ledger BEGIN SELECT RAISE(ABORT, 'the disk is full (a test)'); END",
     );
-    const errors: string[] = [];
-    let said: () => void = () => undefined;
-    const failed = new Promise<void>((resolve) => (said = resolve));
-    const sink = createThreadedLedgerSink(dir, { flushMs: 60_000, onError: (e) => (errors.push(String(e)), said()) });
+    const problems: Array<string | undefined> = [];
+    const sink = embeddedLedger(dir, (p) => problems.push(p));
     const u = newUsageRecord('POST', 'anthropic', '/v1/messages', '/v1/messages', T0);
     u.requestId = 'req_a';
     sink.record(u);
-    sink.flush();
-    await failed;
-    assert.match(errors[0]!, /the disk is full \(a test\)/);
-    assert.equal(sink.pending(), 1, 'kept for the next flush');
+    await sink.drain();
+    assert.match(problems[0]!, /the disk is full \(a test\)/);
+    assert.equal(sink.pending(), 1, 'kept for the next drain');
     db.exec('DROP TRIGGER refuse');
     db.close();
-    await sink.close();
+    await sink.drain();
     assert.equal(sink.pending(), 0);
+    assert.equal(problems.at(-1), undefined, 'the problem is over');
+    await sink.close();
     const store = openSqliteControlStore(dir);
     assert.deepEqual(
       (await store.requests({ since: 0, until: T0 + 1, limit: 10 })).map((r) => r.requestId),
@@ -198,18 +210,18 @@ describe('gateway with the embedded store', () => {
   });
 });
 
-describe('the threaded ledger sink', () => {
+describe('the embedded ledger', () => {
   it('writes every row from its own thread, each once, and close waits for all of them', async () => {
     const dir = join(tempHome(), 'threaded');
     await openSqliteControlStore(dir).close();
-    const sink = createThreadedLedgerSink(dir, { flushMs: 20 });
+    const sink = embeddedLedger(dir);
     for (let i = 0; i < 5000; i++) {
       const u = newUsageRecord('POST', 'anthropic', '/v1/messages', '/v1/messages', T0 + i);
       u.requestId = `req_t${i % 4000}`; // 1,000 of them twice: kept once
       u.status = 200;
       u.costUsd = 0.001;
       sink.record(u);
-      if (i % 1000 === 0) await new Promise((r) => setTimeout(r, 25));
+      if (i % 1000 === 0) await sink.drain();
     }
     await sink.close();
     assert.equal(sink.pending(), 0);

@@ -62,18 +62,25 @@ export interface Replica {
 
 export const ADMIN_KEY = 'replicas-admin-key-0123456789abcdef';
 
-/** Starts `node dist/cli/main.js serve --emulator` with a config file naming the store and the counters. */
+/**
+ * Starts `node dist/cli/main.js serve --emulator` with a config file naming the store and the
+ * counters (PostgreSQL and Redis), or, with `embedded`, on the embedded store in its data directory.
+ */
 export async function startReplica(
   name: string,
-  config: { store: string; redis: string; prefix: string; failMode: 'failClosed' | 'failOpen'; dataDir?: string },
+  config:
+    | { store: string; redis: string; prefix: string; failMode: 'failClosed' | 'failOpen'; dataDir?: string }
+    | { embedded: true; dataDir?: string },
 ): Promise<Replica> {
   const home = tempHome();
   const dataDir = config.dataDir ?? join(home, 'data');
   const file = join(home, 'gateway.yaml');
-  writeFileSync(
-    file,
-    `store: ${JSON.stringify(config.store)}\ncounters:\n  url: ${JSON.stringify(config.redis)}\n  failMode: ${config.failMode}\n  prefix: ${JSON.stringify(config.prefix)}\ndataDir: ${JSON.stringify(dataDir)}\n`,
-  );
+  const shared =
+    'embedded' in config
+      ? ''
+      : `store: ${JSON.stringify(config.store)}\ncounters:\n  url: ${JSON.stringify(config.redis)}\n  failMode: ` +
+        `${config.failMode}\n  prefix: ${JSON.stringify(config.prefix)}\n`;
+  writeFileSync(file, `${shared}dataDir: ${JSON.stringify(dataDir)}\n`);
   const env = {
     PATH: process.env['PATH'] ?? '',
     HOME: home,
