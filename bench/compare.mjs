@@ -1,15 +1,17 @@
-// npm run bench:compare -- --base REF [--quick]: the gateway built from git REF beside this checkout's
+// npm run bench:compare -- --base REF [--quick] [--store]: the gateway built from git REF beside this checkout's
 // build, in one run on the same emulator: throughput at concurrency 64 and CPU per request on both
 // fronts, concurrency-1 latency, and a stream's first byte. A structural change must not cost speed:
 // the ratios (this checkout / REF) are the figures; absolute numbers swing with the machine.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { load, requestsFor, ttfb } from './gateway.mjs';
 import { EMULATOR_ENV, median, MODEL, round, SMALL, spread, startProcess, STREAM_1000, stopProcess } from './lib.mjs';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
+const withStore = args.includes('--store');
 const ref = args[args.indexOf('--base') + 1] && args.includes('--base') ? args[args.indexOf('--base') + 1] : 'HEAD';
 const duration = quick ? 3 : 8;
 const rounds = quick ? 2 : 5;
@@ -40,11 +42,14 @@ try {
     { env },
   );
   procs.push(emulator);
-  // Both without the control plane where the build has one (--no-store): this compares the request path.
+  // Both without the control plane where the build has one (--no-store): this compares the request path. With
+  // --store, each on a data directory of its own (no keys: every request in the ledger).
   const storeFlag = (cli) =>
-    execFileSync(process.execPath, [cli, 'serve', '--help'], { encoding: 'utf8' }).includes('--no-store')
-      ? ['--no-store']
-      : [];
+    withStore
+      ? ['--data-dir', mkdtempSync(join(tmpdir(), 'bedrock-claude-bench-compare-'))]
+      : execFileSync(process.execPath, [cli, 'serve', '--help'], { encoding: 'utf8' }).includes('--no-store')
+        ? ['--no-store']
+        : [];
   const serve = (name, cli) =>
     startProcess(name, [cli, 'serve', ...storeFlag(cli), '--port', '0', '--bedrock-endpoint', emulator.url], { env });
   const before = await serve('base', `${base.dir}/dist/cli/main.js`);
@@ -107,13 +112,14 @@ try {
     node: process.version,
     base: { ref, commit: base.commit },
     quick,
+    store: withStore,
     rounds,
     secondsPerLoad: duration,
     rows,
     ttfbMs: ttfbRow,
   };
   mkdirSync('bench/results', { recursive: true });
-  writeFileSync('bench/results/compare.json', JSON.stringify(out, null, 2));
+  writeFileSync(`bench/results/compare${withStore ? '-store' : ''}.json`, JSON.stringify(out, null, 2));
 } finally {
   for (const p of procs.reverse()) await stopProcess(p);
   execFileSync('git', ['worktree', 'remove', '--force', resolve('.tmp/bench-base')]);

@@ -127,3 +127,29 @@ export function notOffered(
     alternatives.join('; ') + '.',
   );
 }
+
+/** What a person should know of a model: its lifecycle, its status on the Anthropic API, unconfirmed facts. */
+export function modelNotes(model: ModelEntry | undefined): string[] {
+  const notes: string[] = [];
+  if (!model) return notes;
+  if (model.lifecycle.status !== 'active') {
+    notes.push(
+      `${model.displayName} is ` +
+        `${model.lifecycle.status}${model.lifecycle.retiresOn ? ` (retires ${model.lifecycle.retiresOn})` : ''}; ` +
+        `plan a move to a current model.`,
+    );
+  }
+  const api = model.anthropicApi;
+  if (api && api.status !== 'active' && model.lifecycle.status === 'active') {
+    notes.push(
+      `${model.displayName} is ${api.status} on the Anthropic API${api.retiredOn ? ` since ${api.retiredOn}` : ''} ` +
+        `(the Anthropic SDKs warn about it); on Bedrock it is still active, but plan a move to a current model.`,
+    );
+  }
+  if (model.unconfirmed)
+    notes.push(
+      `The catalog's Bedrock facts for ${model.displayName} are unconfirmed; override them with a models file if ` +
+        `AWS differs.`,
+    );
+  return notes;
+}

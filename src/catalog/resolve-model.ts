@@ -7,9 +7,11 @@ import {
   type ModelEntry,
   type ProfilePrefix,
 } from './catalog.js';
+import { judgeReach, type ApplicationProfile } from './application-profiles.js';
 import { EXAMPLE_REGION, globalAllowedFrom, isRegionName, regionToGeo } from './regions.js';
 import { modelIdTooLong, parseModelInput, type ModelInputKind, type ParsedModelInput } from './model-input.js';
 import {
+  modelNotes,
   describeAvailability,
   missingRegion,
   notOffered,
@@ -33,6 +35,8 @@ export interface ResolveOptions {
   region: string | undefined;
   scope?: Scope | undefined;
   catalog?: Catalog | undefined;
+  /** What is known of the application inference profile `input` names (its model and reach), if it is one. */
+  applicationProfile?: ApplicationProfile | undefined;
 }
 
 /** The answer of {@link resolveModel}. */
@@ -86,31 +90,6 @@ function profileFor(
   throw onDemandNotSupported(model.bedrockId, model, region, geo, catalog);
 }
 
-function modelNotes(model: ModelEntry | undefined): string[] {
-  const notes: string[] = [];
-  if (!model) return notes;
-  if (model.lifecycle.status !== 'active') {
-    notes.push(
-      `${model.displayName} is ` +
-        `${model.lifecycle.status}${model.lifecycle.retiresOn ? ` (retires ${model.lifecycle.retiresOn})` : ''}; ` +
-        `plan a move to a current model.`,
-    );
-  }
-  const api = model.anthropicApi;
-  if (api && api.status !== 'active' && model.lifecycle.status === 'active') {
-    notes.push(
-      `${model.displayName} is ${api.status} on the Anthropic API${api.retiredOn ? ` since ${api.retiredOn}` : ''} ` +
-        `(the Anthropic SDKs warn about it); on Bedrock it is still active, but plan a move to a current model.`,
-    );
-  }
-  if (model.unconfirmed)
-    notes.push(
-      `The catalog's Bedrock facts for ${model.displayName} are unconfirmed; override them with a models file if ` +
-        `AWS differs.`,
-    );
-  return notes;
-}
-
 function explain(resolved: Omit<ResolvedModel, 'explanation'>, catalog: Catalog): string {
   const { prefix, modelId, region } = resolved;
   const name = resolved.model?.displayName ?? resolved.input;
@@ -149,6 +128,7 @@ export function resolveModel(input: string, options: ResolveOptions): ResolvedMo
   const tooLong = modelIdTooLong(input);
   if (tooLong) throw invalidRequest(tooLong, 'Send a model name, ID, profile ID or ARN.'); // never cached
   const catalog = options.catalog ?? getDefaultCatalog();
+  if (options.applicationProfile) return resolveUncached(input, options, catalog);
   // The answer depends only on (input, region, scope, catalog): remember recent ones, errors included,
   // since a gateway resolves the same few names on every request.
   let memo = MEMO.get(catalog);
@@ -183,6 +163,7 @@ interface Resolution {
   region: string;
   scope: Scope;
   catalog: Catalog;
+  applicationProfile?: ApplicationProfile | undefined;
 }
 
 function finish(r: Unfinished, at: Resolution): ResolvedModel {
@@ -210,7 +191,13 @@ function resolveUncached(input: string, options: ResolveOptions, catalog: Catalo
       `"${region}" is not an AWS region name.`,
       'Use a region such as us-west-2, us-east-1, eu-west-1 or ap-northeast-1.',
     );
-  const at: Resolution = { trimmed, region, scope: options.scope ?? 'global', catalog };
+  const at: Resolution = {
+    trimmed,
+    region,
+    scope: options.scope ?? 'global',
+    catalog,
+    applicationProfile: options.applicationProfile,
+  };
   const parsed = parseModelInput(trimmed);
   if (parsed.kind === 'arn') return resolveArn(parsed.arn!, at);
   if (parsed.kind === 'profile-id') return resolveProfileId(parsed.prefix!, parsed.base!, at);
@@ -239,17 +226,36 @@ function resolveArn(arn: NonNullable<ParsedModelInput['arn']>, at: Resolution): 
     if (!model || !prefix || !model.profiles.includes(prefix)) throw unknownModel(trimmed, catalog);
     if (prefix === 'global') checkGlobalProfile(model, at);
     else checkGeoProfile(model, prefix, at);
-  } else if (arn.resourceType === 'application-inference-profile' && at.scope !== 'global') {
-    const home = regionToGeo(region, catalog) ?? region;
-    throw invalidRequest(
-      `${trimmed} is an application inference profile, which may route to any region its source profile ` +
-        `covers; with scope "${at.scope}" the gateway cannot show that the data stays in ${home}.`,
-      'Call a system-defined profile or model of this geography instead (e.g. "eu.anthropic..."), or run with scope ' +
-        'global if the data may leave it.',
-    );
+  } else if (arn.resourceType === 'application-inference-profile') {
+    if (at.applicationProfile) return resolveApplicationProfile(at.applicationProfile, at);
+    unknownApplicationProfile(at);
   }
   const scope = prefix === 'global' ? 'global' : prefix ? 'geo' : at.scope;
   return finish({ modelId: trimmed, kind: 'arn', model, prefix, scope, notes: [] }, at);
+}
+
+/** An application inference profile whose model and reach are known: judged and priced by its reach. */
+function resolveApplicationProfile(profile: ApplicationProfile, at: Resolution): ResolvedModel {
+  const model = at.catalog.find(profile.modelId);
+  const { prefix, scope } = judgeReach(profile, model, at);
+  const notes = [
+    `An application inference profile of ${model?.displayName ?? profile.modelId} ` +
+      `(known from ${profile.from === 'config' ? 'the config' : 'Bedrock'}).`,
+  ];
+  return finish({ modelId: at.trimmed, kind: 'arn', model, prefix, scope, notes }, at);
+}
+
+/** An application profile ARN whose target is not known: refused where the scope must show where data goes. */
+function unknownApplicationProfile(at: Resolution): void {
+  if (at.scope === 'global') return;
+  const home = regionToGeo(at.region, at.catalog) ?? at.region;
+  throw invalidRequest(
+    `${at.trimmed} is an application inference profile, which may route to any region its source profile ` +
+      `covers; with scope "${at.scope}" the gateway cannot show that the data stays in ${home}.`,
+    'Name its source in the config (applicationProfiles: {ARN: "eu.anthropic..."}), let the gateway read it ' +
+      '(bedrock:GetInferenceProfile), call a system-defined profile of this geography instead, or run with scope ' +
+      'global if the data may leave it.',
+  );
 }
 
 function resolveProfileId(prefix: string, base: string, at: Resolution): ResolvedModel {

@@ -1,4 +1,4 @@
-import { getDefaultCatalog } from '../catalog/catalog.js';
+import { getDefaultCatalog, type Catalog } from '../catalog/catalog.js';
 import { findModelForId, resolveModel, type ResolvedModel } from '../catalog/resolve-model.js';
 import { headerOf } from '../headers.js';
 import { BedrockClaudeError } from '../errors.js';
@@ -37,7 +37,7 @@ export function checkRequest(input: CheckInput): Diagnostic[] {
       resolveError = err;
     }
   }
-  const model = resolved?.model ?? (modelInput ? findModelForId(modelInput, catalog) : undefined);
+  const model = resolved?.model ?? input.knownModel ?? modelForId(modelInput, catalog);
   const rawBodyBetas = body?.['anthropic_beta'];
   const bodyBetas = Array.isArray(rawBodyBetas) ? rawBodyBetas.filter((b): b is string => typeof b === 'string') : [];
   const sdkBetas =
@@ -58,3 +58,5 @@ export function checkRequest(input: CheckInput): Diagnostic[] {
   };
   return RULES.flatMap((rule) => rule.run(ctx));
 }
+
+const modelForId = (id: string | undefined, catalog: Catalog) => (id ? findModelForId(id, catalog) : undefined);

@@ -1,4 +1,4 @@
-import type { Catalog } from '../catalog/catalog.js';
+import type { Catalog, ModelEntry } from '../catalog/catalog.js';
 import type { Scope } from '../catalog/resolve-model.js';
 
 export type Severity = 'error' | 'warning' | 'info';
@@ -74,6 +74,8 @@ export interface CheckInput {
    * The body's estimated input tokens, when the caller has it already (the gateway shares it with its budget check).
    */
   inputTokens?: number | undefined;
+  /** The catalog model the ID calls, when the caller knows it and the ID does not say (an application profile ARN). */
+  knownModel?: ModelEntry | undefined;
 }
 
 /** Whether any diagnostic is an error. */

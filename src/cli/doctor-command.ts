@@ -260,7 +260,7 @@ async function noAccess(
   const base = modelId.replace(/^(?:global|us|eu|jp|apac|au)\.(?=anthropic\.)/, '');
   if (!base.startsWith('anthropic.')) return undefined;
   try {
-    const { controlPlaneGet } = await import('./models-sync.js');
+    const { controlPlaneGet } = await import('../aws/control-plane.js');
     const { resolveBedrockAuth } = await import('../aws/credentials.js');
     const answer = await controlPlaneGet(
       region,

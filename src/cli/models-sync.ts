@@ -1,37 +1,11 @@
-import { request } from 'undici';
 import type { BedrockAuth } from '../aws/credentials.js';
-import { bedrockEndpoint, createBedrockSigner } from '../aws/signer.js';
+import { controlPlaneGet } from '../aws/control-plane.js';
 import type { Catalog, ModelEntry, ProfilePrefix } from '../catalog/catalog.js';
 import { PROFILE_PREFIXES } from '../catalog/catalog.js';
 import { findModelForId } from '../catalog/resolve-model.js';
 import { BedrockClaudeError } from '../errors.js';
-import { fromBedrockError } from '../translate/errors.js';
 
 type Json = Record<string, unknown>;
-
-/**
- * A GET on Bedrock's control plane (`bedrock.{region}.amazonaws.com`, or `endpoint`), signed, its JSON answer or our
- * error.
- */
-export async function controlPlaneGet(
-  region: string,
-  auth: BedrockAuth,
-  path: string,
-  endpoint?: string,
-): Promise<Json> {
-  const url = new URL(path, endpoint ?? bedrockEndpoint(region, 'control'));
-  const headers = await createBedrockSigner({ region, auth })({
-    method: 'GET',
-    url,
-    headers: { accept: 'application/json' },
-    body: '',
-  });
-  const res = await request(url, { method: 'GET', headers, headersTimeout: 15_000, bodyTimeout: 15_000 });
-  const text = await res.body.text();
-  if (res.statusCode !== 200)
-    throw fromBedrockError(res.statusCode, res.headers['x-amzn-errortype'] as string | undefined, text);
-  return JSON.parse(text) as Json;
-}
 
 /** What one region's control plane says of the account's Claude models. */
 interface RegionView {

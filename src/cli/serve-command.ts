@@ -275,6 +275,7 @@ function gatewayOptions(flags: ServeFlags, settings: ServeSettings, upstream: Up
     adminKey: settings.adminKey,
     ...(config.routes ? { routes: config.routes } : {}),
     ...(config.fallbackRegions ? { fallbackRegions: config.fallbackRegions } : {}),
+    ...(config.applicationProfiles ? { applicationProfiles: config.applicationProfiles } : {}),
     ...(config.policy ? { policy: config.policy } : {}),
     ...(config.limits ? { limits: config.limits } : {}),
     ...(config.retry ? { retry: config.retry } : {}),

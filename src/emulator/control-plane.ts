@@ -33,6 +33,8 @@ interface PlaneDeps {
   region: string;
   account: string;
   allowed: (model: ModelEntry | undefined) => boolean;
+  /** Application inference profiles: ID → the system profile or model ID it was made from. */
+  applicationProfiles?: Record<string, string>;
 }
 
 export function createControlPlaneGroup(deps: PlaneDeps): RouteGroup {
@@ -100,6 +102,41 @@ function getInferenceProfile(ctx: Ctx, deps: PlaneDeps) {
   const profile = systemInferenceProfiles(region, deps.catalog, deps.account).find(
     (p) => p.inferenceProfileId === id || p.inferenceProfileArn === id,
   );
-  if (!profile) throw notFound(`The inference profile ${id} does not exist in ${region}.`);
-  return profile;
+  if (profile) return profile;
+  const application = applicationProfile(id, region, deps);
+  if (!application) throw notFound(`The inference profile ${id} does not exist in ${region}.`);
+  return application;
+}
+
+/** Regions a profile of each reach routes to, as the emulator tells it (a few of each geography's). */
+const REGIONS_OF: Record<string, string[]> = {
+  global: ['us-east-1', 'us-west-2', 'eu-west-1', 'ap-northeast-1'],
+  us: ['us-east-1', 'us-east-2', 'us-west-2'],
+  eu: ['eu-central-1', 'eu-west-1', 'eu-west-3'],
+  jp: ['ap-northeast-1', 'ap-northeast-3'],
+  au: ['ap-southeast-2', 'ap-southeast-4'],
+  apac: ['ap-south-1', 'ap-southeast-1', 'ap-northeast-2'],
+};
+
+/** An application profile of the account, as `GetInferenceProfile` answers for it: one model ARN per region. */
+function applicationProfile(idOrArn: string, region: string, deps: PlaneDeps) {
+  const id = idOrArn.replace(/^arn:aws[a-z-]*:bedrock:[^:]*:\d*:application-inference-profile\//, '');
+  const source =
+    deps.applicationProfiles && Object.hasOwn(deps.applicationProfiles, id) ? deps.applicationProfiles[id] : undefined;
+  if (!source) return undefined;
+  const prefix = /^([a-z]+)\.anthropic\./.exec(source)?.[1];
+  const base = prefix ? source.slice(prefix.length + 1) : source;
+  const regions = prefix ? (REGIONS_OF[prefix] ?? [region]) : [region];
+  const arn = `arn:aws:bedrock:${region}:${deps.account}:application-inference-profile/${id}`;
+  return {
+    inferenceProfileName: id,
+    description: `Made from ${source}`,
+    createdAt: '2026-01-01T00:00:00Z',
+    updatedAt: '2026-01-01T00:00:00Z',
+    inferenceProfileArn: arn,
+    models: regions.map((r) => ({ modelArn: `arn:aws:bedrock:${r}::foundation-model/${base}` })),
+    inferenceProfileId: id,
+    status: 'ACTIVE',
+    type: 'APPLICATION',
+  };
 }

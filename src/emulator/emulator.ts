@@ -62,6 +62,12 @@ export interface EmulatorOptions {
    * says NOT_AUTHORIZED.
    */
   notEnabled?: string[];
+  /**
+   * Application inference profiles the account has: ID → the system profile or model ID it was made from.
+   * `GetInferenceProfile` answers for them as Bedrock does (their models in each region they route to); calls take
+   * them.
+   */
+  applicationProfiles?: Record<string, string>;
   /** Whether usage splits cache writes by TTL (`cache_creation`), as the Anthropic API does (default true). */
   reportCacheSplit?: boolean;
 }
@@ -106,10 +112,15 @@ function keepLast<T>(keep: number): { received: T[]; record: (entry: T) => void 
 }
 
 /** Bedrock's fronts as the emulator serves them (InvokeModel's the fallback), its probes and control plane. */
-function emulatorRoutes(catalog: Catalog, region: string, allowed: (model: ModelEntry | undefined) => boolean) {
+function emulatorRoutes(
+  catalog: Catalog,
+  region: string,
+  allowed: (model: ModelEntry | undefined) => boolean,
+  applicationProfiles: Record<string, string>,
+) {
   const anthropicVersion = catalog.data.anthropicVersion;
   const invoke = createBedrockFront({ catalog, region, account: EMULATOR_ACCOUNT, asBedrock: true });
-  const control = createControlPlaneGroup({ catalog, region, account: EMULATOR_ACCOUNT, allowed });
+  const control = createControlPlaneGroup({ catalog, region, account: EMULATOR_ACCOUNT, allowed, applicationProfiles });
   const fronts: Front[] = [
     createConverseFront({ catalog, anthropicVersion, asBedrock: true }),
     createMantleFront({ anthropicVersion, asBedrock: true }),
@@ -146,7 +157,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const fakeModel = createFakeUpstream({ script, promptCache, faults: () => faults, deltaChars: options.deltaChars });
 
   const allowed = accessChecker(catalog, options.notEnabled);
-  const table = emulatorRoutes(catalog, defaultRegion, allowed);
+  const table = emulatorRoutes(catalog, defaultRegion, allowed, options.applicationProfiles ?? {});
   const random = seededRandom(options.seed ?? 1);
   const chain = compose(
     [

@@ -1,3 +1,4 @@
+import { APPLICATION_PROFILE_ARN } from '../catalog/application-profiles.js';
 import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
 
@@ -113,6 +114,12 @@ export const gatewayConfigSchema = z
       .optional(),
     fallbackRegions: z
       .array(z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d+$/, 'an AWS region such as us-east-1'))
+      .optional(),
+    applicationProfiles: z
+      .record(
+        z.string().regex(APPLICATION_PROFILE_ARN, 'an application inference profile ARN'),
+        z.string().min(1).max(2048),
+      )
       .optional(),
     limits: z
       .object({

@@ -17,6 +17,7 @@ import type { GatewayKey } from '../control/gateway-keys.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
 import { answerMalformed, nodeHandler } from './node-binding.js';
 import { createRouter, type Route, type Router } from './targets.js';
+import { ApplicationProfiles, bedrockProfileLookup } from './application-profiles.js';
 import { createAdminGroup } from './fronts/admin.js';
 import { createAnthropicFront } from './fronts/anthropic.js';
 import { createBedrockFront } from './fronts/bedrock.js';
@@ -75,6 +76,11 @@ export interface GatewayOptions {
   routes?: Record<string, Route>;
   /** Regions to fail over to for catalog routes. */
   fallbackRegions?: string[] | undefined;
+  /**
+   * Application inference profile ARN → the system profile or model ID it was made from (its model and reach). Others
+   * are asked of Bedrock (`bedrock:GetInferenceProfile`) when first called.
+   */
+  applicationProfiles?: Record<string, string> | undefined;
   policy?: SanitizePolicy;
   models?: CatalogOverrides | undefined;
   limits?: {
@@ -356,7 +362,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   metrics.watchControl(control.gauges);
   const scope = options.scope ?? 'global';
   const { region, routes, fallbackRegions } = options;
-  const router = createRouter({ catalog, region, scope, routes, fallbackRegions });
+  const profiles = new ApplicationProfiles(catalog, options.applicationProfiles, bedrockProfileLookup(options), clock);
+  const router = createRouter({ catalog, region, scope, routes, fallbackRegions, profiles });
   const transport = gatewayTransport(options, { catalog, breaker, onEvent: metrics.onTransportEvent, now });
   const keys = options.keyStore ?? control.keys ?? createStaticKeyStore(options.keys ?? []);
   const sinks = [metrics, createAccessLogSink(logger), live, ...control.sinks, ...(options.sinks ?? [])];

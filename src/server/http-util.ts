@@ -105,6 +105,43 @@ function bracketsAtLeast(bytes: Buffer, n: number): boolean {
   return false;
 }
 
+/** The most JSON objects a request body may hold (content blocks, messages, tool schemas, ...). */
+export const MAX_BODY_OBJECTS = 100_000;
+
+/**
+ * Refuses a body with more than `max` JSON objects (outside strings) before it is parsed, so that
+ * the work one request costs (parsing, checking, translating, estimating) is bounded: a native
+ * count of `{` bytes first (an upper bound), an exact scan only when that is over.
+ */
+export function checkObjectCount(bytes: Buffer, max = MAX_BODY_OBJECTS): void {
+  let braces = 0;
+  for (let at = bytes.indexOf(0x7b); at >= 0 && braces <= max; at = bytes.indexOf(0x7b, at + 1)) braces++;
+  if (braces <= max || objectsOutsideStrings(bytes) <= max) return;
+  throw new BedrockClaudeError(
+    `The request body holds more than ${max} JSON objects (content blocks, messages, ...).`,
+    {
+      status: 413,
+      type: 'request_too_large',
+      fix: 'Send fewer, larger content blocks: join consecutive text blocks, or compact the conversation.',
+    },
+  );
+}
+
+/** The `{` of a UTF-8 JSON text outside strings (structural bytes are ASCII, never inside a multi-byte character). */
+function objectsOutsideStrings(bytes: Buffer): number {
+  let count = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i]!;
+    if (inString) {
+      if (c === 92) i++;
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123) count++;
+  }
+  return count;
+}
+
 /** Parses a JSON object body, with a 400 that says what is wrong (bad UTF-8, too deep, not JSON, not an object). */
 export function parseJsonObject(bytes: Buffer, fix: string): SourceJson {
   let text: string;

@@ -3,6 +3,7 @@ import { regionToGeo } from '../catalog/regions.js';
 import { findModelForId, parseModelInput, resolveModel, type Scope } from '../catalog/resolve-model.js';
 import { invalidRequest } from '../errors.js';
 import type { SanitizePolicy } from '../translate/sanitize.js';
+import type { ApplicationProfiles } from './application-profiles.js';
 import type { Target } from '../transport/bedrock-transport.js';
 
 export type RouteTarget = Omit<Target, 'model'>;
@@ -21,6 +22,8 @@ export interface RouterOptions {
   routes?: Record<string, Route> | undefined;
   /** Regions to fail over to for catalog (default) routes, after `region`. */
   fallbackRegions?: string[] | undefined;
+  /** What is known of application inference profiles (their model and reach). */
+  profiles?: ApplicationProfiles | undefined;
 }
 
 function geoOf(target: RouteTarget, catalog: Catalog): string | undefined {
@@ -66,17 +69,25 @@ function routedTargets(route: Parameters<typeof targetsOf>[0], catalog: Catalog)
 }
 
 /** The catalog's answer in the gateway's region, then each fallback region; the first error when none fits. */
-function resolvedTargets(model: string, regions: readonly string[], scope: Scope, catalog: Catalog): Target[] {
+function resolvedTargets(
+  model: string,
+  regions: readonly string[],
+  scope: Scope,
+  catalog: Catalog,
+  profiles: ApplicationProfiles | undefined,
+): Target[] {
   const targets: Target[] = [];
   let firstError: unknown;
+  const applicationProfile = profiles?.get(model);
   for (const region of regions) {
     try {
-      const r = resolveModel(model, { region, scope, catalog });
+      const r = resolveModel(model, { region, scope, catalog, applicationProfile });
       // A model Bedrock serves only through its native Messages path is called there, by its bare ID.
       const target: Target =
-        r.model?.backend === 'mantle'
+        r.model?.backend === 'mantle' && !applicationProfile
           ? { region, modelId: r.model.bedrockId, model: r.model, backend: 'mantle' }
           : { region, modelId: r.modelId, model: r.model };
+      if (applicationProfile) target.pricedAs = r.scope;
       if (!targets.some((t) => t.modelId === target.modelId && t.region === region)) targets.push(target);
     } catch (err) {
       firstError ??= err;
@@ -105,13 +116,17 @@ export function createRouter(options: RouterOptions) {
     /** Ordered targets for a client model name. Throws the resolver's error (404 / 400) when nothing fits. */
     targetsFor(model: string): Target[] {
       const routed = routeOf(model);
-      return routed ? routedTargets(routed, catalog) : resolvedTargets(model, regions, scope, catalog);
+      return routed
+        ? routedTargets(routed, catalog)
+        : resolvedTargets(model, regions, scope, catalog, options.profiles);
     },
     /** The sanitising policy of a configured route, if it has its own. */
     policyFor(model: string): SanitizePolicy | undefined {
       const routed = routeOf(model);
       return routed && !Array.isArray(routed) ? routed.policy : undefined;
     },
+    /** What is known of application inference profiles, and how more is learnt (the route stage asks first). */
+    profiles: options.profiles,
     /** Client model names with a configured route. */
     routeNames(): string[] {
       return Object.keys(options.routes ?? {});

@@ -313,10 +313,50 @@ describe('a profile ARN is priced as its profile ID', () => {
   it('a global profile written as an ARN carries no regional premium', async () => {
     const { scopeOf } = await import('../../src/server/stages/call-stages.js');
     assert.equal(
-      scopeOf(`arn:aws:bedrock:us-west-2:123456789012:inference-profile/global.${HAIKU}`, 'global'),
+      scopeOf({ modelId: `arn:aws:bedrock:us-west-2:123456789012:inference-profile/global.${HAIKU}` }, 'global'),
       'global',
     );
-    assert.equal(scopeOf(`arn:aws:bedrock:us-west-2:123456789012:inference-profile/us.${HAIKU}`, 'global'), 'geo');
-    assert.equal(scopeOf(`global.${HAIKU}`, 'global'), 'global');
+    assert.equal(
+      scopeOf({ modelId: `arn:aws:bedrock:us-west-2:123456789012:inference-profile/us.${HAIKU}` }, 'global'),
+      'geo',
+    );
+    assert.equal(scopeOf({ modelId: `global.${HAIKU}` }, 'global'), 'global');
+  });
+});
+
+describe('the work one wide body costs is bounded (item 18)', () => {
+  const post = (g: RunningGateway, body: string, path = '/v1/messages') =>
+    request(`${g.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).then(
+      async (res) => ({ status: res.statusCode, text: await res.body.text() }),
+    );
+  const wide = (blocks: number, model = 'claude-haiku-4-5') =>
+    JSON.stringify({
+      model,
+      max_tokens: 5,
+      messages: [{ role: 'user', content: Array.from({ length: blocks }, () => ({ type: 'text', text: 'a' })) }],
+    });
+
+  it('700,000 content blocks (19 MB) are a 413 before a call is made, on the Anthropic, OpenAI and Bedrock fronts', async () => {
+    const before = emu.received.length;
+    const body = wide(700_000);
+    assert.ok(body.length > 18_000_000);
+    for (const path of ['/v1/messages', '/v1/chat/completions', `/model/${HAIKU}/invoke`]) {
+      const res = await post(routed, body, path);
+      assert.equal(res.status, 413, `${path}: ${res.text.slice(0, 300)}`);
+      assert.match(res.text, /more than 100000 JSON objects/);
+    }
+    assert.equal(emu.received.length, before, 'nothing reached Bedrock');
+  });
+
+  it('a body just under the bound is served, and braces inside strings do not count', async () => {
+    const under = await post(routed, wide(99_000));
+    assert.equal(under.status, 200, under.text.slice(0, 300));
+    const braces = JSON.stringify({
+      model: 'claude-haiku-4-5',
+      max_tokens: 5,
+      messages: [{ role: 'user', content: '{'.repeat(150_000) }],
+    });
+    const inText = await post(routed, braces);
+    assert.equal(inText.status, 200, inText.text.slice(0, 300));
   });
 });

@@ -4,16 +4,20 @@ import { modelIdTooLong } from '../../catalog/model-input.js';
 import { checkRequest } from '../../check/check-request.js';
 import { BedrockClaudeError, invalidRequest } from '../../errors.js';
 import type { Upstream } from '../../transport/bedrock-transport.js';
+import type { Target } from '../../transport/types.js';
 import type { SanitizePolicy } from '../../translate/sanitize.js';
 import { fromCountTokensBody, toBedrockRequest, type AnthropicHttpRequest } from '../../translate/to-bedrock.js';
 import { cacheBreakpoints, type CacheBreakpoint } from '../../check/cache-breakpoints.js';
 import { estimateInputTokens } from '../../check/estimate-tokens.js';
 import { keyAllows } from '../../control/gateway-keys.js';
-import { headerSafe } from '../http-util.js';
+import { checkObjectCount, headerSafe } from '../http-util.js';
 import { frontOf, type CanonicalCall, type Stage } from '../pipeline.js';
 import type { Router } from '../targets.js';
 
-/** Reads the body, up to the limit (413 past it, from the declared length before a byte is read). */
+/**
+ * Reads the body, up to the limit (413 past it, from the declared length before a byte is read), and
+ * refuses one of more JSON objects than the gateway checks (413 before it is parsed).
+ */
 export function bodyLimit(limit: number, tooLarge?: (limit: number) => BedrockClaudeError): Stage {
   return async function bodyLimitStage(ctx, next) {
     if (ctx.route.spec.public) return next(ctx);
@@ -22,6 +26,7 @@ export function bodyLimit(limit: number, tooLarge?: (limit: number) => BedrockCl
     } catch (err) {
       throw tooLarge && err instanceof BedrockClaudeError && err.type === 'request_too_large' ? tooLarge(limit) : err;
     }
+    checkObjectCount(ctx.body);
     await next(ctx);
   };
 }
@@ -61,11 +66,18 @@ export const modelAccess: Stage = function modelAccessStage(ctx, next) {
 
 /** Where the call goes: a configured route's targets, or the catalog's answer for the region and scope. */
 export function route(router: Router, defaultPolicy: SanitizePolicy): Stage {
-  return function routeStage(ctx, next) {
+  const profiles = router.profiles;
+  const routeTo: Stage = (ctx, next) => {
     const model = ctx.call!.model;
     ctx.targets = router.targetsFor(model);
     ctx.policy = router.policyFor(model) ?? defaultPolicy;
     return next(ctx);
+  };
+  return function routeStage(ctx, next) {
+    // An application inference profile not known yet: Bedrock is asked what it calls (once, remembered).
+    if (profiles && ctx.call!.model.includes(':application-inference-profile/'))
+      return profiles.learn(ctx.call!.model).then(() => routeTo(ctx, next));
+    return routeTo(ctx, next);
   };
 }
 
@@ -95,6 +107,7 @@ export function preflight(catalog: Catalog): Stage {
       path: translated.operation,
       catalog,
       inputTokens,
+      knownModel: first.model,
     });
     // CountTokens and the native Messages path take the foundation model ID, so the on-demand rule does not apply to
     // them.
@@ -141,11 +154,13 @@ const ALL_5M = [{ tokens: 0, ttl: '5m' as const }];
  * result. The request body is let go of here: a stream can run for minutes after its first byte.
  */
 /**
- * The scope a target is called in: a `global.` profile, a geo profile, or in-region for a bare ID under scope
- * `in-region`.
+ * The scope a target is called in: what it is priced as when known (an application inference profile's reach), else
+ * a `global.` profile, a geo profile, or in-region for a bare ID under scope `in-region`.
  */
-export function scopeOf(modelId: string, gatewayScope: Scope): Scope {
+export function scopeOf(target: Pick<Target, 'modelId' | 'pricedAs'>, gatewayScope: Scope): Scope {
+  if (target.pricedAs) return target.pricedAs;
   // An inference profile's ARN is priced as its profile ID is: the part after the last `/`.
+  const modelId = target.modelId;
   const id = modelId.startsWith('arn:') ? modelId.slice(modelId.lastIndexOf('/') + 1) : modelId;
   return id.startsWith('global.') ? 'global' : gatewayScope === 'global' ? 'geo' : gatewayScope;
 }
@@ -162,7 +177,7 @@ export function send(upstream: Upstream, defaultScope: Scope = 'global'): (ctx: 
     ctx.headers['x-bedrock-claude-model-id'] = headerSafe(result.target.modelId);
     ctx.usage.bedrockModel = result.target.modelId;
     ctx.usage.region = result.target.region;
-    ctx.usage.scope = scopeOf(result.target.modelId, defaultScope);
+    ctx.usage.scope = scopeOf(result.target, defaultScope);
     ctx.usage.ttfbMs = result.ttfbMs;
     ctx.reply = frontOf(ctx).encode(ctx, result);
     ctx.call = undefined;

@@ -74,7 +74,8 @@ function opsFor(ctx: Ctx, plan: readonly OpMeta[], now: number, deps: Enforcemen
 
 /**
  * A call that a budget applies to must have a price: a target the catalog cannot price (an application inference
- * profile, provisioned or custom-model ARN) would be reserved and recorded at $0, so it is refused, with the way out.
+ * profile the gateway could not learn, a provisioned or custom-model ARN) would be reserved and recorded at $0, so it
+ * is refused, with the way out.
  */
 function refuseUnpriced(ctx: Ctx, m: OpMeta): void {
   const unpriced = ctx.targets!.find((t) => !t.model);
@@ -86,8 +87,10 @@ function refuseUnpriced(ctx: Ctx, m: OpMeta): void {
       status: 400,
       type: 'invalid_request_error',
       fix:
-        'Call a model ID or inference profile from the catalog (bedrock-claude models), or use a key without a ' +
-        'budget for this model. Application inference profile, provisioned and custom-model ARNs are not priced yet.',
+        'For an application inference profile, name what it was made from in the config (applicationProfiles: ' +
+        '{ARN: "us.anthropic..."}) or let the gateway read it (bedrock:GetInferenceProfile). Otherwise call a model ' +
+        'ID or inference profile from the catalog (bedrock-claude models), or use a key without a budget: ' +
+        'provisioned and custom-model ARNs have no price the gateway knows.',
     },
   );
 }
@@ -97,7 +100,7 @@ function worstCase(ctx: Ctx, input: number, maxTokens: number, catalog: Catalog)
   const target = ctx.targets![0]!;
   if (!target.model) return 0;
   const worst = { input_tokens: input, output_tokens: maxTokens };
-  return estimateCost(worst, target.model, scopeOf(target.modelId, 'global'), catalog).usd;
+  return estimateCost(worst, target.model, scopeOf(target, 'global'), catalog).usd;
 }
 
 /**
