@@ -86,7 +86,9 @@ export function createJournaledLedgerSink(
   dir: string,
   options: JournalSinkOptions = {},
 ): JournaledLedgerSink {
-  const journal = new Journal(dir);
+  const journal = new Journal(dir, (err) =>
+    say(`ledger: the journal in ${dir} cannot be written (${err.message}); rows are kept in memory until it can`),
+  );
   const batch = options.batch ?? 1000;
   const clock = options.clock ?? Date.now;
   let problem: string | undefined;
@@ -100,11 +102,11 @@ export function createJournaledLedgerSink(
 
   let draining: Promise<void> | undefined;
   async function drainOnce(): Promise<void> {
+    journal.write(); // what this turn appended, first
     journal.rollIfDue();
     for (let file = journal.oldest(); file; file = journal.oldest()) {
-      const rows = readJournal(file.path) ?? []; // gone: another process on this directory took it over
       try {
-        for (let i = 0; i < rows.length; i += batch) await store.appendLedger(rows.slice(i, i + batch));
+        await writeFile(store, file.path, batch);
       } catch (err) {
         retryAt = clock() + Math.min(5000, 250 * 2 ** Math.min(++failures, 5));
         say(
@@ -127,7 +129,7 @@ export function createJournaledLedgerSink(
 
   return {
     record(u) {
-      if (keptInLedger(u)) journal.append(ledgerRowOf(u));
+      return keptInLedger(u) ? journal.append(ledgerRowOf(u)) : undefined;
     },
     pending: () => journal.pending(),
     problem: () => problem,
@@ -142,6 +144,12 @@ export function createJournaledLedgerSink(
   };
 }
 
+/** A journal file's rows to the store, `batch` a statement (none when the file is gone: another process took it). */
+async function writeFile(store: Pick<ControlStore, 'appendLedger'>, path: string, batch: number): Promise<void> {
+  const rows = readJournal(path) ?? [];
+  for (let i = 0; i < rows.length; i += batch) await store.appendLedger(rows.slice(i, i + batch));
+}
+
 /** The journal files of one sink: the one being written, and those sealed (oldest first) waiting for the store. */
 class Journal {
   private readonly instance = randomBytes(4).toString('hex');
@@ -149,27 +157,60 @@ class Journal {
   private current: { path: string; fd: number; rows: number; bytes: number } | undefined;
   private seq = 0;
 
-  constructor(private readonly dir: string) {
+  constructor(
+    private readonly dir: string,
+    private readonly onWriteError: (err: Error) => void,
+  ) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     live.add(this.instance);
     const lines = (path: string) => readFileSync(path, 'utf8').split('\n').filter(Boolean).length;
     this.sealed = orphans(dir).map((path) => ({ path, rows: lines(path) }));
   }
 
-  /** One row, one small write: a kill -9 of the process loses nothing the kernel has. */
-  append(row: LedgerRow): void {
-    if (!this.current) {
-      const path = join(
-        this.dir,
-        `ledger-${this.instance}-${process.pid}-${String(++this.seq).padStart(6, '0')}.jsonl`,
-      );
-      this.current = { path, fd: openSync(path, 'a', 0o600), rows: 0, bytes: 0 };
+  /** Lines appended in this turn of the event loop, written together at its end (a group commit). */
+  private lines: string[] = [];
+  private written: { promise: Promise<void>; resolve: () => void } | undefined;
+
+  /**
+   * A row, written with the others of this turn of the event loop in one write at its end: a kill -9 of
+   * the process then loses nothing the kernel has. The promise settles once it is written; an answer's
+   * last bytes wait for it.
+   */
+  append(row: LedgerRow): Promise<void> {
+    this.lines.push(`${JSON.stringify(row)}\n`);
+    if (!this.written) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.written = { promise, resolve };
+      setImmediate(() => this.write());
     }
-    this.current.bytes += writeSync(this.current.fd, `${JSON.stringify(row)}\n`);
-    this.current.rows++;
+    return this.written.promise;
+  }
+
+  /** Writes what this turn appended. A failure (a full disk) keeps the lines for the next turn and is said. */
+  write(): void {
+    const done = this.written;
+    this.written = undefined;
+    if (!this.lines.length) return done?.resolve();
+    try {
+      if (!this.current) {
+        const path = join(
+          this.dir,
+          `ledger-${this.instance}-${process.pid}-${String(++this.seq).padStart(6, '0')}.jsonl`,
+        );
+        this.current = { path, fd: openSync(path, 'a', 0o600), rows: 0, bytes: 0 };
+      }
+      this.current.bytes += writeSync(this.current.fd, this.lines.join(''));
+      this.current.rows += this.lines.length;
+      this.lines = [];
+    } catch (err) {
+      this.onWriteError(err as Error);
+    }
+    done?.resolve(); // an answer is never held back by a journal that cannot be written
   }
 
   seal(): void {
+    this.write();
     if (!this.current) return;
     closeSync(this.current.fd);
     this.sealed.push({ path: this.current.path, rows: this.current.rows });
@@ -196,7 +237,7 @@ class Journal {
   }
 
   pending(): number {
-    return this.sealed.reduce((n, f) => n + f.rows, 0) + (this.current?.rows ?? 0);
+    return this.sealed.reduce((n, f) => n + f.rows, 0) + (this.current?.rows ?? 0) + this.lines.length;
   }
 
   close(): void {

@@ -65,7 +65,11 @@ export interface UsageRecord {
 
 /** Where usage records go. Implementations may batch; `close` flushes what they hold. */
 export interface UsageSink {
-  record(usage: UsageRecord): void;
+  /**
+   * Takes a request's record. A sink that makes it durable in batches (the ledger's journal) answers a promise
+   * that settles once it is: the answer's last bytes wait for it.
+   */
+  record(usage: UsageRecord): void | Promise<void>;
   close?(): Promise<void>;
 }
 

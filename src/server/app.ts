@@ -60,7 +60,8 @@ export interface GatewayDeps {
 /** An answer and what to call once it has been written (or abandoned): usage and the ledger. */
 export interface Exchange {
   reply: Reply;
-  finish(clientGone: boolean): void;
+  /** Records the request; a promise when the answer's last bytes must wait for the record to be durable. */
+  finish(clientGone: boolean): Promise<void> | undefined;
 }
 
 /** A reply read whole, for in-process calls. */
@@ -137,7 +138,7 @@ async function inProcess(
   const body = reply.body;
   if (typeof body === 'string' || body instanceof Uint8Array) parts.push(Buffer.from(body));
   else if (body) for await (const chunk of body) parts.push(Buffer.from(chunk));
-  finish(signal.aborted);
+  await finish(signal.aborted);
   const bytes = Buffer.concat(parts);
   const text = bytes.toString('utf8');
   return { status: reply.status, headers: reply.headers, bytes, text, json: <T>() => JSON.parse(text) as T };
@@ -201,6 +202,7 @@ export function createGatewayApp(deps: GatewayDeps) {
             onFailure('finisher', err);
           }
         }
+        return ctx.durable;
       },
     }));
   }

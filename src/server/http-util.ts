@@ -170,7 +170,7 @@ export function parseJsonObject(bytes: Buffer, fix: string): SourceJson {
 export async function pipeStream(
   res: AnyResponse,
   source: AsyncIterable<Uint8Array>,
-  beforeEnd?: () => void,
+  beforeEnd?: () => Promise<void> | undefined | void,
 ): Promise<void> {
   const out = res as ServerResponse;
   const it = source[Symbol.asyncIterator]();
@@ -193,7 +193,8 @@ export async function pipeStream(
     if (isGone(res)) await it.return?.();
   }
   if (isGone(res)) return;
-  beforeEnd?.();
+  const durable = beforeEnd?.();
+  if (durable) await durable;
   out.end();
 }
 

@@ -14,7 +14,11 @@ import { newUsageRecord, type UsageRecord } from '../control/usage-record.js';
  * `beforeEnd` runs just before the last bytes go (the usage record, so that the ledger has every
  * answer a client saw end, even if the process is killed right after).
  */
-export async function writeReply(res: AnyResponse, reply: Reply, beforeEnd?: () => void): Promise<void> {
+export async function writeReply(
+  res: AnyResponse,
+  reply: Reply,
+  beforeEnd?: () => Promise<void> | undefined | void,
+): Promise<void> {
   if (isGone(res)) return;
   if (reply.drop) return dropResponse(res);
   const out = res as ServerResponse;
@@ -23,7 +27,9 @@ export async function writeReply(res: AnyResponse, reply: Reply, beforeEnd?: () 
     reply.headers['content-length'] = String(
       body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length,
     );
-    beforeEnd?.();
+    const durable = beforeEnd?.();
+    if (durable) await durable;
+    if (isGone(res)) return;
     out.writeHead(reply.status, reply.headers);
     out.end(body);
     return;
@@ -67,9 +73,9 @@ export function nodeHandler(
       .then(async (exchange) => {
         let finished = false;
         const finish = (gone: boolean) => {
-          if (finished) return;
+          if (finished) return undefined;
           finished = true;
-          exchange.finish(gone);
+          return exchange.finish(gone);
         };
         try {
           await writeReply(res, exchange.reply, () => finish(false));

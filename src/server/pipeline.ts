@@ -142,6 +142,8 @@ export class Ctx {
   readonly usage: UsageRecord;
   /** Run once the answer is written or abandoned (usage and the ledger, settlements). */
   readonly finishers: Array<(ctx: Ctx) => void> = [];
+  /** Settles once the request's record is durable (the ledger's journal), when a sink says so. */
+  durable: Promise<void> | undefined = undefined;
   /** The route's group: it names the request's usage and shapes its errors. */
   readonly group: RouteGroup;
   /** The dialect that decodes and encodes a model call; undefined on routes that answer themselves. */

@@ -40,11 +40,12 @@ const ids = async (store: ControlStore) =>
   (await store.requests({ since: 0, until: Date.now() + 1000, limit: 10_000 })).map((r) => r.requestId).sort();
 
 describe('journaled ledger', () => {
-  it('journals each row at once and writes the journal in batches; nothing waits after a drain', async () => {
+  it('journals the rows of a turn in one write and the journal in batches; nothing waits after a drain', async () => {
     const { store, writes } = flakyStore();
     const dir = join(tempHome(), 'spool');
     const sink = createJournaledLedgerSink(store, dir, { flushMs: 60_000, batch: 3 });
-    for (let i = 0; i < 7; i++) sink.record(usage(`req_${i}`));
+    // Rows recorded in one turn are written together; an answer's last bytes wait for its row's promise.
+    await Promise.all(Array.from({ length: 7 }, (_, i) => sink.record(usage(`req_${i}`))));
     assert.equal(readdirSync(dir).length, 1, 'on disk before any write to the store');
     assert.equal(sink.pending(), 7);
     await sink.drain();
@@ -91,7 +92,7 @@ describe('journaled ledger', () => {
     const first = createJournaledLedgerSink(store, dir, { flushMs: 60_000 });
     for (let i = 0; i < 4; i++) first.record(usage(`req_${i}`));
     await first.drain();
-    for (let i = 4; i < 6; i++) first.record(usage(`req_${i}`));
+    for (let i = 4; i < 6; i++) await first.record(usage(`req_${i}`));
     // As a kill -9 would leave it: the file of a process that is gone (pid 2^22 - 1 is not running), a half-written line at its end.
     const [name] = readdirSync(dir);
     const { renameSync } = await import('node:fs');

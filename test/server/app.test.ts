@@ -109,7 +109,7 @@ function makeApp(script: Script, opts: { keys?: ReturnType<typeof createGatewayK
     fronts: createModelFronts({ catalog, router, region: 'us-west-2' }),
     upstream,
     keys: createStaticKeyStore((opts.keys ?? []).map((k) => k.entry)),
-    sinks: [metrics, { record: (u) => records.push(structuredClone(u)) }],
+    sinks: [metrics, { record: (u) => void records.push(structuredClone(u)) }],
     logger,
     region: 'us-west-2',
     scope: 'global',

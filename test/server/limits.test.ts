@@ -100,7 +100,7 @@ function setup(
     fronts: createModelFronts({ catalog, router, region: 'us-west-2' }),
     upstream: up.u,
     keys,
-    sinks: [...(extra.sinks ?? []), { record: (u) => records.push(structuredClone(u)) }],
+    sinks: [...(extra.sinks ?? []), { record: (u) => void records.push(structuredClone(u)) }],
     onFailure: extra.onFailure,
     logger: pino({ level: 'silent' }),
     region: 'us-west-2',

@@ -171,7 +171,8 @@ export function recordUsage(
     }
     for (const sink of sinks) {
       try {
-        sink.record(u);
+        const durable = sink.record(u);
+        if (durable) ctx.durable = durable;
       } catch (err) {
         onFailure(err); // the others still get the record
       }
