@@ -13,12 +13,27 @@ const CHANNEL = 'bedrock_claude_keys';
 
 /** `?schema=NAME` on the URL picks the schema (tests use one each); it is ours, not the driver's. */
 function splitSchema(url: string): { url: string; schema: string | undefined } {
-  const u = new URL(url);
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    // Node's own error carries the whole input, password and all: never shown.
+    throw new Error('the database URL does not parse: write it as postgres://USER:PASSWORD@HOST:5432/DATABASE');
+  }
   const schema = u.searchParams.get('schema') ?? undefined;
   u.searchParams.delete('schema');
   if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema))
     throw new Error(`schema "${schema}": use lower-case letters, digits and _ (a PostgreSQL name)`);
   return { url: u.toString(), schema };
+}
+
+/** The URL and schema, or the store's own error (never Node's, which carries the whole input). */
+function parsedUrl(databaseUrl: string): ReturnType<typeof splitSchema> {
+  try {
+    return splitSchema(databaseUrl);
+  } catch (err) {
+    throw new StoreError('unavailable', `PostgreSQL: ${(err as Error).message}`);
+  }
 }
 
 // int8 (counts and ms) and numeric (sums of them) as numbers: every value here is far below 2^53.
@@ -273,7 +288,7 @@ export async function openPostgresControlStore(
   databaseUrl: string,
   options: { onError?: (err: Error) => void; max?: number; clock?: () => number } = {},
 ): Promise<ControlStore & { schema: string }> {
-  const { url, schema: wanted } = splitSchema(databaseUrl);
+  const { url, schema: wanted } = parsedUrl(databaseUrl);
   const where = redactUrl(databaseUrl);
   const schema = wanted ?? 'public';
   const connection: pg.ClientConfig = { connectionString: url, types, connectionTimeoutMillis: 5000 };
