@@ -111,3 +111,16 @@ export function judgeReach(
   if (reach.kind === 'global') return { prefix: 'global', scope: 'global' };
   return reach.kind === 'geo' ? { prefix: reach.geo, scope: 'geo' } : { prefix: undefined, scope: 'in-region' };
 }
+
+/** An application profile ARN whose reach is not known: refused where the scope must show where data goes. */
+export function refuseUnknownReach(at: { trimmed: string; region: string; scope: string; catalog: Catalog }): void {
+  if (at.scope === 'global') return;
+  const home = regionToGeo(at.region, at.catalog) ?? at.region;
+  throw invalidRequest(
+    `${at.trimmed} is an application inference profile, which may route to any region its source profile ` +
+      `covers; with scope "${at.scope}" the gateway cannot show that the data stays in ${home}.`,
+    'Name its source in the config (applicationProfiles: {ARN: "eu.anthropic..."}), let the gateway read it ' +
+      '(bedrock:GetInferenceProfile), call a system-defined profile of this geography instead, or run with scope ' +
+      'global if the data may leave it.',
+  );
+}

@@ -32,6 +32,22 @@ export interface ModelLifecycle {
   eolNotBefore?: string;
 }
 
+/**
+ * How sure the catalog is of a fact (as in bedrock-facts.md section 11): `C` a primary AWS or
+ * Anthropic page says it, `S` a secondary source, `X` sources conflict, `U` no source (assumed, and
+ * `sources` says from what).
+ */
+export type FactMark = 'C' | 'S' | 'X' | 'U';
+export type FactName =
+  'id' | 'profiles' | 'contextWindow' | 'maxOutputTokens' | 'pricing' | 'releasedOn' | 'lifecycle' | 'rules';
+
+/** Sampling a model takes (Fable): `temperature` only these values or unset, `top_p` at least `topPMin`, no `top_k`. */
+export interface SamplingRule {
+  temperature?: number[];
+  topPMin?: number;
+  topK?: boolean;
+}
+
 /** One Claude model as the catalog knows it. */
 export interface ModelEntry {
   /** The Anthropic API name without date, e.g. `claude-sonnet-4-5`. */
@@ -59,6 +75,10 @@ export interface ModelEntry {
   thinking: boolean;
   /** Takes only `thinking: {"type": "adaptive"}`: `enabled` with `budget_tokens` is a 400 (Opus 4.7). */
   adaptiveThinkingOnly?: boolean;
+  /** Thinking is always on (Opus 5.5). */
+  alwaysThinking?: boolean;
+  /** The sampling parameters it takes, when it restricts them. */
+  sampling?: SamplingRule;
   /** The model's lifecycle on Bedrock. */
   lifecycle: ModelLifecycle;
   /**
@@ -76,6 +96,10 @@ export interface ModelEntry {
   access?: Record<string, string>;
   /** True for entries whose Bedrock facts are not confirmed yet. */
   unconfirmed?: boolean;
+  /** How sure each fact is (facts of December 2026 on); absent: from before, when the catalog was checked whole. */
+  marks?: Partial<Record<FactName, FactMark>>;
+  /** Where the facts come from. */
+  sources?: string[];
   notes?: string;
 }
 

@@ -54,3 +54,14 @@ export function findModelForId(id: string, catalog: Catalog = getDefaultCatalog(
   if (parsed.kind === 'arn' && inner.kind === 'name') return undefined;
   return catalog.find(inner.base ?? id);
 }
+
+/**
+ * A Claude name from after the catalog (`claude-opus-6`, `anthropic.claude-sonnet-5-7`): a family the
+ * catalog knows, a major and an optional minor version. Its bare Bedrock ID, or undefined.
+ */
+export function unlistedClaude(input: string): string | undefined {
+  const m = /^(?:anthropic\.)?(claude-(?:opus|sonnet|haiku|fable|mythos)-\d{1,2}(?:-\d{1,2})?)$/.exec(
+    input.toLowerCase(),
+  );
+  return m ? `anthropic.${m[1]}` : undefined;
+}

@@ -146,6 +146,12 @@ export function modelNotes(model: ModelEntry | undefined): string[] {
         `(the Anthropic SDKs warn about it); on Bedrock it is still active, but plan a move to a current model.`,
     );
   }
+  const weaker = Object.entries(model.marks ?? {}).filter(([, mark]) => mark !== 'C');
+  if (weaker.length)
+    notes.push(
+      `Of ${model.displayName}'s facts, ${weaker.map(([fact, mark]) => `${fact} (${MARK_WORDS[mark]})`).join(', ')} ` +
+        'are not from a primary AWS or Anthropic page.',
+    );
   if (model.unconfirmed)
     notes.push(
       `The catalog's Bedrock facts for ${model.displayName} are unconfirmed; override them with a models file if ` +
@@ -153,3 +159,10 @@ export function modelNotes(model: ModelEntry | undefined): string[] {
     );
   return notes;
 }
+
+const MARK_WORDS: Record<string, string> = {
+  C: 'a primary source',
+  S: 'a secondary source',
+  X: 'sources conflict',
+  U: 'assumed, no source',
+};

@@ -7,9 +7,15 @@ import {
   type ModelEntry,
   type ProfilePrefix,
 } from './catalog.js';
-import { judgeReach, type ApplicationProfile } from './application-profiles.js';
+import { judgeReach, refuseUnknownReach, type ApplicationProfile } from './application-profiles.js';
 import { EXAMPLE_REGION, globalAllowedFrom, isRegionName, regionToGeo } from './regions.js';
-import { modelIdTooLong, parseModelInput, type ModelInputKind, type ParsedModelInput } from './model-input.js';
+import {
+  modelIdTooLong,
+  parseModelInput,
+  unlistedClaude,
+  type ModelInputKind,
+  type ParsedModelInput,
+} from './model-input.js';
 import {
   modelNotes,
   describeAvailability,
@@ -58,6 +64,8 @@ export interface ResolvedModel {
   explanation: string;
   /** Things worth knowing (fallbacks, deprecation, unconfirmed data). */
   notes: string[];
+  /** A well-formed Claude name the catalog does not know yet: sent to the Messages-API endpoint by its bare ID. */
+  unlisted?: boolean;
 }
 
 function profileFor(
@@ -228,7 +236,7 @@ function resolveArn(arn: NonNullable<ParsedModelInput['arn']>, at: Resolution): 
     else checkGeoProfile(model, prefix, at);
   } else if (arn.resourceType === 'application-inference-profile') {
     if (at.applicationProfile) return resolveApplicationProfile(at.applicationProfile, at);
-    unknownApplicationProfile(at);
+    refuseUnknownReach(at);
   }
   const scope = prefix === 'global' ? 'global' : prefix ? 'geo' : at.scope;
   return finish({ modelId: trimmed, kind: 'arn', model, prefix, scope, notes: [] }, at);
@@ -243,19 +251,6 @@ function resolveApplicationProfile(profile: ApplicationProfile, at: Resolution):
       `(known from ${profile.from === 'config' ? 'the config' : 'Bedrock'}).`,
   ];
   return finish({ modelId: at.trimmed, kind: 'arn', model, prefix, scope, notes }, at);
-}
-
-/** An application profile ARN whose target is not known: refused where the scope must show where data goes. */
-function unknownApplicationProfile(at: Resolution): void {
-  if (at.scope === 'global') return;
-  const home = regionToGeo(at.region, at.catalog) ?? at.region;
-  throw invalidRequest(
-    `${at.trimmed} is an application inference profile, which may route to any region its source profile ` +
-      `covers; with scope "${at.scope}" the gateway cannot show that the data stays in ${home}.`,
-    'Name its source in the config (applicationProfiles: {ARN: "eu.anthropic..."}), let the gateway read it ' +
-      '(bedrock:GetInferenceProfile), call a system-defined profile of this geography instead, or run with scope ' +
-      'global if the data may leave it.',
-  );
 }
 
 function resolveProfileId(prefix: string, base: string, at: Resolution): ResolvedModel {
@@ -328,7 +323,14 @@ function resolveName(kind: ModelInputKind, at: Resolution): ResolvedModel {
   if (!model) {
     const alias = familyAlias(trimmed, catalog);
     if (alias) return finish(alias.resolveIn(region, at.scope), at);
-    throw unknownModel(trimmed, catalog);
+    // A known model's name in a wrong ID (`anthropic.claude-opus-4-6` for `...-v1`) is a typo, not a new model.
+    const unlisted = unlistedClaude(trimmed);
+    if (!unlisted || catalog.find(unlisted.slice(10))) throw unknownModel(trimmed, catalog);
+    const note = `${trimmed} is not in the catalog yet: sent as ${unlisted} to bedrock-mantle in ${region}, unpriced.`;
+    return finish(
+      { modelId: unlisted, kind, model, scope: 'in-region', notes: [note], unlisted: true, prefix: undefined },
+      at,
+    );
   }
   const chosen = profileFor(model, region, at.scope, catalog);
   const notes = [...chosen.notes];
@@ -395,6 +397,4 @@ function familyAlias(input: string, catalog: Catalog) {
   };
 }
 
-function normalize(id: string): string {
-  return id.toLowerCase();
-}
+const normalize = (id: string): string => id.toLowerCase();

@@ -37,6 +37,7 @@ export type DiagnosticCode =
   | 'on-demand-not-supported'
   | 'prompt-too-long'
   | 'required-key'
+  | 'sampling-not-taken'
   | 'thinking-invalid'
   | 'tool-result-unpaired'
   | 'temperature-and-top-p'

@@ -1,3 +1,4 @@
+import { sampling } from './sampling-rule.js';
 import { contentSchema } from './block-schema.js';
 import { crossField } from './cross-field-rules.js';
 import { matchesPattern } from '../translate/sanitize.js';
@@ -330,6 +331,7 @@ export const RULES: readonly Rule[] = [
   betaHeader,
   betas,
   temperatureTopP,
+  sampling,
   maxTokens,
   contextWindow,
   unsupportedApis,

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { getDefaultCatalog, PROFILE_PREFIXES } from '../catalog/catalog.js';
+import { getDefaultCatalog, PROFILE_PREFIXES, type ModelEntry } from '../catalog/catalog.js';
 import { isRegionName, regionToGeo } from '../catalog/regions.js';
 import { resolveModel } from '../catalog/resolve-model.js';
 import { BedrockClaudeError } from '../errors.js';
@@ -74,6 +74,7 @@ function listModels(flags: { region?: string; json?: boolean }): void {
       pricing: m.pricing,
       lifecycle: m.lifecycle,
       ...(m.unconfirmed ? { unconfirmed: true } : {}),
+      ...(m.marks ? { marks: m.marks, sources: m.sources ?? [] } : {}),
       ...(callable[i] ? { callable: callable[i] } : {}),
     }));
     console.log(JSON.stringify(rows, null, 2));
@@ -88,6 +89,7 @@ function listModels(flags: { region?: string; json?: boolean }): void {
     'max out',
     '$ in/out per M',
     'lifecycle',
+    'facts',
   ];
   if (flags.region) headers.push(`from ${flags.region} (${regionToGeo(flags.region, catalog) ?? 'no geo'})`);
   const rows = catalog.models.map((m, i) => {
@@ -100,6 +102,7 @@ function listModels(flags: { region?: string; json?: boolean }): void {
       k(m.maxOutputTokens),
       `${m.pricing.input}/${m.pricing.output}`,
       m.lifecycle.status,
+      factsText(m),
     ];
     const how = callable[i];
     if (how) row.push(howText(how));
@@ -108,8 +111,16 @@ function listModels(flags: { region?: string; json?: boolean }): void {
   console.log(table(headers, rows));
   console.log(
     '\n* Bedrock facts unconfirmed; override with a models file. Prices are for global profiles; geo and ' +
-      'in-region cost ~10% more.',
+      'in-region cost ~10% more. facts: C a primary AWS or Anthropic page, S a secondary source, X sources ' +
+      'conflict, U assumed (no source); the facts not C are named (--json has the sources).',
   );
+}
+
+/** The confidence of a model's facts: `C` when a primary source says all of them, else the others by name. */
+export function factsText(m: ModelEntry): string {
+  if (!m.marks) return '';
+  const weaker = Object.entries(m.marks).filter(([, mark]) => mark !== 'C');
+  return weaker.length ? weaker.map(([fact, mark]) => `${fact} ${mark}`).join(', ') : 'C';
 }
 
 function howText(how: Callable): string {

@@ -83,8 +83,9 @@ function resolvedTargets(
     try {
       const r = resolveModel(model, { region, scope, catalog, applicationProfile });
       // A model Bedrock serves only through its native Messages path is called there, by its bare ID.
-      const target: Target =
-        r.model?.backend === 'mantle' && !applicationProfile
+      const target: Target = r.unlisted
+        ? { region, modelId: r.modelId, backend: 'mantle', unlisted: true }
+        : r.model?.backend === 'mantle' && !applicationProfile
           ? { region, modelId: r.model.bedrockId, model: r.model, backend: 'mantle' }
           : { region, modelId: r.modelId, model: r.model };
       if (applicationProfile) target.pricedAs = r.scope;

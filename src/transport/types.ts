@@ -19,6 +19,8 @@ export interface Target {
   backend?: 'invoke' | 'mantle' | undefined;
   /** Base URL override for this target (VPC endpoint, FIPS, emulator). */
   endpoint?: string | undefined;
+  /** A Claude model the catalog does not know yet (a name from its future), sent by its bare ID. */
+  unlisted?: boolean | undefined;
   /** The scope it is priced in, when its ID does not say (an application inference profile's reach). */
   pricedAs?: 'global' | 'geo' | 'in-region' | undefined;
 }

@@ -54,7 +54,22 @@ describe('catalog data', () => {
   });
   it('knows the newer IDs Claude Code sends', () => {
     assert.equal(catalog.find('claude-opus-4-8')?.bedrockId, 'anthropic.claude-opus-4-8');
-    for (const n of ['claude-opus-5', 'claude-sonnet-5']) assert.ok(catalog.find(n)?.unconfirmed, n);
+    // December 2026 (bedrock-facts section 11): confirmed by Anthropic's page, each fact marked.
+    for (const n of ['claude-opus-4-8', 'claude-opus-5', 'claude-sonnet-5', 'claude-opus-5-5', 'claude-fable-5']) {
+      const m = catalog.find(n)!;
+      assert.equal(m.unconfirmed, undefined, n);
+      assert.deepEqual([m.contextWindow, m.maxOutputTokens, m.marks?.pricing], [1_000_000, 128_000, 'C'], n);
+    }
+    assert.deepEqual(catalog.find('claude-sonnet-5')!.pricing, {
+      input: 2,
+      output: 10,
+      cacheWrite: 2.5,
+      cacheWrite1h: 4,
+      cacheRead: 0.2,
+    });
+    // Secondary sources only, one price in conflict: kept unconfirmed, its marks say so.
+    const s55 = catalog.find('claude-sonnet-5-5')!;
+    assert.deepEqual([s55.unconfirmed, s55.marks?.pricing, s55.marks?.id], [true, 'X', 'S']);
     // Confirmed by Bedrock's model card (launched 2026-04-16, 1M context, adaptive thinking only).
     assert.deepEqual(
       [
@@ -247,7 +262,11 @@ describe('resolveModel', () => {
   });
   it('notes deprecated and unconfirmed models', () => {
     assert.match(resolveModel('claude-3-7-sonnet', { region: 'us-east-1' }).notes.join(' '), /deprecated/);
-    assert.match(resolveModel('claude-opus-4-8', { region: 'us-east-1' }).notes.join(' '), /unconfirmed/);
+    assert.match(resolveModel('claude-sonnet-5-5', { region: 'us-east-1' }).notes.join(' '), /unconfirmed/);
+    assert.match(
+      resolveModel('claude-opus-4-8', { region: 'us-east-1' }).notes.join(' '),
+      /Of Claude Opus 4\.8's facts, profiles \(a secondary source\)/,
+    );
   });
   it('classifies inputs', () => {
     assert.equal(parseModelInput('claude-x').kind, 'name');
@@ -332,24 +351,26 @@ describe('estimateCost', () => {
 describe('family aliases', () => {
   it('opus, sonnet and haiku mean the newest active, confirmed model the region and scope offer, and say so', () => {
     const sonnet = resolveModel('sonnet', { region: 'us-west-2', scope: 'global' });
-    assert.equal(sonnet.model?.name, 'claude-sonnet-4-6');
-    assert.equal(sonnet.modelId, 'global.anthropic.claude-sonnet-4-6');
-    assert.match(sonnet.notes[0]!, /"sonnet" is the sonnet family alias: today it means Claude Sonnet 4\.6/);
-    // Opus 4.7 is confirmed by Bedrock's model card: the newest confirmed Opus.
+    // Sonnet 5.5 rests on secondary sources: the alias stays on Sonnet 5, the newest confirmed.
+    assert.equal(sonnet.model?.name, 'claude-sonnet-5');
+    assert.equal(sonnet.modelId, 'global.anthropic.claude-sonnet-5');
+    assert.match(sonnet.notes[0]!, /"sonnet" is the sonnet family alias: today it means Claude Sonnet 5 /);
+    // Opus 5.5 is confirmed by Anthropic's page and its AWS model card: the newest confirmed Opus.
     for (const spelling of ['claude-opus', 'opus-latest', 'claude-opus-latest', 'OPUS'])
       assert.equal(
         resolveModel(spelling, { region: 'eu-west-1', scope: 'geo' }).modelId,
-        'eu.anthropic.claude-opus-4-7',
+        'eu.anthropic.claude-opus-5-5',
         spelling,
       );
+    assert.equal(resolveModel('fable', { region: 'us-west-2' }).model?.name, 'claude-fable-5-1');
     // Haiku 4.5 has no jp profile, and in-region it is not on demand: no haiku fits.
     assert.throws(
       () => resolveModel('haiku', { region: 'ap-northeast-1', scope: 'in-region' }),
       /No haiku model is offered in ap-northeast-1/,
     );
     // A models file confirms a newer model, or replaces a list: the alias follows.
-    const confirmed = createCatalog({ models: [{ name: 'claude-sonnet-5', unconfirmed: false }] });
-    assert.equal(resolveModel('sonnet', { region: 'us-west-2', catalog: confirmed }).model?.name, 'claude-sonnet-5');
+    const confirmed = createCatalog({ models: [{ name: 'claude-sonnet-5-5', unconfirmed: false }] });
+    assert.equal(resolveModel('sonnet', { region: 'us-west-2', catalog: confirmed }).model?.name, 'claude-sonnet-5-5');
     const pinned = createCatalog({ familyAliases: { sonnet: ['claude-sonnet-4'] } });
     assert.equal(resolveModel('sonnet', { region: 'us-west-2', catalog: pinned }).model?.name, 'claude-sonnet-4');
     assert.throws(() => resolveModel('sonet', { region: 'us-west-2' }), /is not a Claude model bedrock-claude knows/);

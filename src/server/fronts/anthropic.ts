@@ -39,6 +39,8 @@ export function listModels(catalog: Catalog, router: Router): Array<Record<strin
         object: 'model',
         created: Math.floor(Date.parse(created) / 1000),
         owned_by: 'anthropic',
+        // The catalog's confidence in its facts (C, S, X, U), for models of December 2026 on.
+        ...(m.marks ? { facts: m.marks } : {}),
       };
     });
 }

@@ -71,6 +71,10 @@ export function route(router: Router, defaultPolicy: SanitizePolicy): Stage {
     const model = ctx.call!.model;
     ctx.targets = router.targetsFor(model);
     ctx.policy = router.policyFor(model) ?? defaultPolicy;
+    if (ctx.targets[0]?.unlisted)
+      ctx.headers['x-bedrock-claude-note'] = headerSafe(
+        `${model} is not in the catalog: sent as ${ctx.targets[0].modelId} to bedrock-mantle, unpriced`,
+      );
     return next(ctx);
   };
   return function routeStage(ctx, next) {
