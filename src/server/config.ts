@@ -131,6 +131,7 @@ export const gatewayConfigSchema = z
         bodyIdleMs: z.number().int().positive().optional(),
         maxConnections: z.number().int().positive().optional(),
         maxConnectionsPerAddress: z.number().int().min(0).optional(),
+        pingMs: z.number().int().min(0).optional(),
         upstreamConcurrency: z.number().int().min(0).optional(),
         shutdownGraceMs: z.number().int().min(0).optional(),
       })

@@ -12,6 +12,8 @@ import type { SanitizePolicy } from '../translate/sanitize.js';
 import { createGatewayApp, type GatewayApp } from './app.js';
 import type { ImageFetchOptions } from './fetch-images.js';
 import { createDualProtocolServer, listen } from './dual-protocol.js';
+import { createModelFronts } from './fronts/model-fronts.js';
+export { createModelFronts };
 import { ConnectionGuard, DEFAULT_CONNECTIONS_PER_ADDRESS, defaultMaxConnections } from './connection-guard.js';
 import type { GatewayKey } from '../control/gateway-keys.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
@@ -19,12 +21,6 @@ import { answerMalformed, nodeHandler } from './node-binding.js';
 import { createRouter, type Route, type Router } from './targets.js';
 import { ApplicationProfiles, bedrockProfileLookup } from './application-profiles.js';
 import { createAdminGroup } from './fronts/admin.js';
-import { createAnthropicFront } from './fronts/anthropic.js';
-import { createBedrockFront } from './fronts/bedrock.js';
-import { createConverseFront } from './fronts/converse.js';
-import type { Front } from './fronts/front.js';
-import { createMantleFront } from './fronts/mantle.js';
-import { createOpenAIFront } from './fronts/openai.js';
 import { createUiGroup } from './fronts/ui.js';
 import { createLiveSink, type LiveSnapshot } from './live.js';
 import type { UsageSink } from '../control/usage-record.js';
@@ -95,6 +91,8 @@ export interface GatewayOptions {
     maxConnections?: number | undefined;
     /** Open client connections from one address (default 1,000; 0: no such cap). */
     maxConnectionsPerAddress?: number | undefined;
+    /** `event: ping` after this much silence on an Anthropic-format stream (default 10 s; 0: none). */
+    pingMs?: number | undefined;
     upstreamConcurrency?: number | undefined;
     shutdownGraceMs?: number | undefined;
   };
@@ -126,28 +124,6 @@ export interface RunningGateway {
   control: string;
   /** Writes what the ledger holds now; resolves once it is stored (tests await this instead of sleeping). */
   flushLedger(): Promise<void>;
-}
-
-/**
- * The dialects the gateway speaks, in the order their routes are tried: the Anthropic Messages API
- * first (it also answers what no route serves, in its shape), then OpenAI chat completions,
- * Bedrock's native Messages path, Converse and InvokeModel. A new front is a file and a line here.
- */
-export function createModelFronts(deps: {
-  catalog: Catalog;
-  router: Router;
-  region: string;
-  fetchImages?: ImageFetchOptions | undefined;
-  now?: () => number;
-}): [Front, ...Front[]] {
-  const { catalog, region } = deps;
-  return [
-    createAnthropicFront({ catalog, router: deps.router, region }),
-    createOpenAIFront({ catalog, images: deps.fetchImages }),
-    createMantleFront({ anthropicVersion: catalog.data.anthropicVersion }),
-    createConverseFront(deps.now ? { catalog, now: deps.now } : { catalog }),
-    createBedrockFront({ catalog, region }),
-  ];
 }
 
 /** The log: pino to stdout, buffered (a write per 4 KB, not per request), flushed every second, on close and exit. */
@@ -276,7 +252,14 @@ function composeApp(
     keys,
     sinks,
     enforcement: control.enforcement,
-    fronts: createModelFronts({ catalog, router, region: options.region, fetchImages: options.fetchImages, now }),
+    fronts: createModelFronts({
+      catalog,
+      router,
+      region: options.region,
+      fetchImages: options.fetchImages,
+      now,
+      pingMs: options.limits?.pingMs,
+    }),
     groups: control.admin ? [createAdminGroup(control.admin), createUiGroup()] : [],
     logger,
     region: options.region,

@@ -2,6 +2,7 @@ import type { Catalog } from '../../catalog/catalog.js';
 import { UNSUPPORTED_APIS } from '../../catalog/unsupported-apis.js';
 import { BedrockClaudeError, invalidRequest } from '../../errors.js';
 import { toAnthropicSse } from '../../translate/encode-stream.js';
+import { withPings } from '../../translate/pings.js';
 import { toAnthropicErrorBody } from '../../translate/errors.js';
 import { emptySummary } from '../../translate/to-sse.js';
 import type { MessagesResult } from '../../transport/bedrock-transport.js';
@@ -58,6 +59,8 @@ interface AnthropicDeps {
   catalog: Catalog;
   router: Router;
   region: string;
+  /** `event: ping` after this much silence on a stream (default 10 s; 0: none). */
+  pingMs?: number | undefined;
 }
 
 function models(ctx: Ctx, { catalog, router }: AnthropicDeps): Reply {
@@ -160,7 +163,7 @@ export function createAnthropicFront(deps: AnthropicDeps): Front<'messages' | 'c
       return {
         status: 200,
         headers: Object.assign({}, SSE_HEADERS, ctx.headers),
-        body: toAnthropicSse(result, summary),
+        body: withPings(toAnthropicSse(result, summary), deps.pingMs ?? 10_000),
       };
     },
 

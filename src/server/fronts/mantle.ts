@@ -1,5 +1,6 @@
 import { invalidRequest } from '../../errors.js';
 import { toAnthropicSse } from '../../translate/encode-stream.js';
+import { withPings } from '../../translate/pings.js';
 import { emptySummary } from '../../translate/to-sse.js';
 import { parseBetaHeader } from '../../translate/to-bedrock.js';
 import type { MessagesResult } from '../../transport/bedrock-transport.js';
@@ -63,6 +64,8 @@ function decodeMantle(ctx: Ctx, bytes: Buffer, count: boolean): CanonicalCall {
 export function createMantleFront(deps: {
   anthropicVersion: string;
   asBedrock?: boolean;
+  /** `event: ping` after this much silence on a stream (default 10 s; 0: none, as the emulator, like Bedrock). */
+  pingMs?: number | undefined;
 }): Front<'mantle-messages' | 'mantle-count-tokens'> {
   const asBedrock = deps.asBedrock ?? false;
   return {
@@ -82,7 +85,7 @@ export function createMantleFront(deps: {
       return {
         status: 200,
         headers: Object.assign({}, SSE_HEADERS, ctx.headers),
-        body: toAnthropicSse(result, summary),
+        body: withPings(toAnthropicSse(result, summary), deps.pingMs ?? (asBedrock ? 0 : 10_000)),
       };
     },
     encodeError: (ctx, err) => (asBedrock ? bedrockError(ctx, err, true) : anthropicError(ctx, err)),
