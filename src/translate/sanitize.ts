@@ -39,6 +39,38 @@ export function judgeBeta(beta: string, model: ModelEntry | undefined, data: Cat
   return renamed ? { ok: true, beta: name, renamedFrom: beta } : { ok: true, beta: name };
 }
 
+const FOR_GATEWAYS = 'for gateways, not Bedrock';
+const REQUEST_TAGS_BETA = 'request-tags-2026-08-21';
+
+/**
+ * `tags` and its beta are for gateways (Anthropic's gateway protocol): removed before Bedrock under
+ * every policy, and said in `dropped`.
+ */
+function gatewayOnly(body: Record<string, unknown>, betas: string[], removals: Removal[]): string[] {
+  if (Object.hasOwn(body, 'tags')) {
+    delete body['tags'];
+    removals.push({ kind: 'field', name: 'tags', reason: FOR_GATEWAYS });
+  }
+  if (!betas.includes(REQUEST_TAGS_BETA)) return betas;
+  removals.push({ kind: 'beta', name: REQUEST_TAGS_BETA, reason: FOR_GATEWAYS });
+  return betas.filter((b) => b !== REQUEST_TAGS_BETA);
+}
+
+/**
+ * `safeguards` (Claude Code's auto mode) is a safety setting: Bedrock does not take it, and dropping it
+ * would run the request without the checks it asks for. Refused, naming it, unless the operator asked
+ * for everything to pass through.
+ */
+function refuseSafeguards(body: Record<string, unknown>, policy: SanitizePolicy): void {
+  if (policy === 'passthrough' || !Object.hasOwn(body, 'safeguards')) return;
+  throw invalidRequest(
+    'safeguards: this field is not supported on Amazon Bedrock, and the gateway does not drop a safety setting ' +
+      'silently.',
+    'Send the request without "safeguards" (turn auto mode\'s safeguards off for this provider), or route the ' +
+      'model to a backend that takes them.',
+  );
+}
+
 interface SanitizeInput {
   body: Record<string, unknown>;
   betas: string[];
@@ -56,6 +88,8 @@ export function sanitizeBedrockBody({ body, betas, model, data, policy }: Saniti
   removals: Removal[];
 } {
   const removals: Removal[] = [];
+  refuseSafeguards(body, policy);
+  betas = gatewayOnly(body, betas, removals);
   if (policy === 'passthrough') return { betas, removals };
   const kept = keptBetas(betas, model, data, removals);
   dropFields(body, kept, data, removals);
@@ -66,7 +100,7 @@ export function sanitizeBedrockBody({ body, betas, model, data, policy }: Saniti
   }
   foldSystemMessages(body, removals);
   if (model) applyModelLimits(body, model, removals);
-  const refused = removals.filter((r) => !r.reason.startsWith('renamed'));
+  const refused = removals.filter((r) => !r.reason.startsWith('renamed') && !r.reason.startsWith(FOR_GATEWAYS));
   if (policy === 'strict' && refused.length) {
     throw invalidRequest(
       `Bedrock would reject this request: ${refused.map((r) => `${r.name}: ${r.reason}`).join('; ')}.`,

@@ -1,0 +1,46 @@
+// Issue 26, item 9: what Anthropic's gateway protocol asks of a Bedrock upstream about fields meant
+// for gateways. `tags` and the request-tags beta never reach Bedrock (under every policy, said in
+// `dropped`); `safeguards`, a safety setting Bedrock does not take, is refused by name, never dropped.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { getDefaultCatalog } from '../../src/catalog/catalog.js';
+import { BedrockClaudeError } from '../../src/errors.js';
+import { toBedrockRequest } from '../../src/translate/to-bedrock.js';
+
+const catalog = getDefaultCatalog();
+const translate = (body: Record<string, unknown>, policy: 'drop' | 'strict' | 'passthrough', beta?: string) =>
+  toBedrockRequest(
+    {
+      path: '/v1/messages',
+      headers: beta ? { 'anthropic-beta': beta } : {},
+      body: Object.assign(
+        { model: 'claude-sonnet-5', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] },
+        body,
+      ),
+    },
+    { modelId: 'global.anthropic.claude-sonnet-5', catalog, policy },
+  );
+
+describe('fields for gateways', () => {
+  it('tags and request-tags-2026-08-21 are removed before Bedrock under every policy, and said', () => {
+    for (const policy of ['drop', 'strict', 'passthrough'] as const) {
+      const out = translate(
+        { tags: { team: 'search' } },
+        policy,
+        'request-tags-2026-08-21,interleaved-thinking-2025-05-14',
+      );
+      assert.equal(out.body['tags'], undefined, policy);
+      assert.deepEqual(out.body['anthropic_beta'], ['interleaved-thinking-2025-05-14'], policy);
+      assert.deepEqual(out.removals.map((r) => r.name).sort(), ['request-tags-2026-08-21', 'tags'], policy);
+    }
+  });
+
+  it('safeguards is refused by name (400), never silently dropped; passthrough sends it as asked', () => {
+    for (const policy of ['drop', 'strict'] as const)
+      assert.throws(
+        () => translate({ safeguards: { mode: 'auto' } }, policy),
+        (e) => e instanceof BedrockClaudeError && e.status === 400 && /^safeguards: /.test(e.message) && !!e.fix,
+      );
+    assert.deepEqual(translate({ safeguards: { mode: 'auto' } }, 'passthrough').body['safeguards'], { mode: 'auto' });
+  });
+});
