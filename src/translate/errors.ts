@@ -90,7 +90,7 @@ export function fromBedrockError(
   const name = parseAmznErrorType(errorTypeHeader);
   const kind = bedrockErrorKind(name);
   const mapped = kind ? { status: kind.anthropicStatus, type: kind.type } : byStatus(status);
-  const message = messageOf(body) ?? `Bedrock answered ${status}${name ? ` ${name}` : ''}.`;
+  const message = maskAccount(messageOf(body) ?? `Bedrock answered ${status}${name ? ` ${name}` : ''}.`);
   return new BedrockClaudeError(message, {
     status: mapped.status,
     type: mapped.type,
@@ -98,6 +98,17 @@ export function fromBedrockError(
     fix: fixForBedrockMessage(message),
     retryAfter,
   });
+}
+
+/**
+ * An upstream message without what identifies the operator's account: ARNs and 12-digit account IDs
+ * (Anthropic's gateway protocol asks for it; Bedrock's messages name both). The rest is kept word for
+ * word, so `prompt is too long: ...` and `Input is too long.`, which clients recover on, pass as they are.
+ */
+export function maskAccount(message: string): string {
+  return message
+    .replace(/arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{0,12}:[^\s"',;)]+/g, '<arn>')
+    .replace(/\b\d{12}\b/g, '<account>');
 }
 
 function byStatus(status: number): Mapping {

@@ -84,6 +84,7 @@ describe('a Claude name from after the catalog, through the gateway', () => {
     const text = await res.body.text();
     assert.equal(res.statusCode, 400, text);
     assert.match(text, /has no price/);
+    assert.equal(res.headers['x-should-retry'], 'false', 'the same request would be refused again');
   });
 
   it("/v1/models shows each listed model with its facts' marks", async () => {

@@ -44,3 +44,22 @@ describe('fields for gateways', () => {
     assert.deepEqual(translate({ safeguards: { mode: 'auto' } }, 'passthrough').body['safeguards'], { mode: 'auto' });
   });
 });
+
+describe('upstream errors', () => {
+  it('are masked of ARNs and account IDs, and relayed word for word otherwise', async () => {
+    const { fromBedrockError } = await import('../../src/translate/errors.js');
+    const denied = fromBedrockError(
+      403,
+      'AccessDeniedException',
+      JSON.stringify({
+        message:
+          'User: arn:aws:sts::123456789012:assumed-role/dev/alice is not authorized to perform: ' +
+          'bedrock:InvokeModel on resource: arn:aws:bedrock:us-west-2:123456789012:inference-profile/x',
+      }),
+    );
+    assert.doesNotMatch(denied.message, /123456789012|assumed-role|alice/);
+    assert.match(denied.message, /^User: <arn> is not authorized to perform: bedrock:InvokeModel on resource: <arn>$/);
+    for (const said of ['Input is too long.', 'prompt is too long: 210000 tokens > 200000 maximum'])
+      assert.equal(fromBedrockError(400, 'ValidationException', JSON.stringify({ message: said })).message, said);
+  });
+});

@@ -51,9 +51,13 @@ export function anthropicError(ctx: Ctx, err: BedrockClaudeError): Reply {
   return jsonReply(
     err.status,
     toAnthropicErrorBody(err, ctx.id),
-    Object.assign({}, ctx.headers, retryAfterHeaders(err)),
+    Object.assign({}, ctx.headers, retryAfterHeaders(err), NO_RETRY.has(err.status) ? DONT_RETRY : undefined),
   );
 }
+
+/** Answers the same request would get again: the SDKs are told not to retry (`x-should-retry: false`). */
+const NO_RETRY = new Set([400, 401, 403, 404, 413, 422, 501]);
+const DONT_RETRY = { 'x-should-retry': 'false' };
 
 interface AnthropicDeps {
   catalog: Catalog;
