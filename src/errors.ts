@@ -13,7 +13,9 @@ export type AnthropicErrorType =
   | 'rate_limit_error'
   | 'timeout_error'
   | 'api_error'
-  | 'overloaded_error';
+  | 'overloaded_error'
+  /** What this upstream cannot do at all (count_tokens where CountTokens is not offered): 501. */
+  | 'not_supported';
 
 export interface BedrockClaudeErrorOptions {
   status: number;

@@ -65,6 +65,7 @@ export const EXCEPTION_FOR_TYPE: Record<AnthropicErrorType, BedrockErrorName> = 
   timeout_error: 'ModelTimeoutException',
   api_error: 'InternalServerException',
   overloaded_error: 'ServiceUnavailableException',
+  not_supported: 'ValidationException',
 };
 
 /**

@@ -77,6 +77,22 @@ function bodyBetas(value: unknown, field = 'anthropic_beta'): string[] {
 }
 
 /**
+ * The model ID CountTokens takes: a profile's base ID; an application profile's model, when it is
+ * known. One whose model is not known cannot be counted: 501 `not_supported`, not to be retried (as
+ * Anthropic's gateway protocol answers), so that the client counts another way.
+ */
+function countTokensId(modelId: string, model: ModelEntry | undefined): string {
+  if (!modelId.includes(':application-inference-profile/'))
+    return modelId.replace(/^(?:global|us|eu|jp|apac|au)\.(?=anthropic\.)/, '');
+  if (model) return model.bedrockId;
+  throw new BedrockClaudeError('count_tokens is not available on this Bedrock upstream for this model.', {
+    status: 501,
+    type: 'not_supported',
+    fix: 'CountTokens takes foundation model IDs: count with the model the application profile calls.',
+  });
+}
+
+/**
  * Turns an Anthropic Messages request into the Bedrock InvokeModel request: `model` and `stream`
  * leave the body for the path, `anthropic_version: "bedrock-2023-05-31"` is added, betas from the
  * `anthropic-beta` header and the body are merged into `anthropic_beta` (deduplicated), `?beta=true`
@@ -139,7 +155,7 @@ export function toBedrockRequest(request: AnthropicHttpRequest, options: ToBedro
   if (isCount) {
     if (body['max_tokens'] === undefined) body['max_tokens'] = 1;
     // CountTokens is documented for foundation model IDs: call it with the base ID of a profile.
-    const countId = options.modelId.replace(/^(?:global|us|eu|jp|apac|au)\.(?=anthropic\.)/, '');
+    const countId = countTokensId(options.modelId, model);
     return {
       operation: 'count-tokens',
       path: bedrockPath(countId, 'count-tokens'),

@@ -166,6 +166,23 @@ describe('application profiles through the gateway', () => {
     assert.match(res.text, /applicationProfiles/);
   });
 
+  it('count_tokens counts with the model a profile calls; one whose model is unknown is a 501 not to retry', async () => {
+    const count = (model: string) =>
+      request(`${us.url}/v1/messages/count_tokens`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': key },
+        body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi there' }] }),
+      });
+    const known = await count(arn('us-west-2', 'usprofile1'));
+    assert.equal(known.statusCode, 200, await known.body.text());
+    assert.equal(emu.received.at(-1)!.modelId, HAIKU, 'CountTokens takes the foundation model');
+    const unknown = await count(arn('us-west-2', 'unknown998'));
+    const text = await unknown.body.text();
+    assert.equal(unknown.statusCode, 501, text);
+    assert.equal(JSON.parse(text).error.type, 'not_supported');
+    assert.equal(unknown.headers['x-should-retry'], 'false');
+  });
+
   it('scope geo in eu-west-1: a US profile is refused, an EU one (learnt or configured) is served', async () => {
     const received = emu.received.length;
     const usOne = await call(eu, arn('eu-west-1', 'usprofile1'), 20, false);
