@@ -120,6 +120,8 @@ export interface CatalogData {
   betas: {
     accepted: string[];
     rejected: string[];
+    /** Betas whose sources disagree (beta → why): dropped on InvokeModel, never refused. */
+    conflicting?: Record<string, string>;
     renamed: Record<string, string>;
     context1m: string;
   };

@@ -75,7 +75,8 @@ export const betas: Rule = {
       const is1m = beta === ctx.catalog.data.betas.context1m;
       out.push({
         code: is1m ? 'context-1m-unsupported' : 'invalid-beta',
-        severity: ctx.input.format === 'bedrock' ? 'error' : 'warning',
+        // Sources that disagree refuse nothing (the emulator takes it; the gateway still drops it).
+        severity: ctx.input.format === 'bedrock' && !verdict.conflicting ? 'error' : 'warning',
         location: ctx.input.format === 'bedrock' ? `body.anthropic_beta[${i}]` : 'anthropic-beta',
         message: `invalid beta flag: ${verdict.reason}.`,
         fix: is1m

@@ -23,23 +23,37 @@ export function matchesPattern(patterns: readonly string[], name: string): boole
   return patterns.some((p) => (p.endsWith('*') ? name.startsWith(p.slice(0, -1)) : p === name));
 }
 
-export type BetaVerdict = { ok: true; beta: string; renamedFrom?: string } | { ok: false; reason: string };
+/** What a beta's name looks like (`interleaved-thinking-2025-05-14`): nothing else passes to Bedrock. */
+const BETA_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
-/** Whether Bedrock takes `beta` for `model` (renames such as advanced-tool-use → tool-search-tool applied). */
+export type BetaVerdict =
+  | { ok: true; beta: string; renamedFrom?: string; unsourced?: boolean }
+  | { ok: false; reason: string; conflicting?: boolean };
+
+/**
+ * Whether Bedrock takes `beta` for `model` (renames such as advanced-tool-use → tool-search-tool
+ * applied). Only a beta a source says Bedrock refuses is refused; one whose sources disagree is dropped
+ * but never refused (`conflicting`); one no source names passes (`unsourced`: "don't reject what you
+ * don't recognise").
+ */
 export function judgeBeta(beta: string, model: ModelEntry | undefined, data: CatalogData): BetaVerdict {
+  if (!BETA_NAME.test(beta)) return { ok: false, reason: `"${beta.slice(0, 100)}" is not a beta name` };
   const renamed = own(data.betas.renamed, beta);
   const name = renamed ?? beta;
   if (matchesPattern(data.betas.rejected, name))
     return { ok: false, reason: `Bedrock does not accept the beta "${beta}" (invalid beta flag)` };
-  if (!matchesPattern(data.betas.accepted, name))
-    return { ok: false, reason: `"${beta}" is not a beta known to work on Bedrock (invalid beta flag)` };
+  const conflict = data.betas.conflicting ? own(data.betas.conflicting, name) : undefined;
+  if (conflict) return { ok: false, conflicting: true, reason: `"${beta}" is not sent to InvokeModel: ${conflict}` };
   if (name === data.betas.context1m && model && !model.context1m) {
     return { ok: false, reason: `${model.displayName} does not support the 1M-token context beta "${beta}"` };
   }
-  return renamed ? { ok: true, beta: name, renamedFrom: beta } : { ok: true, beta: name };
+  const unsourced = !matchesPattern(data.betas.accepted, name);
+  if (renamed) return { ok: true, beta: name, renamedFrom: beta };
+  return unsourced ? { ok: true, beta: name, unsourced } : { ok: true, beta: name };
 }
 
 const FOR_GATEWAYS = 'for gateways, not Bedrock';
+const NOT_SENT = 'is not sent to InvokeModel';
 const REQUEST_TAGS_BETA = 'request-tags-2026-08-21';
 
 /**
@@ -100,7 +114,9 @@ export function sanitizeBedrockBody({ body, betas, model, data, policy }: Saniti
   }
   foldSystemMessages(body, removals);
   if (model) applyModelLimits(body, model, removals);
-  const refused = removals.filter((r) => !r.reason.startsWith('renamed') && !r.reason.startsWith(FOR_GATEWAYS));
+  const refused = removals.filter(
+    (r) => !r.reason.startsWith('renamed') && !r.reason.startsWith(FOR_GATEWAYS) && !r.reason.includes(NOT_SENT),
+  );
   if (policy === 'strict' && refused.length) {
     throw invalidRequest(
       `Bedrock would reject this request: ${refused.map((r) => `${r.name}: ${r.reason}`).join('; ')}.`,

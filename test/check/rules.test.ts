@@ -168,9 +168,24 @@ describe('check rules', () => {
   it('invalid beta flags, renamed betas, and the 1M beta on a model without it', () => {
     const ds = bedrock({
       ...good,
-      anthropic_beta: ['claude-code-20250219', 'advanced-tool-use-2025-11-20', 'made-up-2030-01-01'],
+      anthropic_beta: [
+        'files-api-2025-04-14',
+        'advanced-tool-use-2025-11-20',
+        'claude-code-20250219',
+        'made-up-2030-01-01',
+      ],
     });
-    assert.equal(ds.filter((d) => d.code === 'invalid-beta').length, 3);
+    const flagged = ds.filter((d) => d.code === 'invalid-beta');
+    // A source says Bedrock refuses the first; the second has another name there; the third's sources
+    // disagree (a warning, never a refusal); the fourth no source names (it passes).
+    assert.deepEqual(
+      flagged.map((d) => [d.location, d.severity]),
+      [
+        ['body.anthropic_beta[0]', 'error'],
+        ['body.anthropic_beta[1]', 'error'],
+        ['body.anthropic_beta[2]', 'warning'],
+      ],
+    );
     assert.equal(ds[0]!.bedrock!.message, 'invalid beta flag');
     only(
       bedrock(

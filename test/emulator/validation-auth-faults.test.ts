@@ -106,13 +106,16 @@ describe("emulator: Bedrock's validation, with Bedrock's messages", () => {
       200,
     );
   });
-  it('unknown betas: invalid beta flag', async () => {
+  it('betas a source says Bedrock refuses: invalid beta flag; disputed ones are taken', async () => {
     await expectError(
-      await signedRequest(emu.url, path(OPUS), { ...good, anthropic_beta: ['claude-code-20250219'] }),
+      await signedRequest(emu.url, path(OPUS), { ...good, anthropic_beta: ['files-api-2025-04-14'] }),
       400,
       'ValidationException',
       'invalid beta flag',
     );
+    // Sources disagree on claude-code-20250219 (Anthropic's gateway sends it to Bedrock): not refused here.
+    const disputed = await signedRequest(emu.url, path(OPUS), { ...good, anthropic_beta: ['claude-code-20250219'] });
+    assert.equal(disputed.status, 200);
     await expectError(
       await signedRequest(emu.url, path('global.anthropic.claude-haiku-4-5-20251001-v1:0'), {
         ...good,

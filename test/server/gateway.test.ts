@@ -280,12 +280,12 @@ describe('gateway, Anthropic front, with @anthropic-ai/sdk', () => {
   it('a route with policy strict refuses what Bedrock would reject, with the fix', async () => {
     const res = await request(`${gw.url}/v1/messages`, {
       method: 'POST',
-      headers: { 'x-api-key': alice.key, 'anthropic-beta': 'claude-code-20250219' },
+      headers: { 'x-api-key': alice.key, 'anthropic-beta': 'files-api-2025-04-14' },
       body: JSON.stringify({ model: 'strict-opus', max_tokens: 20, messages: [{ role: 'user', content: 'x' }] }),
     });
     assert.equal(res.statusCode, 400);
     const b = (await res.body.json()) as { error: { type: string; message: string } };
-    assert.match(b.error.message, /claude-code-20250219.*Fix: Remove those betas/);
+    assert.match(b.error.message, /files-api-2025-04-14.*Fix: Remove those betas/);
     const ok = await anthropic().messages.create({
       model: 'strict-opus',
       max_tokens: 20,

@@ -116,10 +116,20 @@ describe('toBedrockRequest', () => {
     assert.throws(
       () =>
         toBedrockRequest(
-          { path: '/v1/messages', headers: { 'anthropic-beta': 'claude-code-20250219' }, body: base },
+          { path: '/v1/messages', headers: { 'anthropic-beta': 'files-api-2025-04-14' }, body: base },
           { modelId: OPUS, policy: 'strict' },
         ),
-      (e: unknown) => e instanceof BedrockClaudeError && e.status === 400 && /claude-code-20250219/.test(e.message),
+      (e: unknown) => e instanceof BedrockClaudeError && e.status === 400 && /files-api-2025-04-14/.test(e.message),
+    );
+    // Sources disagree on claude-code-20250219 (Anthropic's gateway sends it to Bedrock): dropped, never refused.
+    const disputed = toBedrockRequest(
+      { path: '/v1/messages', headers: { 'anthropic-beta': 'claude-code-20250219' }, body: base },
+      { modelId: OPUS, policy: 'strict' },
+    );
+    assert.equal(disputed.body['anthropic_beta'], undefined);
+    assert.deepEqual(
+      disputed.removals.map((r) => r.name),
+      ['claude-code-20250219'],
     );
     const renamedOnly = toBedrockRequest(
       { path: '/v1/messages', headers: { 'anthropic-beta': 'advanced-tool-use-2025-11-20' }, body: base },
