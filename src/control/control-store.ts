@@ -38,6 +38,7 @@ export interface LedgerRow extends TokenCounts {
   dropped: string | null;
   /** The output tokens (and cost) were estimated from what the stream delivered: no final usage came. */
   usageEstimated: boolean;
+  serviceTier: string | null;
 }
 
 export type SeriesGroup = 'model' | 'key' | 'user' | 'team';

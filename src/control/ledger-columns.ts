@@ -67,6 +67,8 @@ const SPECS: Spec[] = [
   ['dropped', 'dropped', 'TEXT', 'text', '', (u) => (u.dropped?.length ? u.dropped.join(',') : null), 2],
   // 3: output estimated from what a stream delivered, when no final usage came (rows before it read false).
   ['usage_estimated', 'usageEstimated', 'INTEGER', 'boolean', '', (u) => u.usageEstimated, 3],
+  // 4: the service tier the client asked for (priority, flex, default), when it asked.
+  ['service_tier', 'serviceTier', 'TEXT', 'text', '', (u) => str(u.serviceTier), 4],
 ];
 
 export const LEDGER: readonly LedgerColumn[] = SPECS.map(([name, field, sqlite, postgres, constraint, of, since]) => ({

@@ -44,4 +44,6 @@ export const MIGRATIONS: readonly string[] = [
   `ALTER TABLE ledger ADD COLUMN ${ledgerColumnDefs('sqlite', 2).join('')};`,
   // 3: whether the output was estimated from what a stream delivered (no final usage came).
   `ALTER TABLE ledger ADD COLUMN ${ledgerColumnDefs('sqlite', 3).join('')};`,
+  // 4: the service tier the client asked for.
+  `ALTER TABLE ledger ADD COLUMN ${ledgerColumnDefs('sqlite', 4).join('')};`,
 ];

@@ -66,4 +66,6 @@ export const PG_MIGRATIONS: readonly string[] = [
   `ALTER TABLE ledger ADD COLUMN ${ledgerColumnDefs('postgres', 2).join('')};`,
   // 3: whether the output was estimated from what a stream delivered (no final usage came).
   `ALTER TABLE ledger ADD COLUMN ${ledgerColumnDefs('postgres', 3).join('')};`,
+  // 4: the service tier the client asked for.
+  `ALTER TABLE ledger ADD COLUMN ${ledgerColumnDefs('postgres', 4).join('')};`,
 ];

@@ -53,6 +53,8 @@ export interface UsageRecord {
    * died or timed out).
    */
   usageEstimated: boolean;
+  /** The service tier the client asked for (`service_tier`, or `X-Amzn-Bedrock-Service-Tier`), if any. */
+  serviceTier: string | undefined;
   latencyMs: number;
   ttfbMs: number | undefined;
   /** Betas and fields the sanitising policy removed. */
@@ -112,6 +114,7 @@ export function newUsageRecord(
     cacheWrite1hTokens: undefined,
     costUsd: undefined,
     usageEstimated: false,
+    serviceTier: undefined,
     latencyMs: 0,
     ttfbMs: undefined,
     dropped: undefined,

@@ -48,6 +48,7 @@ function row(id: string, over: Partial<LedgerRow> = {}): LedgerRow {
       ttfbMs: null,
       dropped: null,
       usageEstimated: false,
+      serviceTier: null,
     },
     over,
   );

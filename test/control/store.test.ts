@@ -265,7 +265,7 @@ describe('ledger encodings', () => {
     assert.deepEqual(ledgerValuesOf(u), ledgerValues(ledgerRowOf(u)));
     const bare = newUsageRecord('GET', 'anthropic', 'other', '/x', T0);
     assert.deepEqual(ledgerValuesOf(bare), ledgerValues(ledgerRowOf(bare)));
-    assert.equal(ledgerValuesOf(u).length, 29);
+    assert.equal(ledgerValuesOf(u).length, 30);
     const back = Object.fromEntries(
       ['request_id', 'streamed', 'ttfb_ms', 'latency_ms', 'key_name'].map((c, i) => [
         c,

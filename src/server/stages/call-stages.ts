@@ -48,7 +48,17 @@ function decoded(ctx: Parameters<Stage>[0], call: CanonicalCall, next: Parameter
   ctx.usage.streamed = call.stream;
   const metadata = call.request.body['metadata'] as { user_id?: unknown } | undefined;
   if (metadata && typeof metadata.user_id === 'string') ctx.usage.metadataUser = metadata.user_id.slice(0, 200);
+  ctx.usage.serviceTier = serviceTierOf(call.request.body['service_tier'], ctx.req.headers[TIER_HEADER]);
   return next(ctx);
+}
+
+const TIER_HEADER = 'x-amzn-bedrock-service-tier';
+const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+/** The service tier asked for, in the body or Bedrock's header (Claude Code's), bounded; undefined when none. */
+function serviceTierOf(body: unknown, header: string | string[] | undefined): string | undefined {
+  const tier = typeof body === 'string' ? body : typeof header === 'string' ? header : undefined;
+  return tier && /^[a-z_-]{1,20}$/i.test(tier) ? tier.toLowerCase() : undefined;
 }
 
 /** A key with a model allow-list may call only those models. */
@@ -171,10 +181,14 @@ export function scopeOf(target: Pick<Target, 'modelId' | 'pricedAs'>, gatewaySco
 
 export function send(upstream: Upstream, defaultScope: Scope = 'global'): (ctx: Parameters<Stage>[0]) => Promise<void> {
   return async function sendStage(ctx) {
+    const tier = ctx.usage.serviceTier;
     const result = await upstream.messages(ctx.call!.request, ctx.targets!, {
       signal: ctx.req.signal,
       policy: ctx.policy,
       firstTranslated: ctx.translated,
+      // Bedrock's own header passes through to the backend (the body's `service_tier` goes in the body).
+      headers:
+        typeof tier === 'string' && ctx.usage.serviceTier ? { [TIER_HEADER]: ctx.usage.serviceTier } : NO_HEADERS,
     });
     ctx.translated = undefined;
     ctx.result = result;
