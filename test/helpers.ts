@@ -8,11 +8,29 @@ import { EMULATOR_CREDENTIALS } from '../src/emulator/emulator.js';
 import { toAnthropicSse, toBedrockEventStream } from '../src/translate/encode-stream.js';
 import { emptySummary, type StreamSummary } from '../src/translate/to-sse.js';
 import type { MessagesResult } from '../src/transport/bedrock-transport.js';
+import pino from 'pino';
+import { startGateway, type GatewayOptions, type RunningGateway } from '../src/server/gateway.js';
 
 export const CREDS = {
   accessKeyId: EMULATOR_CREDENTIALS.accessKeyId,
   secretAccessKey: EMULATOR_CREDENTIALS.secretAccessKey,
 };
+
+/** A gateway in us-west-2 on an emulator, port 0, SigV4 with the emulator's credentials, silent; `extra` on top. */
+export function gatewayOn(endpoint: string, extra: Partial<GatewayOptions> = {}): Promise<RunningGateway> {
+  return startGateway(
+    Object.assign(
+      {
+        port: 0,
+        region: 'us-west-2',
+        auth: { kind: 'sigv4' as const, credentials: createCredentialCache(CREDS) },
+        endpoint,
+        logger: pino({ level: 'silent' }),
+      },
+      extra,
+    ),
+  );
+}
 
 /** Sends a SigV4-signed request to a base URL, as a Bedrock client would. */
 export async function signedRequest(

@@ -12,12 +12,10 @@ import { join } from 'node:path';
 import { connect as tcp, type Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import pino from 'pino';
 import { request } from 'undici';
-import { createCredentialCache } from '../../src/aws/credentials.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.js';
-import { startGateway, type GatewayOptions, type RunningGateway } from '../../src/server/gateway.js';
-import { CREDS, tempHome } from '../helpers.js';
+import type { GatewayOptions, RunningGateway } from '../../src/server/gateway.js';
+import { gatewayOn, tempHome } from '../helpers.js';
 
 let emu: RunningEmulator;
 const open: RunningGateway[] = [];
@@ -33,14 +31,7 @@ after(async () => {
 });
 
 async function gateway(limits: NonNullable<GatewayOptions['limits']>): Promise<RunningGateway> {
-  const g = await startGateway({
-    port: 0,
-    region: 'us-west-2',
-    auth: { kind: 'sigv4', credentials: createCredentialCache(CREDS) },
-    endpoint: emu.url,
-    logger: pino({ level: 'silent' }),
-    limits,
-  });
+  const g = await gatewayOn(emu.url, { limits });
   open.push(g);
   return g;
 }

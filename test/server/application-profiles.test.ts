@@ -7,9 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import pino from 'pino';
 import { request } from 'undici';
-import { createCredentialCache } from '../../src/aws/credentials.js';
 import { profileFromBedrock, profileFromSource } from '../../src/catalog/application-profiles.js';
 import { getDefaultCatalog } from '../../src/catalog/catalog.js';
 import { resolveModel } from '../../src/catalog/resolve-model.js';
@@ -17,8 +15,8 @@ import { openSqliteControlStore } from '../../src/control/sqlite-store.js';
 import type { UsageRecord } from '../../src/control/usage-record.js';
 import { EMULATOR_ACCOUNT, startEmulator, type RunningEmulator } from '../../src/emulator/emulator.js';
 import { ApplicationProfiles } from '../../src/server/application-profiles.js';
-import { startGateway, type GatewayOptions, type RunningGateway } from '../../src/server/gateway.js';
-import { CREDS } from '../helpers.js';
+import type { GatewayOptions, RunningGateway } from '../../src/server/gateway.js';
+import { gatewayOn } from '../helpers.js';
 
 const HAIKU = 'anthropic.claude-haiku-4-5-20251001-v1:0';
 const catalog = getDefaultCatalog();
@@ -101,15 +99,7 @@ describe('application profiles through the gateway', () => {
   let key = '';
   const records: UsageRecord[] = [];
   const start = (extra: Partial<GatewayOptions>) =>
-    startGateway({
-      port: 0,
-      region: 'us-west-2',
-      auth: { kind: 'sigv4', credentials: createCredentialCache(CREDS) },
-      endpoint: emu.url,
-      logger: pino({ level: 'silent' }),
-      sinks: [{ record: (u) => void records.push(u) }],
-      ...extra,
-    });
+    gatewayOn(emu.url, Object.assign({ sinks: [{ record: (u: UsageRecord) => void records.push(u) }] }, extra));
 
   before(async () => {
     emu = await startEmulator({

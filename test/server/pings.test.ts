@@ -3,13 +3,11 @@
 // one after `limits.pingMs` of silence on the Anthropic-format streams, and nothing else changes.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import pino from 'pino';
 import { request } from 'undici';
-import { createCredentialCache } from '../../src/aws/credentials.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.js';
-import { startGateway, type RunningGateway } from '../../src/server/gateway.js';
+import type { RunningGateway } from '../../src/server/gateway.js';
 import { withPings } from '../../src/translate/pings.js';
-import { CREDS } from '../helpers.js';
+import { gatewayOn } from '../helpers.js';
 
 describe('pings in silent gaps', () => {
   let emu: RunningEmulator;
@@ -23,14 +21,7 @@ describe('pings in silent gaps', () => {
     await emu.close();
   });
   const gateway = async (pingMs: number) => {
-    const g = await startGateway({
-      port: 0,
-      region: 'us-west-2',
-      auth: { kind: 'sigv4', credentials: createCredentialCache(CREDS) },
-      endpoint: emu.url,
-      logger: pino({ level: 'silent' }),
-      limits: { pingMs },
-    });
+    const g = await gatewayOn(emu.url, { limits: { pingMs } });
     gateways.push(g);
     return g;
   };

@@ -6,13 +6,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import pino from 'pino';
 import { request } from 'undici';
-import { createCredentialCache } from '../../src/aws/credentials.js';
 import { openSqliteControlStore } from '../../src/control/sqlite-store.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.js';
-import { startGateway, type RunningGateway } from '../../src/server/gateway.js';
-import { CREDS } from '../helpers.js';
+import type { RunningGateway } from '../../src/server/gateway.js';
+import { gatewayOn } from '../helpers.js';
 
 describe('service tiers', () => {
   let emu: RunningEmulator;
@@ -21,14 +19,7 @@ describe('service tiers', () => {
   before(async () => {
     emu = await startEmulator({ port: 0 });
     dataDir = mkdtempSync(join(tmpdir(), 'bc-tier-'));
-    gw = await startGateway({
-      port: 0,
-      region: 'us-west-2',
-      auth: { kind: 'sigv4', credentials: createCredentialCache(CREDS) },
-      endpoint: emu.url,
-      dataDir,
-      logger: pino({ level: 'silent' }),
-    });
+    gw = await gatewayOn(emu.url, { dataDir });
   });
   after(async () => {
     await gw.close();

@@ -6,13 +6,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import pino from 'pino';
 import { request } from 'undici';
-import { createCredentialCache } from '../../src/aws/credentials.js';
 import { openSqliteControlStore } from '../../src/control/sqlite-store.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.js';
-import { startGateway, type RunningGateway } from '../../src/server/gateway.js';
-import { CREDS } from '../helpers.js';
+import type { RunningGateway } from '../../src/server/gateway.js';
+import { gatewayOn } from '../helpers.js';
 
 describe('a Claude name from after the catalog, through the gateway', () => {
   let emu: RunningEmulator;
@@ -48,14 +46,7 @@ describe('a Claude name from after the catalog, through the gateway', () => {
     budgeted = (await store.createKey({ name: 'budgeted', budget: { usd: 5, period: 'day' } }, Date.now())).key;
     free = (await store.createKey({ name: 'free' }, Date.now())).key;
     await store.close();
-    gw = await startGateway({
-      port: 0,
-      region: 'us-west-2',
-      auth: { kind: 'sigv4', credentials: createCredentialCache(CREDS) },
-      endpoint: emu.url,
-      dataDir,
-      logger: pino({ level: 'silent' }),
-    });
+    gw = await gatewayOn(emu.url, { dataDir });
   });
   after(async () => {
     await gw.close();
