@@ -6,6 +6,14 @@ import type { ControlStore, LedgerRow } from './control-store.js';
 import { ledgerRowOf } from './ledger-columns.js';
 
 const NAME = /^ledger-([0-9a-f]+)-(\d+)-(\d+)\.jsonl$/;
+/** What is said while the journal cannot be written. */
+const unwritable = (dir: string, err: Error, lost: number) =>
+  `ledger: the journal in ${dir} cannot be written (${err.message}); up to ${MAX_UNWRITTEN} rows are kept in ` +
+  `memory until it can${lost ? ` (${lost} older ones were let go)` : ''}`;
+
+/** Rows kept in memory while the journal cannot be written (a full disk); older ones beyond it are let go. */
+const MAX_UNWRITTEN = 100_000;
+
 /** The journals of the sinks open in this process (a second gateway in the same process must not take them). */
 const live = new Set<string>();
 
@@ -86,9 +94,7 @@ export function createJournaledLedgerSink(
   dir: string,
   options: JournalSinkOptions = {},
 ): JournaledLedgerSink {
-  const journal = new Journal(dir, (err) =>
-    say(`ledger: the journal in ${dir} cannot be written (${err.message}); rows are kept in memory until it can`),
-  );
+  const journal = new Journal(dir, (err, lost) => say(unwritable(dir, err, lost)));
   const batch = options.batch ?? 1000;
   const clock = options.clock ?? Date.now;
   let problem: string | undefined;
@@ -159,7 +165,7 @@ class Journal {
 
   constructor(
     private readonly dir: string,
-    private readonly onWriteError: (err: Error) => void,
+    private readonly onWriteError: (err: Error, lost: number) => void,
   ) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     live.add(this.instance);
@@ -204,7 +210,10 @@ class Journal {
       this.current.rows += this.lines.length;
       this.lines = [];
     } catch (err) {
-      this.onWriteError(err as Error);
+      // Kept for the next turn, up to a bound: a disk that stays full must not fill the memory too.
+      const lost = this.lines.length - MAX_UNWRITTEN;
+      if (lost > 0) this.lines.splice(0, lost);
+      this.onWriteError(err as Error, Math.max(0, lost));
     }
     done?.resolve(); // an answer is never held back by a journal that cannot be written
   }

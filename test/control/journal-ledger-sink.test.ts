@@ -1,7 +1,7 @@
 // The journaled ledger: rows on disk as answers end, written to the store in batches, kept while
 // the store is away and replayed (oldest first, each once), and taken over after a crash.
 import assert from 'node:assert/strict';
-import { appendFileSync, readdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { ControlStore, LedgerRow } from '../../src/control/control-store.js';
@@ -113,5 +113,22 @@ describe('journaled ledger', () => {
     assert.deepEqual(await ids(store), ['req_0', 'req_1', 'req_2', 'req_3', 'req_4', 'req_5']);
     await second.close();
     await first.close();
+  });
+
+  it('a journal that cannot be written holds no answer back, says so, keeps the rows and writes them when it can', async () => {
+    const { store } = flakyStore();
+    const dir = join(tempHome(), 'spool');
+    const problems: Array<string | undefined> = [];
+    const sink = createJournaledLedgerSink(store, dir, { flushMs: 60_000, onProblem: (p) => problems.push(p) });
+    rmSync(dir, { recursive: true }); // the journal's directory is gone (a disk unmounted, a wrong cleanup)
+    await sink.record(usage('req_lost_dir')); // resolves: the answer is not held back
+    assert.match(problems.at(-1) ?? '', /journal in .* cannot be written \(ENOENT.*kept in memory until it can/);
+    assert.equal(sink.pending(), 1, 'kept');
+    mkdirSync(dir, { recursive: true });
+    await sink.record(usage('req_after'));
+    await sink.drain();
+    assert.equal(sink.pending(), 0);
+    assert.deepEqual(await ids(store), ['req_after', 'req_lost_dir']);
+    await sink.close();
   });
 });
