@@ -5,12 +5,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import pino from 'pino';
 import { request } from 'undici';
-import { createCredentialCache } from '../../src/aws/credentials.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.js';
-import { startGateway, type GatewayOptions, type RunningGateway } from '../../src/server/gateway.js';
-import { CREDS } from '../helpers.js';
+import type { GatewayOptions, RunningGateway } from '../../src/server/gateway.js';
+import { gatewayOn } from '../helpers.js';
 
 const HAIKU = 'anthropic.claude-haiku-4-5-20251001-v1:0';
 const ADMIN = 'attacks-admin-key-0123456789abcdef0123';
@@ -19,15 +17,7 @@ let eu: RunningGateway;
 let routed: RunningGateway;
 
 /** A gateway on the emulator in us-west-2, silent, with `extra` on top. */
-const gateway = (extra: Partial<GatewayOptions> = {}) =>
-  startGateway({
-    port: 0,
-    region: 'us-west-2',
-    auth: { kind: 'sigv4', credentials: createCredentialCache(CREDS) },
-    endpoint: emu.url,
-    logger: pino({ level: 'silent' }),
-    ...extra,
-  });
+const gateway = (extra: Partial<GatewayOptions> = {}) => gatewayOn(emu.url, extra);
 
 before(async () => {
   emu = await startEmulator({ port: 0 });

@@ -3,25 +3,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import pino from 'pino';
-import { createCredentialCache } from '../../src/aws/credentials.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.js';
-import { startGateway, type RunningGateway } from '../../src/server/gateway.js';
-import { CREDS } from '../helpers.js';
+import type { RunningGateway } from '../../src/server/gateway.js';
+import { gatewayOn } from '../helpers.js';
 
 let emu: RunningEmulator;
 let gw: RunningGateway;
 
 before(async () => {
   emu = await startEmulator({ port: 0 });
-  gw = await startGateway({
-    port: 0,
-    region: 'us-west-2',
-    auth: { kind: 'sigv4', credentials: createCredentialCache(CREDS) },
-    endpoint: emu.url,
+  gw = await gatewayOn(emu.url, {
     routes: { fast: [{ region: 'us-west-2', modelId: 'global.anthropic.claude-haiku-4-5-20251001-v1:0' }] },
     retry: { max: 0 },
-    logger: pino({ level: 'silent' }),
   });
 });
 after(async () => {
