@@ -39,7 +39,54 @@ export interface ModelLifecycle {
  */
 export type FactMark = 'C' | 'S' | 'X' | 'U';
 export type FactName =
-  'id' | 'profiles' | 'contextWindow' | 'maxOutputTokens' | 'pricing' | 'releasedOn' | 'lifecycle' | 'rules';
+  | 'id'
+  | 'profiles'
+  | 'contextWindow'
+  | 'maxOutputTokens'
+  | 'pricing'
+  | 'releasedOn'
+  | 'lifecycle'
+  | 'rules'
+  | 'backends';
+
+/**
+ * Where a model is served: `invoke` (bedrock-runtime InvokeModel and Converse, the legacy integration), `messages`
+ * (bedrock-runtime's Messages API at `/anthropic`), `mantle` (bedrock-mantle's Messages API) or `platform` (Claude
+ * Platform on AWS, Anthropic-operated).
+ */
+export type Backend = 'invoke' | 'messages' | 'mantle' | 'platform';
+export const BACKENDS: readonly Backend[] = ['invoke', 'messages', 'mantle', 'platform'];
+
+/** One endpoint kind as the catalog describes it (`endpoints` in models.json). */
+export interface EndpointInfo {
+  label: string;
+  /** The host, `{region}` filled in. */
+  url: string;
+  /** Where the Messages paths start (`/anthropic`); empty for InvokeModel, whose paths are its own. */
+  basePath: string;
+  /** The SigV4 service name. */
+  service: string;
+  /** The ID form it takes: profile IDs or bare IDs, bare IDs only, profile IDs only, or Anthropic names. */
+  ids: 'profile-or-base' | 'profile' | 'bare' | 'anthropic';
+  /** The API versions it takes, the one it gets when the client's is not among them first. */
+  versions: string[];
+  marks?: Partial<Record<'service' | 'ids' | 'versions', FactMark>>;
+  notes?: string;
+}
+
+/** What an Anthropic API version asks of a request (2026-10-21), as far as sources say. */
+export interface ApiVersionRules {
+  /** The legacy (ARN-versioned) models refuse the version on InvokeModel. */
+  legacyModels?: 'refused';
+  /** Top-level fields the version refuses. */
+  refusedFields?: string[];
+  /** `document` blocks in assistant turns are refused. */
+  assistantDocuments?: boolean;
+  /** `citations` on user text blocks are refused. */
+  userTextCitations?: boolean;
+  marks?: Partial<Record<'legacyModels' | 'refusedFields' | 'assistantDocuments' | 'userTextCitations', FactMark>>;
+  sources?: string[];
+}
 
 /** Sampling a model takes (Fable): `temperature` only these values or unset, `top_p` at least `topPMin`, no `top_k`. */
 export interface SamplingRule {
@@ -55,6 +102,8 @@ export interface ModelEntry {
   displayName: string;
   /** Bedrock base model ID, e.g. `anthropic.claude-sonnet-4-5-20250929-v1:0`. */
   bedrockId: string;
+  /** Its bare ID on the Messages-API endpoints when not `bedrockId` (Haiku 4.5: `anthropic.claude-haiku-4-5`). */
+  mantleId?: string;
   /** Other Anthropic names for it (dated names, `-latest`, ...). */
   aliases: string[];
   /** Which system-defined inference profiles exist for it. */
@@ -88,9 +137,12 @@ export interface ModelEntry {
   anthropicApi?: { status: 'active' | 'deprecated' | 'retired'; retiredOn?: string };
   releasedOn?: string;
   /**
-   * How Bedrock serves it: `mantle` for a model it serves only through its native Messages path
-   * (`/anthropic/v1/messages`, called there by its bare `bedrockId`); absent: InvokeModel.
+   * The endpoints that serve it, in the order the gateway prefers them (absent: `invoke` only). The first that takes
+   * the resolved ID form is called: a profile ID on `messages` or `invoke`, a bare in-region ID on `invoke` (when
+   * offered on demand) or `mantle`.
    */
+  backends?: Backend[];
+  /** Older models files: `mantle` for a model served only through the native Messages path. */
   backend?: 'invoke' | 'mantle';
   /** The account's access per region, as `models sync` found it (`AUTHORIZED`, `NOT_AUTHORIZED`). */
   access?: Record<string, string>;
@@ -114,6 +166,10 @@ export interface CatalogData {
   acceptedAnthropicVersions: string[];
   /** Anthropic API versions (dates) that official SDKs copy into the body. */
   anthropicApiVersions: string[];
+  /** What each Anthropic API version asks (2026-10-21's rules). */
+  apiVersions?: Record<string, ApiVersionRules>;
+  /** The endpoint kinds: host, path, SigV4 service, ID form, versions. */
+  endpoints: Record<Backend, EndpointInfo>;
   regionalPremium: number;
   geos: Record<GeoPrefix, GeoEntry>;
   globalExcludedRegions: string[];
@@ -142,8 +198,9 @@ export interface CatalogData {
 }
 
 /** A partial catalog a user supplies to add or override models and lists. */
-export type CatalogOverrides = Partial<Omit<CatalogData, 'models' | 'betas' | 'body'>> & {
+export type CatalogOverrides = Partial<Omit<CatalogData, 'models' | 'betas' | 'body' | 'endpoints'>> & {
   models?: Array<Partial<ModelEntry> & { name: string }>;
+  endpoints?: Partial<Record<Backend, EndpointInfo>>;
   betas?: Partial<CatalogData['betas']>;
   body?: Partial<CatalogData['body']>;
 };
@@ -168,7 +225,7 @@ export function normalizeModelName(name: string): string {
 }
 
 function keysFor(entry: ModelEntry): string[] {
-  const keys = [entry.name, ...entry.aliases, entry.bedrockId];
+  const keys = [entry.name, ...entry.aliases, entry.bedrockId, ...(entry.mantleId ? [entry.mantleId] : [])];
   const out = new Set<string>();
   for (const k of keys) {
     const n = normalizeModelName(k);
@@ -236,6 +293,8 @@ export function createCatalog(overrides?: CatalogOverrides, base: CatalogData = 
     body: { ...base.body, ...overrides?.body },
     geos: { ...base.geos, ...overrides?.geos },
     familyAliases: { ...base.familyAliases, ...overrides?.familyAliases },
+    endpoints: { ...base.endpoints, ...overrides?.endpoints },
+    apiVersions: { ...base.apiVersions, ...overrides?.apiVersions },
     models: mergeModels(base.models, overrides?.models),
   };
   const index = new Map<string, ModelEntry>();

@@ -2,11 +2,14 @@ import { BedrockClaudeError, invalidRequest } from '../errors.js';
 import {
   getDefaultCatalog,
   PROFILE_PREFIXES,
+  type Backend,
   type Catalog,
   type GeoPrefix,
   type ModelEntry,
   type ProfilePrefix,
 } from './catalog.js';
+import { backendFor, idFor } from './backends.js';
+import { explain, profileFor, type Scope } from './profile-choice.js';
 import { judgeReach, refuseUnknownReach, type ApplicationProfile } from './application-profiles.js';
 import { EXAMPLE_REGION, globalAllowedFrom, isRegionName, regionToGeo } from './regions.js';
 import {
@@ -20,7 +23,6 @@ import {
   modelNotes,
   describeAvailability,
   missingRegion,
-  notOffered,
   onDemandMessage,
   onDemandNotSupported,
   suggestModels,
@@ -30,12 +32,7 @@ import {
 export { describeAvailability, onDemandMessage, suggestModels };
 export { findModelForId, parseModelInput, type ModelInputKind, type ParsedModelInput } from './model-input.js';
 
-/**
- * `global` (default): any commercial region, no premium. `geo`: data stays in the region's geography (~10% premium).
- * `in-region`: bare ID, this region only.
- */
-export type Scope = 'global' | 'geo' | 'in-region';
-export const SCOPES: readonly Scope[] = ['global', 'geo', 'in-region'];
+export { SCOPES, type Scope } from './profile-choice.js';
 
 export interface ResolveOptions {
   region: string | undefined;
@@ -66,57 +63,8 @@ export interface ResolvedModel {
   notes: string[];
   /** A well-formed Claude name the catalog does not know yet: sent to the Messages-API endpoint by its bare ID. */
   unlisted?: boolean;
-}
-
-function profileFor(
-  model: ModelEntry,
-  region: string,
-  scope: Scope,
-  catalog: Catalog,
-): { prefix: ProfilePrefix | undefined; scope: Scope; notes: string[] } {
-  const geo = regionToGeo(region, catalog);
-  const notes: string[] = [];
-  if (scope === 'global') {
-    if (model.profiles.includes('global') && globalAllowedFrom(region, catalog))
-      return { prefix: 'global', scope, notes };
-    if (geo && model.profiles.includes(geo)) {
-      notes.push(
-        `${model.displayName} has no global profile callable from ${region}; using the ${geo}. geo profile instead ` +
-          `(data stays in ${catalog.data.geos[geo].label}; ~${Math.round(catalog.data.regionalPremium * 100)}% ` +
-          `regional premium).`,
-      );
-      return { prefix: geo, scope: 'geo', notes };
-    }
-    throw notOffered(model, region, scope, geo, catalog);
-  }
-  if (scope === 'geo') {
-    if (geo && model.profiles.includes(geo)) return { prefix: geo, scope, notes };
-    throw notOffered(model, region, scope, geo, catalog);
-  }
-  if (model.onDemandInRegion && (!model.regions || model.regions.includes(region)))
-    return { prefix: undefined, scope, notes };
-  throw onDemandNotSupported(model.bedrockId, model, region, geo, catalog);
-}
-
-function explain(resolved: Omit<ResolvedModel, 'explanation'>, catalog: Catalog): string {
-  const { prefix, modelId, region } = resolved;
-  const name = resolved.model?.displayName ?? resolved.input;
-  if (resolved.kind === 'arn') return `${name}: ARN passed through as given; calls go to bedrock-runtime in ${region}.`;
-  if (prefix === 'global')
-    return (
-      `${name} → ${modelId}: global cross-region inference profile, called from ${region}, routed to any ` +
-      `commercial region, no regional premium.`
-    );
-  if (prefix)
-    return (
-      `${name} → ${modelId}: ${catalog.data.geos[prefix as GeoPrefix]?.label ?? prefix} geo inference profile, ` +
-      `called from ${region}; data stays in that geography; ~${Math.round(catalog.data.regionalPremium * 100)}% ` +
-      `regional premium.`
-    );
-  return (
-    `${name} → ${modelId}: bare model ID, on-demand in ${region} only; ` +
-    `~${Math.round(catalog.data.regionalPremium * 100)}% regional premium.`
-  );
+  /** The endpoint this ID is called on (the model's first backend that takes its form). */
+  backend: Backend;
 }
 
 /**
@@ -163,7 +111,15 @@ export function resolveModel(input: string, options: ResolveOptions): ResolvedMo
 const MEMO = new WeakMap<Catalog, Map<string, ResolvedModel | BedrockClaudeError>>();
 const MEMO_LIMIT = 512;
 
-type Unfinished = Omit<ResolvedModel, 'explanation' | 'regionalPremium' | 'input' | 'region'>;
+type Unfinished = Omit<ResolvedModel, 'explanation' | 'regionalPremium' | 'input' | 'region' | 'backend'>;
+
+function backendOf(r: Unfinished, region: string): Backend {
+  if (r.unlisted) return 'mantle';
+  if (r.kind === 'arn') return 'invoke';
+  if (r.prefix) return backendFor(r.model, { kind: 'profile', prefix: r.prefix });
+  const m = r.model;
+  return backendFor(m, { kind: 'bare', onDemand: !!m?.onDemandInRegion && (!m.regions || m.regions.includes(region)) });
+}
 
 /** What every resolution shares: the input and region, the premium, the model's notes and the sentence. */
 interface Resolution {
@@ -175,10 +131,13 @@ interface Resolution {
 }
 
 function finish(r: Unfinished, at: Resolution): ResolvedModel {
+  const backend = backendOf(r, at.region);
   const partial = {
     ...r,
+    modelId: r.kind === 'arn' || r.prefix ? r.modelId : idFor(backend, r.model, r.modelId),
     input: at.trimmed,
     region: at.region,
+    backend,
     regionalPremium: r.prefix !== 'global' && r.kind !== 'arn',
     notes: [...r.notes, ...modelNotes(r.model)],
   };
@@ -364,10 +323,7 @@ function familyAlias(input: string, catalog: Catalog) {
   const names = aliases && Object.hasOwn(aliases, family) ? aliases[family] : undefined;
   if (!Array.isArray(names)) return undefined;
   return {
-    resolveIn(
-      region: string,
-      scope: Scope,
-    ): Omit<ResolvedModel, 'explanation' | 'regionalPremium' | 'input' | 'region'> {
+    resolveIn(region: string, scope: Scope): Unfinished {
       for (const name of names) {
         const model = catalog.find(name);
         if (!model || model.lifecycle.status !== 'active' || model.unconfirmed) continue;

@@ -1,3 +1,4 @@
+import { isLegacyModel } from '../catalog/backends.js';
 import { sampling } from './sampling-rule.js';
 import { contentSchema } from './block-schema.js';
 import { crossField } from './cross-field-rules.js';
@@ -11,6 +12,18 @@ import { apiKeyHeader, betaHeader, betas } from './header-rules.js';
 import { malformed, validation, type Rule, type RuleContext } from './rule.js';
 
 export type { Rule, RuleContext };
+
+/** The ARN-versioned models of the legacy integration do not take the newer API versions (2026-10-21). */
+function refusedByLegacyModel(v: string, ctx: RuleContext): Diagnostic[] {
+  const data = ctx.catalog.data;
+  if (data.apiVersions?.[v]?.legacyModels !== 'refused' || !ctx.model || !isLegacyModel(ctx.model)) return [];
+  const msg = malformed(`#/anthropic_version: ${v} is not supported by this model`);
+  const fix =
+    `${ctx.model.displayName} is a legacy Bedrock model: send "anthropic_version": "${data.anthropicVersion}" (an ` +
+    `SDK major that sends ${v} can be pinned to 2023-06-01), or use a model from Opus 4.7 on.`;
+  const location = 'body.anthropic_version';
+  return [{ code: 'anthropic-version', severity: 'error', location, message: msg, fix, bedrock: validation(msg) }];
+}
 
 const anthropicVersion: Rule = {
   code: 'anthropic-version',
@@ -32,6 +45,8 @@ const anthropicVersion: Rule = {
       ];
     }
     if (typeof v === 'string' && data.acceptedAnthropicVersions.includes(v)) return [];
+    const legacy = typeof v === 'string' ? refusedByLegacyModel(v, ctx) : [];
+    if (legacy.length) return legacy;
     if (typeof v === 'string' && data.anthropicApiVersions.includes(v)) {
       return [
         {

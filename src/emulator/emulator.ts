@@ -23,6 +23,7 @@ import { accessChecker, createControlPlaneGroup } from './control-plane.js';
 import { createConverseFront } from '../server/fronts/converse.js';
 import { createMantleFront } from '../server/fronts/mantle.js';
 import { compileScript } from './script.js';
+import { createMantleQuotas } from './messages-endpoints.js';
 import { createPromptCache } from './prompt-cache.js';
 import { createFakeUpstream } from './fake-upstream.js';
 import { injectFault, validate, verifyAuth, type ReceivedRequest } from './stages.js';
@@ -70,6 +71,13 @@ export interface EmulatorOptions {
   applicationProfiles?: Record<string, string>;
   /** Whether usage splits cache writes by TTL (`cache_creation`), as the Anthropic API does (default true). */
   reportCacheSplit?: boolean;
+  /**
+   * What `/anthropic/v1/messages` is when the caller sends a Bedrock API key and names no host (default `mantle`);
+   * a SigV4 caller says it by the service it signs for (`bedrock` for bedrock-runtime, `bedrock-mantle`).
+   */
+  messagesEndpoint?: 'runtime' | 'mantle';
+  /** bedrock-mantle's input and output tokens-per-minute quotas (default: none). */
+  mantleQuotas?: { inputTpm: number; outputTpm: number };
 }
 
 export interface RunningEmulator {
@@ -124,6 +132,7 @@ function emulatorRoutes(
   const fronts: Front[] = [
     createConverseFront({ catalog, anthropicVersion, asBedrock: true }),
     createMantleFront({ anthropicVersion, asBedrock: true }),
+    createMantleFront({ anthropicVersion, asBedrock: true, basePath: '' }),
     invoke,
   ];
   return createRouteTable([createEmulatorOpsGroup(), control, ...fronts], invoke);
@@ -152,19 +161,21 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   let faults =
     typeof options.faults === 'string' || options.faults === undefined ? parseFaults(options.faults) : options.faults;
   const script = options.script === undefined ? undefined : compileScript(options.script);
-  const promptCache = createPromptCache(options.clock ?? Date.now, options.reportCacheSplit ?? true);
+  const clock = options.clock ?? Date.now;
+  const promptCache = createPromptCache(clock, options.reportCacheSplit ?? true);
   const { received, record } = keepLast<ReceivedRequest>(options.keepReceived ?? 200);
   const fakeModel = createFakeUpstream({ script, promptCache, faults: () => faults, deltaChars: options.deltaChars });
 
   const allowed = accessChecker(catalog, options.notEnabled);
   const table = emulatorRoutes(catalog, defaultRegion, allowed, options.applicationProfiles ?? {});
   const random = seededRandom(options.seed ?? 1);
+  const mantleQuotas = options.mantleQuotas && createMantleQuotas(options.mantleQuotas, clock);
   const chain = compose(
     [
       requestId(randomUUID, undefined, 'x-amzn-requestid'),
       errorShape(undefined, internal),
       bodyLimit(MAX_BODY, tooLarge),
-      verifyAuth(verify, defaultRegion, options.verifySignatures ?? true),
+      verifyAuth(verify, defaultRegion, options.verifySignatures !== false, options.messagesEndpoint),
       injectFault({
         settings: (region) => settingsFor(faults, region),
         random,
@@ -172,7 +183,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
         record,
       }),
     ],
-    dispatch(compose([decode, validate(catalog, record, allowed)], fakeModel), notFound),
+    dispatch(compose([decode, validate(catalog, record, allowed, mantleQuotas)], fakeModel), notFound),
   );
   const handle = (req: GatewayRequest) => {
     const ctx = new Ctx(req, table.match(req.method, req.url.split('?')[0]!), performance.now(), Date.now());

@@ -7,6 +7,7 @@ import { StateKey, type Ctx, type RequestHeaders, type Stage } from '../server/p
 import { BEDROCK_ERRORS, type BedrockErrorKind } from '../translate/bedrock-errors.js';
 import { drawFault, FAULT_KINDS, type FaultKind, type FaultSettings } from './faults.js';
 import type { createAuthVerifier } from './verify-auth.js';
+import { checkEndpointModel, endpointOf, servicesFor, type MessagesEndpoint } from './messages-endpoints.js';
 
 /** A request the emulator received (authorization stripped), for tests to assert on. */
 export interface ReceivedRequest {
@@ -17,6 +18,8 @@ export interface ReceivedRequest {
   body: unknown;
   /** The fault injected instead of an answer, if any. */
   fault?: FaultKind;
+  /** Which Messages-API endpoint it reached (bedrock-runtime's `/anthropic`, bedrock-mantle, Claude Platform). */
+  endpoint?: MessagesEndpoint;
 }
 
 export const sleep = (ms: number) => (ms > 0 ? new Promise<void>((r) => setTimeout(r, ms)) : Promise.resolve());
@@ -28,10 +31,15 @@ export function faultOf(ctx: Ctx): FaultKind | undefined {
   return ctx.get(FAULT);
 }
 
+const AWS_HOST = /^bedrock(?:-runtime)?(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com/;
+const API_AWS_HOST = /^(?:bedrock-mantle|aws-external-anthropic)\.([a-z0-9-]+)\.api\.aws/;
+
 function regionFromHost(host: string | undefined): string | undefined {
-  const m = host ? /bedrock(?:-runtime)?(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com/.exec(host) : null;
-  return m?.[1];
+  return host ? (AWS_HOST.exec(host)?.[1] ?? API_AWS_HOST.exec(host)?.[1]) : undefined;
 }
+
+/** The Messages-API endpoint a request reached, left by the auth stage. */
+const ENDPOINT = new StateKey<MessagesEndpoint>('emulator-endpoint');
 
 /** What a received request looked like, for tests to assert on: never its credentials. */
 export function redact(headers: RequestHeaders): Record<string, string | string[] | undefined> {
@@ -61,23 +69,22 @@ export function verifyAuth(
   verify: ReturnType<typeof createAuthVerifier>,
   defaultRegion: string,
   enabled: boolean,
+  messagesEndpoint: MessagesEndpoint = 'mantle',
 ): Stage {
   return async function verifyAuthStage(ctx, next) {
     const spec = ctx.route.spec;
     if (spec.public || (!spec.call && !spec.serve)) return next(ctx);
     const { req } = ctx;
-    let region =
-      regionFromHost((req.headers['host'] ?? req.headers[':authority']) as string | undefined) ?? defaultRegion;
+    const host = (req.headers['host'] ?? req.headers[':authority']) as string | undefined;
+    let region = regionFromHost(host) ?? defaultRegion;
+    let service: string | undefined;
     if (enabled) {
-      const caller = await verify(
-        req.method,
-        req.url,
-        req.headers,
-        ctx.body!,
-        ctx.route.spec.operation?.startsWith('mantle') ? 'bedrock-mantle' : 'bedrock',
-      );
+      const caller = await verify(req.method, req.url, req.headers, ctx.body!, servicesFor(spec));
       if (caller.region) region = caller.region;
+      service = caller.service;
     }
+    const endpoint = endpointOf(spec, service, host, messagesEndpoint);
+    if (endpoint) ctx.set(ENDPOINT, endpoint);
     if (!isRegionName(region)) throw invalidRequest(`Unknown region ${region}.`);
     ctx.region = region;
     return next(ctx);
@@ -135,6 +142,8 @@ export function injectFault(deps: {
   };
 }
 
+const PLATFORM_SKIPS = new Set(['on-demand-not-supported', 'model-not-in-region', 'model-id-format']);
+
 /** The path preflight rules know an operation by (the native Messages path validates as InvokeModel does). */
 function checkPath(operation: string | undefined): string {
   return operation === 'mantle-count-tokens'
@@ -149,17 +158,21 @@ export function validate(
   catalog: Catalog,
   record: (entry: ReceivedRequest) => void,
   allowed: (model: ModelEntry | undefined) => boolean = () => true,
+  mantleQuotas?: (body: Record<string, unknown>) => void,
 ): Stage {
   return function validateStage(ctx, next) {
     const call = ctx.call!;
     const operation = ctx.route.spec.operation!;
+    const endpoint = ctx.get(ENDPOINT);
     record({
       operation,
       modelId: call.model,
       region: ctx.region!,
       headers: redact(ctx.req.headers),
       body: call.wire ?? call.request.body,
+      ...(endpoint ? { endpoint } : {}),
     });
+    if (endpoint) checkEndpointModel(endpoint, call.model, ctx.req.headers['anthropic-workspace-id'], catalog);
     const path = checkPath(operation);
     const diagnostics = checkRequest({
       format: 'bedrock',
@@ -169,11 +182,15 @@ export function validate(
       path,
       catalog,
     });
-    // CountTokens and the native Messages path take the foundation model ID, so the on-demand rule does not apply to
-    // them.
-    const bareIdOk = path === 'count-tokens' || operation.startsWith('mantle');
+    // CountTokens and bedrock-mantle take the foundation model ID, so the on-demand rule does not apply to them
+    // (bedrock-runtime's `/anthropic` path is judged as InvokeModel is); Claude Platform takes Anthropic names.
+    const bareIdOk = path === 'count-tokens' || endpoint === 'mantle';
     const failing = diagnostics.find(
-      (d) => d.severity === 'error' && d.bedrock && !(bareIdOk && d.code === 'on-demand-not-supported'),
+      (d) =>
+        d.severity === 'error' &&
+        d.bedrock &&
+        !(bareIdOk && d.code === 'on-demand-not-supported') &&
+        !(endpoint === 'platform' && PLATFORM_SKIPS.has(d.code)),
     );
     if (failing?.bedrock)
       throw new BedrockClaudeError(failing.bedrock.message, {
@@ -182,6 +199,7 @@ export function validate(
         bedrockType: failing.bedrock.exception,
       });
     const model = findModelForId(call.model, catalog);
+    if (endpoint === 'mantle' && mantleQuotas && path !== 'count-tokens') mantleQuotas(call.request.body);
     if (!allowed(model))
       throw new BedrockClaudeError("You don't have access to the model with the specified model ID.", {
         status: 403,

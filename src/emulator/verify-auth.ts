@@ -41,6 +41,8 @@ export interface VerifiedCaller {
   /** The region from the SigV4 credential scope. */
   region?: string;
   accessKeyId?: string;
+  /** The SigV4 service the request was signed for. */
+  service?: string;
 }
 
 /** A SigV4 Authorization header, parsed and checked against the credentials, service, date and clock. */
@@ -84,7 +86,7 @@ function verifyUnsigned(authorization: string | undefined, headers: IncomingHttp
 function parseSignature(
   authorization: string,
   headers: IncomingHttpHeaders,
-  expectedService: string,
+  expectedService: string | readonly string[],
   credentials: readonly EmulatorCredentials[],
   now: number,
 ): SignedRequest & { amzDate: string } {
@@ -110,8 +112,9 @@ function parseSignature(
       'The security token included in the request is invalid.',
       "Use the emulator's access key (see `bedrock-claude emulator --help`).",
     );
-  if (service !== expectedService)
-    throw denied('InvalidSignatureException', `Credential should be scoped to correct service: '${expectedService}'.`);
+  const services = typeof expectedService === 'string' ? [expectedService] : expectedService;
+  if (!services.includes(service))
+    throw denied('InvalidSignatureException', `Credential should be scoped to correct service: '${services[0]}'.`);
   const { amzDate, date } = checkDate(one(headers['x-amz-date']), shortDate, now);
   const signedNames = signedHeaderList.split(';');
   if (!signedNames.includes('host') && !signedNames.includes(':authority'))
@@ -227,7 +230,7 @@ export function createAuthVerifier(options: {
     rawUrl: string,
     headers: IncomingHttpHeaders,
     body: Buffer,
-    expectedService = 'bedrock',
+    expectedService: string | readonly string[] = 'bedrock',
   ): Promise<VerifiedCaller> {
     const authorization = one(headers['authorization']);
     if (!authorization || authorization.startsWith('Bearer '))
@@ -254,6 +257,6 @@ export function createAuthVerifier(options: {
         'Check the secret access key and that the request was not changed after signing.',
       );
     }
-    return { kind: 'sigv4', region: signed.region, accessKeyId: signed.accessKeyId };
+    return { kind: 'sigv4', region: signed.region, accessKeyId: signed.accessKeyId, service: signed.service };
   };
 }

@@ -18,10 +18,19 @@ const target = z
   .object({
     region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d+$/, 'an AWS region such as us-west-2'),
     modelId: z.string().min(1),
-    backend: z.enum(['invoke', 'mantle']).optional(),
+    backend: z.enum(['invoke', 'messages', 'mantle', 'platform']).optional(),
     endpoint: z.string().url().optional(),
+    /** Claude Platform on AWS: the workspace (`wrkspc_...`, bound to the target's region). */
+    workspaceId: z
+      .string()
+      .regex(/^wrkspc_[A-Za-z0-9]{1,100}$/, 'a workspace ID such as wrkspc_01AbC...')
+      .optional(),
   })
-  .strict();
+  .strict()
+  .refine((t) => (t.backend === 'platform') === (t.workspaceId !== undefined), {
+    message: 'backend "platform" (Claude Platform on AWS) needs workspaceId, and only it takes one',
+    path: ['workspaceId'],
+  });
 
 /** The gateway's YAML config. Every CLI flag has a key here; flags win over the file. */
 export const gatewayConfigSchema = z

@@ -1,4 +1,5 @@
-import type { Catalog } from '../catalog/catalog.js';
+import { backendFor, idFor } from '../catalog/backends.js';
+import type { Backend, Catalog, ProfilePrefix } from '../catalog/catalog.js';
 import { regionToGeo } from '../catalog/regions.js';
 import { findModelForId, parseModelInput, resolveModel, type Scope } from '../catalog/resolve-model.js';
 import { invalidRequest } from '../errors.js';
@@ -27,6 +28,8 @@ export interface RouterOptions {
 }
 
 function geoOf(target: RouteTarget, catalog: Catalog): string | undefined {
+  // Claude Platform on AWS is Anthropic-operated: where a workspace's inference runs is not bound to its region.
+  if (target.backend === 'platform') return 'global';
   const parsed = parseModelInput(target.modelId);
   const inner = parsed.kind === 'arn' ? parseModelInput(parsed.arn!.resource) : parsed;
   if (inner.kind === 'profile-id') return inner.prefix === 'global' ? 'global' : inner.prefix;
@@ -55,16 +58,27 @@ function checkResidency(options: RouterOptions, regions: readonly string[]): voi
   }
 }
 
-/** A configured route's targets; a target that does not say its backend takes the model's (the catalog's data). */
+/** The endpoint a configured target goes to when it does not say: the model's first that takes its ID form. */
+function defaultBackend(modelId: string, model: Target['model']): Backend {
+  const parsed = parseModelInput(modelId);
+  if (parsed.kind === 'arn') return 'invoke';
+  if (parsed.kind === 'profile-id' && parsed.prefix)
+    return backendFor(model, { kind: 'profile', prefix: parsed.prefix as ProfilePrefix });
+  return model ? backendFor(model, { kind: 'bare', onDemand: model.onDemandInRegion }) : 'invoke';
+}
+
+/**
+ * A configured route's targets, each with the ID its endpoint takes (a bare ID on mantle, the Anthropic name on
+ * Claude Platform on AWS); a target that does not name its endpoint gets the model's (the catalog's data).
+ */
 function routedTargets(route: Parameters<typeof targetsOf>[0], catalog: Catalog): Target[] {
   return targetsOf(route).map((t) => {
     const model = findModelForId(t.modelId, catalog);
-    return Object.assign(
-      {},
-      t,
-      { model },
-      t.backend === undefined && model?.backend === 'mantle' ? { backend: 'mantle' as const } : undefined,
-    );
+    const backend = t.backend ?? defaultBackend(t.modelId, model);
+    const target: Target = Object.assign({}, t, { model, backend, modelId: idFor(backend, model, t.modelId) });
+    // Claude Platform on AWS bills at the list prices; its inference may run anywhere (see geoOf).
+    if (backend === 'platform') target.pricedAs = 'global';
+    return target;
   });
 }
 
@@ -82,12 +96,9 @@ function resolvedTargets(
   for (const region of regions) {
     try {
       const r = resolveModel(model, { region, scope, catalog, applicationProfile });
-      // A model Bedrock serves only through its native Messages path is called there, by its bare ID.
-      const target: Target = r.unlisted
-        ? { region, modelId: r.modelId, backend: 'mantle', unlisted: true }
-        : r.model?.backend === 'mantle' && !applicationProfile
-          ? { region, modelId: r.model.bedrockId, model: r.model, backend: 'mantle' }
-          : { region, modelId: r.modelId, model: r.model };
+      // Each ID goes to the endpoint that takes it (the resolver's choice from the model's backends).
+      const target: Target = { region, modelId: r.modelId, model: r.model, backend: r.backend };
+      if (r.unlisted) target.unlisted = true;
       if (applicationProfile) target.pricedAs = r.scope;
       if (!targets.some((t) => t.modelId === target.modelId && t.region === region)) targets.push(target);
     } catch (err) {

@@ -1,4 +1,4 @@
-import type { CatalogData, ModelEntry } from '../catalog/catalog.js';
+import type { Backend, CatalogData, ModelEntry } from '../catalog/catalog.js';
 import { invalidRequest } from '../errors.js';
 import { own } from '../own.js';
 
@@ -91,22 +91,27 @@ interface SanitizeInput {
   model: ModelEntry | undefined;
   data: CatalogData;
   policy: SanitizePolicy;
+  /** The endpoint (default `invoke`). The Messages-API endpoints take betas and fields no source says they refuse. */
+  backend?: Backend | undefined;
 }
 
 /**
  * Removes (or, under `strict`, refuses) the betas and body fields Bedrock rejects for `model`.
  * Mutates `body` in place (the caller owns a fresh copy) and returns the betas to send.
  */
-export function sanitizeBedrockBody({ body, betas, model, data, policy }: SanitizeInput): {
+export function sanitizeBedrockBody({ body, betas, model, data, policy, backend }: SanitizeInput): {
   betas: string[];
   removals: Removal[];
 } {
   const removals: Removal[] = [];
-  refuseSafeguards(body, policy);
+  // Claude Platform on AWS is the full Claude API: only what is for gateways leaves.
+  if (backend !== 'platform') refuseSafeguards(body, policy);
   betas = gatewayOnly(body, betas, removals);
-  if (policy === 'passthrough') return { betas, removals };
-  const kept = keptBetas(betas, model, data, removals);
-  dropFields(body, kept, data, removals);
+  if (policy === 'passthrough' || backend === 'platform') return { betas, removals };
+  // "Don't reject what you don't recognise": the Messages-API endpoints get unknown fields and disputed betas.
+  const open = backend === 'messages' || backend === 'mantle';
+  const kept = keptBetas(betas, model, data, removals, open);
+  dropFields(body, kept, data, removals, open);
   if (Array.isArray(body['tools'])) {
     const tools = keptTools(body['tools'] as unknown[], data, removals);
     if (tools.length) body['tools'] = tools;
@@ -127,11 +132,19 @@ export function sanitizeBedrockBody({ body, betas, model, data, policy }: Saniti
 }
 
 /** The betas Bedrock takes for the model (renamed to their Bedrock names), the others as removals. */
-function keptBetas(betas: readonly string[], model: ModelEntry | undefined, data: CatalogData, removals: Removal[]) {
+function keptBetas(
+  betas: readonly string[],
+  model: ModelEntry | undefined,
+  data: CatalogData,
+  removals: Removal[],
+  open: boolean,
+) {
   const kept: string[] = [];
   for (const beta of betas) {
     const verdict = judgeBeta(beta, model, data);
-    if (verdict.ok) {
+    if (!verdict.ok && verdict.conflicting && open) {
+      if (!kept.includes(beta)) kept.push(beta);
+    } else if (verdict.ok) {
       if (!kept.includes(verdict.beta)) kept.push(verdict.beta);
       if (verdict.renamedFrom)
         removals.push({ kind: 'beta', name: beta, reason: `renamed to "${verdict.beta}", its name on Bedrock` });
@@ -143,12 +156,18 @@ function keptBetas(betas: readonly string[], model: ModelEntry | undefined, data
 }
 
 /** Fields InvokeModel does not accept, is closed to, or takes only with a beta that is not enabled. */
-function dropFields(body: Record<string, unknown>, kept: readonly string[], data: CatalogData, removals: Removal[]) {
+function dropFields(
+  body: Record<string, unknown>,
+  kept: readonly string[],
+  data: CatalogData,
+  removals: Removal[],
+  open: boolean,
+) {
   for (const key of Object.keys(body)) {
     if (data.body.unsupportedFields.includes(key)) {
-      removals.push({ kind: 'field', name: key, reason: `Bedrock InvokeModel does not accept "${key}"` });
+      removals.push({ kind: 'field', name: key, reason: `Bedrock does not accept "${key}"` });
       delete body[key];
-    } else if (!data.body.allowedKeys.includes(key)) {
+    } else if (!open && !data.body.allowedKeys.includes(key)) {
       const reason = `extraneous key [${key}] is not permitted by Bedrock's request schema`;
       removals.push({ kind: 'field', name: key, reason });
       delete body[key];

@@ -1,7 +1,9 @@
-import { getDefaultCatalog, type Catalog, type ModelEntry } from '../catalog/catalog.js';
+import { versionFor } from '../catalog/backends.js';
+import { getDefaultCatalog, type Backend, type Catalog, type ModelEntry } from '../catalog/catalog.js';
 import { findModelForId } from '../catalog/resolve-model.js';
 import { BedrockClaudeError, invalidRequest } from '../errors.js';
 import { headerOf, type HeaderBag } from '../headers.js';
+import { applyApiVersionRules, askedApiVersion } from './api-version.js';
 import type { SourceJson } from './reuse-json.js';
 import { sanitizeBedrockBody, type Removal, type SanitizePolicy } from './sanitize.js';
 
@@ -29,6 +31,8 @@ export interface ToBedrockOptions {
   model?: ModelEntry | undefined;
   policy?: SanitizePolicy | undefined;
   catalog?: Catalog | undefined;
+  /** The endpoint it goes to (default `invoke`): what it takes decides what is dropped and which version is sent. */
+  backend?: Backend | undefined;
 }
 
 /** A Bedrock InvokeModel (or stream, or CountTokens) request, ready to sign and send. */
@@ -43,6 +47,8 @@ export interface BedrockHttpRequest {
   /** Betas that ended up in `anthropic_beta`. */
   betas: string[];
   removals: Removal[];
+  /** The Anthropic API version to send in `anthropic-version` (Messages-API endpoints). */
+  apiVersion: string;
 }
 
 /** Encodes a model ID as one path segment, the way the AWS SDKs do (`:` → `%3A`, `/` → `%2F`). */
@@ -132,6 +138,9 @@ export function toBedrockRequest(request: AnthropicHttpRequest, options: ToBedro
       ? given
       : catalog.data.anthropicVersion;
   const body: Record<string, unknown> = { anthropic_version: version, ...copyForSanitising(fields) };
+  const backend = options.backend ?? 'invoke';
+  const asked = askedApiVersion(request.headers, given, catalog.data);
+  const sent = versionFor(catalog.data.endpoints[backend], asked);
 
   const merged: string[] = [];
   for (const b of [
@@ -142,13 +151,10 @@ export function toBedrockRequest(request: AnthropicHttpRequest, options: ToBedro
     if (!merged.includes(b)) merged.push(b);
   }
 
-  const { betas, removals } = sanitizeBedrockBody({
-    body,
-    betas: merged,
-    model,
-    data: catalog.data,
-    policy: options.policy ?? 'drop',
-  });
+  const policy = options.policy ?? 'drop';
+  const { betas, removals } = sanitizeBedrockBody({ body, betas: merged, model, data: catalog.data, policy, backend });
+  // The endpoint is sent an older version than the client's: the gateway applies the client's version's rules.
+  if (sent.adapted) applyApiVersionRules(body, asked, catalog.data, policy, removals);
   if (betas.length) body['anthropic_beta'] = betas;
   else if ('anthropic_beta' in body) delete body['anthropic_beta']; // `delete` of nothing still costs a runtime call
 
@@ -163,10 +169,12 @@ export function toBedrockRequest(request: AnthropicHttpRequest, options: ToBedro
       stream: false,
       betas,
       removals,
+      apiVersion: sent.version,
     };
   }
   const operation: BedrockOperation = stream ? 'invoke-with-response-stream' : 'invoke';
-  return { operation, path: bedrockPath(options.modelId, operation), body, stream, betas, removals };
+  const path = bedrockPath(options.modelId, operation);
+  return { operation, path, body, stream, betas, removals, apiVersion: sent.version };
 }
 
 /** Copies the top level and the `tools` array one level deep, so sanitising never touches the caller's objects. */

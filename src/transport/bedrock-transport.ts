@@ -37,7 +37,9 @@ function isRetryable(err: BedrockClaudeError): boolean {
   return RETRYABLE_TYPES.has(err.type);
 }
 
-/** The Messages body Mantle takes: the sanitised body with `model` (and `stream`) back, no `anthropic_version`. */
+/**
+ * The body a Messages-API endpoint takes: the sanitised body with `model` (and `stream`) back, no `anthropic_version`.
+ */
 function mantleBody(translated: BedrockHttpRequest, modelId: string): Record<string, unknown> {
   const inner = translated.operation === 'count-tokens' ? fromCountTokensBody(translated.body) : translated.body;
   const { anthropic_version: _v, anthropic_beta: _b, max_tokens, ...rest } = inner;
@@ -52,7 +54,7 @@ function mantleBody(translated: BedrockHttpRequest, modelId: string): Record<str
 /** The translated body as bytes, serialised once for every attempt. */
 function bodyBytes(request: AnthropicHttpRequest, translated: BedrockHttpRequest, target: Target): Buffer {
   // Members translation left alone keep the client's JSON text.
-  const mantle = target.backend === 'mantle';
+  const mantle = (target.backend ?? 'invoke') !== 'invoke';
   const text =
     translated.operation === 'count-tokens' && !mantle
       ? JSON.stringify(translated.body)
@@ -99,8 +101,8 @@ async function answerOf(
       result: { ttfbMs, kind: 'json', body: json, usage: json['usage'] as Usage | undefined, raw, ...info },
     };
   }
-  if (target.backend === 'mantle') {
-    // Mantle is the native Messages API: its stream is already SSE.
+  if ((target.backend ?? 'invoke') !== 'invoke') {
+    // The Messages-API endpoints' streams are already SSE.
     const bytes = mantleBytes(wire, res.body, target, release);
     return {
       holdsSlot: true,
@@ -164,9 +166,20 @@ async function attemptTarget(
 ): Promise<MessagesResult> {
   const { signal } = call;
   const policy = call.policy ?? wire.options.policy;
+  // bedrock-runtime's Messages API counts no tokens for the profile-only models: bedrock-mantle does, by bare ID.
+  if (target.backend === 'messages' && target.model && request.path.split('?')[0]!.endsWith('/count_tokens')) {
+    target = Object.assign({}, target, { backend: 'mantle' as const, modelId: target.model.bedrockId });
+    pretranslated = undefined;
+  }
   const translated =
     pretranslated ??
-    toBedrockRequest(request, { modelId: target.modelId, model: target.model, catalog: wire.catalog, policy });
+    toBedrockRequest(request, {
+      modelId: target.modelId,
+      model: target.model,
+      catalog: wire.catalog,
+      policy,
+      backend: target.backend,
+    });
   const body = bodyBytes(request, translated, target);
   let lastError: BedrockClaudeError | undefined;
   for (let attempt = 0; attempt <= wire.retry.max; attempt++) {

@@ -1,5 +1,5 @@
 import type { WireStream } from '../translate/encode-stream.js';
-import type { ModelEntry } from '../catalog/catalog.js';
+import type { Backend, ModelEntry } from '../catalog/catalog.js';
 import type { Usage } from '../catalog/estimate-cost.js';
 import type { BedrockAuth } from '../aws/credentials.js';
 import type { BedrockClaudeError } from '../errors.js';
@@ -15,8 +15,13 @@ export interface Target {
   region: string;
   modelId: string;
   model?: ModelEntry | undefined;
-  /** `invoke` (InvokeModel, default) or `mantle` (native Messages API). */
-  backend?: 'invoke' | 'mantle' | undefined;
+  /**
+   * The endpoint (default `invoke`): InvokeModel, bedrock-runtime's Messages API, bedrock-mantle's, or Claude Platform
+   * on AWS.
+   */
+  backend?: Backend | undefined;
+  /** Claude Platform on AWS: the workspace (`wrkspc_...`) sent as `anthropic-workspace-id`. */
+  workspaceId?: string | undefined;
   /** Base URL override for this target (VPC endpoint, FIPS, emulator). */
   endpoint?: string | undefined;
   /** A Claude model the catalog does not know yet (a name from its future), sent by its bare ID. */

@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module';
 import type * as Undici from 'undici';
 import type { Dispatcher } from 'undici';
-import { bedrockEndpoint, createBedrockSigner } from '../aws/signer.js';
+import { createBedrockSigner } from '../aws/signer.js';
+import { endpointInfo, endpointUrl } from '../catalog/backends.js';
 import { getDefaultCatalog } from '../catalog/catalog.js';
 import type { BedrockClaudeError } from '../errors.js';
 import { fromBedrockError } from '../translate/errors.js';
@@ -87,27 +88,30 @@ export function createWire(options: TransportOptions): Wire {
   };
 }
 
-/** The signed request's URL and headers for a target: the InvokeModel path, or the native Messages API's. */
+/**
+ * The signed request's URL, headers and SigV4 service for a target: InvokeModel's own path, or a Messages-API
+ * endpoint's (`/anthropic/v1/messages` on bedrock-runtime and bedrock-mantle, `/v1/messages` on Claude Platform on
+ * AWS) with the version and betas as headers.
+ */
 function requestFor(wire: Wire, target: Target, translated: BedrockHttpRequest, extraHeaders: Record<string, string>) {
-  const mantle = target.backend === 'mantle';
-  const base =
-    target.endpoint ?? wire.options.endpoint ?? bedrockEndpoint(target.region, mantle ? 'mantle' : 'runtime');
-  const url = new URL(base);
+  const backend = target.backend ?? 'invoke';
+  const info = endpointInfo(backend, wire.catalog);
+  const url = new URL(target.endpoint ?? wire.options.endpoint ?? endpointUrl(info, target.region));
   const prefix = url.pathname.replace(/\/+$/, '');
   const count = translated.operation === 'count-tokens';
-  url.pathname = mantle
-    ? `${prefix}/anthropic/v1/messages${count ? '/count_tokens' : ''}`
-    : `${prefix}${translated.path}`;
-  const headers: Record<string, string> = {
-    'content-type': 'application/json',
-    accept: translated.stream ? 'application/vnd.amazon.eventstream' : 'application/json',
-    ...extraHeaders,
-  };
-  if (mantle && translated.betas.length) headers['anthropic-beta'] = translated.betas.join(',');
-  if (mantle) headers['anthropic-version'] = '2023-06-01';
-  if (translated.stream && mantle) headers['accept'] = 'text/event-stream';
-  else if (translated.stream) headers['x-amzn-bedrock-accept'] = 'application/json';
-  return { url, headers, service: mantle ? 'bedrock-mantle' : 'bedrock' };
+  const headers: Record<string, string> = Object.assign({ 'content-type': 'application/json' }, extraHeaders);
+  if (backend === 'invoke') {
+    url.pathname = `${prefix}${translated.path}`;
+    headers['accept'] = translated.stream ? 'application/vnd.amazon.eventstream' : 'application/json';
+    if (translated.stream) headers['x-amzn-bedrock-accept'] = 'application/json';
+    return { url, headers, service: info.service };
+  }
+  url.pathname = `${prefix}${info.basePath}/v1/messages${count ? '/count_tokens' : ''}`;
+  headers['accept'] = translated.stream ? 'text/event-stream' : 'application/json';
+  headers['anthropic-version'] = translated.apiVersion;
+  if (translated.betas.length) headers['anthropic-beta'] = translated.betas.join(',');
+  if (target.workspaceId) headers['anthropic-workspace-id'] = target.workspaceId;
+  return { url, headers, service: info.service };
 }
 
 /** One signed request, up to its answer's headers (an exact first-byte timeout; the caller's abort reaches undici). */

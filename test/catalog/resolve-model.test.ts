@@ -363,9 +363,14 @@ describe('family aliases', () => {
         spelling,
       );
     assert.equal(resolveModel('fable', { region: 'us-west-2' }).model?.name, 'claude-fable-5-1');
-    // Haiku 4.5 has no jp profile, and in-region it is not on demand: no haiku fits.
+    // Haiku 4.5 is not on demand in-region on bedrock-runtime: in-region it is bedrock-mantle's, by its mantle ID.
+    const haiku = resolveModel('haiku', { region: 'ap-northeast-1', scope: 'in-region' });
+    assert.deepEqual([haiku.modelId, haiku.backend], ['anthropic.claude-haiku-4-5', 'mantle']);
+    assert.match(haiku.explanation, /on bedrock-mantle Messages API: bare model ID, in ap-northeast-1 only/);
+    // Claude 3.5 Haiku has neither: in-region, no haiku fits.
+    const legacy = createCatalog({ models: [{ name: 'claude-haiku-4-5', backends: ['invoke'] }] });
     assert.throws(
-      () => resolveModel('haiku', { region: 'ap-northeast-1', scope: 'in-region' }),
+      () => resolveModel('haiku', { region: 'ap-northeast-1', scope: 'in-region', catalog: legacy }),
       /No haiku model is offered in ap-northeast-1/,
     );
     // A models file confirms a newer model, or replaces a list: the alias follows.

@@ -278,7 +278,13 @@ describe('emulator: --delta-chars', () => {
       const mantle = await request(`${small.url}/anthropic/v1/messages`, {
         method: 'POST',
         headers: { authorization: 'Bearer k', 'content-type': 'application/json' },
-        body: JSON.stringify({ model: SONNET, max_tokens: 200, stream: true, messages: [{ role: 'user', content }] }),
+        // bedrock-mantle takes bare IDs only.
+        body: JSON.stringify({
+          model: 'anthropic.claude-opus-5',
+          max_tokens: 200,
+          stream: true,
+          messages: [{ role: 'user', content }],
+        }),
       });
       const mantleTexts: string[] = [];
       for await (const e of parseSse(mantle.body))

@@ -32,6 +32,9 @@ const bedrock = (extra: Record<string, unknown> = {}) =>
     ...extra,
   });
 
+/** The legacy models take the API version of 2023: the SDK sends the version it is given. */
+const PINNED = { defaultHeaders: { 'anthropic-version': '2023-06-01' } };
+
 before(async () => {
   emu = await startEmulator({ port: 0 });
   aws = new BedrockRuntimeClient({ region: 'us-west-2', endpoint: emu.url, credentials: CREDS, maxAttempts: 1 });
@@ -135,8 +138,18 @@ describe('@aws-sdk/client-bedrock-runtime', () => {
 });
 
 describe('@anthropic-ai/bedrock-sdk', () => {
+  it('sends API version 2026-10-21, which the legacy models refuse and the models from Opus 4.7 on take', async () => {
+    const params = { max_tokens: 64, messages: [{ role: 'user' as const, content: 'ping' }] };
+    await assert.rejects(
+      bedrock().messages.create(Object.assign({ model: SONNET }, params)),
+      (e: Error & { status?: number }) =>
+        e.status === 400 && /2026-10-21 is not supported by this model/.test(e.message),
+    );
+    const m = await bedrock().messages.create(Object.assign({ model: 'global.anthropic.claude-opus-5' }, params));
+    assert.deepEqual(m.content, [{ type: 'text', text: 'ping' }]);
+  });
   it('messages.create', async () => {
-    const m = await bedrock().messages.create({
+    const m = await bedrock(PINNED).messages.create({
       model: SONNET,
       max_tokens: 64,
       messages: [{ role: 'user', content: 'ping' }],
@@ -144,7 +157,7 @@ describe('@anthropic-ai/bedrock-sdk', () => {
     assert.deepEqual(m.content, [{ type: 'text', text: 'ping' }]);
   });
   it('messages.stream with text, tool use and thinking; finalMessage matches create', async () => {
-    const client = bedrock();
+    const client = bedrock(PINNED);
     // Thinking and a forced tool cannot go together (Bedrock refuses it): one request each.
     const tools = [
       {
@@ -184,7 +197,7 @@ describe('@anthropic-ai/bedrock-sdk', () => {
       assert.deepEqual(final.content, created.content);
       assert.deepEqual(final.usage, created.usage);
     }
-    const text = bedrock().messages.stream({
+    const text = bedrock(PINNED).messages.stream({
       model: SONNET,
       max_tokens: 100,
       messages: [{ role: 'user', content: 'stream text' }],

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { getDefaultCatalog } from '../../src/catalog/catalog.js';
+import type { BedrockClaudeError } from '../../src/errors.js';
 import { createCredentialCache } from '../../src/aws/credentials.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.js';
 import { interpolateEnv, parseGatewayConfig } from '../../src/server/config.js';
@@ -145,7 +146,7 @@ describe('Mantle backend (native Messages API)', () => {
       auth: { kind: 'sigv4', credentials: createCredentialCache(CREDS) },
       endpoint: emu.url,
     });
-    const target = { region: 'us-west-2', modelId: 'global.anthropic.claude-opus-4-6-v1', backend: 'mantle' as const };
+    const target = { region: 'us-west-2', modelId: 'anthropic.claude-opus-4-6-v1', backend: 'mantle' as const };
     const body = { model: 'x', max_tokens: 50, messages: [{ role: 'user', content: 'via mantle' }] };
     const r = await t.messages(
       {
@@ -159,8 +160,10 @@ describe('Mantle backend (native Messages API)', () => {
     assert.deepEqual(r.body['content'], [{ type: 'text', text: 'via mantle' }]);
     const got = emu.received.at(-1)!;
     assert.equal(got.operation, 'mantle-messages');
-    assert.equal(got.headers['anthropic-beta'], 'interleaved-thinking-2025-05-14');
-    assert.equal((got.body as Record<string, unknown>)['model'], 'global.anthropic.claude-opus-4-6-v1');
+    // The Messages-API endpoints get the betas no source says they refuse (Anthropic's gateway sends claude-code's).
+    assert.equal(got.headers['anthropic-beta'], 'interleaved-thinking-2025-05-14,claude-code-20250219');
+    assert.equal(got.headers['anthropic-version'], '2023-06-01');
+    assert.equal((got.body as Record<string, unknown>)['model'], 'anthropic.claude-opus-4-6-v1');
     const s = encoded(await t.messages({ path: '/v1/messages', body: { ...body, stream: true } }, [target]));
     assert.ok(s.kind === 'stream');
     const events = [];
@@ -187,11 +190,11 @@ describe('Mantle backend (native Messages API)', () => {
     assert.ok(err.kind === 'stream');
     for await (const _ of err.sse) void _;
     assert.equal(err.summary.error?.type, 'api_error');
-    // The native path takes bare model IDs (it has no inference profiles of its own).
-    const bare = await t.messages({ path: '/v1/messages', body }, [
-      { ...target, modelId: 'anthropic.claude-opus-4-6-v1' },
-    ]);
-    assert.ok(bare.kind === 'json');
+    // bedrock-mantle takes bare model IDs only: a profile ID is a 404 there.
+    await assert.rejects(
+      t.messages({ path: '/v1/messages', body }, [{ ...target, modelId: 'global.anthropic.claude-opus-4-6-v1' }]),
+      (e: BedrockClaudeError) => e.status === 404 && /does not exist/.test(e.message),
+    );
     await t.close();
   });
 });

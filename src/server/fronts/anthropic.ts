@@ -126,7 +126,10 @@ function decodeMessages(ctx: Ctx, bytes: Buffer, operation: 'messages' | 'count-
     model: name,
     request: {
       path: ctx.route.pathname,
-      headers: { 'anthropic-beta': ctx.req.headers['anthropic-beta'] },
+      headers: {
+        'anthropic-beta': ctx.req.headers['anthropic-beta'],
+        'anthropic-version': ctx.req.headers['anthropic-version'],
+      },
       body,
       source,
     },

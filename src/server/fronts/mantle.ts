@@ -45,7 +45,10 @@ function decodeMantle(ctx: Ctx, bytes: Buffer, count: boolean): CanonicalCall {
     );
   if (source.value['stream'] !== undefined && typeof source.value['stream'] !== 'boolean')
     throw invalidRequest('stream: Input should be a valid boolean.', 'Send "stream": true or false (or leave it out).');
-  const headers = { 'anthropic-beta': ctx.req.headers['anthropic-beta'] };
+  const headers = {
+    'anthropic-beta': ctx.req.headers['anthropic-beta'],
+    'anthropic-version': ctx.req.headers['anthropic-version'],
+  };
   return {
     operation: count ? 'count-tokens' : 'messages',
     model: name,
@@ -66,14 +69,17 @@ export function createMantleFront(deps: {
   asBedrock?: boolean;
   /** `event: ping` after this much silence on a stream (default 10 s; 0: none, as the emulator, like Bedrock). */
   pingMs?: number | undefined;
+  /** Where its paths start (default `/anthropic`; the emulator's Claude Platform on AWS: empty). */
+  basePath?: string;
 }): Front<'mantle-messages' | 'mantle-count-tokens'> {
   const asBedrock = deps.asBedrock ?? false;
+  const base = deps.basePath ?? '/anthropic';
   return {
-    name: 'mantle',
+    name: base ? 'mantle' : 'platform',
     metered: true,
     routes: [
-      { method: 'POST', path: '/anthropic/v1/messages', call: true, operation: 'mantle-messages' },
-      { method: 'POST', path: '/anthropic/v1/messages/count_tokens', call: true, operation: 'mantle-count-tokens' },
+      { method: 'POST', path: `${base}/v1/messages`, call: true, operation: 'mantle-messages' },
+      { method: 'POST', path: `${base}/v1/messages/count_tokens`, call: true, operation: 'mantle-count-tokens' },
     ],
     decode(ctx: Ctx, bytes: Buffer, operation): CanonicalCall {
       const count = operation === 'mantle-count-tokens';

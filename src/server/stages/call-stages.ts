@@ -74,6 +74,8 @@ export const modelAccess: Stage = function modelAccessStage(ctx, next) {
   return next(ctx);
 };
 
+const ID_RULES = new Set(['on-demand-not-supported', 'model-not-in-region', 'model-id-format']);
+
 /** Where the call goes: a configured route's targets, or the catalog's answer for the region and scope. */
 export function route(router: Router, defaultPolicy: SanitizePolicy): Stage {
   const profiles = router.profiles;
@@ -107,6 +109,7 @@ export function preflight(catalog: Catalog): Stage {
       model: first.model,
       catalog,
       policy: ctx.policy,
+      backend: first.backend,
     });
     const isCount = translated.operation === 'count-tokens';
     const checked = isCount ? fromCountTokensBody(translated.body) : translated.body;
@@ -123,11 +126,15 @@ export function preflight(catalog: Catalog): Stage {
       inputTokens,
       knownModel: first.model,
     });
-    // CountTokens and the native Messages path take the foundation model ID, so the on-demand rule does not apply to
-    // them.
+    // CountTokens and bedrock-mantle take the foundation model ID, so the on-demand rule does not apply to them;
+    // Claude Platform on AWS takes Anthropic names, which the ID rules do not describe.
     const bareIdOk = isCount || first.backend === 'mantle';
+    const platform = first.backend === 'platform';
     const error = diagnostics.find(
-      (d) => d.severity === 'error' && !(bareIdOk && d.code === 'on-demand-not-supported'),
+      (d) =>
+        d.severity === 'error' &&
+        !(bareIdOk && d.code === 'on-demand-not-supported') &&
+        !(platform && ID_RULES.has(d.code)),
     );
     if (error) throw invalidRequest(error.message, error.fix);
     ctx.translated = translated;
@@ -193,6 +200,7 @@ export function send(upstream: Upstream, defaultScope: Scope = 'global'): (ctx: 
     ctx.translated = undefined;
     ctx.result = result;
     ctx.headers['x-bedrock-claude-model-id'] = headerSafe(result.target.modelId);
+    ctx.headers['x-bedrock-claude-endpoint'] = result.target.backend ?? 'invoke';
     ctx.usage.bedrockModel = result.target.modelId;
     ctx.usage.region = result.target.region;
     ctx.usage.scope = scopeOf(result.target, defaultScope);
