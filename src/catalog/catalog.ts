@@ -16,6 +16,12 @@ export interface TokenPrices {
   cacheRead: number;
 }
 
+/** One region's prices from the AWS Price List, by routing: `global` profiles, or `regional` (geo and in-region). */
+export interface RegionPrices {
+  global?: Partial<TokenPrices>;
+  regional?: Partial<TokenPrices>;
+}
+
 export interface ModelPricing extends TokenPrices {
   /**
    * The prices of a call whose input (with cache reads and writes) is over `threshold` tokens (Sonnet 4 and 4.5 over
@@ -119,6 +125,8 @@ export interface ModelEntry {
   /** The shortest prompt prefix the prompt cache keeps, in tokens (default 1,024). */
   minCacheTokens?: number;
   pricing: ModelPricing;
+  /** Prices per region as the AWS Price List has them (`models sync --prices`); they win over `pricing` there. */
+  regionPrices?: Record<string, RegionPrices>;
   /** Whether `temperature` and `top_p` may be sent together. */
   temperatureWithTopP: boolean;
   thinking: boolean;

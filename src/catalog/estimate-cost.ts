@@ -29,6 +29,17 @@ export interface CostEstimate {
   longContext: boolean;
 }
 
+/** The region's synced prices for the scope's routing, when the list has input and output for it. */
+function syncedPrices(entry: ModelEntry, region: string, scope: Scope): ModelEntry['pricing'] | undefined {
+  const listed = entry.regionPrices?.[region]?.[scope === 'global' ? 'global' : 'regional'];
+  if (listed?.input === undefined || listed.output === undefined) return undefined;
+  const input = listed.input;
+  return Object.assign({ cacheWrite: input * 1.25, cacheWrite1h: input * 2, cacheRead: input * 0.1 }, listed, {
+    input,
+    output: listed.output,
+  });
+}
+
 /**
  * Estimates the cost of one call from its usage, with the ~10% premium of geo and in-region profiles.
  *
@@ -42,10 +53,13 @@ export function estimateCost(
   model: string | ModelEntry,
   scope: Scope = 'global',
   catalog: Catalog = getDefaultCatalog(),
+  region?: string,
 ): CostEstimate {
   const entry = typeof model === 'string' ? catalog.find(model) : model;
   if (!entry) throw new TypeError(`estimateCost: unknown model "${String(model)}"`);
-  const multiplier = scope === 'global' ? 1 : 1 + catalog.data.regionalPremium;
+  // A synced price list's prices for the region and routing include the premium already.
+  const synced = region ? syncedPrices(entry, region, scope) : undefined;
+  const multiplier = synced ? 1 : scope === 'global' ? 1 : 1 + catalog.data.regionalPremium;
   const per = (tokens: number | null | undefined, price: number) => ((tokens ?? 0) * price * multiplier) / 1_000_000;
   const write1h = usage.cache_creation?.ephemeral_1h_input_tokens ?? 0;
   const write5m =
@@ -55,14 +69,17 @@ export function estimateCost(
   // writes).
   const long = entry.pricing.longContext;
   const longContext = long !== undefined && usage.input_tokens + read + write5m + write1h > long.threshold;
-  const prices = longContext
-    ? Object.assign(
-        {},
-        entry.pricing,
-        { cacheWrite: long.input * 1.25, cacheWrite1h: long.input * 2, cacheRead: long.input * 0.1 },
-        long,
-      )
-    : entry.pricing;
+  const prices =
+    synced && !longContext
+      ? synced
+      : longContext
+        ? Object.assign(
+            {},
+            entry.pricing,
+            { cacheWrite: long.input * 1.25, cacheWrite1h: long.input * 2, cacheRead: long.input * 0.1 },
+            long,
+          )
+        : entry.pricing;
   const input = per(usage.input_tokens, prices.input);
   const output = per(usage.output_tokens, prices.output);
   const cacheWrite = per(write5m, prices.cacheWrite) + per(write1h, prices.cacheWrite1h ?? prices.input * 2);

@@ -3,7 +3,8 @@ import { getDefaultCatalog, PROFILE_PREFIXES, type ModelEntry } from '../catalog
 import { isRegionName, regionToGeo } from '../catalog/regions.js';
 import { resolveModel } from '../catalog/resolve-model.js';
 import { BedrockClaudeError } from '../errors.js';
-import { table } from './output.js';
+import { forTerminal, table } from './output.js';
+import type { PriceDifference } from '../catalog/price-list.js';
 
 const k = (n: number) => (n >= 1_000_000 ? `${n / 1_000_000}M` : `${Math.round(n / 1000)}K`);
 
@@ -34,9 +35,13 @@ export function registerModelsCommand(program: Command): void {
     .option('--out <file>', 'write the models file here (JSON; default: standard output)')
     .option('--endpoint <url>', 'control plane base URL (an emulator, a VPC endpoint)')
     .option('--profile <name>', 'AWS profile')
+    .option('--prices', "also read the AWS Price List's offers for the regions: per-region prices into the file")
+    .option('--price-list <url>', 'Price List base URL (default: the public one, or --endpoint when given)')
+    .option('--check', 'with --prices: exit 1 when the built-in prices differ from the Price List (each is named)')
     .addHelpText(
       'after',
-      '\nExamples:\n  bedrock-claude models sync --regions us-west-2,eu-west-1 --out models.json\n  bedrock-claude ' +
+      '\nExamples:\n  bedrock-claude models sync --regions us-west-2,eu-west-1 --out models.json\n' +
+        '  bedrock-claude models sync --prices --regions us-east-1 --check --out models.json\n  bedrock-claude ' +
         'serve --config gateway.yaml   # with  models: { models: ... }  or --models models.json for the emulator',
     )
     .action(syncCommand);
@@ -128,7 +133,32 @@ function howText(how: Callable): string {
   return how.geo ? `${how.geo.split('.')[0]}. only (+10%)` : 'not offered';
 }
 
-async function syncCommand(flags: { regions?: string; out?: string; endpoint?: string; profile?: string }) {
+interface SyncFlags {
+  regions?: string;
+  out?: string;
+  endpoint?: string;
+  profile?: string;
+  prices?: boolean;
+  priceList?: string;
+  check?: boolean;
+}
+
+/** Each difference between the package's prices and the Price List, one line each; whether there were any. */
+function reportDifferences(differences: PriceDifference[] | undefined): boolean {
+  if (!differences) return false;
+  if (!differences.length) {
+    console.error('prices: the built-in prices match the AWS Price List');
+    return false;
+  }
+  console.error(`prices: ${differences.length} differ from the AWS Price List (USD per million tokens):`);
+  for (const d of differences)
+    console.error(
+      `  ${forTerminal(d.model)} ${d.region} ${d.routing} ${d.kind}: built-in ${d.builtIn ?? 'none'}, AWS ${d.synced}`,
+    );
+  return true;
+}
+
+async function syncCommand(flags: SyncFlags) {
   const { syncModels } = await import('./models-sync.js');
   const { resolveBedrockAuth } = await import('../aws/credentials.js');
   const regions = (flags.regions ?? process.env['AWS_REGION'] ?? 'us-west-2')
@@ -148,12 +178,15 @@ async function syncCommand(flags: { regions?: string; out?: string; endpoint?: s
     catalog: getDefaultCatalog(),
     endpoint: flags.endpoint,
     today: new Date().toISOString().slice(0, 10),
+    prices: flags.prices ? { endpoint: flags.priceList ?? flags.endpoint } : undefined,
   });
-  const text = JSON.stringify(file, null, 2) + '\n';
+  const differ = reportDifferences(file.differences);
+  if (differ && flags.check) process.exitCode = 1;
+  const text = JSON.stringify({ models: file.models }, null, 2) + '\n';
   if (!flags.out) return void process.stdout.write(text);
   const { writeFileSync } = await import('node:fs');
   writeFileSync(flags.out, text);
-  const fresh = file.models.filter((m) => m.unconfirmed && m.notes?.startsWith('Found by models sync'));
+  const fresh = file.models.filter((m) => m.unconfirmed && !m.pricing?.input);
   console.error(
     `wrote ${file.models.length} models from ${regions.join(', ')} to ` +
       `${flags.out}${fresh.length ? `; new, to be priced: ${fresh.map((m) => m.name).join(', ')}` : ''}`,

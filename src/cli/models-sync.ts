@@ -1,6 +1,7 @@
 import type { BedrockAuth } from '../aws/credentials.js';
-import { controlPlaneGet } from '../aws/control-plane.js';
-import type { Catalog, ModelEntry, ProfilePrefix } from '../catalog/catalog.js';
+import { controlPlaneGet, priceListOffer } from '../aws/control-plane.js';
+import type { Catalog, ModelEntry, ProfilePrefix, RegionPrices, TokenPrices } from '../catalog/catalog.js';
+import { comparePrices, PRICE_LIST_SERVICE, readOffer, type PriceDifference } from '../catalog/price-list.js';
 import { PROFILE_PREFIXES } from '../catalog/catalog.js';
 import { findModelForId } from '../catalog/resolve-model.js';
 import { BedrockClaudeError } from '../errors.js';
@@ -85,12 +86,21 @@ export async function syncModels(options: {
   catalog: Catalog;
   endpoint?: string | undefined;
   today: string;
-}): Promise<{ models: SyncedModel[] }> {
+  /** Also read the AWS Price List's offers for the regions (its base URL: the public one, or an emulator). */
+  prices?: { endpoint?: string | undefined } | undefined;
+}): Promise<{ models: SyncedModel[]; differences?: PriceDifference[] }> {
   const byId = new Map<string, Found>();
   for (const region of options.regions) {
     addRegion(byId, region, await readRegion(region, options.auth, options.endpoint), options.catalog);
   }
   const models = [...byId.entries()].map(([id, e]) => modelFile(id, e, options.today));
+  if (options.prices) {
+    // Models the package does not know are matched by the name the control plane gave them.
+    const named = [...options.catalog.models, ...models.filter((m) => m.displayName)] as ModelEntry[];
+    const synced = await readPrices(options.regions, named, options.prices.endpoint);
+    for (const m of models) applyPrices(m, synced[m.name], options.today, options.catalog.data.regionalPremium);
+    return { models, differences: comparePrices(options.catalog, synced) };
+  }
   if (!models.length)
     throw new BedrockClaudeError(`No Claude model is offered in ${options.regions.join(', ')}.`, {
       status: 404,
@@ -130,6 +140,43 @@ function addRegion(
     const entry = byId.get(rest.join('.'));
     if (entry && (PROFILE_PREFIXES as readonly string[]).includes(prefix!)) entry.profiles.add(prefix as ProfilePrefix);
   }
+}
+
+/** Each region's offer, read: model name → region → prices by routing. */
+async function readPrices(regions: string[], models: readonly ModelEntry[], endpoint: string | undefined) {
+  const out: Record<string, Record<string, RegionPrices>> = {};
+  for (const region of regions) {
+    const offer = await priceListOffer(PRICE_LIST_SERVICE, region, endpoint);
+    for (const [name, prices] of Object.entries(readOffer(offer, models))) (out[name] ??= {})[region] = prices;
+  }
+  return out;
+}
+
+/**
+ * A model's synced prices: per region in `regionPrices` (they win over the list prices there); a model the package
+ * had no price for takes the first region's global prices (or its regional ones less the premium) as its list prices.
+ */
+function applyPrices(m: SyncedModel, synced: Record<string, RegionPrices> | undefined, today: string, premium: number) {
+  if (!synced) return;
+  m.regionPrices = synced;
+  m.marks = Object.assign({}, m.marks, { pricing: 'C' as const });
+  m.sources = [...(m.sources ?? []), `AWS Price List (${PRICE_LIST_SERVICE}), synced ${today}`];
+  if (m.pricing?.input) return;
+  const first = Object.values(synced)[0]!;
+  const list = first.global ?? scaled(first.regional ?? {}, 1 / (1 + premium));
+  if (list.input === undefined || list.output === undefined) return;
+  m.pricing = Object.assign({ cacheWrite: list.input * 1.25, cacheRead: list.input * 0.1 }, list, {
+    input: list.input,
+    output: list.output,
+  });
+  m.notes = `Found by models sync on ${today}, priced from the AWS Price List: fill in its context window and limits.`;
+}
+
+function scaled(prices: Partial<TokenPrices>, factor: number): Partial<TokenPrices> {
+  const out: Partial<TokenPrices> = {};
+  for (const [k, v] of Object.entries(prices) as Array<[keyof TokenPrices, number]>)
+    out[k] = Math.round(v * factor * 1e6) / 1e6;
+  return out;
 }
 
 /** One model as the models file writes it: the package's entry (or a new one to price), updated. */

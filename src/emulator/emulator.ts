@@ -135,7 +135,7 @@ function emulatorRoutes(
     createMantleFront({ anthropicVersion, asBedrock: true, basePath: '' }),
     invoke,
   ];
-  return createRouteTable([createEmulatorOpsGroup(), control, ...fronts], invoke);
+  return createRouteTable([createEmulatorOpsGroup(catalog), control, ...fronts], invoke);
 }
 
 /**

@@ -88,7 +88,7 @@ function stages(
   const costOf = (ctx: Ctx, usage: Usage): number | undefined => {
     const target = ctx.result?.target;
     if (!target?.model) return undefined;
-    return estimateCost(usage, target.model, scopeOf(target, scope), catalog).usd;
+    return estimateCost(usage, target.model, scopeOf(target, scope), catalog, target.region).usd;
   };
   const enforce = deps.enforcement;
   const call = compose(

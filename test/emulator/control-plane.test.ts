@@ -17,6 +17,7 @@ import {
 } from '@aws-sdk/client-bedrock';
 import { BedrockRuntimeClient, InvokeModelCommand } from '@aws-sdk/client-bedrock-runtime';
 import { createCatalog } from '../../src/catalog/catalog.js';
+import { estimateCost } from '../../src/catalog/estimate-cost.js';
 import { resolveModel } from '../../src/catalog/resolve-model.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.js';
 import { CREDS, tempHome } from '../helpers.js';
@@ -185,6 +186,82 @@ describe('models sync and doctor, against the emulator', () => {
     // The file is a models file: the catalog takes it.
     const catalog = createCatalog(file as never);
     assert.equal(resolveModel('claude-lyric-5', { region: 'us-west-2', catalog }).modelId, `global.${NEW}`);
+  });
+
+  it('models sync --prices writes per-region prices from the AWS Price List and names each built-in that differs', async () => {
+    const same = join(dir, 'priced.json');
+    const r = await cli([
+      'models',
+      'sync',
+      '--prices',
+      '--check',
+      '--regions',
+      'us-east-1,eu-west-1',
+      '--endpoint',
+      emu.url,
+      '--out',
+      same,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /prices: the built-in prices match the AWS Price List/);
+    type Synced = {
+      models: Array<
+        Record<string, unknown> & { regionPrices?: Record<string, Record<string, Record<string, number>>> }
+      >;
+    };
+    const opus = (JSON.parse(readFileSync(same, 'utf8')) as Synced).models.find((m) => m['name'] === 'claude-opus-5')!;
+    assert.equal(opus.regionPrices!['us-east-1']!['global']!['input'], 5);
+    assert.equal(opus.regionPrices!['eu-west-1']!['regional']!['input'], 5.5);
+    assert.equal(opus.regionPrices!['eu-west-1']!['regional']!['cacheWrite1h'], 11);
+    assert.equal((opus['marks'] as Record<string, string>)['pricing'], 'C');
+
+    // An account whose list differs: Opus 5 at $4.50 in, and a model the package does not know, priced.
+    const aws = await startEmulator({
+      port: 0,
+      models: {
+        models: [
+          { name: 'claude-opus-5', pricing: { input: 4.5, output: 25, cacheWrite: 5.625, cacheRead: 0.45 } },
+          {
+            name: 'claude-lyric-5',
+            displayName: 'Claude Lyric 5',
+            bedrockId: NEW,
+            profiles: ['global', 'us'],
+            pricing: { input: 3, output: 15, cacheWrite: 3.75, cacheRead: 0.3 },
+          },
+        ],
+      },
+    });
+    try {
+      const out = join(dir, 'aws-priced.json');
+      const d = await cli([
+        'models',
+        'sync',
+        '--prices',
+        '--check',
+        '--regions',
+        'us-east-1',
+        '--endpoint',
+        aws.url,
+        '--out',
+        out,
+      ]);
+      assert.equal(d.code, 1, d.stderr);
+      assert.match(d.stderr, /claude-opus-5 us-east-1 global input: built-in 5, AWS 4\.5\n/);
+      assert.match(d.stderr, /claude-opus-5 us-east-1 regional input: built-in 5\.5, AWS 4\.95\n/);
+      assert.match(d.stderr, /claude-lyric-5 us-east-1 global output: built-in none, AWS 15\n/);
+      const file = JSON.parse(readFileSync(out, 'utf8')) as Synced;
+      // The new model takes the list's prices; the gateway then charges the region's price.
+      const lyric = file.models.find((m) => m['name'] === 'claude-lyric-5')!;
+      assert.equal((lyric['pricing'] as Record<string, number>)['input'], 3);
+      const catalog = createCatalog(file as never);
+      const usage = { input_tokens: 1_000_000, output_tokens: 0 };
+      assert.equal(estimateCost(usage, 'claude-opus-5', 'global', catalog, 'us-east-1').usd, 4.5);
+      assert.equal(estimateCost(usage, 'claude-opus-5', 'geo', catalog, 'us-east-1').usd, 4.95);
+      // Where the list says nothing, the list prices and the premium.
+      assert.equal(estimateCost(usage, 'claude-opus-5', 'geo', catalog, 'ap-northeast-1').usd, 5.5);
+    } finally {
+      await aws.close();
+    }
   });
 
   it('doctor says there is no access to a model before a probe fails, with the console step', async () => {

@@ -100,7 +100,7 @@ function worstCase(ctx: Ctx, input: number, maxTokens: number, catalog: Catalog)
   const target = ctx.targets![0]!;
   if (!target.model) return 0;
   const worst = { input_tokens: input, output_tokens: maxTokens };
-  return estimateCost(worst, target.model, scopeOf(target, 'global'), catalog).usd;
+  return estimateCost(worst, target.model, scopeOf(target, 'global'), catalog, target.region).usd;
 }
 
 /**
