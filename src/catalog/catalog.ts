@@ -90,7 +90,11 @@ export interface ApiVersionRules {
   assistantDocuments?: boolean;
   /** `citations` on user text blocks are refused. */
   userTextCitations?: boolean;
-  marks?: Partial<Record<'legacyModels' | 'refusedFields' | 'assistantDocuments' | 'userTextCitations', FactMark>>;
+  /** SDK majors that send it by default: package → first version. */
+  defaultFrom?: Record<string, string>;
+  marks?: Partial<
+    Record<'legacyModels' | 'refusedFields' | 'assistantDocuments' | 'userTextCitations' | 'defaultFrom', FactMark>
+  >;
   sources?: string[];
 }
 

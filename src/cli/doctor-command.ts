@@ -4,6 +4,9 @@ import { BedrockClaudeError } from '../errors.js';
 import { EXIT, paint, spinner } from './output.js';
 import { parseScope } from './options.js';
 import { nonEmpty, regionEnvName, regionFromEnv } from '../aws/env-region.js';
+import { getDefaultCatalog, type ModelEntry } from '../catalog/catalog.js';
+import { endpointInfo } from '../catalog/backends.js';
+import { apiVersionFindings, type Finding } from './doctor-api-version.js';
 
 interface DoctorFlags {
   region?: string;
@@ -13,13 +16,6 @@ interface DoctorFlags {
   profile?: string;
   dryRun?: boolean;
   json?: boolean;
-}
-
-interface Finding {
-  check: string;
-  ok: boolean;
-  detail: string;
-  fix?: string;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -70,18 +66,23 @@ async function runDoctor(flags: DoctorFlags): Promise<void> {
   }
   const probed = await probeModels(flags, region, findings[0]!.ok);
   findings.push(...probed.findings);
+  findings.push(...apiVersionFindings(probed.models, getDefaultCatalog(), process.cwd()));
   upstreamFailed ||= probed.upstreamFailed;
   wait.stop();
-  if (flags.json) console.log(JSON.stringify({ ok: findings.every((f) => f.ok), findings }, null, 2));
+  const ok = findings.every((f) => f.ok || f.warning);
+  if (flags.json) console.log(JSON.stringify({ ok, findings }, null, 2));
   else printFindings(findings);
-  process.exitCode = findings.every((f) => f.ok) ? EXIT.ok : upstreamFailed ? EXIT.upstream : EXIT.refused;
+  process.exitCode = ok ? EXIT.ok : upstreamFailed ? EXIT.upstream : EXIT.refused;
 }
 
 function printFindings(findings: readonly Finding[]): void {
   for (const f of findings) {
-    console.log(
-      `${f.ok ? paint(process.stdout, 'green', '✓') : paint(process.stdout, 'red', '✗')} ${f.check}: ${f.detail}`,
-    );
+    const mark = f.ok
+      ? paint(process.stdout, 'green', '✓')
+      : f.warning
+        ? paint(process.stdout, 'yellow', '!')
+        : paint(process.stdout, 'red', '✗');
+    console.log(`${mark} ${f.check}: ${f.detail}`);
     if (f.fix) console.log(`    ${paint(process.stdout, 'yellow', 'fix:')} ${f.fix}`);
   }
 }
@@ -165,7 +166,7 @@ async function probeModels(
   flags: DoctorFlags,
   region: string | undefined,
   credentialsOk: boolean,
-): Promise<{ findings: Finding[]; upstreamFailed: boolean }> {
+): Promise<{ findings: Finding[]; upstreamFailed: boolean; models: ModelEntry[] }> {
   const { createBedrockClaude } = await import('../client/create-client.js');
   const models = flags.model.length ? flags.model : ['claude-sonnet-4-6'];
   const client = region
@@ -178,14 +179,16 @@ async function probeModels(
       })
     : undefined;
   const findings: Finding[] = [];
+  const entries: ModelEntry[] = [];
   let upstreamFailed = false;
   for (const model of models) {
     const found = await checkModel(model, flags, region, client, credentialsOk);
     findings.push(found.finding);
+    if (found.model) entries.push(found.model);
     upstreamFailed ||= found.upstreamFailed;
   }
   await client?.close();
-  return { findings, upstreamFailed };
+  return { findings, upstreamFailed, models: entries };
 }
 
 async function checkModel(
@@ -194,11 +197,11 @@ async function checkModel(
   region: string | undefined,
   client: DoctorClient | undefined,
   credentialsOk: boolean,
-): Promise<{ finding: Finding; upstreamFailed: boolean }> {
+): Promise<{ finding: Finding; upstreamFailed: boolean; model?: ModelEntry | undefined }> {
   const check = `model ${model}`;
-  let modelId: string;
+  let resolved: ReturnType<typeof resolveModel>;
   try {
-    modelId = resolveModel(model, { region, scope: flags.scope }).modelId;
+    resolved = resolveModel(model, { region, scope: flags.scope });
   } catch (err) {
     const e = err as BedrockClaudeError;
     return {
@@ -206,17 +209,29 @@ async function checkModel(
       upstreamFailed: false,
     };
   }
-  const denied = !flags.dryRun && credentialsOk && region ? await noAccess(modelId, region, flags) : undefined;
-  if (denied) return { finding: { check, ok: false, ...accessDenied(denied, region!) }, upstreamFailed: false };
+  const entry = resolved.model;
+  // Which endpoint serves it, with the ID that endpoint takes.
+  const modelId = `${resolved.modelId} on ${endpointInfo(resolved.backend, getDefaultCatalog()).label}`;
+  const denied = !flags.dryRun && credentialsOk && region ? await noAccess(resolved.modelId, region, flags) : undefined;
+  if (denied)
+    return { finding: { check, ok: false, ...accessDenied(denied, region!) }, upstreamFailed: false, model: entry };
   if (flags.dryRun || !client || !credentialsOk) {
     const why = flags.dryRun ? '(dry run: not probed)' : '(not probed: no credentials)';
-    return { finding: { check, ok: true, detail: `resolves to ${modelId} ${why}` }, upstreamFailed: false };
+    return {
+      finding: { check, ok: true, detail: `resolves to ${modelId} ${why}` },
+      upstreamFailed: false,
+      model: entry,
+    };
   }
   const started = performance.now();
   try {
     await client.messages.create({ model, max_tokens: 1, messages: [{ role: 'user', content: 'ping' }] });
     const ms = Math.round(performance.now() - started);
-    return { finding: { check, ok: true, detail: `${modelId} answered in ${ms} ms` }, upstreamFailed: false };
+    return {
+      finding: { check, ok: true, detail: `${modelId} answered in ${ms} ms` },
+      upstreamFailed: false,
+      model: entry,
+    };
   } catch (err) {
     const e =
       err instanceof BedrockClaudeError
@@ -231,6 +246,7 @@ async function checkModel(
     return {
       finding: { check, ok: false, detail: `${modelId}: ${e.message}`, ...(fix ? { fix } : {}) },
       upstreamFailed: e.status >= 500 || e.type === 'rate_limit_error',
+      model: entry,
     };
   }
 }

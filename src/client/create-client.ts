@@ -59,7 +59,9 @@ export function createBedrockClaude(options: BedrockClaudeOptions = {}) {
   const send = (path: string, body: Body, opts: CallOptions) => {
     check(body);
     const resolved = resolveModel(body.model, { region, scope: options.scope, catalog });
-    const targets = [{ region: resolved.region, modelId: resolved.modelId, model: resolved.model }];
+    const targets = [
+      { region: resolved.region, modelId: resolved.modelId, model: resolved.model, backend: resolved.backend },
+    ];
     return transport.messages({ path, headers: opts.headers, body }, targets, {
       signal: opts.signal,
       headers: upstreamHeaders(opts.headers),

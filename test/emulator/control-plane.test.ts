@@ -131,12 +131,13 @@ interface Ran {
   stdout: string;
   stderr: string;
 }
-function cli(args: string[]): Promise<Ran> {
+function cli(args: string[], cwd = process.cwd()): Promise<Ran> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['dist/cli/main.js', ...args],
+      [join(process.cwd(), 'dist/cli/main.js'), ...args],
       {
+        cwd,
         env: {
           PATH: process.env['PATH'] ?? '',
           HOME: dir,
@@ -262,6 +263,40 @@ describe('models sync and doctor, against the emulator', () => {
     } finally {
       await aws.close();
     }
+  });
+
+  it('doctor says which endpoint serves each model, and flags an SDK here that sends 2026-10-21 to a legacy one', async () => {
+    const args = [
+      'doctor',
+      '--region',
+      'us-west-2',
+      '--endpoint',
+      emu.url,
+      '--model',
+      'claude-opus-4-6',
+      '--model',
+      'claude-opus-5',
+    ];
+    // This repository has @anthropic-ai/sdk 1.x installed, which sends 2026-10-21.
+    const here = await cli(args);
+    assert.equal(here.code, 0, here.stdout + here.stderr);
+    assert.match(
+      here.stdout,
+      /✓ model claude-opus-4-6: global\.anthropic\.claude-opus-4-6-v1 on bedrock-runtime InvokeModel\/Converse answered/,
+    );
+    assert.match(
+      here.stdout,
+      /✓ model claude-opus-5: global\.anthropic\.claude-opus-5 on bedrock-runtime Messages API answered/,
+    );
+    assert.match(
+      here.stdout,
+      /! api version: @anthropic-ai\/sdk 1\.\d+\.\d+ here sends anthropic-version 2026-10-21 by default, which Bedrock's legacy models refuse \(400\): Claude Opus 4\.6/,
+    );
+    assert.match(here.stdout, /fix: Pin the version in the client/);
+    // Where no such SDK is installed, nothing is said of it.
+    const elsewhere = await cli(args, dir);
+    assert.equal(elsewhere.code, 0, elsewhere.stdout);
+    assert.doesNotMatch(elsewhere.stdout, /api version/);
   });
 
   it('doctor says there is no access to a model before a probe fails, with the console step', async () => {
