@@ -212,9 +212,26 @@ function resolveApplicationProfile(profile: ApplicationProfile, at: Resolution):
   return finish({ modelId: at.trimmed, kind: 'arn', model, prefix, scope, notes }, at);
 }
 
+/**
+ * A well-formed Claude name from the catalog's future (also spelt as a profile ID): bedrock-mantle in the region, by
+ * its bare ID. A known model's name in a wrong ID (`anthropic.claude-opus-4-6` for `...-v1`) is a typo, not a new one.
+ */
+function resolveUnlisted(name: string, kind: ModelInputKind, at: Resolution): ResolvedModel {
+  const unlisted = unlistedClaude(name);
+  if (!unlisted || at.catalog.find(unlisted.slice(10))) throw unknownModel(at.trimmed, at.catalog);
+  const note =
+    `${at.trimmed} is not in the catalog yet: sent as ${unlisted} to bedrock-mantle in ${at.region}, ` + 'unpriced.';
+  return finish(
+    { modelId: unlisted, kind, model: undefined, scope: 'in-region', notes: [note], unlisted: true, prefix: undefined },
+    at,
+  );
+}
+
 function resolveProfileId(prefix: string, base: string, at: Resolution): ResolvedModel {
   const { trimmed, catalog } = at;
   const model = catalog.find(base);
+  if (!model && (PROFILE_PREFIXES as readonly string[]).includes(prefix))
+    return resolveUnlisted(base, 'profile-id', at);
   if (!model || normalize(model.bedrockId) !== normalize(base)) throw unknownModel(trimmed, catalog);
   if (!(PROFILE_PREFIXES as readonly string[]).includes(prefix) || !model.profiles.includes(prefix as ProfilePrefix)) {
     throw invalidRequest(
@@ -282,14 +299,7 @@ function resolveName(kind: ModelInputKind, at: Resolution): ResolvedModel {
   if (!model) {
     const alias = familyAlias(trimmed, catalog);
     if (alias) return finish(alias.resolveIn(region, at.scope), at);
-    // A known model's name in a wrong ID (`anthropic.claude-opus-4-6` for `...-v1`) is a typo, not a new model.
-    const unlisted = unlistedClaude(trimmed);
-    if (!unlisted || catalog.find(unlisted.slice(10))) throw unknownModel(trimmed, catalog);
-    const note = `${trimmed} is not in the catalog yet: sent as ${unlisted} to bedrock-mantle in ${region}, unpriced.`;
-    return finish(
-      { modelId: unlisted, kind, model, scope: 'in-region', notes: [note], unlisted: true, prefix: undefined },
-      at,
-    );
+    return resolveUnlisted(trimmed, kind, at);
   }
   const chosen = profileFor(model, region, at.scope, catalog);
   const notes = [...chosen.notes];

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { EMULATOR_CREDENTIALS } from '../emulator/default-credentials.js';
 import type { CatalogOverrides } from '../catalog/catalog.js';
 import { parseInteger, parsePort, readDataFile } from './options.js';
@@ -31,6 +31,12 @@ export function registerEmulatorCommand(program: Command): void {
         'says NOT_AUTHORIZED)',
     )
     .option('--keep-received <n>', 'how many received requests to keep for inspection', parseInteger, 200)
+    .option(
+      '--messages-endpoint <which>',
+      'what /anthropic/v1/messages is for a Bedrock API key that names no host: mantle (default) or runtime',
+      parseMessagesEndpoint,
+    )
+    .option('--mantle-tpm <input,output>', "bedrock-mantle's input and output tokens-per-minute quotas", parseTpm)
     .addHelpText(
       'after',
       `
@@ -63,6 +69,20 @@ interface EmulatorFlags {
   deltaChars?: number;
   keepReceived: number;
   notEnabled?: string;
+  messagesEndpoint?: 'runtime' | 'mantle';
+  mantleTpm?: { inputTpm: number; outputTpm: number };
+}
+
+function parseMessagesEndpoint(value: string): 'runtime' | 'mantle' {
+  if (value === 'runtime' || value === 'mantle') return value;
+  throw new InvalidArgumentError('runtime or mantle');
+}
+
+function parseTpm(value: string): { inputTpm: number; outputTpm: number } {
+  const [input, output] = value.split(',').map((v) => Number(v.trim()));
+  if (!Number.isInteger(input) || !Number.isInteger(output) || input! <= 0 || output! <= 0)
+    throw new InvalidArgumentError('two positive whole numbers, input,output (e.g. 2000000,400000)');
+  return { inputTpm: input!, outputTpm: output! };
 }
 
 async function runEmulator(opts: EmulatorFlags): Promise<void> {
@@ -82,6 +102,8 @@ async function runEmulator(opts: EmulatorFlags): Promise<void> {
     keepReceived: opts.keepReceived,
     ...(notEnabled ? { notEnabled } : {}),
     ...(opts.deltaChars ? { deltaChars: opts.deltaChars } : {}),
+    ...(opts.messagesEndpoint ? { messagesEndpoint: opts.messagesEndpoint } : {}),
+    ...(opts.mantleTpm ? { mantleQuotas: opts.mantleTpm } : {}),
     ...(opts.script ? { script: await readDataFile(opts.script) } : {}),
     ...(opts.models ? { models: (await readDataFile(opts.models)) as CatalogOverrides } : {}),
   });

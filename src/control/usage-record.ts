@@ -61,6 +61,10 @@ export interface UsageRecord {
   dropped: string[] | undefined;
   /** Preflight warnings (codes). */
   warnings: string[] | undefined;
+  /** The endpoint that answered (`invoke`, `messages`, `mantle`, `platform`); logged, not in the ledger. */
+  endpoint: string | undefined;
+  /** What the operator should know of the call (a model from the catalog's future); logged, not in the ledger. */
+  note: string | undefined;
   /** Why the gateway refused the request itself, when it did (`budget`, `rate_limit`, ...). */
   reason: string | undefined;
 }
@@ -119,6 +123,8 @@ export function newUsageRecord(
     ttfbMs: undefined,
     dropped: undefined,
     warnings: undefined,
+    endpoint: undefined,
+    note: undefined,
     reason: undefined,
   };
 }

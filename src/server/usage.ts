@@ -25,6 +25,8 @@ export function createAccessLogSink(logger: Logger): UsageSink {
         costUsd: u.costUsd,
         dropped: u.dropped?.length ? u.dropped : undefined,
         warnings: u.warnings?.length ? u.warnings : undefined,
+        endpoint: u.endpoint,
+        note: u.note,
         error: u.error,
       });
     },

@@ -10,7 +10,9 @@ import { after, before, describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import { AnthropicBedrock } from '@anthropic-ai/bedrock-sdk';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.js';
+import { getDefaultCatalog } from '../../src/catalog/catalog.js';
 import { parseGatewayConfig } from '../../src/server/config.js';
+import { createRouter } from '../../src/server/targets.js';
 import type { RunningGateway } from '../../src/server/gateway.js';
 import { CREDS, gatewayOn } from '../helpers.js';
 
@@ -136,6 +138,22 @@ describe('routes over several endpoints', () => {
       /needs workspaceId, and only it takes one/,
     );
     assert.ok(parseGatewayConfig(`${base}      backend: platform\n      workspaceId: wrkspc_01A\n`));
+    // Where Claude Platform's inference runs is not bound to the workspace's region: scope geo refuses it.
+    const platform = {
+      region: 'us-east-1',
+      modelId: 'claude-opus-5',
+      backend: 'platform' as const,
+      workspaceId: 'wrkspc_01A',
+    };
+    const options = { catalog: getDefaultCatalog(), region: 'us-east-1', routes: { x: [platform] } };
+    assert.throws(
+      () => createRouter(Object.assign({ scope: 'geo' as const }, options)),
+      /mixes geographies \(global\)/,
+    );
+    assert.equal(
+      createRouter(Object.assign({ scope: 'global' as const }, options)).targetsFor('x')[0]!.pricedAs,
+      'global',
+    );
   });
 });
 

@@ -53,11 +53,11 @@ describe('a Claude name from after the catalog, through the gateway', () => {
     await emu.close();
   });
 
-  const call = (key: string) =>
+  const call = (key: string, model = 'claude-opus-6') =>
     request(`${gw.url}/v1/messages`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-api-key': key },
-      body: JSON.stringify({ model: 'claude-opus-6', max_tokens: 20, messages: [{ role: 'user', content: 'hello' }] }),
+      body: JSON.stringify({ model, max_tokens: 20, messages: [{ role: 'user', content: 'hello' }] }),
     });
 
   it('is served by its bare ID on the Messages-API endpoint, and the answer says so', async () => {
@@ -65,9 +65,23 @@ describe('a Claude name from after the catalog, through the gateway', () => {
     const text = await res.body.text();
     assert.equal(res.statusCode, 200, text);
     assert.match(String(res.headers['x-bedrock-claude-note']), /claude-opus-6 is not in the catalog/);
+    assert.equal(res.headers['x-bedrock-claude-endpoint'], 'mantle');
     const sent = emu.received.at(-1)!;
-    assert.equal(sent.modelId, 'anthropic.claude-opus-6');
-    assert.match(sent.operation, /^mantle/);
+    assert.deepEqual([sent.modelId, sent.endpoint], ['anthropic.claude-opus-6', 'mantle']);
+  });
+
+  it('spelt as a profile ID, it goes the same way by its bare ID (bedrock-mantle takes no profile ID)', async () => {
+    const res = await call(free, 'global.anthropic.claude-opus-6');
+    assert.equal(res.statusCode, 200, await res.body.text());
+    assert.match(String(res.headers['x-bedrock-claude-note']), /sent as anthropic\.claude-opus-6 to bedrock-mantle/);
+    assert.deepEqual(
+      [emu.received.at(-1)!.modelId, emu.received.at(-1)!.endpoint],
+      ['anthropic.claude-opus-6', 'mantle'],
+    );
+    // A known model's profile ID in a wrong spelling is still a typo, with the did-you-mean.
+    const typo = await call(free, 'global.anthropic.claude-opus-4-6');
+    assert.equal(typo.statusCode, 404);
+    assert.match(await typo.body.text(), /Did you mean|did you mean/);
   });
 
   it('is refused for a key with a budget until it is priced, saying how', async () => {

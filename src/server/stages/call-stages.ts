@@ -83,10 +83,11 @@ export function route(router: Router, defaultPolicy: SanitizePolicy): Stage {
     const model = ctx.call!.model;
     ctx.targets = router.targetsFor(model);
     ctx.policy = router.policyFor(model) ?? defaultPolicy;
-    if (ctx.targets[0]?.unlisted)
-      ctx.headers['x-bedrock-claude-note'] = headerSafe(
-        `${model} is not in the catalog: sent as ${ctx.targets[0].modelId} to bedrock-mantle, unpriced`,
-      );
+    if (ctx.targets[0]?.unlisted) {
+      const note = `${model} is not in the catalog: sent as ${ctx.targets[0].modelId} to bedrock-mantle, unpriced`;
+      ctx.headers['x-bedrock-claude-note'] = headerSafe(note);
+      ctx.usage.note = note.slice(0, 300);
+    }
     return next(ctx);
   };
   return function routeStage(ctx, next) {
@@ -200,7 +201,7 @@ export function send(upstream: Upstream, defaultScope: Scope = 'global'): (ctx: 
     ctx.translated = undefined;
     ctx.result = result;
     ctx.headers['x-bedrock-claude-model-id'] = headerSafe(result.target.modelId);
-    ctx.headers['x-bedrock-claude-endpoint'] = result.target.backend ?? 'invoke';
+    ctx.headers['x-bedrock-claude-endpoint'] = ctx.usage.endpoint = result.target.backend ?? 'invoke';
     ctx.usage.bedrockModel = result.target.modelId;
     ctx.usage.region = result.target.region;
     ctx.usage.scope = scopeOf(result.target, defaultScope);
