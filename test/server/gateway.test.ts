@@ -485,6 +485,36 @@ describe('gateway with Claude Code', () => {
       assert.match(String((x.body as Record<string, unknown>)['model']), /^global\.anthropic\.claude-/);
     }
   });
+  it('its own default model and --model of each family alias reach the endpoint that serves them', async () => {
+    // Claude Code names its models itself (`opus` is its newest Opus); the gateway resolves each name.
+    const cases: Array<[string | undefined, RegExp, string]> = [
+      [undefined, /^global\.anthropic\.claude-(opus|sonnet)-/, 'runtime'],
+      ['opus', /^global\.anthropic\.claude-opus-/, 'runtime'],
+      ['sonnet', /^global\.anthropic\.claude-sonnet-/, 'runtime'],
+      ['fable', /^global\.anthropic\.claude-fable-/, 'runtime'],
+      ['haiku', /^global\.anthropic\.claude-haiku-4-5/, 'invoke'],
+    ];
+    for (const [model, id, endpoint] of cases) {
+      const before = emu.received.length;
+      const r = await run(
+        'node_modules/.bin/claude',
+        ['-p', `Echo ${model ?? 'default'}`, ...(model ? ['--model', model] : [])],
+        {
+          env: claudeEnv({ ANTHROPIC_BASE_URL: gw.url, ANTHROPIC_API_KEY: alice.key }),
+          timeout: 90_000,
+        },
+      );
+      assert.equal(r.stdout.trim(), `Echo ${model ?? 'default'}`, model);
+      const calls = emu.received
+        .slice(before)
+        .filter((x) => x.operation !== 'count-tokens' && x.operation !== 'mantle-count-tokens');
+      assert.ok(calls.length >= 1, model);
+      for (const x of calls) {
+        assert.match(x.modelId, id, model);
+        assert.equal(x.endpoint ?? 'invoke', endpoint, model);
+      }
+    }
+  });
   it('Bedrock mode with CLAUDE_CODE_SKIP_BEDROCK_AUTH=1', async () => {
     const r = await run('node_modules/.bin/claude', ['-p', 'Echo in Bedrock mode'], {
       env: claudeEnv({
