@@ -6,15 +6,31 @@ const PING = new TextEncoder().encode('event: ping\ndata: {"type": "ping"}\n\n')
  * proxy or client may give up on a quiet stream while the model thinks). One timer for the whole
  * stream, pushed back at each chunk; `everyMs` 0 passes the stream through as it is.
  */
-export function withPings(source: AsyncIterable<Uint8Array>, everyMs: number): AsyncIterable<Uint8Array> {
-  return everyMs > 0 ? pinging(source, everyMs) : source;
+export function withPings(
+  source: AsyncIterable<Uint8Array>,
+  everyMs: number,
+  timer: PingTimer = nodeTimer,
+): AsyncIterable<Uint8Array> {
+  return everyMs > 0 ? pinging(source, everyMs, timer) : source;
 }
 
-async function* pinging(source: AsyncIterable<Uint8Array>, everyMs: number): AsyncGenerator<Uint8Array> {
+/** A restartable timer (node's `setTimeout` with `refresh`; tests drive their own clock). */
+export type PingTimer = (fire: () => void, ms: number) => { refresh(): void; clear(): void };
+
+const nodeTimer: PingTimer = (fire, ms) => {
+  const t = setTimeout(fire, ms);
+  t.unref();
+  return { refresh: () => void t.refresh(), clear: () => clearTimeout(t) };
+};
+
+async function* pinging(
+  source: AsyncIterable<Uint8Array>,
+  everyMs: number,
+  makeTimer: PingTimer,
+): AsyncGenerator<Uint8Array> {
   const it = source[Symbol.asyncIterator]();
   let ping: (() => void) | undefined;
-  const timer = setTimeout(() => ping?.(), everyMs);
-  timer.unref();
+  const timer = makeTimer(() => ping?.(), everyMs);
   try {
     for (;;) {
       const next = it.next();
@@ -31,7 +47,7 @@ async function* pinging(source: AsyncIterable<Uint8Array>, everyMs: number): Asy
       yield step.value;
     }
   } finally {
-    clearTimeout(timer);
+    timer.clear();
     await it.return?.();
   }
 }

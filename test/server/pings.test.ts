@@ -71,3 +71,50 @@ describe('pings in silent gaps', () => {
     }, /upstream died/);
   });
 });
+
+describe('pings on a driven clock', () => {
+  it('a 15-second silence at the default 10 s gets one ping, at 10 s, and the event after it', async () => {
+    // A clock the test moves: one timer, restarted at each chunk, as node's is.
+    let now = 0;
+    let due = Infinity;
+    let fire = () => {};
+    const timer = (f: () => void, ms: number) => {
+      fire = f;
+      due = now + ms;
+      return { refresh: () => void (due = now + ms), clear: () => void (due = Infinity) };
+    };
+    const advance = async (ms: number) => {
+      const end = now + ms;
+      while (due <= end) {
+        now = due;
+        due = Infinity;
+        fire();
+        await new Promise((r) => setImmediate(r));
+      }
+      now = end;
+    };
+    let release = () => {};
+    const gap = new Promise<void>((r) => (release = r));
+    async function* source() {
+      yield new TextEncoder().encode('event: message_start\n\n');
+      await gap; // the model thinks: Bedrock sends nothing
+      yield new TextEncoder().encode('event: content_block_start\n\n');
+    }
+    const seen: Array<[number, string]> = [];
+    const done = (async () => {
+      for await (const chunk of withPings(source(), 10_000, timer))
+        seen.push([now, new TextDecoder().decode(chunk).split('\n')[0]!]);
+    })();
+    await new Promise((r) => setImmediate(r));
+    await advance(9_999);
+    assert.deepEqual(seen, [[0, 'event: message_start']]);
+    await advance(5_001); // 15 s of silence
+    release();
+    await done;
+    assert.deepEqual(seen, [
+      [0, 'event: message_start'],
+      [10_000, 'event: ping'],
+      [15_000, 'event: content_block_start'],
+    ]);
+  });
+});
