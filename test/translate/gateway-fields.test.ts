@@ -63,3 +63,48 @@ describe('upstream errors', () => {
       assert.equal(fromBedrockError(400, 'ValidationException', JSON.stringify({ message: said })).message, said);
   });
 });
+
+describe('upstream errors through the gateway, with the Anthropic SDK', () => {
+  it('an access error reaches the client without the account, "Input is too long." word for word', async () => {
+    const { startEmulator } = await import('../../src/emulator/emulator.js');
+    const { gatewayOn } = await import('../helpers.js');
+    const { default: Anthropic } = await import('@anthropic-ai/sdk');
+    const arn = 'arn:aws:bedrock:us-west-2:123456789012:inference-profile/global.anthropic.claude-opus-5';
+    const emu = await startEmulator({
+      port: 0,
+      script: {
+        rules: [
+          {
+            match: { text: '^deny' },
+            reply: { error: { status: 403, type: 'AccessDeniedException', message: `not authorized on ${arn}` } },
+          },
+          {
+            match: { text: '^long' },
+            reply: { error: { status: 400, type: 'ValidationException', message: 'Input is too long.' } },
+          },
+        ],
+      },
+    });
+    const gw = await gatewayOn(emu.url, { retry: { max: 0 } });
+    try {
+      const client = new Anthropic({ apiKey: 'unused', baseURL: gw.url, maxRetries: 0 });
+      const ask = (content: string) =>
+        client.messages.create({ model: 'claude-opus-5', max_tokens: 10, messages: [{ role: 'user', content }] });
+      await assert.rejects(ask('deny me'), (e: Error & { status?: number }) => {
+        assert.equal(e.status, 403);
+        assert.doesNotMatch(e.message, /123456789012/);
+        assert.match(e.message, /not authorized on <arn>/);
+        return true;
+      });
+      await assert.rejects(ask('long prompt'), (e: Error & { status?: number; error?: unknown }) => {
+        assert.equal(e.status, 400);
+        const body = e.error as { error: { type: string; message: string } };
+        assert.deepEqual(body.error, { type: 'invalid_request_error', message: 'Input is too long.' });
+        return true;
+      });
+    } finally {
+      await gw.close(100);
+      await emu.close();
+    }
+  });
+});
