@@ -20,6 +20,8 @@ export interface TokenPrices {
 export interface RegionPrices {
   global?: Partial<TokenPrices>;
   regional?: Partial<TokenPrices>;
+  /** Other service tiers' prices (`priority`, `flex`), by routing. */
+  tiers?: Record<string, { global?: Partial<TokenPrices>; regional?: Partial<TokenPrices> }>;
 }
 
 export interface ModelPricing extends TokenPrices {

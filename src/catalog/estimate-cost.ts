@@ -29,9 +29,19 @@ export interface CostEstimate {
   longContext: boolean;
 }
 
-/** The region's synced prices for the scope's routing, when the list has input and output for it. */
-function syncedPrices(entry: ModelEntry, region: string, scope: Scope): ModelEntry['pricing'] | undefined {
-  const listed = entry.regionPrices?.[region]?.[scope === 'global' ? 'global' : 'regional'];
+/**
+ * The region's synced prices for the scope's routing (and the service tier's, when the list has them), when the list
+ * has input and output for it.
+ */
+function syncedPrices(
+  entry: ModelEntry,
+  region: string,
+  scope: Scope,
+  tier: string | undefined,
+): ModelEntry['pricing'] | undefined {
+  const inRegion = entry.regionPrices?.[region];
+  const routing = scope === 'global' ? 'global' : 'regional';
+  const listed = (tier ? inRegion?.tiers?.[tier]?.[routing] : undefined) ?? inRegion?.[routing];
   if (listed?.input === undefined || listed.output === undefined) return undefined;
   const input = listed.input;
   return Object.assign({ cacheWrite: input * 1.25, cacheWrite1h: input * 2, cacheRead: input * 0.1 }, listed, {
@@ -54,11 +64,12 @@ export function estimateCost(
   scope: Scope = 'global',
   catalog: Catalog = getDefaultCatalog(),
   region?: string,
+  serviceTier?: string,
 ): CostEstimate {
   const entry = typeof model === 'string' ? catalog.find(model) : model;
   if (!entry) throw new TypeError(`estimateCost: unknown model "${String(model)}"`);
   // A synced price list's prices for the region and routing include the premium already.
-  const synced = region ? syncedPrices(entry, region, scope) : undefined;
+  const synced = region ? syncedPrices(entry, region, scope, serviceTier) : undefined;
   const multiplier = synced ? 1 : scope === 'global' ? 1 : 1 + catalog.data.regionalPremium;
   const per = (tokens: number | null | undefined, price: number) => ((tokens ?? 0) * price * multiplier) / 1_000_000;
   const write1h = usage.cache_creation?.ephemeral_1h_input_tokens ?? 0;

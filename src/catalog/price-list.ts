@@ -56,8 +56,8 @@ function modelFor(servicename: string | undefined, models: readonly Named[]): Na
 }
 
 /**
- * One region's offer file → standard-tier prices per model name, by routing (`global` or `regional`). Batch, flex and
- * priority prices are not kept (the ledger prices standard calls).
+ * One region's offer file → prices per model name, by routing (`global` or `regional`): the standard tier's, and the
+ * other service tiers' (`priority`, `flex`) in `tiers`. Batch prices are not kept (the gateway makes no batch calls).
  */
 export function readOffer(offer: unknown, models: readonly Named[]): Record<string, RegionPrices> {
   const o = (offer ?? {}) as Offer;
@@ -66,7 +66,8 @@ export function readOffer(offer: unknown, models: readonly Named[]): Record<stri
     const attrs = product.attributes ?? {};
     const m = USAGE.exec(attrs['usagetype'] ?? '');
     const model = modelFor(attrs['servicename'], models);
-    if (!m || !model || m[3]!.toLowerCase() !== 'standard') continue;
+    const tier = m?.[3]!.toLowerCase();
+    if (!m || !model || tier === 'batch') continue;
     const kind = KINDS[m[1]!.toLowerCase()]!;
     const routing = m[2] ? 'global' : 'regional';
     for (const term of Object.values(o.terms?.OnDemand?.[sku] ?? {})) {
@@ -74,7 +75,8 @@ export function readOffer(offer: unknown, models: readonly Named[]): Record<stri
         const price = perMillion(d);
         if (price === undefined) continue;
         const entry = (out[model.name] ??= {});
-        (entry[routing] ??= {})[kind] = price;
+        const into = tier === 'standard' ? entry : ((entry.tiers ??= {})[tier!] ??= {});
+        (into[routing] ??= {})[kind] = price;
       }
     }
   }

@@ -88,7 +88,8 @@ function stages(
   const costOf = (ctx: Ctx, usage: Usage): number | undefined => {
     const target = ctx.result?.target;
     if (!target?.model) return undefined;
-    return estimateCost(usage, target.model, scopeOf(target, scope), catalog, target.region).usd;
+    const tier = ctx.usage.serviceTier;
+    return estimateCost(usage, target.model, scopeOf(target, scope), catalog, target.region, tier).usd;
   };
   const enforce = deps.enforcement;
   const call = compose(

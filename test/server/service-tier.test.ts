@@ -19,7 +19,15 @@ describe('service tiers', () => {
   before(async () => {
     emu = await startEmulator({ port: 0 });
     dataDir = mkdtempSync(join(tmpdir(), 'bc-tier-'));
-    gw = await gatewayOn(emu.url, { dataDir });
+    // A synced price list with a priority price for Haiku 4.5 where the gateway calls it (global routing).
+    const haikuPrices = {
+      global: { input: 1, output: 5 },
+      tiers: { priority: { global: { input: 1.75, output: 8.75 } } },
+    };
+    gw = await gatewayOn(emu.url, {
+      dataDir,
+      models: { models: [{ name: 'claude-haiku-4-5', regionPrices: { 'us-west-2': haikuPrices } }] },
+    });
   });
   after(async () => {
     await gw.close();
@@ -54,5 +62,10 @@ describe('service tiers', () => {
     await store.close();
     const tierOf = (id: string) => rows.find((r) => r.requestId === id)?.serviceTier;
     assert.deepEqual([tierOf(flex.id), tierOf(priority.id), tierOf(none.id)], ['flex', 'priority', null]);
+    // Priced by the tier where the list has its price (priority: 1.75x here), else at the standard price (flex).
+    const row = (id: string) => rows.find((r) => r.requestId === id)!;
+    const perToken = (id: string) => row(id).costUsd! / (row(id).inputTokens! + 5 * row(id).outputTokens!);
+    assert.ok(Math.abs(perToken(priority.id) / perToken(none.id) - 1.75) < 1e-6, 'priority at its price');
+    assert.ok(Math.abs(perToken(flex.id) / perToken(none.id) - 1) < 1e-6, 'flex at the standard price');
   });
 });
