@@ -63,24 +63,29 @@ export function readOffer(offer: unknown, models: readonly Named[]): Record<stri
   const o = (offer ?? {}) as Offer;
   const out: Record<string, RegionPrices> = {};
   for (const [sku, product] of Object.entries(o.products ?? {})) {
-    const attrs = product.attributes ?? {};
-    const m = USAGE.exec(attrs['usagetype'] ?? '');
-    const model = modelFor(attrs['servicename'], models);
-    const tier = m?.[3]!.toLowerCase();
-    if (!m || !model || tier === 'batch') continue;
-    const kind = KINDS[m[1]!.toLowerCase()]!;
-    const routing = m[2] ? 'global' : 'regional';
+    const what = describe(product.attributes ?? {}, models);
+    if (!what) continue;
     for (const term of Object.values(o.terms?.OnDemand?.[sku] ?? {})) {
       for (const d of Object.values(term.priceDimensions ?? {})) {
         const price = perMillion(d);
         if (price === undefined) continue;
-        const entry = (out[model.name] ??= {});
-        const into = tier === 'standard' ? entry : ((entry.tiers ??= {})[tier!] ??= {});
-        (into[routing] ??= {})[kind] = price;
+        const entry = (out[what.model] ??= {});
+        const into = what.tier === 'standard' ? entry : ((entry.tiers ??= {})[what.tier] ??= {});
+        (into[what.routing] ??= {})[what.kind] = price;
       }
     }
   }
   return out;
+}
+
+/** What a product prices: a model's token kind, routing and tier (batch and non-token products: nothing). */
+function describe(attrs: Record<string, string>, models: readonly Named[]) {
+  const m = USAGE.exec(attrs['usagetype'] ?? '');
+  const model = modelFor(attrs['servicename'], models);
+  const tier = m?.[3]?.toLowerCase();
+  if (!m || !model || !tier || tier === 'batch') return undefined;
+  const routing: 'global' | 'regional' = m[2] ? 'global' : 'regional';
+  return { model: model.name, kind: KINDS[m[1]!.toLowerCase()]!, routing, tier };
 }
 
 /**
