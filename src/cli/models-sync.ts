@@ -194,6 +194,9 @@ function modelFile(id: string, e: Found, today: string): SyncedModel {
       };
   out.bedrockId = id;
   out.profiles = PROFILE_PREFIXES.filter((p) => e.profiles.has(p));
+  // What the account's own control plane said is as sure as a fact gets.
+  out.marks = Object.assign({}, out.marks, { id: 'C' as const, profiles: 'C' as const });
+  out.sources = [...(out.sources ?? []), `Bedrock control plane (models sync), ${today}`];
   out.onDemandInRegion = e.onDemand.size > 0;
   if (e.onDemand.size) out.regions = [...e.onDemand];
   else delete out.regions;

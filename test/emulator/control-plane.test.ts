@@ -169,6 +169,7 @@ describe('models sync and doctor, against the emulator', () => {
     assert.deepEqual(haiku['access'], { 'us-west-2': 'NOT_AUTHORIZED', 'eu-west-1': 'NOT_AUTHORIZED' });
     assert.deepEqual(haiku['pricing'], { input: 1, output: 5, cacheWrite: 1.25, cacheRead: 0.1 });
     assert.deepEqual(haiku['profiles'], ['global', 'us', 'eu']);
+    assert.equal((haiku['marks'] as Record<string, string>)['profiles'], 'C', 'what the account said is marked C');
     const opus = file.models.find((m) => m['bedrockId'] === 'anthropic.claude-opus-4-6-v1')!;
     assert.deepEqual(opus['access'], { 'us-west-2': 'AUTHORIZED', 'eu-west-1': 'AUTHORIZED' });
     const fresh = file.models.find((m) => m['bedrockId'] === NEW)!;
