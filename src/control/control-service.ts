@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ControlStore, LedgerRow, RequestFilter, SeriesGroup, SeriesRow } from './control-store.js';
+import { deviceGrantCalls, type DeviceGrantCalls } from './device-grants.js';
 import { createGatewayKey } from './gateway-keys.js';
 import { ledgerRowFromDb } from './ledger-columns.js';
 import type { KeyChange, KeyInput, KeyRecord, TeamChange, TeamInput, TeamRecord } from './records.js';
@@ -139,7 +140,8 @@ function teamCalls(
  */
 export function createControlService(d: DialectStore): ControlStore {
   const { port } = d;
-  const rest: Omit<ControlStore, keyof ReturnType<typeof keyCalls> | keyof ReturnType<typeof teamCalls>> = {
+  type Written = keyof ReturnType<typeof keyCalls> | keyof ReturnType<typeof teamCalls> | keyof DeviceGrantCalls;
+  const rest: Omit<ControlStore, Written> = {
     where: d.where,
     changes: async () => (await port.one<{ value: number }>("SELECT value FROM meta WHERE key = 'changes'"))!.value,
     appendLedger: (rows) => d.ledger.appendLedger(rows),
@@ -153,7 +155,7 @@ export function createControlService(d: DialectStore): ControlStore {
     close: () => d.close(),
   };
   if (d.watch) rest.watch = (listener) => d.watch!(listener);
-  return Object.assign(rest, keyCalls(port), teamCalls(port));
+  return Object.assign(rest, keyCalls(port), teamCalls(port), deviceGrantCalls(port));
 }
 
 /** When each key (by id) was last used, by the ledger. */

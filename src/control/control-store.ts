@@ -1,3 +1,4 @@
+import type { DeviceGrantCalls } from './device-grants.js';
 import type {
   KeyChange,
   KeyInput,
@@ -80,7 +81,7 @@ export interface RequestFilter {
  * store shared by several replicas (PostgreSQL) are the same to every caller. Errors a person can
  * act on (no such key, a name taken) are Errors whose message says so.
  */
-export interface ControlStore {
+export interface ControlStore extends DeviceGrantCalls {
   /** Where it is, for messages: a data directory, or a database URL without its password. */
   readonly where: string;
   /** A number that changes whenever a key or a team does (polled by every replica's key cache). */

@@ -46,4 +46,23 @@ export const MIGRATIONS: readonly string[] = [
   `ALTER TABLE ledger ADD COLUMN ${ledgerColumnDefs('sqlite', 3).join('')};`,
   // 4: the service tier the client asked for.
   `ALTER TABLE ledger ADD COLUMN ${ledgerColumnDefs('sqlite', 4).join('')};`,
+  // 5: device authorization grants (sign-in with the identity provider): the device code's hash, the code a person
+  // types, the browser leg's PKCE verifier, nonce, state and cookie hash, and the person once the IdP vouched.
+  `
+  CREATE TABLE device_grants (
+    device_code TEXT PRIMARY KEY,
+    user_code TEXT NOT NULL UNIQUE,
+    status TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    expires INTEGER NOT NULL,
+    last_poll INTEGER,
+    state TEXT UNIQUE,
+    verifier TEXT,
+    nonce TEXT,
+    cookie TEXT,
+    person TEXT,
+    refresh TEXT
+  );
+  CREATE INDEX device_grants_expires ON device_grants (expires);
+  `,
 ];

@@ -68,4 +68,22 @@ export const PG_MIGRATIONS: readonly string[] = [
   `ALTER TABLE ledger ADD COLUMN ${ledgerColumnDefs('postgres', 3).join('')};`,
   // 4: the service tier the client asked for.
   `ALTER TABLE ledger ADD COLUMN ${ledgerColumnDefs('postgres', 4).join('')};`,
+  // 5: device authorization grants (see the SQLite migration 5).
+  `
+  CREATE TABLE device_grants (
+    device_code text PRIMARY KEY,
+    user_code text NOT NULL UNIQUE,
+    status text NOT NULL,
+    created bigint NOT NULL,
+    expires bigint NOT NULL,
+    last_poll bigint,
+    state text UNIQUE,
+    verifier text,
+    nonce text,
+    cookie text,
+    person text,
+    refresh text
+  );
+  CREATE INDEX device_grants_expires ON device_grants (expires);
+  `,
 ];

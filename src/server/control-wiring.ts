@@ -33,6 +33,8 @@ export interface ControlGauges {
 /** The control plane a gateway runs with: its key store and ledger sink, and what is wrong with them. */
 export interface Control {
   keys: KeyStore | undefined;
+  /** The store itself, when there is one (sign-in keeps its device grants there). */
+  store?: ControlStore | undefined;
   enforcement: EnforcementDeps | undefined;
   admin: AdminDeps | undefined;
   sinks: UsageSink[];
@@ -285,6 +287,7 @@ export async function openControl(options: ControlOptions): Promise<Control> {
   const shared = !!options.databaseUrl;
   return {
     keys,
+    store,
     enforcement,
     admin,
     sinks: [ledger],

@@ -6,6 +6,9 @@ import type { Scope } from '../catalog/resolve-model.js';
 import type { BedrockAuth } from '../aws/credentials.js';
 import { createStaticKeyStore, type KeyStore } from '../control/key-store.js';
 import { openControl, type BackgroundFailure, type Control } from './control-wiring.js';
+import type { IdentityConfig } from '../identity/config.js';
+import type { RouteGroup } from './pipeline.js';
+import { signInFor } from '../identity/open-identity.js';
 import { createCircuitBreaker, type CircuitBreaker } from '../transport/circuit-breaker.js';
 import { createTransport, type Transport, type TransportOptions } from '../transport/bedrock-transport.js';
 import type { SanitizePolicy } from '../translate/sanitize.js';
@@ -22,7 +25,7 @@ import { createRouter, type Route, type Router } from './targets.js';
 import { ApplicationProfiles, bedrockProfileLookup } from './application-profiles.js';
 import { createAdminGroup } from './fronts/admin.js';
 import { createUiGroup } from './fronts/ui.js';
-import { createLiveSink, type LiveSnapshot } from './live.js';
+import { createLiveSink, targetsOf, type LiveSnapshot } from './live.js';
 import type { UsageSink } from '../control/usage-record.js';
 import { createAccessLogSink } from './usage.js';
 
@@ -34,6 +37,10 @@ export interface GatewayOptions {
    * `--insecure-no-auth` means), from no cross-site `Origin`, with a JSON body.
    */
   keylessHosts?: readonly string[] | undefined;
+  /** The URL clients reach the gateway at (sign-in builds its issuer, endpoints and redirect URI from it). */
+  publicUrl?: string | undefined;
+  /** Sign-in with the company's identity provider (Claude Code's gateway login); needs the control plane's store. */
+  identity?: IdentityConfig | undefined;
   region: string;
   scope?: Scope;
   auth: BedrockAuth;
@@ -143,17 +150,6 @@ function gatewayLogger(options: GatewayOptions): { logger: Logger; flushLog(): v
   return { logger, flushLog };
 }
 
-/** Each upstream target this replica has called, with its circuit (keys are region/modelId/backend; ARNs have /). */
-function targetsOf(breaker: CircuitBreaker): LiveSnapshot['targets'] {
-  return (breaker.states?.() ?? []).map((t) => {
-    const first = t.key.indexOf('/');
-    const last = t.key.lastIndexOf('/');
-    const modelId = t.key.slice(first + 1, last);
-    const region = t.key.slice(0, first);
-    return { target: t.key, region, modelId, backend: t.key.slice(last + 1), state: t.state, failures: t.failures };
-  });
-}
-
 /** The transport to Bedrock (or the endpoint given), with the gateway's breaker, timeouts, retries and clock. */
 function gatewayTransport(
   options: GatewayOptions,
@@ -237,6 +233,8 @@ function composeApp(
     keys: KeyStore;
     sinks: UsageSink[];
     control: Control;
+    /** Route groups besides the admin API's and the dashboard's (sign-in). */
+    groups: RouteGroup[];
     logger: Logger;
     breaker: CircuitBreaker;
     metrics: GatewayMetrics;
@@ -244,7 +242,7 @@ function composeApp(
     clock: () => number;
   },
 ): GatewayApp {
-  const { catalog, router, transport, keys, sinks, control, logger, breaker, metrics, now, clock } = parts;
+  const { catalog, router, transport, keys, sinks, control, logger, breaker, metrics, now, clock, groups } = parts;
   return createGatewayApp({
     catalog,
     router,
@@ -260,7 +258,7 @@ function composeApp(
       now,
       pingMs: options.limits?.pingMs,
     }),
-    groups: control.admin ? [createAdminGroup(control.admin), createUiGroup()] : [],
+    groups: [...groups, ...(control.admin ? [createAdminGroup(control.admin), createUiGroup()] : [])],
     logger,
     region: options.region,
     scope: options.scope ?? 'global',
@@ -325,6 +323,13 @@ function gatewayControl(
  * // ANTHROPIC_BASE_URL=gw.url claude -p "hello"
  * ```
  */
+/** Client model names to targets: routes, the catalog's answer per region and scope, application profiles. */
+function gatewayRouter(options: GatewayOptions, catalog: Catalog, clock: () => number): Router {
+  const { region, routes, fallbackRegions } = options;
+  const profiles = new ApplicationProfiles(catalog, options.applicationProfiles, bedrockProfileLookup(options), clock);
+  return createRouter({ catalog, region, scope: options.scope ?? 'global', routes, fallbackRegions, profiles });
+}
+
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const catalog = options.models ? createCatalog(options.models) : getDefaultCatalog();
   const { logger, flushLog } = gatewayLogger(options);
@@ -343,18 +348,22 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     });
   const control = await gatewayControl(options, { logger, catalog, clock, metrics, live: liveSnapshot });
   metrics.watchControl(control.gauges);
-  const scope = options.scope ?? 'global';
-  const { region, routes, fallbackRegions } = options;
-  const profiles = new ApplicationProfiles(catalog, options.applicationProfiles, bedrockProfileLookup(options), clock);
-  const router = createRouter({ catalog, region, scope, routes, fallbackRegions, profiles });
+  const router = gatewayRouter(options, catalog, clock);
   const transport = gatewayTransport(options, { catalog, breaker, onEvent: metrics.onTransportEvent, now });
-  const keys = options.keyStore ?? control.keys ?? createStaticKeyStore(options.keys ?? []);
+  const signIn = await signInFor(options.identity, {
+    store: control.store,
+    clock,
+    configured: options.publicUrl,
+    host: options.host ?? '127.0.0.1',
+    keys: options.keyStore ?? control.keys ?? createStaticKeyStore(options.keys ?? []),
+    onFail: () => control.close(),
+  });
   const sinks = [metrics, createAccessLogSink(logger), live, ...control.sinks, ...(options.sinks ?? [])];
   const app = composeApp(options, {
     catalog,
     router,
     transport,
-    keys,
+    keys: signIn.keys,
     sinks,
     control,
     logger,
@@ -362,8 +371,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     metrics,
     now,
     clock,
+    groups: signIn.groups,
   });
   const b = (bound = await bind(app, logger, options, metrics));
+  signIn.bound(b.url);
   return {
     url: b.url,
     port: b.port,

@@ -1,3 +1,4 @@
+import type { CircuitBreaker } from '../transport/circuit-breaker.js';
 import type { UsageRecord, UsageSink } from '../control/usage-record.js';
 
 /** A recent error, as the dashboard's live page shows it: no prompt, no secret. */
@@ -78,4 +79,15 @@ export function createLiveSink(
     },
     errors: () => recent.slice(),
   };
+}
+
+/** Each upstream target this replica has called, with its circuit (keys are region/modelId/backend; ARNs have /). */
+export function targetsOf(breaker: CircuitBreaker): LiveSnapshot['targets'] {
+  return (breaker.states?.() ?? []).map((t) => {
+    const first = t.key.indexOf('/');
+    const last = t.key.lastIndexOf('/');
+    const modelId = t.key.slice(first + 1, last);
+    const region = t.key.slice(0, first);
+    return { target: t.key, region, modelId, backend: t.key.slice(last + 1), state: t.state, failures: t.failures };
+  });
 }

@@ -294,5 +294,39 @@ for (const impl of STORES) {
       );
       assert.ok(Math.abs((await store.spentSince('team', 'apps', T0)) - 0.03) < 1e-9, 'spend since a time, by team');
     });
+
+    it('device grants: polled at most once per interval, handed out once, found by code and state until they expire', async () => {
+      const t = T0;
+      await store.createDeviceGrant({ deviceCode: 'dc1', userCode: 'BCDF-GHJK', created: t, expires: t + 600_000 });
+      await assert.rejects(
+        store.createDeviceGrant({ deviceCode: 'dc2', userCode: 'BCDF-GHJK', created: t, expires: t + 600_000 }),
+        (e) => kind(e) === 'conflict',
+      );
+      assert.deepEqual(await store.pollDeviceGrant('dc1', t + 1000, 5000), { kind: 'pending' });
+      assert.deepEqual(await store.pollDeviceGrant('dc1', t + 3000, 5000), { kind: 'slow_down' });
+      assert.deepEqual(await store.pollDeviceGrant('nope', t + 3000, 5000), { kind: 'unknown' });
+      const found = (await store.deviceGrantByUserCode('BCDF-GHJK', t + 4000))!;
+      assert.equal(found.status, 'pending');
+      assert.ok(await store.startVerifying('dc1', { state: 's1', verifier: 'v', nonce: 'n', cookie: 'c' }));
+      assert.equal((await store.deviceGrantByState('s1', t + 5000))!.status, 'verifying');
+      const person = { sub: 'u1', email: 'a@example.com', name: 'A', groups: ['eng'] };
+      await store.finishDeviceGrant('dc1', person, 'idp-refresh');
+      // Two replicas poll at once: one of them gets the person.
+      const [a, b] = await Promise.all([
+        store.pollDeviceGrant('dc1', t + 7000, 5000),
+        store.pollDeviceGrant('dc1', t + 7000, 5000),
+      ]);
+      const handed = [a, b].filter((r) => r.kind === 'approved');
+      assert.equal(handed.length, 1, JSON.stringify([a, b]));
+      assert.deepEqual((handed[0] as { grant: { person: unknown; refresh: string } }).grant.person, person);
+      assert.deepEqual(await store.pollDeviceGrant('dc1', t + 20_000, 5000), { kind: 'unknown' }, 'redeemed');
+      // A denied grant is said once; an expired one is unknown.
+      await store.createDeviceGrant({ deviceCode: 'dc3', userCode: 'LMNP-QRST', created: t, expires: t + 600_000 });
+      await store.finishDeviceGrant('dc3', null, null);
+      assert.deepEqual(await store.pollDeviceGrant('dc3', t + 1000, 5000), { kind: 'denied' });
+      await store.createDeviceGrant({ deviceCode: 'dc4', userCode: 'VWXZ-BCDF', created: t, expires: t + 600_000 });
+      assert.equal(await store.deviceGrantByUserCode('VWXZ-BCDF', t + 600_000), undefined);
+      assert.deepEqual(await store.pollDeviceGrant('dc4', t + 600_001, 5000), { kind: 'unknown' });
+    });
   });
 }

@@ -1,0 +1,40 @@
+import { z } from 'zod';
+
+/**
+ * Sign-in with the company's identity provider (Claude Code's gateway login): any OpenID Connect provider, the claims
+ * that carry email and groups, who may sign in, and the gateway's own short-lived tokens.
+ */
+export const identitySchema = z
+  .object({
+    oidc: z
+      .object({
+        /** The provider's issuer URL (discovery at `/.well-known/openid-configuration`). */
+        issuer: z.string().url(),
+        clientId: z.string().min(1).max(512),
+        clientSecret: z.string().min(1).max(4096).optional(),
+        scopes: z
+          .array(z.string().regex(/^[\x21-\x7e]{1,100}$/))
+          .default(['openid', 'profile', 'email', 'offline_access']),
+        emailClaim: z.string().min(1).default('email'),
+        groupsClaim: z.string().min(1).default('groups'),
+        /** Only these email domains may sign in (case-insensitive); none: any. */
+        allowedEmailDomains: z.array(z.string().min(1)).optional(),
+        /** Only members of one of these groups may sign in; none: anyone the provider vouches for. */
+        allowedGroups: z.array(z.string().min(1)).optional(),
+        usePkce: z.boolean().default(true),
+      })
+      .strict(),
+    session: z
+      .object({
+        /** Signs the gateway's tokens (HS256); a list rotates them: the first signs, all verify. */
+        jwtSecret: z.union([z.string().min(32), z.array(z.string().min(32)).min(1).max(8)]),
+        /** How long a token lasts before the device refreshes it (default 1 hour). */
+        ttlHours: z.number().positive().max(24).default(1),
+      })
+      .strict(),
+    /** Shown next to the sign-in code (plain text). */
+    loginNotice: z.string().max(500).optional(),
+  })
+  .strict();
+
+export type IdentityConfig = z.infer<typeof identitySchema>;

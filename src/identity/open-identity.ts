@@ -1,0 +1,106 @@
+import type { ControlStore } from '../control/control-store.js';
+import type { GatewayKey } from '../control/gateway-keys.js';
+import type { KeyStore } from '../control/key-store.js';
+import type { RouteGroup } from '../server/pipeline.js';
+import type { IdentityConfig } from './config.js';
+import { connectIdentityProvider } from './oidc.js';
+import { createSignInGroup } from './sign-in-routes.js';
+import { createTokenIssuer, type TokenIssuer } from './tokens.js';
+
+/** A gateway token: three base64url parts, the first a JSON header (`eyJ...`). */
+const JWT = /^eyJ[\w-]*\.[\w-]+\.[\w-]+$/;
+
+/**
+ * Keys, and the people signed in through the identity provider: a gateway token is verified (remembered until it
+ * expires) and stands for its person (`oidc:<email>` in the ledger, the email as its user); anything else is a key.
+ */
+export function withSignedInPeople(keys: KeyStore, tokens: TokenIssuer): KeyStore {
+  return Object.assign({}, keys, {
+    enabled: () => true,
+    async find(presented: string | undefined): Promise<GatewayKey | undefined> {
+      if (!presented || !JWT.test(presented)) return keys.find(presented);
+      const person = await tokens.verify(presented);
+      if (!person) return undefined;
+      return { name: `oidc:${person.email}`, sha256: '', id: `oidc:${person.sub}`, user: person.email };
+    },
+  });
+}
+
+/**
+ * Sign-in with the company's identity provider: discovery at start-up (a provider that cannot be reached is an error:
+ * nobody could sign in), the gateway's token issuer, and the sign-in endpoints. Device grants live in the store, so
+ * every replica can answer every step.
+ */
+export async function openIdentity(
+  config: IdentityConfig,
+  deps: {
+    store: ControlStore | undefined;
+    clock: () => number;
+    publicUrl: () => string;
+    /** The configured public URL; without one the gateway's own URL is used, which only a loopback binding may do. */
+    configured: string | undefined;
+    host: string;
+  },
+): Promise<{ group: RouteGroup; tokens: TokenIssuer }> {
+  if (!deps.configured && !/^(127\.|localhost$|::1$)/.test(deps.host))
+    throw Object.assign(new Error('identity: sign-in needs publicUrl when the gateway listens beyond loopback'), {
+      fix: 'Set publicUrl to the https URL clients reach the gateway at.',
+    });
+  if (!deps.store)
+    throw Object.assign(new Error('identity: sign-in needs the control plane store (a data directory or a database)'), {
+      fix: 'Start with --data-dir (or dataDir / databaseUrl in the config).',
+    });
+  const idp = await connectIdentityProvider(config.oidc).catch((err: unknown) => {
+    throw Object.assign(
+      new Error(`identity: the identity provider ${config.oidc.issuer} could not be read: ${String(err)}`),
+      {
+        fix: 'Check oidc.issuer (its /.well-known/openid-configuration must answer) and the network to it.',
+      },
+    );
+  });
+  const secrets = Array.isArray(config.session.jwtSecret) ? config.session.jwtSecret : [config.session.jwtSecret];
+  const tokens = createTokenIssuer({
+    secrets,
+    issuer: () => deps.publicUrl().replace(/\/+$/, ''),
+    audience: config.oidc.clientId,
+    ttlMs: config.session.ttlHours * 3_600_000,
+    now: deps.clock,
+  });
+  const group = createSignInGroup({
+    store: deps.store,
+    idp,
+    tokens,
+    config,
+    publicUrl: deps.publicUrl,
+    now: deps.clock,
+  });
+  return { group, tokens };
+}
+
+/**
+ * The gateway's keys and route groups with sign-in, when it is configured (else its keys as they are). Without a
+ * configured public URL the gateway's own URL is used once it listens. A failure runs `onFail` (closing what the
+ * gateway opened before it) and is thrown.
+ */
+export async function signInFor(
+  identity: IdentityConfig | undefined,
+  deps: {
+    store: ControlStore | undefined;
+    clock: () => number;
+    configured: string | undefined;
+    host: string;
+    keys: KeyStore;
+    onFail: () => Promise<void>;
+  },
+): Promise<{ keys: KeyStore; groups: RouteGroup[]; bound(url: string): void }> {
+  let publicUrl = deps.configured;
+  const bound = (url: string) => void (publicUrl ??= url);
+  if (!identity) return { keys: deps.keys, groups: [], bound };
+  try {
+    const opened = await openIdentity(identity, Object.assign({}, deps, { publicUrl: () => publicUrl ?? '' }));
+    return { keys: withSignedInPeople(deps.keys, opened.tokens), groups: [opened.group], bound };
+  } catch (err) {
+    await deps.onFail();
+    throw err;
+  }
+}

@@ -1,0 +1,82 @@
+import { createHash } from 'node:crypto';
+import { jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import type { Person } from '../control/device-grants.js';
+
+/** The `kid` of a secret: the first 16 hex digits of its SHA-256 (which key signed, never the key). */
+export function keyId(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex').slice(0, 16);
+}
+
+const CACHE_LIMIT = 10_000;
+
+/**
+ * The gateway's own bearer tokens: HS256 JWTs with the person (`sub`, `email`, `name`, `groups`), `aud` the OIDC
+ * client ID, `iss` the gateway's public URL. The first secret signs; every one verifies (rotation). A verified token
+ * is remembered until it expires, so checking it again costs one map look-up, like a key's.
+ */
+export function createTokenIssuer(options: {
+  secrets: readonly string[];
+  /** The gateway's public URL (known once it listens when not configured). */
+  issuer: () => string;
+  audience: string;
+  ttlMs: number;
+  now: () => number;
+}) {
+  const keys = new Map(options.secrets.map((s) => [keyId(s), new TextEncoder().encode(s)]));
+  const signer = { kid: keyId(options.secrets[0]!), key: new TextEncoder().encode(options.secrets[0]!) };
+  const verified = new Map<string, { person: Person; exp: number }>();
+  return {
+    ttlSeconds: Math.round(options.ttlMs / 1000),
+    async mint(person: Person): Promise<string> {
+      const iat = Math.floor(options.now() / 1000);
+      const claims: JWTPayload & Record<string, unknown> = { email: person.email, groups: person.groups };
+      if (person.name) claims['name'] = person.name;
+      return new SignJWT(claims)
+        .setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: signer.kid })
+        .setSubject(person.sub)
+        .setAudience(options.audience)
+        .setIssuer(options.issuer())
+        .setIssuedAt(iat)
+        .setExpirationTime(iat + Math.round(options.ttlMs / 1000))
+        .sign(signer.key);
+    },
+    /** The person a token names, or undefined for any bad token (signature, expiry, audience, issuer). */
+    async verify(token: string): Promise<Person | undefined> {
+      const nowS = options.now() / 1000;
+      const hit = verified.get(token);
+      if (hit) {
+        if (hit.exp > nowS) return hit.person;
+        verified.delete(token);
+        return undefined;
+      }
+      try {
+        const { payload } = await jwtVerify(token, (header) => keys.get(String(header.kid)) ?? new Uint8Array(32), {
+          algorithms: ['HS256'],
+          audience: options.audience,
+          issuer: options.issuer(),
+          currentDate: new Date(options.now()),
+        });
+        const person = personOf(payload);
+        if (!person || typeof payload.exp !== 'number') return undefined;
+        if (verified.size >= CACHE_LIMIT) verified.delete(verified.keys().next().value!);
+        verified.set(token, { person, exp: payload.exp });
+        return person;
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
+
+function personOf(payload: JWTPayload): Person | undefined {
+  const { sub, email, name, groups } = payload as JWTPayload & { email?: unknown; name?: unknown; groups?: unknown };
+  if (typeof sub !== 'string' || typeof email !== 'string') return undefined;
+  return {
+    sub,
+    email,
+    ...(typeof name === 'string' ? { name } : {}),
+    groups: Array.isArray(groups) ? groups.filter((g): g is string => typeof g === 'string') : [],
+  };
+}
+
+export type TokenIssuer = ReturnType<typeof createTokenIssuer>;
