@@ -253,6 +253,8 @@ function gatewayOptions(flags: ServeFlags, settings: ServeSettings, upstream: Up
     host: settings.host,
     port: settings.port,
     keylessHosts: keylessHosts(flags, config),
+    publicUrl: config.publicUrl,
+    identity: config.identity,
     region: settings.region,
     scope: flags.scope ?? config.scope ?? 'global',
     auth: upstream.auth,

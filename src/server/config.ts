@@ -1,3 +1,4 @@
+import { identitySchema } from '../identity/config.js';
 import { APPLICATION_PROFILE_ARN } from '../catalog/application-profiles.js';
 import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
@@ -45,6 +46,8 @@ export const gatewayConfigSchema = z
     insecureNoAuth: z.boolean().optional(),
     /** The URL clients use to reach the gateway (its host name is served without keys besides loopback names). */
     publicUrl: z.string().url().optional(),
+    /** Sign-in with the company's identity provider (Claude Code's gateway login). */
+    identity: identitySchema.optional(),
     dataDir: z.string().min(1).optional(),
     /** PostgreSQL for keys, teams and the ledger, shared by several replicas (env BEDROCK_CLAUDE_DATABASE_URL). */
     store: z

@@ -1,0 +1,262 @@
+/**
+ * Claude Code's gateway login against bedrock-claude, with a real OpenID Connect provider on 127.0.0.1: the device
+ * flow walked with HTTP calls as the CLI and a browser make them, each of its errors, the token on a model call,
+ * refresh (groups re-read; a person removed at the provider is refused), a domain the gateway refuses, a denial and
+ * a cross-site post. The gateway's clock is driven; the provider keeps real time.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { decodeJwt } from 'jose';
+import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.js';
+import type { RunningGateway } from '../../src/server/gateway.js';
+import { gatewayOn, tempHome } from '../helpers.js';
+import { freePort, startIdp, type RunningIdp } from './idp.js';
+
+let emu: RunningEmulator;
+let idp: RunningIdp;
+let gw: RunningGateway;
+let now = Date.UTC(2026, 11, 6, 12);
+const SECRET = 'a-test-jwt-secret-of-more-than-32-characters';
+
+before(async () => {
+  emu = await startEmulator({ port: 0 });
+  const port = await freePort();
+  idp = await startIdp(`http://127.0.0.1:${port}/oauth/callback`);
+  gw = await gatewayOn(emu.url, {
+    port,
+    dataDir: tempHome(),
+    clock: () => now,
+    identity: {
+      oidc: {
+        issuer: idp.issuer,
+        clientId: idp.clientId,
+        clientSecret: idp.clientSecret,
+        scopes: ['openid', 'profile', 'email', 'offline_access'],
+        emailClaim: 'email',
+        groupsClaim: 'groups',
+        allowedEmailDomains: ['example.com'],
+        usePkce: true,
+      },
+      session: { jwtSecret: SECRET, ttlHours: 1 },
+    },
+  });
+});
+after(async () => {
+  await gw.close(100);
+  await idp.close();
+  await emu.close();
+});
+
+const form = (fields: Record<string, string>) => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  body: new URLSearchParams(fields).toString(),
+});
+const token = (fields: Record<string, string>) => fetch(`${gw.url}/oauth/token`, form(fields));
+const poll = (deviceCode: string) =>
+  token({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: deviceCode });
+
+/** A browser: one cookie jar per origin, redirects followed by hand. */
+function browser() {
+  const jar = new Map<string, Map<string, string>>();
+  const send = async (url: string, init: RequestInit = {}): Promise<Response> => {
+    const origin = new URL(url).origin;
+    const cookies = jar.get(origin) ?? new Map<string, string>();
+    const headers = new Headers(init.headers);
+    if (cookies.size) headers.set('cookie', [...cookies].map(([k, v]) => `${k}=${v}`).join('; '));
+    const res = await fetch(url, Object.assign({}, init, { headers, redirect: 'manual' as const }));
+    for (const c of res.headers.getSetCookie()) {
+      const [pair] = c.split(';');
+      const eq = pair!.indexOf('=');
+      const name = pair!.slice(0, eq);
+      if (/max-age=0/i.test(c) || /expires=thu, 01 jan 1970/i.test(c)) cookies.delete(name);
+      else cookies.set(name, pair!.slice(eq + 1));
+    }
+    jar.set(origin, cookies);
+    return res;
+  };
+  return {
+    send,
+    /** Follows redirects to the end; answers the last response and the URLs it went through. */
+    async follow(url: string, init: RequestInit = {}) {
+      const seen: string[] = [];
+      let res = await send(url, init);
+      for (let i = 0; i < 10 && res.status >= 300 && res.status < 400; i++) {
+        url = new URL(res.headers.get('location')!, url).href;
+        seen.push(url);
+        await res.arrayBuffer();
+        res = await send(url);
+      }
+      return { res, seen };
+    },
+  };
+}
+
+async function startDeviceFlow() {
+  const res = await fetch(`${gw.url}/oauth/device_authorization`, form({ surface: 'claude_code' }));
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('cache-control'), 'no-store');
+  return (await res.json()) as {
+    device_code: string;
+    user_code: string;
+    verification_uri_complete: string;
+    interval: number;
+  };
+}
+
+/** The person approves the code in a browser and signs in at the provider; answers the last page's text. */
+async function approveInBrowser(userCode: string, who: string): Promise<string> {
+  idp.signInAs(who);
+  const b = browser();
+  const page = await b.send(`${gw.url}/device?user_code=${userCode}`);
+  assert.match(await page.text(), new RegExp(userCode));
+  const { res, seen } = await b.follow(
+    `${gw.url}/device`,
+    Object.assign(form({ user_code: userCode }), {
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' },
+    }),
+  );
+  assert.ok(seen[0]!.startsWith(`${idp.issuer}/auth?`), seen[0]);
+  assert.match(seen[0]!, /code_challenge_method=S256/);
+  assert.ok(seen.at(-1)!.startsWith(`${gw.url}/oauth/callback?`), seen.at(-1));
+  return res.text();
+}
+
+describe('sign-in: the device flow with a real identity provider', () => {
+  let access = '';
+  let refresh = '';
+
+  it('publishes its metadata', async () => {
+    const meta = (await (await fetch(`${gw.url}/.well-known/oauth-authorization-server`)).json()) as Record<
+      string,
+      unknown
+    >;
+    assert.equal(meta['issuer'], gw.url);
+    assert.equal(meta['device_authorization_endpoint'], `${gw.url}/oauth/device_authorization`);
+    assert.equal(meta['token_endpoint'], `${gw.url}/oauth/token`);
+    assert.equal(meta['gateway_protocol_version'], 1);
+  });
+
+  it('a person signs in: pending, slow_down, approved once, then expired; the token calls models', async () => {
+    const flow = await startDeviceFlow();
+    assert.match(flow.user_code, /^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/);
+    assert.equal(flow.interval, 5);
+    let r = await poll(flow.device_code);
+    assert.deepEqual([r.status, await r.json()], [400, { error: 'authorization_pending' }]);
+    r = await poll(flow.device_code);
+    assert.deepEqual([r.status, await r.json()], [429, { error: 'slow_down' }]);
+    assert.match(await approveInBrowser(flow.user_code, 'u-alice'), /You&#39;re signed in|You're signed in/);
+    now += 5_000;
+    r = await poll(flow.device_code);
+    const body = (await r.json()) as {
+      access_token: string;
+      refresh_token: string;
+      token_type: string;
+      expires_in: number;
+    };
+    assert.equal(r.status, 200, JSON.stringify(body));
+    assert.equal(body.token_type, 'Bearer');
+    assert.equal(body.expires_in, 3600);
+    const claims = decodeJwt(body.access_token);
+    assert.deepEqual(
+      [claims.sub, claims['email'], claims['groups'], claims.aud, claims.iss],
+      ['u-alice', 'alice@example.com', ['engineering', 'claude-admins'], idp.clientId, gw.url],
+    );
+    assert.ok(body.refresh_token);
+    access = body.access_token;
+    refresh = body.refresh_token;
+    now += 5_000;
+    r = await poll(flow.device_code);
+    assert.deepEqual([r.status, await r.json()], [400, { error: 'expired_token' }], 'handed out once');
+
+    const call = (auth: string | undefined) =>
+      fetch(`${gw.url}/v1/messages`, {
+        method: 'POST',
+        headers: Object.assign({ 'content-type': 'application/json' }, auth ? { authorization: `Bearer ${auth}` } : {}),
+        body: JSON.stringify({
+          model: 'claude-haiku-4-5',
+          max_tokens: 10,
+          messages: [{ role: 'user', content: 'hi' }],
+        }),
+      });
+    assert.equal((await call(access)).status, 200);
+    assert.equal((await call(undefined)).status, 401, 'sign-in on: no key, no call');
+    const [h, p, s] = access.split('.');
+    assert.equal((await call(`${h}.${p}.${s!.slice(0, -4)}AAAA`)).status, 401, 'a forged signature');
+    now += 3_601_000;
+    assert.equal((await call(access)).status, 401, 'expired after an hour');
+  });
+
+  it('refresh re-reads the person at the provider; one removed there is refused (invalid_grant)', async () => {
+    idp.users.get('u-alice')!.groups = ['engineering'];
+    let r = await token({ grant_type: 'refresh_token', refresh_token: refresh });
+    const body = (await r.json()) as { access_token: string; refresh_token: string };
+    assert.equal(r.status, 200, JSON.stringify(body));
+    assert.deepEqual(decodeJwt(body.access_token)['groups'], ['engineering']);
+    idp.users.delete('u-alice');
+    r = await token({ grant_type: 'refresh_token', refresh_token: body.refresh_token });
+    assert.deepEqual([r.status, await r.json()], [401, { error: 'invalid_grant' }]);
+    r = await token({ grant_type: 'refresh_token' });
+    assert.deepEqual([r.status, await r.json()], [400, { error: 'invalid_request' }]);
+  });
+
+  it('a domain the gateway refuses, a denial and a cross-site post end in access_denied or a blocked page', async () => {
+    const carol = await startDeviceFlow();
+    assert.match(await approveInBrowser(carol.user_code, 'u-carol'), /email domain not allowed/);
+    now += 5_000;
+    let r = await poll(carol.device_code);
+    assert.deepEqual([r.status, await r.json()], [400, { error: 'access_denied' }]);
+
+    const denied = await startDeviceFlow();
+    const deny = await fetch(
+      `${gw.url}/device/deny`,
+      Object.assign(form({ user_code: denied.user_code }), {
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' },
+      }),
+    );
+    assert.match(await deny.text(), /You stopped this sign-in/);
+    now += 5_000;
+    r = await poll(denied.device_code);
+    assert.deepEqual([r.status, await r.json()], [400, { error: 'access_denied' }]);
+
+    const other = await startDeviceFlow();
+    const cross = await fetch(
+      `${gw.url}/device`,
+      Object.assign(form({ user_code: other.user_code }), {
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'cross-site' },
+        redirect: 'manual' as const,
+      }),
+    );
+    assert.equal(cross.status, 200);
+    assert.match(await cross.text(), /came from another site and was blocked/);
+  });
+
+  it("answers the token endpoint's other errors in OAuth's words", async () => {
+    let r = await token({ grant_type: 'password', username: 'x' });
+    assert.deepEqual([r.status, await r.json()], [400, { error: 'unsupported_grant_type' }]);
+    r = await token({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code' });
+    assert.deepEqual([r.status, await r.json()], [400, { error: 'invalid_request' }]);
+    r = await poll('no-such-device-code');
+    assert.deepEqual([r.status, await r.json()], [400, { error: 'expired_token' }]);
+    r = await fetch(`${gw.url}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    assert.deepEqual([r.status, await r.json()], [400, { error: 'invalid_request' }]);
+  });
+});
+
+describe('sign-in configuration', () => {
+  it('is read from the gateway config, with defaults; a weak secret or an unknown key is refused by name', async () => {
+    const { parseGatewayConfig } = await import('../../src/server/config.js');
+    const yaml = (secret: string, extra = '') =>
+      `region: us-west-2\npublicUrl: https://claude.example.com\nidentity:\n  oidc:\n    issuer: https://idp.example.com\n` +
+      `    clientId: gw\n${extra}  session:\n    jwtSecret: ${secret}\n`;
+    const config = parseGatewayConfig(yaml('x'.repeat(40)));
+    assert.deepEqual(config.identity?.oidc.scopes, ['openid', 'profile', 'email', 'offline_access']);
+    assert.equal(config.identity?.session.ttlHours, 1);
+    assert.throws(() => parseGatewayConfig(yaml('short')), /jwtSecret/);
+    assert.throws(() => parseGatewayConfig(yaml('x'.repeat(40), '    tenant: x\n')), /tenant/);
+  });
+});
