@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { managedSchema } from './managed-settings.js';
 
 /**
  * Sign-in with the company's identity provider (Claude Code's gateway login): any OpenID Connect provider, the claims
@@ -34,6 +35,8 @@ export const identitySchema = z
       .strict(),
     /** Shown next to the sign-in code (plain text). */
     loginNotice: z.string().max(500).optional(),
+    /** Managed settings for signed-in Claude Code clients, by group or email domain. */
+    managed: managedSchema.optional(),
   })
   .strict();
 

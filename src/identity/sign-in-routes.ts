@@ -5,6 +5,7 @@ import { BedrockClaudeError } from '../errors.js';
 import type { Ctx, Reply, RouteGroup } from '../server/pipeline.js';
 import type { IdentityConfig } from './config.js';
 import { SignInRefused, type IdentityProvider } from './oidc.js';
+import { settingsChecksum, settingsFor } from './managed-settings.js';
 import { devicePage, messagePage, pageHeaders } from './pages.js';
 import type { TokenIssuer } from './tokens.js';
 
@@ -321,12 +322,62 @@ async function callback(deps: SignInDeps, ctx: Ctx, html: Html): Promise<Reply> 
   }
 }
 
+/** The person a request's bearer token names, if it is a valid gateway token. */
+async function bearerPerson(ctx: Ctx, tokens: TokenIssuer) {
+  const auth = String(ctx.req.headers['authorization'] ?? '');
+  return auth.startsWith('Bearer ') ? tokens.verify(auth.slice(7).trim()) : undefined;
+}
+
+/** Any bearer problem: the same 401, in the Anthropic envelope. */
+function invalidToken(ctx: Ctx): Reply {
+  return {
+    status: 401,
+    headers: Object.assign({ 'content-type': 'application/json' }, SECURITY),
+    body: JSON.stringify({
+      type: 'error',
+      request_id: ctx.id,
+      error: { type: 'authentication_error', message: 'invalid token' },
+    }),
+  };
+}
+
+/** `GET /managed/settings`: the signed-in person's document, its checksum as the ETag, 304 when they hold it. */
+export function managedRoutes(deps: SignInDeps) {
+  const notFound = (why: string): Reply => ({
+    status: 404,
+    headers: Object.assign({ 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }, SECURITY),
+    body: why,
+  });
+  return [
+    {
+      method: 'GET',
+      path: '/managed/settings',
+      public: true,
+      serve: async (ctx: Ctx): Promise<Reply> => {
+        const person = await bearerPerson(ctx, deps.tokens);
+        if (!person) return invalidToken(ctx);
+        if (!deps.config.managed) return notFound('not configured');
+        const settings = settingsFor(deps.config.managed, person);
+        if (!settings) return notFound('no policy matched');
+        const checksum = settingsChecksum(settings);
+        const headers = Object.assign({ etag: `"${checksum}"`, vary: 'User-Agent' }, SECURITY);
+        if (ctx.req.headers['if-none-match'] === `"${checksum}"`) return { status: 304, headers, body: undefined };
+        return {
+          status: 200,
+          headers: Object.assign({ 'content-type': 'application/json;charset=utf-8' }, headers),
+          body: JSON.stringify({ uuid: checksum, checksum, settings }),
+        };
+      },
+    },
+  ];
+}
+
 /** The sign-in endpoints as one route group, errors in OAuth's shape. */
 export function createSignInGroup(deps: SignInDeps): RouteGroup {
   return {
     name: 'sign-in',
     metered: false,
-    routes: [...oauthRoutes(deps), ...verificationRoutes(deps)],
+    routes: [...oauthRoutes(deps), ...verificationRoutes(deps), ...managedRoutes(deps)],
     encodeError: (_ctx, err: BedrockClaudeError) =>
       oauthReply(err.status >= 500 ? 503 : err.status, {
         error: err.status >= 500 ? 'temporarily_unavailable' : 'invalid_request',

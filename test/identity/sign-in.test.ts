@@ -6,6 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { decodeJwt } from 'jose';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.js';
 import type { RunningGateway } from '../../src/server/gateway.js';
@@ -17,6 +19,25 @@ let idp: RunningIdp;
 let gw: RunningGateway;
 let now = Date.UTC(2026, 11, 6, 12);
 const SECRET = 'a-test-jwt-secret-of-more-than-32-characters';
+const REFERENCE_BASE = {
+  availableModels: ['claude-opus-4-8', 'claude-sonnet-4-6', 'claude-haiku-4-5'],
+  permissions: { allow: ['Read', 'Grep'], deny: ['Read(./.env)'] },
+  env: {
+    CLAUDE_CODE_ENABLE_TELEMETRY: '1',
+    OTEL_METRICS_EXPORTER: 'otlp',
+    OTEL_LOGS_EXPORTER: 'otlp',
+    OTEL_TRACES_EXPORTER: 'otlp',
+    OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:55707',
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+    DISABLE_UPDATES: '1',
+  },
+};
+
+/** A fixture of the reference gateway's capture: its body. */
+function referenceBody(name: string): { checksum: string; settings: unknown } {
+  const text = readFileSync(join('..', 'shared', 'claude-gateway-protocol', 'fixtures', `${name}.http`), 'utf8');
+  return JSON.parse(text.slice(text.search(/\r?\n\r?\n/)).trim()) as { checksum: string; settings: unknown };
+}
 
 before(async () => {
   emu = await startEmulator({ port: 0 });
@@ -38,6 +59,22 @@ before(async () => {
         usePkce: true,
       },
       session: { jwtSecret: SECRET, ttlHours: 1 },
+      // The reference gateway's two policies (its capture's `contractors` first, then the catch-all), with the
+      // telemetry env it injected written out, so that the documents and checksums can be compared with its own.
+      managed: {
+        policies: [
+          {
+            name: 'contractors',
+            match: { groups: ['contractors'] },
+            settings: {
+              availableModels: ['claude-haiku-4-5'],
+              permissions: { deny: ['WebFetch'] },
+              enforceAvailableModels: true,
+            },
+          },
+          { name: 'everyone', match: {}, settings: REFERENCE_BASE },
+        ],
+      },
     },
   });
 });
@@ -244,6 +281,59 @@ describe('sign-in: the device flow with a real identity provider', () => {
       body: '{}',
     });
     assert.deepEqual([r.status, await r.json()], [400, { error: 'invalid_request' }]);
+  });
+});
+
+describe('managed settings for a signed-in person', () => {
+  /** A person signed in for real, as the device flow hands out their token. */
+  async function signIn(who: string): Promise<string> {
+    const flow = await startDeviceFlow();
+    await approveInBrowser(flow.user_code, who);
+    now += 5_000;
+    const r = await poll(flow.device_code);
+    return ((await r.json()) as { access_token: string }).access_token;
+  }
+  const get = (token: string | undefined, headers: Record<string, string> = {}) =>
+    fetch(`${gw.url}/managed/settings`, {
+      headers: Object.assign(token ? { authorization: `Bearer ${token}` } : {}, headers),
+    });
+
+  it("the first matching policy on the catch-all, the reference's documents and checksums, ETag and 304", async () => {
+    idp.users.set('u-alice', {
+      email: 'alice@example.com',
+      name: 'Alice Admin',
+      groups: ['engineering', 'claude-admins'],
+    });
+    const alice = await signIn('u-alice');
+    const r = await get(alice);
+    const body = (await r.json()) as { uuid: string; checksum: string; settings: unknown };
+    const reference = referenceBody('040-managed-settings-alice');
+    assert.deepEqual(
+      [r.status, body.settings, body.checksum, body.uuid],
+      [200, reference.settings, reference.checksum, reference.checksum],
+    );
+    assert.equal(r.headers.get('etag'), `"${reference.checksum}"`);
+    assert.equal(r.headers.get('vary'), 'User-Agent');
+    const same = await get(alice, { 'if-none-match': `"${reference.checksum}"` });
+    assert.deepEqual([same.status, await same.text()], [304, '']);
+    assert.equal((await get(alice, { 'if-none-match': '"sha256:stale"' })).status, 200);
+
+    // bob is a contractor: his policy replaces the allow-list of models and adds to the deny-list.
+    const bob = await signIn('u-bob');
+    const b = (await (await get(bob)).json()) as { checksum: string; settings: unknown };
+    const bobs = referenceBody('044-managed-settings-bob');
+    assert.deepEqual([b.settings, b.checksum], [bobs.settings, bobs.checksum]);
+  });
+
+  it('refuses a missing or bad token with the same 401', async () => {
+    for (const token of [undefined, 'eyJhbGciOiJIUzI1NiJ9.e30.x']) {
+      const r = await get(token);
+      const body = (await r.json()) as { type: string; error: { type: string; message: string } };
+      assert.deepEqual(
+        [r.status, body.type, body.error],
+        [401, 'error', { type: 'authentication_error', message: 'invalid token' }],
+      );
+    }
   });
 });
 
