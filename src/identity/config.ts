@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { managedSchema } from './managed-settings.js';
+import { telemetrySchema } from './telemetry-relay.js';
 
 /**
  * Sign-in with the company's identity provider (Claude Code's gateway login): any OpenID Connect provider, the claims
@@ -37,6 +38,8 @@ export const identitySchema = z
     loginNotice: z.string().max(500).optional(),
     /** Managed settings for signed-in Claude Code clients, by group or email domain. */
     managed: managedSchema.optional(),
+    /** Where signed-in clients' OpenTelemetry is relayed (their settings point their exporters at the gateway). */
+    telemetry: telemetrySchema.optional(),
   })
   .strict();
 

@@ -4,7 +4,11 @@ import type { KeyStore } from '../control/key-store.js';
 import type { RouteGroup } from '../server/pipeline.js';
 import type { IdentityConfig } from './config.js';
 import { connectIdentityProvider } from './oidc.js';
-import { createSignInGroup } from './sign-in-routes.js';
+import type { BedrockClaudeError } from '../errors.js';
+import { bearerPerson, invalidToken } from './http-bits.js';
+import { managedRoutes } from './managed-routes.js';
+import { oauthReply, oauthRoutes, verificationRoutes, type SignInDeps } from './sign-in-routes.js';
+import { relayRoutes } from './telemetry-relay.js';
 import { createTokenIssuer, type TokenIssuer } from './tokens.js';
 
 /** A gateway token: three base64url parts, the first a JSON header (`eyJ...`). */
@@ -37,6 +41,7 @@ export async function openIdentity(
     store: ControlStore | undefined;
     clock: () => number;
     publicUrl: () => string;
+    onRelayFailure?: ((destination: string, err: unknown) => void) | undefined;
     /** The configured public URL; without one the gateway's own URL is used, which only a loopback binding may do. */
     configured: string | undefined;
     host: string;
@@ -73,6 +78,7 @@ export async function openIdentity(
     config,
     publicUrl: deps.publicUrl,
     now: deps.clock,
+    onRelayFailure: deps.onRelayFailure,
   });
   return { group, tokens };
 }
@@ -83,24 +89,52 @@ export async function openIdentity(
  * gateway opened before it) and is thrown.
  */
 export async function signInFor(
-  identity: IdentityConfig | undefined,
+  options: { identity?: IdentityConfig | undefined; publicUrl?: string | undefined; host?: string | undefined },
   deps: {
-    store: ControlStore | undefined;
+    control: { store?: ControlStore | undefined; close(): Promise<void> };
     clock: () => number;
-    configured: string | undefined;
-    host: string;
     keys: KeyStore;
-    onFail: () => Promise<void>;
+    onRelayFailure?: ((destination: string, err: unknown) => void) | undefined;
   },
 ): Promise<{ keys: KeyStore; groups: RouteGroup[]; bound(url: string): void }> {
-  let publicUrl = deps.configured;
+  let publicUrl = options.publicUrl;
   const bound = (url: string) => void (publicUrl ??= url);
-  if (!identity) return { keys: deps.keys, groups: [], bound };
+  if (!options.identity) return { keys: deps.keys, groups: [], bound };
   try {
-    const opened = await openIdentity(identity, Object.assign({}, deps, { publicUrl: () => publicUrl ?? '' }));
+    const opened = await openIdentity(options.identity, {
+      store: deps.control.store,
+      clock: deps.clock,
+      publicUrl: () => publicUrl ?? '',
+      configured: options.publicUrl,
+      host: options.host ?? '127.0.0.1',
+      onRelayFailure: deps.onRelayFailure,
+    });
     return { keys: withSignedInPeople(deps.keys, opened.tokens), groups: [opened.group], bound };
   } catch (err) {
-    await deps.onFail();
+    await deps.control.close();
     throw err;
   }
+}
+
+/** The sign-in endpoints as one route group, errors in OAuth's shape. */
+function createSignInGroup(deps: SignInDeps): RouteGroup {
+  return {
+    name: 'sign-in',
+    metered: false,
+    routes: [
+      ...oauthRoutes(deps),
+      ...verificationRoutes(deps),
+      ...managedRoutes(deps),
+      ...relayRoutes({
+        telemetry: deps.config.telemetry,
+        person: (ctx) => bearerPerson(ctx, deps.tokens),
+        invalid: invalidToken,
+        onFailure: deps.onRelayFailure ?? (() => undefined),
+      }),
+    ],
+    encodeError: (_ctx, err: BedrockClaudeError) =>
+      oauthReply(err.status >= 500 ? 503 : err.status, {
+        error: err.status >= 500 ? 'temporarily_unavailable' : 'invalid_request',
+      }),
+  };
 }

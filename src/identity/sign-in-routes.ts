@@ -1,26 +1,18 @@
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { ResponseBodyError } from 'openid-client';
 import type { ControlStore } from '../control/control-store.js';
-import { BedrockClaudeError } from '../errors.js';
-import type { Ctx, Reply, RouteGroup } from '../server/pipeline.js';
+import type { Ctx, Reply } from '../server/pipeline.js';
 import type { IdentityConfig } from './config.js';
 import { SignInRefused, type IdentityProvider } from './oidc.js';
-import { settingsChecksum, settingsFor } from './managed-settings.js';
 import { devicePage, messagePage, pageHeaders } from './pages.js';
 import type { TokenIssuer } from './tokens.js';
+import { SECURITY } from './http-bits.js';
 
 const DEVICE_TTL_MS = 600_000;
 const INTERVAL_S = 5;
 const USER_CODE_LETTERS = 'BCDFGHJKLMNPQRSTVWXZ';
 const COOKIE = 'gw_dev';
 
-/** Headers on every sign-in answer (the reference's, and what a page needs). */
-const SECURITY = {
-  'x-content-type-options': 'nosniff',
-  'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
-  'cross-origin-opener-policy': 'same-origin',
-};
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 
 export interface SignInDeps {
@@ -31,11 +23,13 @@ export interface SignInDeps {
   /** The URL clients reach the gateway at (issuer, endpoints, redirect URI). */
   publicUrl: () => string;
   now: () => number;
+  /** A relay destination that failed (logged; no answer changes). */
+  onRelayFailure?: ((destination: string, err: unknown) => void) | undefined;
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
-function oauthReply(status: number, value: unknown): Reply {
+export function oauthReply(status: number, value: unknown): Reply {
   return {
     status,
     headers: Object.assign({ 'content-type': 'application/json' }, SECURITY, NO_STORE),
@@ -320,67 +314,4 @@ async function callback(deps: SignInDeps, ctx: Ctx, html: Html): Promise<Reply> 
     const why = err instanceof SignInRefused ? ` (${err.message})` : '';
     return html(200, messagePage("We couldn't finish signing you in", `Sign-in could not be completed${why}.`), clear);
   }
-}
-
-/** The person a request's bearer token names, if it is a valid gateway token. */
-async function bearerPerson(ctx: Ctx, tokens: TokenIssuer) {
-  const auth = String(ctx.req.headers['authorization'] ?? '');
-  return auth.startsWith('Bearer ') ? tokens.verify(auth.slice(7).trim()) : undefined;
-}
-
-/** Any bearer problem: the same 401, in the Anthropic envelope. */
-function invalidToken(ctx: Ctx): Reply {
-  return {
-    status: 401,
-    headers: Object.assign({ 'content-type': 'application/json' }, SECURITY),
-    body: JSON.stringify({
-      type: 'error',
-      request_id: ctx.id,
-      error: { type: 'authentication_error', message: 'invalid token' },
-    }),
-  };
-}
-
-/** `GET /managed/settings`: the signed-in person's document, its checksum as the ETag, 304 when they hold it. */
-export function managedRoutes(deps: SignInDeps) {
-  const notFound = (why: string): Reply => ({
-    status: 404,
-    headers: Object.assign({ 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }, SECURITY),
-    body: why,
-  });
-  return [
-    {
-      method: 'GET',
-      path: '/managed/settings',
-      public: true,
-      serve: async (ctx: Ctx): Promise<Reply> => {
-        const person = await bearerPerson(ctx, deps.tokens);
-        if (!person) return invalidToken(ctx);
-        if (!deps.config.managed) return notFound('not configured');
-        const settings = settingsFor(deps.config.managed, person);
-        if (!settings) return notFound('no policy matched');
-        const checksum = settingsChecksum(settings);
-        const headers = Object.assign({ etag: `"${checksum}"`, vary: 'User-Agent' }, SECURITY);
-        if (ctx.req.headers['if-none-match'] === `"${checksum}"`) return { status: 304, headers, body: undefined };
-        return {
-          status: 200,
-          headers: Object.assign({ 'content-type': 'application/json;charset=utf-8' }, headers),
-          body: JSON.stringify({ uuid: checksum, checksum, settings }),
-        };
-      },
-    },
-  ];
-}
-
-/** The sign-in endpoints as one route group, errors in OAuth's shape. */
-export function createSignInGroup(deps: SignInDeps): RouteGroup {
-  return {
-    name: 'sign-in',
-    metered: false,
-    routes: [...oauthRoutes(deps), ...verificationRoutes(deps), ...managedRoutes(deps)],
-    encodeError: (_ctx, err: BedrockClaudeError) =>
-      oauthReply(err.status >= 500 ? 503 : err.status, {
-        error: err.status >= 500 ? 'temporarily_unavailable' : 'invalid_request',
-      }),
-  };
 }

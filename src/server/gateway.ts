@@ -350,13 +350,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   metrics.watchControl(control.gauges);
   const router = gatewayRouter(options, catalog, clock);
   const transport = gatewayTransport(options, { catalog, breaker, onEvent: metrics.onTransportEvent, now });
-  const signIn = await signInFor(options.identity, {
-    store: control.store,
+  const signIn = await signInFor(options, {
+    control,
     clock,
-    configured: options.publicUrl,
-    host: options.host ?? '127.0.0.1',
     keys: options.keyStore ?? control.keys ?? createStaticKeyStore(options.keys ?? []),
-    onFail: () => control.close(),
+    onRelayFailure: (destination, err) => logger.warn({ err, destination }, 'telemetry relay: a destination failed'),
   });
   const sinks = [metrics, createAccessLogSink(logger), live, ...control.sinks, ...(options.sinks ?? [])];
   const app = composeApp(options, {

@@ -7,6 +7,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { decodeJwt } from 'jose';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.js';
@@ -39,8 +42,28 @@ function referenceBody(name: string): { checksum: string; settings: unknown } {
   return JSON.parse(text.slice(text.search(/\r?\n\r?\n/)).trim()) as { checksum: string; settings: unknown };
 }
 
+/** An OTLP collector on 127.0.0.1: what it received, and a promise for the next one. */
+const sink = {
+  server: createServer(),
+  got: [] as Array<{ url: string; headers: Record<string, unknown>; body: Buffer }>,
+  next: () => Promise.resolve(),
+};
+let arrived: () => void = () => undefined;
+sink.next = () => new Promise<void>((r) => (arrived = r));
+sink.server.on('request', (req, res) => {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => {
+    sink.got.push({ url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) });
+    res.end();
+    arrived();
+  });
+});
+
 before(async () => {
   emu = await startEmulator({ port: 0 });
+  await new Promise<void>((r) => sink.server.listen(0, '127.0.0.1', () => r()));
+  const sinkUrl = `http://127.0.0.1:${(sink.server.address() as AddressInfo).port}`;
   const port = await freePort();
   idp = await startIdp(`http://127.0.0.1:${port}/oauth/callback`);
   gw = await gatewayOn(emu.url, {
@@ -59,6 +82,17 @@ before(async () => {
         usePkce: true,
       },
       session: { jwtSecret: SECRET, ttlHours: 1 },
+      telemetry: {
+        forwardTo: [
+          {
+            url: sinkUrl,
+            headers: { authorization: 'Bearer sink-test-token' },
+            metrics: true,
+            logs: true,
+            traces: false,
+          },
+        ],
+      },
       // The reference gateway's two policies (its capture's `contractors` first, then the catch-all), with the
       // telemetry env it injected written out, so that the documents and checksums can be compared with its own.
       managed: {
@@ -79,6 +113,7 @@ before(async () => {
   });
 });
 after(async () => {
+  sink.server.close();
   await gw.close(100);
   await idp.close();
   await emu.close();
@@ -334,6 +369,50 @@ describe('managed settings for a signed-in person', () => {
         [401, 'error', { type: 'authentication_error', message: 'invalid token' }],
       );
     }
+  });
+});
+
+describe('the OpenTelemetry relay', () => {
+  it("forwards a signed-in client's export byte for byte with the destination's own headers, only the signals it wants", async () => {
+    const flow = await startDeviceFlow();
+    await approveInBrowser(flow.user_code, 'u-bob');
+    now += 5_000;
+    const bob = ((await (await poll(flow.device_code)).json()) as { access_token: string }).access_token;
+    // Bob's settings point his exporters at the gateway (his policy's own env would win).
+    const settings = (await (
+      await fetch(`${gw.url}/managed/settings`, { headers: { authorization: `Bearer ${bob}` } })
+    ).json()) as {
+      settings: { env: Record<string, string> };
+    };
+    assert.equal(settings.settings.env['OTEL_EXPORTER_OTLP_ENDPOINT'], 'http://127.0.0.1:55707', 'the policy wins');
+    const body = gzipSync(Buffer.from([10, 3, 1, 2, 3, 0, 255, 7]));
+    const send = (signal: string, auth = `Bearer ${bob}`) =>
+      fetch(`${gw.url}/v1/${signal}`, {
+        method: 'POST',
+        headers: { authorization: auth, 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' },
+        body,
+      });
+    const got = sink.next();
+    const r = await send('metrics');
+    assert.equal(r.status, 200);
+    await got;
+    const received = sink.got.at(-1)!;
+    assert.equal(received.url, '/v1/metrics');
+    assert.deepEqual(received.body, body, 'byte for byte, still compressed');
+    assert.equal(received.headers['authorization'], 'Bearer sink-test-token', "the destination's, never the person's");
+    assert.equal(received.headers['content-type'], 'application/x-protobuf');
+    assert.equal(received.headers['content-encoding'], 'gzip');
+    const before = sink.got.length;
+    assert.equal((await send('traces')).status, 200, 'answered even when no destination wants it');
+    const logs = sink.next();
+    assert.equal((await send('logs')).status, 200);
+    await logs;
+    assert.deepEqual(
+      sink.got.slice(before).map((g) => g.url),
+      ['/v1/logs'],
+      'traces were not wanted',
+    );
+    assert.equal((await send('metrics', 'Bearer nope')).status, 401);
   });
 });
 
