@@ -7,6 +7,7 @@ import { connectIdentityProvider } from './oidc.js';
 import type { BedrockClaudeError } from '../errors.js';
 import { bearerPerson, invalidToken } from './http-bits.js';
 import { managedRoutes } from './managed-routes.js';
+import { settingsFor, type ManagedConfig } from './managed-settings.js';
 import { oauthReply, oauthRoutes, verificationRoutes, type SignInDeps } from './sign-in-routes.js';
 import { relayRoutes } from './telemetry-relay.js';
 import { createTokenIssuer, type TokenIssuer } from './tokens.js';
@@ -18,16 +19,34 @@ const JWT = /^eyJ[\w-]*\.[\w-]+\.[\w-]+$/;
  * Keys, and the people signed in through the identity provider: a gateway token is verified (remembered until it
  * expires) and stands for its person (`oidc:<email>` in the ledger, the email as its user); anything else is a key.
  */
-export function withSignedInPeople(keys: KeyStore, tokens: TokenIssuer): KeyStore {
+export function withSignedInPeople(keys: KeyStore, tokens: TokenIssuer, managed?: ManagedConfig): KeyStore {
   return Object.assign({}, keys, {
     enabled: () => true,
     async find(presented: string | undefined): Promise<GatewayKey | undefined> {
       if (!presented || !JWT.test(presented)) return keys.find(presented);
       const person = await tokens.verify(presented);
       if (!person) return undefined;
-      return { name: `oidc:${person.email}`, sha256: '', id: `oidc:${person.sub}`, user: person.email };
+      const key: GatewayKey = {
+        name: `oidc:${person.email}`,
+        sha256: '',
+        id: `oidc:${person.sub}`,
+        user: person.email,
+      };
+      const models = managed && allowedModels(settingsFor(managed, person));
+      if (models) key.models = models;
+      return key;
     },
   });
+}
+
+/**
+ * The models a person's managed settings allow (`availableModels`), as a key's allow-list: each name, and its dated
+ * and suffixed forms (`claude-haiku-4-5` allows `claude-haiku-4-5-20251001`). None when the policy does not say.
+ */
+function allowedModels(settings: Record<string, unknown> | undefined): string[] | undefined {
+  const listed = settings?.['availableModels'];
+  if (!Array.isArray(listed)) return undefined;
+  return listed.filter((m): m is string => typeof m === 'string').flatMap((m) => [m, `${m}-*`]);
 }
 
 /**
@@ -109,7 +128,11 @@ export async function signInFor(
       host: options.host ?? '127.0.0.1',
       onRelayFailure: deps.onRelayFailure,
     });
-    return { keys: withSignedInPeople(deps.keys, opened.tokens), groups: [opened.group], bound };
+    return {
+      keys: withSignedInPeople(deps.keys, opened.tokens, options.identity.managed),
+      groups: [opened.group],
+      bound,
+    };
   } catch (err) {
     await deps.control.close();
     throw err;

@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { decodeJwt } from 'jose';
+import { openSqliteControlStore } from '../../src/control/sqlite-store.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.js';
 import type { RunningGateway } from '../../src/server/gateway.js';
 import { gatewayOn, tempHome } from '../helpers.js';
@@ -21,6 +22,7 @@ let emu: RunningEmulator;
 let idp: RunningIdp;
 let gw: RunningGateway;
 let now = Date.UTC(2026, 11, 6, 12);
+const dataDir = tempHome();
 const SECRET = 'a-test-jwt-secret-of-more-than-32-characters';
 const REFERENCE_BASE = {
   availableModels: ['claude-opus-4-8', 'claude-sonnet-4-6', 'claude-haiku-4-5'],
@@ -68,7 +70,7 @@ before(async () => {
   idp = await startIdp(`http://127.0.0.1:${port}/oauth/callback`);
   gw = await gatewayOn(emu.url, {
     port,
-    dataDir: tempHome(),
+    dataDir,
     clock: () => now,
     identity: {
       oidc: {
@@ -413,6 +415,51 @@ describe('the OpenTelemetry relay', () => {
       'traces were not wanted',
     );
     assert.equal((await send('metrics', 'Bearer nope')).status, 401);
+  });
+});
+
+describe("a signed-in person's models", () => {
+  it('are what their policy allows: listed, called (dated names too), refused otherwise, and in the ledger as theirs', async () => {
+    const flow = await startDeviceFlow();
+    await approveInBrowser(flow.user_code, 'u-bob');
+    now += 5_000;
+    const bob = ((await (await poll(flow.device_code)).json()) as { access_token: string }).access_token;
+    const auth = { authorization: `Bearer ${bob}` };
+    const listed = (await (await fetch(`${gw.url}/v1/models`, { headers: auth })).json()) as {
+      data: Array<{ id: string }>;
+    };
+    assert.deepEqual(
+      listed.data.map((m) => m.id),
+      ['claude-haiku-4-5'],
+    );
+    const call = (model: string) =>
+      fetch(`${gw.url}/v1/messages`, {
+        method: 'POST',
+        headers: Object.assign({ 'content-type': 'application/json' }, auth),
+        body: JSON.stringify({ model, max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }),
+      });
+    for (const model of ['claude-haiku-4-5', 'claude-haiku-4-5-20251001']) {
+      const r = await call(model);
+      assert.equal(r.status, 200, await r.text());
+    }
+    const refused = await call('claude-opus-5');
+    assert.equal(refused.status, 403);
+    assert.match(
+      ((await refused.json()) as { error: { message: string } }).error.message,
+      /may not call the model "claude-opus-5"/,
+    );
+    await gw.flushLedger();
+    const store = openSqliteControlStore(dataDir);
+    const rows = (await store.requests({ since: 0, until: now + 1, limit: 50, user: 'bob@example.com' })).filter(
+      (r) => r.model !== null,
+    );
+    await store.close();
+    assert.deepEqual(rows.map((r) => [r.status, r.model]).sort(), [
+      [200, 'claude-haiku-4-5'],
+      [200, 'claude-haiku-4-5-20251001'],
+      [403, 'claude-opus-5'],
+    ]);
+    assert.ok(rows.every((r) => r.keyName === 'oidc:bob@example.com' && r.keyId === 'oidc:u-bob'));
   });
 });
 

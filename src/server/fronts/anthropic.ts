@@ -1,3 +1,4 @@
+import { keyAllows } from '../../control/gateway-keys.js';
 import type { Catalog } from '../../catalog/catalog.js';
 import { UNSUPPORTED_APIS } from '../../catalog/unsupported-apis.js';
 import { BedrockClaudeError, invalidRequest } from '../../errors.js';
@@ -68,7 +69,8 @@ interface AnthropicDeps {
 }
 
 function models(ctx: Ctx, { catalog, router }: AnthropicDeps): Reply {
-  const data = listModels(catalog, router);
+  // A key (or a signed-in person's policy) with a model allow-list sees only what it may call.
+  const data = listModels(catalog, router).filter((m) => keyAllows(ctx.key, String(m['id'])));
   const page = {
     object: 'list',
     data,
