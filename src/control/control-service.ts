@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ControlStore, LedgerRow, RequestFilter, SeriesGroup, SeriesRow } from './control-store.js';
-import { deviceGrantCalls, type DeviceGrantCalls } from './device-grants.js';
+import { deviceGrantCalls, revocationCalls, type DeviceGrantCalls } from './device-grants.js';
 import { createGatewayKey } from './gateway-keys.js';
 import { ledgerRowFromDb } from './ledger-columns.js';
 import type { KeyChange, KeyInput, KeyRecord, TeamChange, TeamInput, TeamRecord } from './records.js';
@@ -155,7 +155,7 @@ export function createControlService(d: DialectStore): ControlStore {
     close: () => d.close(),
   };
   if (d.watch) rest.watch = (listener) => d.watch!(listener);
-  return Object.assign(rest, keyCalls(port), teamCalls(port), deviceGrantCalls(port));
+  return Object.assign(rest, keyCalls(port), teamCalls(port), deviceGrantCalls(port), revocationCalls(port));
 }
 
 /** When each key (by id) was last used, by the ledger. */

@@ -136,4 +136,36 @@ export function deviceGrantCalls(port: SqlPort) {
   };
 }
 
-export type DeviceGrantCalls = ReturnType<typeof deviceGrantCalls>;
+/** What is signed out: people (their tokens issued before `at`) and single tokens (by `jti`, until they expire). */
+export interface Revocations {
+  subjects: Array<{ subject: string; at: number }>;
+  tokens: string[];
+}
+
+/** The sign-outs' calls, over a SQL port (both dialects). */
+export function revocationCalls(port: SqlPort) {
+  return {
+    /** Signs a person out everywhere: every token issued to them before `at` is refused, on every replica. */
+    async revokeSubject(subject: string, at: number, by: string): Promise<void> {
+      const changed = await port.run('UPDATE revocations SET at = ?, by_whom = ? WHERE subject = ?', [at, by, subject]);
+      if (changed === 0)
+        await port.run('INSERT INTO revocations (subject, at, by_whom) VALUES (?, ?, ?)', [subject, at, by]);
+    },
+    /** Signs one token out (a device's logout) until it would have expired anyway. */
+    async revokeToken(jti: string, expires: number, now: number): Promise<void> {
+      await port.run('DELETE FROM revoked_tokens WHERE expires <= ?', [now]);
+      if ((await port.run('UPDATE revoked_tokens SET expires = ? WHERE jti = ?', [expires, jti])) === 0)
+        await port.run('INSERT INTO revoked_tokens (jti, expires) VALUES (?, ?)', [jti, expires]);
+    },
+    async revocations(now: number): Promise<Revocations> {
+      const subjects = await port.all<{ subject: string; at: number | string }>('SELECT subject, at FROM revocations');
+      const tokens = await port.all<{ jti: string }>('SELECT jti FROM revoked_tokens WHERE expires > ?', [now]);
+      return {
+        subjects: subjects.map((r) => ({ subject: r.subject, at: Number(r.at) })),
+        tokens: tokens.map((t) => t.jti),
+      };
+    },
+  };
+}
+
+export type DeviceGrantCalls = ReturnType<typeof deviceGrantCalls> & ReturnType<typeof revocationCalls>;

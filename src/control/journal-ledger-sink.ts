@@ -81,6 +81,23 @@ export interface JournalSinkOptions {
 }
 
 /**
+ * `run`, one at a time. A call while one runs gets one more run after it: the running one took only what was there
+ * when it began, so a caller's drain always covers the rows appended before it asked.
+ */
+function oneAtATime(run: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  let again: Promise<void> | undefined;
+  const call = (): Promise<void> => {
+    if (!running) return (running = run().finally(() => (running = undefined)));
+    return (again ??= running.then(() => {
+      again = undefined;
+      return call();
+    }));
+  };
+  return call;
+}
+
+/**
  * The ledger for a store across the network (PostgreSQL): each row is appended to a journal file in
  * the data directory as its answer ends (one small write; a kill -9 of the process loses nothing
  * the kernel has), and the journal goes to the store in batches (every `flushMs`, up to `batch`
@@ -106,7 +123,6 @@ export function createJournaledLedgerSink(
     options.onProblem?.(next);
   };
 
-  let draining: Promise<void> | undefined;
   async function drainOnce(): Promise<void> {
     journal.write(); // what this turn appended, first
     journal.rollIfDue();
@@ -126,7 +142,7 @@ export function createJournaledLedgerSink(
     }
     say(undefined);
   }
-  const drain = (): Promise<void> => (draining ??= drainOnce().finally(() => (draining = undefined)));
+  const drain = oneAtATime(drainOnce);
   const timer = setInterval(() => {
     if (clock() >= retryAt) void drain();
   }, options.flushMs ?? 200);
@@ -142,7 +158,7 @@ export function createJournaledLedgerSink(
     drain,
     async close() {
       clearInterval(timer);
-      await draining;
+      await drain();
       journal.seal();
       await drain();
       journal.close();

@@ -65,4 +65,9 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX device_grants_expires ON device_grants (expires);
   `,
+  // 6: sign-outs: a person's tokens issued before a time (an admin's), and single tokens (a device's logout).
+  `
+  CREATE TABLE revocations (subject TEXT PRIMARY KEY, at INTEGER NOT NULL, by_whom TEXT);
+  CREATE TABLE revoked_tokens (jti TEXT PRIMARY KEY, expires INTEGER NOT NULL);
+  `,
 ];

@@ -86,4 +86,9 @@ export const PG_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX device_grants_expires ON device_grants (expires);
   `,
+  // 6: sign-outs (see the SQLite migration 6).
+  `
+  CREATE TABLE revocations (subject text PRIMARY KEY, at bigint NOT NULL, by_whom text);
+  CREATE TABLE revoked_tokens (jti text PRIMARY KEY, expires bigint NOT NULL);
+  `,
 ];

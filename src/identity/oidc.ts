@@ -94,6 +94,11 @@ export async function connectIdentityProvider(oidc: IdentityConfig['oidc']) {
       const tokens = await client.refreshTokenGrant(config, refreshToken);
       return { person: personFromClaims(await claimsOf(tokens), oidc), refresh: tokens.refresh_token ?? refreshToken };
     },
+    /** Asks the provider to revoke a token of its own, where it offers revocation (best effort: never throws). */
+    async revoke(token: string): Promise<void> {
+      if (!config.serverMetadata().revocation_endpoint) return;
+      await client.tokenRevocation(config, token).catch(() => undefined);
+    },
     /** The authorization endpoint's origin (for the verification page's form-action policy). */
     authorizationOrigin: new URL(config.serverMetadata().authorization_endpoint ?? oidc.issuer).origin,
   };

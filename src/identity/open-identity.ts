@@ -10,6 +10,7 @@ import { managedRoutes } from './managed-routes.js';
 import { settingsFor, type ManagedConfig } from './managed-settings.js';
 import { oauthReply, oauthRoutes, verificationRoutes, type SignInDeps } from './sign-in-routes.js';
 import { relayRoutes } from './telemetry-relay.js';
+import { createRevocationCache, type RevocationCache } from './revocations.js';
 import { createTokenIssuer, type TokenIssuer } from './tokens.js';
 
 /** A gateway token: three base64url parts, the first a JSON header (`eyJ...`). */
@@ -61,11 +62,13 @@ export async function openIdentity(
     clock: () => number;
     publicUrl: () => string;
     onRelayFailure?: ((destination: string, err: unknown) => void) | undefined;
+    /** A read of the sign-outs that failed (the last state is kept). */
+    onStoreError?: ((err: unknown) => void) | undefined;
     /** The configured public URL; without one the gateway's own URL is used, which only a loopback binding may do. */
     configured: string | undefined;
     host: string;
   },
-): Promise<{ group: RouteGroup; tokens: TokenIssuer }> {
+): Promise<{ group: RouteGroup; tokens: TokenIssuer; revocations: RevocationCache }> {
   if (!deps.configured && !/^(127\.|localhost$|::1$)/.test(deps.host))
     throw Object.assign(new Error('identity: sign-in needs publicUrl when the gateway listens beyond loopback'), {
       fix: 'Set publicUrl to the https URL clients reach the gateway at.',
@@ -83,7 +86,10 @@ export async function openIdentity(
     );
   });
   const secrets = Array.isArray(config.session.jwtSecret) ? config.session.jwtSecret : [config.session.jwtSecret];
+  const revocations = createRevocationCache(deps.store, deps.clock, (err) => deps.onStoreError?.(err));
+  await revocations.ready;
   const tokens = createTokenIssuer({
+    revoked: revocations.revoked,
     secrets,
     issuer: () => deps.publicUrl().replace(/\/+$/, ''),
     audience: config.oidc.clientId,
@@ -98,8 +104,9 @@ export async function openIdentity(
     publicUrl: deps.publicUrl,
     now: deps.clock,
     onRelayFailure: deps.onRelayFailure,
+    revocations,
   });
-  return { group, tokens };
+  return { group, tokens, revocations };
 }
 
 /**
@@ -110,10 +117,15 @@ export async function openIdentity(
 export async function signInFor(
   options: { identity?: IdentityConfig | undefined; publicUrl?: string | undefined; host?: string | undefined },
   deps: {
-    control: { store?: ControlStore | undefined; close(): Promise<void> };
+    control: {
+      store?: ControlStore | undefined;
+      admin?: { signedOut?: (() => Promise<void>) | undefined } | undefined;
+      close(): Promise<void>;
+    };
     clock: () => number;
     keys: KeyStore;
-    onRelayFailure?: ((destination: string, err: unknown) => void) | undefined;
+    /** Failures off the answer path (a relay destination, a read of the sign-outs), for the log. */
+    warn: (fields: Record<string, unknown>, message: string) => void;
   },
 ): Promise<{ keys: KeyStore; groups: RouteGroup[]; bound(url: string): void }> {
   let publicUrl = options.publicUrl;
@@ -126,8 +138,11 @@ export async function signInFor(
       publicUrl: () => publicUrl ?? '',
       configured: options.publicUrl,
       host: options.host ?? '127.0.0.1',
-      onRelayFailure: deps.onRelayFailure,
+      onRelayFailure: (destination, err) => deps.warn({ err, destination }, 'telemetry relay: a destination failed'),
+      onStoreError: (err) => deps.warn({ err }, 'sign-in: the sign-outs could not be read; the last ones read hold'),
     });
+    // The admin API's sign-out takes effect on this replica before its answer.
+    if (deps.control.admin) deps.control.admin.signedOut = opened.revocations.refresh;
     return {
       keys: withSignedInPeople(deps.keys, opened.tokens, options.identity.managed),
       groups: [opened.group],

@@ -5,6 +5,7 @@ import type { Ctx, Reply } from '../server/pipeline.js';
 import type { IdentityConfig } from './config.js';
 import { SignInRefused, type IdentityProvider } from './oidc.js';
 import { devicePage, messagePage, pageHeaders } from './pages.js';
+import type { RevocationCache } from './revocations.js';
 import type { TokenIssuer } from './tokens.js';
 import { SECURITY } from './http-bits.js';
 
@@ -23,6 +24,8 @@ export interface SignInDeps {
   /** The URL clients reach the gateway at (issuer, endpoints, redirect URI). */
   publicUrl: () => string;
   now: () => number;
+  /** Sign-outs (checked on refresh, updated by `/oauth/revoke`). */
+  revocations: RevocationCache;
   /** A relay destination that failed (logged; no answer changes). */
   onRelayFailure?: ((destination: string, err: unknown) => void) | undefined;
 }
@@ -84,6 +87,7 @@ export function oauthRoutes(deps: SignInDeps) {
           issuer: base(),
           device_authorization_endpoint: `${base()}/oauth/device_authorization`,
           token_endpoint: `${base()}/oauth/token`,
+          revocation_endpoint: `${base()}/oauth/revoke`,
           grant_types_supported: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'],
           response_types_supported: [],
           token_endpoint_auth_methods_supported: ['none'],
@@ -105,6 +109,7 @@ export function oauthRoutes(deps: SignInDeps) {
       },
     },
     { method: 'POST', path: '/oauth/token', public: true, serve: (ctx: Ctx) => token(deps, ctx) },
+    { method: 'POST', path: '/oauth/revoke', public: true, serve: (ctx: Ctx) => revoke(deps, ctx) },
   ];
 }
 
@@ -167,6 +172,24 @@ async function tokenAnswer(deps: SignInDeps, person: Parameters<TokenIssuer['min
 }
 
 /**
+ * RFC 7009: a gateway token is signed out (on every replica, until it would have expired); anything else is handed to
+ * the identity provider to revoke where it can. The answer is 200 whatever the token was, as the RFC asks.
+ */
+async function revoke(deps: SignInDeps, ctx: Ctx): Promise<Reply> {
+  const presented = (await form(ctx))?.get('token');
+  if (!presented) return oauthReply(400, { error: 'invalid_request' });
+  const signedIn = await deps.tokens.verify(presented);
+  if (signedIn?.jti) {
+    await deps.store.revokeToken(signedIn.jti, signedIn.exp * 1000, deps.now());
+    await deps.revocations.refresh();
+  } else if (!signedIn) await deps.idp.revoke(presented);
+  return oauthReply(200, {});
+}
+
+/** A person signed out everywhere in the last 30 days must sign in again in a browser: refresh is refused. */
+const REFRESH_REFUSED_MS = 30 * 86_400_000;
+
+/**
  * The identity provider's refresh token, exchanged there again: the person as the provider sees them now (removed
  * from the provider or from every allowed group: `invalid_grant`, which sends the device back to sign-in).
  */
@@ -174,6 +197,8 @@ async function refreshToken(deps: SignInDeps, refresh: string | null): Promise<R
   if (!refresh) return oauthReply(400, { error: 'invalid_request' });
   try {
     const fresh = await deps.idp.refresh(refresh);
+    const out = deps.revocations.signedOutAt(fresh.person.sub);
+    if (out !== undefined && out > deps.now() - REFRESH_REFUSED_MS) return oauthReply(401, { error: 'invalid_grant' });
     return await tokenAnswer(deps, fresh.person, fresh.refresh);
   } catch (err) {
     if (err instanceof SignInRefused || err instanceof ResponseBodyError)

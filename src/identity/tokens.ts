@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import type { Person } from '../control/device-grants.js';
 
@@ -8,6 +8,13 @@ export function keyId(secret: string): string {
 }
 
 const CACHE_LIMIT = 10_000;
+
+/** A token's person, with when it was issued and expires (seconds) and its id (for a single sign-out). */
+export interface SignedIn extends Person {
+  iat: number;
+  exp: number;
+  jti: string | undefined;
+}
 
 /**
  * The gateway's own bearer tokens: HS256 JWTs with the person (`sub`, `email`, `name`, `groups`), `aud` the OIDC
@@ -21,10 +28,13 @@ export function createTokenIssuer(options: {
   audience: string;
   ttlMs: number;
   now: () => number;
+  /** Whether a token was signed out since (checked on every use, cached or not). */
+  revoked?: ((token: SignedIn) => boolean) | undefined;
 }) {
   const keys = new Map(options.secrets.map((s) => [keyId(s), new TextEncoder().encode(s)]));
   const signer = { kid: keyId(options.secrets[0]!), key: new TextEncoder().encode(options.secrets[0]!) };
-  const verified = new Map<string, { person: Person; exp: number }>();
+  const verified = new Map<string, SignedIn>();
+  const live = (p: SignedIn | undefined) => (p && !options.revoked?.(p) ? p : undefined);
   return {
     ttlSeconds: Math.round(options.ttlMs / 1000),
     async mint(person: Person): Promise<string> {
@@ -37,15 +47,16 @@ export function createTokenIssuer(options: {
         .setAudience(options.audience)
         .setIssuer(options.issuer())
         .setIssuedAt(iat)
+        .setJti(randomBytes(16).toString('base64url'))
         .setExpirationTime(iat + Math.round(options.ttlMs / 1000))
         .sign(signer.key);
     },
     /** The person a token names, or undefined for any bad token (signature, expiry, audience, issuer). */
-    async verify(token: string): Promise<Person | undefined> {
+    async verify(token: string): Promise<SignedIn | undefined> {
       const nowS = options.now() / 1000;
       const hit = verified.get(token);
       if (hit) {
-        if (hit.exp > nowS) return hit.person;
+        if (hit.exp > nowS) return live(hit);
         verified.delete(token);
         return undefined;
       }
@@ -57,10 +68,11 @@ export function createTokenIssuer(options: {
           currentDate: new Date(options.now()),
         });
         const person = personOf(payload);
-        if (!person || typeof payload.exp !== 'number') return undefined;
+        if (!person || typeof payload.exp !== 'number' || typeof payload.iat !== 'number') return undefined;
+        const signedIn: SignedIn = Object.assign(person, { iat: payload.iat, exp: payload.exp, jti: payload.jti });
         if (verified.size >= CACHE_LIMIT) verified.delete(verified.keys().next().value!);
-        verified.set(token, { person, exp: payload.exp });
-        return person;
+        verified.set(token, signedIn);
+        return live(signedIn);
       } catch {
         return undefined;
       }

@@ -354,7 +354,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     control,
     clock,
     keys: options.keyStore ?? control.keys ?? createStaticKeyStore(options.keys ?? []),
-    onRelayFailure: (destination, err) => logger.warn({ err, destination }, 'telemetry relay: a destination failed'),
+    warn: (fields, message) => logger.warn(fields, message),
   });
   const sinks = [metrics, createAccessLogSink(logger), live, ...control.sinks, ...(options.sinks ?? [])];
   const app = composeApp(options, {

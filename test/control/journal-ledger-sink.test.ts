@@ -56,6 +56,29 @@ describe('journaled ledger', () => {
     assert.equal((await ids(store)).length, 7);
   });
 
+  it('a drain asked for while one runs also writes the rows that came after that one began', async () => {
+    const real = openSqliteControlStore(join(tempHome(), 'db'));
+    let release: () => void = () => undefined;
+    let held = true;
+    const store = Object.assign({}, real, {
+      appendLedger: async (rows: readonly LedgerRow[]) => {
+        if (held) await new Promise<void>((r) => (release = r));
+        return real.appendLedger(rows);
+      },
+    });
+    const sink = createJournaledLedgerSink(store, join(tempHome(), 'spool'), { flushMs: 60_000 });
+    await sink.record(usage('early'));
+    const first = sink.drain(); // the periodic drain, say: it holds 'early' only
+    await sink.record(usage('late'));
+    const mine = sink.drain();
+    held = false;
+    release();
+    await mine;
+    assert.deepEqual(await ids(real), ['early', 'late'], 'the caller of drain finds its row in the store');
+    await first;
+    await sink.close();
+  });
+
   it('spools while the store is away, says so, and writes every row once when it is back', async () => {
     const { store, down } = flakyStore();
     const problems: Array<string | undefined> = [];

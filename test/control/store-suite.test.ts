@@ -328,5 +328,16 @@ for (const impl of STORES) {
       assert.equal(await store.deviceGrantByUserCode('VWXZ-BCDF', t + 600_000), undefined);
       assert.deepEqual(await store.pollDeviceGrant('dc4', t + 600_001, 5000), { kind: 'unknown' });
     });
+
+    it('sign-outs: a person (the latest time wins) and single tokens until they expire', async () => {
+      await store.revokeSubject('u1', T0, 'admin-key');
+      await store.revokeSubject('u1', T0 + 10, 'admin-key');
+      await store.revokeToken('jti-1', T0 + 60_000, T0);
+      await store.revokeToken('jti-2', T0 + 5_000, T0);
+      assert.deepEqual(await store.revocations(T0 + 10_000), {
+        subjects: [{ subject: 'u1', at: T0 + 10 }],
+        tokens: ['jti-1'],
+      });
+    });
   });
 }

@@ -23,6 +23,7 @@ let idp: RunningIdp;
 let gw: RunningGateway;
 let now = Date.UTC(2026, 11, 6, 12);
 const dataDir = tempHome();
+const ADMIN_KEY = 'an-admin-key-for-the-sign-in-tests-0123456789';
 const SECRET = 'a-test-jwt-secret-of-more-than-32-characters';
 const REFERENCE_BASE = {
   availableModels: ['claude-opus-4-8', 'claude-sonnet-4-6', 'claude-haiku-4-5'],
@@ -71,6 +72,7 @@ before(async () => {
   gw = await gatewayOn(emu.url, {
     port,
     dataDir,
+    adminKey: ADMIN_KEY,
     clock: () => now,
     identity: {
       oidc: {
@@ -460,6 +462,61 @@ describe("a signed-in person's models", () => {
       [403, 'claude-opus-5'],
     ]);
     assert.ok(rows.every((r) => r.keyName === 'oidc:bob@example.com' && r.keyId === 'oidc:u-bob'));
+  });
+});
+
+describe('signing out', () => {
+  async function signIn(who: string) {
+    const flow = await startDeviceFlow();
+    await approveInBrowser(flow.user_code, who);
+    now += 5_000;
+    return (await (await poll(flow.device_code)).json()) as { access_token: string; refresh_token: string };
+  }
+  const status = async (token: string) =>
+    (
+      await fetch(`${gw.url}/v1/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ model: 'claude-haiku-4-5', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }),
+      })
+    ).status;
+
+  it('a device signs its own token out (RFC 7009); its other sessions stay', async () => {
+    idp.users.set('u-alice', { email: 'alice@example.com', name: 'Alice Admin', groups: ['engineering'] });
+    const one = await signIn('u-alice');
+    const two = await signIn('u-alice');
+    assert.deepEqual([await status(one.access_token), await status(two.access_token)], [200, 200]);
+    const r = await fetch(`${gw.url}/oauth/revoke`, form({ token: one.access_token }));
+    assert.equal(r.status, 200);
+    assert.deepEqual([await status(one.access_token), await status(two.access_token)], [401, 200]);
+    const meta = (await (await fetch(`${gw.url}/.well-known/oauth-authorization-server`)).json()) as Record<
+      string,
+      string
+    >;
+    assert.equal(meta['revocation_endpoint'], `${gw.url}/oauth/revoke`);
+  });
+
+  it('an admin signs a person out everywhere: their tokens and refresh are refused; a new sign-in works', async () => {
+    const bob = await signIn('u-bob');
+    assert.equal(await status(bob.access_token), 200);
+    const r = await fetch(`${gw.url}/admin/people/oidc%3Au-bob/sign-out`, {
+      method: 'POST',
+      headers: { 'x-api-key': ADMIN_KEY },
+    });
+    assert.equal(r.status, 200, await r.clone().text());
+    assert.equal(((await r.json()) as { subject: string }).subject, 'u-bob');
+    assert.equal(await status(bob.access_token), 401);
+    const settings = await fetch(`${gw.url}/managed/settings`, {
+      headers: { authorization: `Bearer ${bob.access_token}` },
+    });
+    assert.equal(settings.status, 401);
+    const refreshed = await token({ grant_type: 'refresh_token', refresh_token: bob.refresh_token });
+    assert.deepEqual([refreshed.status, await refreshed.json()], [401, { error: 'invalid_grant' }]);
+    now += 1_000;
+    const again = await signIn('u-bob');
+    assert.equal(await status(again.access_token), 200, 'signing in again through the provider works');
+    const noKey = await fetch(`${gw.url}/admin/people/u-bob/sign-out`, { method: 'POST' });
+    assert.equal(noKey.status, 401);
   });
 });
 

@@ -32,6 +32,8 @@ export interface AdminDeps {
   /** After a change, so this gateway's key cache has it before the answer (other replicas are told by the store). */
   changed(): Promise<void>;
   clock: () => number;
+  /** After a person is signed out, so this replica refuses their tokens before the answer (sign-in sets it). */
+  signedOut?: (() => Promise<void>) | undefined;
 }
 
 /**
@@ -92,12 +94,27 @@ export function createAdminGroup(deps: AdminDeps): RouteGroup {
       route('GET', '/admin/budgets', reports.budgets),
       route('GET', '/admin/live', reports.live),
       route('GET', '/admin/requests', reports.requests),
+      route('POST', '/admin/people/{subject}/sign-out', (ctx: Ctx) => signOut(ctx, deps)),
     ],
     encodeError: anthropicError,
   };
 }
 
 const json = (ctx: Ctx, status: number, value: unknown): Reply => jsonReply(status, value, ctx.headers);
+
+/**
+ * Signs a person out everywhere (their subject at the identity provider, as `oidc:<sub>` in the ledger): every token
+ * issued to them before now is refused, here at once and on other replicas within 15 s; refresh is refused, so the
+ * next sign-in goes through the identity provider again.
+ */
+async function signOut(ctx: Ctx, deps: AdminDeps): Promise<Reply> {
+  const subject = idOf(ctx).replace(/^oidc:/, '');
+  if (!subject || subject.length > 256) throw invalidRequest('The subject is empty or longer than 256 characters.');
+  const at = deps.clock();
+  await storeCall(() => deps.store.revokeSubject(subject, at, 'admin-key'));
+  await deps.signedOut?.();
+  return json(ctx, 200, { subject, signedOutAt: new Date(at).toISOString() });
+}
 /** The id in the path, percent-decoded; a malformed escape is the client's mistake (400), not the store's. */
 function idOf(ctx: Ctx): string {
   try {
