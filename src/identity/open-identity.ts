@@ -127,10 +127,10 @@ export async function signInFor(
     /** Failures off the answer path (a relay destination, a read of the sign-outs), for the log. */
     warn: (fields: Record<string, unknown>, message: string) => void;
   },
-): Promise<{ keys: KeyStore; groups: RouteGroup[]; bound(url: string): void }> {
+): Promise<{ keys: KeyStore; groups: RouteGroup[]; bound(url: string): void; close(): void }> {
   let publicUrl = options.publicUrl;
   const bound = (url: string) => void (publicUrl ??= url);
-  if (!options.identity) return { keys: deps.keys, groups: [], bound };
+  if (!options.identity) return { keys: deps.keys, groups: [], bound, close: () => undefined };
   try {
     const opened = await openIdentity(options.identity, {
       store: deps.control.store,
@@ -147,6 +147,7 @@ export async function signInFor(
       keys: withSignedInPeople(deps.keys, opened.tokens, options.identity.managed),
       groups: [opened.group],
       bound,
+      close: opened.revocations.close,
     };
   } catch (err) {
     await deps.control.close();

@@ -384,6 +384,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     async close(graceMs = options.limits?.shutdownGraceMs ?? 10_000) {
       app.drain();
       await b.stop(graceMs);
+      signIn.close();
       await transport.close();
       await control.close();
       flushLog();

@@ -16,6 +16,7 @@ import { openSqliteControlStore } from '../../src/control/sqlite-store.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.js';
 import type { RunningGateway } from '../../src/server/gateway.js';
 import { gatewayOn, tempHome } from '../helpers.js';
+import { approveInBrowser as approveWith } from './browser.js';
 import { freePort, startIdp, type RunningIdp } from './idp.js';
 
 let emu: RunningEmulator;
@@ -132,42 +133,6 @@ const token = (fields: Record<string, string>) => fetch(`${gw.url}/oauth/token`,
 const poll = (deviceCode: string) =>
   token({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: deviceCode });
 
-/** A browser: one cookie jar per origin, redirects followed by hand. */
-function browser() {
-  const jar = new Map<string, Map<string, string>>();
-  const send = async (url: string, init: RequestInit = {}): Promise<Response> => {
-    const origin = new URL(url).origin;
-    const cookies = jar.get(origin) ?? new Map<string, string>();
-    const headers = new Headers(init.headers);
-    if (cookies.size) headers.set('cookie', [...cookies].map(([k, v]) => `${k}=${v}`).join('; '));
-    const res = await fetch(url, Object.assign({}, init, { headers, redirect: 'manual' as const }));
-    for (const c of res.headers.getSetCookie()) {
-      const [pair] = c.split(';');
-      const eq = pair!.indexOf('=');
-      const name = pair!.slice(0, eq);
-      if (/max-age=0/i.test(c) || /expires=thu, 01 jan 1970/i.test(c)) cookies.delete(name);
-      else cookies.set(name, pair!.slice(eq + 1));
-    }
-    jar.set(origin, cookies);
-    return res;
-  };
-  return {
-    send,
-    /** Follows redirects to the end; answers the last response and the URLs it went through. */
-    async follow(url: string, init: RequestInit = {}) {
-      const seen: string[] = [];
-      let res = await send(url, init);
-      for (let i = 0; i < 10 && res.status >= 300 && res.status < 400; i++) {
-        url = new URL(res.headers.get('location')!, url).href;
-        seen.push(url);
-        await res.arrayBuffer();
-        res = await send(url);
-      }
-      return { res, seen };
-    },
-  };
-}
-
 async function startDeviceFlow() {
   const res = await fetch(`${gw.url}/oauth/device_authorization`, form({ surface: 'claude_code' }));
   assert.equal(res.status, 200);
@@ -181,21 +146,9 @@ async function startDeviceFlow() {
 }
 
 /** The person approves the code in a browser and signs in at the provider; answers the last page's text. */
-async function approveInBrowser(userCode: string, who: string): Promise<string> {
+function approveInBrowser(userCode: string, who: string): Promise<string> {
   idp.signInAs(who);
-  const b = browser();
-  const page = await b.send(`${gw.url}/device?user_code=${userCode}`);
-  assert.match(await page.text(), new RegExp(userCode));
-  const { res, seen } = await b.follow(
-    `${gw.url}/device`,
-    Object.assign(form({ user_code: userCode }), {
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' },
-    }),
-  );
-  assert.ok(seen[0]!.startsWith(`${idp.issuer}/auth?`), seen[0]);
-  assert.match(seen[0]!, /code_challenge_method=S256/);
-  assert.ok(seen.at(-1)!.startsWith(`${gw.url}/oauth/callback?`), seen.at(-1));
-  return res.text();
+  return approveWith(gw.url, idp.issuer, userCode);
 }
 
 describe('sign-in: the device flow with a real identity provider', () => {
