@@ -16,7 +16,7 @@ import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator
 import type { RunningGateway } from '../../src/server/gateway.js';
 import { gatewayOn, tempHome } from '../helpers.js';
 import { approveInBrowser } from './browser.js';
-import { freePort, startIdp, type RunningIdp } from './idp.js';
+import { freePort, oidcConfigFor, startIdp, type RunningIdp } from './idp.js';
 
 const canNamespace =
   process.getuid?.() === 0 &&
@@ -46,15 +46,7 @@ before(async () => {
     port,
     dataDir,
     identity: {
-      oidc: {
-        issuer: idp.issuer,
-        clientId: idp.clientId,
-        clientSecret: idp.clientSecret,
-        scopes: ['openid', 'profile', 'email', 'offline_access'],
-        emailClaim: 'email',
-        groupsClaim: 'groups',
-        usePkce: true,
-      },
+      oidc: oidcConfigFor(idp),
       session: { jwtSecret: 'a-jwt-secret-for-the-claude-code-login-test', ttlHours: 1 },
       managed: { policies: [{ match: {}, settings: { permissions: { deny: ['WebFetch'] } } }] },
     },

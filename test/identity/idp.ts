@@ -116,3 +116,19 @@ export async function freePort(): Promise<number> {
   await new Promise<void>((r) => s.close(() => r()));
   return port;
 }
+
+/** The gateway's `identity.oidc` for this provider, with the defaults written out (what the config schema fills in). */
+export function oidcConfigFor(idp: RunningIdp, extra: { allowedEmailDomains?: string[] } = {}) {
+  return Object.assign(
+    {
+      issuer: idp.issuer,
+      clientId: idp.clientId,
+      clientSecret: idp.clientSecret,
+      scopes: ['openid', 'profile', 'email', 'offline_access'],
+      emailClaim: 'email',
+      groupsClaim: 'groups',
+      usePkce: true,
+    },
+    extra,
+  );
+}

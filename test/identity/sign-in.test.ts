@@ -17,7 +17,7 @@ import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator
 import type { RunningGateway } from '../../src/server/gateway.js';
 import { gatewayOn, tempHome } from '../helpers.js';
 import { approveInBrowser as approveWith } from './browser.js';
-import { freePort, startIdp, type RunningIdp } from './idp.js';
+import { freePort, oidcConfigFor, startIdp, type RunningIdp } from './idp.js';
 
 let emu: RunningEmulator;
 let idp: RunningIdp;
@@ -76,16 +76,7 @@ before(async () => {
     adminKey: ADMIN_KEY,
     clock: () => now,
     identity: {
-      oidc: {
-        issuer: idp.issuer,
-        clientId: idp.clientId,
-        clientSecret: idp.clientSecret,
-        scopes: ['openid', 'profile', 'email', 'offline_access'],
-        emailClaim: 'email',
-        groupsClaim: 'groups',
-        allowedEmailDomains: ['example.com'],
-        usePkce: true,
-      },
+      oidc: oidcConfigFor(idp, { allowedEmailDomains: ['example.com'] }),
       session: { jwtSecret: SECRET, ttlHours: 1 },
       telemetry: {
         forwardTo: [
