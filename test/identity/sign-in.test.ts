@@ -42,7 +42,8 @@ const REFERENCE_BASE = {
 
 /** A fixture of the reference gateway's capture: its body. */
 function referenceBody(name: string): { checksum: string; settings: unknown } {
-  const text = readFileSync(join('..', 'shared', 'claude-gateway-protocol', 'fixtures', `${name}.http`), 'utf8');
+  // Copied from the capture in ../shared/claude-gateway-protocol/fixtures (a fresh clone has only the repository).
+  const text = readFileSync(join(import.meta.dirname, '..', 'fixtures', 'claude-gateway', `${name}.http`), 'utf8');
   return JSON.parse(text.slice(text.search(/\r?\n\r?\n/)).trim()) as { checksum: string; settings: unknown };
 }
 
