@@ -1,4 +1,5 @@
-import { createHash, randomBytes, randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
+import { hashKey } from '../control/gateway-keys.js';
 import { ResponseBodyError } from 'openid-client';
 import type { ControlStore } from '../control/control-store.js';
 import type { Ctx, Reply } from '../server/pipeline.js';
@@ -29,8 +30,6 @@ export interface SignInDeps {
   /** A relay destination that failed (logged; no answer changes). */
   onRelayFailure?: ((destination: string, err: unknown) => void) | undefined;
 }
-
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 export function oauthReply(status: number, value: unknown): Reply {
   return {
@@ -120,7 +119,7 @@ async function deviceAuthorization(deps: SignInDeps, base: string): Promise<Repl
     const userCode = newUserCode();
     try {
       await deps.store.createDeviceGrant({
-        deviceCode: sha256(deviceCode),
+        deviceCode: hashKey(deviceCode),
         userCode,
         created,
         expires: created + DEVICE_TTL_MS,
@@ -153,7 +152,7 @@ async function token(deps: SignInDeps, ctx: Ctx): Promise<Reply> {
 
 async function deviceToken(deps: SignInDeps, deviceCode: string | null): Promise<Reply> {
   if (!deviceCode) return oauthReply(400, { error: 'invalid_request' });
-  const polled = await deps.store.pollDeviceGrant(sha256(deviceCode), deps.now(), INTERVAL_S * 1000 - 1000);
+  const polled = await deps.store.pollDeviceGrant(hashKey(deviceCode), deps.now(), INTERVAL_S * 1000 - 1000);
   if (polled.kind === 'unknown') return oauthReply(400, { error: 'expired_token' });
   if (polled.kind === 'slow_down') return oauthReply(429, { error: 'slow_down' });
   if (polled.kind === 'pending') return oauthReply(400, { error: 'authorization_pending' });
@@ -290,7 +289,7 @@ async function approve(deps: SignInDeps, ctx: Ctx, html: Html): Promise<Reply> {
     verifier: randomBytes(32).toString('base64url'),
   };
   const cookie = randomBytes(32).toString('base64url');
-  await deps.store.startVerifying(grant.deviceCode, Object.assign({ cookie: sha256(cookie) }, leg));
+  await deps.store.startVerifying(grant.deviceCode, Object.assign({ cookie: hashKey(cookie) }, leg));
   const url = await deps.idp.authorizationUrl(Object.assign({ redirectUri: redirectUri(deps) }, leg));
   const secure = deps.publicUrl().startsWith('https:') ? '; Secure' : '';
   return {
@@ -322,7 +321,7 @@ async function callback(deps: SignInDeps, ctx: Ctx, html: Html): Promise<Reply> 
   if (!grant || grant.status !== 'verifying' || !grant.verifier || !grant.nonce)
     return html(200, messagePage('Link expired', 'This sign-in link has expired. Try again from your device.'), clear);
   const cookie = cookieOf(ctx);
-  if (!cookie || sha256(cookie) !== grant.cookie)
+  if (!cookie || hashKey(cookie) !== grant.cookie)
     return html(200, messagePage('Different browser', 'This sign-in link was started in a different browser.'), clear);
   const error = url.searchParams.get('error');
   if (error) {
