@@ -1,8 +1,20 @@
 import type { Command } from 'commander';
 import type { z } from 'zod';
-import { keyChangeSchema, keyInputSchema, teamChangeSchema, teamInputSchema, validate } from '../control/records.js';
+import { hostname, userInfo } from 'node:os';
+import {
+  keyChangeSchema,
+  keyInputSchema,
+  personChangeSchema,
+  teamChangeSchema,
+  teamInputSchema,
+  validate,
+} from '../control/records.js';
 import type { ControlStore } from '../control/control-store.js';
 import type {
+  Actor,
+  AuditEntry,
+  PersonChange,
+  PersonRecord,
   KeyChange,
   KeyInput,
   KeyRecord,
@@ -28,6 +40,11 @@ export interface ControlApi {
   listTeams(): Promise<TeamRecord[]>;
   findTeam(name: string): Promise<TeamRecord | undefined>;
   updateTeam(name: string, change: TeamChange): Promise<TeamRecord>;
+  listPeople(): Promise<PersonRecord[]>;
+  findPerson(subjectOrEmail: string): Promise<PersonRecord | undefined>;
+  updatePerson(subjectOrEmail: string, change: PersonChange): Promise<PersonRecord>;
+  /** The audit log, newest first. */
+  auditLog(limit: number): Promise<AuditEntry[]>;
   report(by: ReportGroup, since: number, until: number): Promise<ReportRow[]>;
   close(): Promise<void> | void;
 }
@@ -63,20 +80,35 @@ function checked<T>(schema: z.ZodType<T>, value: unknown): T {
   return r.value;
 }
 
+/** Who the CLI acts as on a store: the operating system's user on this host (what the audit log keeps). */
+function cliActor(): Actor {
+  let user = 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    // no user entry (a container's arbitrary uid): "unknown" it is
+  }
+  return { actor: `cli:${user}`, via: 'cli', address: hostname(), time: Date.now() };
+}
+
 /** The commands straight on a store (the data directory's, or PostgreSQL's). */
 function overStore(store: ControlStore): ControlApi {
   const now = Date.now;
   return {
     where: store.where,
-    createKey: async (input) => store.createKey(checked(keyInputSchema, input), now()),
+    createKey: async (input) => store.createKey(checked(keyInputSchema, input), now(), cliActor()),
     listKeys: () => store.listKeys(),
     findKey: (id) => store.findKey(id),
-    updateKey: async (id, change) => store.updateKey(id, checked(keyChangeSchema, change)),
-    revokeKey: (id) => store.revokeKey(id, now()),
-    createTeam: async (input) => store.createTeam(checked(teamInputSchema, input), now()),
+    updateKey: async (id, change) => store.updateKey(id, checked(keyChangeSchema, change), cliActor()),
+    revokeKey: (id) => store.revokeKey(id, now(), cliActor()),
+    createTeam: async (input) => store.createTeam(checked(teamInputSchema, input), now(), cliActor()),
     listTeams: () => store.listTeams(),
     findTeam: (name) => store.findTeam(name),
-    updateTeam: async (name, change) => store.updateTeam(name, checked(teamChangeSchema, change)),
+    updateTeam: async (name, change) => store.updateTeam(name, checked(teamChangeSchema, change), cliActor()),
+    listPeople: () => store.listPeople(),
+    findPerson: (id) => store.findPerson(id),
+    updatePerson: async (id, change) => store.updatePerson(id, checked(personChangeSchema, change), cliActor()),
+    auditLog: (limit) => store.auditLog({ limit }),
     report: (by, since, until) => store.report(by, since, until),
     close: () => store.close(),
   };
@@ -88,7 +120,7 @@ function remote(base: string, adminKey: string): ControlApi {
     const res = await request(new URL(path, base.endsWith('/') ? base : `${base}/`), {
       method: method as 'GET',
       headers: Object.assign(
-        { authorization: `Bearer ${adminKey}` },
+        { authorization: `Bearer ${adminKey}`, 'x-bedrock-claude-client': 'cli' },
         body === undefined ? {} : { 'content-type': 'application/json' },
       ),
       body: body === undefined ? null : JSON.stringify(body),
@@ -127,6 +159,10 @@ function remote(base: string, adminKey: string): ControlApi {
     listTeams: async () => (await call<{ data: TeamRecord[] }>('GET', 'admin/teams')).data,
     findTeam: (name) => call('GET', `admin/teams/${seg(name)}`, undefined, true),
     updateTeam: (name, change) => call('PATCH', `admin/teams/${seg(name)}`, change),
+    listPeople: async () => (await call<{ data: PersonRecord[] }>('GET', 'admin/people')).data,
+    findPerson: (id) => call('GET', `admin/people/${seg(id)}`, undefined, true),
+    updatePerson: (id, change) => call('PATCH', `admin/people/${seg(id)}`, change),
+    auditLog: async (limit) => (await call<{ data: AuditEntry[] }>('GET', `admin/audit?limit=${limit}`)).data,
     report: async (by, since, until) =>
       (
         await call<{ rows: ReportRow[] }>(

@@ -94,3 +94,22 @@ export function parseSince(text: string, now: number): number {
   if (Number.isNaN(at)) throw new Error(`"${text}" is not a duration (7d, 24h, 90m) or a date (2026-11-01)`);
   return at;
 }
+
+/** `--models a,b`; an empty list means all models, as the help says (null), never none. */
+export function modelList(flag: string | undefined): string[] | null | undefined {
+  if (flag === undefined) return undefined;
+  const list = flag
+    .split(',')
+    .map((m) => m.trim())
+    .filter(Boolean);
+  return list.length ? list : null;
+}
+
+/** `--groups a,b`: the identity provider's groups (an empty list: none). */
+export function groupList(flag: string | undefined): string[] | undefined {
+  if (flag === undefined) return undefined;
+  return flag
+    .split(',')
+    .map((g) => g.trim())
+    .filter(Boolean);
+}

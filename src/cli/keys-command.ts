@@ -3,7 +3,7 @@ import { forTerminal, printTable } from './output.js';
 import type { KeyRecord } from '../control/records.js';
 import { createGatewayKey } from '../control/gateway-keys.js';
 import { addTargetOptions, withControl, type TargetFlags } from './control-api.js';
-import { addLimitOptions, expiryFrom, limitsFrom, type LimitFlags } from './control-options.js';
+import { addLimitOptions, expiryFrom, limitsFrom, modelList, type LimitFlags } from './control-options.js';
 
 interface KeyFlags extends LimitFlags, TargetFlags {
   user?: string;
@@ -16,15 +16,6 @@ interface KeyFlags extends LimitFlags, TargetFlags {
 
 const date = (ms: number | undefined) =>
   ms === undefined ? '-' : new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
-/** `--models a,b`; an empty list means all models, as the help says (null), never none. */
-const modelList = (flag: string | undefined) => {
-  if (flag === undefined) return undefined;
-  const list = flag
-    .split(',')
-    .map((m) => m.trim())
-    .filter(Boolean);
-  return list.length ? list : null;
-};
 
 function describe(k: KeyRecord): Record<string, string> {
   const limits = Object.entries(k.limits)

@@ -5,6 +5,7 @@ import { registerServeCommand } from './serve-command.js';
 import { registerResolveCommand } from './resolve-command.js';
 import { registerKeysCommand } from './keys-command.js';
 import { registerTeamsCommand } from './teams-command.js';
+import { registerAuditCommand, registerPeopleCommand } from './people-command.js';
 import { registerUsageCommand } from './usage-command.js';
 import { registerInvokeCommand } from './invoke-command.js';
 import { registerModelsCommand } from './models-command.js';
@@ -35,6 +36,8 @@ registerServeCommand(program);
 registerEmulatorCommand(program);
 registerKeysCommand(program);
 registerTeamsCommand(program);
+registerPeopleCommand(program);
+registerAuditCommand(program);
 registerUsageCommand(program);
 
 program.parseAsync().catch((err: unknown) => {

@@ -2,10 +2,23 @@ import type { Command } from 'commander';
 import { printTable } from './output.js';
 import type { TeamRecord } from '../control/records.js';
 import { addTargetOptions, withControl, type TargetFlags } from './control-api.js';
-import { addLimitOptions, limitsFrom, type LimitFlags } from './control-options.js';
+import { addLimitOptions, groupList, limitsFrom, modelList, type LimitFlags } from './control-options.js';
 
 interface TeamFlags extends LimitFlags, TargetFlags {
   json?: boolean;
+  groups?: string;
+  models?: string;
+}
+
+/** What the flags set: budget and limits, the IdP groups, the allow-list (only what they name). */
+function changeFrom(flags: TeamFlags, current?: TeamRecord) {
+  const groups = groupList(flags.groups);
+  const models = modelList(flags.models);
+  return Object.assign(
+    limitsFrom(flags, current),
+    groups === undefined ? {} : { groups },
+    models === undefined ? {} : { models },
+  );
 }
 
 function describe(t: TeamRecord): Record<string, string> {
@@ -17,6 +30,8 @@ function describe(t: TeamRecord): Record<string, string> {
     name: t.name,
     budget: t.budget ? `$${t.budget.usd}/${t.budget.period}` : '-',
     limits: limits || '-',
+    groups: t.groups.join(',') || '-',
+    models: t.models?.join(',') ?? 'all',
     created: new Date(t.created).toISOString().slice(0, 10),
   };
 }
@@ -30,11 +45,18 @@ function print(teams: TeamRecord[], json: boolean | undefined): void {
 export function registerTeamsCommand(program: Command): void {
   const teams = program
     .command('teams')
-    .description('Manage teams: a budget and limits shared by their keys (the tighter of key and team applies).');
-  const options = (cmd: Command) => addTargetOptions(addLimitOptions(cmd)).option('--json', 'as JSON');
+    .description(
+      'Manage teams: a budget, limits and an allow-list shared by their keys and by the signed-in members of their ' +
+        'IdP groups (the tightest applies).',
+    );
+  const options = (cmd: Command) =>
+    addTargetOptions(addLimitOptions(cmd))
+      .option('--groups <list>', "the identity provider's groups whose members belong to it, comma separated")
+      .option('--models <list>', 'models its members may call, comma separated (patterns; empty: all)')
+      .option('--json', 'as JSON');
   options(teams.command('create').argument('<name>')).action((name: string, flags: TeamFlags) =>
     withControl(flags, async (api) =>
-      print([await api.createTeam(Object.assign({ name }, limitsFrom(flags)))], flags.json),
+      print([await api.createTeam(Object.assign({ name }, changeFrom(flags)))], flags.json),
     ),
   );
   addTargetOptions(teams.command('list').option('--json', 'as JSON')).action((flags: TeamFlags) =>
@@ -50,7 +72,7 @@ export function registerTeamsCommand(program: Command): void {
   );
   options(teams.command('update').argument('<name>')).action((name: string, flags: TeamFlags) =>
     withControl(flags, async (api) =>
-      print([await api.updateTeam(name, limitsFrom(flags, await api.findTeam(name)))], flags.json),
+      print([await api.updateTeam(name, changeFrom(flags, await api.findTeam(name)))], flags.json),
     ),
   );
 }

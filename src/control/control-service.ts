@@ -3,10 +3,20 @@ import type { ControlStore, LedgerRow, RequestFilter, SeriesGroup, SeriesRow } f
 import { deviceGrantCalls, revocationCalls, type DeviceGrantCalls } from './device-grants.js';
 import { createGatewayKey } from './gateway-keys.js';
 import { ledgerRowFromDb } from './ledger-columns.js';
-import type { KeyChange, KeyInput, KeyRecord, TeamChange, TeamInput, TeamRecord } from './records.js';
+import { peopleCalls, type PeopleCalls } from './people.js';
+import type { Actor, KeyChange, KeyInput, KeyRecord, TeamChange, TeamInput, TeamRecord } from './records.js';
 import type { SqlPort } from './sql-port.js';
 import { StoreError } from './store-errors.js';
-import { keyOf, newKeyRow, newTeamRow, settings, teamOf, type KeyRow, type TeamRow } from './store-rows.js';
+import {
+  keyOf,
+  listColumns,
+  newKeyRow,
+  newTeamRow,
+  settings,
+  teamOf,
+  type KeyRow,
+  type TeamRow,
+} from './store-rows.js';
 
 /** What a dialect's store brings besides its SQL port: where it is, its ledger's own SQL, watching, closing. */
 export interface DialectStore {
@@ -65,36 +75,44 @@ async function update(
 }
 
 /** Keys: created with a secret kept only as its hash, found by id or name, changed, revoked once. */
-function keyCalls(port: SqlPort): Pick<ControlStore, 'createKey' | 'listKeys' | 'findKey' | 'updateKey' | 'revokeKey'> {
+function keyCalls(
+  port: SqlPort,
+  audit: PeopleCalls['audit'],
+): Pick<ControlStore, 'createKey' | 'listKeys' | 'findKey' | 'updateKey' | 'revokeKey'> {
   const key = (id: string) => ({ table: 'keys' as const, where: 'id' as const, value: id });
   return {
-    async createKey(input: KeyInput, now: number): Promise<{ key: string; record: KeyRecord }> {
+    async createKey(input: KeyInput, now: number, by?: Actor): Promise<{ key: string; record: KeyRecord }> {
       await needTeam(port, input.team);
       const { key: secret, entry } = createGatewayKey(input.name);
       const id = `key_${randomBytes(9).toString('base64url')}`;
       const { sql, values } = insertSql('keys', newKeyRow(input, id, entry.sha256, now));
       await write(port, sql, values, `a key named "${input.name}" exists already`);
-      return { key: secret, record: keyOf(await needKey(port, id)) };
+      const record = keyOf(await needKey(port, id));
+      await audit(by, 'key.create', id, null, record);
+      return { key: secret, record };
     },
     listKeys: async () => (await port.all<KeyRow>('SELECT * FROM keys ORDER BY created, name')).map(keyOf),
     async findKey(idOrName) {
       const row = await port.one<KeyRow>(KEY_BY, [idOrName, idOrName]);
       return row && keyOf(row);
     },
-    async updateKey(idOrName: string, change: KeyChange) {
+    async updateKey(idOrName: string, change: KeyChange, by?: Actor) {
       const row = await needKey(port, idOrName);
       await needTeam(port, change.team);
-      const columns = settings(change);
+      const columns = Object.assign(settings(change), listColumns(change));
       for (const k of ['name', 'user', 'team', 'expires'] as const) if (change[k] !== undefined) columns[k] = change[k];
-      if (change.models !== undefined)
-        columns['models'] = change.models === null ? null : JSON.stringify(change.models);
       await update(port, key(row.id), columns, `a key named "${String(change.name)}" exists already`);
-      return keyOf(await needKey(port, row.id));
+      const after = keyOf(await needKey(port, row.id));
+      await audit(by, 'key.update', row.id, keyOf(row), after);
+      return after;
     },
-    async revokeKey(idOrName, now) {
+    async revokeKey(idOrName, now, by) {
       const row = await needKey(port, idOrName);
-      if (row.revoked === null) await update(port, key(row.id), { revoked: now });
-      return keyOf(await needKey(port, row.id));
+      if (row.revoked !== null) return keyOf(row);
+      await update(port, key(row.id), { revoked: now });
+      const after = keyOf(await needKey(port, row.id));
+      await audit(by, 'key.revoke', row.id, keyOf(row), after);
+      return after;
     },
   };
 }
@@ -102,24 +120,30 @@ function keyCalls(port: SqlPort): Pick<ControlStore, 'createKey' | 'listKeys' | 
 /** Teams: created once by name, changed, deleted only when no key belongs to them. */
 function teamCalls(
   port: SqlPort,
+  audit: PeopleCalls['audit'],
 ): Pick<ControlStore, 'createTeam' | 'listTeams' | 'findTeam' | 'updateTeam' | 'deleteTeam'> {
   return {
-    async createTeam(input: TeamInput, now: number): Promise<TeamRecord> {
+    async createTeam(input: TeamInput, now: number, by?: Actor): Promise<TeamRecord> {
       const { sql, values } = insertSql('teams', newTeamRow(input, now));
       await write(port, sql, values, `a team named "${input.name}" exists already`);
-      return teamOf((await needTeam(port, input.name))!);
+      const record = teamOf((await needTeam(port, input.name))!);
+      await audit(by, 'team.create', input.name, null, record);
+      return record;
     },
     listTeams: async () => (await port.all<TeamRow>('SELECT * FROM teams ORDER BY name')).map(teamOf),
     async findTeam(name) {
       const row = await port.one<TeamRow>(TEAM_BY, [name]);
       return row && teamOf(row);
     },
-    async updateTeam(name: string, change: TeamChange) {
-      await needTeam(port, name);
-      await update(port, { table: 'teams', where: 'name', value: name }, settings(change));
-      return teamOf((await needTeam(port, name))!);
+    async updateTeam(name: string, change: TeamChange, by?: Actor) {
+      const before = teamOf((await needTeam(port, name))!);
+      const columns = Object.assign(settings(change), listColumns(change));
+      await update(port, { table: 'teams', where: 'name', value: name }, columns);
+      const after = teamOf((await needTeam(port, name))!);
+      await audit(by, 'team.update', name, before, after);
+      return after;
     },
-    async deleteTeam(name) {
+    async deleteTeam(name, by) {
       const team = teamOf((await needTeam(port, name))!);
       const members = (await port.one<{ n: number }>('SELECT count(*) AS n FROM keys WHERE team = ?', [name]))!.n;
       if (members > 0) {
@@ -127,6 +151,7 @@ function teamCalls(
         throw new StoreError('conflict', `${what}: move them to another team or revoke them first (a conflict)`);
       }
       await port.run('DELETE FROM teams WHERE name = ?', [name]);
+      await audit(by, 'team.delete', name, team, null);
       return team;
     },
   };
@@ -140,7 +165,8 @@ function teamCalls(
  */
 export function createControlService(d: DialectStore): ControlStore {
   const { port } = d;
-  type Written = keyof ReturnType<typeof keyCalls> | keyof ReturnType<typeof teamCalls> | keyof DeviceGrantCalls;
+  type Written =
+    keyof ReturnType<typeof keyCalls> | keyof ReturnType<typeof teamCalls> | keyof DeviceGrantCalls | keyof PeopleCalls;
   const rest: Omit<ControlStore, Written> = {
     where: d.where,
     changes: async () => (await port.one<{ value: number }>("SELECT value FROM meta WHERE key = 'changes'"))!.value,
@@ -155,7 +181,15 @@ export function createControlService(d: DialectStore): ControlStore {
     close: () => d.close(),
   };
   if (d.watch) rest.watch = (listener) => d.watch!(listener);
-  return Object.assign(rest, keyCalls(port), teamCalls(port), deviceGrantCalls(port), revocationCalls(port));
+  const people = peopleCalls(port);
+  return Object.assign(
+    rest,
+    keyCalls(port, people.audit),
+    teamCalls(port, people.audit),
+    deviceGrantCalls(port),
+    revocationCalls(port),
+    people,
+  );
 }
 
 /** When each key (by id) was last used, by the ledger. */

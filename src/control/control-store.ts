@@ -1,5 +1,7 @@
 import type { DeviceGrantCalls } from './device-grants.js';
+import type { PeopleCalls } from './people.js';
 import type {
+  Actor,
   KeyChange,
   KeyInput,
   KeyRecord,
@@ -40,6 +42,8 @@ export interface LedgerRow extends TokenCounts {
   /** The output tokens (and cost) were estimated from what the stream delivered: no final usage came. */
   usageEstimated: boolean;
   serviceTier: string | null;
+  /** A person's other teams, as a JSON list. */
+  teams: string | null;
 }
 
 export type SeriesGroup = 'model' | 'key' | 'user' | 'team';
@@ -81,7 +85,7 @@ export interface RequestFilter {
  * store shared by several replicas (PostgreSQL) are the same to every caller. Errors a person can
  * act on (no such key, a name taken) are Errors whose message says so.
  */
-export interface ControlStore extends DeviceGrantCalls {
+export interface ControlStore extends DeviceGrantCalls, PeopleCalls {
   /** Where it is, for messages: a data directory, or a database URL without its password. */
   readonly where: string;
   /** A number that changes whenever a key or a team does (polled by every replica's key cache). */
@@ -89,17 +93,18 @@ export interface ControlStore extends DeviceGrantCalls {
   /** Calls `listener` soon after a key or a team changes, on any replica (where the store can push). */
   watch?(listener: () => void): void;
 
-  createKey(input: KeyInput, now: number): Promise<{ key: string; record: KeyRecord }>;
+  // Every change below is written to the audit log with who made it (`by`), through what and from where.
+  createKey(input: KeyInput, now: number, by?: Actor): Promise<{ key: string; record: KeyRecord }>;
   listKeys(): Promise<KeyRecord[]>;
   findKey(idOrName: string): Promise<KeyRecord | undefined>;
-  updateKey(idOrName: string, change: KeyChange): Promise<KeyRecord>;
-  revokeKey(idOrName: string, now: number): Promise<KeyRecord>;
-  createTeam(input: TeamInput, now: number): Promise<TeamRecord>;
+  updateKey(idOrName: string, change: KeyChange, by?: Actor): Promise<KeyRecord>;
+  revokeKey(idOrName: string, now: number, by?: Actor): Promise<KeyRecord>;
+  createTeam(input: TeamInput, now: number, by?: Actor): Promise<TeamRecord>;
   listTeams(): Promise<TeamRecord[]>;
   findTeam(name: string): Promise<TeamRecord | undefined>;
-  updateTeam(name: string, change: TeamChange): Promise<TeamRecord>;
+  updateTeam(name: string, change: TeamChange, by?: Actor): Promise<TeamRecord>;
   /** Deletes a team no key belongs to (its keys must move or be revoked first). */
-  deleteTeam(name: string): Promise<TeamRecord>;
+  deleteTeam(name: string, by?: Actor): Promise<TeamRecord>;
 
   /** Appends ledger rows; a request id already there is not written again. Answers how many were new. */
   appendLedger(rows: readonly LedgerRow[]): Promise<number>;

@@ -12,6 +12,10 @@ export interface GatewayKey {
   id?: string | undefined;
   user?: string | undefined;
   team?: string | undefined;
+  /** A signed-in person's teams (by their IdP groups), the first being `team`: each one's limits apply. */
+  teams?: string[] | undefined;
+  /** The allow-lists of those teams: a model must pass each one as well as `models`. */
+  teamModels?: string[][] | undefined;
   /** Rate limits and a budget, when the key has them (the control plane enforces them). */
   limits?: Limits | undefined;
   budget?: Budget | undefined;
@@ -45,6 +49,10 @@ export function findKey(keys: readonly GatewayKey[], presented: string | undefin
 
 /** Whether a key may call a client model name. */
 export function keyAllows(key: GatewayKey | undefined, model: string): boolean {
-  if (!key?.models) return true;
-  return key.models.some((p) => (p.endsWith('*') ? model.startsWith(p.slice(0, -1)) : p === model));
+  if (!key) return true;
+  if (key.models && !listAllows(key.models, model)) return false;
+  return !key.teamModels || key.teamModels.every((list) => listAllows(list, model));
 }
+
+const listAllows = (list: readonly string[], model: string) =>
+  list.some((p) => (p.endsWith('*') ? model.startsWith(p.slice(0, -1)) : p === model));

@@ -1,5 +1,5 @@
 import { findKey, type GatewayKey } from './gateway-keys.js';
-import type { TeamRecord } from './records.js';
+import type { PersonRecord, TeamRecord } from './records.js';
 
 /**
  * Where the gateway looks up the key a request presents. Async, so that a store shared by several
@@ -12,6 +12,12 @@ export interface KeyStore {
   find(presented: string | undefined): Promise<GatewayKey | undefined>;
   /** A team's budget and limits, from the same cache (stores without teams leave it out). */
   team?(name: string): TeamRecord | undefined;
+  /** Every team, for their IdP groups (stores without teams leave it out). */
+  teams?(): readonly TeamRecord[];
+  /** What an admin set for a signed-in person (by subject), from the same cache. */
+  person?(subject: string): PersonRecord | undefined;
+  /** A number that changes whenever the cache is read again (what is derived from it must be made again). */
+  generation?(): number;
 }
 
 /** The keys of the config file: read-only, in process memory. */

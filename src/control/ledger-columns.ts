@@ -69,6 +69,8 @@ const SPECS: Spec[] = [
   ['usage_estimated', 'usageEstimated', 'INTEGER', 'boolean', '', (u) => u.usageEstimated, 3],
   // 4: the service tier the client asked for (priority, flex, default), when it asked.
   ['service_tier', 'serviceTier', 'TEXT', 'text', '', (u) => str(u.serviceTier), 4],
+  // 7: the other teams a signed-in person's request counted against (JSON), besides `team` (their first).
+  ['teams', 'teams', 'TEXT', 'text', '', (u) => (u.teams?.length ? JSON.stringify(u.teams) : null), 7],
 ];
 
 export const LEDGER: readonly LedgerColumn[] = SPECS.map(([name, field, sqlite, postgres, constraint, of, since]) => ({

@@ -70,4 +70,39 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TABLE revocations (subject TEXT PRIMARY KEY, at INTEGER NOT NULL, by_whom TEXT);
   CREATE TABLE revoked_tokens (jti TEXT PRIMARY KEY, expires INTEGER NOT NULL);
   `,
+  // 7: people who signed in (and what an admin set for them: a change to that is a change the key caches read),
+  // IdP groups and model allow-lists on teams, the other
+  // teams a person's request counted against, and the audit log (append-only: the triggers refuse changes).
+  `
+  CREATE TABLE people (
+    subject TEXT PRIMARY KEY,
+    email TEXT NOT NULL,
+    name TEXT,
+    groups TEXT NOT NULL,
+    first_seen INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL,
+    models TEXT,
+    budget_usd REAL, budget_period TEXT,
+    rpm INTEGER, itpm INTEGER, otpm INTEGER, concurrency INTEGER
+  );
+  CREATE TRIGGER people_upd AFTER UPDATE OF models, budget_usd, budget_period, rpm, itpm, otpm, concurrency ON people
+    BEGIN UPDATE meta SET value = value + 1 WHERE key = 'changes'; END;
+  ALTER TABLE teams ADD COLUMN groups TEXT;
+  ALTER TABLE teams ADD COLUMN models TEXT;
+  ALTER TABLE ledger ADD COLUMN ${ledgerColumnDefs('sqlite', 7).join('')};
+  CREATE TABLE audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    time INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    via TEXT NOT NULL,
+    address TEXT,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    before TEXT,
+    after TEXT
+  );
+  CREATE INDEX audit_time ON audit (time);
+  CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+  CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+  `,
 ];

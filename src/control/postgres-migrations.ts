@@ -91,4 +91,41 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE TABLE revocations (subject text PRIMARY KEY, at bigint NOT NULL, by_whom text);
   CREATE TABLE revoked_tokens (jti text PRIMARY KEY, expires bigint NOT NULL);
   `,
+  // 7: people, team groups and models, the ledger's other teams, the audit log (see the SQLite migration 7).
+  `
+  CREATE TABLE people (
+    subject text PRIMARY KEY,
+    email text NOT NULL,
+    name text,
+    groups text NOT NULL,
+    first_seen bigint NOT NULL,
+    last_seen bigint NOT NULL,
+    models text,
+    budget_usd double precision, budget_period text,
+    rpm integer, itpm integer, otpm integer, concurrency integer
+  );
+  CREATE TRIGGER people_changed AFTER UPDATE OF models, budget_usd, budget_period, rpm, itpm, otpm, concurrency
+    ON people FOR EACH STATEMENT EXECUTE FUNCTION control_changed();
+  ALTER TABLE teams ADD COLUMN groups text;
+  ALTER TABLE teams ADD COLUMN models text;
+  ALTER TABLE ledger ADD COLUMN ${ledgerColumnDefs('postgres', 7).join('')};
+  CREATE TABLE audit (
+    id bigserial PRIMARY KEY,
+    time bigint NOT NULL,
+    actor text NOT NULL,
+    via text NOT NULL,
+    address text,
+    action text NOT NULL,
+    target text NOT NULL,
+    before text,
+    after text
+  );
+  CREATE INDEX audit_time ON audit (time);
+  CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    RAISE EXCEPTION 'the audit log is append-only';
+  END $$;
+  CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit
+    FOR EACH ROW EXECUTE FUNCTION audit_append_only();
+  `,
 ];

@@ -210,6 +210,11 @@ function spentSql(kind: 'key' | 'team', id: string, since: number): [string, unk
     params.push(id, days[0]);
     parts.push(`SELECT coalesce(sum(cost_usd), 0) FROM ledger_daily WHERE ${column} = ? AND day >= ?`);
   }
+  if (kind === 'team') {
+    // Signed-in people's rows where it is one of their other teams (the daily totals count only the first).
+    params.push(JSON.stringify(id), since);
+    parts.push('SELECT coalesce(sum(cost_usd), 0) FROM ledger WHERE strpos(teams, ?) > 0 AND time >= ?');
+  }
   return [`SELECT sum(s)::float8 AS spent FROM (${parts.join(' UNION ALL ')}) x`, params];
 }
 

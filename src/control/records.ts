@@ -38,6 +38,51 @@ export interface TeamRecord {
   created: number;
   budget: Budget | undefined;
   limits: Limits;
+  /** The identity provider's groups whose signed-in members belong to the team. */
+  groups: string[];
+  /** Client model names or patterns its members may call; all when absent. */
+  models: string[] | undefined;
+}
+
+/** A person who signed in through the identity provider, and what the admin set for them alone. */
+export interface PersonRecord {
+  /** The provider's subject (`oidc:<sub>` in the ledger's key id). */
+  subject: string;
+  email: string;
+  name: string | undefined;
+  /** Their groups at their last sign-in or refresh. */
+  groups: string[];
+  firstSeen: number;
+  lastSeen: number;
+  /** The models they may call; the people default (config) when absent. */
+  models: string[] | undefined;
+  budget: Budget | undefined;
+  limits: Limits;
+}
+
+/** Who made a change, through what, from where: what the audit log keeps besides the change. */
+export interface Actor {
+  /** `admin-key`, `oidc:<sub>` (a person through the dashboard), or `cli:<OS user>`. */
+  actor: string;
+  via: 'api' | 'cli' | 'dashboard';
+  /** The client's address (the API's), or the host (the CLI's). */
+  address?: string | undefined;
+  /** When (ms since the epoch); now when absent. */
+  time?: number | undefined;
+}
+
+/** One change as the audit log keeps it: append-only, never changed or deleted through any API. */
+export interface AuditEntry {
+  id: number;
+  time: number;
+  actor: string;
+  via: string;
+  address: string | undefined;
+  /** `key.create`, `key.update`, `key.revoke`, `team.create`, `team.update`, `team.delete`, `person.update`, ... */
+  action: string;
+  target: string;
+  before: unknown;
+  after: unknown;
 }
 
 /** The largest limit taken (a billion a minute, or at once): past it a number is a typo, not a limit. */
@@ -61,18 +106,20 @@ export const budgetSchema = z
   .object({ usd: z.number().nonnegative().max(LIMIT_MAX), period: z.enum(BUDGET_PERIODS).default('month') })
   .strict();
 
+const modelsSchema = z
+  .array(z.string().min(1).max(2048))
+  .min(1, 'empty: leave it out, or null, for all models')
+  .max(1000)
+  .nullable()
+  .optional();
+
 export const keyInputSchema = z
   .object({
     name: z.string().min(1).max(200),
     user: z.string().min(1).max(200).nullable().optional(),
     team: z.string().min(1).max(200).nullable().optional(),
     /** The models it may call (patterns); null: all. An empty list would allow none, so it is refused. */
-    models: z
-      .array(z.string().min(1).max(2048))
-      .min(1, 'empty: leave it out, or null, for all models')
-      .max(1000)
-      .nullable()
-      .optional(),
+    models: modelsSchema,
     budget: budgetSchema.nullable().optional(),
     limits: limitsSchema.optional(),
     /** When the key stops working, ms since the epoch; null: never. */
@@ -88,11 +135,20 @@ export const teamInputSchema = z
     name: z.string().min(1).max(200),
     budget: budgetSchema.nullable().optional(),
     limits: limitsSchema.optional(),
+    /** The identity provider's groups whose members belong to the team ([] for none). */
+    groups: z.array(z.string().min(1).max(256)).max(100).optional(),
+    models: modelsSchema,
   })
   .strict();
 export type TeamInput = z.infer<typeof teamInputSchema>;
 export const teamChangeSchema = teamInputSchema.partial().omit({ name: true });
 export type TeamChange = z.infer<typeof teamChangeSchema>;
+
+/** What an admin may set for one person: their own models, budget and limits (the config's defaults otherwise). */
+export const personChangeSchema = z
+  .object({ models: modelsSchema, budget: budgetSchema.nullable().optional(), limits: limitsSchema.optional() })
+  .strict();
+export type PersonChange = z.infer<typeof personChangeSchema>;
 
 /** Whether a key is usable at `now`: not revoked, not expired. */
 export function keyActive(key: Pick<KeyRecord, 'revoked' | 'expires'>, now: number): boolean {

@@ -165,10 +165,11 @@ export function openSqliteControlStore(dataDir: string): ControlStore {
         return port.all<ReportRow>(sql, [since, until]);
       },
       async spentSince(kind, id, since) {
-        const sql =
-          `SELECT sum(cost_usd) AS spent FROM ledger WHERE ${kind === 'key' ? 'key_id' : 'team'} = ? AND ` +
-          `time >= ?`;
-        return (await port.one<{ spent: number | null }>(sql, [id, since]))?.spent ?? 0;
+        // A team's spend: its own rows, and signed-in people's rows where it is one of their other teams.
+        const whose = kind === 'key' ? 'key_id = ?' : '(team = ? OR instr(teams, ?) > 0)';
+        const params = kind === 'key' ? [id, since] : [id, JSON.stringify(id), since];
+        const sql = `SELECT sum(cost_usd) AS spent FROM ledger WHERE ${whose} AND time >= ?`;
+        return (await port.one<{ spent: number | null }>(sql, params))?.spent ?? 0;
       },
       latency: async (since, until) => latency(db, since, until),
       prune: (before) => port.run('DELETE FROM ledger WHERE time < ?', [before]),

@@ -1,13 +1,16 @@
 import { hashKey, type GatewayKey } from './gateway-keys.js';
 import type { ControlStore } from './control-store.js';
 import type { KeyStore } from './key-store.js';
-import { keyActive, type KeyRecord, type TeamRecord } from './records.js';
+import { keyActive, type KeyRecord, type PersonRecord, type TeamRecord } from './records.js';
 
 /** A key the gateway can check a request against: the store's record, or a config key. */
 export type KnownKey = GatewayKey & { record?: KeyRecord };
 
 export type CachedKeyStore = KeyStore & {
   team(name: string): TeamRecord | undefined;
+  teams(): readonly TeamRecord[];
+  person(subject: string): PersonRecord | undefined;
+  generation(): number;
   /** Reads the store's keys and teams again if they changed (at once after this replica's own change). */
   refresh(): Promise<void>;
   close(): void;
@@ -21,7 +24,7 @@ export type CachedKeyStore = KeyStore & {
  * everywhere within about a second, without a restart.
  */
 export async function openStoreKeyStore(
-  store: Pick<ControlStore, 'listKeys' | 'listTeams' | 'changes' | 'watch'>,
+  store: Pick<ControlStore, 'listKeys' | 'listTeams' | 'listPeople' | 'changes' | 'watch'>,
   options: {
     configKeys?: readonly GatewayKey[];
     pollMs?: number;
@@ -30,34 +33,28 @@ export async function openStoreKeyStore(
   } = {},
 ): Promise<CachedKeyStore> {
   const now = options.now ?? Date.now;
-  let bySha = new Map<string, KnownKey>();
+  let known = await snapshot(store, options.configKeys ?? [], 0);
   // The keys seen lately, by what the client sent: a SHA-256 per request saved (cleared on every change).
   let recent = new Map<string, KnownKey>();
-  let teams = new Map<string, TeamRecord>();
-  let seen = -1;
   async function load(force: boolean): Promise<void> {
     const changes = await store.changes();
-    if (changes === seen && !force) return;
-    const [keys, teamList] = await Promise.all([store.listKeys(), store.listTeams()]);
-    seen = changes;
-    bySha = knownKeys(options.configKeys ?? [], keys);
+    if (changes === known.changes && !force) return;
+    known = await snapshot(store, options.configKeys ?? [], known.generation + 1);
     recent = new Map();
-    teams = new Map(teamList.map((t) => [t.name, t]));
   }
   const refresh = oneAtATime((force: boolean) => load(force).catch((err: unknown) => options.onError?.(err)));
-  await load(true);
   store.watch?.(() => void refresh(true));
   const timer = setInterval(() => void refresh(false), options.pollMs ?? 1000);
   timer.unref();
   const none = Promise.resolve(undefined);
   return {
-    enabled: () => bySha.size > 0,
+    enabled: () => known.bySha.size > 0,
     find(presented) {
       if (!presented) return none;
       let key = recent.get(presented);
       if (!key) {
         // A map lookup by hash: what its timing could tell is about the hash, not the secret.
-        key = bySha.get(hashKey(presented));
+        key = known.bySha.get(hashKey(presented));
         if (key) {
           if (recent.size >= 1000) recent.clear();
           recent.set(presented, key);
@@ -66,11 +63,36 @@ export async function openStoreKeyStore(
       if (!key || (key.record && !keyActive(key.record, now()))) return none;
       return Promise.resolve(key);
     },
-    team: (name) => teams.get(name),
+    team: (name) => known.teams.get(name),
+    teams: () => known.teamList,
+    person: (subject) => known.people.get(subject),
+    generation: () => known.generation,
     refresh: () => refresh(true),
     close: () => clearInterval(timer),
   };
 }
+
+/** The store's keys, teams and people as the cache holds them, read at one change count. */
+async function snapshot(
+  store: Pick<ControlStore, 'listKeys' | 'listTeams' | 'listPeople' | 'changes'>,
+  configKeys: readonly GatewayKey[],
+  generation: number,
+) {
+  const changes = await store.changes();
+  const [keys, teamList, people] = await Promise.all([store.listKeys(), store.listTeams(), store.listPeople()]);
+  return {
+    changes,
+    generation,
+    bySha: knownKeys(configKeys, keys),
+    teamList,
+    teams: new Map(teamList.map((t) => [t.name, t])),
+    // Only the people an admin set something for: the others take the config's defaults.
+    people: new Map(people.filter(hasSettings).map((p) => [p.subject, p])),
+  };
+}
+
+const hasSettings = (p: PersonRecord) =>
+  p.models !== undefined || p.budget !== undefined || Object.values(p.limits).some((v) => v !== undefined);
 
 /** The config's keys and the store's, by hash (a store key wins over a config key of the same hash). */
 function knownKeys(configKeys: readonly GatewayKey[], records: readonly KeyRecord[]): Map<string, KnownKey> {

@@ -1,4 +1,4 @@
-import type { Budget, KeyRecord, Limits, TeamRecord } from './records.js';
+import type { Budget, KeyRecord, Limits, PersonRecord, TeamRecord } from './records.js';
 
 // The rows of keys and teams as both databases hold them (the same columns), and as records.
 
@@ -22,6 +22,19 @@ export interface KeyRow {
 export type TeamRow = Pick<KeyRow, 'budget_usd' | 'budget_period' | 'rpm' | 'itpm' | 'otpm' | 'concurrency'> & {
   name: string;
   created: number;
+  groups: string | null;
+  models: string | null;
+};
+export type PersonRow = Pick<
+  KeyRow,
+  'models' | 'budget_usd' | 'budget_period' | 'rpm' | 'itpm' | 'otpm' | 'concurrency'
+> & {
+  subject: string;
+  email: string;
+  name: string | null;
+  groups: string;
+  first_seen: number | string;
+  last_seen: number | string;
 };
 
 const LIMIT_NAMES = ['rpm', 'itpm', 'otpm', 'concurrency'] as const;
@@ -59,8 +72,41 @@ export function keyOf(r: KeyRow): KeyRecord {
   };
 }
 
+const listOf = (text: string | null): string[] | undefined =>
+  text === null ? undefined : (JSON.parse(text) as string[]);
+
 export function teamOf(r: TeamRow): TeamRecord {
-  return { name: r.name, created: r.created, budget: budgetOf(r), limits: limitsOf(r) };
+  const groups = listOf(r.groups) ?? [];
+  return {
+    name: r.name,
+    created: Number(r.created),
+    budget: budgetOf(r),
+    limits: limitsOf(r),
+    groups,
+    models: listOf(r.models),
+  };
+}
+
+export function personOf(r: PersonRow): PersonRecord {
+  return {
+    subject: r.subject,
+    email: r.email,
+    name: orUndefined(r.name),
+    groups: listOf(r.groups) ?? [],
+    firstSeen: Number(r.first_seen),
+    lastSeen: Number(r.last_seen),
+    models: listOf(r.models),
+    budget: budgetOf(r),
+    limits: limitsOf(r),
+  };
+}
+
+/** The columns of a change to a team's or a person's groups and models (only the fields it names). */
+export function listColumns(change: { groups?: string[] | undefined; models?: string[] | null | undefined }) {
+  const out: Record<string, unknown> = {};
+  if (change.groups !== undefined) out['groups'] = JSON.stringify(change.groups);
+  if (change.models !== undefined) out['models'] = change.models === null ? null : JSON.stringify(change.models);
+  return out;
 }
 
 type SettingsInput = {
@@ -79,9 +125,13 @@ export function settings(input: SettingsInput): Record<string, unknown> {
   return out;
 }
 
-/** A new team's row: no budget or limit unless the input names one. */
-export function newTeamRow(input: SettingsInput & { name: string }, now: number): TeamRow {
-  return Object.assign({ name: input.name, created: now }, SETTINGS, settings(input)) as TeamRow;
+/** A new team's row: no budget, limit, group or allow-list unless the input names one. */
+export function newTeamRow(
+  input: SettingsInput & { name: string; groups?: string[] | undefined; models?: string[] | null | undefined },
+  now: number,
+): TeamRow {
+  const base = { name: input.name, created: now, groups: null, models: null };
+  return Object.assign(base, SETTINGS, settings(input), listColumns(input)) as TeamRow;
 }
 
 /** A new key's row. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { budgetSchema, limitsSchema } from '../control/records.js';
 import { managedSchema } from './managed-settings.js';
 import { telemetrySchema } from './telemetry-relay.js';
 
@@ -34,6 +35,20 @@ export const identitySchema = z
         ttlHours: z.number().positive().max(24).default(1),
       })
       .strict(),
+    /**
+     * IdP groups to teams: a signed-in member of the group reports under the team and counts against its budget and
+     * limits (teams may also list their groups through the admin API). A person in several counts against each.
+     */
+    groups: z.record(z.string().min(1).max(256), z.string().min(1).max(200)).optional(),
+    /** Every signed-in person's own allow-list, budget and limits, unless an admin set theirs (admin API). */
+    people: z
+      .object({
+        models: z.array(z.string().min(1).max(2048)).min(1).max(1000).optional(),
+        budget: budgetSchema.optional(),
+        limits: limitsSchema.optional(),
+      })
+      .strict()
+      .optional(),
     /** Shown next to the sign-in code (plain text). */
     loginNotice: z.string().max(500).optional(),
     /** Managed settings for signed-in Claude Code clients, by group or email domain. */

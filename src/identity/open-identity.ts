@@ -7,47 +7,34 @@ import { connectIdentityProvider } from './oidc.js';
 import type { BedrockClaudeError } from '../errors.js';
 import { bearerPerson, invalidToken } from './http-bits.js';
 import { managedRoutes } from './managed-routes.js';
-import { settingsFor, type ManagedConfig } from './managed-settings.js';
+import { createPersonKeys } from './people-keys.js';
 import { oauthReply, oauthRoutes, verificationRoutes, type SignInDeps } from './sign-in-routes.js';
 import { relayRoutes } from './telemetry-relay.js';
 import { createRevocationCache, type RevocationCache } from './revocations.js';
-import { createTokenIssuer, type TokenIssuer } from './tokens.js';
+import { createTokenIssuer, type SignedIn, type TokenIssuer } from './tokens.js';
+import { usageGroup } from './usage-route.js';
 
 /** A gateway token: three base64url parts, the first a JSON header (`eyJ...`). */
 const JWT = /^eyJ[\w-]*\.[\w-]+\.[\w-]+$/;
 
 /**
  * Keys, and the people signed in through the identity provider: a gateway token is verified (remembered until it
- * expires) and stands for its person (`oidc:<email>` in the ledger, the email as its user); anything else is a key.
+ * expires) and stands for its person (`oidc:<email>` in the ledger, the email as its user, their teams by IdP group);
+ * anything else is a key.
  */
-export function withSignedInPeople(keys: KeyStore, tokens: TokenIssuer, managed?: ManagedConfig): KeyStore {
+export function withSignedInPeople(
+  keys: KeyStore,
+  tokens: TokenIssuer,
+  keyOf: (person: SignedIn) => GatewayKey,
+): KeyStore {
   return Object.assign({}, keys, {
     enabled: () => true,
     async find(presented: string | undefined): Promise<GatewayKey | undefined> {
       if (!presented || !JWT.test(presented)) return keys.find(presented);
       const person = await tokens.verify(presented);
-      if (!person) return undefined;
-      const key: GatewayKey = {
-        name: `oidc:${person.email}`,
-        sha256: '',
-        id: `oidc:${person.sub}`,
-        user: person.email,
-      };
-      const models = managed && allowedModels(settingsFor(managed, person));
-      if (models) key.models = models;
-      return key;
+      return person && keyOf(person);
     },
   });
-}
-
-/**
- * The models a person's managed settings allow (`availableModels`), as a key's allow-list: each name, and its dated
- * and suffixed forms (`claude-haiku-4-5` allows `claude-haiku-4-5-20251001`). None when the policy does not say.
- */
-function allowedModels(settings: Record<string, unknown> | undefined): string[] | undefined {
-  const listed = settings?.['availableModels'];
-  if (!Array.isArray(listed)) return undefined;
-  return listed.filter((m): m is string => typeof m === 'string').flatMap((m) => [m, `${m}-*`]);
 }
 
 /**
@@ -115,7 +102,12 @@ export async function openIdentity(
  * gateway opened before it) and is thrown.
  */
 export async function signInFor(
-  options: { identity?: IdentityConfig | undefined; publicUrl?: string | undefined; host?: string | undefined },
+  options: {
+    identity?: IdentityConfig | undefined;
+    publicUrl?: string | undefined;
+    host?: string | undefined;
+    timeZone?: string | undefined;
+  },
   deps: {
     control: {
       store?: ControlStore | undefined;
@@ -143,9 +135,18 @@ export async function signInFor(
     });
     // The admin API's sign-out takes effect on this replica before its answer.
     if (deps.control.admin) deps.control.admin.signedOut = opened.revocations.refresh;
+    const keyOf = createPersonKeys(deps.keys, options.identity);
+    const usage = usageGroup({
+      tokens: opened.tokens,
+      keyOf,
+      team: (name) => deps.keys.team?.(name),
+      store: deps.control.store!,
+      timeZone: options.timeZone ?? 'UTC',
+      now: deps.clock,
+    });
     return {
-      keys: withSignedInPeople(deps.keys, opened.tokens, options.identity.managed),
-      groups: [opened.group],
+      keys: withSignedInPeople(deps.keys, opened.tokens, keyOf),
+      groups: [opened.group, usage],
       bound,
       close: opened.revocations.close,
     };

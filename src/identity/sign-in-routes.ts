@@ -161,6 +161,9 @@ async function deviceToken(deps: SignInDeps, deviceCode: string | null): Promise
 }
 
 async function tokenAnswer(deps: SignInDeps, person: Parameters<TokenIssuer['mint']>[0], refresh: string | null) {
+  // The person as the provider vouched now: the admin API and the reports list them (a token is handed out only once
+  // this is in the store).
+  await deps.store.sawPerson(person, deps.now());
   const answer: Record<string, unknown> = {
     access_token: await deps.tokens.mint(person),
     token_type: 'Bearer',

@@ -1,10 +1,19 @@
 // The admin API's answers, as the server makes them and the dashboard reads them: one source for
 // both (the dashboard imports these types; the admin API checks its answers against them).
 import type { LatencySummary, LedgerRow, SeriesRow } from '../control/control-store.js';
-import type { Budget, KeyRecord, ReportGroup, ReportRow, TeamRecord } from '../control/records.js';
+import type {
+  AuditEntry,
+  Budget,
+  KeyRecord,
+  PersonRecord,
+  ReportGroup,
+  ReportRow,
+  TeamRecord,
+} from '../control/records.js';
 import type { LiveSnapshot } from './live.js';
 
-export type { Budget, KeyRecord, LatencySummary, LedgerRow, LiveSnapshot, ReportRow, SeriesRow, TeamRecord };
+export type { AuditEntry, Budget, KeyRecord, LatencySummary, LedgerRow, LiveSnapshot, PersonRecord, ReportRow };
+export type { SeriesRow, TeamRecord };
 export type { Limits } from '../control/records.js';
 
 /** A key as `GET /admin/keys` lists it: the record and when the ledger last saw it. */
@@ -15,7 +24,7 @@ export type CreatedKey = KeyRecord & { key: string };
 
 /** A budget and what was spent against it in its current period (`GET /admin/budgets`). */
 export interface BudgetUse {
-  kind: 'key' | 'team';
+  kind: 'key' | 'person' | 'team';
   id: string;
   name: string;
   budget: Budget;
@@ -44,6 +53,12 @@ export type LatencyAnswer = LatencySummary & { since: string; until: string };
 export interface RequestsPage {
   data: LedgerRow[];
   next_cursor: string | null;
+}
+
+/** The audit log, newest first; `next_before_id` asks for the page after (null: no more). */
+export interface AuditPage {
+  data: AuditEntry[];
+  next_before_id: number | null;
 }
 
 export interface List<T> {

@@ -49,6 +49,7 @@ function row(id: string, over: Partial<LedgerRow> = {}): LedgerRow {
       dropped: null,
       usageEstimated: false,
       serviceTier: null,
+      teams: null,
     },
     over,
   );

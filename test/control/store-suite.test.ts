@@ -12,7 +12,10 @@ import { openSqliteControlStore } from '../../src/control/sqlite-store.js';
 import { StoreError } from '../../src/control/store-errors.js';
 import { newUsageRecord } from '../../src/control/usage-record.js';
 import { tempHome } from '../helpers.js';
-import { sharedServices, testSchema } from '../shared-services.js';
+import { sharedServices, TEST_DATABASE_URL, testSchema } from '../shared-services.js';
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import pg from 'pg';
 
 const skipPostgres = await sharedServices();
 const T0 = Date.UTC(2026, 10, 20, 12);
@@ -30,20 +33,53 @@ const kind = (err: unknown) => (err instanceof StoreError ? err.kind : `not a St
 interface Opened {
   store: ControlStore;
   drop(): Promise<void>;
+  /** Runs SQL on the database itself, past the store (what someone with the database's password could do). */
+  raw(sql: string, params: unknown[]): Promise<void>;
 }
 
 const STORES: Array<{ name: string; skip: string | undefined; open(): Promise<Opened> }> = [
   {
     name: 'SQLite',
     skip: undefined,
-    open: async () => ({ store: openSqliteControlStore(tempHome()), drop: async () => undefined }),
+    async open() {
+      const dir = tempHome();
+      return {
+        store: openSqliteControlStore(dir),
+        drop: async () => undefined,
+        async raw(sql: string, params: unknown[]) {
+          const db = new Database(join(dir, 'control.db'));
+          try {
+            db.prepare(sql).run(...params);
+          } finally {
+            db.close();
+          }
+        },
+      };
+    },
   },
   {
     name: 'PostgreSQL',
     skip: skipPostgres,
     async open() {
       const db = testSchema('suite');
-      return { store: await openPostgresControlStore(db.url), drop: () => db.drop() };
+      return {
+        store: await openPostgresControlStore(db.url),
+        drop: () => db.drop(),
+        async raw(sql: string, params: unknown[]) {
+          const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+          await client.connect();
+          try {
+            let n = 0;
+            await client.query(`SET search_path TO ${db.schema}`);
+            await client.query(
+              sql.replace(/\?/g, () => `$${++n}`),
+              params,
+            );
+          } finally {
+            await client.end();
+          }
+        },
+      };
     },
   },
 ];
@@ -338,6 +374,76 @@ for (const impl of STORES) {
         subjects: [{ subject: 'u1', at: T0 + 10 }],
         tokens: ['jti-1'],
       });
+    });
+
+    it('people: seen at each sign-in (what an admin set stays), found by subject or email, changed and audited', async () => {
+      const changes = await store.changes();
+      await store.sawPerson({ sub: 's-alice', email: 'alice@example.com', groups: ['eng'] }, T0);
+      await store.sawPerson(
+        { sub: 's-alice', email: 'alice@example.com', name: 'Alice', groups: ['eng', 'ml'] },
+        T0 + 5,
+      );
+      assert.equal(await store.changes(), changes, 'a sign-in is not a change the key caches must read');
+      const by = { actor: 'admin-key', via: 'api' as const, address: '127.0.0.1', time: T0 + 9 };
+      const changed = await store.updatePerson('alice@example.com', { budget: { usd: 5, period: 'week' } }, by);
+      assert.ok((await store.changes()) > changes, 'what an admin set is');
+      await store.sawPerson({ sub: 's-alice', email: 'alice@example.com', groups: ['ml'] }, T0 + 20);
+      const alice = (await store.findPerson('oidc:s-alice'))!;
+      assert.deepEqual(
+        [alice.name, alice.groups, alice.firstSeen, alice.lastSeen, alice.budget, changed.budget],
+        [undefined, ['ml'], T0, T0 + 20, { usd: 5, period: 'week' }, { usd: 5, period: 'week' }],
+      );
+      assert.deepEqual(
+        (await store.listPeople()).map((p) => p.email),
+        ['alice@example.com'],
+      );
+      assert.equal(kind(await store.updatePerson('nobody', {}).catch((e: unknown) => e)), 'not_found');
+      const [entry] = await store.auditLog({ limit: 1 });
+      assert.deepEqual(
+        [entry!.actor, entry!.via, entry!.address, entry!.action, entry!.target, entry!.time],
+        ['admin-key', 'api', '127.0.0.1', 'person.update', 'oidc:s-alice', T0 + 9],
+      );
+      assert.deepEqual(
+        [(entry!.before as { budget?: unknown }).budget, (entry!.after as { budget: unknown }).budget],
+        [undefined, { usd: 5, period: 'week' }],
+      );
+    });
+
+    it('the audit log: every change to keys and teams with before and after, newest first, paged, append-only', async () => {
+      const by = { actor: 'cli:ops', via: 'cli' as const, address: 'host-1' };
+      await store.createTeam({ name: 'audited', groups: ['eng'] }, T0, by);
+      const { record } = await store.createKey({ name: 'audited-key', team: 'audited' }, T0, by);
+      await store.updateKey(record.id, { models: ['claude-haiku-*'] }, by);
+      await store.updateTeam('audited', { budget: { usd: 1, period: 'day' }, models: ['claude-haiku-*'] }, by);
+      await store.revokeKey(record.id, T0 + 1, by);
+      await store.revokeKey(record.id, T0 + 2, by);
+      await store.updateKey(record.id, { team: null }, by);
+      await store.deleteTeam('audited', by);
+      const log = await store.auditLog({ limit: 7 });
+      assert.deepEqual(
+        log.map((e) => e.action),
+        ['team.delete', 'key.update', 'key.revoke', 'team.update', 'key.update', 'key.create', 'team.create'],
+        'a second revoke changes nothing and is not logged',
+      );
+      assert.ok(log.every((e) => e.actor === 'cli:ops' && e.via === 'cli' && e.address === 'host-1'));
+      const create = log[5]!;
+      assert.equal(create.before, null);
+      assert.equal((create.after as { name: string }).name, 'audited-key');
+      assert.ok(!JSON.stringify(log).includes(record.sha256), "a key's hash is not in the audit log");
+      const teamUpdate = log[3]!;
+      assert.deepEqual(
+        [(teamUpdate.before as { budget?: unknown }).budget, (teamUpdate.after as { models: unknown }).models],
+        [undefined, ['claude-haiku-*']],
+      );
+      assert.deepEqual((await store.findTeam('nobody')) ?? null, null);
+      const page = await store.auditLog({ limit: 2, beforeId: log[1]!.id });
+      assert.deepEqual(
+        page.map((e) => e.id),
+        [log[2]!.id, log[3]!.id],
+      );
+      for (const sql of ['UPDATE audit SET actor = ?', 'DELETE FROM audit WHERE actor = ?'])
+        await assert.rejects(opened.raw(sql, ['cli:ops']), /append-only/, `${sql}: refused by the database itself`);
+      assert.equal((await store.auditLog({ limit: 100, beforeId: log[0]!.id + 1 })).length >= 7, true);
     });
   });
 }

@@ -261,11 +261,13 @@ describe('ledger encodings', () => {
       costUsd: 0.5,
       latencyMs: 1.23456,
       ttfbMs: 0.5,
+      teams: ['ml', 'research'],
     });
     assert.deepEqual(ledgerValuesOf(u), ledgerValues(ledgerRowOf(u)));
+    assert.equal(ledgerRowOf(u).teams, '["ml","research"]', "a person's other teams, as JSON");
     const bare = newUsageRecord('GET', 'anthropic', 'other', '/x', T0);
     assert.deepEqual(ledgerValuesOf(bare), ledgerValues(ledgerRowOf(bare)));
-    assert.equal(ledgerValuesOf(u).length, 30);
+    assert.equal(ledgerValuesOf(u).length, 31);
     const back = Object.fromEntries(
       ['request_id', 'streamed', 'ttfb_ms', 'latency_ms', 'key_name'].map((c, i) => [
         c,

@@ -212,7 +212,14 @@ describe('rate limits', () => {
     assert.equal((await call({ max_tokens: 1000 })).status, 200, 'full again a minute later');
   });
   it("a team's limit applies to every key of the team, the tighter of the two", async () => {
-    const team: TeamRecord = { name: 'platform', created: START, budget: undefined, limits: { rpm: 2 } };
+    const team: TeamRecord = {
+      name: 'platform',
+      created: START,
+      budget: undefined,
+      limits: { rpm: 2 },
+      groups: [],
+      models: undefined,
+    };
     const { call } = setup({ name: 'member', id: 'key_5', team: 'platform', limits: { rpm: 100 } }, [team]);
     assert.equal((await call()).status, 200);
     assert.equal((await call()).status, 200);
@@ -250,7 +257,14 @@ describe('budgets', () => {
     assert.ok(spent > 0 && spent < 0.001);
   });
   it('a team budget holds across its keys', async () => {
-    const team: TeamRecord = { name: 'ml', created: START, budget: { usd: 0.006, period: 'month' }, limits: {} };
+    const team: TeamRecord = {
+      name: 'ml',
+      created: START,
+      budget: { usd: 0.006, period: 'month' },
+      limits: {},
+      groups: [],
+      models: undefined,
+    };
     const { call, up } = setup({ name: 'k1', id: 'key_7', team: 'ml' }, [team]);
     up.hold();
     const first = call({ max_tokens: 1000 });

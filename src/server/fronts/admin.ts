@@ -17,6 +17,7 @@ import { parseJsonObject, presentedKey } from '../http-util.js';
 import type { Ctx, Reply, RouteSpec } from '../pipeline.js';
 import type { CreatedKey, KeyView, List } from '../admin-types.js';
 import { reportHandlers } from './admin-reports.js';
+import { actorOf, peopleHandlers } from './admin-people.js';
 import { anthropicError } from './anthropic.js';
 import type { RouteGroup } from './front.js';
 import { jsonReply } from './replies.js';
@@ -36,14 +37,8 @@ export interface AdminDeps {
   signedOut?: (() => Promise<void>) | undefined;
 }
 
-/**
- * The admin API (`/admin/...`): keys, teams, usage reports and the ledger, for the CLI's remote
- * mode and the dashboard. Its own key (`adminKey`), sent as `x-api-key` or `Authorization:
- * Bearer`; without an admin key configured these routes do not exist (404). Bodies and queries
- * are validated: bad input is a 400 that names the field.
- */
-export function createAdminGroup(deps: AdminDeps): RouteGroup {
-  const { store } = deps;
+/** The admin key's check: in constant time, with failed attempts throttled per address. */
+function adminAuthorizer(deps: AdminDeps): (ctx: Ctx) => void {
   const expected = Buffer.from(deps.adminKeySha256, 'hex');
   const throttle = createFailedAuthThrottle(deps.clock);
   function authorize(ctx: Ctx): void {
@@ -58,6 +53,18 @@ export function createAdminGroup(deps: AdminDeps): RouteGroup {
     }
     throttle.succeeded(address);
   }
+  return authorize;
+}
+
+/**
+ * The admin API (`/admin/...`): keys, teams, people, usage reports, the ledger and the audit log, for the CLI's remote
+ * mode and the dashboard. Its own key (`adminKey`), sent as `x-api-key` or `Authorization:
+ * Bearer`; without an admin key configured these routes do not exist (404). Bodies and queries
+ * are validated: bad input is a 400 that names the field.
+ */
+export function createAdminGroup(deps: AdminDeps): RouteGroup {
+  const { store } = deps;
+  const authorize = adminAuthorizer(deps);
   const guarded =
     (handler: (ctx: Ctx) => Reply | Promise<Reply>) =>
     async (ctx: Ctx): Promise<Reply> => {
@@ -73,6 +80,7 @@ export function createAdminGroup(deps: AdminDeps): RouteGroup {
   const keys = keyHandlers(deps);
   const teams = teamHandlers(deps);
   const reports = reportHandlers(store, deps);
+  const people = peopleHandlers(deps);
   return {
     name: 'admin',
     // The admin API's own calls (the dashboard polls) are not model traffic, and stay out of the ledger.
@@ -94,7 +102,13 @@ export function createAdminGroup(deps: AdminDeps): RouteGroup {
       route('GET', '/admin/budgets', reports.budgets),
       route('GET', '/admin/live', reports.live),
       route('GET', '/admin/requests', reports.requests),
-      route('POST', '/admin/people/{subject}/sign-out', (ctx: Ctx) => signOut(ctx, deps)),
+      ...[
+        route('GET', '/admin/people', people.list),
+        route('GET', '/admin/people/{subject}', people.show),
+        route('PATCH', '/admin/people/{subject}', people.change),
+        route('POST', '/admin/people/{subject}/sign-out', (ctx: Ctx) => signOut(ctx, deps)),
+        route('GET', '/admin/audit', people.audit),
+      ],
     ],
     encodeError: anthropicError,
   };
@@ -111,7 +125,10 @@ async function signOut(ctx: Ctx, deps: AdminDeps): Promise<Reply> {
   const subject = idOf(ctx).replace(/^oidc:/, '');
   if (!subject || subject.length > 256) throw invalidRequest('The subject is empty or longer than 256 characters.');
   const at = deps.clock();
-  await storeCall(() => deps.store.revokeSubject(subject, at, 'admin-key'));
+  await storeCall(async () => {
+    await deps.store.revokeSubject(subject, at, 'admin-key');
+    await deps.store.audit(actorOf(ctx, deps), 'person.sign-out', `oidc:${subject}`, null, { signedOutAt: at });
+  });
   await deps.signedOut?.();
   return json(ctx, 200, { subject, signedOutAt: new Date(at).toISOString() });
 }
@@ -144,7 +161,7 @@ function keyHandlers(deps: AdminDeps) {
   return {
     async create(ctx: Ctx) {
       const input = parse(keyInputSchema, await bodyOf(ctx));
-      const { key, record } = await changing(() => store.createKey(input, deps.clock()));
+      const { key, record } = await changing(() => store.createKey(input, deps.clock(), actorOf(ctx, deps)));
       return json(ctx, 201, Object.assign({ key }, record) satisfies CreatedKey);
     },
     async list(ctx: Ctx) {
@@ -159,10 +176,15 @@ function keyHandlers(deps: AdminDeps) {
     },
     async change(ctx: Ctx) {
       const change = parse(keyChangeSchema, await bodyOf(ctx));
-      return json(ctx, 200, (await changing(() => store.updateKey(idOf(ctx), change))) satisfies KeyRecord);
+      const by = actorOf(ctx, deps);
+      return json(ctx, 200, (await changing(() => store.updateKey(idOf(ctx), change, by))) satisfies KeyRecord);
     },
     revoke: async (ctx: Ctx) =>
-      json(ctx, 200, (await changing(() => store.revokeKey(idOf(ctx), deps.clock()))) satisfies KeyRecord),
+      json(
+        ctx,
+        200,
+        (await changing(() => store.revokeKey(idOf(ctx), deps.clock(), actorOf(ctx, deps)))) satisfies KeyRecord,
+      ),
   };
 }
 
@@ -172,7 +194,8 @@ function teamHandlers(deps: AdminDeps) {
   return {
     async create(ctx: Ctx) {
       const input = parse(teamInputSchema, await bodyOf(ctx));
-      return json(ctx, 201, (await changing(() => store.createTeam(input, deps.clock()))) satisfies TeamRecord);
+      const by = actorOf(ctx, deps);
+      return json(ctx, 201, (await changing(() => store.createTeam(input, deps.clock(), by))) satisfies TeamRecord);
     },
     list: async (ctx: Ctx) =>
       json(ctx, 200, { data: await storeCall(() => store.listTeams()) } satisfies List<TeamRecord>),
@@ -182,10 +205,11 @@ function teamHandlers(deps: AdminDeps) {
       return json(ctx, 200, t satisfies TeamRecord);
     },
     remove: async (ctx: Ctx) =>
-      json(ctx, 200, (await changing(() => store.deleteTeam(idOf(ctx)))) satisfies TeamRecord),
+      json(ctx, 200, (await changing(() => store.deleteTeam(idOf(ctx), actorOf(ctx, deps)))) satisfies TeamRecord),
     async change(ctx: Ctx) {
       const change = parse(teamChangeSchema, await bodyOf(ctx));
-      return json(ctx, 200, (await changing(() => store.updateTeam(idOf(ctx), change))) satisfies TeamRecord);
+      const by = actorOf(ctx, deps);
+      return json(ctx, 200, (await changing(() => store.updateTeam(idOf(ctx), change, by))) satisfies TeamRecord);
     },
   };
 }

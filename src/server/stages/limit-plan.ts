@@ -6,9 +6,12 @@ import type { Ctx } from '../pipeline.js';
 // The checks a key's requests go through (its own limits and budget, and its team's), planned once
 // per key record: which counters and buckets, with what limits, under one Redis Cluster hash tag.
 
-/** Whose limits and budget a request counts against: its key's, and its team's (the tighter applies). */
+/**
+ * Whose limits and budget a request counts against: its key's (or signed-in person's), and its team's, or each of a
+ * person's teams (every one applies, so the tightest wins).
+ */
 export interface Subject {
-  kind: 'key' | 'team';
+  kind: 'key' | 'person' | 'team';
   id: string;
   name: string;
   limits: Limits | undefined;
@@ -17,15 +20,22 @@ export interface Subject {
 
 export const labelOf = (s: Subject) => `${s.kind} "${s.name}"`;
 
+/** Where a subject's spend is in the ledger: a key's and a person's by the key id, a team's by the team. */
+export const ledgerKind = (s: Subject): 'key' | 'team' => (s.kind === 'team' ? 'team' : 'key');
+
 export function subjectsOf(ctx: Ctx, team: (name: string) => TeamRecord | undefined): Subject[] | undefined {
   const key = ctx.key;
   if (!key) return undefined;
-  const t = key.team ? team(key.team) : undefined;
-  if (!key.limits && !key.budget && !t) return undefined;
+  const names = key.teams ?? (key.team ? [key.team] : []);
+  const teams = names.map(team).filter((t): t is TeamRecord => t !== undefined);
+  if (!key.limits && !key.budget && !teams.length) return undefined;
   const out: Subject[] = [];
-  if (key.limits || key.budget)
-    out.push({ kind: 'key', id: key.id ?? key.name, name: key.name, limits: key.limits, budget: key.budget });
-  if (t) out.push({ kind: 'team', id: t.name, name: t.name, limits: t.limits, budget: t.budget });
+  if (key.limits || key.budget) {
+    const person = key.id?.startsWith('oidc:');
+    const name = person && key.user ? key.user : key.name;
+    out.push({ kind: person ? 'person' : 'key', id: key.id ?? key.name, name, limits: key.limits, budget: key.budget });
+  }
+  for (const t of teams) out.push({ kind: 'team', id: t.name, name: t.name, limits: t.limits, budget: t.budget });
   return out;
 }
 
@@ -50,9 +60,11 @@ export function planFor(subjects: Subject[]): OpMeta[] {
   // its team's when it has one, else its key's. A key that changes team starts its counters afresh.
   const team = subjects.find((s) => s.kind === 'team');
   const tag = `{${team ? `team:${team.id}` : `key:${subjects[0]!.id}`}}`;
+  // A person's other teams keep their own tags, so that each team has one counter whoever counts against it: such a
+  // request touches several slots, which one Redis takes and Redis Cluster would not.
   for (const s of subjects) {
     const l = s.limits;
-    const id = `${tag}:${s.kind}:${s.id}`;
+    const id = `${s.kind === 'team' && s !== team ? `{team:${s.id}}` : tag}:${s.kind}:${s.id}`;
     const bucket = (what: 'rpm' | 'itpm' | 'otpm', limit: number | undefined) => {
       if (!limit) return;
       const bucketLimit = { capacity: limit, perMinute: limit };

@@ -9,7 +9,7 @@ import { BedrockClaudeError } from '../../errors.js';
 import type { Ctx, Stage } from '../pipeline.js';
 import { scopeOf } from './call-stages.js';
 import { refusal, setRateHeaders } from './limit-answers.js';
-import { labelOf, planFor, subjectsOf, type OpMeta } from './limit-plan.js';
+import { labelOf, ledgerKind, planFor, subjectsOf, type OpMeta } from './limit-plan.js';
 
 export interface EnforcementDeps {
   counters: CounterStore;
@@ -117,7 +117,7 @@ async function seedMissing(deps: EnforcementDeps, ops: CounterOp[], meta: OpMeta
     const ttlMs = Number.isFinite(period.end) ? period.end - now + 86_400_000 : undefined;
     let spent: number;
     try {
-      spent = await deps.spentSince(m.subject.kind, m.subject.id, period.start);
+      spent = await deps.spentSince(ledgerKind(m.subject), m.subject.id, period.start);
     } catch (err) {
       throw new BedrockClaudeError(
         `The budget of ${labelOf(m.subject)} cannot be checked: the ledger that holds its spend cannot be read ` +

@@ -88,6 +88,7 @@ export function gatewayKey(keys: KeyStore, keyless: KeylessPolicy = { hosts: [] 
     usage.keyId = ctx.key.id;
     usage.user = ctx.key.user;
     usage.team = ctx.key.team;
+    if (ctx.key.teams && ctx.key.teams.length > 1) usage.teams = ctx.key.teams.slice(1);
     return next(ctx);
   }
   return function gatewayKeyStage(ctx, next) {
