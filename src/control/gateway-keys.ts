@@ -14,8 +14,8 @@ export interface GatewayKey {
   team?: string | undefined;
   /** A signed-in person's teams (by their IdP groups), the first being `team`: each one's limits apply. */
   teams?: string[] | undefined;
-  /** The allow-lists of those teams: a model must pass each one as well as `models`. */
-  teamModels?: string[][] | undefined;
+  /** Other allow-lists (a person's teams', their managed-settings policy's): a model must pass each one too. */
+  teamModels?: Array<{ whose: string; models: string[] }> | undefined;
   /** Rate limits and a budget, when the key has them (the control plane enforces them). */
   limits?: Limits | undefined;
   budget?: Budget | undefined;
@@ -49,9 +49,15 @@ export function findKey(keys: readonly GatewayKey[], presented: string | undefin
 
 /** Whether a key may call a client model name. */
 export function keyAllows(key: GatewayKey | undefined, model: string): boolean {
-  if (!key) return true;
-  if (key.models && !listAllows(key.models, model)) return false;
-  return !key.teamModels || key.teamModels.every((list) => listAllows(list, model));
+  return refusedBy(key, model) === undefined;
+}
+
+/** Whose allow-list refuses a model (`the key "ci"`, `team "ml"`), or undefined when every one allows it. */
+export function refusedBy(key: GatewayKey | undefined, model: string): string | undefined {
+  if (!key) return undefined;
+  if (key.models && !listAllows(key.models, model))
+    return key.id?.startsWith('oidc:') ? `${key.user ?? key.name}'s own allow-list` : `the key "${key.name}"`;
+  return key.teamModels?.find((list) => !listAllows(list.models, model))?.whose;
 }
 
 const listAllows = (list: readonly string[], model: string) =>

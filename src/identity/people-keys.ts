@@ -59,13 +59,13 @@ export function createPersonKeys(keys: KeyStore, config: IdentityConfig): (perso
 }
 
 /** The allow-lists besides a person's own: their managed-settings policy's, and each of their teams'. */
-function otherLists(person: Person, teams: readonly string[], config: IdentityConfig, keys: KeyStore): string[][] {
-  const lists: string[][] = [];
+function otherLists(person: Person, teams: readonly string[], config: IdentityConfig, keys: KeyStore) {
+  const lists: Array<{ whose: string; models: string[] }> = [];
   const policy = config.managed && policyModels(settingsFor(config.managed, person));
-  if (policy) lists.push(policy);
+  if (policy) lists.push({ whose: 'the managed-settings policy (availableModels)', models: policy });
   for (const name of teams) {
     const t = keys.team?.(name);
-    if (t?.models) lists.push(t.models);
+    if (t?.models) lists.push({ whose: `team "${t.name}"`, models: t.models });
   }
   return lists;
 }

@@ -54,3 +54,35 @@ export async function approveInBrowser(gatewayUrl: string, issuer: string, userC
   assert.ok(seen.at(-1)!.startsWith(`${gatewayUrl}/oauth/callback?`), seen.at(-1));
   return res.text();
 }
+
+/**
+ * Claude Code's device sign-in end to end, as one person: the device asks for a code, the person approves it in a
+ * browser at the provider, the device's poll gets the tokens. `advance` moves the gateway's clock past the interval.
+ */
+export async function signInDevice(
+  gatewayUrl: string,
+  idp: { issuer: string; signInAs(sub: string): void },
+  who: string,
+  advance: () => void,
+): Promise<{ access_token: string; refresh_token: string }> {
+  const post = (path: string, fields: Record<string, string>) =>
+    fetch(`${gatewayUrl}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(fields).toString(),
+    });
+  const flow = (await (await post('/oauth/device_authorization', { surface: 'claude_code' })).json()) as {
+    device_code: string;
+    user_code: string;
+  };
+  idp.signInAs(who);
+  await approveInBrowser(gatewayUrl, idp.issuer, flow.user_code);
+  advance();
+  const res = await post('/oauth/token', {
+    grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+    device_code: flow.device_code,
+  });
+  const body = (await res.json()) as { access_token: string; refresh_token: string };
+  assert.equal(res.status, 200, JSON.stringify(body));
+  return body;
+}

@@ -9,7 +9,7 @@ import type { SanitizePolicy } from '../../translate/sanitize.js';
 import { fromCountTokensBody, toBedrockRequest, type AnthropicHttpRequest } from '../../translate/to-bedrock.js';
 import { cacheBreakpoints, type CacheBreakpoint } from '../../check/cache-breakpoints.js';
 import { estimateInputTokens } from '../../check/estimate-tokens.js';
-import { keyAllows } from '../../control/gateway-keys.js';
+import { refusedBy } from '../../control/gateway-keys.js';
 import { checkObjectCount, headerSafe } from '../http-util.js';
 import { frontOf, type CanonicalCall, type Stage } from '../pipeline.js';
 import type { Router } from '../targets.js';
@@ -61,14 +61,17 @@ function serviceTierOf(body: unknown, header: string | string[] | undefined): st
   return tier && /^[a-z_-]{1,20}$/i.test(tier) ? tier.toLowerCase() : undefined;
 }
 
-/** A key with a model allow-list may call only those models. */
+/** A key with a model allow-list may call only those models (a person: theirs, their teams' and their policy's). */
 export const modelAccess: Stage = function modelAccessStage(ctx, next) {
   const model = ctx.call!.model;
-  if (!keyAllows(ctx.key, model)) {
-    throw new BedrockClaudeError(`The key "${ctx.key?.name}" may not call the model "${model}".`, {
+  const refused = refusedBy(ctx.key, model);
+  if (refused !== undefined) {
+    const who = ctx.key?.id?.startsWith('oidc:') ? `${ctx.key.user ?? ctx.key.name}` : `The key "${ctx.key?.name}"`;
+    const why = refused.startsWith('the key') ? '' : ` (refused by ${refused})`;
+    throw new BedrockClaudeError(`${who} may not call the model "${model}"${why}.`, {
       status: 403,
       type: 'permission_error',
-      fix: 'Ask the gateway operator to allow this model for your key.',
+      fix: 'Call a model your allow-list names (GET /v1/models lists them), or ask the gateway operator to allow it.',
     });
   }
   return next(ctx);
