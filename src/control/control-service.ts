@@ -1,9 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import type { ControlStore, LedgerRow, RequestFilter, SeriesGroup, SeriesRow } from './control-store.js';
+import {
+  scopeSql,
+  type ControlStore,
+  type LedgerRow,
+  type LedgerScope,
+  type RequestFilter,
+  type SeriesGroup,
+  type SeriesRow,
+} from './control-store.js';
 import { deviceGrantCalls, revocationCalls, type DeviceGrantCalls } from './device-grants.js';
 import { createGatewayKey } from './gateway-keys.js';
 import { ledgerRowFromDb } from './ledger-columns.js';
 import { peopleCalls, type PeopleCalls } from './people.js';
+import { uiSessionCalls, type UiSessionCalls } from './ui-sessions.js';
 import type { Actor, KeyChange, KeyInput, KeyRecord, TeamChange, TeamInput, TeamRecord } from './records.js';
 import type { SqlPort } from './sql-port.js';
 import { StoreError } from './store-errors.js';
@@ -166,17 +175,21 @@ function teamCalls(
 export function createControlService(d: DialectStore): ControlStore {
   const { port } = d;
   type Written =
-    keyof ReturnType<typeof keyCalls> | keyof ReturnType<typeof teamCalls> | keyof DeviceGrantCalls | keyof PeopleCalls;
+    | keyof ReturnType<typeof keyCalls>
+    | keyof ReturnType<typeof teamCalls>
+    | keyof DeviceGrantCalls
+    | keyof PeopleCalls
+    | keyof UiSessionCalls;
   const rest: Omit<ControlStore, Written> = {
     where: d.where,
     changes: async () => (await port.one<{ value: number }>("SELECT value FROM meta WHERE key = 'changes'"))!.value,
     appendLedger: (rows) => d.ledger.appendLedger(rows),
-    report: (by, since, until) => d.ledger.report(by, since, until),
+    report: (by, since, until, scope) => d.ledger.report(by, since, until, scope),
     spentSince: (kind, id, since) => d.ledger.spentSince(kind, id, since),
     latency: (since, until) => d.ledger.latency(since, until),
     prune: (before) => d.ledger.prune(before),
     requests: (filter) => requests(port, filter),
-    series: (by, since, until, stepMs) => series(port, by, since, until, stepMs),
+    series: (by, since, until, stepMs, scope) => series(port, by, since, until, stepMs, scope),
     lastUsed: () => lastUsed(port),
     close: () => d.close(),
   };
@@ -189,6 +202,7 @@ export function createControlService(d: DialectStore): ControlStore {
     deviceGrantCalls(port),
     revocationCalls(port),
     people,
+    uiSessionCalls(port),
   );
 }
 
@@ -216,16 +230,26 @@ async function requests(port: SqlPort, filter: RequestFilter): Promise<LedgerRow
     where.push('(time, request_id) < (?, ?)');
     params.push(filter.after.time, filter.after.requestId);
   }
-  params.push(filter.limit);
-  const sql = `SELECT * FROM ledger WHERE ${where.join(' AND ')} ORDER BY time DESC, request_id DESC LIMIT ?`;
+  const only = scopeSql(filter.scope);
+  params.push(...only.params, filter.limit);
+  const order = 'ORDER BY time DESC, request_id DESC LIMIT ?';
+  const sql = `SELECT * FROM ledger WHERE ${where.join(' AND ')}${only.sql} ${order}`;
   return (await port.all<Record<string, unknown>>(sql, params)).map(ledgerRowFromDb);
 }
 
 /** Requests and spend per time bucket (aligned to the epoch) and group. */
-function series(port: SqlPort, by: SeriesGroup, since: number, until: number, stepMs: number): Promise<SeriesRow[]> {
+function series(
+  port: SqlPort,
+  by: SeriesGroup,
+  since: number,
+  until: number,
+  stepMs: number,
+  scope?: LedgerScope,
+): Promise<SeriesRow[]> {
   const group = by === 'key' ? 'key_name' : `"${by}"`;
+  const only = scopeSql(scope);
   const sql = `SELECT time - time % ? AS bucket, ${group} AS "group", count(*) AS requests,
       sum(CASE WHEN status >= 400 THEN 1 ELSE 0 END) AS errors, sum(cost_usd) AS "costUsd"
-    FROM ledger WHERE time >= ? AND time < ? GROUP BY 1, 2 ORDER BY 1, 2 NULLS FIRST`;
-  return port.all<SeriesRow>(sql, [stepMs, since, until]);
+    FROM ledger WHERE time >= ? AND time < ?${only.sql} GROUP BY 1, 2 ORDER BY 1, 2 NULLS FIRST`;
+  return port.all<SeriesRow>(sql, [stepMs, since, until, ...only.params]);
 }

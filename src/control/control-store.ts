@@ -1,5 +1,6 @@
 import type { DeviceGrantCalls } from './device-grants.js';
 import type { PeopleCalls } from './people.js';
+import type { UiSessionCalls } from './ui-sessions.js';
 import type {
   Actor,
   KeyChange,
@@ -66,6 +67,31 @@ export interface LatencySummary {
   p95TtfbMs: number | null;
 }
 
+/**
+ * The rows someone who is not an admin may see: those of their teams and their own (the dashboard's team admins and
+ * members). Absent: all rows.
+ */
+export interface LedgerScope {
+  teams: readonly string[];
+  user: string | undefined;
+}
+
+/** `AND (team IN (...) OR "user" = ?)` for a scope, with its parameters (the same in both dialects and tables). */
+export function scopeSql(scope: LedgerScope | undefined): { sql: string; params: string[] } {
+  if (!scope) return { sql: '', params: [] };
+  const parts: string[] = [];
+  const params: string[] = [];
+  if (scope.teams.length) {
+    parts.push(`team IN (${scope.teams.map(() => '?').join(', ')})`);
+    params.push(...scope.teams);
+  }
+  if (scope.user !== undefined) {
+    parts.push('"user" = ?');
+    params.push(scope.user);
+  }
+  return { sql: ` AND (${parts.length ? parts.join(' OR ') : '1 = 0'})`, params };
+}
+
 /** Which ledger rows to list: a time range, optional filters, and the cursor of the last row seen. */
 export interface RequestFilter {
   since: number;
@@ -77,6 +103,7 @@ export interface RequestFilter {
   user?: string | undefined;
   team?: string | undefined;
   after?: { time: number; requestId: string } | undefined;
+  scope?: LedgerScope | undefined;
 }
 
 /**
@@ -85,7 +112,7 @@ export interface RequestFilter {
  * store shared by several replicas (PostgreSQL) are the same to every caller. Errors a person can
  * act on (no such key, a name taken) are Errors whose message says so.
  */
-export interface ControlStore extends DeviceGrantCalls, PeopleCalls {
+export interface ControlStore extends DeviceGrantCalls, PeopleCalls, UiSessionCalls {
   /** Where it is, for messages: a data directory, or a database URL without its password. */
   readonly where: string;
   /** A number that changes whenever a key or a team does (polled by every replica's key cache). */
@@ -109,7 +136,7 @@ export interface ControlStore extends DeviceGrantCalls, PeopleCalls {
   /** Appends ledger rows; a request id already there is not written again. Answers how many were new. */
   appendLedger(rows: readonly LedgerRow[]): Promise<number>;
   /** Totals of the ledger rows in `[since, until)`, grouped, the most spent first. */
-  report(by: ReportGroup, since: number, until: number): Promise<ReportRow[]>;
+  report(by: ReportGroup, since: number, until: number, scope?: LedgerScope): Promise<ReportRow[]>;
   /** What a key (by id) or a team spent from `since` on, by the ledger's rows. */
   spentSince(kind: 'key' | 'team', id: string, since: number): Promise<number>;
   /** Ledger rows, newest first. */
@@ -118,7 +145,7 @@ export interface ControlStore extends DeviceGrantCalls, PeopleCalls {
    * Requests and spend per time bucket of `stepMs` (aligned to the epoch, so to UTC days and hours) and group, in
    * `[since, until)`.
    */
-  series(by: SeriesGroup, since: number, until: number, stepMs: number): Promise<SeriesRow[]>;
+  series(by: SeriesGroup, since: number, until: number, stepMs: number, scope?: LedgerScope): Promise<SeriesRow[]>;
   /** Latency and time to first byte percentiles of the requests in `[since, until)`. */
   latency(since: number, until: number): Promise<LatencySummary>;
   /** When each key (by id) was last used, by the ledger. */

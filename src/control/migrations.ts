@@ -105,4 +105,17 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
   CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
   `,
+  // 8: the dashboard's sessions (signed in through the identity provider): the cookie's hash, the person and their
+  // groups at sign-in, the CSRF token every change must carry, and when the session ends.
+  `
+  CREATE TABLE ui_sessions (
+    id TEXT PRIMARY KEY,
+    subject TEXT NOT NULL,
+    person TEXT NOT NULL,
+    csrf TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    expires INTEGER NOT NULL
+  );
+  CREATE INDEX ui_sessions_expires ON ui_sessions (expires);
+  `,
 ];

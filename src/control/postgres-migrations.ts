@@ -128,4 +128,17 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit
     FOR EACH ROW EXECUTE FUNCTION audit_append_only();
   `,
+  // 8: the dashboard's sessions (signed in through the identity provider): the cookie's hash, the person and their
+  // groups at sign-in, the CSRF token every change must carry, and when the session ends.
+  `
+  CREATE TABLE ui_sessions (
+    id text PRIMARY KEY,
+    subject text NOT NULL,
+    person text NOT NULL,
+    csrf text NOT NULL,
+    created bigint NOT NULL,
+    expires bigint NOT NULL
+  );
+  CREATE INDEX ui_sessions_expires ON ui_sessions (expires);
+  `,
 ];

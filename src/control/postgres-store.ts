@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { createControlService } from './control-service.js';
-import type { ControlStore, LatencySummary, LedgerRow } from './control-store.js';
+import { scopeSql, type ControlStore, type LatencySummary, type LedgerRow, type LedgerScope } from './control-store.js';
 import { LEDGER, LEDGER_COLUMN_LIST } from './ledger-columns.js';
 import { PG_MIGRATIONS } from './postgres-migrations.js';
 import { redactUrl } from './redact-url.js';
@@ -159,7 +159,8 @@ function postgresLedger(pool: pg.Pool, port: SqlPort) {
       const columns = LEDGER.map((c) => rows.map((r) => r[c.field]));
       return (await port.one<{ added: number }>(APPEND_SQL, columns))!.added;
     },
-    report: (by: ReportGroup, since: number, until: number) => port.all<ReportRow>(...reportSql(by, since, until)),
+    report: (by: ReportGroup, since: number, until: number, scope?: LedgerScope) =>
+      port.all<ReportRow>(...reportSql(by, since, until, scope)),
     spentSince: async (kind: 'key' | 'team', id: string, since: number) =>
       (await port.one<{ spent: number }>(...spentSql(kind, id, since)))?.spent ?? 0,
     async latency(since: number, until: number): Promise<LatencySummary> {
@@ -175,21 +176,25 @@ function postgresLedger(pool: pg.Pool, port: SqlPort) {
 }
 
 /** A report's SQL: the daily totals for whole UTC days, the ledger's rows for the edges. */
-function reportSql(by: ReportGroup, since: number, until: number): [string, number[]] {
+function reportSql(by: ReportGroup, since: number, until: number, scope?: LedgerScope): [string, unknown[]] {
   const whole = by === 'session' ? { edges: [[since, until]] as Array<[number, number]> } : splitRange(since, until);
   const parts: string[] = [];
-  const params: number[] = [];
+  const params: unknown[] = [];
+  // The daily totals hold '' for no team or user, which no scope names.
+  const only = scopeSql(scope);
   const cols = 'input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cost_usd';
   if (whole.days) {
-    params.push(...whole.days);
+    params.push(...whole.days, ...only.params);
     const group = GROUP_DAILY[by as Exclude<ReportGroup, 'session'>];
-    parts.push(`SELECT ${group} AS g, requests, errors, ${cols} FROM ledger_daily WHERE day >= ? AND day < ?`);
+    parts.push(
+      `SELECT ${group} AS g, requests, errors, ${cols} FROM ledger_daily WHERE day >= ? AND day < ?${only.sql}`,
+    );
   }
   for (const edge of whole.edges) {
-    params.push(...edge);
+    params.push(...edge, ...only.params);
     parts.push(
       `SELECT ${GROUP_LEDGER[by]} AS g, 1 AS requests, (status >= 400)::int AS errors, ${cols} FROM ledger WHERE ` +
-        `time >= ? AND time < ?`,
+        `time >= ? AND time < ?${only.sql}`,
     );
   }
   const sql =

@@ -2,7 +2,7 @@ import { accessSync, constants, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createControlService } from './control-service.js';
-import type { ControlStore, LatencySummary, LedgerRow } from './control-store.js';
+import { scopeSql, type ControlStore, type LatencySummary, type LedgerRow } from './control-store.js';
 import { LEDGER_COLUMN_LIST, LEDGER, ledgerValues } from './ledger-columns.js';
 import { MIGRATIONS } from './migrations.js';
 import type { ReportGroup, ReportRow } from './records.js';
@@ -158,11 +158,12 @@ export function openSqliteControlStore(dataDir: string): ControlStore {
     port,
     ledger: {
       appendLedger: async (rows) => appendMany(rows),
-      report(by, since, until) {
+      report(by, since, until, scope) {
+        const only = scopeSql(scope);
         const sql =
-          `SELECT ${GROUP_SQL[by]} AS "group", ${SUMS} FROM ledger WHERE time >= ? AND time < ? GROUP BY 1 ` +
-          `ORDER BY "costUsd" DESC, 1`;
-        return port.all<ReportRow>(sql, [since, until]);
+          `SELECT ${GROUP_SQL[by]} AS "group", ${SUMS} FROM ledger WHERE time >= ? AND time < ?${only.sql} ` +
+          `GROUP BY 1 ORDER BY "costUsd" DESC, 1`;
+        return port.all<ReportRow>(sql, [since, until, ...only.params]);
       },
       async spentSince(kind, id, since) {
         // A team's spend: its own rows, and signed-in people's rows where it is one of their other teams.

@@ -49,6 +49,23 @@ export const identitySchema = z
       })
       .strict()
       .optional(),
+    /**
+     * The dashboard's roles, from IdP groups: `admins` may do everything; `teamAdmins` maps a group to the teams its
+     * members run (their keys, budgets, limits and usage). Everyone else who signs in is a member (their own keys and
+     * usage).
+     */
+    roles: z
+      .object({
+        admins: z.array(z.string().min(1).max(256)).max(100).default([]),
+        teamAdmins: z
+          .record(
+            z.string().min(1).max(256),
+            z.union([z.string().min(1).max(200), z.array(z.string().min(1).max(200))]),
+          )
+          .default({}),
+      })
+      .strict()
+      .optional(),
     /** Shown next to the sign-in code (plain text). */
     loginNotice: z.string().max(500).optional(),
     /** Managed settings for signed-in Claude Code clients, by group or email domain. */

@@ -8,6 +8,8 @@ import type { BedrockClaudeError } from '../errors.js';
 import { bearerPerson, invalidToken } from './http-bits.js';
 import { managedRoutes } from './managed-routes.js';
 import { createPersonKeys } from './people-keys.js';
+import { dashboardLogin } from './dashboard-login.js';
+import type { AdminDeps } from '../server/fronts/admin.js';
 import { oauthReply, oauthRoutes, verificationRoutes, type SignInDeps } from './sign-in-routes.js';
 import { relayRoutes } from './telemetry-relay.js';
 import { createRevocationCache, type RevocationCache } from './revocations.js';
@@ -37,6 +39,18 @@ export function withSignedInPeople(
   });
 }
 
+/** What sign-in cannot run without: a public URL beyond loopback, and the store. */
+function needsFor(deps: { configured: string | undefined; host: string; store: ControlStore | undefined }) {
+  if (!deps.configured && !/^(127\.|localhost$|::1$)/.test(deps.host))
+    throw Object.assign(new Error('identity: sign-in needs publicUrl when the gateway listens beyond loopback'), {
+      fix: 'Set publicUrl to the https URL clients reach the gateway at.',
+    });
+  if (!deps.store)
+    throw Object.assign(new Error('identity: sign-in needs the control plane store (a data directory or a database)'), {
+      fix: 'Start with --data-dir (or dataDir / databaseUrl in the config).',
+    });
+}
+
 /**
  * Sign-in with the company's identity provider: discovery at start-up (a provider that cannot be reached is an error:
  * nobody could sign in), the gateway's token issuer, and the sign-in endpoints. Device grants live in the store, so
@@ -54,26 +68,24 @@ export async function openIdentity(
     /** The configured public URL; without one the gateway's own URL is used, which only a loopback binding may do. */
     configured: string | undefined;
     host: string;
+    /** The keys and teams (a person's teams by group, for the dashboard's roles). */
+    keys: KeyStore;
   },
-): Promise<{ group: RouteGroup; tokens: TokenIssuer; revocations: RevocationCache }> {
-  if (!deps.configured && !/^(127\.|localhost$|::1$)/.test(deps.host))
-    throw Object.assign(new Error('identity: sign-in needs publicUrl when the gateway listens beyond loopback'), {
-      fix: 'Set publicUrl to the https URL clients reach the gateway at.',
-    });
-  if (!deps.store)
-    throw Object.assign(new Error('identity: sign-in needs the control plane store (a data directory or a database)'), {
-      fix: 'Start with --data-dir (or dataDir / databaseUrl in the config).',
-    });
+): Promise<{
+  group: RouteGroup;
+  tokens: TokenIssuer;
+  revocations: RevocationCache;
+  dashboard: ReturnType<typeof dashboardLogin>;
+}> {
+  needsFor(deps);
+  const store = deps.store!;
   const idp = await connectIdentityProvider(config.oidc).catch((err: unknown) => {
-    throw Object.assign(
-      new Error(`identity: the identity provider ${config.oidc.issuer} could not be read: ${String(err)}`),
-      {
-        fix: 'Check oidc.issuer (its /.well-known/openid-configuration must answer) and the network to it.',
-      },
-    );
+    const problem = `identity: the identity provider ${config.oidc.issuer} could not be read: ${String(err)}`;
+    const fix = 'Check oidc.issuer (its /.well-known/openid-configuration must answer) and the network to it.';
+    throw Object.assign(new Error(problem), { fix });
   });
   const secrets = Array.isArray(config.session.jwtSecret) ? config.session.jwtSecret : [config.session.jwtSecret];
-  const revocations = createRevocationCache(deps.store, deps.clock, (err) => deps.onStoreError?.(err));
+  const revocations = createRevocationCache(store, deps.clock, (err) => deps.onStoreError?.(err));
   await revocations.ready;
   const tokens = createTokenIssuer({
     revoked: revocations.revoked,
@@ -83,17 +95,13 @@ export async function openIdentity(
     ttlMs: config.session.ttlHours * 3_600_000,
     now: deps.clock,
   });
-  const group = createSignInGroup({
-    store: deps.store,
-    idp,
-    tokens,
-    config,
-    publicUrl: deps.publicUrl,
-    now: deps.clock,
-    onRelayFailure: deps.onRelayFailure,
-    revocations,
-  });
-  return { group, tokens, revocations };
+  const common = { store, idp, config, revocations, publicUrl: deps.publicUrl, now: deps.clock };
+  const dashboard = dashboardLogin(Object.assign({ keys: deps.keys }, common));
+  const group = createSignInGroup(
+    Object.assign({ tokens, onRelayFailure: deps.onRelayFailure, dashboardCallback: dashboard.callback }, common),
+  );
+  group.routes.push(...dashboard.routes);
+  return { group, tokens, revocations, dashboard };
 }
 
 /**
@@ -111,7 +119,7 @@ export async function signInFor(
   deps: {
     control: {
       store?: ControlStore | undefined;
-      admin?: { signedOut?: (() => Promise<void>) | undefined } | undefined;
+      admin?: Pick<AdminDeps, 'signedOut' | 'session'> | undefined;
       close(): Promise<void>;
     };
     clock: () => number;
@@ -130,11 +138,15 @@ export async function signInFor(
       publicUrl: () => publicUrl ?? '',
       configured: options.publicUrl,
       host: options.host ?? '127.0.0.1',
+      keys: deps.keys,
       onRelayFailure: (destination, err) => deps.warn({ err, destination }, 'telemetry relay: a destination failed'),
       onStoreError: (err) => deps.warn({ err }, 'sign-in: the sign-outs could not be read; the last ones read hold'),
     });
     // The admin API's sign-out takes effect on this replica before its answer.
-    if (deps.control.admin) deps.control.admin.signedOut = opened.revocations.refresh;
+    if (deps.control.admin) {
+      deps.control.admin.signedOut = opened.revocations.refresh;
+      deps.control.admin.session = opened.dashboard.principal;
+    }
     const keyOf = createPersonKeys(deps.keys, options.identity);
     const usage = usageGroup({
       tokens: opened.tokens,

@@ -27,6 +27,8 @@ export interface SignInDeps {
   now: () => number;
   /** Sign-outs (checked on refresh, updated by `/oauth/revoke`). */
   revocations: RevocationCache;
+  /** The dashboard's own sign-in, whose callback shares the device flow's (one redirect URI at the provider). */
+  dashboardCallback?: ((ctx: Ctx) => Promise<Reply | undefined>) | undefined;
   /** A relay destination that failed (logged; no answer changes). */
   onRelayFailure?: ((destination: string, err: unknown) => void) | undefined;
 }
@@ -225,14 +227,8 @@ export function verificationRoutes(deps: SignInDeps) {
     if (site !== undefined) return site === 'same-origin' || site === 'none';
     return ctx.req.headers['origin'] === new URL(deps.publicUrl()).origin;
   };
-  const blocked = () =>
-    html(
-      200,
-      messagePage(
-        'Blocked',
-        'This request came from another site and was blocked. Open the verification link directly.',
-      ),
-    );
+  const blockedText = 'This request came from another site and was blocked. Open the verification link directly.';
+  const blocked = () => html(200, messagePage('Blocked', blockedText));
   return [
     {
       method: 'GET',
@@ -249,11 +245,8 @@ export function verificationRoutes(deps: SignInDeps) {
       public: true,
       serve: async (ctx: Ctx): Promise<Reply> => {
         if (!sameOrigin(ctx)) return blocked();
-        if (!limited(ctx.req.remoteAddress))
-          return html(
-            200,
-            messagePage('Try again later', 'Too many attempts came from your network. Try again later.'),
-          );
+        const later = 'Too many attempts came from your network. Try again later.';
+        if (!limited(ctx.req.remoteAddress)) return html(200, messagePage('Try again later', later));
         return approve(deps, ctx, html);
       },
     },
@@ -269,7 +262,12 @@ export function verificationRoutes(deps: SignInDeps) {
         return html(200, messagePage('Sign-in stopped', 'You stopped this sign-in. You can close this window.'));
       },
     },
-    { method: 'GET', path: '/oauth/callback', public: true, serve: (ctx: Ctx) => callback(deps, ctx, html) },
+    {
+      method: 'GET',
+      path: '/oauth/callback',
+      public: true,
+      serve: async (ctx: Ctx) => (await deps.dashboardCallback?.(ctx)) ?? callback(deps, ctx, html),
+    },
   ];
 }
 

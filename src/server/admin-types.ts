@@ -61,6 +61,18 @@ export interface AuditPage {
   next_before_id: number | null;
 }
 
+/** `GET /admin/me`: who calls, their role, and the CSRF token a dashboard session's changes carry. */
+export interface MeAnswer {
+  role: 'admin' | 'team-admin' | 'member';
+  email: string | null;
+  name: string | null;
+  /** The teams a team admin runs. */
+  adminOf: string[];
+  teams: string[];
+  csrf: string | null;
+  via: 'admin-key' | 'identity-provider';
+}
+
 export interface List<T> {
   data: T[];
 }

@@ -7,6 +7,7 @@ import type { ControlStore } from '../../control/control-store.js';
 import { parse, storeCall } from './admin-errors.js';
 import { jsonReply } from './replies.js';
 import { parseJsonObject } from '../http-util.js';
+import type { Principal } from './admin-access.js';
 
 const json = (ctx: Ctx, status: number, value: unknown): Reply => jsonReply(status, value, ctx.headers);
 
@@ -53,10 +54,10 @@ export function peopleHandlers(deps: { store: ControlStore; clock: () => number;
         });
       return json(ctx, 200, p satisfies PersonRecord);
     },
-    async change(ctx: Ctx) {
+    async change(ctx: Ctx, who: Principal) {
       const body = parseJsonObject(await ctx.req.body(1_000_000), 'Send a JSON object.').value;
       const change = parse(personChangeSchema, body);
-      const person = await storeCall(() => store.updatePerson(subjectOf(ctx), change, actorOf(ctx, deps)));
+      const person = await storeCall(() => store.updatePerson(subjectOf(ctx), change, who.actor));
       await deps.changed();
       return json(ctx, 200, person satisfies PersonRecord);
     },

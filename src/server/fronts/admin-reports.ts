@@ -15,6 +15,7 @@ import type {
 import type { Ctx, Reply } from '../pipeline.js';
 import { parse, storeCall } from './admin-errors.js';
 import { jsonReply } from './replies.js';
+import { scopeOf, seesKey, seesTeam, type Principal } from './admin-access.js';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -86,17 +87,17 @@ export function reportHandlers(
     return { since: q.since?.(now) ?? now - spanMs, until: q.until?.(now) ?? now + 1 };
   };
   return {
-    async usage(ctx: Ctx) {
+    async usage(ctx: Ctx, who: Principal) {
       const q = parse(usageQuery, query(ctx));
       const { since, until } = range(q, 30 * DAY);
-      const rows = await storeCall(() => store.report(q.by, since, until));
+      const rows = await storeCall(() => store.report(q.by, since, until, scopeOf(who)));
       return json(ctx, { by: q.by, since: iso(since), until: iso(until), rows } satisfies UsageAnswer);
     },
-    async series(ctx: Ctx) {
+    async series(ctx: Ctx, who: Principal) {
       const q = parse(seriesQuery, query(ctx));
       const { since, until } = range(q, DAY);
       const { step, stepMs } = seriesStep(q.step, since, until);
-      const rows = await storeCall(() => store.series(q.by, since, until, stepMs));
+      const rows = await storeCall(() => store.series(q.by, since, until, stepMs, scopeOf(who)));
       return json(ctx, { by: q.by, step, since: iso(since), until: iso(until), rows } satisfies SeriesAnswer);
     },
     async latency(ctx: Ctx) {
@@ -105,11 +106,15 @@ export function reportHandlers(
       const summary = await storeCall(() => store.latency(since, until));
       return json(ctx, Object.assign({ since: iso(since), until: iso(until) }, summary) satisfies LatencyAnswer);
     },
-    budgets: async (ctx: Ctx) =>
-      json(ctx, { data: await budgetUses(store, deps.clock(), deps.timeZone ?? 'UTC') } satisfies List<BudgetUse>),
+    budgets: async (ctx: Ctx, who: Principal) =>
+      json(ctx, {
+        data: await budgetUses(store, deps.clock(), deps.timeZone ?? 'UTC', who),
+      } satisfies List<BudgetUse>),
     live: (ctx: Ctx) => json(ctx, (deps.live?.() ?? idleSnapshot(deps.clock())) satisfies LiveSnapshot),
-    async requests(ctx: Ctx) {
-      const filter = requestsFilter(parse(requestsQuery, query(ctx)), deps.clock());
+    async requests(ctx: Ctx, who: Principal) {
+      const filter = Object.assign(requestsFilter(parse(requestsQuery, query(ctx)), deps.clock()), {
+        scope: scopeOf(who),
+      });
       const rows = await storeCall(() => store.requests(filter));
       const last = rows.length === filter.limit ? rows[rows.length - 1] : undefined;
       return json(ctx, {
@@ -149,14 +154,14 @@ function requestsFilter(q: ReturnType<typeof requestsQuery.parse>, now: number) 
 }
 
 /** Each active key's and each team's budget, and what was spent in its current period; the fullest first. */
-async function budgetUses(store: ControlStore, now: number, timeZone: string): Promise<BudgetUse[]> {
+async function budgetUses(store: ControlStore, now: number, timeZone: string, who: Principal): Promise<BudgetUse[]> {
   const [keys, teams] = await storeCall(() => Promise.all([store.listKeys(), store.listTeams()]));
   const subjects = [
     ...keys
-      .filter((k) => k.budget && keyActive(k, now))
+      .filter((k) => k.budget && keyActive(k, now) && seesKey(who, k))
       .map((k) => ({ kind: 'key' as const, id: k.id, name: k.name, budget: k.budget! })),
     ...teams
-      .filter((t) => t.budget)
+      .filter((t) => t.budget && seesTeam(who, t.name))
       .map((t) => ({ kind: 'team' as const, id: t.name, name: t.name, budget: t.budget! })),
   ];
   const data = await storeCall(() =>

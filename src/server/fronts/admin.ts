@@ -4,6 +4,7 @@ import {
   keyInputSchema,
   teamChangeSchema,
   teamInputSchema,
+  keyActive,
   type KeyRecord,
   type TeamRecord,
 } from '../../control/records.js';
@@ -15,7 +16,8 @@ import { parse, storeCall } from './admin-errors.js';
 import { hashKey } from '../../control/gateway-keys.js';
 import { parseJsonObject, presentedKey } from '../http-util.js';
 import type { Ctx, Reply, RouteSpec } from '../pipeline.js';
-import type { CreatedKey, KeyView, List } from '../admin-types.js';
+import type { CreatedKey, KeyView, List, MeAnswer } from '../admin-types.js';
+import { keyChangeFor, keyInputFor, needAdmin, runsTeam, seesKey, seesTeam, type Principal } from './admin-access.js';
 import { reportHandlers } from './admin-reports.js';
 import { actorOf, peopleHandlers } from './admin-people.js';
 import { anthropicError } from './anthropic.js';
@@ -35,82 +37,125 @@ export interface AdminDeps {
   clock: () => number;
   /** After a person is signed out, so this replica refuses their tokens before the answer (sign-in sets it). */
   signedOut?: (() => Promise<void>) | undefined;
-}
-
-/** The admin key's check: in constant time, with failed attempts throttled per address. */
-function adminAuthorizer(deps: AdminDeps): (ctx: Ctx) => void {
-  const expected = Buffer.from(deps.adminKeySha256, 'hex');
-  const throttle = createFailedAuthThrottle(deps.clock);
-  function authorize(ctx: Ctx): void {
-    const address = ctx.req.remoteAddress ?? 'in-process';
-    throttle.check(address);
-    const presented = presentedKey(ctx.req.headers);
-    const digest = presented ? Buffer.from(hashKey(presented), 'hex') : Buffer.alloc(expected.length);
-    if (!presented || !timingSafeEqual(digest, expected)) {
-      throttle.failed(address);
-      const fix = 'Send the admin key (adminKey, BEDROCK_CLAUDE_ADMIN_KEY) in x-api-key or Authorization: Bearer.';
-      throw new BedrockClaudeError('Invalid or missing admin key.', { status: 401, type: 'authentication_error', fix });
-    }
-    throttle.succeeded(address);
-  }
-  return authorize;
+  /** The dashboard session a request's cookie names, as a principal (sign-in sets it). */
+  session?: ((ctx: Ctx) => Promise<Principal | undefined>) | undefined;
 }
 
 /**
- * The admin API (`/admin/...`): keys, teams, people, usage reports, the ledger and the audit log, for the CLI's remote
- * mode and the dashboard. Its own key (`adminKey`), sent as `x-api-key` or `Authorization:
- * Bearer`; without an admin key configured these routes do not exist (404). Bodies and queries
- * are validated: bad input is a 400 that names the field.
+ * Who calls: the admin key (checked in constant time, failed attempts throttled per address) or, where sign-in is
+ * configured, a dashboard session (its cookie; every change must carry its CSRF token). Anything else is a 401.
+ */
+function principals(deps: AdminDeps): (ctx: Ctx) => Promise<Principal> {
+  const expected = Buffer.from(deps.adminKeySha256, 'hex');
+  const throttle = createFailedAuthThrottle(deps.clock);
+  return async (ctx) => {
+    const address = ctx.req.remoteAddress ?? 'in-process';
+    throttle.check(address);
+    const presented = presentedKey(ctx.req.headers);
+    if (!presented) {
+      const session = await deps.session?.(ctx);
+      if (session) return checkedCsrf(ctx, session);
+    }
+    const digest = presented ? Buffer.from(hashKey(presented), 'hex') : Buffer.alloc(expected.length);
+    if (!presented || !timingSafeEqual(digest, expected)) {
+      throttle.failed(address);
+      const fix =
+        'Send the admin key (adminKey, BEDROCK_CLAUDE_ADMIN_KEY) in x-api-key or Authorization: Bearer' +
+        (deps.session ? ', or sign in to the dashboard through the identity provider (/ui).' : '.');
+      throw new BedrockClaudeError('Invalid or missing admin key.', { status: 401, type: 'authentication_error', fix });
+    }
+    throttle.succeeded(address);
+    return { role: 'admin', actor: actorOf(ctx, deps), adminOf: [], teams: [] };
+  };
+}
+
+/** A session's change must carry its CSRF token (`x-csrf-token`); reads need none. */
+function checkedCsrf(ctx: Ctx, p: Principal): Principal {
+  if (ctx.req.method === 'GET' || ctx.req.method === 'HEAD') return p;
+  const sent = ctx.req.headers['x-csrf-token'];
+  const ok =
+    typeof sent === 'string' &&
+    p.csrf !== undefined &&
+    sent.length === p.csrf.length &&
+    timingSafeEqual(Buffer.from(sent), Buffer.from(p.csrf));
+  if (!ok)
+    throw new BedrockClaudeError('The CSRF token is missing or wrong: the change was refused.', {
+      status: 403,
+      type: 'permission_error',
+      fix: 'Make changes from the dashboard page itself (it sends x-csrf-token); reload it if the session is new.',
+    });
+  return p;
+}
+
+type Handler = (ctx: Ctx, who: Principal) => Reply | Promise<Reply>;
+
+/**
+ * The admin API (`/admin/...`): keys, teams, people, usage reports, the ledger and the audit log, for the CLI's
+ * remote mode and the dashboard. The admin key (`adminKey`, as `x-api-key` or `Authorization: Bearer`) may do
+ * everything; a dashboard session what its role allows (see `admin-access.ts`). Without an admin key configured these
+ * routes do not exist (404). Bodies and queries are validated: bad input is a 400 that names the field.
  */
 export function createAdminGroup(deps: AdminDeps): RouteGroup {
-  const { store } = deps;
-  const authorize = adminAuthorizer(deps);
-  const guarded =
-    (handler: (ctx: Ctx) => Reply | Promise<Reply>) =>
-    async (ctx: Ctx): Promise<Reply> => {
-      authorize(ctx);
-      return handler(ctx);
-    };
-  const route = (method: string, path: string, handler: (ctx: Ctx) => Reply | Promise<Reply>): RouteSpec => ({
+  const principalOf = principals(deps);
+  const route = (method: string, path: string, handler: Handler): RouteSpec => ({
     method,
     path,
     public: true,
-    serve: guarded(handler),
+    serve: async (ctx: Ctx) => handler(ctx, await principalOf(ctx)),
   });
+  const admins =
+    (handler: Handler): Handler =>
+    (ctx, who) => (needAdmin(who), handler(ctx, who));
   const keys = keyHandlers(deps);
   const teams = teamHandlers(deps);
-  const reports = reportHandlers(store, deps);
+  const reports = reportHandlers(deps.store, deps);
   const people = peopleHandlers(deps);
   return {
     name: 'admin',
     // The admin API's own calls (the dashboard polls) are not model traffic, and stay out of the ledger.
     metered: false,
     routes: [
+      route('GET', '/admin/me', (ctx, who) => json(ctx, 200, meOf(who))),
       route('POST', '/admin/keys', keys.create),
       route('GET', '/admin/keys', keys.list),
       route('GET', '/admin/keys/{id}', keys.show),
       route('PATCH', '/admin/keys/{id}', keys.change),
       route('DELETE', '/admin/keys/{id}', keys.revoke),
-      route('POST', '/admin/teams', teams.create),
+      route('POST', '/admin/teams', admins(teams.create)),
       route('GET', '/admin/teams', teams.list),
       route('GET', '/admin/teams/{name}', teams.show),
-      route('DELETE', '/admin/teams/{name}', teams.remove),
+      route('DELETE', '/admin/teams/{name}', admins(teams.remove)),
       route('PATCH', '/admin/teams/{name}', teams.change),
       route('GET', '/admin/usage', reports.usage),
       route('GET', '/admin/usage/series', reports.series),
-      route('GET', '/admin/usage/latency', reports.latency),
+      route('GET', '/admin/usage/latency', admins(reports.latency)),
       route('GET', '/admin/budgets', reports.budgets),
-      route('GET', '/admin/live', reports.live),
+      route('GET', '/admin/live', admins(reports.live)),
       route('GET', '/admin/requests', reports.requests),
-      ...[
-        route('GET', '/admin/people', people.list),
-        route('GET', '/admin/people/{subject}', people.show),
-        route('PATCH', '/admin/people/{subject}', people.change),
-        route('POST', '/admin/people/{subject}/sign-out', (ctx: Ctx) => signOut(ctx, deps)),
-        route('GET', '/admin/audit', people.audit),
-      ],
+      route('GET', '/admin/people', admins(people.list)),
+      route('GET', '/admin/people/{subject}', admins(people.show)),
+      route('PATCH', '/admin/people/{subject}', admins(people.change)),
+      route(
+        'POST',
+        '/admin/people/{subject}/sign-out',
+        admins((ctx, who) => signOut(ctx, deps, who)),
+      ),
+      route('GET', '/admin/audit', admins(people.audit)),
     ],
     encodeError: anthropicError,
+  };
+}
+
+/** `GET /admin/me`: who the dashboard is signed in as, their role and teams, and the CSRF token its changes carry. */
+function meOf(who: Principal): MeAnswer {
+  return {
+    role: who.role,
+    email: who.email ?? null,
+    name: who.name ?? null,
+    adminOf: who.adminOf,
+    teams: who.teams,
+    csrf: who.csrf ?? null,
+    via: who.csrf === undefined ? 'admin-key' : 'identity-provider',
   };
 }
 
@@ -118,16 +163,16 @@ const json = (ctx: Ctx, status: number, value: unknown): Reply => jsonReply(stat
 
 /**
  * Signs a person out everywhere (their subject at the identity provider, as `oidc:<sub>` in the ledger): every token
- * issued to them before now is refused, here at once and on other replicas within 15 s; refresh is refused, so the
- * next sign-in goes through the identity provider again.
+ * and dashboard session issued to them before now is refused, here at once and on other replicas within 15 s; refresh
+ * is refused, so the next sign-in goes through the identity provider again.
  */
-async function signOut(ctx: Ctx, deps: AdminDeps): Promise<Reply> {
+async function signOut(ctx: Ctx, deps: AdminDeps, who: Principal): Promise<Reply> {
   const subject = idOf(ctx).replace(/^oidc:/, '');
   if (!subject || subject.length > 256) throw invalidRequest('The subject is empty or longer than 256 characters.');
   const at = deps.clock();
   await storeCall(async () => {
-    await deps.store.revokeSubject(subject, at, 'admin-key');
-    await deps.store.audit(actorOf(ctx, deps), 'person.sign-out', `oidc:${subject}`, null, { signedOutAt: at });
+    await deps.store.revokeSubject(subject, at, who.actor.actor);
+    await deps.store.audit(who.actor, 'person.sign-out', `oidc:${subject}`, null, { signedOutAt: at });
   });
   await deps.signedOut?.();
   return json(ctx, 200, { subject, signedOutAt: new Date(at).toISOString() });
@@ -158,33 +203,41 @@ function changer(deps: AdminDeps) {
 function keyHandlers(deps: AdminDeps) {
   const { store } = deps;
   const changing = changer(deps);
+  /** A key the principal may see, or 404 (one they may not see is not theirs to know of). */
+  const visible = async (ctx: Ctx, who: Principal): Promise<KeyRecord> => {
+    const k = await storeCall(() => store.findKey(idOf(ctx)));
+    if (!k || !seesKey(who, k)) throw notFound('key', idOf(ctx));
+    return k;
+  };
   return {
-    async create(ctx: Ctx) {
-      const input = parse(keyInputSchema, await bodyOf(ctx));
-      const { key, record } = await changing(() => store.createKey(input, deps.clock(), actorOf(ctx, deps)));
+    async create(ctx: Ctx, who: Principal) {
+      const asked = parse(keyInputSchema, await bodyOf(ctx));
+      const own = async () =>
+        (await storeCall(() => store.listKeys())).filter((k) => k.user === who.email && keyActive(k, deps.clock()))
+          .length;
+      const input = who.role === 'admin' ? asked : keyInputFor(who, asked, await own());
+      const { key, record } = await changing(() => store.createKey(input, deps.clock(), who.actor));
       return json(ctx, 201, Object.assign({ key }, record) satisfies CreatedKey);
     },
-    async list(ctx: Ctx) {
+    async list(ctx: Ctx, who: Principal) {
       const [keys, last] = await storeCall(() => Promise.all([store.listKeys(), store.lastUsed()]));
-      const data = keys.map((k): KeyView => Object.assign({}, k, { lastUsed: last[k.id] ?? null }));
+      const data = keys
+        .filter((k) => seesKey(who, k))
+        .map((k): KeyView => Object.assign({}, k, { lastUsed: last[k.id] ?? null }));
       return json(ctx, 200, { data } satisfies List<KeyView>);
     },
-    async show(ctx: Ctx) {
-      const k = await storeCall(() => store.findKey(idOf(ctx)));
-      if (!k) throw notFound('key', idOf(ctx));
-      return json(ctx, 200, k satisfies KeyRecord);
+    show: async (ctx: Ctx, who: Principal) => json(ctx, 200, (await visible(ctx, who)) satisfies KeyRecord),
+    async change(ctx: Ctx, who: Principal) {
+      const asked = parse(keyChangeSchema, await bodyOf(ctx));
+      const key = await visible(ctx, who);
+      const change = keyChangeFor(who, key, asked);
+      return json(ctx, 200, (await changing(() => store.updateKey(key.id, change, who.actor))) satisfies KeyRecord);
     },
-    async change(ctx: Ctx) {
-      const change = parse(keyChangeSchema, await bodyOf(ctx));
-      const by = actorOf(ctx, deps);
-      return json(ctx, 200, (await changing(() => store.updateKey(idOf(ctx), change, by))) satisfies KeyRecord);
+    async revoke(ctx: Ctx, who: Principal) {
+      const key = await visible(ctx, who);
+      const revoked = await changing(() => store.revokeKey(key.id, deps.clock(), who.actor));
+      return json(ctx, 200, revoked satisfies KeyRecord);
     },
-    revoke: async (ctx: Ctx) =>
-      json(
-        ctx,
-        200,
-        (await changing(() => store.revokeKey(idOf(ctx), deps.clock(), actorOf(ctx, deps)))) satisfies KeyRecord,
-      ),
   };
 }
 
@@ -192,24 +245,38 @@ function teamHandlers(deps: AdminDeps) {
   const { store } = deps;
   const changing = changer(deps);
   return {
-    async create(ctx: Ctx) {
+    async create(ctx: Ctx, who: Principal) {
       const input = parse(teamInputSchema, await bodyOf(ctx));
-      const by = actorOf(ctx, deps);
-      return json(ctx, 201, (await changing(() => store.createTeam(input, deps.clock(), by))) satisfies TeamRecord);
+      return json(
+        ctx,
+        201,
+        (await changing(() => store.createTeam(input, deps.clock(), who.actor))) satisfies TeamRecord,
+      );
     },
-    list: async (ctx: Ctx) =>
-      json(ctx, 200, { data: await storeCall(() => store.listTeams()) } satisfies List<TeamRecord>),
-    async show(ctx: Ctx) {
+    async list(ctx: Ctx, who: Principal) {
+      const data = (await storeCall(() => store.listTeams())).filter((t) => seesTeam(who, t.name));
+      return json(ctx, 200, { data } satisfies List<TeamRecord>);
+    },
+    async show(ctx: Ctx, who: Principal) {
       const t = await storeCall(() => store.findTeam(idOf(ctx)));
-      if (!t) throw notFound('team', idOf(ctx));
+      if (!t || !seesTeam(who, t.name)) throw notFound('team', idOf(ctx));
       return json(ctx, 200, t satisfies TeamRecord);
     },
-    remove: async (ctx: Ctx) =>
-      json(ctx, 200, (await changing(() => store.deleteTeam(idOf(ctx), actorOf(ctx, deps)))) satisfies TeamRecord),
-    async change(ctx: Ctx) {
+    remove: async (ctx: Ctx, who: Principal) =>
+      json(ctx, 200, (await changing(() => store.deleteTeam(idOf(ctx), who.actor))) satisfies TeamRecord),
+    async change(ctx: Ctx, who: Principal) {
       const change = parse(teamChangeSchema, await bodyOf(ctx));
-      const by = actorOf(ctx, deps);
-      return json(ctx, 200, (await changing(() => store.updateTeam(idOf(ctx), change, by))) satisfies TeamRecord);
+      const name = idOf(ctx);
+      if (!runsTeam(who, name)) {
+        if (!seesTeam(who, name)) throw notFound('team', name);
+        needAdmin(who);
+      }
+      if (who.role !== 'admin' && change.groups !== undefined)
+        throw new BedrockClaudeError("A team's identity-provider groups are the admins' to change.", {
+          status: 403,
+          type: 'permission_error',
+        });
+      return json(ctx, 200, (await changing(() => store.updateTeam(name, change, who.actor))) satisfies TeamRecord);
     },
   };
 }
