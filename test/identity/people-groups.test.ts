@@ -10,7 +10,7 @@ import { openSqliteControlStore } from '../../src/control/sqlite-store.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.js';
 import type { RunningGateway } from '../../src/server/gateway.js';
 import { gatewayOn, tempHome } from '../helpers.js';
-import { signInDevice } from './browser.js';
+import { browser, signInDevice } from './browser.js';
 import { freePort, oidcConfigFor, startIdp, type RunningIdp } from './idp.js';
 
 let emu: RunningEmulator;
@@ -34,6 +34,7 @@ before(async () => {
       session: { jwtSecret: 'a-test-jwt-secret-of-more-than-32-characters', ttlHours: 1 },
       groups: { engineering: 'eng' },
       people: { limits: { rpm: 1000 } },
+      roles: { admins: ['claude-admins'], teamAdmins: { engineering: 'eng' } },
     },
   });
 });
@@ -196,5 +197,130 @@ describe('people and groups', () => {
     assert.deepEqual(again.data, page.data, 'unchanged');
     const noKey = await fetch(`${gw.url}/admin/audit`);
     assert.equal(noKey.status, 401);
+  });
+});
+
+/** The dashboard's sign-in in a browser (cookies kept per origin): through the provider, back with a session. */
+async function dashboardAs(who: string) {
+  const b = browser();
+  idp.signInAs(who);
+  const { res, seen } = await b.follow(`${gw.url}/ui/login`);
+  assert.ok(seen[0]!.startsWith(`${idp.issuer}/auth?`) && /code_challenge_method=S256/.test(seen[0]!), seen[0]);
+  assert.equal(res.status, 200);
+  assert.match(await res.text(), /signed in/);
+  const me = (await (await b.send(`${gw.url}/admin/me`)).json()) as {
+    role: string;
+    email: string;
+    adminOf: string[];
+    teams: string[];
+    csrf: string;
+  };
+  const send = (method: string, path: string, body?: unknown, csrf: string | null = me.csrf) =>
+    b.send(`${gw.url}${path}`, {
+      method,
+      headers: Object.assign({ 'content-type': 'application/json' }, csrf === null ? {} : { 'x-csrf-token': csrf }),
+      body: body === undefined ? null : JSON.stringify(body),
+    });
+  return { me, send, b };
+}
+
+describe('the dashboard signed in through the identity provider, by role', () => {
+  it('a member: their own keys and usage only, every change with the CSRF token, nothing of the admins', async () => {
+    const bob = await dashboardAs('u-bob');
+    assert.deepEqual([bob.me.role, bob.me.email, bob.me.teams], ['member', 'bob@example.com', []]);
+    const noCsrf = await bob.send('POST', '/admin/keys', { name: 'bob-laptop' }, null);
+    assert.equal(noCsrf.status, 403);
+    assert.match(await message(noCsrf), /CSRF/);
+    const wrong = await bob.send('POST', '/admin/keys', { name: 'bob-laptop' }, 'x'.repeat(32));
+    assert.equal(wrong.status, 403);
+    await wrong.arrayBuffer();
+    const made = await bob.send('POST', '/admin/keys', { name: 'bob-laptop' });
+    assert.equal(made.status, 201);
+    const key = (await made.json()) as { key: string; user: string; team: string | null; id: string };
+    assert.deepEqual([key.user, key.team ?? null], ['bob@example.com', null], 'his own, whatever he asked');
+    const call = await fetch(`${gw.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': key.key },
+      body: JSON.stringify({ model: 'claude-haiku-4-5', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }),
+    });
+    assert.equal(call.status, 200, 'usable at once');
+    await call.arrayBuffer();
+    for (const [method, path, body] of [
+      ['POST', '/admin/keys', { name: 'for-eng', team: 'eng' }],
+      ['POST', '/admin/keys', { name: 'for-alice', user: 'alice@example.com' }],
+      ['POST', '/admin/teams', { name: 'bobs' }],
+      ['GET', '/admin/audit', undefined],
+      ['GET', '/admin/people', undefined],
+      ['GET', '/admin/live', undefined],
+    ] as const) {
+      const r = await bob.send(method, path, body);
+      assert.equal(r.status, 403, `${method} ${path}`);
+      await r.arrayBuffer();
+    }
+    const keys = (await (await bob.send('GET', '/admin/keys')).json()) as { data: Array<{ name: string }> };
+    assert.deepEqual(
+      keys.data.map((k) => k.name),
+      ['bob-laptop'],
+    );
+    await gw.flushLedger();
+    const usage = (await (await bob.send('GET', '/admin/usage?by=user')).json()) as { rows: Array<{ group: string }> };
+    assert.deepEqual(
+      usage.rows.map((r) => r.group),
+      ['bob@example.com'],
+      "his rows only (alice's are in the ledger too)",
+    );
+    const requests = (await (await bob.send('GET', '/admin/requests')).json()) as { data: Array<{ user: string }> };
+    assert.ok(requests.data.length > 0 && requests.data.every((r) => r.user === 'bob@example.com'));
+    const revoked = await bob.send('DELETE', `/admin/keys/${key.id}`);
+    assert.equal(revoked.status, 200);
+    await revoked.arrayBuffer();
+    const [entry] = ((await (await admin('GET', 'audit?limit=1')).json()) as { data: Array<Record<string, string>> })
+      .data;
+    assert.deepEqual([entry!['action'], entry!['actor'], entry!['via']], ['key.revoke', 'oidc:u-bob', 'dashboard']);
+  });
+
+  it("a team admin: their team's keys, budget and usage; not another team's, not its groups", async () => {
+    const carol = await dashboardAs('u-carol');
+    assert.deepEqual([carol.me.role, carol.me.adminOf, carol.me.teams], ['team-admin', ['eng'], ['eng']]);
+    const made = await carol.send('POST', '/admin/keys', { name: 'eng-ci', team: 'eng', user: 'ci' });
+    assert.equal(made.status, 201);
+    await made.arrayBuffer();
+    let r = await carol.send('PATCH', '/admin/teams/eng', { budget: { usd: 20, period: 'month' } });
+    assert.equal(r.status, 200);
+    await r.arrayBuffer();
+    r = await carol.send('PATCH', '/admin/teams/eng', { groups: ['everyone'] });
+    assert.equal(r.status, 403);
+    await r.arrayBuffer();
+    r = await carol.send('PATCH', '/admin/teams/admins', { budget: { usd: 1000, period: 'month' } });
+    assert.equal(r.status, 404, 'a team she neither runs nor is in');
+    await r.arrayBuffer();
+    const teams = (await (await carol.send('GET', '/admin/teams')).json()) as { data: Array<{ name: string }> };
+    assert.deepEqual(
+      teams.data.map((t) => t.name),
+      ['eng'],
+    );
+    const keys = (await (await carol.send('GET', '/admin/keys')).json()) as { data: Array<{ name: string }> };
+    assert.deepEqual(
+      keys.data.map((k) => k.name),
+      ['eng-ci'],
+    );
+    const requests = (await (await carol.send('GET', '/admin/requests')).json()) as { data: Array<{ team: string }> };
+    assert.ok(requests.data.length > 0 && requests.data.every((row) => row.team === 'eng'), "eng's rows (alice's)");
+  });
+
+  it('an admin: everything; signing out ends the session, and so does an admin signing the person out', async () => {
+    const alice = await dashboardAs('u-alice');
+    assert.equal(alice.me.role, 'admin');
+    const audit = await alice.send('GET', '/admin/audit?limit=5');
+    assert.equal(audit.status, 200);
+    await audit.arrayBuffer();
+    const out = await alice.send('POST', '/ui/logout', undefined);
+    assert.equal(out.status, 204);
+    assert.equal((await alice.send('GET', '/admin/me')).status, 401);
+    const carol = await dashboardAs('u-carol');
+    const signOut = await admin('POST', 'people/oidc:u-carol/sign-out');
+    assert.equal(signOut.status, 200);
+    now += 1;
+    assert.equal((await carol.send('GET', '/admin/me')).status, 401);
   });
 });
