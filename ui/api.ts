@@ -1,5 +1,8 @@
 // The admin API, called from the page with the admin key as a header (kept in this tab's
-// sessionStorage, never in a cookie another site could ride on).
+// sessionStorage, never in a cookie another site could ride on), or, once signed in through the
+// identity provider, with the session's cookie (HttpOnly, SameSite=Strict) and its CSRF token on
+// every change.
+import type { MeAnswer } from '../src/server/admin-types.js';
 
 const STORAGE = 'bedrock-claude-admin-key';
 
@@ -12,10 +15,19 @@ export class ApiError extends Error {
   }
 }
 
+/** Who the page is signed in as, once `/admin/me` said (with the admin key, or the identity provider's session). */
+let me: MeAnswer | undefined;
+
 export const session = {
   key: (): string | null => sessionStorage.getItem(STORAGE),
+  me: (): MeAnswer | undefined => me,
   signIn: (key: string): void => sessionStorage.setItem(STORAGE, key),
-  signOut: (): void => sessionStorage.removeItem(STORAGE),
+  /** Who `/admin/me` says the page is: the admin key's admin, or the person of the session's cookie. */
+  knownAs: (who: MeAnswer): void => void (me = who),
+  signOut: (): void => {
+    sessionStorage.removeItem(STORAGE);
+    me = undefined;
+  },
 };
 
 /**
@@ -28,14 +40,18 @@ export async function api<T>(
   body?: unknown,
   opts: { key?: string | null; signal?: AbortSignal } = {},
 ): Promise<T> {
-  const headers: Record<string, string> = { 'x-api-key': (opts.key === undefined ? session.key() : opts.key) ?? '' };
+  const key = opts.key === undefined ? session.key() : opts.key;
+  const headers: Record<string, string> = {};
+  // With a key, no cookie rides along; without one, the session's cookie does, and a change carries its CSRF token.
+  if (key) headers['x-api-key'] = key;
+  else if (method !== 'GET' && me?.csrf) headers['x-csrf-token'] = me.csrf;
   if (body !== undefined) headers['content-type'] = 'application/json';
   const init: RequestInit = {
     method,
     headers,
     body: body === undefined ? null : JSON.stringify(body),
     cache: 'no-store',
-    credentials: 'omit',
+    credentials: key ? 'omit' : 'same-origin',
   };
   if (opts.signal) init.signal = opts.signal;
   const res = await fetch(path, init);
@@ -66,6 +82,8 @@ export function qs(params: Record<string, string | number | undefined | null>): 
 // The answers' types come from the server's own declaration (src/server/admin-types.ts), which the
 // admin API checks its answers against: a field renamed there fails this page's typecheck.
 export type {
+  AuditPage,
+  MeAnswer,
   Budget,
   BudgetUse,
   KeyView as KeyRecord,

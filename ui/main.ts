@@ -1,9 +1,11 @@
-// The dashboard: sign in with the admin key, then four pages on the admin API, chosen by the URL's
-// hash (#/overview, #/keys, #/requests, #/live), each drawn afresh when it is opened; leaving a
-// page aborts what it still waits for (its AbortSignal), the live page's polling included.
+// The dashboard: sign in with the admin key or through the identity provider, then the pages on the
+// admin API that the role may see, chosen by the URL's hash (#/overview, #/keys, #/requests, and for
+// admins #/live and #/audit), each drawn afresh when it is opened; leaving a page aborts what it
+// still waits for (its AbortSignal), the live page's polling included.
 import './style.css';
 import 'uplot/dist/uPlot.min.css';
-import { api, ApiError, session } from './api.js';
+import { api, ApiError, session, type MeAnswer } from './api.js';
+import { auditPage } from './pages/audit.js';
 import { disposeCharts } from './charts.js';
 import { busy, h, replace } from './dom.js';
 import { keysPage } from './pages/keys.js';
@@ -13,10 +15,11 @@ import { requestsPage } from './pages/requests.js';
 
 const root = document.getElementById('app')!;
 const PAGES = [
-  ['overview', 'Overview'],
-  ['keys', 'Keys and teams'],
-  ['requests', 'Requests'],
-  ['live', 'Live'],
+  ['overview', 'Overview', false],
+  ['keys', 'Keys and teams', false],
+  ['requests', 'Requests', false],
+  ['live', 'Live', true],
+  ['audit', 'Audit', true],
 ] as const;
 /** The page on screen: aborted when another is opened, so nothing it still waits for lands on the new one. */
 let current: AbortController | undefined;
@@ -39,6 +42,19 @@ function signIn(problem?: string): void {
     h('button', { type: 'submit' }, 'Sign in'),
     error,
   );
+  // Where sign-in through the identity provider is set up, its way in comes first.
+  void fetch('/ui/sign-in.json', { cache: 'no-store' }).then(
+    (res) =>
+      res.ok &&
+      form.prepend(
+        h(
+          'p',
+          { class: 'idp' },
+          h('a', { class: 'button', href: '/ui/login', 'data-login': 'idp' }, 'Sign in with your identity provider'),
+        ),
+      ),
+    () => undefined,
+  );
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     const key = input.value.trim();
@@ -46,6 +62,15 @@ function signIn(problem?: string): void {
       api('GET', '/admin/teams', undefined, { key }).then(
         () => {
           session.signIn(key);
+          session.knownAs({
+            role: 'admin',
+            email: null,
+            name: null,
+            adminOf: [],
+            teams: [],
+            csrf: null,
+            via: 'admin-key',
+          });
           if (!location.hash || location.hash === '#/') location.hash = '#/overview';
           else void render();
         },
@@ -66,52 +91,72 @@ function navigate(hash: string): void {
   else location.hash = hash;
 }
 
+/** Signs out: the identity provider's session ends on the server too; the admin key is forgotten. */
+function signOut(me: MeAnswer): void {
+  const ended = me.via === 'identity-provider' ? api('POST', '/ui/logout') : Promise.resolve();
+  void ended
+    .catch(() => undefined)
+    .then(() => {
+      session.signOut();
+      signIn();
+    });
+}
+
 async function render(): Promise<void> {
   current?.abort();
   const page = (current = new AbortController());
   const signal = page.signal;
-  if (!session.key()) return signIn();
+  const me = session.me() ?? (await whoAmI());
+  if (!me) return signIn();
+  const pages = PAGES.filter(([, , admins]) => !admins || me.role === 'admin');
   const [path, query] = (location.hash.replace(/^#\/?/, '') || 'overview').split('?') as [string, string | undefined];
-  const name = PAGES.find(([p]) => p === path)?.[0] ?? 'overview';
+  const name = pages.find(([p]) => p === path)?.[0] ?? 'overview';
   const params = new URLSearchParams(query ?? '');
   const nav = h(
     'nav',
     { class: 'top' },
     h('span', { class: 'brand' }, 'bedrock-claude'),
-    ...PAGES.map(([p, label]) =>
+    ...pages.map(([p, label]) =>
       h('a', { href: `#/${p}`, class: p === name ? 'on' : '', 'aria-current': p === name ? 'page' : undefined }, label),
     ),
-    h(
-      'button',
-      {
-        type: 'button',
-        class: 'signout',
-        onclick: () => {
-          session.signOut();
-          signIn();
-        },
-      },
-      'Sign out',
-    ),
+    h('button', { type: 'button', class: 'signout', onclick: () => signOut(me) }, 'Sign out'),
   );
+  if (me.email)
+    nav.insertBefore(h('span', { class: 'who', 'data-role': me.role }, `${me.email} · ${me.role}`), nav.lastChild);
   const main = h('main', { 'aria-busy': 'true' }, h('p', { class: 'hint' }, 'Loading…'));
   disposeCharts(root);
   replace(root, nav, main);
   try {
     let element: HTMLElement;
-    if (name === 'keys') element = await keysPage(() => void render(), signal);
+    if (name === 'keys') element = await keysPage(() => void render(), signal, me);
     else if (name === 'requests') element = await requestsPage(params, navigate, signal);
     else if (name === 'live') element = await livePage(signal);
-    else element = await overviewPage(params, navigate, signal);
+    else if (name === 'audit') element = await auditPage(signal);
+    else element = await overviewPage(params, navigate, signal, me);
     if (signal.aborted) return;
     replace(main, element);
     main.setAttribute('aria-busy', 'false');
   } catch (err) {
     if (signal.aborted) return;
     if (err instanceof ApiError && err.status === 401)
-      return signIn('The admin key is no longer accepted: sign in again.');
+      return signIn(
+        me.via === 'admin-key'
+          ? 'The admin key is no longer accepted: sign in again.'
+          : 'Your session ended: sign in again.',
+      );
     replace(main, h('p', { class: 'error', role: 'alert' }, (err as Error).message));
     main.setAttribute('aria-busy', 'false');
+  }
+}
+
+/** Who the page is, by the admin key it holds or the session's cookie (the identity provider's), or undefined. */
+async function whoAmI(): Promise<MeAnswer | undefined> {
+  try {
+    const me = await api<MeAnswer>('GET', '/admin/me');
+    session.knownAs(me);
+    return me;
+  } catch {
+    return undefined;
   }
 }
 

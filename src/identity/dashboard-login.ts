@@ -171,6 +171,17 @@ export function dashboardLogin(deps: DashboardDeps) {
   const routes: RouteSpec[] = [
     { method: 'GET', path: '/ui/login', public: true, serve: () => login(deps, keys) },
     { method: 'POST', path: '/ui/logout', public: true, serve: (ctx: Ctx) => logout(deps, ctx) },
+    // Tells the dashboard's sign-in page to offer the identity provider.
+    {
+      method: 'GET',
+      path: '/ui/sign-in.json',
+      public: true,
+      serve: (): Reply => ({
+        status: 200,
+        headers: Object.assign({ 'content-type': 'application/json', 'cache-control': 'no-store' }, SECURITY),
+        body: JSON.stringify({ identityProvider: true, login: '/ui/login' }),
+      }),
+    },
   ];
   return {
     routes,

@@ -5,6 +5,7 @@ import {
   type KeyRecord,
   type Limits,
   type List,
+  type MeAnswer,
   type TeamRecord,
 } from '../api.js';
 import { bar, busy, h, replace, table, usd, when } from '../dom.js';
@@ -109,7 +110,7 @@ interface KeysView {
 }
 
 /** Keys and teams: spend against budget, limits, last use, status; create, change, revoke. */
-export async function keysPage(refresh: () => void, signal: AbortSignal): Promise<HTMLElement> {
+export async function keysPage(refresh: () => void, signal: AbortSignal, me: MeAnswer): Promise<HTMLElement> {
   const get = <T>(path: string) => api<T>('GET', path, undefined, { signal });
   const [keys, teams, budgets] = await Promise.all([
     get<List<KeyRecord>>('/admin/keys'),
@@ -131,17 +132,22 @@ export async function keysPage(refresh: () => void, signal: AbortSignal): Promis
     },
   };
   renderKeys(view, keys.data, spent);
+  const admin = me.role === 'admin';
+  // A team admin makes keys in the teams they run; a member makes their own (the server holds them to it).
+  const teamChoices = admin ? teams.data : teams.data.filter((t) => me.adminOf.includes(t.name));
   return h(
     'section',
     { class: 'page', 'data-page': 'keys' },
-    h('h1', {}, 'Keys and teams'),
+    h('h1', {}, admin ? 'Keys and teams' : me.role === 'team-admin' ? 'Your teams and keys' : 'Your keys'),
     view.message,
     view.secret,
     h('div', { class: 'card' }, h('h2', {}, 'Keys'), view.keyTable),
     view.editor,
-    createKeyForm(view, teams.data),
-    h('div', { class: 'card' }, h('h2', {}, 'Teams'), teamsTable(teams.data, keys.data, spent)),
-    createTeamForm(view, refresh),
+    createKeyForm(view, teamChoices, me.role !== 'member'),
+    teams.data.length
+      ? h('div', { class: 'card' }, h('h2', {}, 'Teams'), teamsTable(teams.data, keys.data, spent))
+      : '',
+    admin ? createTeamForm(view, refresh) : '',
   );
 }
 
@@ -151,24 +157,26 @@ const modelsOf = (form: HTMLFormElement) =>
     .map((m) => m.trim())
     .filter(Boolean);
 
-function createKeyForm(view: KeysView, teams: TeamRecord[]): HTMLFormElement {
+function createKeyForm(view: KeysView, teams: TeamRecord[], forOthers: boolean): HTMLFormElement {
   const form = h(
     'form',
     { class: 'card form', 'data-form': 'create-key' },
-    h('h2', {}, 'New key'),
+    h('h2', {}, forOthers ? 'New key' : 'New key of your own'),
     h('label', {}, 'Name ', h('input', { name: 'name', required: true, maxlength: 200 })),
-    h('label', {}, 'User ', h('input', { name: 'user', maxlength: 200 })),
-    h(
-      'label',
-      {},
-      'Team ',
-      h(
-        'select',
-        { name: 'team' },
-        h('option', { value: '' }, '(none)'),
-        ...teams.map((t) => h('option', { value: t.name }, t.name)),
-      ),
-    ),
+    forOthers ? h('label', {}, 'User ', h('input', { name: 'user', maxlength: 200 })) : '',
+    forOthers
+      ? h(
+          'label',
+          {},
+          'Team ',
+          h(
+            'select',
+            { name: 'team' },
+            h('option', { value: '' }, '(none)'),
+            ...teams.map((t) => h('option', { value: t.name }, t.name)),
+          ),
+        )
+      : '',
     h('label', {}, 'Models ', h('input', { name: 'models', placeholder: 'claude-haiku-*, claude-sonnet-4-6' })),
     ...settingsFields(),
     h('button', { type: 'submit' }, 'Create key'),

@@ -1,4 +1,13 @@
-import { api, qs, type BudgetUse, type Latency, type List, type SeriesAnswer, type UsageAnswer } from '../api.js';
+import {
+  api,
+  qs,
+  type BudgetUse,
+  type Latency,
+  type List,
+  type MeAnswer,
+  type SeriesAnswer,
+  type UsageAnswer,
+} from '../api.js';
 import { stackedChart } from '../charts.js';
 import { bar, h, int, ms, pct, table, usd } from '../dom.js';
 import { rangeOf, stackOf, totals } from '../logic.js';
@@ -22,14 +31,19 @@ export async function overviewPage(
   params: URLSearchParams,
   navigate: (hash: string) => void,
   signal: AbortSignal,
+  me: MeAnswer,
 ): Promise<HTMLElement> {
   const range = rangeOf(params, Date.now());
+  // Latency is over all the gateway's traffic: the admins'. Others see their own rows' totals.
+  const noLatency: Latency = { requests: 0, p50LatencyMs: null, p95LatencyMs: null, p50TtfbMs: null, p95TtfbMs: null };
   const by = (['model', 'key', 'user', 'team'] as const).find((b) => b === params.get('by')) ?? 'model';
   const span = qs({ since: new Date(range.since).toISOString(), until: new Date(range.until).toISOString() });
   const [usage, series, latency, budgets] = await Promise.all([
     api<UsageAnswer>('GET', `/admin/usage${span}&by=${by}`, undefined, { signal }),
     api<SeriesAnswer>('GET', `/admin/usage/series${span}&by=${by}`, undefined, { signal }),
-    api<Latency>('GET', `/admin/usage/latency${span}`, undefined, { signal }),
+    me.role === 'admin'
+      ? api<Latency>('GET', `/admin/usage/latency${span}`, undefined, { signal })
+      : Promise.resolve(noLatency),
     api<List<BudgetUse>>('GET', '/admin/budgets', undefined, { signal }),
   ]);
   const t = totals(usage.rows);
