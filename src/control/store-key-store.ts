@@ -80,12 +80,13 @@ async function snapshot(
 ) {
   const changes = await store.changes();
   const [keys, teamList, people] = await Promise.all([store.listKeys(), store.listTeams(), store.listPeople()]);
+  const teams = new Map(teamList.map((t) => [t.name, t]));
   return {
     changes,
     generation,
-    bySha: knownKeys(configKeys, keys),
+    bySha: knownKeys(configKeys, keys, teams),
     teamList,
-    teams: new Map(teamList.map((t) => [t.name, t])),
+    teams,
     // Only the people an admin set something for: the others take the config's defaults.
     people: new Map(people.filter(hasSettings).map((p) => [p.subject, p])),
   };
@@ -95,12 +96,20 @@ const hasSettings = (p: PersonRecord) =>
   p.models !== undefined || p.budget !== undefined || Object.values(p.limits).some((v) => v !== undefined);
 
 /** The config's keys and the store's, by hash (a store key wins over a config key of the same hash). */
-function knownKeys(configKeys: readonly GatewayKey[], records: readonly KeyRecord[]): Map<string, KnownKey> {
+function knownKeys(
+  configKeys: readonly GatewayKey[],
+  records: readonly KeyRecord[],
+  teams: ReadonlyMap<string, TeamRecord>,
+): Map<string, KnownKey> {
   const next = new Map<string, KnownKey>();
   for (const k of configKeys) next.set(k.sha256, k);
   for (const r of records) {
     const { name, sha256, models, id, user, team, limits, budget } = r;
-    next.set(r.sha256, { name, sha256, models, id, user, team, limits, budget, record: r });
+    const key: KnownKey = { name, sha256, models, id, user, team, limits, budget, record: r };
+    // The team's allow-list binds its keys as well as their own.
+    const teamModels = team ? teams.get(team)?.models : undefined;
+    if (teamModels) key.teamModels = [{ whose: `team "${team}"`, models: teamModels }];
+    next.set(r.sha256, key);
   }
   return next;
 }

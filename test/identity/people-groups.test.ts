@@ -94,6 +94,28 @@ describe('people and groups', () => {
     );
   });
 
+  it("a team's allow-list binds its keys too", async () => {
+    const made = (await (await admin('POST', 'keys', { name: 'admins-bot', team: 'admins' })).json()) as {
+      key: string;
+    };
+    const send = (model: string) =>
+      fetch(`${gw.url}/v1/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': made.key },
+        body: JSON.stringify({ model, max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }),
+      });
+    const refused = await send('claude-opus-4-8');
+    assert.equal(refused.status, 403);
+    assert.match(
+      await message(refused),
+      /The key "admins-bot" may not call the model "claude-opus-4-8" \(refused by team "admins"\)/,
+    );
+    const ok = await send('claude-haiku-4-5');
+    assert.equal(ok.status, 200);
+    await ok.arrayBuffer();
+    assert.equal((await admin('DELETE', 'keys/admins-bot')).status, 200);
+  });
+
   it("every team's allow-list applies: a model one of her teams does not allow is refused, naming the team", async () => {
     const refused = await call(alice, 'claude-opus-4-8');
     assert.equal(refused.status, 403);
