@@ -138,16 +138,23 @@ export function deviceGrantCalls(port: SqlPort) {
 
 /** What is signed out: people (their tokens issued before `at`) and single tokens (by `jti`, until they expire). */
 export interface Revocations {
-  subjects: Array<{ subject: string; at: number }>;
+  /** `by`: who (an admin, `device`), or `idp:removed` / `idp:groups` (the membership check). */
+  subjects: Array<{ subject: string; at: number; by: string | null }>;
   tokens: string[];
 }
 
 /** The sign-outs' calls, over a SQL port (both dialects). */
 export function revocationCalls(port: SqlPort) {
   return {
-    /** Signs a person out everywhere: every token issued to them before `at` is refused, on every replica. */
+    /**
+     * Signs a person out everywhere: every token issued to them before `at` is refused, on every replica. A groups
+     * change (`idp:groups`, which lets the device refresh) does not turn an earlier sign-out into one.
+     */
     async revokeSubject(subject: string, at: number, by: string): Promise<void> {
-      const changed = await port.run('UPDATE revocations SET at = ?, by_whom = ? WHERE subject = ?', [at, by, subject]);
+      const sql =
+        "UPDATE revocations SET at = ?, by_whom = CASE WHEN ? = 'idp:groups' AND by_whom <> 'idp:groups' " +
+        'THEN by_whom ELSE ? END WHERE subject = ?';
+      const changed = await port.run(sql, [at, by, by, subject]);
       if (changed === 0)
         await port.run('INSERT INTO revocations (subject, at, by_whom) VALUES (?, ?, ?)', [subject, at, by]);
     },
@@ -158,10 +165,12 @@ export function revocationCalls(port: SqlPort) {
         await port.run('INSERT INTO revoked_tokens (jti, expires) VALUES (?, ?)', [jti, expires]);
     },
     async revocations(now: number): Promise<Revocations> {
-      const subjects = await port.all<{ subject: string; at: number | string }>('SELECT subject, at FROM revocations');
+      const subjects = await port.all<{ subject: string; at: number | string; by_whom: string | null }>(
+        'SELECT subject, at, by_whom FROM revocations',
+      );
       const tokens = await port.all<{ jti: string }>('SELECT jti FROM revoked_tokens WHERE expires > ?', [now]);
       return {
-        subjects: subjects.map((r) => ({ subject: r.subject, at: Number(r.at) })),
+        subjects: subjects.map((r) => ({ subject: r.subject, at: Number(r.at), by: r.by_whom })),
         tokens: tokens.map((t) => t.jti),
       };
     },

@@ -118,4 +118,10 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX ui_sessions_expires ON ui_sessions (expires);
   `,
+  // 9: the identity provider's latest access token of each person (sealed with the session secret), and until when
+  // it works: the gateway asks the provider about them with it once a minute while they work.
+  `
+  ALTER TABLE people ADD COLUMN idp_access TEXT;
+  ALTER TABLE people ADD COLUMN idp_access_expires INTEGER;
+  `,
 ];

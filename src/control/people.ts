@@ -6,8 +6,13 @@ import { listColumns, personOf, settings, type PersonRow } from './store-rows.js
 
 /** The people who signed in, and the audit log: the store's calls for them, the same in both dialects. */
 export interface PeopleCalls {
-  /** Records a sign-in or refresh: the person as the provider vouched now (what an admin set stays). */
-  sawPerson(person: Person, now: number): Promise<void>;
+  /**
+   * Records a sign-in or refresh: the person as the provider vouched now (what an admin set stays), and the provider's
+   * access token (sealed by the caller) that the membership check asks the provider with.
+   */
+  sawPerson(person: Person, now: number, access?: { sealed: string; expires: number } | null): Promise<void>;
+  /** The provider's latest access token of a person (sealed), and until when it works. */
+  personAccess(subject: string): Promise<{ sealed: string; expires: number } | undefined>;
   listPeople(): Promise<PersonRecord[]>;
   /** A person by subject (with or without `oidc:`) or email. */
   findPerson(subjectOrEmail: string): Promise<PersonRecord | undefined>;
@@ -48,19 +53,31 @@ export function peopleCalls(port: SqlPort): PeopleCalls {
     return row;
   }
   return {
-    async sawPerson(person, now) {
+    async sawPerson(person, now, access) {
       const groups = JSON.stringify(person.groups);
       const name = person.name ?? null;
+      const sealed = access?.sealed ?? null;
+      const until = access?.expires ?? null;
       const changed = await port.run(
-        'UPDATE people SET email = ?, name = ?, groups = ?, last_seen = ? WHERE subject = ?',
-        [person.email, name, groups, now, person.sub],
+        'UPDATE people SET email = ?, name = ?, groups = ?, last_seen = ?, idp_access = COALESCE(?, idp_access), ' +
+          'idp_access_expires = COALESCE(?, idp_access_expires) WHERE subject = ?',
+        [person.email, name, groups, now, sealed, until, person.sub],
       );
       if (changed > 0) return;
       const sql =
-        'INSERT INTO people (subject, email, name, groups, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?) ' +
-        'ON CONFLICT (subject) DO UPDATE SET email = excluded.email, name = excluded.name, groups = excluded.groups, ' +
-        'last_seen = excluded.last_seen';
-      await port.run(sql, [person.sub, person.email, name, groups, now, now]);
+        'INSERT INTO people (subject, email, name, groups, first_seen, last_seen, idp_access, idp_access_expires) ' +
+        'VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (subject) DO UPDATE SET email = excluded.email, ' +
+        'name = excluded.name, groups = excluded.groups, last_seen = excluded.last_seen, ' +
+        'idp_access = excluded.idp_access, idp_access_expires = excluded.idp_access_expires';
+      await port.run(sql, [person.sub, person.email, name, groups, now, now, sealed, until]);
+    },
+    async personAccess(subject) {
+      const row = await port.one<{ idp_access: string | null; idp_access_expires: number | string | null }>(
+        'SELECT idp_access, idp_access_expires FROM people WHERE subject = ?',
+        [subject],
+      );
+      if (!row?.idp_access || row.idp_access_expires === null) return undefined;
+      return { sealed: row.idp_access, expires: Number(row.idp_access_expires) };
     },
     listPeople: async () => (await port.all<PersonRow>('SELECT * FROM people ORDER BY email')).map(personOf),
     async findPerson(subjectOrEmail) {

@@ -141,4 +141,10 @@ export const PG_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX ui_sessions_expires ON ui_sessions (expires);
   `,
+  // 9: the identity provider's latest access token of each person (sealed with the session secret), and until when
+  // it works: the gateway asks the provider about them with it once a minute while they work.
+  `
+  ALTER TABLE people ADD COLUMN idp_access text;
+  ALTER TABLE people ADD COLUMN idp_access_expires bigint;
+  `,
 ];

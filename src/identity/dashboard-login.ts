@@ -12,6 +12,7 @@ import { SignInRefused, type IdentityProvider } from './oidc.js';
 import { messagePage, pageHeaders } from './pages.js';
 import { teamsOf } from './people-keys.js';
 import type { RevocationCache } from './revocations.js';
+import { sealedAccess, type MembershipCheck } from './membership.js';
 
 /** The dashboard's session cookie, and the one that carries the sign-in's state to the callback. */
 export const SESSION_COOKIE = 'bc_session';
@@ -24,6 +25,8 @@ export interface DashboardDeps {
   config: IdentityConfig;
   keys: KeyStore;
   revocations: RevocationCache;
+  /** Whether the person may still work (asked of the provider at most once a minute). */
+  membership: MembershipCheck;
   publicUrl: () => string;
   now: () => number;
 }
@@ -120,8 +123,9 @@ async function callback(deps: DashboardDeps, keys: Uint8Array[], ctx: Ctx): Prom
   const error = url.searchParams.get('error');
   if (error) return page(deps, 'Sign-in failed', error.slice(0, 200), { 'set-cookie': clear });
   let person: Person;
+  let access: Awaited<ReturnType<IdentityProvider['finish']>>['access'];
   try {
-    person = (await deps.idp.finish(url, { state, nonce: leg.nonce, verifier: leg.verifier })).person;
+    ({ person, access } = await deps.idp.finish(url, { state, nonce: leg.nonce, verifier: leg.verifier }));
   } catch (err) {
     const why = err instanceof SignInRefused ? ` (${err.message})` : '';
     return page(deps, 'Sign-in failed', `The identity provider did not let you in${why}.`, { 'set-cookie': clear });
@@ -129,7 +133,7 @@ async function callback(deps: DashboardDeps, keys: Uint8Array[], ctx: Ctx): Prom
   const cookie = randomBytes(32).toString('base64url');
   const now = deps.now();
   const ttlMs = deps.config.session.ttlHours * 3_600_000;
-  await deps.store.sawPerson(person, now);
+  await deps.store.sawPerson(person, now, sealedAccess(deps.config.session, access, now));
   const csrf = randomBytes(24).toString('base64url');
   await deps.store.createUiSession({ id: hashKey(cookie), person, csrf, created: now, expires: now + ttlMs });
   const session = `${SESSION_COOKIE}=${cookie}; Max-Age=${Math.round(ttlMs / 1000)}; SameSite=Strict; ${ATTRS}`;
@@ -146,8 +150,9 @@ async function sessionOf(deps: DashboardDeps, ctx: Ctx) {
   if (!cookie || cookie.length > 100) return undefined;
   const s = await deps.store.uiSession(hashKey(cookie), deps.now());
   if (!s) return undefined;
-  const out = deps.revocations.signedOutAt(s.person.sub);
-  return out !== undefined && s.created <= out ? undefined : s;
+  const out = deps.revocations.staleBefore(s.person.sub);
+  if (out !== undefined && s.created < out) return undefined;
+  return (await deps.membership.check(s.person)) ? s : undefined;
 }
 
 /** `POST /ui/logout`, with the session's CSRF token: the session ends in the store, the cookie is cleared. */

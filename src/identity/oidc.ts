@@ -35,6 +35,27 @@ export function personFromClaims(claims: Record<string, unknown>, oidc: Identity
   };
 }
 
+type Tokens = client.TokenEndpointResponse & client.TokenEndpointResponseHelpers;
+
+/** The ID token's claims, with userinfo's where a provider keeps email or groups out of the ID token. */
+async function claimsWithUserinfo(
+  config: client.Configuration,
+  oidc: IdentityConfig['oidc'],
+  tokens: Tokens,
+): Promise<Record<string, unknown>> {
+  const claims = (tokens.claims() ?? {}) as Record<string, unknown>;
+  if ((claims[oidc.emailClaim] === undefined || claims[oidc.groupsClaim] === undefined) && tokens.access_token) {
+    const sub = claims['sub'];
+    const info = await client.fetchUserInfo(
+      config,
+      tokens.access_token,
+      typeof sub === 'string' ? sub : client.skipSubjectCheck,
+    );
+    return Object.assign({}, info, claims) as Record<string, unknown>;
+  }
+  return claims;
+}
+
 /**
  * The company's identity provider, as an OpenID Connect relying party (openid-client): discovery, the authorization
  * code flow with PKCE and a nonce, and the refresh grant. Plain HTTP only to a loopback issuer (a test provider).
@@ -48,20 +69,7 @@ export async function connectIdentityProvider(oidc: IdentityConfig['oidc']) {
     oidc.clientSecret ? client.ClientSecretPost(oidc.clientSecret) : client.None(),
     options,
   );
-  const claimsOf = async (tokens: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers) => {
-    const claims = (tokens.claims() ?? {}) as Record<string, unknown>;
-    // A provider that keeps email or groups out of the ID token gives them at userinfo.
-    if ((claims[oidc.emailClaim] === undefined || claims[oidc.groupsClaim] === undefined) && tokens.access_token) {
-      const sub = claims['sub'];
-      const info = await client.fetchUserInfo(
-        config,
-        tokens.access_token,
-        typeof sub === 'string' ? sub : client.skipSubjectCheck,
-      );
-      return Object.assign({}, info, claims) as Record<string, unknown>;
-    }
-    return claims;
-  };
+  const claimsOf = (tokens: Tokens) => claimsWithUserinfo(config, oidc, tokens);
   return {
     /** Where to send the browser: the provider's authorization endpoint with the request's state, nonce and PKCE. */
     async authorizationUrl(p: { redirectUri: string; state: string; nonce: string; verifier: string }): Promise<URL> {
@@ -87,12 +95,30 @@ export async function connectIdentityProvider(oidc: IdentityConfig['oidc']) {
         ...(oidc.usePkce ? { pkceCodeVerifier: checks.verifier } : {}),
         idTokenExpected: true,
       });
-      return { person: personFromClaims(await claimsOf(tokens), oidc), refresh: tokens.refresh_token ?? null };
+      return {
+        person: personFromClaims(await claimsOf(tokens), oidc),
+        refresh: tokens.refresh_token ?? null,
+        access: accessOf(tokens),
+      };
     },
     /** A refresh token exchanged again: the person as the provider sees them now (groups re-read), its new token. */
     async refresh(refreshToken: string) {
       const tokens = await client.refreshTokenGrant(config, refreshToken);
-      return { person: personFromClaims(await claimsOf(tokens), oidc), refresh: tokens.refresh_token ?? refreshToken };
+      return {
+        person: personFromClaims(await claimsOf(tokens), oidc),
+        refresh: tokens.refresh_token ?? refreshToken,
+        access: accessOf(tokens),
+      };
+    },
+    /**
+     * The person as the provider sees them now, by its userinfo endpoint with their access token: refused
+     * (`SignInRefused`) when they may no longer sign in, undefined when the provider does not say their groups there
+     * (then only that the token still works is known), or the provider's error when the token no longer works.
+     */
+    async userinfo(accessToken: string, sub: string): Promise<Person | undefined> {
+      const info = (await client.fetchUserInfo(config, accessToken, sub)) as Record<string, unknown>;
+      if (info[oidc.groupsClaim] === undefined || info[oidc.emailClaim] === undefined) return undefined;
+      return personFromClaims(info, oidc);
     },
     /** Asks the provider to revoke a token of its own, where it offers revocation (best effort: never throws). */
     async revoke(token: string): Promise<void> {
@@ -105,3 +131,10 @@ export async function connectIdentityProvider(oidc: IdentityConfig['oidc']) {
 }
 
 export type IdentityProvider = Awaited<ReturnType<typeof connectIdentityProvider>>;
+
+/** The provider's access token and how long it lasts (s), for the membership check; none without a lifetime. */
+function accessOf(tokens: Tokens) {
+  const seconds = tokens.expiresIn();
+  if (!tokens.access_token || seconds === undefined) return null;
+  return { token: tokens.access_token, lifetimeS: seconds };
+}

@@ -8,6 +8,7 @@ import type { BedrockClaudeError } from '../errors.js';
 import { bearerPerson, invalidToken } from './http-bits.js';
 import { managedRoutes } from './managed-routes.js';
 import { createPersonKeys } from './people-keys.js';
+import { createMembershipCheck, secretsOf } from './membership.js';
 import { dashboardLogin } from './dashboard-login.js';
 import type { AdminDeps } from '../server/fronts/admin.js';
 import { oauthReply, oauthRoutes, verificationRoutes, type SignInDeps } from './sign-in-routes.js';
@@ -65,6 +66,8 @@ export async function openIdentity(
     onRelayFailure?: ((destination: string, err: unknown) => void) | undefined;
     /** A read of the sign-outs that failed (the last state is kept). */
     onStoreError?: ((err: unknown) => void) | undefined;
+    /** A membership check the provider or the store did not answer (the last answer holds). */
+    onCheckError?: ((err: unknown) => void) | undefined;
     /** The configured public URL; without one the gateway's own URL is used, which only a loopback binding may do. */
     configured: string | undefined;
     host: string;
@@ -84,11 +87,20 @@ export async function openIdentity(
     const fix = 'Check oidc.issuer (its /.well-known/openid-configuration must answer) and the network to it.';
     throw Object.assign(new Error(problem), { fix });
   });
-  const secrets = Array.isArray(config.session.jwtSecret) ? config.session.jwtSecret : [config.session.jwtSecret];
+  const secrets = secretsOf(config.session);
   const revocations = createRevocationCache(store, deps.clock, (err) => deps.onStoreError?.(err));
   await revocations.ready;
+  const membership = createMembershipCheck({
+    store,
+    idp,
+    secrets,
+    revocations,
+    now: deps.clock,
+    onError: deps.onCheckError,
+  });
   const tokens = createTokenIssuer({
     revoked: revocations.revoked,
+    vet: (t) => membership.check(t),
     secrets,
     issuer: () => deps.publicUrl().replace(/\/+$/, ''),
     audience: config.oidc.clientId,
@@ -96,7 +108,7 @@ export async function openIdentity(
     now: deps.clock,
   });
   const common = { store, idp, config, revocations, publicUrl: deps.publicUrl, now: deps.clock };
-  const dashboard = dashboardLogin(Object.assign({ keys: deps.keys }, common));
+  const dashboard = dashboardLogin(Object.assign({ keys: deps.keys, membership }, common));
   const group = createSignInGroup(
     Object.assign({ tokens, onRelayFailure: deps.onRelayFailure, dashboardCallback: dashboard.callback }, common),
   );
@@ -141,6 +153,8 @@ export async function signInFor(
       keys: deps.keys,
       onRelayFailure: (destination, err) => deps.warn({ err, destination }, 'telemetry relay: a destination failed'),
       onStoreError: (err) => deps.warn({ err }, 'sign-in: the sign-outs could not be read; the last ones read hold'),
+      onCheckError: (err) =>
+        deps.warn({ err }, 'sign-in: a person could not be checked at the identity provider; the last answer holds'),
     });
     // The admin API's sign-out takes effect on this replica before its answer.
     if (deps.control.admin) {

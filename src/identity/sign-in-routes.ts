@@ -7,6 +7,7 @@ import type { IdentityConfig } from './config.js';
 import { SignInRefused, type IdentityProvider } from './oidc.js';
 import { devicePage, messagePage, pageHeaders } from './pages.js';
 import type { RevocationCache } from './revocations.js';
+import { sealedAccess } from './membership.js';
 import type { TokenIssuer } from './tokens.js';
 import { SECURITY } from './http-bits.js';
 
@@ -165,11 +166,15 @@ async function deviceToken(deps: SignInDeps, deviceCode: string | null): Promise
 async function tokenAnswer(deps: SignInDeps, person: Parameters<TokenIssuer['mint']>[0], refresh: string | null) {
   // The person as the provider vouched now: the admin API and the reports list them (a token is handed out only once
   // this is in the store).
-  await deps.store.sawPerson(person, deps.now());
+  const now = deps.now();
+  await deps.store.sawPerson(person, now);
+  // A token lasts no longer than the provider's access token the gateway checks the person with.
+  const access = await deps.store.personAccess(person.sub);
+  const notAfter = access && access.expires > now ? access.expires : undefined;
   const answer: Record<string, unknown> = {
-    access_token: await deps.tokens.mint(person),
+    access_token: await deps.tokens.mint(person, notAfter),
     token_type: 'Bearer',
-    expires_in: deps.tokens.ttlSeconds,
+    expires_in: Math.min(deps.tokens.ttlSeconds, Math.floor(((notAfter ?? Infinity) - now) / 1000)),
   };
   if (refresh) answer['refresh_token'] = refresh;
   return oauthReply(200, answer);
@@ -203,6 +208,7 @@ async function refreshToken(deps: SignInDeps, refresh: string | null): Promise<R
     const fresh = await deps.idp.refresh(refresh);
     const out = deps.revocations.signedOutAt(fresh.person.sub);
     if (out !== undefined && out > deps.now() - REFRESH_REFUSED_MS) return oauthReply(401, { error: 'invalid_grant' });
+    await deps.store.sawPerson(fresh.person, deps.now(), sealedAccess(deps.config.session, fresh.access, deps.now()));
     return await tokenAnswer(deps, fresh.person, fresh.refresh);
   } catch (err) {
     if (err instanceof SignInRefused || err instanceof ResponseBodyError)
@@ -332,6 +338,7 @@ async function callback(deps: SignInDeps, ctx: Ctx, html: Html): Promise<Reply> 
   }
   try {
     const done = await deps.idp.finish(url, { state: state!, nonce: grant.nonce, verifier: grant.verifier });
+    await deps.store.sawPerson(done.person, deps.now(), sealedAccess(deps.config.session, done.access, deps.now()));
     await deps.store.finishDeviceGrant(grant.deviceCode, done.person, done.refresh);
     return html(200, messagePage("You're signed in", 'Return to your device: it will finish signing in.'), clear);
   } catch (err) {

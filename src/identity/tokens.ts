@@ -12,6 +12,8 @@ const CACHE_LIMIT = 10_000;
 /** A token's person, with when it was issued and expires (seconds) and its id (for a single sign-out). */
 export interface SignedIn extends Person {
   iat: number;
+  /** When it was issued, in ms (the `iat_ms` claim; `iat` in seconds cannot tell a token from a sign-out that second). */
+  issuedMs: number;
   exp: number;
   jti: string | undefined;
 }
@@ -30,16 +32,28 @@ export function createTokenIssuer(options: {
   now: () => number;
   /** Whether a token was signed out since (checked on every use, cached or not). */
   revoked?: ((token: SignedIn) => boolean) | undefined;
+  /** Whether its person may still work (the membership check: asks the provider at most once a minute). */
+  vet?: ((token: SignedIn) => Promise<boolean>) | undefined;
 }) {
   const keys = new Map(options.secrets.map((s) => [keyId(s), new TextEncoder().encode(s)]));
   const signer = { kid: keyId(options.secrets[0]!), key: new TextEncoder().encode(options.secrets[0]!) };
   const verified = new Map<string, SignedIn>();
-  const live = (p: SignedIn | undefined) => (p && !options.revoked?.(p) ? p : undefined);
+  const live = async (p: SignedIn | undefined) => {
+    if (!p || options.revoked?.(p)) return undefined;
+    return !options.vet || (await options.vet(p)) ? p : undefined;
+  };
   return {
     ttlSeconds: Math.round(options.ttlMs / 1000),
-    async mint(person: Person): Promise<string> {
-      const iat = Math.floor(options.now() / 1000);
-      const claims: JWTPayload & Record<string, unknown> = { email: person.email, groups: person.groups };
+    /** A token for a person, expiring after the TTL, or at `notAfterMs` when that is sooner. */
+    async mint(person: Person, notAfterMs?: number): Promise<string> {
+      const issuedMs = Math.floor(options.now());
+      const iat = Math.floor(issuedMs / 1000);
+      const exp = Math.min(iat + Math.round(options.ttlMs / 1000), Math.floor((notAfterMs ?? Infinity) / 1000));
+      const claims: JWTPayload & Record<string, unknown> = {
+        email: person.email,
+        groups: person.groups,
+        iat_ms: issuedMs,
+      };
       if (person.name) claims['name'] = person.name;
       return new SignJWT(claims)
         .setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: signer.kid })
@@ -48,7 +62,7 @@ export function createTokenIssuer(options: {
         .setIssuer(options.issuer())
         .setIssuedAt(iat)
         .setJti(randomBytes(16).toString('base64url'))
-        .setExpirationTime(iat + Math.round(options.ttlMs / 1000))
+        .setExpirationTime(exp)
         .sign(signer.key);
     },
     /** The person a token names, or undefined for any bad token (signature, expiry, audience, issuer). */
@@ -69,7 +83,13 @@ export function createTokenIssuer(options: {
         });
         const person = personOf(payload);
         if (!person || typeof payload.exp !== 'number' || typeof payload.iat !== 'number') return undefined;
-        const signedIn: SignedIn = Object.assign(person, { iat: payload.iat, exp: payload.exp, jti: payload.jti });
+        const ms = typeof payload['iat_ms'] === 'number' ? payload['iat_ms'] : payload.iat * 1000;
+        const signedIn: SignedIn = Object.assign(person, {
+          iat: payload.iat,
+          issuedMs: ms,
+          exp: payload.exp,
+          jti: payload.jti,
+        });
         if (verified.size >= CACHE_LIMIT) verified.delete(verified.keys().next().value!);
         verified.set(token, signedIn);
         return live(signedIn);

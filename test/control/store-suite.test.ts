@@ -370,10 +370,26 @@ for (const impl of STORES) {
       await store.revokeSubject('u1', T0 + 10, 'admin-key');
       await store.revokeToken('jti-1', T0 + 60_000, T0);
       await store.revokeToken('jti-2', T0 + 5_000, T0);
-      assert.deepEqual(await store.revocations(T0 + 10_000), {
-        subjects: [{ subject: 'u1', at: T0 + 10 }],
+      await store.revokeSubject('u2', T0, 'idp:groups');
+      const state = await store.revocations(T0 + 10_000);
+      state.subjects.sort((a, b) => a.subject.localeCompare(b.subject));
+      assert.deepEqual(state, {
+        subjects: [
+          { subject: 'u1', at: T0 + 10, by: 'admin-key' },
+          { subject: 'u2', at: T0, by: 'idp:groups' },
+        ],
         tokens: ['jti-1'],
       });
+      await store.revokeSubject('u1', T0 + 20, 'idp:groups');
+      await store.revokeSubject('u2', T0 + 20, 'idp:removed');
+      assert.deepEqual(
+        (await store.revocations(T0 + 10_000)).subjects.sort((a, b) => a.subject.localeCompare(b.subject)),
+        [
+          { subject: 'u1', at: T0 + 20, by: 'admin-key' },
+          { subject: 'u2', at: T0 + 20, by: 'idp:removed' },
+        ],
+        "a groups change keeps an earlier sign-out's refusal of refresh",
+      );
     });
 
     it('people: seen at each sign-in (what an admin set stays), found by subject or email, changed and audited', async () => {
@@ -387,7 +403,17 @@ for (const impl of STORES) {
       const by = { actor: 'admin-key', via: 'api' as const, address: '127.0.0.1', time: T0 + 9 };
       const changed = await store.updatePerson('alice@example.com', { budget: { usd: 5, period: 'week' } }, by);
       assert.ok((await store.changes()) > changes, 'what an admin set is');
+      await store.sawPerson({ sub: 's-alice', email: 'alice@example.com', groups: ['ml'] }, T0 + 19, {
+        sealed: 'sealed-token',
+        expires: T0 + 3600_000,
+      });
       await store.sawPerson({ sub: 's-alice', email: 'alice@example.com', groups: ['ml'] }, T0 + 20);
+      assert.deepEqual(
+        await store.personAccess('s-alice'),
+        { sealed: 'sealed-token', expires: T0 + 3600_000 },
+        "a refresh without the provider's token keeps the last one",
+      );
+      assert.ok(!JSON.stringify(await store.listPeople()).includes('sealed-token'), 'never listed');
       const alice = (await store.findPerson('oidc:s-alice'))!;
       assert.deepEqual(
         [alice.name, alice.groups, alice.firstSeen, alice.lastSeen, alice.budget, changed.budget],

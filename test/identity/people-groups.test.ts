@@ -340,9 +340,58 @@ describe('the dashboard signed in through the identity provider, by role', () =>
     assert.equal(out.status, 204);
     assert.equal((await alice.send('GET', '/admin/me')).status, 401);
     const carol = await dashboardAs('u-carol');
+    now += 1; // the sign-out comes after the sign-in (sessions are compared to the ms)
     const signOut = await admin('POST', 'people/oidc:u-carol/sign-out');
     assert.equal(signOut.status, 200);
-    now += 1;
     assert.equal((await carol.send('GET', '/admin/me')).status, 401);
+  });
+});
+
+describe('the identity provider asked about working people once a minute', () => {
+  it('a person removed from a group loses its teams within a minute; their device refreshes into the new groups', async () => {
+    idp.users.set('u-dave', {
+      email: 'dave@example.com',
+      name: 'Dave',
+      groups: ['engineering', 'claude-admins'],
+    });
+    const first = await signIn('u-dave');
+    assert.equal((await call(first.access_token)).status, 200);
+    idp.users.get('u-dave')!.groups = ['engineering'];
+    now += 30_000;
+    assert.equal((await call(first.access_token)).status, 200, 'not asked again within the minute');
+    now += 31_000;
+    const stale = await call(first.access_token);
+    assert.equal(stale.status, 401, 'asked: her groups changed, so her old tokens are refused');
+    const refreshed = await fetch(`${gw.url}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: first.refresh_token }).toString(),
+    });
+    assert.equal(refreshed.status, 200, 'a groups change is not a sign-out: the device refreshes');
+    now += 1_000;
+    const fresh = ((await refreshed.json()) as { access_token: string }).access_token;
+    const r = await call(fresh);
+    assert.equal(r.status, 200, await r.text());
+    await gw.flushLedger();
+    const store = openSqliteControlStore(dataDir);
+    const [row] = await store.requests({ since: 0, until: now + 1, limit: 1, user: 'dave@example.com' });
+    await store.close();
+    assert.deepEqual([row!.team, row!.teams], ['eng', null], 'no longer in the admins team');
+  });
+
+  it('a person removed at the provider is refused within a minute, and cannot refresh', async () => {
+    const bob = await signIn('u-bob');
+    assert.equal((await call(bob.access_token)).status, 200);
+    const saved = idp.users.get('u-bob')!;
+    idp.users.delete('u-bob');
+    now += 61_000;
+    assert.equal((await call(bob.access_token)).status, 401);
+    const refreshed = await fetch(`${gw.url}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: bob.refresh_token }).toString(),
+    });
+    assert.equal(refreshed.status, 401);
+    idp.users.set('u-bob', saved);
   });
 });
