@@ -12,7 +12,7 @@ const CACHE_LIMIT = 10_000;
 /** A token's person, with when it was issued and expires (seconds) and its id (for a single sign-out). */
 export interface SignedIn extends Person {
   iat: number;
-  /** When it was issued, in ms (the `iat_ms` claim; `iat` in seconds cannot tell a token from a sign-out that second). */
+  /** When it was issued, in ms (`iat_ms`: `iat`, in seconds, cannot tell a token from a sign-out that second). */
   issuedMs: number;
   exp: number;
   jti: string | undefined;
@@ -36,7 +36,7 @@ export function createTokenIssuer(options: {
   vet?: ((token: SignedIn) => Promise<boolean>) | undefined;
 }) {
   const keys = new Map(options.secrets.map((s) => [keyId(s), new TextEncoder().encode(s)]));
-  const signer = { kid: keyId(options.secrets[0]!), key: new TextEncoder().encode(options.secrets[0]!) };
+  const signer = { kid: keyId(options.secrets[0]!), key: keys.get(keyId(options.secrets[0]!))! };
   const verified = new Map<string, SignedIn>();
   const live = async (p: SignedIn | undefined) => {
     if (!p || options.revoked?.(p)) return undefined;
@@ -49,12 +49,9 @@ export function createTokenIssuer(options: {
       const issuedMs = Math.floor(options.now());
       const iat = Math.floor(issuedMs / 1000);
       const exp = Math.min(iat + Math.round(options.ttlMs / 1000), Math.floor((notAfterMs ?? Infinity) / 1000));
-      const claims: JWTPayload & Record<string, unknown> = {
-        email: person.email,
-        groups: person.groups,
-        iat_ms: issuedMs,
-      };
+      const claims: JWTPayload & Record<string, unknown> = { email: person.email, groups: person.groups };
       if (person.name) claims['name'] = person.name;
+      claims['iat_ms'] = issuedMs;
       return new SignJWT(claims)
         .setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: signer.kid })
         .setSubject(person.sub)
@@ -67,12 +64,10 @@ export function createTokenIssuer(options: {
     },
     /** The person a token names, or undefined for any bad token (signature, expiry, audience, issuer). */
     async verify(token: string): Promise<SignedIn | undefined> {
-      const nowS = options.now() / 1000;
       const hit = verified.get(token);
       if (hit) {
-        if (hit.exp > nowS) return live(hit);
-        verified.delete(token);
-        return undefined;
+        if (hit.exp > options.now() / 1000) return live(hit);
+        return void verified.delete(token);
       }
       try {
         const { payload } = await jwtVerify(token, (header) => keys.get(String(header.kid)) ?? new Uint8Array(32), {
@@ -81,15 +76,8 @@ export function createTokenIssuer(options: {
           issuer: options.issuer(),
           currentDate: new Date(options.now()),
         });
-        const person = personOf(payload);
-        if (!person || typeof payload.exp !== 'number' || typeof payload.iat !== 'number') return undefined;
-        const ms = typeof payload['iat_ms'] === 'number' ? payload['iat_ms'] : payload.iat * 1000;
-        const signedIn: SignedIn = Object.assign(person, {
-          iat: payload.iat,
-          issuedMs: ms,
-          exp: payload.exp,
-          jti: payload.jti,
-        });
+        const signedIn = signedInOf(payload);
+        if (!signedIn) return undefined;
         if (verified.size >= CACHE_LIMIT) verified.delete(verified.keys().next().value!);
         verified.set(token, signedIn);
         return live(signedIn);
@@ -98,6 +86,14 @@ export function createTokenIssuer(options: {
       }
     },
   };
+}
+
+/** A verified token's person, with when it was issued and expires, and its id. */
+function signedInOf(payload: JWTPayload): SignedIn | undefined {
+  const person = personOf(payload);
+  if (!person || typeof payload.exp !== 'number' || typeof payload.iat !== 'number') return undefined;
+  const ms = typeof payload['iat_ms'] === 'number' ? payload['iat_ms'] : payload.iat * 1000;
+  return Object.assign(person, { iat: payload.iat, issuedMs: ms, exp: payload.exp, jti: payload.jti });
 }
 
 function personOf(payload: JWTPayload): Person | undefined {
