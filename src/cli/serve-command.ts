@@ -137,9 +137,10 @@ async function runServe(flags: ServeFlags): Promise<void> {
   }
   console.error(`bedrock-claude gateway: ${flags.store === false ? '--no-store: ' : ''}${gateway.control}`);
   console.error(
-    settings.adminKey && (settings.dataDir || settings.databaseUrl)
+    (settings.adminKey || settings.config.adminKeys?.length) && (settings.dataDir || settings.databaseUrl)
       ? `bedrock-claude gateway: admin API at ${gateway.url}/admin/ (bedrock-claude keys list --gateway ` +
-          `${gateway.url}); dashboard at ${gateway.url}/ui (sign in with the admin key)`
+          `${gateway.url}); dashboard at ${gateway.url}/ui (sign in with the admin key` +
+          `${settings.config.identity ? ' or through the identity provider' : ''})`
       : 'bedrock-claude gateway: no admin key (adminKey, BEDROCK_CLAUDE_ADMIN_KEY): the admin API and the ' +
           'dashboard (/ui) are off',
   );
@@ -275,6 +276,7 @@ function gatewayOptions(flags: ServeFlags, settings: ServeSettings, upstream: Up
     ...(config.timeZone ? { timeZone: config.timeZone } : {}),
     ...(config.ledger ? { ledger: config.ledger } : {}),
     adminKey: settings.adminKey,
+    ...(config.adminKeys ? { adminKeys: config.adminKeys } : {}),
     ...(config.routes ? { routes: config.routes } : {}),
     ...(config.fallbackRegions ? { fallbackRegions: config.fallbackRegions } : {}),
     ...(config.applicationProfiles ? { applicationProfiles: config.applicationProfiles } : {}),

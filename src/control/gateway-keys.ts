@@ -16,6 +16,8 @@ export interface GatewayKey {
   teams?: string[] | undefined;
   /** Other allow-lists (a person's teams', their managed-settings policy's): a model must pass each one too. */
   teamModels?: Array<{ whose: string; models: string[] }> | undefined;
+  /** Said after a budget refusal of this key's (a signed-in person's: `identity.blockedMessage`). */
+  blockedMessage?: string | undefined;
   /** Rate limits and a budget, when the key has them (the control plane enforces them). */
   limits?: Limits | undefined;
   budget?: Budget | undefined;

@@ -3,6 +3,10 @@ import { budgetSchema, limitsSchema } from '../control/records.js';
 import { managedSchema } from './managed-settings.js';
 import { telemetrySchema } from './telemetry-relay.js';
 
+const window = z
+  .object({ max: z.number().int().positive().max(100_000), windowSeconds: z.number().int().positive().max(86_400) })
+  .strict();
+
 /**
  * Sign-in with the company's identity provider (Claude Code's gateway login): any OpenID Connect provider, the claims
  * that carry email and groups, who may sign in, and the gateway's own short-lived tokens.
@@ -66,6 +70,13 @@ export const identitySchema = z
       })
       .strict()
       .optional(),
+    /** Per client address: device codes handed out, and codes tried on the verification page (default 30 and 10). */
+    rateLimits: z
+      .object({ deviceAuthorization: window.optional(), deviceVerify: window.optional() })
+      .strict()
+      .optional(),
+    /** Said after a signed-in person's budget refusal (where to ask for more: "ask in #claude-limits"). */
+    blockedMessage: z.string().max(300).optional(),
     /** Shown next to the sign-in code (plain text). */
     loginNotice: z.string().max(500).optional(),
     /** Managed settings for signed-in Claude Code clients, by group or email domain. */

@@ -75,6 +75,7 @@ function personKey(person: Person, config: IdentityConfig, keys: KeyStore): Gate
   const defaults = config.people;
   const teams = teamsOf(person.groups, config, keys);
   const key: GatewayKey = { name: `oidc:${person.email}`, sha256: '', id: `oidc:${person.sub}`, user: person.email };
+  if (config.blockedMessage) key.blockedMessage = config.blockedMessage;
   if (teams.length) {
     key.team = teams[0];
     key.teams = teams;

@@ -77,7 +77,8 @@ function normalUserCode(input: string | null | undefined): string | undefined {
 
 /** RFC 8414 metadata, the device authorization endpoint and the token endpoint (device-code and refresh grants). */
 export function oauthRoutes(deps: SignInDeps) {
-  const limited = windowLimiter(30, 600_000, deps.now);
+  const rate = deps.config.rateLimits?.deviceAuthorization ?? { max: 30, windowSeconds: 600 };
+  const limited = windowLimiter(rate.max, rate.windowSeconds * 1000, deps.now);
   const base = () => deps.publicUrl().replace(/\/+$/, '');
   return [
     {
@@ -222,7 +223,8 @@ async function refreshToken(deps: SignInDeps, refresh: string | null): Promise<R
  * a state kept with the grant and a cookie binding the browser), the refusal, and the callback.
  */
 export function verificationRoutes(deps: SignInDeps) {
-  const limited = windowLimiter(10, 600_000, deps.now);
+  const rate = deps.config.rateLimits?.deviceVerify ?? { max: 10, windowSeconds: 600 };
+  const limited = windowLimiter(rate.max, rate.windowSeconds * 1000, deps.now);
   const html = (status: number, body: string, extra: Record<string, string> = {}): Reply => ({
     status,
     headers: Object.assign({}, SECURITY, pageHeaders(deps.idp.authorizationOrigin), extra),

@@ -2,9 +2,21 @@ import { identitySchema } from '../identity/config.js';
 import { APPLICATION_PROFILE_ARN } from '../catalog/application-profiles.js';
 import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
+import { readFileSync } from 'node:fs';
+import { fromReferenceConfig, isReferenceConfig } from './reference-config.js';
 
-/** Replaces `${NAME}` and `${NAME:-default}` with environment values; a missing one is an error. */
+/**
+ * Replaces `${NAME}` and `${NAME:-default}` with environment values, and `${file:/absolute/path}` with the file's
+ * text (a secret mounted as a file; its last newline dropped); a missing one is an error.
+ */
 export function interpolateEnv(text: string, env: Record<string, string | undefined>): string {
+  text = text.replace(/\$\{file:(\/[^}]+)\}/g, (_, path: string) => {
+    try {
+      return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      throw new Error(`config: \${file:${path}} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  });
   return text.replace(
     /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g,
     (_, name: string, fallback: string | undefined) => {
@@ -79,6 +91,19 @@ export const gatewayConfigSchema = z
       .optional(),
     ledger: z.object({ retainDays: z.number().nonnegative().optional() }).strict().optional(),
     adminKey: z.string().min(16, 'at least 16 characters (or sha256:<hex> of the key)').optional(),
+    /** More admin keys, by name (the audit log says `admin-key:<id>`); `write: false` keys may only read. */
+    adminKeys: z
+      .array(
+        z
+          .object({
+            id: z.string().regex(/^[\w.-]{1,64}$/, 'a name of letters, digits, _ . -'),
+            key: z.string().min(16, 'at least 16 characters (or sha256:<hex> of the key)'),
+            write: z.boolean().default(true),
+          })
+          .strict(),
+      )
+      .max(50)
+      .optional(),
     timeZone: z
       .string()
       .refine((tz) => {
@@ -184,7 +209,9 @@ function interpolateValues(value: unknown, env: Record<string, string | undefine
 
 /** Parses and validates config text (YAML or JSON), `${ENV}` interpolated in values. */
 export function parseGatewayConfig(text: string, env: Record<string, string | undefined> = process.env): GatewayConfig {
-  const raw: unknown = interpolateValues(parseYaml(text), env);
+  const parsedText: unknown = interpolateValues(parseYaml(text), env);
+  // A Claude apps gateway's gateway.yaml is read as it is, for what both products have.
+  const raw = isReferenceConfig(parsedText) ? fromReferenceConfig(parsedText) : parsedText;
   const parsed = gatewayConfigSchema.safeParse(raw ?? {});
   if (!parsed.success) {
     throw new Error(

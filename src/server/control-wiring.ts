@@ -67,6 +67,7 @@ export interface ControlOptions {
   catalog: Catalog;
   timeZone?: string | undefined;
   adminKey?: string | undefined;
+  adminKeys?: Array<{ id: string; key: string; write?: boolean | undefined }> | undefined;
   retainDays?: number | undefined;
   /** Wall-clock ms since the epoch: budgets, retention, the admin API, the ledger's journal. */
   clock: () => number;
@@ -245,16 +246,23 @@ function controlDeps(options: ControlOptions, store: ControlStore, keys: CachedK
     clock: options.clock,
     onFailure: options.onFailure,
   };
-  const admin: AdminDeps | undefined = options.adminKey
-    ? {
-        store,
-        timeZone,
-        adminKeySha256: adminKeyHash(options.adminKey),
-        changed: () => keys.refresh(),
-        clock: options.clock,
-        live: options.live,
-      }
-    : undefined;
+  const named = (options.adminKeys ?? []).map((k) => ({
+    id: k.id,
+    sha256: adminKeyHash(k.key),
+    write: k.write ?? true,
+  }));
+  const admin: AdminDeps | undefined =
+    options.adminKey || named.length
+      ? {
+          store,
+          timeZone,
+          adminKeySha256: options.adminKey ? adminKeyHash(options.adminKey) : undefined,
+          namedKeys: named,
+          changed: () => keys.refresh(),
+          clock: options.clock,
+          live: options.live,
+        }
+      : undefined;
   return { enforcement, admin };
 }
 
@@ -267,7 +275,9 @@ function controlDeps(options: ControlOptions, store: ControlStore, keys: CachedK
  * directory.
  */
 export async function openControl(options: ControlOptions): Promise<Control> {
-  const weak = options.adminKey ? weakAdminKey(options.adminKey) : undefined;
+  const weak = [options.adminKey, ...(options.adminKeys ?? []).map((k) => k.key)]
+    .map((k) => (k ? weakAdminKey(k) : undefined))
+    .find(Boolean);
   if (weak)
     throw Object.assign(new Error(weak), {
       fix: 'Use a random key: BEDROCK_CLAUDE_ADMIN_KEY=$(openssl rand -hex 32), or give its hash as sha256:<hex>.',

@@ -71,6 +71,8 @@ export interface GatewayOptions {
   counters?: { url: string; failMode?: 'closed' | 'open' | undefined; prefix?: string | undefined } | undefined;
   /** The admin API's key (or `sha256:<hex>` of it); without it, and a data directory, `/admin/...` is 404. */
   adminKey?: string | undefined;
+  /** More admin keys, each with a name the audit log shows (`admin-key:<id>`); `write: false` may only read. */
+  adminKeys?: Array<{ id: string; key: string; write?: boolean | undefined }> | undefined;
   /** How long the ledger keeps its rows (default: for ever). */
   ledger?: { retainDays?: number | undefined } | undefined;
   /** The time zone budgets reset in, at calendar boundaries (default UTC). */
@@ -306,6 +308,7 @@ function gatewayControl(
     catalog: parts.catalog,
     timeZone: options.timeZone,
     adminKey: options.adminKey,
+    adminKeys: options.adminKeys,
     retainDays: options.ledger?.retainDays,
     clock: parts.clock,
     onFailure,

@@ -30,8 +30,10 @@ export interface AdminDeps {
   timeZone?: string | undefined;
   /** This replica's traffic now (set by the gateway: in-flight requests, circuits). */
   live?: (() => LiveSnapshot) | undefined;
-  /** The admin key's SHA-256 (hex). */
-  adminKeySha256: string;
+  /** The admin key's SHA-256 (hex), when there is one. */
+  adminKeySha256?: string | undefined;
+  /** More admin keys by name (`admin-key:<id>` in the audit log); `write: false` may only read. */
+  namedKeys?: Array<{ id: string; sha256: string; write: boolean }> | undefined;
   /** After a change, so this gateway's key cache has it before the answer (other replicas are told by the store). */
   changed(): Promise<void>;
   clock: () => number;
@@ -46,7 +48,10 @@ export interface AdminDeps {
  * configured, a dashboard session (its cookie; every change must carry its CSRF token). Anything else is a 401.
  */
 function principals(deps: AdminDeps): (ctx: Ctx) => Promise<Principal> {
-  const expected = Buffer.from(deps.adminKeySha256, 'hex');
+  const known = [
+    ...(deps.adminKeySha256 ? [{ id: undefined, sha256: deps.adminKeySha256, write: true }] : []),
+    ...(deps.namedKeys ?? []),
+  ].map((k) => Object.assign({}, k, { digest: Buffer.from(k.sha256, 'hex') }));
   const throttle = createFailedAuthThrottle(deps.clock);
   return async (ctx) => {
     const address = ctx.req.remoteAddress ?? 'in-process';
@@ -56,8 +61,11 @@ function principals(deps: AdminDeps): (ctx: Ctx) => Promise<Principal> {
       const session = await deps.session?.(ctx);
       if (session) return checkedCsrf(ctx, session);
     }
-    const digest = presented ? Buffer.from(hashKey(presented), 'hex') : Buffer.alloc(expected.length);
-    if (!presented || !timingSafeEqual(digest, expected)) {
+    const digest = Buffer.from(hashKey(presented ?? ''), 'hex');
+    // Every key compared, so that timing does not tell which one matched.
+    let found: (typeof known)[number] | undefined;
+    for (const k of known) if (timingSafeEqual(digest, k.digest) && presented && !found) found = k;
+    if (!found) {
       throttle.failed(address);
       const fix =
         'Send the admin key (adminKey, BEDROCK_CLAUDE_ADMIN_KEY) in x-api-key or Authorization: Bearer' +
@@ -65,7 +73,14 @@ function principals(deps: AdminDeps): (ctx: Ctx) => Promise<Principal> {
       throw new BedrockClaudeError('Invalid or missing admin key.', { status: 401, type: 'authentication_error', fix });
     }
     throttle.succeeded(address);
-    return { role: 'admin', actor: actorOf(ctx, deps), adminOf: [], teams: [] };
+    const actor = actorOf(ctx, deps);
+    if (found.id) actor.actor = `admin-key:${found.id}`;
+    if (!found.write && ctx.req.method !== 'GET' && ctx.req.method !== 'HEAD')
+      throw new BedrockClaudeError(`The admin key "${found.id}" may only read: this change needs a write key.`, {
+        status: 403,
+        type: 'permission_error',
+      });
+    return { role: 'admin', actor, adminOf: [], teams: [] };
   };
 }
 

@@ -92,10 +92,21 @@ export function refusal(
         ? 'Ask the gateway operator to raise the budget, or wait until it resets.'
         : 'Lower max_tokens (the reservation is the input estimate plus max_tokens of output), ask for a higher ' +
           'budget, or wait until it resets.';
-    return new BedrockClaudeError(
-      budgetRefusal(who, spent, m.limit, m.subject.budget!.period, m.period!.end, op.kind === 'counter' ? op.delta : 0),
-      { status: 403, type: 'permission_error', bedrockType: 'ServiceQuotaExceededException', fix },
+    const said = budgetRefusal(
+      who,
+      spent,
+      m.limit,
+      m.subject.budget!.period,
+      m.period!.end,
+      op.kind === 'counter' ? op.delta : 0,
     );
+    const note = ctx.key?.blockedMessage;
+    return new BedrockClaudeError(note ? `${said} ${note}` : said, {
+      status: 403,
+      type: 'permission_error',
+      bedrockType: 'ServiceQuotaExceededException',
+      fix,
+    });
   }
   ctx.usage.reason = m.what === 'concurrency' ? 'concurrency' : `rate_limit:${m.what}`;
   const retryAt = typeof answer === 'number' ? now + 1000 : answer.retryAt;
