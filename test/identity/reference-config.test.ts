@@ -111,7 +111,11 @@ describe('bedrock-claude serve --config gateway.yaml (a Claude apps gateway file
   const children: ChildProcess[] = [];
   const closers: Array<() => Promise<void>> = [];
   after(async () => {
-    for (const c of children) if (c.exitCode === null) (c.kill('SIGTERM'), await once(c, 'exit'));
+    for (const c of children) {
+      if (c.exitCode !== null) continue;
+      c.kill('SIGTERM');
+      await once(c, 'exit');
+    }
     for (const close of closers) await close();
   });
 
