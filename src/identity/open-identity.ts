@@ -10,6 +10,7 @@ import { managedRoutes } from './managed-routes.js';
 import { createPersonKeys } from './people-keys.js';
 import { createMembershipCheck, secretsOf } from './membership.js';
 import { dashboardLogin } from './dashboard-login.js';
+import { protocolRoute } from './protocol-page.js';
 import type { AdminDeps } from '../server/fronts/admin.js';
 import { oauthReply, oauthRoutes, verificationRoutes, type SignInDeps } from './sign-in-routes.js';
 import { relayRoutes } from './telemetry-relay.js';
@@ -112,7 +113,7 @@ export async function openIdentity(
   const group = createSignInGroup(
     Object.assign({ tokens, onRelayFailure: deps.onRelayFailure, dashboardCallback: dashboard.callback }, common),
   );
-  group.routes.push(...dashboard.routes);
+  group.routes.push(...dashboard.routes, protocolRoute(config, deps.publicUrl));
   return { group, tokens, revocations, dashboard };
 }
 

@@ -156,6 +156,12 @@ describe('sign-in: the device flow with a real identity provider', () => {
     assert.equal(meta['device_authorization_endpoint'], `${gw.url}/oauth/device_authorization`);
     assert.equal(meta['token_endpoint'], `${gw.url}/oauth/token`);
     assert.equal(meta['gateway_protocol_version'], 1);
+    const page = await fetch(`${gw.url}/protocol`);
+    assert.equal(page.status, 200);
+    assert.equal(page.headers.get('content-type'), 'text/markdown; charset=utf-8');
+    const text = await page.text();
+    assert.match(text, new RegExp(`GET ${gw.url}/\\.well-known/oauth-authorization-server`));
+    assert.match(text, /`GET \/managed\/settings` \(on\)/, 'says what the running config turns on');
   });
 
   it('a person signs in: pending, slow_down, approved once, then expired; the token calls models', async () => {
