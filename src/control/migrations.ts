@@ -124,4 +124,6 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE people ADD COLUMN idp_access TEXT;
   ALTER TABLE people ADD COLUMN idp_access_expires INTEGER;
   `,
+  // 10: nothing (PostgreSQL's step 10 tells replicas of sign-outs at once; one process needs no telling).
+  `SELECT 1;`,
 ];

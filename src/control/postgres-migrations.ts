@@ -147,4 +147,11 @@ export const PG_MIGRATIONS: readonly string[] = [
   ALTER TABLE people ADD COLUMN idp_access text;
   ALTER TABLE people ADD COLUMN idp_access_expires bigint;
   `,
+  // 10: a sign-out is told to every replica at once (their sign-out caches listen), not at their next read.
+  `
+  CREATE TRIGGER revocations_changed AFTER INSERT OR UPDATE ON revocations
+    FOR EACH STATEMENT EXECUTE FUNCTION control_changed();
+  CREATE TRIGGER revoked_tokens_changed AFTER INSERT OR UPDATE ON revoked_tokens
+    FOR EACH STATEMENT EXECUTE FUNCTION control_changed();
+  `,
 ];

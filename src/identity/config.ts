@@ -60,13 +60,13 @@ export const identitySchema = z
      */
     roles: z
       .object({
-        admins: z.array(z.string().min(1).max(256)).max(100).default([]),
+        admins: z.array(z.string().min(1).max(256)).max(100).optional(),
         teamAdmins: z
           .record(
             z.string().min(1).max(256),
             z.union([z.string().min(1).max(200), z.array(z.string().min(1).max(200))]),
           )
-          .default({}),
+          .optional(),
       })
       .strict()
       .optional(),

@@ -91,6 +91,8 @@ export async function openIdentity(
   const secrets = secretsOf(config.session);
   const revocations = createRevocationCache(store, deps.clock, (err) => deps.onStoreError?.(err));
   await revocations.ready;
+  // Where the store tells of changes (PostgreSQL's NOTIFY), a sign-out on another replica holds here at once.
+  store.watch?.(() => void revocations.refresh());
   const membership = createMembershipCheck({
     store,
     idp,
