@@ -3,7 +3,9 @@
  * gateway"), as a developer's machine would: its managed-settings file (in a private mount namespace's /etc, the
  * machine's never written) points it at the gateway; the trust prompt is answered through a pseudo-terminal; the
  * browser leg is done with HTTP calls against a real OpenID Connect provider. Then `claude -p` works through the
- * gateway with the token it got, and the ledger has the call as the person's. Needs root (mount namespace) and python3.
+ * gateway with the token it got, and the ledger has the call as the person's, and `/usage` in the interactive client
+ * shows her spend against her weekly cap (Claude Code 2.1.332 asks `/api/oauth/usage`; 2.1.197 did not). Needs root
+ * (mount namespace) and python3.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -49,6 +51,7 @@ before(async () => {
       oidc: oidcConfigFor(idp),
       session: { jwtSecret: 'a-jwt-secret-for-the-claude-code-login-test', ttlHours: 1 },
       managed: { policies: [{ match: {}, settings: { permissions: { deny: ['WebFetch'] } } }] },
+      people: { budget: { usd: 200, period: 'week' } },
     },
   });
   writeFileSync(
@@ -147,5 +150,26 @@ describe('a real Claude Code signs in through /login', { skip }, () => {
     const rows = (await store.requests({ since: 0, until: Date.now() + 60_000, limit: 50 })).filter((r) => r.model);
     await store.close();
     assert.ok(rows.length >= 1 && rows.every((r) => r.keyName === 'oidc:alice@example.com'), JSON.stringify(rows));
+
+    // `/usage` in the interactive client: her spend against her weekly $200 (GET /api/oauth/usage).
+    const usageSteps = [
+      { wait: 'for\\s*shortcuts|>', keys: '/usage' },
+      { wait: '/usage', keys: '\r' },
+      { wait: '\\$200', keys: '@EXIT', linger: 2 },
+    ];
+    const [ucmd, ...uargs] = inNamespace([
+      'python3',
+      join(process.cwd(), 'test/identity/pty-driver.py'),
+      '60',
+      'claude',
+    ]);
+    const usage = spawn(ucmd!, uargs, { cwd: dirs.work, env: env(), stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
+    (usage.stdio[3] as NodeJS.WritableStream).end(usageSteps.map((s) => JSON.stringify(s)).join('\n'));
+    let usageScreen = '';
+    usage.stderr.on('data', (d: Buffer) => (usageScreen += d.toString()));
+    usage.stdout.resume();
+    const usageExit = await new Promise<number | null>((r) => usage.on('exit', (code) => r(code)));
+    assert.equal(usageExit, 0, `the /usage screen:\n${usageScreen.slice(-3000)}`);
+    assert.match(usageScreen, /\$[0-9.]+\s*\/\s*\$200(\.00)?/, 'spent against her cap');
   });
 });
