@@ -186,6 +186,25 @@ describe('bedrock-claude keys, teams and usage', () => {
     assert.equal(requests, 1);
     await remote('keys', 'revoke', 'remote-ray');
     assert.equal(await call(url, created.key), 401, 'revoked through the admin API: refused at once');
+    // The audit log: the CLI through the admin API is the admin key, via the CLI; on the data directory, the OS user.
+    const audit = JSON.parse(await remote('audit', '--limit', '3', '--json')) as Array<{
+      actor: string;
+      via: string;
+      action: string;
+      target: string;
+    }>;
+    assert.deepEqual(
+      audit.map((e) => [e.actor, e.via, e.action]),
+      [
+        ['admin-key', 'cli', 'key.revoke'],
+        ['admin-key', 'cli', 'key.update'],
+        ['admin-key', 'cli', 'team.create'],
+      ],
+    );
+    const local = await cli('audit', '--limit', '100');
+    assert.match(local, /cli:\S+\s+cli\s+\S+\s+key\.create\s+key_/, 'a key made on the data directory, by the OS user');
+    assert.match(local, /admin-key\s+cli\s+127\.0\.0\.1\s+key\.revoke/);
+    assert.match(await cli('people', 'list'), /nobody has signed in yet/);
     await assert.rejects(
       exec(
         process.execPath,
