@@ -183,6 +183,12 @@ describe('people and groups', () => {
     );
     const bad = await fetch(`${gw.url}/api/oauth/usage`, { headers: { authorization: 'Bearer nope' } });
     assert.equal(bad.status, 401);
+    const budgets = (await (await admin('GET', 'budgets')).json()) as {
+      data: Array<{ kind: string; name: string; budget: { usd: number }; spentUsd: number }>;
+    };
+    const hers = budgets.data.find((b) => b.kind === 'person')!;
+    assert.deepEqual([hers.name, hers.budget.usd], ['alice@example.com', 50], 'her own budget, with the admins');
+    assert.ok(hers.spentUsd > 0);
   });
 
   it('the audit log has each change: who, through what, from where, before and after; no route edits it', async () => {

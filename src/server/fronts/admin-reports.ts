@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { budgetPeriod } from '../../control/budget.js';
 import type { ControlStore } from '../../control/control-store.js';
-import { keyActive, REPORT_GROUPS } from '../../control/records.js';
+import { keyActive, REPORT_GROUPS, type Budget } from '../../control/records.js';
 import { invalidRequest } from '../../errors.js';
 import type {
   BudgetUse,
@@ -155,8 +155,14 @@ function requestsFilter(q: ReturnType<typeof requestsQuery.parse>, now: number) 
 
 /** Each active key's and each team's budget, and what was spent in its current period; the fullest first. */
 async function budgetUses(store: ControlStore, now: number, timeZone: string, who: Principal): Promise<BudgetUse[]> {
-  const [keys, teams] = await storeCall(() => Promise.all([store.listKeys(), store.listTeams()]));
-  const subjects = [
+  const [keys, teams, people] = await storeCall(() =>
+    Promise.all([store.listKeys(), store.listTeams(), store.listPeople()]),
+  );
+  const subjects: Array<{ kind: BudgetUse['kind']; id: string; name: string; budget: Budget }> = [
+    // People an admin gave a budget of their own (the config's default is not listed per person).
+    ...people
+      .filter((p) => p.budget && (who.role === 'admin' || p.email === who.email))
+      .map((p) => ({ kind: 'person' as const, id: `oidc:${p.subject}`, name: p.email, budget: p.budget! })),
     ...keys
       .filter((k) => k.budget && keyActive(k, now) && seesKey(who, k))
       .map((k) => ({ kind: 'key' as const, id: k.id, name: k.name, budget: k.budget! })),
@@ -168,7 +174,7 @@ async function budgetUses(store: ControlStore, now: number, timeZone: string, wh
     Promise.all(
       subjects.map(async (s): Promise<BudgetUse> => {
         const period = budgetPeriod(s.budget.period, now, timeZone);
-        const spentUsd = await store.spentSince(s.kind, s.id, period.start);
+        const spentUsd = await store.spentSince(s.kind === 'team' ? 'team' : 'key', s.id, period.start);
         const periodEnd = Number.isFinite(period.end) ? iso(period.end) : null;
         return {
           kind: s.kind,
