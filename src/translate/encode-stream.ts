@@ -5,6 +5,12 @@ import { anthropicEventToConverse, type ConverseStreamState } from './converse-r
 import { anthropicEventToOpenAI, openAIErrorBody, openAITextChunk, type OpenAIStreamState } from './openai-response.js';
 import { parseSse } from './parse-sse.js';
 import {
+  anthropicEventToResponses,
+  responsesFailed,
+  responsesTextDelta,
+  type ResponsesStreamState,
+} from './responses-stream.js';
+import {
   encodeChunkFrame,
   encodeEventFrame,
   encodeEventFrameJson,
@@ -293,5 +299,31 @@ export async function* toOpenAISse(
     yield DONE;
   } catch (err) {
     yield encoder.encode(`data: ${JSON.stringify(openAIErrorBody(fail(summary, err)))}\n\n`);
+  }
+}
+
+/**
+ * A stream as the Responses API's events (`event: response.output_text.delta` ...), text deltas copied without a
+ * parse; whatever ends it early becomes `response.failed` with the error, as OpenAI ends one.
+ */
+export async function* toResponsesSse(
+  stream: WireStream,
+  summary: StreamSummary,
+  state: ResponsesStreamState,
+): AsyncGenerator<Uint8Array> {
+  try {
+    for await (const events of anthropicEvents(stream)) {
+      let text = '';
+      for (const item of events) {
+        const delta = textDelta(item, summary);
+        text += delta
+          ? responsesTextDelta(state, Number(delta.index), delta.literal)
+          : anthropicEventToResponses(summarise(item, summary), state);
+      }
+      if (text) yield encoder.encode(text);
+    }
+  } catch (err) {
+    const e = fail(summary, err);
+    yield encoder.encode(responsesFailed(state, { code: e.type, message: e.message }));
   }
 }

@@ -7,6 +7,7 @@ import { createBedrockFront } from './bedrock.js';
 import { createConverseFront } from './converse.js';
 import { createMantleFront } from './mantle.js';
 import { createOpenAIFront } from './openai.js';
+import { createResponsesFront } from './responses.js';
 
 /**
  * The dialects the gateway speaks, in the order their routes are tried: the Anthropic Messages API
@@ -25,6 +26,7 @@ export function createModelFronts(deps: {
   return [
     createAnthropicFront({ catalog, router: deps.router, region, pingMs }),
     createOpenAIFront({ catalog, images: deps.fetchImages }),
+    createResponsesFront({ catalog, images: deps.fetchImages }),
     createMantleFront({ anthropicVersion: catalog.data.anthropicVersion, pingMs }),
     createConverseFront(deps.now ? { catalog, now: deps.now } : { catalog }),
     createBedrockFront({ catalog, region }),
