@@ -62,6 +62,14 @@ const notServed = (ctx: Ctx): never => {
   );
 };
 
+/** The stored responses' routes (nothing is kept: 404), and OpenAI's paths this gateway does not serve. */
+const OTHER_ROUTES: RouteSpec[] = [
+  { method: 'GET', path: '/v1/responses/{id}', serve: notKept },
+  { method: 'DELETE', path: '/v1/responses/{id}', serve: notKept },
+  { method: 'GET', path: '/v1/responses/{id}/input_items', serve: notKept },
+  ...OPENAI_ONLY.map((path): RouteSpec => ({ method: '*', path, serve: notServed, unlisted: true })),
+];
+
 /**
  * The OpenAI Responses API (`POST /v1/responses`), for Codex, the OpenAI Agents SDK and the `openai` SDK's
  * `responses.create`: the request becomes the canonical Anthropic call (translate/responses.ts), the answer a
@@ -71,19 +79,10 @@ const notServed = (ctx: Ctx): never => {
 export function createResponsesFront(deps: { catalog: Catalog; images?: ImageFetchOptions | undefined }): Front {
   const { catalog } = deps;
   const remoteImages = deps.images !== undefined;
-  const stored: RouteSpec[] = [
-    { method: 'GET', path: '/v1/responses/{id}', serve: notKept },
-    { method: 'DELETE', path: '/v1/responses/{id}', serve: notKept },
-    { method: 'GET', path: '/v1/responses/{id}/input_items', serve: notKept },
-  ];
   return {
     name: 'responses',
     metered: true,
-    routes: [
-      { method: 'POST', path: '/v1/responses', call: true },
-      ...stored,
-      ...OPENAI_ONLY.map((path): RouteSpec => ({ method: '*', path, serve: notServed, unlisted: true })),
-    ],
+    routes: [{ method: 'POST', path: '/v1/responses', call: true }, ...OTHER_ROUTES],
 
     decode(ctx: Ctx, bytes: Buffer): CanonicalCall | Promise<CanonicalCall> {
       const sent = parseBody(bytes);
