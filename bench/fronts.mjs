@@ -39,6 +39,9 @@ function requests(stream, signedFloor) {
       stream ? { stream: true, stream_options: { include_usage: true } } : {},
     ),
   );
+  const responses = JSON.stringify(
+    Object.assign({ model: MODEL, max_output_tokens: 200, input: PROMPT }, stream ? { stream: true } : {}),
+  );
   return {
     floor: { method: 'POST', path: signedFloor.path, headers: signedFloor.headers, body: signedFloor.body },
     '/v1/messages': { method: 'POST', path: '/v1/messages', headers: json, body: anthropic },
@@ -61,6 +64,7 @@ function requests(stream, signedFloor) {
       body: anthropic,
     },
     'OpenAI chat': { method: 'POST', path: '/v1/chat/completions', headers: json, body: openai },
+    'OpenAI Responses': { method: 'POST', path: '/v1/responses', headers: json, body: responses },
   };
 }
 
