@@ -45,6 +45,8 @@ export interface LedgerRow extends TokenCounts {
   serviceTier: string | null;
   /** A person's other teams, as a JSON list. */
   teams: string | null;
+  /** What an OpenAI client tagged its request with, as JSON. */
+  clientMetadata: string | null;
 }
 
 export type SeriesGroup = 'model' | 'key' | 'user' | 'team';

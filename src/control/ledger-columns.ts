@@ -71,6 +71,8 @@ const SPECS: Spec[] = [
   ['service_tier', 'serviceTier', 'TEXT', 'text', '', (u) => str(u.serviceTier), 4],
   // 7: the other teams a signed-in person's request counted against (JSON), besides `team` (their first).
   ['teams', 'teams', 'TEXT', 'text', '', (u) => (u.teams?.length ? JSON.stringify(u.teams) : null), 7],
+  // 11: what an OpenAI client tagged its request with (metadata, client_metadata, prompt_cache_key), as JSON.
+  ['client_metadata', 'clientMetadata', 'TEXT', 'text', '', (u) => str(u.clientMetadata), 11],
 ];
 
 export const LEDGER: readonly LedgerColumn[] = SPECS.map(([name, field, sqlite, postgres, constraint, of, since]) => ({

@@ -126,4 +126,6 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // 10: nothing (PostgreSQL's step 10 tells replicas of sign-outs at once; one process needs no telling).
   `SELECT 1;`,
+  // 11: what an OpenAI client tagged its request with (metadata, client_metadata, prompt_cache_key).
+  `ALTER TABLE ledger ADD COLUMN ${ledgerColumnDefs('sqlite', 11).join('')};`,
 ];

@@ -154,4 +154,6 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE TRIGGER revoked_tokens_changed AFTER INSERT OR UPDATE ON revoked_tokens
     FOR EACH STATEMENT EXECUTE FUNCTION control_changed();
   `,
+  // 11: what an OpenAI client tagged its request with (metadata, client_metadata, prompt_cache_key).
+  `ALTER TABLE ledger ADD COLUMN ${ledgerColumnDefs('postgres', 11).join('')};`,
 ];

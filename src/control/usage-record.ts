@@ -25,6 +25,8 @@ export interface UsageRecord {
   keyId: string | undefined;
   user: string | undefined;
   team: string | undefined;
+  /** What an OpenAI client tagged its request with (`metadata`, `client_metadata`, `prompt_cache_key`), as JSON. */
+  clientMetadata?: string | undefined;
   /** A signed-in person's other teams (by their IdP groups), whose budgets this request also counts against. */
   teams?: string[] | undefined;
   /** Claude Code's `x-claude-code-session-id`. */

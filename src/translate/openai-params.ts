@@ -109,3 +109,16 @@ export function refuseUnhonoured(body: Json): void {
   const refused = UNHONOURED.find((u) => u.asks(body));
   if (refused) throw openAIInvalid(refused.message, refused.param(body));
 }
+
+/**
+ * What an OpenAI client tagged its request with (`metadata`, `client_metadata`, `prompt_cache_key`), as JSON for the
+ * ledger, at most 4 KB (cut, then said so); undefined when it sent none. Never sent to Bedrock.
+ */
+export function clientTags(body: Record<string, unknown>): string | undefined {
+  const tags: Record<string, unknown> = {};
+  for (const k of ['metadata', 'client_metadata', 'prompt_cache_key'])
+    if (body[k] !== undefined && body[k] !== null) tags[k] = body[k];
+  if (!Object.keys(tags).length) return undefined;
+  const text = JSON.stringify(tags);
+  return text.length <= 4096 ? text : JSON.stringify({ truncated: text.slice(0, 4000) });
+}

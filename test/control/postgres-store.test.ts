@@ -50,6 +50,7 @@ function row(id: string, over: Partial<LedgerRow> = {}): LedgerRow {
       usageEstimated: false,
       serviceTier: null,
       teams: null,
+      clientMetadata: null,
     },
     over,
   );

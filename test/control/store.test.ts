@@ -267,7 +267,7 @@ describe('ledger encodings', () => {
     assert.equal(ledgerRowOf(u).teams, '["ml","research"]', "a person's other teams, as JSON");
     const bare = newUsageRecord('GET', 'anthropic', 'other', '/x', T0);
     assert.deepEqual(ledgerValuesOf(bare), ledgerValues(ledgerRowOf(bare)));
-    assert.equal(ledgerValuesOf(u).length, 31);
+    assert.equal(ledgerValuesOf(u).length, 32);
     const back = Object.fromEntries(
       ['request_id', 'streamed', 'ttfb_ms', 'latency_ms', 'key_name'].map((c, i) => [
         c,

@@ -7,16 +7,19 @@ import OpenAI from 'openai';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.js';
 import type { RunningGateway } from '../../src/server/gateway.js';
 import { gatewayOn } from '../helpers.js';
+import type { UsageRecord } from '../../src/control/usage-record.js';
+import { ledgerRowOf } from '../../src/control/ledger-columns.js';
 
 const HAIKU = 'claude-haiku-4-5';
 let emu: RunningEmulator;
 let gw: RunningGateway;
+const records: UsageRecord[] = [];
 const openai = () => new OpenAI({ apiKey: 'unused', baseURL: `${gw.url}/v1`, maxRetries: 0 });
 const sentBody = () => emu.received.at(-1)!.body as Record<string, unknown>;
 
 before(async () => {
   emu = await startEmulator({ port: 0 });
-  gw = await gatewayOn(emu.url);
+  gw = await gatewayOn(emu.url, { sinks: [{ record: (u) => void records.push(u) }] });
 });
 after(async () => {
   await gw.close(100);
@@ -34,6 +37,8 @@ describe('the Responses API front (openai SDK)', () => {
       ],
       max_output_tokens: 60,
       temperature: 0.2,
+      metadata: { ticket: 'T-1' },
+      prompt_cache_key: 'session-42',
     });
     assert.equal(r.object, 'response');
     assert.match(r.id, /^resp_/);
@@ -49,6 +54,9 @@ describe('the Responses API front (openai SDK)', () => {
       { type: 'text', text: 'No jokes.' },
     ]);
     assert.deepEqual([sent['max_tokens'], sent['temperature']], [60, 0.2]);
+    assert.equal(sent['metadata'], undefined, 'tags are not sent to Bedrock');
+    const row = ledgerRowOf(records.find((u) => u.front === 'responses')!);
+    assert.deepEqual(JSON.parse(row.clientMetadata!), { metadata: { ticket: 'T-1' }, prompt_cache_key: 'session-42' });
   });
 
   it('streams: created, the output item and part, text deltas with sequence numbers, completed', async () => {

@@ -2,7 +2,7 @@ import type { Catalog } from '../../catalog/catalog.js';
 import { BedrockClaudeError } from '../../errors.js';
 import { toOpenAISse } from '../../translate/encode-stream.js';
 import { openAIToAnthropic } from '../../translate/openai.js';
-import { openAIInvalid } from '../../translate/openai-params.js';
+import { clientTags, openAIInvalid } from '../../translate/openai-params.js';
 import {
   anthropicToOpenAIResponse,
   newOpenAIStreamState,
@@ -74,6 +74,7 @@ export function createOpenAIFront(deps: { catalog: Catalog; images?: ImageFetchO
         remoteImages,
       });
       const stream = body['stream'] === true;
+      ctx.usage.clientMetadata = clientTags(sent);
       const options = sent['stream_options'] as { include_usage?: unknown } | undefined | null;
       const call: OpenAICall = {
         meta: {

@@ -1,7 +1,7 @@
 import type { Catalog } from '../../catalog/catalog.js';
 import { BedrockClaudeError } from '../../errors.js';
 import { toResponsesSse } from '../../translate/encode-stream.js';
-import { openAIInvalid } from '../../translate/openai-params.js';
+import { clientTags, openAIInvalid } from '../../translate/openai-params.js';
 import { responsesToAnthropic, type ResponsesMeta } from '../../translate/responses.js';
 import { anthropicToResponse, type ResponseIds } from '../../translate/responses-response.js';
 import { newResponsesStreamState } from '../../translate/responses-stream.js';
@@ -99,6 +99,7 @@ export function createResponsesFront(deps: { catalog: Catalog; images?: ImageFet
         remoteImages,
       });
       if (meta.dropped.length) ctx.usage.dropped = (ctx.usage.dropped ?? []).concat(meta.dropped);
+      ctx.usage.clientMetadata = clientTags(sent);
       const ids = {
         id: `resp_${ctx.id.replace(/^req_/, '')}`,
         created: Math.floor(ctx.time / 1000),
