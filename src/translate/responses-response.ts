@@ -85,19 +85,13 @@ export function reasoningItem(id: string, blocks: Json[], meta: ResponsesMeta): 
 export function anthropicToResponse(body: Json, ids: ResponseIds, meta: ResponsesMeta): Json {
   const output: Json[] = [];
   let message: Json | undefined;
-  let thinking: Json[] = [];
   const n = () => `${ids.id.replace(/^resp_/, '')}_${output.length}`;
-  const flushThinking = () => {
-    if (thinking.length) output.push(reasoningItem(`rs_${n()}`, thinking, meta));
-    thinking = [];
-  };
   for (const block of (body['content'] as Json[] | undefined) ?? []) {
+    // One reasoning item per thinking block, as the stream makes them.
     if (block['type'] === 'thinking' || block['type'] === 'redacted_thinking') {
-      thinking.push(block);
-      continue;
-    }
-    flushThinking();
-    if (block['type'] === 'text') {
+      message = undefined;
+      output.push(reasoningItem(`rs_${n()}`, [block], meta));
+    } else if (block['type'] === 'text') {
       if (!message) {
         message = { id: `msg_${n()}`, type: 'message', role: 'assistant', status: 'completed', content: [] };
         output.push(message);
@@ -114,7 +108,6 @@ export function anthropicToResponse(body: Json, ids: ResponseIds, meta: Response
       );
     }
   }
-  flushThinking();
   return responseObject(
     ids,
     meta,
