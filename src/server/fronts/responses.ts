@@ -41,7 +41,10 @@ const notKept = (ctx: Ctx): never => {
   );
 };
 
-/** OpenAI's paths that this gateway does not serve: a 404 in OpenAI's shape (its SDK reads it), not Anthropic's. */
+/**
+ * OpenAI's paths that this gateway does not serve: a 404 in OpenAI's shape (its SDK reads it), not Anthropic's.
+ * `/v1/files` is Anthropic's too: the Anthropic front says there that the Files API is not on Bedrock.
+ */
 const OPENAI_ONLY = [
   '/v1/embeddings',
   '/v1/moderations',
@@ -49,7 +52,7 @@ const OPENAI_ONLY = [
   '/v1/audio/*',
   '/v1/images/*',
   '/v1/realtime/*',
-  ...['files', 'batches', 'fine_tuning', 'assistants', 'threads', 'vector_stores', 'uploads', 'conversations']
+  ...['batches', 'fine_tuning', 'assistants', 'threads', 'vector_stores', 'uploads', 'conversations']
     .concat(['containers', 'evals'])
     .flatMap((p) => [`/v1/${p}`, `/v1/${p}/*`]),
 ];
