@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { forTerminal, printTable } from './output.js';
+import { forTerminal, limitsCell, printTable } from './output.js';
 import type { KeyRecord } from '../control/records.js';
 import { createGatewayKey } from '../control/gateway-keys.js';
 import { addTargetOptions, withControl, type TargetFlags } from './control-api.js';
@@ -18,10 +18,7 @@ const date = (ms: number | undefined) =>
   ms === undefined ? '-' : new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
 
 function describe(k: KeyRecord): Record<string, string> {
-  const limits = Object.entries(k.limits)
-    .filter(([, v]) => v !== undefined && v !== null)
-    .map(([n, v]) => `${n} ${v}`)
-    .join(', ');
+  const limits = limitsCell(k.limits);
   return {
     id: k.id,
     name: k.name,

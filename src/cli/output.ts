@@ -109,3 +109,11 @@ export function printTable(rows: ReadonlyArray<Record<string, string | number>>)
   console.log(line(columns.map((c) => c.toUpperCase())));
   for (const r of rows) console.log(line(columns.map((c) => forTerminal(String(r[c] ?? '')))));
 }
+
+/** Limits as a table cell: `rpm 60, concurrency 4`, or empty when none is set. */
+export function limitsCell(limits: object): string {
+  return Object.entries(limits)
+    .filter(([, v]) => v !== undefined && v !== null)
+    .map(([n, v]) => `${n} ${String(v)}`)
+    .join(', ');
+}

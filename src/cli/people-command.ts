@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { AuditEntry, PersonRecord } from '../control/records.js';
 import { addTargetOptions, withControl, type TargetFlags } from './control-api.js';
 import { addLimitOptions, limitsFrom, modelList, parsePositive, type LimitFlags } from './control-options.js';
-import { printTable } from './output.js';
+import { limitsCell, printTable } from './output.js';
 
 interface PeopleFlags extends LimitFlags, TargetFlags {
   json?: boolean;
@@ -12,10 +12,7 @@ interface PeopleFlags extends LimitFlags, TargetFlags {
 const date = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
 
 function describe(p: PersonRecord): Record<string, string> {
-  const limits = Object.entries(p.limits)
-    .filter(([, v]) => v !== undefined && v !== null)
-    .map(([n, v]) => `${n} ${v}`)
-    .join(', ');
+  const limits = limitsCell(p.limits);
   return {
     email: p.email,
     subject: p.subject,

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { printTable } from './output.js';
+import { limitsCell, printTable } from './output.js';
 import type { TeamRecord } from '../control/records.js';
 import { addTargetOptions, withControl, type TargetFlags } from './control-api.js';
 import { addLimitOptions, groupList, limitsFrom, modelList, type LimitFlags } from './control-options.js';
@@ -22,10 +22,7 @@ function changeFrom(flags: TeamFlags, current?: TeamRecord) {
 }
 
 function describe(t: TeamRecord): Record<string, string> {
-  const limits = Object.entries(t.limits)
-    .filter(([, v]) => v !== undefined && v !== null)
-    .map(([n, v]) => `${n} ${v}`)
-    .join(', ');
+  const limits = limitsCell(t.limits);
   return {
     name: t.name,
     budget: t.budget ? `$${t.budget.usd}/${t.budget.period}` : '-',

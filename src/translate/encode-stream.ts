@@ -274,56 +274,66 @@ const encoder = new TextEncoder();
 const DONE = encoder.encode('data: [DONE]\n\n');
 
 /**
- * A stream as OpenAI's chat completion chunks (`data: {...}` lines, then `data: [DONE]`); whatever
- * ends it early becomes a last `data: {"error": {...}}` line, as OpenAI sends one.
+ * A stream re-written event by event in an OpenAI shape: a text delta by `delta` (its JSON string literal, copied
+ * without a parse), any other event by `event`; `end` after the last, and `failed` for whatever ended it early.
  */
-export async function* toOpenAISse(
+async function* rewritten(
   stream: WireStream,
   summary: StreamSummary,
-  state: OpenAIStreamState,
+  shape: {
+    delta(index: number, literal: string): string;
+    event(event: Record<string, unknown>): string;
+    end?: Uint8Array;
+    failed(e: BedrockClaudeError): string;
+  },
 ): AsyncGenerator<Uint8Array> {
   try {
     for await (const events of anthropicEvents(stream)) {
       let text = '';
       for (const item of events) {
         const delta = textDelta(item, summary);
-        if (delta) {
-          text += `data: ${openAITextChunk(state, delta.literal)}\n\n`;
-          continue;
-        }
-        for (const c of anthropicEventToOpenAI(summarise(item, summary), state))
-          text += `data: ${JSON.stringify(c)}\n\n`;
+        text += delta ? shape.delta(Number(delta.index), delta.literal) : shape.event(summarise(item, summary));
       }
       if (text) yield encoder.encode(text);
     }
-    yield DONE;
+    if (shape.end) yield shape.end;
   } catch (err) {
-    yield encoder.encode(`data: ${JSON.stringify(openAIErrorBody(fail(summary, err)))}\n\n`);
+    yield encoder.encode(shape.failed(fail(summary, err)));
   }
+}
+
+/**
+ * A stream as OpenAI's chat completion chunks (`data: {...}` lines, then `data: [DONE]`); whatever
+ * ends it early becomes a last `data: {"error": {...}}` line, as OpenAI sends one.
+ */
+export function toOpenAISse(
+  stream: WireStream,
+  summary: StreamSummary,
+  state: OpenAIStreamState,
+): AsyncGenerator<Uint8Array> {
+  return rewritten(stream, summary, {
+    delta: (_index, literal) => `data: ${openAITextChunk(state, literal)}\n\n`,
+    event: (event) =>
+      anthropicEventToOpenAI(event, state)
+        .map((c) => `data: ${JSON.stringify(c)}\n\n`)
+        .join(''),
+    end: DONE,
+    failed: (e) => `data: ${JSON.stringify(openAIErrorBody(e))}\n\n`,
+  });
 }
 
 /**
  * A stream as the Responses API's events (`event: response.output_text.delta` ...), text deltas copied without a
  * parse; whatever ends it early becomes `response.failed` with the error, as OpenAI ends one.
  */
-export async function* toResponsesSse(
+export function toResponsesSse(
   stream: WireStream,
   summary: StreamSummary,
   state: ResponsesStreamState,
 ): AsyncGenerator<Uint8Array> {
-  try {
-    for await (const events of anthropicEvents(stream)) {
-      let text = '';
-      for (const item of events) {
-        const delta = textDelta(item, summary);
-        text += delta
-          ? responsesTextDelta(state, Number(delta.index), delta.literal)
-          : anthropicEventToResponses(summarise(item, summary), state);
-      }
-      if (text) yield encoder.encode(text);
-    }
-  } catch (err) {
-    const e = fail(summary, err);
-    yield encoder.encode(responsesFailed(state, { code: e.type, message: e.message }));
-  }
+  return rewritten(stream, summary, {
+    delta: (index, literal) => responsesTextDelta(state, index, literal),
+    event: (event) => anthropicEventToResponses(event, state),
+    failed: (e) => responsesFailed(state, { code: e.type, message: e.message }),
+  });
 }

@@ -5,6 +5,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider from 'oidc-provider';
+import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.js';
+import type { RunningGateway } from '../../src/server/gateway.js';
+import { gatewayOn } from '../helpers.js';
 
 export interface IdpUser {
   email: string;
@@ -131,4 +134,33 @@ export function oidcConfigFor(idp: RunningIdp, extra: { allowedEmailDomains?: st
     },
     extra,
   );
+}
+
+/**
+ * The emulator, a provider and a gateway with sign-in on the provider (its callback on a port reserved first):
+ * `identity` is added to the provider's OIDC settings and a test secret; `extra` goes to the gateway as it is.
+ */
+export async function startSignInGateway(
+  identity: Record<string, unknown> = {},
+  extra: Record<string, unknown> = {},
+  oidc: { allowedEmailDomains?: string[] } = {},
+): Promise<{ emu: RunningEmulator; idp: RunningIdp; gw: RunningGateway; close(): Promise<void> }> {
+  const emu = await startEmulator({ port: 0 });
+  const port = await freePort();
+  const idp = await startIdp(`http://127.0.0.1:${port}/oauth/callback`);
+  const session = { jwtSecret: 'a-test-jwt-secret-of-more-than-32-characters', ttlHours: 1 };
+  const gw = await gatewayOn(
+    emu.url,
+    Object.assign({ port, identity: Object.assign({ oidc: oidcConfigFor(idp, oidc), session }, identity) }, extra),
+  );
+  return {
+    emu,
+    idp,
+    gw,
+    async close() {
+      await gw.close(100);
+      await idp.close();
+      await emu.close();
+    },
+  };
 }

@@ -7,42 +7,29 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { openSqliteControlStore } from '../../src/control/sqlite-store.js';
-import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.js';
 import type { RunningGateway } from '../../src/server/gateway.js';
-import { gatewayOn, tempHome } from '../helpers.js';
+import { tempHome } from '../helpers.js';
 import { browser, signInDevice } from './browser.js';
-import { freePort, oidcConfigFor, startIdp, type RunningIdp } from './idp.js';
+import { startSignInGateway, type RunningIdp } from './idp.js';
 
-let emu: RunningEmulator;
 let idp: RunningIdp;
 let gw: RunningGateway;
 let now = Date.UTC(2026, 11, 6, 12);
 const dataDir = tempHome();
 const ADMIN_KEY = 'an-admin-key-for-the-people-tests-0123456789';
 
+let close: () => Promise<void>;
 before(async () => {
-  emu = await startEmulator({ port: 0 });
-  const port = await freePort();
-  idp = await startIdp(`http://127.0.0.1:${port}/oauth/callback`);
-  gw = await gatewayOn(emu.url, {
-    port,
-    dataDir,
-    adminKey: ADMIN_KEY,
-    clock: () => now,
-    identity: {
-      oidc: oidcConfigFor(idp),
-      session: { jwtSecret: 'a-test-jwt-secret-of-more-than-32-characters', ttlHours: 1 },
+  ({ idp, gw, close } = await startSignInGateway(
+    {
       groups: { engineering: 'eng' },
       people: { limits: { rpm: 1000 } },
       roles: { admins: ['claude-admins'], teamAdmins: { engineering: 'eng' } },
     },
-  });
+    { dataDir, adminKey: ADMIN_KEY, clock: () => now },
+  ));
 });
-after(async () => {
-  await gw.close(100);
-  await idp.close();
-  await emu.close();
-});
+after(() => close());
 
 const admin = (method: string, path: string, body?: unknown) =>
   fetch(`${gw.url}/admin/${path}`, {

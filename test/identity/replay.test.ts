@@ -6,11 +6,10 @@
 // ours here (alice's, signed in through the provider).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.js';
 import type { RunningGateway } from '../../src/server/gateway.js';
-import { gatewayOn, tempHome } from '../helpers.js';
+import { tempHome } from '../helpers.js';
 import { signInDevice } from './browser.js';
-import { freePort, oidcConfigFor, startIdp, type RunningIdp } from './idp.js';
+import { startSignInGateway, type RunningIdp } from './idp.js';
 import { exchanges, send } from './replay.js';
 
 /** Where we answer otherwise, by choice: our status, and why. */
@@ -57,34 +56,26 @@ const DIFFERENCES: Record<string, { status: number; shape?: 'differs'; why: stri
 /** Where a good token of the reference's was sent: ours goes instead. */
 const OUR_TOKEN = new Set(['037', '064', '065', '066', '067', '069', '072', '092']);
 
-let emu: RunningEmulator;
 let idp: RunningIdp;
 let gw: RunningGateway;
 
+let close: () => Promise<void>;
 before(async () => {
-  emu = await startEmulator({ port: 0 });
-  const port = await freePort();
-  idp = await startIdp(`http://127.0.0.1:${port}/oauth/callback`);
-  gw = await gatewayOn(emu.url, {
-    port,
-    dataDir: tempHome(),
-    identity: {
-      oidc: oidcConfigFor(idp, { allowedEmailDomains: ['example.com'] }),
-      session: { jwtSecret: 'a-test-jwt-secret-of-more-than-32-characters', ttlHours: 1 },
-      managed: {
-        policies: [
-          { match: { groups: ['contractors'] }, cli: { availableModels: ['claude-haiku-4-5'] } },
-          { match: {}, cli: { availableModels: ['claude-opus-4-8', 'claude-sonnet-4-6', 'claude-haiku-4-5'] } },
-        ],
-      },
+  const managed = {
+    policies: [
+      { match: { groups: ['contractors'] }, cli: { availableModels: ['claude-haiku-4-5'] } },
+      { match: {}, cli: { availableModels: ['claude-opus-4-8', 'claude-sonnet-4-6', 'claude-haiku-4-5'] } },
+    ],
+  };
+  ({ idp, gw, close } = await startSignInGateway(
+    { managed },
+    { dataDir: tempHome() },
+    {
+      allowedEmailDomains: ['example.com'],
     },
-  });
+  ));
 });
-after(async () => {
-  await gw.close(100);
-  await idp.close();
-  await emu.close();
-});
+after(() => close());
 
 /** What a body says, for comparing shapes: an OAuth error's code, an Anthropic error's type, or its kind. */
 function shapeOf(answer: { headers: Record<string, string>; body: string }): string {

@@ -34,7 +34,8 @@ export function openAIError(ctx: Ctx, err: BedrockClaudeError): Reply {
   return jsonReply(openAIStatus(err), openAIErrorBody(err), Object.assign({}, ctx.headers, retryAfterHeaders(err)));
 }
 
-function parseBody(bytes: Buffer): Record<string, unknown> {
+/** A request body as the JSON object OpenAI's APIs take, or the 400 they answer. */
+export function parseOpenAIBody(bytes: Buffer): Record<string, unknown> {
   let body: unknown;
   try {
     body = JSON.parse(bytes.toString('utf8'));
@@ -42,7 +43,7 @@ function parseBody(bytes: Buffer): Record<string, unknown> {
     throw openAIInvalid(
       'We could not parse the JSON body of your request. The body must be a JSON object.',
       undefined,
-      'Send {"model": ..., "messages": [...]} as JSON.',
+      'Send the request as one JSON object ({"model": ..., "messages" or "input": ...}).',
     );
   }
   if (!body || typeof body !== 'object' || Array.isArray(body))
@@ -66,7 +67,7 @@ export function createOpenAIFront(deps: { catalog: Catalog; images?: ImageFetchO
     routes: [{ method: 'POST', path: '/v1/chat/completions', call: true }],
 
     decode(ctx: Ctx, bytes: Buffer): CanonicalCall | Promise<CanonicalCall> {
-      const sent = parseBody(bytes);
+      const sent = parseOpenAIBody(bytes);
       const name = sent['model'];
       const entry = typeof name === 'string' ? catalog.find(name) : undefined;
       const body = openAIToAnthropic(sent, {

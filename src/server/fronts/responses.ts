@@ -10,25 +10,13 @@ import type { MessagesResult } from '../../transport/bedrock-transport.js';
 import { fetchImages, type ImageFetchOptions } from '../fetch-images.js';
 import { StateKey, type CanonicalCall, type Ctx, type Reply, type RouteSpec } from '../pipeline.js';
 import type { Front } from './front.js';
-import { openAIError } from './openai.js';
+import { openAIError, parseOpenAIBody } from './openai.js';
 import { jsonReply } from './replies.js';
 
 const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };
 const DEFAULT_MAX_TOKENS = 4096;
 
 const RESPONSES_CALL = new StateKey<{ ids: ResponseIds; meta: ResponsesMeta }>('responses-call');
-
-function parseBody(bytes: Buffer): Record<string, unknown> {
-  let body: unknown;
-  try {
-    body = JSON.parse(bytes.toString('utf8'));
-  } catch {
-    throw openAIInvalid('We could not parse the JSON body of your request. The body must be a JSON object.');
-  }
-  if (!body || typeof body !== 'object' || Array.isArray(body))
-    throw openAIInvalid('The body of your request must be a JSON object.');
-  return body as Record<string, unknown>;
-}
 
 const notKept = (ctx: Ctx): never => {
   throw new BedrockClaudeError(
@@ -88,7 +76,7 @@ export function createResponsesFront(deps: { catalog: Catalog; images?: ImageFet
     routes: [{ method: 'POST', path: '/v1/responses', call: true }, ...OTHER_ROUTES],
 
     decode(ctx: Ctx, bytes: Buffer): CanonicalCall | Promise<CanonicalCall> {
-      const sent = parseBody(bytes);
+      const sent = parseOpenAIBody(bytes);
       if (sent['previous_response_id'])
         throw openAIInvalid(
           'previous_response_id: this gateway does not keep responses, so there is none to continue.',
