@@ -7,7 +7,7 @@ import type { KeyStore } from '../control/key-store.js';
 import type { Principal } from '../server/fronts/admin-access.js';
 import type { Ctx, Reply, RouteSpec } from '../server/pipeline.js';
 import type { IdentityConfig } from './config.js';
-import { SECURITY } from './http-bits.js';
+import { cookieNamed, SECURITY } from './http-bits.js';
 import { SignInRefused, type IdentityProvider } from './oidc.js';
 import { messagePage, pageHeaders } from './pages.js';
 import { teamsOf } from './people-keys.js';
@@ -29,14 +29,6 @@ export interface DashboardDeps {
   membership: MembershipCheck;
   publicUrl: () => string;
   now: () => number;
-}
-
-export function cookieNamed(ctx: Ctx, name: string): string | undefined {
-  for (const part of String(ctx.req.headers['cookie'] ?? '').split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim() || undefined;
-  }
-  return undefined;
 }
 
 /** A person's role and teams, from their groups and the config's `roles`. */

@@ -27,3 +27,12 @@ export function invalidToken(ctx: Ctx): Reply {
     }),
   };
 }
+
+/** A cookie's value by name, from the request's Cookie header. */
+export function cookieNamed(ctx: Ctx, name: string): string | undefined {
+  for (const part of String(ctx.req.headers['cookie'] ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim() || undefined;
+  }
+  return undefined;
+}

@@ -9,7 +9,7 @@ import { devicePage, messagePage, pageHeaders } from './pages.js';
 import type { RevocationCache } from './revocations.js';
 import { sealedAccess } from './membership.js';
 import type { TokenIssuer } from './tokens.js';
-import { SECURITY } from './http-bits.js';
+import { cookieNamed, SECURITY } from './http-bits.js';
 
 const DEVICE_TTL_MS = 600_000;
 const INTERVAL_S = 5;
@@ -313,15 +313,6 @@ async function approve(deps: SignInDeps, ctx: Ctx, html: Html): Promise<Reply> {
 
 const redirectUri = (deps: SignInDeps) => `${deps.publicUrl().replace(/\/+$/, '')}/oauth/callback`;
 
-function cookieOf(ctx: Ctx): string | undefined {
-  const header = String(ctx.req.headers['cookie'] ?? '');
-  for (const part of header.split(';')) {
-    const [k, v] = part.trim().split('=');
-    if (k === COOKIE && v) return v;
-  }
-  return undefined;
-}
-
 async function callback(deps: SignInDeps, ctx: Ctx, html: Html): Promise<Reply> {
   const url = new URL(ctx.req.url, deps.publicUrl());
   const clear = { 'set-cookie': `${COOKIE}=; Max-Age=0; HttpOnly; SameSite=Lax; Path=/` };
@@ -329,7 +320,7 @@ async function callback(deps: SignInDeps, ctx: Ctx, html: Html): Promise<Reply> 
   const grant = state ? await deps.store.deviceGrantByState(state, deps.now()) : undefined;
   if (!grant || grant.status !== 'verifying' || !grant.verifier || !grant.nonce)
     return html(200, messagePage('Link expired', 'This sign-in link has expired. Try again from your device.'), clear);
-  const cookie = cookieOf(ctx);
+  const cookie = cookieNamed(ctx, COOKIE);
   if (!cookie || hashKey(cookie) !== grant.cookie)
     return html(200, messagePage('Different browser', 'This sign-in link was started in a different browser.'), clear);
   const error = url.searchParams.get('error');

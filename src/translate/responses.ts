@@ -191,7 +191,7 @@ interface Items {
 }
 
 /** The input items as chat-completions messages; reasoning kept for the tool call it came before. */
-function itemsOf(input: unknown, meta: ResponsesMeta): Items {
+function itemsOf(input: unknown): Items {
   if (typeof input === 'string') return { messages: [{ role: 'user', content: input }], thinking: new Map() };
   if (!Array.isArray(input) || !input.length) throw openAIInvalid("Missing required parameter: 'input'.", 'input');
   const messages: Json[] = [];
@@ -220,7 +220,6 @@ function itemsOf(input: unknown, meta: ResponsesMeta): Items {
     } else if (type !== 'item_reference')
       throw openAIInvalid(`Invalid input item type '${String(type)}' in '${param}'.`, `${param}.type`);
   });
-  void meta;
   return { messages, thinking };
 }
 
@@ -270,7 +269,7 @@ export function responsesToAnthropic(body: Json, options: OpenAIDecodeOptions): 
     dropped: [],
   };
   const chat = chatParams(body, meta);
-  const { messages, thinking } = itemsOf(body['input'], meta);
+  const { messages, thinking } = itemsOf(body['input']);
   if (typeof body['instructions'] === 'string' && body['instructions'])
     messages.unshift({ role: 'system', content: body['instructions'] });
   chat['messages'] = messages;
