@@ -136,6 +136,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
     throw startFailure(err, settings);
   }
   console.error(`bedrock-claude gateway: ${flags.store === false ? '--no-store: ' : ''}${gateway.control}`);
+  console.error(`bedrock-claude gateway: ${gateway.responses}`);
   console.error(
     (settings.adminKey || settings.config.adminKeys?.length) && (settings.dataDir || settings.databaseUrl)
       ? `bedrock-claude gateway: admin API at ${gateway.url}/admin/ (bedrock-claude keys list --gateway ` +
@@ -275,6 +276,7 @@ function gatewayOptions(flags: ServeFlags, settings: ServeSettings, upstream: Up
       : {}),
     ...(config.timeZone ? { timeZone: config.timeZone } : {}),
     ...(config.ledger ? { ledger: config.ledger } : {}),
+    responses: config.responses,
     adminKey: settings.adminKey,
     ...(config.adminKeys ? { adminKeys: config.adminKeys } : {}),
     ...(config.routes ? { routes: config.routes } : {}),

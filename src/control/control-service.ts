@@ -13,6 +13,7 @@ import { createGatewayKey } from './gateway-keys.js';
 import { ledgerRowFromDb } from './ledger-columns.js';
 import { peopleCalls, type PeopleCalls } from './people.js';
 import { uiSessionCalls, type UiSessionCalls } from './ui-sessions.js';
+import { keptResponseCalls, type KeptResponseCalls } from './kept-responses.js';
 import type { Actor, KeyChange, KeyInput, KeyRecord, TeamChange, TeamInput, TeamRecord } from './records.js';
 import type { SqlPort } from './sql-port.js';
 import { StoreError } from './store-errors.js';
@@ -179,7 +180,8 @@ export function createControlService(d: DialectStore): ControlStore {
     | keyof ReturnType<typeof teamCalls>
     | keyof DeviceGrantCalls
     | keyof PeopleCalls
-    | keyof UiSessionCalls;
+    | keyof UiSessionCalls
+    | keyof KeptResponseCalls;
   const rest: Omit<ControlStore, Written> = {
     where: d.where,
     changes: async () => (await port.one<{ value: number }>("SELECT value FROM meta WHERE key = 'changes'"))!.value,
@@ -203,6 +205,7 @@ export function createControlService(d: DialectStore): ControlStore {
     revocationCalls(port),
     people,
     uiSessionCalls(port),
+    keptResponseCalls(port),
   );
 }
 

@@ -128,4 +128,15 @@ export const MIGRATIONS: readonly string[] = [
   `SELECT 1;`,
   // 11: what an OpenAI client tagged its request with (metadata, client_metadata, prompt_cache_key).
   `ALTER TABLE ledger ADD COLUMN ${ledgerColumnDefs('sqlite', 11).join('')};`,
+  // 12: stored Responses API responses (store: true), apart from the ledger: whose, until when, sealed.
+  `
+  CREATE TABLE responses (
+    id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    expires INTEGER NOT NULL,
+    sealed TEXT NOT NULL
+  );
+  CREATE INDEX responses_expires ON responses (expires);
+  `,
 ];

@@ -156,4 +156,15 @@ export const PG_MIGRATIONS: readonly string[] = [
   `,
   // 11: what an OpenAI client tagged its request with (metadata, client_metadata, prompt_cache_key).
   `ALTER TABLE ledger ADD COLUMN ${ledgerColumnDefs('postgres', 11).join('')};`,
+  // 12: stored Responses API responses (store: true), apart from the ledger: whose, until when, sealed.
+  `
+  CREATE TABLE responses (
+    id text PRIMARY KEY,
+    owner text NOT NULL,
+    created bigint NOT NULL,
+    expires bigint NOT NULL,
+    sealed text NOT NULL
+  );
+  CREATE INDEX responses_expires ON responses (expires);
+  `,
 ];

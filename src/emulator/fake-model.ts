@@ -161,7 +161,7 @@ export function respond(body: Json, modelName: string, scripted?: ScriptedReply)
   let stopSequence: string | null = null;
   const seed = JSON.stringify(body['messages'] ?? null) + modelName;
 
-  if (thinkingOn(body) && !scripted) {
+  if (thinkingOn(body)) {
     const thinking = THINKING_TEXT.slice(0, budget * 4);
     budget -= tokens(thinking);
     content.push({

@@ -71,7 +71,7 @@ export function createFakeUpstream(deps: FakeUpstreamDeps): (ctx: Ctx) => Promis
           );
     }
     ctx.result = result;
-    ctx.reply = frontOf(ctx).encode(ctx, result);
+    ctx.reply = await frontOf(ctx).encode(ctx, result);
   };
 }
 

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { seal, unseal } from '../control/seal.js';
 import type { ControlStore } from '../control/control-store.js';
 import type { Person } from '../control/device-grants.js';
 import { SignInRefused, type IdentityProvider } from './oidc.js';
@@ -7,31 +7,12 @@ import type { RevocationCache } from './revocations.js';
 /** How often a working person is asked about at the identity provider (per replica). */
 export const CHECK_EVERY_MS = 60_000;
 
-const keyOf = (secret: string) => createHash('sha256').update(`idp-access:${secret}`, 'utf8').digest();
-
 /** Seals a provider token for the store (AES-256-GCM, a key from the session's first secret). */
-export function sealToken(secrets: readonly string[], token: string): string {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', keyOf(secrets[0]!), iv);
-  const body = Buffer.concat([cipher.update(token, 'utf8'), cipher.final()]);
-  return [iv, cipher.getAuthTag(), body].map((b) => b.toString('base64url')).join('.');
-}
+export const sealToken = (secrets: readonly string[], token: string): string => seal('idp-access', secrets, token);
 
 /** Opens a sealed token with any of the session's secrets (rotation); undefined when none opens it. */
-export function openToken(secrets: readonly string[], sealed: string): string | undefined {
-  const [iv, tag, body] = sealed.split('.').map((p) => Buffer.from(p, 'base64url'));
-  if (!iv || !tag || !body) return undefined;
-  for (const secret of secrets) {
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', keyOf(secret), iv);
-      decipher.setAuthTag(tag);
-      return Buffer.concat([decipher.update(body), decipher.final()]).toString('utf8');
-    } catch {
-      // another secret, or none
-    }
-  }
-  return undefined;
-}
+export const openToken = (secrets: readonly string[], sealed: string): string | undefined =>
+  unseal('idp-access', secrets, sealed);
 
 /** The session secrets of a config, the first first. */
 export const secretsOf = (session: { jwtSecret: string | string[] }): string[] =>

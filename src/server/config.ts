@@ -46,6 +46,9 @@ const target = z
   });
 
 /** The gateway's YAML config. Every CLI flag has a key here; flags win over the file. */
+/** A secret that seals kept responses: long enough that it is not guessed (`openssl rand -base64 32`). */
+const responseKey = z.string().min(32, 'at least 32 characters (openssl rand -base64 32), or ${file:/path} of one');
+
 export const gatewayConfigSchema = z
   .object({
     host: z.string().optional(),
@@ -90,6 +93,15 @@ export const gatewayConfigSchema = z
       ])
       .optional(),
     ledger: z.object({ retainDays: z.number().nonnegative().optional() }).strict().optional(),
+    /** Responses API responses kept for `previous_response_id` (store: true): on or off, sealed with, for how long. */
+    responses: z
+      .object({
+        store: z.boolean().optional(),
+        keys: z.union([responseKey, z.array(responseKey).min(1).max(10)]).optional(),
+        retainDays: z.number().positive().max(3650).optional(),
+      })
+      .strict()
+      .optional(),
     adminKey: z.string().min(16, 'at least 16 characters (or sha256:<hex> of the key)').optional(),
     /** More admin keys, by name (the audit log says `admin-key:<id>`); `write: false` keys may only read. */
     adminKeys: z

@@ -17,6 +17,7 @@ import { hashKey, type GatewayKey } from '../control/gateway-keys.js';
 import type { EnforcementDeps } from './stages/limit-stages.js';
 import type { UsageSink } from '../control/usage-record.js';
 import type { LiveSnapshot } from './live.js';
+import { keepNothing, openResponseKeeper, type ResponseKeeper, type ResponsesConfig } from './responses-keeper.js';
 
 /** The state of the control plane's servers, for `/metrics`. */
 export interface ControlGauges {
@@ -47,12 +48,14 @@ export interface Control {
   describe: string;
   /** Writes what the ledger holds now; resolves once it is in the store (or waits in the spool). */
   flushLedger(): Promise<void>;
+  /** Where `store: true` keeps Responses API responses (nowhere without a store, and it says why). */
+  keeper: ResponseKeeper;
   close(): Promise<void>;
 }
 
 /** Where a failure off the answer path happened: a fixed list, so a metric label's values are ours. */
 /** Failures off the answer path: a settlement, a retention run, a usage sink, a request's finisher. */
-export type BackgroundFailure = 'settle' | 'prune' | 'usage_sink' | 'finisher';
+export type BackgroundFailure = 'settle' | 'prune' | 'usage_sink' | 'finisher' | 'keep_response';
 
 /** Where the control plane keeps things: the embedded store, or PostgreSQL and/or Redis for several replicas. */
 export interface ControlOptions {
@@ -69,6 +72,8 @@ export interface ControlOptions {
   adminKey?: string | undefined;
   adminKeys?: Array<{ id: string; key: string; write?: boolean | undefined }> | undefined;
   retainDays?: number | undefined;
+  /** Whether and how Responses API responses are kept. */
+  responses?: ResponsesConfig | undefined;
   /** Wall-clock ms since the epoch: budgets, retention, the admin API, the ledger's journal. */
   clock: () => number;
   /** A failure off the answer path (a settlement, a retention run): counted and said by the caller. */
@@ -144,6 +149,7 @@ function noControl(problems: string[] = []): Control {
     },
     describe: 'no control plane (config keys only; nothing is kept)',
     flushLedger: async () => undefined,
+    keeper: keepNothing('this gateway has no store: --no-store, or no data directory'),
     close: async () => undefined,
   };
 }
@@ -223,6 +229,17 @@ function startRetention(options: ControlOptions, store: ControlStore): () => voi
   return () => clearInterval(pruner);
 }
 
+/** Where `store: true` keeps Responses API responses: the control store, sealed, apart from the ledger. */
+const keeperFor = (options: ControlOptions, store: ControlStore) =>
+  openResponseKeeper({
+    config: options.responses,
+    store,
+    dataDir: options.dataDir,
+    shared: !!options.databaseUrl,
+    clock: options.clock,
+    onFailure: (err) => options.onFailure('keep_response', err),
+  });
+
 /** The start-up line's words for where the control plane keeps things. */
 function describeControl(options: ControlOptions, store: ControlStore, spool: string): string {
   const storeName = options.databaseUrl
@@ -292,6 +309,7 @@ export async function openControl(options: ControlOptions): Promise<Control> {
   const counters = await openCounters(options, problems);
   const { ledger, storeUp } = await openLedger(options, store, problems, spool);
   const stopRetention = startRetention(options, store);
+  const keeper = keeperFor(options, store);
   const { enforcement, admin } = controlDeps(options, store, keys, counters.counters);
   const failClosed = options.counters?.failMode === 'closed';
   const shared = !!options.databaseUrl;
@@ -317,8 +335,10 @@ export async function openControl(options: ControlOptions): Promise<Control> {
     },
     describe: describeControl(options, store, spool),
     flushLedger: () => ledger.drain(),
+    keeper,
     async close() {
       stopRetention();
+      keeper.close();
       keys.close();
       await ledger.close();
       await counters.close();

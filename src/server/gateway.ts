@@ -1,6 +1,6 @@
 import type { Server } from 'node:net';
 import type { Duplex } from 'node:stream';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { createCatalog, getDefaultCatalog, type Catalog, type CatalogOverrides } from '../catalog/catalog.js';
 import type { Scope } from '../catalog/resolve-model.js';
 import type { BedrockAuth } from '../aws/credentials.js';
@@ -27,7 +27,9 @@ import { createAdminGroup } from './fronts/admin.js';
 import { createUiGroup } from './fronts/ui.js';
 import { createLiveSink, targetsOf, type LiveSnapshot } from './live.js';
 import type { UsageSink } from '../control/usage-record.js';
-import { createAccessLogSink } from './usage.js';
+import { createAccessLogSink, gatewayLogger } from './usage.js';
+import type { ResponsesConfig } from './responses-keeper.js';
+import { createKeptResponsesGroup } from './fronts/responses-kept.js';
 
 export interface GatewayOptions {
   host?: string;
@@ -75,6 +77,8 @@ export interface GatewayOptions {
   adminKeys?: Array<{ id: string; key: string; write?: boolean | undefined }> | undefined;
   /** How long the ledger keeps its rows (default: for ever). */
   ledger?: { retainDays?: number | undefined } | undefined;
+  /** Whether `store: true` keeps Responses API responses, sealed with which keys, for how long (default 30 days). */
+  responses?: ResponsesConfig | undefined;
   /** The time zone budgets reset in, at calendar boundaries (default UTC). */
   timeZone?: string | undefined;
   /** Client model name → ordered targets (optionally `{ policy, targets }`). Other names resolve from the catalog. */
@@ -131,25 +135,10 @@ export interface RunningGateway {
   inFlight(): number;
   /** What the control plane runs on, in words (the start-up line). */
   control: string;
+  /** Whether and how Responses API responses are kept, in words (a start-up line). */
+  responses: string;
   /** Writes what the ledger holds now; resolves once it is stored (tests await this instead of sleeping). */
   flushLedger(): Promise<void>;
-}
-
-/** The log: pino to stdout, buffered (a write per 4 KB, not per request), flushed every second, on close and exit. */
-function gatewayLogger(options: GatewayOptions): { logger: Logger; flushLog(): void } {
-  if (options.logger) return { logger: options.logger, flushLog: () => undefined };
-  const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
-  const logger = pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime }, destination);
-  const flushLog = () => {
-    try {
-      destination.flushSync();
-    } catch {
-      // not open yet, or already closed: nothing buffered to lose
-    }
-  };
-  process.once('exit', flushLog);
-  setInterval(() => destination.flush(), 1000).unref();
-  return { logger, flushLog };
 }
 
 /** The transport to Bedrock (or the endpoint given), with the gateway's breaker, timeouts, retries and clock. */
@@ -225,6 +214,13 @@ async function bind(app: GatewayApp, logger: Logger, options: GatewayOptions, me
   };
 }
 
+/** The route groups: sign-in's, the kept responses', the admin API's and the dashboard's (with an admin key). */
+const routeGroups = (groups: RouteGroup[], control: Control): RouteGroup[] => [
+  ...groups,
+  createKeptResponsesGroup(control.keeper),
+  ...(control.admin ? [createAdminGroup(control.admin), createUiGroup()] : []),
+];
+
 /** The app from the gateway's parts: its fronts, route groups, stages' dependencies and clock. */
 function composeApp(
   options: GatewayOptions,
@@ -259,8 +255,9 @@ function composeApp(
       fetchImages: options.fetchImages,
       now,
       pingMs: options.limits?.pingMs,
+      keeper: control.keeper,
     }),
-    groups: [...groups, ...(control.admin ? [createAdminGroup(control.admin), createUiGroup()] : [])],
+    groups: routeGroups(groups, control),
     logger,
     region: options.region,
     scope: options.scope ?? 'global',
@@ -310,10 +307,18 @@ function gatewayControl(
     adminKey: options.adminKey,
     adminKeys: options.adminKeys,
     retainDays: options.ledger?.retainDays,
+    responses: options.responses,
     clock: parts.clock,
     onFailure,
     live: parts.live,
   });
+}
+
+/** Client model names to targets: routes, the catalog's answer per region and scope, application profiles. */
+function gatewayRouter(options: GatewayOptions, catalog: Catalog, clock: () => number): Router {
+  const { region, routes, fallbackRegions } = options;
+  const profiles = new ApplicationProfiles(catalog, options.applicationProfiles, bedrockProfileLookup(options), clock);
+  return createRouter({ catalog, region, scope: options.scope ?? 'global', routes, fallbackRegions, profiles });
 }
 
 /**
@@ -326,13 +331,6 @@ function gatewayControl(
  * // ANTHROPIC_BASE_URL=gw.url claude -p "hello"
  * ```
  */
-/** Client model names to targets: routes, the catalog's answer per region and scope, application profiles. */
-function gatewayRouter(options: GatewayOptions, catalog: Catalog, clock: () => number): Router {
-  const { region, routes, fallbackRegions } = options;
-  const profiles = new ApplicationProfiles(catalog, options.applicationProfiles, bedrockProfileLookup(options), clock);
-  return createRouter({ catalog, region, scope: options.scope ?? 'global', routes, fallbackRegions, profiles });
-}
-
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const catalog = options.models ? createCatalog(options.models) : getDefaultCatalog();
   const { logger, flushLog } = gatewayLogger(options);
@@ -383,6 +381,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     app,
     inFlight: b.inFlight,
     control: control.describe,
+    responses: control.keeper.describe,
     flushLedger: () => control.flushLedger(),
     async close(graceMs = options.limits?.shutdownGraceMs ?? 10_000) {
       app.drain();

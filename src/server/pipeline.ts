@@ -64,6 +64,8 @@ export interface RouteSpec<Op extends string = string> {
   public?: boolean;
   /** Left out of the "this gateway serves ..." list in not-found answers. */
   unlisted?: boolean;
+  /** Serves what a caller made (a kept response): without gateway keys, only to the hosts a model call is. */
+  owned?: boolean;
 }
 
 /**
@@ -94,7 +96,7 @@ export interface Front<Op extends string = string> extends RouteGroup {
    */
   decode(ctx: Ctx, body: Buffer, operation: Op | undefined): CanonicalCall | Promise<CanonicalCall>;
   /** An upstream result as this front's answer (streams are encoded as they are written, filling `ctx.summary`). */
-  encode(ctx: Ctx, result: MessagesResult): Reply;
+  encode(ctx: Ctx, result: MessagesResult): Reply | Promise<Reply>;
 }
 
 /**

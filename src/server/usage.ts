@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import pino, { type Logger } from 'pino';
 import type { UsageSink } from '../control/usage-record.js';
 
 const round1 = (ms: number | undefined) => (ms === undefined ? undefined : Math.round(ms * 10) / 10);
@@ -31,4 +31,21 @@ export function createAccessLogSink(logger: Logger): UsageSink {
       });
     },
   };
+}
+
+/** The log: pino to stdout, buffered (a write per 4 KB, not per request), flushed every second, on close and exit. */
+export function gatewayLogger(options: { logger?: Logger | undefined }): { logger: Logger; flushLog(): void } {
+  if (options.logger) return { logger: options.logger, flushLog: () => undefined };
+  const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  const logger = pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime }, destination);
+  const flushLog = () => {
+    try {
+      destination.flushSync();
+    } catch {
+      // not open yet, or already closed: nothing buffered to lose
+    }
+  };
+  process.once('exit', flushLog);
+  setInterval(() => destination.flush(), 1000).unref();
+  return { logger, flushLog };
 }

@@ -74,7 +74,11 @@ export function reasoningItem(id: string, blocks: Json[], meta: ResponsesMeta): 
     type: 'reasoning',
     summary: meta.summary && text ? [{ type: 'summary_text', text }] : [],
   };
-  if (meta.encryptedReasoning) item['encrypted_content'] = sealThinking(blocks);
+  if (meta.encryptedReasoning || meta.kept) {
+    const sealed = sealThinking(blocks);
+    if (meta.encryptedReasoning) item['encrypted_content'] = sealed;
+    meta.kept?.set(id, sealed);
+  }
   return item;
 }
 

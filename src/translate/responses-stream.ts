@@ -32,6 +32,8 @@ export interface ResponsesStreamState {
   message: { item: Json; outputIndex: number } | undefined;
   usage: Json | undefined;
   stop: unknown;
+  /** The whole response once the stream ended with it (`response.completed` or `.incomplete`). */
+  final?: Json | undefined;
 }
 
 export function newResponsesStreamState(ids: ResponseIds, meta: ResponsesMeta): ResponsesStreamState {
@@ -233,6 +235,7 @@ export function anthropicEventToResponses(event: Json, state: ResponsesStreamSta
       const out = closeMessage(state);
       const { status, incomplete_details } = statusOf(state.stop);
       const response = responseNow(state, { status, incomplete_details, usage: responsesUsage(state.usage) });
+      state.final = response;
       return (
         out + responsesEvent(state, status === 'completed' ? 'response.completed' : 'response.incomplete', { response })
       );

@@ -22,6 +22,8 @@ export interface ResponsesMeta {
   echo: Json;
   /** Hosted tools the client sent disabled, dropped (said in `dropped`). */
   dropped: string[];
+  /** When the response is kept: each reasoning item's signed thinking (by item id), for `previous_response_id`. */
+  kept?: Map<string, string> | undefined;
 }
 
 /** Every Responses parameter this translation knows: the rest are refused by name. */
@@ -279,7 +281,7 @@ export function responsesToAnthropic(body: Json, options: OpenAIDecodeOptions): 
   return { body: out, meta };
 }
 
-/** The request's settings as the response object repeats them (`store` false: nothing is kept). */
+/** The request's settings as the response object repeats them (`store` false until the front keeps it). */
 function echoOf(body: Json, reasoning: Json): Json {
   return {
     instructions: body['instructions'] ?? null,
@@ -293,6 +295,7 @@ function echoOf(body: Json, reasoning: Json): Json {
     tools: body['tools'] ?? [],
     metadata: body['metadata'] ?? {},
     store: false,
+    previous_response_id: body['previous_response_id'] ?? null,
     truncation: 'disabled',
     user: body['user'] ?? null,
   };

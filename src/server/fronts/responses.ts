@@ -4,7 +4,9 @@ import { toResponsesSse } from '../../translate/encode-stream.js';
 import { clientTags, openAIInvalid } from '../../translate/openai-params.js';
 import { responsesToAnthropic, type ResponsesMeta } from '../../translate/responses.js';
 import { anthropicToResponse, type ResponseIds } from '../../translate/responses-response.js';
-import { newResponsesStreamState } from '../../translate/responses-stream.js';
+import { newResponsesStreamState, type ResponsesStreamState } from '../../translate/responses-stream.js';
+import { inputItems, outputAsInput } from '../../translate/responses-items.js';
+import { ownerOf, type ResponseKeeper } from '../responses-keeper.js';
 import { emptySummary } from '../../translate/to-sse.js';
 import type { MessagesResult } from '../../transport/bedrock-transport.js';
 import { fetchImages, type ImageFetchOptions } from '../fetch-images.js';
@@ -13,21 +15,10 @@ import type { Front } from './front.js';
 import { openAIError, parseOpenAIBody } from './openai.js';
 import { jsonReply } from './replies.js';
 
+type Json = Record<string, unknown>;
+
 const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };
 const DEFAULT_MAX_TOKENS = 4096;
-
-const RESPONSES_CALL = new StateKey<{ ids: ResponseIds; meta: ResponsesMeta }>('responses-call');
-
-const notKept = (ctx: Ctx): never => {
-  throw new BedrockClaudeError(
-    `No response found with id '${String(ctx.params[0] ?? '').slice(0, 100)}': this gateway does not keep responses.`,
-    {
-      status: 404,
-      type: 'not_found_error',
-      fix: 'Keep the output yourself, and send the conversation again as input.',
-    },
-  );
-};
 
 /**
  * OpenAI's paths that this gateway does not serve: a 404 in OpenAI's shape (its SDK reads it), not Anthropic's.
@@ -53,23 +44,126 @@ const notServed = (ctx: Ctx): never => {
   );
 };
 
-/** The stored responses' routes (nothing is kept: 404), and OpenAI's paths this gateway does not serve. */
-const OTHER_ROUTES: RouteSpec[] = [
-  { method: 'GET', path: '/v1/responses/{id}', serve: notKept },
-  { method: 'DELETE', path: '/v1/responses/{id}', serve: notKept },
-  { method: 'GET', path: '/v1/responses/{id}/input_items', serve: notKept },
-  ...OPENAI_ONLY.map((path): RouteSpec => ({ method: '*', path, serve: notServed, unlisted: true })),
-];
+/** OpenAI's paths this gateway does not serve (the kept responses' routes are fronts/responses-kept.ts'). */
+const OTHER_ROUTES: RouteSpec[] = OPENAI_ONLY.map((path) => ({ method: '*', path, serve: notServed, unlisted: true }));
+
+interface ResponsesCall {
+  ids: ResponseIds;
+  meta: ResponsesMeta;
+  /** When the response is kept: the conversation that went in (earlier turns first) and whose it is. */
+  keep?: { input: Json[]; owner: string } | undefined;
+}
+
+const RESPONSES_CALL = new StateKey<ResponsesCall>('responses-call');
+
+/** The earlier turns a `previous_response_id` names, as input items; a 400 when there are none to be had. */
+async function earlierTurns(ctx: Ctx, keeper: ResponseKeeper, previous: unknown): Promise<Json[]> {
+  if (typeof previous !== 'string')
+    throw openAIInvalid("Invalid 'previous_response_id': expected a string.", 'previous_response_id');
+  if (keeper.off)
+    throw openAIInvalid(
+      `previous_response_id: this gateway does not keep responses (${keeper.off}), so there is none to continue.`,
+      'previous_response_id',
+      'Send the whole conversation as input (with store: false, as Codex does).',
+    );
+  const kept = await keeper.find(ownerOf(ctx.key), previous);
+  if (!kept)
+    throw openAIInvalid(
+      `Previous response with id '${previous.slice(0, 100)}' not found.`,
+      'previous_response_id',
+      "Kept responses are their caller's own and expire; send the whole conversation as input instead.",
+    );
+  return kept.input.concat(outputAsInput((kept.response['output'] ?? []) as Json[], kept.sealed));
+}
+
+const hasInput = (input: unknown) => typeof input === 'string' || (Array.isArray(input) && input.length > 0);
+
+/** The response kept (when it is to be), then its answer; a store that fails says `store: false`, and is counted. */
+async function keptAnswer(ctx: Ctx, call: ResponsesCall, keeper: ResponseKeeper, response: Json): Promise<Reply> {
+  if (call.keep)
+    await keeper
+      .keep(call.keep.owner, { response, input: call.keep.input, sealed: Object.fromEntries(call.meta.kept ?? []) })
+      .catch((err: unknown) => {
+        response['store'] = false;
+        keeper.failed(err);
+      });
+  return jsonReply(200, response, ctx.headers);
+}
+
+/** The stream, the response kept before its last event goes out (so that a continuation can follow at once). */
+async function* keptStream(
+  body: AsyncIterable<Uint8Array>,
+  state: ResponsesStreamState,
+  call: ResponsesCall,
+  keeper: ResponseKeeper,
+): AsyncGenerator<Uint8Array> {
+  let kept = false;
+  for await (const chunk of body) {
+    if (state.final && !kept) {
+      kept = true;
+      const sealed = Object.fromEntries(call.meta.kept ?? []);
+      await keeper
+        .keep(call.keep!.owner, { response: state.final, input: call.keep!.input, sealed })
+        .catch(keeper.failed);
+    }
+    yield chunk;
+  }
+}
+
+interface ResponsesFrontDeps {
+  catalog: Catalog;
+  images?: ImageFetchOptions | undefined;
+  keeper: ResponseKeeper;
+}
+
+/** A request (and the earlier turns it continues) as the canonical call; what its answer needs kept in the ctx. */
+function decodeSent(
+  deps: ResponsesFrontDeps,
+  ctx: Ctx,
+  sent: Json,
+  earlier: Json[] | undefined,
+): CanonicalCall | Promise<CanonicalCall> {
+  const { catalog, keeper } = deps;
+  const remoteImages = deps.images !== undefined;
+  const id = `resp_${ctx.id.replace(/^req_/, '')}`;
+  const keep = !keeper.off && sent['store'] !== false;
+  if (earlier && !hasInput(sent['input'])) throw openAIInvalid("Missing required parameter: 'input'.", 'input');
+  const input = earlier ? earlier.concat(inputItems(sent['input'], id)) : sent['input'];
+  const name = sent['model'];
+  const entry = typeof name === 'string' ? catalog.find(name) : undefined;
+  const { body, meta } = responsesToAnthropic(Object.assign({}, sent, { input }), {
+    defaultMaxTokens: Math.min(DEFAULT_MAX_TOKENS, entry?.maxOutputTokens ?? DEFAULT_MAX_TOKENS),
+    remoteImages,
+  });
+  if (meta.dropped.length) ctx.usage.dropped = (ctx.usage.dropped ?? []).concat(meta.dropped);
+  ctx.usage.clientMetadata = clientTags(sent);
+  meta.echo['store'] = keep;
+  if (keep) meta.kept = new Map();
+  ctx.set(RESPONSES_CALL, {
+    ids: { id, created: Math.floor(ctx.time / 1000), model: String(name) },
+    meta,
+    keep: keep ? { input: earlier ? (input as Json[]) : inputItems(input, id), owner: ownerOf(ctx.key) } : undefined,
+  });
+  const canonical: CanonicalCall = {
+    operation: 'messages',
+    model: body['model'] as string,
+    request: { path: '/v1/messages', body },
+    stream: body['stream'] === true,
+  };
+  return remoteImages && JSON.stringify(body['messages']).includes('"type":"url"')
+    ? fetchImages(body, deps.images!, ctx.req.signal).then(() => canonical)
+    : canonical;
+}
 
 /**
  * The OpenAI Responses API (`POST /v1/responses`), for Codex, the OpenAI Agents SDK and the `openai` SDK's
  * `responses.create`: the request becomes the canonical Anthropic call (translate/responses.ts), the answer a
- * `response` object or its stream of events, errors in OpenAI's shape. Responses are not kept: `store` is answered
- * as if off, and `previous_response_id` is refused with the way round it.
+ * `response` object or its stream of events, errors in OpenAI's shape. With `store` (OpenAI's default) the response
+ * is kept (server/responses-keeper.ts), and `previous_response_id` continues a kept one.
  */
-export function createResponsesFront(deps: { catalog: Catalog; images?: ImageFetchOptions | undefined }): Front {
-  const { catalog } = deps;
-  const remoteImages = deps.images !== undefined;
+export function createResponsesFront(deps: ResponsesFrontDeps): Front {
+  const { keeper } = deps;
+
   return {
     name: 'responses',
     metered: true,
@@ -77,47 +171,23 @@ export function createResponsesFront(deps: { catalog: Catalog; images?: ImageFet
 
     decode(ctx: Ctx, bytes: Buffer): CanonicalCall | Promise<CanonicalCall> {
       const sent = parseOpenAIBody(bytes);
-      if (sent['previous_response_id'])
-        throw openAIInvalid(
-          'previous_response_id: this gateway does not keep responses, so there is none to continue.',
-          'previous_response_id',
-          'Send the whole conversation as input (with store: false, as Codex does).',
-        );
-      const name = sent['model'];
-      const entry = typeof name === 'string' ? catalog.find(name) : undefined;
-      const { body, meta } = responsesToAnthropic(sent, {
-        defaultMaxTokens: Math.min(DEFAULT_MAX_TOKENS, entry?.maxOutputTokens ?? DEFAULT_MAX_TOKENS),
-        remoteImages,
-      });
-      if (meta.dropped.length) ctx.usage.dropped = (ctx.usage.dropped ?? []).concat(meta.dropped);
-      ctx.usage.clientMetadata = clientTags(sent);
-      const ids = {
-        id: `resp_${ctx.id.replace(/^req_/, '')}`,
-        created: Math.floor(ctx.time / 1000),
-        model: String(name),
-      };
-      ctx.set(RESPONSES_CALL, { ids, meta });
-      const canonical: CanonicalCall = {
-        operation: 'messages',
-        model: body['model'] as string,
-        request: { path: '/v1/messages', body },
-        stream: body['stream'] === true,
-      };
-      return remoteImages && JSON.stringify(body['messages']).includes('"type":"url"')
-        ? fetchImages(body, deps.images!, ctx.req.signal).then(() => canonical)
-        : canonical;
+      const previous = sent['previous_response_id'];
+      if (previous === undefined || previous === null) return decodeSent(deps, ctx, sent, undefined);
+      return earlierTurns(ctx, keeper, previous).then((earlier) => decodeSent(deps, ctx, sent, earlier));
     },
 
-    encode(ctx: Ctx, result: MessagesResult): Reply {
+    encode(ctx: Ctx, result: MessagesResult): Reply | Promise<Reply> {
       const call = ctx.get(RESPONSES_CALL);
       if (!call) throw new TypeError('encode before decode');
       if (result.kind === 'json')
-        return jsonReply(200, anthropicToResponse(result.body, call.ids, call.meta), ctx.headers);
+        return keptAnswer(ctx, call, keeper, anthropicToResponse(result.body, call.ids, call.meta));
       const summary = (ctx.summary = emptySummary());
+      const state = newResponsesStreamState(call.ids, call.meta);
+      const events = toResponsesSse(result, summary, state);
       return {
         status: 200,
         headers: Object.assign({}, SSE_HEADERS, ctx.headers),
-        body: toResponsesSse(result, summary, newResponsesStreamState(call.ids, call.meta)),
+        body: call.keep ? keptStream(events, state, call, keeper) : events,
       };
     },
 

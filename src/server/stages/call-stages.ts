@@ -209,7 +209,7 @@ export function send(upstream: Upstream, defaultScope: Scope = 'global'): (ctx: 
     ctx.usage.region = result.target.region;
     ctx.usage.scope = scopeOf(result.target, defaultScope);
     ctx.usage.ttfbMs = result.ttfbMs;
-    ctx.reply = frontOf(ctx).encode(ctx, result);
+    ctx.reply = await frontOf(ctx).encode(ctx, result);
     ctx.call = undefined;
   };
 }

@@ -94,7 +94,7 @@ export function gatewayKey(keys: KeyStore, keyless: KeylessPolicy = { hosts: [] 
   return function gatewayKeyStage(ctx, next) {
     if (ctx.route.spec.public) return next(ctx);
     if (keys.enabled()) return check(ctx, next);
-    const refused = ctx.route.spec.call ? keylessRefusal(ctx, keyless) : undefined;
+    const refused = ctx.route.spec.call || ctx.route.spec.owned ? keylessRefusal(ctx, keyless) : undefined;
     if (refused) throw refused;
     return next(ctx);
   };
