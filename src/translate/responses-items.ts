@@ -46,3 +46,22 @@ export function outputAsInput(output: readonly Json[], sealed: Readonly<Record<s
     return thinking ? Object.assign({}, item, { encrypted_content: thinking }) : item;
   });
 }
+
+/** The response an item id of ours belongs to (`rs_bc_1f2e_2` → `resp_bc_1f2e`), or undefined for another's id. */
+export function responseOfItem(id: string): string | undefined {
+  const m = /^(?:msg|fc|fco|rs)_(\w+?)_(?:in)?\d+$/.exec(id);
+  return m ? `resp_${m[1]}` : undefined;
+}
+
+/** The item of this id in a kept response, as input: from its output (with its thinking) or from its input. */
+export function keptItem(
+  kept: { response: Json; input: readonly Json[]; sealed: Readonly<Record<string, string>> },
+  id: string,
+): Json | undefined {
+  const output = outputAsInput((kept.response['output'] ?? []) as Json[], kept.sealed);
+  return output.find((item) => item['id'] === id) ?? kept.input.find((item) => item['id'] === id);
+}
+
+/** Whether an input holds `item_reference` items (the AI SDK sends its stored reasoning so). */
+export const hasReferences = (input: unknown): boolean =>
+  Array.isArray(input) && input.some((item) => (item as Json | null)?.['type'] === 'item_reference');

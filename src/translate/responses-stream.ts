@@ -42,7 +42,13 @@ export function newResponsesStreamState(ids: ResponseIds, meta: ResponsesMeta): 
 
 /** One SSE event, its sequence number given. */
 export function responsesEvent(state: ResponsesStreamState, type: string, fields: Json): string {
-  return `event: ${type}\ndata: ${JSON.stringify(Object.assign({ type, sequence_number: state.seq++ }, fields))}\n\n`;
+  return eventOf(state, type, JSON.stringify(fields));
+}
+
+/** One SSE event from its fields as JSON (`{...}`, written once however many events carry them). */
+function eventOf(state: ResponsesStreamState, type: string, fieldsJson: string): string {
+  const rest = fieldsJson === '{}' ? '}' : `,${fieldsJson.slice(1)}`;
+  return `event: ${type}\ndata: {"type":${JSON.stringify(type)},"sequence_number":${state.seq++}${rest}\n\n`;
 }
 
 /** A text delta from its JSON string literal (copied, not parsed), and kept for the part's final text. */
@@ -215,11 +221,8 @@ export function anthropicEventToResponses(event: Json, state: ResponsesStreamSta
   switch (event['type']) {
     case 'message_start': {
       state.usage = (event['message'] as Json | undefined)?.['usage'] as Json | undefined;
-      const response = responseNow(state, {});
-      return (
-        responsesEvent(state, 'response.created', { response }) +
-        responsesEvent(state, 'response.in_progress', { response })
-      );
+      const fields = JSON.stringify({ response: responseNow(state, {}) });
+      return eventOf(state, 'response.created', fields) + eventOf(state, 'response.in_progress', fields);
     }
     case 'content_block_start':
       return startBlock(state, index, (event['content_block'] ?? {}) as Json);

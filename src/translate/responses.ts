@@ -219,8 +219,10 @@ function itemsOf(input: unknown): Items {
     } else if (type === 'reasoning') {
       if (item['encrypted_content'])
         pending.push(...unsealThinking(item['encrypted_content'], `${param}.encrypted_content`));
-    } else if (type !== 'item_reference')
-      throw openAIInvalid(`Invalid input item type '${String(type)}' in '${param}'.`, `${param}.type`);
+    } else if (type === 'item_reference')
+      // The Responses front puts the kept item in its place; one that reaches here was never looked up.
+      throw openAIInvalid(`Item with id '${String(item['id']).slice(0, 100)}' not found.`, `${param}.id`);
+    else throw openAIInvalid(`Invalid input item type '${String(type)}' in '${param}'.`, `${param}.type`);
   });
   return { messages, thinking };
 }

@@ -38,13 +38,15 @@ after(async () => {
   await emu.close();
 });
 
+/** Whether it was kept, as the answer says (`store`, which the SDK's types leave out). */
+const storeOf = (r: object) => (r as { store?: boolean }).store;
 const notFound = (err: unknown) => err instanceof OpenAI.NotFoundError && /No response found/.test(err.message);
 
 describe('kept responses (store: true)', () => {
   it('a response is kept by default: retrieved as it was answered, its input listed, continued, deleted', async () => {
     assert.match(gw.responses, /keeps them 30 days, sealed with the key in .*responses\.key/);
     const r1 = await client().responses.create({ model: HAIKU, instructions: 'Be brief.', input: 'first turn' });
-    assert.equal(r1.store, true);
+    assert.equal(storeOf(r1), true);
     assert.deepEqual(await client().responses.retrieve(r1.id), r1);
     const items = await client().responses.inputItems.list(r1.id);
     assert.deepEqual(
@@ -116,7 +118,7 @@ describe('kept responses (store: true)', () => {
         completed = e.response;
         retrieved = await client().responses.retrieve(e.response.id);
       }
-    assert.equal(completed!.store, true);
+    assert.equal(storeOf(completed!), true);
     assert.deepEqual(retrieved!.output, completed!.output);
   });
 
@@ -151,9 +153,46 @@ describe('kept responses (store: true)', () => {
     assert.deepEqual(blockTypes(sent[1]!.content), ['thinking', 'tool_use']);
   });
 
+  it("item_reference items are looked up among the caller's kept items (the AI SDK sends stored reasoning so)", async () => {
+    const tools: OpenAI.Responses.Tool[] = [
+      { type: 'function', name: 'lookup', parameters: { type: 'object', properties: {} }, strict: false },
+    ];
+    const r1 = await client().responses.create({
+      model: HAIKU,
+      input: 'look it up',
+      tools,
+      reasoning: { effort: 'low' },
+      max_output_tokens: 3000,
+    });
+    const reasoning = r1.output.find((o) => o.type === 'reasoning')!;
+    const call = r1.output.find((o) => o.type === 'function_call') as OpenAI.Responses.ResponseFunctionToolCall;
+    const input: OpenAI.Responses.ResponseInput = [
+      { role: 'user', content: 'look it up' },
+      { type: 'item_reference', id: reasoning.id },
+      call,
+      { type: 'function_call_output', call_id: call.call_id, output: 'found' },
+    ];
+    await client().responses.create({
+      model: HAIKU,
+      input,
+      tools,
+      reasoning: { effort: 'low' },
+      max_output_tokens: 3000,
+    });
+    assert.deepEqual(blockTypes(sentMessages()[1]!.content), ['thinking', 'tool_use']);
+    await assert.rejects(
+      client(bob.key).responses.create({ model: HAIKU, input, tools }),
+      (err: unknown) =>
+        err instanceof OpenAI.BadRequestError &&
+        /Item with id 'rs_\w+' not found/.test(err.message) &&
+        (err.error as { param?: string }).param === 'input[1].id',
+      "another key's item is not found",
+    );
+  });
+
   it('store: false keeps nothing', async () => {
     const r = await client().responses.create({ model: HAIKU, input: 'not kept', store: false });
-    assert.equal(r.store, false);
+    assert.equal(storeOf(r), false);
     await assert.rejects(client().responses.retrieve(r.id), notFound);
   });
 
@@ -191,7 +230,7 @@ describe('storing turned off', () => {
     try {
       const openai = new OpenAI({ apiKey: 'unused', baseURL: `${off.url}/v1`, maxRetries: 0 });
       const r = await openai.responses.create({ model: HAIKU, input: 'hi', store: true });
-      assert.equal(r.store, false);
+      assert.equal(storeOf(r), false);
       assert.match(off.responses, /keeps nothing \(the operator turned it off/);
       await assert.rejects(
         openai.responses.create({ model: HAIKU, input: 'x', previous_response_id: r.id }),
@@ -231,7 +270,7 @@ describe('kept responses on PostgreSQL (two replicas)', async () => {
         await on(two).responses.delete(r.id);
         await assert.rejects(on(one).responses.retrieve(r.id), notFound);
         assert.match(keyless.responses, /keeps nothing \(no responses\.keys in the config/);
-        assert.equal((await on(keyless).responses.create({ model: HAIKU, input: 'x' })).store, false);
+        assert.equal(storeOf(await on(keyless).responses.create({ model: HAIKU, input: 'x' })), false);
       } finally {
         await Promise.all([one.close(100), two.close(100), keyless.close(100)]);
         await db.drop();

@@ -5,8 +5,8 @@ import { clientTags, openAIInvalid } from '../../translate/openai-params.js';
 import { responsesToAnthropic, type ResponsesMeta } from '../../translate/responses.js';
 import { anthropicToResponse, type ResponseIds } from '../../translate/responses-response.js';
 import { newResponsesStreamState, type ResponsesStreamState } from '../../translate/responses-stream.js';
-import { inputItems, outputAsInput } from '../../translate/responses-items.js';
-import { ownerOf, type ResponseKeeper } from '../responses-keeper.js';
+import { hasReferences, inputItems, keptItem, outputAsInput, responseOfItem } from '../../translate/responses-items.js';
+import { ownerOf, type KeptResponse, type ResponseKeeper } from '../responses-keeper.js';
 import { emptySummary } from '../../translate/to-sse.js';
 import type { MessagesResult } from '../../transport/bedrock-transport.js';
 import { fetchImages, type ImageFetchOptions } from '../fetch-images.js';
@@ -74,6 +74,35 @@ async function earlierTurns(ctx: Ctx, keeper: ResponseKeeper, previous: unknown)
       "Kept responses are their caller's own and expire; send the whole conversation as input instead.",
     );
   return kept.input.concat(outputAsInput((kept.response['output'] ?? []) as Json[], kept.sealed));
+}
+
+/** The input with each `item_reference` replaced by the kept item it names (the caller's own); a 400 for one not found. */
+async function withReferences(ctx: Ctx, keeper: ResponseKeeper, input: unknown[]): Promise<unknown[]> {
+  const owner = ownerOf(ctx.key);
+  const responses = new Map<string, Promise<KeptResponse | undefined>>();
+  const kept = (id: string) => {
+    if (!responses.has(id)) responses.set(id, keeper.find(owner, id));
+    return responses.get(id)!;
+  };
+  return Promise.all(
+    input.map(async (raw, i) => {
+      const item = raw as Json | null;
+      if (item?.['type'] !== 'item_reference') return raw;
+      const id = String(item['id'] ?? '');
+      if (keeper.off)
+        throw openAIInvalid(
+          `Invalid 'input[${i}]': an item_reference names a kept item, and this gateway does not keep responses ` +
+            `(${keeper.off}).`,
+          `input[${i}]`,
+          'Send the item itself (with store: false, reasoning items with include: ["reasoning.encrypted_content"]).',
+        );
+      const response = responseOfItem(id);
+      const found = response && (await kept(response));
+      const resolved = found ? keptItem(found, id) : undefined;
+      if (!resolved) throw openAIInvalid(`Item with id '${id.slice(0, 100)}' not found.`, `input[${i}].id`);
+      return resolved;
+    }),
+  );
 }
 
 const hasInput = (input: unknown) => typeof input === 'string' || (Array.isArray(input) && input.length > 0);
@@ -172,8 +201,12 @@ export function createResponsesFront(deps: ResponsesFrontDeps): Front {
     decode(ctx: Ctx, bytes: Buffer): CanonicalCall | Promise<CanonicalCall> {
       const sent = parseOpenAIBody(bytes);
       const previous = sent['previous_response_id'];
-      if (previous === undefined || previous === null) return decodeSent(deps, ctx, sent, undefined);
-      return earlierTurns(ctx, keeper, previous).then((earlier) => decodeSent(deps, ctx, sent, earlier));
+      const continues = previous !== undefined && previous !== null;
+      if (!continues && !hasReferences(sent['input'])) return decodeSent(deps, ctx, sent, undefined);
+      return Promise.all([
+        continues ? earlierTurns(ctx, keeper, previous) : undefined,
+        hasReferences(sent['input']) ? withReferences(ctx, keeper, sent['input'] as unknown[]) : sent['input'],
+      ]).then(([earlier, input]) => decodeSent(deps, ctx, Object.assign({}, sent, { input }), earlier));
     },
 
     encode(ctx: Ctx, result: MessagesResult): Reply | Promise<Reply> {
