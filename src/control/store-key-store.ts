@@ -20,8 +20,9 @@ export type CachedKeyStore = KeyStore & {
  * The store's keys, and the config file's, in a cache of the gateway's own: no database read on
  * the request path. The cache is read again when the store says something changed: at once where it
  * pushes changes (PostgreSQL's LISTEN/NOTIFY), and by polling its change counter (one indexed read
- * every `pollMs`), so a key created, changed or revoked on any replica, or by the CLI, takes effect
- * everywhere within about a second, without a restart.
+ * every `pollMs`), so a key changed or revoked on any replica, or by the CLI, takes effect everywhere within about a
+ * second, without a restart. A key not in the cache makes it read the change counter before it is refused, so a key
+ * is usable the moment it is created, wherever that was.
  */
 export async function openStoreKeyStore(
   store: Pick<ControlStore, 'listKeys' | 'listTeams' | 'listPeople' | 'changes' | 'watch'>,
@@ -47,21 +48,28 @@ export async function openStoreKeyStore(
   const timer = setInterval(() => void refresh(false), options.pollMs ?? 1000);
   timer.unref();
   const none = Promise.resolve(undefined);
+  const lookup = (presented: string): KnownKey | undefined => {
+    let key = recent.get(presented);
+    if (!key) {
+      // A map lookup by hash: what its timing could tell is about the hash, not the secret.
+      key = known.bySha.get(hashKey(presented));
+      if (key) {
+        if (recent.size >= 1000) recent.clear();
+        recent.set(presented, key);
+      }
+    }
+    return key;
+  };
+  const usable = (key: KnownKey | undefined) => (key?.record && !keyActive(key.record, now()) ? undefined : key);
   return {
     enabled: () => known.bySha.size > 0,
     find(presented) {
       if (!presented) return none;
-      let key = recent.get(presented);
-      if (!key) {
-        // A map lookup by hash: what its timing could tell is about the hash, not the secret.
-        key = known.bySha.get(hashKey(presented));
-        if (key) {
-          if (recent.size >= 1000) recent.clear();
-          recent.set(presented, key);
-        }
-      }
-      if (!key || (key.record && !keyActive(key.record, now()))) return none;
-      return Promise.resolve(key);
+      const key = lookup(presented);
+      if (key) return Promise.resolve(usable(key));
+      // Not known: perhaps made a moment ago elsewhere (the CLI, another replica). The change counter is read once
+      // (one read at a time, however many unknown keys arrive) and the cache with it if it changed; then look again.
+      return refresh(false).then(() => usable(lookup(presented)));
     },
     team: (name) => known.teams.get(name),
     teams: () => known.teamList,
