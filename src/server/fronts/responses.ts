@@ -76,7 +76,7 @@ async function earlierTurns(ctx: Ctx, keeper: ResponseKeeper, previous: unknown)
   return kept.input.concat(outputAsInput((kept.response['output'] ?? []) as Json[], kept.sealed));
 }
 
-/** The input with each `item_reference` replaced by the kept item it names (the caller's own); a 400 for one not found. */
+/** The input with each `item_reference` replaced by the kept item it names (the caller's own); 400 when not found. */
 async function withReferences(ctx: Ctx, keeper: ResponseKeeper, input: unknown[]): Promise<unknown[]> {
   const owner = ownerOf(ctx.key);
   const responses = new Map<string, Promise<KeptResponse | undefined>>();
