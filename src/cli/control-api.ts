@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { z } from 'zod';
 import { hostname, userInfo } from 'node:os';
@@ -176,11 +177,26 @@ function remote(base: string, adminKey: string): ControlApi {
 }
 
 /**
+ * The data directory a command acts on. One named (`--data-dir`, `BEDROCK_CLAUDE_DATA_DIR`) must be there unless the
+ * command creates something (`keys create`, `teams create`): a typo is refused, not made into an empty store that
+ * lists nothing. The default one (`~/.bedrock-claude`) is made on first use.
+ */
+function existingDataDir(flag: string | undefined, creates: boolean): string {
+  const dir = resolveDataDir(flag);
+  const named = nonEmpty(flag) ?? nonEmpty(process.env['BEDROCK_CLAUDE_DATA_DIR']);
+  if (named && !creates && !existsSync(dir))
+    throw Object.assign(new Error(`there is no data directory at ${dir}`), {
+      fix: `Check the path (serve --data-dir ${dir} makes it on first start), or make it: mkdir -p ${dir}`,
+    });
+  return dir;
+}
+
+/**
  * The control plane a command acts on: a running gateway with `--gateway`, PostgreSQL with
  * `--database-url`, the data directory with `--data-dir`; then BEDROCK_CLAUDE_DATABASE_URL, then
  * the default data directory.
  */
-export async function openControlApi(flags: TargetFlags): Promise<ControlApi> {
+export async function openControlApi(flags: TargetFlags, creates = false): Promise<ControlApi> {
   const gateway = nonEmpty(flags.gateway);
   const databaseUrl =
     nonEmpty(flags.databaseUrl) ??
@@ -189,15 +205,19 @@ export async function openControlApi(flags: TargetFlags): Promise<ControlApi> {
     const { openPostgresControlStore } = await import('../control/postgres-store.js');
     return overStore(await openPostgresControlStore(databaseUrl));
   }
-  if (!gateway) return local(resolveDataDir(flags.dataDir));
+  if (!gateway) return local(existingDataDir(flags.dataDir, creates));
   const adminKey = nonEmpty(flags.adminKey) ?? nonEmpty(process.env['BEDROCK_CLAUDE_ADMIN_KEY']);
   if (!adminKey) throw new Error('--gateway needs the admin key: pass --admin-key or set BEDROCK_CLAUDE_ADMIN_KEY');
   return remote(gateway, adminKey);
 }
 
 /** Runs a command against the control plane and closes it after. */
-export async function withControl<T>(flags: TargetFlags, run: (api: ControlApi) => Promise<T>): Promise<T> {
-  const api = await openControlApi(flags);
+export async function withControl<T>(
+  flags: TargetFlags,
+  run: (api: ControlApi) => Promise<T>,
+  creates = false,
+): Promise<T> {
+  const api = await openControlApi(flags, creates);
   try {
     return await run(api);
   } finally {

@@ -106,33 +106,31 @@ export function registerKeysCommand(program: Command): void {
 }
 
 async function createKeyCommand(name: string, flags: KeyFlags): Promise<void> {
-  if (flags.configEntry) {
-    const { key, entry } = createGatewayKey(name);
-    console.log(`key: ${key}`);
-    console.log('\n# add to gateway.yaml under keys: (the key itself is not stored anywhere)');
-    console.log(`  - name: ${entry.name}\n    sha256: ${entry.sha256}`);
-    return;
-  }
-  await withControl(flags, async (api) => {
-    const expires = expiryFrom(flags.expires, Date.now());
-    const { key, record } = await api.createKey(
-      Object.assign(
-        { name },
-        flags.user === undefined ? {} : { user: flags.user },
-        flags.team === undefined ? {} : { team: flags.team },
-        flags.models === undefined ? {} : { models: modelList(flags.models) },
-        expires === undefined ? {} : { expires },
-        limitsFrom(flags),
-      ),
-    );
-    if (flags.json) return console.log(JSON.stringify({ id: record.id, name: record.name, key }));
-    console.log(`key: ${key}`);
-    console.log(`\nCreated ${record.id} ("${record.name}") in ${api.where}. The secret above is shown this once.`);
-    console.log(
-      `\n  # Claude Code and the Anthropic SDKs\n  export ANTHROPIC_BASE_URL=http://127.0.0.1:4000\n  export ` +
-        `ANTHROPIC_API_KEY=${key}`,
-    );
-  });
+  if (flags.configEntry) return printConfigEntry(name, flags);
+  await withControl(
+    flags,
+    async (api) => {
+      const expires = expiryFrom(flags.expires, Date.now());
+      const { key, record } = await api.createKey(
+        Object.assign(
+          { name },
+          flags.user === undefined ? {} : { user: flags.user },
+          flags.team === undefined ? {} : { team: flags.team },
+          flags.models === undefined ? {} : { models: modelList(flags.models) },
+          expires === undefined ? {} : { expires },
+          limitsFrom(flags),
+        ),
+      );
+      if (flags.json) return console.log(JSON.stringify({ id: record.id, name: record.name, key }));
+      console.log(`key: ${key}`);
+      console.log(`\nCreated ${record.id} ("${record.name}") in ${api.where}. The secret above is shown this once.`);
+      console.log(
+        `\n  # Claude Code and the Anthropic SDKs${flags.gateway ? '' : " (serve's default address here)"}` +
+          `\n  export ANTHROPIC_BASE_URL=${gatewayUrl(flags)}\n  export ANTHROPIC_API_KEY=${key}`,
+      );
+    },
+    true,
+  );
 }
 
 function showKey(id: string, flags: KeyFlags): Promise<void> {
@@ -142,4 +140,40 @@ function showKey(id: string, flags: KeyFlags): Promise<void> {
     if (flags.json) console.log(JSON.stringify(k, null, 2));
     else for (const [n, v] of Object.entries(describe(k))) console.log(`${n.padEnd(8)} ${forTerminal(String(v))}`);
   });
+}
+
+/** Where clients reach the gateway: `--gateway` when given, else serve's default address. */
+const gatewayUrl = (flags: KeyFlags) => (flags.gateway ?? 'http://127.0.0.1:4000').replace(/\/+$/, '');
+
+/**
+ * A key for the config file: a name, the hash and, with `--models`, its allow-list. What a config key cannot hold
+ * (a budget, limits, an owner, a team, an expiry: the store's keys have them) is refused, not dropped.
+ */
+function printConfigEntry(name: string, flags: KeyFlags): void {
+  const storeOnly = [
+    ['--budget-usd', flags.budgetUsd],
+    ['--budget-period', flags.budgetPeriod],
+    ['--rpm', flags.rpm],
+    ['--itpm', flags.itpm],
+    ['--otpm', flags.otpm],
+    ['--concurrency', flags.concurrency],
+    ['--user', flags.user],
+    ['--team', flags.team],
+    ['--expires', flags.expires],
+  ].filter(([, v]) => v !== undefined);
+  if (storeOnly.length)
+    throw Object.assign(
+      new Error(
+        `a config key has a name, a hash and models only: ${storeOnly.map(([o]) => o).join(', ')} would be lost`,
+      ),
+      {
+        fix: `Leave out --config-entry: the key is then kept in the store, with them (keys create ${name} ...).`,
+      },
+    );
+  const { key, entry } = createGatewayKey(name);
+  const models = modelList(flags.models);
+  console.log(`key: ${key}`);
+  console.log('\n# add to gateway.yaml under keys: (the key itself is not stored anywhere)');
+  console.log(`  - name: ${JSON.stringify(entry.name)}\n    sha256: ${entry.sha256}`);
+  if (models?.length) console.log(`    models: ${JSON.stringify(models)}`);
 }

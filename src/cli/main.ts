@@ -12,13 +12,15 @@ import { registerModelsCommand } from './models-command.js';
 import { registerCheckCommand } from './check-command.js';
 import { registerConvertCommand } from './convert-command.js';
 import { registerDoctorCommand } from './doctor-command.js';
+import { exitCodeOf } from './output.js';
 
 const program = new Command();
 program
   .name('bedrock-claude')
   .description('Claude on Amazon Bedrock for everyone who speaks the Anthropic API.')
   .version('0.1.0')
-  .showHelpAfterError();
+  // One line, not the whole help: the help is a --help away.
+  .showHelpAfterError('(add --help for usage)');
 
 // Set before the commands are added, so they inherit it: commander's own usage errors (unknown
 // option, missing argument) exit 2; --help and --version exit 0.
@@ -44,5 +46,5 @@ program.parseAsync().catch((err: unknown) => {
   console.error(`error: ${(err as Error)?.message ?? String(err)}`);
   const fix = (err as { fix?: unknown } | undefined)?.fix;
   if (typeof fix === 'string') console.error(`fix: ${fix}`);
-  process.exitCode = 2;
+  process.exitCode = exitCodeOf(err);
 });

@@ -9,6 +9,21 @@ import { BedrockClaudeError } from '../errors.js';
  */
 export const EXIT = { ok: 0, refused: 1, usage: 2, upstream: 3 } as const;
 
+/**
+ * The exit code of an error that stopped a command: 3 when Bedrock, the store or the network failed (5xx, throttling,
+ * a database or gateway that cannot be reached), else 1 (refused: a 4xx, a name not found, a check that failed).
+ * Commander's own usage errors exit 2 before this.
+ */
+export function exitCodeOf(err: unknown): number {
+  const e = err as { status?: unknown; kind?: unknown; code?: unknown; cause?: unknown } | undefined;
+  if (typeof e?.status === 'number') return e.status >= 500 || e.status === 429 ? EXIT.upstream : EXIT.refused;
+  if (e?.kind === 'unavailable') return EXIT.upstream;
+  const code = e?.code ?? (e?.cause as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|UND_ERR_)/.test(code))
+    return EXIT.upstream;
+  return EXIT.refused;
+}
+
 type Style = Parameters<typeof styleText>[0];
 const colour = (stream: NodeJS.WriteStream) =>
   stream.isTTY && !process.env['NO_COLOR'] && process.env['TERM'] !== 'dumb';

@@ -52,8 +52,10 @@ export function registerTeamsCommand(program: Command): void {
       .option('--models <list>', 'models its members may call, comma separated (patterns; empty: all)')
       .option('--json', 'as JSON');
   options(teams.command('create').argument('<name>')).action((name: string, flags: TeamFlags) =>
-    withControl(flags, async (api) =>
-      print([await api.createTeam(Object.assign({ name }, changeFrom(flags)))], flags.json),
+    withControl(
+      flags,
+      async (api) => print([await api.createTeam(Object.assign({ name }, changeFrom(flags)))], flags.json),
+      true,
     ),
   );
   addTargetOptions(teams.command('list').option('--json', 'as JSON')).action((flags: TeamFlags) =>

@@ -1,0 +1,107 @@
+// What got in a new operator's way with the CLI (issue 29): a key usable the moment `keys create` returns, config
+// entries that keep what they were given or refuse, a data directory typo refused, short usage errors, exit codes.
+import assert from 'node:assert/strict';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { request } from 'undici';
+import { tempHome } from '../helpers.js';
+
+const children: ChildProcess[] = [];
+after(() => {
+  for (const c of children) c.kill('SIGKILL');
+});
+
+const home = tempHome();
+const dataDir = join(home, 'data');
+const env = { PATH: process.env['PATH'] ?? '', HOME: home, AWS_EC2_METADATA_DISABLED: 'true' };
+
+interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+const cli = (...args: string[]): Promise<Ran> =>
+  new Promise((resolve) => {
+    execFile(process.execPath, ['dist/cli/main.js', ...args], { env, timeout: 30_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+
+async function serve(): Promise<string> {
+  const child = spawn(
+    process.execPath,
+    ['dist/cli/main.js', 'serve', '--emulator', '--port', '0', '--data-dir', dataDir],
+    { env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  children.push(child);
+  let out = '';
+  for await (const chunk of child.stdout!) {
+    out += chunk;
+    const m = /listening on (http:\/\/[0-9.:]+)/.exec(out);
+    if (m) return m[1]!;
+  }
+  throw new Error(`serve did not start: ${out}`);
+}
+
+describe('the CLI as an operator meets it', () => {
+  it('a key made by `keys create` works the moment the command returns, with a gateway already running', async () => {
+    const url = await serve();
+    for (const name of ['first', 'second', 'third']) {
+      const made = await cli('keys', 'create', name, '--data-dir', dataDir, '--json');
+      assert.equal(made.code, 0, made.stderr);
+      const { key } = JSON.parse(made.stdout) as { key: string };
+      const res = await request(`${url}/v1/messages`, {
+        method: 'POST',
+        headers: { 'x-api-key': key, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          model: 'claude-haiku-4-5',
+          max_tokens: 10,
+          messages: [{ role: 'user', content: 'hi' }],
+        }),
+      });
+      await res.body.text();
+      assert.equal(res.statusCode, 200, `${name}: usable at once`);
+    }
+  });
+
+  it('keys create --config-entry prints the allow-list it was given, and refuses what a config key cannot hold', async () => {
+    const entry = await cli('keys', 'create', 'ci', '--config-entry', '--models', 'claude-haiku-*,claude-sonnet-4-6');
+    assert.equal(entry.code, 0, entry.stderr);
+    assert.match(
+      entry.stdout,
+      /- name: "ci"\n {4}sha256: [0-9a-f]{64}\n {4}models: \["claude-haiku-\*","claude-sonnet-4-6"\]/,
+    );
+    const budget = await cli(
+      'keys',
+      'create',
+      'ci',
+      '--config-entry',
+      '--models',
+      'claude-haiku-*',
+      '--budget-usd',
+      '5',
+    );
+    assert.equal(budget.code, 1, 'refused: exit 1');
+    assert.match(budget.stderr, /error: a config key has a name, a hash and models only: --budget-usd would be lost/);
+    assert.match(budget.stderr, /fix: Leave out --config-entry/);
+    assert.doesNotMatch(budget.stdout, /key: bck-/, 'no key printed');
+  });
+
+  it('a --data-dir that is not there is refused, not made', async () => {
+    const typo = join(home, 'dtaa');
+    const listed = await cli('keys', 'list', '--data-dir', typo);
+    assert.equal(listed.code, 1);
+    assert.match(listed.stderr, /there is no data directory at .*dtaa\nfix: Check the path/);
+    assert.equal(existsSync(typo), false);
+  });
+
+  it('a bad option is one line and a pointer to --help (exit 2), not the whole help again', async () => {
+    const bad = await cli('keys', 'list', '--bogus');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /unknown option '--bogus'/);
+    assert.match(bad.stderr, /\(add --help for usage\)/);
+    assert.ok(bad.stderr.trim().split('\n').length <= 3, bad.stderr);
+  });
+});
