@@ -6,7 +6,8 @@ import type { Diagnostic } from '../check/diagnostic.js';
 import { EXIT, paint, readInput } from './output.js';
 import { parseScope } from './options.js';
 import { readFileSync } from 'node:fs';
-import { nonEmpty, regionFromEnv } from '../aws/env-region.js';
+import { nonEmpty } from '../aws/env-region.js';
+import { findRegion } from './region.js';
 
 interface CheckFlags {
   awsCli?: string;
@@ -75,8 +76,10 @@ interface CheckInput {
   diagnostics: Diagnostic[];
 }
 
-function runCheck(file: string | undefined, flags: CheckFlags): void {
-  const input = flags.awsCli ? readAwsCliInput(flags.awsCli, flags) : readFileInput(file, flags);
+async function runCheck(file: string | undefined, flags: CheckFlags): Promise<void> {
+  // AWS_REGION, AWS_DEFAULT_REGION or the profile's, when neither --region nor the command line says one.
+  const fallback = (await findRegion(undefined))?.region;
+  const input = flags.awsCli ? readAwsCliInput(flags.awsCli, flags, fallback) : readFileInput(file, flags, fallback);
   if (!input) {
     console.error('error: give a file, - for stdin, or --aws-cli "..."');
     process.exitCode = EXIT.usage;
@@ -108,17 +111,17 @@ function runCheck(file: string | undefined, flags: CheckFlags): void {
   process.exitCode = diagnostics.some((d) => d.severity === 'error') ? EXIT.refused : EXIT.ok;
 }
 
-function readFileInput(file: string | undefined, flags: CheckFlags): CheckInput | undefined {
+function readFileInput(file: string | undefined, flags: CheckFlags, fallback?: string): CheckInput | undefined {
   const text = readInput(file);
   if (text === undefined) return undefined;
   const diagnostics: Diagnostic[] = [];
   const body = parseOrReport(text, diagnostics);
-  const region = nonEmpty(flags.region) ?? regionFromEnv();
+  const region = nonEmpty(flags.region) ?? fallback;
   const source = file && file !== '-' ? file : 'stdin';
   return { source, body, region, model: flags.model, format: flags.format, diagnostics };
 }
 
-function readAwsCliInput(line: string, flags: CheckFlags): CheckInput {
+function readAwsCliInput(line: string, flags: CheckFlags, fallback?: string): CheckInput {
   const call = parseAwsCliCommand(line);
   const diagnostics: Diagnostic[] = [...call.diagnostics];
   let text = call.body;
@@ -152,7 +155,7 @@ function readAwsCliInput(line: string, flags: CheckFlags): CheckInput {
   return {
     source: 'aws-cli',
     body,
-    region: nonEmpty(flags.region) ?? nonEmpty(call.region) ?? regionFromEnv(),
+    region: nonEmpty(flags.region) ?? nonEmpty(call.region) ?? fallback,
     model: flags.model ?? call.modelId,
     format: flags.format ?? 'bedrock',
     diagnostics,

@@ -5,7 +5,7 @@ import { CALL_FORMATS, renderBedrockCall, type CallFormat } from '../translate/r
 import { fromBedrockBody, toBedrockRequest } from '../translate/to-bedrock.js';
 import { EXIT, fail, paint, readInput } from './output.js';
 import { parseScope } from './options.js';
-import { nonEmpty, regionFromEnv } from '../aws/env-region.js';
+import { needRegion } from './region.js';
 
 interface ConvertFlags {
   to?: CallFormat;
@@ -39,7 +39,7 @@ Examples:
     .action(runConvert);
 }
 
-function runConvert(file: string | undefined, flags: ConvertFlags): void {
+async function runConvert(file: string | undefined, flags: ConvertFlags): Promise<void> {
   try {
     const text = readInput(file);
     if (text === undefined) {
@@ -57,7 +57,7 @@ function runConvert(file: string | undefined, flags: ConvertFlags): void {
       });
     }
     if (flags.from === 'bedrock') fromBedrock(body, flags.model);
-    else toBedrock(body, flags);
+    else await toBedrock(body, flags);
   } catch (err) {
     fail(err);
   }
@@ -87,13 +87,13 @@ function fromBedrock(body: Record<string, unknown>, model: string | undefined): 
 }
 
 /** An Anthropic request as the Bedrock call, in the format asked for. */
-function toBedrock(body: Record<string, unknown>, flags: ConvertFlags): void {
+async function toBedrock(body: Record<string, unknown>, flags: ConvertFlags): Promise<void> {
   if (!flags.to || !(CALL_FORMATS as readonly string[]).includes(flags.to)) {
     console.error(`error: --to is one of ${CALL_FORMATS.join(', ')}`);
     process.exitCode = EXIT.usage;
     return;
   }
-  const region = nonEmpty(flags.region) ?? regionFromEnv();
+  const region = (await needRegion(flags.region)).region;
   if (typeof body['model'] !== 'string')
     throw new BedrockClaudeError('The request has no "model".', {
       status: 400,

@@ -3,7 +3,7 @@ import { resolveModel, type Scope } from '../catalog/resolve-model.js';
 import { BedrockClaudeError } from '../errors.js';
 import { EXIT, paint, spinner } from './output.js';
 import { parseScope } from './options.js';
-import { nonEmpty, regionEnvName, regionFromEnv } from '../aws/env-region.js';
+import { findRegion } from './region.js';
 import { getDefaultCatalog, type ModelEntry } from '../catalog/catalog.js';
 import { endpointInfo } from '../catalog/backends.js';
 import { apiVersionFindings, type Finding } from './doctor-api-version.js';
@@ -54,8 +54,9 @@ export function registerDoctorCommand(program: Command): void {
 async function runDoctor(flags: DoctorFlags): Promise<void> {
   const wait = spinner('checking');
   const findings: Finding[] = [await checkCredentials(flags)];
-  const region = nonEmpty(flags.region) ?? regionFromEnv();
-  findings.push(regionFinding(region, nonEmpty(flags.region) ? '--region' : regionEnvName()));
+  const found = await findRegion(flags.region, flags.profile);
+  const region = found?.region;
+  findings.push(regionFinding(region, found?.from));
   const { bedrockEndpoint } = await import('../aws/signer.js');
   const endpoint = flags.endpoint ?? (region ? bedrockEndpoint(region) : undefined);
   let upstreamFailed = false;

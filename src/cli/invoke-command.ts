@@ -6,7 +6,7 @@ import { BedrockClaudeError } from '../errors.js';
 import { EXIT, fail, paint, readInput, spinner } from './output.js';
 import { parseInteger, parseScope } from './options.js';
 import { printDiagnostics } from './check-command.js';
-import { nonEmpty, regionFromEnv } from '../aws/env-region.js';
+import { findRegion, regionNote } from './region.js';
 
 interface InvokeFlags {
   model?: string;
@@ -67,7 +67,10 @@ Examples:
 }
 
 async function invoke(prompt: string | undefined, flags: InvokeFlags): Promise<void> {
-  const region = nonEmpty(flags.region) ?? regionFromEnv();
+  const found = await findRegion(flags.region, flags.profile);
+  const region = found?.region;
+  const note = found && regionNote(found);
+  if (note) console.error(paint(process.stderr, 'dim', note));
   const body = requestBody(prompt, flags);
   if (!body) {
     console.error('error: no prompt: pass it as an argument, on stdin, or in --file');

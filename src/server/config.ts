@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
 import { readFileSync } from 'node:fs';
 import { fromReferenceConfig, isReferenceConfig } from './reference-config.js';
+import { describeConfigIssues, typeFromEnvironment } from './config-errors.js';
 
 /**
  * Replaces `${NAME}` and `${NAME:-default}` with environment values, and `${file:/absolute/path}` with the file's
@@ -211,24 +212,38 @@ export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
  * Interpolates every string value of a parsed document (comments and keys are left alone, and an env value cannot
  * inject YAML).
  */
-function interpolateValues(value: unknown, env: Record<string, string | undefined>): unknown {
-  if (typeof value === 'string') return interpolateEnv(value, env);
-  if (Array.isArray(value)) return value.map((v) => interpolateValues(v, env));
+/** `${NAME}` (or `${file:...}`) and nothing else: a value the environment gives whole, to type as the schema says. */
+const WHOLE = /^\$\{[^}]+\}$/;
+
+function interpolateValues(
+  value: unknown,
+  env: Record<string, string | undefined>,
+  path: PropertyKey[] = [],
+  fromEnv?: Set<string>,
+): unknown {
+  if (typeof value === 'string') {
+    if (fromEnv && WHOLE.test(value.trim())) fromEnv.add(JSON.stringify(path));
+    return interpolateEnv(value, env);
+  }
+  if (Array.isArray(value)) return value.map((v, i) => interpolateValues(v, env, [...path, i], fromEnv));
   if (value && typeof value === 'object')
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateValues(v, env)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, interpolateValues(v, env, [...path, k], fromEnv)]),
+    );
   return value;
 }
 
 /** Parses and validates config text (YAML or JSON), `${ENV}` interpolated in values. */
 export function parseGatewayConfig(text: string, env: Record<string, string | undefined> = process.env): GatewayConfig {
-  const parsedText: unknown = interpolateValues(parseYaml(text), env);
+  const fromEnv = new Set<string>();
+  const parsedText: unknown = interpolateValues(parseYaml(text), env, [], fromEnv);
   // A Claude apps gateway's gateway.yaml is read as it is, for what both products have.
-  const raw = isReferenceConfig(parsedText) ? fromReferenceConfig(parsedText) : parsedText;
-  const parsed = gatewayConfigSchema.safeParse(raw ?? {});
-  if (!parsed.success) {
-    throw new Error(
-      `config: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
-    );
-  }
+  const reference = isReferenceConfig(parsedText);
+  const raw = (reference ? fromReferenceConfig(parsedText) : parsedText) ?? {};
+  let parsed = gatewayConfigSchema.safeParse(raw);
+  // `port: ${PORT}`: the environment's strings typed as the schema expects them (a number, a boolean).
+  if (!parsed.success && !reference && typeFromEnvironment(raw, parsed.error.issues, fromEnv))
+    parsed = gatewayConfigSchema.safeParse(raw);
+  if (!parsed.success) throw new Error(`config: ${describeConfigIssues(parsed.error.issues)}`);
   return parsed.data;
 }

@@ -166,7 +166,7 @@ describe('bedrock-claude serve', () => {
         (err: { code?: number; killed?: boolean; stderr?: string }) => err,
       );
       assert.equal(failed.killed, false, 'it exited by itself');
-      assert.equal(failed.code, 1, "refused to start: exit 1");
+      assert.equal(failed.code, 1, 'refused to start: exit 1');
       assert.match(failed.stderr ?? '', /EADDRINUSE/);
       assert.match(failed.stderr ?? '', new RegExp(`fix: Another process listens on 127\\.0\\.0\\.1:${port}`));
     } finally {
@@ -197,7 +197,7 @@ describe('bedrock-claude serve', () => {
         (err: { code?: number; killed?: boolean; stdout?: string; stderr?: string }) => err,
       );
       assert.equal(failed.killed, false, 'it exited by itself');
-      assert.equal(failed.code, 1, "refused to start: exit 1");
+      assert.equal(failed.code, 1, 'refused to start: exit 1');
       assert.doesNotMatch(failed.stdout ?? '', /listening on/, 'it never listened');
       assert.match(failed.stderr ?? '', /the control plane's store cannot be opened/);
       assert.match(failed.stderr ?? '', why);

@@ -327,7 +327,7 @@ describe('convert', () => {
     assert.equal((await cli(['convert', '-', '--to', 'fax'], { input: '{}' })).code, 2);
     const missing = await cli(['convert', file('convert5.json', request), '--to', 'aws-cli']);
     assert.equal(missing.code, 1);
-    assert.match(missing.stderr, /No AWS region given/);
+    assert.match(missing.stderr, /No AWS region: Bedrock is regional/);
   });
 });
 

@@ -2,7 +2,7 @@
 // entries that keep what they were given or refuse, a data directory typo refused, short usage errors, exit codes.
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { request } from 'undici';
@@ -22,12 +22,14 @@ interface Ran {
   stdout: string;
   stderr: string;
 }
-const cli = (...args: string[]): Promise<Ran> =>
+const cliWith = (extra: Record<string, string>, ...args: string[]): Promise<Ran> =>
   new Promise((resolve) => {
-    execFile(process.execPath, ['dist/cli/main.js', ...args], { env, timeout: 30_000 }, (err, stdout, stderr) =>
+    const options = { env: Object.assign({}, env, extra), timeout: 30_000 };
+    execFile(process.execPath, ['dist/cli/main.js', ...args], options, (err, stdout, stderr) =>
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
+const cli = (...args: string[]) => cliWith({}, ...args);
 
 async function serve(): Promise<string> {
   const child = spawn(
@@ -103,5 +105,37 @@ describe('the CLI as an operator meets it', () => {
     assert.match(bad.stderr, /unknown option '--bogus'/);
     assert.match(bad.stderr, /\(add --help for usage\)/);
     assert.ok(bad.stderr.trim().split('\n').length <= 3, bad.stderr);
+  });
+
+  it('reads the region as the AWS CLI does (flag, AWS_REGION, AWS_DEFAULT_REGION, the profile) and says whence', async () => {
+    const awsHome = tempHome();
+    mkdirSync(join(awsHome, '.aws'));
+    writeFileSync(
+      join(awsHome, '.aws', 'config'),
+      '[default]\nregion = eu-west-1\n\n[profile tokyo]\nregion = ap-northeast-1\n',
+    );
+    const inHome = { HOME: awsHome };
+    const fromDefault = await cliWith(inHome, 'resolve', 'sonnet');
+    assert.equal(fromDefault.code, 0, fromDefault.stderr);
+    assert.match(fromDefault.stdout, /anthropic\.claude-sonnet/);
+    assert.match(fromDefault.stderr, /region eu-west-1 \(from the profile "default" in .*\.aws\/config\)/);
+    const fromProfile = await cliWith(Object.assign({ AWS_PROFILE: 'tokyo' }, inHome), 'resolve', 'sonnet', '--json');
+    assert.deepEqual(
+      (({ region, regionFrom }) => [region, regionFrom])(JSON.parse(fromProfile.stdout) as Record<string, string>),
+      ['ap-northeast-1', `the profile "tokyo" in ${join(awsHome, '.aws', 'config')}`],
+    );
+    const fromEnv = await cliWith(Object.assign({ AWS_DEFAULT_REGION: 'us-east-2' }, inHome), 'resolve', 'sonnet');
+    assert.match(fromEnv.stderr, /region us-east-2 \(from AWS_DEFAULT_REGION\)/, 'the environment before the profile');
+    const flag = await cliWith(inHome, 'resolve', 'sonnet', '--region', 'us-west-2');
+    assert.doesNotMatch(flag.stderr, /region us-west-2 \(from/, 'nothing to say about a region given on the line');
+
+    const none = await cli('resolve', 'sonnet');
+    assert.equal(none.code, 1);
+    assert.match(
+      none.stderr,
+      /No AWS region: Bedrock is regional\. Looked at --region, AWS_REGION, AWS_DEFAULT_REGION/,
+    );
+    assert.match(none.stderr, /fix: Pass --region us-west-2, export AWS_REGION=us-west-2, or set it in the profile/);
+    assert.doesNotMatch(none.stderr, /in the options/, "the library's words are not the CLI's");
   });
 });

@@ -28,7 +28,10 @@ describe('passwords in URLs are never printed', { timeout: 60_000 }, () => {
         () => assert.fail('served'),
         (err: { code?: number; stdout?: string; stderr?: string }) => err,
       );
-      assert.ok(failed.code === 1 || failed.code === 3, `exit 1 (refused) or 3 (not reached), not ${failed.code}: ${failed.stderr}`);
+      assert.ok(
+        failed.code === 1 || failed.code === 3,
+        `exit 1 (refused) or 3 (not reached), not ${failed.code}: ${failed.stderr}`,
+      );
       const all = `${failed.stdout}${failed.stderr}`;
       assert.match(all, /cannot be opened|cannot be reached|connect|does not parse/i);
       assert.doesNotMatch(all, new RegExp(SECRET));

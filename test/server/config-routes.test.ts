@@ -27,10 +27,10 @@ describe('gateway config', () => {
     assert.equal(c.limits?.upstreamConcurrency, 64);
   });
   it('refuses unknown keys, bad values and missing variables, saying where', () => {
-    assert.throws(() => parseGatewayConfig('regoin: us-west-2'), /Unrecognized key/);
+    assert.throws(() => parseGatewayConfig('regoin: us-west-2'), /not a setting here: regoin/);
     assert.throws(() => parseGatewayConfig('scope: everywhere'), /scope/);
-    assert.throws(() => parseGatewayConfig('keys: [{ name: a, sha256: nothex }]'), /keys\.0\.sha256: hex SHA-256/);
-    assert.throws(() => parseGatewayConfig('routes: { x: [{ region: mars, modelId: y }] }'), /routes\.x\.0\.region/);
+    assert.throws(() => parseGatewayConfig('keys: [{ name: a, sha256: nothex }]'), /keys\[0\]\.sha256: hex SHA-256/);
+    assert.throws(() => parseGatewayConfig('routes: { x: [{ region: mars, modelId: y }] }'), /routes\.x\[0\]\.region/);
     assert.throws(() => interpolateEnv('a: ${NOPE}', {}), /\$\{NOPE\} is not set/);
     assert.throws(() => parseGatewayConfig('region: ${NOPE}', {}), /NOPE/);
     assert.equal(parseGatewayConfig('# ${IN_A_COMMENT}\nport: 5', {}).port, 5);
