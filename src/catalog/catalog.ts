@@ -1,4 +1,5 @@
 import defaultData from './models.json' with { type: 'json' };
+import { checkModelsFile } from './models-file.js';
 
 /** A geography's profile prefix, or `global`. */
 export type ProfilePrefix = 'global' | 'us' | 'eu' | 'jp' | 'apac' | 'au';
@@ -300,6 +301,7 @@ function mergeModels(base: ModelEntry[], extra: CatalogOverrides['models']): Mod
  * ```
  */
 export function createCatalog(overrides?: CatalogOverrides, base: CatalogData = defaultData as CatalogData): Catalog {
+  checkModelsFile(overrides);
   const data: CatalogData = {
     ...base,
     ...overrides,

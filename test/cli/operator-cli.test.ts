@@ -138,4 +138,16 @@ describe('the CLI as an operator meets it', () => {
     assert.match(none.stderr, /fix: Pass --region us-west-2, export AWS_REGION=us-west-2, or set it in the profile/);
     assert.doesNotMatch(none.stderr, /in the options/, "the library's words are not the CLI's");
   });
+
+  it('serve refuses a models entry it cannot take, at once, naming the field, and leaves nothing running', async () => {
+    const config = join(home, 'bad-models.yaml');
+    writeFileSync(
+      config,
+      'models:\n  models:\n    - name: claude-new\n      bedrockId: anthropic.claude-new-v1\n      contextWindow: -5\n',
+    );
+    const failed = await cli('serve', '--config', config, '--no-store', '--port', '0');
+    assert.equal(failed.code, 1, `it exited by itself, exit 1: ${failed.stderr}`);
+    assert.match(failed.stderr, /error: models file: models\[0\]\.contextWindow: Too small: expected number to be >0/);
+    assert.doesNotMatch(failed.stdout, /listening on/);
+  });
 });
