@@ -48,6 +48,8 @@ export interface LedgerRow extends TokenCounts {
   teams: string | null;
   /** What an OpenAI client tagged its request with, as JSON. */
   clientMetadata: string | null;
+  /** The model as the client spelt it (`model` is the catalog's name of what it resolved to). */
+  clientModel: string | null;
 }
 
 export type SeriesGroup = 'model' | 'key' | 'user' | 'team';

@@ -47,7 +47,8 @@ const SPECS: Spec[] = [
   ['session', 'session', 'TEXT', 'text', '', (u) => str(u.session)],
   ['metadata_user', 'metadataUser', 'TEXT', 'text', '', (u) => str(u.metadataUser)],
   ['user_agent', 'userAgent', 'TEXT', 'text', '', (u) => str(u.userAgent)],
-  ['model', 'model', 'TEXT', 'text', '', (u) => str(u.model)],
+  // The catalog's name of the model (reports group by it), else the client's spelling (client_model, from 13).
+  ['model', 'model', 'TEXT', 'text', '', (u) => str(u.modelName ?? u.model)],
   ['bedrock_model', 'bedrockModel', 'TEXT', 'text', '', (u) => str(u.bedrockModel)],
   ['region', 'region', 'TEXT', 'text', '', (u) => str(u.region)],
   ['scope', 'scope', 'TEXT', 'text', '', (u) => str(u.scope)],
@@ -73,6 +74,8 @@ const SPECS: Spec[] = [
   ['teams', 'teams', 'TEXT', 'text', '', (u) => (u.teams?.length ? JSON.stringify(u.teams) : null), 7],
   // 11: what an OpenAI client tagged its request with (metadata, client_metadata, prompt_cache_key), as JSON.
   ['client_metadata', 'clientMetadata', 'TEXT', 'text', '', (u) => str(u.clientMetadata), 11],
+  // 13: the model as the client spelt it (`haiku`, a profile ID), beside the catalog's name in `model`.
+  ['client_model', 'clientModel', 'TEXT', 'text', '', (u) => str(u.model), 13],
 ];
 
 export const LEDGER: readonly LedgerColumn[] = SPECS.map(([name, field, sqlite, postgres, constraint, of, since]) => ({

@@ -139,4 +139,9 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX responses_expires ON responses (expires);
   `,
+  // 13: the model as the client spelt it; \`model\` holds the catalog's name from now on (older rows: the same).
+  `
+  ALTER TABLE ledger ADD COLUMN ${ledgerColumnDefs('sqlite', 13).join('')};
+  UPDATE ledger SET client_model = model;
+  `,
 ];

@@ -45,7 +45,8 @@ const types = {
       : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
-const GROUP_DAILY: Record<Exclude<ReportGroup, 'session'>, string> = {
+/** The daily totals' groups (a session and the client's spelling of a model are the ledger's alone). */
+const GROUP_DAILY: Record<Exclude<ReportGroup, 'session' | 'client-model'>, string> = {
   key: "NULLIF(key_name, '')",
   user: `NULLIF("user", '')`,
   team: "NULLIF(team, '')",
@@ -57,6 +58,7 @@ const GROUP_LEDGER: Record<ReportGroup, string> = {
   user: '"user"',
   team: 'team',
   model: 'model',
+  'client-model': 'client_model',
   day: "to_char(to_timestamp(time / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
   session: 'session',
 };
@@ -177,7 +179,8 @@ function postgresLedger(pool: pg.Pool, port: SqlPort) {
 
 /** A report's SQL: the daily totals for whole UTC days, the ledger's rows for the edges. */
 function reportSql(by: ReportGroup, since: number, until: number, scope?: LedgerScope): [string, unknown[]] {
-  const whole = by === 'session' ? { edges: [[since, until]] as Array<[number, number]> } : splitRange(since, until);
+  const ledgerOnly = by === 'session' || by === 'client-model';
+  const whole = ledgerOnly ? { edges: [[since, until]] as Array<[number, number]> } : splitRange(since, until);
   const parts: string[] = [];
   const params: unknown[] = [];
   // The daily totals hold '' for no team or user, which no scope names.
@@ -185,7 +188,7 @@ function reportSql(by: ReportGroup, since: number, until: number, scope?: Ledger
   const cols = 'input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cost_usd';
   if (whole.days) {
     params.push(...whole.days, ...only.params);
-    const group = GROUP_DAILY[by as Exclude<ReportGroup, 'session'>];
+    const group = GROUP_DAILY[by as Exclude<ReportGroup, 'session' | 'client-model'>];
     parts.push(
       `SELECT ${group} AS g, requests, errors, ${cols} FROM ledger_daily WHERE day >= ? AND day < ?${only.sql}`,
     );

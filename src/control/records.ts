@@ -164,7 +164,7 @@ export function parseExpiry(text: string, now: number): number {
   return at;
 }
 
-export const REPORT_GROUPS = ['key', 'user', 'team', 'model', 'day', 'session'] as const;
+export const REPORT_GROUPS = ['key', 'user', 'team', 'model', 'client-model', 'day', 'session'] as const;
 export type ReportGroup = (typeof REPORT_GROUPS)[number];
 
 /** Tokens by kind and their cost: what a ledger row holds of a request, and a report row totals. */

@@ -14,6 +14,7 @@ const GROUP_SQL: Record<ReportGroup, string> = {
   user: '"user"',
   team: 'team',
   model: 'model',
+  'client-model': 'client_model',
   day: "strftime('%Y-%m-%d', time / 1000, 'unixepoch')",
   session: 'session',
 };

@@ -39,6 +39,8 @@ export interface UsageRecord {
   error: string | undefined;
   /** The model as the client named it. */
   model: string | undefined;
+  /** The catalog's name of the model it resolved to (`claude-haiku-4-5` for `haiku` or a profile ID), when known. */
+  modelName: string | undefined;
   bedrockModel: string | undefined;
   region: string | undefined;
   /** The target's scope: `global`, `geo` or `in-region` (the latter two carry the regional premium). */
@@ -110,6 +112,7 @@ export function newUsageRecord(
     status: 0,
     error: undefined,
     model: undefined,
+    modelName: undefined,
     bedrockModel: undefined,
     region: undefined,
     scope: undefined,

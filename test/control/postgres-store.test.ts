@@ -51,6 +51,7 @@ function row(id: string, over: Partial<LedgerRow> = {}): LedgerRow {
       serviceTier: null,
       teams: null,
       clientMetadata: null,
+      clientModel: null,
     },
     over,
   );

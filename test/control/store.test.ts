@@ -246,7 +246,8 @@ describe('ledger encodings', () => {
       session: 's',
       metadataUser: 'm',
       userAgent: 'ua',
-      model: 'claude-haiku-4-5',
+      model: 'haiku',
+      modelName: 'claude-haiku-4-5',
       bedrockModel: 'b',
       region: 'us-west-2',
       scope: 'geo',
@@ -265,9 +266,14 @@ describe('ledger encodings', () => {
     });
     assert.deepEqual(ledgerValuesOf(u), ledgerValues(ledgerRowOf(u)));
     assert.equal(ledgerRowOf(u).teams, '["ml","research"]', "a person's other teams, as JSON");
+    assert.deepEqual(
+      [ledgerRowOf(u).model, ledgerRowOf(u).clientModel],
+      ['claude-haiku-4-5', 'haiku'],
+      "the catalog's name, and the client's spelling",
+    );
     const bare = newUsageRecord('GET', 'anthropic', 'other', '/x', T0);
     assert.deepEqual(ledgerValuesOf(bare), ledgerValues(ledgerRowOf(bare)));
-    assert.equal(ledgerValuesOf(u).length, 32);
+    assert.equal(ledgerValuesOf(u).length, 33);
     const back = Object.fromEntries(
       ['request_id', 'streamed', 'ttfb_ms', 'latency_ms', 'key_name'].map((c, i) => [
         c,

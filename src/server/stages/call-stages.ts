@@ -85,6 +85,7 @@ export function route(router: Router, defaultPolicy: SanitizePolicy): Stage {
   const routeTo: Stage = (ctx, next) => {
     const model = ctx.call!.model;
     ctx.targets = router.targetsFor(model);
+    ctx.usage.modelName = ctx.targets[0]?.model?.name;
     ctx.policy = router.policyFor(model) ?? defaultPolicy;
     if (ctx.targets[0]?.unlisted) {
       const note = `${model} is not in the catalog: sent as ${ctx.targets[0].modelId} to bedrock-mantle, unpriced`;
