@@ -211,6 +211,20 @@ export async function openControlApi(flags: TargetFlags, creates = false): Promi
   return remote(gateway, adminKey);
 }
 
+/**
+ * What each key or team spent this calendar month (UTC), by name, from the ledger: shown beside every key and team,
+ * a budget or not.
+ */
+export async function monthSpend(api: ControlApi, by: 'key' | 'team', now = Date.now()): Promise<Map<string, number>> {
+  const d = new Date(now);
+  const start = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+  const rows = await api.report(by, start, now + 1);
+  return new Map(rows.filter((r) => r.group !== null).map((r) => [r.group!, r.costUsd]));
+}
+
+/** Money as the CLI prints it: dollars to six places, no float noise (`$0.117000`, `$0`). */
+export const dollars = (usd: number): string => (usd === 0 ? '$0' : `$${usd.toFixed(6)}`);
+
 /** Runs a command against the control plane and closes it after. */
 export async function withControl<T>(
   flags: TargetFlags,

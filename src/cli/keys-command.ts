@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { forTerminal, limitsCell, printTable } from './output.js';
 import type { KeyRecord } from '../control/records.js';
 import { createGatewayKey } from '../control/gateway-keys.js';
-import { addTargetOptions, withControl, type TargetFlags } from './control-api.js';
+import { addTargetOptions, dollars, monthSpend, withControl, type TargetFlags } from './control-api.js';
 import { addLimitOptions, expiryFrom, limitsFrom, modelList, type LimitFlags } from './control-options.js';
 
 interface KeyFlags extends LimitFlags, TargetFlags {
@@ -17,7 +17,7 @@ interface KeyFlags extends LimitFlags, TargetFlags {
 const date = (ms: number | undefined) =>
   ms === undefined ? '-' : new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
 
-function describe(k: KeyRecord): Record<string, string> {
+function describe(k: KeyRecord, spent?: ReadonlyMap<string, number>): Record<string, string> {
   const limits = limitsCell(k.limits);
   return {
     id: k.id,
@@ -30,6 +30,7 @@ function describe(k: KeyRecord): Record<string, string> {
         ? 'expired'
         : 'active',
     budget: k.budget ? `$${k.budget.usd}/${k.budget.period}` : '-',
+    'spent (month)': dollars(spent?.get(k.name) ?? 0),
     limits: limits || '-',
     models: k.models?.join(',') ?? 'all',
     created: date(k.created),
@@ -37,9 +38,9 @@ function describe(k: KeyRecord): Record<string, string> {
   };
 }
 
-function print(records: KeyRecord[], json: boolean | undefined): void {
+function print(records: KeyRecord[], json: boolean | undefined, spent?: ReadonlyMap<string, number>): void {
   if (json) console.log(JSON.stringify(records, null, 2));
-  else if (records.length) printTable(records.map(describe));
+  else if (records.length) printTable(records.map((k) => describe(k, spent)));
   else console.log('no keys yet: bedrock-claude keys create NAME');
 }
 
@@ -80,7 +81,9 @@ export function registerKeysCommand(program: Command): void {
     .action(createKeyCommand);
   addTargetOptions(
     keys.command('list').description('List the keys (never their secrets).').option('--json', 'as JSON'),
-  ).action((flags: KeyFlags) => withControl(flags, async (api) => print(await api.listKeys(), flags.json)));
+  ).action((flags: KeyFlags) =>
+    withControl(flags, async (api) => print(await api.listKeys(), flags.json, await monthSpend(api, 'key'))),
+  );
   addTargetOptions(
     keys.command('show').description('One key.').argument('<key>', 'id or name').option('--json', 'as JSON'),
   ).action(showKey);
@@ -138,7 +141,9 @@ function showKey(id: string, flags: KeyFlags): Promise<void> {
     const k = await api.findKey(id);
     if (!k) throw new Error(`no key "${id}" (bedrock-claude keys list shows them)`);
     if (flags.json) console.log(JSON.stringify(k, null, 2));
-    else for (const [n, v] of Object.entries(describe(k))) console.log(`${n.padEnd(8)} ${forTerminal(String(v))}`);
+    else
+      for (const [n, v] of Object.entries(describe(k, await monthSpend(api, 'key'))))
+        console.log(`${n.padEnd(13)} ${forTerminal(String(v))}`);
   });
 }
 

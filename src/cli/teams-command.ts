@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { limitsCell, printTable } from './output.js';
 import type { TeamRecord } from '../control/records.js';
-import { addTargetOptions, withControl, type TargetFlags } from './control-api.js';
+import { addTargetOptions, dollars, monthSpend, withControl, type TargetFlags } from './control-api.js';
 import { addLimitOptions, groupList, limitsFrom, modelList, type LimitFlags } from './control-options.js';
 
 interface TeamFlags extends LimitFlags, TargetFlags {
@@ -21,11 +21,12 @@ function changeFrom(flags: TeamFlags, current?: TeamRecord) {
   );
 }
 
-function describe(t: TeamRecord): Record<string, string> {
+function describe(t: TeamRecord, spent?: ReadonlyMap<string, number>): Record<string, string> {
   const limits = limitsCell(t.limits);
   return {
     name: t.name,
     budget: t.budget ? `$${t.budget.usd}/${t.budget.period}` : '-',
+    'spent (month)': dollars(spent?.get(t.name) ?? 0),
     limits: limits || '-',
     groups: t.groups.join(',') || '-',
     models: t.models?.join(',') ?? 'all',
@@ -33,9 +34,9 @@ function describe(t: TeamRecord): Record<string, string> {
   };
 }
 
-function print(teams: TeamRecord[], json: boolean | undefined): void {
+function print(teams: TeamRecord[], json: boolean | undefined, spent?: ReadonlyMap<string, number>): void {
   if (json) console.log(JSON.stringify(teams.length === 1 ? teams[0] : teams, null, 2));
-  else if (teams.length) printTable(teams.map(describe));
+  else if (teams.length) printTable(teams.map((t) => describe(t, spent)));
   else console.log('no teams yet: bedrock-claude teams create NAME');
 }
 
@@ -59,14 +60,14 @@ export function registerTeamsCommand(program: Command): void {
     ),
   );
   addTargetOptions(teams.command('list').option('--json', 'as JSON')).action((flags: TeamFlags) =>
-    withControl(flags, async (api) => print(await api.listTeams(), flags.json)),
+    withControl(flags, async (api) => print(await api.listTeams(), flags.json, await monthSpend(api, 'team'))),
   );
   addTargetOptions(teams.command('show').argument('<name>').option('--json', 'as JSON')).action(
     (name: string, flags: TeamFlags) =>
       withControl(flags, async (api) => {
         const t = await api.findTeam(name);
         if (!t) throw new Error(`no team "${name}" (bedrock-claude teams list shows them)`);
-        print([t], flags.json);
+        print([t], flags.json, await monthSpend(api, 'team'));
       }),
   );
   options(teams.command('update').argument('<name>')).action((name: string, flags: TeamFlags) =>

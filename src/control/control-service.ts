@@ -186,12 +186,16 @@ export function createControlService(d: DialectStore): ControlStore {
     where: d.where,
     changes: async () => (await port.one<{ value: number }>("SELECT value FROM meta WHERE key = 'changes'"))!.value,
     appendLedger: (rows) => d.ledger.appendLedger(rows),
-    report: (by, since, until, scope) => d.ledger.report(by, since, until, scope),
-    spentSince: (kind, id, since) => d.ledger.spentSince(kind, id, since),
+    report: async (by, since, until, scope) =>
+      (await d.ledger.report(by, since, until, scope)).map((r) => Object.assign(r, { costUsd: roundUsd(r.costUsd) })),
+    spentSince: async (kind, id, since) => roundUsd(await d.ledger.spentSince(kind, id, since)),
     latency: (since, until) => d.ledger.latency(since, until),
     prune: (before) => d.ledger.prune(before),
     requests: (filter) => requests(port, filter),
-    series: (by, since, until, stepMs, scope) => series(port, by, since, until, stepMs, scope),
+    series: async (by, since, until, stepMs, scope) =>
+      (await series(port, by, since, until, stepMs, scope)).map((r) =>
+        Object.assign(r, { costUsd: roundUsd(r.costUsd) }),
+      ),
     lastUsed: () => lastUsed(port),
     close: () => d.close(),
   };
@@ -208,6 +212,9 @@ export function createControlService(d: DialectStore): ControlStore {
     keptResponseCalls(port),
   );
 }
+
+/** Sums of float prices to the nano-dollar: `0.036656`, not `0.036655999999999994`. */
+const roundUsd = (usd: number): number => Math.round(usd * 1e9) / 1e9;
 
 /** When each key (by id) was last used, by the ledger. */
 async function lastUsed(port: SqlPort): Promise<Record<string, number>> {

@@ -6,7 +6,20 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { request } from 'undici';
-import { tempHome } from '../helpers.js';
+import { startEmulator } from '../../src/emulator/emulator.js';
+import { openSqliteControlStore } from '../../src/control/sqlite-store.js';
+import type { ControlStore } from '../../src/control/control-store.js';
+import { gatewayOn, tempHome } from '../helpers.js';
+
+/** Reads the store of a data directory, and closes it. */
+async function store<T>(dir: string, read: (s: ControlStore) => Promise<T>): Promise<T> {
+  const s = openSqliteControlStore(dir);
+  try {
+    return await read(s);
+  } finally {
+    await s.close();
+  }
+}
 
 const children: ChildProcess[] = [];
 after(() => {
@@ -49,7 +62,16 @@ async function serve(): Promise<string> {
 
 describe('the CLI as an operator meets it', () => {
   it('a key made by `keys create` works the moment the command returns, with a gateway already running', async () => {
+    // A key before the gateway starts, so that it is not open to loopback callers without one.
+    assert.equal((await cli('keys', 'create', 'zeroth', '--data-dir', dataDir)).code, 0);
     const url = await serve();
+    const refused = await request(`${url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': 'bck-not-a-key', 'content-type': 'application/json' },
+      body: '{}',
+    });
+    await refused.body.text();
+    assert.equal(refused.statusCode, 401, 'a key it does not know is refused');
     for (const name of ['first', 'second', 'third']) {
       const made = await cli('keys', 'create', name, '--data-dir', dataDir, '--json');
       assert.equal(made.code, 0, made.stderr);
@@ -149,5 +171,38 @@ describe('the CLI as an operator meets it', () => {
     assert.equal(failed.code, 1, `it exited by itself, exit 1: ${failed.stderr}`);
     assert.match(failed.stderr, /error: models file: models\[0\]\.contextWindow: Too small: expected number to be >0/);
     assert.doesNotMatch(failed.stdout, /listening on/);
+  });
+
+  it('keys list and teams show say what each spent this month, a budget or not', async () => {
+    const emu = await startEmulator({ port: 0 });
+    const dir = join(tempHome(), 'data');
+    assert.equal((await cli('teams', 'create', 'apps', '--data-dir', dir)).code, 0);
+    assert.equal((await cli('keys', 'create', 'before', '--data-dir', dir)).code, 0);
+    const gw = await gatewayOn(emu.url, { dataDir: dir });
+    try {
+      const made = await cli('keys', 'create', 'spender', '--team', 'apps', '--data-dir', dir, '--json');
+      const { key } = JSON.parse(made.stdout) as { key: string };
+      const res = await request(`${gw.url}/v1/messages`, {
+        method: 'POST',
+        headers: { 'x-api-key': key, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          model: 'claude-haiku-4-5',
+          max_tokens: 10,
+          messages: [{ role: 'user', content: 'hi' }],
+        }),
+      });
+      await res.body.text();
+      await gw.flushLedger();
+      const row = await store(dir, (s) => s.requests({ since: 0, until: Date.now() + 1, limit: 10 }));
+      const cost = `$${row[0]!.costUsd.toFixed(6)}`;
+      const keys = await cli('keys', 'list', '--data-dir', dir);
+      assert.match(keys.stdout, /SPENT \(MONTH\)/);
+      assert.ok(keys.stdout.includes(cost), `${cost} in\n${keys.stdout}`);
+      const team = await cli('teams', 'show', 'apps', '--data-dir', dir);
+      assert.ok(team.stdout.includes(cost), `${cost} in\n${team.stdout}`);
+    } finally {
+      await gw.close(100);
+      await emu.close();
+    }
   });
 });

@@ -198,6 +198,22 @@ describe('dashboard in Chromium', { skip, timeout: 180_000 }, () => {
     assert.equal(await model(secret), 401, 'refused once revoked');
   });
 
+  it('shows what a key without a budget spent this month, as the ledger has it', async () => {
+    await page.goto(`${gw.url}/ui#/keys`);
+    await page.reload();
+    const row = page.locator('[data-table=keys] tr:has([data-key-name="ci-bot"])');
+    await row.waitFor();
+    const monthStart = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), 1)).toISOString();
+    const rows = (await adminCall('GET', `/admin/usage?by=key&since=${encodeURIComponent(monthStart)}`))[
+      'rows'
+    ] as Array<{ group: string; costUsd: number }>;
+    const spent = rows.find((r) => r.group === 'ci-bot')!.costUsd;
+    assert.ok(spent > 0);
+    const text = (await row.textContent()) ?? '';
+    assert.match(text, /\$[\d.]+ this month/, text);
+    assert.doesNotMatch(text, /\$0 this month/, 'not nothing: it made three calls');
+  });
+
   it("shows a script in a key's name as text, and runs nothing", async () => {
     const evil = '<img src=x onerror=alert(1)>';
     await adminCall('POST', '/admin/keys', { name: evil, user: '<b>bold</b>' });

@@ -7,6 +7,7 @@ import {
   type List,
   type MeAnswer,
   type TeamRecord,
+  type UsageAnswer,
 } from '../api.js';
 import { bar, busy, h, replace, table, usd, when } from '../dom.js';
 import { keyStatus, limitsText } from '../logic.js';
@@ -105,33 +106,65 @@ interface KeysView {
   secret: HTMLElement;
   editor: HTMLElement;
   keyTable: HTMLElement;
+  teamTable: HTMLElement;
   fail: (err: unknown) => void;
   refreshTable: () => Promise<void>;
+}
+
+/** What keys and teams spent: against their budgets, and this calendar month (UTC) for every one. */
+interface Spend {
+  budgets: Map<string, BudgetUse>;
+  month: Map<string, number>;
+}
+
+/** The first instant of this month, UTC, as the admin API takes it. */
+const monthStart = () => {
+  const d = new Date();
+  return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1)).toISOString();
+};
+
+async function spendOf(get: <T>(path: string) => Promise<T>): Promise<Spend> {
+  const since = encodeURIComponent(monthStart());
+  const [budgets, keys, teams] = await Promise.all([
+    get<List<BudgetUse>>('/admin/budgets'),
+    get<UsageAnswer>(`/admin/usage?by=key&since=${since}`),
+    get<UsageAnswer>(`/admin/usage?by=team&since=${since}`),
+  ]);
+  const month = new Map<string, number>();
+  for (const r of keys.rows) if (r.group !== null) month.set(`key:${r.group}`, r.costUsd);
+  for (const r of teams.rows) if (r.group !== null) month.set(`team:${r.group}`, r.costUsd);
+  return { budgets: new Map(budgets.data.map((b) => [`${b.kind}:${b.id}`, b])), month };
 }
 
 /** Keys and teams: spend against budget, limits, last use, status; create, change, revoke. */
 export async function keysPage(refresh: () => void, signal: AbortSignal, me: MeAnswer): Promise<HTMLElement> {
   const get = <T>(path: string) => api<T>('GET', path, undefined, { signal });
-  const [keys, teams, budgets] = await Promise.all([
+  const [keys, teams, spent] = await Promise.all([
     get<List<KeyRecord>>('/admin/keys'),
     get<List<TeamRecord>>('/admin/teams'),
-    get<List<BudgetUse>>('/admin/budgets'),
+    spendOf(get),
   ]);
-  const byId = (list: BudgetUse[]) => new Map(list.map((b) => [`${b.kind}:${b.id}`, b]));
-  const spent = byId(budgets.data);
   const message = h('div', { class: 'message', role: 'status' });
   const view: KeysView = {
     message,
     secret: h('div', {}),
     editor: h('div', {}),
     keyTable: h('div', { 'data-table': 'keys' }),
+    teamTable: h('div', {}),
     fail: (err) => replace(message, h('span', { class: 'error' }, (err as Error).message)),
     async refreshTable() {
-      const [k, b] = await Promise.all([get<List<KeyRecord>>('/admin/keys'), get<List<BudgetUse>>('/admin/budgets')]);
-      if (!signal.aborted) renderKeys(view, k.data, byId(b.data));
+      const [k, t, s] = await Promise.all([
+        get<List<KeyRecord>>('/admin/keys'),
+        get<List<TeamRecord>>('/admin/teams'),
+        spendOf(get),
+      ]);
+      if (signal.aborted) return;
+      renderKeys(view, k.data, s);
+      replace(view.teamTable, teamsTable(t.data, k.data, s));
     },
   };
   renderKeys(view, keys.data, spent);
+  replace(view.teamTable, teamsTable(teams.data, keys.data, spent));
   const admin = me.role === 'admin';
   // A team admin makes keys in the teams they run; a member makes their own (the server holds them to it).
   const teamChoices = admin ? teams.data : teams.data.filter((t) => me.adminOf.includes(t.name));
@@ -145,7 +178,7 @@ export async function keysPage(refresh: () => void, signal: AbortSignal, me: MeA
     view.editor,
     createKeyForm(view, teamChoices, me.role !== 'member'),
     teams.data.length
-      ? h('div', { class: 'card' }, h('h2', {}, 'Teams'), teamsTable(teams.data, keys.data, spent))
+      ? h('div', { class: 'card' }, h('h2', {}, 'Teams'), view.teamTable)
       : '',
     admin ? createTeamForm(view, refresh) : '',
   );
@@ -238,14 +271,14 @@ function revokeKey(view: KeysView, k: KeyRecord, button: HTMLButtonElement): voi
   );
 }
 
-/** Spend against a budget as a bar, or a dash without a budget. */
-function budgetBar(budget: KeyRecord['budget'], spentUsd: number | undefined) {
-  if (!budget) return '–';
+/** Spend against a budget as a bar; without a budget, what was spent this month. */
+function budgetBar(budget: KeyRecord['budget'], spentUsd: number | undefined, monthUsd: number | undefined) {
+  if (!budget) return `${usd(monthUsd ?? 0)} this month`;
   const spent = spentUsd ?? 0;
   return bar(spent, budget.usd, `${usd(spent)} of ${usd(budget.usd)} / ${budget.period}`);
 }
 
-function renderKeys(view: KeysView, list: KeyRecord[], use: Map<string, BudgetUse>): void {
+function renderKeys(view: KeysView, list: KeyRecord[], spend: Spend): void {
   // A key's status as of this drawing, not of the page's first load.
   const now = Date.now();
   const rows = list.map((k) => {
@@ -255,7 +288,7 @@ function renderKeys(view: KeysView, list: KeyRecord[], use: Map<string, BudgetUs
       k.user ?? '–',
       k.team ?? '–',
       h('span', { class: `status ${st}` }, st),
-      budgetBar(k.budget, use.get(`key:${k.id}`)?.spentUsd),
+      budgetBar(k.budget, spend.budgets.get(`key:${k.id}`)?.spentUsd, spend.month.get(`key:${k.name}`)),
       limitsText(k.limits),
       k.models?.join(', ') ?? 'all',
       when(k.lastUsed, 'minute'),
@@ -302,12 +335,12 @@ function createTeamForm(view: KeysView, refresh: () => void): HTMLFormElement {
   return form;
 }
 
-function teamsTable(teams: TeamRecord[], keys: KeyRecord[], spent: Map<string, BudgetUse>): HTMLElement {
+function teamsTable(teams: TeamRecord[], keys: KeyRecord[], spend: Spend): HTMLElement {
   return table(
     ['team', 'spend / budget', 'limits', 'keys', 'created'],
     teams.map((t) => [
       h('span', { class: 'name' }, t.name),
-      budgetBar(t.budget, spent.get(`team:${t.name}`)?.spentUsd),
+      budgetBar(t.budget, spend.budgets.get(`team:${t.name}`)?.spentUsd, spend.month.get(`team:${t.name}`)),
       limitsText(t.limits),
       String(keys.filter((k) => k.team === t.name && !k.revoked).length),
       when(t.created, 'day'),
