@@ -177,9 +177,7 @@ export async function keysPage(refresh: () => void, signal: AbortSignal, me: MeA
     h('div', { class: 'card' }, h('h2', {}, 'Keys'), view.keyTable),
     view.editor,
     createKeyForm(view, teamChoices, me.role !== 'member'),
-    teams.data.length
-      ? h('div', { class: 'card' }, h('h2', {}, 'Teams'), view.teamTable)
-      : '',
+    teams.data.length ? h('div', { class: 'card' }, h('h2', {}, 'Teams'), view.teamTable) : '',
     admin ? createTeamForm(view, refresh) : '',
   );
 }
