@@ -11,6 +11,7 @@ import {
   validate,
 } from '../control/records.js';
 import type { ControlStore } from '../control/control-store.js';
+import { deletionRefusal } from '../control/budget.js';
 import type {
   Actor,
   AuditEntry,
@@ -37,6 +38,12 @@ export interface ControlApi {
   findKey(id: string): Promise<KeyRecord | undefined>;
   updateKey(id: string, change: KeyChange): Promise<KeyRecord>;
   revokeKey(id: string): Promise<KeyRecord>;
+  /** A new secret (shown once); the old one works `overlapMs` longer. */
+  rotateKey(id: string, overlapMs: number): Promise<{ key: string; record: KeyRecord }>;
+  /** Deletes a key's record; refused while it spent in its open period, unless forced. */
+  deleteKey(id: string, force: boolean): Promise<KeyRecord>;
+  /** Deletes a team without active keys; refused while it spent in its open period, unless forced. */
+  deleteTeam(name: string, force: boolean): Promise<TeamRecord>;
   createTeam(input: TeamInput): Promise<TeamRecord>;
   listTeams(): Promise<TeamRecord[]>;
   findTeam(name: string): Promise<TeamRecord | undefined>;
@@ -92,6 +99,15 @@ function cliActor(): Actor {
   return { actor: `cli:${user}`, via: 'cli', address: hostname(), time: Date.now() };
 }
 
+/** Refuses to delete what spent in its open period (budgets reset by UTC here: the CLI has no time zone). */
+async function refuseWhileSpent(store: ControlStore, what: Parameters<typeof deletionRefusal>[1]): Promise<void> {
+  const why = await deletionRefusal(store, what, Date.now());
+  if (why)
+    throw Object.assign(new Error(`not deleted: ${why}`), {
+      fix: `Revoke it instead (it stops working, its spend stays counted), or delete with --force.`,
+    });
+}
+
 /** The commands straight on a store (the data directory's, or PostgreSQL's). */
 function overStore(store: ControlStore): ControlApi {
   const now = Date.now;
@@ -102,6 +118,19 @@ function overStore(store: ControlStore): ControlApi {
     findKey: (id) => store.findKey(id),
     updateKey: async (id, change) => store.updateKey(id, checked(keyChangeSchema, change), cliActor()),
     revokeKey: (id) => store.revokeKey(id, now(), cliActor()),
+    rotateKey: (id, overlapMs) => store.rotateKey(id, now(), overlapMs, cliActor()),
+    async deleteKey(id, force) {
+      const k = await store.findKey(id);
+      if (!k) throw new Error(`no key "${id}" (bedrock-claude keys list shows them)`);
+      if (!force) await refuseWhileSpent(store, { kind: 'key', id: k.id, name: k.name, budget: k.budget });
+      return store.deleteKey(k.id, cliActor());
+    },
+    async deleteTeam(name, force) {
+      const t = await store.findTeam(name);
+      if (!t) throw new Error(`no team "${name}" (bedrock-claude teams list shows them)`);
+      if (!force) await refuseWhileSpent(store, { kind: 'team', id: t.name, name: t.name, budget: t.budget });
+      return store.deleteTeam(t.name, cliActor());
+    },
     createTeam: async (input) => store.createTeam(checked(teamInputSchema, input), now(), cliActor()),
     listTeams: () => store.listTeams(),
     findTeam: (name) => store.findTeam(name),
@@ -115,8 +144,9 @@ function overStore(store: ControlStore): ControlApi {
   };
 }
 
-function remote(base: string, adminKey: string): ControlApi {
-  async function call<T>(method: string, path: string, body?: unknown, missingIsUndefined = false): Promise<T> {
+/** A call to a gateway's admin API: the answer's JSON, its error's message as an Error, a 404 as undefined if asked. */
+function adminCaller(base: string, adminKey: string) {
+  return async function call<T>(method: string, path: string, body?: unknown, missingIsUndefined = false): Promise<T> {
     const { request } = await import('undici');
     const res = await request(new URL(path, base.endsWith('/') ? base : `${base}/`), {
       method: method as 'GET',
@@ -143,7 +173,11 @@ function remote(base: string, adminKey: string): ControlApi {
       );
     }
     return JSON.parse(text) as T;
-  }
+  };
+}
+
+function remote(base: string, adminKey: string): ControlApi {
+  const call = adminCaller(base, adminKey);
   const seg = encodeURIComponent;
   return {
     where: base,
@@ -156,6 +190,13 @@ function remote(base: string, adminKey: string): ControlApi {
     findKey: (id) => call('GET', `admin/keys/${seg(id)}`, undefined, true),
     updateKey: (id, change) => call('PATCH', `admin/keys/${seg(id)}`, change),
     revokeKey: (id) => call('DELETE', `admin/keys/${seg(id)}`),
+    rotateKey: async (id, overlapMs) => {
+      const body = { overlapSeconds: Math.round(overlapMs / 1000) };
+      const { key, ...record } = await call<KeyRecord & { key: string }>('POST', `admin/keys/${seg(id)}/rotate`, body);
+      return { key, record };
+    },
+    deleteKey: (id, force) => call('DELETE', `admin/keys/${seg(id)}?purge=true${force ? '&force=true' : ''}`),
+    deleteTeam: (name, force) => call('DELETE', `admin/teams/${seg(name)}${force ? '?force=true' : ''}`),
     createTeam: (input) => call('POST', 'admin/teams', input),
     listTeams: async () => (await call<{ data: TeamRecord[] }>('GET', 'admin/teams')).data,
     findTeam: (name) => call('GET', `admin/teams/${seg(name)}`, undefined, true),

@@ -113,3 +113,13 @@ export function groupList(flag: string | undefined): string[] | undefined {
     .map((g) => g.trim())
     .filter(Boolean);
 }
+
+/** `--overlap`: `0`, `90s`, `15m`, `1h`, `2d` as milliseconds, at most 30 days (commander's argument parser). */
+export function parseOverlap(value: string): number {
+  const m = /^(\d{1,6})\s*([smhd]?)$/.exec(value.trim());
+  const unit = { '': 1000, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m?.[2] ?? '') as '' | 's'];
+  const ms = m ? Number(m[1]) * unit : NaN;
+  if (!Number.isFinite(ms) || ms > 30 * 86_400_000)
+    throw new InvalidArgumentError('a duration up to 30d: 0, 90s, 15m, 1h, 2d');
+  return ms;
+}

@@ -3,7 +3,14 @@ import { forTerminal, limitsCell, printTable } from './output.js';
 import type { KeyRecord } from '../control/records.js';
 import { createGatewayKey } from '../control/gateway-keys.js';
 import { addTargetOptions, dollars, monthSpend, withControl, type TargetFlags } from './control-api.js';
-import { addLimitOptions, expiryFrom, limitsFrom, modelList, type LimitFlags } from './control-options.js';
+import {
+  addLimitOptions,
+  expiryFrom,
+  limitsFrom,
+  modelList,
+  parseOverlap,
+  type LimitFlags,
+} from './control-options.js';
 
 interface KeyFlags extends LimitFlags, TargetFlags {
   user?: string;
@@ -106,6 +113,50 @@ export function registerKeysCommand(program: Command): void {
   ).action((id: string, flags: KeyFlags) =>
     withControl(flags, async (api) => print([await api.revokeKey(id)], flags.json)),
   );
+  registerLifecycle(keys);
+}
+
+/** `keys rotate` and `keys delete`. */
+function registerLifecycle(keys: Command): void {
+  addTargetOptions(
+    keys
+      .command('rotate')
+      .description('A new secret for a key, printed once; the old one keeps working for the overlap, then stops.')
+      .argument('<key>', 'id or name')
+      .option('--overlap <duration>', 'how long the old secret still works: 0, 15m, 1h, 2d (default 1h)', parseOverlap)
+      .option('--json', 'as JSON'),
+  ).action(rotateKeyCommand);
+  addTargetOptions(
+    keys
+      .command('delete')
+      .description(
+        "Delete a key's record (the ledger keeps its rows and name). Refused while it spent in its open budget " +
+          'period (else this month): revoke it instead, or --force.',
+      )
+      .argument('<key>', 'id or name')
+      .option('--force', 'delete even though it spent in its open period')
+      .option('--json', 'as JSON'),
+  ).action((id: string, flags: KeyFlags & { force?: boolean }) =>
+    withControl(flags, async (api) => {
+      const gone = await api.deleteKey(id, flags.force === true);
+      if (flags.json) console.log(JSON.stringify(gone, null, 2));
+      else console.log(`Deleted ${gone.id} ("${forTerminal(gone.name)}"); the ledger keeps its rows.`);
+    }),
+  );
+}
+
+async function rotateKeyCommand(id: string, flags: KeyFlags & { overlap?: number }): Promise<void> {
+  const overlapMs = flags.overlap ?? 3_600_000;
+  await withControl(flags, async (api) => {
+    const { key, record } = await api.rotateKey(id, overlapMs);
+    if (flags.json) return console.log(JSON.stringify({ id: record.id, name: record.name, key }));
+    console.log(`key: ${key}`);
+    const until = record.previousUntil ? new Date(record.previousUntil).toISOString() : undefined;
+    console.log(
+      `\nRotated ${record.id} ("${forTerminal(record.name)}"). The secret above is shown this once; ` +
+        (until ? `the old one works until ${until}.` : 'the old one no longer works.'),
+    );
+  });
 }
 
 async function createKeyCommand(name: string, flags: KeyFlags): Promise<void> {

@@ -70,6 +70,23 @@ export function registerTeamsCommand(program: Command): void {
         print([t], flags.json, await monthSpend(api, 'team'));
       }),
   );
+  addTargetOptions(
+    teams
+      .command('delete')
+      .description(
+        'Delete a team no active key belongs to (the ledger keeps its name). Refused while it spent in its open ' +
+          'budget period (else this month), unless --force.',
+      )
+      .argument('<name>')
+      .option('--force', 'delete even though it spent in its open period')
+      .option('--json', 'as JSON'),
+  ).action((name: string, flags: TeamFlags & { force?: boolean }) =>
+    withControl(flags, async (api) => {
+      const gone = await api.deleteTeam(name, flags.force === true);
+      if (flags.json) console.log(JSON.stringify(gone, null, 2));
+      else console.log(`Deleted the team "${gone.name}"; the ledger keeps its rows.`);
+    }),
+  );
   options(teams.command('update').argument('<name>')).action((name: string, flags: TeamFlags) =>
     withControl(flags, async (api) =>
       print([await api.updateTeam(name, changeFrom(flags, await api.findTeam(name)))], flags.json),

@@ -1,4 +1,5 @@
-import type { BudgetPeriod } from './records.js';
+import type { Budget, BudgetPeriod } from './records.js';
+import type { ControlStore } from './control-store.js';
 
 // A formatter costs tens of microseconds to make: one per time zone, kept.
 const formatters = new Map<string, Intl.DateTimeFormat>();
@@ -120,5 +121,25 @@ export function budgetRefusal(
   return (
     `${head}: ${usd(spent)} of ${usd(budget)} this ${period === 'total' ? 'lifetime' : period} (with the ` +
     `requests in flight); ${when}.`
+  );
+}
+
+/**
+ * Why a key or a team may not be deleted now: it spent in its open period (its budget's, else this calendar month),
+ * and a key or team made again under the name would start that period afresh. Undefined when it may go.
+ */
+export async function deletionRefusal(
+  store: Pick<ControlStore, 'spentSince'>,
+  what: { kind: 'key' | 'team'; id: string; name: string; budget: Budget | undefined },
+  now: number,
+  timeZone = 'UTC',
+): Promise<string | undefined> {
+  const period = budgetPeriod(what.budget?.period ?? 'month', now, timeZone);
+  const spent = await store.spentSince(what.kind, what.id, period.start);
+  if (spent <= 0) return undefined;
+  const open = what.budget ? `its ${what.budget.period}'s budget period` : 'this month';
+  return (
+    `the ${what.kind} "${what.name}" spent $${spent.toFixed(6)} since ${new Date(period.start).toISOString()} ` +
+    `(${open}); deleting it now would let one made again under its name start afresh`
   );
 }

@@ -127,6 +127,35 @@ function keyCalls(
   };
 }
 
+/** Keys rotated (a new secret, the old one for an overlap) and deleted (the ledger keeps their rows). */
+function keyLifecycleCalls(port: SqlPort, audit: PeopleCalls['audit']): Pick<ControlStore, 'rotateKey' | 'deleteKey'> {
+  const key = (id: string) => ({ table: 'keys' as const, where: 'id' as const, value: id });
+  return {
+    async rotateKey(idOrName, now, overlapMs, by) {
+      const row = await needKey(port, idOrName);
+      if (row.revoked !== null)
+        throw new StoreError('conflict', `the key "${row.name}" is revoked: create a new one instead`);
+      const { key: secret, entry } = createGatewayKey(row.name);
+      const overlap = overlapMs > 0;
+      await update(port, key(row.id), {
+        sha256: entry.sha256,
+        rotated: now,
+        previous_sha256: overlap ? row.sha256 : null,
+        previous_until: overlap ? now + overlapMs : null,
+      });
+      const after = keyOf(await needKey(port, row.id));
+      await audit(by, 'key.rotate', row.id, keyOf(row), after);
+      return { key: secret, record: after };
+    },
+    async deleteKey(idOrName, by) {
+      const row = await needKey(port, idOrName);
+      await port.run('DELETE FROM keys WHERE id = ?', [row.id]);
+      await audit(by, 'key.delete', row.id, keyOf(row), null);
+      return keyOf(row);
+    },
+  };
+}
+
 /** Teams: created once by name, changed, deleted only when no key belongs to them. */
 function teamCalls(
   port: SqlPort,
@@ -155,11 +184,15 @@ function teamCalls(
     },
     async deleteTeam(name, by) {
       const team = teamOf((await needTeam(port, name))!);
-      const members = (await port.one<{ n: number }>('SELECT count(*) AS n FROM keys WHERE team = ?', [name]))!.n;
+      const members = Number(
+        (await port.one<{ n: number }>('SELECT count(*) AS n FROM keys WHERE team = ? AND revoked IS NULL', [name]))!.n,
+      );
       if (members > 0) {
         const what = `the team "${name}" still has ${members} key(s)`;
         throw new StoreError('conflict', `${what}: move them to another team or revoke them first (a conflict)`);
       }
+      // Revoked keys of the team keep working nowhere: they lose the name (their ledger rows keep it).
+      await port.run('UPDATE keys SET team = NULL WHERE team = ? AND revoked IS NOT NULL', [name]);
       await port.run('DELETE FROM teams WHERE name = ?', [name]);
       await audit(by, 'team.delete', name, team, null);
       return team;
@@ -177,6 +210,7 @@ export function createControlService(d: DialectStore): ControlStore {
   const { port } = d;
   type Written =
     | keyof ReturnType<typeof keyCalls>
+    | keyof ReturnType<typeof keyLifecycleCalls>
     | keyof ReturnType<typeof teamCalls>
     | keyof DeviceGrantCalls
     | keyof PeopleCalls
@@ -204,6 +238,7 @@ export function createControlService(d: DialectStore): ControlStore {
   return Object.assign(
     rest,
     keyCalls(port, people.audit),
+    keyLifecycleCalls(port, people.audit),
     teamCalls(port, people.audit),
     deviceGrantCalls(port),
     revocationCalls(port),

@@ -131,11 +131,15 @@ export interface ControlStore extends DeviceGrantCalls, PeopleCalls, UiSessionCa
   findKey(idOrName: string): Promise<KeyRecord | undefined>;
   updateKey(idOrName: string, change: KeyChange, by?: Actor): Promise<KeyRecord>;
   revokeKey(idOrName: string, now: number, by?: Actor): Promise<KeyRecord>;
+  /** A new secret for a key (shown once); the old one keeps working for `overlapMs` (0: not at all). */
+  rotateKey(idOrName: string, now: number, overlapMs: number, by?: Actor): Promise<{ key: string; record: KeyRecord }>;
+  /** Deletes a key's record (the ledger keeps its rows, by id and name). */
+  deleteKey(idOrName: string, by?: Actor): Promise<KeyRecord>;
   createTeam(input: TeamInput, now: number, by?: Actor): Promise<TeamRecord>;
   listTeams(): Promise<TeamRecord[]>;
   findTeam(name: string): Promise<TeamRecord | undefined>;
   updateTeam(name: string, change: TeamChange, by?: Actor): Promise<TeamRecord>;
-  /** Deletes a team no key belongs to (its keys must move or be revoked first). */
+  /** Deletes a team no active key belongs to (its keys must move or be revoked first). */
   deleteTeam(name: string, by?: Actor): Promise<TeamRecord>;
 
   /** Appends ledger rows; a request id already there is not written again. Answers how many were new. */

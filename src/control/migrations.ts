@@ -144,4 +144,10 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE ledger ADD COLUMN ${ledgerColumnDefs('sqlite', 13).join('')};
   UPDATE ledger SET client_model = model;
   `,
+  // 14: key rotation: when, and the secret before it (its hash) with the end of its overlap.
+  `
+  ALTER TABLE keys ADD COLUMN rotated INTEGER;
+  ALTER TABLE keys ADD COLUMN previous_sha256 TEXT;
+  ALTER TABLE keys ADD COLUMN previous_until INTEGER;
+  `,
 ];

@@ -172,4 +172,10 @@ export const PG_MIGRATIONS: readonly string[] = [
   ALTER TABLE ledger ADD COLUMN ${ledgerColumnDefs('postgres', 13).join('')};
   UPDATE ledger SET client_model = model;
   `,
+  // 14: key rotation: when, and the secret before it (its hash) with the end of its overlap.
+  `
+  ALTER TABLE keys ADD COLUMN rotated bigint;
+  ALTER TABLE keys ADD COLUMN previous_sha256 text;
+  ALTER TABLE keys ADD COLUMN previous_until bigint;
+  `,
 ];

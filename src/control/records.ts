@@ -31,6 +31,11 @@ export interface KeyRecord {
   models: string[] | undefined;
   budget: Budget | undefined;
   limits: Limits;
+  /** When its secret was last rotated (`keys rotate`). */
+  rotated?: number | undefined;
+  /** The secret before the last rotation (its hash), and until when it still works: the overlap. */
+  previousSha256?: string | undefined;
+  previousUntil?: number | undefined;
 }
 
 export interface TeamRecord {

@@ -4,7 +4,11 @@ import type { KeyStore } from './key-store.js';
 import { keyActive, type KeyRecord, type PersonRecord, type TeamRecord } from './records.js';
 
 /** A key the gateway can check a request against: the store's record, or a config key. */
-export type KnownKey = GatewayKey & { record?: KeyRecord };
+export type KnownKey = GatewayKey & {
+  record?: KeyRecord;
+  /** Found by the secret before a rotation: it works until this time (the overlap), then not. */
+  graceUntil?: number;
+};
 
 export type CachedKeyStore = KeyStore & {
   team(name: string): TeamRecord | undefined;
@@ -60,7 +64,10 @@ export async function openStoreKeyStore(
     }
     return key;
   };
-  const usable = (key: KnownKey | undefined) => (key?.record && !keyActive(key.record, now()) ? undefined : key);
+  const usable = (key: KnownKey | undefined) =>
+    (key?.record && !keyActive(key.record, now())) || (key?.graceUntil !== undefined && now() >= key.graceUntil)
+      ? undefined
+      : key;
   return {
     enabled: () => known.bySha.size > 0,
     find(presented) {
@@ -118,6 +125,9 @@ function knownKeys(
     const teamModels = team ? teams.get(team)?.models : undefined;
     if (teamModels) key.teamModels = [{ whose: `team "${team}"`, models: teamModels }];
     next.set(r.sha256, key);
+    // The secret before a rotation, while its overlap lasts: the same key, found by the old hash.
+    if (r.previousSha256 && r.previousUntil !== undefined && !next.has(r.previousSha256))
+      next.set(r.previousSha256, Object.assign({}, key, { graceUntil: r.previousUntil }));
   }
   return next;
 }

@@ -18,6 +18,10 @@ export interface KeyRow {
   itpm: number | null;
   otpm: number | null;
   concurrency: number | null;
+  /** Since migration 14 (absent from a new row: NULL). */
+  rotated?: number | string | null;
+  previous_sha256?: string | null;
+  previous_until?: number | string | null;
 }
 export type TeamRow = Pick<KeyRow, 'budget_usd' | 'budget_period' | 'rpm' | 'itpm' | 'otpm' | 'concurrency'> & {
   name: string;
@@ -57,7 +61,7 @@ function limitsOf(r: Pick<KeyRow, 'rpm' | 'itpm' | 'otpm' | 'concurrency'>): Lim
 }
 
 export function keyOf(r: KeyRow): KeyRecord {
-  return {
+  const record: KeyRecord = {
     id: r.id,
     name: r.name,
     sha256: r.sha256,
@@ -70,6 +74,13 @@ export function keyOf(r: KeyRow): KeyRecord {
     budget: budgetOf(r),
     limits: limitsOf(r),
   };
+  // A rotated key's: when, and the old secret's hash with the end of its overlap.
+  if (r.rotated != null) record.rotated = Number(r.rotated);
+  if (r.previous_sha256 != null && r.previous_until != null) {
+    record.previousSha256 = r.previous_sha256;
+    record.previousUntil = Number(r.previous_until);
+  }
+  return record;
 }
 
 const listOf = (text: string | null): string[] | undefined =>

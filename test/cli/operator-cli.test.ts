@@ -205,4 +205,26 @@ describe('the CLI as an operator meets it', () => {
       await emu.close();
     }
   });
+
+  it('keys rotate prints the new secret once and when the old one stops; keys delete and teams delete', async () => {
+    const dir = join(tempHome(), 'data');
+    assert.equal((await cli('teams', 'create', 'short-lived', '--data-dir', dir)).code, 0);
+    assert.equal((await cli('keys', 'create', 'turning', '--team', 'short-lived', '--data-dir', dir)).code, 0);
+    const rotated = await cli('keys', 'rotate', 'turning', '--overlap', '2h', '--data-dir', dir);
+    assert.equal(rotated.code, 0, rotated.stderr);
+    assert.match(
+      rotated.stdout,
+      /^key: bck-[\w-]+\n\nRotated key_\S+ \("turning"\)\. .*the old one works until \d{4}-/m,
+    );
+    const bad = await cli('keys', 'rotate', 'turning', '--overlap', 'forever', '--data-dir', dir);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /a duration up to 30d/);
+    const stillIn = await cli('teams', 'delete', 'short-lived', '--data-dir', dir);
+    assert.equal(stillIn.code, 1);
+    assert.match(stillIn.stderr, /still has 1 key/);
+    const gone = await cli('keys', 'delete', 'turning', '--data-dir', dir);
+    assert.equal(gone.code, 0, gone.stderr);
+    assert.match(gone.stdout, /Deleted key_\S+ \("turning"\); the ledger keeps its rows\./);
+    assert.equal((await cli('teams', 'delete', 'short-lived', '--data-dir', dir)).code, 0);
+  });
 });

@@ -85,6 +85,9 @@ describe('admin API', () => {
     assert.equal((await ask(k.key)).status, 403, 'the model list applies at once');
     assert.equal((await admin('/admin/keys/eve')).json<{ id: string }>().id, k.id, 'by name too');
     assert.equal((await admin('/admin/keys/nobody')).status, 404);
+    const busy = await admin('/admin/teams/research', { method: 'DELETE' });
+    assert.equal(busy.status, 409, 'a team with an active key is not deleted');
+    assert.match(busy.json<{ error: { message: string } }>().error.message, /still has 1 key/);
     const revoked = await admin(`/admin/keys/${k.id}`, { method: 'DELETE' });
     assert.ok(revoked.json<{ revoked: number }>().revoked > 0);
     assert.equal((await ask(k.key)).status, 401);
@@ -95,9 +98,6 @@ describe('admin API', () => {
       5,
     );
     assert.equal((await admin('/admin/teams')).json<{ data: unknown[] }>().data.length, 1);
-    const busy = await admin('/admin/teams/research', { method: 'DELETE' });
-    assert.equal(busy.status, 409, 'a team with keys is not deleted');
-    assert.match(busy.json<{ error: { message: string } }>().error.message, /still has 1 key/);
     assert.equal((await admin('/admin/teams', { body: { name: 'empty' } })).status, 201);
     assert.equal((await admin('/admin/teams/empty', { method: 'DELETE' })).status, 200);
     assert.equal((await admin('/admin/teams/empty')).status, 404);

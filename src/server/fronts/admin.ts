@@ -14,6 +14,8 @@ import { BedrockClaudeError, invalidRequest } from '../../errors.js';
 import { createFailedAuthThrottle } from './admin-guard.js';
 import { parse, storeCall } from './admin-errors.js';
 import { hashKey } from '../../control/gateway-keys.js';
+import { deletionRefusal } from '../../control/budget.js';
+import { z } from 'zod';
 import { parseJsonObject, presentedKey } from '../http-util.js';
 import type { Ctx, Reply, RouteSpec } from '../pipeline.js';
 import type { CreatedKey, KeyView, List, MeAnswer } from '../admin-types.js';
@@ -136,6 +138,7 @@ export function createAdminGroup(deps: AdminDeps): RouteGroup {
       route('GET', '/admin/keys/{id}', keys.show),
       route('PATCH', '/admin/keys/{id}', keys.change),
       route('DELETE', '/admin/keys/{id}', keys.revoke),
+      route('POST', '/admin/keys/{id}/rotate', keys.rotate),
       route('POST', '/admin/teams', admins(teams.create)),
       route('GET', '/admin/teams', teams.list),
       route('GET', '/admin/teams/{name}', teams.show),
@@ -248,12 +251,56 @@ function keyHandlers(deps: AdminDeps) {
       const change = keyChangeFor(who, key, asked);
       return json(ctx, 200, (await changing(() => store.updateKey(key.id, change, who.actor))) satisfies KeyRecord);
     },
+    /** Revokes; with `?purge=true` deletes the record (refused while it spent in its open period, unless `force`). */
     async revoke(ctx: Ctx, who: Principal) {
       const key = await visible(ctx, who);
-      const revoked = await changing(() => store.revokeKey(key.id, deps.clock(), who.actor));
-      return json(ctx, 200, revoked satisfies KeyRecord);
+      const q = queryOf(ctx);
+      if (q.get('purge') !== 'true') {
+        const revoked = await changing(() => store.revokeKey(key.id, deps.clock(), who.actor));
+        return json(ctx, 200, revoked satisfies KeyRecord);
+      }
+      if (!runsTeam(who, key.team)) needAdmin(who);
+      const what = { kind: 'key' as const, id: key.id, name: key.name, budget: key.budget };
+      await refuseWhileSpent(deps, what, q);
+      return json(ctx, 200, (await changing(() => store.deleteKey(key.id, who.actor))) satisfies KeyRecord);
+    },
+    /** A new secret, shown once; the old one works `overlapSeconds` longer (default an hour; 0 for not at all). */
+    async rotate(ctx: Ctx, who: Principal) {
+      const key = await visible(ctx, who);
+      const { overlapSeconds } = parse(rotateSchema, await bodyOf(ctx));
+      const rotated = await changing(() => store.rotateKey(key.id, deps.clock(), overlapSeconds * 1000, who.actor));
+      return json(ctx, 200, Object.assign({ key: rotated.key }, rotated.record) satisfies CreatedKey);
     },
   };
+}
+
+const rotateSchema = z
+  .object({
+    overlapSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(30 * 86_400)
+      .default(3600),
+  })
+  .strict();
+
+const queryOf = (ctx: Ctx) => new URLSearchParams(ctx.req.url.split('?')[1] ?? '');
+
+/** A 409 while a key or team spent in its open period (see `deletionRefusal`), unless the request says `force=true`. */
+async function refuseWhileSpent(
+  deps: AdminDeps,
+  what: Parameters<typeof deletionRefusal>[1],
+  q: URLSearchParams,
+): Promise<void> {
+  if (q.get('force') === 'true') return;
+  const why = await storeCall(() => deletionRefusal(deps.store, what, deps.clock(), deps.timeZone));
+  if (why)
+    throw new BedrockClaudeError(`Not deleted: ${why}.`, {
+      status: 409,
+      type: 'invalid_request_error',
+      fix: 'Revoke it instead (it stops working, its spend stays counted), or delete with force=true.',
+    });
 }
 
 function teamHandlers(deps: AdminDeps) {
@@ -277,8 +324,12 @@ function teamHandlers(deps: AdminDeps) {
       if (!t || !seesTeam(who, t.name)) throw notFound('team', idOf(ctx));
       return json(ctx, 200, t satisfies TeamRecord);
     },
-    remove: async (ctx: Ctx, who: Principal) =>
-      json(ctx, 200, (await changing(() => store.deleteTeam(idOf(ctx), who.actor))) satisfies TeamRecord),
+    async remove(ctx: Ctx, who: Principal) {
+      const t = await storeCall(() => store.findTeam(idOf(ctx)));
+      if (!t) throw notFound('team', idOf(ctx));
+      await refuseWhileSpent(deps, { kind: 'team', id: t.name, name: t.name, budget: t.budget }, queryOf(ctx));
+      return json(ctx, 200, (await changing(() => store.deleteTeam(t.name, who.actor))) satisfies TeamRecord);
+    },
     async change(ctx: Ctx, who: Principal) {
       const change = parse(teamChangeSchema, await bodyOf(ctx));
       const name = idOf(ctx);
