@@ -86,6 +86,7 @@ export type {
   MeAnswer,
   Budget,
   BudgetUse,
+  BudgetAlert,
   KeyView as KeyRecord,
   LatencySummary as Latency,
   LedgerRow,

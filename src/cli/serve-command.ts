@@ -277,6 +277,7 @@ function gatewayOptions(flags: ServeFlags, settings: ServeSettings, upstream: Up
     ...(config.timeZone ? { timeZone: config.timeZone } : {}),
     ...(config.ledger ? { ledger: config.ledger } : {}),
     responses: config.responses,
+    alerts: config.alerts,
     adminKey: settings.adminKey,
     ...(config.adminKeys ? { adminKeys: config.adminKeys } : {}),
     ...(config.routes ? { routes: config.routes } : {}),

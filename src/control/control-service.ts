@@ -14,6 +14,7 @@ import { ledgerRowFromDb } from './ledger-columns.js';
 import { peopleCalls, type PeopleCalls } from './people.js';
 import { uiSessionCalls, type UiSessionCalls } from './ui-sessions.js';
 import { keptResponseCalls, type KeptResponseCalls } from './kept-responses.js';
+import { alertCalls, type AlertCalls } from './alert-calls.js';
 import type { Actor, KeyChange, KeyInput, KeyRecord, TeamChange, TeamInput, TeamRecord } from './records.js';
 import type { SqlPort } from './sql-port.js';
 import { StoreError } from './store-errors.js';
@@ -215,7 +216,8 @@ export function createControlService(d: DialectStore): ControlStore {
     | keyof DeviceGrantCalls
     | keyof PeopleCalls
     | keyof UiSessionCalls
-    | keyof KeptResponseCalls;
+    | keyof KeptResponseCalls
+    | keyof AlertCalls;
   const rest: Omit<ControlStore, Written> = {
     where: d.where,
     changes: async () => (await port.one<{ value: number }>("SELECT value FROM meta WHERE key = 'changes'"))!.value,
@@ -245,6 +247,7 @@ export function createControlService(d: DialectStore): ControlStore {
     people,
     uiSessionCalls(port),
     keptResponseCalls(port),
+    alertCalls(port),
   );
 }
 

@@ -2,6 +2,7 @@ import type { DeviceGrantCalls } from './device-grants.js';
 import type { PeopleCalls } from './people.js';
 import type { UiSessionCalls } from './ui-sessions.js';
 import type { KeptResponseCalls } from './kept-responses.js';
+import type { AlertCalls } from './alert-calls.js';
 import type {
   Actor,
   KeyChange,
@@ -117,7 +118,7 @@ export interface RequestFilter {
  * store shared by several replicas (PostgreSQL) are the same to every caller. Errors a person can
  * act on (no such key, a name taken) are Errors whose message says so.
  */
-export interface ControlStore extends DeviceGrantCalls, PeopleCalls, UiSessionCalls, KeptResponseCalls {
+export interface ControlStore extends DeviceGrantCalls, PeopleCalls, UiSessionCalls, KeptResponseCalls, AlertCalls {
   /** Where it is, for messages: a data directory, or a database URL without its password. */
   readonly where: string;
   /** A number that changes whenever a key or a team does (polled by every replica's key cache). */

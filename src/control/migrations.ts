@@ -150,4 +150,24 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE keys ADD COLUMN previous_sha256 TEXT;
   ALTER TABLE keys ADD COLUMN previous_until INTEGER;
   `,
+  // 15: soft budgets (alert, never refuse), and the budget alerts sent: one per subject, period and threshold.
+  `
+  ALTER TABLE keys ADD COLUMN budget_soft INTEGER;
+  ALTER TABLE teams ADD COLUMN budget_soft INTEGER;
+  ALTER TABLE people ADD COLUMN budget_soft INTEGER;
+  CREATE TABLE budget_alerts (
+    subject TEXT NOT NULL,
+    period_start INTEGER NOT NULL,
+    threshold INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    budget_usd REAL NOT NULL,
+    spent_usd REAL NOT NULL,
+    soft INTEGER NOT NULL,
+    period_end INTEGER,
+    time INTEGER NOT NULL,
+    PRIMARY KEY (subject, period_start, threshold)
+  );
+  CREATE INDEX budget_alerts_time ON budget_alerts (time);
+  `,
 ];

@@ -178,4 +178,24 @@ export const PG_MIGRATIONS: readonly string[] = [
   ALTER TABLE keys ADD COLUMN previous_sha256 text;
   ALTER TABLE keys ADD COLUMN previous_until bigint;
   `,
+  // 15: soft budgets (alert, never refuse), and the budget alerts sent: one per subject, period and threshold.
+  `
+  ALTER TABLE keys ADD COLUMN budget_soft integer;
+  ALTER TABLE teams ADD COLUMN budget_soft integer;
+  ALTER TABLE people ADD COLUMN budget_soft integer;
+  CREATE TABLE budget_alerts (
+    subject text NOT NULL,
+    period_start bigint NOT NULL,
+    threshold integer NOT NULL,
+    kind text NOT NULL,
+    name text NOT NULL,
+    budget_usd double precision NOT NULL,
+    spent_usd double precision NOT NULL,
+    soft integer NOT NULL,
+    period_end bigint,
+    time bigint NOT NULL,
+    PRIMARY KEY (subject, period_start, threshold)
+  );
+  CREATE INDEX budget_alerts_time ON budget_alerts (time);
+  `,
 ];

@@ -15,6 +15,8 @@ export interface Limits {
 export interface Budget {
   usd: number;
   period: BudgetPeriod;
+  /** Alerts at its thresholds, never refuses. */
+  soft?: boolean | undefined;
 }
 
 /** A key as the store keeps it: the secret only as its SHA-256. */
@@ -108,7 +110,12 @@ export const limitsSchema = z
   .strict();
 
 export const budgetSchema = z
-  .object({ usd: z.number().nonnegative().max(LIMIT_MAX), period: z.enum(BUDGET_PERIODS).default('month') })
+  .object({
+    usd: z.number().nonnegative().max(LIMIT_MAX),
+    period: z.enum(BUDGET_PERIODS).default('month'),
+    /** A soft budget alerts at its thresholds and never refuses. */
+    soft: z.boolean().optional(),
+  })
   .strict();
 
 const modelsSchema = z

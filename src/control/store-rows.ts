@@ -14,6 +14,8 @@ export interface KeyRow {
   models: string | null;
   budget_usd: number | null;
   budget_period: string | null;
+  /** 1 for a soft budget (alerts, never refuses); since migration 15. */
+  budget_soft?: number | null;
   rpm: number | null;
   itpm: number | null;
   otpm: number | null;
@@ -23,7 +25,10 @@ export interface KeyRow {
   previous_sha256?: string | null;
   previous_until?: number | string | null;
 }
-export type TeamRow = Pick<KeyRow, 'budget_usd' | 'budget_period' | 'rpm' | 'itpm' | 'otpm' | 'concurrency'> & {
+export type TeamRow = Pick<
+  KeyRow,
+  'budget_usd' | 'budget_period' | 'budget_soft' | 'rpm' | 'itpm' | 'otpm' | 'concurrency'
+> & {
   name: string;
   created: number;
   groups: string | null;
@@ -31,7 +36,7 @@ export type TeamRow = Pick<KeyRow, 'budget_usd' | 'budget_period' | 'rpm' | 'itp
 };
 export type PersonRow = Pick<
   KeyRow,
-  'models' | 'budget_usd' | 'budget_period' | 'rpm' | 'itpm' | 'otpm' | 'concurrency'
+  'models' | 'budget_usd' | 'budget_period' | 'budget_soft' | 'rpm' | 'itpm' | 'otpm' | 'concurrency'
 > & {
   subject: string;
   email: string;
@@ -42,13 +47,23 @@ export type PersonRow = Pick<
 };
 
 const LIMIT_NAMES = ['rpm', 'itpm', 'otpm', 'concurrency'] as const;
-const SETTINGS = { budget_usd: null, budget_period: null, rpm: null, itpm: null, otpm: null, concurrency: null };
+const SETTINGS = {
+  budget_usd: null,
+  budget_period: null,
+  budget_soft: null,
+  rpm: null,
+  itpm: null,
+  otpm: null,
+  concurrency: null,
+};
 
 export const orUndefined = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
 
-function budgetOf(r: Pick<KeyRow, 'budget_usd' | 'budget_period'>): Budget | undefined {
+function budgetOf(r: Pick<KeyRow, 'budget_usd' | 'budget_period' | 'budget_soft'>): Budget | undefined {
   if (r.budget_usd === null) return undefined;
-  return { usd: r.budget_usd, period: (r.budget_period ?? 'month') as Budget['period'] };
+  const budget: Budget = { usd: r.budget_usd, period: (r.budget_period ?? 'month') as Budget['period'] };
+  if (r.budget_soft) budget.soft = true;
+  return budget;
 }
 
 function limitsOf(r: Pick<KeyRow, 'rpm' | 'itpm' | 'otpm' | 'concurrency'>): Limits {
@@ -131,6 +146,7 @@ export function settings(input: SettingsInput): Record<string, unknown> {
   if (input.budget !== undefined) {
     out['budget_usd'] = input.budget?.usd ?? null;
     out['budget_period'] = input.budget?.period ?? null;
+    out['budget_soft'] = input.budget?.soft ? 1 : null;
   }
   for (const k of LIMIT_NAMES) if (input.limits && k in input.limits) out[k] = input.limits[k] ?? null;
   return out;

@@ -15,6 +15,7 @@ import type { LiveSnapshot } from './live.js';
 export type { AuditEntry, Budget, KeyRecord, LatencySummary, LedgerRow, LiveSnapshot, PersonRecord, ReportRow };
 export type { SeriesRow, TeamRecord };
 export type { Limits } from '../control/records.js';
+export type { BudgetAlert } from '../control/alert-calls.js';
 
 /** A key as `GET /admin/keys` lists it: the record and when the ledger last saw it. */
 export type KeyView = KeyRecord & { lastUsed: number | null };

@@ -94,6 +94,25 @@ export const gatewayConfigSchema = z
       ])
       .optional(),
     ledger: z.object({ retainDays: z.number().nonnegative().optional() }).strict().optional(),
+    /** Budget alerts: the thresholds (percent of a budget) and the webhooks each goes to. */
+    alerts: z
+      .object({
+        thresholds: z.array(z.number().int().min(1).max(1000)).min(1).max(10).optional(),
+        webhooks: z
+          .array(
+            z
+              .object({
+                url: z.string().regex(/^https?:\/\/\S+$/, 'an http(s) URL, e.g. https://hooks.slack.com/services/...'),
+                format: z.enum(['slack', 'json']).default('json'),
+                secret: z.string().min(16, 'at least 16 characters').optional(),
+              })
+              .strict(),
+          )
+          .max(10)
+          .optional(),
+      })
+      .strict()
+      .optional(),
     /** Responses API responses kept for `previous_response_id` (store: true): on or off, sealed with, for how long. */
     responses: z
       .object({

@@ -18,6 +18,7 @@ import type { EnforcementDeps } from './stages/limit-stages.js';
 import type { UsageSink } from '../control/usage-record.js';
 import type { LiveSnapshot } from './live.js';
 import { keepNothing, openResponseKeeper, type ResponseKeeper, type ResponsesConfig } from './responses-keeper.js';
+import { createBudgetAlerts, type AlertsConfig } from './budget-alerts.js';
 
 /** The state of the control plane's servers, for `/metrics`. */
 export interface ControlGauges {
@@ -55,7 +56,7 @@ export interface Control {
 
 /** Where a failure off the answer path happened: a fixed list, so a metric label's values are ours. */
 /** Failures off the answer path: a settlement, a retention run, a usage sink, a request's finisher. */
-export type BackgroundFailure = 'settle' | 'prune' | 'usage_sink' | 'finisher' | 'keep_response';
+export type BackgroundFailure = 'settle' | 'prune' | 'usage_sink' | 'finisher' | 'keep_response' | 'alert';
 
 /** Where the control plane keeps things: the embedded store, or PostgreSQL and/or Redis for several replicas. */
 export interface ControlOptions {
@@ -74,6 +75,8 @@ export interface ControlOptions {
   retainDays?: number | undefined;
   /** Whether and how Responses API responses are kept. */
   responses?: ResponsesConfig | undefined;
+  /** Budget alerts: thresholds and webhooks. */
+  alerts?: AlertsConfig | undefined;
   /** Wall-clock ms since the epoch: budgets, retention, the admin API, the ledger's journal. */
   clock: () => number;
   /** A failure off the answer path (a settlement, a retention run): counted and said by the caller. */
@@ -262,6 +265,12 @@ function controlDeps(options: ControlOptions, store: ControlStore, keys: CachedK
     timeZone,
     clock: options.clock,
     onFailure: options.onFailure,
+    alerts: createBudgetAlerts({
+      config: options.alerts ?? {},
+      store,
+      clock: options.clock,
+      onFailure: (err) => options.onFailure('alert', err),
+    }),
   };
   const named = (options.adminKeys ?? []).map((k) => ({
     id: k.id,

@@ -29,6 +29,7 @@ import { createLiveSink, targetsOf, type LiveSnapshot } from './live.js';
 import type { UsageSink } from '../control/usage-record.js';
 import { createAccessLogSink, gatewayLogger } from './usage.js';
 import type { ResponsesConfig } from './responses-keeper.js';
+import type { AlertsConfig } from './budget-alerts.js';
 import { createKeptResponsesGroup } from './fronts/responses-kept.js';
 
 export interface GatewayOptions {
@@ -79,6 +80,8 @@ export interface GatewayOptions {
   ledger?: { retainDays?: number | undefined } | undefined;
   /** Whether `store: true` keeps Responses API responses, sealed with which keys, for how long (default 30 days). */
   responses?: ResponsesConfig | undefined;
+  /** Budget alerts: thresholds (default 50, 80, 100%) and webhooks. */
+  alerts?: AlertsConfig | undefined;
   /** The time zone budgets reset in, at calendar boundaries (default UTC). */
   timeZone?: string | undefined;
   /** Client model name → ordered targets (optionally `{ policy, targets }`). Other names resolve from the catalog. */
@@ -308,6 +311,7 @@ function gatewayControl(
     adminKeys: options.adminKeys,
     retainDays: options.ledger?.retainDays,
     responses: options.responses,
+    alerts: options.alerts,
     clock: parts.clock,
     onFailure,
     live: parts.live,

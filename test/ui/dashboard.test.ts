@@ -13,6 +13,7 @@ import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator
 import { UI_CSP } from '../../src/server/fronts/ui.js';
 import { startGateway, type RunningGateway } from '../../src/server/gateway.js';
 import { CREDS, tempHome } from '../helpers.js';
+import { until } from '../replicas/harness.js';
 import { browserMissing, launch } from './browser.js';
 
 const skip = browserMissing();
@@ -212,6 +213,21 @@ describe('dashboard in Chromium', { skip, timeout: 180_000 }, () => {
     const text = (await row.textContent()) ?? '';
     assert.match(text, /\$[\d.]+ this month/, text);
     assert.doesNotMatch(text, /\$0 this month/, 'not nothing: it made three calls');
+  });
+
+  it("lists the budget alerts on the overview, once a key's spend crosses a threshold", async () => {
+    const tiny = (
+      await adminCall('POST', '/admin/keys', { name: 'tiny-budget', budget: { usd: 0.0001, period: 'day' } })
+    )['key'] as string;
+    for (let i = 0; i < 8; i++) await model(tiny, 'spend a little');
+    await until(async () => ((await adminCall('GET', '/admin/alerts'))['data'] as unknown[]).length >= 1, 10_000);
+    await page.goto(`${gw.url}/ui#/overview`);
+    await page.reload();
+    const card = page.locator('[data-card=alerts]');
+    await card.waitFor();
+    const text = (await card.textContent()) ?? '';
+    assert.match(text, /tiny-budget/);
+    assert.match(text, /50%/);
   });
 
   it("shows a script in a key's name as text, and runs nothing", async () => {

@@ -1,6 +1,7 @@
 import {
   api,
   qs,
+  type BudgetAlert,
   type BudgetUse,
   type Latency,
   type List,
@@ -9,7 +10,7 @@ import {
   type UsageAnswer,
 } from '../api.js';
 import { stackedChart } from '../charts.js';
-import { bar, h, int, ms, pct, table, usd } from '../dom.js';
+import { bar, h, int, ms, pct, table, usd, when } from '../dom.js';
 import { rangeOf, stackOf, totals } from '../logic.js';
 
 const DAY = 86_400_000;
@@ -38,13 +39,16 @@ export async function overviewPage(
   const noLatency: Latency = { requests: 0, p50LatencyMs: null, p95LatencyMs: null, p50TtfbMs: null, p95TtfbMs: null };
   const by = (['model', 'key', 'user', 'team'] as const).find((b) => b === params.get('by')) ?? 'model';
   const span = qs({ since: new Date(range.since).toISOString(), until: new Date(range.until).toISOString() });
-  const [usage, series, latency, budgets] = await Promise.all([
+  const [usage, series, latency, budgets, alerts] = await Promise.all([
     api<UsageAnswer>('GET', `/admin/usage${span}&by=${by}`, undefined, { signal }),
     api<SeriesAnswer>('GET', `/admin/usage/series${span}&by=${by}`, undefined, { signal }),
     me.role === 'admin'
       ? api<Latency>('GET', `/admin/usage/latency${span}`, undefined, { signal })
       : Promise.resolve(noLatency),
     api<List<BudgetUse>>('GET', '/admin/budgets', undefined, { signal }),
+    me.role === 'admin'
+      ? api<List<BudgetAlert>>('GET', '/admin/alerts?limit=10', undefined, { signal })
+      : Promise.resolve({ data: [] }),
   ]);
   const t = totals(usage.rows);
   const order = usage.rows.map((r) => r.group ?? '(none)');
@@ -67,6 +71,7 @@ export async function overviewPage(
       stackedChart(`Requests by ${by}`, stackOf(series.rows, range.since, range.until, stepMs, 'requests', order), int),
     ),
     h('div', { class: 'columns' }, tokensByKind(t), budgetsCard(budgets)),
+    me.role === 'admin' ? alertsCard(alerts) : '',
     h('div', { class: 'card' }, h('h2', {}, `By ${by}`), usageTable(usage, by)),
   );
 }
@@ -167,6 +172,25 @@ function budgetsCard(budgets: List<BudgetUse>): HTMLElement {
     rows.length
       ? table(['', 'name', 'spent this period'], rows)
       : h('p', { class: 'empty' }, 'No key or team has a budget.'),
+  );
+}
+
+/** The latest budget alerts: whose budget, which threshold, the spend then, when. */
+function alertsCard(alerts: List<BudgetAlert>): HTMLElement {
+  const rows = alerts.data.map((a) => [
+    when(a.time, 'minute'),
+    a.kind,
+    a.name,
+    `${a.threshold}%${a.soft ? ' (soft)' : ''}`,
+    `${usd(a.spentUsd)} of ${usd(a.budgetUsd)}`,
+  ]);
+  return h(
+    'div',
+    { class: 'card', 'data-card': 'alerts' },
+    h('h2', {}, 'Budget alerts'),
+    rows.length
+      ? table(['when', '', 'name', 'threshold', 'spent'], rows, { 'data-table': 'alerts' })
+      : h('p', { class: 'empty' }, 'No budget has reached an alert threshold.'),
   );
 }
 

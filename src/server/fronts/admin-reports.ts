@@ -15,7 +15,8 @@ import type {
 import type { Ctx, Reply } from '../pipeline.js';
 import { parse, storeCall } from './admin-errors.js';
 import { jsonReply } from './replies.js';
-import { scopeOf, seesKey, seesTeam, type Principal } from './admin-access.js';
+import { needAdmin, scopeOf, seesKey, seesTeam, type Principal } from './admin-access.js';
+import type { BudgetAlert } from '../../control/alert-calls.js';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -105,6 +106,13 @@ export function reportHandlers(
       const { since, until } = range(q, DAY);
       const summary = await storeCall(() => store.latency(since, until));
       return json(ctx, Object.assign({ since: iso(since), until: iso(until) }, summary) satisfies LatencyAnswer);
+    },
+    /** The latest budget alerts (`?limit=`, default 50), newest first: the admins'. */
+    async alerts(ctx: Ctx, who: Principal) {
+      needAdmin(who);
+      const limit = Math.min(Math.max(Number(query(ctx)['limit'] ?? 50) || 50, 1), 500);
+      const data = await storeCall(() => store.listAlerts(limit));
+      return json(ctx, { data } satisfies List<BudgetAlert>);
     },
     budgets: async (ctx: Ctx, who: Principal) =>
       json(ctx, {

@@ -148,6 +148,7 @@ export function createAdminGroup(deps: AdminDeps): RouteGroup {
       route('GET', '/admin/usage/series', reports.series),
       route('GET', '/admin/usage/latency', admins(reports.latency)),
       route('GET', '/admin/budgets', reports.budgets),
+      route('GET', '/admin/alerts', reports.alerts),
       route('GET', '/admin/live', admins(reports.live)),
       route('GET', '/admin/requests', reports.requests),
       route('GET', '/admin/people', admins(people.list)),

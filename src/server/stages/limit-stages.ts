@@ -10,6 +10,7 @@ import type { Ctx, Stage } from '../pipeline.js';
 import { scopeOf } from './call-stages.js';
 import { refusal, setRateHeaders } from './limit-answers.js';
 import { labelOf, ledgerKind, planFor, subjectsOf, type OpMeta } from './limit-plan.js';
+import type { BudgetAlerts } from '../budget-alerts.js';
 
 export interface EnforcementDeps {
   counters: CounterStore;
@@ -23,6 +24,8 @@ export interface EnforcementDeps {
   clock: () => number;
   /** A settlement that failed after the answer (the counters away): counted and said, never thrown. */
   onFailure?: ((where: 'settle', err: unknown) => void) | undefined;
+  /** Budget alerts at their thresholds (the config's `alerts`). */
+  alerts?: BudgetAlerts | undefined;
 }
 
 /** The request's input estimate: the preflight's (it made one for the context-window rule), else made here. */
@@ -60,7 +63,9 @@ function opsFor(ctx: Ctx, plan: readonly OpMeta[], now: number, deps: Enforcemen
         if (input < 0) input = inputEstimate(ctx, body);
         reservation = worstCase(ctx, input, maxTokens, deps.catalog);
       }
-      ops.push({ kind: 'counter', key: period.key, delta: Math.max(reservation, 1e-12), max: budget.usd, based: true });
+      // A soft budget counts and alerts, and never refuses.
+      const max = budget.soft ? Number.POSITIVE_INFINITY : budget.usd;
+      ops.push({ kind: 'counter', key: period.key, delta: Math.max(reservation, 1e-12), max, based: true });
       meta.push(m);
       continue;
     }
@@ -144,6 +149,11 @@ async function seedMissing(deps: EnforcementDeps, ops: CounterOp[], meta: OpMeta
   return admitted;
 }
 
+/** A budget's spend to its alerts (a refusal for it counts as all of it). */
+function alertOn(deps: EnforcementDeps, m: OpMeta, spentUsd: number, exhausted: boolean): void {
+  if (deps.alerts && m.period) deps.alerts.check(m.subject, m.period, spentUsd, exhausted);
+}
+
 /** On the way out: concurrency back, the token buckets and budgets settled to what was used. */
 function settlementOf(ops: readonly CounterOp[], meta: readonly OpMeta[], usage: UsageRecord): CounterOp[] {
   const back: CounterOp[] = [];
@@ -204,9 +214,19 @@ export function admission(deps: EnforcementDeps): Stage {
     const answers = admitted.answers;
     setRateHeaders(ctx, meta, answers);
     const failed = admitted.failed!;
-    if (!admitted.granted) throw refusal(ctx, ops[failed]!, meta[failed]!, answers[failed]!, now);
+    if (!admitted.granted) {
+      if (meta[failed]!.what === 'budget') alertOn(deps, meta[failed]!, answers[failed] as number, true);
+      throw refusal(ctx, ops[failed]!, meta[failed]!, answers[failed]!, now);
+    }
     ctx.finishers.push((c) => {
       const back = settlementOf(ops, meta, c.usage);
+      if (deps.alerts)
+        for (let i = 0; i < ops.length; i++) {
+          const op = ops[i]!;
+          // The period's spend now: the counter after this request's reservation, less it, plus what it cost.
+          if (meta[i]!.what === 'budget' && op.kind === 'counter')
+            alertOn(deps, meta[i]!, (answers[i] as number) - op.delta + (c.usage.costUsd ?? 0), false);
+        }
       if (back.length)
         void (admitted.settleWith ?? counters.settle)(back, deps.clock()).catch((err: unknown) =>
           deps.onFailure?.('settle', err),
