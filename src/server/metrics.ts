@@ -18,26 +18,7 @@ export function createGatewayMetrics() {
   const registry = new Registry();
   const counter = (name: string, help: string, labelNames: string[] = []) =>
     new Counter({ name, help, labelNames, registers: [registry] });
-  const requests = counter('bedrock_claude_requests_total', 'Requests answered, by front, route and status', [
-    'front',
-    'path',
-    'status',
-  ]);
-  const latency = new Histogram({
-    name: 'bedrock_claude_request_duration_seconds',
-    help: 'Request latency',
-    labelNames: ['front', 'path'],
-    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120],
-    registers: [registry],
-  });
-  const ttfb = new Histogram({
-    name: 'bedrock_claude_upstream_ttfb_seconds',
-    help: 'Time to the first upstream byte',
-    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
-    registers: [registry],
-  });
-  const tokens = counter('bedrock_claude_tokens_total', 'Tokens, by direction', ['direction']);
-  const cost = counter('bedrock_claude_cost_usd_total', 'Estimated cost in USD (regional premium included)');
+  const usage = usageMetrics(registry, counter);
   const upstreamErrors = counter('bedrock_claude_upstream_errors_total', 'Upstream errors by Anthropic error type', [
     'type',
   ]);
@@ -56,14 +37,7 @@ export function createGatewayMetrics() {
      * A usage sink: the path label is the route's pattern (`/model/{modelId}/invoke`), so a scanner cannot blow up the
      * series count.
      */
-    record(u: UsageRecord) {
-      requests.inc({ front: u.front, path: u.route, status: String(u.status) });
-      latency.observe({ front: u.front, path: u.route }, u.latencyMs / 1000);
-      if (u.ttfbMs !== undefined) ttfb.observe(u.ttfbMs / 1000);
-      if (u.inputTokens) tokens.inc({ direction: 'input' }, u.inputTokens);
-      if (u.outputTokens) tokens.inc({ direction: 'output' }, u.outputTokens);
-      if (u.costUsd) cost.inc(u.costUsd);
-    },
+    record: usage.record,
     /**
      * The control plane's servers: whether they answer, the ledger rows that wait, Redis round trips. Read at each
      * scrape.
@@ -79,6 +53,82 @@ export function createGatewayMetrics() {
       else if (event.type === 'upstream_error') upstreamErrors.inc({ type: event.error.type });
     },
   };
+}
+
+/** Per request: counts and latency by front and route pattern, TTFB, and tokens and spend by model and team. */
+function usageMetrics(
+  registry: PromClient.Registry,
+  counter: (name: string, help: string, labelNames?: string[]) => PromClient.Counter,
+) {
+  const requests = counter('bedrock_claude_requests_total', 'Requests answered, by front, route and status', [
+    'front',
+    'path',
+    'status',
+  ]);
+  const latency = new Histogram({
+    name: 'bedrock_claude_request_duration_seconds',
+    help: 'Request latency',
+    labelNames: ['front', 'path'],
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120],
+    registers: [registry],
+  });
+  const ttfb = new Histogram({
+    name: 'bedrock_claude_upstream_ttfb_seconds',
+    help: 'Time to the first upstream byte',
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+    registers: [registry],
+  });
+  const tokens = counter(
+    'bedrock_claude_tokens_total',
+    "Tokens, by direction (input, output, cache_read, cache_write), the catalog's model name and the team",
+    ['direction', 'model', 'team'],
+  );
+  const cost = counter(
+    'bedrock_claude_cost_usd_total',
+    "Estimated cost in USD (regional premium included), by the catalog's model name and the team",
+    ['model', 'team'],
+  );
+  const label = boundedLabels();
+  return {
+    /**
+     * A usage sink: the path label is the route's pattern (`/model/{modelId}/invoke`), so a scanner cannot blow up the
+     * series count.
+     */
+    record(u: UsageRecord) {
+      requests.inc({ front: u.front, path: u.route, status: String(u.status) });
+      latency.observe({ front: u.front, path: u.route }, u.latencyMs / 1000);
+      if (u.ttfbMs !== undefined) ttfb.observe(u.ttfbMs / 1000);
+      const model = label.model(u.modelName);
+      const team = label.team(u.team);
+      if (u.inputTokens) tokens.inc({ direction: 'input', model, team }, u.inputTokens);
+      if (u.outputTokens) tokens.inc({ direction: 'output', model, team }, u.outputTokens);
+      if (u.cacheReadTokens) tokens.inc({ direction: 'cache_read', model, team }, u.cacheReadTokens);
+      if (u.cacheWriteTokens) tokens.inc({ direction: 'cache_write', model, team }, u.cacheWriteTokens);
+      if (u.costUsd) cost.inc({ model, team }, u.costUsd);
+    },
+  };
+}
+
+/** At most this many values of a label: the rest are `other`. */
+export const MAX_LABEL_VALUES = 200;
+
+/**
+ * The cost metrics' labels, bounded: the model is the catalog's name (never what a client sent: `other` for a model
+ * the catalog does not know), the team is one an admin made or the config maps (`none` for no team); past
+ * {@link MAX_LABEL_VALUES} distinct values of either, the rest are `other`.
+ */
+function boundedLabels() {
+  const bounded = (fallback: string) => {
+    const seen = new Set<string>();
+    return (value: string | undefined): string => {
+      if (value === undefined || value === '') return fallback;
+      if (seen.has(value)) return value;
+      if (seen.size >= MAX_LABEL_VALUES) return 'other';
+      seen.add(value);
+      return value;
+    };
+  };
+  return { model: bounded('other'), team: bounded('none') };
 }
 
 /** Connections the guard closed or refused, and those open. */

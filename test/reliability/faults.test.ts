@@ -132,7 +132,7 @@ describe('faults: mid-stream', () => {
       assert.equal(line['error'], 'api_error');
       assert.ok((line['inputTokens'] as number) > 0, 'partial usage logged');
       const metrics = await (await request(`${g.url}/metrics`)).body.text();
-      assert.match(metrics, /bedrock_claude_tokens_total\{direction="input"\} [1-9]/);
+      assert.match(metrics, /bedrock_claude_tokens_total\{direction="input",model="[\w.-]+",team="none"\} [1-9]/);
     } finally {
       emu.setFaults(undefined);
     }
