@@ -67,7 +67,7 @@ export function bar(value: number, max: number, label: string, budget = true): H
 
 /** A table in a box that scrolls sideways on a narrow screen (the page itself never does). */
 export function table(head: string[], rows: Child[][], attrs: Record<string, Attr> = {}): HTMLElement {
-  return h(
+  const box = h(
     'div',
     Object.assign({ class: 'table-box' }, attrs),
     h(
@@ -77,4 +77,7 @@ export function table(head: string[], rows: Child[][], attrs: Record<string, Att
       h('tbody', {}, ...rows.map((r) => h('tr', {}, ...r.map((c) => h('td', {}, c))))),
     ),
   );
+  // A table wider than its box scrolls inside it, and says so above it (`.scrolls`), at any window size.
+  new ResizeObserver(() => box.classList.toggle('scrolls', box.scrollWidth > box.clientWidth + 1)).observe(box);
+  return box;
 }

@@ -176,7 +176,7 @@ describe('dashboard in Chromium', { skip, timeout: 180_000 }, () => {
     assert.ok(seen, 'the request is on the requests page');
     assert.match(
       (await page.textContent('[data-table=requests] tbody tr')) ?? '',
-      /made-in-page.*pat.*apps.*claude-haiku-4-5.*200/,
+      /made-in-page.*claude-haiku-4-5.*200.*pat.*apps/,
     );
     await page.goto(`${gw.url}/ui#/keys`);
     await page.reload();
@@ -317,6 +317,27 @@ describe('dashboard in Chromium', { skip, timeout: 180_000 }, () => {
           '({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })',
         );
         assert.ok(scroll <= client, `${p} at ${viewport.width}x${viewport.height}: ${scroll} > ${client}`);
+        // A table wider than its box scrolls inside it and says so.
+        const boxes = await page.$$eval('.table-box', (els) =>
+          els.map((e) => ({
+            wide: e.scrollWidth > e.clientWidth + 1,
+            hint: e.ownerDocument.defaultView!.getComputedStyle(e, '::before').content,
+            table: e.getAttribute('data-table') ?? '',
+          })),
+        );
+        for (const b of boxes.filter((x) => x.wide))
+          assert.match(b.hint, /Scroll sideways/, `${p} ${b.table} at ${viewport.width}: a table that scrolls says so`);
+        if (p === 'requests' && viewport.width === 1280) {
+          // What a person looks for is on the screen without scrolling: the cost, the error, the request id.
+          const hidden = await page.$$eval('[data-page=requests] .table-box', (els) => {
+            const box = els[0]!.getBoundingClientRect();
+            return [...els[0]!.querySelectorAll('th')]
+              .filter((th) => ['cost', 'error', 'request id'].includes(th.textContent ?? ''))
+              .filter((th) => th.getBoundingClientRect().right > box.right + 1)
+              .map((th) => th.textContent);
+          });
+          assert.deepEqual(hidden, [], 'cost, error and request id in view at 1280');
+        }
       }
     }
     assert.deepEqual(problems, [], 'no error in the console (a CSP violation would be one)');

@@ -3,21 +3,23 @@ import { h, int, ms, replace, table, usd, when } from '../dom.js';
 
 const FILTERS = ['key', 'user', 'team', 'model', 'status'] as const;
 
+// What a person looks for first comes first (when, whose, which model, how it went, what it cost, why it failed),
+// so that a narrow screen shows it before the table scrolls.
 const COLUMNS = [
   'time',
   'key',
-  'user',
-  'team',
   'model',
   'status',
+  'cost',
+  'error',
+  'request id',
   'latency',
   'TTFB',
   'in / out',
   'cache read / write',
-  'cost',
+  'user',
+  'team',
   'dropped',
-  'error',
-  'request id',
 ];
 
 /** The ledger, newest first, filtered, a page at a time with the admin API's cursor. */
@@ -69,20 +71,24 @@ function requestRow(r: RequestsPage['data'][number]) {
   return [
     when(r.time),
     h('span', { class: 'name' }, r.keyName ?? '–'),
-    r.user ?? '–',
-    r.team ?? '–',
     r.model ?? '–',
     h('span', { class: `code s${Math.floor(r.status / 100)}` }, String(r.status)),
+    usd(r.costUsd),
+    clipped([r.error, r.reason].filter(Boolean).join(' · ') || '–'),
+    h('code', { class: 'id' }, r.requestId),
     ms(r.latencyMs),
     ms(r.ttfbMs),
     `${int(r.inputTokens)} / ${int(r.outputTokens)}`,
     `${int(r.cacheReadTokens)} / ${int(r.cacheWrite5mTokens + r.cacheWrite1hTokens)}`,
-    usd(r.costUsd),
-    r.dropped ?? '–',
-    [r.error, r.reason].filter(Boolean).join(' · ') || '–',
-    h('code', { class: 'id' }, r.requestId),
+    r.user ?? '–',
+    r.team ?? '–',
+    // A list of betas can be long: it wraps in a narrow cell, the whole of it on hover.
+    clipped(r.dropped?.replace(/,/g, ', ') ?? '–'),
   ];
 }
+
+/** A long value in a narrow cell: wrapped, at most a few lines, the whole of it as the title. */
+const clipped = (text: string) => h('span', { class: 'clip', title: text }, text);
 
 /** The filters as a form; submitting it navigates to the filtered first page. */
 function filterForm(filters: Record<string, string>, navigate: (hash: string) => void): HTMLFormElement {
