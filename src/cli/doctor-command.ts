@@ -149,7 +149,12 @@ async function checkEndpoint(endpoint: string): Promise<Finding> {
   try {
     const res = await request(endpoint, { method: 'GET', headersTimeout: 5000, bodyTimeout: 5000 });
     await res.body.text();
-    return { check: 'endpoint', ok: true, detail: `${endpoint} answers (HTTP ${res.statusCode})` };
+    // Any answer means the network path is there; what a bare GET gets (Bedrock: 404) says nothing else.
+    return {
+      check: 'endpoint',
+      ok: true,
+      detail: `${endpoint} is reachable (a bare GET was answered, HTTP ${res.statusCode}, as expected)`,
+    };
   } catch (err) {
     return {
       check: 'endpoint',

@@ -70,6 +70,13 @@ export function registerKeysCommand(program: Command): void {
     .description(
       'Manage the gateway keys of the control plane (stored hashed), in the data directory or through a gateway ' +
         '(--gateway URL --admin-key K).',
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  npx bedrock-claude keys create alice-laptop --user alice --team platform --budget-usd 20\n' +
+        '  npx bedrock-claude keys create ci --models "claude-haiku-*" --rpm 60 --expires 90d\n' +
+        '  npx bedrock-claude keys rotate ci --overlap 1h\n' +
+        '  npx bedrock-claude keys list --database-url postgres://gateway@db:5432/bedrock_claude',
     );
   const keyOptions = (cmd: Command) =>
     addTargetOptions(addLimitOptions(cmd))

@@ -97,7 +97,10 @@ function listModels(flags: { region?: string; json?: boolean }): void {
     'facts',
   ];
   if (flags.region) headers.push(`from ${flags.region} (${regionToGeo(flags.region, catalog) ?? 'no geo'})`);
-  const rows = catalog.models.map((m, i) => {
+  // The models whose facts are confirmed first (in the catalog's order, newest first), the unconfirmed (*) after.
+  const order = catalog.models.map((_, i) => i).sort((a, b) => unconfirmedLast(catalog.models, a, b));
+  const rows = order.map((i) => {
+    const m = catalog.models[i]!;
     const row = [
       m.name + (m.unconfirmed ? '*' : ''),
       m.bedrockId,
@@ -120,6 +123,9 @@ function listModels(flags: { region?: string; json?: boolean }): void {
       'conflict, U assumed (no source); the facts not C are named (--json has the sources).',
   );
 }
+
+const unconfirmedLast = (models: readonly ModelEntry[], a: number, b: number) =>
+  Number(!!models[a]!.unconfirmed) - Number(!!models[b]!.unconfirmed) || a - b;
 
 /** The confidence of a model's facts: `C` when a primary source says all of them, else the others by name. */
 export function factsText(m: ModelEntry): string {

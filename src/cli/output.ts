@@ -57,7 +57,17 @@ export function fail(err: unknown, json = false): void {
 
 /** Reads a file argument, or stdin for `-` (or no argument when stdin is not a terminal). */
 export function readInput(file: string | undefined): string | undefined {
-  if (file && file !== '-') return readFileSync(file, 'utf8');
+  if (file && file !== '-') {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'there is no such file' : code === 'EISDIR' ? 'it is a folder' : code;
+      throw Object.assign(new Error(`cannot read ${file}: ${why ?? (err as Error).message}`), {
+        fix: 'Give the path of a JSON file, or - to read standard input.',
+      });
+    }
+  }
   if (file === '-' || !process.stdin.isTTY) return readFileSync(0, 'utf8');
   return undefined;
 }

@@ -227,10 +227,13 @@ async function chooseUpstream(flags: ServeFlags, { config, region }: ServeSettin
     return { auth: resolveBedrockAuth({ ...config.aws }), endpoint, backendLabel: 'bedrock', closeEmulator: undefined };
   }
   const { EMULATOR_CREDENTIALS, startEmulator } = await import('../emulator/emulator.js');
-  const emulator = await startEmulator({ port: 0, region });
-  const why =
-    flags.emulator || config.emulator
-      ? 'because --emulator was given'
+  // The config's models are the emulator's too: a model added there is served, not refused as unknown.
+  const models = config.models as CatalogOverrides | undefined;
+  const emulator = await startEmulator(Object.assign({ port: 0, region }, models ? { models } : {}));
+  const why = flags.emulator
+    ? 'because --emulator was given'
+    : config.emulator
+      ? 'because the config says emulator: true'
       : 'because no AWS credentials were found (env, AWS_PROFILE, ~/.aws, web identity, container)';
   console.error(
     `\n  *** EMULATOR MODE: answers come from the built-in Bedrock emulator (${emulator.url}), ` +

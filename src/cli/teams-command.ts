@@ -46,30 +46,55 @@ export function registerTeamsCommand(program: Command): void {
     .description(
       'Manage teams: a budget, limits and an allow-list shared by their keys and by the signed-in members of their ' +
         'IdP groups (the tightest applies).',
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  npx bedrock-claude teams create platform --budget-usd 100 --rpm 600\n' +
+        '  npx bedrock-claude teams update platform --groups eng-platform --models "claude-sonnet-*"\n' +
+        '  npx bedrock-claude teams list --gateway http://127.0.0.1:4000 --admin-key $BEDROCK_CLAUDE_ADMIN_KEY',
     );
   const options = (cmd: Command) =>
     addTargetOptions(addLimitOptions(cmd))
       .option('--groups <list>', "the identity provider's groups whose members belong to it, comma separated")
       .option('--models <list>', 'models its members may call, comma separated (patterns; empty: all)')
       .option('--json', 'as JSON');
-  options(teams.command('create').argument('<name>')).action((name: string, flags: TeamFlags) =>
+  options(
+    teams
+      .command('create')
+      .description('Create a team: a budget, limits, IdP groups, an allow-list.')
+      .argument('<name>'),
+  ).action((name: string, flags: TeamFlags) =>
     withControl(
       flags,
       async (api) => print([await api.createTeam(Object.assign({ name }, changeFrom(flags)))], flags.json),
       true,
     ),
   );
-  addTargetOptions(teams.command('list').option('--json', 'as JSON')).action((flags: TeamFlags) =>
+  addTargetOptions(
+    teams.command('list').description('List the teams, with what each spent this month.').option('--json', 'as JSON'),
+  ).action((flags: TeamFlags) =>
     withControl(flags, async (api) => print(await api.listTeams(), flags.json, await monthSpend(api, 'team'))),
   );
-  addTargetOptions(teams.command('show').argument('<name>').option('--json', 'as JSON')).action(
-    (name: string, flags: TeamFlags) =>
-      withControl(flags, async (api) => {
-        const t = await api.findTeam(name);
-        if (!t) throw new Error(`no team "${name}" (bedrock-claude teams list shows them)`);
-        print([t], flags.json, await monthSpend(api, 'team'));
-      }),
+  addTargetOptions(
+    teams.command('show').description('One team.').argument('<name>').option('--json', 'as JSON'),
+  ).action((name: string, flags: TeamFlags) =>
+    withControl(flags, async (api) => {
+      const t = await api.findTeam(name);
+      if (!t) throw new Error(`no team "${name}" (bedrock-claude teams list shows them)`);
+      print([t], flags.json, await monthSpend(api, 'team'));
+    }),
   );
+  registerTeamDelete(teams);
+  options(teams.command('update').description('Change a team: only what the options name.').argument('<name>')).action(
+    (name: string, flags: TeamFlags) =>
+      withControl(flags, async (api) =>
+        print([await api.updateTeam(name, changeFrom(flags, await api.findTeam(name)))], flags.json),
+      ),
+  );
+}
+
+/** `teams delete`. */
+function registerTeamDelete(teams: Command): void {
   addTargetOptions(
     teams
       .command('delete')
@@ -86,10 +111,5 @@ export function registerTeamsCommand(program: Command): void {
       if (flags.json) console.log(JSON.stringify(gone, null, 2));
       else console.log(`Deleted the team "${gone.name}"; the ledger keeps its rows.`);
     }),
-  );
-  options(teams.command('update').argument('<name>')).action((name: string, flags: TeamFlags) =>
-    withControl(flags, async (api) =>
-      print([await api.updateTeam(name, changeFrom(flags, await api.findTeam(name)))], flags.json),
-    ),
   );
 }

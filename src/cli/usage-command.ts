@@ -44,7 +44,13 @@ export function registerUsageCommand(program: Command): void {
   addTargetOptions(
     program
       .command('usage')
-      .description('Spend and tokens from the ledger, grouped; the totals are exactly what the ledger rows hold.'),
+      .description('Spend and tokens from the ledger, grouped; the totals are exactly what the ledger rows hold.')
+      .addHelpText(
+        'after',
+        '\nExamples:\n  npx bedrock-claude usage --by team --since 30d\n' +
+          '  npx bedrock-claude usage --by model --since 2026-12-01 --csv > december.csv\n' +
+          '  npx bedrock-claude usage --by client-model --since 24h --json',
+      ),
   )
     .option('--by <group>', REPORT_GROUPS.join(' | '), parseGroup, 'key')
     .option('--since <when>', '7d, 24h, or a date (2026-11-01)', '30d')

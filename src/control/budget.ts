@@ -96,7 +96,8 @@ export function createPeriodClock(timeZone: string) {
   };
 }
 
-const usd = (n: number) => `$${n < 0.01 && n > 0 ? n.toFixed(6) : n.toFixed(2)}`;
+/** Dollars as a refusal says them, every amount to the same places: `$0.02`, `$0.01888`, `$0.00112`, `$120.50`. */
+const usd = (n: number) => `$${n >= 100 ? n.toFixed(2) : n.toFixed(6).replace(/(\.\d\d\d*?)0+$/, '$1')}`;
 
 /**
  * The refusal's words: whose budget, how much of it is spent (with the requests in flight), what

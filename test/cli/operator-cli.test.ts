@@ -227,4 +227,58 @@ describe('the CLI as an operator meets it', () => {
     assert.match(gone.stdout, /Deleted key_\S+ \("turning"\); the ledger keeps its rows\./);
     assert.equal((await cli('teams', 'delete', 'short-lived', '--data-dir', dir)).code, 0);
   });
+
+  it('says what is wrong in words: a missing file, the emulator chosen by the config, models confirmed first', async () => {
+    const missing = await cli('check', join(home, 'nowhere.json'));
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /error: cannot read .*nowhere\.json: there is no such file\nfix: /);
+    assert.doesNotMatch(missing.stderr, /ENOENT/);
+
+    const listed = (await cli('models')).stdout.split('\n').filter((l) => /^claude-/.test(l));
+    const firstStar = listed.findIndex((l) => /^\S+\*/.test(l));
+    assert.ok(firstStar > 0, 'a confirmed model first');
+    assert.ok(
+      listed.slice(firstStar).every((l) => /^\S+\*/.test(l)),
+      'the unconfirmed after all the confirmed',
+    );
+  });
+
+  it('serve on the built-in emulator: says the config chose it, and serves the models the config adds', async () => {
+    const config = join(home, 'emulated.yaml');
+    writeFileSync(
+      config,
+      'emulator: true\nmodels:\n  models:\n    - name: claude-inhouse-1\n      bedrockId: anthropic.claude-inhouse-1-v1:0\n' +
+        '      pricing: { input: 1, output: 5, cacheWrite: 1.25, cacheRead: 0.1 }\n',
+    );
+    const child = spawn(
+      process.execPath,
+      ['dist/cli/main.js', 'serve', '--config', config, '--port', '0', '--no-store'],
+      {
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    children.push(child);
+    let err = '';
+    child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+    let out = '';
+    let url = '';
+    for await (const chunk of child.stdout!) {
+      out += chunk;
+      const m = /listening on (http:\/\/[0-9.:]+)/.exec(out);
+      if (m) {
+        url = m[1]!;
+        break;
+      }
+    }
+    assert.match(err, /because the config says emulator: true/);
+    const res = await request(`${url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'claude-inhouse-1', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    const text = await res.body.text();
+    assert.equal(res.statusCode, 200, text);
+    child.kill('SIGTERM');
+  });
 });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { request } from 'undici';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
@@ -198,6 +199,9 @@ describe('admin API for the dashboard', () => {
       targets: Array<{ region: string; modelId: string; state: string }>;
     }>();
     assert.equal(live.perSecond.length, 60);
+    const overHttp = await request(`${gw.url}/admin/live`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    const polled = (await overHttp.body.json()) as { inFlight: number };
+    assert.equal(polled.inFlight, 0, 'an idle gateway: the poll does not count itself');
     assert.ok(live.perSecond.reduce((a, b) => a + b, 0) >= 4);
     assert.deepEqual(
       live.targets.map((t) => [t.region, t.state]),

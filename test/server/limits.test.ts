@@ -245,7 +245,7 @@ describe('budgets', () => {
     assert.equal(e.type, 'permission_error');
     assert.match(
       e.message,
-      /This request could cost up to \$0\.005\d*, more than the \$0\.00\d+ left of the budget of key "small": \$0\.01\d* of \$0\.01 this day \(with the requests in flight\); it resets at 2026-12-02T00:00:00\.000Z/,
+      /This request could cost up to \$0\.005\d*, more than the \$0\.00\d+ left of the budget of key "small": \$0\.01\d* of \$0\.012 this day \(with the requests in flight\); it resets at 2026-12-02T00:00:00\.000Z/,
     );
     assert.match(e.message, /Fix: Lower max_tokens/);
     assert.equal(records.at(-1)!.reason, 'budget:key');

@@ -118,7 +118,12 @@ export function reportHandlers(
       json(ctx, {
         data: await budgetUses(store, deps.clock(), deps.timeZone ?? 'UTC', who),
       } satisfies List<BudgetUse>),
-    live: (ctx: Ctx) => json(ctx, (deps.live?.() ?? idleSnapshot(deps.clock())) satisfies LiveSnapshot),
+    live(ctx: Ctx) {
+      const now = deps.live?.() ?? idleSnapshot(deps.clock());
+      // Not counting itself: the poll asking is in flight over HTTP (a call in process is not counted).
+      const self = ctx.req.remoteAddress ? 1 : 0;
+      return json(ctx, Object.assign({}, now, { inFlight: Math.max(0, now.inFlight - self) }) satisfies LiveSnapshot);
+    },
     async requests(ctx: Ctx, who: Principal) {
       const filter = Object.assign(requestsFilter(parse(requestsQuery, query(ctx)), deps.clock()), {
         scope: scopeOf(who),
