@@ -33,16 +33,25 @@ export function stackedChart(title: string, stack: Stack, format: (n: number) =>
   const sums = cumulative(stack);
   const order = stack.series.map((_, i) => i).reverse();
   const data: uPlot.AlignedData = [stack.times.map((t) => t / 1000), ...order.map((i) => sums[i]!)];
+  // Each bucket (an hour, a day) is a bar: a line between buckets would draw ramps that did not happen.
+  const bars = uPlot.paths.bars!({ size: [0.85, 48], align: 1 });
   const series: uPlot.Series[] = [
     {},
-    ...order.map((i) => ({
-      label: stack.series[i]!.label,
-      stroke: COLORS[i % COLORS.length]!,
-      fill: `${COLORS[i % COLORS.length]!}cc`,
-      width: 1,
-      value: (_u: uPlot, _v: number | null, _s: number, idx: number | null) =>
-        idx === null ? '–' : format(stack.series[i]!.values[idx] ?? 0),
-    })),
+    ...order.map((i) => {
+      const values = stack.series[i]!.values;
+      const total = values.reduce((a, b) => a + (b ?? 0), 0);
+      return {
+        label: stack.series[i]!.label,
+        stroke: COLORS[i % COLORS.length]!,
+        fill: `${COLORS[i % COLORS.length]!}cc`,
+        width: 1,
+        paths: bars,
+        points: { show: false },
+        // The legend: the range's total until the pointer picks a bucket, then that bucket's.
+        value: (_u: uPlot, _v: number | null, _s: number, idx: number | null) =>
+          format(idx === null ? total : (values[idx] ?? 0)),
+      };
+    }),
   ];
   requestAnimationFrame(() =>
     sized(
@@ -54,6 +63,8 @@ export function stackedChart(title: string, stack: Stack, format: (n: number) =>
             height: 220,
             series,
             axes: [{}, { values: (_u, vals) => vals.map((v) => format(v)), size: 70 }],
+            // From 0, and to 1 when every value is 0 (not a 0-100 axis of nothing).
+            scales: { y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.08 : 1] } },
             legend: { live: true },
             cursor: { drag: { x: false, y: false } },
           },

@@ -74,7 +74,14 @@ export function table(head: string[], rows: Child[][], attrs: Record<string, Att
       'table',
       {},
       h('thead', {}, h('tr', {}, ...head.map((c) => h('th', { scope: 'col' }, c)))),
-      h('tbody', {}, ...rows.map((r) => h('tr', {}, ...r.map((c) => h('td', {}, c))))),
+      h(
+        'tbody',
+        {},
+        ...(rows.length
+          ? rows.map((r) => h('tr', {}, ...r.map((c) => h('td', {}, c))))
+          : // Not bare headers: an empty table says it is empty.
+            [h('tr', {}, h('td', { colspan: head.length, class: 'empty' }, 'None yet.'))]),
+      ),
     ),
   );
   // A table wider than its box scrolls inside it, and says so above it (`.scrolls`), at any window size.

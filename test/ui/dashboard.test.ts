@@ -138,6 +138,15 @@ describe('dashboard in Chromium', { skip, timeout: 180_000 }, () => {
       true,
       'the two charts are drawn',
     );
+    // The legends say each group's total for the range before any hover, not a row of dashes.
+    const legend = await page.$$eval('[data-page=overview] .u-legend .u-series:not(:first-child) .u-value', (els) =>
+      els.map((e) => e.textContent ?? ''),
+    );
+    assert.ok(legend.length >= 2, 'a legend entry per group');
+    assert.ok(
+      legend.every((v) => /\d/.test(v)),
+      `legend values before a hover: ${legend.join(' | ')}`,
+    );
     const keysInTable = await page.$$eval('[data-table=usage] tbody tr td:first-child', (tds) =>
       tds.map((t) => t.textContent),
     );

@@ -291,10 +291,23 @@ function renderKeys(view: KeysView, list: KeyRecord[], spend: Spend): void {
       k.models?.join(', ') ?? 'all',
       when(k.lastUsed, 'minute'),
       when(k.created, 'day'),
+      k.expires ? when(k.expires, 'day') : 'never',
       st === 'active' ? keyActions(view, k) : '',
     ];
   });
-  const head = ['name', 'user', 'team', 'status', 'spend / budget', 'limits', 'models', 'last used', 'created', ''];
+  const head = [
+    'name',
+    'user',
+    'team',
+    'status',
+    'spend / budget',
+    'limits',
+    'models',
+    'last used',
+    'created',
+    'expires',
+    '',
+  ];
   replace(view.keyTable, table(head, rows));
 }
 
