@@ -409,10 +409,10 @@ describe("a signed-in person's models", () => {
       (r) => r.model !== null,
     );
     await store.close();
-    assert.deepEqual(rows.map((r) => [r.status, r.model]).sort(), [
-      [200, 'claude-haiku-4-5'],
-      [200, 'claude-haiku-4-5-20251001'],
-      [403, 'claude-opus-5'],
+    assert.deepEqual(rows.map((r) => [r.status, r.model, r.clientModel]).sort(), [
+      [200, 'claude-haiku-4-5', 'claude-haiku-4-5'],
+      [200, 'claude-haiku-4-5', 'claude-haiku-4-5-20251001'],
+      [403, 'claude-opus-5', 'claude-opus-5'],
     ]);
     assert.ok(rows.every((r) => r.keyName === 'oidc:bob@example.com' && r.keyId === 'oidc:u-bob'));
   });
