@@ -107,4 +107,24 @@ describe('key rotation and deletion', () => {
     assert.equal((await admin('DELETE', '/admin/teams/doomed?force=true')).status, 200);
     assert.equal((await admin('GET', '/admin/teams/doomed')).status, 404);
   });
+
+  it('a wrong key is told where its own clients put one, on each front', async () => {
+    const refused = async (path: string) => {
+      const res = await request(`${gw.url}${path}`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer bck-not-a-key', 'content-type': 'application/json' },
+        body: '{}',
+      });
+      // The Bedrock fronts answer as AWS does for a bad token (403), the others 401.
+      assert.ok(res.statusCode === 401 || (res.statusCode === 403 && path.startsWith('/model/')), `${res.statusCode}`);
+      return res.body.text();
+    };
+    assert.match(
+      await refused('/model/anthropic.claude-haiku-4-5-20251001-v1%3A0/converse'),
+      /AWS_BEARER_TOKEN_BEDROCK/,
+    );
+    assert.doesNotMatch(await refused('/model/anthropic.claude-haiku-4-5-20251001-v1%3A0/invoke'), /ANTHROPIC_API_KEY/);
+    assert.match(await refused('/v1/chat/completions'), /OPENAI_API_KEY/);
+    assert.match(await refused('/v1/messages'), /ANTHROPIC_API_KEY/);
+  });
 });

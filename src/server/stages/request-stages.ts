@@ -79,9 +79,7 @@ export function gatewayKey(keys: KeyStore, keyless: KeylessPolicy = { hosts: [] 
       throw new BedrockClaudeError('Invalid or missing gateway key.', {
         status: 401,
         type: 'authentication_error',
-        fix:
-          'Send your gateway key in x-api-key or Authorization: Bearer (ANTHROPIC_API_KEY / ANTHROPIC_AUTH_TOKEN ' +
-          'for the SDKs and Claude Code).',
+        fix: keyFix(ctx.route.group.name),
       });
     const usage = ctx.usage;
     usage.key = ctx.key.name;
@@ -98,6 +96,21 @@ export function gatewayKey(keys: KeyStore, keyless: KeylessPolicy = { hosts: [] 
     if (refused) throw refused;
     return next(ctx);
   };
+}
+
+/** Where a front's own clients put the gateway key, in the words of their settings. */
+function keyFix(front: string): string {
+  if (front === 'bedrock' || front === 'converse' || front === 'mantle')
+    return (
+      'Send your gateway key as a bearer token: AWS_BEARER_TOKEN_BEDROCK for the AWS SDKs and CLI (or ' +
+      'Authorization: Bearer); SigV4 credentials are not gateway keys.'
+    );
+  if (front === 'openai' || front === 'responses')
+    return 'Send your gateway key as Authorization: Bearer (OPENAI_API_KEY, or apiKey, for the OpenAI SDKs and Codex).';
+  return (
+    'Send your gateway key in x-api-key or Authorization: Bearer (ANTHROPIC_API_KEY / ANTHROPIC_AUTH_TOKEN for the ' +
+    'SDKs and Claude Code).'
+  );
 }
 
 /** What the route does: a model call through the call stages, an answer of the front's own, or not found. */
