@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { loadSharedConfigFiles } from '@smithy/shared-ini-file-loader';
 import { nonEmpty, regionEnvName } from '../aws/env-region.js';
 import { BedrockClaudeError } from '../errors.js';
+import { regionProblem } from '../aws/known-regions.js';
 
 /** A region and where it came from (`--region`, `AWS_REGION`, `the profile "dev" in ~/.aws/config`). */
 export interface RegionChoice {
@@ -32,6 +33,13 @@ export async function findRegion(flag: string | undefined, profile?: string): Pr
 /** The region a command needs, or a refusal that says where it looked and how to give one. */
 export async function needRegion(flag: string | undefined, profile?: string): Promise<RegionChoice> {
   const found = await findRegion(flag, profile);
+  const problem = found && regionProblem(found.region);
+  if (problem)
+    throw new BedrockClaudeError(`${problem} (from ${found.from}).`, {
+      status: 400,
+      type: 'invalid_request_error',
+      fix: 'Use a region such as us-west-2, eu-west-1 or ap-northeast-1 (aws ec2 describe-regions lists them).',
+    });
   if (found) return found;
   const name = nonEmpty(profile) ?? nonEmpty(process.env['AWS_PROFILE']) ?? 'default';
   throw new BedrockClaudeError(

@@ -6,7 +6,7 @@ import type { BedrockAuth } from '../aws/credentials.js';
 import type { GatewayConfig } from '../server/config.js';
 import { parsePort, parseScope } from './options.js';
 import { nonEmpty, regionFromEnv } from '../aws/env-region.js';
-import { isRegionName } from '../catalog/regions.js';
+import { regionProblem } from '../aws/known-regions.js';
 import type { BedrockClaudeError } from '../errors.js';
 import { maskKeyId } from './doctor-command.js';
 import { redactUrl } from '../control/redact-url.js';
@@ -164,10 +164,11 @@ async function serveSettings(flags: ServeFlags): Promise<ServeSettings> {
     : {};
   const region = nonEmpty(flags.region) ?? nonEmpty(config.region) ?? regionFromEnv() ?? 'us-west-2';
   // Caught here, not as a 400 on every request once the gateway is up.
-  if (!isRegionName(region))
+  const problem = regionProblem(region);
+  if (problem)
     throw new Error(
-      `"${region}" is not an AWS region name: pass one such as us-west-2 (--region, \`region\` in the config, ` +
-        `AWS_REGION or AWS_DEFAULT_REGION).`,
+      `${problem}: pass one such as us-west-2 (--region, \`region\` in the config, AWS_REGION or ` +
+        `AWS_DEFAULT_REGION).`,
     );
   const stored = flags.store !== false;
   const counters = typeof config.counters === 'string' ? { url: config.counters } : config.counters;

@@ -281,4 +281,14 @@ describe('the CLI as an operator meets it', () => {
     assert.equal(res.statusCode, 200, text);
     child.kill('SIGTERM');
   });
+
+  it('a region of the right form that AWS does not list is refused, by serve and by resolve', async () => {
+    const served = await cli('serve', '--region', 'us-west-99', '--no-store', '--port', '0', '--emulator');
+    assert.equal(served.code, 1, served.stderr);
+    assert.match(served.stderr, /"us-west-99" is not a region AWS lists: pass one such as us-west-2/);
+    const resolved = await cliWith({ AWS_REGION: 'eu-central-9' }, 'resolve', 'sonnet');
+    assert.equal(resolved.code, 1);
+    assert.match(resolved.stderr, /"eu-central-9" is not a region AWS lists \(from AWS_REGION\)/);
+    assert.equal((await cli('resolve', 'sonnet', '--region', 'ap-southeast-7')).code, 0, 'a newer region it knows');
+  });
 });
