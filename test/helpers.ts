@@ -94,3 +94,26 @@ export function encoded<R extends MessagesResult>(
       : (async function* () {})();
   return Object.assign(result, { sse, summary });
 }
+
+/** A small Messages call to a gateway with a key (Haiku 4.5 unless named); its status, the body read. */
+export async function callWithKey(base: string, key: string, model = 'claude-haiku-4-5'): Promise<number> {
+  const { request } = await import('undici');
+  const res = await request(`${base}/v1/messages`, {
+    method: 'POST',
+    headers: { 'x-api-key': key, 'content-type': 'application/json' },
+    body: JSON.stringify({ model, max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }),
+  });
+  await res.body.text();
+  return res.statusCode;
+}
+
+/** A POST to a gateway's admin API with its admin key; the answer's JSON. */
+export async function adminPost<T = { key: string }>(base: string, adminKey: string, path: string, body: unknown) {
+  const { request } = await import('undici');
+  const res = await request(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'x-api-key': adminKey, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return (await res.body.json()) as T;
+}

@@ -9,7 +9,7 @@ import { request } from 'undici';
 import { startEmulator } from '../../src/emulator/emulator.js';
 import { openSqliteControlStore } from '../../src/control/sqlite-store.js';
 import type { ControlStore } from '../../src/control/control-store.js';
-import { gatewayOn, tempHome } from '../helpers.js';
+import { callWithKey, gatewayOn, tempHome } from '../helpers.js';
 
 /** Reads the store of a data directory, and closes it. */
 async function store<T>(dir: string, read: (s: ControlStore) => Promise<T>): Promise<T> {
@@ -65,28 +65,12 @@ describe('the CLI as an operator meets it', () => {
     // A key before the gateway starts, so that it is not open to loopback callers without one.
     assert.equal((await cli('keys', 'create', 'zeroth', '--data-dir', dataDir)).code, 0);
     const url = await serve();
-    const refused = await request(`${url}/v1/messages`, {
-      method: 'POST',
-      headers: { 'x-api-key': 'bck-not-a-key', 'content-type': 'application/json' },
-      body: '{}',
-    });
-    await refused.body.text();
-    assert.equal(refused.statusCode, 401, 'a key it does not know is refused');
+    assert.equal(await callWithKey(url, 'bck-not-a-key'), 401, 'a key it does not know is refused');
     for (const name of ['first', 'second', 'third']) {
       const made = await cli('keys', 'create', name, '--data-dir', dataDir, '--json');
       assert.equal(made.code, 0, made.stderr);
       const { key } = JSON.parse(made.stdout) as { key: string };
-      const res = await request(`${url}/v1/messages`, {
-        method: 'POST',
-        headers: { 'x-api-key': key, 'content-type': 'application/json' },
-        body: JSON.stringify({
-          model: 'claude-haiku-4-5',
-          max_tokens: 10,
-          messages: [{ role: 'user', content: 'hi' }],
-        }),
-      });
-      await res.body.text();
-      assert.equal(res.statusCode, 200, `${name}: usable at once`);
+      assert.equal(await callWithKey(url, key), 200, `${name}: usable at once`);
     }
   });
 
@@ -182,16 +166,7 @@ describe('the CLI as an operator meets it', () => {
     try {
       const made = await cli('keys', 'create', 'spender', '--team', 'apps', '--data-dir', dir, '--json');
       const { key } = JSON.parse(made.stdout) as { key: string };
-      const res = await request(`${gw.url}/v1/messages`, {
-        method: 'POST',
-        headers: { 'x-api-key': key, 'content-type': 'application/json' },
-        body: JSON.stringify({
-          model: 'claude-haiku-4-5',
-          max_tokens: 10,
-          messages: [{ role: 'user', content: 'hi' }],
-        }),
-      });
-      await res.body.text();
+      assert.equal(await callWithKey(gw.url, key), 200);
       await gw.flushLedger();
       const row = await store(dir, (s) => s.requests({ since: 0, until: Date.now() + 1, limit: 10 }));
       const cost = `$${row[0]!.costUsd.toFixed(6)}`;

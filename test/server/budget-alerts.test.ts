@@ -11,7 +11,7 @@ import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator
 import { openSqliteControlStore } from '../../src/control/sqlite-store.js';
 import { createBudgetAlerts } from '../../src/server/budget-alerts.js';
 import type { RunningGateway } from '../../src/server/gateway.js';
-import { gatewayOn, tempHome } from '../helpers.js';
+import { adminPost, callWithKey, gatewayOn, tempHome } from '../helpers.js';
 
 interface Received {
   headers: Record<string, string | string[] | undefined>;
@@ -57,27 +57,10 @@ describe('budget alerts', () => {
       alerts: { webhooks: [{ url: hook.url, format: 'slack' }] },
     });
     try {
-      const admin = (path: string, body: unknown) =>
-        request(`${gw.url}${path}`, {
-          method: 'POST',
-          headers: { 'x-api-key': ADMIN, 'content-type': 'application/json' },
-          body: JSON.stringify(body),
-        }).then((r) => r.body.json() as Promise<{ key: string }>);
+      const admin = (path: string, body: unknown) => adminPost(gw.url, ADMIN, path, body);
       const hard = await admin('/admin/keys', { name: 'hard', budget: { usd: 0.0001, period: 'day' } });
       const soft = await admin('/admin/keys', { name: 'soft', budget: { usd: 0.0001, period: 'day', soft: true } });
-      const call = async (key: string) => {
-        const res = await request(`${gw.url}/v1/messages`, {
-          method: 'POST',
-          headers: { 'x-api-key': key, 'content-type': 'application/json' },
-          body: JSON.stringify({
-            model: 'claude-haiku-4-5',
-            max_tokens: 10,
-            messages: [{ role: 'user', content: 'hi' }],
-          }),
-        });
-        await res.body.text();
-        return res.statusCode;
-      };
+      const call = (key: string) => callWithKey(gw.url, key);
       let refusedAt = 0;
       for (let i = 1; i <= 30 && !refusedAt; i++) if ((await call(hard.key)) === 403) refusedAt = i;
       assert.ok(refusedAt > 1, 'the hard budget refused at last');

@@ -7,7 +7,7 @@ import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator
 import { createGatewayMetrics, MAX_LABEL_VALUES } from '../../src/server/metrics.js';
 import { newUsageRecord } from '../../src/control/usage-record.js';
 import type { RunningGateway } from '../../src/server/gateway.js';
-import { gatewayOn, tempHome } from '../helpers.js';
+import { adminPost, gatewayOn, tempHome } from '../helpers.js';
 
 const ADMIN = 'cost-metrics-admin-key-0123456789abcdef';
 let emu: RunningEmulator;
@@ -26,12 +26,7 @@ const sample = (text: string, name: string, labels: string) =>
 
 describe('cost metrics', () => {
   it("counts spend and tokens by the catalog's model name and the team", async () => {
-    const admin = (path: string, body: unknown) =>
-      request(`${gw.url}${path}`, {
-        method: 'POST',
-        headers: { 'x-api-key': ADMIN, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      }).then((r) => r.body.json() as Promise<{ key: string }>);
+    const admin = (path: string, body: unknown) => adminPost(gw.url, ADMIN, path, body);
     await admin('/admin/teams', { name: 'ml' });
     const { key } = await admin('/admin/keys', { name: 'ml-bot', team: 'ml' });
     for (const model of ['haiku', 'claude-haiku-4-5', 'global.anthropic.claude-haiku-4-5-20251001-v1:0']) {

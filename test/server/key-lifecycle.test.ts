@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.js';
 import type { RunningGateway } from '../../src/server/gateway.js';
-import { gatewayOn, tempHome } from '../helpers.js';
+import { callWithKey, gatewayOn, tempHome } from '../helpers.js';
 
 const ADMIN = 'key-lifecycle-admin-key-0123456789abcdef';
 const HOUR = 3_600_000;
@@ -38,15 +38,7 @@ async function admin(method: string, path: string, body?: unknown): Promise<{ st
   });
   return { status: res.statusCode, json: (await res.body.json()) as Answer };
 }
-async function call(key: string): Promise<number> {
-  const res = await request(`${gw.url}/v1/messages`, {
-    method: 'POST',
-    headers: { 'x-api-key': key, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'claude-haiku-4-5', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }),
-  });
-  await res.body.text();
-  return res.statusCode;
-}
+const call = (key: string) => callWithKey(gw.url, key);
 
 describe('key rotation and deletion', () => {
   it('rotate: a new secret at once, the old one for the overlap only', async () => {
