@@ -5,7 +5,7 @@ import { EXAMPLE_REGION, globalAllowedFrom } from './regions.js';
 // What the resolver says when a name is not a model it knows ("did you mean", by edit distance),
 // where a model can be called, and Bedrock's own refusal of a bare ID that needs a profile.
 
-function levenshtein(a: string, b: string): number {
+export function levenshtein(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     let prev = row[0]!;

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { levenshtein } from '../catalog/model-suggestions.js';
 
 /**
  * The config file's errors as an operator reads them: the field, what was wrong and what was expected, with an
@@ -51,21 +52,44 @@ function flatten(issues: readonly Issue[], base: Path = []): Array<{ path: Path;
   });
 }
 
-function describe({ path, issue }: { path: Path; issue: Issue }): string {
+/** An example for a field: its own, else one of the type expected. */
+function exampleFor(name: string, issue: Issue): string {
+  if (EXAMPLES[name]) return `, e.g. ${name}: ${EXAMPLES[name]}`;
+  if (issue.code !== 'invalid_type') return '';
+  const typed: Record<string, string> = { number: '10', boolean: 'true', array: '[a, b]', object: '{ key: value }' };
+  return typed[issue.expected] ? `, e.g. ${name || 'it'}: ${typed[issue.expected]}` : '';
+}
+
+/** The setting a misspelt one most likely meant (one or two letters apart), from the settings there are. */
+function closest(key: string, known: readonly string[]): string | undefined {
+  const best = known
+    .map((k) => ({ k, d: levenshtein(key.toLowerCase(), k.toLowerCase()) }))
+    .sort((a, b) => a.d - b.d)[0];
+  return best && best.d <= 2 ? best.k : undefined;
+}
+
+function describe({ path, issue }: { path: Path; issue: Issue }, known: readonly string[]): string {
   const name = String([...path].reverse().find((k) => typeof k === 'string') ?? '');
-  const example = EXAMPLES[name] ? `, e.g. ${name}: ${EXAMPLES[name]}` : '';
   let what = issue.message;
   if (issue.code === 'invalid_type')
     what = /received undefined/.test(issue.message)
       ? `missing: expected ${issue.expected}`
       : issue.message.replace(/^Invalid input: /, '');
-  else if (issue.code === 'unrecognized_keys') what = `not a setting here: ${issue.keys.join(', ')}`;
-  return `${pathText(path)}: ${what}${example}`;
+  else if (issue.code === 'unrecognized_keys') {
+    const meant = path.length ? [] : issue.keys.map((k) => closest(k, known)).filter(Boolean);
+    what = `not a setting here: ${issue.keys.join(', ')}${meant.length ? ` (did you mean ${meant.join(', ')}?)` : ''}`;
+  }
+  return `${pathText(path)}: ${what}${exampleFor(name, issue)}`;
 }
 
-/** Every issue, one per line after the first: the field, what was wrong, what was expected, an example. */
-export function describeConfigIssues(issues: readonly Issue[]): string {
-  return flatten(issues).map(describe).join('; ');
+/**
+ * Every issue: the field, what was wrong, what was expected, an example; a misspelt top-level setting with the one it
+ * most likely meant (`known`: the settings there are).
+ */
+export function describeConfigIssues(issues: readonly Issue[], known: readonly string[] = []): string {
+  return flatten(issues)
+    .map((i) => describe(i, known))
+    .join('; ');
 }
 
 /**

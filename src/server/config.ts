@@ -263,6 +263,7 @@ export function parseGatewayConfig(text: string, env: Record<string, string | un
   // `port: ${PORT}`: the environment's strings typed as the schema expects them (a number, a boolean).
   if (!parsed.success && !reference && typeFromEnvironment(raw, parsed.error.issues, fromEnv))
     parsed = gatewayConfigSchema.safeParse(raw);
-  if (!parsed.success) throw new Error(`config: ${describeConfigIssues(parsed.error.issues)}`);
+  if (!parsed.success)
+    throw new Error(`config: ${describeConfigIssues(parsed.error.issues, Object.keys(gatewayConfigSchema.shape))}`);
   return parsed.data;
 }

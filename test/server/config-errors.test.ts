@@ -36,6 +36,10 @@ describe('the config file', () => {
       failure('routes:\n  fast:\n    - region: us-west-2\n'),
       'config: routes.fast[0].modelId: missing: expected string, e.g. modelId: global.anthropic.claude-sonnet-4-6',
     );
-    assert.equal(failure('prot: 4000'), 'config: (the file): not a setting here: prot');
+    assert.equal(failure('prot: 4000'), 'config: (the file): not a setting here: prot (did you mean port?)');
+    assert.equal(
+      failure('limits: { idleMs: soon }'),
+      'config: limits.idleMs: expected number, received string, e.g. idleMs: 10',
+    );
   });
 });
