@@ -354,6 +354,11 @@ describe('doctor', () => {
     assert.match(out.findings[0]!.detail, /environment \(AWS_ACCESS_KEY_ID\): access key AKIA…0000/);
     assert.ok(!r.stdout.includes(CREDS.secretAccessKey));
     assert.match(out.findings.find((f) => f.check === 'region')!.detail, /us-west-2 \(from --region\)/);
+    assert.match(
+      out.findings.find((f) => f.check === 'endpoint')!.detail,
+      /is reachable \(a bare GET was answered, HTTP \d+, as expected\)/,
+      'a 404 to a bare GET is said to be expected, not shown bare beside a tick',
+    );
     assert.ok(out.findings.find((f) => f.check === 'model opus-4.6')!.detail.includes('answered'));
   });
   it('explains failures with the fix: bad credentials, no region, unknown model, dry run', async () => {
@@ -407,6 +412,17 @@ describe('--help', () => {
       const r = await cli([c, '--help']);
       assert.equal(r.code, 0, c);
       assert.match(r.stdout, /Examples:/, c);
+    }
+    for (const c of ['keys', 'teams', 'usage'])
+      assert.match((await cli([c, '--help'])).stdout, /Examples:\n {2}npx /, c);
+    // Every subcommand says what it does (a listing shows each with a description after its name).
+    for (const c of ['keys', 'teams']) {
+      const listed = ((await cli([c, '--help'])).stdout.split('Commands:')[1] ?? '').split('Examples:')[0]!;
+      const bare = listed
+        .split('\n')
+        .filter((l) => /^ {2}\w/.test(l) && !/^ {2}help/.test(l))
+        .filter((l) => !/\S\s{2,}\S/.test(l.trim()));
+      assert.deepEqual(bare, [], `${c}: subcommands without a description`);
     }
   });
 });
