@@ -163,6 +163,8 @@ export interface ModelEntry {
   access?: Record<string, string>;
   /** True for entries whose Bedrock facts are not confirmed yet. */
   unconfirmed?: boolean;
+  /** Added by a models file without an input and output price: a budget cannot count it (calls under one refused). */
+  unpriced?: boolean;
   /** How sure each fact is (facts of December 2026 on); absent: from before, when the catalog was checked whole. */
   marks?: Partial<Record<FactName, FactMark>>;
   /** Where the facts come from. */
@@ -280,11 +282,13 @@ function mergeModels(base: ModelEntry[], extra: CatalogOverrides['models']): Mod
         thinking: true,
         lifecycle: { status: 'active' },
       };
+      const unpriced = m.pricing?.input === undefined || m.pricing.output === undefined;
       byName.set(m.name, {
         ...fallback,
         ...m,
         pricing: { ...fallback.pricing, ...m.pricing },
         lifecycle: { ...fallback.lifecycle, ...m.lifecycle },
+        ...(unpriced ? { unpriced: true } : {}),
       } as ModelEntry);
     }
   }

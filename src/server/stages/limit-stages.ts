@@ -83,7 +83,8 @@ function opsFor(ctx: Ctx, plan: readonly OpMeta[], now: number, deps: Enforcemen
  * is refused, with the way out.
  */
 function refuseUnpriced(ctx: Ctx, m: OpMeta): void {
-  const unpriced = ctx.targets!.find((t) => !t.model);
+  // No catalog entry (an unknown ARN), or one a models file added without prices (it would count as $0).
+  const unpriced = ctx.targets!.find((t) => !t.model || t.model.unpriced);
   if (!unpriced) return;
   throw new BedrockClaudeError(
     `${unpriced.modelId.slice(0, 300)} has no price bedrock-claude knows, and ${labelOf(m.subject)} has a budget: ` +
@@ -95,7 +96,8 @@ function refuseUnpriced(ctx: Ctx, m: OpMeta): void {
         'For an application inference profile, name what it was made from in the config (applicationProfiles: ' +
         '{ARN: "us.anthropic..."}) or let the gateway read it (bedrock:GetInferenceProfile). Otherwise call a model ' +
         'ID or inference profile from the catalog (bedrock-claude models), or use a key without a budget: ' +
-        'provisioned and custom-model ARNs have no price the gateway knows.',
+        'provisioned and custom-model ARNs have no price the gateway knows. A model your models file adds needs its ' +
+        'pricing (input and output, USD per million tokens).',
     },
   );
 }
