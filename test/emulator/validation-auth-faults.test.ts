@@ -77,6 +77,21 @@ describe("emulator: Bedrock's validation, with Bedrock's messages", () => {
       'ValidationException',
       'The provided model identifier is invalid.',
     );
+    // A base ID of no model, on InvokeModel and on Converse: Bedrock knows every one, and so does the emulator.
+    await expectError(
+      await signedRequest(emu.url, path('anthropic.claude-nope-v1:0'), good),
+      400,
+      'ValidationException',
+      'The provided model identifier is invalid.',
+    );
+    await expectError(
+      await signedRequest(emu.url, path('anthropic.claude-nope-v1:0', 'converse'), {
+        messages: [{ role: 'user', content: [{ text: 'hi' }] }],
+      }),
+      400,
+      'ValidationException',
+      'The provided model identifier is invalid.',
+    );
   });
   it('on-demand not supported for bare IDs of profile-only models', async () => {
     await expectError(
