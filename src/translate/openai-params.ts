@@ -110,11 +110,30 @@ export function refuseUnhonoured(body: Json): void {
   if (refused) throw openAIInvalid(refused.message, refused.param(body));
 }
 
+/** OpenAI's bounds on `metadata`: at most 16 pairs, keys of at most 64 characters, string values of at most 512. */
+function checkMetadata(metadata: unknown): void {
+  if (metadata === undefined || metadata === null) return;
+  if (typeof metadata !== 'object' || Array.isArray(metadata))
+    throw openAIInvalid("Invalid type for 'metadata': expected an object of string values.", 'metadata');
+  const pairs = Object.entries(metadata);
+  if (pairs.length > 16)
+    throw openAIInvalid(`Invalid 'metadata': ${pairs.length} pairs; at most 16 are allowed.`, 'metadata');
+  for (const [key, value] of pairs) {
+    if (key.length > 64)
+      throw openAIInvalid(`Invalid 'metadata': a key of ${key.length} characters; at most 64 are allowed.`, 'metadata');
+    const param = `metadata.${key}`;
+    if (typeof value !== 'string') throw openAIInvalid(`Invalid type for '${param}': expected a string.`, param);
+    if (value.length > 512)
+      throw openAIInvalid(`Invalid '${param}': string too long (${value.length}); at most 512 characters.`, param);
+  }
+}
+
 /**
  * What an OpenAI client tagged its request with (`metadata`, `client_metadata`, `prompt_cache_key`), as JSON for the
  * ledger, at most 4 KB (cut, then said so); undefined when it sent none. Never sent to Bedrock.
  */
 export function clientTags(body: Record<string, unknown>): string | undefined {
+  checkMetadata(body['metadata']);
   const tags: Record<string, unknown> = {};
   for (const k of ['metadata', 'client_metadata', 'prompt_cache_key'])
     if (body[k] !== undefined && body[k] !== null) tags[k] = body[k];

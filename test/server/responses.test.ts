@@ -238,6 +238,19 @@ describe('the Responses API front (openai SDK)', () => {
       (err: unknown) => err instanceof OpenAI.NotFoundError && /does not serve POST \/v1\/embeddings/.test(err.message),
       "an OpenAI-only path: 404 in OpenAI's shape",
     );
+    // OpenAI's bounds on metadata, on both OpenAI fronts: nothing unbounded reaches the ledger, the echo or the store.
+    await assert.rejects(
+      openai().responses.create({ model: HAIKU, input: 'x', metadata: { a: 'x'.repeat(1_000_000) } }),
+      (err: unknown) =>
+        err instanceof OpenAI.BadRequestError &&
+        /string too long \(1000000\); at most 512/.test(err.message) &&
+        (err.error as { param?: string }).param === 'metadata.a',
+    );
+    const many = Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, 'v']));
+    await assert.rejects(
+      openai().chat.completions.create({ model: HAIKU, messages: [{ role: 'user', content: 'x' }], metadata: many }),
+      (err: unknown) => err instanceof OpenAI.BadRequestError && /17 pairs; at most 16/.test(err.message),
+    );
     await assert.rejects(
       openai().responses.create({ model: HAIKU, input: 'x', bogus: 1 } as never),
       (err: unknown) =>
