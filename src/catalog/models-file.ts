@@ -29,16 +29,19 @@ const entrySchema = z.looseObject({
 
 const fileSchema = z.looseObject({ models: z.array(entrySchema).optional() });
 
+/** A validation issue's path as a person writes it: `models[0].pricing.input`, `(the file)` for the root. */
+export const issuePath = (path: ReadonlyArray<PropertyKey>): string =>
+  path.reduce<string>(
+    (out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)),
+    '',
+  ) || '(the file)';
+
 /** Throws, naming the entry and the field, when a models file says something the catalog cannot take. */
 export function checkModelsFile(overrides: unknown): void {
   const parsed = fileSchema.safeParse(overrides ?? {});
   if (parsed.success) return;
   const said = parsed.error.issues.map((i) => {
-    const path = i.path.reduce<string>(
-      (out, k) => (typeof k === 'number' ? `${out}[${k}]` : out ? `${out}.${String(k)}` : String(k)),
-      '',
-    );
-    return `${path || '(the file)'}: ${i.message.replace(/^Invalid input: /, '')}`;
+    return `${issuePath(i.path)}: ${i.message.replace(/^Invalid input: /, '')}`;
   });
   throw new TypeError(`models file: ${said.join('; ')}`);
 }

@@ -11,7 +11,7 @@ import {
   validate,
 } from '../control/records.js';
 import type { ControlStore } from '../control/control-store.js';
-import { deletionRefusal } from '../control/budget.js';
+import { budgetPeriod, deletionRefusal } from '../control/budget.js';
 import type {
   Actor,
   AuditEntry,
@@ -257,9 +257,7 @@ export async function openControlApi(flags: TargetFlags, creates = false): Promi
  * a budget or not.
  */
 export async function monthSpend(api: ControlApi, by: 'key' | 'team', now = Date.now()): Promise<Map<string, number>> {
-  const d = new Date(now);
-  const start = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
-  const rows = await api.report(by, start, now + 1);
+  const rows = await api.report(by, budgetPeriod('month', now).start, now + 1);
   return new Map(rows.filter((r) => r.group !== null).map((r) => [r.group!, r.costUsd]));
 }
 

@@ -11,6 +11,12 @@ export interface RegionChoice {
   from: string;
 }
 
+/** The AWS profile a command reads (`--profile`, `AWS_PROFILE`, `default`) and its config file. */
+const profileOf = (profile: string | undefined) => ({
+  name: nonEmpty(profile) ?? nonEmpty(process.env['AWS_PROFILE']) ?? 'default',
+  file: nonEmpty(process.env['AWS_CONFIG_FILE']) ?? join(homedir(), '.aws', 'config'),
+});
+
 /**
  * The region as the AWS CLI finds it: `--region`, then `AWS_REGION`, `AWS_DEFAULT_REGION`, then the profile's `region`
  * in the AWS config file (`--profile`, else `AWS_PROFILE`, else `default`; the file at `AWS_CONFIG_FILE`, else
@@ -21,8 +27,7 @@ export async function findRegion(flag: string | undefined, profile?: string): Pr
   if (given) return { region: given, from: '--region' };
   const env = regionEnvName();
   if (env) return { region: nonEmpty(process.env[env])!, from: env };
-  const name = nonEmpty(profile) ?? nonEmpty(process.env['AWS_PROFILE']) ?? 'default';
-  const file = nonEmpty(process.env['AWS_CONFIG_FILE']) ?? join(homedir(), '.aws', 'config');
+  const { name, file } = profileOf(profile);
   const { configFile } = await loadSharedConfigFiles({ configFilepath: file, ignoreCache: true }).catch(() => ({
     configFile: {} as Record<string, Record<string, string | undefined>>,
   }));
@@ -41,10 +46,10 @@ export async function needRegion(flag: string | undefined, profile?: string): Pr
       fix: 'Use a region such as us-west-2, eu-west-1 or ap-northeast-1 (aws ec2 describe-regions lists them).',
     });
   if (found) return found;
-  const name = nonEmpty(profile) ?? nonEmpty(process.env['AWS_PROFILE']) ?? 'default';
+  const { name, file } = profileOf(profile);
   throw new BedrockClaudeError(
     `No AWS region: Bedrock is regional. Looked at --region, AWS_REGION, AWS_DEFAULT_REGION and the profile ` +
-      `"${name}" in ${nonEmpty(process.env['AWS_CONFIG_FILE']) ?? '~/.aws/config'}.`,
+      `"${name}" in ${file}.`,
     {
       status: 400,
       type: 'invalid_request_error',

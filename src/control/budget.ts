@@ -144,3 +144,6 @@ export async function deletionRefusal(
     `(${open}); deleting it now would let one made again under its name start afresh`
   );
 }
+
+/** Sums of float prices to the nano-dollar: `0.036656`, not `0.036655999999999994`. */
+export const roundUsd = (usd: number): number => Math.round(usd * 1e9) / 1e9;

@@ -18,6 +18,7 @@ import { alertCalls, type AlertCalls } from './alert-calls.js';
 import type { Actor, KeyChange, KeyInput, KeyRecord, TeamChange, TeamInput, TeamRecord } from './records.js';
 import type { SqlPort } from './sql-port.js';
 import { StoreError } from './store-errors.js';
+import { roundUsd } from './budget.js';
 import {
   keyOf,
   listColumns,
@@ -85,12 +86,14 @@ async function update(
   await write(port, sql, [...names.map((n) => columns[n]), target.value], taken);
 }
 
+/** The keys table's row of an id, as `update` takes it. */
+const key = (id: string) => ({ table: 'keys' as const, where: 'id' as const, value: id });
+
 /** Keys: created with a secret kept only as its hash, found by id or name, changed, revoked once. */
 function keyCalls(
   port: SqlPort,
   audit: PeopleCalls['audit'],
 ): Pick<ControlStore, 'createKey' | 'listKeys' | 'findKey' | 'updateKey' | 'revokeKey'> {
-  const key = (id: string) => ({ table: 'keys' as const, where: 'id' as const, value: id });
   return {
     async createKey(input: KeyInput, now: number, by?: Actor): Promise<{ key: string; record: KeyRecord }> {
       await needTeam(port, input.team);
@@ -130,7 +133,6 @@ function keyCalls(
 
 /** Keys rotated (a new secret, the old one for an overlap) and deleted (the ledger keeps their rows). */
 function keyLifecycleCalls(port: SqlPort, audit: PeopleCalls['audit']): Pick<ControlStore, 'rotateKey' | 'deleteKey'> {
-  const key = (id: string) => ({ table: 'keys' as const, where: 'id' as const, value: id });
   return {
     async rotateKey(idOrName, now, overlapMs, by) {
       const row = await needKey(port, idOrName);
@@ -250,9 +252,6 @@ export function createControlService(d: DialectStore): ControlStore {
     alertCalls(port),
   );
 }
-
-/** Sums of float prices to the nano-dollar: `0.036656`, not `0.036655999999999994`. */
-const roundUsd = (usd: number): number => Math.round(usd * 1e9) / 1e9;
 
 /** When each key (by id) was last used, by the ledger. */
 async function lastUsed(port: SqlPort): Promise<Record<string, number>> {

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import type { AlertCalls, BudgetAlert } from '../control/alert-calls.js';
 import type { Budget } from '../control/records.js';
+import { roundUsd } from '../control/budget.js';
 
 /** The config's `alerts`: the thresholds (percent of a budget) and where each alert goes. */
 export interface AlertsConfig {
@@ -93,7 +94,7 @@ export function createBudgetAlerts(deps: {
           name: subject.name,
           threshold,
           budgetUsd: budget.usd,
-          spentUsd: Math.round(spentUsd * 1e9) / 1e9,
+          spentUsd: roundUsd(spentUsd),
           soft: budget.soft === true,
           periodStart: period.start,
           periodEnd: Number.isFinite(period.end) ? period.end : undefined,

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { levenshtein } from '../catalog/model-suggestions.js';
+import { issuePath } from '../catalog/models-file.js';
 
 /**
  * The config file's errors as an operator reads them: the field, what was wrong and what was expected, with an
@@ -30,12 +31,6 @@ const EXAMPLES: Record<string, string> = {
   publicUrl: 'https://gateway.example.com',
   bedrockEndpoint: 'https://bedrock-runtime.us-west-2.amazonaws.com',
 };
-
-const pathText = (path: Path): string =>
-  path.reduce<string>(
-    (out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)),
-    '',
-  ) || '(the file)';
 
 /** How close a union's branch came: its deepest issue (the type matched, a field inside did not), then fewest. */
 const closeness = (branch: readonly Issue[]) => Math.max(...branch.map((i) => i.path.length)) * 100 - branch.length;
@@ -79,7 +74,7 @@ function describe({ path, issue }: { path: Path; issue: Issue }, known: readonly
     const meant = path.length ? [] : issue.keys.map((k) => closest(k, known)).filter(Boolean);
     what = `not a setting here: ${issue.keys.join(', ')}${meant.length ? ` (did you mean ${meant.join(', ')}?)` : ''}`;
   }
-  return `${pathText(path)}: ${what}${exampleFor(name, issue)}`;
+  return `${issuePath(path)}: ${what}${exampleFor(name, issue)}`;
 }
 
 /**

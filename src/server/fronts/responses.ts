@@ -56,8 +56,20 @@ interface ResponsesCall {
 
 const RESPONSES_CALL = new StateKey<ResponsesCall>('responses-call');
 
+/** A request's reads of the caller's kept responses: each read and opened once, however often it is named. */
+type KeptLookup = (id: string) => Promise<KeptResponse | undefined>;
+
+function keptLookup(ctx: Ctx, keeper: ResponseKeeper): KeptLookup {
+  const owner = ownerOf(ctx.key);
+  const responses = new Map<string, Promise<KeptResponse | undefined>>();
+  return (id) => {
+    if (!responses.has(id)) responses.set(id, keeper.find(owner, id));
+    return responses.get(id)!;
+  };
+}
+
 /** The earlier turns a `previous_response_id` names, as input items; a 400 when there are none to be had. */
-async function earlierTurns(ctx: Ctx, keeper: ResponseKeeper, previous: unknown): Promise<Json[]> {
+async function earlierTurns(keeper: ResponseKeeper, kept: KeptLookup, previous: unknown): Promise<Json[]> {
   if (typeof previous !== 'string')
     throw openAIInvalid("Invalid 'previous_response_id': expected a string.", 'previous_response_id');
   if (keeper.off)
@@ -66,24 +78,18 @@ async function earlierTurns(ctx: Ctx, keeper: ResponseKeeper, previous: unknown)
       'previous_response_id',
       'Send the whole conversation as input (with store: false, as Codex does).',
     );
-  const kept = await keeper.find(ownerOf(ctx.key), previous);
-  if (!kept)
+  const found = await kept(previous);
+  if (!found)
     throw openAIInvalid(
       `Previous response with id '${previous.slice(0, 100)}' not found.`,
       'previous_response_id',
       "Kept responses are their caller's own and expire; send the whole conversation as input instead.",
     );
-  return kept.input.concat(outputAsInput((kept.response['output'] ?? []) as Json[], kept.sealed));
+  return found.input.concat(outputAsInput((found.response['output'] ?? []) as Json[], found.sealed));
 }
 
 /** The input with each `item_reference` replaced by the kept item it names (the caller's own); 400 when not found. */
-async function withReferences(ctx: Ctx, keeper: ResponseKeeper, input: unknown[]): Promise<unknown[]> {
-  const owner = ownerOf(ctx.key);
-  const responses = new Map<string, Promise<KeptResponse | undefined>>();
-  const kept = (id: string) => {
-    if (!responses.has(id)) responses.set(id, keeper.find(owner, id));
-    return responses.get(id)!;
-  };
+async function withReferences(keeper: ResponseKeeper, kept: KeptLookup, input: unknown[]): Promise<unknown[]> {
   return Promise.all(
     input.map(async (raw, i) => {
       const item = raw as Json | null;
@@ -202,10 +208,12 @@ export function createResponsesFront(deps: ResponsesFrontDeps): Front {
       const sent = parseOpenAIBody(bytes);
       const previous = sent['previous_response_id'];
       const continues = previous !== undefined && previous !== null;
-      if (!continues && !hasReferences(sent['input'])) return decodeSent(deps, ctx, sent, undefined);
+      const references = hasReferences(sent['input']);
+      if (!continues && !references) return decodeSent(deps, ctx, sent, undefined);
+      const kept = keptLookup(ctx, keeper);
       return Promise.all([
-        continues ? earlierTurns(ctx, keeper, previous) : undefined,
-        hasReferences(sent['input']) ? withReferences(ctx, keeper, sent['input'] as unknown[]) : sent['input'],
+        continues ? earlierTurns(keeper, kept, previous) : undefined,
+        references ? withReferences(keeper, kept, sent['input'] as unknown[]) : sent['input'],
       ]).then(([earlier, input]) => decodeSent(deps, ctx, Object.assign({}, sent, { input }), earlier));
     },
 
